@@ -1,0 +1,244 @@
+//! psftp_cnopts_*: pysftp's CnOpts.
+
+use std::ffi::{c_char, c_int};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use super::types::psftp_hostkey;
+use super::{arg_opt_str, arg_out, arg_str, guard, guard_void, Registry};
+use crate::core::hostkeys::{base64_decode, sha256_fingerprint};
+use crate::core::{CnOpts, LogTarget, ServerKey, UnknownHostPolicy};
+use crate::error::{Error, Result};
+
+/// Connection options (pysftp CnOpts). Create with psftp_cnopts_new(),
+/// release with psftp_cnopts_free(). A psftp_connect() call copies what it
+/// needs, so the options may be changed or freed afterwards. Not meant to be
+/// modified from two threads at once.
+pub struct psftp_cnopts {
+    _private: [u8; 0],
+}
+
+pub(crate) static CNOPTS: Registry<Mutex<CnOpts>> = Registry::new("psftp_cnopts", 2);
+
+/// A copy of the options behind a handle (NULL means defaults).
+pub(crate) fn cnopts_snapshot(opts: *const psftp_cnopts) -> Result<CnOpts> {
+    if opts.is_null() {
+        return Ok(CnOpts::default());
+    }
+    let h = CNOPTS.get(opts, "cnopts")?;
+    let o = h.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    Ok(o)
+}
+
+fn with_opts(opts: *mut psftp_cnopts, f: impl FnOnce(&mut CnOpts) -> Result<()>) -> c_int {
+    guard(|| {
+        let h = CNOPTS.get(opts, "cnopts")?;
+        let mut o = h.lock().unwrap_or_else(|p| p.into_inner());
+        f(&mut o)
+    })
+}
+
+/// Seconds as a Duration; 0 means none. Negative, NaN or infinite values
+/// are invalid.
+pub(crate) fn seconds(value: f64, param: &str) -> Result<Option<Duration>> {
+    if !value.is_finite() || value < 0.0 {
+        return Err(Error::invalid_arg(
+            param,
+            format!("{value} is not a number of seconds >= 0"),
+        ));
+    }
+    Ok((value > 0.0).then(|| Duration::from_secs_f64(value)))
+}
+
+/// pysftp `CnOpts(knownhosts=None)`. `knownhosts` NULL means
+/// ~/.ssh/known_hosts; `~` is expanded. Host-key checking is on. A missing
+/// file is not an error here: connecting then fails with
+/// PSFTP_E_HOSTKEY_UNKNOWN naming the file. Defaults: no log, no
+/// compression, libssh2's cipher order, 30 s connect timeout, no operation
+/// timeout.
+///
+/// # Safety
+/// `knownhosts` is NULL or a NUL-terminated string; `out` is writable.
+#[no_mangle]
+pub unsafe extern "C" fn psftp_cnopts_new(
+    knownhosts: *const c_char,
+    out: *mut *mut psftp_cnopts,
+) -> c_int {
+    guard(|| {
+        let out = arg_out(out, "out")?;
+        let kh = arg_opt_str(knownhosts, "knownhosts")?;
+        *out = CNOPTS.insert(Mutex::new(CnOpts::new(kh)));
+        Ok(())
+    })
+}
+
+/// Release options. NULL is ignored; a second free is ignored too.
+///
+/// # Safety
+/// `opts` is NULL or a handle from psftp_cnopts_new().
+#[no_mangle]
+pub unsafe extern "C" fn psftp_cnopts_free(opts: *mut psftp_cnopts) {
+    guard_void(|| {
+        CNOPTS.remove(opts);
+    })
+}
+
+/// pysftp `cnopts.hostkeys.load(path)`: merge another known_hosts file
+/// (`~` expanded). PSFTP_E_LOCAL_IO if it cannot be read;
+/// PSFTP_E_INVALID_ARG if checking was turned off with
+/// psftp_cnopts_set_hostkeys(opts, NULL).
+///
+/// # Safety
+/// `path` is a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn psftp_cnopts_load(opts: *mut psftp_cnopts, path: *const c_char) -> c_int {
+    with_opts(opts, |o| o.load(arg_str(path, "path")?))
+}
+
+/// pysftp `cnopts.hostkeys = ...`: NULL turns host-key checking off (pysftp
+/// `hostkeys = None`; NOT ADVISED); a path makes that file the only
+/// known_hosts file.
+///
+/// # Safety
+/// `knownhosts` is NULL or a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn psftp_cnopts_set_hostkeys(
+    opts: *mut psftp_cnopts,
+    knownhosts: *const c_char,
+) -> c_int {
+    with_opts(opts, |o| {
+        o.set_hostkeys(arg_opt_str(knownhosts, "knownhosts")?);
+        Ok(())
+    })
+}
+
+/// Trust on first use: with `accept_new`, an unknown host's key is appended
+/// to the first known_hosts file (atomically, never twice) and the connect
+/// goes on. A changed key is still refused. Default: off.
+#[no_mangle]
+pub extern "C" fn psftp_cnopts_set_accept_new(opts: *mut psftp_cnopts, accept_new: bool) -> c_int {
+    with_opts(opts, |o| {
+        o.unknown_host = if accept_new {
+            UnknownHostPolicy::AcceptNew
+        } else {
+            UnknownHostPolicy::Reject
+        };
+        Ok(())
+    })
+}
+
+/// pysftp `cnopts.log`: `log` false turns logging off; true logs to `path`,
+/// or to a new temporary file when `path` is NULL (see psftp_logfile()).
+///
+/// # Safety
+/// `path` is NULL or a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn psftp_cnopts_set_log(
+    opts: *mut psftp_cnopts,
+    log: bool,
+    path: *const c_char,
+) -> c_int {
+    with_opts(opts, |o| {
+        let path = arg_opt_str(path, "path")?;
+        o.log = match (log, path) {
+            (false, _) => LogTarget::Off,
+            (true, None) => LogTarget::TempFile,
+            (true, Some(p)) => LogTarget::File(crate::core::paths::expand_user(p)),
+        };
+        Ok(())
+    })
+}
+
+/// pysftp `cnopts.compression`: offer zlib compression. Default false.
+#[no_mangle]
+pub extern "C" fn psftp_cnopts_set_compression(
+    opts: *mut psftp_cnopts,
+    compression: bool,
+) -> c_int {
+    with_opts(opts, |o| {
+        o.compression = compression;
+        Ok(())
+    })
+}
+
+/// pysftp `cnopts.ciphers`: comma-separated preference list such as
+/// "aes128-gcm@openssh.com,chacha20-poly1305@openssh.com"; NULL restores
+/// the default. An unknown name is PSFTP_E_INVALID_ARG naming it.
+///
+/// # Safety
+/// `ciphers` is NULL or a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn psftp_cnopts_set_ciphers(
+    opts: *mut psftp_cnopts,
+    ciphers: *const c_char,
+) -> c_int {
+    with_opts(opts, |o| o.set_ciphers(arg_opt_str(ciphers, "ciphers")?))
+}
+
+/// Limit for TCP connect, SSH handshake and authentication, in seconds;
+/// 0 waits forever. Default 30.
+#[no_mangle]
+pub extern "C" fn psftp_cnopts_set_connect_timeout(
+    opts: *mut psftp_cnopts,
+    seconds_: f64,
+) -> c_int {
+    with_opts(opts, |o| {
+        o.connect_timeout = seconds(seconds_, "seconds")?;
+        Ok(())
+    })
+}
+
+/// Initial pysftp `timeout`: the longest any later blocking read or write
+/// may wait, in seconds; 0 (default) waits forever. A timed-out call returns
+/// PSFTP_E_TIMEOUT and the connection is unusable afterwards.
+#[no_mangle]
+pub extern "C" fn psftp_cnopts_set_timeout(opts: *mut psftp_cnopts, seconds_: f64) -> c_int {
+    with_opts(opts, |o| {
+        o.timeout = seconds(seconds_, "seconds")?;
+        Ok(())
+    })
+}
+
+/// Send an SSH keepalive when the connection has been idle this many
+/// seconds (0 = never, the default).
+#[no_mangle]
+pub extern "C" fn psftp_cnopts_set_keepalive(opts: *mut psftp_cnopts, seconds_: c_int) -> c_int {
+    with_opts(opts, |o| {
+        if seconds_ < 0 {
+            return Err(Error::invalid_arg("seconds", "is negative"));
+        }
+        o.keepalive = (seconds_ > 0).then(|| Duration::from_secs(seconds_ as u64));
+        Ok(())
+    })
+}
+
+/// pysftp `CnOpts.get_hostkey(host)`: the first key known_hosts holds for
+/// `host` (write "[host]:port" for a port other than 22).
+/// PSFTP_E_HOSTKEY_UNKNOWN when there is none. Free the result with
+/// psftp_hostkey_free().
+///
+/// # Safety
+/// `host` is a NUL-terminated string; `out` is writable.
+#[no_mangle]
+pub unsafe extern "C" fn psftp_cnopts_get_hostkey(
+    opts: *const psftp_cnopts,
+    host: *const c_char,
+    out: *mut *mut psftp_hostkey,
+) -> c_int {
+    guard(|| {
+        if opts.is_null() {
+            return Err(Error::invalid_arg("cnopts", "is NULL"));
+        }
+        let o = cnopts_snapshot(opts)?;
+        let host = arg_str(host, "host")?;
+        let out = arg_out(out, "out")?;
+        let k = o.get_hostkey(host)?;
+        let blob = base64_decode(&k.base64).unwrap_or_default();
+        *out = psftp_hostkey::boxed(&ServerKey {
+            key_type: k.key_type.to_string(),
+            fingerprint: sha256_fingerprint(&blob),
+            base64: k.base64,
+        })?;
+        Ok(())
+    })
+}

@@ -1,0 +1,370 @@
+//! psftp_connect, psftp_close and the connection's accessors.
+
+use std::ffi::{c_char, c_int, c_void};
+use std::sync::{Arc, Mutex};
+
+use super::cnopts::{cnopts_snapshot, psftp_cnopts, seconds};
+use super::types::{psftp_hostkey, psftp_security_options, psftp_strarray};
+use super::{
+    arg_opt_str, arg_out, arg_str, c_message, catch, guard, guard_void, new_c_string, Registry,
+};
+use crate::core::{ConnectSpec, Connection};
+use crate::error::{Error, Result};
+
+/// An open connection (pysftp Connection). Thread-safe: calls from several
+/// threads are serialized by an internal lock. Release with psftp_close().
+pub struct psftp_conn {
+    _private: [u8; 0],
+}
+
+/// The C side of a connection: the core connection plus its last error, kept
+/// here so a caller on another thread can still read it.
+pub(crate) struct ConnHandle {
+    pub conn: Connection,
+    last_error: Mutex<Option<Error>>,
+}
+
+pub(crate) static CONNS: Registry<ConnHandle> = Registry::new("psftp_conn", 1);
+
+impl ConnHandle {
+    fn record(&self, e: &Error) {
+        *self.last_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(e.clone());
+    }
+}
+
+/// The boundary of every export that works on a connection: looks the
+/// handle up, runs `f`, and records a failure both thread-locally and on
+/// the connection.
+pub(crate) fn with_conn(
+    conn: *const psftp_conn,
+    f: impl FnOnce(&Connection) -> Result<()>,
+) -> c_int {
+    guard(|| {
+        let h = CONNS.get(conn, "conn")?;
+        let r = catch(|| f(&h.conn));
+        if let Err(e) = &r {
+            h.record(e);
+        }
+        r
+    })
+}
+
+/// Port 0 means 22; anything outside 1..65535 is invalid.
+fn port_arg(port: c_int) -> Result<u16> {
+    match port {
+        0 => Ok(22),
+        1..=65535 => Ok(port as u16),
+        _ => Err(Error::invalid_arg(
+            "port",
+            format!("{port} is not a TCP port (1-65535, or 0 for 22)"),
+        )),
+    }
+}
+
+/// pysftp `Connection(host, username=None, private_key=None, password=None,
+/// port=22, private_key_pass=None, cnopts=None, default_path=None)`.
+///
+/// - `host`: name or IP address.
+/// - `username`: NULL uses $LOGNAME, then $USER, then the password database.
+/// - `private_key`: a key file (OpenSSH or PEM; Ed25519, ECDSA or RSA; `~`
+///   expanded), or "agent" for any ssh-agent key, or "agent:NAME" for the
+///   agent key whose comment or SHA256 fingerprint is NAME (pysftp's
+///   AgentKey).
+/// - `password`: tried first when given, as pysftp does. With neither
+///   password nor key, ~/.ssh/id_ed25519, id_ecdsa, id_rsa and id_dsa are
+///   tried, then ssh-agent.
+/// - `port`: 0 means 22.
+/// - `private_key_pass`: passphrase of an encrypted key.
+/// - `cnopts`: NULL for defaults (host keys checked against
+///   ~/.ssh/known_hosts).
+/// - `default_path`: directory to chdir to after connecting, or NULL.
+///
+/// On success `*conn_out` receives the connection. On failure it is left
+/// untouched, and when `error_out` is not NULL `*error_out` receives a copy
+/// of the message (free with psftp_string_free()) for callers that read it
+/// on another thread.
+///
+/// # Safety
+/// String arguments are NULL or NUL-terminated; `conn_out` is writable;
+/// `error_out` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn psftp_connect(
+    host: *const c_char,
+    username: *const c_char,
+    private_key: *const c_char,
+    password: *const c_char,
+    port: c_int,
+    private_key_pass: *const c_char,
+    cnopts: *const psftp_cnopts,
+    default_path: *const c_char,
+    conn_out: *mut *mut psftp_conn,
+    error_out: *mut *mut c_char,
+) -> c_int {
+    let rc = guard(|| {
+        let out = arg_out(conn_out, "conn_out")?;
+        let spec = ConnectSpec {
+            host: arg_str(host, "host")?.to_string(),
+            port: port_arg(port)?,
+            username: arg_opt_str(username, "username")?.map(String::from),
+            password: arg_opt_str(password, "password")?.map(String::from),
+            private_key: arg_opt_str(private_key, "private_key")?.map(String::from),
+            private_key_pass: arg_opt_str(private_key_pass, "private_key_pass")?.map(String::from),
+            cnopts: cnopts_snapshot(cnopts)?,
+            default_path: arg_opt_str(default_path, "default_path")?.map(String::from),
+        };
+        let conn = Connection::connect(spec)?;
+        *out = CONNS.insert(ConnHandle {
+            conn,
+            last_error: Mutex::new(None),
+        });
+        Ok(())
+    });
+    if rc != 0 && !error_out.is_null() {
+        let msg = std::ffi::CStr::from_ptr(super::psftp_last_error());
+        *error_out = c_message(&msg.to_string_lossy()).into_raw();
+    }
+    rc
+}
+
+/// pysftp `close()`: end the session and release the handle. NULL and an
+/// already closed handle are ignored. Calls still running on other threads
+/// finish first; open psftp_file handles fail afterwards.
+///
+/// # Safety
+/// `conn` is NULL or a handle from psftp_connect().
+#[no_mangle]
+pub unsafe extern "C" fn psftp_close(conn: *mut psftp_conn) {
+    guard_void(|| {
+        if let Some(h) = CONNS.remove(conn) {
+            h.conn.close();
+        }
+    })
+}
+
+/// The code of the last failed call on this connection, from any thread
+/// (PSFTP_OK if none failed). PSFTP_E_INVALID_ARG for a NULL or closed
+/// handle.
+#[no_mangle]
+pub extern "C" fn psftp_conn_last_error_code(conn: *const psftp_conn) -> c_int {
+    match CONNS.get(conn, "conn") {
+        Ok(h) => h
+            .last_error
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            .map_or(0, |e| e.kind().code()),
+        Err(e) => e.kind().code(),
+    }
+}
+
+/// A copy of the message of the last failed call on this connection, from
+/// any thread; "" if none failed. Free with psftp_string_free(). NULL only
+/// for a NULL or closed handle.
+#[no_mangle]
+pub extern "C" fn psftp_conn_last_error(conn: *const psftp_conn) -> *mut c_char {
+    match CONNS.get(conn, "conn") {
+        Ok(h) => {
+            let e = h.last_error.lock().unwrap_or_else(|p| p.into_inner());
+            c_message(e.as_ref().map_or("", |e| e.message())).into_raw()
+        }
+        Err(_) => std::ptr::null_mut(),
+    }
+}
+
+/// pysftp `remote_server_key`: the server's host key. Free with
+/// psftp_hostkey_free().
+///
+/// # Safety
+/// `out` is writable.
+#[no_mangle]
+pub unsafe extern "C" fn psftp_remote_server_key(
+    conn: *mut psftp_conn,
+    out: *mut *mut psftp_hostkey,
+) -> c_int {
+    with_conn(conn, |c| {
+        let out = arg_out(out, "out")?;
+        *out = psftp_hostkey::boxed(&c.remote_server_key())?;
+        Ok(())
+    })
+}
+
+unsafe fn two_strings(
+    local_out: *mut *mut c_char,
+    remote_out: *mut *mut c_char,
+    pair: Result<(String, String)>,
+) -> Result<()> {
+    let local_out = arg_out(local_out, "local_out")?;
+    let remote_out = arg_out(remote_out, "remote_out")?;
+    let (l, r) = pair?;
+    let l = new_c_string(&l, "algorithm")?;
+    *remote_out = new_c_string(&r, "algorithm").inspect_err(|_| super::psftp_string_free(l))?;
+    *local_out = l;
+    Ok(())
+}
+
+/// pysftp `active_ciphers`: the ciphers in use, client-to-server (local)
+/// and server-to-client (remote). Free both with psftp_string_free().
+///
+/// # Safety
+/// Both out-parameters are writable.
+#[no_mangle]
+pub unsafe extern "C" fn psftp_active_ciphers(
+    conn: *mut psftp_conn,
+    local_out: *mut *mut c_char,
+    remote_out: *mut *mut c_char,
+) -> c_int {
+    with_conn(conn, |c| {
+        two_strings(local_out, remote_out, c.active_ciphers())
+    })
+}
+
+/// pysftp `active_compression`: "none", "zlib" or "zlib@openssh.com" for
+/// each direction. Free both with psftp_string_free().
+///
+/// # Safety
+/// Both out-parameters are writable.
+#[no_mangle]
+pub unsafe extern "C" fn psftp_active_compression(
+    conn: *mut psftp_conn,
+    local_out: *mut *mut c_char,
+    remote_out: *mut *mut c_char,
+) -> c_int {
+    with_conn(conn, |c| {
+        two_strings(local_out, remote_out, c.active_compression())
+    })
+}
+
+/// pysftp `security_options`: the ciphers, digests (MACs), key types, kex
+/// and compression methods this build supports. Free with
+/// psftp_security_options_free().
+///
+/// # Safety
+/// `out` is writable.
+#[no_mangle]
+pub unsafe extern "C" fn psftp_security_options(
+    conn: *mut psftp_conn,
+    out: *mut *mut psftp_security_options,
+) -> c_int {
+    with_conn(conn, |c| {
+        let out = arg_out(out, "out")?;
+        *out = psftp_security_options::boxed(&c.security_options()?)?;
+        Ok(())
+    })
+}
+
+/// pysftp `timeout` (getter): seconds a blocking read or write may wait;
+/// 0 means no limit.
+///
+/// # Safety
+/// `out` is writable.
+#[no_mangle]
+pub unsafe extern "C" fn psftp_timeout(conn: *mut psftp_conn, out: *mut f64) -> c_int {
+    with_conn(conn, |c| {
+        let out = arg_out(out, "out")?;
+        *out = c.timeout()?.map_or(0.0, |d| d.as_secs_f64());
+        Ok(())
+    })
+}
+
+/// pysftp `timeout` (setter); 0 means no limit. After a timeout the
+/// connection is unusable (PSFTP_E_CONNECTION_LOST): reconnect.
+#[no_mangle]
+pub extern "C" fn psftp_set_timeout(conn: *mut psftp_conn, seconds_: f64) -> c_int {
+    with_conn(conn, |c| c.set_timeout(seconds(seconds_, "seconds")?))
+}
+
+/// pysftp `logfile`: the path of the log (CnOpts log), or NULL in `*out`
+/// when not logging. Free with psftp_string_free().
+///
+/// # Safety
+/// `out` is writable.
+#[no_mangle]
+pub unsafe extern "C" fn psftp_logfile(conn: *mut psftp_conn, out: *mut *mut c_char) -> c_int {
+    with_conn(conn, |c| {
+        let out = arg_out(out, "out")?;
+        *out = match c.logfile() {
+            Some(p) => new_c_string(&p, "log path")?,
+            None => std::ptr::null_mut(),
+        };
+        Ok(())
+    })
+}
+
+/// pysftp `execute(command)`: run `command` on the server (not in the SFTP
+/// working directory). `*lines_out` receives stdout's lines then stderr's,
+/// each with its trailing newline, as pysftp returns them; `*exit_status_out`
+/// (may be NULL) the exit status. Free the lines with psftp_strarray_free().
+///
+/// # Safety
+/// `command` is NUL-terminated; `lines_out` is writable.
+#[no_mangle]
+pub unsafe extern "C" fn psftp_execute(
+    conn: *mut psftp_conn,
+    command: *const c_char,
+    lines_out: *mut *mut psftp_strarray,
+    exit_status_out: *mut c_int,
+) -> c_int {
+    with_conn(conn, |c| {
+        let command = arg_str(command, "command")?;
+        let lines_out = arg_out(lines_out, "lines_out")?;
+        let (lines, status) = c.execute(command)?;
+        *lines_out = Box::into_raw(Box::new(psftp_strarray::from_strings(
+            &lines,
+            "command output",
+        )?));
+        if !exit_status_out.is_null() {
+            *exit_status_out = status;
+        }
+        Ok(())
+    })
+}
+
+/// pysftp `sftp_client`, the escape hatch: `*session_out` receives the
+/// LIBSSH2_SESSION and `*sftp_out` a LIBSSH2_SFTP opened on it at the first
+/// call (both may be NULL to skip). They stay valid until psftp_close().
+/// The session is in blocking mode with psftp's timeout; do not close or
+/// free them, and do not use them while another psftp call runs on this
+/// connection.
+///
+/// # Safety
+/// Out-parameters are NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn psftp_sftp_client(
+    conn: *mut psftp_conn,
+    session_out: *mut *mut c_void,
+    sftp_out: *mut *mut c_void,
+) -> c_int {
+    with_conn(conn, |c| {
+        let (session, sftp) = c.sftp_client()?;
+        if !session_out.is_null() {
+            *session_out = session as *mut c_void;
+        }
+        if !sftp_out.is_null() {
+            *sftp_out = sftp as *mut c_void;
+        }
+        Ok(())
+    })
+}
+
+/// Whether the server announced the SFTP extension `name`
+/// ("posix-rename@openssh.com", "fsync@openssh.com", ...).
+///
+/// # Safety
+/// `name` is NUL-terminated; `out` is writable.
+#[no_mangle]
+pub unsafe extern "C" fn psftp_has_extension(
+    conn: *mut psftp_conn,
+    name: *const c_char,
+    out: *mut bool,
+) -> c_int {
+    with_conn(conn, |c| {
+        let name = arg_str(name, "name")?;
+        let out = arg_out(out, "out")?;
+        *out = c.has_extension(name)?;
+        Ok(())
+    })
+}
+
+pub(crate) fn conn_arc(conn: *const psftp_conn) -> Result<Arc<ConnHandle>> {
+    CONNS.get(conn, "conn")
+}

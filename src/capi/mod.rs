@@ -1,0 +1,384 @@
+//! The C ABI. Functions here only convert arguments, guard against panics
+//! and record errors; behaviour lives in `crate::core`.
+//!
+//! Handles given to C are opaque ids, never addresses: every call looks the
+//! id up in its type's registry, so a closed, freed or wrong-type handle is
+//! reported as an invalid argument instead of being dereferenced.
+
+#![allow(non_camel_case_types)]
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::ffi::{c_char, c_int, CStr, CString};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use crate::error::{Error, ErrorKind, Result};
+
+pub mod cnopts;
+pub mod conn;
+pub mod file;
+pub mod fsops;
+pub mod helpers;
+pub mod transfer;
+pub mod types;
+
+/// Success.
+pub const PSFTP_OK: c_int = 0;
+/// A NULL, malformed, out-of-range or closed argument; the message names it.
+pub const PSFTP_E_INVALID_ARG: c_int = -1;
+/// TCP connection failed (refused, unreachable, name not resolved).
+pub const PSFTP_E_CONNECT: c_int = -2;
+/// The server's host key is not in known_hosts.
+pub const PSFTP_E_HOSTKEY_UNKNOWN: c_int = -3;
+/// known_hosts holds a different key for the server.
+pub const PSFTP_E_HOSTKEY_MISMATCH: c_int = -4;
+/// Authentication failed (password, key, passphrase, agent).
+pub const PSFTP_E_AUTH: c_int = -5;
+/// The remote path does not exist.
+pub const PSFTP_E_NOT_FOUND: c_int = -6;
+/// The server refused access to the remote path.
+pub const PSFTP_E_PERMISSION: c_int = -7;
+/// The destination already exists.
+pub const PSFTP_E_EXISTS: c_int = -8;
+/// A remote path component is not a directory.
+pub const PSFTP_E_NOT_A_DIRECTORY: c_int = -9;
+/// A local file-system operation failed; the message names the local path.
+pub const PSFTP_E_LOCAL_IO: c_int = -10;
+/// Any other SFTP failure, or a malformed reply from the server.
+pub const PSFTP_E_SFTP: c_int = -11;
+/// An SSH protocol failure (handshake, channel, algorithm negotiation).
+pub const PSFTP_E_SSH: c_int = -12;
+/// An operation or connect timed out.
+pub const PSFTP_E_TIMEOUT: c_int = -13;
+/// A callback asked to stop.
+pub const PSFTP_E_CANCELLED: c_int = -14;
+/// The connection dropped, or was closed, or broke after an earlier error.
+pub const PSFTP_E_CONNECTION_LOST: c_int = -15;
+/// A remote name would lead outside the destination directory.
+pub const PSFTP_E_UNSAFE_PATH: c_int = -16;
+/// An internal panic was caught at the API boundary (a psftp bug).
+pub const PSFTP_E_PANIC: c_int = -17;
+/// The server lacks the SFTP extension this call needs.
+pub const PSFTP_E_UNSUPPORTED: c_int = -18;
+
+/// Major version of this header.
+pub const PSFTP_VERSION_MAJOR: c_int = 0;
+/// Minor version of this header.
+pub const PSFTP_VERSION_MINOR: c_int = 1;
+/// Patch version of this header.
+pub const PSFTP_VERSION_PATCH: c_int = 0;
+/// MAJOR * 10000 + MINOR * 100 + PATCH.
+pub const PSFTP_VERSION_NUMBER: c_int = 100;
+
+struct LastError {
+    code: c_int,
+    message: CString,
+}
+
+thread_local! {
+    static LAST_ERROR: RefCell<LastError> = RefCell::new(LastError {
+        code: PSFTP_OK,
+        message: CString::default(),
+    });
+}
+
+/// A message as a C string; interior NULs (from a server's text) become '?'.
+pub(crate) fn c_message(s: &str) -> CString {
+    CString::new(s.replace('\0', "?")).expect("NULs replaced")
+}
+
+fn set_last_error(err: &Error) {
+    LAST_ERROR.with(|l| {
+        *l.borrow_mut() = LastError {
+            code: err.kind().code(),
+            message: c_message(err.message()),
+        }
+    });
+}
+
+fn panic_error(payload: Box<dyn std::any::Any + Send>) -> Error {
+    let what = payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".to_string());
+    Error::new(
+        ErrorKind::Panic,
+        format!("internal error (panic) in psftp: {what}"),
+    )
+}
+
+/// Run `f`, turning a panic into a Panic error.
+pub(crate) fn catch<T>(f: impl FnOnce() -> Result<T>) -> Result<T> {
+    catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|p| Err(panic_error(p)))
+}
+
+/// The boundary of every export returning a result code: no panic crosses
+/// it, and a failure is recorded for `psftp_last_error`.
+pub(crate) fn guard(f: impl FnOnce() -> Result<()>) -> c_int {
+    match catch(f) {
+        Ok(()) => PSFTP_OK,
+        Err(e) => {
+            set_last_error(&e);
+            e.kind().code()
+        }
+    }
+}
+
+/// Like `guard` for exports that return a pointer: NULL on failure.
+pub(crate) fn guard_ptr<T>(f: impl FnOnce() -> Result<*mut T>) -> *mut T {
+    match catch(f) {
+        Ok(p) => p,
+        Err(e) => {
+            set_last_error(&e);
+            std::ptr::null_mut()
+        }
+    }
+}
+
+/// For void exports (free functions): swallow panics and errors.
+pub(crate) fn guard_void(f: impl FnOnce()) {
+    let _ = catch_unwind(AssertUnwindSafe(f));
+}
+
+/// Live handles of one type, by id.
+pub(crate) struct Registry<T> {
+    map: Mutex<Option<HashMap<usize, Arc<T>>>>,
+    tag: usize,
+    next: AtomicUsize,
+    type_name: &'static str,
+}
+
+impl<T> Registry<T> {
+    /// `tag` (1..15) makes ids of different types disjoint, so a handle of
+    /// the wrong type is reported rather than mistaken.
+    pub const fn new(type_name: &'static str, tag: usize) -> Registry<T> {
+        Registry {
+            map: Mutex::new(None),
+            tag,
+            next: AtomicUsize::new(1),
+            type_name,
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<HashMap<usize, Arc<T>>>> {
+        self.map.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Store `value`; the id is what C holds as the handle pointer.
+    pub fn insert<H>(&self, value: T) -> *mut H {
+        let id = (self.next.fetch_add(1, Ordering::Relaxed) << 4) | self.tag;
+        self.lock()
+            .get_or_insert_with(HashMap::new)
+            .insert(id, Arc::new(value));
+        id as *mut H
+    }
+
+    pub fn get<H>(&self, handle: *const H, param: &str) -> Result<Arc<T>> {
+        if handle.is_null() {
+            return Err(Error::invalid_arg(param, "is NULL"));
+        }
+        self.lock()
+            .as_ref()
+            .and_then(|m| m.get(&(handle as usize)).cloned())
+            .ok_or_else(|| {
+                Error::invalid_arg(
+                    param,
+                    format!(
+                        "is not a live {} handle (already closed or freed, or never created)",
+                        self.type_name
+                    ),
+                )
+            })
+    }
+
+    pub fn remove<H>(&self, handle: *const H) -> Option<Arc<T>> {
+        self.lock().as_mut()?.remove(&(handle as usize))
+    }
+}
+
+/// A required input string.
+pub(crate) unsafe fn arg_str<'a>(p: *const c_char, param: &str) -> Result<&'a str> {
+    if p.is_null() {
+        return Err(Error::invalid_arg(param, "is NULL"));
+    }
+    CStr::from_ptr(p)
+        .to_str()
+        .map_err(|_| Error::invalid_arg(param, "is not valid UTF-8"))
+}
+
+/// An optional input string (NULL = not given).
+pub(crate) unsafe fn arg_opt_str<'a>(p: *const c_char, param: &str) -> Result<Option<&'a str>> {
+    if p.is_null() {
+        return Ok(None);
+    }
+    arg_str(p, param).map(Some)
+}
+
+/// A required out-parameter.
+pub(crate) unsafe fn arg_out<'a, T>(p: *mut T, param: &str) -> Result<&'a mut T> {
+    p.as_mut()
+        .ok_or_else(|| Error::invalid_arg(param, "is NULL"))
+}
+
+/// A library-allocated C string for the caller (free with psftp_string_free).
+pub(crate) fn new_c_string(s: &str, what: &str) -> Result<*mut c_char> {
+    CString::new(s).map(CString::into_raw).map_err(|_| {
+        Error::new(
+            ErrorKind::Sftp,
+            format!("{what} contains a NUL byte and cannot be returned as a C string"),
+        )
+    })
+}
+
+/// The message of the last failed call on this thread; never NULL. Empty
+/// when no call has failed yet. Owned by the library and valid until the
+/// next psftp call on this thread. Calls that succeed leave it unchanged.
+///
+/// Callers that may continue on another thread (Node's async calls) read
+/// the copy kept on the connection instead: psftp_conn_last_error().
+#[no_mangle]
+pub extern "C" fn psftp_last_error() -> *const c_char {
+    LAST_ERROR.with(|l| l.borrow().message.as_ptr())
+}
+
+/// The result code of the last failed call on this thread (PSFTP_OK if
+/// none has failed).
+#[no_mangle]
+pub extern "C" fn psftp_last_error_code() -> c_int {
+    LAST_ERROR.with(|l| l.borrow().code)
+}
+
+/// A static, human-readable name for a result code ("PSFTP_E_NOT_FOUND"),
+/// or "PSFTP_E_UNKNOWN" for a code psftp does not define. Never NULL.
+#[no_mangle]
+pub extern "C" fn psftp_strerror(code: c_int) -> *const c_char {
+    let s: &'static CStr = match ErrorKind::from_code(code) {
+        None if code == PSFTP_OK => c"PSFTP_OK",
+        None => c"PSFTP_E_UNKNOWN",
+        Some(k) => match k {
+            ErrorKind::InvalidArgument => c"PSFTP_E_INVALID_ARG",
+            ErrorKind::Connect => c"PSFTP_E_CONNECT",
+            ErrorKind::HostKeyUnknown => c"PSFTP_E_HOSTKEY_UNKNOWN",
+            ErrorKind::HostKeyMismatch => c"PSFTP_E_HOSTKEY_MISMATCH",
+            ErrorKind::Auth => c"PSFTP_E_AUTH",
+            ErrorKind::NotFound => c"PSFTP_E_NOT_FOUND",
+            ErrorKind::PermissionDenied => c"PSFTP_E_PERMISSION",
+            ErrorKind::Exists => c"PSFTP_E_EXISTS",
+            ErrorKind::NotADirectory => c"PSFTP_E_NOT_A_DIRECTORY",
+            ErrorKind::LocalIo => c"PSFTP_E_LOCAL_IO",
+            ErrorKind::Sftp => c"PSFTP_E_SFTP",
+            ErrorKind::Ssh => c"PSFTP_E_SSH",
+            ErrorKind::Timeout => c"PSFTP_E_TIMEOUT",
+            ErrorKind::Cancelled => c"PSFTP_E_CANCELLED",
+            ErrorKind::ConnectionLost => c"PSFTP_E_CONNECTION_LOST",
+            ErrorKind::UnsafePath => c"PSFTP_E_UNSAFE_PATH",
+            ErrorKind::Panic => c"PSFTP_E_PANIC",
+            ErrorKind::Unsupported => c"PSFTP_E_UNSUPPORTED",
+        },
+    };
+    s.as_ptr()
+}
+
+/// The library version, "MAJOR.MINOR.PATCH"; static, never NULL.
+#[no_mangle]
+pub extern "C" fn psftp_version() -> *const c_char {
+    static VERSION: &CStr =
+        match CStr::from_bytes_with_nul(concat!(env!("CARGO_PKG_VERSION"), "\0").as_bytes()) {
+            Ok(v) => v,
+            Err(_) => panic!("version has no NUL"),
+        };
+    VERSION.as_ptr()
+}
+
+/// Release a string returned by psftp. NULL is ignored. Must not be called
+/// twice for the same string.
+///
+/// # Safety
+/// `s` is NULL or a string psftp returned and has not been freed.
+#[no_mangle]
+pub unsafe extern "C" fn psftp_string_free(s: *mut c_char) {
+    guard_void(|| {
+        if !s.is_null() {
+            drop(CString::from_raw(s));
+        }
+    })
+}
+
+/// Exercises the panic boundary: it panics inside psftp and returns
+/// PSFTP_E_PANIC with the panic's message in psftp_last_error(). For tests
+/// of bindings; no other use.
+#[no_mangle]
+pub extern "C" fn psftp_debug_panic() -> c_int {
+    guard(|| panic!("psftp_debug_panic was called"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn version_macros_match_cargo_toml() {
+        let parts: Vec<c_int> = env!("CARGO_PKG_VERSION")
+            .split('.')
+            .map(|p| p.parse().unwrap())
+            .collect();
+        assert_eq!(
+            parts,
+            [
+                PSFTP_VERSION_MAJOR,
+                PSFTP_VERSION_MINOR,
+                PSFTP_VERSION_PATCH
+            ]
+        );
+        assert_eq!(
+            PSFTP_VERSION_NUMBER,
+            PSFTP_VERSION_MAJOR * 10000 + PSFTP_VERSION_MINOR * 100 + PSFTP_VERSION_PATCH
+        );
+        let v = unsafe { CStr::from_ptr(psftp_version()) };
+        assert_eq!(v.to_str().unwrap(), env!("CARGO_PKG_VERSION"));
+    }
+
+    #[test]
+    fn result_codes_match_error_kinds() {
+        let consts = [
+            PSFTP_E_INVALID_ARG,
+            PSFTP_E_CONNECT,
+            PSFTP_E_HOSTKEY_UNKNOWN,
+            PSFTP_E_HOSTKEY_MISMATCH,
+            PSFTP_E_AUTH,
+            PSFTP_E_NOT_FOUND,
+            PSFTP_E_PERMISSION,
+            PSFTP_E_EXISTS,
+            PSFTP_E_NOT_A_DIRECTORY,
+            PSFTP_E_LOCAL_IO,
+            PSFTP_E_SFTP,
+            PSFTP_E_SSH,
+            PSFTP_E_TIMEOUT,
+            PSFTP_E_CANCELLED,
+            PSFTP_E_CONNECTION_LOST,
+            PSFTP_E_UNSAFE_PATH,
+            PSFTP_E_PANIC,
+            PSFTP_E_UNSUPPORTED,
+        ];
+        let kinds: Vec<c_int> = ErrorKind::ALL.iter().map(|k| k.code()).collect();
+        assert_eq!(kinds, consts);
+        for k in ErrorKind::ALL {
+            let name = unsafe { CStr::from_ptr(psftp_strerror(k.code())) };
+            assert!(name.to_str().unwrap().starts_with("PSFTP_E_"));
+        }
+    }
+
+    #[test]
+    fn panics_become_the_panic_code_with_a_message() {
+        assert_eq!(psftp_debug_panic(), PSFTP_E_PANIC);
+        assert_eq!(psftp_last_error_code(), PSFTP_E_PANIC);
+        let msg = unsafe { CStr::from_ptr(psftp_last_error()) };
+        assert!(msg
+            .to_str()
+            .unwrap()
+            .contains("psftp_debug_panic was called"));
+    }
+}

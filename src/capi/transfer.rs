@@ -1,0 +1,291 @@
+//! get, put, getfo, putfo and the transfer options.
+
+use std::ffi::{c_char, c_int, c_void};
+use std::path::Path;
+use std::sync::Mutex;
+
+use super::conn::{psftp_conn, with_conn};
+use super::types::psftp_attrs;
+use super::{arg_opt_str, arg_out, arg_str, guard, guard_void, Registry};
+use crate::core::TransferOpts;
+use crate::error::{Error, ErrorKind, Result};
+
+/// Progress of one file: bytes done so far and the total (0 when unknown).
+/// Return 0 to continue; any other value stops the transfer with
+/// PSFTP_E_CANCELLED. Called on the calling thread, during the call only.
+pub type psftp_progress_cb = Option<
+    unsafe extern "C" fn(bytes_done: u64, bytes_total: u64, user_data: *mut c_void) -> c_int,
+>;
+
+/// psftp_getfo() destination: consume `len` bytes at `data`. Return 0 to
+/// continue; any other value stops with PSFTP_E_CANCELLED.
+pub type psftp_write_cb =
+    Option<unsafe extern "C" fn(data: *const u8, len: usize, user_data: *mut c_void) -> c_int>;
+
+/// psftp_putfo() origin: fill up to `len` bytes at `buf` and return how
+/// many; 0 at the end of the data; a negative value stops with
+/// PSFTP_E_CANCELLED.
+pub type psftp_read_cb =
+    Option<unsafe extern "C" fn(buf: *mut u8, len: usize, user_data: *mut c_void) -> i64>;
+
+/// Options of a transfer call (get, put, putfo and the tree operations).
+/// NULL wherever a call takes options means the defaults. A call copies
+/// them, so they can be reused and changed between calls.
+pub struct psftp_transfer_opts {
+    _private: [u8; 0],
+}
+
+pub(crate) static XOPTS: Registry<Mutex<TransferOpts>> = Registry::new("psftp_transfer_opts", 3);
+
+pub(crate) fn xopts_snapshot(opts: *const psftp_transfer_opts) -> Result<TransferOpts> {
+    if opts.is_null() {
+        return Ok(TransferOpts::default());
+    }
+    let h = XOPTS.get(opts, "opts")?;
+    let o = h.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    Ok(o)
+}
+
+fn with_xopts(
+    opts: *mut psftp_transfer_opts,
+    f: impl FnOnce(&mut TransferOpts) -> Result<()>,
+) -> c_int {
+    guard(|| {
+        let h = XOPTS.get(opts, "opts")?;
+        let mut o = h.lock().unwrap_or_else(|p| p.into_inner());
+        f(&mut o)
+    })
+}
+
+/// New options with the defaults: atomic replacement on, resume off,
+/// fsync off.
+///
+/// # Safety
+/// `out` is writable.
+#[no_mangle]
+pub unsafe extern "C" fn psftp_transfer_opts_new(out: *mut *mut psftp_transfer_opts) -> c_int {
+    guard(|| {
+        let out = arg_out(out, "out")?;
+        *out = XOPTS.insert(Mutex::new(TransferOpts::default()));
+        Ok(())
+    })
+}
+
+/// Release options. NULL and a second free are ignored.
+#[no_mangle]
+pub extern "C" fn psftp_transfer_opts_free(opts: *mut psftp_transfer_opts) {
+    guard_void(|| {
+        XOPTS.remove(opts);
+    })
+}
+
+/// Atomic replacement (default true): write to ".NAME.psftp.part" next to
+/// the destination and rename it into place on success, so a failed
+/// transfer never leaves a truncated file where a good one was. Remote
+/// renames use posix-rename@openssh.com when offered (atomic), else remove
+/// then rename (not atomic). An existing remote file's permission bits are
+/// kept. False writes in place.
+#[no_mangle]
+pub extern "C" fn psftp_transfer_opts_set_atomic(
+    opts: *mut psftp_transfer_opts,
+    atomic: bool,
+) -> c_int {
+    with_xopts(opts, |o| {
+        o.atomic = atomic;
+        Ok(())
+    })
+}
+
+/// Resume (default false): continue from the ".NAME.psftp.part" file an
+/// earlier atomic transfer left behind (its size must not exceed the
+/// source's), like OpenSSH's reget/reput; a failed transfer keeps its part
+/// file for the next try.
+#[no_mangle]
+pub extern "C" fn psftp_transfer_opts_set_resume(
+    opts: *mut psftp_transfer_opts,
+    resume: bool,
+) -> c_int {
+    with_xopts(opts, |o| {
+        o.resume = resume;
+        Ok(())
+    })
+}
+
+/// fsync (default false): flush the data to stable storage before the
+/// rename, locally with fsync(2), remotely with fsync@openssh.com when the
+/// server offers it.
+#[no_mangle]
+pub extern "C" fn psftp_transfer_opts_set_fsync(
+    opts: *mut psftp_transfer_opts,
+    fsync: bool,
+) -> c_int {
+    with_xopts(opts, |o| {
+        o.fsync = fsync;
+        Ok(())
+    })
+}
+
+/// Wrap a C progress callback for the core.
+pub(crate) fn progress_closure(
+    cb: psftp_progress_cb,
+    user_data: *mut c_void,
+) -> Option<impl FnMut(u64, u64) -> bool> {
+    cb.map(|f| move |done: u64, total: u64| unsafe { f(done, total, user_data) } == 0)
+}
+
+/// pysftp `get(remotepath, localpath=None, callback=None,
+/// preserve_mtime=False)`. `localpath` NULL means the remote file's name in
+/// the current local directory. `callback` (may be NULL) sees
+/// (bytes_done, bytes_total, user_data). With `preserve_mtime` the local
+/// file gets the remote atime and mtime. `opts` may be NULL.
+///
+/// # Safety
+/// Strings are NULL (where allowed) or NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn psftp_get(
+    conn: *mut psftp_conn,
+    remotepath: *const c_char,
+    localpath: *const c_char,
+    callback: psftp_progress_cb,
+    user_data: *mut c_void,
+    preserve_mtime: bool,
+    opts: *const psftp_transfer_opts,
+) -> c_int {
+    with_conn(conn, |c| {
+        let remote = arg_str(remotepath, "remotepath")?;
+        let local = arg_opt_str(localpath, "localpath")?.map(Path::new);
+        let opts = xopts_snapshot(opts)?;
+        let mut progress = progress_closure(callback, user_data);
+        let p = progress
+            .as_mut()
+            .map(|f| f as &mut dyn FnMut(u64, u64) -> bool);
+        c.get(remote, local, p, preserve_mtime, &opts)
+    })
+}
+
+/// pysftp `put(localpath, remotepath=None, callback=None, confirm=True,
+/// preserve_mtime=False)`. `remotepath` NULL means the local file's name in
+/// the remote working directory. With `confirm` the remote size is checked
+/// afterwards. `*attrs_out` (may be NULL) receives the remote attributes
+/// from that check (flags 0 without `confirm`, as in pysftp). `opts` may be
+/// NULL.
+///
+/// # Safety
+/// Strings are NULL (where allowed) or NUL-terminated; `attrs_out` is NULL
+/// or writable.
+#[no_mangle]
+pub unsafe extern "C" fn psftp_put(
+    conn: *mut psftp_conn,
+    localpath: *const c_char,
+    remotepath: *const c_char,
+    callback: psftp_progress_cb,
+    user_data: *mut c_void,
+    confirm: bool,
+    preserve_mtime: bool,
+    opts: *const psftp_transfer_opts,
+    attrs_out: *mut psftp_attrs,
+) -> c_int {
+    with_conn(conn, |c| {
+        let local = Path::new(arg_str(localpath, "localpath")?);
+        let remote = arg_opt_str(remotepath, "remotepath")?;
+        let opts = xopts_snapshot(opts)?;
+        let mut progress = progress_closure(callback, user_data);
+        let p = progress
+            .as_mut()
+            .map(|f| f as &mut dyn FnMut(u64, u64) -> bool);
+        let attrs = c.put(local, remote, p, confirm, preserve_mtime, &opts)?;
+        if !attrs_out.is_null() {
+            *attrs_out = psftp_attrs::from(&attrs);
+        }
+        Ok(())
+    })
+}
+
+/// pysftp `getfo(remotepath, flo, callback=None)`: stream a remote file to
+/// `write`. `user_data` goes to both callbacks; `callback` may be NULL.
+/// `*bytes_out` (may be NULL) receives the bytes written.
+///
+/// # Safety
+/// `remotepath` is NUL-terminated; `bytes_out` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn psftp_getfo(
+    conn: *mut psftp_conn,
+    remotepath: *const c_char,
+    write: psftp_write_cb,
+    callback: psftp_progress_cb,
+    user_data: *mut c_void,
+    bytes_out: *mut u64,
+) -> c_int {
+    with_conn(conn, |c| {
+        let remote = arg_str(remotepath, "remotepath")?;
+        let write = write.ok_or_else(|| Error::invalid_arg("write", "is NULL"))?;
+        let mut sink = |data: &[u8]| -> Result<()> {
+            match write(data.as_ptr(), data.len(), user_data) {
+                0 => Ok(()),
+                _ => Err(Error::cancelled("write")),
+            }
+        };
+        let mut progress = progress_closure(callback, user_data);
+        let p = progress
+            .as_mut()
+            .map(|f| f as &mut dyn FnMut(u64, u64) -> bool);
+        let n = c.getfo(remote, &mut sink, p)?;
+        if !bytes_out.is_null() {
+            *bytes_out = n;
+        }
+        Ok(())
+    })
+}
+
+/// pysftp `putfo(flo, remotepath, file_size=0, callback=None,
+/// confirm=True)`: upload what `read` supplies. `file_size` is only the
+/// progress total (0 if unknown). `user_data` goes to both callbacks.
+/// `*attrs_out` (may be NULL) as for psftp_put(). `opts` may be NULL
+/// (resume does not apply).
+///
+/// # Safety
+/// `remotepath` is NUL-terminated; `attrs_out` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn psftp_putfo(
+    conn: *mut psftp_conn,
+    read: psftp_read_cb,
+    remotepath: *const c_char,
+    file_size: u64,
+    callback: psftp_progress_cb,
+    user_data: *mut c_void,
+    confirm: bool,
+    opts: *const psftp_transfer_opts,
+    attrs_out: *mut psftp_attrs,
+) -> c_int {
+    with_conn(conn, |c| {
+        let read = read.ok_or_else(|| Error::invalid_arg("read", "is NULL"))?;
+        let remote = arg_str(remotepath, "remotepath")?;
+        let opts = xopts_snapshot(opts)?;
+        let mut source = |buf: &mut [u8]| -> Result<usize> {
+            let n = read(buf.as_mut_ptr(), buf.len(), user_data);
+            match usize::try_from(n) {
+                Ok(n) if n <= buf.len() => Ok(n),
+                Ok(_) => Err(Error::new(
+                    ErrorKind::InvalidArgument,
+                    format!(
+                        "read callback returned {n}, more than the {} bytes asked for",
+                        buf.len()
+                    ),
+                )),
+                Err(_) => Err(Error::new(
+                    ErrorKind::Cancelled,
+                    format!("cancelled by the read callback (it returned {n})"),
+                )),
+            }
+        };
+        let mut progress = progress_closure(callback, user_data);
+        let p = progress
+            .as_mut()
+            .map(|f| f as &mut dyn FnMut(u64, u64) -> bool);
+        let attrs = c.putfo(&mut source, remote, file_size, p, confirm, &opts)?;
+        if !attrs_out.is_null() {
+            *attrs_out = psftp_attrs::from(&attrs);
+        }
+        Ok(())
+    })
+}

@@ -1,0 +1,174 @@
+//! pysftp's CnOpts: connection options beyond authentication.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::hostkeys::{self, lookup_name, KnownHosts, StoredKey};
+use super::log::LogTarget;
+use super::paths::expand_user;
+use crate::error::{Error, ErrorKind, Result};
+
+/// What to do with a host that is not in known_hosts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum UnknownHostPolicy {
+    /// Refuse it (the default, as pysftp 0.2.9 does).
+    #[default]
+    Reject,
+    /// Trust on first use: append its key to the primary known_hosts file.
+    AcceptNew,
+}
+
+#[derive(Debug, Clone)]
+pub struct CnOpts {
+    /// known_hosts files to check against; None turns checking off (pysftp
+    /// `cnopts.hostkeys = None`).
+    pub hostkeys: Option<Vec<PathBuf>>,
+    pub unknown_host: UnknownHostPolicy,
+    pub log: LogTarget,
+    pub compression: bool,
+    /// Cipher preference, best first; None keeps libssh2's order.
+    pub ciphers: Option<Vec<String>>,
+    /// TCP connect plus SSH handshake and authentication.
+    pub connect_timeout: Option<Duration>,
+    /// Every later blocking read or write (pysftp's `timeout`).
+    pub timeout: Option<Duration>,
+    /// Send an SSH keepalive after this much idle time.
+    pub keepalive: Option<Duration>,
+}
+
+/// pysftp has no connect timeout; a library that can hang forever on a
+/// black-holed address is not what C callers expect, so default to 30 s.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+
+impl Default for CnOpts {
+    fn default() -> Self {
+        CnOpts::new(None)
+    }
+}
+
+impl CnOpts {
+    /// `knownhosts` defaults to ~/.ssh/known_hosts; `~` is expanded. A
+    /// missing file is not an error here (pysftp only warns): the connect
+    /// then reports the host as unknown and names the file.
+    pub fn new(knownhosts: Option<&str>) -> CnOpts {
+        let primary = match knownhosts {
+            Some(p) => Some(expand_user(p)),
+            None => hostkeys::default_known_hosts(),
+        };
+        CnOpts {
+            hostkeys: Some(primary.into_iter().collect()),
+            unknown_host: UnknownHostPolicy::Reject,
+            log: LogTarget::Off,
+            compression: false,
+            ciphers: None,
+            connect_timeout: Some(DEFAULT_CONNECT_TIMEOUT),
+            timeout: None,
+            keepalive: None,
+        }
+    }
+
+    /// pysftp `cnopts.hostkeys.load(path)`: merge another known_hosts file.
+    /// The file must exist and be readable now.
+    pub fn load(&mut self, path: &str) -> Result<()> {
+        let Some(files) = self.hostkeys.as_mut() else {
+            return Err(Error::invalid_arg(
+                "cnopts",
+                "hostkeys is None (checking is off); set a known_hosts file first",
+            ));
+        };
+        let p = expand_user(path);
+        std::fs::File::open(&p).map_err(|e| Error::local_io("load known_hosts", &p, &e))?;
+        files.push(p);
+        Ok(())
+    }
+
+    /// pysftp `cnopts.hostkeys = None` (None) or a fresh known_hosts file.
+    pub fn set_hostkeys(&mut self, knownhosts: Option<&str>) {
+        self.hostkeys = knownhosts.map(|p| vec![expand_user(p)]);
+    }
+
+    /// Validate and set the cipher preference ("aes128-ctr,aes256-gcm@openssh.com").
+    pub fn set_ciphers(&mut self, list: Option<&str>) -> Result<()> {
+        let Some(list) = list else {
+            self.ciphers = None;
+            return Ok(());
+        };
+        let names: Vec<String> = list
+            .split(',')
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect();
+        if names.is_empty() {
+            return Err(Error::invalid_arg("ciphers", "the list is empty"));
+        }
+        let supported = supported_algorithms(ssh2::MethodType::CryptCs)?;
+        if let Some(bad) = names.iter().find(|n| !supported.contains(&n.as_str())) {
+            return Err(Error::invalid_arg(
+                "ciphers",
+                format!(
+                    "'{bad}' is not supported (supported: {})",
+                    supported.join(",")
+                ),
+            ));
+        }
+        self.ciphers = Some(names);
+        Ok(())
+    }
+
+    /// Load every configured known_hosts file that exists into `kh`;
+    /// returns the files that could not be read, for messages.
+    pub fn load_known_hosts(&self, kh: &mut KnownHosts) -> Vec<String> {
+        let mut unreadable = Vec::new();
+        for f in self.hostkeys.iter().flatten() {
+            if let Err(e) = kh.load_file(f) {
+                unreadable.push(e.message().to_string());
+            }
+        }
+        unreadable
+    }
+
+    /// pysftp `CnOpts.get_hostkey(host)`: the first stored key for `host`
+    /// (give "[host]:port" for a non-default port).
+    pub fn get_hostkey(&self, host: &str) -> Result<StoredKey> {
+        let session = ssh2::Session::new()
+            .map_err(|e| Error::new(ErrorKind::Ssh, format!("libssh2 session: {e}")))?;
+        let mut kh = KnownHosts::new(&session)?;
+        self.load_known_hosts(&mut kh);
+        kh.keys_for(host).into_iter().next().ok_or_else(|| {
+            Error::new(
+                ErrorKind::HostKeyUnknown,
+                format!(
+                    "no hostkey for host {host} found in {}",
+                    self.hostkeys_description()
+                ),
+            )
+        })
+    }
+
+    /// "a, b" list of the known_hosts files, for messages.
+    pub fn hostkeys_description(&self) -> String {
+        match &self.hostkeys {
+            None => "(host key checking is off)".to_string(),
+            Some(v) if v.is_empty() => "(no known_hosts file)".to_string(),
+            Some(v) => v
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+        }
+    }
+}
+
+/// What libssh2 supports for `kind`.
+pub fn supported_algorithms(kind: ssh2::MethodType) -> Result<Vec<&'static str>> {
+    let session = ssh2::Session::new()
+        .map_err(|e| Error::new(ErrorKind::Ssh, format!("libssh2 session: {e}")))?;
+    session
+        .supported_algs(kind)
+        .map_err(|e| Error::new(ErrorKind::Ssh, format!("libssh2 supported algorithms: {e}")))
+}
+
+/// The known_hosts name for host and port (re-exported for callers).
+pub fn known_hosts_name(host: &str, port: u16) -> String {
+    lookup_name(host, port)
+}

@@ -1,0 +1,329 @@
+//! pysftp's Connection: an authenticated SSH session with one SFTP channel,
+//! a client-side working directory, and a lock that makes one connection
+//! safe to share between threads.
+
+use std::cell::RefCell;
+use std::sync::Arc;
+use std::time::Duration;
+
+use parking_lot::ReentrantMutex;
+use ssh2::MethodType;
+
+use super::connect::{establish, millis, ConnectSpec, ServerKey};
+use super::log::Logger;
+use crate::error::{Error, ErrorKind, Result};
+use crate::log_to;
+use crate::sftp::SftpChannel;
+
+/// Mutable per-connection state, reached only through `Connection::with`.
+pub struct State {
+    pub sftp: SftpChannel,
+    /// pysftp/paramiko keep the working directory on the client: None until
+    /// the first chdir.
+    pub cwd: Option<String>,
+    /// Lazily opened libssh2 SFTP session for `sftp_client`.
+    pub raw_sftp: RawSftp,
+    /// Last `timeout` set (pysftp attribute).
+    pub timeout: Option<Duration>,
+    /// Working directories saved by `cd_push`.
+    pub cd_stack: Vec<Option<String>>,
+    closed: bool,
+}
+
+/// The escape-hatch libssh2 SFTP pointer; only used under the session lock.
+pub struct RawSftp(pub *mut libssh2_sys::LIBSSH2_SFTP);
+unsafe impl Send for RawSftp {}
+
+impl State {
+    /// paramiko's `_adjust_cwd`: relative paths are joined to the cwd.
+    pub fn resolve(&self, path: &str) -> String {
+        match &self.cwd {
+            None => path.to_string(),
+            Some(_) if path.starts_with('/') => path.to_string(),
+            Some(cwd) if cwd == "/" => format!("/{path}"),
+            Some(cwd) => format!("{cwd}/{path}"),
+        }
+    }
+
+    pub fn session(&self) -> &ssh2::Session {
+        self.sftp.session()
+    }
+}
+
+/// Facts fixed at connect time.
+#[derive(Debug, Clone)]
+pub struct ConnInfo {
+    pub peer: String,
+    pub username: String,
+    pub server_key: ServerKey,
+}
+
+pub struct Connection {
+    spec: ConnectSpec,
+    info: ConnInfo,
+    log: Option<Arc<Logger>>,
+    state: ReentrantMutex<RefCell<State>>,
+}
+
+impl Connection {
+    /// pysftp `Connection(host, username, private_key, password, port,
+    /// private_key_pass, cnopts=..., default_path=...)`.
+    pub fn connect(spec: ConnectSpec) -> Result<Connection> {
+        if spec.host.is_empty() {
+            return Err(Error::invalid_arg("host", "is empty"));
+        }
+        let log = Logger::open(&spec.cnopts.log)?.map(Arc::new);
+        let est = establish(&spec, log.as_deref()).inspect_err(|e| {
+            log_to!(log, "connect failed: {e}");
+        })?;
+        let peer = format!("{}:{}", spec.host, spec.port);
+        let sftp = SftpChannel::open(&est.session, &peer)?;
+        log_to!(
+            log,
+            "SFTP channel open; server extensions: {}",
+            sftp.extension_names().join(", ")
+        );
+        let conn = Connection {
+            info: ConnInfo {
+                peer,
+                username: est.username,
+                server_key: est.server_key,
+            },
+            state: ReentrantMutex::new(RefCell::new(State {
+                sftp,
+                cwd: None,
+                raw_sftp: RawSftp(std::ptr::null_mut()),
+                timeout: spec.cnopts.timeout,
+                cd_stack: Vec::new(),
+                closed: false,
+            })),
+            log,
+            spec,
+        };
+        if let Some(path) = conn.spec.default_path.clone() {
+            conn.chdir(Some(&path))?;
+        }
+        Ok(conn)
+    }
+
+    /// Run `f` with exclusive use of the connection state. Other threads
+    /// wait; a callback re-entering its own connection mid-operation gets an
+    /// error instead of corrupting the request pipeline.
+    pub fn with<R>(&self, f: impl FnOnce(&mut State) -> Result<R>) -> Result<R> {
+        let guard = self.state.lock();
+        let mut st = guard.try_borrow_mut().map_err(|_| {
+            Error::invalid_arg(
+                "conn",
+                "is in use by an unfinished call on this thread (a callback cannot use the connection that called it, except walktree's)",
+            )
+        })?;
+        if st.closed {
+            return Err(Error::new(
+                ErrorKind::ConnectionLost,
+                format!("connection to {} is closed", self.info.peer),
+            ));
+        }
+        st.sftp.check_usable()?;
+        f(&mut st)
+    }
+
+    /// Like `with`, but also on a broken (not closed) connection, for
+    /// client-side state such as the cd stack.
+    pub fn with_state_even_if_broken<R>(
+        &self,
+        f: impl FnOnce(&mut State) -> Result<R>,
+    ) -> Result<R> {
+        let guard = self.state.lock();
+        let mut st = guard.try_borrow_mut().map_err(|_| {
+            Error::invalid_arg("conn", "is in use by an unfinished call on this thread")
+        })?;
+        f(&mut st)
+    }
+
+    pub fn info(&self) -> &ConnInfo {
+        &self.info
+    }
+
+    pub fn spec(&self) -> &ConnectSpec {
+        &self.spec
+    }
+
+    pub fn log(&self, msg: &str) {
+        if let Some(l) = &self.log {
+            l.log(msg);
+        }
+    }
+
+    /// pysftp `logfile`: the log's path, or None when not logging.
+    pub fn logfile(&self) -> Option<String> {
+        self.log.as_ref().map(|l| l.path().display().to_string())
+    }
+
+    /// pysftp `remote_server_key`.
+    pub fn remote_server_key(&self) -> ServerKey {
+        self.info.server_key.clone()
+    }
+
+    /// pysftp `active_ciphers`: (local = client to server, remote).
+    pub fn active_ciphers(&self) -> Result<(String, String)> {
+        self.active_pair(MethodType::CryptCs, MethodType::CryptSc)
+    }
+
+    /// pysftp `active_compression`: (local, remote).
+    pub fn active_compression(&self) -> Result<(String, String)> {
+        self.active_pair(MethodType::CompCs, MethodType::CompSc)
+    }
+
+    fn active_pair(&self, local: MethodType, remote: MethodType) -> Result<(String, String)> {
+        self.with(|st| {
+            let s = st.session();
+            let get = |m| s.methods(m).unwrap_or("none").to_string();
+            Ok((get(local), get(remote)))
+        })
+    }
+
+    /// pysftp `security_options`: what libssh2 can negotiate, by kind.
+    pub fn security_options(&self) -> Result<SecurityOptions> {
+        self.with(|st| {
+            let s = st.session();
+            let list = |m| -> Result<Vec<String>> {
+                Ok(s.supported_algs(m)
+                    .map_err(|e| Error::new(ErrorKind::Ssh, e.to_string()))?
+                    .into_iter()
+                    .map(String::from)
+                    .collect())
+            };
+            Ok(SecurityOptions {
+                ciphers: list(MethodType::CryptCs)?,
+                digests: list(MethodType::MacCs)?,
+                key_types: list(MethodType::HostKey)?,
+                kex: list(MethodType::Kex)?,
+                compression: list(MethodType::CompCs)?,
+            })
+        })
+    }
+
+    /// pysftp `timeout` getter: seconds for a blocking read or write, None
+    /// for no limit.
+    pub fn timeout(&self) -> Result<Option<Duration>> {
+        self.with(|st| Ok(st.timeout))
+    }
+
+    /// pysftp `timeout` setter.
+    pub fn set_timeout(&self, t: Option<Duration>) -> Result<()> {
+        self.with(|st| {
+            st.session().set_timeout(millis(t));
+            st.timeout = t;
+            Ok(())
+        })
+    }
+
+    /// pysftp `execute(command)`: stdout lines, then stderr lines (each with
+    /// its newline), and the exit status.
+    pub fn execute(&self, command: &str) -> Result<(Vec<String>, i32)> {
+        self.with(|st| {
+            let peer = &self.info.peer;
+            let fail = |e: ssh2::Error| {
+                Error::new(
+                    ErrorKind::Ssh,
+                    format!("execute '{command}' on {peer}: {e}"),
+                )
+            };
+            let mut ch = st.session().channel_session().map_err(fail)?;
+            ch.exec(command).map_err(fail)?;
+            let mut out = Vec::new();
+            let mut err = Vec::new();
+            use std::io::Read;
+            let io_fail = |e: std::io::Error| {
+                Error::new(
+                    ErrorKind::ConnectionLost,
+                    format!("execute '{command}' on {peer}: {e}"),
+                )
+            };
+            ch.read_to_end(&mut out).map_err(io_fail)?;
+            ch.stderr().read_to_end(&mut err).map_err(io_fail)?;
+            ch.wait_close().map_err(fail)?;
+            let status = ch.exit_status().map_err(fail)?;
+            let mut lines = split_lines(&out);
+            lines.extend(split_lines(&err));
+            log_to!(self.log, "execute '{command}': exit status {status}");
+            Ok((lines, status))
+        })
+    }
+
+    /// pysftp `close()`: end the session; later calls fail with
+    /// ConnectionLost.
+    pub fn close(&self) {
+        let guard = self.state.lock();
+        let Ok(mut st) = guard.try_borrow_mut() else {
+            return;
+        };
+        if st.closed {
+            return;
+        }
+        st.closed = true;
+        close_raw_sftp(&mut st);
+        st.sftp.shutdown();
+        let _ = st
+            .session()
+            .disconnect(None, "psftp: connection closed", None);
+        log_to!(self.log, "connection to {} closed", self.info.peer);
+    }
+
+    /// pysftp `sftp_client`: the libssh2 session and a libssh2 SFTP session
+    /// opened on first use; both live until `close`.
+    pub fn sftp_client(
+        &self,
+    ) -> Result<(
+        *mut libssh2_sys::LIBSSH2_SESSION,
+        *mut libssh2_sys::LIBSSH2_SFTP,
+    )> {
+        self.with(|st| {
+            let session = st.session().clone();
+            let mut guard = session.raw();
+            let raw_session: *mut libssh2_sys::LIBSSH2_SESSION = &mut *guard;
+            if st.raw_sftp.0.is_null() {
+                let p = unsafe { libssh2_sys::libssh2_sftp_init(raw_session) };
+                if p.is_null() {
+                    return Err(Error::new(
+                        ErrorKind::Ssh,
+                        format!("libssh2_sftp_init on {} failed", self.info.peer),
+                    ));
+                }
+                st.raw_sftp = RawSftp(p);
+            }
+            Ok((raw_session, st.raw_sftp.0))
+        })
+    }
+}
+
+fn close_raw_sftp(st: &mut State) {
+    let p = std::mem::replace(&mut st.raw_sftp, RawSftp(std::ptr::null_mut())).0;
+    if !p.is_null() {
+        let _guard = st.session().raw();
+        unsafe { libssh2_sys::libssh2_sftp_shutdown(p) };
+    }
+}
+
+impl Drop for Connection {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+/// Lines of command output, each keeping its newline (Python readlines()).
+fn split_lines(data: &[u8]) -> Vec<String> {
+    data.split_inclusive(|&b| b == b'\n')
+        .map(|l| String::from_utf8_lossy(l).into_owned())
+        .collect()
+}
+
+/// pysftp `security_options`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecurityOptions {
+    pub ciphers: Vec<String>,
+    pub digests: Vec<String>,
+    pub key_types: Vec<String>,
+    pub kex: Vec<String>,
+    pub compression: Vec<String>,
+}

@@ -1,0 +1,536 @@
+//! Establishing an authenticated SSH session: TCP connect with a timeout,
+//! algorithm preferences, handshake, host-key verification and the pysftp
+//! order of authentication (password, else private key, else default keys).
+
+use std::io::Write;
+use std::net::{TcpStream, ToSocketAddrs};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use ssh2::{MethodType, Session};
+
+use super::cnopts::{CnOpts, UnknownHostPolicy};
+use super::hostkeys::{self, lookup_name, Check, KnownHosts};
+use super::log::Logger;
+use super::paths::{default_username, expand_user, home_dir};
+use crate::error::{Error, ErrorKind, Result};
+use crate::log_to;
+
+/// Everything pysftp's `Connection(...)` takes.
+#[derive(Clone, Debug)]
+pub struct ConnectSpec {
+    pub host: String,
+    pub port: u16,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    /// A key file path, or "agent" / "agent:<comment or SHA256 fingerprint>"
+    /// for keys held by ssh-agent (pysftp's AgentKey).
+    pub private_key: Option<String>,
+    pub private_key_pass: Option<String>,
+    pub cnopts: CnOpts,
+    pub default_path: Option<String>,
+}
+
+/// The server's host key as the session saw it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerKey {
+    pub key_type: String,
+    pub base64: String,
+    pub fingerprint: String,
+}
+
+/// A connected, authenticated session.
+pub struct Established {
+    pub session: Session,
+    pub username: String,
+    pub server_key: ServerKey,
+}
+
+/// Prefix for `private_key` values that select ssh-agent keys.
+pub const AGENT_PREFIX: &str = "agent";
+
+pub fn establish(spec: &ConnectSpec, log: Option<&Logger>) -> Result<Established> {
+    let peer = format!("{}:{}", spec.host, spec.port);
+    let username = match &spec.username {
+        Some(u) => u.clone(),
+        None => default_username().ok_or_else(|| {
+            Error::invalid_arg("username", "not given, and $LOGNAME and $USER are unset")
+        })?,
+    };
+    let tcp = tcp_connect(&spec.host, spec.port, spec.cnopts.connect_timeout)?;
+    log_to!(log, "connected to {peer} over TCP");
+    let mut session = Session::new()
+        .map_err(|e| Error::new(ErrorKind::Ssh, format!("libssh2 session for {peer}: {e}")))?;
+    session.set_tcp_stream(tcp);
+    session.set_timeout(millis(spec.cnopts.connect_timeout));
+    apply_preferences(&session, &spec.cnopts)?;
+    let known = load_known_hosts(&session, spec, log)?;
+    if let Some(kh) = &known {
+        let supported = session
+            .supported_algs(MethodType::HostKey)
+            .unwrap_or_default();
+        let pref = kh.algorithm_preference(&lookup_name(&spec.host, spec.port), &supported);
+        session
+            .method_pref(MethodType::HostKey, &pref)
+            .map_err(|e| Error::new(ErrorKind::Ssh, format!("host key preference: {e}")))?;
+    }
+    session
+        .handshake()
+        .map_err(|e| handshake_error(&peer, &e))?;
+    log_to!(
+        log,
+        "SSH handshake with {peer} done: kex {}, cipher {}, mac {}",
+        session.methods(MethodType::Kex).unwrap_or("?"),
+        session.methods(MethodType::CryptCs).unwrap_or("?"),
+        session.methods(MethodType::MacCs).unwrap_or("?")
+    );
+    let server_key = server_key(&session, &peer)?;
+    if let Some(kh) = known {
+        verify_host_key(&session, &kh, spec, &server_key, log)?;
+    } else {
+        log_to!(
+            log,
+            "host key checking is off; accepted {} {}",
+            server_key.key_type,
+            server_key.fingerprint
+        );
+    }
+    authenticate(&session, &username, spec, &peer, log)?;
+    log_to!(log, "authenticated as {username} on {peer}");
+    session.set_timeout(millis(spec.cnopts.timeout));
+    if let Some(k) = spec.cnopts.keepalive {
+        session.set_keepalive(false, k.as_secs().max(1) as u32);
+    }
+    Ok(Established {
+        session,
+        username,
+        server_key,
+    })
+}
+
+/// libssh2 timeouts are in milliseconds; 0 means none.
+pub fn millis(t: Option<Duration>) -> u32 {
+    t.map_or(0, |d| d.as_millis().clamp(1, u32::MAX as u128) as u32)
+}
+
+fn tcp_connect(host: &str, port: u16, timeout: Option<Duration>) -> Result<TcpStream> {
+    let peer = format!("{host}:{port}");
+    let addrs: Vec<_> = (host, port)
+        .to_socket_addrs()
+        .map_err(|e| {
+            Error::new(
+                ErrorKind::Connect,
+                format!("cannot resolve host '{host}': {e}"),
+            )
+        })?
+        .collect();
+    let mut last = None;
+    for addr in &addrs {
+        let attempt = match timeout {
+            Some(t) => TcpStream::connect_timeout(addr, t),
+            None => TcpStream::connect(addr),
+        };
+        match attempt {
+            Ok(s) => {
+                let _ = s.set_nodelay(true);
+                return Ok(s);
+            }
+            Err(e) => last = Some(e),
+        }
+    }
+    let e = last.ok_or_else(|| {
+        Error::new(
+            ErrorKind::Connect,
+            format!("host '{host}' has no addresses"),
+        )
+    })?;
+    if matches!(
+        e.kind(),
+        std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock
+    ) {
+        let secs = timeout.map_or(0.0, |t| t.as_secs_f64());
+        return Err(Error::new(
+            ErrorKind::Timeout,
+            format!("connect to {peer} timed out after {secs:.1} s"),
+        ));
+    }
+    Err(Error::new(
+        ErrorKind::Connect,
+        format!("connect to {peer}: {e}"),
+    ))
+}
+
+fn apply_preferences(session: &Session, cnopts: &CnOpts) -> Result<()> {
+    let pref_err = |e: ssh2::Error| Error::invalid_arg("ciphers", e);
+    if let Some(ciphers) = &cnopts.ciphers {
+        let list = ciphers.join(",");
+        session
+            .method_pref(MethodType::CryptCs, &list)
+            .map_err(pref_err)?;
+        session
+            .method_pref(MethodType::CryptSc, &list)
+            .map_err(pref_err)?;
+    }
+    if cnopts.compression {
+        session.set_compress(true);
+        let comp = "zlib@openssh.com,zlib,none";
+        let _ = session.method_pref(MethodType::CompCs, comp);
+        let _ = session.method_pref(MethodType::CompSc, comp);
+    }
+    Ok(())
+}
+
+fn handshake_error(peer: &str, e: &ssh2::Error) -> Error {
+    let kind = match e.code() {
+        ssh2::ErrorCode::Session(libssh2_sys::LIBSSH2_ERROR_TIMEOUT) => ErrorKind::Timeout,
+        _ => ErrorKind::Ssh,
+    };
+    Error::new(
+        kind,
+        format!("SSH handshake with {peer} failed: {}", e.message()),
+    )
+}
+
+fn load_known_hosts(
+    session: &Session,
+    spec: &ConnectSpec,
+    log: Option<&Logger>,
+) -> Result<Option<KnownHosts>> {
+    if spec.cnopts.hostkeys.is_none() {
+        return Ok(None);
+    }
+    let mut kh = KnownHosts::new(session)?;
+    for problem in spec.cnopts.load_known_hosts(&mut kh) {
+        log_to!(log, "known_hosts: {problem}");
+    }
+    for skipped in &kh.skipped {
+        log_to!(log, "known_hosts: skipped unsupported line {skipped}");
+    }
+    Ok(Some(kh))
+}
+
+fn server_key(session: &Session, peer: &str) -> Result<ServerKey> {
+    let (key, kind) = session
+        .host_key()
+        .ok_or_else(|| Error::new(ErrorKind::Ssh, format!("{peer} sent no host key")))?;
+    let key_type = hostkeys::key_type_of(kind).map_or("unknown", |k| k.name);
+    Ok(ServerKey {
+        key_type: key_type.to_string(),
+        base64: hostkeys::base64(key),
+        fingerprint: hostkeys::sha256_fingerprint(key),
+    })
+}
+
+fn verify_host_key(
+    session: &Session,
+    kh: &KnownHosts,
+    spec: &ConnectSpec,
+    key: &ServerKey,
+    log: Option<&Logger>,
+) -> Result<()> {
+    let name = lookup_name(&spec.host, spec.port);
+    let (raw_key, kind) = session.host_key().expect("checked by server_key");
+    let files = spec.cnopts.hostkeys_description();
+    let offered = format!("{} {}", key.key_type, key.fingerprint);
+    let Some(kt) = hostkeys::key_type_of(kind) else {
+        return Err(Error::new(
+            ErrorKind::HostKeyUnknown,
+            format!("host key for {name} has an unsupported type; cannot check it against {files}"),
+        ));
+    };
+    match kh.check(&name, raw_key, kt) {
+        Check::Match => {
+            log_to!(log, "host key for {name} matches known_hosts: {offered}");
+            Ok(())
+        }
+        Check::Mismatch => Err(Error::new(
+            ErrorKind::HostKeyMismatch,
+            format!(
+                "HOST KEY MISMATCH for {name}: the server offered {offered}, but {files} \
+                 holds a different {} key for it; someone may be intercepting the \
+                 connection, or the host key was changed",
+                key.key_type
+            ),
+        )),
+        Check::NotFound if spec.cnopts.unknown_host == UnknownHostPolicy::AcceptNew => {
+            accept_new(spec, &name, kt, raw_key, log)?;
+            log_to!(log, "accept-new: added {name} {offered}");
+            Ok(())
+        }
+        Check::NotFound => Err(Error::new(
+            ErrorKind::HostKeyUnknown,
+            format!("host key for {name} is unknown: the server offered {offered}, which is not in {files}"),
+        )),
+    }
+}
+
+/// Trust on first use: append the key to the primary known_hosts file with
+/// O_APPEND, one write of the whole line, after re-reading the file under an
+/// exclusive lock so that two processes never add the same host twice.
+fn accept_new(
+    spec: &ConnectSpec,
+    name: &str,
+    kt: hostkeys::KeyType,
+    key: &[u8],
+    log: Option<&Logger>,
+) -> Result<()> {
+    let Some(path) = spec
+        .cnopts
+        .hostkeys
+        .as_ref()
+        .and_then(|v| v.first())
+        .cloned()
+    else {
+        return Err(Error::invalid_arg(
+            "cnopts",
+            "accept-new needs a known_hosts file",
+        ));
+    };
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Error::local_io("create directory for", &path, &e))?;
+    }
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .read(true)
+        .open(&path)
+        .map_err(|e| Error::local_io("open known_hosts", &path, &e))?;
+    let _lock = FileLock::exclusive(&file, &path)?;
+    let session = Session::new().map_err(|e| Error::new(ErrorKind::Ssh, e.to_string()))?;
+    let mut fresh = KnownHosts::new(&session)?;
+    let _ = fresh.load_file(&path);
+    if fresh.check(name, key, kt) == Check::Match {
+        log_to!(
+            log,
+            "accept-new: {name} was added by another process meanwhile"
+        );
+        return Ok(());
+    }
+    let line = KnownHosts::line_for(name, kt, key);
+    (&file)
+        .write_all(line.as_bytes())
+        .and_then(|_| file.sync_data())
+        .map_err(|e| Error::local_io("append to known_hosts", &path, &e))
+}
+
+/// flock(2) held until dropped.
+struct FileLock<'a>(&'a std::fs::File);
+
+impl<'a> FileLock<'a> {
+    fn exclusive(file: &'a std::fs::File, path: &Path) -> Result<FileLock<'a>> {
+        use std::os::fd::AsRawFd;
+        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } != 0 {
+            return Err(Error::local_io(
+                "lock",
+                path,
+                &std::io::Error::last_os_error(),
+            ));
+        }
+        Ok(FileLock(file))
+    }
+}
+
+impl Drop for FileLock<'_> {
+    fn drop(&mut self) {
+        use std::os::fd::AsRawFd;
+        unsafe { libc::flock(self.0.as_raw_fd(), libc::LOCK_UN) };
+    }
+}
+
+fn auth_failed(user: &str, peer: &str, why: impl std::fmt::Display) -> Error {
+    Error::new(
+        ErrorKind::Auth,
+        format!("authentication as '{user}' on {peer} failed: {why}"),
+    )
+}
+
+fn authenticate(
+    session: &Session,
+    user: &str,
+    spec: &ConnectSpec,
+    peer: &str,
+    log: Option<&Logger>,
+) -> Result<()> {
+    if let Some(password) = &spec.password {
+        return password_auth(session, user, password, peer);
+    }
+    if let Some(key) = &spec.private_key {
+        if let Some(selector) = agent_selector(key) {
+            return agent_auth(session, user, selector, peer, log);
+        }
+        let path = expand_user(key);
+        return key_file_auth(session, user, &path, spec.private_key_pass.as_deref(), peer);
+    }
+    default_auth(session, user, peer, log)
+}
+
+/// Some("") for "agent", Some(sel) for "agent:sel", None for a file path.
+fn agent_selector(key: &str) -> Option<&str> {
+    if key == AGENT_PREFIX {
+        return Some("");
+    }
+    key.strip_prefix("agent:")
+}
+
+/// Password authentication; servers that only offer keyboard-interactive
+/// (PAM setups) get the password as the answer to their prompt, as paramiko
+/// does.
+fn password_auth(session: &Session, user: &str, password: &str, peer: &str) -> Result<()> {
+    let methods = session.auth_methods(user).unwrap_or("password").to_string();
+    if session.authenticated() {
+        return Ok(());
+    }
+    let result = if methods.split(',').any(|m| m == "password") {
+        session.userauth_password(user, password)
+    } else if methods.split(',').any(|m| m == "keyboard-interactive") {
+        let mut prompt = PasswordPrompt(password);
+        session.userauth_keyboard_interactive(user, &mut prompt)
+    } else {
+        return Err(auth_failed(
+            user,
+            peer,
+            format!("the server does not accept passwords (it allows: {methods})"),
+        ));
+    };
+    result.map_err(|e| match e.code() {
+        ssh2::ErrorCode::Session(libssh2_sys::LIBSSH2_ERROR_TIMEOUT) => Error::new(
+            ErrorKind::Timeout,
+            format!("authentication on {peer} timed out"),
+        ),
+        _ => auth_failed(user, peer, "wrong password or user"),
+    })
+}
+
+struct PasswordPrompt<'a>(&'a str);
+
+impl ssh2::KeyboardInteractivePrompt for PasswordPrompt<'_> {
+    fn prompt<'b>(
+        &mut self,
+        _user: &str,
+        _instructions: &str,
+        prompts: &[ssh2::Prompt<'b>],
+    ) -> Vec<String> {
+        prompts.iter().map(|_| self.0.to_string()).collect()
+    }
+}
+
+fn key_file_auth(
+    session: &Session,
+    user: &str,
+    path: &Path,
+    passphrase: Option<&str>,
+    peer: &str,
+) -> Result<()> {
+    std::fs::File::open(path).map_err(|e| Error::local_io("read private_key", path, &e))?;
+    session
+        .userauth_pubkey_file(user, None, path, passphrase)
+        .map_err(|e| key_auth_error(user, peer, path, passphrase.is_some(), &e))
+}
+
+fn key_auth_error(user: &str, peer: &str, path: &Path, had_pass: bool, e: &ssh2::Error) -> Error {
+    let key = path.display();
+    match e.code() {
+        ssh2::ErrorCode::Session(libssh2_sys::LIBSSH2_ERROR_FILE) if had_pass => auth_failed(
+            user,
+            peer,
+            format!("cannot use private key '{key}': wrong passphrase or unsupported format ({})", e.message()),
+        ),
+        ssh2::ErrorCode::Session(libssh2_sys::LIBSSH2_ERROR_FILE) => auth_failed(
+            user,
+            peer,
+            format!(
+                "cannot use private key '{key}': it is encrypted (pass private_key_pass) or in an unsupported format ({})",
+                e.message()
+            ),
+        ),
+        ssh2::ErrorCode::Session(libssh2_sys::LIBSSH2_ERROR_TIMEOUT) => {
+            Error::new(ErrorKind::Timeout, format!("authentication on {peer} timed out"))
+        }
+        _ => auth_failed(user, peer, format!("the server refused private key '{key}' ({})", e.message())),
+    }
+}
+
+fn agent_auth(
+    session: &Session,
+    user: &str,
+    selector: &str,
+    peer: &str,
+    log: Option<&Logger>,
+) -> Result<()> {
+    let agent_err = |why: String| auth_failed(user, peer, format!("ssh-agent: {why}"));
+    let mut agent = session.agent().map_err(|e| agent_err(e.to_string()))?;
+    agent.connect().map_err(|e| {
+        agent_err(format!(
+            "cannot connect (is SSH_AUTH_SOCK set?): {}",
+            e.message()
+        ))
+    })?;
+    agent
+        .list_identities()
+        .map_err(|e| agent_err(e.message().to_string()))?;
+    let identities = agent
+        .identities()
+        .map_err(|e| agent_err(e.message().to_string()))?;
+    let chosen: Vec<_> = identities
+        .iter()
+        .filter(|id| {
+            selector.is_empty()
+                || id.comment() == selector
+                || hostkeys::sha256_fingerprint(id.blob()) == selector
+        })
+        .collect();
+    if chosen.is_empty() {
+        let _ = agent.disconnect();
+        return Err(agent_err(if selector.is_empty() {
+            "the agent holds no keys".to_string()
+        } else {
+            format!("no agent key matches '{selector}'")
+        }));
+    }
+    for id in chosen {
+        if agent.userauth(user, id).is_ok() {
+            log_to!(log, "authenticated with agent key {}", id.comment());
+            let _ = agent.disconnect();
+            return Ok(());
+        }
+    }
+    let _ = agent.disconnect();
+    Err(agent_err(
+        "the server accepted none of the agent's keys".to_string(),
+    ))
+}
+
+/// No password and no key: try the usual key files, then the agent.
+fn default_auth(session: &Session, user: &str, peer: &str, log: Option<&Logger>) -> Result<()> {
+    let candidates: Vec<PathBuf> = home_dir()
+        .map(|h| {
+            ["id_ed25519", "id_ecdsa", "id_rsa", "id_dsa"]
+                .iter()
+                .map(|n| h.join(".ssh").join(n))
+                .filter(|p| p.is_file())
+                .collect()
+        })
+        .unwrap_or_default();
+    for key in &candidates {
+        if session.userauth_pubkey_file(user, None, key, None).is_ok() {
+            log_to!(log, "authenticated with default key {}", key.display());
+            return Ok(());
+        }
+    }
+    if std::env::var_os("SSH_AUTH_SOCK").is_some()
+        && agent_auth(session, user, "", peer, log).is_ok()
+    {
+        return Ok(());
+    }
+    Err(auth_failed(
+        user,
+        peer,
+        if candidates.is_empty() {
+            "no password or private key given, no ~/.ssh/id_* key found and no usable ssh-agent"
+                .to_string()
+        } else {
+            "no password or private key given, and the server refused the default keys".to_string()
+        },
+    ))
+}

@@ -1,0 +1,471 @@
+//! pysftp's remote file-system members: listing, stat, directories, links,
+//! modes, ownership, renames. Each resolves its path against the client-side
+//! working directory and names it in errors.
+
+use super::conn::{Connection, State};
+use super::helpers::octal_int_to_mode;
+use super::paths::{remote_dirname, remote_join};
+use crate::error::{Error, ErrorKind, Result};
+use crate::sftp::{Attrs, NameEntry, StatVfs};
+
+/// One entry of `listdir_attr`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirEntry {
+    pub filename: String,
+    pub longname: String,
+    pub attrs: Attrs,
+}
+
+impl DirEntry {
+    pub fn from_name(n: NameEntry) -> DirEntry {
+        DirEntry {
+            filename: String::from_utf8_lossy(&n.filename).into_owned(),
+            longname: String::from_utf8_lossy(&n.longname).into_owned(),
+            attrs: n.attrs,
+        }
+    }
+}
+
+/// Directory entries without "." and "..", sorted by name (pysftp sorts).
+pub fn sorted_entries(entries: Vec<NameEntry>) -> Vec<DirEntry> {
+    let mut v: Vec<DirEntry> = entries
+        .into_iter()
+        .filter(|e| e.filename != b"." && e.filename != b"..")
+        .map(DirEntry::from_name)
+        .collect();
+    v.sort_by(|a, b| a.filename.cmp(&b.filename));
+    v
+}
+
+/// Whether an error only means "no such thing" for exists/isdir/isfile:
+/// pysftp answers False for those; a lost connection is still an error.
+fn is_absence(e: &Error) -> bool {
+    matches!(
+        e.kind(),
+        ErrorKind::NotFound
+            | ErrorKind::PermissionDenied
+            | ErrorKind::NotADirectory
+            | ErrorKind::Sftp
+    )
+}
+
+fn absent_as_false(r: Result<Attrs>, test: impl Fn(&Attrs) -> bool) -> Result<bool> {
+    match r {
+        Ok(a) => Ok(test(&a)),
+        Err(e) if is_absence(&e) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+impl State {
+    pub fn stat_path(&mut self, path: &str) -> Result<Attrs> {
+        let p = self.resolve(path);
+        self.sftp.stat(&p)
+    }
+
+    /// Refine a generic SFTP failure of a create-type operation: OpenSSH
+    /// answers "Failure" when the target exists.
+    fn refine_exists(&mut self, err: Error, resolved: &str) -> Error {
+        if err.kind() == ErrorKind::Sftp && self.sftp.lstat(resolved).is_ok() {
+            return Error::new(
+                ErrorKind::Exists,
+                format!("{} (it already exists)", err.message()),
+            );
+        }
+        err
+    }
+
+    pub fn mkdir_path(&mut self, path: &str, mode: u32) -> Result<()> {
+        let p = self.resolve(path);
+        let attrs = Attrs {
+            permissions: Some(mode),
+            ..Attrs::default()
+        };
+        self.sftp
+            .mkdir(&p, &attrs)
+            .map_err(|e| self.refine_exists(e, &p))
+    }
+
+    /// Normalize (server-side realpath) of a resolved path.
+    pub fn normalize_path(&mut self, path: &str) -> Result<String> {
+        let p = self.resolve(path);
+        self.sftp.realpath(&p)
+    }
+}
+
+impl Connection {
+    /// pysftp `listdir(remotepath='.')`: sorted names.
+    pub fn listdir(&self, path: &str) -> Result<Vec<String>> {
+        Ok(self
+            .listdir_attr(path)?
+            .into_iter()
+            .map(|e| e.filename)
+            .collect())
+    }
+
+    /// pysftp `listdir_attr(remotepath='.')`: sorted entries with attributes.
+    pub fn listdir_attr(&self, path: &str) -> Result<Vec<DirEntry>> {
+        self.with(|st| {
+            let p = st.resolve(path);
+            Ok(sorted_entries(st.sftp.read_dir(&p)?))
+        })
+    }
+
+    pub fn stat(&self, path: &str) -> Result<Attrs> {
+        self.with(|st| st.stat_path(path))
+    }
+
+    pub fn lstat(&self, path: &str) -> Result<Attrs> {
+        self.with(|st| {
+            let p = st.resolve(path);
+            st.sftp.lstat(&p)
+        })
+    }
+
+    /// pysftp `exists`: True if stat succeeds.
+    pub fn exists(&self, path: &str) -> Result<bool> {
+        absent_as_false(self.stat(path), |_| true)
+    }
+
+    /// pysftp `lexists`: True also for a broken symlink.
+    pub fn lexists(&self, path: &str) -> Result<bool> {
+        absent_as_false(self.lstat(path), |_| true)
+    }
+
+    pub fn isdir(&self, path: &str) -> Result<bool> {
+        absent_as_false(self.stat(path), Attrs::is_dir)
+    }
+
+    pub fn isfile(&self, path: &str) -> Result<bool> {
+        absent_as_false(self.stat(path), Attrs::is_file)
+    }
+
+    /// pysftp `chdir(remotepath)` (also `cwd`). None resets to the server's
+    /// default directory, as paramiko does.
+    pub fn chdir(&self, path: Option<&str>) -> Result<()> {
+        self.with(|st| {
+            let Some(path) = path else {
+                st.cwd = None;
+                return Ok(());
+            };
+            let p = st.resolve(path);
+            let attrs = st.sftp.stat(&p).map_err(|e| e.context("chdir"))?;
+            if !attrs.is_dir() {
+                return Err(Error::new(
+                    ErrorKind::NotADirectory,
+                    format!("chdir '{p}': not a directory"),
+                ));
+            }
+            st.cwd = Some(st.sftp.realpath(&p)?);
+            Ok(())
+        })
+    }
+
+    /// The first half of pysftp's `with cd(remotepath):`: remember the
+    /// working directory, then change to `path` (None only bookmarks).
+    /// Nothing is remembered if the change fails.
+    pub fn cd_push(&self, path: Option<&str>) -> Result<()> {
+        let saved = self.with(|st| Ok(st.cwd.clone()))?;
+        if path.is_some() {
+            self.chdir(path)?;
+        }
+        self.with(|st| {
+            st.cd_stack.push(saved);
+            Ok(())
+        })
+    }
+
+    /// The second half: return to the directory the matching `cd_push`
+    /// remembered. Works on a broken connection too (it is client state).
+    pub fn cd_pop(&self) -> Result<()> {
+        self.with_state_even_if_broken(|st| {
+            let saved = st
+                .cd_stack
+                .pop()
+                .ok_or_else(|| Error::invalid_arg("conn", "cd_pop without a matching cd_push"))?;
+            st.cwd = saved;
+            Ok(())
+        })
+    }
+
+    /// pysftp `with cd(remotepath): body`: the old directory is restored
+    /// whatever the body returns.
+    pub fn cd<R>(&self, path: Option<&str>, body: impl FnOnce() -> R) -> Result<R> {
+        self.cd_push(path)?;
+        let r = body();
+        self.cd_pop()?;
+        Ok(r)
+    }
+
+    /// pysftp `getcwd()`: None until the first chdir.
+    pub fn getcwd(&self) -> Result<Option<String>> {
+        self.with(|st| Ok(st.cwd.clone()))
+    }
+
+    /// pysftp `pwd`: `normalize('.')`.
+    pub fn pwd(&self) -> Result<String> {
+        self.with(|st| st.normalize_path("."))
+    }
+
+    /// pysftp `normalize(remotepath)`: the server's absolute form; fails for
+    /// a path that does not exist.
+    pub fn normalize(&self, path: &str) -> Result<String> {
+        self.with(|st| {
+            let resolved = st.normalize_path(path)?;
+            // Some servers resolve paths that do not exist; pysftp promises
+            // an error, so confirm the path is there.
+            st.sftp
+                .lstat(&resolved)
+                .map_err(|e| e.context("normalize"))?;
+            Ok(resolved)
+        })
+    }
+
+    /// pysftp `readlink(remotelink)`: the target as an absolute, normalized
+    /// path. A relative target is taken relative to the link's directory
+    /// (pysftp resolves it against the cwd, which is only right for links in
+    /// the cwd). A dangling target is returned in absolute form.
+    pub fn readlink(&self, path: &str) -> Result<String> {
+        self.with(|st| {
+            let link = st.resolve(path);
+            let target = st.sftp.readlink(&link)?;
+            let absolute = if target.starts_with('/') {
+                target
+            } else {
+                let dir = st.sftp.realpath(non_empty(remote_dirname(&link)))?;
+                remote_join(&dir, &target)
+            };
+            match st.sftp.realpath(&absolute) {
+                Ok(p) if st.sftp.lstat(&p).is_ok() => Ok(p),
+                _ => Ok(lexical_normalize(&absolute)),
+            }
+        })
+    }
+
+    /// pysftp `mkdir(remotepath, mode=777)`; `mode` in pysftp's octal-looking
+    /// integer form.
+    pub fn mkdir(&self, path: &str, mode: i64) -> Result<()> {
+        let mode = octal_int_to_mode(mode)?;
+        self.with(|st| st.mkdir_path(path, mode))
+    }
+
+    /// pysftp `makedirs(remotedir, mode=777)`: create missing levels; an
+    /// existing directory is fine, a file in the way is an error.
+    pub fn makedirs(&self, path: &str, mode: i64) -> Result<()> {
+        let mode = octal_int_to_mode(mode)?;
+        self.with(|st| makedirs_in(st, path, mode))
+    }
+
+    pub fn rmdir(&self, path: &str) -> Result<()> {
+        self.with(|st| {
+            let p = st.resolve(path);
+            st.sftp.rmdir(&p)
+        })
+    }
+
+    /// pysftp `remove` / `unlink`: files only.
+    pub fn remove(&self, path: &str) -> Result<()> {
+        self.with(|st| {
+            let p = st.resolve(path);
+            st.sftp.remove(&p)
+        })
+    }
+
+    /// pysftp `rename(remote_src, remote_dest)`: fails if the destination
+    /// exists (SFTP v3 semantics).
+    pub fn rename(&self, src: &str, dst: &str) -> Result<()> {
+        self.with(|st| {
+            let (s, d) = (st.resolve(src), st.resolve(dst));
+            st.sftp.rename(&s, &d).map_err(|e| st.refine_exists(e, &d))
+        })
+    }
+
+    /// Rename that atomically replaces the destination
+    /// (posix-rename@openssh.com). Without the extension: Unsupported.
+    pub fn posix_rename(&self, src: &str, dst: &str) -> Result<()> {
+        self.with(|st| {
+            let (s, d) = (st.resolve(src), st.resolve(dst));
+            st.sftp.posix_rename(&s, &d)
+        })
+    }
+
+    /// hardlink@openssh.com: `dst` becomes another name of `src`.
+    pub fn hardlink(&self, src: &str, dst: &str) -> Result<()> {
+        self.with(|st| {
+            let (s, d) = (st.resolve(src), st.resolve(dst));
+            st.sftp
+                .hardlink(&s, &d)
+                .map_err(|e| st.refine_exists(e, &d))
+        })
+    }
+
+    /// pysftp `symlink(remote_src, remote_dest)`: create `dest` pointing to
+    /// `src`; an error if anything exists at `dest`.
+    pub fn symlink(&self, src: &str, dest: &str) -> Result<()> {
+        self.with(|st| {
+            let d = st.resolve(dest);
+            st.sftp
+                .symlink(src, &d)
+                .map_err(|e| st.refine_exists(e, &d))
+        })
+    }
+
+    /// pysftp `chmod(remotepath, mode=777)`.
+    pub fn chmod(&self, path: &str, mode: i64) -> Result<()> {
+        let mode = octal_int_to_mode(mode)?;
+        self.setstat(
+            path,
+            Attrs {
+                permissions: Some(mode),
+                ..Attrs::default()
+            },
+        )
+    }
+
+    /// pysftp `chown(remotepath, uid=None, gid=None)`: a missing id keeps
+    /// the current one (one stat first, as pysftp does).
+    pub fn chown(&self, path: &str, uid: Option<u32>, gid: Option<u32>) -> Result<()> {
+        self.with(|st| {
+            let p = st.resolve(path);
+            let (uid, gid) = match (uid, gid) {
+                (Some(u), Some(g)) => (u, g),
+                (None, None) => return Ok(()),
+                _ => {
+                    let (cu, cg) = st.sftp.stat(&p)?.uid_gid.ok_or_else(|| {
+                        Error::new(
+                            ErrorKind::Sftp,
+                            format!("chown '{p}': the server did not report the current owner"),
+                        )
+                    })?;
+                    (uid.unwrap_or(cu), gid.unwrap_or(cg))
+                }
+            };
+            st.sftp.setstat(
+                &p,
+                &Attrs {
+                    uid_gid: Some((uid, gid)),
+                    ..Attrs::default()
+                },
+            )
+        })
+    }
+
+    /// Set access and modification times (paramiko `utime`).
+    pub fn utime(&self, path: &str, atime: u32, mtime: u32) -> Result<()> {
+        self.setstat(
+            path,
+            Attrs {
+                atime_mtime: Some((atime, mtime)),
+                ..Attrs::default()
+            },
+        )
+    }
+
+    /// pysftp `truncate(remotepath, size)`: returns the new size, confirmed
+    /// by a stat.
+    pub fn truncate(&self, path: &str, size: u64) -> Result<u64> {
+        self.with(|st| {
+            let p = st.resolve(path);
+            st.sftp.setstat(
+                &p,
+                &Attrs {
+                    size: Some(size),
+                    ..Attrs::default()
+                },
+            )?;
+            st.sftp.stat(&p)?.size.ok_or_else(|| {
+                Error::new(
+                    ErrorKind::Sftp,
+                    format!("truncate '{p}': the server did not report the new size"),
+                )
+            })
+        })
+    }
+
+    fn setstat(&self, path: &str, attrs: Attrs) -> Result<()> {
+        self.with(|st| {
+            let p = st.resolve(path);
+            st.sftp.setstat(&p, &attrs)
+        })
+    }
+
+    /// statvfs@openssh.com: file-system figures of the volume holding `path`.
+    pub fn statvfs(&self, path: &str) -> Result<StatVfs> {
+        self.with(|st| {
+            let p = st.resolve(path);
+            st.sftp.statvfs(&p)
+        })
+    }
+
+    /// Whether the server offers an SFTP extension (e.g. "fsync@openssh.com").
+    pub fn has_extension(&self, name: &str) -> Result<bool> {
+        self.with(|st| Ok(st.sftp.has_extension(name)))
+    }
+}
+
+fn non_empty(dir: &str) -> &str {
+    if dir.is_empty() {
+        "."
+    } else {
+        dir
+    }
+}
+
+/// pysftp's makedirs, on the already locked state: isdir, else isfile
+/// (error), else create the parent first, then this level.
+pub fn makedirs_in(st: &mut State, path: &str, mode: u32) -> Result<()> {
+    let p = st.resolve(path);
+    match st.sftp.stat(&p) {
+        Ok(a) if a.is_dir() => return Ok(()),
+        Ok(_) => {
+            return Err(Error::new(
+                ErrorKind::Exists,
+                format!(
+                    "makedirs '{p}': a file with the same name as the remotedir already exists"
+                ),
+            ))
+        }
+        Err(e) if e.kind() != ErrorKind::NotFound => return Err(e.context("makedirs")),
+        Err(_) => {}
+    }
+    let trimmed = p.trim_end_matches('/');
+    let parent = remote_dirname(trimmed);
+    if !parent.is_empty() && parent != "/" && parent != trimmed {
+        makedirs_in(st, parent, mode)?;
+    }
+    let attrs = Attrs {
+        permissions: Some(mode),
+        ..Attrs::default()
+    };
+    match st.sftp.mkdir(trimmed, &attrs) {
+        // Another client may have created it meanwhile.
+        Err(_) if st.sftp.stat(trimmed).is_ok_and(|a| a.is_dir()) => Ok(()),
+        other => other,
+    }
+}
+
+/// Collapse ".", ".." and repeated slashes of an absolute POSIX path.
+pub fn lexical_normalize(path: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            p => parts.push(p),
+        }
+    }
+    format!("/{}", parts.join("/"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lexical_normalize_collapses_dots() {
+        assert_eq!(lexical_normalize("/a/./b/../c//d"), "/a/c/d");
+        assert_eq!(lexical_normalize("/.."), "/");
+    }
+}

@@ -1,0 +1,19 @@
+//! The safe Rust core: every behaviour of psftp lives here.
+
+pub mod cnopts;
+pub mod conn;
+pub mod connect;
+pub mod fsops;
+pub mod helpers;
+pub mod hostkeys;
+pub mod log;
+pub mod options;
+pub mod paths;
+pub mod transfer;
+
+pub use cnopts::{CnOpts, UnknownHostPolicy};
+pub use conn::{Connection, SecurityOptions};
+pub use connect::{ConnectSpec, ServerKey};
+pub use fsops::DirEntry;
+pub use log::LogTarget;
+pub use options::TransferOpts;

@@ -1,0 +1,508 @@
+//! Single-file transfers: get, put, getfo, putfo. Data moves through the
+//! pipelined engine; destinations are replaced atomically by default.
+
+use std::fs::{File, FileTimes, OpenOptions};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, UNIX_EPOCH};
+
+use super::conn::{Connection, State};
+use super::options::{TransferOpts, PART_SUFFIX};
+use super::paths::{hidden_sibling, local_name_for, remote_basename, remote_dirname, remote_join};
+use crate::error::{Error, ErrorKind, Result};
+use crate::sftp::{download, open_flags, upload, Attrs, Sink, Source};
+
+/// A byte-count progress callback: (done, total) -> keep going?
+pub type ProgressFn<'a> = &'a mut dyn FnMut(u64, u64) -> bool;
+
+/// Adapt an optional user progress callback to the engine's form.
+fn progress_adapter<'a>(
+    user: Option<ProgressFn<'a>>,
+    total: u64,
+) -> impl FnMut(u64) -> Result<()> + 'a {
+    let mut user = user;
+    move |done| match user.as_mut() {
+        Some(cb) => {
+            if cb(done, total) {
+                Ok(())
+            } else {
+                Err(Error::cancelled("progress"))
+            }
+        }
+        None => Ok(()),
+    }
+}
+
+struct FileSink<'a> {
+    file: &'a mut File,
+    path: &'a Path,
+}
+
+impl Sink for FileSink<'_> {
+    fn write(&mut self, data: &[u8]) -> Result<()> {
+        self.file
+            .write_all(data)
+            .map_err(|e| Error::local_io("write", self.path, &e))
+    }
+}
+
+struct FileSource<'a> {
+    file: &'a mut File,
+    path: &'a Path,
+}
+
+impl Source for FileSource<'_> {
+    /// Fill the whole buffer unless the file ends, so WRITE requests are full.
+    fn read(&mut self, buf: &mut [u8]) -> Result<usize> {
+        let mut n = 0;
+        while n < buf.len() {
+            match self.file.read(&mut buf[n..]) {
+                Ok(0) => break,
+                Ok(k) => n += k,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(Error::local_io("read", self.path, &e)),
+            }
+        }
+        Ok(n)
+    }
+}
+
+/// A `getfo` destination: the caller's write callback.
+pub struct FnSink<'a>(pub &'a mut dyn FnMut(&[u8]) -> Result<()>);
+
+impl Sink for FnSink<'_> {
+    fn write(&mut self, data: &[u8]) -> Result<()> {
+        (self.0)(data)
+    }
+}
+
+/// A `putfo` origin: the caller's read callback.
+pub struct FnSource<'a>(pub &'a mut dyn FnMut(&mut [u8]) -> Result<usize>);
+
+impl Source for FnSource<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> Result<usize> {
+        (self.0)(buf)
+    }
+}
+
+fn system_time(secs: u32) -> std::time::SystemTime {
+    UNIX_EPOCH + Duration::from_secs(secs as u64)
+}
+
+fn unix_secs(t: std::io::Result<std::time::SystemTime>) -> u32 {
+    t.ok()
+        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_secs().min(u32::MAX as u64) as u32)
+}
+
+/// Where a get writes, and where it finally lands.
+struct LocalTarget {
+    dest: PathBuf,
+    write_to: PathBuf,
+    file: File,
+    /// Bytes already present (resume).
+    start: u64,
+}
+
+impl LocalTarget {
+    fn open(dest: &Path, opts: &TransferOpts, remote_size: Option<u64>) -> Result<LocalTarget> {
+        let write_to = if opts.atomic {
+            hidden_sibling(dest, PART_SUFFIX)
+        } else {
+            dest.to_path_buf()
+        };
+        let mut oo = OpenOptions::new();
+        oo.write(true).create(true);
+        let resuming = opts.resume && write_to.exists();
+        if !resuming {
+            oo.truncate(true);
+        }
+        let mut file = oo
+            .open(&write_to)
+            .map_err(|e| Error::local_io("create", &write_to, &e))?;
+        let mut start = 0;
+        if resuming {
+            let have = file.metadata().map(|m| m.len()).unwrap_or(0);
+            // A partial file longer than the source cannot be a prefix of it.
+            start = match remote_size {
+                Some(size) if have <= size => have,
+                _ => 0,
+            };
+            file.set_len(start)
+                .and_then(|_| file.seek(SeekFrom::Start(start)).map(|_| ()))
+                .map_err(|e| Error::local_io("resume", &write_to, &e))?;
+        }
+        Ok(LocalTarget {
+            dest: dest.to_path_buf(),
+            write_to,
+            file,
+            start,
+        })
+    }
+
+    /// Flush, fix times, fsync and rename into place.
+    fn commit(self, times: Option<(u32, u32)>, fsync: bool) -> Result<()> {
+        if let Some((atime, mtime)) = times {
+            let ft = FileTimes::new()
+                .set_accessed(system_time(atime))
+                .set_modified(system_time(mtime));
+            self.file
+                .set_times(ft)
+                .map_err(|e| Error::local_io("set times of", &self.write_to, &e))?;
+        }
+        if fsync {
+            self.file
+                .sync_all()
+                .map_err(|e| Error::local_io("fsync", &self.write_to, &e))?;
+        }
+        if self.write_to != self.dest {
+            std::fs::rename(&self.write_to, &self.dest)
+                .map_err(|e| Error::local_io("rename into place", &self.dest, &e))?;
+        }
+        Ok(())
+    }
+
+    /// Failure: drop the temporary file unless a later resume may use it.
+    fn abandon(self, keep_for_resume: bool) {
+        if self.write_to != self.dest && !keep_for_resume {
+            let _ = std::fs::remove_file(&self.write_to);
+        }
+    }
+}
+
+/// The remote side of an upload: temporary name, final name, handle.
+struct RemoteTarget {
+    dest: String,
+    write_to: String,
+    handle: Vec<u8>,
+    start: u64,
+}
+
+fn remote_part_name(dest: &str) -> String {
+    let name = remote_basename(dest);
+    remote_join(remote_dirname(dest), &format!(".{name}.{PART_SUFFIX}"))
+}
+
+impl State {
+    fn open_remote_target(&mut self, dest: &str, opts: &TransferOpts) -> Result<RemoteTarget> {
+        let write_to = if opts.atomic {
+            remote_part_name(dest)
+        } else {
+            dest.to_string()
+        };
+        let mut start = 0;
+        let mut flags = open_flags::WRITE | open_flags::CREAT;
+        if opts.resume && opts.atomic {
+            if let Ok(a) = self.sftp.stat(&write_to) {
+                start = a.size.unwrap_or(0);
+            }
+        }
+        if start == 0 {
+            flags |= open_flags::TRUNC;
+        }
+        let handle = self.sftp.open_file(&write_to, flags, &Attrs::default())?;
+        if opts.atomic {
+            // Never widen access: a replaced file keeps its permission bits.
+            if let Ok(old) = self.sftp.stat(dest) {
+                if let Some(perm) = old.permissions.filter(|_| old.is_file()) {
+                    let keep = Attrs {
+                        permissions: Some(perm & 0o7777),
+                        ..Attrs::default()
+                    };
+                    self.sftp.fsetstat(&handle, &write_to, &keep)?;
+                }
+            }
+        }
+        Ok(RemoteTarget {
+            dest: dest.to_string(),
+            write_to,
+            handle,
+            start,
+        })
+    }
+
+    /// Move an uploaded temporary file over the destination: atomically with
+    /// posix-rename@openssh.com, else remove-then-rename (not atomic).
+    fn commit_remote(&mut self, t: &RemoteTarget) -> Result<()> {
+        if t.write_to == t.dest {
+            return Ok(());
+        }
+        if self.sftp.has_extension("posix-rename@openssh.com") {
+            return self.sftp.posix_rename(&t.write_to, &t.dest);
+        }
+        if self.sftp.lstat(&t.dest).is_ok() {
+            self.sftp.remove(&t.dest)?;
+        }
+        self.sftp.rename(&t.write_to, &t.dest)
+    }
+
+    /// Upload `source` to the resolved path `dest`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn upload_to(
+        &mut self,
+        dest: &str,
+        source: &mut dyn Source,
+        total: u64,
+        progress: Option<ProgressFn<'_>>,
+        confirm: bool,
+        times: Option<(u32, u32)>,
+        opts: &TransferOpts,
+    ) -> Result<Attrs> {
+        let t = self.open_remote_target(dest, opts)?;
+        let result = self.write_remote(&t, source, total, progress, times, opts);
+        let closed = self.sftp.close_handle(&t.handle, &t.write_to);
+        let sent = match result.and_then(|n| closed.map(|_| n)) {
+            Ok(n) => n,
+            Err(e) => {
+                if t.write_to != t.dest && !opts.resume && self.sftp.check_usable().is_ok() {
+                    let _ = self.sftp.remove(&t.write_to);
+                }
+                return Err(e);
+            }
+        };
+        self.commit_remote(&t)?;
+        if !confirm {
+            return Ok(Attrs::default());
+        }
+        let attrs = self.sftp.stat(dest)?;
+        let size = t.start + sent;
+        if attrs.size != Some(size) {
+            return Err(Error::new(
+                ErrorKind::Sftp,
+                format!(
+                    "put '{dest}': size mismatch in put! remote {} != local {size}",
+                    attrs.size.map_or("unknown".into(), |s| s.to_string())
+                ),
+            ));
+        }
+        Ok(attrs)
+    }
+
+    fn write_remote(
+        &mut self,
+        t: &RemoteTarget,
+        source: &mut dyn Source,
+        total: u64,
+        progress: Option<ProgressFn<'_>>,
+        times: Option<(u32, u32)>,
+        opts: &TransferOpts,
+    ) -> Result<u64> {
+        let start = t.start;
+        let mut progress = progress_adapter(progress, total);
+        let mut on_progress = |n: u64| progress(start + n);
+        let sent = upload(
+            &mut self.sftp,
+            &t.handle,
+            &t.write_to,
+            start,
+            source,
+            &mut on_progress,
+        )?;
+        if let Some(times) = times {
+            let a = Attrs {
+                atime_mtime: Some(times),
+                ..Attrs::default()
+            };
+            self.sftp.fsetstat(&t.handle, &t.write_to, &a)?;
+        }
+        if opts.fsync && self.sftp.has_extension("fsync@openssh.com") {
+            self.sftp.fsync(&t.handle, &t.write_to)?;
+        }
+        Ok(sent)
+    }
+
+    /// Open `rpath` for reading, run `body` with the handle and the file's
+    /// attributes, and close the handle whatever happened.
+    pub fn with_read_handle<R>(
+        &mut self,
+        rpath: &str,
+        body: impl FnOnce(&mut State, &[u8], &Attrs) -> Result<R>,
+    ) -> Result<R> {
+        let handle = self.sftp.open_read(rpath)?;
+        let result = self
+            .sftp
+            .fstat(&handle, rpath)
+            .and_then(|attrs| body(self, &handle, &attrs));
+        let closed = self.sftp.close_handle(&handle, rpath);
+        let out = result?;
+        closed?;
+        Ok(out)
+    }
+
+    /// Stream an open remote file from `from` into `sink`.
+    pub fn read_handle(
+        &mut self,
+        handle: &[u8],
+        rpath: &str,
+        from: u64,
+        attrs: &Attrs,
+        sink: &mut dyn Sink,
+        progress: Option<ProgressFn<'_>>,
+    ) -> Result<u64> {
+        let mut progress = progress_adapter(progress, attrs.size.unwrap_or(0));
+        let mut on_progress = |n: u64| progress(from + n);
+        download(
+            &mut self.sftp,
+            handle,
+            rpath,
+            from,
+            attrs.size,
+            sink,
+            &mut on_progress,
+        )
+    }
+}
+
+impl Connection {
+    /// pysftp `get(remotepath, localpath=None, callback=None,
+    /// preserve_mtime=False)`. Without `localpath` the file lands in the
+    /// process's working directory under its remote basename.
+    pub fn get(
+        &self,
+        remote: &str,
+        local: Option<&Path>,
+        progress: Option<ProgressFn<'_>>,
+        preserve_mtime: bool,
+        opts: &TransferOpts,
+    ) -> Result<()> {
+        let dest = match local {
+            Some(p) => p.to_path_buf(),
+            None => PathBuf::from(local_name_for(remote).ok_or_else(|| {
+                Error::invalid_arg(
+                    "localpath",
+                    format!("not given, and '{remote}' has no file name"),
+                )
+            })?),
+        };
+        self.with(|st| {
+            let rpath = st.resolve(remote);
+            st.with_read_handle(&rpath, |st, handle, attrs| {
+                let mut t = LocalTarget::open(&dest, opts, attrs.size)?;
+                let mut sink = FileSink {
+                    file: &mut t.file,
+                    path: &t.write_to,
+                };
+                match st.read_handle(handle, &rpath, t.start, attrs, &mut sink, progress) {
+                    Ok(_) => t.commit(attrs.atime_mtime.filter(|_| preserve_mtime), opts.fsync),
+                    Err(e) => {
+                        t.abandon(opts.resume);
+                        Err(e)
+                    }
+                }
+            })
+        })
+        .inspect(|_| self.log(&format!("get '{remote}' -> '{}'", dest.display())))
+    }
+
+    /// pysftp `put(localpath, remotepath=None, callback=None, confirm=True,
+    /// preserve_mtime=False)`: returns the remote attributes (from the
+    /// confirming stat; all absent when `confirm` is false, as in paramiko).
+    pub fn put(
+        &self,
+        local: &Path,
+        remote: Option<&str>,
+        progress: Option<ProgressFn<'_>>,
+        confirm: bool,
+        preserve_mtime: bool,
+        opts: &TransferOpts,
+    ) -> Result<Attrs> {
+        let mut file = File::open(local).map_err(|e| Error::local_io("open", local, &e))?;
+        let meta = file
+            .metadata()
+            .map_err(|e| Error::local_io("stat", local, &e))?;
+        if meta.is_dir() {
+            return Err(Error::new(
+                ErrorKind::LocalIo,
+                format!(
+                    "put local '{}': is a directory (use put_d or put_r)",
+                    local.display()
+                ),
+            ));
+        }
+        let remote = match remote {
+            Some(r) => r.to_string(),
+            None => local
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .ok_or_else(|| {
+                    Error::invalid_arg("remotepath", "not given, and localpath has no file name")
+                })?,
+        };
+        let times =
+            preserve_mtime.then(|| (unix_secs(meta.accessed()), unix_secs(meta.modified())));
+        self.with(|st| {
+            let rpath = st.resolve(&remote);
+            let resume_from = if opts.resume && opts.atomic {
+                st.sftp
+                    .stat(&remote_part_name(&rpath))
+                    .ok()
+                    .and_then(|a| a.size)
+            } else {
+                None
+            };
+            if let Some(offset) = resume_from.filter(|&o| o <= meta.len()) {
+                file.seek(SeekFrom::Start(offset))
+                    .map_err(|e| Error::local_io("seek", local, &e))?;
+            }
+            let mut source = FileSource {
+                file: &mut file,
+                path: local,
+            };
+            st.upload_to(
+                &rpath,
+                &mut source,
+                meta.len(),
+                progress,
+                confirm,
+                times,
+                opts,
+            )
+        })
+        .inspect(|_| self.log(&format!("put '{}' -> '{remote}'", local.display())))
+    }
+
+    /// pysftp `getfo(remotepath, flo, callback=None)`: returns the bytes
+    /// written to `write`.
+    pub fn getfo(
+        &self,
+        remote: &str,
+        write: &mut dyn FnMut(&[u8]) -> Result<()>,
+        progress: Option<ProgressFn<'_>>,
+    ) -> Result<u64> {
+        self.with(|st| {
+            let rpath = st.resolve(remote);
+            st.with_read_handle(&rpath, |st, handle, attrs| {
+                st.read_handle(handle, &rpath, 0, attrs, &mut FnSink(write), progress)
+            })
+        })
+    }
+
+    /// pysftp `putfo(flo, remotepath, file_size=0, callback=None,
+    /// confirm=True)`: `file_size` is only the progress total.
+    pub fn putfo(
+        &self,
+        read: &mut dyn FnMut(&mut [u8]) -> Result<usize>,
+        remote: &str,
+        file_size: u64,
+        progress: Option<ProgressFn<'_>>,
+        confirm: bool,
+        opts: &TransferOpts,
+    ) -> Result<Attrs> {
+        let opts = TransferOpts {
+            resume: false,
+            ..opts.clone()
+        };
+        self.with(|st| {
+            let rpath = st.resolve(remote);
+            st.upload_to(
+                &rpath,
+                &mut FnSource(read),
+                file_size,
+                progress,
+                confirm,
+                None,
+                &opts,
+            )
+        })
+    }
+}

@@ -1,0 +1,356 @@
+//! One SFTP subsystem channel over a libssh2 session: request framing,
+//! request ids and buffered, bounds-checked reply reading. Requests may be
+//! pipelined: queue several, then collect the replies by id.
+
+use std::io::{Read, Write};
+
+use super::codec::{self, decode_reply, decode_version, fxp, Encoder, Reply};
+use crate::error::{Error, ErrorKind, Result};
+
+/// Receive window of the SFTP channel. It must exceed the bytes a pipeline
+/// keeps in flight so the server never waits for a window adjust.
+pub(crate) const CHANNEL_WINDOW: u32 = 32 * 1024 * 1024;
+/// libssh2 refuses packets above 40000 bytes, so keep the standard size.
+const CHANNEL_PACKET: u32 = 32 * 1024;
+/// Read and write size when the server does not announce limits@openssh.com:
+/// the draft guarantees 32 KiB.
+const DEFAULT_IO_SIZE: u32 = 32 * 1024;
+/// Upper bound on one read or write request. OpenSSH's sftp-server accepts
+/// 256 KiB messages and announces 255 KiB of data.
+const MAX_IO_SIZE: u32 = 255 * 1024;
+
+pub struct SftpChannel {
+    session: ssh2::Session,
+    channel: ssh2::Channel,
+    reader: ssh2::Stream,
+    writer: ssh2::Stream,
+    rbuf: Vec<u8>,
+    rpos: usize,
+    rend: usize,
+    wbuf: Vec<u8>,
+    next_id: u32,
+    extensions: Vec<(String, Vec<u8>)>,
+    /// Largest data length of one READ request.
+    pub max_read: u32,
+    /// Largest data length of one WRITE request.
+    pub max_write: u32,
+    /// Set once the byte stream can no longer be trusted (I/O failure,
+    /// timeout mid-packet, malformed reply): every later call fails fast.
+    broken: Option<Error>,
+    /// "host:port", for messages.
+    peer: String,
+}
+
+impl SftpChannel {
+    /// Open the "sftp" subsystem on an authenticated session and negotiate
+    /// protocol version 3.
+    pub fn open(session: &ssh2::Session, peer: &str) -> Result<SftpChannel> {
+        let ssh_fail = |what: &str, e: ssh2::Error| {
+            Error::new(ErrorKind::Ssh, format!("{what} on {peer}: {e}"))
+        };
+        let mut channel = session
+            .channel_open("session", CHANNEL_WINDOW, CHANNEL_PACKET, None)
+            .map_err(|e| ssh_fail("opening a channel", e))?;
+        channel
+            .subsystem("sftp")
+            .map_err(|e| ssh_fail("starting the sftp subsystem", e))?;
+        let mut ch = SftpChannel {
+            session: session.clone(),
+            reader: channel.stream(0),
+            writer: channel.stream(0),
+            channel,
+            rbuf: vec![0; 1024 * 1024],
+            rpos: 0,
+            rend: 0,
+            wbuf: Vec::with_capacity(1024 * 1024),
+            next_id: 1,
+            extensions: Vec::new(),
+            max_read: DEFAULT_IO_SIZE,
+            max_write: DEFAULT_IO_SIZE,
+            broken: None,
+            peer: peer.to_string(),
+        };
+        let mut init = Encoder::new(&mut ch.wbuf, fxp::INIT, None);
+        init.u32(3);
+        init.finish();
+        ch.flush()?;
+        let packet = ch.recv_packet()?;
+        let (version, extensions) = decode_version(&ch.rbuf[packet.0..packet.1])?;
+        if version < 3 {
+            return Err(Error::new(
+                ErrorKind::Unsupported,
+                format!("{peer} speaks SFTP version {version}; psftp needs version 3"),
+            ));
+        }
+        ch.extensions = extensions;
+        ch.apply_limits()?;
+        Ok(ch)
+    }
+
+    /// Whether the server announced `name` (for example
+    /// "posix-rename@openssh.com").
+    pub fn has_extension(&self, name: &str) -> bool {
+        self.extensions.iter().any(|(n, _)| n == name)
+    }
+
+    pub fn extension_names(&self) -> Vec<String> {
+        self.extensions.iter().map(|(n, _)| n.clone()).collect()
+    }
+
+    pub fn peer(&self) -> &str {
+        &self.peer
+    }
+
+    fn apply_limits(&mut self) -> Result<()> {
+        if !self.has_extension("limits@openssh.com") {
+            return Ok(());
+        }
+        let reply = self.call_extended("limits@openssh.com", |_| {})?;
+        let body = match reply {
+            Reply::ExtendedReply(b) => b.to_vec(),
+            _ => return Ok(()),
+        };
+        let mut d = codec::Decoder::new(&body);
+        let _max_packet = d.u64()?;
+        let max_read = d.u64()?;
+        let max_write = d.u64()?;
+        // Zero means "no limit"; anything is capped at what we send anyway.
+        let pick = |v: u64| {
+            if v == 0 {
+                MAX_IO_SIZE
+            } else {
+                v.min(MAX_IO_SIZE as u64) as u32
+            }
+        };
+        self.max_read = pick(max_read);
+        self.max_write = pick(max_write);
+        Ok(())
+    }
+
+    /// Fail fast if an earlier error broke the stream.
+    pub fn check_usable(&self) -> Result<()> {
+        match &self.broken {
+            None => Ok(()),
+            Some(e) => Err(Error::new(
+                ErrorKind::ConnectionLost,
+                format!(
+                    "connection to {} is unusable after an earlier error: {e}",
+                    self.peer
+                ),
+            )),
+        }
+    }
+
+    fn fail(&mut self, err: Error) -> Error {
+        mark_broken(&mut self.broken, err)
+    }
+
+    /// Map an I/O failure of the channel to Timeout or ConnectionLost and
+    /// mark the channel broken.
+    fn io_failure(&mut self, doing: &str, e: std::io::Error) -> Error {
+        let timed_out = e.kind() == std::io::ErrorKind::TimedOut
+            || matches!(
+                ssh2::Error::last_session_error(&self.session).map(|x| x.code()),
+                Some(ssh2::ErrorCode::Session(libssh2_sys::LIBSSH2_ERROR_TIMEOUT))
+            );
+        let err = if timed_out {
+            Error::new(
+                ErrorKind::Timeout,
+                format!(
+                    "timed out {doing} {}: no data within the timeout",
+                    self.peer
+                ),
+            )
+        } else {
+            Error::new(
+                ErrorKind::ConnectionLost,
+                format!("connection to {} lost while {doing}: {e}", self.peer),
+            )
+        };
+        self.fail(err)
+    }
+
+    /// Queue a request; it is sent by the next `flush` or `recv`.
+    pub fn queue(&mut self, kind: u8, build: impl FnOnce(&mut Encoder)) -> u32 {
+        let id = self.next_id;
+        self.next_id = self.next_id.wrapping_add(1);
+        let mut e = Encoder::new(&mut self.wbuf, kind, Some(id));
+        build(&mut e);
+        e.finish();
+        id
+    }
+
+    /// Queue a WRITE of up to `max` bytes that `fill` puts straight into the
+    /// send buffer (no intermediate copy). Returns the request id and the
+    /// byte count, or None when `fill` had nothing left.
+    pub fn queue_write(
+        &mut self,
+        handle: &[u8],
+        offset: u64,
+        max: usize,
+        fill: impl FnOnce(&mut [u8]) -> Result<usize>,
+    ) -> Result<Option<(u32, usize)>> {
+        let start = self.wbuf.len();
+        let id = self.next_id;
+        let mut e = Encoder::new(&mut self.wbuf, fxp::WRITE, Some(id));
+        e.string(handle).u64(offset);
+        let buf = e.buffer();
+        let len_at = buf.len();
+        buf.resize(len_at + 4 + max, 0);
+        let n = match fill(&mut buf[len_at + 4..]) {
+            Ok(n) if n > 0 => n.min(max),
+            other => {
+                self.wbuf.truncate(start);
+                return other.map(|_| None);
+            }
+        };
+        buf.truncate(len_at + 4 + n);
+        buf[len_at..len_at + 4].copy_from_slice(&(n as u32).to_be_bytes());
+        e.finish();
+        self.next_id = self.next_id.wrapping_add(1);
+        Ok(Some((id, n)))
+    }
+
+    /// Bytes queued but not yet sent.
+    pub fn queued_bytes(&self) -> usize {
+        self.wbuf.len()
+    }
+
+    pub fn flush(&mut self) -> Result<()> {
+        self.check_usable()?;
+        if self.wbuf.is_empty() {
+            return Ok(());
+        }
+        let res = self.writer.write_all(&self.wbuf);
+        self.wbuf.clear();
+        res.map_err(|e| self.io_failure("sending to", e))
+    }
+
+    /// Make at least `need` unread bytes available in the receive buffer.
+    fn fill(&mut self, need: usize) -> Result<()> {
+        if self.rbuf.len() - self.rpos < need {
+            self.rbuf.copy_within(self.rpos..self.rend, 0);
+            self.rend -= self.rpos;
+            self.rpos = 0;
+            if self.rbuf.len() < need {
+                self.rbuf.resize(need, 0);
+            }
+        }
+        while self.rend - self.rpos < need {
+            match self.reader.read(&mut self.rbuf[self.rend..]) {
+                Ok(0) => {
+                    let err = Error::new(
+                        ErrorKind::ConnectionLost,
+                        format!(
+                            "connection to {} lost: the server closed the SFTP channel",
+                            self.peer
+                        ),
+                    );
+                    return Err(self.fail(err));
+                }
+                Ok(n) => self.rend += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(self.io_failure("reading from", e)),
+            }
+        }
+        Ok(())
+    }
+
+    /// Read one whole packet; returns the range of its body in `rbuf`.
+    fn recv_packet(&mut self) -> Result<(usize, usize)> {
+        self.flush()?;
+        self.fill(4)?;
+        let len_bytes: [u8; 4] = self.rbuf[self.rpos..self.rpos + 4].try_into().unwrap();
+        let len = u32::from_be_bytes(len_bytes) as usize;
+        if !(5..=codec::MAX_PACKET).contains(&len) {
+            let err = Error::new(
+                ErrorKind::Sftp,
+                format!(
+                    "malformed SFTP reply from {}: packet length {len}",
+                    self.peer
+                ),
+            );
+            return Err(self.fail(err));
+        }
+        self.fill(4 + len)?;
+        let start = self.rpos + 4;
+        self.rpos = start + len;
+        Ok((start, start + len))
+    }
+
+    /// Receive the next reply, whichever request it answers.
+    pub fn recv(&mut self) -> Result<(u32, Reply<'_>)> {
+        let (start, end) = self.recv_packet()?;
+        decode_reply(&self.rbuf[start..end]).map_err(|e| mark_broken(&mut self.broken, e))
+    }
+
+    /// Send one request and wait for its reply. Nothing else may be in
+    /// flight.
+    pub fn call(&mut self, kind: u8, build: impl FnOnce(&mut Encoder)) -> Result<Reply<'_>> {
+        self.check_usable()?;
+        let id = self.queue(kind, build);
+        self.expect_reply(id)
+    }
+
+    fn expect_reply(&mut self, id: u32) -> Result<Reply<'_>> {
+        let (start, end) = self.recv_packet()?;
+        match decode_reply(&self.rbuf[start..end]) {
+            Ok((got, reply)) if got == id => Ok(reply),
+            Ok((got, _)) => {
+                let err = Error::new(
+                    ErrorKind::Sftp,
+                    format!(
+                        "malformed SFTP reply from {}: reply to request {got}, expected {id}",
+                        self.peer
+                    ),
+                );
+                Err(mark_broken(&mut self.broken, err))
+            }
+            Err(e) => Err(mark_broken(&mut self.broken, e)),
+        }
+    }
+
+    /// An SSH_FXP_EXTENDED request named `name`, with extra fields from
+    /// `build`.
+    pub fn call_extended(
+        &mut self,
+        name: &str,
+        build: impl FnOnce(&mut Encoder),
+    ) -> Result<Reply<'_>> {
+        self.call(fxp::EXTENDED, |e| {
+            e.string(name.as_bytes());
+            build(e);
+        })
+    }
+
+    /// Read and discard `n` replies of an abandoned pipeline, so that the
+    /// channel is in step again.
+    pub fn drain(&mut self, n: usize) -> Result<()> {
+        for _ in 0..n {
+            self.recv_packet()?;
+        }
+        Ok(())
+    }
+
+    /// The SSH session this channel runs on.
+    pub fn session(&self) -> &ssh2::Session {
+        &self.session
+    }
+
+    /// Close the channel politely (best effort).
+    pub fn shutdown(&mut self) {
+        let _ = self.channel.send_eof();
+        let _ = self.channel.close();
+        self.broken.get_or_insert_with(|| {
+            Error::new(ErrorKind::ConnectionLost, "connection closed".to_string())
+        });
+    }
+}
+
+/// Remember the first error that broke the stream; hand `err` back.
+fn mark_broken(broken: &mut Option<Error>, err: Error) -> Error {
+    if broken.is_none() {
+        *broken = Some(err.clone());
+    }
+    err
+}

@@ -1,0 +1,492 @@
+//! Test harness: a real OpenSSH sshd on 127.0.0.1 (tests/fixture/sshd.sh)
+//! and thin helpers that call psftp through its C ABI.
+//!
+//! The server comes from $PSFTP_TEST_ENV (an env file written by
+//! `sshd.sh start`, as the test command does) or is started here once per
+//! test binary and dies with it. A missing sshd fails the tests.
+
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::ffi::{c_char, c_int, CStr, CString};
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+pub use psftp::capi::cnopts::*;
+pub use psftp::capi::conn::*;
+pub use psftp::capi::fsops::*;
+pub use psftp::capi::transfer::*;
+pub use psftp::capi::types::*;
+pub use psftp::capi::*;
+
+/// One running test server and the files the fixture made for it.
+pub struct Server {
+    pub env: HashMap<String, String>,
+    pub port: u16,
+    pub dir: PathBuf,
+    pub home: PathBuf,
+    child: Mutex<Option<Child>>,
+}
+
+impl Server {
+    pub fn var(&self, k: &str) -> &str {
+        self.env
+            .get(k)
+            .unwrap_or_else(|| panic!("fixture env lacks {k}"))
+    }
+    pub fn user(&self) -> &str {
+        self.var("PSFTP_TEST_USER")
+    }
+    pub fn password(&self) -> &str {
+        self.var("PSFTP_TEST_PASSWORD")
+    }
+    pub fn passphrase(&self) -> &str {
+        self.var("PSFTP_TEST_PASSPHRASE")
+    }
+    pub fn file(&self, name: &str) -> String {
+        self.dir.join(name).display().to_string()
+    }
+    pub fn known_hosts(&self) -> String {
+        self.file("known_hosts")
+    }
+
+    fn from_env_file(path: &Path) -> Server {
+        let text =
+            std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let env: HashMap<String, String> = text
+            .lines()
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Server {
+            port: env["PSFTP_TEST_PORT"].parse().unwrap(),
+            dir: PathBuf::from(&env["PSFTP_TEST_DIR"]),
+            home: PathBuf::from(&env["PSFTP_TEST_HOME"]),
+            env,
+            child: Mutex::new(None),
+        }
+    }
+
+    /// Start a private server in `dir` (kept alive by a parked thread, so
+    /// PR_SET_PDEATHSIG only fires when the test process exits).
+    pub fn spawn(dir: &Path) -> Server {
+        let _ = std::fs::remove_file(dir.join("env"));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let dir2 = dir.to_path_buf();
+        std::thread::spawn(move || {
+            let child = spawn_sshd(&dir2, None);
+            tx.send(child).unwrap();
+            loop {
+                std::thread::park();
+            }
+        });
+        let child = rx.recv().unwrap();
+        let env_file = dir.join("env");
+        wait_for(|| env_file.exists(), "the fixture to write its env file");
+        let server = Server::from_env_file(&env_file);
+        server.wait_listening();
+        *server.child.lock().unwrap() = Some(child);
+        server
+    }
+
+    pub fn wait_listening(&self) {
+        let addr = format!("127.0.0.1:{}", self.port);
+        wait_for(
+            || std::net::TcpStream::connect(&addr).is_ok(),
+            "sshd to listen (see sshd.log in the fixture directory)",
+        );
+    }
+
+    /// Kill this server's sshd (only for servers this process spawned).
+    pub fn kill(&self) {
+        let mut c = self.child.lock().unwrap();
+        if let Some(child) = c.as_mut() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        // Also kill the per-connection sshd processes of this instance.
+        let _ = Command::new("pkill")
+            .args(["-f", &format!("sshd_config.*{}", self.dir.display())])
+            .status();
+        *c = None;
+    }
+}
+
+fn spawn_sshd(dir: &Path, port: Option<u16>) -> Child {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixture/sshd.sh");
+    let mut cmd = Command::new("bash");
+    cmd.arg(script).arg("run").arg(dir);
+    if let Some(p) = port {
+        cmd.arg(p.to_string());
+    }
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
+            Ok(())
+        });
+    }
+    cmd.spawn()
+        .expect("cannot run tests/fixture/sshd.sh (bash missing?)")
+}
+
+pub fn wait_for(mut cond: impl FnMut() -> bool, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !cond() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The shared test server of this test process.
+pub fn server() -> &'static Server {
+    static S: OnceLock<Server> = OnceLock::new();
+    S.get_or_init(|| match std::env::var_os("PSFTP_TEST_ENV") {
+        Some(p) => Server::from_env_file(Path::new(&p)),
+        None => {
+            let dir = std::env::temp_dir().join(format!("psftp-rust-tests-{}", std::process::id()));
+            Server::spawn(&dir)
+        }
+    })
+}
+
+/// A NUL-terminated copy of `s` that lives as long as the returned value.
+pub fn c(s: &str) -> CString {
+    CString::new(s).unwrap()
+}
+
+/// Turn an owned C string from psftp into a String and free it.
+pub fn take_string(p: *mut c_char) -> Option<String> {
+    if p.is_null() {
+        return None;
+    }
+    let s = unsafe { CStr::from_ptr(p) }.to_str().unwrap().to_string();
+    unsafe { psftp_string_free(p) };
+    Some(s)
+}
+
+pub fn take_strarray(p: *mut psftp_strarray) -> Vec<String> {
+    assert!(!p.is_null());
+    let list = unsafe { &*p };
+    let v = (0..list.count)
+        .map(|i| {
+            unsafe { CStr::from_ptr(*list.strings.add(i)) }
+                .to_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert!(
+        unsafe { (*list.strings.add(list.count)).is_null() },
+        "strarray is NULL-terminated"
+    );
+    unsafe { psftp_strarray_free(p) };
+    v
+}
+
+pub fn last_error() -> String {
+    unsafe { CStr::from_ptr(psftp_last_error()) }
+        .to_str()
+        .unwrap()
+        .to_string()
+}
+
+/// A failed call: its code and message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fail {
+    pub code: c_int,
+    pub msg: String,
+}
+
+pub fn check(rc: c_int) -> Result<(), Fail> {
+    if rc == PSFTP_OK {
+        Ok(())
+    } else {
+        assert_eq!(
+            psftp_last_error_code(),
+            rc,
+            "last_error_code agrees with the result"
+        );
+        Err(Fail {
+            code: rc,
+            msg: last_error(),
+        })
+    }
+}
+
+/// Assert `r` failed with `code` and a message containing every `parts`.
+#[track_caller]
+pub fn assert_fail<T: std::fmt::Debug>(r: Result<T, Fail>, code: c_int, parts: &[&str]) -> String {
+    let f = r.expect_err("expected the call to fail");
+    assert_eq!(
+        f.code,
+        code,
+        "code {} ({}), message: {}",
+        f.code,
+        unsafe { CStr::from_ptr(psftp_strerror(f.code)) }
+            .to_str()
+            .unwrap(),
+        f.msg
+    );
+    for p in parts {
+        assert!(f.msg.contains(p), "message {:?} lacks {:?}", f.msg, p);
+    }
+    f.msg
+}
+
+/// Connection options through the C ABI.
+pub struct Opts(pub *mut psftp_cnopts);
+
+impl Opts {
+    pub fn new(known_hosts: Option<&str>) -> Opts {
+        let mut p = std::ptr::null_mut();
+        let kh = known_hosts.map(c);
+        check(unsafe {
+            psftp_cnopts_new(kh.as_ref().map_or(std::ptr::null(), |k| k.as_ptr()), &mut p)
+        })
+        .unwrap();
+        Opts(p)
+    }
+    /// Options that trust the test server's known_hosts file.
+    pub fn trusting(s: &Server) -> Opts {
+        Opts::new(Some(&s.known_hosts()))
+    }
+}
+
+impl Drop for Opts {
+    fn drop(&mut self) {
+        unsafe { psftp_cnopts_free(self.0) }
+    }
+}
+
+/// A connection through the C ABI, closed on drop.
+#[derive(Debug)]
+pub struct Conn(pub *mut psftp_conn);
+
+impl Drop for Conn {
+    fn drop(&mut self) {
+        unsafe { psftp_close(self.0) }
+    }
+}
+
+/// Everything pysftp's Connection() takes, for tests.
+pub struct Login<'a> {
+    pub host: &'a str,
+    pub port: u16,
+    pub user: Option<&'a str>,
+    pub password: Option<&'a str>,
+    pub key: Option<&'a str>,
+    pub passphrase: Option<&'a str>,
+    pub default_path: Option<&'a str>,
+}
+
+impl<'a> Login<'a> {
+    pub fn password(s: &'a Server) -> Login<'a> {
+        Login {
+            host: "127.0.0.1",
+            port: s.port,
+            user: Some(s.user()),
+            password: Some(s.password()),
+            key: None,
+            passphrase: None,
+            default_path: None,
+        }
+    }
+    pub fn key(s: &'a Server, key: &'a str) -> Login<'a> {
+        Login {
+            password: None,
+            key: Some(key),
+            ..Login::password(s)
+        }
+    }
+
+    /// Connect; on failure also check that `error_out` got the message.
+    pub fn connect(&self, opts: &Opts) -> Result<Conn, Fail> {
+        let cs = |v: Option<&str>| v.map(c);
+        let (host, user, pw, key, pass, dp) = (
+            c(self.host),
+            cs(self.user),
+            cs(self.password),
+            cs(self.key),
+            cs(self.passphrase),
+            cs(self.default_path),
+        );
+        let p = |v: &Option<CString>| v.as_ref().map_or(std::ptr::null(), |s| s.as_ptr());
+        let mut conn = std::ptr::null_mut();
+        let mut err = std::ptr::null_mut();
+        let rc = unsafe {
+            psftp_connect(
+                host.as_ptr(),
+                p(&user),
+                p(&key),
+                p(&pw),
+                self.port as c_int,
+                p(&pass),
+                opts.0,
+                p(&dp),
+                &mut conn,
+                &mut err,
+            )
+        };
+        let r = check(rc);
+        if let Err(f) = &r {
+            assert!(conn.is_null(), "conn_out untouched on failure");
+            assert_eq!(
+                take_string(err).as_deref(),
+                Some(f.msg.as_str()),
+                "error_out carries the message"
+            );
+        }
+        r.map(|_| Conn(conn))
+    }
+}
+
+/// A password connection to the shared server that trusts its host keys.
+pub fn connect() -> Conn {
+    let s = server();
+    Login::password(s)
+        .connect(&Opts::trusting(s))
+        .expect("connect to the test server")
+}
+
+static SCRATCH_SEQ: AtomicUsize = AtomicUsize::new(0);
+
+/// A fresh directory in the test user's home, owned by the test user, and
+/// its absolute path as the server sees it (the server is local).
+pub fn remote_scratch(tag: &str) -> PathBuf {
+    let s = server();
+    let n = SCRATCH_SEQ.fetch_add(1, Ordering::Relaxed);
+    let dir = s.home.join(format!("rt-{tag}-{}-{n}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    chown_to_test_user(&dir);
+    dir
+}
+
+/// A fresh local directory for the test's own files.
+pub fn local_scratch(tag: &str) -> PathBuf {
+    let n = SCRATCH_SEQ.fetch_add(1, Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("psftp-local-{tag}-{}-{n}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+pub fn chown_to_test_user(path: &Path) {
+    let home = &server().home;
+    let meta = std::fs::metadata(home).unwrap();
+    std::os::unix::fs::chown(path, Some(meta.uid()), Some(meta.gid())).unwrap();
+}
+
+/// Write a file as the test user would own it (for remote-side setup).
+pub fn put_remote_file(path: &Path, data: &[u8]) {
+    std::fs::write(path, data).unwrap();
+    chown_to_test_user(path);
+}
+
+/// Deterministic test data of `len` bytes.
+pub fn pattern(len: usize, seed: u8) -> Vec<u8> {
+    let mut x: u32 = 0x9e37_79b9 ^ seed as u32;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            x as u8
+        })
+        .collect()
+}
+
+pub fn mtime(path: &Path) -> i64 {
+    std::fs::metadata(path).unwrap().mtime()
+}
+
+pub fn mode(path: &Path) -> u32 {
+    std::fs::metadata(path).unwrap().permissions().mode()
+}
+
+/// A local directory nobody can create files in, even root (chattr +i),
+/// restored when dropped.
+pub struct ReadOnlyDir(pub PathBuf);
+
+impl ReadOnlyDir {
+    pub fn new(path: PathBuf) -> ReadOnlyDir {
+        std::fs::create_dir_all(&path).unwrap();
+        let ok = Command::new("chattr")
+            .arg("+i")
+            .arg(&path)
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false);
+        if !ok {
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o555)).unwrap();
+        }
+        ReadOnlyDir(path)
+    }
+}
+
+impl Drop for ReadOnlyDir {
+    fn drop(&mut self) {
+        let _ = Command::new("chattr").arg("-i").arg(&self.0).status();
+        let _ = std::fs::set_permissions(&self.0, std::fs::Permissions::from_mode(0o755));
+    }
+}
+
+/// `psftp_attrs` of a path through the C ABI.
+pub fn stat(conn: &Conn, path: &str) -> Result<psftp_attrs, Fail> {
+    let mut a = psftp_attrs::default();
+    check(unsafe { psftp_stat(conn.0, c(path).as_ptr(), &mut a) }).map(|_| a)
+}
+
+pub fn listdir(conn: &Conn, path: &str) -> Result<Vec<String>, Fail> {
+    let mut out = std::ptr::null_mut();
+    check(unsafe { psftp_listdir(conn.0, c(path).as_ptr(), &mut out) }).map(|_| take_strarray(out))
+}
+
+pub fn get(conn: &Conn, remote: &str, local: &Path) -> Result<(), Fail> {
+    let l = c(local.to_str().unwrap());
+    check(unsafe {
+        psftp_get(
+            conn.0,
+            c(remote).as_ptr(),
+            l.as_ptr(),
+            None,
+            std::ptr::null_mut(),
+            false,
+            std::ptr::null(),
+        )
+    })
+}
+
+pub fn put(conn: &Conn, local: &Path, remote: &str) -> Result<psftp_attrs, Fail> {
+    let l = c(local.to_str().unwrap());
+    let mut a = psftp_attrs::default();
+    check(unsafe {
+        psftp_put(
+            conn.0,
+            l.as_ptr(),
+            c(remote).as_ptr(),
+            None,
+            std::ptr::null_mut(),
+            true,
+            false,
+            std::ptr::null(),
+            &mut a,
+        )
+    })
+    .map(|_| a)
+}
+
+pub fn string_out(f: impl FnOnce(*mut *mut c_char) -> c_int) -> Result<Option<String>, Fail> {
+    let mut out = std::ptr::null_mut();
+    check(f(&mut out)).map(|_| take_string(out))
+}
+
+pub fn bool_out(f: impl FnOnce(*mut bool) -> c_int) -> Result<bool, Fail> {
+    let mut out = false;
+    check(f(&mut out)).map(|_| out)
+}
