@@ -139,6 +139,28 @@
 #define PSFTP_VERSION_NUMBER 100
 
 /**
+ * `whence` of psftp_file_seek(): from the start.
+ */
+#define PSFTP_SEEK_SET 0
+
+/**
+ * `whence` of psftp_file_seek(): from the current position.
+ */
+#define PSFTP_SEEK_CUR 1
+
+/**
+ * `whence` of psftp_file_seek(): from the end of the file.
+ */
+#define PSFTP_SEEK_END 2
+
+/**
+ * Return this from a walk's directory callback to skip that directory's
+ * contents. 0 continues; any other value stops the walk with
+ * PSFTP_E_CANCELLED. From a file or unknown callback it means continue.
+ */
+#define PSFTP_WALK_SKIP 1
+
+/**
  * `psftp_attrs.flags`: size is valid.
  */
 #define PSFTP_ATTR_SIZE 1
@@ -159,6 +181,15 @@
 #define PSFTP_ATTR_ACMODTIME 8
 
 /**
+ * Whence values of `seek`, as in C and Python.
+ */
+#define SEEK_SET 0
+
+#define SEEK_CUR 1
+
+#define SEEK_END 2
+
+/**
  * Connection options (pysftp CnOpts). Create with psftp_cnopts_new(),
  * release with psftp_cnopts_free(). A psftp_connect() call copies what it
  * needs, so the options may be changed or freed afterwards. Not meant to be
@@ -171,6 +202,13 @@ typedef struct psftp_cnopts psftp_cnopts;
  * threads are serialized by an internal lock. Release with psftp_close().
  */
 typedef struct psftp_conn psftp_conn;
+
+/**
+ * An open remote file (pysftp `open()`, paramiko SFTPFile). Binary only.
+ * Close with psftp_file_close(). It uses its connection: closing the
+ * connection first makes later calls fail with PSFTP_E_CONNECTION_LOST.
+ */
+typedef struct psftp_file psftp_file;
 
 /**
  * Options of a transfer call (get, put, putfo and the tree operations).
@@ -201,15 +239,15 @@ typedef struct psftp_strarray {
 
 /**
  * pysftp's security_options: what this libssh2 build can negotiate, best
- * first. Free with psftp_security_options_free().
+ * first. Free with psftp_security_info_free().
  */
-typedef struct psftp_security_options {
+typedef struct psftp_security_info {
     struct psftp_strarray ciphers;
     struct psftp_strarray digests;
     struct psftp_strarray key_types;
     struct psftp_strarray kex;
     struct psftp_strarray compression;
-} psftp_security_options;
+} psftp_security_info;
 
 /**
  * File attributes (paramiko's SFTPAttributes). A field is meaningful only
@@ -255,7 +293,7 @@ typedef int (*psftp_cd_cb)(struct psftp_conn *conn, void *user_data);
 /**
  * File-system figures from statvfs@openssh.com (as statvfs(3)).
  */
-typedef struct psftp_statvfs {
+typedef struct psftp_statvfs_info {
     uint64_t bsize;
     uint64_t frsize;
     uint64_t blocks;
@@ -267,7 +305,18 @@ typedef struct psftp_statvfs {
     uint64_t fsid;
     uint64_t flag;
     uint64_t namemax;
-} psftp_statvfs;
+} psftp_statvfs_info;
+
+/**
+ * A walktree callback: the entry's path (the root joined with the names
+ * below it) and its attributes. Both are valid during the call only.
+ */
+typedef int (*psftp_walk_cb)(const char *path, const struct psftp_attrs *attrs, void *user_data);
+
+/**
+ * Body of psftp_local_cd(): its return value is handed back.
+ */
+typedef int (*psftp_local_cd_cb)(void *user_data);
 
 /**
  * Progress of one file: bytes done so far and the total (0 when unknown).
@@ -536,12 +585,12 @@ int psftp_active_compression(struct psftp_conn *conn, char **local_out, char **r
 /**
  * pysftp `security_options`: the ciphers, digests (MACs), key types, kex
  * and compression methods this build supports. Free with
- * psftp_security_options_free().
+ * psftp_security_info_free().
  *
  * # Safety
  * `out` is writable.
  */
-int psftp_security_options(struct psftp_conn *conn, struct psftp_security_options **out);
+int psftp_security_options(struct psftp_conn *conn, struct psftp_security_info **out);
 
 /**
  * pysftp `timeout` (getter): seconds a blocking read or write may wait;
@@ -602,6 +651,97 @@ int psftp_sftp_client(struct psftp_conn *conn, void **session_out, void **sftp_o
  * `name` is NUL-terminated; `out` is writable.
  */
 int psftp_has_extension(struct psftp_conn *conn, const char *name, bool *out);
+
+/**
+ * pysftp `open(remote_file, mode='r', bufsize=-1)`. `mode` is a Python mode
+ * ("r", "w", "a", "x", each optionally with "+", "b" allowed; always
+ * binary). `bufsize` -1 buffers 1 MiB, 0 is unbuffered, 1 line-buffers
+ * writes, a larger value is the buffer size. "a" writes always go to the
+ * end; "x" fails with PSFTP_E_EXISTS if the file exists.
+ *
+ * # Safety
+ * Strings are NUL-terminated; `out` is writable.
+ */
+int psftp_open(struct psftp_conn *conn,
+               const char *remote_file,
+               const char *mode,
+               int64_t bufsize,
+               struct psftp_file **out);
+
+/**
+ * Read up to `size` bytes into `buf`; `*read_out` is the count, less than
+ * `size` only at the end of the file (0 there).
+ *
+ * # Safety
+ * `buf` has room for `size` bytes; `read_out` is writable.
+ */
+int psftp_file_read(struct psftp_file *file, void *buf, size_t size, size_t *read_out);
+
+/**
+ * Read a line: up to and including the next '\n', or `size` bytes, or to
+ * the end of the file. `*read_out` is the byte count (0 at the end). The
+ * line is not NUL-terminated (it may contain NUL bytes).
+ *
+ * # Safety
+ * `buf` has room for `size` bytes; `read_out` is writable.
+ */
+int psftp_file_readline(struct psftp_file *file, void *buf, size_t size, size_t *read_out);
+
+/**
+ * Write all `size` bytes of `data` (buffered per `bufsize`).
+ *
+ * # Safety
+ * `data` points to `size` readable bytes.
+ */
+int psftp_file_write(struct psftp_file *file, const void *data, size_t size);
+
+/**
+ * Move to `offset` from PSFTP_SEEK_SET, _CUR or _END; `*pos_out` (may be
+ * NULL) receives the new position.
+ *
+ * # Safety
+ * `pos_out` is NULL or writable.
+ */
+int psftp_file_seek(struct psftp_file *file, int64_t offset, int whence, uint64_t *pos_out);
+
+/**
+ * The current position.
+ *
+ * # Safety
+ * `pos_out` is writable.
+ */
+int psftp_file_tell(struct psftp_file *file, uint64_t *pos_out);
+
+/**
+ * The open file's attributes (after flushing buffered writes).
+ *
+ * # Safety
+ * `out` is writable.
+ */
+int psftp_file_stat(struct psftp_file *file, struct psftp_attrs *out);
+
+/**
+ * Send buffered writes to the server.
+ */
+int psftp_file_flush(struct psftp_file *file);
+
+/**
+ * Flush, then ask the server to write the file to stable storage
+ * (fsync@openssh.com); PSFTP_E_UNSUPPORTED if it cannot.
+ */
+int psftp_file_fsync(struct psftp_file *file);
+
+/**
+ * Cut or extend the file to `size` bytes.
+ */
+int psftp_file_truncate(struct psftp_file *file, uint64_t size);
+
+/**
+ * Flush, close and release the file. The handle is released even when the
+ * flush fails (the error is returned). NULL and an already closed handle
+ * are ignored (PSFTP_OK).
+ */
+int psftp_file_close(struct psftp_file *file);
 
 /**
  * pysftp `listdir(remotepath='.')`: entry names sorted, without "." and
@@ -886,7 +1026,104 @@ int psftp_utime(struct psftp_conn *conn, const char *remotepath, int64_t atime, 
  * # Safety
  * `remotepath` is NUL-terminated; `out` is writable.
  */
-int psftp_statvfs(struct psftp_conn *conn, const char *remotepath, struct psftp_statvfs *out);
+int psftp_statvfs(struct psftp_conn *conn, const char *remotepath, struct psftp_statvfs_info *out);
+
+/**
+ * pysftp `st_mode_to_int(mode)`: the permission bits as the decimal number
+ * that reads like their octal form (33188 gives 644).
+ */
+uint32_t psftp_st_mode_to_int(uint32_t mode);
+
+/**
+ * pysftp `path_advance(thepath)`: './pub/example/example01' gives '.',
+ * './pub', './pub/example', './pub/example/example01'. Free with
+ * psftp_strarray_free().
+ *
+ * # Safety
+ * `thepath` is NUL-terminated; `out` is writable.
+ */
+int psftp_path_advance(const char *thepath, struct psftp_strarray **out);
+
+/**
+ * pysftp `path_retreat(thepath)`: the same paths, longest first.
+ *
+ * # Safety
+ * `thepath` is NUL-terminated; `out` is writable.
+ */
+int psftp_path_retreat(const char *thepath, struct psftp_strarray **out);
+
+/**
+ * pysftp `reparent(newparent, oldpath)`: ('backup', '/home/test/pub')
+ * gives 'backup/./home/test/pub'; a Windows-rooted '\\x' becomes '.\\x'
+ * under the new parent, as pysftp 0.2.9 does. Free with
+ * psftp_string_free().
+ *
+ * # Safety
+ * Both strings are NUL-terminated; `out` is writable.
+ */
+int psftp_reparent(const char *newparent, const char *oldpath, char **out);
+
+/**
+ * pysftp `walktree(remotepath, fcallback, dcallback, ucallback,
+ * recurse=True)`: depth first, entries sorted by name, calling `fcallback`
+ * for regular files, `dcallback` for directories (before their contents)
+ * and `ucallback` for anything else. Any callback may be NULL. Paths are
+ * POSIX paths starting with `remotepath`. Attributes come from the
+ * listing, without a stat per entry. A symlink goes to the callback of
+ * its target's type (broken: ucallback) with the link's own attributes
+ * (S_IFLNK in mode), and is never descended into, so no walk loops.
+ * Callbacks may use the connection. Without `recurse` only `remotepath`
+ * itself is listed.
+ *
+ * # Safety
+ * `remotepath` is NUL-terminated; callbacks are valid functions or NULL.
+ */
+int psftp_walktree(struct psftp_conn *conn,
+                   const char *remotepath,
+                   psftp_walk_cb fcallback,
+                   psftp_walk_cb dcallback,
+                   psftp_walk_cb ucallback,
+                   bool recurse,
+                   void *user_data);
+
+/**
+ * pysftp `walktree(localpath, ...)` (the module function): the same walk
+ * over a local directory, with the same callbacks and rules.
+ *
+ * # Safety
+ * `localpath` is NUL-terminated; callbacks are valid functions or NULL.
+ */
+int psftp_local_walktree(const char *localpath,
+                         psftp_walk_cb fcallback,
+                         psftp_walk_cb dcallback,
+                         psftp_walk_cb ucallback,
+                         bool recurse,
+                         void *user_data);
+
+/**
+ * pysftp `cd(localpath)` (the module function) as a push: remember the
+ * process's working directory and chdir(2) to `localpath` (NULL only
+ * bookmarks). Process-wide, like chdir(2): it affects every thread.
+ *
+ * # Safety
+ * `localpath` is NULL or NUL-terminated.
+ */
+int psftp_local_cd_push(const char *localpath);
+
+/**
+ * Return to the directory the matching psftp_local_cd_push() remembered.
+ */
+int psftp_local_cd_pop(void);
+
+/**
+ * pysftp `with cd(localpath): body` for the local process: the working
+ * directory is restored whatever `body` returns; its non-zero value is
+ * handed back. Process-wide, like chdir(2).
+ *
+ * # Safety
+ * `localpath` is NULL or NUL-terminated; `body` is a valid function.
+ */
+int psftp_local_cd(const char *localpath, psftp_local_cd_cb body, void *user_data);
 
 /**
  * New options with the defaults: atomic replacement on, resume off,
@@ -1032,7 +1269,7 @@ void psftp_hostkey_free(struct psftp_hostkey *key);
  * # Safety
  * `opts` is NULL or a value psftp returned and has not been freed.
  */
-void psftp_security_options_free(struct psftp_security_options *opts);
+void psftp_security_info_free(struct psftp_security_info *opts);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -253,7 +253,7 @@ fn accept_new_appends_the_key_once() {
     let s = server();
     let kh = local_scratch("tofu").join("known_hosts");
     let opts = Opts::new(Some(kh.to_str().unwrap()));
-    check(unsafe { psftp_cnopts_set_accept_new(opts.0, true) }).unwrap();
+    check(psftp_cnopts_set_accept_new(opts.0, true)).unwrap();
     Login::password(s).connect(&opts).unwrap();
     Login::password(s).connect(&opts).unwrap();
     let text = std::fs::read_to_string(&kh).unwrap();
@@ -265,7 +265,7 @@ fn accept_new_appends_the_key_once() {
         .unwrap();
     // A changed key is still refused under accept-new.
     let changed = Opts::new(Some(&s.file("known_hosts_changed")));
-    check(unsafe { psftp_cnopts_set_accept_new(changed.0, true) }).unwrap();
+    check(psftp_cnopts_set_accept_new(changed.0, true)).unwrap();
     assert_fail(
         Login::password(s).connect(&changed),
         PSFTP_E_HOSTKEY_MISMATCH,
@@ -454,7 +454,7 @@ fn security_options_list_what_libssh2_supports() {
         .iter()
         .any(|k| k.starts_with("curve25519-sha256")));
     assert!(list(&opts.compression).contains(&"none".to_string()));
-    unsafe { psftp_security_options_free(o) };
+    unsafe { psftp_security_info_free(o) };
 }
 
 #[test]

@@ -4,7 +4,7 @@ use std::ffi::{c_char, c_int, c_void};
 use std::sync::{Arc, Mutex};
 
 use super::cnopts::{cnopts_snapshot, psftp_cnopts, seconds};
-use super::types::{psftp_hostkey, psftp_security_options, psftp_strarray};
+use super::types::{psftp_hostkey, psftp_security_info, psftp_strarray};
 use super::{
     arg_opt_str, arg_out, arg_str, c_message, catch, guard, guard_void, new_c_string, Registry,
 };
@@ -27,7 +27,7 @@ pub(crate) struct ConnHandle {
 pub(crate) static CONNS: Registry<ConnHandle> = Registry::new("psftp_conn", 1);
 
 impl ConnHandle {
-    fn record(&self, e: &Error) {
+    pub(crate) fn record(&self, e: &Error) {
         *self.last_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(e.clone());
     }
 }
@@ -236,18 +236,18 @@ pub unsafe extern "C" fn psftp_active_compression(
 
 /// pysftp `security_options`: the ciphers, digests (MACs), key types, kex
 /// and compression methods this build supports. Free with
-/// psftp_security_options_free().
+/// psftp_security_info_free().
 ///
 /// # Safety
 /// `out` is writable.
 #[no_mangle]
 pub unsafe extern "C" fn psftp_security_options(
     conn: *mut psftp_conn,
-    out: *mut *mut psftp_security_options,
+    out: *mut *mut psftp_security_info,
 ) -> c_int {
     with_conn(conn, |c| {
         let out = arg_out(out, "out")?;
-        *out = psftp_security_options::boxed(&c.security_options()?)?;
+        *out = psftp_security_info::boxed(&c.security_options()?)?;
         Ok(())
     })
 }
@@ -365,6 +365,7 @@ pub unsafe extern "C" fn psftp_has_extension(
     })
 }
 
-pub(crate) fn conn_arc(conn: *const psftp_conn) -> Result<Arc<ConnHandle>> {
+/// The live connection behind a handle (for objects that keep using it).
+pub(crate) fn conn_handle(conn: *const psftp_conn) -> Result<Arc<ConnHandle>> {
     CONNS.get(conn, "conn")
 }

@@ -3,7 +3,7 @@
 use std::ffi::{c_char, c_int, c_void};
 
 use super::conn::{psftp_conn, with_conn};
-use super::types::{psftp_attrs, psftp_dirent_list, psftp_statvfs, psftp_strarray};
+use super::types::{psftp_attrs, psftp_dirent_list, psftp_statvfs_info, psftp_strarray};
 use super::{arg_opt_str, arg_out, arg_str, new_c_string};
 use crate::core::Connection;
 use crate::error::{Error, Result};
@@ -514,11 +514,11 @@ pub unsafe extern "C" fn psftp_utime(
 pub unsafe extern "C" fn psftp_statvfs(
     conn: *mut psftp_conn,
     remotepath: *const c_char,
-    out: *mut psftp_statvfs,
+    out: *mut psftp_statvfs_info,
 ) -> c_int {
     path_op(conn, remotepath, |c, p| {
         let out = arg_out(out, "out")?;
-        *out = psftp_statvfs::from(&c.statvfs(p)?);
+        *out = psftp_statvfs_info::from(&c.statvfs(p)?);
         Ok(())
     })
 }

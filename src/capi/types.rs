@@ -229,10 +229,10 @@ pub unsafe extern "C" fn psftp_hostkey_free(key: *mut psftp_hostkey) {
 }
 
 /// pysftp's security_options: what this libssh2 build can negotiate, best
-/// first. Free with psftp_security_options_free().
+/// first. Free with psftp_security_info_free().
 #[repr(C)]
 #[derive(Debug)]
-pub struct psftp_security_options {
+pub struct psftp_security_info {
     pub ciphers: psftp_strarray,
     pub digests: psftp_strarray,
     pub key_types: psftp_strarray,
@@ -240,9 +240,9 @@ pub struct psftp_security_options {
     pub compression: psftp_strarray,
 }
 
-impl psftp_security_options {
-    pub(crate) fn boxed(o: &SecurityOptions) -> Result<*mut psftp_security_options> {
-        let v = psftp_security_options {
+impl psftp_security_info {
+    pub(crate) fn boxed(o: &SecurityOptions) -> Result<*mut psftp_security_info> {
+        let v = psftp_security_info {
             ciphers: psftp_strarray::from_strings(&o.ciphers, "cipher")?,
             digests: psftp_strarray::from_strings(&o.digests, "digest")?,
             key_types: psftp_strarray::from_strings(&o.key_types, "key type")?,
@@ -258,7 +258,7 @@ impl psftp_security_options {
 /// # Safety
 /// `opts` is NULL or a value psftp returned and has not been freed.
 #[no_mangle]
-pub unsafe extern "C" fn psftp_security_options_free(opts: *mut psftp_security_options) {
+pub unsafe extern "C" fn psftp_security_info_free(opts: *mut psftp_security_info) {
     guard_void(|| {
         if !opts.is_null() {
             let mut b = Box::from_raw(opts);
@@ -278,7 +278,7 @@ pub unsafe extern "C" fn psftp_security_options_free(opts: *mut psftp_security_o
 /// File-system figures from statvfs@openssh.com (as statvfs(3)).
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default)]
-pub struct psftp_statvfs {
+pub struct psftp_statvfs_info {
     pub bsize: u64,
     pub frsize: u64,
     pub blocks: u64,
@@ -292,9 +292,9 @@ pub struct psftp_statvfs {
     pub namemax: u64,
 }
 
-impl From<&StatVfs> for psftp_statvfs {
+impl From<&StatVfs> for psftp_statvfs_info {
     fn from(s: &StatVfs) -> Self {
-        psftp_statvfs {
+        psftp_statvfs_info {
             bsize: s.bsize,
             frsize: s.frsize,
             blocks: s.blocks,

@@ -75,6 +75,19 @@ impl State {
         err
     }
 
+    /// OpenSSH reports ENOTDIR as "no such file": tell the caller when the
+    /// path exists but is not a directory.
+    pub fn refine_not_a_directory(&mut self, err: Error, resolved: &str) -> Error {
+        if err.kind() == ErrorKind::NotFound && self.sftp.stat(resolved).is_ok_and(|a| !a.is_dir())
+        {
+            return Error::new(
+                ErrorKind::NotADirectory,
+                format!("{}: not a directory", err.message()),
+            );
+        }
+        err
+    }
+
     pub fn mkdir_path(&mut self, path: &str, mode: u32) -> Result<()> {
         let p = self.resolve(path);
         let attrs = Attrs {
@@ -107,7 +120,11 @@ impl Connection {
     pub fn listdir_attr(&self, path: &str) -> Result<Vec<DirEntry>> {
         self.with(|st| {
             let p = st.resolve(path);
-            Ok(sorted_entries(st.sftp.read_dir(&p)?))
+            let entries = st
+                .sftp
+                .read_dir(&p)
+                .map_err(|e| st.refine_not_a_directory(e, &p))?;
+            Ok(sorted_entries(entries))
         })
     }
 

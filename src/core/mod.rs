@@ -3,6 +3,7 @@
 pub mod cnopts;
 pub mod conn;
 pub mod connect;
+pub mod file;
 pub mod fsops;
 pub mod helpers;
 pub mod hostkeys;
@@ -10,6 +11,7 @@ pub mod log;
 pub mod options;
 pub mod paths;
 pub mod transfer;
+pub mod walk;
 
 pub use cnopts::{CnOpts, UnknownHostPolicy};
 pub use conn::{Connection, SecurityOptions};

@@ -29,7 +29,7 @@ pub struct SftpChannel {
     rend: usize,
     wbuf: Vec<u8>,
     next_id: u32,
-    extensions: Vec<(String, Vec<u8>)>,
+    extensions: codec::Extensions,
     /// Largest data length of one READ request.
     pub max_read: u32,
     /// Largest data length of one WRITE request.

@@ -247,7 +247,10 @@ pub fn decode_reply(packet: &[u8]) -> Result<(u32, Reply<'_>)> {
 }
 
 /// Decode the server's SSH_FXP_VERSION: the version and its extensions.
-pub fn decode_version(packet: &[u8]) -> Result<(u32, Vec<(String, Vec<u8>)>)> {
+/// Extension names and data announced in SSH_FXP_VERSION.
+pub type Extensions = Vec<(String, Vec<u8>)>;
+
+pub fn decode_version(packet: &[u8]) -> Result<(u32, Extensions)> {
     let mut d = Decoder::new(packet);
     if d.u8()? != fxp::VERSION {
         return Err(malformed("expected SSH_FXP_VERSION"));

@@ -8,4 +8,4 @@ mod pipeline;
 pub use channel::SftpChannel;
 pub use codec::{open_flags, Attrs, NameEntry};
 pub use ops::{Handle, StatVfs};
-pub use pipeline::{download, upload, Sink, Source};
+pub use pipeline::{download, download_range, upload, Sink, Source};

@@ -53,6 +53,8 @@ struct Download<'a> {
     delivered: u64,
     /// Size from fstat; requests stop there, plus one probe for growth.
     size_hint: Option<u64>,
+    /// Hard end of a range read: nothing at or past it is requested.
+    limit: Option<u64>,
     in_flight: HashMap<u32, ReadReq>,
     /// Replies that arrived before the data preceding them.
     early: BTreeMap<u64, Vec<u8>>,
@@ -62,6 +64,9 @@ struct Download<'a> {
 
 impl Download<'_> {
     fn want_more(&self) -> bool {
+        if self.limit.is_some_and(|l| self.next_req >= l) {
+            return false;
+        }
         match (self.eof_at, self.size_hint) {
             (Some(_), _) => false,
             // One request at or past the known size detects EOF (or growth)
@@ -83,10 +88,11 @@ impl Download<'_> {
         let max = max_requests(self.chunk);
         while self.in_flight.len() < max && self.want_more() {
             let offset = self.next_req;
-            let len = match self.size_hint {
-                Some(size) if offset < size => (size - offset).min(self.chunk as u64) as u32,
-                _ => self.chunk,
+            let end = match (self.size_hint, self.limit) {
+                (Some(size), _) if offset < size => Some(size),
+                (_, limit) => limit,
             };
+            let len = end.map_or(self.chunk as u64, |e| (e - offset).min(self.chunk as u64)) as u32;
             self.issue(ch, offset, len);
             self.next_req += len as u64;
         }
@@ -125,6 +131,41 @@ pub fn download(
     sink: &mut dyn Sink,
     progress: Progress<'_>,
 ) -> Result<u64> {
+    run(ch, handle, path, start, size_hint, None, sink, progress)
+}
+
+/// Read at most `len` bytes from `start` (fewer at EOF) into `sink`.
+pub fn download_range(
+    ch: &mut SftpChannel,
+    handle: &[u8],
+    path: &str,
+    start: u64,
+    len: u64,
+    sink: &mut dyn Sink,
+) -> Result<u64> {
+    run(
+        ch,
+        handle,
+        path,
+        start,
+        None,
+        Some(start + len),
+        sink,
+        &mut |_| Ok(()),
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run(
+    ch: &mut SftpChannel,
+    handle: &[u8],
+    path: &str,
+    start: u64,
+    size_hint: Option<u64>,
+    limit: Option<u64>,
+    sink: &mut dyn Sink,
+    progress: Progress<'_>,
+) -> Result<u64> {
     let mut d = Download {
         handle,
         path,
@@ -132,6 +173,7 @@ pub fn download(
         next_req: start,
         delivered: start,
         size_hint,
+        limit,
         in_flight: HashMap::new(),
         early: BTreeMap::new(),
         eof_at: None,
@@ -166,7 +208,7 @@ fn run_download(
             Reply::Data(data) if data.len() > req.len as usize => {
                 return Err(bad_reply(d.path, "sent more data than was asked for"));
             }
-            Reply::Data(data) if data.is_empty() => {
+            Reply::Data([]) => {
                 return Err(bad_reply(d.path, "sent an empty data reply"));
             }
             Reply::Data(data) => {
@@ -196,7 +238,12 @@ fn run_download(
             _ => return Err(bad_reply(d.path, "sent a reply of the wrong type")),
         }
     }
-    if !d.early.is_empty() || d.eof_at.is_some_and(|e| e != d.delivered) {
+    let gap = match (d.eof_at, d.limit) {
+        (Some(eof), _) => eof != d.delivered,
+        (None, Some(limit)) => limit != d.delivered,
+        (None, None) => false,
+    };
+    if !d.early.is_empty() || gap {
         return Err(bad_reply(
             d.path,
             "sent data past the end of file or left a gap",

@@ -1,0 +1,3 @@
+#include <psftp.h>
+
+int header_cpp_b(void) { return PSFTP_E_AUTH; }

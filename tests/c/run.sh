@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Build the C test programs with -Wall -Wextra -Werror and AddressSanitizer
+# (with LeakSanitizer) plus UBSan against include/psftp.h and the built
+# library, and run them against the test sshd (PSFTP_TEST_* in the
+# environment). The header-only tests compile psftp.h as strict C99 and as
+# C++17 in two translation units.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+lib=${PSFTP_LIB_DIR:-$root/target/debug}
+out=$root/target/ctests
+mkdir -p "$out"
+# The library's soname is libpsftp.so.0.MINOR; cargo only writes libpsftp.so.
+soname=$(objdump -p "$lib/libpsftp.so" | awk '/SONAME/ {print $2}')
+ln -sf libpsftp.so "$lib/$soname"
+inc=(-I"$root/include")
+link=(-L"$lib" -lpsftp -Wl,-rpath,"$lib")
+strict=(-Wall -Wextra -Werror -pedantic)
+san=(-g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all)
+
+echo "== header: C99 and C++17 (two translation units)"
+gcc -std=c99 "${strict[@]}" "${inc[@]}" "$root/tests/c/header_c.c" "${link[@]}" -o "$out/header_c"
+"$out/header_c"
+g++ -std=c++17 "${strict[@]}" "${inc[@]}" "$root/tests/c/header_cpp_a.cpp" \
+    "$root/tests/c/header_cpp_b.cpp" "${link[@]}" -o "$out/header_cpp"
+"$out/header_cpp"
+
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+for t in test_connect test_transfer; do
+  echo "== $t (ASan, LSan, UBSan)"
+  gcc -std=c99 -D_POSIX_C_SOURCE=200809L "${strict[@]}" "${san[@]}" "${inc[@]}" \
+      "$root/tests/c/$t.c" "${link[@]}" -o "$out/$t"
+  "$out/$t"
+done

@@ -1,0 +1,134 @@
+/* Listing, stat, directories and transfers through the C ABI, against the
+ * test sshd. Built with -Wall -Wextra -Werror and ASan. */
+#include "check.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+static char remote_dir[512];
+static char local_dir[512];
+
+static void make_dirs(psftp_conn *conn) {
+    snprintf(remote_dir, sizeof remote_dir, "%s/ctest-%d", env_or_die("PSFTP_TEST_HOME"),
+             (int)getpid());
+    snprintf(local_dir, sizeof local_dir, "/tmp/psftp-ctest-%d", (int)getpid());
+    mkdir(local_dir, 0755);
+    CHECK_OK(psftp_makedirs(conn, remote_dir, 755));
+}
+
+static int write_file(const char *path, size_t size) {
+    FILE *f = fopen(path, "wb");
+    size_t i;
+    if (!f)
+        return -1;
+    for (i = 0; i < size; i++)
+        fputc((int)((i * 7 + i / 251) & 0xff), f);
+    return fclose(f);
+}
+
+static int same_files(const char *a, const char *b) {
+    FILE *fa = fopen(a, "rb"), *fb = fopen(b, "rb");
+    int ca, cb, same = fa && fb;
+    while (same) {
+        ca = fgetc(fa);
+        cb = fgetc(fb);
+        same = ca == cb;
+        if (ca == EOF || cb == EOF)
+            break;
+    }
+    if (fa)
+        fclose(fa);
+    if (fb)
+        fclose(fb);
+    return same;
+}
+
+struct progress {
+    uint64_t last_done, last_total;
+    int calls, stop_at;
+};
+
+static int on_progress(uint64_t done, uint64_t total, void *user_data) {
+    struct progress *p = user_data;
+    p->last_done = done;
+    p->last_total = total;
+    p->calls++;
+    return p->stop_at != 0 && p->calls >= p->stop_at;
+}
+
+static void test_put_get_round_trip(psftp_conn *conn) {
+    char local[600], back[600], remote[600];
+    struct progress p = {0, 0, 0, 0};
+    psftp_attrs attrs;
+    psftp_strarray *names = NULL;
+    snprintf(local, sizeof local, "%s/data.bin", local_dir);
+    snprintf(back, sizeof back, "%s/back.bin", local_dir);
+    snprintf(remote, sizeof remote, "%s/data.bin", remote_dir);
+    CHECK(write_file(local, 3 * 1024 * 1024 + 17) == 0);
+    CHECK_OK(psftp_put(conn, local, remote, on_progress, &p, true, true, NULL, &attrs));
+    CHECK(attrs.size == 3 * 1024 * 1024 + 17);
+    CHECK((attrs.flags & PSFTP_ATTR_SIZE) != 0);
+    CHECK(p.last_done == p.last_total && p.last_total == attrs.size);
+    CHECK(psftp_st_mode_to_int(attrs.mode) == 644);
+    CHECK_OK(psftp_listdir(conn, remote_dir, &names));
+    CHECK(names != NULL && names->count == 1 && strcmp(names->strings[0], "data.bin") == 0);
+    CHECK(names != NULL && names->strings[names->count] == NULL);
+    psftp_strarray_free(names);
+    CHECK_OK(psftp_get(conn, remote, back, NULL, NULL, true, NULL));
+    CHECK(same_files(local, back));
+    /* A cancelled get leaves the good file alone. */
+    p.calls = 0;
+    p.stop_at = 1;
+    CHECK_FAIL(psftp_get(conn, remote, back, on_progress, &p, false, NULL), PSFTP_E_CANCELLED,
+               "progress");
+    CHECK(same_files(local, back));
+    CHECK_FAIL(psftp_get(conn, "/no/such/file", back, NULL, NULL, false, NULL),
+               PSFTP_E_NOT_FOUND, "/no/such/file");
+}
+
+static void test_directories(psftp_conn *conn) {
+    char *cwd = NULL, *pwd = NULL;
+    psftp_dirent_list *entries = NULL;
+    bool yes = false;
+    CHECK_OK(psftp_getcwd(conn, &cwd));
+    CHECK(cwd == NULL);
+    CHECK_OK(psftp_chdir(conn, remote_dir));
+    CHECK_OK(psftp_getcwd(conn, &cwd));
+    CHECK(cwd != NULL && strcmp(cwd, remote_dir) == 0);
+    psftp_string_free(cwd);
+    CHECK_OK(psftp_mkdir(conn, "sub", 700));
+    CHECK_OK(psftp_isdir(conn, "sub", &yes));
+    CHECK(yes);
+    CHECK_OK(psftp_exists(conn, "missing", &yes));
+    CHECK(!yes);
+    CHECK_OK(psftp_cd_push(conn, "sub"));
+    CHECK_OK(psftp_pwd(conn, &pwd));
+    CHECK(pwd != NULL && strstr(pwd, "/sub") != NULL);
+    psftp_string_free(pwd);
+    CHECK_OK(psftp_cd_pop(conn));
+    CHECK_OK(psftp_listdir_attr(conn, ".", &entries));
+    CHECK(entries != NULL && entries->count == 2);
+    if (entries && entries->count == 2) {
+        CHECK(strcmp(entries->entries[0].filename, "data.bin") == 0);
+        CHECK(strcmp(entries->entries[1].filename, "sub") == 0);
+        CHECK(psftp_st_mode_to_int(entries->entries[1].attrs.mode) == 700);
+    }
+    psftp_dirent_list_free(entries);
+    CHECK_FAIL(psftp_mkdir(conn, "sub", 755), PSFTP_E_EXISTS, "sub");
+    CHECK_OK(psftp_rmdir(conn, "sub"));
+    CHECK_OK(psftp_remove(conn, "data.bin"));
+    CHECK_OK(psftp_chdir(conn, NULL));
+    CHECK_OK(psftp_rmdir(conn, remote_dir));
+}
+
+int main(void) {
+    psftp_conn *conn = connect_password();
+    CHECK(conn != NULL);
+    if (conn == NULL)
+        return finish("test_transfer");
+    make_dirs(conn);
+    test_put_get_round_trip(conn);
+    test_directories(conn);
+    psftp_close(conn);
+    return finish("test_transfer");
+}

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# The full psftp test suite: lint, header freshness, Rust unit and
+# integration tests, C tests under sanitizers and the examples, all against
+# a real OpenSSH sshd on 127.0.0.1. Needs root (it creates the test user).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+start=$(date +%s)
+step() { echo; echo "=== $* ($(( $(date +%s) - start )) s)"; }
+
+step "setup"
+bash tests/setup.sh
+
+step "rustfmt and clippy"
+cargo fmt --check
+cargo clippy --all-targets --quiet -- -D warnings
+
+step "header is in sync with the sources"
+PSFTP_WRITE_HEADER=1 cargo build --quiet
+if git rev-parse --git-dir >/dev/null 2>&1; then
+  git diff --exit-code -- include/psftp.h || {
+    echo "include/psftp.h was stale: commit the regenerated header" >&2
+    exit 1
+  }
+fi
+
+step "test server"
+work=$(mktemp -d /tmp/psftp-tests.XXXXXX)
+chmod 755 "$work" # sshd reads authorized_keys as the test user
+cleanup() {
+  bash "$root/tests/fixture/sshd.sh" stop "$work/sshd" || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+bash tests/fixture/sshd.sh start "$work/sshd" > "$work/env"
+set -a
+. "$work/env"
+set +a
+export PSFTP_TEST_ENV=$work/env
+echo "sshd on 127.0.0.1:$PSFTP_TEST_PORT"
+
+step "Rust tests"
+cargo test --quiet 2>&1 | tail -n +1
+
+step "C tests (ASan, LSan, UBSan)"
+bash tests/c/run.sh
+
+step "examples"
+bash tests/c/examples.sh
+
+step "all passed in $(( $(date +%s) - start )) s"

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Install what psftp's build, tests, demo and benches need on a fresh
+# Debian machine, skipping what is already there. Needs root for apt.
+set -euo pipefail
+
+missing=()
+need() { # command package
+  command -v "$1" >/dev/null 2>&1 || missing+=("$2")
+}
+need_file() { # path package
+  [ -e "$1" ] || missing+=("$2")
+}
+need_file /usr/sbin/sshd openssh-server
+need ssh-keygen openssh-client
+need gcc gcc
+need g++ g++
+need make make
+need cmake cmake
+need ninja ninja-build
+need pkg-config pkg-config
+need python3 python3
+need flock util-linux
+need chattr e2fsprogs
+need objdump binutils
+need pkill procps
+need_file /usr/include/openssl/ssl.h libssl-dev
+need_file /usr/include/zlib.h zlib1g-dev
+need_file /usr/include/gtest/gtest.h libgtest-dev
+need_file /usr/lib/gcc/x86_64-linux-gnu/12/libasan.so libgcc-12-dev
+
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+command -v cargo >/dev/null 2>&1 || {
+  echo "setup: cargo not found; install Rust (rustup) first" >&2
+  exit 1
+}
