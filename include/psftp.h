@@ -161,6 +161,33 @@
 #define PSFTP_WALK_SKIP 1
 
 /**
+ * `policy` of psftp_transfer_opts_set_symlinks(): leave links out (default).
+ */
+#define PSFTP_SYMLINKS_SKIP 0
+
+/**
+ * Copy what a link points to when that lies inside the tree; loops are
+ * detected, links leading outside are left out.
+ */
+#define PSFTP_SYMLINKS_FOLLOW 1
+
+/**
+ * Recreate links as links, with the same target text (after all files).
+ */
+#define PSFTP_SYMLINKS_COPY 2
+
+/**
+ * `policy` of psftp_transfer_opts_set_on_error(): stop at the first
+ * failure (default).
+ */
+#define PSFTP_ON_ERROR_STOP 0
+
+/**
+ * Go on after a failure and report every failed path.
+ */
+#define PSFTP_ON_ERROR_CONTINUE 1
+
+/**
  * `psftp_attrs.flags`: size is valid.
  */
 #define PSFTP_ATTR_SIZE 1
@@ -188,6 +215,27 @@
 #define SEEK_CUR 1
 
 #define SEEK_END 2
+
+/**
+ * Default connections for tree operations.
+ */
+#define DEFAULT_PARALLELISM 4
+
+/**
+ * Upper bound on connections for one tree operation.
+ */
+#define MAX_PARALLELISM 64
+
+/**
+ * Files up to this size go through the batch engine; larger ones stream
+ * one at a time with the full pipeline.
+ */
+#define SMALL_FILE (1024 * 1024)
+
+/**
+ * Small-file tasks in flight per connection.
+ */
+#define TASKS_IN_FLIGHT 32
 
 /**
  * Connection options (pysftp CnOpts). Create with psftp_cnopts_new(),
@@ -337,6 +385,52 @@ typedef int (*psftp_write_cb)(const uint8_t *data, size_t len, void *user_data);
  * PSFTP_E_CANCELLED.
  */
 typedef int64_t (*psftp_read_cb)(uint8_t *buf, size_t len, void *user_data);
+
+/**
+ * Progress of a tree operation (valid during the callback only).
+ */
+typedef struct psftp_tree_progress {
+    uint64_t files_done;
+    uint64_t files_total;
+    uint64_t bytes_done;
+    uint64_t bytes_total;
+    /**
+     * The file most recently started or finished (relative to the root).
+     */
+    const char *current_path;
+} psftp_tree_progress;
+
+/**
+ * Progress of a tree operation: called on the calling thread when a file
+ * finishes and at least every 100 ms while bytes move. Return 0 to go on;
+ * any other value stops every connection of the operation promptly, and
+ * the call returns PSFTP_E_CANCELLED.
+ */
+typedef int (*psftp_tree_progress_cb)(const struct psftp_tree_progress *progress, void *user_data);
+
+/**
+ * One entry a tree operation could not copy.
+ */
+typedef struct psftp_failure {
+    /**
+     * The source path of the entry.
+     */
+    char *path;
+    /**
+     * Its PSFTP_E_* code.
+     */
+    int code;
+    char *message;
+} psftp_failure;
+
+/**
+ * The entries a tree operation could not copy; free with
+ * psftp_failure_list_free().
+ */
+typedef struct psftp_failure_list {
+    struct psftp_failure *items;
+    size_t count;
+} psftp_failure_list;
 
 
 
@@ -1127,7 +1221,9 @@ int psftp_local_cd(const char *localpath, psftp_local_cd_cb body, void *user_dat
 
 /**
  * New options with the defaults: atomic replacement on, resume off,
- * fsync off.
+ * fsync off; for tree operations 4 connections, no progress callback, no
+ * sync, no filters, symlinks skipped, modes not copied, stop at the first
+ * error.
  *
  * # Safety
  * `out` is writable.
@@ -1238,6 +1334,145 @@ int psftp_putfo(struct psftp_conn *conn,
                 bool confirm,
                 const struct psftp_transfer_opts *opts,
                 struct psftp_attrs *attrs_out);
+
+/**
+ * Tree operations: how many connections work at once (1 to 64, default
+ * 4). The extra connections use the same host, credentials and options.
+ */
+int psftp_transfer_opts_set_parallelism(struct psftp_transfer_opts *opts, int connections);
+
+/**
+ * Tree operations: the progress callback (NULL for none).
+ */
+int psftp_transfer_opts_set_progress(struct psftp_transfer_opts *opts,
+                                     psftp_tree_progress_cb callback,
+                                     void *user_data);
+
+/**
+ * Tree operations: skip files whose destination already has the same
+ * size and mtime (sync mode). It keeps mtimes on what it copies, as
+ * preserve_mtime does, so the next run can compare them.
+ */
+int psftp_transfer_opts_set_sync(struct psftp_transfer_opts *opts, bool sync);
+
+/**
+ * Tree operations: copy only files matching one of the include patterns
+ * (globs relative to the root: "*.c" matches a name at any depth,
+ * "src/**/*.c" a path from the root). Invalid patterns are
+ * PSFTP_E_INVALID_ARG.
+ *
+ * # Safety
+ * `pattern` is NUL-terminated.
+ */
+int psftp_transfer_opts_add_include(struct psftp_transfer_opts *opts, const char *pattern);
+
+/**
+ * Tree operations: leave out files and directories matching the pattern
+ * (same syntax as includes; an excluded directory is not descended into).
+ *
+ * # Safety
+ * `pattern` is NUL-terminated.
+ */
+int psftp_transfer_opts_add_exclude(struct psftp_transfer_opts *opts, const char *pattern);
+
+/**
+ * Tree operations: what to do with symbolic links (PSFTP_SYMLINKS_*).
+ */
+int psftp_transfer_opts_set_symlinks(struct psftp_transfer_opts *opts, int policy);
+
+/**
+ * Tree operations: copy permission bits of files and directories (a
+ * downloaded file never gets setuid, setgid or sticky bits).
+ */
+int psftp_transfer_opts_set_preserve_mode(struct psftp_transfer_opts *opts, bool preserve_mode);
+
+/**
+ * Tree operations: what a failed entry does (PSFTP_ON_ERROR_*).
+ */
+int psftp_transfer_opts_set_on_error(struct psftp_transfer_opts *opts, int policy);
+
+/**
+ * Free a failure list. NULL is ignored; not twice.
+ *
+ * # Safety
+ * `list` is NULL or a list psftp returned and has not been freed.
+ */
+void psftp_failure_list_free(struct psftp_failure_list *list);
+
+/**
+ * pysftp `get_d(remotedir, localdir, preserve_mtime=False)`: copy the
+ * regular files directly inside `remotedir` into `localdir` (created if
+ * missing). `opts` (may be NULL) adds parallelism, progress, sync,
+ * filters, symlink, mode and error policies.
+ *
+ * `*failures_out` (may be NULL) receives the entries that failed, on
+ * success (an empty list) and on failure alike — the one out-parameter
+ * written on failure; it is NULL only when the arguments were invalid.
+ * With PSFTP_ON_ERROR_CONTINUE the call returns the first failure's code
+ * and a message counting them all.
+ *
+ * # Safety
+ * Strings are NUL-terminated; `failures_out` is NULL or writable.
+ */
+int psftp_get_d(struct psftp_conn *conn,
+                const char *remotedir,
+                const char *localdir,
+                bool preserve_mtime,
+                const struct psftp_transfer_opts *opts,
+                struct psftp_failure_list **failures_out);
+
+/**
+ * pysftp `get_r(remotedir, localdir, preserve_mtime=False)`: copy the
+ * whole tree. As in pysftp it lands at `reparent(localdir, remotedir)`:
+ * remotedir "public" goes to localdir/public, "/srv/pub" to
+ * localdir/./srv/pub. Local directories are created. Names from the server
+ * are checked: one with '/', NUL or a control character, "." or "..", or a
+ * duplicate, is refused with PSFTP_E_UNSAFE_PATH and nothing is written
+ * outside `localdir`; an existing symlink inside the destination tree is
+ * never written through. See psftp_get_d() for `opts` and `failures_out`.
+ *
+ * # Safety
+ * Strings are NUL-terminated; `failures_out` is NULL or writable.
+ */
+int psftp_get_r(struct psftp_conn *conn,
+                const char *remotedir,
+                const char *localdir,
+                bool preserve_mtime,
+                const struct psftp_transfer_opts *opts,
+                struct psftp_failure_list **failures_out);
+
+/**
+ * pysftp `put_d(localpath, remotepath, confirm=True, preserve_mtime=False)`:
+ * copy the regular files directly inside `localpath` into `remotepath`.
+ * See psftp_get_d() for `opts` and `failures_out`.
+ *
+ * # Safety
+ * Strings are NUL-terminated; `failures_out` is NULL or writable.
+ */
+int psftp_put_d(struct psftp_conn *conn,
+                const char *localpath,
+                const char *remotepath,
+                bool confirm,
+                bool preserve_mtime,
+                const struct psftp_transfer_opts *opts,
+                struct psftp_failure_list **failures_out);
+
+/**
+ * pysftp `put_r(localpath, remotepath, confirm=True, preserve_mtime=False)`:
+ * copy the contents of `localpath`, recursively, into `remotepath`.
+ * Directories are created, and existing ones are fine. See psftp_get_d()
+ * for `opts` and `failures_out`.
+ *
+ * # Safety
+ * Strings are NUL-terminated; `failures_out` is NULL or writable.
+ */
+int psftp_put_r(struct psftp_conn *conn,
+                const char *localpath,
+                const char *remotepath,
+                bool confirm,
+                bool preserve_mtime,
+                const struct psftp_transfer_opts *opts,
+                struct psftp_failure_list **failures_out);
 
 /**
  * Free a list returned by psftp. NULL is ignored; not twice.

@@ -22,6 +22,7 @@ pub mod file;
 pub mod fsops;
 pub mod helpers;
 pub mod transfer;
+pub mod tree;
 pub mod types;
 
 /// Success.

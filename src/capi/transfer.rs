@@ -35,21 +35,48 @@ pub struct psftp_transfer_opts {
     _private: [u8; 0],
 }
 
-pub(crate) static XOPTS: Registry<Mutex<TransferOpts>> = Registry::new("psftp_transfer_opts", 3);
+/// The tree progress callback and its user_data, as set on the options.
+#[derive(Clone, Copy)]
+pub(crate) struct TreeProgressCb {
+    pub cb: psftp_tree_progress_cb,
+    pub user_data: *mut c_void,
+}
 
-pub(crate) fn xopts_snapshot(opts: *const psftp_transfer_opts) -> Result<TransferOpts> {
+// The pointer is only handed back to the caller's callback, on the
+// caller's thread.
+unsafe impl Send for TreeProgressCb {}
+
+/// What a psftp_transfer_opts handle holds: the core options and the C
+/// progress callback.
+#[derive(Clone)]
+pub(crate) struct XOpts {
+    pub opts: TransferOpts,
+    pub progress: TreeProgressCb,
+}
+
+pub(crate) static XOPTS: Registry<Mutex<XOpts>> = Registry::new("psftp_transfer_opts", 3);
+
+/// The options behind a handle; NULL means the defaults.
+pub(crate) fn xopts_full(opts: *const psftp_transfer_opts) -> Result<XOpts> {
     if opts.is_null() {
-        return Ok(TransferOpts::default());
+        return Ok(XOpts {
+            opts: TransferOpts::default(),
+            progress: TreeProgressCb {
+                cb: None,
+                user_data: std::ptr::null_mut(),
+            },
+        });
     }
     let h = XOPTS.get(opts, "opts")?;
     let o = h.lock().unwrap_or_else(|p| p.into_inner()).clone();
     Ok(o)
 }
 
-fn with_xopts(
-    opts: *mut psftp_transfer_opts,
-    f: impl FnOnce(&mut TransferOpts) -> Result<()>,
-) -> c_int {
+pub(crate) fn xopts_snapshot(opts: *const psftp_transfer_opts) -> Result<TransferOpts> {
+    xopts_full(opts).map(|x| x.opts)
+}
+
+fn with_xopts(opts: *mut psftp_transfer_opts, f: impl FnOnce(&mut XOpts) -> Result<()>) -> c_int {
     guard(|| {
         let h = XOPTS.get(opts, "opts")?;
         let mut o = h.lock().unwrap_or_else(|p| p.into_inner());
@@ -57,8 +84,29 @@ fn with_xopts(
     })
 }
 
+/// Progress of a tree operation (valid during the callback only).
+#[repr(C)]
+pub struct psftp_tree_progress {
+    pub files_done: u64,
+    pub files_total: u64,
+    pub bytes_done: u64,
+    pub bytes_total: u64,
+    /// The file most recently started or finished (relative to the root).
+    pub current_path: *const c_char,
+}
+
+/// Progress of a tree operation: called on the calling thread when a file
+/// finishes and at least every 100 ms while bytes move. Return 0 to go on;
+/// any other value stops every connection of the operation promptly, and
+/// the call returns PSFTP_E_CANCELLED.
+pub type psftp_tree_progress_cb = Option<
+    unsafe extern "C" fn(progress: *const psftp_tree_progress, user_data: *mut c_void) -> c_int,
+>;
+
 /// New options with the defaults: atomic replacement on, resume off,
-/// fsync off.
+/// fsync off; for tree operations 4 connections, no progress callback, no
+/// sync, no filters, symlinks skipped, modes not copied, stop at the first
+/// error.
 ///
 /// # Safety
 /// `out` is writable.
@@ -66,7 +114,7 @@ fn with_xopts(
 pub unsafe extern "C" fn psftp_transfer_opts_new(out: *mut *mut psftp_transfer_opts) -> c_int {
     guard(|| {
         let out = arg_out(out, "out")?;
-        *out = XOPTS.insert(Mutex::new(TransferOpts::default()));
+        *out = XOPTS.insert(Mutex::new(xopts_full(std::ptr::null())?));
         Ok(())
     })
 }
@@ -91,7 +139,7 @@ pub extern "C" fn psftp_transfer_opts_set_atomic(
     atomic: bool,
 ) -> c_int {
     with_xopts(opts, |o| {
-        o.atomic = atomic;
+        o.opts.atomic = atomic;
         Ok(())
     })
 }
@@ -106,7 +154,7 @@ pub extern "C" fn psftp_transfer_opts_set_resume(
     resume: bool,
 ) -> c_int {
     with_xopts(opts, |o| {
-        o.resume = resume;
+        o.opts.resume = resume;
         Ok(())
     })
 }
@@ -120,7 +168,7 @@ pub extern "C" fn psftp_transfer_opts_set_fsync(
     fsync: bool,
 ) -> c_int {
     with_xopts(opts, |o| {
-        o.fsync = fsync;
+        o.opts.fsync = fsync;
         Ok(())
     })
 }
@@ -286,6 +334,160 @@ pub unsafe extern "C" fn psftp_putfo(
         if !attrs_out.is_null() {
             *attrs_out = psftp_attrs::from(&attrs);
         }
+        Ok(())
+    })
+}
+
+/// Tree operations: how many connections work at once (1 to 64, default
+/// 4). The extra connections use the same host, credentials and options.
+#[no_mangle]
+pub extern "C" fn psftp_transfer_opts_set_parallelism(
+    opts: *mut psftp_transfer_opts,
+    connections: c_int,
+) -> c_int {
+    with_xopts(opts, |o| {
+        let max = crate::core::options::MAX_PARALLELISM as c_int;
+        if !(1..=max).contains(&connections) {
+            return Err(Error::invalid_arg(
+                "connections",
+                format!("{connections} is not between 1 and {max}"),
+            ));
+        }
+        o.opts.parallelism = connections as usize;
+        Ok(())
+    })
+}
+
+/// Tree operations: the progress callback (NULL for none).
+#[no_mangle]
+pub extern "C" fn psftp_transfer_opts_set_progress(
+    opts: *mut psftp_transfer_opts,
+    callback: psftp_tree_progress_cb,
+    user_data: *mut c_void,
+) -> c_int {
+    with_xopts(opts, |o| {
+        o.progress = TreeProgressCb {
+            cb: callback,
+            user_data,
+        };
+        Ok(())
+    })
+}
+
+/// Tree operations: skip files whose destination already has the same
+/// size and mtime (sync mode). It keeps mtimes on what it copies, as
+/// preserve_mtime does, so the next run can compare them.
+#[no_mangle]
+pub extern "C" fn psftp_transfer_opts_set_sync(
+    opts: *mut psftp_transfer_opts,
+    sync: bool,
+) -> c_int {
+    with_xopts(opts, |o| {
+        o.opts.sync = sync;
+        Ok(())
+    })
+}
+
+/// Tree operations: copy only files matching one of the include patterns
+/// (globs relative to the root: "*.c" matches a name at any depth,
+/// "src/**/*.c" a path from the root). Invalid patterns are
+/// PSFTP_E_INVALID_ARG.
+///
+/// # Safety
+/// `pattern` is NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn psftp_transfer_opts_add_include(
+    opts: *mut psftp_transfer_opts,
+    pattern: *const c_char,
+) -> c_int {
+    with_xopts(opts, |o| {
+        o.opts.filters.add_include(arg_str(pattern, "pattern")?)
+    })
+}
+
+/// Tree operations: leave out files and directories matching the pattern
+/// (same syntax as includes; an excluded directory is not descended into).
+///
+/// # Safety
+/// `pattern` is NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn psftp_transfer_opts_add_exclude(
+    opts: *mut psftp_transfer_opts,
+    pattern: *const c_char,
+) -> c_int {
+    with_xopts(opts, |o| {
+        o.opts.filters.add_exclude(arg_str(pattern, "pattern")?)
+    })
+}
+
+/// `policy` of psftp_transfer_opts_set_symlinks(): leave links out (default).
+pub const PSFTP_SYMLINKS_SKIP: c_int = 0;
+/// Copy what a link points to when that lies inside the tree; loops are
+/// detected, links leading outside are left out.
+pub const PSFTP_SYMLINKS_FOLLOW: c_int = 1;
+/// Recreate links as links, with the same target text (after all files).
+pub const PSFTP_SYMLINKS_COPY: c_int = 2;
+
+/// Tree operations: what to do with symbolic links (PSFTP_SYMLINKS_*).
+#[no_mangle]
+pub extern "C" fn psftp_transfer_opts_set_symlinks(
+    opts: *mut psftp_transfer_opts,
+    policy: c_int,
+) -> c_int {
+    use crate::core::SymlinkPolicy;
+    with_xopts(opts, |o| {
+        o.opts.symlinks = match policy {
+            PSFTP_SYMLINKS_SKIP => SymlinkPolicy::Skip,
+            PSFTP_SYMLINKS_FOLLOW => SymlinkPolicy::Follow,
+            PSFTP_SYMLINKS_COPY => SymlinkPolicy::Copy,
+            p => {
+                return Err(Error::invalid_arg(
+                    "policy",
+                    format!("{p} is not a PSFTP_SYMLINKS_* value"),
+                ))
+            }
+        };
+        Ok(())
+    })
+}
+
+/// Tree operations: copy permission bits of files and directories (a
+/// downloaded file never gets setuid, setgid or sticky bits).
+#[no_mangle]
+pub extern "C" fn psftp_transfer_opts_set_preserve_mode(
+    opts: *mut psftp_transfer_opts,
+    preserve_mode: bool,
+) -> c_int {
+    with_xopts(opts, |o| {
+        o.opts.preserve_mode = preserve_mode;
+        Ok(())
+    })
+}
+
+/// `policy` of psftp_transfer_opts_set_on_error(): stop at the first
+/// failure (default).
+pub const PSFTP_ON_ERROR_STOP: c_int = 0;
+/// Go on after a failure and report every failed path.
+pub const PSFTP_ON_ERROR_CONTINUE: c_int = 1;
+
+/// Tree operations: what a failed entry does (PSFTP_ON_ERROR_*).
+#[no_mangle]
+pub extern "C" fn psftp_transfer_opts_set_on_error(
+    opts: *mut psftp_transfer_opts,
+    policy: c_int,
+) -> c_int {
+    use crate::core::ErrorPolicy;
+    with_xopts(opts, |o| {
+        o.opts.on_error = match policy {
+            PSFTP_ON_ERROR_STOP => ErrorPolicy::Stop,
+            PSFTP_ON_ERROR_CONTINUE => ErrorPolicy::Continue,
+            p => {
+                return Err(Error::invalid_arg(
+                    "policy",
+                    format!("{p} is not a PSFTP_ON_ERROR_* value"),
+                ))
+            }
+        };
         Ok(())
     })
 }

@@ -69,10 +69,24 @@ impl Connection {
     /// pysftp `Connection(host, username, private_key, password, port,
     /// private_key_pass, cnopts=..., default_path=...)`.
     pub fn connect(spec: ConnectSpec) -> Result<Connection> {
+        let log = Logger::open(&spec.cnopts.log)?.map(Arc::new);
+        Connection::connect_with_log(spec, log)
+    }
+
+    /// Another connection to the same server with the same credentials and
+    /// log (the tree operations' extra workers).
+    pub fn connect_sibling(&self) -> Result<Connection> {
+        let spec = ConnectSpec {
+            default_path: None,
+            ..self.spec.clone()
+        };
+        Connection::connect_with_log(spec, self.log.clone())
+    }
+
+    fn connect_with_log(spec: ConnectSpec, log: Option<Arc<Logger>>) -> Result<Connection> {
         if spec.host.is_empty() {
             return Err(Error::invalid_arg("host", "is empty"));
         }
-        let log = Logger::open(&spec.cnopts.log)?.map(Arc::new);
         let est = establish(&spec, log.as_deref()).inspect_err(|e| {
             log_to!(log, "connect failed: {e}");
         })?;

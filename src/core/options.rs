@@ -1,7 +1,111 @@
 //! Transfer options shared by get/put and the tree operations.
 
-/// Options for one transfer call. `Default` gives the safe behaviour:
-/// atomic replacement, no resume, no fsync.
+use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
+
+use crate::error::{Error, Result};
+
+/// What the tree operations do with symbolic links.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SymlinkPolicy {
+    /// Leave links out (the default).
+    #[default]
+    Skip,
+    /// Copy what a link points to, if that lies inside the tree being
+    /// copied; links leading outside it are left out. Loops are detected.
+    Follow,
+    /// Recreate the link itself, with the same target text.
+    Copy,
+}
+
+/// What the tree operations do when one entry fails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ErrorPolicy {
+    /// Stop at the first failure (the default).
+    #[default]
+    Stop,
+    /// Go on, and report every failed path.
+    Continue,
+}
+
+/// Include/exclude glob patterns, relative to the tree's root. A pattern
+/// without '/' matches an entry's name at any depth ("*.tmp"); one with '/'
+/// matches the whole relative path ("logs/**/*.gz"). Excluded directories
+/// are not descended into. With includes, only matching files are copied.
+#[derive(Debug, Clone, Default)]
+pub struct Filters {
+    include: Vec<String>,
+    exclude: Vec<String>,
+    include_set: Option<(GlobSet, GlobSet)>,
+    exclude_set: Option<(GlobSet, GlobSet)>,
+}
+
+impl PartialEq for Filters {
+    fn eq(&self, other: &Self) -> bool {
+        self.include == other.include && self.exclude == other.exclude
+    }
+}
+impl Eq for Filters {}
+
+/// Name patterns and path patterns, compiled.
+fn compile(patterns: &[String]) -> Result<Option<(GlobSet, GlobSet)>> {
+    if patterns.is_empty() {
+        return Ok(None);
+    }
+    let mut names = GlobSetBuilder::new();
+    let mut paths = GlobSetBuilder::new();
+    for p in patterns {
+        let glob = GlobBuilder::new(p)
+            .literal_separator(true)
+            .build()
+            .map_err(|e| Error::invalid_arg("pattern", format!("'{p}': {e}")))?;
+        if p.contains('/') {
+            paths.add(glob);
+        } else {
+            names.add(glob);
+        }
+    }
+    let build = |b: GlobSetBuilder| b.build().map_err(|e| Error::invalid_arg("pattern", e));
+    Ok(Some((build(names)?, build(paths)?)))
+}
+
+fn matches(set: &Option<(GlobSet, GlobSet)>, rel: &str) -> bool {
+    let Some((names, paths)) = set else {
+        return false;
+    };
+    let name = rel.rsplit('/').next().unwrap_or(rel);
+    names.is_match(name) || paths.is_match(rel)
+}
+
+impl Filters {
+    pub fn add_include(&mut self, pattern: &str) -> Result<()> {
+        let mut v = self.include.clone();
+        v.push(pattern.to_string());
+        self.include_set = compile(&v)?;
+        self.include = v;
+        Ok(())
+    }
+
+    pub fn add_exclude(&mut self, pattern: &str) -> Result<()> {
+        let mut v = self.exclude.clone();
+        v.push(pattern.to_string());
+        self.exclude_set = compile(&v)?;
+        self.exclude = v;
+        Ok(())
+    }
+
+    /// Whether a directory at `rel` (relative, '/'-separated) is walked.
+    pub fn walks_dir(&self, rel: &str) -> bool {
+        !matches(&self.exclude_set, rel)
+    }
+
+    /// Whether a file or link at `rel` is copied.
+    pub fn copies_file(&self, rel: &str) -> bool {
+        !matches(&self.exclude_set, rel)
+            && (self.include.is_empty() || matches(&self.include_set, rel))
+    }
+}
+
+/// Options for one transfer call. `Default` gives the safe behaviour.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TransferOpts {
     /// Write to a temporary name next to the destination and rename it into
@@ -13,7 +117,21 @@ pub struct TransferOpts {
     /// fsync the destination (locally, or fsync@openssh.com remotely)
     /// before it is renamed into place.
     pub fsync: bool,
+    /// Tree operations: connections used at once (1 = only this one).
+    pub parallelism: usize,
+    /// Tree operations: skip files whose size and mtime already match.
+    pub sync: bool,
+    pub filters: Filters,
+    pub symlinks: SymlinkPolicy,
+    /// Tree operations: copy permission bits of files and directories.
+    pub preserve_mode: bool,
+    pub on_error: ErrorPolicy,
 }
+
+/// Default connections for tree operations.
+pub const DEFAULT_PARALLELISM: usize = 4;
+/// Upper bound on connections for one tree operation.
+pub const MAX_PARALLELISM: usize = 64;
 
 impl Default for TransferOpts {
     fn default() -> Self {
@@ -21,9 +139,51 @@ impl Default for TransferOpts {
             atomic: true,
             resume: false,
             fsync: false,
+            parallelism: DEFAULT_PARALLELISM,
+            sync: false,
+            filters: Filters::default(),
+            symlinks: SymlinkPolicy::Skip,
+            preserve_mode: false,
+            on_error: ErrorPolicy::Stop,
         }
     }
 }
 
 /// The suffix of temporary names: `dir/.name.psftp.part`.
 pub const PART_SUFFIX: &str = "psftp.part";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn name_patterns_match_at_any_depth_and_path_patterns_from_the_root() {
+        let mut f = Filters::default();
+        f.add_exclude("*.tmp").unwrap();
+        f.add_exclude("cache").unwrap();
+        f.add_exclude("logs/**/*.gz").unwrap();
+        assert!(!f.copies_file("a/b/x.tmp"));
+        assert!(f.copies_file("a/b/x.txt"));
+        assert!(!f.walks_dir("deep/cache"));
+        assert!(!f.copies_file("logs/2024/jan/a.gz"));
+        assert!(
+            f.copies_file("other/logs/a.gz"),
+            "path patterns are anchored"
+        );
+        let mut inc = Filters::default();
+        inc.add_include("*.c").unwrap();
+        assert!(inc.copies_file("src/main.c") && !inc.copies_file("src/main.h"));
+        assert!(inc.walks_dir("src"), "includes never prune directories");
+    }
+
+    #[test]
+    fn bad_patterns_are_invalid_arguments() {
+        let mut f = Filters::default();
+        let e = f.add_include("a[").unwrap_err();
+        assert!(e.message().contains("'a['"), "{e}");
+        assert!(
+            f.copies_file("x"),
+            "a failed add leaves the filters unchanged"
+        );
+    }
+}

@@ -1,14 +1,14 @@
 //! Single-file transfers: get, put, getfo, putfo. Data moves through the
 //! pipelined engine; destinations are replaced atomically by default.
 
-use std::fs::{File, FileTimes, OpenOptions};
+use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, UNIX_EPOCH};
 
 use super::conn::{Connection, State};
+use super::local::{unix_secs, LocalTarget};
 use super::options::{TransferOpts, PART_SUFFIX};
-use super::paths::{hidden_sibling, local_name_for, remote_basename, remote_dirname, remote_join};
+use super::paths::{local_name_for, remote_basename, remote_dirname, remote_join};
 use crate::error::{Error, ErrorKind, Result};
 use crate::sftp::{download, open_flags, upload, Attrs, Sink, Source};
 
@@ -33,9 +33,9 @@ fn progress_adapter<'a>(
     }
 }
 
-struct FileSink<'a> {
-    file: &'a mut File,
-    path: &'a Path,
+pub struct FileSink<'a> {
+    pub file: &'a mut File,
+    pub path: &'a Path,
 }
 
 impl Sink for FileSink<'_> {
@@ -46,9 +46,9 @@ impl Sink for FileSink<'_> {
     }
 }
 
-struct FileSource<'a> {
-    file: &'a mut File,
-    path: &'a Path,
+pub struct FileSource<'a> {
+    pub file: &'a mut File,
+    pub path: &'a Path,
 }
 
 impl Source for FileSource<'_> {
@@ -82,91 +82,6 @@ pub struct FnSource<'a>(pub &'a mut dyn FnMut(&mut [u8]) -> Result<usize>);
 impl Source for FnSource<'_> {
     fn read(&mut self, buf: &mut [u8]) -> Result<usize> {
         (self.0)(buf)
-    }
-}
-
-fn system_time(secs: u32) -> std::time::SystemTime {
-    UNIX_EPOCH + Duration::from_secs(secs as u64)
-}
-
-fn unix_secs(t: std::io::Result<std::time::SystemTime>) -> u32 {
-    t.ok()
-        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-        .map_or(0, |d| d.as_secs().min(u32::MAX as u64) as u32)
-}
-
-/// Where a get writes, and where it finally lands.
-struct LocalTarget {
-    dest: PathBuf,
-    write_to: PathBuf,
-    file: File,
-    /// Bytes already present (resume).
-    start: u64,
-}
-
-impl LocalTarget {
-    fn open(dest: &Path, opts: &TransferOpts, remote_size: Option<u64>) -> Result<LocalTarget> {
-        let write_to = if opts.atomic {
-            hidden_sibling(dest, PART_SUFFIX)
-        } else {
-            dest.to_path_buf()
-        };
-        let mut oo = OpenOptions::new();
-        oo.write(true).create(true);
-        let resuming = opts.resume && write_to.exists();
-        if !resuming {
-            oo.truncate(true);
-        }
-        let mut file = oo
-            .open(&write_to)
-            .map_err(|e| Error::local_io("create", &write_to, &e))?;
-        let mut start = 0;
-        if resuming {
-            let have = file.metadata().map(|m| m.len()).unwrap_or(0);
-            // A partial file longer than the source cannot be a prefix of it.
-            start = match remote_size {
-                Some(size) if have <= size => have,
-                _ => 0,
-            };
-            file.set_len(start)
-                .and_then(|_| file.seek(SeekFrom::Start(start)).map(|_| ()))
-                .map_err(|e| Error::local_io("resume", &write_to, &e))?;
-        }
-        Ok(LocalTarget {
-            dest: dest.to_path_buf(),
-            write_to,
-            file,
-            start,
-        })
-    }
-
-    /// Flush, fix times, fsync and rename into place.
-    fn commit(self, times: Option<(u32, u32)>, fsync: bool) -> Result<()> {
-        if let Some((atime, mtime)) = times {
-            let ft = FileTimes::new()
-                .set_accessed(system_time(atime))
-                .set_modified(system_time(mtime));
-            self.file
-                .set_times(ft)
-                .map_err(|e| Error::local_io("set times of", &self.write_to, &e))?;
-        }
-        if fsync {
-            self.file
-                .sync_all()
-                .map_err(|e| Error::local_io("fsync", &self.write_to, &e))?;
-        }
-        if self.write_to != self.dest {
-            std::fs::rename(&self.write_to, &self.dest)
-                .map_err(|e| Error::local_io("rename into place", &self.dest, &e))?;
-        }
-        Ok(())
-    }
-
-    /// Failure: drop the temporary file unless a later resume may use it.
-    fn abandon(self, keep_for_resume: bool) {
-        if self.write_to != self.dest && !keep_for_resume {
-            let _ = std::fs::remove_file(&self.write_to);
-        }
     }
 }
 
@@ -383,7 +298,11 @@ impl Connection {
                     path: &t.write_to,
                 };
                 match st.read_handle(handle, &rpath, t.start, attrs, &mut sink, progress) {
-                    Ok(_) => t.commit(attrs.atime_mtime.filter(|_| preserve_mtime), opts.fsync),
+                    Ok(_) => t.commit(
+                        attrs.atime_mtime.filter(|_| preserve_mtime),
+                        None,
+                        opts.fsync,
+                    ),
                     Err(e) => {
                         t.abandon(opts.resume);
                         Err(e)

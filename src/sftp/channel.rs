@@ -107,7 +107,7 @@ impl SftpChannel {
         }
         let reply = self.call_extended("limits@openssh.com", |_| {})?;
         let body = match reply {
-            Reply::ExtendedReply(b) => b.to_vec(),
+            Reply::ExtendedReply(b) => b.into_owned(),
             _ => return Ok(()),
         };
         let mut d = codec::Decoder::new(&body);

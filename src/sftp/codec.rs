@@ -3,6 +3,8 @@
 //! Pure functions over byte slices, so a hostile server can only ever make
 //! decoding fail, never read out of bounds; fuzzed in fuzz/.
 
+use std::borrow::Cow;
+
 use crate::error::{Error, ErrorKind, Result};
 
 /// Packet types.
@@ -112,15 +114,31 @@ pub struct NameEntry {
     pub attrs: Attrs,
 }
 
-/// A decoded reply. Borrowed parts point into the receive buffer.
+/// A decoded reply. Borrowed parts point into the receive buffer until
+/// `into_owned` copies them.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Reply<'a> {
     Status { code: u32, message: String },
-    Handle(&'a [u8]),
-    Data(&'a [u8]),
+    Handle(Cow<'a, [u8]>),
+    Data(Cow<'a, [u8]>),
     Name(Vec<NameEntry>),
     Attrs(Attrs),
-    ExtendedReply(&'a [u8]),
+    ExtendedReply(Cow<'a, [u8]>),
+}
+
+impl Reply<'_> {
+    /// A copy that no longer borrows the channel's buffer.
+    pub fn into_owned(self) -> Reply<'static> {
+        let own = |c: Cow<'_, [u8]>| Cow::Owned(c.into_owned());
+        match self {
+            Reply::Status { code, message } => Reply::Status { code, message },
+            Reply::Handle(h) => Reply::Handle(own(h)),
+            Reply::Data(d) => Reply::Data(own(d)),
+            Reply::Name(n) => Reply::Name(n),
+            Reply::Attrs(a) => Reply::Attrs(a),
+            Reply::ExtendedReply(b) => Reply::ExtendedReply(own(b)),
+        }
+    }
 }
 
 fn malformed(what: &str) -> Error {
@@ -217,8 +235,8 @@ pub fn decode_reply(packet: &[u8]) -> Result<(u32, Reply<'_>)> {
             };
             Reply::Status { code, message }
         }
-        fxp::HANDLE => Reply::Handle(d.string()?),
-        fxp::DATA => Reply::Data(d.string()?),
+        fxp::HANDLE => Reply::Handle(Cow::Borrowed(d.string()?)),
+        fxp::DATA => Reply::Data(Cow::Borrowed(d.string()?)),
         fxp::NAME => {
             let count = d.u32()? as usize;
             // Each entry needs at least 12 bytes: refuse counts the packet
@@ -240,7 +258,7 @@ pub fn decode_reply(packet: &[u8]) -> Result<(u32, Reply<'_>)> {
             Reply::Name(entries)
         }
         fxp::ATTRS => Reply::Attrs(d.attrs()?),
-        fxp::EXTENDED_REPLY => Reply::ExtendedReply(&packet[5..]),
+        fxp::EXTENDED_REPLY => Reply::ExtendedReply(Cow::Borrowed(&packet[5..])),
         other => return Err(malformed(&format!("unexpected packet type {other}"))),
     };
     Ok((id, reply))

@@ -208,13 +208,13 @@ fn run_download(
             Reply::Data(data) if data.len() > req.len as usize => {
                 return Err(bad_reply(d.path, "sent more data than was asked for"));
             }
-            Reply::Data([]) => {
+            Reply::Data(data) if data.is_empty() => {
                 return Err(bad_reply(d.path, "sent an empty data reply"));
             }
             Reply::Data(data) => {
                 let got = data.len() as u64;
                 // Copy out before the next request reuses the channel.
-                let n = d.deliver(sink, req.offset, data)?;
+                let n = d.deliver(sink, req.offset, &data)?;
                 if got < req.len as u64 {
                     // Short read: ask again for the rest.
                     d.issue(ch, req.offset + got, req.len - got as u32);

@@ -379,7 +379,7 @@ pub fn local_scratch(tag: &str) -> PathBuf {
 pub fn chown_to_test_user(path: &Path) {
     let home = &server().home;
     let meta = std::fs::metadata(home).unwrap();
-    std::os::unix::fs::chown(path, Some(meta.uid()), Some(meta.gid())).unwrap();
+    std::os::unix::fs::lchown(path, Some(meta.uid()), Some(meta.gid())).unwrap();
 }
 
 /// Write a file as the test user would own it (for remote-side setup).

@@ -1,0 +1,339 @@
+//! get_d, get_r, put_d, put_r.
+
+use std::ffi::{c_char, c_int, CString};
+use std::path::Path;
+
+use super::conn::{psftp_conn, with_conn};
+use super::transfer::{psftp_transfer_opts, psftp_tree_progress, xopts_full, TreeProgressCb};
+use super::{arg_str, c_message, guard_void};
+use crate::core::{Connection, Failure, TreeProgress, TreeReport};
+use crate::error::Result;
+
+/// One entry a tree operation could not copy.
+#[repr(C)]
+pub struct psftp_failure {
+    /// The source path of the entry.
+    pub path: *mut c_char,
+    /// Its PSFTP_E_* code.
+    pub code: c_int,
+    pub message: *mut c_char,
+}
+
+/// The entries a tree operation could not copy; free with
+/// psftp_failure_list_free().
+#[repr(C)]
+pub struct psftp_failure_list {
+    pub items: *mut psftp_failure,
+    pub count: usize,
+}
+
+fn failure_list(failures: &[Failure]) -> *mut psftp_failure_list {
+    let items: Vec<psftp_failure> = failures
+        .iter()
+        .map(|f| psftp_failure {
+            path: c_message(&f.path).into_raw(),
+            code: f.error.kind().code(),
+            message: c_message(f.error.message()).into_raw(),
+        })
+        .collect();
+    let count = items.len();
+    let items = Box::into_raw(items.into_boxed_slice()) as *mut psftp_failure;
+    Box::into_raw(Box::new(psftp_failure_list { items, count }))
+}
+
+/// Free a failure list. NULL is ignored; not twice.
+///
+/// # Safety
+/// `list` is NULL or a list psftp returned and has not been freed.
+#[no_mangle]
+pub unsafe extern "C" fn psftp_failure_list_free(list: *mut psftp_failure_list) {
+    guard_void(|| {
+        if list.is_null() {
+            return;
+        }
+        let b = Box::from_raw(list);
+        let items = Box::from_raw(std::ptr::slice_from_raw_parts_mut(b.items, b.count));
+        for f in items.iter() {
+            drop(CString::from_raw(f.path));
+            drop(CString::from_raw(f.message));
+        }
+    })
+}
+
+/// Which tree operation, with its pysftp arguments.
+enum TreeOp<'a> {
+    Get {
+        remote: &'a str,
+        local: &'a Path,
+        recurse: bool,
+        preserve_mtime: bool,
+    },
+    Put {
+        local: &'a Path,
+        remote: &'a str,
+        recurse: bool,
+        confirm: bool,
+        preserve_mtime: bool,
+    },
+}
+
+/// Call the C progress callback with a C view of `p`.
+fn call_progress(cb: TreeProgressCb) -> Option<impl FnMut(&TreeProgress) -> bool> {
+    let f = cb.cb?;
+    Some(move |p: &TreeProgress| {
+        let path = c_message(&p.current_path);
+        let view = psftp_tree_progress {
+            files_done: p.files_done,
+            files_total: p.files_total,
+            bytes_done: p.bytes_done,
+            bytes_total: p.bytes_total,
+            current_path: path.as_ptr(),
+        };
+        unsafe { f(&view, cb.user_data) == 0 }
+    })
+}
+
+fn run_tree(
+    c: &Connection,
+    op: TreeOp<'_>,
+    opts: *const psftp_transfer_opts,
+    failures_out: *mut *mut psftp_failure_list,
+) -> Result<()> {
+    let x = xopts_full(opts)?;
+    let mut progress = call_progress(x.progress);
+    let p = progress
+        .as_mut()
+        .map(|f| f as &mut dyn FnMut(&TreeProgress) -> bool);
+    let (report, name, root): (TreeReport, &str, String) = match op {
+        TreeOp::Get {
+            remote,
+            local,
+            recurse: true,
+            preserve_mtime,
+        } => (
+            c.get_r(remote, local, preserve_mtime, &x.opts, p),
+            "get_r",
+            remote.to_string(),
+        ),
+        TreeOp::Get {
+            remote,
+            local,
+            recurse: false,
+            preserve_mtime,
+        } => (
+            c.get_d(remote, local, preserve_mtime, &x.opts, p),
+            "get_d",
+            remote.to_string(),
+        ),
+        TreeOp::Put {
+            local,
+            remote,
+            recurse: true,
+            confirm,
+            preserve_mtime,
+        } => (
+            c.put_r(local, remote, confirm, preserve_mtime, &x.opts, p),
+            "put_r",
+            local.display().to_string(),
+        ),
+        TreeOp::Put {
+            local,
+            remote,
+            recurse: false,
+            confirm,
+            preserve_mtime,
+        } => (
+            c.put_d(local, remote, confirm, preserve_mtime, &x.opts, p),
+            "put_d",
+            local.display().to_string(),
+        ),
+    };
+    if !failures_out.is_null() {
+        unsafe { *failures_out = failure_list(&report.failures) };
+    }
+    report.result(name, &root)
+}
+
+unsafe fn clear(failures_out: *mut *mut psftp_failure_list) {
+    if !failures_out.is_null() {
+        *failures_out = std::ptr::null_mut();
+    }
+}
+
+/// pysftp `get_d(remotedir, localdir, preserve_mtime=False)`: copy the
+/// regular files directly inside `remotedir` into `localdir` (created if
+/// missing). `opts` (may be NULL) adds parallelism, progress, sync,
+/// filters, symlink, mode and error policies.
+///
+/// `*failures_out` (may be NULL) receives the entries that failed, on
+/// success (an empty list) and on failure alike — the one out-parameter
+/// written on failure; it is NULL only when the arguments were invalid.
+/// With PSFTP_ON_ERROR_CONTINUE the call returns the first failure's code
+/// and a message counting them all.
+///
+/// # Safety
+/// Strings are NUL-terminated; `failures_out` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn psftp_get_d(
+    conn: *mut psftp_conn,
+    remotedir: *const c_char,
+    localdir: *const c_char,
+    preserve_mtime: bool,
+    opts: *const psftp_transfer_opts,
+    failures_out: *mut *mut psftp_failure_list,
+) -> c_int {
+    get_tree(
+        conn,
+        remotedir,
+        localdir,
+        false,
+        preserve_mtime,
+        opts,
+        failures_out,
+    )
+}
+
+/// pysftp `get_r(remotedir, localdir, preserve_mtime=False)`: copy the
+/// whole tree. As in pysftp it lands at `reparent(localdir, remotedir)`:
+/// remotedir "public" goes to localdir/public, "/srv/pub" to
+/// localdir/./srv/pub. Local directories are created. Names from the server
+/// are checked: one with '/', NUL or a control character, "." or "..", or a
+/// duplicate, is refused with PSFTP_E_UNSAFE_PATH and nothing is written
+/// outside `localdir`; an existing symlink inside the destination tree is
+/// never written through. See psftp_get_d() for `opts` and `failures_out`.
+///
+/// # Safety
+/// Strings are NUL-terminated; `failures_out` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn psftp_get_r(
+    conn: *mut psftp_conn,
+    remotedir: *const c_char,
+    localdir: *const c_char,
+    preserve_mtime: bool,
+    opts: *const psftp_transfer_opts,
+    failures_out: *mut *mut psftp_failure_list,
+) -> c_int {
+    get_tree(
+        conn,
+        remotedir,
+        localdir,
+        true,
+        preserve_mtime,
+        opts,
+        failures_out,
+    )
+}
+
+unsafe fn get_tree(
+    conn: *mut psftp_conn,
+    remotedir: *const c_char,
+    localdir: *const c_char,
+    recurse: bool,
+    preserve_mtime: bool,
+    opts: *const psftp_transfer_opts,
+    failures_out: *mut *mut psftp_failure_list,
+) -> c_int {
+    clear(failures_out);
+    with_conn(conn, |c| {
+        let remote = arg_str(remotedir, "remotedir")?;
+        let local = Path::new(arg_str(localdir, "localdir")?);
+        run_tree(
+            c,
+            TreeOp::Get {
+                remote,
+                local,
+                recurse,
+                preserve_mtime,
+            },
+            opts,
+            failures_out,
+        )
+    })
+}
+
+/// pysftp `put_d(localpath, remotepath, confirm=True, preserve_mtime=False)`:
+/// copy the regular files directly inside `localpath` into `remotepath`.
+/// See psftp_get_d() for `opts` and `failures_out`.
+///
+/// # Safety
+/// Strings are NUL-terminated; `failures_out` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn psftp_put_d(
+    conn: *mut psftp_conn,
+    localpath: *const c_char,
+    remotepath: *const c_char,
+    confirm: bool,
+    preserve_mtime: bool,
+    opts: *const psftp_transfer_opts,
+    failures_out: *mut *mut psftp_failure_list,
+) -> c_int {
+    put_tree(
+        conn,
+        localpath,
+        remotepath,
+        false,
+        confirm,
+        preserve_mtime,
+        opts,
+        failures_out,
+    )
+}
+
+/// pysftp `put_r(localpath, remotepath, confirm=True, preserve_mtime=False)`:
+/// copy the contents of `localpath`, recursively, into `remotepath`.
+/// Directories are created, and existing ones are fine. See psftp_get_d()
+/// for `opts` and `failures_out`.
+///
+/// # Safety
+/// Strings are NUL-terminated; `failures_out` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn psftp_put_r(
+    conn: *mut psftp_conn,
+    localpath: *const c_char,
+    remotepath: *const c_char,
+    confirm: bool,
+    preserve_mtime: bool,
+    opts: *const psftp_transfer_opts,
+    failures_out: *mut *mut psftp_failure_list,
+) -> c_int {
+    put_tree(
+        conn,
+        localpath,
+        remotepath,
+        true,
+        confirm,
+        preserve_mtime,
+        opts,
+        failures_out,
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+unsafe fn put_tree(
+    conn: *mut psftp_conn,
+    localpath: *const c_char,
+    remotepath: *const c_char,
+    recurse: bool,
+    confirm: bool,
+    preserve_mtime: bool,
+    opts: *const psftp_transfer_opts,
+    failures_out: *mut *mut psftp_failure_list,
+) -> c_int {
+    clear(failures_out);
+    with_conn(conn, |c| {
+        let local = Path::new(arg_str(localpath, "localpath")?);
+        let remote = arg_str(remotepath, "remotepath")?;
+        run_tree(
+            c,
+            TreeOp::Put {
+                local,
+                remote,
+                recurse,
+                confirm,
+                preserve_mtime,
+            },
+            opts,
+            failures_out,
+        )
+    })
+}

@@ -1,0 +1,445 @@
+//! Spreads file jobs over N connections (this one plus N-1 opened with the
+//! same credentials). Workers take large files first and stream them with
+//! the full pipeline, then batch the small ones. The calling thread only
+//! coordinates: it counts progress, calls the progress callback (on the
+//! caller's thread, as the API promises) and stops the workers on
+//! cancellation or, with the stop policy, on the first failure.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{channel, RecvTimeoutError, Sender};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use super::tasks::{GetTask, Outcome, PutTask, SMALL_FILE, TASKS_IN_FLIGHT};
+use super::{Failure, Job, Settings, TreeProgress, TreeProgressFn, TreeReport};
+use crate::core::conn::{Connection, State};
+use crate::core::local::{unix_secs, LocalTarget};
+use crate::core::options::ErrorPolicy;
+use crate::core::transfer::FileSource;
+use crate::error::{Error, ErrorKind, Result};
+use crate::sftp::batch;
+
+/// How often the progress callback runs while bytes move.
+const PROGRESS_EVERY: Duration = Duration::from_millis(100);
+
+/// What workers tell the coordinator.
+enum Event {
+    Bytes(u64),
+    Started(String),
+    Finished(String, Outcome, u64),
+    /// A worker could not open its connection.
+    NoConnection(Error),
+}
+
+/// The work still to do, shared by the workers.
+struct Queue {
+    large: Mutex<VecDeque<Job>>,
+    small: Mutex<VecDeque<Job>>,
+}
+
+impl Queue {
+    fn new(mut jobs: Vec<Job>) -> Queue {
+        jobs.sort_by_key(|j| std::cmp::Reverse(j.size()));
+        let (large, small): (Vec<Job>, Vec<Job>) =
+            jobs.into_iter().partition(|j| j.size() > SMALL_FILE);
+        Queue {
+            large: Mutex::new(large.into()),
+            small: Mutex::new(small.into()),
+        }
+    }
+
+    fn pop(q: &Mutex<VecDeque<Job>>) -> Option<Job> {
+        q.lock().unwrap_or_else(|p| p.into_inner()).pop_front()
+    }
+
+    fn remaining(&self) -> Vec<Job> {
+        let mut v: Vec<Job> = self
+            .large
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .drain(..)
+            .collect();
+        v.extend(
+            self.small
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .drain(..),
+        );
+        v
+    }
+}
+
+/// Run `jobs` and record the outcome in `report`.
+pub fn run(
+    conn: &Connection,
+    jobs: Vec<Job>,
+    s: &Settings,
+    progress: Option<&mut TreeProgressFn<'_>>,
+    report: &mut TreeReport,
+) {
+    let mut totals = TreeProgress {
+        files_total: jobs.len() as u64 + report.files_skipped,
+        files_done: report.files_skipped,
+        bytes_total: jobs.iter().map(Job::size).sum(),
+        ..TreeProgress::default()
+    };
+    let workers = s.opts.parallelism.clamp(1, jobs.len().max(1));
+    let queue = Queue::new(jobs);
+    let stop = AtomicBool::new(false);
+    let (tx, rx) = channel();
+    let mut coordinator = Coordinator {
+        progress,
+        totals: &mut totals,
+        report,
+        stop: &stop,
+        policy: s.opts.on_error,
+        last_call: Instant::now(),
+        cancelled: false,
+    };
+    std::thread::scope(|scope| {
+        for i in 0..workers {
+            let (tx, queue, stop) = (tx.clone(), &queue, &stop);
+            scope.spawn(move || {
+                let sibling;
+                let c = if i == 0 {
+                    conn
+                } else {
+                    match conn.connect_sibling() {
+                        Ok(c) => {
+                            sibling = c;
+                            &sibling
+                        }
+                        Err(e) => return send(&tx, Event::NoConnection(e)),
+                    }
+                };
+                let r = c.with(|st| {
+                    work(st, queue, stop, &tx, s);
+                    Ok(())
+                });
+                if let Err(e) = r {
+                    send(&tx, Event::NoConnection(e));
+                }
+            });
+        }
+        drop(tx);
+        coordinator.collect(rx);
+    });
+    let cancelled = coordinator.cancelled;
+    for job in queue.remaining() {
+        if !cancelled && report.fatal.is_none() && stop.load(Ordering::Relaxed) {
+            break; // stop policy: the first failure is already recorded
+        }
+        if !cancelled && report.fatal.is_none() {
+            let e = Error::new(
+                ErrorKind::ConnectionLost,
+                "not transferred: no connection was left to carry it",
+            );
+            report.failures.push(Failure::new(job.rel(), e));
+        }
+    }
+}
+
+fn send(tx: &Sender<Event>, e: Event) {
+    let _ = tx.send(e);
+}
+
+struct Coordinator<'a, 'p> {
+    progress: Option<&'a mut TreeProgressFn<'p>>,
+    totals: &'a mut TreeProgress,
+    report: &'a mut TreeReport,
+    stop: &'a AtomicBool,
+    policy: ErrorPolicy,
+    last_call: Instant,
+    cancelled: bool,
+}
+
+impl Coordinator<'_, '_> {
+    fn collect(&mut self, rx: std::sync::mpsc::Receiver<Event>) {
+        let mut no_connection = None;
+        loop {
+            match rx.recv_timeout(PROGRESS_EVERY) {
+                Ok(Event::Bytes(n)) => self.totals.bytes_done += n,
+                Ok(Event::Started(path)) => self.totals.current_path = path,
+                Ok(Event::Finished(path, outcome, streamed)) => {
+                    self.finished(path, outcome, streamed)
+                }
+                Ok(Event::NoConnection(e)) => no_connection = Some(e),
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => break,
+            }
+            self.tick(false);
+        }
+        self.tick(true);
+        if let Some(e) = no_connection {
+            // Only fatal if nothing got through at all.
+            if self.report.files_copied == 0 && self.totals.files_total > self.totals.files_done {
+                self.report.failures.push(Failure::new("(connection)", e));
+            }
+        }
+    }
+
+    fn finished(&mut self, path: String, outcome: Outcome, streamed: u64) {
+        self.totals.files_done += 1;
+        self.totals.current_path = path.clone();
+        match outcome {
+            Outcome::Copied(n) => {
+                self.report.files_copied += 1;
+                self.report.bytes += n;
+                self.totals.bytes_done += n.saturating_sub(streamed);
+            }
+            Outcome::Skipped(n) => {
+                self.report.files_skipped += 1;
+                self.totals.bytes_done += n;
+            }
+            Outcome::Failed(e) => {
+                if e.kind() != ErrorKind::Cancelled || !self.cancelled {
+                    self.report.failures.push(Failure::new(&path, e));
+                }
+                if self.policy == ErrorPolicy::Stop {
+                    self.stop.store(true, Ordering::Relaxed);
+                }
+            }
+            Outcome::Retry => {}
+        }
+        self.tick(true);
+    }
+
+    /// Call the progress callback (at most every PROGRESS_EVERY unless
+    /// `now`); a false return cancels the operation.
+    fn tick(&mut self, now: bool) {
+        let Some(cb) = self.progress.as_mut() else {
+            return;
+        };
+        if self.cancelled || (!now && self.last_call.elapsed() < PROGRESS_EVERY) {
+            return;
+        }
+        self.last_call = Instant::now();
+        if !cb(self.totals) {
+            self.cancelled = true;
+            self.stop.store(true, Ordering::Relaxed);
+            self.report.fatal = Some(Error::cancelled("progress"));
+        }
+    }
+}
+
+/// One worker: large files one at a time, then the small ones batched.
+fn work(st: &mut State, queue: &Queue, stop: &AtomicBool, tx: &Sender<Event>, s: &Settings) {
+    while !stop.load(Ordering::Relaxed) {
+        let Some(job) = Queue::pop(&queue.large) else {
+            break;
+        };
+        stream(st, job, stop, tx, s);
+    }
+    let mut retries = Vec::new();
+    let result = batch::run(
+        &mut st.sftp,
+        TASKS_IN_FLIGHT,
+        || {
+            if stop.load(Ordering::Relaxed) {
+                return None;
+            }
+            let job = Queue::pop(&queue.small)?;
+            send(tx, Event::Started(job.rel().to_string()));
+            Some(small_task(job, s))
+        },
+        |task| {
+            let (outcome, job) = task.finish();
+            match outcome {
+                Outcome::Retry => retries.push(job),
+                o => send(tx, Event::Finished(job.rel().to_string(), o, 0)),
+            }
+        },
+    );
+    // Files that were not what their listing said: stream them now.
+    if result.is_ok() {
+        for job in retries {
+            stream(st, job, stop, tx, s);
+        }
+    }
+}
+
+/// A small-file task of either direction.
+enum SmallTask<'a> {
+    Get(GetTask<'a>),
+    Put(PutTask<'a>),
+}
+
+fn small_task(job: Job, s: &Settings) -> SmallTask<'_> {
+    match job {
+        Job::Get {
+            remote,
+            local,
+            attrs,
+            rel,
+        } => SmallTask::Get(GetTask::new(remote, local, attrs, rel, s)),
+        Job::Put {
+            local,
+            remote,
+            attrs,
+            rel,
+        } => SmallTask::Put(PutTask::new(local, remote, attrs, rel, s)),
+    }
+}
+
+impl SmallTask<'_> {
+    fn finish(self) -> (Outcome, Job) {
+        match self {
+            SmallTask::Get(t) => {
+                let (o, t) = t.finish();
+                let job = Job::Get {
+                    remote: t.remote,
+                    local: t.local,
+                    attrs: t.attrs,
+                    rel: t.rel,
+                };
+                (o, job)
+            }
+            SmallTask::Put(t) => {
+                let (o, t) = t.finish();
+                let job = Job::Put {
+                    local: t.local,
+                    remote: t.remote,
+                    attrs: t.attrs,
+                    rel: t.rel,
+                };
+                (o, job)
+            }
+        }
+    }
+}
+
+impl batch::Task for SmallTask<'_> {
+    fn start(&mut self, ch: &mut crate::sftp::SftpChannel) -> Vec<u32> {
+        match self {
+            SmallTask::Get(t) => t.start(ch),
+            SmallTask::Put(t) => t.start(ch),
+        }
+    }
+    fn reply(
+        &mut self,
+        ch: &mut crate::sftp::SftpChannel,
+        id: u32,
+        reply: crate::sftp::Reply<'static>,
+    ) -> Vec<u32> {
+        match self {
+            SmallTask::Get(t) => t.reply(ch, id, reply),
+            SmallTask::Put(t) => t.reply(ch, id, reply),
+        }
+    }
+    fn abort(&mut self, err: &Error) {
+        match self {
+            SmallTask::Get(t) => t.abort(err),
+            SmallTask::Put(t) => t.abort(err),
+        }
+    }
+}
+
+/// One large (or retried) file through the streaming pipeline, reporting
+/// bytes as they move and stopping when the operation is stopped.
+fn stream(st: &mut State, job: Job, stop: &AtomicBool, tx: &Sender<Event>, s: &Settings) {
+    send(tx, Event::Started(job.rel().to_string()));
+    let mut sent = 0u64;
+    let mut progress = |done: u64, _total: u64| {
+        send(tx, Event::Bytes(done - sent));
+        sent = done;
+        !stop.load(Ordering::Relaxed)
+    };
+    let result = match &job {
+        Job::Get { remote, local, .. } => stream_get(st, remote, local, s, &mut progress),
+        Job::Put {
+            local,
+            remote,
+            attrs,
+            ..
+        } => stream_put(st, local, remote, attrs, s, &mut progress),
+    };
+    let outcome = match result {
+        Ok(o) => o,
+        Err(e) => Outcome::Failed(e),
+    };
+    send(tx, Event::Finished(job.rel().to_string(), outcome, sent));
+}
+
+fn stream_get(
+    st: &mut State,
+    remote: &str,
+    local: &std::path::Path,
+    s: &Settings,
+    progress: &mut dyn FnMut(u64, u64) -> bool,
+) -> Result<Outcome> {
+    let opts = crate::core::options::TransferOpts {
+        resume: false,
+        ..s.opts.clone()
+    };
+    st.with_read_handle(remote, |st, handle, attrs| {
+        let mut t = LocalTarget::open(local, &opts, attrs.size)?;
+        let mut sink = crate::core::transfer::FileSink {
+            file: &mut t.file,
+            path: &t.write_to,
+        };
+        match st.read_handle(handle, remote, 0, attrs, &mut sink, Some(progress)) {
+            Ok(n) => {
+                let times = attrs.atime_mtime.filter(|_| s.keeps_mtime());
+                let mode = attrs
+                    .permissions
+                    .filter(|_| s.opts.preserve_mode)
+                    .map(|m| m & 0o777);
+                t.commit(times, mode, s.opts.fsync)?;
+                Ok(Outcome::Copied(n))
+            }
+            Err(e) => {
+                t.abandon(false);
+                Err(e)
+            }
+        }
+    })
+}
+
+fn stream_put(
+    st: &mut State,
+    local: &std::path::Path,
+    remote: &str,
+    attrs: &crate::sftp::Attrs,
+    s: &Settings,
+    progress: &mut dyn FnMut(u64, u64) -> bool,
+) -> Result<Outcome> {
+    let mut file = std::fs::File::open(local).map_err(|e| Error::local_io("open", local, &e))?;
+    let meta = file
+        .metadata()
+        .map_err(|e| Error::local_io("stat", local, &e))?;
+    if s.opts.sync {
+        let same = |a: crate::sftp::Attrs| a.size == Some(meta.len()) && a.mtime() == attrs.mtime();
+        if st.sftp.stat(remote).is_ok_and(same) {
+            return Ok(Outcome::Skipped(meta.len()));
+        }
+    }
+    let times = s
+        .keeps_mtime()
+        .then(|| (unix_secs(meta.accessed()), unix_secs(meta.modified())));
+    let opts = crate::core::options::TransferOpts {
+        resume: false,
+        ..s.opts.clone()
+    };
+    let mut source = FileSource {
+        file: &mut file,
+        path: local,
+    };
+    st.upload_to(
+        remote,
+        &mut source,
+        meta.len(),
+        Some(progress),
+        s.confirm,
+        times,
+        &opts,
+    )?;
+    if s.opts.preserve_mode {
+        let mode = crate::sftp::Attrs {
+            permissions: attrs.permissions.map(|m| m & 0o7777),
+            ..Default::default()
+        };
+        st.sftp.setstat(remote, &mode)?;
+    }
+    Ok(Outcome::Copied(meta.len()))
+}
