@@ -35,6 +35,15 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# The scripted hostile SFTP server (paramiko, pinned) lives in a venv.
+root=$(cd "$(dirname "$0")/.." && pwd)
+venv=$root/tests/hostile/.venv
+if ! "$venv/bin/python" -c "import paramiko" >/dev/null 2>&1; then
+  echo "setup: creating $venv with paramiko"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q --disable-pip-version-check -r "$root/tests/hostile/requirements.txt"
+fi
+
 command -v cargo >/dev/null 2>&1 || {
   echo "setup: cargo not found; install Rust (rustup) first" >&2
   exit 1

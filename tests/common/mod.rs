@@ -490,3 +490,59 @@ pub fn bool_out(f: impl FnOnce(*mut bool) -> c_int) -> Result<bool, Fail> {
     let mut out = false;
     check(f(&mut out)).map(|_| out)
 }
+
+/// The scripted hostile SFTP server (tests/hostile/sftp_server.py): its
+/// port. It runs until this test process exits.
+pub fn hostile_server() -> u16 {
+    static PORT: OnceLock<u16> = OnceLock::new();
+    *PORT.get_or_init(|| {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let python = root.join("tests/hostile/.venv/bin/python");
+        assert!(
+            python.exists(),
+            "{} is missing: run tests/setup.sh",
+            python.display()
+        );
+        let port_file =
+            std::env::temp_dir().join(format!("psftp-hostile-{}.port", std::process::id()));
+        let _ = std::fs::remove_file(&port_file);
+        let (py, script, pf) = (
+            python.clone(),
+            root.join("tests/hostile/sftp_server.py"),
+            port_file.clone(),
+        );
+        std::thread::spawn(move || {
+            let mut cmd = Command::new(py);
+            cmd.arg(script).arg(pf);
+            unsafe {
+                cmd.pre_exec(|| {
+                    libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
+                    Ok(())
+                });
+            }
+            let _child = cmd.spawn().expect("start the hostile server");
+            loop {
+                std::thread::park();
+            }
+        });
+        wait_for(|| port_file.exists(), "the hostile server to listen");
+        std::fs::read_to_string(&port_file)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap()
+    })
+}
+
+/// A connection to the hostile server (its host key is not checked: the
+/// tests are about what it sends over SFTP).
+pub fn connect_hostile() -> Conn {
+    let s = server();
+    let opts = Opts::new(None);
+    check(unsafe { psftp_cnopts_set_hostkeys(opts.0, std::ptr::null()) }).unwrap();
+    let mut login = Login::password(s);
+    login.port = hostile_server();
+    login.user = Some("test");
+    login.password = Some("any");
+    login.connect(&opts).expect("connect to the hostile server")
+}

@@ -233,7 +233,7 @@ impl Connection {
             failures: plan.failures.clone(),
             ..TreeReport::default()
         };
-        if stop_early(&s, &report) {
+        if stop_early(&s, &mut report) {
             return report;
         }
         let (jobs, links, dirs) = match local_layout(&base, &plan, &s, &mut report) {
@@ -266,7 +266,7 @@ impl Connection {
             failures: plan.failures.clone(),
             ..TreeReport::default()
         };
-        if stop_early(&s, &report) {
+        if stop_early(&s, &mut report) {
             return report;
         }
         let base = match self.with(|st| {
@@ -286,7 +286,7 @@ impl Connection {
             report.fatal = Some(e);
             return report;
         }
-        if stop_early(&s, &report) {
+        if stop_early(&s, &mut report) {
             return report;
         }
         let jobs = plan
@@ -326,9 +326,15 @@ fn fatal(e: Error) -> TreeReport {
     }
 }
 
-/// With the stop policy, a failure found while planning ends the operation.
-fn stop_early(s: &Settings, report: &TreeReport) -> bool {
-    s.opts.on_error == crate::core::options::ErrorPolicy::Stop && !report.failures.is_empty()
+/// With the stop policy, a failure found while planning ends the operation
+/// (and only the first is reported, as for failures while copying).
+fn stop_early(s: &Settings, report: &mut TreeReport) -> bool {
+    let stop =
+        s.opts.on_error == crate::core::options::ErrorPolicy::Stop && !report.failures.is_empty();
+    if stop {
+        report.failures.truncate(1);
+    }
+    stop
 }
 
 pub fn remote_path(base: &str, rel: &[String]) -> String {
