@@ -1356,10 +1356,11 @@ int psftp_transfer_opts_set_progress(struct psftp_transfer_opts *opts,
 int psftp_transfer_opts_set_sync(struct psftp_transfer_opts *opts, bool sync);
 
 /**
- * Tree operations: copy only files matching one of the include patterns
- * (globs relative to the root: "*.c" matches a name at any depth,
- * "src/**/*.c" a path from the root). Invalid patterns are
- * PSFTP_E_INVALID_ARG.
+ * Tree operations: copy only files matching one of the include patterns.
+ * Patterns are globs relative to the root: one without a slash ("*.c")
+ * matches a name at any depth; one with a slash ("docs/{a,b}.txt")
+ * matches the whole relative path, where "**" spans directory levels.
+ * Invalid patterns are PSFTP_E_INVALID_ARG.
  *
  * # Safety
  * `pattern` is NUL-terminated.

