@@ -10,12 +10,15 @@ use psftp::capi::tree::*;
 use std::ffi::CStr;
 use std::path::Path;
 
+/// (path, code, message) of each failed entry.
+type Failures = Vec<(String, i32, String)>;
+
 fn get_r(
     conn: &Conn,
     remote: &str,
     local: &Path,
     opts: *const psftp_transfer_opts,
-) -> (Result<(), Fail>, Vec<(String, i32, String)>) {
+) -> (Result<(), Fail>, Failures) {
     let mut f = std::ptr::null_mut();
     let rc = unsafe {
         psftp_get_r(

@@ -520,10 +520,10 @@ pub fn hostile_server() -> u16 {
                     Ok(())
                 });
             }
-            let _child = cmd.spawn().expect("start the hostile server");
-            loop {
-                std::thread::park();
-            }
+            // Parked forever: PR_SET_PDEATHSIG fires when this thread's
+            // process exits, which also reaps the child.
+            let mut child = cmd.spawn().expect("start the hostile server");
+            let _ = child.wait();
         });
         wait_for(|| port_file.exists(), "the hostile server to listen");
         std::fs::read_to_string(&port_file)
