@@ -139,6 +139,32 @@
 #define PSFTP_VERSION_NUMBER 100
 
 /**
+ * `status` of a host-key callback: the host is not in known_hosts.
+ */
+#define PSFTP_HOSTKEY_STATUS_UNKNOWN 1
+
+/**
+ * `status` of a host-key callback: known_hosts holds a different key.
+ */
+#define PSFTP_HOSTKEY_STATUS_CHANGED 2
+
+/**
+ * Host-key callback answer: refuse the connection (its usual error code).
+ */
+#define PSFTP_HOSTKEY_REJECT 0
+
+/**
+ * Host-key callback answer: trust the key for this connection only.
+ */
+#define PSFTP_HOSTKEY_ACCEPT 1
+
+/**
+ * Host-key callback answer: trust the key and append it to the first
+ * known_hosts file (for an unknown host; a changed key is only accepted).
+ */
+#define PSFTP_HOSTKEY_ACCEPT_AND_SAVE 2
+
+/**
  * `whence` of psftp_file_seek(): from the start.
  */
 #define PSFTP_SEEK_SET 0
@@ -155,7 +181,7 @@
 
 /**
  * Return this from a walk's directory callback to skip that directory's
- * contents. 0 continues; any other value stops the walk with
+ * contents. 0 continues; any other value (use -1) stops the walk with
  * PSFTP_E_CANCELLED. From a file or unknown callback it means continue.
  */
 #define PSFTP_WALK_SKIP 1
@@ -208,36 +234,6 @@
 #define PSFTP_ATTR_ACMODTIME 8
 
 /**
- * Whence values of `seek`, as in C and Python.
- */
-#define SEEK_SET 0
-
-#define SEEK_CUR 1
-
-#define SEEK_END 2
-
-/**
- * Default connections for tree operations.
- */
-#define DEFAULT_PARALLELISM 4
-
-/**
- * Upper bound on connections for one tree operation.
- */
-#define MAX_PARALLELISM 64
-
-/**
- * Files up to this size go through the batch engine; larger ones stream
- * one at a time with the full pipeline.
- */
-#define SMALL_FILE (1024 * 1024)
-
-/**
- * Small-file tasks in flight per connection.
- */
-#define TASKS_IN_FLIGHT 32
-
-/**
  * Connection options (pysftp CnOpts). Create with psftp_cnopts_new(),
  * release with psftp_cnopts_free(). A psftp_connect() call copies what it
  * needs, so the options may be changed or freed afterwards. Not meant to be
@@ -275,6 +271,18 @@ typedef struct psftp_hostkey {
     char *base64;
     char *fingerprint;
 } psftp_hostkey;
+
+/**
+ * Decides about a host key that known_hosts does not vouch for: `host`
+ * and `port` as given to psftp_connect(), the key offered, and why
+ * (PSFTP_HOSTKEY_STATUS_*). Return a PSFTP_HOSTKEY_* answer; any other
+ * value rejects. Called on the thread running psftp_connect(), during it.
+ */
+typedef int (*psftp_hostkey_cb)(const char *host,
+                                int port,
+                                const struct psftp_hostkey *key,
+                                int status,
+                                void *user_data);
 
 /**
  * A list of strings owned by psftp; free with psftp_strarray_free().
@@ -587,6 +595,15 @@ int psftp_cnopts_get_hostkey(const struct psftp_cnopts *opts,
                              struct psftp_hostkey **out);
 
 /**
+ * Let the application decide about unknown and changed host keys (instead
+ * of refusing them, or of accept-new for unknown ones). NULL removes the
+ * callback. Matching keys never reach it.
+ */
+int psftp_cnopts_set_hostkey_callback(struct psftp_cnopts *opts,
+                                      psftp_hostkey_cb callback,
+                                      void *user_data);
+
+/**
  * pysftp `Connection(host, username=None, private_key=None, password=None,
  * port=22, private_key_pass=None, cnopts=None, default_path=None)`.
  *
@@ -745,6 +762,16 @@ int psftp_sftp_client(struct psftp_conn *conn, void **session_out, void **sftp_o
  * `name` is NUL-terminated; `out` is writable.
  */
 int psftp_has_extension(struct psftp_conn *conn, const char *name, bool *out);
+
+/**
+ * Abort what the connection is doing, from any thread: its socket is shut
+ * down, so a call blocked on the network (a transfer, a stalled link)
+ * returns promptly with PSFTP_E_CANCELLED. The connection cannot be used
+ * afterwards: close it and connect again. For bindings that cancel from
+ * another thread (a Go context, a JS AbortSignal). NULL and closed handles
+ * are ignored.
+ */
+void psftp_interrupt(struct psftp_conn *conn);
 
 /**
  * pysftp `open(remote_file, mode='r', bufsize=-1)`. `mode` is a Python mode

@@ -1,11 +1,12 @@
 //! psftp_cnopts_*: pysftp's CnOpts.
 
-use std::ffi::{c_char, c_int};
-use std::sync::Mutex;
+use std::ffi::{c_char, c_int, c_void};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::types::psftp_hostkey;
-use super::{arg_opt_str, arg_out, arg_str, guard, guard_void, Registry};
+use super::{arg_opt_str, arg_out, arg_str, c_message, guard, guard_void, Registry};
+use crate::core::cnopts::{HostKeyDecision, HostKeyQuery, HostKeyStatus};
 use crate::core::hostkeys::{base64_decode, sha256_fingerprint};
 use crate::core::{CnOpts, LogTarget, ServerKey, UnknownHostPolicy};
 use crate::error::{Error, Result};
@@ -239,6 +240,93 @@ pub unsafe extern "C" fn psftp_cnopts_get_hostkey(
             fingerprint: sha256_fingerprint(&blob),
             base64: k.base64,
         })?;
+        Ok(())
+    })
+}
+
+/// `status` of a host-key callback: the host is not in known_hosts.
+pub const PSFTP_HOSTKEY_STATUS_UNKNOWN: c_int = 1;
+/// `status` of a host-key callback: known_hosts holds a different key.
+pub const PSFTP_HOSTKEY_STATUS_CHANGED: c_int = 2;
+/// Host-key callback answer: refuse the connection (its usual error code).
+pub const PSFTP_HOSTKEY_REJECT: c_int = 0;
+/// Host-key callback answer: trust the key for this connection only.
+pub const PSFTP_HOSTKEY_ACCEPT: c_int = 1;
+/// Host-key callback answer: trust the key and append it to the first
+/// known_hosts file (for an unknown host; a changed key is only accepted).
+pub const PSFTP_HOSTKEY_ACCEPT_AND_SAVE: c_int = 2;
+
+/// Decides about a host key that known_hosts does not vouch for: `host`
+/// and `port` as given to psftp_connect(), the key offered, and why
+/// (PSFTP_HOSTKEY_STATUS_*). Return a PSFTP_HOSTKEY_* answer; any other
+/// value rejects. Called on the thread running psftp_connect(), during it.
+pub type psftp_hostkey_cb = Option<
+    unsafe extern "C" fn(
+        host: *const c_char,
+        port: c_int,
+        key: *const psftp_hostkey,
+        status: c_int,
+        user_data: *mut c_void,
+    ) -> c_int,
+>;
+
+/// The C callback and its user_data, callable from the core.
+struct HostKeyCb {
+    f: unsafe extern "C" fn(
+        *const c_char,
+        c_int,
+        *const psftp_hostkey,
+        c_int,
+        *mut c_void,
+    ) -> c_int,
+    user_data: *mut c_void,
+}
+
+// Only called during psftp_connect(), on the caller's thread.
+unsafe impl Send for HostKeyCb {}
+unsafe impl Sync for HostKeyCb {}
+
+impl HostKeyCb {
+    fn decide(&self, q: &HostKeyQuery<'_>) -> HostKeyDecision {
+        let c = |s: &str| c_message(s);
+        let (host, kt, b64, fp) = (
+            c(q.host),
+            c(&q.key.key_type),
+            c(&q.key.base64),
+            c(&q.key.fingerprint),
+        );
+        let key = psftp_hostkey {
+            key_type: kt.as_ptr() as *mut c_char,
+            base64: b64.as_ptr() as *mut c_char,
+            fingerprint: fp.as_ptr() as *mut c_char,
+        };
+        let status = match q.status {
+            HostKeyStatus::Unknown => PSFTP_HOSTKEY_STATUS_UNKNOWN,
+            HostKeyStatus::Changed => PSFTP_HOSTKEY_STATUS_CHANGED,
+        };
+        match unsafe { (self.f)(host.as_ptr(), q.port as c_int, &key, status, self.user_data) } {
+            PSFTP_HOSTKEY_ACCEPT => HostKeyDecision::Accept,
+            PSFTP_HOSTKEY_ACCEPT_AND_SAVE => HostKeyDecision::AcceptAndSave,
+            _ => HostKeyDecision::Reject,
+        }
+    }
+}
+
+/// Let the application decide about unknown and changed host keys (instead
+/// of refusing them, or of accept-new for unknown ones). NULL removes the
+/// callback. Matching keys never reach it.
+#[no_mangle]
+pub extern "C" fn psftp_cnopts_set_hostkey_callback(
+    opts: *mut psftp_cnopts,
+    callback: psftp_hostkey_cb,
+    user_data: *mut c_void,
+) -> c_int {
+    with_opts(opts, |o| {
+        o.hostkey_callback = callback.map(|f| {
+            let cb = HostKeyCb { f, user_data };
+            Arc::new(move |q: &HostKeyQuery<'_>| cb.decide(q))
+                as crate::core::cnopts::HostKeyCallback
+        });
         Ok(())
     })
 }

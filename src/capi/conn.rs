@@ -369,3 +369,18 @@ pub unsafe extern "C" fn psftp_has_extension(
 pub(crate) fn conn_handle(conn: *const psftp_conn) -> Result<Arc<ConnHandle>> {
     CONNS.get(conn, "conn")
 }
+
+/// Abort what the connection is doing, from any thread: its socket is shut
+/// down, so a call blocked on the network (a transfer, a stalled link)
+/// returns promptly with PSFTP_E_CANCELLED. The connection cannot be used
+/// afterwards: close it and connect again. For bindings that cancel from
+/// another thread (a Go context, a JS AbortSignal). NULL and closed handles
+/// are ignored.
+#[no_mangle]
+pub extern "C" fn psftp_interrupt(conn: *mut psftp_conn) {
+    guard_void(|| {
+        if let Ok(h) = CONNS.get(conn, "conn") {
+            h.conn.interrupt();
+        }
+    })
+}

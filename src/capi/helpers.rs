@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 use crate::sftp::Attrs;
 
 /// Return this from a walk's directory callback to skip that directory's
-/// contents. 0 continues; any other value stops the walk with
+/// contents. 0 continues; any other value (use -1) stops the walk with
 /// PSFTP_E_CANCELLED. From a file or unknown callback it means continue.
 pub const PSFTP_WALK_SKIP: c_int = 1;
 

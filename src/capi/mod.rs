@@ -374,3 +374,49 @@ mod tests {
             .contains("psftp_debug_panic was called"));
     }
 }
+
+#[cfg(test)]
+mod header_tests {
+    /// Every macro, type and function include/psftp.h declares carries the
+    /// psftp prefix, so nothing clashes with a user's or the system's names
+    /// (cbindgen exports every public item of the crate it parses).
+    #[test]
+    fn the_header_only_declares_prefixed_names() {
+        let header =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/include/psftp.h"))
+                .unwrap();
+        let mut offenders = Vec::new();
+        for line in header.lines() {
+            let l = line.trim_start();
+            if l.starts_with("//") || l.starts_with('*') || l.starts_with("/*") {
+                continue;
+            }
+            let name = if let Some(rest) = l.strip_prefix("#define ") {
+                rest.split_whitespace().next()
+            } else if let Some(rest) = l.strip_prefix("typedef struct ") {
+                rest.split_whitespace().next()
+            } else if l.contains('(')
+                && !l.starts_with('#')
+                && !l.starts_with("typedef")
+                && !l.starts_with(' ')
+            {
+                l.split('(')
+                    .next()
+                    .and_then(|d| d.split_whitespace().last())
+                    .map(|n| n.trim_start_matches('*'))
+            } else {
+                None
+            };
+            if let Some(n) = name {
+                let n = n.trim_end_matches(';');
+                if !(n.starts_with("psftp_") || n.starts_with("PSFTP_") || n.is_empty()) {
+                    offenders.push(line.to_string());
+                }
+            }
+        }
+        assert!(
+            offenders.is_empty(),
+            "unprefixed names in psftp.h: {offenders:#?}"
+        );
+    }
+}

@@ -8,6 +8,37 @@ use super::log::LogTarget;
 use super::paths::expand_user;
 use crate::error::{Error, ErrorKind, Result};
 
+/// What the application's host-key callback decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HostKeyDecision {
+    Reject,
+    /// Trust the key for this connection only.
+    Accept,
+    /// Trust it and append it to the primary known_hosts file (for an
+    /// unknown host; a changed key is never written over).
+    AcceptAndSave,
+}
+
+/// Why the host-key callback is asked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HostKeyStatus {
+    Unknown,
+    Changed,
+}
+
+/// The question put to a host-key callback.
+#[derive(Debug, Clone)]
+pub struct HostKeyQuery<'a> {
+    pub host: &'a str,
+    pub port: u16,
+    pub key: &'a super::connect::ServerKey,
+    pub status: HostKeyStatus,
+}
+
+/// The application's host-key callback.
+pub type HostKeyCallback =
+    std::sync::Arc<dyn Fn(&HostKeyQuery<'_>) -> HostKeyDecision + Send + Sync>;
+
 /// What to do with a host that is not in known_hosts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum UnknownHostPolicy {
@@ -18,7 +49,7 @@ pub enum UnknownHostPolicy {
     AcceptNew,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct CnOpts {
     /// known_hosts files to check against; None turns checking off (pysftp
     /// `cnopts.hostkeys = None`).
@@ -34,11 +65,33 @@ pub struct CnOpts {
     pub timeout: Option<Duration>,
     /// Send an SSH keepalive after this much idle time.
     pub keepalive: Option<Duration>,
+    /// Asked when the host is unknown or its key changed.
+    pub hostkey_callback: Option<HostKeyCallback>,
+    /// Accept exactly this key and nothing else: how the extra connections
+    /// of a tree operation trust the key the first one checked.
+    pub pinned_host_key: Option<super::connect::ServerKey>,
+}
+
+impl std::fmt::Debug for CnOpts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CnOpts")
+            .field("hostkeys", &self.hostkeys)
+            .field("unknown_host", &self.unknown_host)
+            .field("log", &self.log)
+            .field("compression", &self.compression)
+            .field("ciphers", &self.ciphers)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("timeout", &self.timeout)
+            .field("keepalive", &self.keepalive)
+            .field("hostkey_callback", &self.hostkey_callback.is_some())
+            .field("pinned_host_key", &self.pinned_host_key)
+            .finish()
+    }
 }
 
 /// pysftp has no connect timeout; a library that can hang forever on a
 /// black-holed address is not what C callers expect, so default to 30 s.
-pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+pub(crate) const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 
 impl Default for CnOpts {
     fn default() -> Self {
@@ -64,6 +117,8 @@ impl CnOpts {
             connect_timeout: Some(DEFAULT_CONNECT_TIMEOUT),
             timeout: None,
             keepalive: None,
+            hostkey_callback: None,
+            pinned_host_key: None,
         }
     }
 

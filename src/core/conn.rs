@@ -3,13 +3,14 @@
 //! safe to share between threads.
 
 use std::cell::RefCell;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use parking_lot::ReentrantMutex;
 use ssh2::MethodType;
 
-use super::connect::{establish, millis, ConnectSpec, ServerKey};
+use super::connect::{establish, millis, ConnectSpec, OnSocket, ServerKey};
 use super::log::Logger;
 use crate::error::{Error, ErrorKind, Result};
 use crate::log_to;
@@ -27,6 +28,8 @@ pub struct State {
     pub timeout: Option<Duration>,
     /// Working directories saved by `cd_push`.
     pub cd_stack: Vec<Option<String>>,
+    /// A duplicate of the session's socket, to cut a broken link.
+    socket: std::net::TcpStream,
     closed: bool,
 }
 
@@ -58,11 +61,68 @@ pub struct ConnInfo {
     pub server_key: ServerKey,
 }
 
+type SharedState = Arc<ReentrantMutex<RefCell<State>>>;
+
 pub struct Connection {
     spec: ConnectSpec,
     info: ConnInfo,
     log: Option<Arc<Logger>>,
-    state: ReentrantMutex<RefCell<State>>,
+    state: SharedState,
+    keepalive: Option<KeepAlive>,
+    /// Another duplicate of the socket, reachable without the state lock,
+    /// for `interrupt` from another thread.
+    interrupt_socket: std::net::TcpStream,
+    interrupted: AtomicBool,
+}
+
+/// A thread that sends an SSH keepalive every interval while the
+/// connection is idle (libssh2 only sends them when asked to).
+struct KeepAlive {
+    stop: Arc<AtomicBool>,
+    thread: std::thread::Thread,
+}
+
+impl KeepAlive {
+    fn start(state: &SharedState, every: Duration) -> Option<KeepAlive> {
+        let weak: Weak<ReentrantMutex<RefCell<State>>> = Arc::downgrade(state);
+        let stop = Arc::new(AtomicBool::new(false));
+        let stop2 = stop.clone();
+        let handle = std::thread::Builder::new()
+            .name("psftp-keepalive".into())
+            .spawn(move || loop {
+                std::thread::park_timeout(every);
+                if stop2.load(Ordering::Relaxed) {
+                    return;
+                }
+                let Some(state) = weak.upgrade() else {
+                    return;
+                };
+                send_if_idle(&state);
+            })
+            .ok()?;
+        Some(KeepAlive {
+            stop,
+            thread: handle.thread().clone(),
+        })
+    }
+
+    fn stop(&self) {
+        self.stop.store(true, Ordering::Relaxed);
+        self.thread.unpark();
+    }
+}
+
+/// Send a keepalive unless a call is using the connection.
+fn send_if_idle(state: &ReentrantMutex<RefCell<State>>) {
+    let Some(guard) = state.try_lock() else {
+        return;
+    };
+    let Ok(st) = guard.try_borrow() else {
+        return;
+    };
+    if !st.closed {
+        let _ = st.session().keepalive_send();
+    }
 }
 
 impl Connection {
@@ -70,24 +130,37 @@ impl Connection {
     /// private_key_pass, cnopts=..., default_path=...)`.
     pub fn connect(spec: ConnectSpec) -> Result<Connection> {
         let log = Logger::open(&spec.cnopts.log)?.map(Arc::new);
-        Connection::connect_with_log(spec, log)
+        Connection::connect_with_log(spec, log, None)
     }
 
     /// Another connection to the same server with the same credentials and
     /// log (the tree operations' extra workers).
-    pub fn connect_sibling(&self) -> Result<Connection> {
-        let spec = ConnectSpec {
+    /// `on_socket` sees the socket before the handshake.
+    pub fn connect_sibling(&self, on_socket: OnSocket<'_>) -> Result<Connection> {
+        let mut spec = ConnectSpec {
             default_path: None,
             ..self.spec.clone()
         };
-        Connection::connect_with_log(spec, self.log.clone())
+        // Trust exactly the key this connection verified: no second round
+        // of known_hosts, callbacks or accept-new on a worker thread.
+        spec.cnopts.pinned_host_key = Some(self.info.server_key.clone());
+        spec.cnopts.hostkey_callback = None;
+        // Connecting is part of the operation: its timeout bounds it too.
+        if let Some(t) = spec.cnopts.timeout {
+            spec.cnopts.connect_timeout = Some(spec.cnopts.connect_timeout.map_or(t, |c| c.min(t)));
+        }
+        Connection::connect_with_log(spec, self.log.clone(), Some(on_socket))
     }
 
-    fn connect_with_log(spec: ConnectSpec, log: Option<Arc<Logger>>) -> Result<Connection> {
+    fn connect_with_log(
+        spec: ConnectSpec,
+        log: Option<Arc<Logger>>,
+        on_socket: Option<OnSocket<'_>>,
+    ) -> Result<Connection> {
         if spec.host.is_empty() {
             return Err(Error::invalid_arg("host", "is empty"));
         }
-        let est = establish(&spec, log.as_deref()).inspect_err(|e| {
+        let est = establish(&spec, log.as_deref(), on_socket).inspect_err(|e| {
             log_to!(log, "connect failed: {e}");
         })?;
         let peer = format!("{}:{}", spec.host, spec.port);
@@ -97,20 +170,33 @@ impl Connection {
             "SFTP channel open; server extensions: {}",
             sftp.extension_names().join(", ")
         );
+        let state = Arc::new(ReentrantMutex::new(RefCell::new(State {
+            sftp,
+            cwd: None,
+            raw_sftp: RawSftp(std::ptr::null_mut()),
+            timeout: spec.cnopts.timeout,
+            cd_stack: Vec::new(),
+            socket: est.socket,
+            closed: false,
+        })));
+        let keepalive = spec
+            .cnopts
+            .keepalive
+            .and_then(|every| KeepAlive::start(&state, every));
+        let interrupt_socket =
+            state.lock().borrow().socket.try_clone().map_err(|e| {
+                Error::new(ErrorKind::Connect, format!("connection to {peer}: {e}"))
+            })?;
         let conn = Connection {
             info: ConnInfo {
                 peer,
                 username: est.username,
                 server_key: est.server_key,
             },
-            state: ReentrantMutex::new(RefCell::new(State {
-                sftp,
-                cwd: None,
-                raw_sftp: RawSftp(std::ptr::null_mut()),
-                timeout: spec.cnopts.timeout,
-                cd_stack: Vec::new(),
-                closed: false,
-            })),
+            state,
+            keepalive,
+            interrupt_socket,
+            interrupted: AtomicBool::new(false),
             log,
             spec,
         };
@@ -137,8 +223,38 @@ impl Connection {
                 format!("connection to {} is closed", self.info.peer),
             ));
         }
-        st.sftp.check_usable()?;
-        f(&mut st)
+        st.sftp
+            .check_usable()
+            .map_err(|e| self.explain_interrupt(e))?;
+        f(&mut st).map_err(|e| self.explain_interrupt(e))
+    }
+
+    /// Abort whatever this connection is doing, from any thread: the socket
+    /// is shut down, a call blocked on the network returns at once with
+    /// Cancelled, and the connection is unusable afterwards (close it).
+    pub fn interrupt(&self) {
+        self.interrupted.store(true, Ordering::SeqCst);
+        let _ = self.interrupt_socket.shutdown(std::net::Shutdown::Both);
+        log_to!(self.log, "connection to {} interrupted", self.info.peer);
+    }
+
+    pub fn is_interrupted(&self) -> bool {
+        self.interrupted.load(Ordering::SeqCst)
+    }
+
+    /// After `interrupt`, the failures it causes say so.
+    fn explain_interrupt(&self, e: Error) -> Error {
+        if self.interrupted.load(Ordering::SeqCst) && e.kind() == ErrorKind::ConnectionLost {
+            return Error::new(
+                ErrorKind::Cancelled,
+                format!(
+                    "connection to {} was interrupted (psftp_interrupt): {}",
+                    self.info.peer,
+                    e.message()
+                ),
+            );
+        }
+        e
     }
 
     /// Like `with`, but also on a broken (not closed) connection, for
@@ -268,6 +384,9 @@ impl Connection {
     /// pysftp `close()`: end the session; later calls fail with
     /// ConnectionLost.
     pub fn close(&self) {
+        if let Some(k) = &self.keepalive {
+            k.stop();
+        }
         let guard = self.state.lock();
         let Ok(mut st) = guard.try_borrow_mut() else {
             return;
@@ -276,11 +395,18 @@ impl Connection {
             return;
         }
         st.closed = true;
-        close_raw_sftp(&mut st);
-        st.sftp.shutdown();
-        let _ = st
-            .session()
-            .disconnect(None, "psftp: connection closed", None);
+        if st.sftp.check_usable().is_ok() {
+            close_raw_sftp(&mut st);
+            st.sftp.shutdown();
+            let _ = st
+                .session()
+                .disconnect(None, "psftp: connection closed", None);
+        } else {
+            // A broken link gets no goodbye: libssh2 would wait out the
+            // timeout for the server's replies when freeing channels.
+            let _ = st.socket.shutdown(std::net::Shutdown::Both);
+            close_raw_sftp(&mut st);
+        }
         log_to!(self.log, "connection to {} closed", self.info.peer);
     }
 

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use ssh2::{MethodType, Session};
 
-use super::cnopts::{CnOpts, UnknownHostPolicy};
+use super::cnopts::{CnOpts, HostKeyDecision, HostKeyQuery, HostKeyStatus, UnknownHostPolicy};
 use super::hostkeys::{self, lookup_name, Check, KnownHosts};
 use super::log::Logger;
 use super::paths::{default_username, expand_user, home_dir};
@@ -44,12 +44,24 @@ pub struct Established {
     pub session: Session,
     pub username: String,
     pub server_key: ServerKey,
+    /// The session's socket (a duplicate): shutting it down makes every
+    /// libssh2 call on the session fail at once instead of waiting.
+    pub socket: TcpStream,
 }
 
 /// Prefix for `private_key` values that select ssh-agent keys.
-pub const AGENT_PREFIX: &str = "agent";
+pub(crate) const AGENT_PREFIX: &str = "agent";
 
-pub fn establish(spec: &ConnectSpec, log: Option<&Logger>) -> Result<Established> {
+/// Called with the TCP socket as soon as it is connected, before the SSH
+/// handshake (so a coordinator can cut a connection that is still
+/// handshaking).
+pub type OnSocket<'a> = &'a dyn Fn(&TcpStream);
+
+pub fn establish(
+    spec: &ConnectSpec,
+    log: Option<&Logger>,
+    on_socket: Option<OnSocket<'_>>,
+) -> Result<Established> {
     let peer = format!("{}:{}", spec.host, spec.port);
     let username = match &spec.username {
         Some(u) => u.clone(),
@@ -59,6 +71,12 @@ pub fn establish(spec: &ConnectSpec, log: Option<&Logger>) -> Result<Established
     };
     let tcp = tcp_connect(&spec.host, spec.port, spec.cnopts.connect_timeout)?;
     log_to!(log, "connected to {peer} over TCP");
+    if let Some(f) = on_socket {
+        f(&tcp);
+    }
+    let socket = tcp
+        .try_clone()
+        .map_err(|e| Error::new(ErrorKind::Connect, format!("connect to {peer}: {e}")))?;
     let mut session = Session::new()
         .map_err(|e| Error::new(ErrorKind::Ssh, format!("libssh2 session for {peer}: {e}")))?;
     session.set_tcp_stream(tcp);
@@ -85,15 +103,15 @@ pub fn establish(spec: &ConnectSpec, log: Option<&Logger>) -> Result<Established
         session.methods(MethodType::MacCs).unwrap_or("?")
     );
     let server_key = server_key(&session, &peer)?;
-    if let Some(kh) = known {
-        verify_host_key(&session, &kh, spec, &server_key, log)?;
-    } else {
-        log_to!(
+    match (&spec.cnopts.pinned_host_key, known) {
+        (Some(pinned), _) => verify_pinned(pinned, spec, &server_key)?,
+        (None, Some(kh)) => verify_host_key(&session, &kh, spec, &server_key, log)?,
+        (None, None) => log_to!(
             log,
             "host key checking is off; accepted {} {}",
             server_key.key_type,
             server_key.fingerprint
-        );
+        ),
     }
     authenticate(&session, &username, spec, &peer, log)?;
     log_to!(log, "authenticated as {username} on {peer}");
@@ -105,6 +123,7 @@ pub fn establish(spec: &ConnectSpec, log: Option<&Logger>) -> Result<Established
         session,
         username,
         server_key,
+        socket,
     })
 }
 
@@ -221,6 +240,38 @@ fn server_key(session: &Session, peer: &str) -> Result<ServerKey> {
     })
 }
 
+/// The extra connections of a tree operation accept only the key the first
+/// connection verified.
+fn verify_pinned(pinned: &ServerKey, spec: &ConnectSpec, key: &ServerKey) -> Result<()> {
+    if key.base64 == pinned.base64 {
+        return Ok(());
+    }
+    Err(Error::new(
+        ErrorKind::HostKeyMismatch,
+        format!(
+            "HOST KEY MISMATCH for {}: a second connection was offered {} {}, not the key of the first",
+            lookup_name(&spec.host, spec.port),
+            key.key_type,
+            key.fingerprint
+        ),
+    ))
+}
+
+/// Ask the application's callback, if any, about an unknown or changed key.
+fn ask_callback(
+    spec: &ConnectSpec,
+    key: &ServerKey,
+    status: HostKeyStatus,
+) -> Option<HostKeyDecision> {
+    let cb = spec.cnopts.hostkey_callback.as_ref()?;
+    Some(cb(&HostKeyQuery {
+        host: &spec.host,
+        port: spec.port,
+        key,
+        status,
+    }))
+}
+
 fn verify_host_key(
     session: &Session,
     kh: &KnownHosts,
@@ -242,6 +293,27 @@ fn verify_host_key(
         Check::Match => {
             log_to!(log, "host key for {name} matches known_hosts: {offered}");
             Ok(())
+        }
+        Check::Mismatch if ask_callback(spec, key, HostKeyStatus::Changed).is_some_and(|d| d != HostKeyDecision::Reject) => {
+            log_to!(log, "host key for {name} changed to {offered}; the host-key callback accepted it");
+            Ok(())
+        }
+        Check::NotFound if spec.cnopts.hostkey_callback.is_some() => {
+            match ask_callback(spec, key, HostKeyStatus::Unknown) {
+                Some(HostKeyDecision::AcceptAndSave) => {
+                    accept_new(spec, &name, kt, raw_key, log)?;
+                    log_to!(log, "host-key callback: added {name} {offered}");
+                    Ok(())
+                }
+                Some(HostKeyDecision::Accept) => {
+                    log_to!(log, "host-key callback: accepted {name} {offered} for this connection");
+                    Ok(())
+                }
+                _ => Err(Error::new(
+                    ErrorKind::HostKeyUnknown,
+                    format!("host key for {name} is unknown ({offered}) and the host-key callback rejected it"),
+                )),
+            }
         }
         Check::Mismatch => Err(Error::new(
             ErrorKind::HostKeyMismatch,

@@ -51,9 +51,9 @@ pub fn parse_mode(mode: &str) -> Result<OpenMode> {
 }
 
 /// Whence values of `seek`, as in C and Python.
-pub const SEEK_SET: i32 = 0;
-pub const SEEK_CUR: i32 = 1;
-pub const SEEK_END: i32 = 2;
+pub(crate) const SEEK_SET: i32 = 0;
+pub(crate) const SEEK_CUR: i32 = 1;
+pub(crate) const SEEK_END: i32 = 2;
 
 pub struct RemoteFile {
     handle: Vec<u8>,

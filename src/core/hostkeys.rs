@@ -253,6 +253,24 @@ impl KnownHosts {
     }
 }
 
+/// Host-key algorithms for the key types `first` (in that order), then the
+/// rest of `supported`, as a libssh2 preference string.
+pub fn algorithms_first(first: &[&str], supported: &[&str]) -> String {
+    let preferred: Vec<&str> = first
+        .iter()
+        .filter_map(|name| KEY_TYPES.iter().find(|t| t.name == *name))
+        .flat_map(|t| t.algorithms.iter().copied())
+        .filter(|a| supported.contains(a))
+        .collect();
+    let rest = supported.iter().filter(|a| !preferred.contains(a)).copied();
+    preferred
+        .iter()
+        .copied()
+        .chain(rest)
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 fn trim_ascii(s: &[u8]) -> &[u8] {
     let start = s
         .iter()

@@ -129,9 +129,9 @@ pub struct TransferOpts {
 }
 
 /// Default connections for tree operations.
-pub const DEFAULT_PARALLELISM: usize = 4;
+pub(crate) const DEFAULT_PARALLELISM: usize = 4;
 /// Upper bound on connections for one tree operation.
-pub const MAX_PARALLELISM: usize = 64;
+pub(crate) const MAX_PARALLELISM: usize = 64;
 
 impl Default for TransferOpts {
     fn default() -> Self {
@@ -150,7 +150,7 @@ impl Default for TransferOpts {
 }
 
 /// The suffix of temporary names: `dir/.name.psftp.part`.
-pub const PART_SUFFIX: &str = "psftp.part";
+pub(crate) const PART_SUFFIX: &str = "psftp.part";
 
 #[cfg(test)]
 mod tests {

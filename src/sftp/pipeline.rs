@@ -180,7 +180,8 @@ fn run(
     };
     let result = run_download(ch, &mut d, sink, progress);
     if result.is_err() {
-        ch.drain(d.in_flight.len())?;
+        // Best effort: the first error is what the caller needs to see.
+        let _ = ch.drain(d.in_flight.len());
     }
     result.map(|_| d.delivered - start)
 }
@@ -265,7 +266,8 @@ pub fn upload(
     let mut in_flight: HashMap<u32, u32> = HashMap::new();
     let result = run_upload(ch, handle, path, start, source, progress, &mut in_flight);
     if result.is_err() {
-        ch.drain(in_flight.len())?;
+        // Best effort: the first error is what the caller needs to see.
+        let _ = ch.drain(in_flight.len());
     }
     result
 }

@@ -7,6 +7,8 @@
 
 #![allow(dead_code)]
 
+pub mod relay;
+
 use std::collections::HashMap;
 use std::ffi::{c_char, c_int, CStr, CString};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
@@ -103,18 +105,69 @@ impl Server {
     }
 
     /// Kill this server's sshd (only for servers this process spawned).
+    /// Kill this server's sshd and every per-connection sshd and
+    /// sftp-server under it, as a crash would (only for servers this process
+    /// spawned).
     pub fn kill(&self) {
         let mut c = self.child.lock().unwrap();
         if let Some(child) = c.as_mut() {
-            let _ = child.kill();
+            kill_tree(child.id());
             let _ = child.wait();
         }
-        // Also kill the per-connection sshd processes of this instance.
-        let _ = Command::new("pkill")
-            .args(["-f", &format!("sshd_config.*{}", self.dir.display())])
-            .status();
         *c = None;
     }
+
+    /// Start this server again on the same port with the same keys.
+    pub fn restart(&self) {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let (dir, port) = (self.dir.clone(), self.port);
+        std::thread::spawn(move || {
+            tx.send(spawn_sshd(&dir, Some(port))).unwrap();
+            loop {
+                std::thread::park();
+            }
+        });
+        *self.child.lock().unwrap() = Some(rx.recv().unwrap());
+        self.wait_listening();
+    }
+}
+
+/// SIGKILL `pid` and all its descendants (found through /proc).
+fn kill_tree(pid: u32) {
+    let mut parents: HashMap<u32, Vec<u32>> = HashMap::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(p) = e.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{p}/stat")) else {
+            continue;
+        };
+        // pid (comm) state ppid ...: comm may hold spaces, so split after ')'.
+        let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else {
+            continue;
+        };
+        if let Some(ppid) = rest
+            .split_whitespace()
+            .nth(1)
+            .and_then(|x| x.parse::<u32>().ok())
+        {
+            parents.entry(ppid).or_default().push(p);
+        }
+    }
+    let mut stack = vec![pid];
+    let mut all = Vec::new();
+    while let Some(p) = stack.pop() {
+        all.push(p);
+        stack.extend(parents.get(&p).cloned().unwrap_or_default());
+    }
+    for p in all {
+        unsafe { libc::kill(p as i32, libc::SIGKILL) };
+    }
+}
+
+/// Open file descriptors of this process.
+pub fn open_fds() -> usize {
+    std::fs::read_dir("/proc/self/fd").unwrap().count()
 }
 
 fn spawn_sshd(dir: &Path, port: Option<u16>) -> Child {

@@ -87,6 +87,8 @@ pub fn run(
     let workers = s.opts.parallelism.clamp(1, jobs.len().max(1));
     let queue = Queue::new(jobs);
     let stop = AtomicBool::new(false);
+    // Sockets of the extra connections, so an interrupt reaches them too.
+    let cutters: Mutex<Vec<std::net::TcpStream>> = Mutex::new(Vec::new());
     let (tx, rx) = channel();
     let mut coordinator = Coordinator {
         progress,
@@ -96,16 +98,24 @@ pub fn run(
         policy: s.opts.on_error,
         last_call: Instant::now(),
         cancelled: false,
+        conn,
+        cutters: &cutters,
     };
     std::thread::scope(|scope| {
         for i in 0..workers {
-            let (tx, queue, stop) = (tx.clone(), &queue, &stop);
+            let (tx, queue, stop, cutters) = (tx.clone(), &queue, &stop, &cutters);
             scope.spawn(move || {
                 let sibling;
                 let c = if i == 0 {
                     conn
                 } else {
-                    match conn.connect_sibling() {
+                    let register = |sock: &std::net::TcpStream| {
+                        cutters
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .extend(sock.try_clone().ok());
+                    };
+                    match conn.connect_sibling(&register) {
                         Ok(c) => {
                             sibling = c;
                             &sibling
@@ -152,6 +162,8 @@ struct Coordinator<'a, 'p> {
     policy: ErrorPolicy,
     last_call: Instant,
     cancelled: bool,
+    conn: &'a Connection,
+    cutters: &'a Mutex<Vec<std::net::TcpStream>>,
 }
 
 impl Coordinator<'_, '_> {
@@ -168,6 +180,7 @@ impl Coordinator<'_, '_> {
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => break,
             }
+            self.pass_on_interrupt();
             self.tick(false);
         }
         self.tick(true);
@@ -203,6 +216,28 @@ impl Coordinator<'_, '_> {
             Outcome::Retry => {}
         }
         self.tick(true);
+    }
+
+    /// psftp_interrupt on the connection stops the extra connections too.
+    fn pass_on_interrupt(&mut self) {
+        if !self.conn.is_interrupted() || self.cancelled {
+            return;
+        }
+        self.cancelled = true;
+        self.stop.store(true, Ordering::Relaxed);
+        for s in self
+            .cutters
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+        {
+            let _ = s.shutdown(std::net::Shutdown::Both);
+        }
+        let e = Error::new(
+            ErrorKind::Cancelled,
+            "the operation was interrupted (psftp_interrupt)",
+        );
+        self.report.fatal.get_or_insert(e);
     }
 
     /// Call the progress callback (at most every PROGRESS_EVERY unless

@@ -23,9 +23,9 @@ use crate::sftp::{fxp, open_flags, status, status_error, Attrs, Reply, SftpChann
 
 /// Files up to this size go through the batch engine; larger ones stream
 /// one at a time with the full pipeline.
-pub const SMALL_FILE: u64 = 1024 * 1024;
+pub(crate) const SMALL_FILE: u64 = 1024 * 1024;
 /// Small-file tasks in flight per connection.
-pub const TASKS_IN_FLIGHT: usize = 32;
+pub(crate) const TASKS_IN_FLIGHT: usize = 32;
 
 /// How a task ended.
 #[derive(Debug)]

@@ -1,0 +1,256 @@
+//! A server that dies mid-transfer, and psftp_interrupt on a stalled link.
+//! These tests count this process's file descriptors, so they run one at a
+//! time in their own test binary.
+
+mod common;
+
+use common::relay::Relay;
+use common::*;
+use psftp::capi::tree::*;
+use std::ffi::{c_int, c_void};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+static SERIAL: Mutex<()> = Mutex::new(());
+
+struct Kill<'a> {
+    action: &'a dyn Fn(),
+    done: bool,
+}
+
+unsafe extern "C" fn kill_on_first(_d: u64, _t: u64, ud: *mut c_void) -> c_int {
+    let k = &mut *(ud as *mut Kill<'_>);
+    if !k.done {
+        k.done = true;
+        (k.action)();
+    }
+    0
+}
+
+unsafe extern "C" fn kill_on_first_tree(_p: *const psftp_tree_progress, ud: *mut c_void) -> c_int {
+    kill_on_first(0, 0, ud)
+}
+
+fn login(s: &Server) -> Result<Conn, Fail> {
+    Login::password(s).connect(&Opts::trusting(s))
+}
+
+#[test]
+fn a_server_killed_mid_transfer_is_connection_lost_and_leaks_nothing() {
+    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let dir = std::env::temp_dir().join(format!("psftp-dead-{}", std::process::id()));
+    let s = Server::spawn(&dir);
+    let rdir = remote_scratch("dead");
+    let data = pattern(32 * 1024 * 1024, 9);
+    put_remote_file(&rdir.join("big"), &data);
+    put_remote_file(&rdir.join("keep"), b"old remote");
+    for i in 0..40 {
+        put_remote_file(&rdir.join(format!("t{i}")), &pattern(100_000, i));
+    }
+    let ldir = local_scratch("dead");
+    std::fs::write(ldir.join("big"), b"old local").unwrap();
+    std::fs::write(ldir.join("up"), &data).unwrap();
+    let kill = || s.kill();
+    let baseline = open_fds();
+
+    // get
+    let conn = login(&s).unwrap();
+    let mut k = Kill {
+        action: &kill,
+        done: false,
+    };
+    let (r, l) = (
+        c(rdir.join("big").to_str().unwrap()),
+        c(ldir.join("big").to_str().unwrap()),
+    );
+    let rc = unsafe {
+        psftp_get(
+            conn.0,
+            r.as_ptr(),
+            l.as_ptr(),
+            Some(kill_on_first),
+            &mut k as *mut _ as *mut c_void,
+            false,
+            std::ptr::null(),
+        )
+    };
+    assert_fail(check(rc), PSFTP_E_CONNECTION_LOST, &["lost"]);
+    assert_eq!(std::fs::read(ldir.join("big")).unwrap(), b"old local");
+    drop(conn);
+    assert_eq!(open_fds(), baseline, "no descriptor leaked");
+    s.restart();
+
+    // put
+    let conn = login(&s).expect("a new connect works after the restart");
+    let mut k = Kill {
+        action: &kill,
+        done: false,
+    };
+    let (r, l) = (
+        c(rdir.join("keep").to_str().unwrap()),
+        c(ldir.join("up").to_str().unwrap()),
+    );
+    let rc = unsafe {
+        psftp_put(
+            conn.0,
+            l.as_ptr(),
+            r.as_ptr(),
+            Some(kill_on_first),
+            &mut k as *mut _ as *mut c_void,
+            true,
+            false,
+            std::ptr::null(),
+            std::ptr::null_mut(),
+        )
+    };
+    assert_fail(check(rc), PSFTP_E_CONNECTION_LOST, &[]);
+    assert_eq!(std::fs::read(rdir.join("keep")).unwrap(), b"old remote");
+    drop(conn);
+    assert_eq!(open_fds(), baseline);
+    s.restart();
+
+    // get_r on three connections
+    let conn = login(&s).unwrap();
+    let mut xo = std::ptr::null_mut();
+    check(unsafe { psftp_transfer_opts_new(&mut xo) }).unwrap();
+    check(psftp_transfer_opts_set_parallelism(xo, 3)).unwrap();
+    check(psftp_transfer_opts_set_on_error(
+        xo,
+        PSFTP_ON_ERROR_CONTINUE,
+    ))
+    .unwrap();
+    let mut k = Kill {
+        action: &kill,
+        done: false,
+    };
+    check(psftp_transfer_opts_set_progress(
+        xo,
+        Some(kill_on_first_tree),
+        &mut k as *mut _ as *mut c_void,
+    ))
+    .unwrap();
+    let dest = ldir.join("tree");
+    let rc = unsafe {
+        psftp_get_r(
+            conn.0,
+            c(rdir.to_str().unwrap()).as_ptr(),
+            c(dest.to_str().unwrap()).as_ptr(),
+            false,
+            xo,
+            std::ptr::null_mut(),
+        )
+    };
+    assert_fail(check(rc), PSFTP_E_CONNECTION_LOST, &[]);
+    psftp_transfer_opts_free(xo);
+    let landed = dest.join(".").join(rdir.strip_prefix("/").unwrap());
+    for e in std::fs::read_dir(&landed).unwrap() {
+        let p = e.unwrap().path();
+        let name = p.file_name().unwrap().to_str().unwrap().to_string();
+        assert!(
+            !name.contains(".psftp.part"),
+            "no partial file left: {name}"
+        );
+        assert_eq!(
+            std::fs::read(&p).unwrap(),
+            std::fs::read(rdir.join(&name)).unwrap(),
+            "{name} is whole"
+        );
+    }
+    drop(conn);
+    assert_eq!(open_fds(), baseline);
+    s.restart();
+    let conn = login(&s).unwrap();
+    let names = listdir(&conn, rdir.to_str().unwrap()).unwrap();
+    // The killed upload could not remove its temporary file; a resumed put
+    // would continue it, a plain one truncates it. Nothing else was added.
+    assert_eq!(names.len(), 43);
+    assert!(names.contains(&".keep.psftp.part".to_string()), "{names:?}");
+    s.kill();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn interrupt_after(conn: &Conn, relay: &Relay, delay: Duration) -> std::thread::JoinHandle<()> {
+    let raw = conn.0 as usize;
+    relay.freeze();
+    std::thread::spawn(move || {
+        std::thread::sleep(delay);
+        psftp_interrupt(raw as *mut psftp_conn);
+    })
+}
+
+#[test]
+fn psftp_interrupt_aborts_a_stalled_call_from_another_thread() {
+    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let relay = Relay::start(server().port);
+    let rdir = remote_scratch("interrupt");
+    for i in 0..30 {
+        put_remote_file(&rdir.join(format!("f{i}")), &pattern(200_000, i));
+    }
+    let opts = Opts::new(None); // no timeout: only the interrupt can end it
+    check(unsafe { psftp_cnopts_set_hostkeys(opts.0, std::ptr::null()) }).unwrap();
+    let mut login = Login::password(server());
+    login.port = relay.port;
+    let ldir = local_scratch("interrupt");
+
+    let conn = login.connect(&opts).unwrap();
+    let t = Instant::now();
+    let waker = interrupt_after(&conn, &relay, Duration::from_millis(500));
+    assert_fail(
+        listdir(&conn, rdir.to_str().unwrap()),
+        PSFTP_E_CANCELLED,
+        &["interrupted"],
+    );
+    assert!(
+        t.elapsed() < Duration::from_secs(15),
+        "took {:?}",
+        t.elapsed()
+    );
+    waker.join().unwrap();
+    assert_fail(listdir(&conn, "."), PSFTP_E_CANCELLED, &["interrupted"]);
+    drop(conn);
+    relay.thaw();
+
+    // A tree operation: the extra connections stop too.
+    let conn = login.connect(&opts).unwrap();
+    let mut xo = std::ptr::null_mut();
+    check(unsafe { psftp_transfer_opts_new(&mut xo) }).unwrap();
+    check(psftp_transfer_opts_set_parallelism(xo, 3)).unwrap();
+    let raw = conn.0 as usize;
+    let freeze_then_interrupt = || {
+        relay.freeze();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(300));
+            psftp_interrupt(raw as *mut psftp_conn);
+        });
+    };
+    let mut k = Kill {
+        action: &freeze_then_interrupt,
+        done: false,
+    };
+    check(psftp_transfer_opts_set_progress(
+        xo,
+        Some(kill_on_first_tree),
+        &mut k as *mut _ as *mut c_void,
+    ))
+    .unwrap();
+    let t = Instant::now();
+    let rc = unsafe {
+        psftp_get_r(
+            conn.0,
+            c(rdir.to_str().unwrap()).as_ptr(),
+            c(ldir.to_str().unwrap()).as_ptr(),
+            false,
+            xo,
+            std::ptr::null_mut(),
+        )
+    };
+    assert_fail(check(rc), PSFTP_E_CANCELLED, &["interrupt"]);
+    assert!(
+        t.elapsed() < Duration::from_secs(15),
+        "took {:?}",
+        t.elapsed()
+    );
+    psftp_transfer_opts_free(xo);
+    relay.thaw();
+    psftp_interrupt(std::ptr::null_mut());
+}
