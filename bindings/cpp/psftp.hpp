@@ -1,0 +1,944 @@
+// psftp.hpp: header-only C++17 binding of psftp, the pysftp 0.2.9 API as a
+// C library (psftp.h).
+//
+// It only translates idioms; every behaviour lives in the C library.
+//  - Handles (Connection, CnOpts, File, TransferOpts) are move-only RAII
+//    objects over the C handles: std::unique_ptr with the C free function.
+//  - A failing call throws psftp::Error (code and message). Each result code
+//    has its own subclass (NotFound, AuthError, HostKeyUnknown, ...); the
+//    host-key refusals share HostKeyError.
+//  - Remote paths are std::string (POSIX paths on the server), local paths
+//    std::filesystem::path; lists come back as std::vector.
+//  - Callbacks are std::function. An exception thrown in one is stored, the
+//    C call is told to stop, and the exception is rethrown once the C call
+//    has returned: it never unwinds through C frames.
+//  - cd() and local_cd() return a guard that restores the directory.
+//
+//   psftp::CnOpts opts("~/.ssh/known_hosts");
+//   psftp::ConnectArgs args;
+//   args.username = "me";
+//   args.password = "secret";
+//   args.cnopts = &opts;
+//   psftp::Connection sftp("example.com", args);
+//   {
+//       auto in_public = sftp.cd("public");   // with sftp.cd('public'):
+//       sftp.put("/my/local/filename");
+//   }
+//   for (const auto& name : sftp.listdir()) std::cout << name << '\n';
+#ifndef PSFTP_HPP
+#define PSFTP_HPP
+
+#if !defined(__cplusplus) || __cplusplus < 201703L
+#error "psftp.hpp needs C++17 or newer (-std=c++17); C code includes psftp.h"
+#endif
+
+#include <psftp.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <filesystem>
+#include <functional>
+#include <ios>
+#include <istream>
+#include <memory>
+#include <optional>
+#include <ostream>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace psftp {
+
+// ---------------------------------------------------------------- errors
+
+/// The C result codes (PSFTP_E_*), for switching on Error::errc().
+enum class Errc : int {
+    invalid_arg = PSFTP_E_INVALID_ARG,
+    connect = PSFTP_E_CONNECT,
+    hostkey_unknown = PSFTP_E_HOSTKEY_UNKNOWN,
+    hostkey_mismatch = PSFTP_E_HOSTKEY_MISMATCH,
+    auth = PSFTP_E_AUTH,
+    not_found = PSFTP_E_NOT_FOUND,
+    permission = PSFTP_E_PERMISSION,
+    exists = PSFTP_E_EXISTS,
+    not_a_directory = PSFTP_E_NOT_A_DIRECTORY,
+    local_io = PSFTP_E_LOCAL_IO,
+    sftp = PSFTP_E_SFTP,
+    ssh = PSFTP_E_SSH,
+    timeout = PSFTP_E_TIMEOUT,
+    cancelled = PSFTP_E_CANCELLED,
+    connection_lost = PSFTP_E_CONNECTION_LOST,
+    unsafe_path = PSFTP_E_UNSAFE_PATH,
+    panic = PSFTP_E_PANIC,
+    unsupported = PSFTP_E_UNSUPPORTED,
+};
+
+/// A failed psftp call: the C result code and psftp's message (what()).
+class Error : public std::runtime_error {
+public:
+    Error(int code, const std::string& message) : std::runtime_error(message), code_(code) {}
+    int code() const noexcept { return code_; }
+    Errc errc() const noexcept { return static_cast<Errc>(code_); }
+    /// The code's name, "PSFTP_E_NOT_FOUND".
+    const char* name() const noexcept { return psftp_strerror(code_); }
+
+private:
+    int code_;
+};
+
+/// Base of HostKeyUnknown and HostKeyMismatch, to catch both at once.
+class HostKeyError : public Error {
+public:
+    using Error::Error;
+};
+
+/// The exception type of one result code.
+template <Errc C, class Base = Error>
+class CodeError : public Base {
+public:
+    explicit CodeError(const std::string& message) : Base(static_cast<int>(C), message) {}
+};
+
+using InvalidArgument = CodeError<Errc::invalid_arg>;
+using ConnectError = CodeError<Errc::connect>;
+using HostKeyUnknown = CodeError<Errc::hostkey_unknown, HostKeyError>;
+using HostKeyMismatch = CodeError<Errc::hostkey_mismatch, HostKeyError>;
+using AuthError = CodeError<Errc::auth>;
+using NotFound = CodeError<Errc::not_found>;
+using PermissionDenied = CodeError<Errc::permission>;
+using AlreadyExists = CodeError<Errc::exists>;
+using NotADirectory = CodeError<Errc::not_a_directory>;
+using LocalIoError = CodeError<Errc::local_io>;
+using SftpError = CodeError<Errc::sftp>;
+using SshError = CodeError<Errc::ssh>;
+using Timeout = CodeError<Errc::timeout>;
+using Cancelled = CodeError<Errc::cancelled>;
+using ConnectionLost = CodeError<Errc::connection_lost>;
+using UnsafePath = CodeError<Errc::unsafe_path>;
+using Panic = CodeError<Errc::panic>;
+using Unsupported = CodeError<Errc::unsupported>;
+
+/// Throws the exception type of `code` with `message`.
+[[noreturn]] inline void throw_error(int code, const std::string& message) {
+    switch (static_cast<Errc>(code)) {
+    case Errc::invalid_arg: throw InvalidArgument(message);
+    case Errc::connect: throw ConnectError(message);
+    case Errc::hostkey_unknown: throw HostKeyUnknown(message);
+    case Errc::hostkey_mismatch: throw HostKeyMismatch(message);
+    case Errc::auth: throw AuthError(message);
+    case Errc::not_found: throw NotFound(message);
+    case Errc::permission: throw PermissionDenied(message);
+    case Errc::exists: throw AlreadyExists(message);
+    case Errc::not_a_directory: throw NotADirectory(message);
+    case Errc::local_io: throw LocalIoError(message);
+    case Errc::sftp: throw SftpError(message);
+    case Errc::ssh: throw SshError(message);
+    case Errc::timeout: throw Timeout(message);
+    case Errc::cancelled: throw Cancelled(message);
+    case Errc::connection_lost: throw ConnectionLost(message);
+    case Errc::unsafe_path: throw UnsafePath(message);
+    case Errc::panic: throw Panic(message);
+    case Errc::unsupported: throw Unsupported(message);
+    }
+    throw Error(code, message);
+}
+
+/// Throws for a C result code other than PSFTP_OK. Call it right after the
+/// C call, on the same thread: the message is the thread's last error.
+inline void check(int rc) {
+    if (rc != PSFTP_OK)
+        throw_error(rc, psftp_last_error());
+}
+
+// ----------------------------------------------------------------- types
+
+/// File attributes; a field is valid when its PSFTP_ATTR_* bit is in flags.
+using Attrs = psftp_attrs;
+/// statvfs@openssh.com figures.
+using StatVfs = psftp_statvfs_info;
+
+/// One listdir_attr() entry.
+struct DirEntry {
+    std::string filename;
+    std::string longname;
+    Attrs attrs;
+};
+
+/// A host key: type, base64 blob as in known_hosts, SHA256 fingerprint.
+struct HostKey {
+    std::string key_type;
+    std::string base64;
+    std::string fingerprint;
+};
+
+/// pysftp security_options: what this build can negotiate, best first.
+struct SecurityOptions {
+    std::vector<std::string> ciphers;
+    std::vector<std::string> digests;
+    std::vector<std::string> key_types;
+    std::vector<std::string> kex;
+    std::vector<std::string> compression;
+};
+
+/// execute(): stdout's lines then stderr's, with their newlines.
+struct ExecResult {
+    std::vector<std::string> lines;
+    int exit_status;
+};
+
+/// sftp_client(): libssh2's LIBSSH2_SESSION and LIBSSH2_SFTP.
+struct SftpClient {
+    void* session;
+    void* sftp;
+};
+
+/// Progress of one file: bytes done and total (0 if unknown). Throw to stop.
+using Progress = std::function<void(std::uint64_t done, std::uint64_t total)>;
+/// getfo() destination: consume a chunk. Throw to stop.
+using WriteFn = std::function<void(std::string_view chunk)>;
+/// putfo() origin: fill up to `size` bytes, return how many; 0 at the end.
+using ReadFn = std::function<std::size_t(char* buf, std::size_t size)>;
+
+/// What a walktree() callback asks for. Skip (from a directory callback)
+/// leaves that directory's contents out. To stop the walk, throw.
+enum class Walk : int { Continue = 0, Skip = PSFTP_WALK_SKIP };
+/// A walktree() callback: the entry's path and attributes.
+using WalkFn = std::function<Walk(const std::string& path, const Attrs& attrs)>;
+
+// ---------------------------------------------------------------- detail
+
+namespace detail {
+
+/// unique_ptr deleter calling psftp's own free/close function.
+template <auto Free>
+struct Deleter {
+    template <class T>
+    void operator()(T* p) const noexcept {
+        static_cast<void>(Free(p));
+    }
+};
+template <class T, auto Free>
+using Handle = std::unique_ptr<T, Deleter<Free>>;
+
+/// A std::string as a C string. An embedded NUL would silently cut the
+/// string (and name another path), so it is refused.
+inline const char* c_str(const std::string& s, const char* param) {
+    if (s.find('\0') != std::string::npos)
+        throw InvalidArgument(std::string(param) + ": contains a NUL byte");
+    return s.c_str();
+}
+inline const char* c_str(const std::filesystem::path& p, const char* param) {
+    return c_str(p.native(), param);
+}
+template <class S>
+const char* c_str(const std::optional<S>& s, const char* param) {
+    return s ? c_str(*s, param) : nullptr;
+}
+
+inline std::string take_string(char* s) {
+    Handle<char, psftp_string_free> owned(s);
+    return s ? std::string(s) : std::string();
+}
+inline std::optional<std::string> take_optional_string(char* s) {
+    Handle<char, psftp_string_free> owned(s);
+    return s ? std::optional<std::string>(s) : std::nullopt;
+}
+inline std::vector<std::string> copy_strings(const psftp_strarray& list) {
+    return std::vector<std::string>(list.strings, list.strings + list.count);
+}
+inline std::vector<std::string> take_strings(psftp_strarray* list) {
+    Handle<psftp_strarray, psftp_strarray_free> owned(list);
+    return copy_strings(*list);
+}
+inline HostKey take_hostkey(psftp_hostkey* key) {
+    Handle<psftp_hostkey, psftp_hostkey_free> owned(key);
+    return HostKey{key->key_type, key->base64, key->fingerprint};
+}
+
+/// Keeps the first exception a callback throws, so that it crosses the C
+/// frames as a "stop" return value and is rethrown after the C call.
+class CallbackError {
+public:
+    /// -1 stops every psftp callback: it is non-zero (progress, write),
+    /// negative (read) and not PSFTP_WALK_SKIP (walks).
+    template <class F>
+    auto run(F&& f) noexcept -> decltype(f()) {
+        if (error_)
+            return -1; // never call back after a failure
+        try {
+            return f();
+        } catch (...) {
+            error_ = std::current_exception();
+            return -1;
+        }
+    }
+    /// After the C call: a callback's exception wins over the result code.
+    void check(int rc) const {
+        if (error_)
+            std::rethrow_exception(error_);
+        psftp::check(rc);
+    }
+
+private:
+    std::exception_ptr error_;
+};
+
+/// user_data of transfer calls: the callbacks and their exception.
+struct TransferCallbacks {
+    CallbackError error;
+    const Progress* progress = nullptr;
+    const WriteFn* write = nullptr;
+    const ReadFn* read = nullptr;
+};
+
+inline int progress_trampoline(std::uint64_t done, std::uint64_t total, void* ud) noexcept {
+    auto* cb = static_cast<TransferCallbacks*>(ud);
+    return cb->error.run([&] {
+        (*cb->progress)(done, total);
+        return 0;
+    });
+}
+inline int write_trampoline(const std::uint8_t* data, std::size_t len, void* ud) noexcept {
+    auto* cb = static_cast<TransferCallbacks*>(ud);
+    return cb->error.run([&] {
+        (*cb->write)(std::string_view(reinterpret_cast<const char*>(data), len));
+        return 0;
+    });
+}
+inline std::int64_t read_trampoline(std::uint8_t* buf, std::size_t len, void* ud) noexcept {
+    auto* cb = static_cast<TransferCallbacks*>(ud);
+    return cb->error.run([&] {
+        return static_cast<std::int64_t>((*cb->read)(reinterpret_cast<char*>(buf), len));
+    });
+}
+inline psftp_progress_cb progress_cb(const Progress& p) {
+    return p ? &progress_trampoline : nullptr;
+}
+
+/// user_data of walks: the three callbacks and their exception.
+struct WalkCallbacks {
+    CallbackError error;
+    const WalkFn* file;
+    const WalkFn* dir;
+    const WalkFn* unknown;
+};
+
+template <const WalkFn* WalkCallbacks::*Which>
+int walk_trampoline(const char* path, const psftp_attrs* attrs, void* ud) noexcept {
+    auto* cb = static_cast<WalkCallbacks*>(ud);
+    return cb->error.run([&] { return static_cast<int>((*(cb->*Which))(path, *attrs)); });
+}
+
+/// Runs a C walk function with the three callbacks (each may be empty).
+template <class CallWalk>
+void walk(const WalkFn& file, const WalkFn& dir, const WalkFn& unknown, CallWalk&& call) {
+    WalkCallbacks cb{{}, &file, &dir, &unknown};
+    cb.error.check(call(file ? &walk_trampoline<&WalkCallbacks::file> : nullptr,
+                        dir ? &walk_trampoline<&WalkCallbacks::dir> : nullptr,
+                        unknown ? &walk_trampoline<&WalkCallbacks::unknown> : nullptr, &cb));
+}
+
+/// Calls `f(&out)` and throws on failure; returns what it wrote.
+template <class T, class F>
+T out(F&& f) {
+    T value{};
+    check(f(&value));
+    return value;
+}
+
+} // namespace detail
+
+// ----------------------------------------------------------- directories
+
+class CdGuard;
+/// with pysftp.cd(localpath): chdir(2) for the whole process until the
+/// guard goes out of scope; nullopt only bookmarks.
+inline CdGuard local_cd(const std::optional<std::filesystem::path>& localpath = std::nullopt);
+
+/// Restores the working directory (remote for Connection::cd(), the
+/// process's for local_cd()) when it goes out of scope. Move-only. It
+/// outliving its connection is harmless (the restore is then skipped).
+class [[nodiscard]] CdGuard {
+public:
+    CdGuard(CdGuard&& other) noexcept
+        : restore_(std::exchange(other.restore_, nullptr)), conn_(other.conn_) {}
+    CdGuard(const CdGuard&) = delete;
+    CdGuard& operator=(const CdGuard&) = delete;
+    CdGuard& operator=(CdGuard&&) = delete; // guards restore in stack order
+    ~CdGuard() {
+        if (restore_)
+            restore_(conn_);
+    }
+
+private:
+    using Restore = void (*)(psftp_conn*) noexcept;
+    CdGuard(Restore restore, psftp_conn* conn) : restore_(restore), conn_(conn) {}
+    friend class Connection;
+    friend CdGuard local_cd(const std::optional<std::filesystem::path>& localpath);
+
+    Restore restore_;
+    psftp_conn* conn_;
+};
+
+// ------------------------------------------------------------ options
+
+/// pysftp CnOpts: known_hosts, logging, compression, ciphers, timeouts.
+/// Connecting copies what it needs, so options may change afterwards.
+class CnOpts {
+public:
+    /// pysftp CnOpts(knownhosts=None): nullopt means ~/.ssh/known_hosts.
+    explicit CnOpts(const std::optional<std::filesystem::path>& knownhosts = std::nullopt) {
+        handle_.reset(detail::out<psftp_cnopts*>([&](psftp_cnopts** o) {
+            return psftp_cnopts_new(detail::c_str(knownhosts, "knownhosts"), o);
+        }));
+    }
+    /// cnopts.hostkeys.load(path): merge another known_hosts file.
+    CnOpts& load(const std::filesystem::path& path) {
+        check(psftp_cnopts_load(handle(), detail::c_str(path, "path")));
+        return *this;
+    }
+    /// cnopts.hostkeys = ...: nullopt turns host-key checking off (NOT
+    /// ADVISED); a path makes that file the only known_hosts file.
+    CnOpts& set_hostkeys(const std::optional<std::filesystem::path>& knownhosts) {
+        check(psftp_cnopts_set_hostkeys(handle(), detail::c_str(knownhosts, "knownhosts")));
+        return *this;
+    }
+    /// Trust on first use: append an unknown host's key and go on.
+    CnOpts& set_accept_new(bool accept_new) {
+        check(psftp_cnopts_set_accept_new(handle(), accept_new));
+        return *this;
+    }
+    /// cnopts.log: to `path`, or to a temporary file when nullopt.
+    CnOpts& set_log(bool log, const std::optional<std::filesystem::path>& path = std::nullopt) {
+        check(psftp_cnopts_set_log(handle(), log, detail::c_str(path, "path")));
+        return *this;
+    }
+    CnOpts& set_compression(bool compression) {
+        check(psftp_cnopts_set_compression(handle(), compression));
+        return *this;
+    }
+    /// Comma-separated preference list; nullopt restores the default.
+    CnOpts& set_ciphers(const std::optional<std::string>& ciphers) {
+        check(psftp_cnopts_set_ciphers(handle(), detail::c_str(ciphers, "ciphers")));
+        return *this;
+    }
+    CnOpts& set_connect_timeout(double seconds) {
+        check(psftp_cnopts_set_connect_timeout(handle(), seconds));
+        return *this;
+    }
+    CnOpts& set_timeout(double seconds) {
+        check(psftp_cnopts_set_timeout(handle(), seconds));
+        return *this;
+    }
+    CnOpts& set_keepalive(int seconds) {
+        check(psftp_cnopts_set_keepalive(handle(), seconds));
+        return *this;
+    }
+    /// The first known key of `host` ("[host]:port" for a port other than 22).
+    HostKey get_hostkey(const std::string& host) const {
+        return detail::take_hostkey(detail::out<psftp_hostkey*>([&](psftp_hostkey** o) {
+            return psftp_cnopts_get_hostkey(handle(), detail::c_str(host, "host"), o);
+        }));
+    }
+    psftp_cnopts* handle() const noexcept { return handle_.get(); }
+
+private:
+    detail::Handle<psftp_cnopts, psftp_cnopts_free> handle_;
+};
+
+/// Options of get, put and putfo: atomic replacement, resume, fsync.
+// The tree operations (get_r, put_r, ...) will add their setters here. A
+// callback set on the options must keep its std::function and CallbackError
+// in a heap-allocated context (the C user_data), so that it stays put when
+// the options move; the call then checks that context's CallbackError.
+class TransferOpts {
+public:
+    /// The defaults: atomic on, resume off, fsync off.
+    TransferOpts() { handle_.reset(detail::out<psftp_transfer_opts*>(psftp_transfer_opts_new)); }
+    TransferOpts& set_atomic(bool atomic) {
+        check(psftp_transfer_opts_set_atomic(handle(), atomic));
+        return *this;
+    }
+    TransferOpts& set_resume(bool resume) {
+        check(psftp_transfer_opts_set_resume(handle(), resume));
+        return *this;
+    }
+    TransferOpts& set_fsync(bool fsync) {
+        check(psftp_transfer_opts_set_fsync(handle(), fsync));
+        return *this;
+    }
+    psftp_transfer_opts* handle() const noexcept { return handle_.get(); }
+
+private:
+    detail::Handle<psftp_transfer_opts, psftp_transfer_opts_free> handle_;
+};
+
+namespace detail {
+inline const psftp_transfer_opts* handle_of(const TransferOpts* opts) {
+    return opts ? opts->handle() : nullptr;
+}
+} // namespace detail
+
+// ------------------------------------------------------------------ files
+
+/// An open remote file (pysftp open()). Binary. Closed when destroyed;
+/// close() reports the error of the final flush.
+class File {
+public:
+    /// Reads up to `size` bytes into `buf`; fewer only at the end (0 there).
+    std::size_t read(void* buf, std::size_t size) {
+        return detail::out<std::size_t>(
+            [&](std::size_t* n) { return psftp_file_read(handle(), buf, size, n); });
+    }
+    /// Python read(size): up to `size` bytes; nullopt reads to the end.
+    std::string read(std::optional<std::size_t> size = std::nullopt) {
+        if (size)
+            return read_up_to(*size);
+        std::string all;
+        for (std::string part = read_up_to(chunk); !part.empty(); part = read_up_to(chunk))
+            all += part;
+        return all;
+    }
+    /// Up to and including the next '\n', at most `size` bytes (nullopt: no
+    /// limit); "" at the end of the file.
+    std::string readline(std::optional<std::size_t> size = std::nullopt) {
+        if (size)
+            return readline_up_to(*size);
+        std::string line;
+        for (;;) {
+            std::string part = readline_up_to(chunk);
+            line += part;
+            if (part.size() < chunk || part.back() == '\n')
+                return line;
+        }
+    }
+    void write(std::string_view data) {
+        check(psftp_file_write(handle(), data.data(), data.size()));
+    }
+    /// Moves to `offset` from std::ios::beg, cur or end; returns the position.
+    std::uint64_t seek(std::int64_t offset, std::ios_base::seekdir dir = std::ios_base::beg) {
+        return detail::out<std::uint64_t>(
+            [&](std::uint64_t* pos) { return psftp_file_seek(handle(), offset, whence(dir), pos); });
+    }
+    std::uint64_t tell() {
+        return detail::out<std::uint64_t>(
+            [&](std::uint64_t* pos) { return psftp_file_tell(handle(), pos); });
+    }
+    Attrs stat() {
+        return detail::out<Attrs>([&](Attrs* a) { return psftp_file_stat(handle(), a); });
+    }
+    void flush() { check(psftp_file_flush(handle())); }
+    void fsync() { check(psftp_file_fsync(handle())); }
+    void truncate(std::uint64_t size) { check(psftp_file_truncate(handle(), size)); }
+    /// Flushes and closes; closing again does nothing.
+    void close() { check(psftp_file_close(handle_.release())); }
+    psftp_file* handle() const noexcept { return handle_.get(); }
+
+private:
+    friend class Connection;
+    explicit File(psftp_file* raw) : handle_(raw) {}
+    static constexpr std::size_t chunk = 64 * 1024;
+
+    std::string read_up_to(std::size_t size) {
+        std::string buf(size, '\0');
+        buf.resize(read(buf.data(), size));
+        return buf;
+    }
+    std::string readline_up_to(std::size_t size) {
+        std::string buf(size, '\0');
+        buf.resize(detail::out<std::size_t>(
+            [&](std::size_t* n) { return psftp_file_readline(handle(), buf.data(), size, n); }));
+        return buf;
+    }
+    static int whence(std::ios_base::seekdir dir) {
+        if (dir == std::ios_base::cur)
+            return PSFTP_SEEK_CUR;
+        return dir == std::ios_base::end ? PSFTP_SEEK_END : PSFTP_SEEK_SET;
+    }
+
+    detail::Handle<psftp_file, psftp_file_close> handle_;
+};
+
+// ------------------------------------------------------------- connection
+
+/// The arguments of pysftp Connection() after `host`; unset means None.
+struct ConnectArgs {
+    std::optional<std::string> username;
+    /// A key file, or "agent" / "agent:NAME" for an ssh-agent key.
+    std::optional<std::string> private_key;
+    std::optional<std::string> password;
+    int port = 22;
+    std::optional<std::string> private_key_pass;
+    /// Not owned; nullptr means defaults (~/.ssh/known_hosts, checked).
+    const CnOpts* cnopts = nullptr;
+    std::optional<std::string> default_path;
+};
+
+/// pysftp Connection. Thread-safe (the C library serializes calls).
+/// Closed when destroyed; a closed or moved-from Connection throws
+/// InvalidArgument.
+class Connection {
+public:
+    explicit Connection(const std::string& host, const ConnectArgs& args = {}) {
+        handle_.reset(detail::out<psftp_conn*>([&](psftp_conn** o) {
+            return psftp_connect(detail::c_str(host, "host"),
+                                 detail::c_str(args.username, "username"),
+                                 detail::c_str(args.private_key, "private_key"),
+                                 detail::c_str(args.password, "password"), args.port,
+                                 detail::c_str(args.private_key_pass, "private_key_pass"),
+                                 args.cnopts ? args.cnopts->handle() : nullptr,
+                                 detail::c_str(args.default_path, "default_path"), o, nullptr);
+        }));
+    }
+    void close() noexcept { handle_.reset(); }
+    psftp_conn* handle() const noexcept { return handle_.get(); }
+
+    // Transfers. A callback that throws stops the transfer; its exception
+    // comes out of the call. `opts` nullptr means the defaults.
+
+    /// pysftp get(); `localpath` nullopt: the remote name, locally.
+    void get(const std::string& remotepath,
+             const std::optional<std::filesystem::path>& localpath = std::nullopt,
+             const Progress& callback = nullptr, bool preserve_mtime = false,
+             const TransferOpts* opts = nullptr) {
+        detail::TransferCallbacks cb;
+        cb.progress = &callback;
+        cb.error.check(psftp_get(handle(), detail::c_str(remotepath, "remotepath"),
+                                 detail::c_str(localpath, "localpath"),
+                                 detail::progress_cb(callback), &cb, preserve_mtime,
+                                 detail::handle_of(opts)));
+    }
+    /// pysftp put(); returns the remote attributes (flags 0 without confirm).
+    Attrs put(const std::filesystem::path& localpath,
+              const std::optional<std::string>& remotepath = std::nullopt,
+              const Progress& callback = nullptr, bool confirm = true,
+              bool preserve_mtime = false, const TransferOpts* opts = nullptr) {
+        detail::TransferCallbacks cb;
+        cb.progress = &callback;
+        Attrs attrs{};
+        cb.error.check(psftp_put(handle(), detail::c_str(localpath, "localpath"),
+                                 detail::c_str(remotepath, "remotepath"),
+                                 detail::progress_cb(callback), &cb, confirm, preserve_mtime,
+                                 detail::handle_of(opts), &attrs));
+        return attrs;
+    }
+    /// pysftp getfo(): stream a remote file to `write`; returns the bytes.
+    std::uint64_t getfo(const std::string& remotepath, const WriteFn& write,
+                        const Progress& callback = nullptr) {
+        detail::TransferCallbacks cb;
+        cb.progress = &callback;
+        cb.write = &write;
+        std::uint64_t bytes = 0;
+        cb.error.check(psftp_getfo(handle(), detail::c_str(remotepath, "remotepath"),
+                                   write ? &detail::write_trampoline : nullptr,
+                                   detail::progress_cb(callback), &cb, &bytes));
+        return bytes;
+    }
+    /// pysftp getfo() into a std::ostream.
+    std::uint64_t getfo(const std::string& remotepath, std::ostream& out,
+                        const Progress& callback = nullptr) {
+        auto write = [&out](std::string_view chunk) {
+            if (!out.write(chunk.data(), static_cast<std::streamsize>(chunk.size())))
+                throw LocalIoError("getfo: writing to the output stream failed");
+        };
+        return getfo(remotepath, WriteFn(write), callback);
+    }
+    /// pysftp putfo(): upload what `read` supplies; `file_size` is only the
+    /// progress total.
+    Attrs putfo(const ReadFn& read, const std::string& remotepath, std::uint64_t file_size = 0,
+                const Progress& callback = nullptr, bool confirm = true,
+                const TransferOpts* opts = nullptr) {
+        detail::TransferCallbacks cb;
+        cb.progress = &callback;
+        cb.read = &read;
+        Attrs attrs{};
+        cb.error.check(psftp_putfo(handle(), read ? &detail::read_trampoline : nullptr,
+                                   detail::c_str(remotepath, "remotepath"), file_size,
+                                   detail::progress_cb(callback), &cb, confirm,
+                                   detail::handle_of(opts), &attrs));
+        return attrs;
+    }
+    /// pysftp putfo() from a std::istream, to its end.
+    Attrs putfo(std::istream& in, const std::string& remotepath, std::uint64_t file_size = 0,
+                const Progress& callback = nullptr, bool confirm = true,
+                const TransferOpts* opts = nullptr) {
+        auto read = [&in](char* buf, std::size_t size) {
+            in.read(buf, static_cast<std::streamsize>(size));
+            if (in.bad())
+                throw LocalIoError("putfo: reading the input stream failed");
+            return static_cast<std::size_t>(in.gcount());
+        };
+        return putfo(ReadFn(read), remotepath, file_size, callback, confirm, opts);
+    }
+
+    // Working directory.
+
+    /// with sftp.cd(remotepath): changes directory (nullopt only bookmarks)
+    /// until the returned guard goes out of scope.
+    CdGuard cd(const std::optional<std::string>& remotepath = std::nullopt) {
+        check(psftp_cd_push(handle(), detail::c_str(remotepath, "remotepath")));
+        return CdGuard([](psftp_conn* c) noexcept { psftp_cd_pop(c); }, handle());
+    }
+    /// nullopt goes back to the server's default directory.
+    void chdir(const std::optional<std::string>& remotepath) {
+        check(psftp_chdir(handle(), detail::c_str(remotepath, "remotepath")));
+    }
+    void cwd(const std::optional<std::string>& remotepath) {
+        check(psftp_cwd(handle(), detail::c_str(remotepath, "remotepath")));
+    }
+    /// nullopt until the first chdir, as in pysftp.
+    std::optional<std::string> getcwd() {
+        return detail::take_optional_string(
+            detail::out<char*>([&](char** o) { return psftp_getcwd(handle(), o); }));
+    }
+    std::string pwd() {
+        return detail::take_string(
+            detail::out<char*>([&](char** o) { return psftp_pwd(handle(), o); }));
+    }
+
+    // Listing and attributes.
+
+    std::vector<std::string> listdir(const std::string& remotepath = ".") {
+        return detail::take_strings(detail::out<psftp_strarray*>([&](psftp_strarray** o) {
+            return psftp_listdir(handle(), detail::c_str(remotepath, "remotepath"), o);
+        }));
+    }
+    std::vector<DirEntry> listdir_attr(const std::string& remotepath = ".") {
+        detail::Handle<psftp_dirent_list, psftp_dirent_list_free> list(
+            detail::out<psftp_dirent_list*>([&](psftp_dirent_list** o) {
+                return psftp_listdir_attr(handle(), detail::c_str(remotepath, "remotepath"), o);
+            }));
+        std::vector<DirEntry> entries;
+        for (std::size_t i = 0; i < list->count; i++) {
+            const psftp_dirent& e = list->entries[i];
+            entries.push_back(DirEntry{e.filename, e.longname, e.attrs});
+        }
+        return entries;
+    }
+    Attrs stat(const std::string& remotepath) { return attrs_of(psftp_stat, remotepath); }
+    Attrs lstat(const std::string& remotepath) { return attrs_of(psftp_lstat, remotepath); }
+    bool exists(const std::string& remotepath) { return test(psftp_exists, remotepath); }
+    bool lexists(const std::string& remotepath) { return test(psftp_lexists, remotepath); }
+    bool isdir(const std::string& remotepath) { return test(psftp_isdir, remotepath); }
+    bool isfile(const std::string& remotepath) { return test(psftp_isfile, remotepath); }
+    std::string readlink(const std::string& remotelink) {
+        return string_of(psftp_readlink, remotelink, "remotelink");
+    }
+    std::string normalize(const std::string& remotepath) {
+        return string_of(psftp_normalize, remotepath, "remotepath");
+    }
+    StatVfs statvfs(const std::string& remotepath) {
+        return detail::out<StatVfs>([&](StatVfs* o) {
+            return psftp_statvfs(handle(), detail::c_str(remotepath, "remotepath"), o);
+        });
+    }
+
+    // Changing the remote tree. Modes are pysftp's octal-looking integers
+    // (755 is rwxr-xr-x).
+
+    void mkdir(const std::string& remotepath, int mode = 777) {
+        check(psftp_mkdir(handle(), detail::c_str(remotepath, "remotepath"), mode));
+    }
+    void makedirs(const std::string& remotedir, int mode = 777) {
+        check(psftp_makedirs(handle(), detail::c_str(remotedir, "remotedir"), mode));
+    }
+    void chmod(const std::string& remotepath, int mode = 777) {
+        check(psftp_chmod(handle(), detail::c_str(remotepath, "remotepath"), mode));
+    }
+    /// nullopt keeps that id.
+    void chown(const std::string& remotepath, std::optional<std::uint32_t> uid = std::nullopt,
+               std::optional<std::uint32_t> gid = std::nullopt) {
+        const std::int64_t keep = -1;
+        check(psftp_chown(handle(), detail::c_str(remotepath, "remotepath"),
+                          uid ? std::int64_t{*uid} : keep, gid ? std::int64_t{*gid} : keep));
+    }
+    void rmdir(const std::string& remotepath) { path_op(psftp_rmdir, remotepath, "remotepath"); }
+    void remove(const std::string& remotefile) { path_op(psftp_remove, remotefile, "remotefile"); }
+    void unlink(const std::string& remotefile) { path_op(psftp_unlink, remotefile, "remotefile"); }
+    /// Fails with AlreadyExists if `remote_dest` exists; posix_rename replaces.
+    void rename(const std::string& remote_src, const std::string& remote_dest) {
+        pair_op(psftp_rename, remote_src, remote_dest);
+    }
+    void posix_rename(const std::string& remote_src, const std::string& remote_dest) {
+        pair_op(psftp_posix_rename, remote_src, remote_dest);
+    }
+    void hardlink(const std::string& remote_src, const std::string& remote_dest) {
+        pair_op(psftp_hardlink, remote_src, remote_dest);
+    }
+    /// Creates the link `remote_dest` pointing to `remote_src`.
+    void symlink(const std::string& remote_src, const std::string& remote_dest) {
+        pair_op(psftp_symlink, remote_src, remote_dest);
+    }
+    /// Returns the size the server reports afterwards.
+    std::uint64_t truncate(const std::string& remotepath, std::uint64_t size) {
+        return detail::out<std::uint64_t>([&](std::uint64_t* n) {
+            return psftp_truncate(handle(), detail::c_str(remotepath, "remotepath"), size, n);
+        });
+    }
+    void utime(const std::string& remotepath, std::int64_t atime, std::int64_t mtime) {
+        check(psftp_utime(handle(), detail::c_str(remotepath, "remotepath"), atime, mtime));
+    }
+
+    /// pysftp open(remote_file, mode='r', bufsize=-1); always binary.
+    File open(const std::string& remote_file, const std::string& mode = "r",
+              std::int64_t bufsize = -1) {
+        return File(detail::out<psftp_file*>([&](psftp_file** o) {
+            return psftp_open(handle(), detail::c_str(remote_file, "remote_file"),
+                              detail::c_str(mode, "mode"), bufsize, o);
+        }));
+    }
+
+    /// pysftp walktree(): depth first, sorted; empty callbacks are skipped.
+    /// Callbacks may use this connection.
+    void walktree(const std::string& remotepath, const WalkFn& fcallback, const WalkFn& dcallback,
+                  const WalkFn& ucallback, bool recurse = true) {
+        const char* root = detail::c_str(remotepath, "remotepath");
+        detail::walk(fcallback, dcallback, ucallback, [&](auto f, auto d, auto u, void* ud) {
+            return psftp_walktree(handle(), root, f, d, u, recurse, ud);
+        });
+    }
+
+    // The session.
+
+    /// pysftp execute(): output lines and exit status.
+    ExecResult execute(const std::string& command) {
+        ExecResult result{{}, 0};
+        result.lines = detail::take_strings(detail::out<psftp_strarray*>([&](psftp_strarray** o) {
+            return psftp_execute(handle(), detail::c_str(command, "command"), o,
+                                 &result.exit_status);
+        }));
+        return result;
+    }
+    HostKey remote_server_key() {
+        return detail::take_hostkey(detail::out<psftp_hostkey*>(
+            [&](psftp_hostkey** o) { return psftp_remote_server_key(handle(), o); }));
+    }
+    /// (local, remote): client-to-server and server-to-client.
+    std::pair<std::string, std::string> active_ciphers() {
+        return both_ways(psftp_active_ciphers);
+    }
+    std::pair<std::string, std::string> active_compression() {
+        return both_ways(psftp_active_compression);
+    }
+    SecurityOptions security_options() {
+        detail::Handle<psftp_security_info, psftp_security_info_free> info(
+            detail::out<psftp_security_info*>(
+                [&](psftp_security_info** o) { return psftp_security_options(handle(), o); }));
+        return SecurityOptions{
+            detail::copy_strings(info->ciphers), detail::copy_strings(info->digests),
+            detail::copy_strings(info->key_types), detail::copy_strings(info->kex),
+            detail::copy_strings(info->compression)};
+    }
+    /// Seconds a blocking read or write may wait; 0 means no limit.
+    double timeout() {
+        return detail::out<double>([&](double* t) { return psftp_timeout(handle(), t); });
+    }
+    void set_timeout(double seconds) { check(psftp_set_timeout(handle(), seconds)); }
+    /// nullopt when not logging.
+    std::optional<std::string> logfile() {
+        return detail::take_optional_string(
+            detail::out<char*>([&](char** o) { return psftp_logfile(handle(), o); }));
+    }
+    /// libssh2's session and SFTP handles; see psftp_sftp_client().
+    SftpClient sftp_client() {
+        SftpClient c{nullptr, nullptr};
+        check(psftp_sftp_client(handle(), &c.session, &c.sftp));
+        return c;
+    }
+    bool has_extension(const std::string& name) {
+        return detail::out<bool>([&](bool* o) {
+            return psftp_has_extension(handle(), detail::c_str(name, "name"), o);
+        });
+    }
+    /// The last failure on this connection from any thread ("" if none).
+    std::string last_error() const { return detail::take_string(psftp_conn_last_error(handle())); }
+    int last_error_code() const noexcept { return psftp_conn_last_error_code(handle()); }
+
+private:
+    using PathFn = int (*)(psftp_conn*, const char*);
+    using PairFn = int (*)(psftp_conn*, const char*, const char*);
+    using AttrsFn = int (*)(psftp_conn*, const char*, psftp_attrs*);
+    using TestFn = int (*)(psftp_conn*, const char*, bool*);
+    using StringFn = int (*)(psftp_conn*, const char*, char**);
+    using BothWaysFn = int (*)(psftp_conn*, char**, char**);
+
+    void path_op(PathFn fn, const std::string& path, const char* param) {
+        check(fn(handle(), detail::c_str(path, param)));
+    }
+    void pair_op(PairFn fn, const std::string& src, const std::string& dest) {
+        check(fn(handle(), detail::c_str(src, "remote_src"), detail::c_str(dest, "remote_dest")));
+    }
+    Attrs attrs_of(AttrsFn fn, const std::string& path) {
+        return detail::out<Attrs>(
+            [&](Attrs* a) { return fn(handle(), detail::c_str(path, "remotepath"), a); });
+    }
+    bool test(TestFn fn, const std::string& path) {
+        return detail::out<bool>(
+            [&](bool* b) { return fn(handle(), detail::c_str(path, "remotepath"), b); });
+    }
+    std::string string_of(StringFn fn, const std::string& path, const char* param) {
+        return detail::take_string(detail::out<char*>(
+            [&](char** o) { return fn(handle(), detail::c_str(path, param), o); }));
+    }
+    std::pair<std::string, std::string> both_ways(BothWaysFn fn) {
+        char* local = nullptr;
+        char* remote = nullptr;
+        check(fn(handle(), &local, &remote));
+        detail::Handle<char, psftp_string_free> owned_local(local), owned_remote(remote);
+        return {local, remote};
+    }
+
+    detail::Handle<psftp_conn, psftp_close> handle_;
+};
+
+// --------------------------------------------------------- module helpers
+
+/// The library's version, "MAJOR.MINOR.PATCH".
+inline std::string version() { return psftp_version(); }
+
+/// pysftp st_mode_to_int: 33188 gives 644.
+inline std::uint32_t st_mode_to_int(std::uint32_t mode) { return psftp_st_mode_to_int(mode); }
+
+/// pysftp path_advance: ".", "./pub", "./pub/example", ...
+inline std::vector<std::string> path_advance(const std::string& thepath) {
+    return detail::take_strings(detail::out<psftp_strarray*>([&](psftp_strarray** o) {
+        return psftp_path_advance(detail::c_str(thepath, "thepath"), o);
+    }));
+}
+
+/// pysftp path_retreat: the same paths, longest first.
+inline std::vector<std::string> path_retreat(const std::string& thepath) {
+    return detail::take_strings(detail::out<psftp_strarray*>([&](psftp_strarray** o) {
+        return psftp_path_retreat(detail::c_str(thepath, "thepath"), o);
+    }));
+}
+
+/// pysftp reparent: ("backup", "/home/test/pub") gives "backup/./home/test/pub".
+inline std::string reparent(const std::string& newparent, const std::string& oldpath) {
+    return detail::take_string(detail::out<char*>([&](char** o) {
+        return psftp_reparent(detail::c_str(newparent, "newparent"),
+                              detail::c_str(oldpath, "oldpath"), o);
+    }));
+}
+
+/// pysftp walktree(localpath, ...): the same walk over a local directory.
+inline void local_walktree(const std::filesystem::path& localpath, const WalkFn& fcallback,
+                           const WalkFn& dcallback, const WalkFn& ucallback,
+                           bool recurse = true) {
+    const char* root = detail::c_str(localpath, "localpath");
+    detail::walk(fcallback, dcallback, ucallback, [&](auto f, auto d, auto u, void* ud) {
+        return psftp_local_walktree(root, f, d, u, recurse, ud);
+    });
+}
+
+inline CdGuard local_cd(const std::optional<std::filesystem::path>& localpath) {
+    check(psftp_local_cd_push(detail::c_str(localpath, "localpath")));
+    return CdGuard([](psftp_conn*) noexcept { psftp_local_cd_pop(); }, nullptr);
+}
+
+} // namespace psftp
+
+#endif // PSFTP_HPP

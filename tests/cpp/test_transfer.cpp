@@ -1,0 +1,151 @@
+// get, put, getfo, putfo and TransferOpts against the test sshd.
+#include "fixture.hpp"
+
+#include <sstream>
+
+using namespace fixture;
+
+namespace {
+/// Records every progress call.
+struct Recorder {
+    std::vector<std::pair<std::uint64_t, std::uint64_t>> calls;
+    psftp::Progress fn() {
+        return [this](std::uint64_t done, std::uint64_t total) { calls.emplace_back(done, total); };
+    }
+    bool grows() const {
+        for (std::size_t i = 1; i < calls.size(); i++)
+            if (calls[i].first <= calls[i - 1].first)
+                return false;
+        return true;
+    }
+};
+} // namespace
+
+TEST(Transfer, PutAndGetCopyBytesTimesAndReportProgress) {
+    psftp::Connection sftp = connect();
+    auto rdir = remote_dir("putget");
+    auto ldir = local_dir("putget");
+    const std::string data = pattern((3 << 20) + 17, 4);
+    const auto local = ldir.path() / "up.bin";
+    write_file(local, data);
+    set_times(local, 1'234'567'990, 1'234'567'890);
+    Recorder up;
+    psftp::Attrs a = sftp.put(local, rdir / "up.bin", up.fn(), true, true);
+    EXPECT_EQ(read_file(rdir / "up.bin"), data);
+    EXPECT_EQ(a.size, data.size());
+    EXPECT_EQ(a.mtime, 1'234'567'890);
+    EXPECT_EQ(stat_of(rdir / "up.bin").st_mtime, 1'234'567'890);
+    EXPECT_EQ(psftp::st_mode_to_int(a.mode), 644u);
+    ASSERT_FALSE(up.calls.empty());
+    EXPECT_EQ(up.calls.back(), std::make_pair<std::uint64_t>(data.size(), data.size()));
+    EXPECT_TRUE(up.grows());
+
+    // get copies both times (set on disk: reading may update the atime).
+    set_times(rdir / "up.bin", 1'000'000'500, 1'000'000'000);
+    Recorder down;
+    const auto back = ldir.path() / "back.bin";
+    sftp.get(rdir / "up.bin", back, down.fn(), true);
+    EXPECT_EQ(stat_of(back).st_mtime, 1'000'000'000);
+    EXPECT_EQ(stat_of(back).st_atime, 1'000'000'500); // before reading it
+    EXPECT_EQ(read_file(back), data);
+    EXPECT_EQ(down.calls.back(), std::make_pair<std::uint64_t>(data.size(), data.size()));
+    EXPECT_TRUE(down.grows());
+
+    sftp.get(rdir / "up.bin", ldir.path() / "fresh.bin");
+    EXPECT_GT(stat_of(ldir.path() / "fresh.bin").st_mtime, 1'600'000'000) << "mtime not kept";
+    EXPECT_EQ(sftp.put(local, rdir / "up.bin", nullptr, false).flags, 0u) << "no confirm stat";
+}
+
+TEST(Transfer, DefaultDestinationsAreTheWorkingDirectories) {
+    psftp::Connection sftp = connect();
+    auto rdir = remote_dir("cwd");
+    auto ldir = local_dir("cwd");
+    write_file(ldir.path() / "named.txt", "named");
+    sftp.chdir(rdir.path().string());
+    sftp.put(ldir.path() / "named.txt");
+    EXPECT_EQ(read_file(rdir / "named.txt"), "named");
+    auto sub = ldir.path() / "sub";
+    fs::create_directory(sub);
+    auto in_sub = psftp::local_cd(sub);
+    sftp.get("named.txt");
+    EXPECT_EQ(read_file(sub / "named.txt"), "named");
+}
+
+TEST(Transfer, AtomicOptionDecidesBetweenRenameAndInPlace) {
+    psftp::Connection sftp = connect();
+    auto rdir = remote_dir("atomic");
+    auto ldir = local_dir("atomic");
+    const auto local = ldir.path() / "f";
+    write_file(local, "v1");
+    const std::string remote = rdir / "f";
+    sftp.put(local, remote);
+    const auto first = stat_of(remote).st_ino;
+    write_file(local, "v2");
+    sftp.put(local, remote);
+    EXPECT_NE(stat_of(remote).st_ino, first) << "renamed into place by default";
+    EXPECT_EQ(read_file(remote), "v2");
+
+    psftp::TransferOpts in_place;
+    in_place.set_atomic(false);
+    const auto before = stat_of(remote).st_ino;
+    write_file(local, "v3");
+    sftp.put(local, remote, nullptr, true, false, &in_place);
+    EXPECT_EQ(stat_of(remote).st_ino, before) << "written in place";
+    EXPECT_EQ(read_file(remote), "v3");
+}
+
+TEST(Transfer, ResumeContinuesFromThePartFile) {
+    psftp::Connection sftp = connect();
+    auto rdir = remote_dir("resume");
+    auto ldir = local_dir("resume");
+    const std::string data = pattern(300'000, 5);
+    put_remote_file(rdir / "big", data);
+    // A part file whose bytes differ from the source: resuming keeps them.
+    const std::string head(1000, 'X');
+    write_file(ldir.path() / ".big.psftp.part", head);
+    psftp::TransferOpts opts;
+    opts.set_resume(true).set_fsync(true);
+    sftp.get(rdir / "big", ldir.path() / "big", nullptr, false, &opts);
+    EXPECT_EQ(read_file(ldir.path() / "big"), head + data.substr(1000));
+    EXPECT_FALSE(fs::exists(ldir.path() / ".big.psftp.part"));
+}
+
+TEST(Transfer, GetfoStreamsToAnOstreamOrAFunction) {
+    psftp::Connection sftp = connect();
+    auto rdir = remote_dir("getfo");
+    const std::string data = pattern((2 << 20) + 5, 6);
+    put_remote_file(rdir / "src", data);
+    std::ostringstream out;
+    Recorder progress;
+    EXPECT_EQ(sftp.getfo(rdir / "src", out, progress.fn()), data.size());
+    EXPECT_EQ(out.str(), data);
+    EXPECT_EQ(progress.calls.back().first, data.size());
+    std::string collected;
+    auto sink = [&](std::string_view chunk) { collected.append(chunk); };
+    EXPECT_EQ(sftp.getfo(rdir / "src", sink), data.size());
+    EXPECT_EQ(collected, data);
+    EXPECT_THROW_MSG(sftp.getfo(rdir / "src", psftp::WriteFn()), psftp::InvalidArgument, "write");
+}
+
+TEST(Transfer, PutfoUploadsFromAnIstreamOrAFunction) {
+    psftp::Connection sftp = connect();
+    auto rdir = remote_dir("putfo");
+    const std::string data = pattern((1 << 20) + 3, 7);
+    std::istringstream in(data);
+    Recorder progress;
+    psftp::Attrs a = sftp.putfo(in, rdir / "a", data.size(), progress.fn());
+    EXPECT_EQ(read_file(rdir / "a"), data);
+    EXPECT_EQ(a.size, data.size());
+    EXPECT_EQ(progress.calls.back(), std::make_pair<std::uint64_t>(data.size(), data.size()));
+    std::size_t pos = 0;
+    auto short_reads = [&](char* buf, std::size_t size) {
+        std::size_t n = std::min({size, data.size() - pos, std::size_t{10'000}});
+        data.copy(buf, n, pos);
+        pos += n;
+        return n;
+    };
+    psftp::TransferOpts in_place;
+    in_place.set_atomic(false);
+    EXPECT_EQ(sftp.putfo(short_reads, rdir / "b", 0, nullptr, false, &in_place).flags, 0u);
+    EXPECT_EQ(read_file(rdir / "b"), data);
+}
