@@ -1,0 +1,102 @@
+package psftp
+
+// The //export trampolines C calls back into. This file's preamble may only
+// declare (cgo's rule for files with //export); the C adapters that call
+// these are in cgo.go. Each trampoline finds its callbackState through the
+// runtime/cgo.Handle C passes back and lets callbackState.run guard the
+// user's code against panics.
+
+/*
+#include <stdint.h>
+#include <psftp.h>
+*/
+import "C"
+
+import (
+	"io"
+	"unsafe"
+)
+
+//export psftpGoProgress
+func psftpGoProgress(done, total C.uint64_t, h C.uintptr_t) C.int {
+	s := stateOf(h)
+	stop := s.run(func() error {
+		if s.progress != nil {
+			s.progress(int64(done), int64(total))
+		}
+		return s.cancelled()
+	})
+	return stopCode(stop, 1)
+}
+
+//export psftpGoWrite
+func psftpGoWrite(data *C.uint8_t, n C.size_t, h C.uintptr_t) C.int {
+	s := stateOf(h)
+	stop := s.run(func() error {
+		// io.Writer must not retain the slice, so a view of C's buffer is safe.
+		if _, err := s.writer.Write(unsafe.Slice((*byte)(data), int(n))); err != nil {
+			return err
+		}
+		return s.cancelled()
+	})
+	return stopCode(stop, 1)
+}
+
+//export psftpGoRead
+func psftpGoRead(buf *C.uint8_t, n C.size_t, h C.uintptr_t) C.int64_t {
+	s := stateOf(h)
+	got := 0
+	stop := s.run(func() error {
+		if err := s.cancelled(); err != nil {
+			return err
+		}
+		var err error
+		// ReadAtLeast skips (0, nil) reads, which C would take for the end.
+		got, err = io.ReadAtLeast(s.reader, unsafe.Slice((*byte)(buf), int(n)), 1)
+		if err == io.EOF {
+			return nil
+		}
+		return err
+	})
+	if stop {
+		return -1
+	}
+	return C.int64_t(got)
+}
+
+//export psftpGoWalk
+func psftpGoWalk(kind C.int, path *C.char, attrs *C.psftp_attrs, h C.uintptr_t) C.int {
+	s := stateOf(h)
+	fn := s.walk[kind]
+	skip := false
+	stop := s.run(func() error {
+		if fn == nil {
+			return nil
+		}
+		p := C.GoString(path)
+		err := fn(p, newFileInfoAt(p, attrs))
+		if err == SkipDir {
+			skip = true
+			return nil
+		}
+		return err
+	})
+	if skip {
+		return C.PSFTP_WALK_SKIP
+	}
+	return stopCode(stop, -1)
+}
+
+//export psftpGoBody
+func psftpGoBody(h C.uintptr_t) C.int {
+	s := stateOf(h)
+	return stopCode(s.run(s.body), C.PSFTP_E_CANCELLED)
+}
+
+// stopCode is 0 (continue) or the callback's "stop" value.
+func stopCode(stop bool, code C.int) C.int {
+	if stop {
+		return code
+	}
+	return 0
+}

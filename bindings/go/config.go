@@ -1,0 +1,189 @@
+package psftp
+
+// #include <psftp.h>
+import "C"
+
+import (
+	"math"
+	"strings"
+	"time"
+)
+
+// Config is everything pysftp's Connection() and CnOpts take besides the
+// host. The zero value connects to port 22 as the current user, tries
+// ~/.ssh/id_* keys and then ssh-agent, and checks the host key against
+// ~/.ssh/known_hosts.
+type Config struct {
+	Port     int    // 0 means 22
+	User     string // "" means $LOGNAME, then $USER, then the password database
+	Password string // tried first when given, as pysftp does
+
+	KeyFile    string // private key file (OpenSSH or PEM; ~ expanded)
+	Passphrase string // of an encrypted KeyFile
+	Agent      bool   // authenticate with ssh-agent ($SSH_AUTH_SOCK) keys
+	AgentKey   string // only the agent key with this comment or SHA256 fingerprint (implies Agent)
+
+	KnownHosts            string   // known_hosts file; "" means ~/.ssh/known_hosts
+	ExtraKnownHosts       []string // more known_hosts files merged in (pysftp cnopts.hostkeys.load)
+	InsecureIgnoreHostKey bool     // no host-key check at all (pysftp hostkeys = None; NOT ADVISED)
+	AcceptNewHostKeys     bool     // trust on first use: record an unknown host's key; a changed key is still refused
+
+	Ciphers     []string // preference list, e.g. "aes128-gcm@openssh.com"; empty keeps libssh2's order
+	Compression bool     // offer zlib compression
+
+	ConnectTimeout time.Duration // TCP connect, handshake and auth; 0 means psftp's 30 s, negative means no limit
+	Timeout        time.Duration // longest wait of any later read or write; 0 means no limit (pysftp timeout)
+	Keepalive      time.Duration // SSH keepalive after this much idle time; 0 means never
+
+	Log     bool   // log the session, to LogFile or else to a new temporary file (Conn.Logfile)
+	LogFile string // log to this file (implies Log)
+
+	DefaultPath string // remote directory to change to after connecting
+}
+
+// Dial connects and authenticates (pysftp Connection(host, ...)).
+func Dial(host string, cfg Config) (*Conn, error) {
+	opts, err := cfg.newCnOpts()
+	if err != nil {
+		return nil, err
+	}
+	defer C.psftp_cnopts_free(opts)
+	key, err := cfg.privateKey()
+	if err != nil {
+		return nil, err
+	}
+	port, err := cInt("Port", cfg.Port)
+	if err != nil {
+		return nil, err
+	}
+	var a cArgs
+	defer a.free()
+	h, u, k := a.str("host", host), a.optStr("User", cfg.User), a.optStr("KeyFile", key)
+	pw, pass, dp := a.optStr("Password", cfg.Password), a.optStr("Passphrase", cfg.Passphrase), a.optStr("DefaultPath", cfg.DefaultPath)
+	var conn *C.psftp_conn
+	err = call(&a, func() C.int {
+		return C.psftp_connect(h, u, k, pw, port, pass, opts, dp, &conn, nil)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return newConn(conn), nil
+}
+
+// privateKey is psftp_connect's private_key: a file, "agent" or
+// "agent:NAME".
+func (cfg *Config) privateKey() (string, error) {
+	agent := cfg.Agent || cfg.AgentKey != ""
+	switch {
+	case agent && cfg.KeyFile != "":
+		return "", invalidArg("KeyFile", "set together with Agent/AgentKey; use one")
+	case cfg.AgentKey != "":
+		return "agent:" + cfg.AgentKey, nil
+	case agent:
+		return "agent", nil
+	}
+	return cfg.KeyFile, nil
+}
+
+// newCnOpts builds the C options (pysftp CnOpts) from cfg; free them with
+// psftp_cnopts_free.
+func (cfg *Config) newCnOpts() (*C.psftp_cnopts, error) {
+	var a cArgs
+	defer a.free()
+	kh := a.optStr("KnownHosts", cfg.KnownHosts)
+	var opts *C.psftp_cnopts
+	if err := call(&a, func() C.int { return C.psftp_cnopts_new(kh, &opts) }); err != nil {
+		return nil, err
+	}
+	for _, set := range cfg.cnOptSetters(&a) {
+		if err := call(&a, func() C.int { return set(opts) }); err != nil {
+			C.psftp_cnopts_free(opts)
+			return nil, err
+		}
+	}
+	return opts, nil
+}
+
+// cnOptSetters are the psftp_cnopts_* calls cfg asks for, in an order
+// that works: files are loaded before checking may be turned off.
+func (cfg *Config) cnOptSetters(a *cArgs) []func(*C.psftp_cnopts) C.int {
+	var s []func(*C.psftp_cnopts) C.int
+	for _, f := range cfg.ExtraKnownHosts {
+		p := a.str("ExtraKnownHosts", f)
+		s = append(s, func(o *C.psftp_cnopts) C.int { return C.psftp_cnopts_load(o, p) })
+	}
+	if cfg.InsecureIgnoreHostKey {
+		s = append(s, func(o *C.psftp_cnopts) C.int { return C.psftp_cnopts_set_hostkeys(o, nil) })
+	}
+	if cfg.AcceptNewHostKeys {
+		s = append(s, func(o *C.psftp_cnopts) C.int { return C.psftp_cnopts_set_accept_new(o, true) })
+	}
+	if cfg.Log || cfg.LogFile != "" {
+		p := a.optStr("LogFile", cfg.LogFile)
+		s = append(s, func(o *C.psftp_cnopts) C.int { return C.psftp_cnopts_set_log(o, true, p) })
+	}
+	if cfg.Compression {
+		s = append(s, func(o *C.psftp_cnopts) C.int { return C.psftp_cnopts_set_compression(o, true) })
+	}
+	if len(cfg.Ciphers) > 0 {
+		p := a.str("Ciphers", strings.Join(cfg.Ciphers, ","))
+		s = append(s, func(o *C.psftp_cnopts) C.int { return C.psftp_cnopts_set_ciphers(o, p) })
+	}
+	if cfg.ConnectTimeout != 0 {
+		secs := C.double(max(cfg.ConnectTimeout.Seconds(), 0)) // C: 0 waits forever
+		s = append(s, func(o *C.psftp_cnopts) C.int { return C.psftp_cnopts_set_connect_timeout(o, secs) })
+	}
+	if cfg.Timeout != 0 {
+		secs := C.double(cfg.Timeout.Seconds())
+		s = append(s, func(o *C.psftp_cnopts) C.int { return C.psftp_cnopts_set_timeout(o, secs) })
+	}
+	if cfg.Keepalive != 0 {
+		secs := C.int(math.Ceil(min(cfg.Keepalive.Seconds(), math.MaxInt32)))
+		s = append(s, func(o *C.psftp_cnopts) C.int { return C.psftp_cnopts_set_keepalive(o, secs) })
+	}
+	return s
+}
+
+// HostKey is an SSH host key: its type ("ssh-ed25519"), the base64 blob as
+// known_hosts holds it, and the OpenSSH SHA256 fingerprint.
+type HostKey struct {
+	Type        string
+	Base64      string
+	Fingerprint string
+}
+
+func takeHostKey(k *C.psftp_hostkey) HostKey {
+	defer C.psftp_hostkey_free(k)
+	return HostKey{
+		Type:        C.GoString(k.key_type),
+		Base64:      C.GoString(k.base64),
+		Fingerprint: C.GoString(k.fingerprint),
+	}
+}
+
+// GetHostkey is pysftp cnopts.get_hostkey(host): the first key cfg's
+// known_hosts files hold for host (write "[host]:port" for a port other
+// than 22). ErrHostKeyUnknown when there is none.
+func (cfg Config) GetHostkey(host string) (HostKey, error) {
+	opts, err := cfg.newCnOpts()
+	if err != nil {
+		return HostKey{}, err
+	}
+	defer C.psftp_cnopts_free(opts)
+	var a cArgs
+	defer a.free()
+	h := a.str("host", host)
+	var key *C.psftp_hostkey
+	if err := call(&a, func() C.int { return C.psftp_cnopts_get_hostkey(opts, h, &key) }); err != nil {
+		return HostKey{}, err
+	}
+	return takeHostKey(key), nil
+}
+
+// cInt converts an int for a C int parameter, refusing what would wrap.
+func cInt(param string, v int) (C.int, error) {
+	if v < math.MinInt32 || v > math.MaxInt32 {
+		return 0, invalidArg(param, "is out of range")
+	}
+	return C.int(v), nil
+}

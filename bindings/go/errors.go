@@ -1,0 +1,76 @@
+package psftp
+
+// #include <psftp.h>
+import "C"
+
+import (
+	"io/fs"
+)
+
+// ErrorCode is a psftp result code (PSFTP_E_*). Each code is a sentinel:
+// errors.Is(err, psftp.ErrNotFound) tells whether a call failed with it.
+type ErrorCode int
+
+// One sentinel per PSFTP_E_* code of psftp.h.
+const (
+	ErrInvalidArg      ErrorCode = C.PSFTP_E_INVALID_ARG      // NULL, malformed, out-of-range or closed argument
+	ErrConnect         ErrorCode = C.PSFTP_E_CONNECT          // TCP connect failed
+	ErrHostKeyUnknown  ErrorCode = C.PSFTP_E_HOSTKEY_UNKNOWN  // host key not in known_hosts
+	ErrHostKeyMismatch ErrorCode = C.PSFTP_E_HOSTKEY_MISMATCH // known_hosts holds another key
+	ErrAuth            ErrorCode = C.PSFTP_E_AUTH             // authentication failed
+	ErrNotFound        ErrorCode = C.PSFTP_E_NOT_FOUND        // remote path does not exist
+	ErrPermission      ErrorCode = C.PSFTP_E_PERMISSION       // server refused access
+	ErrExists          ErrorCode = C.PSFTP_E_EXISTS           // destination already exists
+	ErrNotADirectory   ErrorCode = C.PSFTP_E_NOT_A_DIRECTORY  // a path component is not a directory
+	ErrLocalIO         ErrorCode = C.PSFTP_E_LOCAL_IO         // local file-system operation failed
+	ErrSFTP            ErrorCode = C.PSFTP_E_SFTP             // other SFTP failure
+	ErrSSH             ErrorCode = C.PSFTP_E_SSH              // SSH protocol failure
+	ErrTimeout         ErrorCode = C.PSFTP_E_TIMEOUT          // operation or connect timed out
+	ErrCancelled       ErrorCode = C.PSFTP_E_CANCELLED        // a callback asked to stop
+	ErrConnectionLost  ErrorCode = C.PSFTP_E_CONNECTION_LOST  // connection dropped or closed
+	ErrUnsafePath      ErrorCode = C.PSFTP_E_UNSAFE_PATH      // remote name leads outside the destination
+	ErrPanic           ErrorCode = C.PSFTP_E_PANIC            // internal panic in psftp (a psftp bug)
+	ErrUnsupported     ErrorCode = C.PSFTP_E_UNSUPPORTED      // server lacks the SFTP extension
+)
+
+// Error returns the code's C name, such as "PSFTP_E_NOT_FOUND".
+func (e ErrorCode) Error() string {
+	return C.GoString(C.psftp_strerror(C.int(e)))
+}
+
+// Is lets the io/fs sentinels match the codes that mean the same, so
+// errors.Is(err, fs.ErrNotExist) works as with the os package.
+func (e ErrorCode) Is(target error) bool {
+	switch target {
+	case fs.ErrNotExist:
+		return e == ErrNotFound
+	case fs.ErrPermission:
+		return e == ErrPermission
+	case fs.ErrExist:
+		return e == ErrExists
+	}
+	return false
+}
+
+// Error is a failed psftp call: its code and psftp's message, which names
+// the path, host or parameter and keeps the server's own text.
+type Error struct {
+	Code    ErrorCode
+	Message string
+}
+
+func (e *Error) Error() string {
+	if e.Message == "" {
+		return "psftp: " + e.Code.Error()
+	}
+	return "psftp: " + e.Message
+}
+
+// Unwrap gives the code, so errors.Is(err, psftp.ErrAuth) matches.
+func (e *Error) Unwrap() error { return e.Code }
+
+// invalidArg is a bad argument found on the Go side, before calling C;
+// the message has psftp's form ("param: why").
+func invalidArg(param, why string) error {
+	return &Error{Code: ErrInvalidArg, Message: param + ": " + why}
+}

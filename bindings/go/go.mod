@@ -1,0 +1,3 @@
+module psftp/bindings/go
+
+go 1.24
