@@ -79,9 +79,16 @@ function optFunc(value, name) {
   return value === undefined || value === null ? null : func(value, name);
 }
 
-function options(value, name = 'options') {
+/** An options object; a key outside `known` (a typo) is an error, not ignored. */
+function options(value, known = null, name = 'options') {
   if (value === undefined || value === null) return {};
   if (typeof value !== 'object') throw invalid(name, 'an object', value);
+  const unknown = known ? Object.keys(value).filter((key) => !known.includes(key)) : [];
+  if (unknown.length) {
+    const err = new TypeError(`Unknown ${name} ${unknown.join(', ')}; known: ${known.join(', ')}`);
+    err.code = 'ERR_INVALID_ARG_VALUE';
+    throw err;
+  }
   return value;
 }
 

@@ -5,6 +5,7 @@
 // told to stop, and the call's Promise rejects with that same exception.
 
 const { koffi, types } = require('./native');
+const { Attributes } = require('./attrs');
 
 /** Return from a walktree directory callback to skip that directory's contents. */
 const WALK_SKIP = 'skip';
@@ -60,10 +61,10 @@ class CallbackScope {
   }
 
   /** walk(path, attrs); false stops the walk, WALK_SKIP skips a directory. */
-  walk(fn, makeAttrs) {
+  walk(fn) {
     if (!fn) return null;
     return this.wrap(
-      (path, attrs) => fn(path, makeAttrs(koffi.decode(attrs, types.attrs))),
+      (path, attrs) => fn(path, new Attributes(koffi.decode(attrs, types.attrs))),
       (r) => (r === false ? C_STOP : r === WALK_SKIP ? C_WALK_SKIP : C_CONTINUE),
     );
   }

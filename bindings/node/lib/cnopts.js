@@ -43,15 +43,13 @@ class CnOpts {
     const opts =
       typeof knownHostsOrOptions === 'string'
         ? { knownHosts: knownHostsOrOptions }
-        : args.options(knownHostsOrOptions);
+        : args.options(knownHostsOrOptions, ['knownHosts', ...Object.keys(APPLY)], 'CnOpts option');
     const out = [null];
     checkSync(fns.psftp_cnopts_new(args.optStr(opts.knownHosts, 'knownHosts'), out));
     this[kHandle] = out[0];
     freeOnCollect.register(this, out[0], this);
     for (const [key, value] of Object.entries(opts)) {
-      if (key === 'knownHosts' || value === undefined) continue;
-      if (!APPLY[key]) throw new TypeError(`Unknown CnOpts option "${key}"`);
-      APPLY[key](this, value);
+      if (key !== 'knownHosts' && value !== undefined) APPLY[key](this, value);
     }
   }
 

@@ -23,18 +23,13 @@ const CONNECT_OPTIONS = [
   'cnopts',
   'defaultPath',
 ];
+const GET_OPTIONS = ['callback', 'preserveMtime', 'atomic', 'resume', 'fsync'];
+const PUT_OPTIONS = ['callback', 'confirm', 'preserveMtime', 'atomic', 'resume', 'fsync'];
+const GETFO_OPTIONS = ['callback'];
+const PUTFO_OPTIONS = ['fileSize', 'callback', 'confirm', 'atomic', 'fsync']; // resume does not apply
 
 // Only connect() may create a Connection.
 const kCreate = Symbol('create');
-
-function checkConnectOptions(options) {
-  const o = args.options(options);
-  const unknown = Object.keys(o).filter((k) => !CONNECT_OPTIONS.includes(k));
-  if (unknown.length) {
-    throw new TypeError(`Unknown connect option(s) ${unknown.join(', ')}; known: ${CONNECT_OPTIONS.join(', ')}`);
-  }
-  return o;
-}
 
 /**
  * pysftp `Connection(host, username, private_key, password, port,
@@ -42,7 +37,7 @@ function checkConnectOptions(options) {
  * path, or 'agent' / 'agent:NAME' for ssh-agent keys.
  */
 async function connect(options) {
-  const o = checkConnectOptions(options);
+  const o = args.options(options, CONNECT_OPTIONS);
   const host = args.str(o.host, 'host');
   const username = args.optStr(o.username, 'username');
   const privateKey = args.optStr(o.privateKey, 'privateKey');
@@ -429,7 +424,7 @@ class Connection {
    */
   async walktree(remotepath, fcallback, dcallback, ucallback, recurse = true) {
     const scope = new CallbackScope();
-    const cb = (fn, name) => scope.walk(args.optFunc(fn, name), (raw) => new Attributes(raw));
+    const cb = (fn, name) => scope.walk(args.optFunc(fn, name));
     await this.#runWith(
       scope,
       'psftp_walktree',
@@ -482,7 +477,7 @@ class Connection {
    * options: { callback(bytesDone, bytesTotal), preserveMtime, atomic, resume, fsync }.
    */
   async get(remotepath, localpath, options) {
-    const o = args.options(options);
+    const o = args.options(options, GET_OPTIONS);
     const scope = new CallbackScope();
     await withTransferOptions(o, (topts) =>
       this.#runWith(
@@ -504,7 +499,7 @@ class Connection {
    * remote Attributes (flags 0 without confirm).
    */
   async put(localpath, remotepath, options) {
-    const o = args.options(options);
+    const o = args.options(options, PUT_OPTIONS);
     const scope = new CallbackScope();
     const out = {};
     await withTransferOptions(o, (topts) =>
@@ -540,7 +535,7 @@ class Connection {
    * with the number of bytes. options: { callback }.
    */
   async getfo(remotepath, flo, options) {
-    const o = args.options(options);
+    const o = args.options(options, GETFO_OPTIONS);
     const scope = new CallbackScope();
     const out = [0];
     await this.#runWith(
@@ -569,7 +564,7 @@ class Connection {
    * confirm, atomic, fsync }. Resolves with the remote Attributes.
    */
   async putfo(flo, remotepath, options) {
-    const o = args.options(options);
+    const o = args.options(options, PUTFO_OPTIONS);
     const scope = new CallbackScope();
     const source = sourceOf(flo);
     const size = o.fileSize ?? (typeof flo === 'function' ? 0 : args.bytes(flo, 'flo').length);

@@ -22,6 +22,7 @@ class SftpFile {
   #handle;
   // Keeps the Connection (and so its connection) alive while the file is.
   #connection;
+  #closed = false;
 
   constructor(connection, channel, handle) {
     this.#connection = connection;
@@ -29,8 +30,6 @@ class SftpFile {
     this.#handle = handle;
     files.register(this, { channel, handle }, this);
   }
-
-  #closed = false;
 
   #run(name, ...rest) {
     const argv = [this.#handle, ...rest];

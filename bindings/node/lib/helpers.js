@@ -7,7 +7,6 @@ const fs = require('node:fs');
 const { fns, takeString, takeStrarray } = require('./native');
 const { checkSync } = require('./errors');
 const { CallbackScope } = require('./callbacks');
-const { Attributes } = require('./attrs');
 const args = require('./args');
 
 /** pysftp `st_mode_to_int`: 33188 gives 644. */
@@ -44,7 +43,7 @@ function reparent(newparent, oldpath) {
  */
 function walktree(localpath, fcallback, dcallback, ucallback, recurse = true) {
   const scope = new CallbackScope();
-  const cb = (fn, name) => scope.walk(args.optFunc(fn, name), (raw) => new Attributes(raw));
+  const cb = (fn, name) => scope.walk(args.optFunc(fn, name));
   const rc = fns.psftp_local_walktree(
     args.str(localpath, 'localpath'),
     cb(fcallback, 'fcallback'),

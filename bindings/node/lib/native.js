@@ -280,4 +280,4 @@ function takeStrarray(ptr) {
   }
 }
 
-module.exports = { koffi, fns, types, version, takeString, takeStrarray, stringsOf, ABI_VERSION };
+module.exports = { koffi, fns, types, takeString, takeStrarray, stringsOf };

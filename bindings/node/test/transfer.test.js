@@ -164,6 +164,8 @@ test('transfer options: atomic false writes in place, resume continues a part fi
   assert.ok(got.subarray(0, 16).equals(Buffer.alloc(16, 0xee)), 'resumed after the part file');
   assert.ok(got.subarray(16).equals(data.subarray(16)));
   await assert.rejects(sftp.put(local, remote, { atomic: 'yes' }), { code: 'ERR_INVALID_ARG_TYPE', message: /atomic/ });
+  await assert.rejects(sftp.get(remote, local, { preserve_mtime: true }), { code: 'ERR_INVALID_ARG_VALUE', message: /preserve_mtime/ });
+  await assert.rejects(sftp.putfo('x', remote, { resume: true }), { message: /Unknown options resume/ });
 });
 
 test('an atomic put keeps the permissions of the file it replaces', async (t) => {
