@@ -1,0 +1,44 @@
+// Compiled with `tsc --noEmit` (tsconfig.json) to check index.d.ts against real use.
+import { pipeline } from 'node:stream/promises';
+import { createReadStream } from 'node:fs';
+import psftp, { connect, CnOpts, PsftpError, WALK_SKIP, SEEK_END } from 'psftp';
+import type { Attributes, Connection, DirEntry, ErrorCode, HostKey, SftpFile } from 'psftp';
+
+async function demo(): Promise<number> {
+  const cnopts = new CnOpts({ knownHosts: '~/.ssh/known_hosts', compression: true }).setConnectTimeout(5);
+  const key: HostKey = cnopts.getHostkey('example.com');
+  const sftp: Connection = await connect({ host: 'example.com', username: 'me', privateKey: '~/.ssh/id_ed25519', cnopts });
+  const names: string[] = await sftp.listdir();
+  const entries: DirEntry[] = await sftp.list('/srv');
+  const attrs: Attributes = await sftp.put('local.bin', 'remote.bin', {
+    callback: (done: number, total: number) => done < total,
+    preserveMtime: true,
+    atomic: true,
+  });
+  await sftp.get('remote.bin', null, { resume: true });
+  const size: number = await sftp.getfo('remote.bin', (chunk: Buffer) => void chunk.length);
+  const buf: Buffer = await sftp.getBuffer('remote.bin');
+  await sftp.putfo((max: number) => (max > 0 ? null : Buffer.alloc(0)), 'out.bin', { fileSize: 0 });
+  await sftp.mkdir('a/b/c', { recursive: true, mode: 755 });
+  await sftp.chmod('a', '750');
+  const pwd: string = await sftp.cd('a', async (s) => s.pwd());
+  await sftp.walktree('/srv', (path, a) => a.isFile() && path.length > 0, () => WALK_SKIP);
+  const file: SftpFile = await sftp.open('remote.bin', 'r+');
+  const end: number = await file.seek(0, SEEK_END);
+  await file.close();
+  await pipeline(createReadStream('local.bin'), sftp.createWriteStream('copy.bin'));
+  const { lines, exitStatus } = await sftp.execute('uptime');
+  try {
+    await sftp.stat('missing');
+  } catch (err) {
+    if (err instanceof PsftpError) {
+      const code: ErrorCode | 'EUNKNOWN' = err.code;
+      console.log(code, err.errno, err.message);
+    }
+  }
+  await sftp.end();
+  console.log(key.fingerprint, names, entries[0]?.filename, attrs.size, size, buf.length, pwd, end, lines, exitStatus);
+  return psftp.stModeToInt(33188) + psftp.codes.ENOTFOUND;
+}
+
+void demo();

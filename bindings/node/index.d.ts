@@ -1,0 +1,359 @@
+// Type declarations of psftp for Node (CommonJS and ES module entry points).
+// Every Connection and SftpFile method returns a Promise and runs its C call
+// on a worker thread: the event loop never waits for the network.
+
+/// <reference types="node" />
+
+import type { Readable, Writable } from 'node:stream';
+
+/** psftp error names, and their numbers (the C codes PSFTP_E_*). */
+export type ErrorCode =
+  | 'EINVAL'
+  | 'ECONNECT'
+  | 'EHOSTKEY'
+  | 'EHOSTKEYMISMATCH'
+  | 'EAUTH'
+  | 'ENOTFOUND'
+  | 'EPERM'
+  | 'EEXIST'
+  | 'ENOTDIR'
+  | 'ELOCALIO'
+  | 'ESFTP'
+  | 'ESSH'
+  | 'ETIMEDOUT'
+  | 'ECANCELED'
+  | 'ECONNLOST'
+  | 'EUNSAFEPATH'
+  | 'EPANIC'
+  | 'EUNSUPPORTED';
+
+export declare const codes: Readonly<Record<ErrorCode, number>>;
+
+/** A failed psftp call: `code` names it, `errno` is the C code, `message` is psftp's. */
+export declare class PsftpError extends Error {
+  constructor(errno: number, message: string);
+  readonly name: 'PsftpError';
+  readonly code: ErrorCode | 'EUNKNOWN';
+  readonly errno: number;
+}
+
+/** paramiko's SFTPAttributes: a field the server did not send is undefined. */
+export declare class Attributes {
+  /** PSFTP_ATTR_* bits: SIZE 1, UIDGID 2, PERMISSIONS 4, ACMODTIME 8. */
+  readonly flags: number;
+  readonly size: number | undefined;
+  readonly uid: number | undefined;
+  readonly gid: number | undefined;
+  /** st_mode: file type and permission bits (stModeToInt gives 644). */
+  readonly mode: number | undefined;
+  /** Seconds since the epoch. */
+  readonly atime: number | undefined;
+  readonly mtime: number | undefined;
+  isDirectory(): boolean;
+  isFile(): boolean;
+  isSymbolicLink(): boolean;
+}
+
+/** An entry of listdir_attr(). */
+export declare class DirEntry extends Attributes {
+  readonly filename: string;
+  /** The server's `ls -l` style line (may be empty). */
+  readonly longname: string;
+}
+
+export interface HostKey {
+  /** 'ssh-ed25519', 'ecdsa-sha2-nistp256', ... */
+  keyType: string;
+  /** The key as known_hosts holds it. */
+  base64: string;
+  /** 'SHA256:...' as OpenSSH prints it. */
+  fingerprint: string;
+}
+
+/** Options of `new CnOpts({...})` or of connect()'s `cnopts`. */
+export interface CnOptsOptions {
+  /** pysftp CnOpts(knownhosts): default ~/.ssh/known_hosts. */
+  knownHosts?: string;
+  /** null turns host-key checking off (NOT ADVISED); a path makes it the only known_hosts file. */
+  hostkeys?: string | null;
+  /** Extra known_hosts files to merge (pysftp hostkeys.load). */
+  load?: string | string[];
+  /** Trust on first use: record an unknown host's key. */
+  acceptNew?: boolean;
+  /** false, true (a temporary log file) or the log file's path. */
+  log?: boolean | string;
+  compression?: boolean;
+  /** Cipher preference, e.g. ['aes128-gcm@openssh.com']; null restores the default. */
+  ciphers?: string | string[] | null;
+  /** Seconds for TCP connect, handshake and authentication (default 30; 0 waits forever). */
+  connectTimeout?: number;
+  /** Seconds any later read or write may wait (default 0: forever). */
+  timeout?: number;
+  /** Seconds of idleness before a keepalive (default 0: never). */
+  keepalive?: number;
+}
+
+/** pysftp CnOpts. Its calls read local files only, so they are synchronous. */
+export declare class CnOpts {
+  constructor(knownHostsOrOptions?: string | CnOptsOptions);
+  load(path: string): this;
+  setHostkeys(knownHosts: string | null): this;
+  setAcceptNew(acceptNew: boolean): this;
+  setLog(log: boolean | string): this;
+  setCompression(compression: boolean): this;
+  setCiphers(ciphers: string | string[] | null): this;
+  setConnectTimeout(seconds: number): this;
+  setTimeout(seconds: number): this;
+  setKeepalive(seconds: number): this;
+  /** Write '[host]:port' for a port other than 22. */
+  getHostkey(host: string): HostKey;
+  /** Release now (a connection keeps its own copy); otherwise garbage collection does. */
+  free(): void;
+}
+
+/** pysftp Connection(host, username, private_key, password, port, private_key_pass, cnopts, default_path). */
+export interface ConnectOptions {
+  host: string;
+  /** Default: $LOGNAME, $USER, then the password database. */
+  username?: string;
+  /** A key file's path (OpenSSH or PEM), or 'agent' / 'agent:NAME' for ssh-agent keys. */
+  privateKey?: string;
+  password?: string;
+  /** Default 22. */
+  port?: number;
+  /** Passphrase of an encrypted key. */
+  privateKeyPass?: string;
+  cnopts?: CnOpts | CnOptsOptions;
+  /** Directory to change to after connecting. */
+  defaultPath?: string;
+}
+
+/** Called with bytes done and the total (0 when unknown); returning false cancels (ECANCELED). */
+export type ProgressCallback = (bytesDone: number, bytesTotal: number) => boolean | void;
+
+/** Atomic replacement, resume and fsync of a transfer (psftp_transfer_opts). */
+export interface TransferOptions {
+  /** Write '.NAME.psftp.part' and rename it into place (default true). */
+  atomic?: boolean;
+  /** Continue from an earlier transfer's part file (default false). */
+  resume?: boolean;
+  /** Flush to stable storage before the rename (default false). */
+  fsync?: boolean;
+}
+
+export interface GetOptions extends TransferOptions {
+  callback?: ProgressCallback;
+  preserveMtime?: boolean;
+}
+
+export interface PutOptions extends TransferOptions {
+  callback?: ProgressCallback;
+  /** Check the remote size afterwards (default true). */
+  confirm?: boolean;
+  preserveMtime?: boolean;
+}
+
+export interface GetfoOptions {
+  callback?: ProgressCallback;
+}
+
+export interface PutfoOptions {
+  /** The progress total (default: the Buffer's length, or 0 for a function). */
+  fileSize?: number;
+  callback?: ProgressCallback;
+  confirm?: boolean;
+  atomic?: boolean;
+  fsync?: boolean;
+}
+
+/** getfo's destination: a function (returning false stops) or anything with write(). */
+export type GetfoSink = ((chunk: Buffer) => boolean | void) | { write(chunk: Buffer): unknown };
+
+/** putfo's source: bytes, or a function giving the next chunk of at most maxBytes (null or empty at the end). */
+export type PutfoSource = Buffer | Uint8Array | string | ((maxBytes: number) => Uint8Array | string | null | undefined);
+
+/** Return from a walktree directory callback to skip that directory's contents. */
+export declare const WALK_SKIP: 'skip';
+
+/** A walktree callback; runs synchronously. false stops the walk (ECANCELED). */
+export type WalkCallback = (path: string, attrs: Attributes) => boolean | 'skip' | void;
+
+export interface StreamOptions {
+  highWaterMark?: number;
+  /** Close the file when the stream ends (default true). */
+  autoClose?: boolean;
+}
+
+export interface StatvfsInfo {
+  bsize: number;
+  frsize: number;
+  blocks: number;
+  bfree: number;
+  bavail: number;
+  files: number;
+  ffree: number;
+  favail: number;
+  fsid: number;
+  flag: number;
+  namemax: number;
+}
+
+export interface SecurityOptions {
+  ciphers: string[];
+  digests: string[];
+  keyTypes: string[];
+  kex: string[];
+  compression: string[];
+}
+
+/** A pysftp mode: 755 or '755' is rwxr-xr-x (not 0o755). */
+export type Mode = number | string;
+
+export declare const SEEK_SET: 0;
+export declare const SEEK_CUR: 1;
+export declare const SEEK_END: 2;
+
+/** pysftp open(): a binary remote file. */
+export declare class SftpFile {
+  private constructor();
+  /** Up to size bytes (fewer only at the end); without size, the rest of the file. */
+  read(size?: number): Promise<Buffer>;
+  /** A line with its '\n' (or size bytes); empty at the end. */
+  readline(size?: number): Promise<Buffer>;
+  write(data: Buffer | Uint8Array | string): Promise<void>;
+  seek(offset: number | bigint, whence?: 0 | 1 | 2): Promise<number>;
+  tell(): Promise<number>;
+  stat(): Promise<Attributes>;
+  flush(): Promise<void>;
+  fsync(): Promise<void>;
+  truncate(size: number | bigint): Promise<void>;
+  close(): Promise<void>;
+  createReadStream(options?: StreamOptions): Readable;
+  createWriteStream(options?: StreamOptions): Writable;
+}
+
+/** pysftp Connection. Calls on one connection run one after another, in order. */
+export declare class Connection {
+  private constructor();
+
+  close(): Promise<void>;
+  end(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+
+  remoteServerKey(): Promise<HostKey>;
+  remote_server_key(): Promise<HostKey>;
+  activeCiphers(): Promise<{ local: string; remote: string }>;
+  active_ciphers(): Promise<{ local: string; remote: string }>;
+  activeCompression(): Promise<{ local: string; remote: string }>;
+  active_compression(): Promise<{ local: string; remote: string }>;
+  securityOptions(): Promise<SecurityOptions>;
+  security_options(): Promise<SecurityOptions>;
+  timeout(): Promise<number>;
+  setTimeout(seconds: number): Promise<void>;
+  set_timeout(seconds: number): Promise<void>;
+  logfile(): Promise<string | null>;
+  /** stdout's lines then stderr's, each with its newline, and the exit status. */
+  execute(command: string): Promise<{ lines: string[]; exitStatus: number }>;
+  /** Raw LIBSSH2_SESSION and LIBSSH2_SFTP pointers, for koffi users. */
+  sftpClient(): Promise<{ session: bigint; sftp: bigint }>;
+  sftp_client(): Promise<{ session: bigint; sftp: bigint }>;
+  hasExtension(name: string): Promise<boolean>;
+  has_extension(name: string): Promise<boolean>;
+
+  listdir(remotepath?: string): Promise<string[]>;
+  listdirAttr(remotepath?: string): Promise<DirEntry[]>;
+  listdir_attr(remotepath?: string): Promise<DirEntry[]>;
+  list(remotepath?: string): Promise<DirEntry[]>;
+  stat(remotepath: string): Promise<Attributes>;
+  lstat(remotepath: string): Promise<Attributes>;
+  exists(remotepath: string): Promise<boolean>;
+  lexists(remotepath: string): Promise<boolean>;
+  isdir(remotepath: string): Promise<boolean>;
+  isfile(remotepath: string): Promise<boolean>;
+  chdir(remotepath?: string | null): Promise<void>;
+  cwd(remotepath?: string | null): Promise<void>;
+  /** pysftp `with sftp.cd(remotepath):` — runs body there, then returns to where it was. */
+  cd<T>(remotepath: string | null, body: (sftp: Connection) => T | Promise<T>): Promise<T>;
+  cd<T>(body: (sftp: Connection) => T | Promise<T>): Promise<T>;
+  cdPush(remotepath?: string | null): Promise<void>;
+  cd_push(remotepath?: string | null): Promise<void>;
+  cdPop(): Promise<void>;
+  cd_pop(): Promise<void>;
+  /** null until the first chdir. */
+  getcwd(): Promise<string | null>;
+  pwd(): Promise<string>;
+  normalize(remotepath: string): Promise<string>;
+  readlink(remotelink: string): Promise<string>;
+  mkdir(remotepath: string, mode?: Mode | boolean | { mode?: Mode; recursive?: boolean }): Promise<void>;
+  makedirs(remotedir: string, mode?: Mode): Promise<void>;
+  rmdir(remotepath: string): Promise<void>;
+  remove(remotefile: string): Promise<void>;
+  unlink(remotefile: string): Promise<void>;
+  delete(remotefile: string): Promise<void>;
+  rename(remoteSrc: string, remoteDest: string): Promise<void>;
+  posixRename(remoteSrc: string, remoteDest: string): Promise<void>;
+  posix_rename(remoteSrc: string, remoteDest: string): Promise<void>;
+  hardlink(remoteSrc: string, remoteDest: string): Promise<void>;
+  symlink(remoteSrc: string, remoteDest: string): Promise<void>;
+  chmod(remotepath: string, mode?: Mode): Promise<void>;
+  /** An id left out (or null) is kept. */
+  chown(remotepath: string, uid?: number | null, gid?: number | null): Promise<void>;
+  /** Resolves with the size the server reports afterwards. */
+  truncate(remotepath: string, size: number | bigint): Promise<number>;
+  utime(remotepath: string, atime: number | Date, mtime: number | Date): Promise<void>;
+  statvfs(remotepath: string): Promise<StatvfsInfo>;
+  walktree(
+    remotepath: string,
+    fcallback?: WalkCallback | null,
+    dcallback?: WalkCallback | null,
+    ucallback?: WalkCallback | null,
+    recurse?: boolean,
+  ): Promise<void>;
+
+  /** mode: 'r', 'w', 'a', 'x', each optionally with '+' and 'b'. bufsize -1: 1 MiB buffer. */
+  open(remoteFile: string, mode?: string, bufsize?: number): Promise<SftpFile>;
+  createReadStream(remotepath: string, options?: StreamOptions & { start?: number }): Readable;
+  /** Written in place (not atomically); flags 'w', 'a' or 'x'. */
+  createWriteStream(remotepath: string, options?: StreamOptions & { flags?: string }): Writable;
+
+  /** localpath default: the remote name in the local working directory. */
+  get(remotepath: string, localpath?: string | null, options?: GetOptions): Promise<void>;
+  /** remotepath default: the local name in the remote working directory. */
+  put(localpath: string, remotepath?: string | null, options?: PutOptions): Promise<Attributes>;
+  fastGet(remotepath: string, localpath: string, options?: GetOptions): Promise<void>;
+  fastPut(localpath: string, remotepath: string, options?: PutOptions): Promise<Attributes>;
+  /** Resolves with the number of bytes. */
+  getfo(remotepath: string, flo: GetfoSink, options?: GetfoOptions): Promise<number>;
+  getBuffer(remotepath: string, options?: GetfoOptions): Promise<Buffer>;
+  putfo(flo: PutfoSource, remotepath: string, options?: PutfoOptions): Promise<Attributes>;
+}
+
+/** pysftp Connection(...): open a connection. */
+export declare function connect(options: ConnectOptions): Promise<Connection>;
+
+/** pysftp st_mode_to_int: 33188 gives 644. */
+export declare function stModeToInt(mode: number): number;
+export declare function st_mode_to_int(mode: number): number;
+/** './a/b' gives ['.', './a', './a/b']. */
+export declare function pathAdvance(thepath: string): string[];
+export declare function path_advance(thepath: string): string[];
+export declare function pathRetreat(thepath: string): string[];
+export declare function path_retreat(thepath: string): string[];
+export declare function reparent(newparent: string, oldpath: string): string;
+/** pysftp's module walktree over a local directory (synchronous). */
+export declare function walktree(
+  localpath: string,
+  fcallback?: WalkCallback | null,
+  dcallback?: WalkCallback | null,
+  ucallback?: WalkCallback | null,
+  recurse?: boolean,
+): void;
+/** pysftp's module `with cd(localpath):` for the whole process. */
+export declare function cd<T>(localpath: string | null, body: () => T | Promise<T>): Promise<T>;
+export declare function cd<T>(body: () => T | Promise<T>): Promise<T>;
+export declare function localCdPush(localpath?: string | null): void;
+export declare function localCdPop(): void;
+/** The library's version, 'MAJOR.MINOR.PATCH'. */
+export declare function version(): string;
+/** The C name of a result code ('PSFTP_E_NOT_FOUND'). */
+export declare function strerror(code: number): string;

@@ -1,0 +1,98 @@
+'use strict';
+// JS callbacks handed to C. psftp calls them during the C call (from a
+// koffi worker thread; koffi runs them on the event loop thread while the
+// worker waits). An exception must never cross into C: it is stored, C is
+// told to stop, and the call's Promise rejects with that same exception.
+
+const { koffi, types } = require('./native');
+const { Attributes } = require('./attrs');
+
+/** Return from a walktree directory callback to skip that directory's contents. */
+const WALK_SKIP = 'skip';
+
+// C's return values: 0 continues; PSFTP_WALK_SKIP (1) skips a directory;
+// any other value stops the operation with PSFTP_E_CANCELLED.
+const C_CONTINUE = 0;
+const C_WALK_SKIP = 1;
+const C_STOP = -1;
+
+function notAPromise(result) {
+  if (result && typeof result.then === 'function') {
+    throw new TypeError(
+      'A psftp callback returned a Promise: callbacks run while the C call waits, ' +
+        'so they must be synchronous functions',
+    );
+  }
+  return result;
+}
+
+/** Callbacks of one C call and the first exception any of them threw. */
+class CallbackScope {
+  #thrown = false;
+  #error;
+
+  /**
+   * Wrap `fn` for C: `toC` turns its result into C's return value; an
+   * exception is kept and `stop` returned. After an exception every later
+   * call also returns `stop` without running `fn`.
+   */
+  wrap(fn, toC, stop = C_STOP) {
+    return (...args) => {
+      if (this.#thrown) return stop;
+      try {
+        return toC(notAPromise(fn(...args)));
+      } catch (e) {
+        this.#thrown = true;
+        this.#error = e;
+        return stop;
+      }
+    };
+  }
+
+  /** Re-throw the stored exception, if a callback threw one. */
+  rethrow() {
+    if (this.#thrown) throw this.#error;
+  }
+
+  /** progress(bytesDone, bytesTotal); returning false cancels. */
+  progress(fn) {
+    if (!fn) return null;
+    return this.wrap((done, total) => fn(done, total), (r) => (r === false ? C_STOP : C_CONTINUE));
+  }
+
+  /** walk(path, attrs); false stops the walk, WALK_SKIP skips a directory. */
+  walk(fn) {
+    if (!fn) return null;
+    return this.wrap(
+      (path, attrs) => fn(path, new Attributes(koffi.decode(attrs, types.attrs))),
+      (r) => (r === false ? C_STOP : r === WALK_SKIP ? C_WALK_SKIP : C_CONTINUE),
+    );
+  }
+
+  /** getfo's sink: each chunk is copied, since C's memory is only lent. */
+  write(sink) {
+    return this.wrap(
+      (data, len) => sink(Buffer.copyBytesFrom(new Uint8Array(koffi.view(data, Number(len))))),
+      (r) => (r === false ? C_STOP : C_CONTINUE),
+    );
+  }
+
+  /** putfo's source: `source(max)` gives up to max bytes, or an empty/null chunk at the end. */
+  read(source) {
+    return this.wrap(
+      (buf, len) => {
+        const max = Number(len);
+        const chunk = source(max);
+        if (chunk === null || chunk === undefined || chunk.length === 0) return 0;
+        if (chunk.length > max) {
+          throw new RangeError(`putfo's reader returned ${chunk.length} bytes, more than the ${max} asked for`);
+        }
+        new Uint8Array(koffi.view(buf, max)).set(chunk);
+        return chunk.length;
+      },
+      (n) => n,
+    );
+  }
+}
+
+module.exports = { CallbackScope, WALK_SKIP };

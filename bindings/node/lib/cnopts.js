@@ -1,0 +1,128 @@
+'use strict';
+// pysftp CnOpts over psftp_cnopts. These calls only read local files
+// (known_hosts), never the network, so they are synchronous.
+
+const { koffi, fns, types } = require('./native');
+const { checkSync } = require('./errors');
+const args = require('./args');
+
+const kHandle = Symbol('psftp_cnopts');
+
+const freeOnCollect = new FinalizationRegistry((handle) => fns.psftp_cnopts_free(handle));
+
+/** Copy a psftp_hostkey and free it. */
+function takeHostkey(ptr) {
+  try {
+    const key = koffi.decode(ptr, types.hostkey);
+    return { keyType: key.key_type, base64: key.base64, fingerprint: key.fingerprint };
+  } finally {
+    fns.psftp_hostkey_free(ptr);
+  }
+}
+
+// Options-object key -> the method that applies it.
+const APPLY = {
+  hostkeys: (o, v) => o.setHostkeys(v),
+  load: (o, v) => [v].flat().forEach((file) => o.load(file)),
+  acceptNew: (o, v) => o.setAcceptNew(v),
+  log: (o, v) => o.setLog(v),
+  compression: (o, v) => o.setCompression(v),
+  ciphers: (o, v) => o.setCiphers(v),
+  connectTimeout: (o, v) => o.setConnectTimeout(v),
+  timeout: (o, v) => o.setTimeout(v),
+  keepalive: (o, v) => o.setKeepalive(v),
+};
+
+class CnOpts {
+  /**
+   * pysftp `CnOpts(knownhosts=None)`: `new CnOpts()`, `new CnOpts(path)`, or
+   * `new CnOpts({ knownHosts, hostkeys, load, acceptNew, log, compression,
+   * ciphers, connectTimeout, timeout, keepalive })`.
+   */
+  constructor(knownHostsOrOptions) {
+    const opts =
+      typeof knownHostsOrOptions === 'string'
+        ? { knownHosts: knownHostsOrOptions }
+        : args.options(knownHostsOrOptions, ['knownHosts', ...Object.keys(APPLY)], 'CnOpts option');
+    const out = [null];
+    checkSync(fns.psftp_cnopts_new(args.optStr(opts.knownHosts, 'knownHosts'), out));
+    this[kHandle] = out[0];
+    freeOnCollect.register(this, out[0], this);
+    for (const [key, value] of Object.entries(opts)) {
+      if (key !== 'knownHosts' && value !== undefined) APPLY[key](this, value);
+    }
+  }
+
+  #set(name, ...values) {
+    checkSync(fns[name](this[kHandle], ...values));
+    return this;
+  }
+
+  /** pysftp `hostkeys.load(path)`: merge another known_hosts file. */
+  load(path) {
+    return this.#set('psftp_cnopts_load', args.str(path, 'path'));
+  }
+
+  /** pysftp `hostkeys = None` (null: no host-key checking, NOT ADVISED) or the only known_hosts file. */
+  setHostkeys(knownHosts) {
+    return this.#set('psftp_cnopts_set_hostkeys', args.optStr(knownHosts, 'knownHosts'));
+  }
+
+  /** Trust on first use: record an unknown host's key; a changed key is still refused. */
+  setAcceptNew(acceptNew) {
+    return this.#set('psftp_cnopts_set_accept_new', args.bool(acceptNew, 'acceptNew'));
+  }
+
+  /** pysftp `log`: false, true (a new temporary file) or a log file path. */
+  setLog(log) {
+    if (typeof log === 'string') return this.#set('psftp_cnopts_set_log', true, args.str(log, 'log'));
+    return this.#set('psftp_cnopts_set_log', args.bool(log, 'log'), null);
+  }
+
+  setCompression(compression) {
+    return this.#set('psftp_cnopts_set_compression', args.bool(compression, 'compression'));
+  }
+
+  /** Cipher preference: 'a,b' or ['a', 'b']; null restores the default. */
+  setCiphers(ciphers) {
+    const list = Array.isArray(ciphers) ? ciphers.join(',') : ciphers;
+    return this.#set('psftp_cnopts_set_ciphers', args.optStr(list, 'ciphers'));
+  }
+
+  /** Seconds for TCP connect, handshake and authentication; 0 waits forever. */
+  setConnectTimeout(seconds) {
+    return this.#set('psftp_cnopts_set_connect_timeout', args.num(seconds, 'seconds'));
+  }
+
+  /** pysftp `timeout`: the longest a later read or write may wait; 0 waits forever. */
+  setTimeout(seconds) {
+    return this.#set('psftp_cnopts_set_timeout', args.num(seconds, 'seconds'));
+  }
+
+  /** Send a keepalive after this many idle seconds (0: never). */
+  setKeepalive(seconds) {
+    return this.#set('psftp_cnopts_set_keepalive', args.int(seconds, 'seconds', 'int32'));
+  }
+
+  /** pysftp `get_hostkey(host)`; write '[host]:port' for a port other than 22. */
+  getHostkey(host) {
+    const out = [null];
+    checkSync(fns.psftp_cnopts_get_hostkey(this[kHandle], args.str(host, 'host'), out));
+    return takeHostkey(out[0]);
+  }
+
+  /** Release the options now (a connection keeps its own copy). */
+  free() {
+    freeOnCollect.unregister(this);
+    fns.psftp_cnopts_free(this[kHandle]);
+  }
+}
+
+/** A CnOpts from connect()'s `cnopts` option; `owned` when made here. */
+function cnoptsFrom(value) {
+  if (value instanceof CnOpts) return { cnopts: value, owned: false };
+  if (value === undefined || value === null) return { cnopts: null, owned: false };
+  return { cnopts: new CnOpts(value), owned: true };
+}
+
+module.exports = { CnOpts, cnoptsFrom, takeHostkey, kHandle };

@@ -1,0 +1,283 @@
+'use strict';
+// The one place that knows the C ABI: finds libpsftp, configures koffi and
+// declares every type and function of include/psftp.h.
+
+const fs = require('node:fs');
+const path = require('node:path');
+const koffi = require('koffi');
+
+// libpsftp.so.0.MINOR: while the major version is 0, a minor version is an
+// ABI of its own, so the binding loads only the one it was written for.
+const ABI_VERSION = '0.1';
+
+// Async calls run the Rust core and libssh2 on koffi's own stacks, which
+// default to 128 KiB. Rust threads get 2 MiB by default (psftp's own tests
+// run there); twice that leaves a margin without wasting memory.
+const ASYNC_STACK_SIZE = 4 * 1024 * 1024;
+
+const LIB_FILE = process.platform === 'darwin' ? 'libpsftp.dylib' : 'libpsftp.so';
+
+function libraryError(message) {
+  const err = new Error(
+    `psftp: ${message}. Set PSFTP_LIB to the full path of ${LIB_FILE}, or ` +
+      `PSFTP_PREFIX to the prefix it is installed under (PREFIX/lib/${LIB_FILE}).`,
+  );
+  err.code = 'ERR_PSFTP_LIBRARY';
+  return err;
+}
+
+/** Where to load the library from, and why (for error messages). */
+function librarySource(env) {
+  if (env.PSFTP_LIB) return { file: env.PSFTP_LIB, origin: 'PSFTP_LIB' };
+  if (env.PSFTP_PREFIX) {
+    return { file: path.join(env.PSFTP_PREFIX, 'lib', LIB_FILE), origin: 'PSFTP_PREFIX' };
+  }
+  // Neither set: let the dynamic loader search (LD_LIBRARY_PATH, ld.so.cache).
+  return { file: `${LIB_FILE}.${ABI_VERSION}`, origin: 'the system library path' };
+}
+
+function configureKoffi() {
+  const current = koffi.config();
+  if (current.async_stack_size >= ASYNC_STACK_SIZE) return;
+  try {
+    koffi.config({ ...current, async_stack_size: ASYNC_STACK_SIZE });
+  } catch (e) {
+    // koffi refuses changes once any library is loaded.
+    throw new Error(
+      `psftp needs koffi's async_stack_size >= ${ASYNC_STACK_SIZE} bytes but it is ` +
+        `${current.async_stack_size} and can no longer be changed (${e.message}). ` +
+        `Require psftp before loading other libraries with koffi, or call ` +
+        `koffi.config({ async_stack_size: ${ASYNC_STACK_SIZE} }) first.`,
+    );
+  }
+}
+
+function loadLibrary(env) {
+  const { file, origin } = librarySource(env);
+  if (path.isAbsolute(file) && !fs.existsSync(file)) {
+    throw libraryError(`the library was not found: ${file} (from ${origin}) does not exist`);
+  }
+  configureKoffi();
+  try {
+    return koffi.load(file);
+  } catch (e) {
+    throw libraryError(`cannot load ${file} (from ${origin}): ${e.message}`);
+  }
+}
+
+const lib = loadLibrary(process.env);
+
+// Opaque handles.
+koffi.opaque('psftp_conn');
+koffi.opaque('psftp_cnopts');
+koffi.opaque('psftp_file');
+koffi.opaque('psftp_transfer_opts');
+
+const types = {
+  attrs: koffi.struct('psftp_attrs', {
+    flags: 'uint32_t',
+    size: 'uint64_t',
+    uid: 'uint32_t',
+    gid: 'uint32_t',
+    mode: 'uint32_t',
+    atime: 'int64_t',
+    mtime: 'int64_t',
+  }),
+  hostkey: koffi.struct('psftp_hostkey', {
+    key_type: 'char *',
+    base64: 'char *',
+    fingerprint: 'char *',
+  }),
+  // `strings` stays a raw pointer: decoded with its count (stringsOf).
+  strarray: koffi.struct('psftp_strarray', { strings: 'void *', count: 'size_t' }),
+  dirent: koffi.struct('psftp_dirent', {
+    filename: 'char *',
+    longname: 'char *',
+    attrs: 'psftp_attrs',
+  }),
+  direntList: koffi.struct('psftp_dirent_list', { entries: 'void *', count: 'size_t' }),
+  statvfs: koffi.struct('psftp_statvfs_info', {
+    bsize: 'uint64_t',
+    frsize: 'uint64_t',
+    blocks: 'uint64_t',
+    bfree: 'uint64_t',
+    bavail: 'uint64_t',
+    files: 'uint64_t',
+    ffree: 'uint64_t',
+    favail: 'uint64_t',
+    fsid: 'uint64_t',
+    flag: 'uint64_t',
+    namemax: 'uint64_t',
+  }),
+};
+types.securityInfo = koffi.struct('psftp_security_info', {
+  ciphers: 'psftp_strarray',
+  digests: 'psftp_strarray',
+  key_types: 'psftp_strarray',
+  kex: 'psftp_strarray',
+  compression: 'psftp_strarray',
+});
+
+koffi.proto('int psftp_walk_cb(const char *path, const psftp_attrs *attrs, void *user_data)');
+koffi.proto('int psftp_progress_cb(uint64_t bytes_done, uint64_t bytes_total, void *user_data)');
+koffi.proto('int psftp_write_cb(const uint8_t *data, size_t len, void *user_data)');
+koffi.proto('int64_t psftp_read_cb(uint8_t *buf, size_t len, void *user_data)');
+
+// Strings and lists psftp allocates come back as raw pointers (`void **`),
+// so the binding can copy them and release them with psftp's own free.
+const PROTOTYPES = [
+  'const char *psftp_last_error()',
+  'int psftp_last_error_code()',
+  'const char *psftp_strerror(int code)',
+  'const char *psftp_version()',
+  'void psftp_string_free(void *s)',
+  'int psftp_debug_panic()',
+
+  'int psftp_cnopts_new(const char *knownhosts, _Out_ psftp_cnopts **out)',
+  'void psftp_cnopts_free(psftp_cnopts *opts)',
+  'int psftp_cnopts_load(psftp_cnopts *opts, const char *path)',
+  'int psftp_cnopts_set_hostkeys(psftp_cnopts *opts, const char *knownhosts)',
+  'int psftp_cnopts_set_accept_new(psftp_cnopts *opts, bool accept_new)',
+  'int psftp_cnopts_set_log(psftp_cnopts *opts, bool log, const char *path)',
+  'int psftp_cnopts_set_compression(psftp_cnopts *opts, bool compression)',
+  'int psftp_cnopts_set_ciphers(psftp_cnopts *opts, const char *ciphers)',
+  'int psftp_cnopts_set_connect_timeout(psftp_cnopts *opts, double seconds)',
+  'int psftp_cnopts_set_timeout(psftp_cnopts *opts, double seconds)',
+  'int psftp_cnopts_set_keepalive(psftp_cnopts *opts, int seconds)',
+  'int psftp_cnopts_get_hostkey(const psftp_cnopts *opts, const char *host, _Out_ void **out)',
+
+  'int psftp_connect(const char *host, const char *username, const char *private_key, ' +
+    'const char *password, int port, const char *private_key_pass, const psftp_cnopts *cnopts, ' +
+    'const char *default_path, _Out_ psftp_conn **conn_out, _Out_ void **error_out)',
+  'void psftp_close(psftp_conn *conn)',
+  'int psftp_conn_last_error_code(const psftp_conn *conn)',
+  'void *psftp_conn_last_error(const psftp_conn *conn)',
+  'int psftp_remote_server_key(psftp_conn *conn, _Out_ void **out)',
+  'int psftp_active_ciphers(psftp_conn *conn, _Out_ void **local_out, _Out_ void **remote_out)',
+  'int psftp_active_compression(psftp_conn *conn, _Out_ void **local_out, _Out_ void **remote_out)',
+  'int psftp_security_options(psftp_conn *conn, _Out_ void **out)',
+  'int psftp_timeout(psftp_conn *conn, _Out_ double *out)',
+  'int psftp_set_timeout(psftp_conn *conn, double seconds)',
+  'int psftp_logfile(psftp_conn *conn, _Out_ void **out)',
+  'int psftp_execute(psftp_conn *conn, const char *command, _Out_ void **lines_out, _Out_ int *exit_status_out)',
+  'int psftp_sftp_client(psftp_conn *conn, _Out_ void **session_out, _Out_ void **sftp_out)',
+  'int psftp_has_extension(psftp_conn *conn, const char *name, _Out_ bool *out)',
+
+  'int psftp_open(psftp_conn *conn, const char *remote_file, const char *mode, int64_t bufsize, _Out_ psftp_file **out)',
+  'int psftp_file_read(psftp_file *file, void *buf, size_t size, _Out_ size_t *read_out)',
+  'int psftp_file_readline(psftp_file *file, void *buf, size_t size, _Out_ size_t *read_out)',
+  'int psftp_file_write(psftp_file *file, const void *data, size_t size)',
+  'int psftp_file_seek(psftp_file *file, int64_t offset, int whence, _Out_ uint64_t *pos_out)',
+  'int psftp_file_tell(psftp_file *file, _Out_ uint64_t *pos_out)',
+  'int psftp_file_stat(psftp_file *file, _Out_ psftp_attrs *out)',
+  'int psftp_file_flush(psftp_file *file)',
+  'int psftp_file_fsync(psftp_file *file)',
+  'int psftp_file_truncate(psftp_file *file, uint64_t size)',
+  'int psftp_file_close(psftp_file *file)',
+
+  'int psftp_listdir(psftp_conn *conn, const char *remotepath, _Out_ void **out)',
+  'int psftp_listdir_attr(psftp_conn *conn, const char *remotepath, _Out_ void **out)',
+  'int psftp_stat(psftp_conn *conn, const char *remotepath, _Out_ psftp_attrs *out)',
+  'int psftp_lstat(psftp_conn *conn, const char *remotepath, _Out_ psftp_attrs *out)',
+  'int psftp_exists(psftp_conn *conn, const char *remotepath, _Out_ bool *out)',
+  'int psftp_lexists(psftp_conn *conn, const char *remotepath, _Out_ bool *out)',
+  'int psftp_isdir(psftp_conn *conn, const char *remotepath, _Out_ bool *out)',
+  'int psftp_isfile(psftp_conn *conn, const char *remotepath, _Out_ bool *out)',
+  'int psftp_chdir(psftp_conn *conn, const char *remotepath)',
+  'int psftp_cwd(psftp_conn *conn, const char *remotepath)',
+  'int psftp_cd_push(psftp_conn *conn, const char *remotepath)',
+  'int psftp_cd_pop(psftp_conn *conn)',
+  'int psftp_getcwd(psftp_conn *conn, _Out_ void **out)',
+  'int psftp_pwd(psftp_conn *conn, _Out_ void **out)',
+  'int psftp_normalize(psftp_conn *conn, const char *remotepath, _Out_ void **out)',
+  'int psftp_readlink(psftp_conn *conn, const char *remotelink, _Out_ void **out)',
+  'int psftp_mkdir(psftp_conn *conn, const char *remotepath, int mode)',
+  'int psftp_makedirs(psftp_conn *conn, const char *remotedir, int mode)',
+  'int psftp_rmdir(psftp_conn *conn, const char *remotepath)',
+  'int psftp_remove(psftp_conn *conn, const char *remotefile)',
+  'int psftp_unlink(psftp_conn *conn, const char *remotefile)',
+  'int psftp_rename(psftp_conn *conn, const char *remote_src, const char *remote_dest)',
+  'int psftp_posix_rename(psftp_conn *conn, const char *remote_src, const char *remote_dest)',
+  'int psftp_hardlink(psftp_conn *conn, const char *remote_src, const char *remote_dest)',
+  'int psftp_symlink(psftp_conn *conn, const char *remote_src, const char *remote_dest)',
+  'int psftp_chmod(psftp_conn *conn, const char *remotepath, int mode)',
+  'int psftp_chown(psftp_conn *conn, const char *remotepath, int64_t uid, int64_t gid)',
+  'int psftp_truncate(psftp_conn *conn, const char *remotepath, uint64_t size, _Out_ uint64_t *new_size_out)',
+  'int psftp_utime(psftp_conn *conn, const char *remotepath, int64_t atime, int64_t mtime)',
+  'int psftp_statvfs(psftp_conn *conn, const char *remotepath, _Out_ psftp_statvfs_info *out)',
+  'uint32_t psftp_st_mode_to_int(uint32_t mode)',
+  'int psftp_path_advance(const char *thepath, _Out_ void **out)',
+  'int psftp_path_retreat(const char *thepath, _Out_ void **out)',
+  'int psftp_reparent(const char *newparent, const char *oldpath, _Out_ void **out)',
+  'int psftp_walktree(psftp_conn *conn, const char *remotepath, psftp_walk_cb *fcallback, ' +
+    'psftp_walk_cb *dcallback, psftp_walk_cb *ucallback, bool recurse, void *user_data)',
+  'int psftp_local_walktree(const char *localpath, psftp_walk_cb *fcallback, ' +
+    'psftp_walk_cb *dcallback, psftp_walk_cb *ucallback, bool recurse, void *user_data)',
+  'int psftp_local_cd_push(const char *localpath)',
+  'int psftp_local_cd_pop()',
+
+  'int psftp_transfer_opts_new(_Out_ psftp_transfer_opts **out)',
+  'void psftp_transfer_opts_free(psftp_transfer_opts *opts)',
+  'int psftp_transfer_opts_set_atomic(psftp_transfer_opts *opts, bool atomic)',
+  'int psftp_transfer_opts_set_resume(psftp_transfer_opts *opts, bool resume)',
+  'int psftp_transfer_opts_set_fsync(psftp_transfer_opts *opts, bool fsync)',
+  'int psftp_get(psftp_conn *conn, const char *remotepath, const char *localpath, ' +
+    'psftp_progress_cb *callback, void *user_data, bool preserve_mtime, const psftp_transfer_opts *opts)',
+  'int psftp_put(psftp_conn *conn, const char *localpath, const char *remotepath, ' +
+    'psftp_progress_cb *callback, void *user_data, bool confirm, bool preserve_mtime, ' +
+    'const psftp_transfer_opts *opts, _Out_ psftp_attrs *attrs_out)',
+  'int psftp_getfo(psftp_conn *conn, const char *remotepath, psftp_write_cb *write, ' +
+    'psftp_progress_cb *callback, void *user_data, _Out_ uint64_t *bytes_out)',
+  'int psftp_putfo(psftp_conn *conn, psftp_read_cb *read, const char *remotepath, uint64_t file_size, ' +
+    'psftp_progress_cb *callback, void *user_data, bool confirm, const psftp_transfer_opts *opts, ' +
+    '_Out_ psftp_attrs *attrs_out)',
+
+  'void psftp_strarray_free(void *list)',
+  'void psftp_dirent_list_free(void *list)',
+  'void psftp_hostkey_free(void *key)',
+  'void psftp_security_info_free(void *info)',
+];
+
+function declareAll() {
+  const fns = {};
+  for (const proto of PROTOTYPES) {
+    const fn = lib.func(proto);
+    fns[fn.info.name] = fn;
+  }
+  return fns;
+}
+
+const fns = declareAll();
+
+const version = fns.psftp_version();
+if (!version.startsWith(`${ABI_VERSION}.`)) {
+  throw libraryError(
+    `${librarySource(process.env).file} is psftp ${version}, but this binding needs ${ABI_VERSION}.x`,
+  );
+}
+
+/** Copy a string psftp allocated and free it; NULL gives null. */
+function takeString(ptr) {
+  if (ptr === null) return null;
+  try {
+    return koffi.decode(ptr, 'char', -1);
+  } finally {
+    fns.psftp_string_free(ptr);
+  }
+}
+
+/** The strings of a decoded psftp_strarray struct (not freed here). */
+function stringsOf(array) {
+  return array.count === 0 ? [] : koffi.decode(array.strings, 'char *', Number(array.count));
+}
+
+/** Copy a psftp_strarray psftp allocated and free it. */
+function takeStrarray(ptr) {
+  try {
+    return stringsOf(koffi.decode(ptr, types.strarray));
+  } finally {
+    fns.psftp_strarray_free(ptr);
+  }
+}
+
+module.exports = { koffi, fns, types, takeString, takeStrarray, stringsOf };

@@ -1,0 +1,113 @@
+'use strict';
+// Error codes and names, the panic boundary, and loading the library.
+
+const { test } = require('node:test');
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { spawnSync } = require('node:child_process');
+const { psftp, assertPsftpError } = require('./helpers');
+
+// The C name of every code and the JS code it must become.
+const TABLE = [
+  [-1, 'PSFTP_E_INVALID_ARG', 'EINVAL'],
+  [-2, 'PSFTP_E_CONNECT', 'ECONNECT'],
+  [-3, 'PSFTP_E_HOSTKEY_UNKNOWN', 'EHOSTKEY'],
+  [-4, 'PSFTP_E_HOSTKEY_MISMATCH', 'EHOSTKEYMISMATCH'],
+  [-5, 'PSFTP_E_AUTH', 'EAUTH'],
+  [-6, 'PSFTP_E_NOT_FOUND', 'ENOTFOUND'],
+  [-7, 'PSFTP_E_PERMISSION', 'EPERM'],
+  [-8, 'PSFTP_E_EXISTS', 'EEXIST'],
+  [-9, 'PSFTP_E_NOT_A_DIRECTORY', 'ENOTDIR'],
+  [-10, 'PSFTP_E_LOCAL_IO', 'ELOCALIO'],
+  [-11, 'PSFTP_E_SFTP', 'ESFTP'],
+  [-12, 'PSFTP_E_SSH', 'ESSH'],
+  [-13, 'PSFTP_E_TIMEOUT', 'ETIMEDOUT'],
+  [-14, 'PSFTP_E_CANCELLED', 'ECANCELED'],
+  [-15, 'PSFTP_E_CONNECTION_LOST', 'ECONNLOST'],
+  [-16, 'PSFTP_E_UNSAFE_PATH', 'EUNSAFEPATH'],
+  [-17, 'PSFTP_E_PANIC', 'EPANIC'],
+  [-18, 'PSFTP_E_UNSUPPORTED', 'EUNSUPPORTED'],
+];
+
+test('every psftp code has its JS name and number', () => {
+  for (const [errno, cName, code] of TABLE) {
+    assert.equal(psftp.strerror(errno), cName);
+    assert.equal(psftp.codes[code], errno);
+    const err = new psftp.PsftpError(errno, 'msg');
+    assert.deepEqual([err.code, err.errno, err.message, err.name], [code, errno, 'msg', 'PsftpError']);
+    assert.ok(err instanceof Error);
+  }
+  assert.equal(Object.keys(psftp.codes).length, TABLE.length);
+  assert.equal(new psftp.PsftpError(-99, '').code, 'EUNKNOWN');
+  assert.equal(psftp.strerror(-99), 'PSFTP_E_UNKNOWN');
+});
+
+test('a panic inside psftp becomes EPANIC with its message', () => {
+  const { fns } = require('../lib/native');
+  const { checkSync } = require('../lib/errors');
+  assert.throws(
+    () => checkSync(fns.psftp_debug_panic()),
+    (e) => {
+      assertPsftpError(e, 'EPANIC', ['panic', 'psftp_debug_panic was called']);
+      return true;
+    },
+  );
+});
+
+/** Run `code` in a fresh node with `env`; its stderr and exit status. */
+function runNode(code, env) {
+  const clean = { ...process.env };
+  delete clean.PSFTP_LIB;
+  delete clean.PSFTP_PREFIX;
+  return spawnSync(process.execPath, ['-e', code], {
+    cwd: path.join(__dirname, '..'),
+    env: { ...clean, ...env },
+    encoding: 'utf8',
+  });
+}
+
+test('a missing library is a clear error naming where it looked', () => {
+  const missing = runNode("require('.')", { PSFTP_LIB: '/nonexistent/libpsftp.so' });
+  assert.notEqual(missing.status, 0);
+  assert.match(missing.stderr, /the library was not found: \/nonexistent\/libpsftp\.so \(from PSFTP_LIB\) does not exist/);
+  assert.match(missing.stderr, /Set PSFTP_LIB to the full path of libpsftp\.so, or PSFTP_PREFIX/);
+  assert.match(missing.stderr, /ERR_PSFTP_LIBRARY/);
+
+  const prefix = runNode("require('.')", { PSFTP_PREFIX: '/nonexistent' });
+  assert.match(prefix.stderr, /\/nonexistent\/lib\/libpsftp\.so \(from PSFTP_PREFIX\) does not exist/);
+
+  // Neither set: the dynamic loader searches (a system-wide install is found).
+  const search = runNode("console.log(require('.').version())", { LD_LIBRARY_PATH: '' });
+  if (search.status === 0) {
+    assert.equal(search.stdout.trim(), psftp.version());
+  } else {
+    assert.match(search.stderr, /cannot load libpsftp\.so\.0\.1 \(from the system library path\)/);
+  }
+
+  const notALibrary = runNode("require('.')", { PSFTP_LIB: __filename });
+  assert.match(notALibrary.stderr, /cannot load .*errors\.test\.js \(from PSFTP_LIB\)/);
+});
+
+test('PSFTP_PREFIX finds PREFIX/lib/libpsftp.so', (t) => {
+  const prefix = fs.mkdtempSync(path.join(os.tmpdir(), 'psftp-prefix-'));
+  t.after(() => fs.rmSync(prefix, { recursive: true, force: true }));
+  fs.mkdirSync(path.join(prefix, 'lib'));
+  fs.symlinkSync(process.env.PSFTP_LIB, path.join(prefix, 'lib', 'libpsftp.so'));
+  const ok = runNode("console.log(require('.').version())", { PSFTP_PREFIX: prefix });
+  assert.equal(ok.stderr, '');
+  assert.equal(ok.stdout.trim(), psftp.version());
+});
+
+test('koffi configured too small, too late, is refused with advice', () => {
+  const code = "const k = require('koffi'); k.load('libc.so.6'); require('.');";
+  const late = runNode(code, { PSFTP_LIB: process.env.PSFTP_LIB });
+  assert.notEqual(late.status, 0);
+  assert.match(late.stderr, /psftp needs koffi's async_stack_size >= 4194304 bytes but it is 131072/);
+  assert.match(late.stderr, /Require psftp before loading other libraries with koffi/);
+  const early = "const k = require('koffi'); k.config({ ...k.config(), async_stack_size: 8 << 20 }); " +
+    "k.load('libc.so.6'); console.log(require('.').version());";
+  const fine = runNode(early, { PSFTP_LIB: process.env.PSFTP_LIB });
+  assert.equal(fine.stdout.trim(), psftp.version(), fine.stderr);
+});
