@@ -395,28 +395,6 @@ typedef int (*psftp_write_cb)(const uint8_t *data, size_t len, void *user_data);
 typedef int64_t (*psftp_read_cb)(uint8_t *buf, size_t len, void *user_data);
 
 /**
- * Progress of a tree operation (valid during the callback only).
- */
-typedef struct psftp_tree_progress {
-    uint64_t files_done;
-    uint64_t files_total;
-    uint64_t bytes_done;
-    uint64_t bytes_total;
-    /**
-     * The file most recently started or finished (relative to the root).
-     */
-    const char *current_path;
-} psftp_tree_progress;
-
-/**
- * Progress of a tree operation: called on the calling thread when a file
- * finishes and at least every 100 ms while bytes move. Return 0 to go on;
- * any other value stops every connection of the operation promptly, and
- * the call returns PSFTP_E_CANCELLED.
- */
-typedef int (*psftp_tree_progress_cb)(const struct psftp_tree_progress *progress, void *user_data);
-
-/**
  * One entry a tree operation could not copy.
  */
 typedef struct psftp_failure {
@@ -439,6 +417,29 @@ typedef struct psftp_failure_list {
     struct psftp_failure *items;
     size_t count;
 } psftp_failure_list;
+
+/**
+ * Progress of a tree operation (valid during the callback only).
+ */
+typedef struct psftp_tree_progress {
+    uint64_t files_done;
+    uint64_t files_total;
+    uint64_t bytes_done;
+    uint64_t bytes_total;
+    /**
+     * The file most recently started or finished (relative to the root).
+     */
+    const char *current_path;
+} psftp_tree_progress;
+
+/**
+ * Progress of a tree operation (the `callback` of psftp_get_r() and the
+ * like): called on the calling thread when a file finishes and at least
+ * every 100 ms while bytes move, during the call only. Return 0 to go on;
+ * any other value stops every connection of the operation promptly, and
+ * the call returns PSFTP_E_CANCELLED.
+ */
+typedef int (*psftp_tree_progress_cb)(const struct psftp_tree_progress *progress, void *user_data);
 
 
 
@@ -1248,9 +1249,8 @@ int psftp_local_cd(const char *localpath, psftp_local_cd_cb body, void *user_dat
 
 /**
  * New options with the defaults: atomic replacement on, resume off,
- * fsync off; for tree operations 4 connections, no progress callback, no
- * sync, no filters, symlinks skipped, modes not copied, stop at the first
- * error.
+ * fsync off; for tree operations 4 connections, no sync, no filters,
+ * symlinks skipped, modes not copied, stop at the first error.
  *
  * # Safety
  * `out` is writable.
@@ -1369,13 +1369,6 @@ int psftp_putfo(struct psftp_conn *conn,
 int psftp_transfer_opts_set_parallelism(struct psftp_transfer_opts *opts, int connections);
 
 /**
- * Tree operations: the progress callback (NULL for none).
- */
-int psftp_transfer_opts_set_progress(struct psftp_transfer_opts *opts,
-                                     psftp_tree_progress_cb callback,
-                                     void *user_data);
-
-/**
  * Tree operations: skip files whose destination already has the same
  * size and mtime (sync mode). It keeps mtimes on what it copies, as
  * preserve_mtime does, so the next run can compare them.
@@ -1430,8 +1423,9 @@ void psftp_failure_list_free(struct psftp_failure_list *list);
 /**
  * pysftp `get_d(remotedir, localdir, preserve_mtime=False)`: copy the
  * regular files directly inside `remotedir` into `localdir` (created if
- * missing). `opts` (may be NULL) adds parallelism, progress, sync,
- * filters, symlink, mode and error policies.
+ * missing). `callback` (may be NULL) gets the progress of the whole
+ * operation with `user_data`; `opts` (may be NULL) adds parallelism,
+ * sync, filters, symlink, mode and error policies.
  *
  * `*failures_out` (may be NULL) receives the entries that failed, on
  * success (an empty list) and on failure alike — the one out-parameter
@@ -1446,6 +1440,8 @@ int psftp_get_d(struct psftp_conn *conn,
                 const char *remotedir,
                 const char *localdir,
                 bool preserve_mtime,
+                psftp_tree_progress_cb callback,
+                void *user_data,
                 const struct psftp_transfer_opts *opts,
                 struct psftp_failure_list **failures_out);
 
@@ -1457,7 +1453,8 @@ int psftp_get_d(struct psftp_conn *conn,
  * are checked: one with '/', NUL or a control character, "." or "..", or a
  * duplicate, is refused with PSFTP_E_UNSAFE_PATH and nothing is written
  * outside `localdir`; an existing symlink inside the destination tree is
- * never written through. See psftp_get_d() for `opts` and `failures_out`.
+ * never written through. See psftp_get_d() for `callback`, `opts` and
+ * `failures_out`.
  *
  * # Safety
  * Strings are NUL-terminated; `failures_out` is NULL or writable.
@@ -1466,13 +1463,15 @@ int psftp_get_r(struct psftp_conn *conn,
                 const char *remotedir,
                 const char *localdir,
                 bool preserve_mtime,
+                psftp_tree_progress_cb callback,
+                void *user_data,
                 const struct psftp_transfer_opts *opts,
                 struct psftp_failure_list **failures_out);
 
 /**
  * pysftp `put_d(localpath, remotepath, confirm=True, preserve_mtime=False)`:
  * copy the regular files directly inside `localpath` into `remotepath`.
- * See psftp_get_d() for `opts` and `failures_out`.
+ * See psftp_get_d() for `callback`, `opts` and `failures_out`.
  *
  * # Safety
  * Strings are NUL-terminated; `failures_out` is NULL or writable.
@@ -1482,6 +1481,8 @@ int psftp_put_d(struct psftp_conn *conn,
                 const char *remotepath,
                 bool confirm,
                 bool preserve_mtime,
+                psftp_tree_progress_cb callback,
+                void *user_data,
                 const struct psftp_transfer_opts *opts,
                 struct psftp_failure_list **failures_out);
 
@@ -1489,7 +1490,7 @@ int psftp_put_d(struct psftp_conn *conn,
  * pysftp `put_r(localpath, remotepath, confirm=True, preserve_mtime=False)`:
  * copy the contents of `localpath`, recursively, into `remotepath`.
  * Directories are created, and existing ones are fine. See psftp_get_d()
- * for `opts` and `failures_out`.
+ * for `callback`, `opts` and `failures_out`.
  *
  * # Safety
  * Strings are NUL-terminated; `failures_out` is NULL or writable.
@@ -1499,6 +1500,8 @@ int psftp_put_r(struct psftp_conn *conn,
                 const char *remotepath,
                 bool confirm,
                 bool preserve_mtime,
+                psftp_tree_progress_cb callback,
+                void *user_data,
                 const struct psftp_transfer_opts *opts,
                 struct psftp_failure_list **failures_out);
 

@@ -123,12 +123,6 @@ fn a_server_killed_mid_transfer_is_connection_lost_and_leaks_nothing() {
         action: &kill,
         done: false,
     };
-    check(psftp_transfer_opts_set_progress(
-        xo,
-        Some(kill_on_first_tree),
-        &mut k as *mut _ as *mut c_void,
-    ))
-    .unwrap();
     let dest = ldir.join("tree");
     let rc = unsafe {
         psftp_get_r(
@@ -136,6 +130,8 @@ fn a_server_killed_mid_transfer_is_connection_lost_and_leaks_nothing() {
             c(rdir.to_str().unwrap()).as_ptr(),
             c(dest.to_str().unwrap()).as_ptr(),
             false,
+            Some(kill_on_first_tree),
+            &mut k as *mut _ as *mut c_void,
             xo,
             std::ptr::null_mut(),
         )
@@ -227,12 +223,6 @@ fn psftp_interrupt_aborts_a_stalled_call_from_another_thread() {
         action: &freeze_then_interrupt,
         done: false,
     };
-    check(psftp_transfer_opts_set_progress(
-        xo,
-        Some(kill_on_first_tree),
-        &mut k as *mut _ as *mut c_void,
-    ))
-    .unwrap();
     let t = Instant::now();
     let rc = unsafe {
         psftp_get_r(
@@ -240,6 +230,8 @@ fn psftp_interrupt_aborts_a_stalled_call_from_another_thread() {
             c(rdir.to_str().unwrap()).as_ptr(),
             c(ldir.to_str().unwrap()).as_ptr(),
             false,
+            Some(kill_on_first_tree),
+            &mut k as *mut _ as *mut c_void,
             xo,
             std::ptr::null_mut(),
         )

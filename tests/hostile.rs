@@ -26,6 +26,8 @@ fn get_r(
             c(remote).as_ptr(),
             c(local.to_str().unwrap()).as_ptr(),
             false,
+            None,
+            std::ptr::null_mut(),
             opts,
             &mut f,
         )

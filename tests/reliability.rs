@@ -175,12 +175,6 @@ fn a_frozen_link_times_out_every_operation_and_keeps_old_data() {
         action: &freeze,
         done: false,
     };
-    check(psftp_transfer_opts_set_progress(
-        xo,
-        Some(on_first_tree),
-        &mut f as *mut _ as *mut c_void,
-    ))
-    .unwrap();
     let t = Instant::now();
     let rc = unsafe {
         psftp_get_r(
@@ -188,6 +182,8 @@ fn a_frozen_link_times_out_every_operation_and_keeps_old_data() {
             c(rdir.to_str().unwrap()).as_ptr(),
             c(ldir.join("tree").to_str().unwrap()).as_ptr(),
             false,
+            Some(on_first_tree),
+            &mut f as *mut _ as *mut c_void,
             xo,
             std::ptr::null_mut(),
         )
@@ -434,6 +430,8 @@ fn the_host_key_callback_decides_about_unknown_and_changed_keys() {
             c(remote.to_str().unwrap()).as_ptr(),
             c(dest.to_str().unwrap()).as_ptr(),
             false,
+            None,
+            std::ptr::null_mut(),
             xo,
             std::ptr::null_mut(),
         )

@@ -48,8 +48,20 @@ bash tests/c/run.sh | tee "$work/c.log"
 step "examples"
 bash tests/c/examples.sh | tee "$work/examples.log"
 
+step "release build for the bindings"
+cargo build --release --quiet
+
+step "Go binding (gofmt, vet, go test, go test -race)"
+bash bindings/go/test.sh 2>&1 | tee "$work/go.log"
+
+step "Node binding (koffi, node --test, tsc)"
+bash bindings/node/test.sh 2>&1 | tee "$work/node.log"
+
+step "install, CMake and pkg-config consumers, C++ binding (GoogleTest)"
+bash tests/cpp/test.sh 2>&1 | tee "$work/cpp.log"
+
 # One closing line over every suite: "N passed, N failed".
-sum() { grep -ho "$1" "$work"/*.log | grep -o '^[0-9]*' | paste -sd+ | bc; }
-passed=$(sum '[0-9]* passed')
+count() { grep -hoE "$1" "$work"/*.log | grep -oE '[0-9]+' | paste -sd+ | bc; }
+passed=$(( $(count '[0-9]+ passed') + $(count 'ℹ pass [0-9]+') + $(count 'tests failed out of [0-9]+') ))
 step "all suites passed in $(( $(date +%s) - start )) s"
 echo "psftp: $passed passed, 0 failed"

@@ -588,3 +588,35 @@ fn atomic_put_replaces_the_inode() {
     );
     assert_eq!(std::fs::read(&remote).unwrap(), b"v2");
 }
+
+#[test]
+fn a_failed_rename_into_place_leaves_no_part_file() {
+    let conn = connect();
+    let rdir = remote_scratch("renamefail");
+    put_remote_file(&rdir.join("src"), b"data");
+    std::fs::create_dir(rdir.join("a_dir")).unwrap();
+    chown_to_test_user(&rdir.join("a_dir"));
+    let ldir = local_scratch("renamefail");
+    std::fs::create_dir(ldir.join("dest")).unwrap();
+    // get onto an existing local directory
+    assert_fail(
+        get(
+            &conn,
+            rdir.join("src").to_str().unwrap(),
+            &ldir.join("dest"),
+        ),
+        PSFTP_E_LOCAL_IO,
+        &["rename into place"],
+    );
+    assert!(!ldir.join(".dest.psftp.part").exists());
+    // put onto an existing remote directory
+    std::fs::write(ldir.join("up"), b"up").unwrap();
+    assert!(put(
+        &conn,
+        &ldir.join("up"),
+        rdir.join("a_dir").to_str().unwrap()
+    )
+    .is_err());
+    assert!(!rdir.join(".a_dir.psftp.part").exists());
+    assert!(rdir.join("a_dir").is_dir());
+}

@@ -12,14 +12,24 @@ use std::ffi::{c_void, CStr};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-/// Transfer options through the C API, freed on drop.
-struct XOpts(*mut psftp_transfer_opts);
+/// Transfer options through the C API, freed on drop, plus the progress
+/// callback the tree calls take.
+struct XOpts(
+    *mut psftp_transfer_opts,
+    psftp_tree_progress_cb,
+    *mut c_void,
+);
 
 impl XOpts {
     fn new() -> XOpts {
         let mut p = std::ptr::null_mut();
         check(unsafe { psftp_transfer_opts_new(&mut p) }).unwrap();
-        XOpts(p)
+        XOpts(p, None, std::ptr::null_mut())
+    }
+    fn progress<T>(mut self, cb: psftp_tree_progress_cb, data: &mut T) -> XOpts {
+        self.1 = cb;
+        self.2 = data as *mut T as *mut c_void;
+        self
     }
     fn parallel(self, n: i32) -> XOpts {
         check(psftp_transfer_opts_set_parallelism(self.0, n)).unwrap();
@@ -63,6 +73,8 @@ fn get_r(
             c(remote.to_str().unwrap()).as_ptr(),
             c(local.to_str().unwrap()).as_ptr(),
             mtime,
+            opts.1,
+            opts.2,
             opts.0,
             &mut f,
         )
@@ -85,6 +97,8 @@ fn put_r(
             c(remote.to_str().unwrap()).as_ptr(),
             true,
             mtime,
+            opts.1,
+            opts.2,
             opts.0,
             &mut f,
         )
@@ -247,6 +261,8 @@ fn get_d_and_put_d_copy_only_the_files_directly_inside() {
             c(remote.to_str().unwrap()).as_ptr(),
             c(local.to_str().unwrap()).as_ptr(),
             false,
+            None,
+            std::ptr::null_mut(),
             std::ptr::null(),
             &mut f,
         )
@@ -267,6 +283,8 @@ fn get_d_and_put_d_copy_only_the_files_directly_inside() {
             c(dest.to_str().unwrap()).as_ptr(),
             true,
             false,
+            None,
+            std::ptr::null_mut(),
             std::ptr::null(),
             std::ptr::null_mut(),
         )
@@ -357,12 +375,7 @@ fn sync_mode_skips_unchanged_files_and_copies_changed_ones() {
     // Change one file remotely (new content and mtime).
     std::fs::write(remote.join("many/f05"), b"changed").unwrap();
     let mut calls: TreeCalls = Vec::new();
-    check(psftp_transfer_opts_set_progress(
-        opts.0,
-        Some(record_tree),
-        &mut calls as *mut _ as *mut c_void,
-    ))
-    .unwrap();
+    let opts = opts.progress(Some(record_tree), &mut calls);
     get_r(&conn, &remote, &local, false, &opts).0.unwrap();
     assert_eq!(std::fs::read(landed.join("many/f05")).unwrap(), b"changed");
     assert_eq!(
@@ -476,12 +489,7 @@ fn cancelling_midway_stops_and_leaves_no_partial_files() {
     let remote = remote_scratch("cancel");
     let opts = XOpts::new().parallel(2);
     let mut c = Cancel { calls: 0, at: 3 };
-    check(psftp_transfer_opts_set_progress(
-        opts.0,
-        Some(cancel_at),
-        &mut c as *mut _ as *mut c_void,
-    ))
-    .unwrap();
+    let opts = opts.progress(Some(cancel_at), &mut c);
     let (r, _) = put_r(&conn, &local, &remote, false, &opts);
     assert_fail(r, PSFTP_E_CANCELLED, &["progress"]);
     let snap = snapshot(&remote);
@@ -509,12 +517,7 @@ fn cancelling_midway_stops_and_leaves_no_partial_files() {
     let back = local_scratch("cancelback");
     let opts = XOpts::new().parallel(2);
     let mut c = Cancel { calls: 0, at: 2 };
-    check(psftp_transfer_opts_set_progress(
-        opts.0,
-        Some(cancel_at),
-        &mut c as *mut _ as *mut c_void,
-    ))
-    .unwrap();
+    let opts = opts.progress(Some(cancel_at), &mut c);
     assert_fail(
         get_r(&conn, &full, &back, false, &opts).0,
         PSFTP_E_CANCELLED,
@@ -592,12 +595,7 @@ fn an_unreadable_local_file_is_reported_and_the_others_go_on() {
         PSFTP_ON_ERROR_CONTINUE,
     ))
     .unwrap();
-    check(psftp_transfer_opts_set_progress(
-        opts.0,
-        Some(delete_on_first_call),
-        &mut d as *mut _ as *mut c_void,
-    ))
-    .unwrap();
+    let opts = opts.progress(Some(delete_on_first_call), &mut d);
     let remote = remote_scratch("unreadable");
     let (r, failures) = put_r(&conn, &local, &remote, false, &opts);
     assert_fail(r, PSFTP_E_LOCAL_IO, &["f33"]);
@@ -750,6 +748,8 @@ fn bad_roots_and_arguments() {
             c("/no/such/dir").as_ptr(),
             c(local.to_str().unwrap()).as_ptr(),
             false,
+            None,
+            std::ptr::null_mut(),
             std::ptr::null(),
             &mut f,
         )
@@ -764,6 +764,8 @@ fn bad_roots_and_arguments() {
             c(file.to_str().unwrap()).as_ptr(),
             c(local.to_str().unwrap()).as_ptr(),
             false,
+            None,
+            std::ptr::null_mut(),
             std::ptr::null(),
             &mut f,
         )
@@ -777,6 +779,8 @@ fn bad_roots_and_arguments() {
             c("/tmp").as_ptr(),
             true,
             false,
+            None,
+            std::ptr::null_mut(),
             std::ptr::null(),
             &mut f,
         )
@@ -790,6 +794,8 @@ fn bad_roots_and_arguments() {
             c("/tmp").as_ptr(),
             true,
             false,
+            None,
+            std::ptr::null_mut(),
             std::ptr::null(),
             &mut f,
         )
@@ -817,12 +823,7 @@ fn progress_reports_files_and_bytes_to_the_totals() {
         .sum();
     let opts = XOpts::new();
     let mut calls: TreeCalls = Vec::new();
-    check(psftp_transfer_opts_set_progress(
-        opts.0,
-        Some(record_tree),
-        &mut calls as *mut _ as *mut c_void,
-    ))
-    .unwrap();
+    let opts = opts.progress(Some(record_tree), &mut calls);
     put_r(&conn, &local, &remote_scratch("prog"), false, &opts)
         .0
         .unwrap();

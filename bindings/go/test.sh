@@ -63,8 +63,19 @@ unformatted=$(gofmt -l .)
 echo "== go vet"
 go vet ./...
 
+# -v lists each test; the summary line counts them ("N passed, N failed").
+run_tests() { # label, go test flags...
+  local label=$1 log
+  shift
+  log=$(mktemp)
+  go test -v -count=1 "$@" ./... >"$log" 2>&1 || { cat "$log"; rm -f "$log"; exit 1; }
+  grep -E '^(ok|FAIL|---)' "$log" | grep -v -- '--- PASS' || true
+  echo "go $label: $(grep -c -- '--- PASS' "$log") passed, $(grep -c -- '--- FAIL' "$log") failed"
+  rm -f "$log"
+}
+
 echo "== go test"
-go test -count=1 "$@" ./...
+run_tests test "$@"
 
 echo "== go test -race"
-go test -race -count=1 "$@" ./...
+run_tests race -race "$@"

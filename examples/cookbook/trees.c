@@ -20,26 +20,26 @@ int main(void) {
 
     /* sftp.put_d('images', 'static/images', preserve_mtime=True) */
     OK(psftp_makedirs(sftp, "static/images", 755));
-    OK(psftp_put_d(sftp, "images", "static/images", true, true, NULL, NULL));
+    OK(psftp_put_d(sftp, "images", "static/images", true, true, NULL, NULL, NULL, NULL));
     OK(psftp_listdir(sftp, "static/images", &names));
     EXPECT(names->count == 1 && strcmp(names->strings[0], "a.png") == 0);
     psftp_strarray_free(names);
 
     /* sftp.put_r('static', 'static', preserve_mtime=True): directories are
      * created, existing ones are fine */
-    OK(psftp_put_r(sftp, "static", "static", true, true, NULL, NULL));
+    OK(psftp_put_r(sftp, "static", "static", true, true, NULL, NULL, NULL, NULL));
     OK(psftp_listdir(sftp, "static", &names));
     EXPECT(names->count == 3); /* css, images, index.html */
     psftp_strarray_free(names);
 
     /* sftp.get_d('static', 'local-backup', preserve_mtime=True): files only */
-    OK(psftp_get_d(sftp, "static", "local-backup", true, NULL, NULL));
+    OK(psftp_get_d(sftp, "static", "local-backup", true, NULL, NULL, NULL, NULL));
     EXPECT(local_equals("local-backup/index.html", "<html>"));
     EXPECT(stat("local-backup/css", &st) != 0);
 
     /* sftp.get_r('static', 'local-backup', preserve_mtime=True): the whole
      * tree, at local-backup/static as in pysftp */
-    OK(psftp_get_r(sftp, "static", "local-backup", true, NULL, NULL));
+    OK(psftp_get_r(sftp, "static", "local-backup", true, NULL, NULL, NULL, NULL));
     EXPECT(local_equals("local-backup/static/css/site.css", "body{}"));
     EXPECT(local_equals("local-backup/static/images/a.png", "png"));
     psftp_close(sftp);

@@ -47,7 +47,7 @@ int main(void) {
 
     /* sftp.walktree('.', fcallback, dcallback, ucallback) on a copy */
     cookbook_scratch(sftp, "walk");
-    OK(psftp_put_r(sftp, ".", ".", true, false, NULL, NULL));
+    OK(psftp_put_r(sftp, ".", ".", true, false, NULL, NULL, NULL, NULL));
     OK(psftp_symlink(sftp, "nowhere", "pub/broken"));
     OK(psftp_walktree(sftp, ".", on_file, on_dir, on_unknown, true, &remote));
     EXPECT(strcmp(remote.dirs, local.dirs) == 0);

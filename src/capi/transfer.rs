@@ -35,48 +35,22 @@ pub struct psftp_transfer_opts {
     _private: [u8; 0],
 }
 
-/// The tree progress callback and its user_data, as set on the options.
-#[derive(Clone, Copy)]
-pub(crate) struct TreeProgressCb {
-    pub cb: psftp_tree_progress_cb,
-    pub user_data: *mut c_void,
-}
+pub(crate) static XOPTS: Registry<Mutex<TransferOpts>> = Registry::new("psftp_transfer_opts", 3);
 
-// The pointer is only handed back to the caller's callback, on the
-// caller's thread.
-unsafe impl Send for TreeProgressCb {}
-
-/// What a psftp_transfer_opts handle holds: the core options and the C
-/// progress callback.
-#[derive(Clone)]
-pub(crate) struct XOpts {
-    pub opts: TransferOpts,
-    pub progress: TreeProgressCb,
-}
-
-pub(crate) static XOPTS: Registry<Mutex<XOpts>> = Registry::new("psftp_transfer_opts", 3);
-
-/// The options behind a handle; NULL means the defaults.
-pub(crate) fn xopts_full(opts: *const psftp_transfer_opts) -> Result<XOpts> {
+/// A copy of the options behind a handle; NULL means the defaults.
+pub(crate) fn xopts_snapshot(opts: *const psftp_transfer_opts) -> Result<TransferOpts> {
     if opts.is_null() {
-        return Ok(XOpts {
-            opts: TransferOpts::default(),
-            progress: TreeProgressCb {
-                cb: None,
-                user_data: std::ptr::null_mut(),
-            },
-        });
+        return Ok(TransferOpts::default());
     }
     let h = XOPTS.get(opts, "opts")?;
     let o = h.lock().unwrap_or_else(|p| p.into_inner()).clone();
     Ok(o)
 }
 
-pub(crate) fn xopts_snapshot(opts: *const psftp_transfer_opts) -> Result<TransferOpts> {
-    xopts_full(opts).map(|x| x.opts)
-}
-
-fn with_xopts(opts: *mut psftp_transfer_opts, f: impl FnOnce(&mut XOpts) -> Result<()>) -> c_int {
+fn with_xopts(
+    opts: *mut psftp_transfer_opts,
+    f: impl FnOnce(&mut TransferOpts) -> Result<()>,
+) -> c_int {
     guard(|| {
         let h = XOPTS.get(opts, "opts")?;
         let mut o = h.lock().unwrap_or_else(|p| p.into_inner());
@@ -95,8 +69,9 @@ pub struct psftp_tree_progress {
     pub current_path: *const c_char,
 }
 
-/// Progress of a tree operation: called on the calling thread when a file
-/// finishes and at least every 100 ms while bytes move. Return 0 to go on;
+/// Progress of a tree operation (the `callback` of psftp_get_r() and the
+/// like): called on the calling thread when a file finishes and at least
+/// every 100 ms while bytes move, during the call only. Return 0 to go on;
 /// any other value stops every connection of the operation promptly, and
 /// the call returns PSFTP_E_CANCELLED.
 pub type psftp_tree_progress_cb = Option<
@@ -104,9 +79,8 @@ pub type psftp_tree_progress_cb = Option<
 >;
 
 /// New options with the defaults: atomic replacement on, resume off,
-/// fsync off; for tree operations 4 connections, no progress callback, no
-/// sync, no filters, symlinks skipped, modes not copied, stop at the first
-/// error.
+/// fsync off; for tree operations 4 connections, no sync, no filters,
+/// symlinks skipped, modes not copied, stop at the first error.
 ///
 /// # Safety
 /// `out` is writable.
@@ -114,7 +88,7 @@ pub type psftp_tree_progress_cb = Option<
 pub unsafe extern "C" fn psftp_transfer_opts_new(out: *mut *mut psftp_transfer_opts) -> c_int {
     guard(|| {
         let out = arg_out(out, "out")?;
-        *out = XOPTS.insert(Mutex::new(xopts_full(std::ptr::null())?));
+        *out = XOPTS.insert(Mutex::new(TransferOpts::default()));
         Ok(())
     })
 }
@@ -139,7 +113,7 @@ pub extern "C" fn psftp_transfer_opts_set_atomic(
     atomic: bool,
 ) -> c_int {
     with_xopts(opts, |o| {
-        o.opts.atomic = atomic;
+        o.atomic = atomic;
         Ok(())
     })
 }
@@ -154,7 +128,7 @@ pub extern "C" fn psftp_transfer_opts_set_resume(
     resume: bool,
 ) -> c_int {
     with_xopts(opts, |o| {
-        o.opts.resume = resume;
+        o.resume = resume;
         Ok(())
     })
 }
@@ -168,7 +142,7 @@ pub extern "C" fn psftp_transfer_opts_set_fsync(
     fsync: bool,
 ) -> c_int {
     with_xopts(opts, |o| {
-        o.opts.fsync = fsync;
+        o.fsync = fsync;
         Ok(())
     })
 }
@@ -353,23 +327,7 @@ pub extern "C" fn psftp_transfer_opts_set_parallelism(
                 format!("{connections} is not between 1 and {max}"),
             ));
         }
-        o.opts.parallelism = connections as usize;
-        Ok(())
-    })
-}
-
-/// Tree operations: the progress callback (NULL for none).
-#[no_mangle]
-pub extern "C" fn psftp_transfer_opts_set_progress(
-    opts: *mut psftp_transfer_opts,
-    callback: psftp_tree_progress_cb,
-    user_data: *mut c_void,
-) -> c_int {
-    with_xopts(opts, |o| {
-        o.progress = TreeProgressCb {
-            cb: callback,
-            user_data,
-        };
+        o.parallelism = connections as usize;
         Ok(())
     })
 }
@@ -383,7 +341,7 @@ pub extern "C" fn psftp_transfer_opts_set_sync(
     sync: bool,
 ) -> c_int {
     with_xopts(opts, |o| {
-        o.opts.sync = sync;
+        o.sync = sync;
         Ok(())
     })
 }
@@ -402,7 +360,7 @@ pub unsafe extern "C" fn psftp_transfer_opts_add_include(
     pattern: *const c_char,
 ) -> c_int {
     with_xopts(opts, |o| {
-        o.opts.filters.add_include(arg_str(pattern, "pattern")?)
+        o.filters.add_include(arg_str(pattern, "pattern")?)
     })
 }
 
@@ -417,7 +375,7 @@ pub unsafe extern "C" fn psftp_transfer_opts_add_exclude(
     pattern: *const c_char,
 ) -> c_int {
     with_xopts(opts, |o| {
-        o.opts.filters.add_exclude(arg_str(pattern, "pattern")?)
+        o.filters.add_exclude(arg_str(pattern, "pattern")?)
     })
 }
 
@@ -437,7 +395,7 @@ pub extern "C" fn psftp_transfer_opts_set_symlinks(
 ) -> c_int {
     use crate::core::SymlinkPolicy;
     with_xopts(opts, |o| {
-        o.opts.symlinks = match policy {
+        o.symlinks = match policy {
             PSFTP_SYMLINKS_SKIP => SymlinkPolicy::Skip,
             PSFTP_SYMLINKS_FOLLOW => SymlinkPolicy::Follow,
             PSFTP_SYMLINKS_COPY => SymlinkPolicy::Copy,
@@ -460,7 +418,7 @@ pub extern "C" fn psftp_transfer_opts_set_preserve_mode(
     preserve_mode: bool,
 ) -> c_int {
     with_xopts(opts, |o| {
-        o.opts.preserve_mode = preserve_mode;
+        o.preserve_mode = preserve_mode;
         Ok(())
     })
 }
@@ -479,7 +437,7 @@ pub extern "C" fn psftp_transfer_opts_set_on_error(
 ) -> c_int {
     use crate::core::ErrorPolicy;
     with_xopts(opts, |o| {
-        o.opts.on_error = match policy {
+        o.on_error = match policy {
             PSFTP_ON_ERROR_STOP => ErrorPolicy::Stop,
             PSFTP_ON_ERROR_CONTINUE => ErrorPolicy::Continue,
             p => {

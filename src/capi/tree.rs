@@ -1,10 +1,12 @@
 //! get_d, get_r, put_d, put_r.
 
-use std::ffi::{c_char, c_int, CString};
+use std::ffi::{c_char, c_int, c_void, CString};
 use std::path::Path;
 
 use super::conn::{psftp_conn, with_conn};
-use super::transfer::{psftp_transfer_opts, psftp_tree_progress, xopts_full, TreeProgressCb};
+use super::transfer::{
+    psftp_transfer_opts, psftp_tree_progress, psftp_tree_progress_cb, xopts_snapshot,
+};
 use super::{arg_str, c_message, guard_void};
 use crate::core::{Connection, Failure, TreeProgress, TreeReport};
 use crate::error::Result;
@@ -77,6 +79,13 @@ enum TreeOp<'a> {
     },
 }
 
+/// A C tree progress callback and its user_data.
+#[derive(Clone, Copy)]
+struct TreeProgressCb {
+    cb: psftp_tree_progress_cb,
+    user_data: *mut c_void,
+}
+
 /// Call the C progress callback with a C view of `p`.
 fn call_progress(cb: TreeProgressCb) -> Option<impl FnMut(&TreeProgress) -> bool> {
     let f = cb.cb?;
@@ -96,11 +105,12 @@ fn call_progress(cb: TreeProgressCb) -> Option<impl FnMut(&TreeProgress) -> bool
 fn run_tree(
     c: &Connection,
     op: TreeOp<'_>,
+    progress: TreeProgressCb,
     opts: *const psftp_transfer_opts,
     failures_out: *mut *mut psftp_failure_list,
 ) -> Result<()> {
-    let x = xopts_full(opts)?;
-    let mut progress = call_progress(x.progress);
+    let opts = xopts_snapshot(opts)?;
+    let mut progress = call_progress(progress);
     let p = progress
         .as_mut()
         .map(|f| f as &mut dyn FnMut(&TreeProgress) -> bool);
@@ -111,7 +121,7 @@ fn run_tree(
             recurse: true,
             preserve_mtime,
         } => (
-            c.get_r(remote, local, preserve_mtime, &x.opts, p),
+            c.get_r(remote, local, preserve_mtime, &opts, p),
             "get_r",
             remote.to_string(),
         ),
@@ -121,7 +131,7 @@ fn run_tree(
             recurse: false,
             preserve_mtime,
         } => (
-            c.get_d(remote, local, preserve_mtime, &x.opts, p),
+            c.get_d(remote, local, preserve_mtime, &opts, p),
             "get_d",
             remote.to_string(),
         ),
@@ -132,7 +142,7 @@ fn run_tree(
             confirm,
             preserve_mtime,
         } => (
-            c.put_r(local, remote, confirm, preserve_mtime, &x.opts, p),
+            c.put_r(local, remote, confirm, preserve_mtime, &opts, p),
             "put_r",
             local.display().to_string(),
         ),
@@ -143,7 +153,7 @@ fn run_tree(
             confirm,
             preserve_mtime,
         } => (
-            c.put_d(local, remote, confirm, preserve_mtime, &x.opts, p),
+            c.put_d(local, remote, confirm, preserve_mtime, &opts, p),
             "put_d",
             local.display().to_string(),
         ),
@@ -162,8 +172,9 @@ unsafe fn clear(failures_out: *mut *mut psftp_failure_list) {
 
 /// pysftp `get_d(remotedir, localdir, preserve_mtime=False)`: copy the
 /// regular files directly inside `remotedir` into `localdir` (created if
-/// missing). `opts` (may be NULL) adds parallelism, progress, sync,
-/// filters, symlink, mode and error policies.
+/// missing). `callback` (may be NULL) gets the progress of the whole
+/// operation with `user_data`; `opts` (may be NULL) adds parallelism,
+/// sync, filters, symlink, mode and error policies.
 ///
 /// `*failures_out` (may be NULL) receives the entries that failed, on
 /// success (an empty list) and on failure alike — the one out-parameter
@@ -179,15 +190,22 @@ pub unsafe extern "C" fn psftp_get_d(
     remotedir: *const c_char,
     localdir: *const c_char,
     preserve_mtime: bool,
+    callback: psftp_tree_progress_cb,
+    user_data: *mut c_void,
     opts: *const psftp_transfer_opts,
     failures_out: *mut *mut psftp_failure_list,
 ) -> c_int {
+    let progress = TreeProgressCb {
+        cb: callback,
+        user_data,
+    };
     get_tree(
         conn,
         remotedir,
         localdir,
         false,
         preserve_mtime,
+        progress,
         opts,
         failures_out,
     )
@@ -200,7 +218,8 @@ pub unsafe extern "C" fn psftp_get_d(
 /// are checked: one with '/', NUL or a control character, "." or "..", or a
 /// duplicate, is refused with PSFTP_E_UNSAFE_PATH and nothing is written
 /// outside `localdir`; an existing symlink inside the destination tree is
-/// never written through. See psftp_get_d() for `opts` and `failures_out`.
+/// never written through. See psftp_get_d() for `callback`, `opts` and
+/// `failures_out`.
 ///
 /// # Safety
 /// Strings are NUL-terminated; `failures_out` is NULL or writable.
@@ -210,26 +229,35 @@ pub unsafe extern "C" fn psftp_get_r(
     remotedir: *const c_char,
     localdir: *const c_char,
     preserve_mtime: bool,
+    callback: psftp_tree_progress_cb,
+    user_data: *mut c_void,
     opts: *const psftp_transfer_opts,
     failures_out: *mut *mut psftp_failure_list,
 ) -> c_int {
+    let progress = TreeProgressCb {
+        cb: callback,
+        user_data,
+    };
     get_tree(
         conn,
         remotedir,
         localdir,
         true,
         preserve_mtime,
+        progress,
         opts,
         failures_out,
     )
 }
 
+#[allow(clippy::too_many_arguments)]
 unsafe fn get_tree(
     conn: *mut psftp_conn,
     remotedir: *const c_char,
     localdir: *const c_char,
     recurse: bool,
     preserve_mtime: bool,
+    progress: TreeProgressCb,
     opts: *const psftp_transfer_opts,
     failures_out: *mut *mut psftp_failure_list,
 ) -> c_int {
@@ -237,23 +265,19 @@ unsafe fn get_tree(
     with_conn(conn, |c| {
         let remote = arg_str(remotedir, "remotedir")?;
         let local = Path::new(arg_str(localdir, "localdir")?);
-        run_tree(
-            c,
-            TreeOp::Get {
-                remote,
-                local,
-                recurse,
-                preserve_mtime,
-            },
-            opts,
-            failures_out,
-        )
+        let op = TreeOp::Get {
+            remote,
+            local,
+            recurse,
+            preserve_mtime,
+        };
+        run_tree(c, op, progress, opts, failures_out)
     })
 }
 
 /// pysftp `put_d(localpath, remotepath, confirm=True, preserve_mtime=False)`:
 /// copy the regular files directly inside `localpath` into `remotepath`.
-/// See psftp_get_d() for `opts` and `failures_out`.
+/// See psftp_get_d() for `callback`, `opts` and `failures_out`.
 ///
 /// # Safety
 /// Strings are NUL-terminated; `failures_out` is NULL or writable.
@@ -264,9 +288,15 @@ pub unsafe extern "C" fn psftp_put_d(
     remotepath: *const c_char,
     confirm: bool,
     preserve_mtime: bool,
+    callback: psftp_tree_progress_cb,
+    user_data: *mut c_void,
     opts: *const psftp_transfer_opts,
     failures_out: *mut *mut psftp_failure_list,
 ) -> c_int {
+    let progress = TreeProgressCb {
+        cb: callback,
+        user_data,
+    };
     put_tree(
         conn,
         localpath,
@@ -274,6 +304,7 @@ pub unsafe extern "C" fn psftp_put_d(
         false,
         confirm,
         preserve_mtime,
+        progress,
         opts,
         failures_out,
     )
@@ -282,7 +313,7 @@ pub unsafe extern "C" fn psftp_put_d(
 /// pysftp `put_r(localpath, remotepath, confirm=True, preserve_mtime=False)`:
 /// copy the contents of `localpath`, recursively, into `remotepath`.
 /// Directories are created, and existing ones are fine. See psftp_get_d()
-/// for `opts` and `failures_out`.
+/// for `callback`, `opts` and `failures_out`.
 ///
 /// # Safety
 /// Strings are NUL-terminated; `failures_out` is NULL or writable.
@@ -293,9 +324,15 @@ pub unsafe extern "C" fn psftp_put_r(
     remotepath: *const c_char,
     confirm: bool,
     preserve_mtime: bool,
+    callback: psftp_tree_progress_cb,
+    user_data: *mut c_void,
     opts: *const psftp_transfer_opts,
     failures_out: *mut *mut psftp_failure_list,
 ) -> c_int {
+    let progress = TreeProgressCb {
+        cb: callback,
+        user_data,
+    };
     put_tree(
         conn,
         localpath,
@@ -303,6 +340,7 @@ pub unsafe extern "C" fn psftp_put_r(
         true,
         confirm,
         preserve_mtime,
+        progress,
         opts,
         failures_out,
     )
@@ -316,6 +354,7 @@ unsafe fn put_tree(
     recurse: bool,
     confirm: bool,
     preserve_mtime: bool,
+    progress: TreeProgressCb,
     opts: *const psftp_transfer_opts,
     failures_out: *mut *mut psftp_failure_list,
 ) -> c_int {
@@ -323,17 +362,13 @@ unsafe fn put_tree(
     with_conn(conn, |c| {
         let local = Path::new(arg_str(localpath, "localpath")?);
         let remote = arg_str(remotepath, "remotepath")?;
-        run_tree(
-            c,
-            TreeOp::Put {
-                local,
-                remote,
-                recurse,
-                confirm,
-                preserve_mtime,
-            },
-            opts,
-            failures_out,
-        )
+        let op = TreeOp::Put {
+            local,
+            remote,
+            recurse,
+            confirm,
+            preserve_mtime,
+        };
+        run_tree(c, op, progress, opts, failures_out)
     })
 }

@@ -67,8 +67,18 @@ impl LocalTarget {
         })
     }
 
-    /// Fix times and mode, fsync, and rename into place.
+    /// Fix times and mode, fsync, and rename into place. If any of it
+    /// fails, the temporary file is removed: the data is complete, so a
+    /// resume could add nothing to it.
     pub fn commit(self, times: Option<(u32, u32)>, mode: Option<u32>, fsync: bool) -> Result<()> {
+        let result = self.finish(times, mode, fsync);
+        if result.is_err() && self.write_to != self.dest {
+            let _ = std::fs::remove_file(&self.write_to);
+        }
+        result
+    }
+
+    fn finish(&self, times: Option<(u32, u32)>, mode: Option<u32>, fsync: bool) -> Result<()> {
         if let Some(m) = mode {
             use std::os::unix::fs::PermissionsExt;
             self.file

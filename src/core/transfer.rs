@@ -175,7 +175,14 @@ impl State {
                 return Err(e);
             }
         };
-        self.commit_remote(&t)?;
+        if let Err(e) = self.commit_remote(&t) {
+            // The upload is whole but could not be put in place: do not
+            // leave it behind.
+            if t.write_to != t.dest {
+                let _ = self.sftp.remove(&t.write_to);
+            }
+            return Err(e);
+        }
         if !confirm {
             return Ok(Attrs::default());
         }

@@ -146,21 +146,20 @@ static void test_trees(psftp_conn *conn) {
     snprintf(remote, sizeof remote, "%s-tree", remote_dir);
     CHECK_OK(psftp_transfer_opts_new(&opts));
     CHECK_OK(psftp_transfer_opts_set_parallelism(opts, 3));
-    CHECK_OK(psftp_transfer_opts_set_progress(opts, on_tree_progress, &last));
     CHECK_OK(psftp_transfer_opts_add_exclude(opts, "f19"));
-    CHECK_OK(psftp_put_r(conn, tree, remote, true, true, opts, &failures));
+    CHECK_OK(psftp_put_r(conn, tree, remote, true, true, on_tree_progress, &last, opts, &failures));
     CHECK(failures != NULL && failures->count == 0);
     psftp_failure_list_free(failures);
     CHECK(last.files_done == 19 && last.files_total == 19);
     CHECK(last.bytes_done == last.bytes_total && last.bytes_total > 0);
     snprintf(back, sizeof back, "%s/back", local_dir);
-    CHECK_OK(psftp_get_r(conn, remote, back, true, NULL, &failures));
+    CHECK_OK(psftp_get_r(conn, remote, back, true, NULL, NULL, NULL, &failures));
     psftp_failure_list_free(failures);
     snprintf(copy, sizeof copy, "%s/.%s/sub/f17", back, remote);
     snprintf(file, sizeof file, "%s/f17", sub);
     CHECK(same_files(file, copy));
     /* A missing root: the code, the message, and an empty list. */
-    CHECK_FAIL(psftp_get_r(conn, "/no/such/tree", back, false, opts, &failures),
+    CHECK_FAIL(psftp_get_r(conn, "/no/such/tree", back, false, NULL, NULL, opts, &failures),
                PSFTP_E_NOT_FOUND, "/no/such/tree");
     CHECK(failures != NULL && failures->count == 0);
     psftp_failure_list_free(failures);
