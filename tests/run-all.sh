@@ -48,8 +48,9 @@ bash tests/c/run.sh | tee "$work/c.log"
 step "examples"
 bash tests/c/examples.sh | tee "$work/examples.log"
 
-step "release build for the bindings"
+step "release build: valgrind (0 errors, 0 leaks), then the bindings"
 cargo build --release --quiet
+bash tests/c/valgrind.sh 2>&1 | tee "$work/valgrind.log"
 
 step "Go binding (gofmt, vet, go test, go test -race)"
 bash bindings/go/test.sh 2>&1 | tee "$work/go.log"
@@ -59,6 +60,9 @@ bash bindings/node/test.sh 2>&1 | tee "$work/node.log"
 
 step "install, CMake and pkg-config consumers, C++ binding (GoogleTest)"
 bash tests/cpp/test.sh 2>&1 | tee "$work/cpp.log"
+
+step "fuzzing (brief; run fuzz/run.sh 600 by hand for longer)"
+bash fuzz/run.sh 15 2>&1 | tee "$work/fuzz.log"
 
 # One closing line over every suite: "N passed, N failed".
 count() { grep -hoE "$1" "$work"/*.log | grep -oE '[0-9]+' | paste -sd+ | bc; }

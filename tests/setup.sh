@@ -24,6 +24,7 @@ need chattr e2fsprogs
 need objdump binutils
 need pkill procps
 need bc bc
+need valgrind valgrind
 need_file /usr/include/openssl/ssl.h libssl-dev
 need_file /usr/include/zlib.h zlib1g-dev
 need_file /usr/include/gtest/gtest.h libgtest-dev

@@ -26,9 +26,15 @@ g++ -std=c++17 "${strict[@]}" "${inc[@]}" "$root/tests/c/header_cpp_a.cpp" \
 
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-for t in test_connect test_transfer; do
+# Every export with NULL, garbage and closed handles and invalid UTF-8,
+# generated from the header so new functions are covered automatically.
+python3 "$root/tests/c/gen_bad_calls.py" "$root/include/psftp.h" > "$out/bad_calls.c"
+cp "$root/tests/c/check.h" "$out/"
+for t in test_connect test_transfer bad_calls; do
+  src=$root/tests/c/$t.c
+  [ -f "$src" ] || src=$out/$t.c
   echo "== $t (ASan, LSan, UBSan)"
   gcc -std=c99 -D_POSIX_C_SOURCE=200809L "${strict[@]}" "${san[@]}" "${inc[@]}" \
-      "$root/tests/c/$t.c" "${link[@]}" -o "$out/$t"
+      "$src" "${link[@]}" -o "$out/$t"
   "$out/$t"
 done

@@ -1,0 +1,21 @@
+//! Include/exclude globs: any pattern is compiled or refused, any path is
+//! matched or not, without a panic.
+#![no_main]
+use libfuzzer_sys::fuzz_target;
+use psftp::core::options::Filters;
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(text) = std::str::from_utf8(data) else { return };
+    let mut parts = text.split('\n');
+    let mut f = Filters::default();
+    if let Some(p) = parts.next() {
+        let _ = f.add_include(p);
+    }
+    if let Some(p) = parts.next() {
+        let _ = f.add_exclude(p);
+    }
+    for path in parts {
+        let _ = f.copies_file(path);
+        let _ = f.walks_dir(path);
+    }
+});
