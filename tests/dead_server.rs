@@ -43,7 +43,10 @@ fn a_server_killed_mid_transfer_is_connection_lost_and_leaks_nothing() {
     let rdir = remote_scratch("dead");
     let data = pattern(32 * 1024 * 1024, 9);
     put_remote_file(&rdir.join("big"), &data);
-    put_remote_file(&rdir.join("keep"), b"old remote");
+    // The upload target lives apart, so the get_r below sees only the
+    // tree it is meant to copy.
+    let updir = remote_scratch("deadput");
+    put_remote_file(&updir.join("keep"), b"old remote");
     for i in 0..40 {
         put_remote_file(&rdir.join(format!("t{i}")), &pattern(100_000, i));
     }
@@ -87,7 +90,7 @@ fn a_server_killed_mid_transfer_is_connection_lost_and_leaks_nothing() {
         done: false,
     };
     let (r, l) = (
-        c(rdir.join("keep").to_str().unwrap()),
+        c(updir.join("keep").to_str().unwrap()),
         c(ldir.join("up").to_str().unwrap()),
     );
     let rc = unsafe {
@@ -104,7 +107,7 @@ fn a_server_killed_mid_transfer_is_connection_lost_and_leaks_nothing() {
         )
     };
     assert_fail(check(rc), PSFTP_E_CONNECTION_LOST, &[]);
-    assert_eq!(std::fs::read(rdir.join("keep")).unwrap(), b"old remote");
+    assert_eq!(std::fs::read(updir.join("keep")).unwrap(), b"old remote");
     drop(conn);
     assert_eq!(open_fds(), baseline);
     s.restart();
@@ -157,10 +160,14 @@ fn a_server_killed_mid_transfer_is_connection_lost_and_leaks_nothing() {
     s.restart();
     let conn = login(&s).unwrap();
     let names = listdir(&conn, rdir.to_str().unwrap()).unwrap();
-    // The killed upload could not remove its temporary file; a resumed put
-    // would continue it, a plain one truncates it. Nothing else was added.
-    assert_eq!(names.len(), 43);
-    assert!(names.contains(&".keep.psftp.part".to_string()), "{names:?}");
+    assert_eq!(names.len(), 41, "nothing was added: {names:?}");
+    // The killed upload could not remove its temporary file (if it got to
+    // create one); a resumed put would continue it, a plain one truncates it.
+    let up = listdir(&conn, updir.to_str().unwrap()).unwrap();
+    assert!(
+        up.iter().all(|n| n == "keep" || n == ".keep.psftp.part"),
+        "{up:?}"
+    );
     s.kill();
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -245,4 +252,76 @@ fn psftp_interrupt_aborts_a_stalled_call_from_another_thread() {
     psftp_transfer_opts_free(xo);
     relay.thaw();
     psftp_interrupt(std::ptr::null_mut());
+}
+
+/// Stops the operation from its progress callback once the link is frozen,
+/// then interrupts from another thread, as a Go context or JS AbortSignal
+/// does when the gentle stop does not end the call.
+struct StopThenInterrupt<'a> {
+    relay: &'a Relay,
+    conn: usize,
+    calls: usize,
+}
+
+unsafe extern "C" fn stop_then_interrupt(_p: *const psftp_tree_progress, ud: *mut c_void) -> c_int {
+    let s = &mut *(ud as *mut StopThenInterrupt<'_>);
+    s.calls += 1;
+    if s.calls == 1 {
+        s.relay.freeze();
+        let raw = s.conn;
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(300));
+            psftp_interrupt(raw as *mut psftp_conn);
+        });
+    }
+    1 // stop
+}
+
+#[test]
+fn an_interrupt_after_a_stuck_stop_still_ends_a_tree_operation() {
+    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let relay = Relay::start(server().port);
+    let ldir = local_scratch("stopint");
+    for i in 0..4 {
+        std::fs::write(ldir.join(format!("f{i}")), pattern(24 * 1024 * 1024, i)).unwrap();
+    }
+    // A long timeout only turns a regression into a failure (TIMEOUT)
+    // instead of a hang; the interrupt must end the call long before.
+    let opts = Opts::new(None);
+    check(psftp_cnopts_set_timeout(opts.0, 30.0)).unwrap();
+    check(unsafe { psftp_cnopts_set_hostkeys(opts.0, std::ptr::null()) }).unwrap();
+    let mut login = Login::password(server());
+    login.port = relay.port;
+    let conn = login.connect(&opts).unwrap();
+    let mut xo = std::ptr::null_mut();
+    check(unsafe { psftp_transfer_opts_new(&mut xo) }).unwrap();
+    check(psftp_transfer_opts_set_parallelism(xo, 2)).unwrap();
+    let mut st = StopThenInterrupt {
+        relay: &relay,
+        conn: conn.0 as usize,
+        calls: 0,
+    };
+    let dest = remote_scratch("stopint");
+    let t = Instant::now();
+    let rc = unsafe {
+        psftp_put_r(
+            conn.0,
+            c(ldir.to_str().unwrap()).as_ptr(),
+            c(dest.to_str().unwrap()).as_ptr(),
+            true,
+            false,
+            Some(stop_then_interrupt),
+            &mut st as *mut _ as *mut c_void,
+            xo,
+            std::ptr::null_mut(),
+        )
+    };
+    assert_fail(check(rc), PSFTP_E_CANCELLED, &[]);
+    assert!(
+        t.elapsed() < Duration::from_secs(20),
+        "took {:?}",
+        t.elapsed()
+    );
+    psftp_transfer_opts_free(xo);
+    relay.thaw();
 }

@@ -838,3 +838,38 @@ fn progress_reports_files_and_bytes_to_the_totals() {
     );
     assert!(calls.iter().any(|c| c.4 == "big.bin"));
 }
+
+struct Reenter {
+    conn: *mut psftp_conn,
+    codes: Vec<i32>,
+}
+
+unsafe extern "C" fn reenter(_p: *const psftp_tree_progress, ud: *mut c_void) -> i32 {
+    let r = &mut *(ud as *mut Reenter);
+    let mut out = std::ptr::null_mut();
+    r.codes.push(psftp_pwd(r.conn, &mut out));
+    psftp_string_free(out);
+    0
+}
+
+#[test]
+fn a_tree_progress_callback_cannot_use_its_own_connection() {
+    let conn = connect();
+    let remote = remote_scratch("reenter");
+    make_tree(&remote, true);
+    let local = local_scratch("reenter");
+    let mut r = Reenter {
+        conn: conn.0,
+        codes: Vec::new(),
+    };
+    let opts = XOpts::new().parallel(1).progress(Some(reenter), &mut r);
+    get_r(&conn, &remote, &local, false, &opts).0.unwrap();
+    assert!(!r.codes.is_empty());
+    assert!(
+        r.codes.iter().all(|c| *c == PSFTP_E_INVALID_ARG),
+        "{:?}",
+        r.codes
+    );
+    // After the operation the connection is free again.
+    assert!(string_out(|o| unsafe { psftp_pwd(conn.0, o) }).is_ok());
+}

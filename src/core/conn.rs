@@ -4,7 +4,7 @@
 
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Weak};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use parking_lot::ReentrantMutex;
@@ -73,6 +73,18 @@ pub struct Connection {
     /// for `interrupt` from another thread.
     interrupt_socket: std::net::TcpStream,
     interrupted: AtomicBool,
+    /// The thread coordinating a tree operation on this connection: its
+    /// progress callback runs there while a worker holds the connection.
+    coordinator: Mutex<Option<std::thread::ThreadId>>,
+}
+
+/// Marks the calling thread as a tree operation's coordinator until dropped.
+pub struct CoordinatorMark<'a>(&'a Connection);
+
+impl Drop for CoordinatorMark<'_> {
+    fn drop(&mut self) {
+        *self.0.coordinator.lock().unwrap_or_else(|p| p.into_inner()) = None;
+    }
 }
 
 /// A thread that sends an SSH keepalive every interval while the
@@ -197,6 +209,7 @@ impl Connection {
             keepalive,
             interrupt_socket,
             interrupted: AtomicBool::new(false),
+            coordinator: Mutex::new(None),
             log,
             spec,
         };
@@ -210,6 +223,7 @@ impl Connection {
     /// wait; a callback re-entering its own connection mid-operation gets an
     /// error instead of corrupting the request pipeline.
     pub fn with<R>(&self, f: impl FnOnce(&mut State) -> Result<R>) -> Result<R> {
+        self.refuse_coordinator()?;
         let guard = self.state.lock();
         let mut st = guard.try_borrow_mut().map_err(|_| {
             Error::invalid_arg(
@@ -236,6 +250,26 @@ impl Connection {
         self.interrupted.store(true, Ordering::SeqCst);
         let _ = self.interrupt_socket.shutdown(std::net::Shutdown::Both);
         log_to!(self.log, "connection to {} interrupted", self.info.peer);
+    }
+
+    /// Mark the calling thread as the coordinator of a tree operation.
+    pub fn mark_coordinator(&self) -> CoordinatorMark<'_> {
+        *self.coordinator.lock().unwrap_or_else(|p| p.into_inner()) =
+            Some(std::thread::current().id());
+        CoordinatorMark(self)
+    }
+
+    /// A tree operation's progress callback calling into its own connection
+    /// would wait for a worker holding it: refuse, as for get's callback.
+    fn refuse_coordinator(&self) -> Result<()> {
+        let me = std::thread::current().id();
+        if *self.coordinator.lock().unwrap_or_else(|p| p.into_inner()) == Some(me) {
+            return Err(Error::invalid_arg(
+                "conn",
+                "is in use by an unfinished call on this thread (a callback cannot use the connection that called it, except walktree's)",
+            ));
+        }
+        Ok(())
     }
 
     pub fn is_interrupted(&self) -> bool {

@@ -179,17 +179,45 @@ fn tcp_connect(host: &str, port: u16, timeout: Option<Duration>) -> Result<TcpSt
     ))
 }
 
+/// Ciphers psftp prefers when the caller names none, fastest first on
+/// machines with AES instructions (with the vendored libssh2, AES-GCM
+/// moves ~500 MB/s where its ChaCha20-Poly1305 moves ~160). Whatever
+/// else libssh2 supports follows, so any server still finds a match.
+const FAST_CIPHERS: [&str; 5] = [
+    "aes128-gcm@openssh.com",
+    "aes256-gcm@openssh.com",
+    "aes128-ctr",
+    "aes256-ctr",
+    "chacha20-poly1305@openssh.com",
+];
+
+fn default_cipher_preference(session: &Session) -> String {
+    let supported = session
+        .supported_algs(MethodType::CryptCs)
+        .unwrap_or_default();
+    let fast = FAST_CIPHERS
+        .iter()
+        .filter(|c| supported.contains(c))
+        .copied();
+    let rest = supported
+        .iter()
+        .filter(|c| !FAST_CIPHERS.contains(c))
+        .copied();
+    fast.chain(rest).collect::<Vec<_>>().join(",")
+}
+
 fn apply_preferences(session: &Session, cnopts: &CnOpts) -> Result<()> {
     let pref_err = |e: ssh2::Error| Error::invalid_arg("ciphers", e);
-    if let Some(ciphers) = &cnopts.ciphers {
-        let list = ciphers.join(",");
-        session
-            .method_pref(MethodType::CryptCs, &list)
-            .map_err(pref_err)?;
-        session
-            .method_pref(MethodType::CryptSc, &list)
-            .map_err(pref_err)?;
-    }
+    let list = match &cnopts.ciphers {
+        Some(ciphers) => ciphers.join(","),
+        None => default_cipher_preference(session),
+    };
+    session
+        .method_pref(MethodType::CryptCs, &list)
+        .map_err(pref_err)?;
+    session
+        .method_pref(MethodType::CryptSc, &list)
+        .map_err(pref_err)?;
     if cnopts.compression {
         session.set_compress(true);
         let comp = "zlib@openssh.com,zlib,none";

@@ -39,6 +39,9 @@ pub struct SftpChannel {
     broken: Option<Error>,
     /// "host:port", for messages.
     peer: String,
+    /// The shortest round trip of a single request seen so far: how deep
+    /// the pipelines must be to keep the link full.
+    min_rtt: Option<std::time::Duration>,
 }
 
 impl SftpChannel {
@@ -69,6 +72,7 @@ impl SftpChannel {
             max_write: DEFAULT_IO_SIZE,
             broken: None,
             peer: peer.to_string(),
+            min_rtt: None,
         };
         let mut init = Encoder::new(&mut ch.wbuf, fxp::INIT, None);
         init.u32(3);
@@ -289,7 +293,24 @@ impl SftpChannel {
     pub fn call(&mut self, kind: u8, build: impl FnOnce(&mut Encoder)) -> Result<Reply<'_>> {
         self.check_usable()?;
         let id = self.queue(kind, build);
+        self.flush()?;
+        let sent = std::time::Instant::now();
+        self.fill(4)?; // the reply has started arriving
+        let rtt = sent.elapsed();
+        self.min_rtt = Some(self.min_rtt.map_or(rtt, |m| m.min(rtt)));
         self.expect_reply(id)
+    }
+
+    /// Bytes a pipeline should keep in flight: enough to cover the round
+    /// trip at up to ~700 MB/s, but no more than needed, since deep queues
+    /// cost cache and memory bandwidth (measured: 4 MiB reads 1 GiB at
+    /// 417 MB/s on loopback where 16 MiB reached 235; over a 20 ms round
+    /// trip 16 MiB reached 360 MB/s where 4 MiB reached 164).
+    pub fn in_flight_bytes(&self) -> usize {
+        const MIN: usize = 4 * 1024 * 1024;
+        const MAX: usize = 24 * 1024 * 1024;
+        let rtt = self.min_rtt.map_or(0.0, |d| d.as_secs_f64());
+        ((2.0 * 1024.0 * 1024.0 + rtt * 700e6) as usize).clamp(MIN, MAX)
     }
 
     fn expect_reply(&mut self, id: u32) -> Result<Reply<'_>> {

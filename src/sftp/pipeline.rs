@@ -1,7 +1,8 @@
 //! Pipelined bulk transfer of one open remote file. Many READ or WRITE
 //! requests of up to 255 KiB are kept in flight, so throughput is bounded by
 //! bandwidth and CPU rather than by round trips. Both directions are
-//! memory-bounded: at most `IN_FLIGHT_BYTES` are outstanding.
+//! memory-bounded: at most `SftpChannel::in_flight_bytes` (4 to 24 MiB,
+//! from the measured round trip) are outstanding.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -10,14 +11,14 @@ use super::codec::{fxp, status, Reply};
 use super::ops::status_error;
 use crate::error::{Error, ErrorKind, Result};
 
-/// Bytes of READ or WRITE data in flight at once. Must stay below
-/// `channel::CHANNEL_WINDOW` so the server never waits for a window adjust.
-pub(crate) const IN_FLIGHT_BYTES: usize = 16 * 1024 * 1024;
 /// Queued requests are sent once this much is buffered.
 const FLUSH_BYTES: usize = 1024 * 1024;
 
-fn max_requests(chunk: u32) -> usize {
-    (IN_FLIGHT_BYTES / chunk.max(1) as usize).clamp(4, 1024)
+/// Requests of `chunk` bytes to keep in flight (the channel's depth, which
+/// stays below its receive window so the server never waits for an
+/// adjust).
+fn max_requests(ch: &SftpChannel, chunk: u32) -> usize {
+    (ch.in_flight_bytes() / chunk.max(1) as usize).clamp(4, 1024)
 }
 
 /// Receives downloaded bytes in file order.
@@ -85,7 +86,7 @@ impl Download<'_> {
     }
 
     fn issue_new(&mut self, ch: &mut SftpChannel) {
-        let max = max_requests(self.chunk);
+        let max = max_requests(ch, self.chunk);
         while self.in_flight.len() < max && self.want_more() {
             let offset = self.next_req;
             let end = match (self.size_hint, self.limit) {
@@ -282,7 +283,7 @@ fn run_upload(
     in_flight: &mut HashMap<u32, u32>,
 ) -> Result<u64> {
     let chunk = ch.max_write as usize;
-    let max = max_requests(ch.max_write);
+    let max = max_requests(ch, ch.max_write);
     let mut offset = start;
     let mut source_done = false;
     let mut acked = 0u64;

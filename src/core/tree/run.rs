@@ -100,7 +100,9 @@ pub fn run(
         cancelled: false,
         conn,
         cutters: &cutters,
+        interrupt_passed: false,
     };
+    let _mark = conn.mark_coordinator();
     std::thread::scope(|scope| {
         for i in 0..workers {
             let (tx, queue, stop, cutters) = (tx.clone(), &queue, &stop, &cutters);
@@ -110,10 +112,14 @@ pub fn run(
                     conn
                 } else {
                     let register = |sock: &std::net::TcpStream| {
-                        cutters
-                            .lock()
-                            .unwrap_or_else(|p| p.into_inner())
-                            .extend(sock.try_clone().ok());
+                        let mut cut = cutters.lock().unwrap_or_else(|p| p.into_inner());
+                        // Registered under the lock the coordinator cuts
+                        // under: a connection arriving after an interrupt
+                        // is cut at once instead of waiting out its timeout.
+                        if conn.is_interrupted() {
+                            let _ = sock.shutdown(std::net::Shutdown::Both);
+                        }
+                        cut.extend(sock.try_clone().ok());
                     };
                     match conn.connect_sibling(&register) {
                         Ok(c) => {
@@ -164,6 +170,7 @@ struct Coordinator<'a, 'p> {
     cancelled: bool,
     conn: &'a Connection,
     cutters: &'a Mutex<Vec<std::net::TcpStream>>,
+    interrupt_passed: bool,
 }
 
 impl Coordinator<'_, '_> {
@@ -220,9 +227,12 @@ impl Coordinator<'_, '_> {
 
     /// psftp_interrupt on the connection stops the extra connections too.
     fn pass_on_interrupt(&mut self) {
-        if !self.conn.is_interrupted() || self.cancelled {
+        if !self.conn.is_interrupted() || self.interrupt_passed {
             return;
         }
+        // Also after a stop asked by the progress callback: that stop may be
+        // stuck on a stalled link, which is what the interrupt is for.
+        self.interrupt_passed = true;
         self.cancelled = true;
         self.stop.store(true, Ordering::Relaxed);
         for s in self
@@ -286,10 +296,15 @@ fn work(st: &mut State, queue: &Queue, stop: &AtomicBool, tx: &Sender<Event>, s:
             }
         },
     );
-    // Files that were not what their listing said: stream them now.
-    if result.is_ok() {
-        for job in retries {
-            stream(st, job, stop, tx, s);
+    // Files that were not what their listing said: stream them now (or
+    // report them, if the connection failed meanwhile).
+    for job in retries {
+        match &result {
+            Ok(()) => stream(st, job, stop, tx, s),
+            Err(e) => send(
+                tx,
+                Event::Finished(job.rel().to_string(), Outcome::Failed(e.clone()), 0),
+            ),
         }
     }
 }
