@@ -6,13 +6,15 @@
 //    objects over the C handles: std::unique_ptr with the C free function.
 //  - A failing call throws psftp::Error (code and message). Each result code
 //    has its own subclass (NotFound, AuthError, HostKeyUnknown, ...); the
-//    host-key refusals share HostKeyError.
+//    host-key refusals share HostKeyError. A failed tree operation (get_r,
+//    put_r, ...) also lists every entry that failed in Error::failures().
 //  - Remote paths are std::string (POSIX paths on the server), local paths
 //    std::filesystem::path; lists come back as std::vector.
 //  - Callbacks are std::function. An exception thrown in one is stored, the
 //    C call is told to stop, and the exception is rethrown once the C call
 //    has returned: it never unwinds through C frames.
 //  - cd() and local_cd() return a guard that restores the directory.
+//  - Connection::interrupt() aborts a call running on another thread.
 //
 //   psftp::CnOpts opts("~/.ssh/known_hosts");
 //   psftp::ConnectArgs args;
@@ -76,17 +78,42 @@ enum class Errc : int {
     unsupported = PSFTP_E_UNSUPPORTED,
 };
 
+/// One entry a tree operation (get_d, get_r, put_d, put_r) could not copy.
+struct TreeFailure {
+    /// The entry's source path relative to the root ("a/one.txt").
+    std::string path;
+    /// Its result code (PSFTP_E_*).
+    int code;
+    /// psftp's message for it.
+    std::string message;
+    Errc errc() const noexcept { return static_cast<Errc>(code); }
+};
+
 /// A failed psftp call: the C result code and psftp's message (what()).
 class Error : public std::runtime_error {
 public:
-    Error(int code, const std::string& message) : std::runtime_error(message), code_(code) {}
+    Error(int code, const std::string& message, std::vector<TreeFailure> failures = {})
+        : std::runtime_error(message), code_(code),
+          failures_(failures.empty() ? nullptr
+                                     : std::make_shared<const std::vector<TreeFailure>>(
+                                           std::move(failures))) {}
     int code() const noexcept { return code_; }
     Errc errc() const noexcept { return static_cast<Errc>(code_); }
     /// The code's name, "PSFTP_E_NOT_FOUND".
     const char* name() const noexcept { return psftp_strerror(code_); }
+    /// For a failed tree operation: every entry that failed (all of them
+    /// with OnError::Continue, else the first). The exception's own code is
+    /// the first one's, or that of a failure of the whole operation (a bad
+    /// root, Cancelled, ...). Empty for other calls.
+    const std::vector<TreeFailure>& failures() const noexcept {
+        static const std::vector<TreeFailure> none;
+        return failures_ ? *failures_ : none;
+    }
 
 private:
     int code_;
+    // Shared so that copying the exception never throws.
+    std::shared_ptr<const std::vector<TreeFailure>> failures_;
 };
 
 /// Base of HostKeyUnknown and HostKeyMismatch, to catch both at once.
@@ -99,7 +126,8 @@ public:
 template <Errc C, class Base = Error>
 class CodeError : public Base {
 public:
-    explicit CodeError(const std::string& message) : Base(static_cast<int>(C), message) {}
+    explicit CodeError(const std::string& message, std::vector<TreeFailure> failures = {})
+        : Base(static_cast<int>(C), message, std::move(failures)) {}
 };
 
 using InvalidArgument = CodeError<Errc::invalid_arg>;
@@ -121,29 +149,31 @@ using UnsafePath = CodeError<Errc::unsafe_path>;
 using Panic = CodeError<Errc::panic>;
 using Unsupported = CodeError<Errc::unsupported>;
 
-/// Throws the exception type of `code` with `message`.
-[[noreturn]] inline void throw_error(int code, const std::string& message) {
+/// Throws the exception type of `code` with `message` (and the failed
+/// entries of a tree operation).
+[[noreturn]] inline void throw_error(int code, const std::string& message,
+                                     std::vector<TreeFailure> failures = {}) {
     switch (static_cast<Errc>(code)) {
-    case Errc::invalid_arg: throw InvalidArgument(message);
-    case Errc::connect: throw ConnectError(message);
-    case Errc::hostkey_unknown: throw HostKeyUnknown(message);
-    case Errc::hostkey_mismatch: throw HostKeyMismatch(message);
-    case Errc::auth: throw AuthError(message);
-    case Errc::not_found: throw NotFound(message);
-    case Errc::permission: throw PermissionDenied(message);
-    case Errc::exists: throw AlreadyExists(message);
-    case Errc::not_a_directory: throw NotADirectory(message);
-    case Errc::local_io: throw LocalIoError(message);
-    case Errc::sftp: throw SftpError(message);
-    case Errc::ssh: throw SshError(message);
-    case Errc::timeout: throw Timeout(message);
-    case Errc::cancelled: throw Cancelled(message);
-    case Errc::connection_lost: throw ConnectionLost(message);
-    case Errc::unsafe_path: throw UnsafePath(message);
-    case Errc::panic: throw Panic(message);
-    case Errc::unsupported: throw Unsupported(message);
+    case Errc::invalid_arg: throw InvalidArgument(message, std::move(failures));
+    case Errc::connect: throw ConnectError(message, std::move(failures));
+    case Errc::hostkey_unknown: throw HostKeyUnknown(message, std::move(failures));
+    case Errc::hostkey_mismatch: throw HostKeyMismatch(message, std::move(failures));
+    case Errc::auth: throw AuthError(message, std::move(failures));
+    case Errc::not_found: throw NotFound(message, std::move(failures));
+    case Errc::permission: throw PermissionDenied(message, std::move(failures));
+    case Errc::exists: throw AlreadyExists(message, std::move(failures));
+    case Errc::not_a_directory: throw NotADirectory(message, std::move(failures));
+    case Errc::local_io: throw LocalIoError(message, std::move(failures));
+    case Errc::sftp: throw SftpError(message, std::move(failures));
+    case Errc::ssh: throw SshError(message, std::move(failures));
+    case Errc::timeout: throw Timeout(message, std::move(failures));
+    case Errc::cancelled: throw Cancelled(message, std::move(failures));
+    case Errc::connection_lost: throw ConnectionLost(message, std::move(failures));
+    case Errc::unsafe_path: throw UnsafePath(message, std::move(failures));
+    case Errc::panic: throw Panic(message, std::move(failures));
+    case Errc::unsupported: throw Unsupported(message, std::move(failures));
     }
-    throw Error(code, message);
+    throw Error(code, message, std::move(failures));
 }
 
 /// Throws for a C result code other than PSFTP_OK. Call it right after the
@@ -207,6 +237,64 @@ using ReadFn = std::function<std::size_t(char* buf, std::size_t size)>;
 enum class Walk : int { Continue = 0, Skip = PSFTP_WALK_SKIP };
 /// A walktree() callback: the entry's path and attributes.
 using WalkFn = std::function<Walk(const std::string& path, const Attrs& attrs)>;
+
+/// Progress of a whole tree operation (get_d, get_r, put_d, put_r).
+struct TreeProgress {
+    std::uint64_t files_done;
+    std::uint64_t files_total;
+    std::uint64_t bytes_done;
+    std::uint64_t bytes_total;
+    /// The file most recently started or finished, relative to the root.
+    std::string current_path;
+};
+/// Called on the calling thread when a file finishes and at least every
+/// 100 ms. Throw to stop: every connection of the operation stops, and the
+/// exception comes out of the call. It must not use the Connection running
+/// the operation (such a call waits until that connection's share of the
+/// work is done); other connections are fine.
+using TreeProgressFn = std::function<void(const TreeProgress& progress)>;
+
+/// Tree operations: what to do with symbolic links.
+enum class Symlinks : int {
+    /// Leave them out (the default).
+    Skip = PSFTP_SYMLINKS_SKIP,
+    /// Copy what they point to when that lies inside the tree (loops are
+    /// detected; links leading outside are left out).
+    Follow = PSFTP_SYMLINKS_FOLLOW,
+    /// Recreate them as links with the same target text.
+    Copy = PSFTP_SYMLINKS_COPY,
+};
+/// Tree operations: what a failed entry does.
+enum class OnError : int {
+    /// Stop at the first failure (the default).
+    Stop = PSFTP_ON_ERROR_STOP,
+    /// Copy everything else; the exception then lists every failed entry in
+    /// Error::failures().
+    Continue = PSFTP_ON_ERROR_CONTINUE,
+};
+
+/// Why a host-key callback is asked.
+enum class HostKeyStatus : int {
+    /// known_hosts has no key for the host.
+    Unknown = PSFTP_HOSTKEY_STATUS_UNKNOWN,
+    /// known_hosts holds a different key for the host.
+    Changed = PSFTP_HOSTKEY_STATUS_CHANGED,
+};
+/// A host-key callback's decision.
+enum class HostKeyAnswer : int {
+    /// Refuse: HostKeyUnknown or HostKeyMismatch.
+    Reject = PSFTP_HOSTKEY_REJECT,
+    /// Trust the key for this connection only.
+    Accept = PSFTP_HOSTKEY_ACCEPT,
+    /// Trust it and append it to the first known_hosts file (an unknown
+    /// host only; a changed key is accepted without saving).
+    AcceptAndSave = PSFTP_HOSTKEY_ACCEPT_AND_SAVE,
+};
+/// Decides about a key known_hosts does not vouch for: `host` and `port`
+/// as given to the connect, the key offered, and why. Throw to reject; the
+/// exception comes out of the Connection constructor.
+using HostKeyFn = std::function<HostKeyAnswer(const std::string& host, int port,
+                                              const HostKey& key, HostKeyStatus status)>;
 
 // ---------------------------------------------------------------- detail
 
@@ -275,10 +363,14 @@ public:
             return -1;
         }
     }
-    /// After the C call: a callback's exception wins over the result code.
-    void check(int rc) const {
+    /// Rethrows a callback's exception, if there was one.
+    void rethrow() const {
         if (error_)
             std::rethrow_exception(error_);
+    }
+    /// After the C call: a callback's exception wins over the result code.
+    void check(int rc) const {
+        rethrow();
         psftp::check(rc);
     }
 
@@ -339,6 +431,92 @@ void walk(const WalkFn& file, const WalkFn& dir, const WalkFn& unknown, CallWalk
     cb.error.check(call(file ? &walk_trampoline<&WalkCallbacks::file> : nullptr,
                         dir ? &walk_trampoline<&WalkCallbacks::dir> : nullptr,
                         unknown ? &walk_trampoline<&WalkCallbacks::unknown> : nullptr, &cb));
+}
+
+/// user_data of tree operations: the progress callback and its exception.
+struct TreeCallbacks {
+    CallbackError error;
+    const TreeProgressFn* progress;
+};
+
+inline int tree_progress_trampoline(const psftp_tree_progress* p, void* ud) noexcept {
+    auto* cb = static_cast<TreeCallbacks*>(ud);
+    return cb->error.run([&] {
+        (*cb->progress)(TreeProgress{p->files_done, p->files_total, p->bytes_done,
+                                     p->bytes_total,
+                                     p->current_path ? p->current_path : ""});
+        return 0;
+    });
+}
+
+inline std::vector<TreeFailure> copy_failures(const psftp_failure_list* list) {
+    std::vector<TreeFailure> failures;
+    if (list == nullptr)
+        return failures;
+    failures.reserve(list->count);
+    for (std::size_t i = 0; i < list->count; i++) {
+        const psftp_failure& f = list->items[i];
+        failures.push_back(
+            TreeFailure{f.path ? f.path : "", f.code, f.message ? f.message : ""});
+    }
+    return failures;
+}
+
+/// Runs a C tree operation, `call(callback, user_data, &failures)`, and
+/// throws its error with the failed entries (a callback's exception wins).
+template <class Call>
+void tree(const TreeProgressFn& progress, Call&& call) {
+    TreeCallbacks cb{{}, &progress};
+    psftp_failure_list* list = nullptr;
+    const int rc = call(progress ? &tree_progress_trampoline : nullptr, &cb, &list);
+    Handle<psftp_failure_list, psftp_failure_list_free> owned(list);
+    cb.error.rethrow();
+    if (rc != PSFTP_OK) {
+        const std::string message = psftp_last_error(); // before any other psftp call
+        throw_error(rc, message, copy_failures(list));
+    }
+}
+
+/// user_data of a CnOpts host-key callback; owned by the CnOpts, so it
+/// stays put when the CnOpts moves.
+struct HostKeyContext {
+    HostKeyFn decide;
+};
+
+/// Where the host-key callback of the Connection constructor running on
+/// this thread leaves its exception (the callback runs on the connecting
+/// thread, during the connect). One slot per thread, so connects on
+/// several threads with the same CnOpts keep their exceptions apart.
+inline thread_local CallbackError* connect_errors = nullptr;
+
+/// Points connect_errors at one connect's slot for the scope.
+class ConnectScope {
+public:
+    explicit ConnectScope(CallbackError* errors) noexcept
+        : previous_(std::exchange(connect_errors, errors)) {}
+    ~ConnectScope() { connect_errors = previous_; }
+    ConnectScope(const ConnectScope&) = delete;
+    ConnectScope& operator=(const ConnectScope&) = delete;
+
+private:
+    CallbackError* previous_;
+};
+
+inline int hostkey_trampoline(const char* host, int port, const psftp_hostkey* key, int status,
+                              void* ud) noexcept {
+    const auto* ctx = static_cast<const HostKeyContext*>(ud);
+    if (key == nullptr)
+        return PSFTP_HOSTKEY_REJECT;
+    // A connect outside the Connection constructor (C's psftp_connect with
+    // CnOpts::handle()) has no slot: its callback's exception only rejects.
+    CallbackError unclaimed;
+    CallbackError& errors = connect_errors ? *connect_errors : unclaimed;
+    const int answer = errors.run([&] {
+        HostKey offered{key->key_type, key->base64, key->fingerprint};
+        return static_cast<int>(
+            ctx->decide(host ? host : "", port, offered, static_cast<HostKeyStatus>(status)));
+    });
+    return answer < 0 ? PSFTP_HOSTKEY_REJECT : answer; // -1: it threw
 }
 
 /// Calls `f(&out)` and throws on failure; returns what it wrote.
@@ -406,7 +584,9 @@ public:
         check(psftp_cnopts_set_hostkeys(handle(), detail::c_str(knownhosts, "knownhosts")));
         return *this;
     }
-    /// Trust on first use: append an unknown host's key and go on.
+    /// Trust on first use: append an unknown host's key to the first
+    /// known_hosts file (atomically, never twice) and go on. A changed key
+    /// is still refused. Default off.
     CnOpts& set_accept_new(bool accept_new) {
         check(psftp_cnopts_set_accept_new(handle(), accept_new));
         return *this;
@@ -437,6 +617,27 @@ public:
         check(psftp_cnopts_set_keepalive(handle(), seconds));
         return *this;
     }
+    /// Lets `callback` decide about unknown and changed host keys instead of
+    /// refusing them (or of accept-new, for unknown ones); keys known_hosts
+    /// vouches for never reach it. It runs during the Connection
+    /// constructor, on its thread. An exception thrown in it rejects the key
+    /// and comes out of the constructor. The extra connections of a tree
+    /// operation trust the key the first one accepted without asking again.
+    /// An empty function removes the callback. The callback is kept by
+    /// these options (moving them is fine).
+    CnOpts& set_hostkey_callback(HostKeyFn callback) {
+        if (!callback) {
+            check(psftp_cnopts_set_hostkey_callback(handle(), nullptr, nullptr));
+            hostkey_.reset();
+            return *this;
+        }
+        auto ctx = std::make_unique<detail::HostKeyContext>(
+            detail::HostKeyContext{std::move(callback)});
+        check(psftp_cnopts_set_hostkey_callback(handle(), &detail::hostkey_trampoline,
+                                                ctx.get()));
+        hostkey_ = std::move(ctx); // the previous context is no longer referenced
+        return *this;
+    }
     /// The first known key of `host` ("[host]:port" for a port other than 22).
     HostKey get_hostkey(const std::string& host) const {
         return detail::take_hostkey(detail::out<psftp_hostkey*>([&](psftp_hostkey** o) {
@@ -446,17 +647,20 @@ public:
     psftp_cnopts* handle() const noexcept { return handle_.get(); }
 
 private:
+    // Declared before handle_, so the C options (which point at it) go first.
+    std::unique_ptr<detail::HostKeyContext> hostkey_;
     detail::Handle<psftp_cnopts, psftp_cnopts_free> handle_;
 };
 
-/// Options of get, put and putfo: atomic replacement, resume, fsync.
-// The tree operations (get_r, put_r, ...) will add their setters here. A
-// callback set on the options must keep its std::function and CallbackError
-// in a heap-allocated context (the C user_data), so that it stays put when
-// the options move; the call then checks that context's CallbackError.
+/// Options of get, put, putfo and the tree operations: atomic replacement,
+/// resume, fsync; for get_d, get_r, put_d and put_r also parallelism, sync,
+/// filters, symlink, mode and error policies. A call copies them, so they
+/// can be reused and changed between calls.
 class TransferOpts {
 public:
-    /// The defaults: atomic on, resume off, fsync off.
+    /// The defaults: atomic on, resume off, fsync off; 4 connections, no
+    /// sync, no filters, symlinks skipped, modes not copied, stop at the
+    /// first error.
     TransferOpts() { handle_.reset(detail::out<psftp_transfer_opts*>(psftp_transfer_opts_new)); }
     TransferOpts& set_atomic(bool atomic) {
         check(psftp_transfer_opts_set_atomic(handle(), atomic));
@@ -468,6 +672,45 @@ public:
     }
     TransferOpts& set_fsync(bool fsync) {
         check(psftp_transfer_opts_set_fsync(handle(), fsync));
+        return *this;
+    }
+    /// Tree operations: connections working at once (1 to 64, default 4);
+    /// the extra ones use the same host, credentials and options.
+    TransferOpts& set_parallelism(int connections) {
+        check(psftp_transfer_opts_set_parallelism(handle(), connections));
+        return *this;
+    }
+    /// Tree operations: skip files whose destination has the same size and
+    /// mtime; keeps mtimes on what it copies, so the next run can compare.
+    TransferOpts& set_sync(bool sync) {
+        check(psftp_transfer_opts_set_sync(handle(), sync));
+        return *this;
+    }
+    /// Tree operations: copy only files matching one of the include globs,
+    /// relative to the root ("*.c" matches a name at any depth; a pattern
+    /// with a slash the whole relative path, "**" spanning levels).
+    TransferOpts& add_include(const std::string& pattern) {
+        check(psftp_transfer_opts_add_include(handle(), detail::c_str(pattern, "pattern")));
+        return *this;
+    }
+    /// Tree operations: leave out matching files and directories (an
+    /// excluded directory is not descended into).
+    TransferOpts& add_exclude(const std::string& pattern) {
+        check(psftp_transfer_opts_add_exclude(handle(), detail::c_str(pattern, "pattern")));
+        return *this;
+    }
+    TransferOpts& set_symlinks(Symlinks policy) {
+        check(psftp_transfer_opts_set_symlinks(handle(), static_cast<int>(policy)));
+        return *this;
+    }
+    /// Tree operations: copy permission bits (a download never gets setuid,
+    /// setgid or sticky bits).
+    TransferOpts& set_preserve_mode(bool preserve_mode) {
+        check(psftp_transfer_opts_set_preserve_mode(handle(), preserve_mode));
+        return *this;
+    }
+    TransferOpts& set_on_error(OnError policy) {
+        check(psftp_transfer_opts_set_on_error(handle(), static_cast<int>(policy)));
         return *this;
     }
     psftp_transfer_opts* handle() const noexcept { return handle_.get(); }
@@ -582,19 +825,37 @@ struct ConnectArgs {
 /// InvalidArgument.
 class Connection {
 public:
+    /// Connects; an exception from the CnOpts host-key callback comes out
+    /// here (the key was rejected).
     explicit Connection(const std::string& host, const ConnectArgs& args = {}) {
-        handle_.reset(detail::out<psftp_conn*>([&](psftp_conn** o) {
+        detail::CallbackError hostkey_errors;
+        psftp_conn* conn = nullptr;
+        const int rc = [&] {
+            detail::ConnectScope scope(&hostkey_errors);
             return psftp_connect(detail::c_str(host, "host"),
                                  detail::c_str(args.username, "username"),
                                  detail::c_str(args.private_key, "private_key"),
                                  detail::c_str(args.password, "password"), args.port,
                                  detail::c_str(args.private_key_pass, "private_key_pass"),
                                  args.cnopts ? args.cnopts->handle() : nullptr,
-                                 detail::c_str(args.default_path, "default_path"), o, nullptr);
-        }));
+                                 detail::c_str(args.default_path, "default_path"), &conn,
+                                 nullptr);
+        }();
+        handle_.reset(rc == PSFTP_OK ? conn : nullptr);
+        hostkey_errors.check(rc);
     }
     void close() noexcept { handle_.reset(); }
     psftp_conn* handle() const noexcept { return handle_.get(); }
+
+    /// Aborts whatever this connection is doing, from any thread: a call
+    /// running on another thread (a transfer, a tree operation with all its
+    /// connections, a call blocked on a frozen link) returns promptly with
+    /// Cancelled, and so does every later call: the connection is unusable
+    /// afterwards (close it and connect again). Does nothing on a closed
+    /// connection. It may run while another thread is inside a call on this
+    /// Connection, but not concurrently with close(), a move or the
+    /// destruction of this object.
+    void interrupt() noexcept { psftp_interrupt(handle()); }
 
     // Transfers. A callback that throws stops the transfer; its exception
     // comes out of the call. `opts` nullptr means the defaults.
@@ -672,6 +933,45 @@ public:
             return static_cast<std::size_t>(in.gcount());
         };
         return putfo(ReadFn(read), remotepath, file_size, callback, confirm, opts);
+    }
+
+    // Tree operations (pysftp get_d, get_r, put_d, put_r). `callback` gets
+    // the progress of the whole operation; `opts` adds parallelism, sync,
+    // filters, symlink, mode and error policies (nullptr: the defaults). On
+    // failure the Error thrown is that of the first failed entry (or of the
+    // whole operation: a bad root, Cancelled, ...), and Error::failures()
+    // lists every failed entry; with OnError::Continue everything else has
+    // been copied. An exception from `callback` stops every connection and
+    // comes out instead.
+
+    /// pysftp get_d(): the regular files directly inside `remotedir` into
+    /// `localdir` (created if missing).
+    void get_d(const std::string& remotedir, const std::filesystem::path& localdir,
+               bool preserve_mtime = false, const TreeProgressFn& callback = nullptr,
+               const TransferOpts* opts = nullptr) {
+        tree_get(psftp_get_d, remotedir, localdir, preserve_mtime, callback, opts);
+    }
+    /// pysftp get_r(): the whole tree, landing at reparent(localdir,
+    /// remotedir): "public" goes to localdir/public, "/srv/pub" to
+    /// localdir/./srv/pub.
+    void get_r(const std::string& remotedir, const std::filesystem::path& localdir,
+               bool preserve_mtime = false, const TreeProgressFn& callback = nullptr,
+               const TransferOpts* opts = nullptr) {
+        tree_get(psftp_get_r, remotedir, localdir, preserve_mtime, callback, opts);
+    }
+    /// pysftp put_d(): the regular files directly inside `localpath` into
+    /// `remotepath`.
+    void put_d(const std::filesystem::path& localpath, const std::string& remotepath,
+               bool confirm = true, bool preserve_mtime = false,
+               const TreeProgressFn& callback = nullptr, const TransferOpts* opts = nullptr) {
+        tree_put(psftp_put_d, localpath, remotepath, confirm, preserve_mtime, callback, opts);
+    }
+    /// pysftp put_r(): the contents of `localpath`, recursively, into
+    /// `remotepath`; directories are created, existing ones are fine.
+    void put_r(const std::filesystem::path& localpath, const std::string& remotepath,
+               bool confirm = true, bool preserve_mtime = false,
+               const TreeProgressFn& callback = nullptr, const TransferOpts* opts = nullptr) {
+        tree_put(psftp_put_r, localpath, remotepath, confirm, preserve_mtime, callback, opts);
     }
 
     // Working directory.
@@ -864,6 +1164,31 @@ private:
     using TestFn = int (*)(psftp_conn*, const char*, bool*);
     using StringFn = int (*)(psftp_conn*, const char*, char**);
     using BothWaysFn = int (*)(psftp_conn*, char**, char**);
+    using TreeGetFn = int (*)(psftp_conn*, const char*, const char*, bool, psftp_tree_progress_cb,
+                              void*, const psftp_transfer_opts*, psftp_failure_list**);
+    using TreePutFn = int (*)(psftp_conn*, const char*, const char*, bool, bool,
+                              psftp_tree_progress_cb, void*, const psftp_transfer_opts*,
+                              psftp_failure_list**);
+
+    void tree_get(TreeGetFn fn, const std::string& remotedir,
+                  const std::filesystem::path& localdir, bool preserve_mtime,
+                  const TreeProgressFn& callback, const TransferOpts* opts) {
+        const char* remote = detail::c_str(remotedir, "remotedir");
+        const char* local = detail::c_str(localdir, "localdir");
+        detail::tree(callback, [&](psftp_tree_progress_cb cb, void* ud, psftp_failure_list** f) {
+            return fn(handle(), remote, local, preserve_mtime, cb, ud, detail::handle_of(opts), f);
+        });
+    }
+    void tree_put(TreePutFn fn, const std::filesystem::path& localpath,
+                  const std::string& remotepath, bool confirm, bool preserve_mtime,
+                  const TreeProgressFn& callback, const TransferOpts* opts) {
+        const char* local = detail::c_str(localpath, "localpath");
+        const char* remote = detail::c_str(remotepath, "remotepath");
+        detail::tree(callback, [&](psftp_tree_progress_cb cb, void* ud, psftp_failure_list** f) {
+            return fn(handle(), local, remote, confirm, preserve_mtime, cb, ud,
+                      detail::handle_of(opts), f);
+        });
+    }
 
     void path_op(PathFn fn, const std::string& path, const char* param) {
         check(fn(handle(), detail::c_str(path, param)));

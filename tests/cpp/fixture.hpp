@@ -103,7 +103,11 @@ inline std::string read_file(const fs::path& path) {
     std::ifstream in(path, std::ios::binary);
     if (!in)
         throw std::runtime_error("cannot read " + path.string());
-    return std::string(std::istreambuf_iterator<char>(in), {});
+    std::string data(fs::file_size(path), '\0'); // in one read: fast in unoptimized builds
+    in.read(data.data(), static_cast<std::streamsize>(data.size()));
+    if (in.gcount() != static_cast<std::streamsize>(data.size()))
+        throw std::runtime_error("short read of " + path.string());
+    return data;
 }
 inline void write_file(const fs::path& path, const std::string& data) {
     std::ofstream(path, std::ios::binary) << data;

@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 
 #include <thread>
+#include <type_traits>
 
 using namespace fixture;
 
@@ -88,6 +89,30 @@ TEST(Errors, EveryCodeHasItsExceptionType) {
     expect_mapped<psftp::Unsupported>(E::unsupported, "PSFTP_E_UNSUPPORTED");
     expect_mapped<psftp::Error>(static_cast<E>(-999), "PSFTP_E_UNKNOWN");
     EXPECT_NO_THROW(psftp::check(PSFTP_OK));
+}
+
+static_assert(std::is_nothrow_copy_constructible_v<psftp::Error>);
+static_assert(std::is_nothrow_copy_constructible_v<psftp::PermissionDenied>);
+
+TEST(Errors, TreeFailuresTravelWithTheExceptionOfAnyCode) {
+    const std::vector<psftp::TreeFailure> failures = {
+        {"a/one.txt", PSFTP_E_PERMISSION, "open 'a/one.txt': Permission denied"},
+        {"b", PSFTP_E_LOCAL_IO, "write 'b': No space left on device"}};
+    try {
+        psftp::throw_error(PSFTP_E_PERMISSION, "2 entries failed", failures);
+    } catch (const psftp::PermissionDenied& e) { // the code's own type
+        ASSERT_EQ(e.failures().size(), 2u);
+        EXPECT_EQ(e.failures()[0].path, "a/one.txt");
+        EXPECT_EQ(e.failures()[1].errc(), psftp::Errc::local_io);
+        EXPECT_EQ(e.failures()[1].message, "write 'b': No space left on device");
+    }
+    try {
+        psftp::throw_error(-999, "unknown code", failures);
+    } catch (const psftp::Error& e) {
+        EXPECT_EQ(e.failures().size(), 2u);
+    }
+    EXPECT_TRUE(psftp::NotFound("no list").failures().empty());
+    EXPECT_TRUE(psftp::Error(PSFTP_E_SFTP, "no list").failures().empty());
 }
 
 TEST(Errors, WrongPasswordIsAnAuthErrorNamingUserAndHost) {

@@ -62,6 +62,22 @@ TEST(Walk, RemoteWalkIsDepthFirstSortedAndCanSkip) {
                      "/no/such");
 }
 
+TEST(Walk, AnExceptionInADirectoryCallbackStopsRatherThanSkips) {
+    psftp::Connection sftp = connect();
+    auto dir = remote_dir("walkstop");
+    make_tree(dir.path(), true);
+    const std::string root = dir.path().string();
+    Events seen;
+    auto stop_at_a = [&](const std::string& path, const psftp::Attrs&) -> psftp::Walk {
+        seen.seen.push_back("d " + path);
+        throw std::runtime_error("stop at " + path);
+    };
+    EXPECT_THROW_MSG(sftp.walktree(root, seen.tag("f"), stop_at_a, seen.tag("u")),
+                     std::runtime_error, "stop at " + root + "/a");
+    EXPECT_EQ(seen.seen, std::vector<std::string>{"d " + root + "/a"})
+        << "nothing after the exception (a skip would go on with dangling, e, ...)";
+}
+
 TEST(Walk, CallbacksMayUseTheConnection) {
     psftp::Connection sftp = connect();
     auto dir = remote_dir("walkuse");
