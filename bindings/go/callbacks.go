@@ -100,3 +100,38 @@ func stopCode(stop bool, code C.int) C.int {
 	}
 	return 0
 }
+
+//export psftpGoTreeProgress
+func psftpGoTreeProgress(p *C.psftp_tree_progress, h C.uintptr_t) C.int {
+	s := stateOf(h)
+	stop := s.run(func() error {
+		if s.tree != nil {
+			s.tree(TreeProgress{
+				FilesDone:   int64(p.files_done),
+				FilesTotal:  int64(p.files_total),
+				BytesDone:   int64(p.bytes_done),
+				BytesTotal:  int64(p.bytes_total),
+				CurrentPath: C.GoString(p.current_path),
+			})
+		}
+		return s.cancelled()
+	})
+	return stopCode(stop, 1)
+}
+
+//export psftpGoHostKey
+func psftpGoHostKey(host *C.char, port C.int, key *C.psftp_hostkey, status C.int, h C.uintptr_t) C.int {
+	s := stateOf(h)
+	decision := HostKeyReject
+	s.run(func() error {
+		decision = s.hostKey(C.GoString(host), int(port), hostKeyValues(key), HostKeyStatus(status))
+		return nil
+	})
+	switch {
+	case s.panicked:
+		return C.PSFTP_HOSTKEY_REJECT
+	case decision == HostKeyAccept, decision == HostKeyAcceptAndSave:
+		return C.int(decision)
+	}
+	return C.PSFTP_HOSTKEY_REJECT // and any value psftp does not know
+}

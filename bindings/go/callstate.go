@@ -20,6 +20,8 @@ type callbackState struct {
 	reader   io.Reader               // Putfo's origin
 	walk     [walkKinds]WalkFunc     // Walktree: file, directory, other
 	body     func() error            // Cd, LocalCd
+	tree     func(TreeProgress)      // tree operations: the user's progress function
+	hostKey  HostKeyCallback         // Dial: decides about unknown and changed host keys
 	stopErr  error                   // why a callback stopped the call
 	panicked bool                    // a callback panicked with panicVal
 	panicVal any

@@ -14,6 +14,8 @@ extern int psftpGoWrite(uint8_t *data, size_t len, uintptr_t h);
 extern int64_t psftpGoRead(uint8_t *buf, size_t len, uintptr_t h);
 extern int psftpGoWalk(int kind, char *path, psftp_attrs *attrs, uintptr_t h);
 extern int psftpGoBody(uintptr_t h);
+extern int psftpGoTreeProgress(psftp_tree_progress *p, uintptr_t h);
+extern int psftpGoHostKey(char *host, int port, psftp_hostkey *key, int status, uintptr_t h);
 
 // Adapters with the exact C callback types. They turn user_data back into
 // the handle value. Not static: Go takes their addresses (cgo links those
@@ -43,6 +45,12 @@ int psftpgo_cd_body(psftp_conn *conn, void *ud) {
 int psftpgo_local_cd_body(void *ud) {
 	return psftpGoBody((uintptr_t)ud);
 }
+int psftpgo_tree_progress(const psftp_tree_progress *p, void *ud) {
+	return psftpGoTreeProgress((psftp_tree_progress *)p, (uintptr_t)ud);
+}
+int psftpgo_hostkey(const char *host, int port, const psftp_hostkey *key, int status, void *ud) {
+	return psftpGoHostKey((char *)host, port, (psftp_hostkey *)key, status, (uintptr_t)ud);
+}
 
 // A handle value as user_data. Converting in C spares Go a uintptr to
 // unsafe.Pointer conversion (which go vet rightly flags).
@@ -66,6 +74,8 @@ var (
 	cWalkUnknown = C.psftp_walk_cb(C.psftpgo_walk_unknown)
 	cCdBody      = C.psftp_cd_cb(C.psftpgo_cd_body)
 	cLocalCdBody = C.psftp_local_cd_cb(C.psftpgo_local_cd_body)
+	cTreeProg    = C.psftp_tree_progress_cb(C.psftpgo_tree_progress)
+	cHostKey     = C.psftp_hostkey_cb(C.psftpgo_hostkey)
 )
 
 // call runs one C call and turns its result code into an error.

@@ -5,6 +5,8 @@ import "C"
 
 import (
 	"math"
+	"runtime/cgo"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -27,6 +29,13 @@ type Config struct {
 	ExtraKnownHosts       []string // more known_hosts files merged in (pysftp cnopts.hostkeys.load)
 	InsecureIgnoreHostKey bool     // no host-key check at all (pysftp hostkeys = None; NOT ADVISED)
 	AcceptNewHostKeys     bool     // trust on first use: record an unknown host's key; a changed key is still refused
+	// HostKeyCallback, when set, decides about a host key known_hosts does
+	// not vouch for (unknown or changed) instead of refusing it (and
+	// instead of AcceptNewHostKeys for unknown ones). Matching keys never
+	// reach it; with InsecureIgnoreHostKey nothing does. It runs on the
+	// goroutine calling Dial, during Dial only. A panic in it rejects the
+	// key and is raised again from Dial once psftp has returned.
+	HostKeyCallback HostKeyCallback
 
 	Ciphers     []string // preference list, e.g. "aes128-gcm@openssh.com"; empty keeps libssh2's order
 	Compression bool     // offer zlib compression
@@ -34,6 +43,12 @@ type Config struct {
 	ConnectTimeout time.Duration // TCP connect, handshake and auth; 0 means psftp's 30 s, negative means no limit
 	Timeout        time.Duration // longest wait of any later read or write; 0 means no limit (pysftp timeout)
 	Keepalive      time.Duration // SSH keepalive after this much idle time; 0 means never
+	// CancelGrace is how long a call whose context is done may take to
+	// stop by itself (at its next progress step, keeping the Conn usable)
+	// before the binding interrupts the connection (Conn.Interrupt), which
+	// ends a call blocked on the network at once but leaves the Conn
+	// unusable. 0 means DefaultCancelGrace; negative means never interrupt.
+	CancelGrace time.Duration
 
 	Log     bool   // log the session, to LogFile or else to a new temporary file (Conn.Logfile)
 	LogFile string // log to this file (implies Log)
@@ -61,14 +76,74 @@ func Dial(host string, cfg Config) (*Conn, error) {
 	h, u, k := a.str("host", host), a.optStr("User", cfg.User), a.optStr("KeyFile", key)
 	pw, pass, dp := a.optStr("Password", cfg.Password), a.optStr("Passphrase", cfg.Passphrase), a.optStr("DefaultPath", cfg.DefaultPath)
 	var conn *C.psftp_conn
-	err = call(&a, func() C.int {
-		return C.psftp_connect(h, u, k, pw, port, pass, opts, dp, &conn, nil)
-	})
+	connect := func() C.int { return C.psftp_connect(h, u, k, pw, port, pass, opts, dp, &conn, nil) }
+	if cfg.HostKeyCallback == nil {
+		err = call(&a, connect)
+	} else {
+		err = dialWithHostKeyCallback(&a, opts, cfg.HostKeyCallback, connect)
+	}
 	if err != nil {
 		return nil, err
 	}
-	return newConn(conn), nil
+	return newConn(conn, cfg.CancelGrace), nil
 }
+
+// dialWithHostKeyCallback makes the psftp_connect call connect with cb
+// installed on opts through a runtime/cgo.Handle. A panic in cb is raised
+// again once connect has returned (the panic made the callback reject the
+// key, so no connection was made).
+func dialWithHostKeyCallback(a *cArgs, opts *C.psftp_cnopts, cb HostKeyCallback, connect func() C.int) error {
+	s := &callbackState{hostKey: cb}
+	h := cgo.NewHandle(s)
+	defer h.Delete()
+	if err := call(a, func() C.int {
+		return C.psftp_cnopts_set_hostkey_callback(opts, cHostKey, userData(C.uintptr_t(h)))
+	}); err != nil {
+		return err
+	}
+	err := call(a, connect)
+	if s.panicked {
+		panic(s.panicVal)
+	}
+	return err
+}
+
+// HostKeyStatus is why a HostKeyCallback is asked.
+type HostKeyStatus int
+
+const (
+	HostKeyStatusUnknown HostKeyStatus = C.PSFTP_HOSTKEY_STATUS_UNKNOWN // known_hosts has no key for the host
+	HostKeyStatusChanged HostKeyStatus = C.PSFTP_HOSTKEY_STATUS_CHANGED // known_hosts holds a different key
+)
+
+func (s HostKeyStatus) String() string {
+	switch s {
+	case HostKeyStatusUnknown:
+		return "unknown"
+	case HostKeyStatusChanged:
+		return "changed"
+	}
+	return "HostKeyStatus(" + strconv.Itoa(int(s)) + ")"
+}
+
+// HostKeyDecision is a HostKeyCallback's answer.
+type HostKeyDecision int
+
+const (
+	// HostKeyReject refuses the key: Dial fails with ErrHostKeyUnknown or
+	// ErrHostKeyMismatch. Any value other than the two below rejects too.
+	HostKeyReject HostKeyDecision = C.PSFTP_HOSTKEY_REJECT
+	// HostKeyAccept trusts the key for this connection only.
+	HostKeyAccept HostKeyDecision = C.PSFTP_HOSTKEY_ACCEPT
+	// HostKeyAcceptAndSave trusts the key and appends it to the first
+	// known_hosts file (Config.KnownHosts), atomically, never twice.
+	HostKeyAcceptAndSave HostKeyDecision = C.PSFTP_HOSTKEY_ACCEPT_AND_SAVE
+)
+
+// HostKeyCallback decides about a host key known_hosts does not vouch for:
+// host and port as Dial was given them, the key the server offered, and
+// why it is asked. See Config.HostKeyCallback.
+type HostKeyCallback func(host string, port int, key HostKey, status HostKeyStatus) HostKeyDecision
 
 // privateKey is psftp_connect's private_key: a file, "agent" or
 // "agent:NAME".
@@ -154,6 +229,11 @@ type HostKey struct {
 
 func takeHostKey(k *C.psftp_hostkey) HostKey {
 	defer C.psftp_hostkey_free(k)
+	return hostKeyValues(k)
+}
+
+// hostKeyValues copies a host key without freeing it.
+func hostKeyValues(k *C.psftp_hostkey) HostKey {
 	return HostKey{
 		Type:        C.GoString(k.key_type),
 		Base64:      C.GoString(k.base64),

@@ -5,6 +5,7 @@ import "C"
 
 import (
 	"runtime"
+	"sync/atomic"
 	"time"
 	"unsafe"
 )
@@ -12,14 +13,18 @@ import (
 // Conn is an open SFTP connection (pysftp Connection). It is safe for use
 // by several goroutines; psftp serializes their calls. Close it when done;
 // a Conn that becomes unreachable is closed by the garbage collector as a
-// safety net. After Close every method returns an error (ErrInvalidArg).
+// safety net. After Close every method returns an error (ErrInvalidArg);
+// after Interrupt every method that needs the network returns an error
+// matching ErrInterrupted.
 type Conn struct {
-	ptr     *C.psftp_conn // a registry id, not an address: a closed one is detected by psftp
-	cleanup runtime.Cleanup
+	ptr         *C.psftp_conn // a registry id, not an address: a closed one is detected by psftp
+	cleanup     runtime.Cleanup
+	cancelGrace time.Duration // Config.CancelGrace
+	interrupted atomic.Bool   // set before psftp_interrupt is called
 }
 
-func newConn(p *C.psftp_conn) *Conn {
-	c := &Conn{ptr: p}
+func newConn(p *C.psftp_conn, cancelGrace time.Duration) *Conn {
+	c := &Conn{ptr: p, cancelGrace: cancelGrace}
 	c.cleanup = runtime.AddCleanup(c, closeConnHandle, p)
 	return c
 }
@@ -50,13 +55,13 @@ func (c *Conn) handle() *C.psftp_conn {
 // it returns, so the cleanup cannot close the handle under a running call.
 func (c *Conn) call(a *cArgs, f func(h *C.psftp_conn) C.int) error {
 	defer runtime.KeepAlive(c)
-	return call(a, func() C.int { return f(c.handle()) })
+	return c.markInterrupted(call(a, func() C.int { return f(c.handle()) }))
 }
 
 // callWith is call for C calls with callbacks (see withCallbacks).
 func (c *Conn) callWith(a *cArgs, s *callbackState, f func(h *C.psftp_conn, ud C.uintptr_t) C.int) error {
 	defer runtime.KeepAlive(c)
-	return withCallbacks(a, s, func(ud C.uintptr_t) C.int { return f(c.handle(), ud) })
+	return c.markInterrupted(withCallbacks(a, s, func(ud C.uintptr_t) C.int { return f(c.handle(), ud) }))
 }
 
 // stringOut runs a call that returns a psftp string ("" for NULL).

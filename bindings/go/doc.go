@@ -28,21 +28,46 @@
 // ErrNotFound, ErrPermission and ErrExists also match fs.ErrNotExist,
 // fs.ErrPermission and fs.ErrExist.
 //
+// # Tree operations
+//
+// GetD, GetR, PutD and PutR are pysftp's get_d, get_r, put_d and put_r
+// with TreeOptions: parallel connections, sync, include/exclude globs,
+// symlink and error policies, modes, and a TreeProgress function. They
+// return the entries that failed as []Failure alongside the error; with
+// ContinueOnError that is every failed path.
+//
 // # Cancellation
 //
-// Transfers take a context.Context. It is checked at every progress step of
-// the transfer (each chunk psftp moves), so cancelling it stops the
-// transfer promptly and the call returns ctx.Err(). The destination is left
-// as it was (psftp's atomic replacement). A transfer stalled on the network
-// only notices at its next step; Config.Timeout bounds that.
+// Transfers and tree operations take a context.Context. It is checked at
+// every progress step (each chunk of a transfer; at least every 100 ms in
+// a tree operation), so cancelling it stops the call promptly and the
+// call returns ctx.Err(). The destination is left as it was (psftp's
+// atomic replacement) and the Conn stays usable.
+//
+// A call blocked on the network (a stalled link) reaches no progress step.
+// If the call has not stopped Config.CancelGrace (default 2 s) after its
+// context is done, the binding interrupts the connection (Conn.Interrupt):
+// the call returns at once with an error matching both ctx.Err() and
+// ErrInterrupted, and the Conn is unusable afterwards — Interrupted()
+// reports it and every later call that needs the network fails with
+// ErrInterrupted; close it and dial again. An interrupt stops every call on
+// the Conn, including those of other goroutines. Calls without a context
+// (Listdir, Stat, ...) can be ended with Conn.Interrupt or bounded with
+// Config.Timeout.
+//
+// Known psftp 0.1.0 limitation: once a tree operation has been asked to
+// stop through its progress callback, an interrupt no longer reaches its
+// extra connections (Parallelism > 1), so on a stalled link the call
+// returns only when their Config.Timeout expires, or never without one.
 //
 // # Callbacks
 //
-// Progress functions, Walktree callbacks, Getfo's writer, Putfo's reader
-// and Cd bodies run on the calling goroutine, during the call. C reaches
-// them through a runtime/cgo.Handle, never a Go pointer. A callback that
-// panics stops the C call, and the panic is raised again once C has
-// returned, so no Go panic unwinds through C frames. Do not call
+// Progress functions, Walktree callbacks, Getfo's writer, Putfo's reader,
+// Cd bodies and Config.HostKeyCallback run on the calling goroutine,
+// during the call. C reaches them through a runtime/cgo.Handle, never a Go
+// pointer. A callback that panics stops the C call (a panicking
+// HostKeyCallback rejects the key), and the panic is raised again once C
+// has returned, so no Go panic unwinds through C frames. Do not call
 // runtime.Goexit (t.FailNow) in a callback.
 //
 // # Goroutines and lifetime

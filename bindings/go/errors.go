@@ -57,6 +57,8 @@ func (e ErrorCode) Is(target error) bool {
 type Error struct {
 	Code    ErrorCode
 	Message string
+
+	interrupted bool // the failure of a call on an interrupted Conn
 }
 
 func (e *Error) Error() string {
@@ -68,6 +70,12 @@ func (e *Error) Error() string {
 
 // Unwrap gives the code, so errors.Is(err, psftp.ErrAuth) matches.
 func (e *Error) Unwrap() error { return e.Code }
+
+// Is makes the failure of a call on an interrupted Conn match
+// ErrInterrupted (besides its code, ErrCancelled, through Unwrap).
+func (e *Error) Is(target error) bool {
+	return target == ErrInterrupted && e.interrupted
+}
 
 // invalidArg is a bad argument found on the Go side, before calling C;
 // the message has psftp's form ("param: why").

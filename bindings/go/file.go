@@ -52,11 +52,10 @@ func closeFileHandle(p *C.psftp_file) { C.psftp_file_close(p) }
 // reachable until it returns.
 func (f *File) call(fn func(h *C.psftp_file) C.int) error {
 	defer runtime.KeepAlive(f)
-	var h *C.psftp_file
-	if f != nil {
-		h = f.ptr
+	if f == nil {
+		return call(nil, func() C.int { return fn(nil) })
 	}
-	return call(nil, func() C.int { return fn(h) })
+	return f.conn.markInterrupted(call(nil, func() C.int { return fn(f.ptr) }))
 }
 
 // Name is the path the file was opened with.

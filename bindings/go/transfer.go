@@ -42,18 +42,32 @@ func (o *TransferOptions) withCOpts(f func(x *C.psftp_transfer_opts) error) erro
 	if !o.InPlace && !o.Resume && !o.Fsync {
 		return f(nil)
 	}
+	return withTransferOpts(nil, fileOptSetters(o.InPlace, o.Resume, o.Fsync), f)
+}
+
+// optSetter is one psftp_transfer_opts_* call.
+type optSetter func(x *C.psftp_transfer_opts) C.int
+
+// fileOptSetters are the setters of the options every transfer has.
+func fileOptSetters(inPlace, resume, fsync bool) []optSetter {
+	return []optSetter{
+		func(x *C.psftp_transfer_opts) C.int { return C.psftp_transfer_opts_set_atomic(x, C.bool(!inPlace)) },
+		func(x *C.psftp_transfer_opts) C.int { return C.psftp_transfer_opts_set_resume(x, C.bool(resume)) },
+		func(x *C.psftp_transfer_opts) C.int { return C.psftp_transfer_opts_set_fsync(x, C.bool(fsync)) },
+	}
+}
+
+// withTransferOpts calls f with new C transfer options on which setters
+// have run, and frees them afterwards. a (may be nil) holds the setters'
+// C strings; its first invalid one is returned before any C call.
+func withTransferOpts(a *cArgs, setters []optSetter, f func(x *C.psftp_transfer_opts) error) error {
 	var x *C.psftp_transfer_opts
-	if err := call(nil, func() C.int { return C.psftp_transfer_opts_new(&x) }); err != nil {
+	if err := call(a, func() C.int { return C.psftp_transfer_opts_new(&x) }); err != nil {
 		return err
 	}
 	defer C.psftp_transfer_opts_free(x)
-	setters := []func() C.int{
-		func() C.int { return C.psftp_transfer_opts_set_atomic(x, C.bool(!o.InPlace)) },
-		func() C.int { return C.psftp_transfer_opts_set_resume(x, C.bool(o.Resume)) },
-		func() C.int { return C.psftp_transfer_opts_set_fsync(x, C.bool(o.Fsync)) },
-	}
 	for _, set := range setters {
-		if err := call(nil, set); err != nil {
+		if err := call(a, func() C.int { return set(x) }); err != nil {
 			return err
 		}
 	}
@@ -70,20 +84,28 @@ func (o *TransferOptions) orDefaults() *TransferOptions {
 
 // transfer makes a transfer call whose progress callback reports to
 // opts.Progress and stops the call once ctx is done, so a cancelled
-// context returns ctx.Err(). A context that is already done stops it before
-// it starts.
+// context returns ctx.Err(); a call that does not stop within the grace
+// period is interrupted (see withContext). A context that is already done
+// stops it before it starts.
 func (c *Conn) transfer(ctx context.Context, a *cArgs, s *callbackState, opts *TransferOptions,
 	f func(h *C.psftp_conn, x *C.psftp_transfer_opts, ud C.uintptr_t) C.int) error {
-	if ctx == nil {
-		return invalidArg("ctx", "is nil")
-	}
-	if err := ctx.Err(); err != nil {
+	if err := checkContext(ctx); err != nil {
 		return err
 	}
 	s.ctx = ctx
 	return opts.withCOpts(func(x *C.psftp_transfer_opts) error {
-		return c.callWith(a, s, func(h *C.psftp_conn, ud C.uintptr_t) C.int { return f(h, x, ud) })
+		return c.withContext(ctx, func() error {
+			return c.callWith(a, s, func(h *C.psftp_conn, ud C.uintptr_t) C.int { return f(h, x, ud) })
+		})
 	})
+}
+
+// checkContext refuses a nil context and one that is already done.
+func checkContext(ctx context.Context) error {
+	if ctx == nil {
+		return invalidArg("ctx", "is nil")
+	}
+	return ctx.Err()
 }
 
 // Get is pysftp get(remotepath, localpath, callback, preserve_mtime):

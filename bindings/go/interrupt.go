@@ -1,0 +1,117 @@
+package psftp
+
+// #include <psftp.h>
+import "C"
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"sync"
+	"time"
+)
+
+// ErrInterrupted matches (errors.Is) the errors of a Conn that was
+// interrupted, by Conn.Interrupt or by a cancelled context whose call did
+// not stop within Config.CancelGrace: the call that was running and every
+// later call that needs the network. Such a Conn cannot be used again:
+// close it and dial again.
+var ErrInterrupted = errors.New("psftp: the connection was interrupted and is unusable (close it and dial again)")
+
+// DefaultCancelGrace is the Config.CancelGrace used when it is 0.
+const DefaultCancelGrace = 2 * time.Second
+
+// Interrupt aborts whatever the Conn is doing, from any goroutine
+// (psftp_interrupt): its socket is shut down, so every call running on it
+// — on any goroutine, a call blocked on a stalled link included — returns
+// at once with an error matching ErrInterrupted and ErrCancelled. The Conn
+// is unusable afterwards; Close it and dial again. Interrupt on a closed
+// or nil Conn does nothing.
+func (c *Conn) Interrupt() {
+	if c == nil {
+		return
+	}
+	defer runtime.KeepAlive(c)
+	c.interrupted.Store(true) // first, so every failure it causes is marked
+	C.psftp_interrupt(c.ptr)
+}
+
+// Interrupted reports whether the Conn was interrupted (Interrupt, or a
+// context cancellation that had to interrupt it) and is therefore unusable.
+func (c *Conn) Interrupted() bool {
+	return c != nil && c.interrupted.Load()
+}
+
+// markInterrupted makes a call's failure match ErrInterrupted when the
+// Conn was interrupted (psftp reports those failures as ErrCancelled, or
+// ErrConnectionLost for a File).
+func (c *Conn) markInterrupted(err error) error {
+	if !c.Interrupted() {
+		return err
+	}
+	var e *Error
+	if errors.As(err, &e) && (e.Code == ErrCancelled || e.Code == ErrConnectionLost) {
+		e.interrupted = true
+	}
+	return err
+}
+
+// grace is how long a call whose context is done may go on before the
+// connection is interrupted; negative means never.
+func (c *Conn) grace() time.Duration {
+	if c == nil || c.cancelGrace == 0 {
+		return DefaultCancelGrace
+	}
+	return c.cancelGrace
+}
+
+// withContext runs f, a C call that stops by itself at its next progress
+// step once ctx is done. If ctx is done and f has not returned within the
+// grace period — the call is blocked on the network, or its clean-up is —
+// the connection is interrupted, f returns promptly, and the call's error
+// is ctx.Err() joined with ErrInterrupted.
+func (c *Conn) withContext(ctx context.Context, f func() error) (err error) {
+	grace := c.grace()
+	if ctx.Done() == nil || grace < 0 {
+		return f()
+	}
+	var (
+		mu          sync.Mutex
+		returned    bool // f has returned: too late to interrupt
+		interrupted bool // the watcher interrupted the connection
+	)
+	finished := make(chan struct{})
+	go func() {
+		select {
+		case <-finished:
+			return
+		case <-ctx.Done():
+		}
+		timer := time.NewTimer(grace)
+		defer timer.Stop()
+		select {
+		case <-finished:
+			return
+		case <-timer.C:
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if !returned {
+			interrupted = true
+			c.Interrupt()
+		}
+	}()
+	// Deferred, so that a callback's panic raised again by f also stops the
+	// watcher before it could interrupt a connection that is fine.
+	defer func() {
+		mu.Lock()
+		returned = true
+		mu.Unlock()
+		close(finished)
+		if interrupted && err != nil {
+			err = fmt.Errorf("%w; %w", ctx.Err(), ErrInterrupted)
+		}
+	}()
+	return f()
+}
