@@ -1363,8 +1363,13 @@ int psftp_putfo(struct psftp_conn *conn,
                 struct psftp_attrs *attrs_out);
 
 /**
- * Tree operations: how many connections work at once (1 to 64, default
- * 4). The extra connections use the same host, credentials and options.
+ * How many connections work at once (1 to 64, default 4): for tree
+ * operations, and for get/put of a file of 64 MiB or more when the link's
+ * round trip is 5 ms or more (one connection moves at most the server's
+ * window per round trip; on a fast link one is fastest). The extra
+ * connections use the same host, credentials and options, and trust only
+ * the host key this connection verified. Set 1 to never open extra
+ * connections.
  */
 int psftp_transfer_opts_set_parallelism(struct psftp_transfer_opts *opts, int connections);
 

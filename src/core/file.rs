@@ -188,6 +188,7 @@ impl RemoteFile {
                 offset,
                 len as u64,
                 &mut VecSink(&mut out),
+                &mut |_| Ok(()),
             )
         })?;
         Ok(out)

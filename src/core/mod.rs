@@ -11,6 +11,8 @@ pub mod local;
 pub mod log;
 pub mod options;
 pub mod paths;
+pub mod siblings;
+pub mod split;
 pub mod transfer;
 pub mod tree;
 pub mod walk;

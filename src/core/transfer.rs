@@ -9,8 +9,9 @@ use super::conn::{Connection, State};
 use super::local::{unix_secs, LocalTarget};
 use super::options::{TransferOpts, PART_SUFFIX};
 use super::paths::{local_name_for, remote_basename, remote_dirname, remote_join};
+use super::split::{self, Chunks, RangeSink, RangeSource, Report};
 use crate::error::{Error, ErrorKind, Result};
-use crate::sftp::{download, open_flags, upload, Attrs, Sink, Source};
+use crate::sftp::{download, download_range, open_flags, upload, Attrs, Sink, Source};
 
 /// A byte-count progress callback: (done, total) -> keep going?
 pub type ProgressFn<'a> = &'a mut dyn FnMut(u64, u64) -> bool;
@@ -163,8 +164,34 @@ impl State {
         times: Option<(u32, u32)>,
         opts: &TransferOpts,
     ) -> Result<Attrs> {
+        self.upload_with(dest, confirm, times, opts, |st, t| {
+            let start = t.start;
+            let mut progress = progress_adapter(progress, total);
+            let mut on_progress = |n: u64| progress(start + n);
+            upload(
+                &mut st.sftp,
+                &t.handle,
+                &t.write_to,
+                start,
+                source,
+                &mut on_progress,
+            )
+        })
+    }
+
+    /// Open the upload target for `dest`, fill it with `write` (which
+    /// returns the bytes it wrote), then finish it, put it in place and
+    /// confirm its size. A failed upload leaves no temporary file behind.
+    fn upload_with(
+        &mut self,
+        dest: &str,
+        confirm: bool,
+        times: Option<(u32, u32)>,
+        opts: &TransferOpts,
+        write: impl FnOnce(&mut State, &RemoteTarget) -> Result<u64>,
+    ) -> Result<Attrs> {
         let t = self.open_remote_target(dest, opts)?;
-        let result = self.write_remote(&t, source, total, progress, times, opts);
+        let result = write(self, &t).and_then(|n| self.finish_remote(&t, times, opts).map(|_| n));
         let closed = self.sftp.close_handle(&t.handle, &t.write_to);
         let sent = match result.and_then(|n| closed.map(|_| n)) {
             Ok(n) => n,
@@ -200,26 +227,13 @@ impl State {
         Ok(attrs)
     }
 
-    fn write_remote(
+    /// Set the times and flush to disk, on the still open target.
+    fn finish_remote(
         &mut self,
         t: &RemoteTarget,
-        source: &mut dyn Source,
-        total: u64,
-        progress: Option<ProgressFn<'_>>,
         times: Option<(u32, u32)>,
         opts: &TransferOpts,
-    ) -> Result<u64> {
-        let start = t.start;
-        let mut progress = progress_adapter(progress, total);
-        let mut on_progress = |n: u64| progress(start + n);
-        let sent = upload(
-            &mut self.sftp,
-            &t.handle,
-            &t.write_to,
-            start,
-            source,
-            &mut on_progress,
-        )?;
+    ) -> Result<()> {
         if let Some(times) = times {
             let a = Attrs {
                 atime_mtime: Some(times),
@@ -230,7 +244,133 @@ impl State {
         if opts.fsync && self.sftp.has_extension("fsync@openssh.com") {
             self.sftp.fsync(&t.handle, &t.write_to)?;
         }
-        Ok(sent)
+        Ok(())
+    }
+
+    /// Upload the local `file` in chunks from this connection and, in
+    /// parallel, from extra ones (see `split`).
+    #[allow(clippy::too_many_arguments)]
+    fn upload_split(
+        &mut self,
+        conn: &Connection,
+        dest: &str,
+        file: &File,
+        path: &Path,
+        size: u64,
+        parts: usize,
+        progress: Option<ProgressFn<'_>>,
+        confirm: bool,
+        times: Option<(u32, u32)>,
+        opts: &TransferOpts,
+    ) -> Result<Attrs> {
+        self.upload_with(dest, confirm, times, opts, |st, t| {
+            let helper = |c: &Connection, chunks: &Chunks| {
+                c.with(|hs| {
+                    let handle =
+                        hs.sftp
+                            .open_file(&t.write_to, open_flags::WRITE, &Attrs::default())?;
+                    let r =
+                        hs.put_chunks(&handle, &t.write_to, file, path, chunks, &mut |_| Ok(()));
+                    let closed = hs.sftp.close_handle(&handle, &t.write_to);
+                    r.and(closed)
+                })
+            };
+            let main = |chunks: &Chunks, report: Report<'_>| {
+                st.put_chunks(&t.handle, &t.write_to, file, path, chunks, report)
+            };
+            let mut report = progress_adapter(progress, size);
+            split::run(conn, size, parts, helper, main, &mut report)?;
+            Ok(size)
+        })
+    }
+
+    fn put_chunks(
+        &mut self,
+        handle: &[u8],
+        rpath: &str,
+        file: &File,
+        path: &Path,
+        chunks: &Chunks,
+        report: Report<'_>,
+    ) -> Result<()> {
+        while let Some((start, end)) = chunks.next() {
+            let mut count = chunks.counter();
+            let mut on_progress = |n| count(n).and_then(|_| report(chunks.done()));
+            let mut source = RangeSource {
+                file,
+                path,
+                pos: start,
+                end,
+            };
+            let sent = upload(
+                &mut self.sftp,
+                handle,
+                rpath,
+                start,
+                &mut source,
+                &mut on_progress,
+            )?;
+            split::check_chunk(sent, (start, end), &format!("put '{}'", path.display()))?;
+        }
+        Ok(())
+    }
+
+    fn get_chunks(
+        &mut self,
+        handle: &[u8],
+        rpath: &str,
+        file: &File,
+        path: &Path,
+        chunks: &Chunks,
+        report: Report<'_>,
+    ) -> Result<()> {
+        while let Some((start, end)) = chunks.next() {
+            let mut count = chunks.counter();
+            let mut on_progress = |n| count(n).and_then(|_| report(chunks.done()));
+            let mut sink = RangeSink {
+                file,
+                path,
+                pos: start,
+            };
+            let got = download_range(
+                &mut self.sftp,
+                handle,
+                rpath,
+                start,
+                end - start,
+                &mut sink,
+                &mut on_progress,
+            )?;
+            split::check_chunk(got, (start, end), &format!("get '{rpath}'"))?;
+        }
+        Ok(())
+    }
+
+    /// Download the open remote file in chunks from this connection and,
+    /// in parallel, from extra ones (see `split`).
+    #[allow(clippy::too_many_arguments)]
+    fn download_split(
+        &mut self,
+        conn: &Connection,
+        handle: &[u8],
+        rpath: &str,
+        t: &LocalTarget,
+        size: u64,
+        parts: usize,
+        progress: Option<ProgressFn<'_>>,
+    ) -> Result<()> {
+        let helper = |c: &Connection, chunks: &Chunks| {
+            c.with(|hs| {
+                hs.with_read_handle(rpath, |hs, h, _| {
+                    hs.get_chunks(h, rpath, &t.file, &t.write_to, chunks, &mut |_| Ok(()))
+                })
+            })
+        };
+        let main = |chunks: &Chunks, report: Report<'_>| {
+            self.get_chunks(handle, rpath, &t.file, &t.write_to, chunks, report)
+        };
+        let mut report = progress_adapter(progress, size);
+        split::run(conn, size, parts, helper, main, &mut report)
     }
 
     /// Open `rpath` for reading, run `body` with the handle and the file's
@@ -300,12 +440,21 @@ impl Connection {
             let rpath = st.resolve(remote);
             st.with_read_handle(&rpath, |st, handle, attrs| {
                 let mut t = LocalTarget::open(&dest, opts, attrs.size)?;
-                let mut sink = FileSink {
-                    file: &mut t.file,
-                    path: &t.write_to,
+                let size = attrs.size.unwrap_or(0);
+                let parts = split::parts(size, st.sftp.min_rtt(), opts);
+                let moved = if parts > 1 {
+                    self.log(&format!("get '{remote}': {parts} connections"));
+                    st.download_split(self, handle, &rpath, &t, size, parts, progress)
+                } else {
+                    let mut sink = FileSink {
+                        file: &mut t.file,
+                        path: &t.write_to,
+                    };
+                    st.read_handle(handle, &rpath, t.start, attrs, &mut sink, progress)
+                        .map(|_| ())
                 };
-                match st.read_handle(handle, &rpath, t.start, attrs, &mut sink, progress) {
-                    Ok(_) => t.commit(
+                match moved {
+                    Ok(()) => t.commit(
                         attrs.atime_mtime.filter(|_| preserve_mtime),
                         None,
                         opts.fsync,
@@ -358,6 +507,22 @@ impl Connection {
             preserve_mtime.then(|| (unix_secs(meta.accessed()), unix_secs(meta.modified())));
         self.with(|st| {
             let rpath = st.resolve(&remote);
+            let parts = split::parts(meta.len(), st.sftp.min_rtt(), opts);
+            if parts > 1 {
+                self.log(&format!("put '{}': {parts} connections", local.display()));
+                return st.upload_split(
+                    self,
+                    &rpath,
+                    &file,
+                    local,
+                    meta.len(),
+                    parts,
+                    progress,
+                    confirm,
+                    times,
+                    opts,
+                );
+            }
             let resume_from = if opts.resume && opts.atomic {
                 st.sftp
                     .stat(&remote_part_name(&rpath))

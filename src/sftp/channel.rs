@@ -301,6 +301,11 @@ impl SftpChannel {
         self.expect_reply(id)
     }
 
+    /// The shortest round trip seen so far (None before the first call).
+    pub fn min_rtt(&self) -> Option<std::time::Duration> {
+        self.min_rtt
+    }
+
     /// Bytes a pipeline should keep in flight: enough to cover the round
     /// trip at up to ~700 MB/s, but no more than needed, since deep queues
     /// cost cache and memory bandwidth (measured: 4 MiB reads 1 GiB at

@@ -143,6 +143,7 @@ pub fn download_range(
     start: u64,
     len: u64,
     sink: &mut dyn Sink,
+    progress: Progress<'_>,
 ) -> Result<u64> {
     run(
         ch,
@@ -152,7 +153,7 @@ pub fn download_range(
         None,
         Some(start + len),
         sink,
-        &mut |_| Ok(()),
+        progress,
     )
 }
 

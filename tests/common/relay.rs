@@ -1,18 +1,22 @@
 //! A TCP relay on 127.0.0.1 in front of the test sshd that can freeze the
 //! link (stop forwarding, keep the sockets open) or cut it, and counts the
-//! bytes the client sends.
+//! bytes the client sends and the connections made. It can also delay
+//! every byte, to make loopback look like a long-distance link.
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 #[derive(Default)]
 struct Flags {
     frozen: AtomicBool,
     up_bytes: AtomicU64,
+    accepted: AtomicU64,
     conns: Mutex<Vec<TcpStream>>,
+    /// Added to each direction: round trip = 2 x delay.
+    delay: Duration,
 }
 
 pub struct Relay {
@@ -22,13 +26,22 @@ pub struct Relay {
 
 impl Relay {
     pub fn start(target: u16) -> Relay {
+        Relay::with_delay(target, Duration::ZERO)
+    }
+
+    /// A relay that holds each byte for `delay` in each direction.
+    pub fn with_delay(target: u16, delay: Duration) -> Relay {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
-        let flags = Arc::new(Flags::default());
+        let flags = Arc::new(Flags {
+            delay,
+            ..Flags::default()
+        });
         let f = flags.clone();
         std::thread::spawn(move || {
             for client in listener.incoming() {
                 let Ok(client) = client else { return };
+                f.accepted.fetch_add(1, Ordering::SeqCst);
                 let Ok(server) = TcpStream::connect(("127.0.0.1", target)) else {
                     continue;
                 };
@@ -64,30 +77,74 @@ impl Relay {
         }
     }
 
+    /// Connections accepted so far.
+    pub fn connections(&self) -> u64 {
+        self.flags.accepted.load(Ordering::SeqCst)
+    }
+
     /// Bytes forwarded from clients to the server so far.
     pub fn bytes_up(&self) -> u64 {
         self.flags.up_bytes.load(Ordering::SeqCst)
     }
 }
 
-fn pump(mut from: TcpStream, mut to: TcpStream, flags: Arc<Flags>, upstream: bool) {
+fn pump(from: TcpStream, to: TcpStream, flags: Arc<Flags>, upstream: bool) {
+    if flags.delay.is_zero() {
+        std::thread::spawn(move || {
+            forward(
+                from,
+                &mut |data| (&to).write_all(data).is_ok(),
+                &flags,
+                upstream,
+            );
+            let _ = to.shutdown(Shutdown::Write);
+        });
+        return;
+    }
+    // A delay line: the reader stamps each read, the writer sends it once
+    // `delay` has passed, so bandwidth is not limited, only latency.
+    let (tx, rx) = std::sync::mpsc::channel::<(Instant, Vec<u8>)>();
+    let delay = flags.delay;
     std::thread::spawn(move || {
-        let mut buf = vec![0u8; 64 * 1024];
-        loop {
-            let n = match from.read(&mut buf) {
-                Ok(0) | Err(_) => break,
-                Ok(n) => n,
-            };
-            while flags.frozen.load(Ordering::SeqCst) {
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            if upstream {
-                flags.up_bytes.fetch_add(n as u64, Ordering::SeqCst);
-            }
-            if to.write_all(&buf[..n]).is_err() {
+        forward(
+            from,
+            &mut |data| tx.send((Instant::now(), data.to_vec())).is_ok(),
+            &flags,
+            upstream,
+        )
+    });
+    std::thread::spawn(move || {
+        for (at, data) in rx {
+            std::thread::sleep((at + delay).saturating_duration_since(Instant::now()));
+            if (&to).write_all(&data).is_err() {
                 break;
             }
         }
         let _ = to.shutdown(Shutdown::Write);
     });
+}
+
+/// Read from `from` until it ends, handing each read to `send`.
+fn forward(
+    mut from: TcpStream,
+    send: &mut dyn FnMut(&[u8]) -> bool,
+    flags: &Flags,
+    upstream: bool,
+) {
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = match from.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        while flags.frozen.load(Ordering::SeqCst) {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        if upstream {
+            flags.up_bytes.fetch_add(n as u64, Ordering::SeqCst);
+        }
+        if !send(&buf[..n]) {
+            break;
+        }
+    }
 }

@@ -16,6 +16,7 @@ use super::{Failure, Job, Settings, TreeProgress, TreeProgressFn, TreeReport};
 use crate::core::conn::{Connection, State};
 use crate::core::local::{unix_secs, LocalTarget};
 use crate::core::options::ErrorPolicy;
+use crate::core::siblings::Siblings;
 use crate::core::transfer::FileSource;
 use crate::error::{Error, ErrorKind, Result};
 use crate::sftp::batch;
@@ -87,8 +88,7 @@ pub fn run(
     let workers = s.opts.parallelism.clamp(1, jobs.len().max(1));
     let queue = Queue::new(jobs);
     let stop = AtomicBool::new(false);
-    // Sockets of the extra connections, so an interrupt reaches them too.
-    let cutters: Mutex<Vec<std::net::TcpStream>> = Mutex::new(Vec::new());
+    let siblings = Siblings::default();
     let (tx, rx) = channel();
     let mut coordinator = Coordinator {
         progress,
@@ -99,29 +99,19 @@ pub fn run(
         last_call: Instant::now(),
         cancelled: false,
         conn,
-        cutters: &cutters,
+        siblings: &siblings,
         interrupt_passed: false,
     };
     let _mark = conn.mark_coordinator();
     std::thread::scope(|scope| {
         for i in 0..workers {
-            let (tx, queue, stop, cutters) = (tx.clone(), &queue, &stop, &cutters);
+            let (tx, queue, stop, siblings) = (tx.clone(), &queue, &stop, &siblings);
             scope.spawn(move || {
                 let sibling;
                 let c = if i == 0 {
                     conn
                 } else {
-                    let register = |sock: &std::net::TcpStream| {
-                        let mut cut = cutters.lock().unwrap_or_else(|p| p.into_inner());
-                        // Registered under the lock the coordinator cuts
-                        // under: a connection arriving after an interrupt
-                        // is cut at once instead of waiting out its timeout.
-                        if conn.is_interrupted() {
-                            let _ = sock.shutdown(std::net::Shutdown::Both);
-                        }
-                        cut.extend(sock.try_clone().ok());
-                    };
-                    match conn.connect_sibling(&register) {
+                    match siblings.connect(conn) {
                         Ok(c) => {
                             sibling = c;
                             &sibling
@@ -169,7 +159,7 @@ struct Coordinator<'a, 'p> {
     last_call: Instant,
     cancelled: bool,
     conn: &'a Connection,
-    cutters: &'a Mutex<Vec<std::net::TcpStream>>,
+    siblings: &'a Siblings,
     interrupt_passed: bool,
 }
 
@@ -235,14 +225,7 @@ impl Coordinator<'_, '_> {
         self.interrupt_passed = true;
         self.cancelled = true;
         self.stop.store(true, Ordering::Relaxed);
-        for s in self
-            .cutters
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .iter()
-        {
-            let _ = s.shutdown(std::net::Shutdown::Both);
-        }
+        self.siblings.cut_all();
         let e = Error::new(
             ErrorKind::Cancelled,
             "the operation was interrupted (psftp_interrupt)",
