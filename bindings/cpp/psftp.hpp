@@ -653,7 +653,7 @@ private:
 };
 
 /// Options of get, put, putfo and the tree operations: atomic replacement,
-/// resume, fsync; for get_d, get_r, put_d and put_r also parallelism, sync,
+/// resume, fsync, parallelism; for get_d, get_r, put_d and put_r also sync,
 /// filters, symlink, mode and error policies. A call copies them, so they
 /// can be reused and changed between calls.
 class TransferOpts {
@@ -674,8 +674,10 @@ public:
         check(psftp_transfer_opts_set_fsync(handle(), fsync));
         return *this;
     }
-    /// Tree operations: connections working at once (1 to 64, default 4);
-    /// the extra ones use the same host, credentials and options.
+    /// Connections working at once (1 to 64, default 4) in tree
+    /// operations, and for get/put of a file of 64 MiB or more over a link
+    /// with a round trip of 5 ms or more; the extra ones use the same host,
+    /// credentials and options. 1 never opens extra connections.
     TransferOpts& set_parallelism(int connections) {
         check(psftp_transfer_opts_set_parallelism(handle(), connections));
         return *this;

@@ -34,15 +34,32 @@ type TransferOptions struct {
 	Resume bool
 	// Fsync flushes the data to stable storage before the rename.
 	Fsync bool
+	// Parallelism caps the connections Get and Put may use for one file of
+	// 64 MiB or more over a link with a round trip of 5 ms or more (1 to
+	// 64; 0 means psftp's default, 4; 1 never opens extra connections).
+	Parallelism int
 }
 
 // withCOpts calls f with the C transfer options o asks for (NULL for the
 // defaults) and frees them afterwards.
 func (o *TransferOptions) withCOpts(f func(x *C.psftp_transfer_opts) error) error {
-	if !o.InPlace && !o.Resume && !o.Fsync {
+	if !o.InPlace && !o.Resume && !o.Fsync && o.Parallelism == 0 {
 		return f(nil)
 	}
-	return withTransferOpts(nil, fileOptSetters(o.InPlace, o.Resume, o.Fsync), f)
+	s := fileOptSetters(o.InPlace, o.Resume, o.Fsync)
+	if o.Parallelism != 0 {
+		n, err := cInt("Parallelism", o.Parallelism)
+		if err != nil {
+			return err
+		}
+		s = append(s, parallelismSetter(n))
+	}
+	return withTransferOpts(nil, s, f)
+}
+
+// parallelismSetter sets how many connections a transfer may use.
+func parallelismSetter(n C.int) optSetter {
+	return func(x *C.psftp_transfer_opts) C.int { return C.psftp_transfer_opts_set_parallelism(x, n) }
 }
 
 // optSetter is one psftp_transfer_opts_* call.

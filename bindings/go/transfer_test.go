@@ -420,3 +420,28 @@ func (r panickingReader) Read([]byte) (int, error) { panic(r.v) }
 type panickingWriter struct{}
 
 func (panickingWriter) Write([]byte) (int, error) { panic(errors.New("writer boom")) }
+
+func TestParallelismIsCheckedAndAnyValidValueCopiesTheSameBytes(t *testing.T) {
+	c := dial(t)
+	rdir := remoteScratch(t, "parallel")
+	data := pattern(3<<20+5, 3)
+	local := filepath.Join(t.TempDir(), "up")
+	must(t, os.WriteFile(local, data, 0o644))
+	for _, n := range []int{1, 2, 64} {
+		opts := &psftp.TransferOptions{Parallelism: n}
+		_, err := c.Put(t.Context(), local, filepath.Join(rdir, "up"), opts)
+		must(t, err)
+		back := filepath.Join(t.TempDir(), "back")
+		must(t, c.Get(t.Context(), filepath.Join(rdir, "up"), back, opts))
+		if !bytes.Equal(readFile(t, back), data) {
+			t.Fatalf("parallelism %d: bytes differ", n)
+		}
+	}
+	err := c.Get(t.Context(), filepath.Join(rdir, "up"), local, &psftp.TransferOptions{Parallelism: 65})
+	wantErr(t, err, psftp.ErrInvalidArg, "connections", "65 is not between 1 and 64")
+	_, err = c.Put(t.Context(), local, filepath.Join(rdir, "up"), &psftp.TransferOptions{Parallelism: 1 << 40})
+	wantErr(t, err, psftp.ErrInvalidArg, "Parallelism", "out of range")
+	if !bytes.Equal(readFile(t, local), data) {
+		t.Fatal("a refused get changed the local file")
+	}
+}

@@ -105,7 +105,7 @@ func (o *TreeOptions) setters(a *cArgs) []optSetter {
 	s := fileOptSetters(o.InPlace, o.Resume, o.Fsync)
 	if o.Parallelism != 0 {
 		n := cint("Parallelism", o.Parallelism)
-		s = append(s, func(x *C.psftp_transfer_opts) C.int { return C.psftp_transfer_opts_set_parallelism(x, n) })
+		s = append(s, parallelismSetter(n))
 	}
 	links, onError := cint("Symlinks", int(o.Symlinks)), cint("OnError", int(o.OnError))
 	s = append(s,

@@ -154,8 +154,10 @@ pub fn run(
                     ErrorKind::Cancelled,
                     "the transfer was interrupted (psftp_interrupt)",
                 ));
-            } else if let Err(e) = report(chunks.done()) {
-                chunks.fail(e);
+            } else if chunks.done() != reported.get() {
+                if let Err(e) = report(chunks.done()) {
+                    chunks.fail(e);
+                }
             }
             std::thread::sleep(WAIT_TICK);
         }
