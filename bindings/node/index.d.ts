@@ -35,6 +35,10 @@ export declare class PsftpError extends Error {
   readonly name: 'PsftpError';
   readonly code: ErrorCode | 'EUNKNOWN';
   readonly errno: number;
+  /** Tree operations: every entry that failed (all of them with onError 'continue'); may be empty. */
+  readonly failures?: TreeFailure[];
+  /** Tree operations: how far it got. */
+  readonly progress?: TreeTotals;
 }
 
 /** paramiko's SFTPAttributes: a field the server did not send is undefined. */
@@ -111,6 +115,33 @@ export declare class CnOpts {
   free(): void;
 }
 
+/** A host key known_hosts does not vouch for, as the hostKeyCallback sees it. */
+export interface HostKeyQuery {
+  /** As given to connect(). */
+  host: string;
+  port: number;
+  /** 'unknown': not in known_hosts; 'changed': known_hosts holds a different key (a possible attack). */
+  status: 'unknown' | 'changed';
+  keyType: string;
+  base64: string;
+  /** 'SHA256:...' as OpenSSH prints it. */
+  fingerprint: string;
+}
+
+/**
+ * true or 'accept': trust the key for this connection; 'accept-and-save': also
+ * append it to the known_hosts file (unknown hosts only; a changed key is only
+ * accepted); false, 'reject' or nothing: refuse (EHOSTKEY / EHOSTKEYMISMATCH).
+ */
+export type HostKeyAnswer = boolean | 'accept' | 'accept-and-save' | 'reject' | undefined | void;
+
+/**
+ * Decides about unknown and changed host keys. A Promise is fine: connect()
+ * then connects again once it resolves, trusting exactly the key that was
+ * decided on. Throwing (or rejecting) makes connect() reject with that error.
+ */
+export type HostKeyCallback = (key: HostKeyQuery) => HostKeyAnswer | PromiseLike<HostKeyAnswer>;
+
 /** pysftp Connection(host, username, private_key, password, port, private_key_pass, cnopts, default_path). */
 export interface ConnectOptions {
   host: string;
@@ -126,6 +157,8 @@ export interface ConnectOptions {
   cnopts?: CnOpts | CnOptsOptions;
   /** Directory to change to after connecting. */
   defaultPath?: string;
+  /** Decides about unknown and changed host keys (instead of refusing them, or of cnopts.acceptNew). */
+  hostKeyCallback?: HostKeyCallback;
 }
 
 /** Called with bytes done and the total (0 when unknown); returning false cancels (ECANCELED). */
@@ -141,29 +174,115 @@ export interface TransferOptions {
   fsync?: boolean;
 }
 
-export interface GetOptions extends TransferOptions {
+/**
+ * Cancels a long call. Aborted before the call starts, it rejects at once and
+ * nothing happens; aborted while it runs, the call is stopped through its
+ * callbacks (the connection stays usable), or, if it has not ended within 1 s
+ * (a stalled link), by interrupting the connection (`interrupted` becomes
+ * true: close it). Either way the Promise rejects with `signal.reason`.
+ */
+export interface AbortOptions {
+  signal?: AbortSignal;
+}
+
+export interface GetOptions extends TransferOptions, AbortOptions {
   callback?: ProgressCallback;
   preserveMtime?: boolean;
 }
 
-export interface PutOptions extends TransferOptions {
+export interface PutOptions extends TransferOptions, AbortOptions {
   callback?: ProgressCallback;
   /** Check the remote size afterwards (default true). */
   confirm?: boolean;
   preserveMtime?: boolean;
 }
 
-export interface GetfoOptions {
+export interface GetfoOptions extends AbortOptions {
   callback?: ProgressCallback;
 }
 
-export interface PutfoOptions {
+export interface PutfoOptions extends AbortOptions {
   /** The progress total (default: the Buffer's length, or 0 for a function). */
   fileSize?: number;
   callback?: ProgressCallback;
   confirm?: boolean;
   atomic?: boolean;
   fsync?: boolean;
+}
+
+/** Files and bytes of a tree operation, done and in all (skipped files count as done). */
+export interface TreeTotals {
+  filesDone: number;
+  filesTotal: number;
+  bytesDone: number;
+  bytesTotal: number;
+}
+
+export interface TreeProgress extends TreeTotals {
+  /** The file most recently started or finished, relative to the root. */
+  currentPath: string;
+}
+
+/**
+ * Called when a file finishes and at least every 100 ms, synchronously;
+ * returning false cancels (ECANCELED), throwing stops and rejects with the exception.
+ */
+export type TreeProgressCallback = (progress: TreeProgress) => boolean | void;
+
+/** An entry a tree operation could not copy. */
+export interface TreeFailure {
+  /** Relative to the root. */
+  path: string;
+  code: ErrorCode | 'EUNKNOWN';
+  errno: number;
+  message: string;
+}
+
+/** What a tree operation did; `failures` is empty when it resolves (failures reject). */
+export interface TreeResult extends TreeTotals {
+  failures: TreeFailure[];
+}
+
+/** Options of getD, getR (and downloadDir). */
+export interface TreeOptions extends TransferOptions, AbortOptions {
+  callback?: TreeProgressCallback;
+  /** Give copies the source's times (default false; sync implies it). */
+  preserveMtime?: boolean;
+  /** Connections working at once, 1 to 64 (default 4). */
+  parallelism?: number;
+  /** Skip files whose destination has the same size and mtime (default false). */
+  sync?: boolean;
+  /** Copy only files matching one of these globs ('*.c' at any depth; 'docs/**' from the root). */
+  include?: string | readonly string[];
+  /** Leave out files and directories matching these globs (an excluded directory is not entered). */
+  exclude?: string | readonly string[];
+  /** Symbolic links: 'skip' (default), 'follow' (within the tree, loops detected), 'copy' (as links). */
+  symlinks?: 'skip' | 'follow' | 'copy';
+  /** Copy permission bits (default false: the umask decides). */
+  preserveMode?: boolean;
+  /** 'stop' at the first failure (default) or 'continue' and reject with every failure. */
+  onError?: 'stop' | 'continue';
+}
+
+/** Options of putD, putR (and uploadDir). */
+export interface TreePutOptions extends TreeOptions {
+  /** Check each remote size afterwards (default true). */
+  confirm?: boolean;
+}
+
+/** ssh2-sftp-client's downloadDir options: psftp's tree options; its filter function is not supported. */
+export interface DownloadDirOptions extends TreeOptions {
+  /** Accepted and ignored: psftp always pipelines. */
+  useFastget?: boolean;
+  /** Not supported: use include and exclude globs. */
+  filter?: never;
+}
+
+export interface UploadDirOptions extends TreePutOptions {
+  /** Accepted and ignored: psftp always pipelines. */
+  useFastput?: boolean;
+  /** Not supported: use include and exclude globs. */
+  filter?: never;
 }
 
 /** getfo's destination: a function (returning false stops) or anything with write(). */
@@ -239,6 +358,13 @@ export declare class Connection {
   close(): Promise<void>;
   end(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
+  /**
+   * Abort whatever runs now, even on a stalled link: it rejects with ECANCELED
+   * and the connection is unusable afterwards (close it). Synchronous.
+   */
+  interrupt(): void;
+  /** true once interrupt() ran, or an AbortSignal had to interrupt a call. */
+  readonly interrupted: boolean;
 
   remoteServerKey(): Promise<HostKey>;
   remote_server_key(): Promise<HostKey>;
@@ -326,6 +452,23 @@ export declare class Connection {
   getfo(remotepath: string, flo: GetfoSink, options?: GetfoOptions): Promise<number>;
   getBuffer(remotepath: string, options?: GetfoOptions): Promise<Buffer>;
   putfo(flo: PutfoSource, remotepath: string, options?: PutfoOptions): Promise<Attributes>;
+
+  /** pysftp get_d: the regular files directly inside remotedir, into localdir (created). */
+  getD(remotedir: string, localdir: string, options?: TreeOptions): Promise<TreeResult>;
+  get_d(remotedir: string, localdir: string, options?: TreeOptions): Promise<TreeResult>;
+  /** pysftp get_r: the whole tree; getR('public', 'backup') lands in backup/public, '/srv/x' in backup/./srv/x. */
+  getR(remotedir: string, localdir: string, options?: TreeOptions): Promise<TreeResult>;
+  get_r(remotedir: string, localdir: string, options?: TreeOptions): Promise<TreeResult>;
+  /** pysftp put_d: the regular files directly inside localpath, into remotepath. */
+  putD(localpath: string, remotepath: string, options?: TreePutOptions): Promise<TreeResult>;
+  put_d(localpath: string, remotepath: string, options?: TreePutOptions): Promise<TreeResult>;
+  /** pysftp put_r: the contents of localpath, recursively, into remotepath (directories created). */
+  putR(localpath: string, remotepath: string, options?: TreePutOptions): Promise<TreeResult>;
+  put_r(localpath: string, remotepath: string, options?: TreePutOptions): Promise<TreeResult>;
+  /** ssh2-sftp-client: the contents of srcDir, recursively, into dstDir (created). */
+  downloadDir(srcDir: string, dstDir: string, options?: DownloadDirOptions): Promise<TreeResult>;
+  /** ssh2-sftp-client: the contents of srcDir, recursively, into dstDir (putR). */
+  uploadDir(srcDir: string, dstDir: string, options?: UploadDirOptions): Promise<TreeResult>;
 }
 
 /** pysftp Connection(...): open a connection. */

@@ -2,7 +2,20 @@
 import { pipeline } from 'node:stream/promises';
 import { createReadStream } from 'node:fs';
 import psftp, { connect, CnOpts, PsftpError, WALK_SKIP, SEEK_END } from 'psftp';
-import type { Attributes, Connection, DirEntry, ErrorCode, HostKey, SftpFile } from 'psftp';
+import type {
+  Attributes,
+  Connection,
+  DirEntry,
+  ErrorCode,
+  HostKey,
+  HostKeyCallback,
+  HostKeyQuery,
+  SftpFile,
+  TreeFailure,
+  TreeOptions,
+  TreeProgress,
+  TreeResult,
+} from 'psftp';
 
 async function demo(): Promise<number> {
   const cnopts = new CnOpts({ knownHosts: '~/.ssh/known_hosts', compression: true }).setConnectTimeout(5);
@@ -42,3 +55,51 @@ async function demo(): Promise<number> {
 }
 
 void demo();
+
+// Tree operations, AbortSignal, the host-key callback.
+async function trees(): Promise<void> {
+  const hostKeyCallback: HostKeyCallback = async (key: HostKeyQuery) =>
+    key.status === 'unknown' && key.fingerprint.startsWith('SHA256:') ? 'accept-and-save' : 'reject';
+  const sftp = await connect({ host: 'example.com', username: 'me', cnopts: { acceptNew: false }, hostKeyCallback });
+  const controller = new AbortController();
+  const options: TreeOptions = {
+    parallelism: 8,
+    sync: true,
+    include: ['*.c', 'docs/**'],
+    exclude: 'build',
+    symlinks: 'follow',
+    preserveMode: true,
+    onError: 'continue',
+    preserveMtime: true,
+    signal: controller.signal,
+    callback: (p: TreeProgress) => void console.log(`${p.filesDone}/${p.filesTotal} ${p.bytesDone}/${p.bytesTotal} ${p.currentPath}`),
+  };
+  try {
+    const result: TreeResult = await sftp.getR('public', 'backup', options);
+    console.log(result.filesDone, result.failures.length);
+    await sftp.putR('site', '/srv/www', { confirm: false, symlinks: 'copy', signal: AbortSignal.timeout(60_000) });
+    await sftp.get_d('incoming', 'in');
+    await sftp.put_d('out', 'outgoing', { onError: 'stop' });
+    await sftp.downloadDir('/srv/www', 'mirror', { useFastget: true, exclude: ['*.tmp'] });
+    await sftp.uploadDir('mirror', '/srv/www2');
+    // @ts-expect-error ssh2-sftp-client's filter function is not supported (include/exclude globs are)
+    await sftp.downloadDir('/srv/www', 'mirror', { filter: (path: string) => !path.endsWith('.tmp') });
+    // @ts-expect-error symlink policies are 'skip', 'follow' and 'copy'
+    await sftp.getR('public', 'backup', { symlinks: 'sometimes' });
+    // @ts-expect-error confirm is an upload option
+    await sftp.getR('public', 'backup', { confirm: true });
+    await sftp.get('big.iso', 'big.iso', { signal: controller.signal });
+  } catch (err) {
+    if (err instanceof PsftpError) {
+      const failed: TreeFailure[] = err.failures ?? [];
+      for (const f of failed) console.log(f.path, f.code, f.errno, f.message);
+      console.log(err.progress?.filesDone);
+    } else if (err instanceof Error && err.name === 'AbortError') {
+      console.log('aborted; usable:', !sftp.interrupted);
+    }
+  }
+  if (sftp.interrupted) sftp.interrupt();
+  await sftp.close();
+}
+
+void trees();

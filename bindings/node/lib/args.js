@@ -79,6 +79,15 @@ function optFunc(value, name) {
   return value === undefined || value === null ? null : func(value, name);
 }
 
+/** An AbortSignal (or anything shaped like one), or null when not given. */
+function signal(value, name) {
+  if (value === undefined || value === null) return null;
+  if (typeof value !== 'object' || typeof value.aborted !== 'boolean' || typeof value.addEventListener !== 'function') {
+    throw invalid(name, 'an instance of AbortSignal', value);
+  }
+  return value;
+}
+
 /** An options object; a key outside `known` (a typo) is an error, not ignored. */
 function options(value, known = null, name = 'options') {
   if (value === undefined || value === null) return {};
@@ -117,4 +126,4 @@ function bytes(value, name) {
   throw invalid(name, 'a Buffer, a typed array or a string', value);
 }
 
-module.exports = { invalid, str, optStr, bool, optBool, int, num, func, optFunc, options, mode, seconds, bytes };
+module.exports = { invalid, str, optStr, bool, optBool, int, num, func, optFunc, signal, options, mode, seconds, bytes };

@@ -30,23 +30,46 @@ function notAPromise(result) {
 class CallbackScope {
   #thrown = false;
   #error;
+  #stopped = false;
+  #interrupted = false;
 
   /**
    * Wrap `fn` for C: `toC` turns its result into C's return value; an
-   * exception is kept and `stop` returned. After an exception every later
-   * call also returns `stop` without running `fn`.
+   * exception is kept and `stop` returned. After an exception, or after
+   * stop(), every later call also returns `stop` without running `fn`.
    */
-  wrap(fn, toC, stop = C_STOP) {
+  wrap(fn, toC, stop = C_STOP, handlesStop = false) {
     return (...args) => {
-      if (this.#thrown) return stop;
+      if (this.#thrown || (this.#stopped && !handlesStop)) return stop;
       try {
-        return toC(notAPromise(fn(...args)));
+        const result = toC(notAPromise(fn(...args)));
+        // The callback itself may have aborted.
+        return this.#stopped && !handlesStop ? stop : result;
       } catch (e) {
         this.#thrown = true;
         this.#error = e;
         return stop;
       }
     };
+  }
+
+  /** Make every callback of this call tell C to stop (an AbortSignal fired). */
+  stop() {
+    this.#stopped = true;
+  }
+
+  get stopped() {
+    return this.#stopped;
+  }
+
+  /** The connection is about to be interrupted: from now on, no callback says stop (see treeProgress). */
+  interrupting() {
+    this.#interrupted = true;
+  }
+
+  /** Whether a callback threw. */
+  get threw() {
+    return this.#thrown;
   }
 
   /** Re-throw the stored exception, if a callback threw one. */
@@ -58,6 +81,50 @@ class CallbackScope {
   progress(fn) {
     if (!fn) return null;
     return this.wrap((done, total) => fn(done, total), (r) => (r === false ? C_STOP : C_CONTINUE));
+  }
+
+  /**
+   * progress(bytesDone, bytesTotal), or a callback that only lets stop()
+   * reach C when there is no function but a signal: C needs a callback to
+   * be told to stop.
+   */
+  progressOrStop(fn, signal) {
+    return fn || signal ? this.progress(fn ?? (() => {})) : null;
+  }
+
+  /**
+   * A tree operation's progress: `last` keeps the latest figures (the
+   * result reports them) and `fn({ filesDone, filesTotal, bytesDone,
+   * bytesTotal, currentPath })`, if given, sees them; false cancels.
+   * Always installed, so an abort can stop the operation through it.
+   *
+   * After stop() it tells C to stop only on a call that shows progress
+   * (files or bytes moved since the previous call), and never once the
+   * connection is being interrupted. psftp calls it every 100 ms even on a
+   * stalled link, and once it has said stop, a later psftp_interrupt no
+   * longer reaches the operation's extra connections (they stay blocked
+   * until their own timeout). On a stalled link it therefore keeps saying
+   * "continue" and lets the interrupt end the call.
+   */
+  treeProgress(fn, last) {
+    const afterStop = (moved) => (moved && !this.#interrupted ? false : undefined);
+    return this.wrap(
+      (ptr) => {
+        const p = koffi.decode(ptr, types.treeProgress);
+        const moved = p.files_done !== last.filesDone || p.bytes_done !== last.bytesDone;
+        last.filesDone = p.files_done;
+        last.filesTotal = p.files_total;
+        last.bytesDone = p.bytes_done;
+        last.bytesTotal = p.bytes_total;
+        if (this.#stopped) return afterStop(moved);
+        const result = fn ? fn({ ...last, currentPath: p.current_path }) : undefined;
+        if (this.#stopped) return afterStop(moved); // fn itself aborted
+        return result;
+      },
+      (r) => (r === false ? C_STOP : C_CONTINUE),
+      C_STOP,
+      true,
+    );
   }
 
   /** walk(path, attrs); false stops the walk, WALK_SKIP skips a directory. */

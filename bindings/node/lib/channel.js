@@ -13,6 +13,13 @@ function callAsync(fn, args) {
   });
 }
 
+/**
+ * How long an aborted call may take to stop through its callbacks (which
+ * keeps the connection usable) before psftp_interrupt cuts the connection.
+ * A healthy link stops well within it; a stalled one never calls back.
+ */
+const ABORT_GRACE_MS = 1000;
+
 // Closes connections the program dropped without close(), through the
 // queue: after the calls still pending, and never blocking the event loop.
 const connections = new FinalizationRegistry((channel) => channel.close());
@@ -34,6 +41,7 @@ class Channel {
    */
   constructor(handle, owner) {
     this.handle = handle;
+    this.interrupted = false;
     connections.register(owner, this, this);
   }
 
@@ -55,16 +63,79 @@ class Channel {
    * Call `fn(...args)` (args include the handle) after earlier calls.
    * Resolves with the result code; rejects with the exception a callback
    * of `scope` threw, or with a PsftpError.
+   *
+   * With an AbortSignal: aborted before the call starts (also while it
+   * waits in the queue), it rejects at once with signal.reason and C is
+   * never called. Aborted while C runs, every callback of `scope` tells C
+   * to stop (the connection stays usable); if C has not returned after
+   * ABORT_GRACE_MS (a stalled link calls nothing back), psftp_interrupt
+   * cuts the connection, which makes it unusable. Either way a failed
+   * call then rejects with signal.reason; one that completed resolves.
    */
-  run(fn, args, scope = null) {
-    return this.#enqueue(async () => {
-      // After close() the handle is dead: see runDead().
-      if (!this.#open) return runNow(fn, args, scope);
-      const rc = await callAsync(fn, args);
-      scope?.rethrow();
-      if (rc < 0) throw connError(this.handle, rc);
-      return rc;
+  run(fn, args, scope = null, signal = null) {
+    if (!signal) return this.#enqueue(() => this.#call(fn, args, scope));
+    if (signal.aborted) return Promise.reject(signal.reason);
+    let started = false;
+    let settled = false;
+    let timer = null;
+    let rejectQueued;
+    const queuedAbort = new Promise((_, reject) => {
+      rejectQueued = reject;
     });
+    const onAbort = () => {
+      if (!started) {
+        rejectQueued(signal.reason); // the task sees signal.aborted and skips C
+        return;
+      }
+      scope.stop();
+      timer = setTimeout(() => {
+        if (settled) return;
+        scope.interrupting();
+        this.interrupt();
+      }, ABORT_GRACE_MS);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    const done = () => {
+      settled = true;
+      clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
+    };
+    const task = this.#enqueue(async () => {
+      if (signal.aborted) {
+        done();
+        throw signal.reason;
+      }
+      started = true;
+      try {
+        return await this.#call(fn, args, scope);
+      } catch (e) {
+        // An exception of the program's own callback is not hidden.
+        throw signal.aborted && !scope?.threw ? signal.reason : e;
+      } finally {
+        done();
+      }
+    });
+    return Promise.race([task, queuedAbort]);
+  }
+
+  async #call(fn, args, scope) {
+    // After close() the handle is dead: see runDead().
+    if (!this.#open) return runNow(fn, args, scope);
+    const rc = await callAsync(fn, args);
+    scope?.rethrow();
+    if (rc < 0) throw connError(this.handle, rc);
+    return rc;
+  }
+
+  /**
+   * psftp_interrupt: whatever runs on the connection returns promptly
+   * (ECANCELED) and the connection is unusable afterwards. Synchronous:
+   * it is thread-safe and does not wait for the running call.
+   */
+  interrupt() {
+    if (!this.#open) return; // closed: nothing runs, nothing to cut
+    this.interrupted = true;
+    fns.psftp_interrupt(this.handle);
   }
 
   /**
@@ -88,4 +159,4 @@ class Channel {
   }
 }
 
-module.exports = { Channel, callAsync };
+module.exports = { Channel, callAsync, ABORT_GRACE_MS };

@@ -3,7 +3,7 @@
 // (known_hosts), never the network, so they are synchronous.
 
 const { koffi, fns, types } = require('./native');
-const { checkSync } = require('./errors');
+const { checkSync, PsftpError, codes } = require('./errors');
 const args = require('./args');
 
 const kHandle = Symbol('psftp_cnopts');
@@ -33,7 +33,14 @@ const APPLY = {
   keepalive: (o, v) => o.setKeepalive(v),
 };
 
+const kCopy = Symbol('copy');
+
 class CnOpts {
+  #knownHosts;
+  // Every setting applied, in order: a copy replays them (see kCopy).
+  #settings = [];
+  #freed = false;
+
   /**
    * pysftp `CnOpts(knownhosts=None)`: `new CnOpts()`, `new CnOpts(path)`, or
    * `new CnOpts({ knownHosts, hostkeys, load, acceptNew, log, compression,
@@ -44,8 +51,9 @@ class CnOpts {
       typeof knownHostsOrOptions === 'string'
         ? { knownHosts: knownHostsOrOptions }
         : args.options(knownHostsOrOptions, ['knownHosts', ...Object.keys(APPLY)], 'CnOpts option');
+    this.#knownHosts = args.optStr(opts.knownHosts, 'knownHosts');
     const out = [null];
-    checkSync(fns.psftp_cnopts_new(args.optStr(opts.knownHosts, 'knownHosts'), out));
+    checkSync(fns.psftp_cnopts_new(this.#knownHosts, out));
     this[kHandle] = out[0];
     freeOnCollect.register(this, out[0], this);
     for (const [key, value] of Object.entries(opts)) {
@@ -55,7 +63,20 @@ class CnOpts {
 
   #set(name, ...values) {
     checkSync(fns[name](this[kHandle], ...values));
+    this.#settings.push([name, values]);
     return this;
+  }
+
+  /**
+   * A new CnOpts with the same settings (known_hosts files are read again).
+   * connect() uses one when it installs a host-key callback, so the
+   * program's own CnOpts is never changed, even by concurrent connects.
+   */
+  [kCopy]() {
+    if (this.#freed) throw new PsftpError(codes.EINVAL, 'cnopts is not a live psftp_cnopts (free() was called)');
+    const copy = new CnOpts(this.#knownHosts ?? {});
+    for (const [name, values] of this.#settings) copy.#set(name, ...values);
+    return copy;
   }
 
   /** pysftp `hostkeys.load(path)`: merge another known_hosts file. */
@@ -113,15 +134,22 @@ class CnOpts {
 
   /** Release the options now (a connection keeps its own copy). */
   free() {
+    this.#freed = true;
     freeOnCollect.unregister(this);
     fns.psftp_cnopts_free(this[kHandle]);
   }
 }
 
-/** A CnOpts from connect()'s `cnopts` option; `owned` when made here. */
-function cnoptsFrom(value) {
-  if (value instanceof CnOpts) return { cnopts: value, owned: false };
-  if (value === undefined || value === null) return { cnopts: null, owned: false };
+/**
+ * A CnOpts from connect()'s `cnopts` option; `owned` when made here. With
+ * `copy`, always one of connect()'s own (the defaults, or a copy of the
+ * program's CnOpts) that it may change and must free.
+ */
+function cnoptsFrom(value, copy = false) {
+  if (value instanceof CnOpts) return copy ? { cnopts: value[kCopy](), owned: true } : { cnopts: value, owned: false };
+  if (value === undefined || value === null) {
+    return copy ? { cnopts: new CnOpts(), owned: true } : { cnopts: null, owned: false };
+  }
   return { cnopts: new CnOpts(value), owned: true };
 }
 

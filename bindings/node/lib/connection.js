@@ -2,14 +2,16 @@
 // pysftp Connection over psftp_conn. Every member touches the network, so
 // every one runs on a koffi worker thread and returns a Promise.
 
+const fs = require('node:fs');
 const { Readable } = require('node:stream');
 const { koffi, fns, types, takeString, takeStrarray, stringsOf } = require('./native');
-const { PsftpError } = require('./errors');
+const { PsftpError, codes, codeName } = require('./errors');
 const { Channel, callAsync } = require('./channel');
 const { CallbackScope } = require('./callbacks');
 const { Attributes, DirEntry } = require('./attrs');
 const { cnoptsFrom, takeHostkey, kHandle } = require('./cnopts');
-const { withTransferOptions } = require('./transfer-options');
+const { HostKeyAsker } = require('./hostkey');
+const { withTransferOptions, transferOptions, TREE_SETTINGS } = require('./transfer-options');
 const { SftpFile, readStream, writeStream } = require('./file');
 const args = require('./args');
 
@@ -22,11 +24,21 @@ const CONNECT_OPTIONS = [
   'privateKeyPass',
   'cnopts',
   'defaultPath',
+  'hostKeyCallback',
 ];
-const GET_OPTIONS = ['callback', 'preserveMtime', 'atomic', 'resume', 'fsync'];
-const PUT_OPTIONS = ['callback', 'confirm', 'preserveMtime', 'atomic', 'resume', 'fsync'];
-const GETFO_OPTIONS = ['callback'];
-const PUTFO_OPTIONS = ['fileSize', 'callback', 'confirm', 'atomic', 'fsync']; // resume does not apply
+const GET_OPTIONS = ['callback', 'preserveMtime', 'atomic', 'resume', 'fsync', 'signal'];
+const PUT_OPTIONS = ['callback', 'confirm', 'preserveMtime', 'atomic', 'resume', 'fsync', 'signal'];
+const GETFO_OPTIONS = ['callback', 'signal'];
+const PUTFO_OPTIONS = ['fileSize', 'callback', 'confirm', 'atomic', 'fsync', 'signal']; // resume does not apply
+const TREE_GET_OPTIONS = ['callback', 'preserveMtime', 'signal', ...TREE_SETTINGS];
+const TREE_PUT_OPTIONS = [...TREE_GET_OPTIONS, 'confirm'];
+// ssh2-sftp-client's own options: accepted, with nothing to do (psftp always pipelines).
+const DOWNLOAD_DIR_OPTIONS = [...TREE_GET_OPTIONS, 'useFastget'];
+const UPLOAD_DIR_OPTIONS = [...TREE_PUT_OPTIONS, 'useFastput'];
+
+// How many times connect() tries again after a host-key callback accepted a
+// key asynchronously (each try may meet a different key, asked about anew).
+const HOSTKEY_ATTEMPTS = 3;
 
 // Only connect() may create a Connection.
 const kCreate = Symbol('create');
@@ -34,7 +46,8 @@ const kCreate = Symbol('create');
 /**
  * pysftp `Connection(host, username, private_key, password, port,
  * private_key_pass, cnopts, default_path)`. `privateKey` is a key file's
- * path, or 'agent' / 'agent:NAME' for ssh-agent keys.
+ * path, or 'agent' / 'agent:NAME' for ssh-agent keys. `hostKeyCallback`
+ * decides about unknown and changed host keys (see hostkey.js).
  */
 async function connect(options) {
   const o = args.options(options, CONNECT_OPTIONS);
@@ -45,20 +58,102 @@ async function connect(options) {
   const port = o.port === undefined ? 0 : args.int(o.port, 'port', 'int32'); // 0: 22
   const privateKeyPass = args.optStr(o.privateKeyPass, 'privateKeyPass');
   const defaultPath = args.optStr(o.defaultPath, 'defaultPath');
-  const { cnopts, owned } = cnoptsFrom(o.cnopts);
-  const conn = [null];
-  const error = [null]; // the message comes back here: the thread-local one stays on the worker
-  let rc;
-  try {
-    const cnoptsHandle = cnopts ? cnopts[kHandle] : null;
-    rc = await callAsync(fns.psftp_connect, [
-      host, username, privateKey, password, port, privateKeyPass, cnoptsHandle, defaultPath, conn, error,
-    ]);
-  } finally {
-    if (owned) cnopts.free(); // psftp_connect copied what it needs
+  const hostKeyCallback = args.optFunc(o.hostKeyCallback, 'hostKeyCallback');
+  const asker = hostKeyCallback ? new HostKeyAsker(hostKeyCallback) : null;
+  for (let attempt = 1; ; attempt++) {
+    // With a host-key callback, connect's own copy of the options carries it.
+    const { cnopts, owned } = cnoptsFrom(o.cnopts, asker !== null);
+    const conn = [null];
+    const error = [null]; // the message comes back here: the thread-local one stays on the worker
+    let rc;
+    let uninstall = null;
+    try {
+      const cnoptsHandle = cnopts ? cnopts[kHandle] : null;
+      if (asker) uninstall = asker.install(cnoptsHandle);
+      rc = await callAsync(fns.psftp_connect, [
+        host, username, privateKey, password, port, privateKeyPass, cnoptsHandle, defaultPath, conn, error,
+      ]);
+    } finally {
+      uninstall?.();
+      if (owned) cnopts.free(); // psftp_connect copied what it needs
+    }
+    if (rc >= 0) return new Connection(kCreate, conn[0]);
+    const err = new PsftpError(rc, takeString(error[0]));
+    asker?.rethrow();
+    if (!asker || attempt === HOSTKEY_ATTEMPTS || !(await asker.acceptedLater())) throw err;
   }
-  if (rc < 0) throw new PsftpError(rc, takeString(error[0]));
-  return new Connection(kCreate, conn[0]);
+}
+
+/** Copy a psftp_failure_list psftp allocated and free it; NULL gives []. */
+function takeFailures(ptr) {
+  if (ptr === null) return [];
+  try {
+    const list = koffi.decode(ptr, types.failureList);
+    const count = Number(list.count);
+    const raw = count === 0 ? [] : koffi.decode(list.items, types.failure, count);
+    return raw.map((f) => ({ path: f.path, code: codeName(f.code), errno: f.code, message: f.message }));
+  } finally {
+    fns.psftp_failure_list_free(ptr);
+  }
+}
+
+/**
+ * `fn` run with the connection in `remotedir` (psftp_cd_push before,
+ * psftp_cd_pop after), as one queued call: nothing else runs on the
+ * connection in between. `prepare()` runs once the directory is changed
+ * (it may throw). Callable like a koffi function, sync or async.
+ */
+function inDirectory(handle, remotedir, fn, prepare) {
+  const sync = (...a) => {
+    const rc = fns.psftp_cd_push(handle, remotedir);
+    if (rc < 0) return rc;
+    try {
+      prepare();
+      return fn(...a);
+    } finally {
+      fns.psftp_cd_pop(handle);
+    }
+  };
+  sync.async = (...a) => {
+    const done = a.pop();
+    (async () => {
+      const rc = await callAsync(fns.psftp_cd_push, [handle, remotedir]);
+      if (rc < 0) return rc;
+      try {
+        prepare();
+        return await callAsync(fn, a);
+      } finally {
+        await callAsync(fns.psftp_cd_pop, [handle]);
+      }
+    })().then((rc) => done(null, rc), done);
+  };
+  return sync;
+}
+
+/**
+ * mkdir -p `dir`. psftp_get_r('.', dir) lands in 'dir/.', which psftp
+ * fails to create when `dir` is missing (a trailing '.'), though it creates
+ * the destination of any other remotedir.
+ */
+function makeLocalDir(dir) {
+  try {
+    fs.mkdirSync(dir, { recursive: true });
+  } catch (e) {
+    throw new PsftpError(codes.ELOCALIO, `create local '${dir}': ${e.message}`);
+  }
+}
+
+/** ssh2-sftp-client's filter function has no equivalent: psftp filters with globs. */
+function noFilterFunction(o) {
+  if (o.filter !== undefined) {
+    const err = new TypeError(
+      'options.filter (a function) is not supported: psftp selects files with glob patterns, ' +
+        "options.include and options.exclude (e.g. { exclude: ['*.tmp', 'cache'] })",
+    );
+    err.code = 'ERR_INVALID_ARG_VALUE';
+    throw err;
+  }
+  return omit(o, 'filter');
 }
 
 /** getfo's destination: a function (returning false stops) or an object with write(). */
@@ -120,6 +215,11 @@ class Connection {
     return this.#channel.run(fns[name], [this.#channel.handle, ...rest], scope);
   }
 
+  /** Like #runWith, cancellable by `signal` (null: not cancellable). */
+  #runAbortable(scope, signal, name, ...rest) {
+    return this.#channel.run(fns[name], [this.#channel.handle, ...rest], scope, signal);
+  }
+
   async #string(name, ...rest) {
     const out = [null];
     await this.#run(name, ...rest, out);
@@ -154,6 +254,20 @@ class Connection {
 
   async [Symbol.asyncDispose]() {
     await this.close();
+  }
+
+  /**
+   * Abort whatever the connection is doing now (psftp_interrupt): a
+   * running call rejects promptly with ECANCELED, even on a stalled link,
+   * and the connection is unusable afterwards (close it). Synchronous.
+   */
+  interrupt() {
+    this.#channel.interrupt();
+  }
+
+  /** Whether interrupt() ran, or an AbortSignal had to interrupt a call: the connection is unusable. */
+  get interrupted() {
+    return this.#channel.interrupted;
   }
 
   /** pysftp `remote_server_key`: { keyType, base64, fingerprint }. */
@@ -479,13 +593,15 @@ class Connection {
   async get(remotepath, localpath, options) {
     const o = args.options(options, GET_OPTIONS);
     const scope = new CallbackScope();
+    const signal = args.signal(o.signal, 'options.signal');
     await withTransferOptions(o, (topts) =>
-      this.#runWith(
+      this.#runAbortable(
         scope,
+        signal,
         'psftp_get',
         args.str(remotepath, 'remotepath'),
         args.optStr(localpath, 'localpath'),
-        scope.progress(args.optFunc(o.callback, 'options.callback')),
+        scope.progressOrStop(args.optFunc(o.callback, 'options.callback'), signal),
         null,
         args.optBool(o.preserveMtime, 'options.preserveMtime', false),
         topts,
@@ -501,14 +617,16 @@ class Connection {
   async put(localpath, remotepath, options) {
     const o = args.options(options, PUT_OPTIONS);
     const scope = new CallbackScope();
+    const signal = args.signal(o.signal, 'options.signal');
     const out = {};
     await withTransferOptions(o, (topts) =>
-      this.#runWith(
+      this.#runAbortable(
         scope,
+        signal,
         'psftp_put',
         args.str(localpath, 'localpath'),
         args.optStr(remotepath, 'remotepath'),
-        scope.progress(args.optFunc(o.callback, 'options.callback')),
+        scope.progressOrStop(args.optFunc(o.callback, 'options.callback'), signal),
         null,
         args.optBool(o.confirm, 'options.confirm', true),
         args.optBool(o.preserveMtime, 'options.preserveMtime', false),
@@ -537,9 +655,11 @@ class Connection {
   async getfo(remotepath, flo, options) {
     const o = args.options(options, GETFO_OPTIONS);
     const scope = new CallbackScope();
+    const signal = args.signal(o.signal, 'options.signal');
     const out = [0];
-    await this.#runWith(
+    await this.#runAbortable(
       scope,
+      signal,
       'psftp_getfo',
       args.str(remotepath, 'remotepath'),
       scope.write(sinkOf(flo)),
@@ -566,12 +686,14 @@ class Connection {
   async putfo(flo, remotepath, options) {
     const o = args.options(options, PUTFO_OPTIONS);
     const scope = new CallbackScope();
+    const signal = args.signal(o.signal, 'options.signal');
     const source = sourceOf(flo);
     const size = o.fileSize ?? (typeof flo === 'function' ? 0 : args.bytes(flo, 'flo').length);
     const out = {};
     await withTransferOptions(o, (topts) =>
-      this.#runWith(
+      this.#runAbortable(
         scope,
+        signal,
         'psftp_putfo',
         scope.read(source),
         args.str(remotepath, 'remotepath'),
@@ -585,6 +707,101 @@ class Connection {
     );
     return new Attributes(out);
   }
+
+  // ---- tree operations ----
+
+  /**
+   * Run a tree operation: `fn` gets (conn, source, dest, ...flags,
+   * callback, user_data, opts, failures_out). Resolves with the last
+   * progress figures and the failure list (empty on success); a PsftpError
+   * carries `failures` and `progress` too.
+   */
+  async #tree(fn, source, dest, o, put) {
+    const scope = new CallbackScope();
+    const signal = args.signal(o.signal, 'options.signal');
+    const progress = { filesDone: 0, filesTotal: 0, bytesDone: 0, bytesTotal: 0 };
+    const callback = scope.treeProgress(args.optFunc(o.callback, 'options.callback'), progress);
+    const preserveMtime = args.optBool(o.preserveMtime, 'options.preserveMtime', false);
+    const flags = put ? [args.optBool(o.confirm, 'options.confirm', true), preserveMtime] : [preserveMtime];
+    const withOptions = transferOptions(o);
+    const handle = this.#channel.handle;
+    const out = [null];
+    let error = null;
+    try {
+      await withOptions((topts) =>
+        this.#channel.run(fn(handle), [handle, source, dest, ...flags, callback, null, topts, out], scope, signal),
+      );
+    } catch (e) {
+      error = e;
+    }
+    // Written on success and failure alike; still null if C never ran.
+    const failures = takeFailures(out[0]);
+    if (error) {
+      if (error instanceof PsftpError) Object.assign(error, { failures, progress: { ...progress } });
+      throw error;
+    }
+    return { ...progress, failures };
+  }
+
+  /**
+   * pysftp `get_d(remotedir, localdir, preserve_mtime=False)`: the regular
+   * files directly inside `remotedir`, into `localdir`. options: { callback,
+   * preserveMtime, signal, parallelism, sync, include, exclude, symlinks,
+   * preserveMode, onError, atomic, resume, fsync }.
+   */
+  async getD(remotedir, localdir, options) {
+    const o = args.options(options, TREE_GET_OPTIONS);
+    const src = args.str(remotedir, 'remotedir');
+    return this.#tree(() => fns.psftp_get_d, src, args.str(localdir, 'localdir'), o, false);
+  }
+
+  /** pysftp `get_r(remotedir, localdir, preserve_mtime=False)`: 'public' lands in localdir/public. Options as getD. */
+  async getR(remotedir, localdir, options) {
+    const o = args.options(options, TREE_GET_OPTIONS);
+    const src = args.str(remotedir, 'remotedir');
+    return this.#tree(() => fns.psftp_get_r, src, args.str(localdir, 'localdir'), o, false);
+  }
+
+  /** pysftp `put_d(localpath, remotepath, confirm=True, preserve_mtime=False)`. Options as getD, and confirm. */
+  async putD(localpath, remotepath, options) {
+    const o = args.options(options, TREE_PUT_OPTIONS);
+    const src = args.str(localpath, 'localpath');
+    return this.#tree(() => fns.psftp_put_d, src, args.str(remotepath, 'remotepath'), o, true);
+  }
+
+  /** pysftp `put_r(localpath, remotepath, confirm=True, preserve_mtime=False)`: the contents of localpath into remotepath. */
+  async putR(localpath, remotepath, options) {
+    const o = args.options(options, TREE_PUT_OPTIONS);
+    const src = args.str(localpath, 'localpath');
+    return this.#tree(() => fns.psftp_put_r, src, args.str(remotepath, 'remotepath'), o, true);
+  }
+
+  /**
+   * ssh2-sftp-client's downloadDir(srcDir, dstDir, options): the contents
+   * of srcDir, recursively, into dstDir (not dstDir/srcDir as getR).
+   * Options as getR.
+   */
+  async downloadDir(srcDir, dstDir, options) {
+    const o = noFilterFunction(args.options(options, [...DOWNLOAD_DIR_OPTIONS, 'filter']));
+    args.optBool(o.useFastget, 'options.useFastget', true);
+    const src = args.str(srcDir, 'srcDir');
+    const dst = args.str(dstDir, 'dstDir');
+    // get_r('.', dst) in srcDir lands in reparent(dst, '.'): dst itself.
+    const getR = (handle) => inDirectory(handle, src, fns.psftp_get_r, () => makeLocalDir(dst));
+    return this.#tree(getR, '.', dst, o, false);
+  }
+
+  /** ssh2-sftp-client's uploadDir(srcDir, dstDir, options): putR, the contents of srcDir into dstDir. */
+  async uploadDir(srcDir, dstDir, options) {
+    const o = noFilterFunction(args.options(options, [...UPLOAD_DIR_OPTIONS, 'filter']));
+    args.optBool(o.useFastput, 'options.useFastput', true);
+    return this.putR(args.str(srcDir, 'srcDir'), args.str(dstDir, 'dstDir'), omit(o, 'useFastput'));
+  }
+}
+
+function omit(o, key) {
+  const { [key]: _, ...rest } = o;
+  return rest;
 }
 
 // pysftp's snake_case names and the names JS users expect, as aliases.
@@ -603,6 +820,10 @@ const ALIASES = {
   posix_rename: 'posixRename',
   cd_push: 'cdPush',
   cd_pop: 'cdPop',
+  get_d: 'getD',
+  get_r: 'getR',
+  put_d: 'putD',
+  put_r: 'putR',
 };
 for (const [alias, name] of Object.entries(ALIASES)) {
   Object.defineProperty(Connection.prototype, alias, {

@@ -69,4 +69,4 @@ function connError(conn, rc) {
   return new PsftpError(rc, takeString(fns.psftp_conn_last_error(conn)));
 }
 
-module.exports = { PsftpError, codes, checkSync, connError };
+module.exports = { PsftpError, codes, codeName, checkSync, connError };

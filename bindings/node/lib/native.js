@@ -110,6 +110,16 @@ const types = {
     namemax: 'uint64_t',
   }),
 };
+types.failure = koffi.struct('psftp_failure', { path: 'char *', code: 'int', message: 'char *' });
+// `items` stays a raw pointer: decoded with its count (takeFailures).
+types.failureList = koffi.struct('psftp_failure_list', { items: 'void *', count: 'size_t' });
+types.treeProgress = koffi.struct('psftp_tree_progress', {
+  files_done: 'uint64_t',
+  files_total: 'uint64_t',
+  bytes_done: 'uint64_t',
+  bytes_total: 'uint64_t',
+  current_path: 'const char *',
+});
 types.securityInfo = koffi.struct('psftp_security_info', {
   ciphers: 'psftp_strarray',
   digests: 'psftp_strarray',
@@ -122,6 +132,11 @@ koffi.proto('int psftp_walk_cb(const char *path, const psftp_attrs *attrs, void 
 koffi.proto('int psftp_progress_cb(uint64_t bytes_done, uint64_t bytes_total, void *user_data)');
 koffi.proto('int psftp_write_cb(const uint8_t *data, size_t len, void *user_data)');
 koffi.proto('int64_t psftp_read_cb(uint8_t *buf, size_t len, void *user_data)');
+koffi.proto('int psftp_tree_progress_cb(const psftp_tree_progress *progress, void *user_data)');
+koffi.proto('int psftp_hostkey_cb(const char *host, int port, const psftp_hostkey *key, int status, void *user_data)');
+// The host-key callback is stored in the options and called later, during
+// psftp_connect: it must be a registered callback of this pointer type.
+types.hostkeyCb = 'psftp_hostkey_cb *';
 
 // Strings and lists psftp allocates come back as raw pointers (`void **`),
 // so the binding can copy them and release them with psftp's own free.
@@ -145,6 +160,7 @@ const PROTOTYPES = [
   'int psftp_cnopts_set_timeout(psftp_cnopts *opts, double seconds)',
   'int psftp_cnopts_set_keepalive(psftp_cnopts *opts, int seconds)',
   'int psftp_cnopts_get_hostkey(const psftp_cnopts *opts, const char *host, _Out_ void **out)',
+  'int psftp_cnopts_set_hostkey_callback(psftp_cnopts *opts, psftp_hostkey_cb *callback, void *user_data)',
 
   'int psftp_connect(const char *host, const char *username, const char *private_key, ' +
     'const char *password, int port, const char *private_key_pass, const psftp_cnopts *cnopts, ' +
@@ -162,6 +178,7 @@ const PROTOTYPES = [
   'int psftp_execute(psftp_conn *conn, const char *command, _Out_ void **lines_out, _Out_ int *exit_status_out)',
   'int psftp_sftp_client(psftp_conn *conn, _Out_ void **session_out, _Out_ void **sftp_out)',
   'int psftp_has_extension(psftp_conn *conn, const char *name, _Out_ bool *out)',
+  'void psftp_interrupt(psftp_conn *conn)',
 
   'int psftp_open(psftp_conn *conn, const char *remote_file, const char *mode, int64_t bufsize, _Out_ psftp_file **out)',
   'int psftp_file_read(psftp_file *file, void *buf, size_t size, _Out_ size_t *read_out)',
@@ -231,6 +248,25 @@ const PROTOTYPES = [
   'int psftp_putfo(psftp_conn *conn, psftp_read_cb *read, const char *remotepath, uint64_t file_size, ' +
     'psftp_progress_cb *callback, void *user_data, bool confirm, const psftp_transfer_opts *opts, ' +
     '_Out_ psftp_attrs *attrs_out)',
+
+  'int psftp_transfer_opts_set_parallelism(psftp_transfer_opts *opts, int connections)',
+  'int psftp_transfer_opts_set_sync(psftp_transfer_opts *opts, bool sync)',
+  'int psftp_transfer_opts_add_include(psftp_transfer_opts *opts, const char *pattern)',
+  'int psftp_transfer_opts_add_exclude(psftp_transfer_opts *opts, const char *pattern)',
+  'int psftp_transfer_opts_set_symlinks(psftp_transfer_opts *opts, int policy)',
+  'int psftp_transfer_opts_set_preserve_mode(psftp_transfer_opts *opts, bool preserve_mode)',
+  'int psftp_transfer_opts_set_on_error(psftp_transfer_opts *opts, int policy)',
+  'void psftp_failure_list_free(void *list)',
+  'int psftp_get_d(psftp_conn *conn, const char *remotedir, const char *localdir, bool preserve_mtime, ' +
+    'psftp_tree_progress_cb *callback, void *user_data, const psftp_transfer_opts *opts, _Out_ void **failures_out)',
+  'int psftp_get_r(psftp_conn *conn, const char *remotedir, const char *localdir, bool preserve_mtime, ' +
+    'psftp_tree_progress_cb *callback, void *user_data, const psftp_transfer_opts *opts, _Out_ void **failures_out)',
+  'int psftp_put_d(psftp_conn *conn, const char *localpath, const char *remotepath, bool confirm, ' +
+    'bool preserve_mtime, psftp_tree_progress_cb *callback, void *user_data, const psftp_transfer_opts *opts, ' +
+    '_Out_ void **failures_out)',
+  'int psftp_put_r(psftp_conn *conn, const char *localpath, const char *remotepath, bool confirm, ' +
+    'bool preserve_mtime, psftp_tree_progress_cb *callback, void *user_data, const psftp_transfer_opts *opts, ' +
+    '_Out_ void **failures_out)',
 
   'void psftp_strarray_free(void *list)',
   'void psftp_dirent_list_free(void *list)',

@@ -1,37 +1,82 @@
 'use strict';
 // psftp_transfer_opts from a plain options object. Every transfer call
-// (get, put, putfo, and later getR/putR/getD/putD) builds its options here:
-// a new C option is one more line in SETTERS.
+// (get, put, putfo and the tree operations) builds its options here: a new
+// C option is one more line in SETTERS.
 
 const { fns } = require('./native');
 const { checkSync } = require('./errors');
 const args = require('./args');
 
-// JS option name -> [C setter, argument check].
+// PSFTP_SYMLINKS_* and PSFTP_ON_ERROR_* by their JS names.
+const SYMLINKS = { skip: 0, follow: 1, copy: 2 };
+const ON_ERROR = { stop: 0, continue: 1 };
+
+function oneOf(table) {
+  const names = Object.keys(table);
+  return (value, name) => {
+    if (!Object.hasOwn(table, value)) {
+      throw args.invalid(name, `one of ${names.map((n) => `'${n}'`).join(', ')}`, value);
+    }
+    return table[value];
+  };
+}
+
+/** A glob or a list of globs. */
+function patterns(value, name) {
+  const list = Array.isArray(value) ? value : [value];
+  return list.map((pattern, i) => args.str(pattern, Array.isArray(value) ? `${name}[${i}]` : name));
+}
+
+// JS option name -> [C setter, argument check]. A check that returns an
+// array of values (include, exclude) calls the setter once per value.
 const SETTERS = {
   atomic: ['psftp_transfer_opts_set_atomic', args.bool],
   resume: ['psftp_transfer_opts_set_resume', args.bool],
   fsync: ['psftp_transfer_opts_set_fsync', args.bool],
+  parallelism: ['psftp_transfer_opts_set_parallelism', (v, name) => args.int(v, name, 'int32')],
+  sync: ['psftp_transfer_opts_set_sync', args.bool],
+  include: ['psftp_transfer_opts_add_include', patterns],
+  exclude: ['psftp_transfer_opts_add_exclude', patterns],
+  symlinks: ['psftp_transfer_opts_set_symlinks', oneOf(SYMLINKS)],
+  preserveMode: ['psftp_transfer_opts_set_preserve_mode', args.bool],
+  onError: ['psftp_transfer_opts_set_on_error', oneOf(ON_ERROR)],
 };
+
+/** The option names of tree operations (get and put take atomic, resume, fsync). */
+const TREE_SETTINGS = Object.keys(SETTERS);
 
 function givenSettings(options) {
   return Object.keys(SETTERS).filter((name) => options[name] !== undefined);
 }
 
-/** Build the C options, let `body(handle)` use them, free them. NULL when none are given. */
-async function withTransferOptions(options, body) {
+/**
+ * Check the settings of `options` (TypeErrors before anything reaches C)
+ * and return a function that builds the C options, lets `body(handle)` use
+ * them and frees them; NULL when none are given.
+ */
+function transferOptions(options) {
   const given = givenSettings(options);
-  if (given.length === 0) return body(null);
   const values = given.map((name) => SETTERS[name][1](options[name], `options.${name}`));
-  const out = [null];
-  checkSync(fns.psftp_transfer_opts_new(out));
-  const handle = out[0];
-  try {
-    given.forEach((name, i) => checkSync(fns[SETTERS[name][0]](handle, values[i])));
-    return await body(handle);
-  } finally {
-    fns.psftp_transfer_opts_free(handle);
-  }
+  return async (body) => {
+    if (given.length === 0) return body(null);
+    const out = [null];
+    checkSync(fns.psftp_transfer_opts_new(out));
+    const handle = out[0];
+    try {
+      given.forEach((name, i) => {
+        const setter = fns[SETTERS[name][0]];
+        for (const value of [values[i]].flat()) checkSync(setter(handle, value));
+      });
+      return await body(handle);
+    } finally {
+      fns.psftp_transfer_opts_free(handle);
+    }
+  };
 }
 
-module.exports = { withTransferOptions };
+/** Build the C options, let `body(handle)` use them, free them. NULL when none are given. */
+async function withTransferOptions(options, body) {
+  return transferOptions(options)(body);
+}
+
+module.exports = { withTransferOptions, transferOptions, TREE_SETTINGS };

@@ -44,6 +44,14 @@ function login(extra = {}) {
   };
 }
 
+/** A known_hosts file vouching for the test server's key at 127.0.0.1:`port` (a relay's port). */
+function relayKnownHosts(t, port) {
+  const [type, key] = fs.readFileSync(server.file('ssh_host_ed25519_key.pub'), 'utf8').split(' ');
+  const file = path.join(localScratch(t, 'relay-kh'), 'known_hosts');
+  fs.writeFileSync(file, `[127.0.0.1]:${port} ${type} ${key}\n`);
+  return file;
+}
+
 /** A password connection to the test server, closed after the test. */
 async function connectFor(t, extra) {
   const sftp = await psftp.connect(login(extra));
@@ -135,6 +143,7 @@ module.exports = {
   connectFor,
   remoteScratch,
   localScratch,
+  relayKnownHosts,
   putRemoteFile,
   mkdirRemote,
   chownToTestUser,

@@ -6,7 +6,7 @@ const { test } = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
-const { connectFor, remoteScratch, localScratch, putRemoteFile, pattern, modeOf, rejectsWith } = require('./helpers');
+const { psftp, connectFor, remoteScratch, localScratch, putRemoteFile, pattern, modeOf, rejectsWith } = require('./helpers');
 
 const MiB = 1024 * 1024;
 
@@ -274,4 +274,64 @@ test('putfo uploads a Buffer, a string or a reader function and confirms the siz
   await assert.rejects(sftp.putfo(fs.createReadStream(__filename), dst), { name: 'TypeError', message: /pipeline/ });
   await assert.rejects(sftp.putfo(42, dst), { code: 'ERR_INVALID_ARG_TYPE', message: /"flo"/ });
   assert.ok(fs.readFileSync(dst).equals(data), 'still the first upload');
+});
+
+test('a failed rename into place (a directory in the way) leaves no part file', async (t) => {
+  const sftp = await connectFor(t);
+  const rdir = remoteScratch(t, 'renamefail');
+  putRemoteFile(path.join(rdir, 'src'), pattern(MiB, 7));
+  const ldir = localScratch(t, 'renamefail');
+  fs.mkdirSync(path.join(ldir, 'dst'));
+  fs.writeFileSync(path.join(ldir, 'dst/keep'), 'in the way');
+  await rejectsWith(sftp.get(path.join(rdir, 'src'), path.join(ldir, 'dst')), 'ELOCALIO', ['dst']);
+  assert.deepEqual(fs.readdirSync(ldir), ['dst'], 'no .dst.psftp.part left');
+  fs.mkdirSync(path.join(rdir, 'busy'));
+  fs.writeFileSync(path.join(rdir, 'busy/keep'), 'in the way');
+  fs.writeFileSync(path.join(ldir, 'up'), 'upload');
+  await assert.rejects(sftp.put(path.join(ldir, 'up'), path.join(rdir, 'busy')), (e) => e instanceof psftp.PsftpError);
+  assert.deepEqual(fs.readdirSync(rdir).sort(), ['busy', 'src'], 'no remote part file left');
+});
+
+test('an AbortSignal stops get, put, getfo and putfo through their callbacks; the connection stays usable', async (t) => {
+  const sftp = await connectFor(t);
+  const rdir = remoteScratch(t, 'abortfile');
+  const data = pattern(16 * MiB, 8);
+  putRemoteFile(path.join(rdir, 'big'), data);
+  const ldir = localScratch(t, 'abortfile');
+  const local = path.join(ldir, 'big');
+  fs.writeFileSync(local, 'old');
+  const aborting = () => {
+    const controller = new AbortController();
+    let calls = 0;
+    return {
+      signal: controller.signal,
+      callback: () => {
+        if (++calls === 2) controller.abort();
+        assert.ok(calls <= 2, 'no callback after the abort');
+      },
+    };
+  };
+  const isAbort = (e) => e.name === 'AbortError';
+  await assert.rejects(sftp.get(path.join(rdir, 'big'), local, aborting()), isAbort);
+  assert.equal(fs.readFileSync(local, 'utf8'), 'old');
+  fs.writeFileSync(local, data);
+  await assert.rejects(sftp.put(local, path.join(rdir, 'up'), aborting()), isAbort);
+  await assert.rejects(sftp.getfo(path.join(rdir, 'big'), () => {}, aborting()), isAbort);
+  await assert.rejects(sftp.getBuffer(path.join(rdir, 'big'), aborting()), isAbort);
+  await assert.rejects(sftp.putfo(data, path.join(rdir, 'fo'), aborting()), isAbort);
+  // Without a progress callback the signal still stops the call.
+  const controller = new AbortController();
+  setImmediate(() => controller.abort());
+  await assert.rejects(sftp.fastGet(path.join(rdir, 'big'), path.join(ldir, 'quiet'), { signal: controller.signal }), isAbort);
+  assert.deepEqual(fs.readdirSync(ldir), ['big'], 'no partial download');
+  assert.deepEqual(fs.readdirSync(rdir), ['big'], 'no partial upload');
+  assert.equal(sftp.interrupted, false);
+  // A signal that fires after the call completed changes nothing.
+  const late = new AbortController();
+  await sftp.get(path.join(rdir, 'big'), path.join(ldir, 'done'), { signal: late.signal });
+  late.abort();
+  assert.ok(fs.readFileSync(path.join(ldir, 'done')).equals(data));
+  const reason = new Error('not now');
+  await assert.rejects(sftp.putfo('x', path.join(rdir, 'never'), { signal: AbortSignal.abort(reason) }), (e) => e === reason);
+  assert.equal(fs.existsSync(path.join(rdir, 'never')), false);
 });
