@@ -222,6 +222,21 @@ fn get_r_copies_the_tree_byte_for_byte_where_pysftp_puts_it() {
         .join(".")
         .join(remote.join("public/a").strip_prefix("/").unwrap());
     assert_eq!(snapshot(&landed), snapshot(&remote.join("public/a")));
+    // get_r('.', 'new/dir') creates new/dir, as pysftp's makedirs does.
+    check(unsafe { psftp_chdir(conn.0, c(remote.join("public").to_str().unwrap()).as_ptr()) })
+        .unwrap();
+    let (r, _) = get_r(
+        &conn,
+        Path::new("."),
+        &local.join("new/dir"),
+        false,
+        &XOpts::new(),
+    );
+    r.unwrap();
+    assert_eq!(
+        snapshot(&local.join("new/dir")),
+        snapshot(&remote.join("public"))
+    );
 }
 
 #[test]

@@ -185,12 +185,20 @@ export interface AbortOptions {
   signal?: AbortSignal;
 }
 
-export interface GetOptions extends TransferOptions, AbortOptions {
+/**
+ * Connections one file of 64 MiB or more may use over a link with a round
+ * trip of 5 ms or more (1 to 64, default 4; 1 never opens extra ones).
+ */
+export interface SplitOptions {
+  parallelism?: number;
+}
+
+export interface GetOptions extends TransferOptions, SplitOptions, AbortOptions {
   callback?: ProgressCallback;
   preserveMtime?: boolean;
 }
 
-export interface PutOptions extends TransferOptions, AbortOptions {
+export interface PutOptions extends TransferOptions, SplitOptions, AbortOptions {
   callback?: ProgressCallback;
   /** Check the remote size afterwards (default true). */
   confirm?: boolean;

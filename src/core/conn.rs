@@ -75,7 +75,11 @@ pub struct Connection {
     interrupted: AtomicBool,
     /// The thread coordinating a tree operation on this connection: its
     /// progress callback runs there while a worker holds the connection.
-    coordinator: Mutex<Option<std::thread::ThreadId>>,
+    /// pthread_self, not std::thread::current: on a thread psftp did not
+    /// start, the latter registers a pthread-key destructor inside
+    /// libpsftp, which crashes that thread's exit once the library has been
+    /// unloaded (Node/koffi at process exit, dlclose).
+    coordinator: Mutex<Option<libc::pthread_t>>,
 }
 
 /// Marks the calling thread as a tree operation's coordinator until dropped.
@@ -255,15 +259,18 @@ impl Connection {
     /// Mark the calling thread as the coordinator of a tree operation.
     pub fn mark_coordinator(&self) -> CoordinatorMark<'_> {
         *self.coordinator.lock().unwrap_or_else(|p| p.into_inner()) =
-            Some(std::thread::current().id());
+            // SAFETY: pthread_self has no preconditions.
+            Some(unsafe { libc::pthread_self() });
         CoordinatorMark(self)
     }
 
     /// A tree operation's progress callback calling into its own connection
     /// would wait for a worker holding it: refuse, as for get's callback.
     fn refuse_coordinator(&self) -> Result<()> {
-        let me = std::thread::current().id();
-        if *self.coordinator.lock().unwrap_or_else(|p| p.into_inner()) == Some(me) {
+        let coordinator = *self.coordinator.lock().unwrap_or_else(|p| p.into_inner());
+        // SAFETY: pthread_self and pthread_equal have no preconditions.
+        if coordinator.is_some_and(|t| unsafe { libc::pthread_equal(t, libc::pthread_self()) } != 0)
+        {
             return Err(Error::invalid_arg(
                 "conn",
                 "is in use by an unfinished call on this thread (a callback cannot use the connection that called it, except walktree's)",

@@ -38,3 +38,9 @@ for t in test_connect test_transfer bad_calls; do
       "$src" "${link[@]}" -o "$out/$t"
   "$out/$t"
 done
+
+# Without sanitizers: ASan intercepts dlclose. Links only libdl and pthread.
+echo "== test_unload (dlopen, use on a thread, dlclose, thread exits)"
+gcc -std=c99 -D_POSIX_C_SOURCE=200809L "${strict[@]}" "${inc[@]}" -g -pthread \
+    "$root/tests/c/test_unload.c" -ldl -o "$out/test_unload"
+"$out/test_unload" "$lib/libpsftp.so"

@@ -31,7 +31,6 @@ class CallbackScope {
   #thrown = false;
   #error;
   #stopped = false;
-  #interrupted = false;
 
   /**
    * Wrap `fn` for C: `toC` turns its result into C's return value; an
@@ -60,11 +59,6 @@ class CallbackScope {
 
   get stopped() {
     return this.#stopped;
-  }
-
-  /** The connection is about to be interrupted: from now on, no callback says stop (see treeProgress). */
-  interrupting() {
-    this.#interrupted = true;
   }
 
   /** Whether a callback threw. */
@@ -96,30 +90,20 @@ class CallbackScope {
    * A tree operation's progress: `last` keeps the latest figures (the
    * result reports them) and `fn({ filesDone, filesTotal, bytesDone,
    * bytesTotal, currentPath })`, if given, sees them; false cancels.
-   * Always installed, so an abort can stop the operation through it.
-   *
-   * After stop() it tells C to stop only on a call that shows progress
-   * (files or bytes moved since the previous call), and never once the
-   * connection is being interrupted. psftp calls it every 100 ms even on a
-   * stalled link, and once it has said stop, a later psftp_interrupt no
-   * longer reaches the operation's extra connections (they stay blocked
-   * until their own timeout). On a stalled link it therefore keeps saying
-   * "continue" and lets the interrupt end the call.
+   * Always installed, so an abort can stop the operation through it (psftp
+   * calls it every 100 ms, also on a stalled link).
    */
   treeProgress(fn, last) {
-    const afterStop = (moved) => (moved && !this.#interrupted ? false : undefined);
     return this.wrap(
       (ptr) => {
         const p = koffi.decode(ptr, types.treeProgress);
-        const moved = p.files_done !== last.filesDone || p.bytes_done !== last.bytesDone;
         last.filesDone = p.files_done;
         last.filesTotal = p.files_total;
         last.bytesDone = p.bytes_done;
         last.bytesTotal = p.bytes_total;
-        if (this.#stopped) return afterStop(moved);
+        if (this.#stopped) return false;
         const result = fn ? fn({ ...last, currentPath: p.current_path }) : undefined;
-        if (this.#stopped) return afterStop(moved); // fn itself aborted
-        return result;
+        return this.#stopped ? false : result; // fn itself may have aborted
       },
       (r) => (r === false ? C_STOP : C_CONTINUE),
       C_STOP,

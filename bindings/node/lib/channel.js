@@ -90,7 +90,6 @@ class Channel {
       scope.stop();
       timer = setTimeout(() => {
         if (settled) return;
-        scope.interrupting();
         this.interrupt();
       }, ABORT_GRACE_MS);
     };

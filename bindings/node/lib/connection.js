@@ -26,8 +26,8 @@ const CONNECT_OPTIONS = [
   'defaultPath',
   'hostKeyCallback',
 ];
-const GET_OPTIONS = ['callback', 'preserveMtime', 'atomic', 'resume', 'fsync', 'signal'];
-const PUT_OPTIONS = ['callback', 'confirm', 'preserveMtime', 'atomic', 'resume', 'fsync', 'signal'];
+const GET_OPTIONS = ['callback', 'preserveMtime', 'atomic', 'resume', 'fsync', 'parallelism', 'signal'];
+const PUT_OPTIONS = ['callback', 'confirm', 'preserveMtime', 'atomic', 'resume', 'fsync', 'parallelism', 'signal'];
 const GETFO_OPTIONS = ['callback', 'signal'];
 const PUTFO_OPTIONS = ['fileSize', 'callback', 'confirm', 'atomic', 'fsync', 'signal']; // resume does not apply
 const TREE_GET_OPTIONS = ['callback', 'preserveMtime', 'signal', ...TREE_SETTINGS];
@@ -588,7 +588,7 @@ class Connection {
 
   /**
    * pysftp `get(remotepath, localpath=None, callback=None, preserve_mtime=False)`;
-   * options: { callback(bytesDone, bytesTotal), preserveMtime, atomic, resume, fsync }.
+   * options: { callback(bytesDone, bytesTotal), preserveMtime, atomic, resume, fsync, parallelism }.
    */
   async get(remotepath, localpath, options) {
     const o = args.options(options, GET_OPTIONS);
@@ -611,7 +611,7 @@ class Connection {
 
   /**
    * pysftp `put(localpath, remotepath=None, callback=None, confirm=True, preserve_mtime=False)`;
-   * options: { callback, confirm, preserveMtime, atomic, resume, fsync }. Resolves with the
+   * options: { callback, confirm, preserveMtime, atomic, resume, fsync, parallelism }. Resolves with the
    * remote Attributes (flags 0 without confirm).
    */
   async put(localpath, remotepath, options) {

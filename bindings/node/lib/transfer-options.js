@@ -42,7 +42,7 @@ const SETTERS = {
   onError: ['psftp_transfer_opts_set_on_error', oneOf(ON_ERROR)],
 };
 
-/** The option names of tree operations (get and put take atomic, resume, fsync). */
+/** The option names of tree operations (get and put take atomic, resume, fsync, parallelism). */
 const TREE_SETTINGS = Object.keys(SETTERS);
 
 function givenSettings(options) {

@@ -168,6 +168,26 @@ test('transfer options: atomic false writes in place, resume continues a part fi
   await assert.rejects(sftp.putfo('x', remote, { resume: true }), { message: /Unknown options resume/ });
 });
 
+test('parallelism is checked on get and put and any valid value copies the same bytes', async (t) => {
+  const sftp = await connectFor(t);
+  const rdir = remoteScratch(t, 'parallel');
+  const ldir = localScratch(t, 'parallel');
+  const data = pattern(3 * MiB + 5, 3);
+  fs.writeFileSync(path.join(ldir, 'up'), data);
+  for (const parallelism of [1, 2, 64]) {
+    await sftp.put(path.join(ldir, 'up'), path.join(rdir, 'up'), { parallelism });
+    await sftp.get(path.join(rdir, 'up'), path.join(ldir, 'back'), { parallelism });
+    assert.ok(fs.readFileSync(path.join(ldir, 'back')).equals(data), `parallelism ${parallelism}`);
+  }
+  await rejectsWith(sftp.get(path.join(rdir, 'up'), path.join(ldir, 'back'), { parallelism: 65 }), 'EINVAL', [
+    'connections',
+    '65 is not between 1 and 64',
+  ]);
+  await assert.rejects(sftp.put(path.join(ldir, 'up'), path.join(rdir, 'up'), { parallelism: 1.5 }), {
+    message: /parallelism/,
+  });
+});
+
 test('an atomic put keeps the permissions of the file it replaces', async (t) => {
   const sftp = await connectFor(t);
   const rdir = remoteScratch(t, 'perm');

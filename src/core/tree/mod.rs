@@ -357,8 +357,10 @@ fn local_layout(
     s: &Settings,
     report: &mut TreeReport,
 ) -> Result<LocalLayout> {
-    crate::core::local::ensure_local_dir(Path::new("/"), &[], None)?;
-    std::fs::create_dir_all(base).map_err(|e| Error::local_io("create", base, &e))?;
+    // Without "." components: create_dir_all("new/.") fails, as its
+    // parent is taken to be "" (get_r('.', 'new') lands in new/.).
+    let normal: PathBuf = base.components().collect();
+    std::fs::create_dir_all(&normal).map_err(|e| Error::local_io("create", base, &e))?;
     let mut jobs = Vec::new();
     let mut links = Vec::new();
     let mut dir_modes = Vec::new();
