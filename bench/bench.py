@@ -333,6 +333,12 @@ class Bench:
         case["median_seconds"] = {c: statistics.median([r["seconds"] for r in runs[c]])
                                   for c in clients if runs[c]}
         case["loadavg_end"] = os.getloadavg()
+        # The operation alone (connect excluded), where the client can tell:
+        # psftp and pysftp time themselves; OpenSSH sftp cannot be split.
+        ops = {c: statistics.median([r["op_seconds"] for r in runs[c]])
+               for c in ("psftp", "pysftp") if runs.get(c) and "op_seconds" in runs[c][0]}
+        if ops:
+            case["median_op_seconds"] = ops
         if "psftp" in runs and runs["psftp"] and "maxrss_kib" in runs["psftp"][0]:
             case["psftp_peak_rss_kib"] = max(r["maxrss_kib"] for r in runs["psftp"])
         self.cases.append(case)
@@ -567,7 +573,7 @@ def svg_chart(cases, meta, path):
     colors = {"psftp": "#1f77b4", "openssh": "#7f7f7f", "pysftp": "#ff7f0e"}
     bar_h, gap, label_w, bar_w, right = 14, 14, 330, 330, 150
     rows = [c for c in cases if c.get("median_seconds")]
-    height = 70 + sum(len(c["clients"]) * bar_h + gap + 16 for c in rows) + 30
+    height = 86 + sum(len(c["clients"]) * bar_h + gap + 16 for c in rows) + 30
     width = label_w + bar_w + right
     esc = lambda s: s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     o = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
@@ -575,13 +581,14 @@ def svg_chart(cases, meta, path):
          f'<rect width="{width}" height="{height}" fill="white"/>',
          f'<text x="10" y="20" font-size="14" font-weight="bold">psftp vs OpenSSH sftp vs pysftp '
          f'(higher is faster; bars scaled per row)</text>',
-         f'<text x="10" y="38" fill="#444">{esc(meta)}</text>']
+         f'<text x="10" y="38" fill="#444">{esc(meta[0])}</text>',
+         f'<text x="10" y="54" fill="#444">{esc(meta[1])}</text>']
     x = 10
     for c in CLIENTS:
-        o.append(f'<rect x="{x}" y="48" width="12" height="12" fill="{colors[c]}"/>'
-                 f'<text x="{x + 16}" y="58">{LABEL[c]}</text>')
+        o.append(f'<rect x="{x}" y="64" width="12" height="12" fill="{colors[c]}"/>'
+                 f'<text x="{x + 16}" y="74">{LABEL[c]}</text>')
         x += 120
-    y = 76
+    y = 92
     for c in rows:
         o.append(f'<text x="10" y="{y + 10}" font-weight="bold">{esc(c["title"])}</text>')
         y += 16
@@ -735,6 +742,12 @@ def main():
     ts = targets(b.cases, args.rtt_ms)
     tbl = table(b.cases)
     ttbl = targets_table(ts)
+    opl = [f"- {c['title']}: operation alone (connect excluded) psftp "
+           f"{c['median_op_seconds']['psftp']:.3f} s, pysftp {c['median_op_seconds']['pysftp']:.3f} s, "
+           f"psftp/pysftp {c['median_op_seconds']['pysftp'] / c['median_op_seconds']['psftp']:.2f}x"
+           for c in b.cases if c["workload"] == "walktree"
+           and len(c.get("median_op_seconds", {})) == 2]
+    ttbl += ("\n\n" + "\n".join(opl)) if opl else ""
     mode = "quick (small sizes: targets are indicative only)" if args.quick else "full"
     log("\n" + tbl + "\n")
     log("Targets" + (" (quick sizes: indicative only, not the targets' workloads)"
@@ -756,15 +769,19 @@ def main():
     }
     with open(os.path.join(out_dir, "results.json"), "w") as f:
         json.dump(result, f, indent=1)
-    meta = (f"{stamp}, {mode}, {info['machine']['cores']} cores, load avg "
-            f"{load_start[0]:.1f}-{load_end[0]:.1f}, psftp {info['versions'].get('psftp')}, "
-            f"{info['versions'].get('OpenSSH (sftp, sshd, sftp-server)', '').split(',')[0]}, "
-            f"pysftp {info['versions'].get('pysftp')} / paramiko {info['versions'].get('paramiko')}")
+    meta = (f"{stamp}, {mode}, {info['machine']['cores']} cores, load average "
+            f"{load_start[0]:.1f} at start, {load_end[0]:.1f} at end; one session timed per run",
+            f"psftp {info['versions'].get('psftp')}, "
+            f"{(info['versions'].get('OpenSSH (sftp, sshd, sftp-server)') or '').split(',')[0]}, "
+            f"pysftp {info['versions'].get('pysftp')} / paramiko {info['versions'].get('paramiko')}; "
+            f"loopback sshd; RTT via bench/relay.rs")
     svg_chart(b.cases, meta, os.path.join(out_dir, "chart.svg"))
     with open(os.path.join(out_dir, "table.md"), "w") as f:
         f.write(f"Run {stamp} ({mode}); load average {load_start[0]:.2f} at start, "
                 f"{load_end[0]:.2f} at end; {info['machine']['cores']} cores "
-                f"({info['machine']['cpu']}).\n\n{tbl}\n\n{ttbl}\n")
+                f"({info['machine']['cpu']}); took {elapsed:.0f} s.\n\n"
+                "Versions: " + ", ".join(f"{k} {v}" for k, v in info["versions"].items()) +
+                f"\n\n{tbl}\n\n{ttbl}\n")
         if relay_test:
             f.write(f"\nRelay alone: round trip {relay_test['rtt_seconds'] * 1000:.1f} ms, "
                     f"{relay_test['up_mb_s']:.0f} MB/s up, {relay_test['down_mb_s']:.0f} MB/s down.\n")
