@@ -92,6 +92,7 @@ class Bench:
         self.sshd_dir = None
         self.work = None
         self.remote_abs = None
+        self.run_no = 0
 
     # ---------------------------------------------------------------- setup
     def setup(self):
@@ -127,8 +128,12 @@ class Bench:
     def remote_mkdir(self, rel):
         p = os.path.join(self.remote_abs, rel)
         os.makedirs(p, exist_ok=True)
-        os.chown(p, self.uid, self.gid)
-        return p
+        while True:  # chown what makedirs made, up to remote_abs
+            os.chown(p, self.uid, self.gid)
+            if os.path.dirname(p) == self.remote_abs or p == self.remote_abs:
+                break
+            p = os.path.dirname(p)
+        return os.path.join(self.remote_abs, rel)
 
     def chown_tree(self, top):
         for dirpath, dirnames, filenames in os.walk(top):
@@ -389,10 +394,14 @@ class Bench:
         d, f, b = self.cfg["tree_dirs"], self.cfg["tree_files_per_dir"], self.cfg["file_bytes"]
         src = os.path.join(self.work, "src", "tree")
         remote_src = f"{self.remote_rel}/tree"
-        dl_root = os.path.join(self.work, "dl_tree")
-        up_rel = f"{self.remote_rel}/up_tree"
-        up_abs = os.path.join(self.remote_abs, "up_tree")
         where = f"{self.rtt_ms} ms RTT" if via_relay else "loopback"
+        tag = "rtt" if via_relay else "lo"
+        # Every run writes into a new directory and nothing is deleted until
+        # the end of the whole run: on ext4, creating thousands of files
+        # right after deleting thousands (the previous repetition's copy)
+        # costs several times more system time in open(O_CREAT), which made
+        # every repetition after the first up to 7x slower (for all clients,
+        # psftp's 4 parallel connections most).
         for op in ("get_r", "put_r"):
             sftp_op = "get -r" if op == "get_r" else "put -r"
             case = {"workload": "tree-rtt" if via_relay else "tree", "op": op, "cipher": GCM,
@@ -402,34 +411,34 @@ class Bench:
                              f"{SHORT[GCM]}, {where}",
                     "note": f"OpenSSH: sftp {sftp_op}; psftp: "
                             f"{self.args.parallelism} connections (default)"}
+            dest = {}
 
-            def prepare(_c, op=op):
+            def prepare(c, op=op, dest=dest):
+                self.run_no += 1
+                name = f"{op}-{tag}-{self.run_no}-{c}"
                 if op == "get_r":
-                    shutil.rmtree(dl_root, ignore_errors=True)
-                    os.makedirs(dl_root)
+                    dest["local"] = os.path.join(self.work, "dl_tree", name)
+                    os.makedirs(dest["local"])
                 else:
-                    shutil.rmtree(up_abs, ignore_errors=True)
-                    self.remote_mkdir("up_tree")
+                    dest["rel"] = f"{self.remote_rel}/up_tree/{name}"
+                    dest["abs"] = self.remote_mkdir(f"up_tree/{name}")
 
-            def run(c, op=op):
+            def run(c, op=op, dest=dest):
                 if op == "get_r":
-                    return self.run_one(c, "get_r", [remote_src, dl_root], GCM, via_relay,
-                                        f"get -r {remote_src} {dl_root}")
-                return self.run_one(c, "put_r", [src, up_rel], GCM, via_relay,
-                                    f"put -r {src} {up_rel}")
+                    return self.run_one(c, "get_r", [remote_src, dest["local"]], GCM, via_relay,
+                                        f"get -r {remote_src} {dest['local']}")
+                return self.run_one(c, "put_r", [src, dest["rel"]], GCM, via_relay,
+                                    f"put -r {src} {dest['rel']}")
 
-            def verify(c, _r, op=op):
+            def verify(c, _r, op=op, dest=dest):
                 # pysftp's get_r lands at reparent(localdir, remotedir), and so
                 # does psftp's; sftp's get -r / put -r add the last name.
                 if op == "get_r":
-                    got = (os.path.join(dl_root, "tree") if c == "openssh"
-                           else os.path.join(dl_root, remote_src))
-                    self.same_tree(src, got)
-                    shutil.rmtree(dl_root)
+                    got = (os.path.join(dest["local"], "tree") if c == "openssh"
+                           else os.path.join(dest["local"], remote_src))
                 else:
-                    got = os.path.join(up_abs, "tree") if c == "openssh" else up_abs
-                    self.same_tree(src, got)
-                    shutil.rmtree(up_abs)
+                    got = os.path.join(dest["abs"], "tree") if c == "openssh" else dest["abs"]
+                self.same_tree(src, got)
 
             self.run_case(case, prepare, run, verify)
 
@@ -673,7 +682,14 @@ def machine():
                 mem = f"{int(line.split()[1]) // 1024} MiB"
     except OSError:
         pass
-    return {"cores": os.cpu_count(), "cpu": model, "memory": mem,
+    fs = None
+    try:
+        out = subprocess.run(["findmnt", "-no", "FSTYPE,OPTIONS", "-T", "/tmp"],
+                             capture_output=True, text=True, timeout=10)
+        fs = out.stdout.strip() or None
+    except (OSError, subprocess.TimeoutExpired):
+        pass
+    return {"cores": os.cpu_count(), "cpu": model, "memory": mem, "filesystem (/tmp)": fs,
             "kernel": platform.release(), "hostname_hash":
                 hashlib.sha256(platform.node().encode()).hexdigest()[:8]}
 
