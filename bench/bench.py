@@ -580,7 +580,7 @@ def svg_chart(cases, meta, path):
     """Grouped horizontal bars, one group per case, each bar scaled to the
     fastest client of its own row, labelled with the absolute value."""
     colors = {"psftp": "#1f77b4", "openssh": "#7f7f7f", "pysftp": "#ff7f0e"}
-    bar_h, gap, label_w, bar_w, right = 14, 14, 330, 330, 150
+    bar_h, gap, label_w, bar_w, right = 14, 14, 330, 330, 200
     rows = [c for c in cases if c.get("median_seconds")]
     height = 86 + sum(len(c["clients"]) * bar_h + gap + 16 for c in rows) + 30
     width = label_w + bar_w + right
@@ -694,6 +694,55 @@ def machine():
                 hashlib.sha256(platform.node().encode()).hexdigest()[:8]}
 
 
+def report(result, out_dir, echo=False):
+    """Table, targets, chart.svg and table.md from a results dict (also
+    used by --render to redo them from a saved results.json)."""
+    cases, ts, info = result["cases"], result["targets"], result
+    quick = result["mode"].startswith("quick")
+    load_start, load_end = result["loadavg_start"], result["loadavg_end"]
+    loads = [load_start[0], load_end[0]] + [x for c in cases
+                                            for x in (c["loadavg_start"][0], c["loadavg_end"][0])]
+    peak = max(loads)
+    tbl = table(cases)
+    ttbl = targets_table(ts)
+    opl = [f"- {c['title']}: operation alone (connect excluded) psftp "
+           f"{c['median_op_seconds']['psftp']:.3f} s, pysftp {c['median_op_seconds']['pysftp']:.3f} s, "
+           f"psftp/pysftp {c['median_op_seconds']['pysftp'] / c['median_op_seconds']['psftp']:.2f}x"
+           for c in cases if c["workload"] == "walktree"
+           and len(c.get("median_op_seconds", {})) == 2]
+    ttbl += ("\n\n" + "\n".join(opl)) if opl else ""
+    load_text = (f"load average (1 min) {load_start[0]:.2f} at start, {load_end[0]:.2f} at end, "
+                 f"up to {peak:.2f} between workloads")
+    if echo:
+        log("\n" + tbl + "\n")
+        log("Targets" + (" (quick sizes: indicative only, not the targets' workloads)"
+                         if quick else "") + ":")
+        log(ttbl)
+        log(f"\n{load_text}; {info['machine']['cores']} cores; "
+            f"run took {result['seconds_total']:.0f} s")
+    v = info["versions"]
+    meta = (f"{result['date']}, {result['mode']}, {info['machine']['cores']} cores, "
+            f"{load_text}",
+            f"psftp {v.get('psftp')}, "
+            f"{(v.get('OpenSSH (sftp, sshd, sftp-server)') or '').split(',')[0]}, "
+            f"pysftp {v.get('pysftp')} / paramiko {v.get('paramiko')}; "
+            f"loopback sshd; RTT via bench/relay.rs; one session timed per run")
+    svg_chart(cases, meta, os.path.join(out_dir, "chart.svg"))
+    relay_test = result.get("relay_selftest")
+    with open(os.path.join(out_dir, "table.md"), "w") as f:
+        f.write(f"Run {result['date']} ({result['mode']}); {load_text}; "
+                f"{info['machine']['cores']} cores ({info['machine']['cpu']}); "
+                f"took {result['seconds_total']:.0f} s.\n\n"
+                "Versions: " + ", ".join(f"{k} {val}" for k, val in v.items()) +
+                f"\n\n{tbl}\n\n{ttbl}\n")
+        if relay_test:
+            f.write(f"\nRelay alone: round trip {relay_test['rtt_seconds'] * 1000:.1f} ms, "
+                    f"{relay_test['up_mb_s']:.0f} MB/s up, {relay_test['down_mb_s']:.0f} MB/s down.\n")
+        for n in result.get("notes", []):
+            f.write(f"\n- {n}")
+        f.write("\n")
+
+
 def main():
     ap = argparse.ArgumentParser(description="psftp vs OpenSSH sftp vs pysftp (see bench/README.md)")
     ap.add_argument("--quick", action="store_true", help="small sizes, 1 repetition (smoke test)")
@@ -705,8 +754,16 @@ def main():
     ap.add_argument("--rtt-ms", type=int, default=20, help="round trip added by the relay")
     ap.add_argument("--out", default="", help="results directory (default bench/results, "
                     "quick: bench/results/tmp/quick)")
+    ap.add_argument("--render", metavar="RESULTS_JSON",
+                    help="only redo table.md and chart.svg from a saved results.json "
+                         "(next to it, or in --out)")
     ap.add_argument("--parallelism", type=int, default=4, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.render:
+        with open(args.render) as f:
+            result = json.load(f)
+        report(result, args.out or os.path.dirname(os.path.abspath(args.render)), echo=True)
+        return 0
 
     only = [w.strip() for w in args.only.split(",") if w.strip()]
     if "rtt" in only:
@@ -755,23 +812,7 @@ def main():
     elapsed = time.monotonic() - started
     load_end = os.getloadavg()
 
-    ts = targets(b.cases, args.rtt_ms)
-    tbl = table(b.cases)
-    ttbl = targets_table(ts)
-    opl = [f"- {c['title']}: operation alone (connect excluded) psftp "
-           f"{c['median_op_seconds']['psftp']:.3f} s, pysftp {c['median_op_seconds']['pysftp']:.3f} s, "
-           f"psftp/pysftp {c['median_op_seconds']['pysftp'] / c['median_op_seconds']['psftp']:.2f}x"
-           for c in b.cases if c["workload"] == "walktree"
-           and len(c.get("median_op_seconds", {})) == 2]
-    ttbl += ("\n\n" + "\n".join(opl)) if opl else ""
     mode = "quick (small sizes: targets are indicative only)" if args.quick else "full"
-    log("\n" + tbl + "\n")
-    log("Targets" + (" (quick sizes: indicative only, not the targets' workloads)"
-                     if args.quick else "") + ":")
-    log(ttbl)
-    log(f"\nload average at start {load_start[0]:.2f}, at end {load_end[0]:.2f}; "
-        f"{info['machine']['cores']} cores; run took {elapsed:.0f} s")
-    notes = sorted({c["note"] for c in b.cases if c.get("note")})
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     result = {
         "date": stamp, "mode": mode, "seconds_total": elapsed,
@@ -781,29 +822,12 @@ def main():
         "reps": {"default": b.cfg["reps"], "tree-rtt OpenSSH and pysftp":
                  min(b.cfg["slow_reps"], b.cfg["reps"])},
         "config": b.cfg, "rtt_ms": args.rtt_ms, "relay_selftest": relay_test,
-        "cases": b.cases, "targets": ts, "errors": b.errors, "notes": notes, **info,
+        "cases": b.cases, "targets": targets(b.cases, args.rtt_ms), "errors": b.errors,
+        "notes": sorted({c["note"] for c in b.cases if c.get("note")}), **info,
     }
     with open(os.path.join(out_dir, "results.json"), "w") as f:
         json.dump(result, f, indent=1)
-    meta = (f"{stamp}, {mode}, {info['machine']['cores']} cores, load average "
-            f"{load_start[0]:.1f} at start, {load_end[0]:.1f} at end; one session timed per run",
-            f"psftp {info['versions'].get('psftp')}, "
-            f"{(info['versions'].get('OpenSSH (sftp, sshd, sftp-server)') or '').split(',')[0]}, "
-            f"pysftp {info['versions'].get('pysftp')} / paramiko {info['versions'].get('paramiko')}; "
-            f"loopback sshd; RTT via bench/relay.rs")
-    svg_chart(b.cases, meta, os.path.join(out_dir, "chart.svg"))
-    with open(os.path.join(out_dir, "table.md"), "w") as f:
-        f.write(f"Run {stamp} ({mode}); load average {load_start[0]:.2f} at start, "
-                f"{load_end[0]:.2f} at end; {info['machine']['cores']} cores "
-                f"({info['machine']['cpu']}); took {elapsed:.0f} s.\n\n"
-                "Versions: " + ", ".join(f"{k} {v}" for k, v in info["versions"].items()) +
-                f"\n\n{tbl}\n\n{ttbl}\n")
-        if relay_test:
-            f.write(f"\nRelay alone: round trip {relay_test['rtt_seconds'] * 1000:.1f} ms, "
-                    f"{relay_test['up_mb_s']:.0f} MB/s up, {relay_test['down_mb_s']:.0f} MB/s down.\n")
-        for n in notes:
-            f.write(f"\n- {n}")
-        f.write("\n")
+    report(result, out_dir, echo=True)
     log(f"results: {out_dir}/results.json, chart.svg, table.md")
     if b.errors:
         log(f"\n{len(b.errors)} error(s):")
