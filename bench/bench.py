@@ -1,0 +1,841 @@
+#!/usr/bin/env python3
+"""psftp benchmark harness: psftp vs OpenSSH sftp vs pysftp, same server, same run.
+
+Run it through bench/run.sh, which builds what this needs. Standard library
+only (it runs on the system python3; pysftp runs in bench/.venv).
+
+What is timed, for every client: one session, from the start of the connect
+to the end of the close (connect + authenticate + operation + close).
+  psftp    bench/psftp_bench.c times itself (C API, in process);
+  pysftp   bench/pysftp_bench.py times itself (interpreter start and imports
+           excluded);
+  OpenSSH  `sftp -b BATCH`, timed from outside (process start to exit).
+The clients take turns within each repetition (the order rotates), each
+result is checked (sizes and bytes compared with the source, entry counts)
+before it counts, and medians are reported.
+"""
+import argparse
+import glob
+import hashlib
+import json
+import os
+import platform
+import pwd
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+
+BENCH = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(BENCH)
+PSFTP_BENCH = os.path.join(BENCH, "build", "psftp_bench")
+RELAY = os.path.join(BENCH, "build", "relay")
+VENV_PY = os.path.join(BENCH, ".venv", "bin", "python")
+PYSFTP_BENCH = os.path.join(BENCH, "pysftp_bench.py")
+SSHD_SH = os.path.join(ROOT, "tests", "fixture", "sshd.sh")
+
+CLIENTS = ["psftp", "openssh", "pysftp"]
+LABEL = {"psftp": "psftp", "openssh": "OpenSSH sftp", "pysftp": "pysftp"}
+GCM = "aes128-gcm@openssh.com"
+CHACHA = "chacha20-poly1305@openssh.com"
+SHORT = {GCM: "aes128-gcm", CHACHA: "chacha20-poly1305"}
+# paramiko 3.5 (and so pysftp) has no chacha20-poly1305@openssh.com.
+PYSFTP_CIPHERS = {GCM}
+WORKLOADS = ["big", "tree", "walktree", "connect", "big-rtt", "tree-rtt"]
+
+FULL = dict(big_bytes=1 << 30, tree_dirs=20, tree_files_per_dir=100, file_bytes=4096,
+            walk_dirs=100, walk_files_per_dir=99, connects=10, reps=3, slow_reps=1,
+            relay_test_bytes=1 << 30, timeout=1800)
+QUICK = dict(big_bytes=32 << 20, tree_dirs=5, tree_files_per_dir=20, file_bytes=4096,
+             walk_dirs=10, walk_files_per_dir=99, connects=3, reps=1, slow_reps=1,
+             relay_test_bytes=64 << 20, timeout=150)
+
+
+class RunError(Exception):
+    pass
+
+
+def log(msg=""):
+    print(msg, flush=True)
+
+
+def human_bytes(n):
+    for unit, size in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if n >= size and n % size == 0:
+            return f"{n // size} {unit}"
+    return f"{n} B"
+
+
+def run_cmd(cmd, timeout, **kw):
+    try:
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, **kw)
+    except subprocess.TimeoutExpired as e:
+        raise RunError(f"timed out after {timeout} s: {' '.join(cmd[:3])} ...") from e
+
+
+class Bench:
+    def __init__(self, args):
+        self.args = args
+        self.cfg = dict(QUICK if args.quick else FULL)
+        if args.reps:
+            self.cfg["reps"] = args.reps
+        if args.slow_reps:
+            self.cfg["slow_reps"] = args.slow_reps
+        self.rtt_ms = args.rtt_ms
+        self.errors = []
+        self.cases = []
+        self.relay_proc = None
+        self.sshd_dir = None
+        self.work = None
+        self.remote_abs = None
+        self.run_no = 0
+
+    # ---------------------------------------------------------------- setup
+    def setup(self):
+        self.work = tempfile.mkdtemp(prefix="psftp-bench.", dir="/tmp")
+        os.chmod(self.work, 0o755)  # sshd reads authorized_keys as the test user
+        self.sshd_dir = os.path.join(self.work, "sshd")
+        out = run_cmd(["bash", SSHD_SH, "start", self.sshd_dir], 60)
+        if out.returncode != 0:
+            raise RunError("sshd.sh start failed:\n" + out.stdout + out.stderr)
+        env = {}
+        with open(os.path.join(self.sshd_dir, "env")) as f:
+            for line in f:
+                k, _, v = line.strip().partition("=")
+                env[k] = v
+        self.port = int(env["PSFTP_TEST_PORT"])
+        self.user = env["PSFTP_TEST_USER"]
+        self.home = env["PSFTP_TEST_HOME"]
+        # pysftp 0.2.9 loads only RSA (or DSS) keys from a path: every client
+        # uses the same RSA key so that authentication costs the same.
+        self.key = os.path.join(self.sshd_dir, "id_rsa_pem")
+        self.known_hosts = os.path.join(self.sshd_dir, "known_hosts")
+        # pysftp looks the host key up under the bare host name, never
+        # "[host]:port": give it the bare-name file (still checked).
+        self.known_hosts_bare = os.path.join(self.sshd_dir, "known_hosts_port22_only")
+        pw = pwd.getpwnam(self.user)
+        self.uid, self.gid = pw.pw_uid, pw.pw_gid
+        self.remote_rel = f"psftp-bench-{os.getpid()}"
+        self.remote_abs = os.path.join(self.home, self.remote_rel)
+        os.makedirs(self.remote_abs)
+        os.chown(self.remote_abs, self.uid, self.gid)
+        log(f"sshd on 127.0.0.1:{self.port}; work dir {self.work}; remote dir ~/{self.remote_rel}")
+
+    def remote_mkdir(self, rel):
+        p = os.path.join(self.remote_abs, rel)
+        os.makedirs(p, exist_ok=True)
+        while True:  # chown what makedirs made, up to remote_abs
+            os.chown(p, self.uid, self.gid)
+            if os.path.dirname(p) == self.remote_abs or p == self.remote_abs:
+                break
+            p = os.path.dirname(p)
+        return os.path.join(self.remote_abs, rel)
+
+    def chown_tree(self, top):
+        for dirpath, dirnames, filenames in os.walk(top):
+            os.chown(dirpath, self.uid, self.gid)
+            for n in filenames:
+                os.chown(os.path.join(dirpath, n), self.uid, self.gid)
+
+    def start_relay(self):
+        if self.relay_proc:
+            return
+        # The relay's lifetime bounds it even if this harness dies.
+        lifetime = 7200 if not self.args.quick else 600
+        self.relay_proc = subprocess.Popen(
+            [RELAY, "serve", "0", str(self.port), str(self.rtt_ms // 2), str(lifetime)],
+            stdout=subprocess.PIPE, text=True)
+        self.relay_port = int(self.relay_proc.stdout.readline().strip())
+        self.known_hosts_relay = os.path.join(self.work, "known_hosts_relay")
+        with open(self.known_hosts) as f, open(self.known_hosts_relay, "w") as g:
+            g.write(f.read().replace(f"[127.0.0.1]:{self.port}",
+                                     f"[127.0.0.1]:{self.relay_port}"))
+        log(f"latency relay on 127.0.0.1:{self.relay_port} -> {self.port}, "
+            f"{self.rtt_ms // 2} ms each way")
+
+    def relay_selftest(self):
+        n = self.cfg["relay_test_bytes"]
+        out = run_cmd([RELAY, "selftest", str(self.rtt_ms // 2), str(n)], 300)
+        if out.returncode != 0:
+            raise RunError("relay selftest failed: " + out.stderr)
+        r = json.loads(out.stdout)
+        log(f"relay alone ({human_bytes(n)} each way): round trip {r['rtt_seconds'] * 1000:.1f} ms, "
+            f"up {r['up_mb_s']:.0f} MB/s, down {r['down_mb_s']:.0f} MB/s")
+        return r
+
+    def cleanup(self):
+        if self.relay_proc:
+            self.relay_proc.terminate()
+            try:
+                self.relay_proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.relay_proc.kill()
+        if self.sshd_dir:
+            subprocess.run(["bash", SSHD_SH, "stop", self.sshd_dir], capture_output=True)
+        if self.remote_abs and os.path.isdir(self.remote_abs):
+            shutil.rmtree(self.remote_abs, ignore_errors=True)
+        if self.work:
+            shutil.rmtree(self.work, ignore_errors=True)
+
+    # ---------------------------------------------------------------- data
+    def make_big(self):
+        path = os.path.join(self.work, "big.bin")
+        if os.path.exists(path):
+            return
+        n = self.cfg["big_bytes"]
+        log(f"creating a {human_bytes(n)} random file")
+        with open(path, "wb") as f:
+            left = n
+            while left:
+                k = min(left, 8 << 20)
+                f.write(os.urandom(k))
+                left -= k
+        os.chmod(path, 0o644)
+        remote = os.path.join(self.remote_abs, "big.bin")
+        try:  # the server reads the same bytes: a hard link saves 1 GiB of disk
+            os.link(path, remote)
+        except OSError:
+            shutil.copyfile(path, remote)
+            os.chown(remote, self.uid, self.gid)
+        self.remote_mkdir("up")
+        os.makedirs(os.path.join(self.work, "dl"), exist_ok=True)
+
+    def make_tree(self):
+        src = os.path.join(self.work, "src", "tree")
+        if os.path.exists(src):
+            return
+        d, f, b = self.cfg["tree_dirs"], self.cfg["tree_files_per_dir"], self.cfg["file_bytes"]
+        log(f"creating a tree of {d * f} files of {human_bytes(b)} in {d} directories")
+        for i in range(d):
+            dd = os.path.join(src, f"d{i:02d}")
+            os.makedirs(dd)
+            for j in range(f):
+                with open(os.path.join(dd, f"f{j:04d}.bin"), "wb") as fh:
+                    fh.write(os.urandom(b))
+        os.chmod(os.path.join(self.work, "src"), 0o755)
+        remote = os.path.join(self.remote_abs, "tree")
+        shutil.copytree(src, remote)
+        self.chown_tree(remote)
+
+    def make_walk(self):
+        top = os.path.join(self.remote_abs, "walk")
+        if os.path.exists(top):
+            return
+        d, f = self.cfg["walk_dirs"], self.cfg["walk_files_per_dir"]
+        log(f"creating a remote tree of {d} directories x {f} empty files ({d + d * f} entries)")
+        for i in range(d):
+            dd = os.path.join(top, f"w{i:03d}")
+            os.makedirs(dd)
+            for j in range(f):
+                open(os.path.join(dd, f"e{j:04d}"), "wb").close()
+        self.chown_tree(top)
+
+    # ---------------------------------------------------------------- clients
+    def client_cmd(self, client, op, argv, cipher, via_relay):
+        port = self.relay_port if via_relay else self.port
+        if client == "psftp":
+            kh = self.known_hosts_relay if via_relay else self.known_hosts
+            return [PSFTP_BENCH, op, *argv, "--port", str(port), "--user", self.user,
+                    "--key", self.key, "--known-hosts", kh, "--cipher", cipher]
+        if client == "pysftp":
+            return [VENV_PY, PYSFTP_BENCH, op, *argv, "--port", str(port), "--user", self.user,
+                    "--key", self.key, "--known-hosts", self.known_hosts_bare,
+                    "--cipher", cipher]
+        raise ValueError(client)
+
+    def sftp_cmd(self, batch, cipher, via_relay):
+        port = self.relay_port if via_relay else self.port
+        kh = self.known_hosts_relay if via_relay else self.known_hosts
+        return ["sftp", "-q", "-b", batch, "-F", "/dev/null",
+                "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes",
+                "-o", f"UserKnownHostsFile={kh}", "-o", "GlobalKnownHostsFile=/dev/null",
+                "-o", "IdentitiesOnly=yes", "-o", "IdentityAgent=none", "-i", self.key,
+                "-o", f"Ciphers={cipher}", "-P", str(port), f"{self.user}@127.0.0.1"]
+
+    def run_one(self, client, op, argv, cipher, via_relay, sftp_batch=None):
+        """One timed session. Returns the client's result dict."""
+        os.sync()  # write-back of the previous run is not charged to this one
+        timeout = self.cfg["timeout"]
+        if client == "openssh":
+            batch = os.path.join(self.work, "batch")
+            with open(batch, "w") as f:
+                f.write(sftp_batch + "\n")
+            cmd = self.sftp_cmd(batch, cipher, via_relay)
+            t0 = time.monotonic()
+            out = run_cmd(cmd, timeout)
+            dt = time.monotonic() - t0
+            if out.returncode != 0:
+                raise RunError(f"sftp exited {out.returncode}: {out.stderr.strip()[-500:]}")
+            return {"seconds": dt}
+        cmd = self.client_cmd(client, op, argv, cipher, via_relay)
+        out = run_cmd(cmd, timeout)
+        if out.returncode != 0:
+            raise RunError(f"{client} exited {out.returncode}: {out.stderr.strip()[-800:]}")
+        try:
+            return json.loads(out.stdout.strip().splitlines()[-1])
+        except (ValueError, IndexError) as e:
+            raise RunError(f"{client}: no result in output {out.stdout[-300:]!r}") from e
+
+    # ---------------------------------------------------------------- checks
+    @staticmethod
+    def same_file(a, b):
+        if not os.path.isfile(b):
+            raise RunError(f"missing after transfer: {b}")
+        sa, sb = os.path.getsize(a), os.path.getsize(b)
+        if sa != sb:
+            raise RunError(f"wrong size: {b} has {sb} bytes, expected {sa}")
+        if subprocess.run(["cmp", "-s", a, b]).returncode != 0:
+            raise RunError(f"wrong bytes: {b} differs from {a}")
+
+    @staticmethod
+    def same_tree(a, b):
+        if not os.path.isdir(b):
+            raise RunError(f"missing after transfer: {b}")
+        out = subprocess.run(["diff", "-rq", a, b], capture_output=True, text=True)
+        if out.returncode != 0:
+            raise RunError(f"tree differs: {out.stdout[:500]}{out.stderr[:200]}")
+
+    # ---------------------------------------------------------------- cases
+    def reps_for(self, workload, client):
+        if workload == "tree-rtt" and client != "psftp":
+            return min(self.cfg["slow_reps"], self.cfg["reps"])
+        return self.cfg["reps"]
+
+    def run_case(self, case, prepare, run, verify):
+        """Alternate the clients over the repetitions of one case."""
+        log(f"\n== {case['title']}  (load average {os.getloadavg()[0]:.2f})")
+        case["loadavg_start"] = os.getloadavg()
+        clients = case["clients"]
+        reps = {c: self.reps_for(case["workload"], c) for c in clients}
+        case["reps"] = reps
+        runs = {c: [] for c in clients}
+        for rep in range(max(reps.values())):
+            order = clients[rep % len(clients):] + clients[:rep % len(clients)]
+            for c in order:
+                if rep >= reps[c] or c in case.get("failed", {}):
+                    continue
+                prepare(c)
+                try:
+                    r = run(c)
+                    verify(c, r)
+                except RunError as e:
+                    msg = f"{case['title']}, {LABEL[c]}: {e}"
+                    log(f"   ERROR {msg}")
+                    self.errors.append(msg)
+                    case.setdefault("failed", {})[c] = str(e)
+                    continue
+                runs[c].append(r)
+                extra = ""
+                if "maxrss_kib" in r and c == "psftp":
+                    extra = f", peak RSS {r['maxrss_kib'] / 1024:.1f} MiB"
+                log(f"   rep {rep + 1} {LABEL[c]:>12}: {r['seconds']:.3f} s"
+                    f"{rate_text(case, r['seconds'])}{extra}")
+        case["runs"] = runs
+        case["median_seconds"] = {c: statistics.median([r["seconds"] for r in runs[c]])
+                                  for c in clients if runs[c]}
+        case["loadavg_end"] = os.getloadavg()
+        # The operation alone (connect excluded), where the client can tell:
+        # psftp and pysftp time themselves; OpenSSH sftp cannot be split.
+        ops = {c: statistics.median([r["op_seconds"] for r in runs[c]])
+               for c in ("psftp", "pysftp") if runs.get(c) and "op_seconds" in runs[c][0]}
+        if ops:
+            case["median_op_seconds"] = ops
+        if "psftp" in runs and runs["psftp"] and "maxrss_kib" in runs["psftp"][0]:
+            case["psftp_peak_rss_kib"] = max(r["maxrss_kib"] for r in runs["psftp"])
+        self.cases.append(case)
+
+    def big_cases(self, via_relay):
+        self.make_big()
+        if via_relay:
+            self.start_relay()
+        n = self.cfg["big_bytes"]
+        local = os.path.join(self.work, "big.bin")
+        dl = os.path.join(self.work, "dl", "big.bin")
+        remote_src = f"{self.remote_rel}/big.bin"
+        remote_dst_rel = f"{self.remote_rel}/up/big.bin"
+        remote_dst = os.path.join(self.remote_abs, "up", "big.bin")
+        where = f"{self.rtt_ms} ms RTT" if via_relay else "loopback"
+        for cipher in (GCM, CHACHA):
+            for op in ("get", "put"):
+                clients = [c for c in CLIENTS if c != "pysftp" or cipher in PYSFTP_CIPHERS]
+                case = {"workload": "big-rtt" if via_relay else "big", "op": op,
+                        "cipher": cipher, "rtt_ms": self.rtt_ms if via_relay else 0,
+                        "bytes": n, "clients": clients,
+                        "title": f"{op} {human_bytes(n)}, {SHORT[cipher]}, {where}"}
+                if cipher not in PYSFTP_CIPHERS:
+                    case["note"] = "pysftp: paramiko 3.5 has no chacha20-poly1305"
+                target = dl if op == "get" else remote_dst
+
+                def prepare(_c, target=target):
+                    if os.path.exists(target):
+                        os.unlink(target)
+
+                def run(c, op=op, cipher=cipher):
+                    if op == "get":
+                        return self.run_one(c, "get", [remote_src, dl], cipher, via_relay,
+                                            f"get {remote_src} {dl}")
+                    return self.run_one(c, "put", [local, remote_dst_rel], cipher, via_relay,
+                                        f"put {local} {remote_dst_rel}")
+
+                def verify(_c, _r, target=target):
+                    self.same_file(local, target)
+                    os.unlink(target)
+
+                self.run_case(case, prepare, run, verify)
+
+    def tree_cases(self, via_relay):
+        self.make_tree()
+        if via_relay:
+            self.start_relay()
+        d, f, b = self.cfg["tree_dirs"], self.cfg["tree_files_per_dir"], self.cfg["file_bytes"]
+        src = os.path.join(self.work, "src", "tree")
+        remote_src = f"{self.remote_rel}/tree"
+        where = f"{self.rtt_ms} ms RTT" if via_relay else "loopback"
+        tag = "rtt" if via_relay else "lo"
+        # Every run writes into a new directory and nothing is deleted until
+        # the end of the whole run: on ext4, creating thousands of files
+        # right after deleting thousands (the previous repetition's copy)
+        # costs several times more system time in open(O_CREAT), which made
+        # every repetition after the first up to 7x slower (for all clients,
+        # psftp's 4 parallel connections most).
+        for op in ("get_r", "put_r"):
+            sftp_op = "get -r" if op == "get_r" else "put -r"
+            case = {"workload": "tree-rtt" if via_relay else "tree", "op": op, "cipher": GCM,
+                    "rtt_ms": self.rtt_ms if via_relay else 0, "files": d * f,
+                    "bytes": d * f * b, "clients": list(CLIENTS),
+                    "title": f"{op} {d * f} files x {human_bytes(b)} in {d} dirs, "
+                             f"{SHORT[GCM]}, {where}",
+                    "note": f"OpenSSH: sftp {sftp_op}; psftp: "
+                            f"{self.args.parallelism} connections (default)"}
+            dest = {}
+
+            def prepare(c, op=op, dest=dest):
+                self.run_no += 1
+                name = f"{op}-{tag}-{self.run_no}-{c}"
+                if op == "get_r":
+                    dest["local"] = os.path.join(self.work, "dl_tree", name)
+                    os.makedirs(dest["local"])
+                else:
+                    dest["rel"] = f"{self.remote_rel}/up_tree/{name}"
+                    dest["abs"] = self.remote_mkdir(f"up_tree/{name}")
+
+            def run(c, op=op, dest=dest):
+                if op == "get_r":
+                    return self.run_one(c, "get_r", [remote_src, dest["local"]], GCM, via_relay,
+                                        f"get -r {remote_src} {dest['local']}")
+                return self.run_one(c, "put_r", [src, dest["rel"]], GCM, via_relay,
+                                    f"put -r {src} {dest['rel']}")
+
+            def verify(c, _r, op=op, dest=dest):
+                # pysftp's get_r lands at reparent(localdir, remotedir), and so
+                # does psftp's; sftp's get -r / put -r add the last name.
+                if op == "get_r":
+                    got = (os.path.join(dest["local"], "tree") if c == "openssh"
+                           else os.path.join(dest["local"], remote_src))
+                else:
+                    got = os.path.join(dest["abs"], "tree") if c == "openssh" else dest["abs"]
+                self.same_tree(src, got)
+
+            self.run_case(case, prepare, run, verify)
+
+    def walk_case(self):
+        self.make_walk()
+        d, f = self.cfg["walk_dirs"], self.cfg["walk_files_per_dir"]
+        entries = d + d * f
+        remote = f"{self.remote_rel}/walk"
+        case = {"workload": "walktree", "op": "walktree", "cipher": GCM, "rtt_ms": 0,
+                "entries": entries, "clients": ["psftp", "pysftp"],
+                "title": f"walktree {entries} entries ({d} dirs), {SHORT[GCM]}, loopback",
+                "note": "OpenSSH sftp has no recursive listing"}
+
+        def verify(c, r):
+            if r.get("entries") != entries or r.get("dirs") != d:
+                raise RunError(f"walktree saw {r.get('entries')} entries "
+                               f"({r.get('dirs')} dirs), expected {entries} ({d} dirs)")
+
+        self.run_case(case, lambda c: None,
+                      lambda c: self.run_one(c, "walktree", [remote], GCM, False), verify)
+
+    def connect_case(self):
+        n = self.cfg["connects"]
+        case = {"workload": "connect", "op": "connect", "cipher": GCM, "rtt_ms": 0,
+                "connects": n, "clients": list(CLIENTS),
+                "title": f"connect + authenticate (RSA key) + pwd + close, x{n}, "
+                         f"{SHORT[GCM]}, loopback",
+                "note": "seconds: median of single connections; OpenSSH: one sftp process each"}
+
+        def run(c):
+            if c != "openssh":
+                r = self.run_one(c, "connect", [str(n)], GCM, False)
+                r["all_seconds"] = r["connect_seconds"]
+                r["seconds"] = statistics.median(r["connect_seconds"])
+                return r
+            times = [self.run_one(c, "connect", [], GCM, False, "pwd")["seconds"]
+                     for _ in range(n)]
+            return {"all_seconds": times, "seconds": statistics.median(times)}
+
+        def verify(c, r):
+            if len(r["all_seconds"]) != n:
+                raise RunError(f"{len(r['all_seconds'])} connections, expected {n}")
+
+        self.run_case(case, lambda c: None, run, verify)
+
+
+# -------------------------------------------------------------------- report
+def ratio(case, other):
+    m = case.get("median_seconds", {})
+    if "psftp" in m and other in m:
+        return m[other] / m["psftp"]
+    return None
+
+
+def rate_text(case, s):
+    if case.get("files"):
+        return f" ({case['files'] / s:,.0f} files/s, {case['bytes'] / s / 1e6:.2f} MB/s)"
+    if case.get("bytes"):
+        return f" ({case['bytes'] / s / 1e6:.1f} MB/s)"
+    if case.get("entries"):
+        return f" ({case['entries'] / s:,.0f} entries/s)"
+    return ""
+
+
+def cell(case, c):
+    m = case.get("median_seconds", {})
+    if c not in case["clients"]:
+        return "n/a"
+    if c not in m:
+        return "failed"
+    s = m[c]
+    reps = len(case["runs"][c])
+    rate = rate_text(case, s)
+    star = "" if reps == max(case["reps"].values()) else f" [{reps} rep]"
+    return f"{s:.3f} s{rate}{star}"
+
+
+def fmt_ratio(r):
+    return "-" if r is None else f"{r:.2f}x"
+
+
+def table(cases):
+    lines = ["| workload | psftp | OpenSSH sftp | pysftp | psftp/OpenSSH | psftp/pysftp | psftp peak RSS |",
+             "|---|---|---|---|---|---|---|"]
+    for c in cases:
+        rss = c.get("psftp_peak_rss_kib")
+        lines.append(f"| {c['title']} | {cell(c, 'psftp')} | {cell(c, 'openssh')} | "
+                     f"{cell(c, 'pysftp')} | {fmt_ratio(ratio(c, 'openssh'))} | "
+                     f"{fmt_ratio(ratio(c, 'pysftp'))} | "
+                     f"{'-' if rss is None else f'{rss / 1024:.1f} MiB'} |")
+    return "\n".join(lines)
+
+
+def targets(cases, rtt_ms):
+    """Evaluate the issue's targets on this run's ratios."""
+    out = []
+
+    def add(target, case, other, need):
+        r = ratio(case, other)
+        out.append({"target": target, "case": case["title"], "versus": other, "need": need,
+                    "ratio": r, "result": "n/a" if r is None else ("PASS" if r >= need else "MISS")})
+
+    for c in cases:
+        w = c["workload"]
+        if w == "big":
+            add("1 GiB loopback >= 1.0x OpenSSH, same cipher", c, "openssh", 1.0)
+            if "pysftp" in c["clients"]:
+                add("1 GiB loopback >= 2x pysftp", c, "pysftp", 2.0)
+        elif w == "big-rtt":
+            add(f"1 GiB {rtt_ms} ms RTT >= 1.5x OpenSSH", c, "openssh", 1.5)
+        elif w == "tree-rtt":
+            add(f"2,000 files {rtt_ms} ms RTT >= 10x OpenSSH -r", c, "openssh", 10.0)
+            add(f"2,000 files {rtt_ms} ms RTT >= 10x pysftp", c, "pysftp", 10.0)
+        elif w == "tree":
+            add("2,000 files loopback >= 2x OpenSSH", c, "openssh", 2.0)
+        elif w == "walktree":
+            add("walktree >= 5x pysftp", c, "pysftp", 5.0)
+    big = [c for c in cases if c["workload"] == "big" and c.get("psftp_peak_rss_kib")]
+    if big:
+        peak = max(c["psftp_peak_rss_kib"] for c in big)
+        out.append({"target": "psftp peak RSS during 1 GiB < 64 MiB", "case": "all 1 GiB loopback runs",
+                    "versus": None, "need": 64 * 1024, "peak_rss_kib": peak,
+                    "result": "PASS" if peak < 64 * 1024 else "MISS"})
+    return out
+
+
+def targets_table(ts):
+    lines = ["| target | case | measured | result |", "|---|---|---|---|"]
+    for t in ts:
+        if "peak_rss_kib" in t:
+            m = f"{t['peak_rss_kib'] / 1024:.1f} MiB"
+        else:
+            m = fmt_ratio(t["ratio"]) + f" (need {t['need']:g}x)"
+        lines.append(f"| {t['target']} | {t['case']} | {m} | {t['result']} |")
+    return "\n".join(lines)
+
+
+def svg_chart(cases, meta, path):
+    """Grouped horizontal bars, one group per case, each bar scaled to the
+    fastest client of its own row, labelled with the absolute value."""
+    colors = {"psftp": "#1f77b4", "openssh": "#7f7f7f", "pysftp": "#ff7f0e"}
+    bar_h, gap, label_w, bar_w, right = 14, 14, 330, 330, 200
+    rows = [c for c in cases if c.get("median_seconds")]
+    height = 86 + sum(len(c["clients"]) * bar_h + gap + 16 for c in rows) + 30
+    width = label_w + bar_w + right
+    esc = lambda s: s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    o = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+         f'font-family="DejaVu Sans, Arial, sans-serif" font-size="11">',
+         f'<rect width="{width}" height="{height}" fill="white"/>',
+         f'<text x="10" y="20" font-size="14" font-weight="bold">psftp vs OpenSSH sftp vs pysftp '
+         f'(higher is faster; bars scaled per row)</text>',
+         f'<text x="10" y="38" fill="#444">{esc(meta[0])}</text>',
+         f'<text x="10" y="54" fill="#444">{esc(meta[1])}</text>']
+    x = 10
+    for c in CLIENTS:
+        o.append(f'<rect x="{x}" y="64" width="12" height="12" fill="{colors[c]}"/>'
+                 f'<text x="{x + 16}" y="74">{LABEL[c]}</text>')
+        x += 120
+    y = 92
+    for c in rows:
+        o.append(f'<text x="10" y="{y + 10}" font-weight="bold">{esc(c["title"])}</text>')
+        y += 16
+        med = c["median_seconds"]
+
+        def rate(cl):
+            s = med[cl]
+            if c.get("files"):
+                return c["files"] / s, f"{c['files'] / s:,.0f} files/s ({s:.2f} s)"
+            if c.get("bytes"):
+                return c["bytes"] / s / 1e6, f"{c['bytes'] / s / 1e6:.1f} MB/s ({s:.2f} s)"
+            if c.get("entries"):
+                return c["entries"] / s, f"{c['entries'] / s:,.0f} entries/s ({s:.2f} s)"
+            return 1 / s, f"{1 / s:.1f} /s ({s * 1000:.0f} ms)"
+
+        best = max(rate(cl)[0] for cl in med)
+        for cl in c["clients"]:
+            if cl in med:
+                v, text = rate(cl)
+                w = max(1.0, bar_w * v / best)
+                o.append(f'<rect x="{label_w}" y="{y}" width="{w:.1f}" height="{bar_h - 2}" '
+                         f'fill="{colors[cl]}"/>')
+                o.append(f'<text x="{label_w + w + 4:.1f}" y="{y + 10}">{esc(text)}</text>')
+            else:
+                why = "n/a" if cl not in c["clients"] else "failed"
+                o.append(f'<text x="{label_w + 4}" y="{y + 10}" fill="#a00">{why}</text>')
+            o.append(f'<text x="{label_w - 6}" y="{y + 10}" text-anchor="end" fill="#444">'
+                     f'{LABEL[cl]}</text>')
+            y += bar_h
+        y += gap
+    o.append("</svg>")
+    with open(path, "w") as f:
+        f.write("\n".join(o) + "\n")
+
+
+def versions():
+    def first_line(cmd, stderr=False):
+        try:
+            out = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
+            return ((out.stderr if stderr else out.stdout).strip().splitlines() or [""])[0]
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+
+    v = {}
+    out = subprocess.run([PSFTP_BENCH, "version"], capture_output=True, text=True)
+    v["psftp"] = json.loads(out.stdout)["psftp_version"] if out.returncode == 0 else None
+    heads = glob.glob(os.path.join(ROOT, "target", "release", "build", "libssh2-sys-*", "out",
+                                   "include", "libssh2.h"))
+    for h in heads:
+        m = re.search(r'#define LIBSSH2_VERSION\s+"([^"]+)"', open(h).read())
+        if m:
+            v["libssh2 (bundled by libssh2-sys)"] = m.group(1)
+    v["git commit"] = first_line(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"])
+    v["OpenSSH (sftp, sshd, sftp-server)"] = first_line(["ssh", "-V"], stderr=True)
+    out = subprocess.run([VENV_PY, "-c", "import sys, importlib.metadata as m; print(sys.version.split()[0]);"
+                          "[print(p, m.version(p)) for p in ('pysftp','paramiko','cryptography')]"],
+                         capture_output=True, text=True)
+    lines = out.stdout.split("\n")
+    v["python (pysftp venv)"] = lines[0]
+    for line in lines[1:]:
+        if line.strip():
+            k, val = line.split()
+            v[k] = val
+    v["rustc"] = first_line(["rustc", "-V"])
+    v["gcc"] = first_line(["gcc", "--version"])
+    return v
+
+
+def machine():
+    model = None
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = None
+    try:
+        for line in open("/proc/meminfo"):
+            if line.startswith("MemTotal"):
+                mem = f"{int(line.split()[1]) // 1024} MiB"
+    except OSError:
+        pass
+    fs = None
+    try:
+        out = subprocess.run(["findmnt", "-no", "FSTYPE,OPTIONS", "-T", "/tmp"],
+                             capture_output=True, text=True, timeout=10)
+        fs = out.stdout.strip() or None
+    except (OSError, subprocess.TimeoutExpired):
+        pass
+    return {"cores": os.cpu_count(), "cpu": model, "memory": mem, "filesystem (/tmp)": fs,
+            "kernel": platform.release(), "hostname_hash":
+                hashlib.sha256(platform.node().encode()).hexdigest()[:8]}
+
+
+def report(result, out_dir, echo=False):
+    """Table, targets, chart.svg and table.md from a results dict (also
+    used by --render to redo them from a saved results.json)."""
+    cases, ts, info = result["cases"], result["targets"], result
+    quick = result["mode"].startswith("quick")
+    load_start, load_end = result["loadavg_start"], result["loadavg_end"]
+    loads = [load_start[0], load_end[0]] + [x for c in cases
+                                            for x in (c["loadavg_start"][0], c["loadavg_end"][0])]
+    peak = max(loads)
+    tbl = table(cases)
+    ttbl = targets_table(ts)
+    opl = [f"- {c['title']}: operation alone (connect excluded) psftp "
+           f"{c['median_op_seconds']['psftp']:.3f} s, pysftp {c['median_op_seconds']['pysftp']:.3f} s, "
+           f"psftp/pysftp {c['median_op_seconds']['pysftp'] / c['median_op_seconds']['psftp']:.2f}x"
+           for c in cases if c["workload"] == "walktree"
+           and len(c.get("median_op_seconds", {})) == 2]
+    ttbl += ("\n\n" + "\n".join(opl)) if opl else ""
+    load_text = (f"load average (1 min) {load_start[0]:.2f} at start, {load_end[0]:.2f} at end, "
+                 f"up to {peak:.2f} between workloads")
+    if echo:
+        log("\n" + tbl + "\n")
+        log("Targets" + (" (quick sizes: indicative only, not the targets' workloads)"
+                         if quick else "") + ":")
+        log(ttbl)
+        log(f"\n{load_text}; {info['machine']['cores']} cores; "
+            f"run took {result['seconds_total']:.0f} s")
+    v = info["versions"]
+    meta = (f"{result['date']}, {result['mode']}, {info['machine']['cores']} cores, "
+            f"{load_text}",
+            f"psftp {v.get('psftp')}, "
+            f"{(v.get('OpenSSH (sftp, sshd, sftp-server)') or '').split(',')[0]}, "
+            f"pysftp {v.get('pysftp')} / paramiko {v.get('paramiko')}; "
+            f"loopback sshd; RTT via bench/relay.rs; one session timed per run")
+    svg_chart(cases, meta, os.path.join(out_dir, "chart.svg"))
+    relay_test = result.get("relay_selftest")
+    with open(os.path.join(out_dir, "table.md"), "w") as f:
+        f.write(f"Run {result['date']} ({result['mode']}); {load_text}; "
+                f"{info['machine']['cores']} cores ({info['machine']['cpu']}); "
+                f"took {result['seconds_total']:.0f} s.\n\n"
+                "Versions: " + ", ".join(f"{k} {val}" for k, val in v.items()) +
+                f"\n\n{tbl}\n\n{ttbl}\n")
+        if relay_test:
+            f.write(f"\nRelay alone: round trip {relay_test['rtt_seconds'] * 1000:.1f} ms, "
+                    f"{relay_test['up_mb_s']:.0f} MB/s up, {relay_test['down_mb_s']:.0f} MB/s down.\n")
+        for n in result.get("notes", []):
+            f.write(f"\n- {n}")
+        f.write("\n")
+
+
+def main():
+    ap = argparse.ArgumentParser(description="psftp vs OpenSSH sftp vs pysftp (see bench/README.md)")
+    ap.add_argument("--quick", action="store_true", help="small sizes, 1 repetition (smoke test)")
+    ap.add_argument("--only", default="", help="comma-separated workloads: " + ",".join(WORKLOADS)
+                    + " (also: rtt = big-rtt,tree-rtt)")
+    ap.add_argument("--reps", type=int, default=0, help="repetitions per client (default 3, quick 1)")
+    ap.add_argument("--slow-reps", type=int, default=0,
+                    help="repetitions of OpenSSH and pysftp on tree-rtt (default 1)")
+    ap.add_argument("--rtt-ms", type=int, default=20, help="round trip added by the relay")
+    ap.add_argument("--out", default="", help="results directory (default bench/results, "
+                    "quick: bench/results/tmp/quick)")
+    ap.add_argument("--render", metavar="RESULTS_JSON",
+                    help="only redo table.md and chart.svg from a saved results.json "
+                         "(next to it, or in --out)")
+    ap.add_argument("--parallelism", type=int, default=4, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.render:
+        with open(args.render) as f:
+            result = json.load(f)
+        report(result, args.out or os.path.dirname(os.path.abspath(args.render)), echo=True)
+        return 0
+
+    only = [w.strip() for w in args.only.split(",") if w.strip()]
+    if "rtt" in only:
+        only = [w for w in only if w != "rtt"] + ["big-rtt", "tree-rtt"]
+    for w in only:
+        if w not in WORKLOADS:
+            ap.error(f"unknown workload {w!r}; choose from {', '.join(WORKLOADS)}")
+    todo = only or WORKLOADS
+    # A quick run never overwrites the committed results of a full run.
+    default_out = os.path.join(BENCH, "results", *(["tmp", "quick"] if args.quick else []))
+    out_dir = args.out or default_out
+    os.makedirs(out_dir, exist_ok=True)
+
+    b = Bench(args)
+    started = time.monotonic()
+    load_start = os.getloadavg()
+    info = {"machine": machine(), "versions": versions()}
+    log(f"machine: {info['machine']['cores']} cores, {info['machine']['cpu']}; "
+        f"load average {load_start[0]:.2f} {load_start[1]:.2f} {load_start[2]:.2f}")
+    log("reps: " + (f"{b.cfg['reps']} per client; OpenSSH and pysftp on tree-rtt: "
+                    f"{min(b.cfg['slow_reps'], b.cfg['reps'])}"))
+    relay_test = None
+    try:
+        b.setup()
+        if any(w.endswith("-rtt") for w in todo):
+            relay_test = b.relay_selftest()
+        if "connect" in todo:
+            b.connect_case()
+        if "big" in todo:
+            b.big_cases(False)
+        if "tree" in todo:
+            b.tree_cases(False)
+        if "walktree" in todo:
+            b.walk_case()
+        if "big-rtt" in todo:
+            b.big_cases(True)
+        if "tree-rtt" in todo:
+            b.tree_cases(True)
+    except RunError as e:
+        b.errors.append(str(e))
+        log(f"ERROR {e}")
+    except KeyboardInterrupt:
+        b.errors.append("interrupted")
+    finally:
+        b.cleanup()
+    elapsed = time.monotonic() - started
+    load_end = os.getloadavg()
+
+    mode = "quick (small sizes: targets are indicative only)" if args.quick else "full"
+    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    result = {
+        "date": stamp, "mode": mode, "seconds_total": elapsed,
+        "loadavg_start": load_start, "loadavg_end": load_end,
+        "timing": "one session per run: connect + authenticate + operation + close; "
+                  "medians over repetitions; clients alternate",
+        "reps": {"default": b.cfg["reps"], "tree-rtt OpenSSH and pysftp":
+                 min(b.cfg["slow_reps"], b.cfg["reps"])},
+        "config": b.cfg, "rtt_ms": args.rtt_ms, "relay_selftest": relay_test,
+        "cases": b.cases, "targets": targets(b.cases, args.rtt_ms), "errors": b.errors,
+        "notes": sorted({c["note"] for c in b.cases if c.get("note")}), **info,
+    }
+    with open(os.path.join(out_dir, "results.json"), "w") as f:
+        json.dump(result, f, indent=1)
+    report(result, out_dir, echo=True)
+    log(f"results: {out_dir}/results.json, chart.svg, table.md")
+    if b.errors:
+        log(f"\n{len(b.errors)} error(s):")
+        for e in b.errors:
+            log(f"  {e}")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

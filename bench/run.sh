@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# psftp benchmarks side by side with OpenSSH sftp and pysftp (issue 8).
+#
+#   bash bench/run.sh [--quick] [--only WORKLOAD[,WORKLOAD...]] [--reps N]
+#                     [--slow-reps N] [--rtt-ms MS] [--out DIR]
+#
+# Installs what is missing (tests/setup.sh: openssh-server, compilers, ...;
+# bench/.venv with pysftp 0.2.9 pinned in bench/requirements.txt), builds
+# psftp (release), bench/psftp_bench.c and the latency relay
+# bench/relay.rs, then runs bench/bench.py. Workloads: big, tree, walktree,
+# connect, big-rtt, tree-rtt (rtt = both). See bench/README.md.
+#
+# Exits non-zero only on errors (a failed or wrong transfer), never on a
+# missed performance target.
+set -euo pipefail
+bench=$(cd "$(dirname "$0")" && pwd)
+root=$(dirname "$bench")
+cd "$root"
+
+bash tests/setup.sh
+command -v cmp >/dev/null && command -v diff >/dev/null || {
+  echo "run.sh: cmp and diff (diffutils) are needed" >&2; exit 1; }
+
+echo "== building psftp (release)"
+cargo build --release --quiet
+lib=$root/target/release
+soname=$(objdump -p "$lib/libpsftp.so" | awk '/SONAME/ {print $2}')
+[ -z "$soname" ] || ln -sf libpsftp.so "$lib/$soname"
+
+mkdir -p "$bench/build"
+echo "== building bench/psftp_bench.c and bench/relay.rs"
+gcc -std=c99 -O2 -Wall -Wextra -Werror -I"$root/include" "$bench/psftp_bench.c" \
+    -L"$lib" -lpsftp -Wl,-rpath,"$lib" -o "$bench/build/psftp_bench"
+if [ ! -x "$bench/build/relay" ] || [ "$bench/relay.rs" -nt "$bench/build/relay" ]; then
+  rustc -O --edition 2021 "$bench/relay.rs" -o "$bench/build/relay"
+fi
+
+venv=$bench/.venv
+stamp=$venv/.requirements.sha256
+want=$(sha256sum "$bench/requirements.txt" | cut -d' ' -f1)
+if [ ! -x "$venv/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  echo "== creating $venv (pysftp 0.2.9, paramiko<4)"
+  rm -rf "$venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q --disable-pip-version-check -r "$bench/requirements.txt"
+  echo "$want" > "$stamp"
+fi
+
+exec python3 "$bench/bench.py" "$@"
