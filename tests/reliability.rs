@@ -203,6 +203,37 @@ fn a_frozen_link_times_out_every_operation_and_keeps_old_data() {
     relay.thaw();
 }
 
+#[test]
+fn a_bit_flipped_on_the_way_fails_the_get_and_keeps_old_data() {
+    // Each cipher's integrity check (GCM, Poly1305, the HMAC after CTR) must
+    // stop the transfer rather than let altered bytes reach the file.
+    let relay = Relay::start(server().port);
+    let rdir = remote_scratch("bitflip");
+    put_remote_file(&rdir.join("big"), &pattern(32 * 1024 * 1024, 4));
+    let ldir = local_scratch("bitflip");
+    let flip = || relay.corrupt_next_down();
+    for cipher in [
+        "aes128-gcm@openssh.com",
+        "chacha20-poly1305@openssh.com",
+        "aes128-ctr",
+    ] {
+        let local = ldir.join(cipher);
+        std::fs::write(&local, b"old local").unwrap();
+        let opts = with_timeout(10.0);
+        check(unsafe { psftp_cnopts_set_ciphers(opts.0, c(cipher).as_ptr()) }).unwrap();
+        let conn = via_relay(&relay, &opts);
+        let t = Instant::now();
+        let err = get_interrupted(&conn, &rdir.join("big"), &local, &flip, std::ptr::null())
+            .expect_err(cipher);
+        assert_eq!(err.code, PSFTP_E_SSH, "{cipher}: {}", err.msg);
+        for part in ["read '", "big'", "integrity check", "127.0.0.1"] {
+            assert!(err.msg.contains(part), "{cipher}: {}", err.msg);
+        }
+        assert!(t.elapsed() < Duration::from_secs(10) + HANG_GUARD);
+        assert_eq!(std::fs::read(&local).unwrap(), b"old local", "{cipher}");
+    }
+}
+
 fn resume_opts() -> *mut psftp_transfer_opts {
     let mut o = std::ptr::null_mut();
     check(unsafe { psftp_transfer_opts_new(&mut o) }).unwrap();

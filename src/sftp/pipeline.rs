@@ -116,6 +116,17 @@ impl Download<'_> {
     }
 }
 
+/// Name the file in failures of the link itself (lost, timed out,
+/// corrupted), whose messages name only the host.
+fn with_path(e: Error, op: &str, path: &str) -> Error {
+    match e.kind() {
+        ErrorKind::ConnectionLost | ErrorKind::Timeout | ErrorKind::Ssh => {
+            e.context(format!("{op} '{path}'"))
+        }
+        _ => e,
+    }
+}
+
 fn bad_reply(path: &str, what: &str) -> Error {
     Error::new(ErrorKind::Sftp, format!("read '{path}': the server {what}"))
 }
@@ -185,7 +196,9 @@ fn run(
         // Best effort: the first error is what the caller needs to see.
         let _ = ch.drain(d.in_flight.len());
     }
-    result.map(|_| d.delivered - start)
+    result
+        .map(|_| d.delivered - start)
+        .map_err(|e| with_path(e, "read", path))
 }
 
 fn run_download(
@@ -271,7 +284,7 @@ pub fn upload(
         // Best effort: the first error is what the caller needs to see.
         let _ = ch.drain(in_flight.len());
     }
-    result
+    result.map_err(|e| with_path(e, "write", path))
 }
 
 fn run_upload(

@@ -1,7 +1,8 @@
 //! A TCP relay on 127.0.0.1 in front of the test sshd that can freeze the
 //! link (stop forwarding, keep the sockets open) or cut it, and counts the
 //! bytes the client sends and the connections made. It can also delay
-//! every byte, to make loopback look like a long-distance link.
+//! every byte, to make loopback look like a long-distance link, and flip a
+//! bit on the way to the client, as a faulty link or an attacker would.
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
@@ -12,6 +13,7 @@ use std::time::{Duration, Instant};
 #[derive(Default)]
 struct Flags {
     frozen: AtomicBool,
+    corrupt_next_down: AtomicBool,
     up_bytes: AtomicU64,
     accepted: AtomicU64,
     conns: Mutex<Vec<TcpStream>>,
@@ -64,6 +66,11 @@ impl Relay {
     /// Stop forwarding in both directions; connections stay open.
     pub fn freeze(&self) {
         self.flags.frozen.store(true, Ordering::SeqCst);
+    }
+
+    /// Flip one bit in the next bytes sent from the server to a client.
+    pub fn corrupt_next_down(&self) {
+        self.flags.corrupt_next_down.store(true, Ordering::SeqCst);
     }
 
     pub fn thaw(&self) {
@@ -142,6 +149,8 @@ fn forward(
         }
         if upstream {
             flags.up_bytes.fetch_add(n as u64, Ordering::SeqCst);
+        } else if flags.corrupt_next_down.swap(false, Ordering::SeqCst) {
+            buf[n / 2] ^= 0x10;
         }
         if !send(&buf[..n]) {
             break;

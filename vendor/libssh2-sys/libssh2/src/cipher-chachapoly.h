@@ -25,8 +25,21 @@
 
 #define CHACHA_KEYLEN   32 /* Only 256-bit keys used here */
 
+/* psftp: with OpenSSL 3, ChaCha20 and Poly1305 come from libcrypto's
+   assembly (as in OpenSSH's cipher-chachapoly-libcrypto.c) instead of the
+   portable C code, which cost most of the client's CPU time. */
+#if defined(LIBSSH2_OPENSSL) && !defined(LIBSSH2_WOLFSSL) && \
+    OPENSSL_VERSION_NUMBER >= 0x30000000L
+#define CHACHAPOLY_LIBCRYPTO 1
+#endif
+
 struct chachapoly_ctx {
+#ifdef CHACHAPOLY_LIBCRYPTO
+    EVP_CIPHER_CTX *main_evp, *header_evp;
+    EVP_MAC_CTX *poly;
+#else
     struct chacha_ctx main_ctx, header_ctx;
+#endif
 };
 
 int chachapoly_init(struct chachapoly_ctx *ctx, const unsigned char *key,
@@ -37,5 +50,6 @@ int chachapoly_crypt(struct chachapoly_ctx *ctx, libssh2_uint64_t seqnr,
 int chachapoly_get_length(struct chachapoly_ctx *ctx,
                           unsigned int *plenp, libssh2_uint64_t seqnr,
                           const unsigned char *cp, size_t len);
+void chachapoly_free(struct chachapoly_ctx *ctx);
 
 #endif /* CHACHA_POLY_AEAD_H */
