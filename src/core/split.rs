@@ -45,6 +45,8 @@ pub fn parts(size: u64, rtt: Option<Duration>, opts: &TransferOpts) -> usize {
 /// The chunks of one file and what its connections share.
 pub struct Chunks {
     size: u64,
+    /// Connections taking chunks (at most; some may fail to connect).
+    pub parts: usize,
     next: AtomicU64,
     done: AtomicU64,
     stop: AtomicBool,
@@ -52,9 +54,10 @@ pub struct Chunks {
 }
 
 impl Chunks {
-    fn new(size: u64) -> Chunks {
+    fn new(size: u64, parts: usize) -> Chunks {
         Chunks {
             size,
+            parts,
             next: AtomicU64::new(0),
             done: AtomicU64::new(0),
             stop: AtomicBool::new(false),
@@ -119,7 +122,7 @@ pub fn run(
     main: impl FnOnce(&Chunks, Report<'_>) -> Result<()>,
     report: Report<'_>,
 ) -> Result<()> {
-    let chunks = Chunks::new(size);
+    let chunks = Chunks::new(size, parts);
     let siblings = Siblings::default();
     let reported = std::cell::Cell::new(0);
     let mut report = |done| {
@@ -236,7 +239,7 @@ mod tests {
     #[test]
     fn chunks_cover_the_file_once() {
         for size in [1u64 << 30, 100 << 20, CHUNK, CHUNK + 1, 5] {
-            let c = Chunks::new(size);
+            let c = Chunks::new(size, 1);
             let all: Vec<_> = std::iter::from_fn(|| c.next()).collect();
             assert_eq!(all.first().unwrap().0, 0);
             assert_eq!(all.last().unwrap().1, size);
@@ -247,7 +250,7 @@ mod tests {
 
     #[test]
     fn a_failure_stops_handing_out_chunks() {
-        let c = Chunks::new(1 << 30);
+        let c = Chunks::new(1 << 30, 2);
         assert!(c.next().is_some());
         c.fail(Error::cancelled("first"));
         c.fail(Error::cancelled("second"));

@@ -284,6 +284,15 @@ impl State {
         })
     }
 
+    /// Run `body` with 1/`parts` of the channel's in-flight budget, so that
+    /// a split transfer holds about as much memory as an unsplit one.
+    fn with_share<R>(&mut self, parts: usize, body: impl FnOnce(&mut State) -> R) -> R {
+        self.sftp.share_in_flight(parts);
+        let r = body(self);
+        self.sftp.share_in_flight(1);
+        r
+    }
+
     fn put_chunks(
         &mut self,
         handle: &[u8],
@@ -293,26 +302,28 @@ impl State {
         chunks: &Chunks,
         report: Report<'_>,
     ) -> Result<()> {
-        while let Some((start, end)) = chunks.next() {
-            let mut count = chunks.counter();
-            let mut on_progress = |n| count(n).and_then(|_| report(chunks.done()));
-            let mut source = RangeSource {
-                file,
-                path,
-                pos: start,
-                end,
-            };
-            let sent = upload(
-                &mut self.sftp,
-                handle,
-                rpath,
-                start,
-                &mut source,
-                &mut on_progress,
-            )?;
-            split::check_chunk(sent, (start, end), &format!("put '{}'", path.display()))?;
-        }
-        Ok(())
+        self.with_share(chunks.parts, |st| {
+            while let Some((start, end)) = chunks.next() {
+                let mut count = chunks.counter();
+                let mut on_progress = |n| count(n).and_then(|_| report(chunks.done()));
+                let mut source = RangeSource {
+                    file,
+                    path,
+                    pos: start,
+                    end,
+                };
+                let sent = upload(
+                    &mut st.sftp,
+                    handle,
+                    rpath,
+                    start,
+                    &mut source,
+                    &mut on_progress,
+                )?;
+                split::check_chunk(sent, (start, end), &format!("put '{}'", path.display()))?;
+            }
+            Ok(())
+        })
     }
 
     fn get_chunks(
@@ -324,26 +335,28 @@ impl State {
         chunks: &Chunks,
         report: Report<'_>,
     ) -> Result<()> {
-        while let Some((start, end)) = chunks.next() {
-            let mut count = chunks.counter();
-            let mut on_progress = |n| count(n).and_then(|_| report(chunks.done()));
-            let mut sink = RangeSink {
-                file,
-                path,
-                pos: start,
-            };
-            let got = download_range(
-                &mut self.sftp,
-                handle,
-                rpath,
-                start,
-                end - start,
-                &mut sink,
-                &mut on_progress,
-            )?;
-            split::check_chunk(got, (start, end), &format!("get '{rpath}'"))?;
-        }
-        Ok(())
+        self.with_share(chunks.parts, |st| {
+            while let Some((start, end)) = chunks.next() {
+                let mut count = chunks.counter();
+                let mut on_progress = |n| count(n).and_then(|_| report(chunks.done()));
+                let mut sink = RangeSink {
+                    file,
+                    path,
+                    pos: start,
+                };
+                let got = download_range(
+                    &mut st.sftp,
+                    handle,
+                    rpath,
+                    start,
+                    end - start,
+                    &mut sink,
+                    &mut on_progress,
+                )?;
+                split::check_chunk(got, (start, end), &format!("get '{rpath}'"))?;
+            }
+            Ok(())
+        })
     }
 
     /// Download the open remote file in chunks from this connection and,
