@@ -216,9 +216,9 @@ int main(int argc, char **argv) {
             die("psftp_transfer_opts_set_parallelism", rc);
         psftp_failure_list *failures = NULL;
         if (!strcmp(op, "get_r"))
-            rc = psftp_get_r(conn, pos[1], pos[2], false, topts, &failures);
+            rc = psftp_get_r(conn, pos[1], pos[2], false, NULL, NULL, topts, &failures);
         else
-            rc = psftp_put_r(conn, pos[1], pos[2], true, false, topts, &failures);
+            rc = psftp_put_r(conn, pos[1], pos[2], true, false, NULL, NULL, topts, &failures);
         check_failures(op, rc, failures);
         psftp_transfer_opts_free(topts);
     } else if (!strcmp(op, "walktree") && npos == 2) {

@@ -64,6 +64,9 @@ bash tests/cpp/test.sh 2>&1 | tee "$work/cpp.log"
 step "fuzzing (brief; run fuzz/run.sh 600 by hand for longer)"
 bash fuzz/run.sh 15 2>&1 | tee "$work/fuzz.log"
 
+step "benchmark harness, smoke run (small sizes, every byte verified; timings are not asserted)"
+bash bench/run.sh --quick 2>&1 | tee "$work/bench.log" | tail -n 25
+
 # One closing line over every suite: "N passed, N failed".
 count() { grep -hoE "$1" "$work"/*.log | grep -oE '[0-9]+' | paste -sd+ | bc; }
 passed=$(( $(count '[0-9]+ passed') + $(count 'ℹ pass [0-9]+') + $(count 'tests failed out of [0-9]+') ))
