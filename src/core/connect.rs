@@ -180,9 +180,10 @@ fn tcp_connect(host: &str, port: u16, timeout: Option<Duration>) -> Result<TcpSt
 }
 
 /// Ciphers psftp prefers when the caller names none, fastest first on
-/// machines with AES instructions (with the vendored libssh2, AES-GCM
-/// moves ~500 MB/s where its ChaCha20-Poly1305 moves ~160). Whatever
-/// else libssh2 supports follows, so any server still finds a match.
+/// machines with AES instructions (with the vendored libssh2, a 1 GiB get
+/// on loopback moves ~1000 MB/s with AES-GCM and ~670 with
+/// ChaCha20-Poly1305). Whatever else libssh2 supports follows, so any
+/// server still finds a match.
 const FAST_CIPHERS: [&str; 5] = [
     "aes128-gcm@openssh.com",
     "aes256-gcm@openssh.com",
