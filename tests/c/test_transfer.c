@@ -168,6 +168,39 @@ static void test_trees(psftp_conn *conn) {
     psftp_transfer_opts_free(NULL);
 }
 
+/* Each cipher family on its own connection, so that the sanitizers and
+ * valgrind see the vendored libssh2's cipher contexts (OpenSSL's ChaCha20
+ * and Poly1305 among them) set up, used and freed. */
+static void test_ciphers(void) {
+    static const char *const ciphers[] = {"aes128-gcm@openssh.com",
+                                          "chacha20-poly1305@openssh.com", "aes128-ctr"};
+    char local[600], back[600], remote[600];
+    size_t i;
+    snprintf(local, sizeof local, "%s/cipher.bin", local_dir);
+    snprintf(back, sizeof back, "%s/cipher-back.bin", local_dir);
+    snprintf(remote, sizeof remote, "%s/ctest-cipher-%d.bin", env_or_die("PSFTP_TEST_HOME"),
+             (int)getpid());
+    CHECK(write_file(local, 1024 * 1024 + 5) == 0);
+    for (i = 0; i < sizeof ciphers / sizeof ciphers[0]; i++) {
+        psftp_cnopts *opts = NULL;
+        psftp_conn *conn = NULL;
+        CHECK_OK(psftp_cnopts_new(env_or_die("PSFTP_TEST_KNOWN_HOSTS"), &opts));
+        CHECK_OK(psftp_cnopts_set_ciphers(opts, ciphers[i]));
+        CHECK_OK(psftp_connect("127.0.0.1", env_or_die("PSFTP_TEST_USER"), NULL,
+                               env_or_die("PSFTP_TEST_PASSWORD"), test_port(), NULL, opts, NULL,
+                               &conn, NULL));
+        psftp_cnopts_free(opts);
+        if (conn == NULL)
+            continue;
+        unlink(back);
+        CHECK_OK(psftp_put(conn, local, remote, NULL, NULL, true, false, NULL, NULL));
+        CHECK_OK(psftp_get(conn, remote, back, NULL, NULL, false, NULL));
+        CHECK(same_files(local, back));
+        CHECK_OK(psftp_remove(conn, remote));
+        psftp_close(conn);
+    }
+}
+
 int main(void) {
     psftp_conn *conn = connect_password();
     CHECK(conn != NULL);
@@ -177,6 +210,7 @@ int main(void) {
     test_put_get_round_trip(conn);
     test_trees(conn);
     test_directories(conn);
+    test_ciphers();
     psftp_close(conn);
     return finish("test_transfer");
 }
