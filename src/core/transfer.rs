@@ -285,8 +285,9 @@ impl State {
     }
 
     /// Run `body` with 1/`parts` of the channel's in-flight budget, so that
-    /// a split transfer holds about as much memory as an unsplit one.
-    fn with_share<R>(&mut self, parts: usize, body: impl FnOnce(&mut State) -> R) -> R {
+    /// `parts` connections moving data together (a split transfer, a tree
+    /// operation) hold about as much memory as one.
+    pub(crate) fn with_share<R>(&mut self, parts: usize, body: impl FnOnce(&mut State) -> R) -> R {
         self.sftp.share_in_flight(parts);
         let r = body(self);
         self.sftp.share_in_flight(1);

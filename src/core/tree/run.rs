@@ -120,7 +120,7 @@ pub fn run(
                     }
                 };
                 let r = c.with(|st| {
-                    work(st, queue, stop, &tx, s);
+                    st.with_share(workers, |st| work(st, queue, stop, &tx, s));
                     Ok(())
                 });
                 if let Err(e) = r {
