@@ -80,9 +80,27 @@ impl Chunks {
         self.done.load(Ordering::Relaxed)
     }
 
+    /// Take chunks until none are left and move each with `one(start, end,
+    /// progress)`, which returns the bytes it moved. `report` hears the
+    /// bytes moved by all connections; `what` names the transfer in errors.
+    pub fn take_each(
+        &self,
+        report: Report<'_>,
+        what: &str,
+        mut one: impl FnMut(u64, u64, Report<'_>) -> Result<u64>,
+    ) -> Result<()> {
+        while let Some((start, end)) = self.next() {
+            let mut count = self.counter();
+            let mut on_progress = |n| count(n).and_then(|_| report(self.done()));
+            let moved = one(start, end, &mut on_progress)?;
+            check_chunk(moved, (start, end), what)?;
+        }
+        Ok(())
+    }
+
     /// A progress function for one chunk (the engine reports bytes since
     /// the chunk's start); fails once the transfer is stopping.
-    pub fn counter(&self) -> impl FnMut(u64) -> Result<()> + '_ {
+    fn counter(&self) -> impl FnMut(u64) -> Result<()> + '_ {
         let mut last = 0;
         move |n| {
             self.done.fetch_add(n - last, Ordering::Relaxed);
@@ -219,7 +237,7 @@ impl Sink for RangeSink<'_> {
 
 /// A chunk came out shorter than the file's size said: the file changed
 /// while it was being copied.
-pub fn check_chunk(moved: u64, (start, end): (u64, u64), what: &str) -> Result<()> {
+fn check_chunk(moved: u64, (start, end): (u64, u64), what: &str) -> Result<()> {
     if moved == end - start {
         return Ok(());
     }

@@ -303,27 +303,17 @@ impl State {
         chunks: &Chunks,
         report: Report<'_>,
     ) -> Result<()> {
+        let what = format!("put '{}'", path.display());
         self.with_share(chunks.parts, |st| {
-            while let Some((start, end)) = chunks.next() {
-                let mut count = chunks.counter();
-                let mut on_progress = |n| count(n).and_then(|_| report(chunks.done()));
+            chunks.take_each(report, &what, |start, end, progress| {
                 let mut source = RangeSource {
                     file,
                     path,
                     pos: start,
                     end,
                 };
-                let sent = upload(
-                    &mut st.sftp,
-                    handle,
-                    rpath,
-                    start,
-                    &mut source,
-                    &mut on_progress,
-                )?;
-                split::check_chunk(sent, (start, end), &format!("put '{}'", path.display()))?;
-            }
-            Ok(())
+                upload(&mut st.sftp, handle, rpath, start, &mut source, progress)
+            })
         })
     }
 
@@ -336,27 +326,24 @@ impl State {
         chunks: &Chunks,
         report: Report<'_>,
     ) -> Result<()> {
+        let what = format!("get '{rpath}'");
         self.with_share(chunks.parts, |st| {
-            while let Some((start, end)) = chunks.next() {
-                let mut count = chunks.counter();
-                let mut on_progress = |n| count(n).and_then(|_| report(chunks.done()));
+            chunks.take_each(report, &what, |start, end, progress| {
                 let mut sink = RangeSink {
                     file,
                     path,
                     pos: start,
                 };
-                let got = download_range(
+                download_range(
                     &mut st.sftp,
                     handle,
                     rpath,
                     start,
                     end - start,
                     &mut sink,
-                    &mut on_progress,
-                )?;
-                split::check_chunk(got, (start, end), &format!("get '{rpath}'"))?;
-            }
-            Ok(())
+                    progress,
+                )
+            })
         })
     }
 
