@@ -55,12 +55,22 @@ struct Watch<'a> {
     action: &'a dyn Fn() -> c_int,
 }
 
-impl Watch<'_> {
+impl<'a> Watch<'a> {
     fn new() -> Watch<'static> {
+        Watch::acting_at(u64::MAX, &|| 0)
+    }
+
+    /// Runs `action` once progress passes 40 MiB, a point a split transfer
+    /// of SIZE reaches with every connection busy.
+    fn at_40_mib(action: &'a dyn Fn() -> c_int) -> Watch<'a> {
+        Watch::acting_at(40 * MIB as u64, action)
+    }
+
+    fn acting_at(at: u64, action: &'a dyn Fn() -> c_int) -> Watch<'a> {
         Watch {
             calls: Vec::new(),
-            at: u64::MAX,
-            action: &|| 0,
+            at,
+            action,
         }
     }
 
@@ -246,11 +256,7 @@ fn cancelling_a_split_transfer_keeps_the_old_files_and_no_part_files() {
     let conn = via(&relay);
     let stop = || 1;
 
-    let mut w = Watch {
-        at: 40 * MIB as u64,
-        action: &stop,
-        calls: Vec::new(),
-    };
+    let mut w = Watch::at_40_mib(&stop);
     assert_fail(
         get_watched(
             &conn,
@@ -265,11 +271,7 @@ fn cancelling_a_split_transfer_keeps_the_old_files_and_no_part_files() {
     assert_eq!(std::fs::read(ldir.join("big")).unwrap(), b"old local");
     assert!(leftovers(&ldir).is_empty());
 
-    let mut w = Watch {
-        at: 40 * MIB as u64,
-        action: &stop,
-        calls: Vec::new(),
-    };
+    let mut w = Watch::at_40_mib(&stop);
     assert_fail(
         put_watched(
             &conn,
@@ -300,11 +302,7 @@ fn a_cut_link_fails_a_split_get_and_keeps_the_old_file() {
         relay.cut();
         0
     };
-    let mut w = Watch {
-        at: 40 * MIB as u64,
-        action: &cut,
-        calls: Vec::new(),
-    };
+    let mut w = Watch::at_40_mib(&cut);
     assert_fail(
         get_watched(
             &conn,
@@ -339,11 +337,7 @@ fn interrupt_stops_a_stalled_split_transfer_on_every_connection() {
         });
         0
     };
-    let mut w = Watch {
-        at: 40 * MIB as u64,
-        action: &freeze_then_interrupt,
-        calls: Vec::new(),
-    };
+    let mut w = Watch::at_40_mib(&freeze_then_interrupt);
     let t = Instant::now();
     assert_fail(
         get_watched(
