@@ -13,24 +13,6 @@ use std::time::{Duration, Instant};
 
 static SERIAL: Mutex<()> = Mutex::new(());
 
-struct Kill<'a> {
-    action: &'a dyn Fn(),
-    done: bool,
-}
-
-unsafe extern "C" fn kill_on_first(_d: u64, _t: u64, ud: *mut c_void) -> c_int {
-    let k = &mut *(ud as *mut Kill<'_>);
-    if !k.done {
-        k.done = true;
-        (k.action)();
-    }
-    0
-}
-
-unsafe extern "C" fn kill_on_first_tree(_p: *const psftp_tree_progress, ud: *mut c_void) -> c_int {
-    kill_on_first(0, 0, ud)
-}
-
 fn login(s: &Server) -> Result<Conn, Fail> {
     Login::password(s).connect(&Opts::trusting(s))
 }
@@ -58,26 +40,21 @@ fn a_server_killed_mid_transfer_is_connection_lost_and_leaks_nothing() {
 
     // get
     let conn = login(&s).unwrap();
-    let mut k = Kill {
-        action: &kill,
-        done: false,
-    };
-    let (r, l) = (
-        c(rdir.join("big").to_str().unwrap()),
-        c(ldir.join("big").to_str().unwrap()),
-    );
-    let rc = unsafe {
-        psftp_get(
-            conn.0,
-            r.as_ptr(),
-            l.as_ptr(),
-            Some(kill_on_first),
-            &mut k as *mut _ as *mut c_void,
+    let mut k = OnFirst::new(&kill);
+    let remote = rdir.join("big");
+    let local = ldir.join("big");
+    assert_fail(
+        get_full(
+            &conn,
+            remote.to_str().unwrap(),
+            &local,
+            k.progress(),
             false,
             std::ptr::null(),
-        )
-    };
-    assert_fail(check(rc), PSFTP_E_CONNECTION_LOST, &["lost"]);
+        ),
+        PSFTP_E_CONNECTION_LOST,
+        &["lost"],
+    );
     assert_eq!(std::fs::read(ldir.join("big")).unwrap(), b"old local");
     drop(conn);
     assert_eq!(open_fds(), baseline, "no descriptor leaked");
@@ -85,28 +62,22 @@ fn a_server_killed_mid_transfer_is_connection_lost_and_leaks_nothing() {
 
     // put
     let conn = login(&s).expect("a new connect works after the restart");
-    let mut k = Kill {
-        action: &kill,
-        done: false,
-    };
-    let (r, l) = (
-        c(updir.join("keep").to_str().unwrap()),
-        c(ldir.join("up").to_str().unwrap()),
-    );
-    let rc = unsafe {
-        psftp_put(
-            conn.0,
-            l.as_ptr(),
-            r.as_ptr(),
-            Some(kill_on_first),
-            &mut k as *mut _ as *mut c_void,
+    let mut k = OnFirst::new(&kill);
+    let remote = updir.join("keep");
+    let progress = k.progress();
+    assert_fail(
+        put_full(
+            &conn,
+            &ldir.join("up"),
+            remote.to_str().unwrap(),
+            progress,
             true,
             false,
             std::ptr::null(),
-            std::ptr::null_mut(),
-        )
-    };
-    assert_fail(check(rc), PSFTP_E_CONNECTION_LOST, &[]);
+        ),
+        PSFTP_E_CONNECTION_LOST,
+        &[],
+    );
     assert_eq!(std::fs::read(updir.join("keep")).unwrap(), b"old remote");
     drop(conn);
     assert_eq!(open_fds(), baseline);
@@ -122,10 +93,7 @@ fn a_server_killed_mid_transfer_is_connection_lost_and_leaks_nothing() {
         PSFTP_ON_ERROR_CONTINUE,
     ))
     .unwrap();
-    let mut k = Kill {
-        action: &kill,
-        done: false,
-    };
+    let mut k = OnFirst::new(&kill);
     let dest = ldir.join("tree");
     let rc = unsafe {
         psftp_get_r(
@@ -133,7 +101,7 @@ fn a_server_killed_mid_transfer_is_connection_lost_and_leaks_nothing() {
             c(rdir.to_str().unwrap()).as_ptr(),
             c(dest.to_str().unwrap()).as_ptr(),
             false,
-            Some(kill_on_first_tree),
+            Some(on_first_tree),
             &mut k as *mut _ as *mut c_void,
             xo,
             std::ptr::null_mut(),
@@ -226,10 +194,7 @@ fn psftp_interrupt_aborts_a_stalled_call_from_another_thread() {
             psftp_interrupt(raw as *mut psftp_conn);
         });
     };
-    let mut k = Kill {
-        action: &freeze_then_interrupt,
-        done: false,
-    };
+    let mut k = OnFirst::new(&freeze_then_interrupt);
     let t = Instant::now();
     let rc = unsafe {
         psftp_get_r(
@@ -237,7 +202,7 @@ fn psftp_interrupt_aborts_a_stalled_call_from_another_thread() {
             c(rdir.to_str().unwrap()).as_ptr(),
             c(ldir.to_str().unwrap()).as_ptr(),
             false,
-            Some(kill_on_first_tree),
+            Some(on_first_tree),
             &mut k as *mut _ as *mut c_void,
             xo,
             std::ptr::null_mut(),

@@ -30,25 +30,6 @@ fn with_timeout(secs: f64) -> Opts {
     o
 }
 
-/// Calls `action` from the first progress callback.
-struct OnFirst<'a> {
-    action: &'a dyn Fn(),
-    done: bool,
-}
-
-unsafe extern "C" fn on_first(_d: u64, _t: u64, ud: *mut c_void) -> c_int {
-    let f = &mut *(ud as *mut OnFirst<'_>);
-    if !f.done {
-        f.done = true;
-        (f.action)();
-    }
-    0
-}
-
-unsafe extern "C" fn on_first_tree(_p: *const psftp_tree_progress, ud: *mut c_void) -> c_int {
-    on_first(0, 0, ud)
-}
-
 fn get_interrupted(
     conn: &Conn,
     remote: &Path,
@@ -56,22 +37,9 @@ fn get_interrupted(
     action: &dyn Fn(),
     opts: *const psftp_transfer_opts,
 ) -> Result<(), Fail> {
-    let mut f = OnFirst {
-        action,
-        done: false,
-    };
-    let (r, l) = (c(remote.to_str().unwrap()), c(local.to_str().unwrap()));
-    check(unsafe {
-        psftp_get(
-            conn.0,
-            r.as_ptr(),
-            l.as_ptr(),
-            Some(on_first),
-            &mut f as *mut _ as *mut c_void,
-            false,
-            opts,
-        )
-    })
+    let mut f = OnFirst::new(action);
+    let remote = remote.to_str().unwrap();
+    get_full(conn, remote, local, f.progress(), false, opts)
 }
 
 fn put_interrupted(
@@ -81,24 +49,9 @@ fn put_interrupted(
     action: &dyn Fn(),
     opts: *const psftp_transfer_opts,
 ) -> Result<(), Fail> {
-    let mut f = OnFirst {
-        action,
-        done: false,
-    };
-    let (r, l) = (c(remote.to_str().unwrap()), c(local.to_str().unwrap()));
-    check(unsafe {
-        psftp_put(
-            conn.0,
-            l.as_ptr(),
-            r.as_ptr(),
-            Some(on_first),
-            &mut f as *mut _ as *mut c_void,
-            true,
-            false,
-            opts,
-            std::ptr::null_mut(),
-        )
-    })
+    let mut f = OnFirst::new(action);
+    let remote = remote.to_str().unwrap();
+    put_full(conn, local, remote, f.progress(), true, false, opts).map(|_| ())
 }
 
 #[test]
@@ -171,10 +124,7 @@ fn a_frozen_link_times_out_every_operation_and_keeps_old_data() {
     let mut xo = std::ptr::null_mut();
     check(unsafe { psftp_transfer_opts_new(&mut xo) }).unwrap();
     check(psftp_transfer_opts_set_parallelism(xo, 3)).unwrap();
-    let mut f = OnFirst {
-        action: &freeze,
-        done: false,
-    };
+    let mut f = OnFirst::new(&freeze);
     let t = Instant::now();
     let rc = unsafe {
         psftp_get_r(
@@ -281,21 +231,16 @@ fn a_cut_transfer_resumes_from_its_part_file() {
     );
     let conn = via_relay(&relay, &Opts::new(None));
     let mut first = FirstDone(None);
-    let (r, l) = (
-        c(rdir.join("big").to_str().unwrap()),
-        c(ldir.join("big").to_str().unwrap()),
-    );
-    check(unsafe {
-        psftp_get(
-            conn.0,
-            r.as_ptr(),
-            l.as_ptr(),
-            Some(record_first),
-            &mut first as *mut _ as *mut c_void,
-            false,
-            xo,
-        )
-    })
+    let remote = rdir.join("big");
+    let progress = progress_to(record_first, &mut first);
+    get_full(
+        &conn,
+        remote.to_str().unwrap(),
+        &ldir.join("big"),
+        progress,
+        false,
+        xo,
+    )
     .unwrap();
     assert!(
         first.0.unwrap() > have,
@@ -319,23 +264,17 @@ fn a_cut_transfer_resumes_from_its_part_file() {
     assert!(have < data.len() as u64);
     let conn = via_relay(&relay, &Opts::new(None));
     let mut first = FirstDone(None);
-    let (r, l) = (
-        c(rdir.join("up").to_str().unwrap()),
-        c(ldir.join("up").to_str().unwrap()),
-    );
-    check(unsafe {
-        psftp_put(
-            conn.0,
-            l.as_ptr(),
-            r.as_ptr(),
-            Some(record_first),
-            &mut first as *mut _ as *mut c_void,
-            true,
-            false,
-            xo,
-            std::ptr::null_mut(),
-        )
-    })
+    let remote = rdir.join("up");
+    let progress = progress_to(record_first, &mut first);
+    put_full(
+        &conn,
+        &ldir.join("up"),
+        remote.to_str().unwrap(),
+        progress,
+        true,
+        false,
+        xo,
+    )
     .unwrap();
     assert!(first.0.unwrap() > have);
     assert_eq!(std::fs::read(rdir.join("up")).unwrap(), data);

@@ -102,18 +102,8 @@ fn get_watched(
     w: &mut Watch<'_>,
     o: &XOpts,
 ) -> Result<(), Fail> {
-    let (r, l) = (c(remote.to_str().unwrap()), c(local.to_str().unwrap()));
-    check(unsafe {
-        psftp_get(
-            conn.0,
-            r.as_ptr(),
-            l.as_ptr(),
-            Some(watch),
-            w as *mut Watch<'_> as *mut c_void,
-            true,
-            o.0,
-        )
-    })
+    let remote = remote.to_str().unwrap();
+    get_full(conn, remote, local, progress_to(watch, w), true, o.0)
 }
 
 fn put_watched(
@@ -123,22 +113,8 @@ fn put_watched(
     w: &mut Watch<'_>,
     o: &XOpts,
 ) -> Result<psftp_attrs, Fail> {
-    let (r, l) = (c(remote.to_str().unwrap()), c(local.to_str().unwrap()));
-    let mut a = psftp_attrs::default();
-    check(unsafe {
-        psftp_put(
-            conn.0,
-            l.as_ptr(),
-            r.as_ptr(),
-            Some(watch),
-            w as *mut Watch<'_> as *mut c_void,
-            true,
-            true,
-            o.0,
-            &mut a,
-        )
-    })
-    .map(|_| a)
+    let remote = remote.to_str().unwrap();
+    put_full(conn, local, remote, progress_to(watch, w), true, true, o.0)
 }
 
 fn leftovers(dir: &Path) -> Vec<String> {

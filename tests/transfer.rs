@@ -29,18 +29,15 @@ fn get_with(
     progress: &mut Progress,
     preserve_mtime: bool,
 ) -> Result<(), Fail> {
-    let (r, l) = (c(remote), c(local.to_str().unwrap()));
-    check(unsafe {
-        psftp_get(
-            conn.0,
-            r.as_ptr(),
-            l.as_ptr(),
-            Some(record_progress),
-            progress as *mut _ as *mut c_void,
-            preserve_mtime,
-            std::ptr::null(),
-        )
-    })
+    let progress = progress_to(record_progress, progress);
+    get_full(
+        conn,
+        remote,
+        local,
+        progress,
+        preserve_mtime,
+        std::ptr::null(),
+    )
 }
 
 fn put_with(
@@ -51,25 +48,16 @@ fn put_with(
     confirm: bool,
     preserve_mtime: bool,
 ) -> Result<psftp_attrs, Fail> {
-    let (r, l) = (c(remote), c(local.to_str().unwrap()));
-    let mut a = psftp_attrs {
-        flags: 99,
-        ..Default::default()
-    };
-    check(unsafe {
-        psftp_put(
-            conn.0,
-            l.as_ptr(),
-            r.as_ptr(),
-            Some(record_progress),
-            progress as *mut _ as *mut c_void,
-            confirm,
-            preserve_mtime,
-            std::ptr::null(),
-            &mut a,
-        )
-    })
-    .map(|_| a)
+    let progress = progress_to(record_progress, progress);
+    put_full(
+        conn,
+        local,
+        remote,
+        progress,
+        confirm,
+        preserve_mtime,
+        std::ptr::null(),
+    )
 }
 
 fn no_progress() -> Progress {

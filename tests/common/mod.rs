@@ -10,7 +10,7 @@
 pub mod relay;
 
 use std::collections::HashMap;
-use std::ffi::{c_char, c_int, CStr, CString};
+use std::ffi::{c_char, c_int, c_void, CStr, CString};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -500,38 +500,130 @@ pub fn listdir(conn: &Conn, path: &str) -> Result<Vec<String>, Fail> {
     check(unsafe { psftp_listdir(conn.0, c(path).as_ptr(), &mut out) }).map(|_| take_strarray(out))
 }
 
-pub fn get(conn: &Conn, remote: &str, local: &Path) -> Result<(), Fail> {
-    let l = c(local.to_str().unwrap());
+/// A progress callback and its user data, as psftp_get and psftp_put take
+/// them.
+pub type ProgressArg = (psftp_progress_cb, *mut c_void);
+
+pub const NO_PROGRESS: ProgressArg = (None, std::ptr::null_mut());
+
+/// `cb` called with `data` as its user data.
+pub fn progress_to<T>(
+    cb: unsafe extern "C" fn(u64, u64, *mut c_void) -> c_int,
+    data: &mut T,
+) -> ProgressArg {
+    (Some(cb), data as *mut T as *mut c_void)
+}
+
+/// psftp_get with every argument.
+pub fn get_full(
+    conn: &Conn,
+    remote: &str,
+    local: &Path,
+    (cb, user_data): ProgressArg,
+    preserve_mtime: bool,
+    opts: *const psftp_transfer_opts,
+) -> Result<(), Fail> {
+    let (r, l) = (c(remote), c(local.to_str().unwrap()));
     check(unsafe {
         psftp_get(
             conn.0,
-            c(remote).as_ptr(),
+            r.as_ptr(),
             l.as_ptr(),
-            None,
-            std::ptr::null_mut(),
-            false,
-            std::ptr::null(),
+            cb,
+            user_data,
+            preserve_mtime,
+            opts,
         )
     })
 }
 
-pub fn put(conn: &Conn, local: &Path, remote: &str) -> Result<psftp_attrs, Fail> {
-    let l = c(local.to_str().unwrap());
-    let mut a = psftp_attrs::default();
+/// psftp_put with every argument, returning the attributes it hands back.
+/// They start out as garbage (flags 99), so a test sees that psftp wrote
+/// them.
+pub fn put_full(
+    conn: &Conn,
+    local: &Path,
+    remote: &str,
+    (cb, user_data): ProgressArg,
+    confirm: bool,
+    preserve_mtime: bool,
+    opts: *const psftp_transfer_opts,
+) -> Result<psftp_attrs, Fail> {
+    let (r, l) = (c(remote), c(local.to_str().unwrap()));
+    let mut a = psftp_attrs {
+        flags: 99,
+        ..Default::default()
+    };
     check(unsafe {
         psftp_put(
             conn.0,
             l.as_ptr(),
-            c(remote).as_ptr(),
-            None,
-            std::ptr::null_mut(),
-            true,
-            false,
-            std::ptr::null(),
+            r.as_ptr(),
+            cb,
+            user_data,
+            confirm,
+            preserve_mtime,
+            opts,
             &mut a,
         )
     })
     .map(|_| a)
+}
+
+/// Runs `action` from the first progress callback (to freeze, cut or kill
+/// the link mid-transfer).
+pub struct OnFirst<'a> {
+    action: &'a dyn Fn(),
+    done: bool,
+}
+
+impl<'a> OnFirst<'a> {
+    pub fn new(action: &'a dyn Fn()) -> OnFirst<'a> {
+        OnFirst {
+            action,
+            done: false,
+        }
+    }
+
+    /// The progress argument of psftp_get and psftp_put.
+    pub fn progress(&mut self) -> ProgressArg {
+        progress_to(on_first, self)
+    }
+}
+
+/// # Safety
+/// `ud` is an `OnFirst`.
+pub unsafe extern "C" fn on_first(_d: u64, _t: u64, ud: *mut c_void) -> c_int {
+    let f = &mut *(ud as *mut OnFirst<'_>);
+    if !f.done {
+        f.done = true;
+        (f.action)();
+    }
+    0
+}
+
+/// on_first as a tree progress callback.
+///
+/// # Safety
+/// `ud` is an `OnFirst`.
+pub unsafe extern "C" fn on_first_tree(_p: *const psftp_tree_progress, ud: *mut c_void) -> c_int {
+    on_first(0, 0, ud)
+}
+
+pub fn get(conn: &Conn, remote: &str, local: &Path) -> Result<(), Fail> {
+    get_full(conn, remote, local, NO_PROGRESS, false, std::ptr::null())
+}
+
+pub fn put(conn: &Conn, local: &Path, remote: &str) -> Result<psftp_attrs, Fail> {
+    put_full(
+        conn,
+        local,
+        remote,
+        NO_PROGRESS,
+        true,
+        false,
+        std::ptr::null(),
+    )
 }
 
 pub fn string_out(f: impl FnOnce(*mut *mut c_char) -> c_int) -> Result<Option<String>, Fail> {
