@@ -75,7 +75,7 @@ fn encrypted_key_without_or_with_wrong_passphrase_is_an_auth_error() {
     assert_fail(
         Login::key(s, &key).connect(&Opts::trusting(s)),
         PSFTP_E_AUTH,
-        &["id_ed25519_enc", "encrypted", "psftptest"],
+        &["id_ed25519_enc", "encrypted", s.user()],
     );
     let mut login = Login::key(s, &key);
     login.passphrase = Some("not the passphrase");
@@ -112,7 +112,7 @@ fn wrong_password_names_user_and_host() {
     assert_fail(
         login.connect(&Opts::trusting(s)),
         PSFTP_E_AUTH,
-        &["psftptest", "127.0.0.1", &port, "wrong password"],
+        &[s.user(), "127.0.0.1", &port, "wrong password"],
     );
 }
 
@@ -470,7 +470,10 @@ fn log_goes_to_the_named_file_or_a_temporary_one() {
         .unwrap();
     assert_eq!(logfile, path.to_str().unwrap());
     let text = std::fs::read_to_string(&path).unwrap();
-    assert!(text.contains("authenticated as psftptest"), "{text}");
+    assert!(
+        text.contains(&format!("authenticated as {}", s.user())),
+        "{text}"
+    );
     assert!(text.contains("host key for [127.0.0.1]"), "{text}");
 
     check(unsafe { psftp_cnopts_set_log(opts.0, true, std::ptr::null()) }).unwrap();

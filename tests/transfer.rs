@@ -308,10 +308,11 @@ fn atomic_put_keeps_the_permissions_of_the_file_it_replaces() {
 fn missing_remote_file_is_not_found_and_creates_nothing() {
     let conn = connect();
     let ldir = local_scratch("missing");
+    let missing = format!("{}/no-such-file", server().home.display());
     let msg = assert_fail(
-        get(&conn, "/home/psftptest/no-such-file", &ldir.join("x")),
+        get(&conn, &missing, &ldir.join("x")),
         PSFTP_E_NOT_FOUND,
-        &["/home/psftptest/no-such-file"],
+        &[&missing],
     );
     assert!(msg.contains("No such file"), "server text kept: {msg}");
     assert_eq!(std::fs::read_dir(&ldir).unwrap().count(), 0);

@@ -64,7 +64,7 @@ func TestEveryKeyFormatAuthenticates(t *testing.T) {
 func TestAuthenticationFailuresAreErrAuth(t *testing.T) {
 	cfg := config()
 	cfg.Password = "wrong"
-	wantErr(t, dial2(cfg), psftp.ErrAuth, "psftptest", "127.0.0.1", strconv.Itoa(srv.port), "wrong password")
+	wantErr(t, dial2(cfg), psftp.ErrAuth, srv.user, "127.0.0.1", strconv.Itoa(srv.port), "wrong password")
 
 	cfg = config()
 	cfg.Password, cfg.KeyFile = "", fixtureFile("id_ed25519_enc")
@@ -280,7 +280,7 @@ func TestLogGoesToTheNamedOrATemporaryFile(t *testing.T) {
 	defer c.Close()
 	got, err := c.Logfile()
 	must(t, err)
-	if got != logPath || !strings.Contains(string(readFile(t, logPath)), "authenticated as psftptest") {
+	if got != logPath || !strings.Contains(string(readFile(t, logPath)), "authenticated as "+srv.user) {
 		t.Fatalf("logfile %q: %q", got, readFile(t, logPath))
 	}
 

@@ -125,8 +125,9 @@ func TestPutReturnsTheRemoteAttributes(t *testing.T) {
 func TestTransferErrors(t *testing.T) {
 	c := dial(t)
 	ldir := t.TempDir()
-	err := c.Get(t.Context(), "/home/psftptest/no-such-file", filepath.Join(ldir, "x"), nil)
-	wantErr(t, err, psftp.ErrNotFound, "/home/psftptest/no-such-file", "No such file")
+	missing := srv.home + "/no-such-file"
+	err := c.Get(t.Context(), missing, filepath.Join(ldir, "x"), nil)
+	wantErr(t, err, psftp.ErrNotFound, missing, "No such file")
 	if entries, _ := os.ReadDir(ldir); len(entries) != 0 {
 		t.Fatalf("left %v behind", entries)
 	}

@@ -88,7 +88,7 @@ TEST(CnOpts, LogGoesToTheNamedFile) {
     opts.set_log(true, log);
     psftp::Connection logged("127.0.0.1", password_login(opts));
     EXPECT_EQ(logged.logfile(), log.string());
-    EXPECT_NE(read_file(log).find("authenticated as psftptest"), std::string::npos);
+    EXPECT_NE(read_file(log).find("authenticated as " + user()), std::string::npos);
     opts.set_log(false);
     EXPECT_EQ(psftp::Connection("127.0.0.1", password_login(opts)).logfile(), std::nullopt);
 }

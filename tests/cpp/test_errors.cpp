@@ -125,7 +125,7 @@ TEST(Errors, WrongPasswordIsAnAuthErrorNamingUserAndHost) {
     } catch (const psftp::Error& e) {
         EXPECT_EQ(e.errc(), psftp::Errc::auth);
         EXPECT_NE(dynamic_cast<const psftp::AuthError*>(&e), nullptr);
-        for (const char* part : {"psftptest", "127.0.0.1", "wrong password"})
+        for (const std::string& part : {user(), std::string("127.0.0.1"), std::string("wrong password")})
             EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << e.what();
     }
 }

@@ -356,7 +356,7 @@ TEST(Tree, FailedEntriesComeWithTheErrorAndContinueCopiesTheRest) {
     psftp::Connection sftp = connect();
     auto rdir = remote_dir("errs");
     make_tree(rdir.path(), true);
-    // Two files the server's user (psftptest) cannot read.
+    // Two files the server's user (the fixture's account) cannot read.
     for (const char* f : {"a/one.txt", "many/f07"}) {
         ASSERT_EQ(::chown((rdir.path() / f).c_str(), 0, 0), 0);
         fs::permissions(rdir.path() / f, fs::perms(0600));

@@ -6,7 +6,7 @@ const { test } = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
-const { psftp, connectFor, remoteScratch, localScratch, putRemoteFile, pattern, modeOf, rejectsWith } = require('./helpers');
+const { psftp, server, connectFor, remoteScratch, localScratch, putRemoteFile, pattern, modeOf, rejectsWith } = require('./helpers');
 
 const MiB = 1024 * 1024;
 
@@ -204,8 +204,9 @@ test('an atomic put keeps the permissions of the file it replaces', async (t) =>
 test('transfer errors: ENOTFOUND, ELOCALIO, EPERM', async (t) => {
   const sftp = await connectFor(t);
   const ldir = localScratch(t, 'errors');
-  const err = await rejectsWith(sftp.get('/home/psftptest/no-such-file', path.join(ldir, 'x')), 'ENOTFOUND', [
-    '/home/psftptest/no-such-file',
+  const missing = `${server.home}/no-such-file`;
+  const err = await rejectsWith(sftp.get(missing, path.join(ldir, 'x')), 'ENOTFOUND', [
+    missing,
     'No such file',
   ]);
   assert.equal(err.errno, -6);
