@@ -33,8 +33,9 @@ need_file /usr/lib/gcc/x86_64-linux-gnu/12/libasan.so libgcc-12-dev
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # Other installs may hold dpkg's lock: wait for it instead of failing.
+  apt-get -o DPkg::Lock::Timeout=600 update -qq
+  apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
 # The scripted hostile SFTP server (paramiko, pinned) lives in a venv.
