@@ -13,6 +13,7 @@ pub mod options;
 pub mod paths;
 pub mod siblings;
 pub mod split;
+pub mod ssh_config;
 pub mod transfer;
 pub mod tree;
 pub mod walk;

@@ -1,0 +1,25 @@
+//! ssh_config evaluation on any text: an error or a result, never a panic,
+//! a hang or unbounded memory; the first value obtained always wins.
+#![no_main]
+use libfuzzer_sys::fuzz_target;
+use psftp::core::ssh_config::{resolve_text, Local};
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(text) = std::str::from_utf8(data) else { return };
+    let (alias, config) = text.split_once('\n').unwrap_or(("host", text));
+    // Includes resolve below a directory that does not exist: the fuzzer
+    // never reads the machine's files.
+    let local = Local {
+        user: "fuzz".into(),
+        home: "/nonexistent-psftp-fuzz".into(),
+        hostname: "fuzzhost".into(),
+        uid: 1,
+    };
+    let name = std::path::Path::new("/nonexistent-psftp-fuzz/.ssh/config");
+    if let Ok(c) = resolve_text(alias, config, name, &local) {
+        let _ = c.report(&local);
+        if let Some(p) = c.port {
+            assert!(p > 0);
+        }
+    }
+});
