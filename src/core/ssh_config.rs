@@ -9,11 +9,15 @@
 //! ignored; a malformed line is an error naming its file and line.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use crate::error::{Error, ErrorKind, Result};
 
 /// OpenSSH's limit on nested Include.
 const MAX_INCLUDE_DEPTH: usize = 16;
+/// Files read for one evaluation: a file that includes itself twice would
+/// otherwise be read 2^16 times before the depth limit stops it.
+const MAX_FILES_READ: usize = 256;
 /// A config file larger than this is refused (they are a few KiB).
 const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
 
@@ -36,8 +40,23 @@ pub struct Hop {
     pub port: Option<u16>,
 }
 
+/// How the host is reached: `ProxyJump` and `ProxyCommand` share one slot,
+/// so whichever comes first wins, as in OpenSSH.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Proxy {
+    /// `ProxyJump none` or `ProxyCommand none`: connect directly.
+    None,
+    /// Jump hosts in order.
+    Jump(Vec<Hop>),
+    /// A command whose stdin and stdout carry the connection; `%` tokens
+    /// are expanded once host, port and user are final.
+    Command(String),
+}
+
 /// Everything a config gives one host. `None` (or empty) means the config
-/// says nothing and psftp's own default applies.
+/// says nothing and psftp's own default applies. Values the caller gave
+/// explicitly are put in before the files are read (`resolve`'s
+/// `presets`), so they win, as ssh's command-line options do.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct HostConfig {
     /// The name the caller asked for (the `Host` patterns match it).
@@ -49,15 +68,13 @@ pub struct HostConfig {
     pub identities_only: Option<bool>,
     /// A socket path, or `None` inside for "none" (no agent).
     pub identity_agent: Option<Option<PathBuf>>,
-    /// Hops in order, or `Some(vec![])` for "none".
-    pub proxy_jump: Option<Vec<Hop>>,
-    /// The command with %h %p %r %n expanded, or `Some(None)` for "none".
-    pub proxy_command: Option<Option<String>>,
+    /// ProxyJump or ProxyCommand (expanded), whichever came first.
+    pub proxy: Option<Proxy>,
     pub user_known_hosts_files: Option<Vec<PathBuf>>,
     pub global_known_hosts_files: Option<Vec<PathBuf>>,
     pub strict_host_key_checking: Option<StrictHostKeyChecking>,
-    pub connect_timeout: Option<u32>,
-    pub server_alive_interval: Option<u32>,
+    pub connect_timeout: Option<Duration>,
+    pub server_alive_interval: Option<Duration>,
     pub server_alive_count_max: Option<u32>,
     /// The cipher list as written: a plain list, or one starting with
     /// `+`, `-` or `^` to change the default list (see `ciphers_from`).
@@ -156,10 +173,17 @@ impl ConfigFile {
     }
 }
 
-/// Evaluate `files` for `alias`. Missing default files are fine; a named
-/// file that is missing is the caller's to check first.
-pub fn resolve(alias: &str, files: &[ConfigFile], local: &Local) -> Result<HostConfig> {
-    let mut eval = Eval::new(alias, local);
+/// Evaluate `files` for `alias`, starting from `presets` (the caller's
+/// explicit values, which win as the first obtained). Missing default
+/// files are fine; a named file that is missing is the caller's to check
+/// first.
+pub fn resolve(
+    alias: &str,
+    presets: &HostConfig,
+    files: &[ConfigFile],
+    local: &Local,
+) -> Result<HostConfig> {
+    let mut eval = Eval::new(alias, presets, local);
     for f in files {
         if f.path.exists() {
             eval.file(&f.path, &f.include_dir, 0, true)?;
@@ -171,16 +195,19 @@ pub fn resolve(alias: &str, files: &[ConfigFile], local: &Local) -> Result<HostC
 /// Evaluate config `text` (as if read from `name`) for `alias`: what the
 /// fuzz target drives.
 pub fn resolve_text(alias: &str, text: &str, name: &Path, local: &Local) -> Result<HostConfig> {
-    let mut eval = Eval::new(alias, local);
+    let presets = HostConfig::default();
+    let mut eval = Eval::new(alias, &presets, local);
     eval.text(text, name, &local.home.join(".ssh"), 0, true)?;
     eval.finish()
 }
 
 struct Eval<'a> {
     cfg: HostConfig,
+    /// What the caller fixed: never token-expanded (a literal '%' in a
+    /// path the caller gives stays as it is).
+    presets: &'a HostConfig,
     local: &'a Local,
-    /// ProxyCommand is expanded once host, port and user are final.
-    proxy_command_raw: Option<Option<String>>,
+    files_read: usize,
 }
 
 /// Whether the lines of a file may apply at all (an Include met in an
@@ -188,18 +215,30 @@ struct Eval<'a> {
 type MayMatch = bool;
 
 impl<'a> Eval<'a> {
-    fn new(alias: &str, local: &'a Local) -> Eval<'a> {
+    fn new(alias: &str, presets: &'a HostConfig, local: &'a Local) -> Eval<'a> {
         Eval {
             cfg: HostConfig {
                 alias: alias.to_string(),
-                ..HostConfig::default()
+                notes: Vec::new(),
+                ..presets.clone()
             },
+            presets,
             local,
-            proxy_command_raw: None,
+            files_read: 0,
         }
     }
 
     fn file(&mut self, path: &Path, include_dir: &Path, depth: usize, may: MayMatch) -> Result<()> {
+        self.files_read += 1;
+        if self.files_read > MAX_FILES_READ {
+            return Err(Error::invalid_arg(
+                "ssh_config",
+                format!(
+                    "more than {MAX_FILES_READ} files read through Include (at '{}'); is a file included twice in a loop?",
+                    path.display()
+                ),
+            ));
+        }
         let text = read_config(path)?;
         self.text(&text, path, include_dir, depth, may)
     }
@@ -219,21 +258,22 @@ impl<'a> Eval<'a> {
                 file: path,
                 line: i + 1,
             };
-            let Some((written, args)) = split_line(raw).map_err(|e| at.error(e))? else {
+            let Some(line) = split_line(raw).map_err(|e| at.error(e))? else {
                 continue;
             };
-            match written.to_ascii_lowercase().as_str() {
-                "host" => active = may && self.host_matches(&args, &at)?,
-                "match" => active = may && self.match_matches(&args, &at)?,
+            let args = &line.args;
+            match line.keyword.to_ascii_lowercase().as_str() {
+                "host" => active = may && self.host_matches(args, &at)?,
+                "match" => active = may && self.match_matches(args, &at)?,
                 "include" => {
                     if depth >= MAX_INCLUDE_DEPTH {
                         return Err(at.error("Include nested too deeply"));
                     }
-                    for inc in include_paths(&args, include_dir, self.local, &at)? {
+                    for inc in include_paths(args, include_dir, self.local, &at)? {
                         self.file(&inc, include_dir, depth + 1, active)?;
                     }
                 }
-                _ => self.setting(&written, &args, active, &at)?,
+                _ => self.setting(&line, active, &at)?,
             }
         }
         Ok(())
@@ -302,7 +342,8 @@ impl<'a> Eval<'a> {
     /// One keyword line (`key` as written). Its arguments are checked even
     /// in inactive blocks, so a typo is reported whichever host is asked
     /// for.
-    fn setting(&mut self, key: &str, args: &[String], active: bool, at: &Origin<'_>) -> Result<()> {
+    fn setting(&mut self, line: &Line, active: bool, at: &Origin<'_>) -> Result<()> {
+        let (key, args) = (line.keyword.as_str(), line.args.as_slice());
         let one = || -> Result<&String> {
             match args {
                 [a] => Ok(a),
@@ -327,14 +368,26 @@ impl<'a> Eval<'a> {
                 let agent = (!v.eq_ignore_ascii_case("none")).then(|| PathBuf::from(v));
                 set(&mut c.identity_agent, active, agent)
             }
-            "proxyjump" => set(&mut c.proxy_jump, active, parse_jump(one()?, at)?),
+            "proxyjump" => {
+                let proxy = match parse_jump(one()?, at)? {
+                    hops if hops.is_empty() => Proxy::None,
+                    hops => Proxy::Jump(hops),
+                };
+                set(&mut c.proxy, active, proxy)
+            }
             "proxycommand" => {
-                if args.is_empty() {
+                // The rest of the line as written, quotes and all: it is
+                // a shell command, not a list of arguments.
+                let cmd = line.rest.trim();
+                if cmd.is_empty() {
                     return Err(at.error("ProxyCommand needs a command"));
                 }
-                let cmd = args.join(" ");
-                let cmd = (!cmd.eq_ignore_ascii_case("none")).then_some(cmd);
-                set(&mut self.proxy_command_raw, active, cmd)
+                let proxy = if cmd.eq_ignore_ascii_case("none") {
+                    Proxy::None
+                } else {
+                    Proxy::Command(cmd.to_string())
+                };
+                set(&mut c.proxy, active, proxy)
             }
             "userknownhostsfile" => set(
                 &mut c.user_known_hosts_files,
@@ -359,11 +412,15 @@ impl<'a> Eval<'a> {
                 };
                 set(&mut c.strict_host_key_checking, active, v)
             }
-            "connecttimeout" => set(&mut c.connect_timeout, active, seconds(one()?, key, at)?),
+            "connecttimeout" => set(
+                &mut c.connect_timeout,
+                active,
+                Duration::from_secs(seconds(one()?, key, at)?.into()),
+            ),
             "serveraliveinterval" => set(
                 &mut c.server_alive_interval,
                 active,
-                seconds(one()?, key, at)?,
+                Duration::from_secs(seconds(one()?, key, at)?.into()),
             ),
             "serveralivecountmax" => set(
                 &mut c.server_alive_count_max,
@@ -377,9 +434,12 @@ impl<'a> Eval<'a> {
         Ok(())
     }
 
-    /// Tokens and `~` once host, user and port are final.
+    /// Tokens and `~` once host, user and port are final. What the caller
+    /// preset is taken as it is, except a ProxyCommand, whose tokens are
+    /// the point.
     fn finish(mut self) -> Result<HostConfig> {
-        if let Some(h) = &self.cfg.hostname {
+        let p = self.presets;
+        if let (Some(h), None) = (&self.cfg.hostname, &p.hostname) {
             // HostName only knows %h (the name asked for) and %%.
             let host = expand(h, &[('h', &self.cfg.alias)], "HostName")?;
             self.cfg.hostname = Some(host);
@@ -395,27 +455,31 @@ impl<'a> Eval<'a> {
             .cfg
             .identity_files
             .iter()
-            .map(|p| t.path(p, "IdentityFile"))
+            .map(|f| t.path(f, "IdentityFile"))
             .collect::<Result<_>>()?;
-        for files in [
-            &mut self.cfg.user_known_hosts_files,
-            &mut self.cfg.global_known_hosts_files,
-        ]
-        .into_iter()
-        .flatten()
-        {
-            *files = files
-                .iter()
-                .map(|p| t.path(p, "KnownHostsFile"))
-                .collect::<Result<_>>()?;
+        for (files, preset) in [
+            (
+                &mut self.cfg.user_known_hosts_files,
+                &p.user_known_hosts_files,
+            ),
+            (
+                &mut self.cfg.global_known_hosts_files,
+                &p.global_known_hosts_files,
+            ),
+        ] {
+            if let (Some(list), None) = (files.as_mut(), preset) {
+                *list = list
+                    .iter()
+                    .map(|f| t.path(f, "KnownHostsFile"))
+                    .collect::<Result<_>>()?;
+            }
         }
-        if let Some(Some(agent)) = &self.cfg.identity_agent {
+        if let (Some(Some(agent)), None) = (&self.cfg.identity_agent, &p.identity_agent) {
             self.cfg.identity_agent = Some(Some(t.path(agent, "IdentityAgent")?));
         }
-        self.cfg.proxy_command = match self.proxy_command_raw.take() {
-            Some(Some(cmd)) => Some(Some(t.expand(&cmd, "ProxyCommand")?)),
-            other => other,
-        };
+        if let Some(Proxy::Command(cmd)) = &self.cfg.proxy {
+            self.cfg.proxy = Some(Proxy::Command(t.expand(cmd, "ProxyCommand")?));
+        }
         Ok(self.cfg)
     }
 }
@@ -531,7 +595,7 @@ fn read_config(path: &Path) -> Result<String> {
 
 /// A line's keyword (as written) and arguments; None for blank lines and
 /// comments. `Keyword value`, `Keyword=value` and `"quoted values"`.
-fn split_line(line: &str) -> std::result::Result<Option<(String, Vec<String>)>, String> {
+fn split_line(line: &str) -> std::result::Result<Option<Line>, String> {
     let line = line.trim_matches(|c: char| c.is_ascii_whitespace());
     if line.is_empty() || line.starts_with('#') {
         return Ok(None);
@@ -544,7 +608,22 @@ fn split_line(line: &str) -> std::result::Result<Option<(String, Vec<String>)>, 
     if let Some(r) = rest.strip_prefix('=') {
         rest = r;
     }
-    Ok(Some((keyword, split_args(rest)?)))
+    // `Keyword = value`: spaces may stand on both sides of the '='.
+    let rest = rest.trim_start_matches(|c: char| c.is_ascii_whitespace());
+    Ok(Some(Line {
+        keyword,
+        args: split_args(rest)?,
+        rest: rest.to_string(),
+    }))
+}
+
+/// One keyword line.
+struct Line {
+    /// As written (keywords are case-insensitive).
+    keyword: String,
+    args: Vec<String>,
+    /// Everything after the keyword and its separator, unsplit.
+    rest: String,
 }
 
 /// Whitespace-separated arguments; double quotes group, a trailing
@@ -777,97 +856,6 @@ pub fn ciphers_from(spec: &str, default: &[&str]) -> Vec<String> {
     }
 }
 
-impl HostConfig {
-    /// The effective settings, one `keyword value` line each, as `ssh -G`
-    /// prints them (with psftp's defaults where the config is silent).
-    pub fn report(&self, local: &Local) -> String {
-        let mut out = Vec::new();
-        let mut line = |k: &str, v: String| out.push(format!("{k} {v}"));
-        line("host", self.alias.clone());
-        line(
-            "hostname",
-            self.hostname.clone().unwrap_or(self.alias.clone()),
-        );
-        line("user", self.user.clone().unwrap_or(local.user.clone()));
-        line("port", self.port.unwrap_or(22).to_string());
-        for f in &self.identity_files {
-            line("identityfile", f.display().to_string());
-        }
-        line("identitiesonly", yes(self.identities_only.unwrap_or(false)));
-        if let Some(agent) = &self.identity_agent {
-            line(
-                "identityagent",
-                agent
-                    .as_ref()
-                    .map_or("none".into(), |p| p.display().to_string()),
-            );
-        }
-        match &self.proxy_jump {
-            Some(hops) if !hops.is_empty() => line(
-                "proxyjump",
-                hops.iter()
-                    .map(Hop::to_string)
-                    .collect::<Vec<_>>()
-                    .join(","),
-            ),
-            _ => {}
-        }
-        if let Some(Some(cmd)) = &self.proxy_command {
-            line("proxycommand", cmd.clone());
-        }
-        let files = |v: &Option<Vec<PathBuf>>, d: &str| match v {
-            Some(f) if f.is_empty() => "none".to_string(),
-            Some(f) => f
-                .iter()
-                .map(|p| p.display().to_string())
-                .collect::<Vec<_>>()
-                .join(" "),
-            None => d.to_string(),
-        };
-        let home_kh = local.home.join(".ssh/known_hosts").display().to_string();
-        line(
-            "userknownhostsfile",
-            files(&self.user_known_hosts_files, &home_kh),
-        );
-        line(
-            "globalknownhostsfile",
-            files(&self.global_known_hosts_files, "/etc/ssh/ssh_known_hosts"),
-        );
-        let strict = match self
-            .strict_host_key_checking
-            .unwrap_or(StrictHostKeyChecking::Yes)
-        {
-            StrictHostKeyChecking::Yes => "true",
-            StrictHostKeyChecking::AcceptNew => "accept-new",
-            StrictHostKeyChecking::No => "false",
-        };
-        line("stricthostkeychecking", strict.to_string());
-        if let Some(t) = self.connect_timeout {
-            line("connecttimeout", t.to_string());
-        }
-        line(
-            "serveraliveinterval",
-            self.server_alive_interval.unwrap_or(0).to_string(),
-        );
-        line(
-            "serveralivecountmax",
-            self.server_alive_count_max.unwrap_or(3).to_string(),
-        );
-        if let Some(c) = &self.ciphers {
-            line("ciphers", c.clone());
-        }
-        line("compression", yes(self.compression.unwrap_or(false)));
-        for n in &self.notes {
-            line("# note:", n.clone());
-        }
-        out.join("\n") + "\n"
-    }
-}
-
-fn yes(b: bool) -> String {
-    if b { "yes" } else { "no" }.to_string()
-}
-
 impl std::fmt::Display for Hop {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         if let Some(u) = &self.user {
@@ -916,9 +904,12 @@ mod tests {
             }
         }
         fn resolve(&self, alias: &str, config: &str) -> Result<HostConfig> {
+            self.resolve_with(alias, config, &HostConfig::default())
+        }
+        fn resolve_with(&self, alias: &str, config: &str, presets: &HostConfig) -> Result<HostConfig> {
             let path = self.write(".ssh/config", config);
             let local = self.local();
-            resolve(alias, &[ConfigFile::named(&path, &local)], &local)
+            resolve(alias, presets, &[ConfigFile::named(&path, &local)], &local)
         }
     }
 
@@ -1092,7 +1083,7 @@ mod tests {
     fn proxies_known_hosts_and_policies() {
         let d = Dir::new("proxy");
         let cfg = "Host in\n  ProxyJump alice@bastion:2022,[::1]:23,ssh://bob@gw\n\
-                   \x20 ProxyCommand nc -X 5 %h %p # as %r\n\
+                   \x20 ProxyCommand nc -X 5 %h %p # ignored: ProxyJump came first\n\
                    \x20 User carol\n\
                    \x20 UserKnownHostsFile ~/kh1 /etc/kh2\n\
                    \x20 GlobalKnownHostsFile none\n\
@@ -1100,10 +1091,9 @@ mod tests {
                    \x20 ConnectTimeout 7\n  ServerAliveInterval 15\n  ServerAliveCountMax 2\n\
                    \x20 Ciphers +aes256-ctr\n  IdentitiesOnly yes\n  IdentityAgent %d/agent.sock\n";
         let c = d.resolve("in", cfg).unwrap();
-        let hops = c.proxy_jump.clone().unwrap();
         assert_eq!(
-            hops,
-            vec![
+            c.proxy,
+            Some(Proxy::Jump(vec![
                 Hop {
                     user: Some("alice".into()),
                     host: "bastion".into(),
@@ -1119,9 +1109,8 @@ mod tests {
                     host: "gw".into(),
                     port: None
                 },
-            ]
+            ]))
         );
-        assert_eq!(c.proxy_command, Some(Some("nc -X 5 in 22".into())));
         assert_eq!(
             c.user_known_hosts_files,
             Some(vec![d.0.join("kh1"), PathBuf::from("/etc/kh2")])
@@ -1137,22 +1126,90 @@ mod tests {
                 c.server_alive_interval,
                 c.server_alive_count_max
             ),
-            (Some(7), Some(15), Some(2))
+            (
+                Some(Duration::from_secs(7)),
+                Some(Duration::from_secs(15)),
+                Some(2)
+            )
         );
         assert_eq!(c.identities_only, Some(true));
         assert_eq!(c.identity_agent, Some(Some(d.0.join("agent.sock"))));
         let none = d
             .resolve(
                 "in",
-                "ProxyJump none\nProxyCommand none\nIdentityAgent none\nHost *\n  ProxyJump x\n",
+                "ProxyCommand none\nIdentityAgent none\nHost *\n  ProxyJump x\n",
             )
             .unwrap();
         assert_eq!(
-            (none.proxy_jump, none.proxy_command, none.identity_agent),
-            (Some(vec![]), Some(None), Some(None))
+            (none.proxy, none.identity_agent),
+            (Some(Proxy::None), Some(None))
         );
         let e = d.resolve("in", "ProxyCommand %z\n").unwrap_err();
         assert!(e.message().contains("unknown token %z"), "{e}");
+    }
+
+    #[test]
+    fn proxy_command_is_the_raw_rest_of_the_line_with_tokens() {
+        let d = Dir::new("proxycmd");
+        let c = d
+            .resolve(
+                "in",
+                "Host in\n  User carol\n  ProxyCommand = sh -c \"exec nc '%h' %p\"  # as %r %n %%\n",
+            )
+            .unwrap();
+        assert_eq!(
+            c.proxy,
+            Some(Proxy::Command(
+                "sh -c \"exec nc 'in' 22\"  # as carol in %".into()
+            ))
+        );
+    }
+
+    #[test]
+    fn presets_win_over_the_files_and_feed_their_tokens() {
+        let d = Dir::new("presets");
+        let presets = HostConfig {
+            user: Some("explicit".into()),
+            port: Some(2200),
+            proxy: Some(Proxy::Command("connect %h %p %r".into())),
+            user_known_hosts_files: Some(vec![PathBuf::from("/tmp/100%kh")]),
+            ..HostConfig::default()
+        };
+        let c = d
+            .resolve_with(
+                "web",
+                "Host web\n  User file\n  Port 22\n  HostName web.example\n\
+                 \x20 ProxyJump other\n  UserKnownHostsFile ~/kh\n  IdentityFile ~/id_%r_%p\n\
+                 Match user explicit\n  Compression yes\n",
+                &presets,
+            )
+            .unwrap();
+        assert_eq!(
+            (c.user.as_deref(), c.port, c.hostname.as_deref()),
+            (Some("explicit"), Some(2200), Some("web.example"))
+        );
+        assert_eq!(
+            c.proxy,
+            Some(Proxy::Command("connect web.example 2200 explicit".into()))
+        );
+        // A preset path is the caller's, never token-expanded.
+        assert_eq!(
+            c.user_known_hosts_files,
+            Some(vec![PathBuf::from("/tmp/100%kh")])
+        );
+        assert_eq!(c.identity_files, vec![d.0.join("id_explicit_2200")]);
+        assert_eq!(c.compression, Some(true), "Match user sees the preset user");
+    }
+
+    #[test]
+    fn files_that_include_the_next_twice_are_stopped_by_the_file_budget() {
+        // No loop, so the depth limit never fires: 2^12 reads without the budget.
+        let d = Dir::new("budget");
+        for i in 0..12 {
+            d.write(&format!(".ssh/f{i}"), &format!("Include f{0} f{0}\n", i + 1));
+        }
+        let e = d.resolve("x", "Include f0\n").unwrap_err();
+        assert!(e.message().contains("more than 256 files"), "{e}");
     }
 
     #[test]
@@ -1187,28 +1244,5 @@ mod tests {
         // Many stars against a long mismatch stays quick (no exponential backtracking).
         let p = "*a".repeat(50) + "b";
         assert!(!wildcard(p.as_bytes(), "a".repeat(5000).as_bytes()));
-    }
-
-    #[test]
-    fn the_report_lists_effective_settings_like_ssh_dash_g() {
-        let d = Dir::new("report");
-        let c = d
-            .resolve(
-                "web",
-                "Host web\n  HostName 10.0.0.5\n  Port 2222\n  ProxyJump b@h:1\n",
-            )
-            .unwrap();
-        let r = c.report(&d.local());
-        for want in [
-            "host web\n",
-            "hostname 10.0.0.5\n",
-            "user me\n",
-            "port 2222\n",
-            "proxyjump b@h:1\n",
-            "stricthostkeychecking true\n",
-            "serveralivecountmax 3\n",
-        ] {
-            assert!(r.contains(want), "{want:?} missing in:\n{r}");
-        }
     }
 }
