@@ -49,11 +49,11 @@ pub(crate) fn with_conn(
     })
 }
 
-/// Port 0 means 22; anything outside 1..65535 is invalid.
+/// Port 0 means ssh_config's Port, else 22; anything outside 1..65535 is
+/// invalid.
 fn port_arg(port: c_int) -> Result<u16> {
     match port {
-        0 => Ok(22),
-        1..=65535 => Ok(port as u16),
+        0..=65535 => Ok(port as u16),
         _ => Err(Error::invalid_arg(
             "port",
             format!("{port} is not a TCP port (1-65535, or 0 for 22)"),

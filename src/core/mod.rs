@@ -1,5 +1,6 @@
 //! The safe Rust core: every behaviour of psftp lives here.
 
+pub mod auth;
 pub mod cnopts;
 pub mod conn;
 pub mod connect;
@@ -11,6 +12,8 @@ pub mod local;
 pub mod log;
 pub mod options;
 pub mod paths;
+pub mod plan;
+pub mod route;
 pub mod siblings;
 pub mod split;
 pub mod ssh_config;

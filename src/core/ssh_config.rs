@@ -660,7 +660,7 @@ fn split_args(s: &str) -> std::result::Result<Vec<String>, String> {
 
 /// A pattern list matches when some pattern matches and no negated one
 /// does.
-fn pattern_list_matches(subject: &str, patterns: impl Iterator<Item = String>) -> bool {
+pub(crate) fn pattern_list_matches(subject: &str, patterns: impl Iterator<Item = String>) -> bool {
     let mut hit = false;
     for p in patterns {
         match p.strip_prefix('!') {
@@ -785,6 +785,48 @@ fn parse_jump(v: &str, at: &Origin<'_>) -> Result<Vec<Hop>> {
         .collect()
 }
 
+/// A jump-host list the caller gives ("a@b:22,c", or "none" for an empty
+/// list); errors name the hop by position.
+pub fn parse_jump_list(v: &str) -> Result<Vec<Hop>> {
+    if v.trim().eq_ignore_ascii_case("none") {
+        return Ok(Vec::new());
+    }
+    v.split(',')
+        .enumerate()
+        .map(|(i, hop)| {
+            parse_hop(hop.trim()).map_err(|why| {
+                Error::invalid_arg("proxy_jump", format!("hop {} '{hop}': {why}", i + 1))
+            })
+        })
+        .collect()
+}
+
+/// Check that `cmd` uses only the tokens a ProxyCommand knows.
+pub fn check_tokens(cmd: &str, what: &str) -> Result<()> {
+    let t: Vec<(char, &str)> = "dulihnpr".chars().map(|c| (c, "x")).collect();
+    expand(cmd, &t, what).map(|_| ())
+}
+
+/// Expand a ProxyCommand for the endpoint `host`:`port` as `user`
+/// (`alias` is %n, the name asked for).
+pub fn expand_proxy_command(
+    cmd: &str,
+    alias: &str,
+    host: &str,
+    port: u16,
+    user: &str,
+    local: &Local,
+) -> Result<String> {
+    Tokens {
+        alias: alias.to_string(),
+        host: host.to_string(),
+        user: user.to_string(),
+        port,
+        local,
+    }
+    .expand(cmd, "ProxyCommand")
+}
+
 /// One `[user@]host[:port]` (IPv6 in brackets), or `ssh://[user@]host[:port]`.
 pub fn parse_hop(hop: &str) -> std::result::Result<Hop, String> {
     let s = hop.strip_prefix("ssh://").unwrap_or(hop);
@@ -906,7 +948,12 @@ mod tests {
         fn resolve(&self, alias: &str, config: &str) -> Result<HostConfig> {
             self.resolve_with(alias, config, &HostConfig::default())
         }
-        fn resolve_with(&self, alias: &str, config: &str, presets: &HostConfig) -> Result<HostConfig> {
+        fn resolve_with(
+            &self,
+            alias: &str,
+            config: &str,
+            presets: &HostConfig,
+        ) -> Result<HostConfig> {
             let path = self.write(".ssh/config", config);
             let local = self.local();
             resolve(alias, presets, &[ConfigFile::named(&path, &local)], &local)
@@ -1206,7 +1253,10 @@ mod tests {
         // No loop, so the depth limit never fires: 2^12 reads without the budget.
         let d = Dir::new("budget");
         for i in 0..12 {
-            d.write(&format!(".ssh/f{i}"), &format!("Include f{0} f{0}\n", i + 1));
+            d.write(
+                &format!(".ssh/f{i}"),
+                &format!("Include f{0} f{0}\n", i + 1),
+            );
         }
         let e = d.resolve("x", "Include f0\n").unwrap_err();
         assert!(e.message().contains("more than 256 files"), "{e}");
