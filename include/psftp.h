@@ -255,6 +255,12 @@ typedef struct psftp_conn psftp_conn;
 typedef struct psftp_file psftp_file;
 
 /**
+ * The answers of one keyboard-interactive round; fill them with
+ * psftp_kbdint_answer() during the callback (valid during it only).
+ */
+typedef struct psftp_kbdint_answers psftp_kbdint_answers;
+
+/**
  * Options of a transfer call (get, put, putfo and the tree operations).
  * NULL wherever a call takes options means the defaults. A call copies
  * them, so they can be reused and changed between calls.
@@ -283,6 +289,58 @@ typedef int (*psftp_hostkey_cb)(const char *host,
                                 const struct psftp_hostkey *key,
                                 int status,
                                 void *user_data);
+
+/**
+ * One prompt of a keyboard-interactive round.
+ */
+typedef struct psftp_kbdint_prompt {
+    /**
+     * The server's text, such as "Password: " or "Verification code: ".
+     */
+    const char *text;
+    /**
+     * Whether the answer may be shown as it is typed (false for secrets).
+     */
+    bool echo;
+} psftp_kbdint_prompt;
+
+/**
+ * A keyboard-interactive round: who asks, and what. Valid during the
+ * callback only.
+ */
+typedef struct psftp_kbdint_request {
+    /**
+     * The endpoint asking: the server, or a jump host.
+     */
+    const char *host;
+    int port;
+    const char *user;
+    /**
+     * The server's name for the exchange (often empty).
+     */
+    const char *name;
+    /**
+     * The server's instruction text (often empty).
+     */
+    const char *instruction;
+    size_t num_prompts;
+    const struct psftp_kbdint_prompt *prompts;
+} psftp_kbdint_request;
+
+/**
+ * Answers keyboard-interactive prompts (passwords, one-time codes of a
+ * second factor). Answer each prompt with psftp_kbdint_answer(); a prompt
+ * left unanswered gets the password given to psftp_connect() (for the
+ * server only), else an empty answer. Return 0 to send the answers;
+ * anything else gives up, and the connect fails with PSFTP_E_CANCELLED.
+ * Called on the thread running psftp_connect(), once per round (a server
+ * may ask several: password, then a code). Not called for the extra
+ * connections of tree and split operations (a one-time code cannot be
+ * given twice): against a server that needs it they are not made.
+ */
+typedef int (*psftp_kbdint_cb)(const struct psftp_kbdint_request *request,
+                               struct psftp_kbdint_answers *answers,
+                               void *user_data);
 
 /**
  * A list of strings owned by psftp; free with psftp_strarray_free().
@@ -605,19 +663,147 @@ int psftp_cnopts_set_hostkey_callback(struct psftp_cnopts *opts,
                                       void *user_data);
 
 /**
+ * Read ssh_config for this connection, as `ssh HOST` would: with `use`
+ * true and `path` NULL, ~/.ssh/config then /etc/ssh/ssh_config; with a
+ * `path`, that file only (as `ssh -F`; it must be readable now, else
+ * PSFTP_E_LOCAL_IO); `use` false turns it off (the default, as pysftp).
+ *
+ * The host given to psftp_connect() is then matched against Host and
+ * Match blocks, and HostName, User, Port, IdentityFile, IdentitiesOnly,
+ * IdentityAgent, ProxyJump, ProxyCommand, UserKnownHostsFile,
+ * GlobalKnownHostsFile, StrictHostKeyChecking, ConnectTimeout,
+ * ServerAliveInterval, ServerAliveCountMax, Ciphers and Compression apply;
+ * other keywords are ignored. The first value obtained wins. What the
+ * caller gives explicitly wins over the files: psftp_connect()'s
+ * username, port (0 = the file's, else 22), password and key, and every
+ * option set on these CnOpts. A malformed file makes psftp_connect() fail
+ * with PSFTP_E_INVALID_ARG naming the file and line.
+ *
+ * # Safety
+ * `path` is NULL or a NUL-terminated string.
+ */
+int psftp_cnopts_set_ssh_config(struct psftp_cnopts *opts, bool use_, const char *path);
+
+/**
+ * The settings a psftp_connect() to `host` with these options would use,
+ * one "keyword value" line each, as `ssh -G host` prints them (host,
+ * hostname, user, port, identityfile, proxyjump or proxycommand,
+ * userknownhostsfile, globalknownhostsfile, stricthostkeychecking,
+ * connecttimeout, serveraliveinterval, serveralivecountmax, ciphers,
+ * compression), then "#" lines naming the config files read, each jump
+ * host and anything ssh_config asked that psftp cannot do. For debugging
+ * a configuration; nothing is sent anywhere. Free with
+ * psftp_string_free(). A malformed config file is PSFTP_E_INVALID_ARG
+ * naming file and line.
+ *
+ * # Safety
+ * `host` is NUL-terminated; `out` is writable.
+ */
+int psftp_cnopts_ssh_config_report(const struct psftp_cnopts *opts, const char *host, char **out);
+
+/**
+ * Reach the server through jump hosts, as ssh's ProxyJump / -J:
+ * "[user@]host[:port],..." (IPv6 addresses in brackets), each reached
+ * through a direct-tcpip channel of the one before. Each jump host's
+ * key is checked like the server's (same known_hosts files and policy,
+ * host-key callback), and each authenticates on its own: its ssh_config
+ * block (when ssh_config is on), else the private key given to
+ * psftp_connect() or in memory, ~/.ssh/id_* keys, ssh-agent, then the
+ * keyboard-interactive callback. The password given to psftp_connect()
+ * goes to the server only, never to a jump host. "none" connects
+ * directly whatever ssh_config says; NULL removes the setting (ssh_config
+ * decides again). Replaces a ProxyCommand set here. A malformed list is
+ * PSFTP_E_INVALID_ARG naming the hop; a jump host that fails makes the
+ * connect fail with a message naming it.
+ *
+ * # Safety
+ * `hops` is NULL or a NUL-terminated string.
+ */
+int psftp_cnopts_set_proxy_jump(struct psftp_cnopts *opts, const char *hops);
+
+/**
+ * Reach the server through a command whose stdin and stdout carry the
+ * connection, as ssh's ProxyCommand: run by /bin/sh, with %h (host), %p
+ * (port), %r (user), %n (the name given), %% and %d %u %l %i expanded.
+ * It runs in its own process group; psftp_close() ends and reaps it
+ * (SIGTERM, then SIGKILL if it lingers). What it writes on stderr goes
+ * to the log, and its end into the error message when the connection
+ * fails. NULL removes the setting. Replaces a jump-host list set here.
+ *
+ * # Safety
+ * `command` is NULL or a NUL-terminated string.
+ */
+int psftp_cnopts_set_proxy_command(struct psftp_cnopts *opts, const char *command);
+
+/**
+ * Run the connection over `fd`, a stream socket the application already
+ * connected (through a SOCKS or HTTP proxy, say) to the server, or to the
+ * first jump host. psftp duplicates `fd` here: the application keeps its
+ * own descriptor and may close it at any time; psftp closes its copies
+ * when the options are freed and when the connection is closed (which
+ * also shuts the socket down, ending the connection for every holder).
+ * One socket carries one connection: extra connections of tree and split
+ * operations are not made (they run on the one connection). -1 removes
+ * the setting. PSFTP_E_INVALID_ARG if `fd` is not a stream socket.
+ */
+int psftp_cnopts_set_socket(struct psftp_cnopts *opts, int fd);
+
+/**
+ * A private key held in memory instead of a file (OpenSSH or PEM text,
+ * as in a key file; Ed25519, ECDSA or RSA), with its `passphrase` or
+ * NULL. Used as psftp_connect()'s private key when that is NULL (giving
+ * both is PSFTP_E_INVALID_ARG), and offered to jump hosts. psftp keeps a
+ * copy, zeroed when the options are freed; the bytes never appear in a
+ * message or log. `data` NULL removes the key.
+ *
+ * # Safety
+ * `data` is NULL or readable for `len` bytes; `passphrase` is NULL or a
+ * NUL-terminated string.
+ */
+int psftp_cnopts_set_private_key_data(struct psftp_cnopts *opts,
+                                      const uint8_t *data,
+                                      size_t len,
+                                      const char *passphrase);
+
+/**
+ * Answer prompt `index` (0-based) of the round the callback was given;
+ * psftp copies `answer` (and zeroes its copy after use). Callable only
+ * during the callback; a later answer to the same prompt replaces the
+ * earlier one. PSFTP_E_INVALID_ARG for a stale handle or an index out of
+ * range.
+ *
+ * # Safety
+ * `answer` is a NUL-terminated string.
+ */
+int psftp_kbdint_answer(struct psftp_kbdint_answers *answers, size_t index, const char *answer);
+
+/**
+ * Install (or with NULL remove) the keyboard-interactive callback, for
+ * servers that ask for more than a key or password: a one-time code, a
+ * PAM conversation. Called for the server and for jump hosts.
+ */
+int psftp_cnopts_set_kbdint_callback(struct psftp_cnopts *opts,
+                                     psftp_kbdint_cb callback,
+                                     void *user_data);
+
+/**
  * pysftp `Connection(host, username=None, private_key=None, password=None,
  * port=22, private_key_pass=None, cnopts=None, default_path=None)`.
  *
- * - `host`: name or IP address.
- * - `username`: NULL uses $LOGNAME, then $USER, then the password database.
+ * - `host`: name or IP address; with psftp_cnopts_set_ssh_config(), also
+ *   a Host alias of ssh_config.
+ * - `username`: NULL uses ssh_config's User (when on), else $LOGNAME, then
+ *   $USER, then the password database.
  * - `private_key`: a key file (OpenSSH or PEM; Ed25519, ECDSA or RSA; `~`
  *   expanded), or "agent" for any ssh-agent key, or "agent:NAME" for the
  *   agent key whose comment or SHA256 fingerprint is NAME (pysftp's
  *   AgentKey).
  * - `password`: tried first when given, as pysftp does. With neither
  *   password nor key, ~/.ssh/id_ed25519, id_ecdsa, id_rsa and id_dsa are
- *   tried, then ssh-agent.
- * - `port`: 0 means 22.
+ *   tried (or ssh_config's IdentityFile keys), then ssh-agent, then the
+ *   keyboard-interactive callback (psftp_cnopts_set_kbdint_callback()).
+ *   A key may also come from memory: psftp_cnopts_set_private_key_data().
+ * - `port`: 0 means 22 (or ssh_config's Port, when on).
  * - `private_key_pass`: passphrase of an encrypted key.
  * - `cnopts`: NULL for defaults (host keys checked against
  *   ~/.ssh/known_hosts).

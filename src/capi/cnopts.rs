@@ -5,8 +5,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::types::psftp_hostkey;
-use super::{arg_opt_str, arg_out, arg_str, c_message, guard, guard_void, Registry};
-use crate::core::cnopts::{HostKeyDecision, HostKeyQuery, HostKeyStatus};
+use super::{
+    arg_opt_str, arg_out, arg_str, c_message, guard, guard_void, new_c_string, Registry,
+};
+use crate::core::auth::{KbdAnswers, KbdRequest, MemoryKey};
+use crate::core::cnopts::{HostKeyDecision, HostKeyQuery, HostKeyStatus, SshConfigFiles};
 use crate::core::hostkeys::{base64_decode, sha256_fingerprint};
 use crate::core::{CnOpts, LogTarget, ServerKey, UnknownHostPolicy};
 use crate::error::{Error, Result};
@@ -124,6 +127,7 @@ pub extern "C" fn psftp_cnopts_set_accept_new(opts: *mut psftp_cnopts, accept_ne
         } else {
             UnknownHostPolicy::Reject
         };
+        o.set_by_caller.unknown_host = true;
         Ok(())
     })
 }
@@ -158,6 +162,7 @@ pub extern "C" fn psftp_cnopts_set_compression(
 ) -> c_int {
     with_opts(opts, |o| {
         o.compression = compression;
+        o.set_by_caller.compression = true;
         Ok(())
     })
 }
@@ -185,6 +190,7 @@ pub extern "C" fn psftp_cnopts_set_connect_timeout(
 ) -> c_int {
     with_opts(opts, |o| {
         o.connect_timeout = seconds(seconds_, "seconds")?;
+        o.set_by_caller.connect_timeout = true;
         Ok(())
     })
 }
@@ -209,6 +215,7 @@ pub extern "C" fn psftp_cnopts_set_keepalive(opts: *mut psftp_cnopts, seconds_: 
             return Err(Error::invalid_arg("seconds", "is negative"));
         }
         o.keepalive = (seconds_ > 0).then(|| Duration::from_secs(seconds_ as u64));
+        o.set_by_caller.keepalive = true;
         Ok(())
     })
 }
@@ -326,6 +333,321 @@ pub extern "C" fn psftp_cnopts_set_hostkey_callback(
             let cb = HostKeyCb { f, user_data };
             Arc::new(move |q: &HostKeyQuery<'_>| cb.decide(q))
                 as crate::core::cnopts::HostKeyCallback
+        });
+        Ok(())
+    })
+}
+
+/// Read ssh_config for this connection, as `ssh HOST` would: with `use`
+/// true and `path` NULL, ~/.ssh/config then /etc/ssh/ssh_config; with a
+/// `path`, that file only (as `ssh -F`; it must be readable now, else
+/// PSFTP_E_LOCAL_IO); `use` false turns it off (the default, as pysftp).
+///
+/// The host given to psftp_connect() is then matched against Host and
+/// Match blocks, and HostName, User, Port, IdentityFile, IdentitiesOnly,
+/// IdentityAgent, ProxyJump, ProxyCommand, UserKnownHostsFile,
+/// GlobalKnownHostsFile, StrictHostKeyChecking, ConnectTimeout,
+/// ServerAliveInterval, ServerAliveCountMax, Ciphers and Compression apply;
+/// other keywords are ignored. The first value obtained wins. What the
+/// caller gives explicitly wins over the files: psftp_connect()'s
+/// username, port (0 = the file's, else 22), password and key, and every
+/// option set on these CnOpts. A malformed file makes psftp_connect() fail
+/// with PSFTP_E_INVALID_ARG naming the file and line.
+///
+/// # Safety
+/// `path` is NULL or a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn psftp_cnopts_set_ssh_config(
+    opts: *mut psftp_cnopts,
+    use_: bool,
+    path: *const c_char,
+) -> c_int {
+    with_opts(opts, |o| {
+        let path = arg_opt_str(path, "path")?;
+        o.set_ssh_config(match (use_, path) {
+            (false, _) => SshConfigFiles::Off,
+            (true, None) => SshConfigFiles::Default,
+            (true, Some(p)) => SshConfigFiles::File(crate::core::paths::expand_user(p)),
+        })
+    })
+}
+
+/// The settings a psftp_connect() to `host` with these options would use,
+/// one "keyword value" line each, as `ssh -G host` prints them (host,
+/// hostname, user, port, identityfile, proxyjump or proxycommand,
+/// userknownhostsfile, globalknownhostsfile, stricthostkeychecking,
+/// connecttimeout, serveraliveinterval, serveralivecountmax, ciphers,
+/// compression), then "#" lines naming the config files read, each jump
+/// host and anything ssh_config asked that psftp cannot do. For debugging
+/// a configuration; nothing is sent anywhere. Free with
+/// psftp_string_free(). A malformed config file is PSFTP_E_INVALID_ARG
+/// naming file and line.
+///
+/// # Safety
+/// `host` is NUL-terminated; `out` is writable.
+#[no_mangle]
+pub unsafe extern "C" fn psftp_cnopts_ssh_config_report(
+    opts: *const psftp_cnopts,
+    host: *const c_char,
+    out: *mut *mut c_char,
+) -> c_int {
+    guard(|| {
+        if opts.is_null() {
+            return Err(Error::invalid_arg("cnopts", "is NULL"));
+        }
+        let o = cnopts_snapshot(opts)?;
+        let host = arg_str(host, "host")?;
+        let out = arg_out(out, "out")?;
+        *out = new_c_string(&crate::core::plan::report(host, &o)?, "report")?;
+        Ok(())
+    })
+}
+
+/// Reach the server through jump hosts, as ssh's ProxyJump / -J:
+/// "[user@]host[:port],..." (IPv6 addresses in brackets), each reached
+/// through a direct-tcpip channel of the one before. Each jump host's
+/// key is checked like the server's (same known_hosts files and policy,
+/// host-key callback), and each authenticates on its own: its ssh_config
+/// block (when ssh_config is on), else the private key given to
+/// psftp_connect() or in memory, ~/.ssh/id_* keys, ssh-agent, then the
+/// keyboard-interactive callback. The password given to psftp_connect()
+/// goes to the server only, never to a jump host. "none" connects
+/// directly whatever ssh_config says; NULL removes the setting (ssh_config
+/// decides again). Replaces a ProxyCommand set here. A malformed list is
+/// PSFTP_E_INVALID_ARG naming the hop; a jump host that fails makes the
+/// connect fail with a message naming it.
+///
+/// # Safety
+/// `hops` is NULL or a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn psftp_cnopts_set_proxy_jump(
+    opts: *mut psftp_cnopts,
+    hops: *const c_char,
+) -> c_int {
+    with_opts(opts, |o| o.set_proxy_jump(arg_opt_str(hops, "hops")?))
+}
+
+/// Reach the server through a command whose stdin and stdout carry the
+/// connection, as ssh's ProxyCommand: run by /bin/sh, with %h (host), %p
+/// (port), %r (user), %n (the name given), %% and %d %u %l %i expanded.
+/// It runs in its own process group; psftp_close() ends and reaps it
+/// (SIGTERM, then SIGKILL if it lingers). What it writes on stderr goes
+/// to the log, and its end into the error message when the connection
+/// fails. NULL removes the setting. Replaces a jump-host list set here.
+///
+/// # Safety
+/// `command` is NULL or a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn psftp_cnopts_set_proxy_command(
+    opts: *mut psftp_cnopts,
+    command: *const c_char,
+) -> c_int {
+    with_opts(opts, |o| {
+        o.set_proxy_command(arg_opt_str(command, "command")?)
+    })
+}
+
+/// Run the connection over `fd`, a stream socket the application already
+/// connected (through a SOCKS or HTTP proxy, say) to the server, or to the
+/// first jump host. psftp duplicates `fd` here: the application keeps its
+/// own descriptor and may close it at any time; psftp closes its copies
+/// when the options are freed and when the connection is closed (which
+/// also shuts the socket down, ending the connection for every holder).
+/// One socket carries one connection: extra connections of tree and split
+/// operations are not made (they run on the one connection). -1 removes
+/// the setting. PSFTP_E_INVALID_ARG if `fd` is not a stream socket.
+#[no_mangle]
+pub extern "C" fn psftp_cnopts_set_socket(opts: *mut psftp_cnopts, fd: c_int) -> c_int {
+    with_opts(opts, |o| {
+        if fd == -1 {
+            o.socket = None;
+            return Ok(());
+        }
+        if fd < 0 {
+            return Err(Error::invalid_arg("fd", format!("{fd} is not a descriptor")));
+        }
+        // SAFETY: borrowed only for the duplicate made here; the caller
+        // keeps ownership of `fd`.
+        let borrowed = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
+        let dup = borrowed
+            .try_clone_to_owned()
+            .map_err(|e| Error::invalid_arg("fd", format!("{fd}: {e}")))?;
+        crate::core::route::caller_socket(&dup)?;
+        o.socket = Some(Arc::new(dup));
+        Ok(())
+    })
+}
+
+/// A private key held in memory instead of a file (OpenSSH or PEM text,
+/// as in a key file; Ed25519, ECDSA or RSA), with its `passphrase` or
+/// NULL. Used as psftp_connect()'s private key when that is NULL (giving
+/// both is PSFTP_E_INVALID_ARG), and offered to jump hosts. psftp keeps a
+/// copy, zeroed when the options are freed; the bytes never appear in a
+/// message or log. `data` NULL removes the key.
+///
+/// # Safety
+/// `data` is NULL or readable for `len` bytes; `passphrase` is NULL or a
+/// NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn psftp_cnopts_set_private_key_data(
+    opts: *mut psftp_cnopts,
+    data: *const u8,
+    len: usize,
+    passphrase: *const c_char,
+) -> c_int {
+    with_opts(opts, |o| {
+        if data.is_null() {
+            o.private_key_data = None;
+            return Ok(());
+        }
+        let key = std::slice::from_raw_parts(data, len);
+        let pass = arg_opt_str(passphrase, "passphrase")?;
+        o.private_key_data = Some(Arc::new(MemoryKey::new(key, pass)?));
+        Ok(())
+    })
+}
+
+/// One prompt of a keyboard-interactive round.
+#[repr(C)]
+pub struct psftp_kbdint_prompt {
+    /// The server's text, such as "Password: " or "Verification code: ".
+    pub text: *const c_char,
+    /// Whether the answer may be shown as it is typed (false for secrets).
+    pub echo: bool,
+}
+
+/// A keyboard-interactive round: who asks, and what. Valid during the
+/// callback only.
+#[repr(C)]
+pub struct psftp_kbdint_request {
+    /// The endpoint asking: the server, or a jump host.
+    pub host: *const c_char,
+    pub port: c_int,
+    pub user: *const c_char,
+    /// The server's name for the exchange (often empty).
+    pub name: *const c_char,
+    /// The server's instruction text (often empty).
+    pub instruction: *const c_char,
+    pub num_prompts: usize,
+    pub prompts: *const psftp_kbdint_prompt,
+}
+
+/// The answers of one keyboard-interactive round; fill them with
+/// psftp_kbdint_answer() during the callback (valid during it only).
+pub struct psftp_kbdint_answers {
+    _private: [u8; 0],
+}
+
+static ANSWERS: Registry<Mutex<KbdAnswers>> = Registry::new("psftp_kbdint_answers", 5);
+
+/// Answers keyboard-interactive prompts (passwords, one-time codes of a
+/// second factor). Answer each prompt with psftp_kbdint_answer(); a prompt
+/// left unanswered gets the password given to psftp_connect() (for the
+/// server only), else an empty answer. Return 0 to send the answers;
+/// anything else gives up, and the connect fails with PSFTP_E_CANCELLED.
+/// Called on the thread running psftp_connect(), once per round (a server
+/// may ask several: password, then a code). Not called for the extra
+/// connections of tree and split operations (a one-time code cannot be
+/// given twice): against a server that needs it they are not made.
+pub type psftp_kbdint_cb = Option<
+    unsafe extern "C" fn(
+        request: *const psftp_kbdint_request,
+        answers: *mut psftp_kbdint_answers,
+        user_data: *mut c_void,
+    ) -> c_int,
+>;
+
+/// Answer prompt `index` (0-based) of the round the callback was given;
+/// psftp copies `answer` (and zeroes its copy after use). Callable only
+/// during the callback; a later answer to the same prompt replaces the
+/// earlier one. PSFTP_E_INVALID_ARG for a stale handle or an index out of
+/// range.
+///
+/// # Safety
+/// `answer` is a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn psftp_kbdint_answer(
+    answers: *mut psftp_kbdint_answers,
+    index: usize,
+    answer: *const c_char,
+) -> c_int {
+    guard(|| {
+        let h = ANSWERS.get(answers, "answers")?;
+        let answer = arg_str(answer, "answer")?;
+        let mut a = h.lock().unwrap_or_else(|p| p.into_inner());
+        a.set(index, answer.as_bytes())
+    })
+}
+
+/// The C callback and its user_data, callable from the core.
+struct KbdIntCb {
+    f: unsafe extern "C" fn(
+        *const psftp_kbdint_request,
+        *mut psftp_kbdint_answers,
+        *mut c_void,
+    ) -> c_int,
+    user_data: *mut c_void,
+}
+
+// Only called during psftp_connect(), on the caller's thread.
+unsafe impl Send for KbdIntCb {}
+unsafe impl Sync for KbdIntCb {}
+
+impl KbdIntCb {
+    fn ask(&self, q: &KbdRequest<'_>, answers: &mut KbdAnswers) -> bool {
+        let texts: Vec<_> = q.prompts.iter().map(|p| c_message(p.text)).collect();
+        let prompts: Vec<psftp_kbdint_prompt> = q
+            .prompts
+            .iter()
+            .zip(&texts)
+            .map(|(p, t)| psftp_kbdint_prompt {
+                text: t.as_ptr(),
+                echo: p.echo,
+            })
+            .collect();
+        let (host, user, name, instruction) = (
+            c_message(q.host),
+            c_message(q.user),
+            c_message(q.name),
+            c_message(q.instruction),
+        );
+        let req = psftp_kbdint_request {
+            host: host.as_ptr(),
+            port: q.port as c_int,
+            user: user.as_ptr(),
+            name: name.as_ptr(),
+            instruction: instruction.as_ptr(),
+            num_prompts: prompts.len(),
+            prompts: prompts.as_ptr(),
+        };
+        // The answers live in the registry while the callback runs, so a
+        // stale or forged handle is refused rather than followed.
+        let handle: *mut psftp_kbdint_answers =
+            ANSWERS.insert(Mutex::new(std::mem::take(answers)));
+        let rc = unsafe { (self.f)(&req, handle, self.user_data) };
+        if let Some(h) = ANSWERS.remove(handle) {
+            if let Ok(m) = Arc::try_unwrap(h) {
+                *answers = m.into_inner().unwrap_or_else(|p| p.into_inner());
+            }
+        }
+        rc == 0
+    }
+}
+
+/// Install (or with NULL remove) the keyboard-interactive callback, for
+/// servers that ask for more than a key or password: a one-time code, a
+/// PAM conversation. Called for the server and for jump hosts.
+#[no_mangle]
+pub extern "C" fn psftp_cnopts_set_kbdint_callback(
+    opts: *mut psftp_cnopts,
+    callback: psftp_kbdint_cb,
+    user_data: *mut c_void,
+) -> c_int {
+    with_opts(opts, |o| {
+        o.kbdint_callback = callback.map(|f| {
+            let cb = KbdIntCb { f, user_data };
+            Arc::new(move |q: &KbdRequest<'_>, a: &mut KbdAnswers| cb.ask(q, a))
+                as crate::core::auth::KbdIntCallback
         });
         Ok(())
     })

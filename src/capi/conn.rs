@@ -64,16 +64,20 @@ fn port_arg(port: c_int) -> Result<u16> {
 /// pysftp `Connection(host, username=None, private_key=None, password=None,
 /// port=22, private_key_pass=None, cnopts=None, default_path=None)`.
 ///
-/// - `host`: name or IP address.
-/// - `username`: NULL uses $LOGNAME, then $USER, then the password database.
+/// - `host`: name or IP address; with psftp_cnopts_set_ssh_config(), also
+///   a Host alias of ssh_config.
+/// - `username`: NULL uses ssh_config's User (when on), else $LOGNAME, then
+///   $USER, then the password database.
 /// - `private_key`: a key file (OpenSSH or PEM; Ed25519, ECDSA or RSA; `~`
 ///   expanded), or "agent" for any ssh-agent key, or "agent:NAME" for the
 ///   agent key whose comment or SHA256 fingerprint is NAME (pysftp's
 ///   AgentKey).
 /// - `password`: tried first when given, as pysftp does. With neither
 ///   password nor key, ~/.ssh/id_ed25519, id_ecdsa, id_rsa and id_dsa are
-///   tried, then ssh-agent.
-/// - `port`: 0 means 22.
+///   tried (or ssh_config's IdentityFile keys), then ssh-agent, then the
+///   keyboard-interactive callback (psftp_cnopts_set_kbdint_callback()).
+///   A key may also come from memory: psftp_cnopts_set_private_key_data().
+/// - `port`: 0 means 22 (or ssh_config's Port, when on).
 /// - `private_key_pass`: passphrase of an encrypted key.
 /// - `cnopts`: NULL for defaults (host keys checked against
 ///   ~/.ssh/known_hosts).
