@@ -5,9 +5,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::types::psftp_hostkey;
-use super::{
-    arg_opt_str, arg_out, arg_str, c_message, guard, guard_void, new_c_string, Registry,
-};
+use super::{arg_opt_str, arg_out, arg_str, c_message, guard, guard_void, new_c_string, Registry};
 use crate::core::auth::{KbdAnswers, KbdRequest, MemoryKey};
 use crate::core::cnopts::{HostKeyDecision, HostKeyQuery, HostKeyStatus, SshConfigFiles};
 use crate::core::hostkeys::{base64_decode, sha256_fingerprint};
@@ -464,7 +462,10 @@ pub extern "C" fn psftp_cnopts_set_socket(opts: *mut psftp_cnopts, fd: c_int) ->
             return Ok(());
         }
         if fd < 0 {
-            return Err(Error::invalid_arg("fd", format!("{fd} is not a descriptor")));
+            return Err(Error::invalid_arg(
+                "fd",
+                format!("{fd} is not a descriptor"),
+            ));
         }
         // SAFETY: borrowed only for the duplicate made here; the caller
         // keeps ownership of `fd`.
@@ -622,8 +623,7 @@ impl KbdIntCb {
         };
         // The answers live in the registry while the callback runs, so a
         // stale or forged handle is refused rather than followed.
-        let handle: *mut psftp_kbdint_answers =
-            ANSWERS.insert(Mutex::new(std::mem::take(answers)));
+        let handle: *mut psftp_kbdint_answers = ANSWERS.insert(Mutex::new(std::mem::take(answers)));
         let rc = unsafe { (self.f)(&req, handle, self.user_data) };
         if let Some(h) = ANSWERS.remove(handle) {
             if let Ok(m) = Arc::try_unwrap(h) {

@@ -163,7 +163,12 @@ fn route(
             let mut out = Vec::new();
             for (i, hop) in hops.iter().enumerate() {
                 let hop_cfg = hop_config(hop, i, files, local)?;
-                notes.extend(hop_cfg.notes.iter().cloned());
+                for n in &hop_cfg.notes {
+                    // The same file read again for each hop notes again.
+                    if !notes.contains(n) {
+                        notes.push(n.clone());
+                    }
+                }
                 if i == 0 {
                     // Only the first hop's own route counts, as with ssh -J.
                     let (leg, earlier) = route(&hop_cfg, opts, files, local, depth + 1, notes)?;

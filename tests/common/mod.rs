@@ -57,7 +57,7 @@ impl Server {
         self.file("known_hosts")
     }
 
-    fn from_env_file(path: &Path) -> Server {
+    pub fn from_env_file(path: &Path) -> Server {
         let text =
             std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         let env: HashMap<String, String> = text
@@ -77,11 +77,20 @@ impl Server {
     /// Start a private server in `dir` (kept alive by a parked thread, so
     /// PR_SET_PDEATHSIG only fires when the test process exits).
     pub fn spawn(dir: &Path) -> Server {
+        Server::spawn_with(dir, &[])
+    }
+
+    /// A private server with fixture knobs (PSFTP_SSHD_* in tests/fixture/sshd.sh).
+    pub fn spawn_with(dir: &Path, knobs: &[(&str, &str)]) -> Server {
         let _ = std::fs::remove_file(dir.join("env"));
         let (tx, rx) = std::sync::mpsc::channel();
         let dir2 = dir.to_path_buf();
+        let knobs: Vec<(String, String)> = knobs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         std::thread::spawn(move || {
-            let child = spawn_sshd(&dir2, None);
+            let child = spawn_script("sshd.sh", &dir2, None, &knobs);
             tx.send(child).unwrap();
             loop {
                 std::thread::park();
@@ -122,7 +131,8 @@ impl Server {
         let (tx, rx) = std::sync::mpsc::channel();
         let (dir, port) = (self.dir.clone(), self.port);
         std::thread::spawn(move || {
-            tx.send(spawn_sshd(&dir, Some(port))).unwrap();
+            tx.send(spawn_script("sshd.sh", &dir, Some(port), &[]))
+                .unwrap();
             loop {
                 std::thread::park();
             }
@@ -170,10 +180,20 @@ pub fn open_fds() -> usize {
     std::fs::read_dir("/proc/self/fd").unwrap().count()
 }
 
-fn spawn_sshd(dir: &Path, port: Option<u16>) -> Child {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixture/sshd.sh");
+/// `tests/fixture/SCRIPT run DIR [PORT]`, stopped by SIGTERM when this
+/// process exits.
+pub fn spawn_script(
+    script: &str,
+    dir: &Path,
+    port: Option<u16>,
+    knobs: &[(String, String)],
+) -> Child {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixture")
+        .join(script);
     let mut cmd = Command::new("bash");
     cmd.arg(script).arg("run").arg(dir);
+    cmd.envs(knobs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     if let Some(p) = port {
         cmd.arg(p.to_string());
     }
