@@ -36,6 +36,7 @@
 
 #include <psftp.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <exception>
@@ -296,6 +297,22 @@ enum class HostKeyAnswer : int {
 using HostKeyFn = std::function<HostKeyAnswer(const std::string& host, int port,
                                               const HostKey& key, HostKeyStatus status)>;
 
+/// One prompt of a keyboard-interactive round: the server's text and
+/// whether the answer may be shown as typed (false for secrets).
+struct KbdPrompt {
+    std::string text;
+    bool echo = false;
+};
+
+/// Answers a keyboard-interactive round (a one-time code, a PAM
+/// conversation): one answer per prompt, in order; prompts past the end of
+/// the vector get the password given to the connection (for the server),
+/// else an empty answer. std::nullopt gives up (the connect fails with
+/// Cancelled); an exception gives up too and comes out of the Connection
+/// constructor.
+using KbdIntFn = std::function<std::optional<std::vector<std::string>>(
+    const std::string& name, const std::string& instruction, const std::vector<KbdPrompt>& prompts)>;
+
 // ---------------------------------------------------------------- detail
 
 namespace detail {
@@ -519,6 +536,37 @@ inline int hostkey_trampoline(const char* host, int port, const psftp_hostkey* k
     return answer < 0 ? PSFTP_HOSTKEY_REJECT : answer; // -1: it threw
 }
 
+struct KbdIntContext {
+    KbdIntFn answer;
+};
+
+inline int kbdint_trampoline(const psftp_kbdint_request* req, psftp_kbdint_answers* answers,
+                             void* ud) noexcept {
+    const auto* ctx = static_cast<const KbdIntContext*>(ud);
+    if (req == nullptr)
+        return 1;
+    CallbackError unclaimed;
+    CallbackError& errors = connect_errors ? *connect_errors : unclaimed;
+    return errors.run([&] {
+        std::vector<KbdPrompt> prompts;
+        for (size_t i = 0; i < req->num_prompts; i++)
+            prompts.push_back({req->prompts[i].text ? req->prompts[i].text : "",
+                               req->prompts[i].echo});
+        auto replies = ctx->answer(req->name ? req->name : "",
+                                   req->instruction ? req->instruction : "", prompts);
+        if (!replies)
+            return 1;
+        for (size_t i = 0; i < replies->size() && i < prompts.size(); i++) {
+            if (psftp_kbdint_answer(answers, i, (*replies)[i].c_str()) != PSFTP_OK)
+                return 1;
+        }
+        // Our copies of the answers are wiped; psftp keeps its own.
+        for (auto& r : *replies)
+            std::fill(r.begin(), r.end(), '\0');
+        return 0;
+    });
+}
+
 /// Calls `f(&out)` and throws on failure; returns what it wrote.
 template <class T, class F>
 T out(F&& f) {
@@ -644,11 +692,70 @@ public:
             return psftp_cnopts_get_hostkey(handle(), detail::c_str(host, "host"), o);
         }));
     }
+    /// Read ssh_config as `ssh HOST` does: ~/.ssh/config and
+    /// /etc/ssh/ssh_config, or only `path` (ssh -F). The host may then be a
+    /// Host alias; what the Connection is given explicitly, and every
+    /// option set here, wins over the files. Off by default (as pysftp).
+    CnOpts& set_ssh_config(bool use, const std::optional<std::filesystem::path>& path = std::nullopt) {
+        check(psftp_cnopts_set_ssh_config(handle(), use, detail::c_str(path, "path")));
+        return *this;
+    }
+    /// What connecting to `host` would use, as `ssh -G host` prints it.
+    std::string ssh_config_report(const std::string& host) const {
+        return detail::take_string(detail::out<char*>([&](char** o) {
+            return psftp_cnopts_ssh_config_report(handle(), detail::c_str(host, "host"), o);
+        }));
+    }
+    /// Jump hosts, as ssh -J: "user@host:port,host2"; "none" ignores
+    /// ssh_config's; nullopt removes the setting.
+    CnOpts& set_proxy_jump(const std::optional<std::string>& hops) {
+        check(psftp_cnopts_set_proxy_jump(handle(), detail::c_str(hops, "hops")));
+        return *this;
+    }
+    /// A command carrying the connection on stdin/stdout (%h %p %r tokens),
+    /// as ssh's ProxyCommand; nullopt removes the setting.
+    CnOpts& set_proxy_command(const std::optional<std::string>& command) {
+        check(psftp_cnopts_set_proxy_command(handle(), detail::c_str(command, "command")));
+        return *this;
+    }
+    /// A stream socket the application connected (to the server or the
+    /// first jump host). psftp duplicates `fd` now: the caller keeps and
+    /// closes its own. -1 removes it.
+    CnOpts& set_socket(int fd) {
+        check(psftp_cnopts_set_socket(handle(), fd));
+        return *this;
+    }
+    /// A private key held in memory (OpenSSH or PEM text), used when the
+    /// Connection is given no key file; psftp keeps a copy zeroed when freed.
+    CnOpts& set_private_key_data(std::string_view key,
+                                 const std::optional<std::string>& passphrase = std::nullopt) {
+        check(psftp_cnopts_set_private_key_data(
+            handle(), reinterpret_cast<const uint8_t*>(key.data()), key.size(),
+            detail::c_str(passphrase, "passphrase")));
+        return *this;
+    }
+    /// Answers keyboard-interactive prompts for the server and jump hosts
+    /// (see KbdIntFn). It runs during the Connection constructor, on its
+    /// thread; never for the extra connections of tree and split
+    /// operations. An empty function removes it.
+    CnOpts& set_kbdint_callback(KbdIntFn callback) {
+        if (!callback) {
+            check(psftp_cnopts_set_kbdint_callback(handle(), nullptr, nullptr));
+            kbdint_.reset();
+            return *this;
+        }
+        auto ctx = std::make_unique<detail::KbdIntContext>(
+            detail::KbdIntContext{std::move(callback)});
+        check(psftp_cnopts_set_kbdint_callback(handle(), &detail::kbdint_trampoline, ctx.get()));
+        kbdint_ = std::move(ctx);
+        return *this;
+    }
     psftp_cnopts* handle() const noexcept { return handle_.get(); }
 
 private:
-    // Declared before handle_, so the C options (which point at it) go first.
+    // Declared before handle_, so the C options (which point at them) go first.
     std::unique_ptr<detail::HostKeyContext> hostkey_;
+    std::unique_ptr<detail::KbdIntContext> kbdint_;
     detail::Handle<psftp_cnopts, psftp_cnopts_free> handle_;
 };
 
@@ -815,7 +922,8 @@ struct ConnectArgs {
     /// A key file, or "agent" / "agent:NAME" for an ssh-agent key.
     std::optional<std::string> private_key;
     std::optional<std::string> password;
-    int port = 22;
+    /// 0: 22, or ssh_config's Port when CnOpts::set_ssh_config is on.
+    int port = 0;
     std::optional<std::string> private_key_pass;
     /// Not owned; nullptr means defaults (~/.ssh/known_hosts, checked).
     const CnOpts* cnopts = nullptr;
