@@ -11,6 +11,7 @@ const { CallbackScope } = require('./callbacks');
 const { Attributes, DirEntry } = require('./attrs');
 const { cnoptsFrom, takeHostkey, kHandle } = require('./cnopts');
 const { HostKeyAsker } = require('./hostkey');
+const { KbdIntAnswerer } = require('./kbdint');
 const { withTransferOptions, transferOptions, TREE_SETTINGS } = require('./transfer-options');
 const { SftpFile, readStream, writeStream } = require('./file');
 const args = require('./args');
@@ -25,6 +26,7 @@ const CONNECT_OPTIONS = [
   'cnopts',
   'defaultPath',
   'hostKeyCallback',
+  'keyboardInteractive',
 ];
 const GET_OPTIONS = ['callback', 'preserveMtime', 'atomic', 'resume', 'fsync', 'parallelism', 'signal'];
 const PUT_OPTIONS = ['callback', 'confirm', 'preserveMtime', 'atomic', 'resume', 'fsync', 'parallelism', 'signal'];
@@ -53,33 +55,42 @@ async function connect(options) {
   const o = args.options(options, CONNECT_OPTIONS);
   const host = args.str(o.host, 'host');
   const username = args.optStr(o.username, 'username');
-  const privateKey = args.optStr(o.privateKey, 'privateKey');
+  // A Buffer is the key itself (as ssh2-sftp-client takes it); a string a path.
+  const keyData = Buffer.isBuffer(o.privateKey) ? o.privateKey : null;
+  const privateKey = keyData ? null : args.optStr(o.privateKey, 'privateKey');
   const password = args.optStr(o.password, 'password');
   const port = o.port === undefined ? 0 : args.int(o.port, 'port', 'int32'); // 0: 22
   const privateKeyPass = args.optStr(o.privateKeyPass, 'privateKeyPass');
   const defaultPath = args.optStr(o.defaultPath, 'defaultPath');
   const hostKeyCallback = args.optFunc(o.hostKeyCallback, 'hostKeyCallback');
   const asker = hostKeyCallback ? new HostKeyAsker(hostKeyCallback) : null;
+  const kbdFn = args.optFunc(o.keyboardInteractive, 'keyboardInteractive');
+  const answerer = kbdFn ? new KbdIntAnswerer(kbdFn) : null;
   for (let attempt = 1; ; attempt++) {
-    // With a host-key callback, connect's own copy of the options carries it.
-    const { cnopts, owned } = cnoptsFrom(o.cnopts, asker !== null);
+    // With callbacks or key bytes, connect's own copy of the options carries them.
+    const { cnopts, owned } = cnoptsFrom(o.cnopts, asker !== null || answerer !== null || keyData !== null);
     const conn = [null];
     const error = [null]; // the message comes back here: the thread-local one stays on the worker
     let rc;
     let uninstall = null;
+    let uninstallKbd = null;
     try {
       const cnoptsHandle = cnopts ? cnopts[kHandle] : null;
+      if (keyData) cnopts.setPrivateKeyData(keyData, privateKeyPass);
       if (asker) uninstall = asker.install(cnoptsHandle);
+      if (answerer) uninstallKbd = answerer.install(cnoptsHandle);
       rc = await callAsync(fns.psftp_connect, [
         host, username, privateKey, password, port, privateKeyPass, cnoptsHandle, defaultPath, conn, error,
       ]);
     } finally {
       uninstall?.();
+      uninstallKbd?.();
       if (owned) cnopts.free(); // psftp_connect copied what it needs
     }
     if (rc >= 0) return new Connection(kCreate, conn[0]);
     const err = new PsftpError(rc, takeString(error[0]));
     asker?.rethrow();
+    answerer?.rethrow();
     if (!asker || attempt === HOSTKEY_ATTEMPTS || !(await asker.acceptedLater())) throw err;
   }
 }

@@ -137,6 +137,18 @@ koffi.proto('int psftp_hostkey_cb(const char *host, int port, const psftp_hostke
 // The host-key callback is stored in the options and called later, during
 // psftp_connect: it must be a registered callback of this pointer type.
 types.hostkeyCb = 'psftp_hostkey_cb *';
+types.kbdPrompt = koffi.struct('psftp_kbdint_prompt', { text: 'const char *', echo: 'bool' });
+types.kbdRequest = koffi.struct('psftp_kbdint_request', {
+  host: 'const char *',
+  port: 'int',
+  user: 'const char *',
+  name: 'const char *',
+  instruction: 'const char *',
+  num_prompts: 'size_t',
+  prompts: 'void *',
+});
+koffi.proto('int psftp_kbdint_cb(const psftp_kbdint_request *request, void *answers, void *user_data)');
+types.kbdintCb = 'psftp_kbdint_cb *';
 
 // Strings and lists psftp allocates come back as raw pointers (`void **`),
 // so the binding can copy them and release them with psftp's own free.
@@ -161,6 +173,14 @@ const PROTOTYPES = [
   'int psftp_cnopts_set_keepalive(psftp_cnopts *opts, int seconds)',
   'int psftp_cnopts_get_hostkey(const psftp_cnopts *opts, const char *host, _Out_ void **out)',
   'int psftp_cnopts_set_hostkey_callback(psftp_cnopts *opts, psftp_hostkey_cb *callback, void *user_data)',
+  'int psftp_cnopts_set_ssh_config(psftp_cnopts *opts, bool use_, const char *path)',
+  'int psftp_cnopts_ssh_config_report(const psftp_cnopts *opts, const char *host, _Out_ void **out)',
+  'int psftp_cnopts_set_proxy_jump(psftp_cnopts *opts, const char *hops)',
+  'int psftp_cnopts_set_proxy_command(psftp_cnopts *opts, const char *command)',
+  'int psftp_cnopts_set_socket(psftp_cnopts *opts, int fd)',
+  'int psftp_cnopts_set_private_key_data(psftp_cnopts *opts, const uint8_t *data, size_t len, const char *passphrase)',
+  'int psftp_cnopts_set_kbdint_callback(psftp_cnopts *opts, psftp_kbdint_cb *callback, void *user_data)',
+  'int psftp_kbdint_answer(void *answers, size_t index, const char *answer)',
 
   'int psftp_connect(const char *host, const char *username, const char *private_key, ' +
     'const char *password, int port, const char *private_key_pass, const psftp_cnopts *cnopts, ' +
