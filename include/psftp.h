@@ -636,7 +636,10 @@ int psftp_cnopts_set_timeout(struct psftp_cnopts *opts, double seconds_);
 
 /**
  * Send an SSH keepalive when the connection has been idle this many
- * seconds (0 = never, the default).
+ * seconds (0 = never, the default). A server that then leaves data
+ * unacknowledged for 3 such intervals (ssh_config's ServerAliveCountMax)
+ * is given up on a direct TCP connection: blocked calls fail with
+ * PSFTP_E_CONNECTION_LOST instead of waiting for TCP's own minutes.
  */
 int psftp_cnopts_set_keepalive(struct psftp_cnopts *opts, int seconds_);
 

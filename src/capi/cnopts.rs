@@ -205,7 +205,10 @@ pub extern "C" fn psftp_cnopts_set_timeout(opts: *mut psftp_cnopts, seconds_: f6
 }
 
 /// Send an SSH keepalive when the connection has been idle this many
-/// seconds (0 = never, the default).
+/// seconds (0 = never, the default). A server that then leaves data
+/// unacknowledged for 3 such intervals (ssh_config's ServerAliveCountMax)
+/// is given up on a direct TCP connection: blocked calls fail with
+/// PSFTP_E_CONNECTION_LOST instead of waiting for TCP's own minutes.
 #[no_mangle]
 pub extern "C" fn psftp_cnopts_set_keepalive(opts: *mut psftp_cnopts, seconds_: c_int) -> c_int {
     with_opts(opts, |o| {
