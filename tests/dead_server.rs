@@ -29,6 +29,13 @@ fn a_server_killed_mid_transfer_is_connection_lost_and_leaks_nothing() {
     // tree it is meant to copy.
     let updir = remote_scratch("deadput");
     put_remote_file(&updir.join("keep"), b"old remote");
+    // The private server logs in with an account of its own (the fixture
+    // makes one per server), which must be able to write here.
+    for p in [updir.clone(), updir.join("keep")] {
+        let home = std::fs::metadata(&s.home).unwrap();
+        use std::os::unix::fs::MetadataExt;
+        std::os::unix::fs::lchown(&p, Some(home.uid()), Some(home.gid())).unwrap();
+    }
     for i in 0..40 {
         put_remote_file(&rdir.join(format!("t{i}")), &pattern(100_000, i));
     }
