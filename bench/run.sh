@@ -11,7 +11,8 @@
 # connect, big-rtt, tree-rtt (rtt = both). See bench/README.md.
 #
 # Exits non-zero only on errors (a failed or wrong transfer), never on a
-# missed performance target.
+# missed performance target. --quick checks correctness only and gives no
+# verdicts on the targets.
 set -euo pipefail
 bench=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$bench")
