@@ -24,9 +24,7 @@ command -v cmp >/dev/null && command -v diff >/dev/null || {
 
 echo "== building psftp (release)"
 cargo build --release --quiet
-lib=$root/target/release
-soname=$(objdump -p "$lib/libpsftp.so" | awk '/SONAME/ {print $2}')
-[ -z "$soname" ] || ln -sf libpsftp.so "$lib/$soname"
+lib=$root/target/release # with the soname link build.rs makes
 
 mkdir -p "$bench/build"
 echo "== building bench/psftp_bench.c and bench/relay.rs"

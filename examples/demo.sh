@@ -8,8 +8,6 @@ bash tests/setup.sh
 echo "== building psftp (release)"
 cargo build --release --quiet
 lib=$root/target/release
-soname=$(objdump -p "$lib/libpsftp.so" | awk '/SONAME/ {print $2}')
-ln -sf libpsftp.so "$lib/$soname"
 
 work=$(mktemp -d /tmp/psftp-demo.XXXXXX)
 chmod 755 "$work" # sshd reads authorized_keys as the test user
