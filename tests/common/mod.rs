@@ -408,16 +408,36 @@ pub fn connect() -> Conn {
 
 static SCRATCH_SEQ: AtomicUsize = AtomicUsize::new(0);
 
-/// A fresh directory in the test user's home, owned by the test user, and
-/// its absolute path as the server sees it (the server is local).
+impl Server {
+    /// A fresh directory in this server's home, owned by its account (each
+    /// fixture has an account of its own), and its absolute path as the
+    /// server sees it (the server is local).
+    pub fn scratch(&self, tag: &str) -> PathBuf {
+        let n = SCRATCH_SEQ.fetch_add(1, Ordering::Relaxed);
+        let dir = self
+            .home
+            .join(format!("rt-{tag}-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        self.chown(&dir);
+        dir
+    }
+
+    /// Write a file as this server's account would own it.
+    pub fn put_file(&self, path: &Path, data: &[u8]) {
+        std::fs::write(path, data).unwrap();
+        self.chown(path);
+    }
+
+    fn chown(&self, path: &Path) {
+        let meta = std::fs::metadata(&self.home).unwrap();
+        std::os::unix::fs::lchown(path, Some(meta.uid()), Some(meta.gid())).unwrap();
+    }
+}
+
+/// A fresh directory in the test server's home (Server::scratch).
 pub fn remote_scratch(tag: &str) -> PathBuf {
-    let s = server();
-    let n = SCRATCH_SEQ.fetch_add(1, Ordering::Relaxed);
-    let dir = s.home.join(format!("rt-{tag}-{}-{n}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    chown_to_test_user(&dir);
-    dir
+    server().scratch(tag)
 }
 
 /// A fresh local directory for the test's own files.
@@ -430,15 +450,12 @@ pub fn local_scratch(tag: &str) -> PathBuf {
 }
 
 pub fn chown_to_test_user(path: &Path) {
-    let home = &server().home;
-    let meta = std::fs::metadata(home).unwrap();
-    std::os::unix::fs::lchown(path, Some(meta.uid()), Some(meta.gid())).unwrap();
+    server().chown(path);
 }
 
 /// Write a file as the test user would own it (for remote-side setup).
 pub fn put_remote_file(path: &Path, data: &[u8]) {
-    std::fs::write(path, data).unwrap();
-    chown_to_test_user(path);
+    server().put_file(path, data);
 }
 
 /// Deterministic test data of `len` bytes.
