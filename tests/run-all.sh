@@ -67,6 +67,16 @@ bash fuzz/run.sh 15 2>&1 | tee "$work/fuzz.log"
 step "benchmark harness, smoke run (small sizes, every byte verified; timings are not asserted)"
 bash bench/run.sh --quick 2>&1 | tee "$work/bench.log" | tail -n 25
 
+step "server matrix: one scenario against OpenSSH, asyncssh, paramiko, pkg/sftp, ProFTPD (tests/servers)"
+matrix=$work/matrix
+trap 'bash "$root/tests/servers/matrix.sh" stop "$matrix" || true; cleanup' EXIT
+cargo clippy --quiet --test matrix -- -D warnings # not among --all-targets (test = false)
+bash tests/servers/matrix.sh start "$matrix"
+(cd tests/servers/gosftp && test -z "$(gofmt -l .)" && go vet ./...)
+PSFTP_MATRIX_DIR=$matrix cargo test --quiet --test matrix 2>&1 | tee "$work/matrix.log"
+bash tests/servers/matrix.sh stop "$matrix"
+trap cleanup EXIT
+
 # One closing line over every suite: "N passed, N failed".
 count() { grep -hoE "$1" "$work"/*.log | grep -oE '[0-9]+' | paste -sd+ | bc; }
 passed=$(( $(count '[0-9]+ passed') + $(count 'ℹ pass [0-9]+') + $(count 'tests failed out of [0-9]+') ))
