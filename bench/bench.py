@@ -37,6 +37,7 @@ RELAY = os.path.join(BENCH, "build", "relay")
 VENV_PY = os.path.join(BENCH, ".venv", "bin", "python")
 PYSFTP_BENCH = os.path.join(BENCH, "pysftp_bench.py")
 SSHD_SH = os.path.join(ROOT, "tests", "fixture", "sshd.sh")
+MATRIX_SH = os.path.join(ROOT, "tests", "servers", "matrix.sh")
 
 CLIENTS = ["psftp", "openssh", "pysftp"]
 LABEL = {"psftp": "psftp", "openssh": "OpenSSH sftp", "pysftp": "pysftp"}
@@ -45,14 +46,14 @@ CHACHA = "chacha20-poly1305@openssh.com"
 SHORT = {GCM: "aes128-gcm", CHACHA: "chacha20-poly1305"}
 # paramiko 3.5 (and so pysftp) has no chacha20-poly1305@openssh.com.
 PYSFTP_CIPHERS = {GCM}
-WORKLOADS = ["big", "tree", "walktree", "connect", "big-rtt", "tree-rtt"]
+WORKLOADS = ["big", "tree", "walktree", "connect", "servers", "big-rtt", "tree-rtt"]
 
 FULL = dict(big_bytes=1 << 30, tree_dirs=20, tree_files_per_dir=100, file_bytes=4096,
             walk_dirs=100, walk_files_per_dir=99, connects=10, reps=3, slow_reps=1,
-            relay_test_bytes=1 << 30, timeout=1800)
+            relay_test_bytes=1 << 30, timeout=1800, server_bytes=64 << 20)
 QUICK = dict(big_bytes=32 << 20, tree_dirs=5, tree_files_per_dir=20, file_bytes=4096,
              walk_dirs=10, walk_files_per_dir=99, connects=3, reps=1, slow_reps=1,
-             relay_test_bytes=64 << 20, timeout=150)
+             relay_test_bytes=64 << 20, timeout=150, server_bytes=4 << 20)
 
 
 class RunError(Exception):
@@ -93,6 +94,7 @@ class Bench:
         self.work = None
         self.remote_abs = None
         self.run_no = 0
+        self.matrix_dir = None
 
     # ---------------------------------------------------------------- setup
     def setup(self):
@@ -168,6 +170,8 @@ class Bench:
         return r
 
     def cleanup(self):
+        if self.matrix_dir:
+            subprocess.run(["bash", MATRIX_SH, "stop", self.matrix_dir], capture_output=True)
         if self.relay_proc:
             self.relay_proc.terminate()
             try:
@@ -235,43 +239,51 @@ class Bench:
         self.chown_tree(top)
 
     # ---------------------------------------------------------------- clients
-    def client_cmd(self, client, op, argv, cipher, via_relay):
+    def client_cmd(self, client, op, argv, cipher, via_relay, server=None):
         port = self.relay_port if via_relay else self.port
         if client == "psftp":
             kh = self.known_hosts_relay if via_relay else self.known_hosts
-            return [PSFTP_BENCH, op, *argv, "--port", str(port), "--user", self.user,
-                    "--key", self.key, "--known-hosts", kh, "--cipher", cipher]
+            if server:
+                port, kh = server["port"], server["known_hosts"]
+            return [PSFTP_BENCH, op, *argv, "--port", str(port),
+                    "--user", server["user"] if server else self.user,
+                    "--key", server["key"] if server else self.key,
+                    "--known-hosts", kh, "--cipher", cipher]
         if client == "pysftp":
             return [VENV_PY, PYSFTP_BENCH, op, *argv, "--port", str(port), "--user", self.user,
                     "--key", self.key, "--known-hosts", self.known_hosts_bare,
                     "--cipher", cipher]
         raise ValueError(client)
 
-    def sftp_cmd(self, batch, cipher, via_relay):
+    def sftp_cmd(self, batch, cipher, via_relay, server=None):
         port = self.relay_port if via_relay else self.port
         kh = self.known_hosts_relay if via_relay else self.known_hosts
+        key, user = self.key, self.user
+        if server:
+            port, kh, key, user = server["port"], server["known_hosts"], server["key"], server["user"]
         return ["sftp", "-q", "-b", batch, "-F", "/dev/null",
                 "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes",
                 "-o", f"UserKnownHostsFile={kh}", "-o", "GlobalKnownHostsFile=/dev/null",
-                "-o", "IdentitiesOnly=yes", "-o", "IdentityAgent=none", "-i", self.key,
-                "-o", f"Ciphers={cipher}", "-P", str(port), f"{self.user}@127.0.0.1"]
+                "-o", "IdentitiesOnly=yes", "-o", "IdentityAgent=none", "-i", key,
+                "-o", f"Ciphers={cipher}", "-P", str(port), f"{user}@127.0.0.1"]
 
-    def run_one(self, client, op, argv, cipher, via_relay, sftp_batch=None):
-        """One timed session. Returns the client's result dict."""
+    def run_one(self, client, op, argv, cipher, via_relay, sftp_batch=None, server=None):
+        """One timed session (against `server`, a matrix server, when
+        given). Returns the client's result dict."""
         os.sync()  # write-back of the previous run is not charged to this one
         timeout = self.cfg["timeout"]
         if client == "openssh":
             batch = os.path.join(self.work, "batch")
             with open(batch, "w") as f:
                 f.write(sftp_batch + "\n")
-            cmd = self.sftp_cmd(batch, cipher, via_relay)
+            cmd = self.sftp_cmd(batch, cipher, via_relay, server)
             t0 = time.monotonic()
             out = run_cmd(cmd, timeout)
             dt = time.monotonic() - t0
             if out.returncode != 0:
                 raise RunError(f"sftp exited {out.returncode}: {out.stderr.strip()[-500:]}")
             return {"seconds": dt}
-        cmd = self.client_cmd(client, op, argv, cipher, via_relay)
+        cmd = self.client_cmd(client, op, argv, cipher, via_relay, server)
         out = run_cmd(cmd, timeout)
         if out.returncode != 0:
             raise RunError(f"{client} exited {out.returncode}: {out.stderr.strip()[-800:]}")
@@ -441,6 +453,76 @@ class Bench:
                 self.same_tree(src, got)
 
             self.run_case(case, prepare, run, verify)
+
+    def start_matrix(self):
+        """The servers of the test matrix (tests/servers/matrix.sh): the
+        env of each, by name."""
+        self.matrix_dir = os.path.join(self.work, "matrix")
+        out = run_cmd(["bash", MATRIX_SH, "start", self.matrix_dir], 1200)
+        if out.returncode != 0:
+            raise RunError("matrix.sh start failed:\n" + out.stdout[-2000:] + out.stderr[-2000:])
+        names = run_cmd(["bash", MATRIX_SH, "names"], 30).stdout.split()
+        servers = {}
+        for name in names:
+            env = {}
+            with open(os.path.join(self.matrix_dir, f"{name}.env")) as f:
+                for line in f:
+                    k, _, v = line.strip().partition("=")
+                    env[k] = v[1:-1] if len(v) >= 2 and v[0] == v[-1] == "'" else v
+            servers[name] = {"name": name, "version": env["PSFTP_TEST_SERVER_VERSION"],
+                             "port": int(env["PSFTP_TEST_PORT"]), "user": env["PSFTP_TEST_USER"],
+                             "key": env["PSFTP_TEST_KEY"],
+                             "known_hosts": env["PSFTP_TEST_KNOWN_HOSTS"],
+                             "root": env["PSFTP_TEST_ROOT"],
+                             "remote_root": env["PSFTP_TEST_REMOTE_ROOT"].rstrip("/")}
+            log(f"{name}: {servers[name]['version']} on 127.0.0.1:{servers[name]['port']}")
+        return servers
+
+    def server_cases(self):
+        """get and put of one file (64 MiB; quick 4 MiB) against each server
+        of the test matrix: psftp and OpenSSH's sftp, the same key and
+        cipher (every server there speaks aes128-gcm@openssh.com)."""
+        servers = self.start_matrix()
+        n = self.cfg["server_bytes"]
+        local = os.path.join(self.work, "server-src.bin")
+        with open(local, "wb") as f:
+            f.write(os.urandom(n))
+        os.chmod(local, 0o644)
+        dl = os.path.join(self.work, "server-dl.bin")
+        for srv in servers.values():
+            st = os.stat(srv["root"])
+            served_src = os.path.join(srv["root"], "bench-src.bin")
+            shutil.copyfile(local, served_src)
+            os.chown(served_src, st.st_uid, st.st_gid)
+            remote_src = f"{srv['remote_root']}/bench-src.bin"
+            remote_dst = f"{srv['remote_root']}/bench-up.bin"
+            served_dst = os.path.join(srv["root"], "bench-up.bin")
+            for op in ("get", "put"):
+                case = {"workload": "servers", "server": srv["name"],
+                        "server_version": srv["version"], "op": op, "cipher": GCM, "rtt_ms": 0,
+                        "bytes": n, "clients": ["psftp", "openssh"],
+                        "title": f"{op} {human_bytes(n)}, {srv['version']}, {SHORT[GCM]}, loopback",
+                        "note": "servers: the test matrix's (tests/servers/matrix.sh); "
+                                "pysftp is not run there (it loads only RSA keys from a path)"}
+                target = dl if op == "get" else served_dst
+
+                def prepare(_c, target=target):
+                    if os.path.exists(target):
+                        os.unlink(target)
+
+                def run(c, op=op, srv=srv, remote_src=remote_src, remote_dst=remote_dst):
+                    if op == "get":
+                        return self.run_one(c, "get", [remote_src, dl], GCM, False,
+                                            f"get {remote_src} {dl}", server=srv)
+                    return self.run_one(c, "put", [local, remote_dst], GCM, False,
+                                        f"put {local} {remote_dst}", server=srv)
+
+                def verify(_c, _r, target=target):
+                    self.same_file(local, target)
+                    os.unlink(target)
+
+                self.run_case(case, prepare, run, verify)
+            os.unlink(served_src)
 
     def walk_case(self):
         self.make_walk()
@@ -811,6 +893,8 @@ def main():
             b.tree_cases(False)
         if "walktree" in todo:
             b.walk_case()
+        if "servers" in todo:
+            b.server_cases()
         if "big-rtt" in todo:
             b.big_cases(True)
         if "tree-rtt" in todo:

@@ -26,6 +26,8 @@ work=$(mktemp -d /tmp/psftp-tests.XXXXXX)
 chmod 755 "$work" # sshd reads authorized_keys as the test user
 cleanup() {
   bash "$root/tests/fixture/sshd.sh" stop "$work/sshd" >/dev/null 2>&1 || true
+  [ -d "$work/matrix" ] && bash "$root/tests/servers/matrix.sh" stop "$work/matrix" >/dev/null 2>&1
+
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -69,6 +71,17 @@ bench_smoke() {
   fi
 }
 
+# One scenario against every server of tests/servers (started and stopped
+# here; tests/matrix.rs is not among --all-targets, so it is linted here).
+server_matrix() {
+  local dir=$work/matrix
+  trap 'bash tests/servers/matrix.sh stop "$dir" || true' EXIT
+  cargo clippy --quiet --test matrix -- -D warnings
+  bash tests/servers/matrix.sh start "$dir"
+  (cd tests/servers/gosftp && test -z "$(gofmt -l .)" && go vet ./...)
+  PSFTP_MATRIX_DIR=$dir cargo test --quiet --no-fail-fast --test matrix
+}
+
 release_and_valgrind() {
   cargo build --release --quiet
   bash tests/c/valgrind.sh
@@ -91,5 +104,7 @@ stage "install, CMake/pkg-config consumers, C++ (GoogleTest)" bash tests/cpp/tes
 stage "installed artefacts: size, debug info, symbols, mixed link" bash tests/artefacts/test.sh
 stage "fuzzing (brief; fuzz/run.sh 600 by hand for longer)" bash fuzz/run.sh 15
 stage "benchmark smoke run (every byte verified, no targets)" bench_smoke
+
+stage "server matrix: OpenSSH, asyncssh, paramiko, pkg/sftp, ProFTPD (tests/servers)" server_matrix
 
 stages_summary
