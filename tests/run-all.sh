@@ -27,7 +27,6 @@ chmod 755 "$work" # sshd reads authorized_keys as the test user
 cleanup() {
   bash "$root/tests/fixture/sshd.sh" stop "$work/sshd" >/dev/null 2>&1 || true
   [ -d "$work/matrix" ] && bash "$root/tests/servers/matrix.sh" stop "$work/matrix" >/dev/null 2>&1
-
   rm -rf "$work"
 }
 trap cleanup EXIT
