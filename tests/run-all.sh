@@ -58,6 +58,9 @@ bash bindings/go/test.sh 2>&1 | tee "$work/go.log"
 step "Node binding (koffi, node --test, tsc)"
 bash bindings/node/test.sh 2>&1 | tee "$work/node.log"
 
+step "Python package (pip wheel, fresh venv without cargo, pytest, mypy --strict)"
+bash bindings/python/test.sh 2>&1 | tee "$work/python.log"
+
 step "install, CMake and pkg-config consumers, C++ binding (GoogleTest)"
 bash tests/cpp/test.sh 2>&1 | tee "$work/cpp.log"
 
