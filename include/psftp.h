@@ -1102,8 +1102,9 @@ int psftp_pwd(struct psftp_conn *conn, char **out);
 /**
  * pysftp `normalize(remotepath)`: the server's realpath of the path (the
  * absolute, canonical form), as pysftp returns it. Whether a path that
- * does not exist is an error is the server's answer (OpenSSH:
- * PSFTP_E_NOT_FOUND). Free with psftp_string_free().
+ * does not exist is an error is the server's answer (OpenSSH resolves a
+ * missing last component, and answers PSFTP_E_NOT_FOUND for a missing
+ * directory on the way). Free with psftp_string_free().
  *
  * # Safety
  * `remotepath` is NUL-terminated; `out` is writable.

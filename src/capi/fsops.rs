@@ -282,8 +282,9 @@ pub unsafe extern "C" fn psftp_pwd(conn: *mut psftp_conn, out: *mut *mut c_char)
 
 /// pysftp `normalize(remotepath)`: the server's realpath of the path (the
 /// absolute, canonical form), as pysftp returns it. Whether a path that
-/// does not exist is an error is the server's answer (OpenSSH:
-/// PSFTP_E_NOT_FOUND). Free with psftp_string_free().
+/// does not exist is an error is the server's answer (OpenSSH resolves a
+/// missing last component, and answers PSFTP_E_NOT_FOUND for a missing
+/// directory on the way). Free with psftp_string_free().
 ///
 /// # Safety
 /// `remotepath` is NUL-terminated; `out` is writable.

@@ -231,7 +231,8 @@ impl Connection {
 
     /// pysftp `normalize(remotepath)`: the server's realpath of the path,
     /// as pysftp returns it. Whether a missing path is an error is the
-    /// server's choice (OpenSSH: NotFound; some servers resolve it).
+    /// server's choice (OpenSSH resolves a missing last component and
+    /// refuses a missing directory on the way with NotFound).
     pub fn normalize(&self, path: &str) -> Result<String> {
         self.with(|st| st.normalize_path(path))
     }

@@ -83,7 +83,9 @@ def run(
     lock = threading.Lock()
     abandoned = [False]
 
-    def worker() -> None:
+    def worker(state: CallState = state) -> None:
+        # `state` keeps the call's trampolines alive until the C call has
+        # returned, also when the caller has gone (an abandoned connect).
         try:
             box.append(invoke(fn))
         except BaseException as e:  # noqa: BLE001 - handed to the caller
