@@ -3,13 +3,23 @@ SIGINT (Ctrl-C) from the parent. Prints READY once bytes move, then
 INTERRUPTED and USABLE/UNUSABLE after KeyboardInterrupt."""
 
 import os
+import signal
 import sys
 import time
 
 import psftp as pysftp
 
+# A shell without job control starts background children with SIGINT
+# ignored, and Python then keeps it ignored: take Python's Ctrl-C handler
+# back, as in an interactive program.
+signal.signal(signal.SIGINT, signal.default_int_handler)
+
 env = dict(line.split("=", 1) for line in open(os.environ["PSFTP_TEST_ENV"]).read().splitlines() if "=" in line)
-direction, remote, local = sys.argv[1:4]
+direction, remote, local, grace = sys.argv[1:5]
+# How long a stop request may take before the connection is interrupted:
+# long for the test of the cooperative stop (a loaded machine must not turn
+# it into an interrupt), the default for the stalled link.
+pysftp._calls.CANCEL_GRACE = float(grace)
 cn = pysftp.CnOpts(knownhosts=env["PSFTP_TEST_KNOWN_HOSTS"])
 sftp = pysftp.Connection(env["PSFTP_TEST_HOST"], username=env["PSFTP_TEST_USER"],
                          password=env["PSFTP_TEST_PASSWORD"], port=int(env["PSFTP_TEST_PORT"]), cnopts=cn)

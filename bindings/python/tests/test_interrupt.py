@@ -18,9 +18,9 @@ HERE = Path(__file__).resolve().parent
 GIB = 1024 * 1024 * 1024
 
 
-def _start(direction: str, remote: str, local: str) -> subprocess.Popen:  # type: ignore[type-arg]
+def _start(direction: str, remote: str, local: str, grace: float) -> subprocess.Popen:  # type: ignore[type-arg]
     p = subprocess.Popen(
-        [sys.executable, str(HERE / "interrupt_child.py"), direction, remote, local],
+        [sys.executable, str(HERE / "interrupt_child.py"), direction, remote, local, str(grace)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     assert p.stdout is not None
@@ -41,7 +41,7 @@ def test_ctrl_c_stops_a_get_and_keeps_the_old_file(server: Dict[str, str], rdir:
     os.truncate(f"{rdir}/huge", GIB)
     dest = tmp_path / "dest.bin"
     dest.write_bytes(b"old content")
-    p = _start("get", f"{rdir}/huge", str(dest))
+    p = _start("get", f"{rdir}/huge", str(dest), 20.0)
     time.sleep(0.3)
     words, took = _finish(p, 60)
     assert words[:2] == ["INTERRUPTED", "USABLE"], words
@@ -60,7 +60,7 @@ def test_ctrl_c_on_a_stalled_put_interrupts_the_connection(server: Dict[str, str
     with open(src, "wb") as f:
         f.truncate(GIB)
     make_remote(f"{rdir}/dest", b"old remote content", rdir)
-    p = _start("put", f"{rdir}/dest", str(src))
+    p = _start("put", f"{rdir}/dest", str(src), 1.0)
     pid = _sftp_server_pid(server["PSFTP_TEST_USER"])
     os.kill(pid, signal.SIGSTOP)  # the link stalls: no progress, no callback
     try:
