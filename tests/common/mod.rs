@@ -411,12 +411,17 @@ static SCRATCH_SEQ: AtomicUsize = AtomicUsize::new(0);
 /// A fresh directory in the test user's home, owned by the test user, and
 /// its absolute path as the server sees it (the server is local).
 pub fn remote_scratch(tag: &str) -> PathBuf {
-    let s = server();
+    remote_scratch_on(server(), tag)
+}
+
+/// `remote_scratch` on a server of its own (Server::spawn): its account
+/// is not the shared server's.
+pub fn remote_scratch_on(s: &Server, tag: &str) -> PathBuf {
     let n = SCRATCH_SEQ.fetch_add(1, Ordering::Relaxed);
     let dir = s.home.join(format!("rt-{tag}-{}-{n}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    chown_to_test_user(&dir);
+    chown_like(&s.home, &dir);
     dir
 }
 
@@ -430,7 +435,11 @@ pub fn local_scratch(tag: &str) -> PathBuf {
 }
 
 pub fn chown_to_test_user(path: &Path) {
-    let home = &server().home;
+    chown_like(&server().home, path);
+}
+
+/// Give `path` the owner of `home` (a fixture account's home).
+pub fn chown_like(home: &Path, path: &Path) {
     let meta = std::fs::metadata(home).unwrap();
     std::os::unix::fs::lchown(path, Some(meta.uid()), Some(meta.gid())).unwrap();
 }
@@ -439,6 +448,12 @@ pub fn chown_to_test_user(path: &Path) {
 pub fn put_remote_file(path: &Path, data: &[u8]) {
     std::fs::write(path, data).unwrap();
     chown_to_test_user(path);
+}
+
+/// `put_remote_file` for a server of its own (Server::spawn).
+pub fn put_remote_file_on(s: &Server, path: &Path, data: &[u8]) {
+    std::fs::write(path, data).unwrap();
+    chown_like(&s.home, path);
 }
 
 /// Deterministic test data of `len` bytes.
