@@ -78,7 +78,11 @@ def emit(out, fns):
     w('    CHECK(live != NULL && closed_conn != NULL);\n')
     w('    CHECK_OK(psftp_cnopts_new(NULL, &closed_cnopts));\n    psftp_cnopts_free(closed_cnopts);\n')
     w('    CHECK_OK(psftp_transfer_opts_new(&closed_xopts));\n    psftp_transfer_opts_free(closed_xopts);\n')
-    w('    CHECK_OK(psftp_open(live, "/tmp/psftp-bad-calls", "w", -1, &closed_file));\n')
+    # In the test account's home: a fixed /tmp name left by another run's
+    # account (sticky /tmp) could not be opened for writing.
+    w('    char bad_path[1024];\n')
+    w('    snprintf(bad_path, sizeof bad_path, "%s/psftp-bad-calls", env_or_die("PSFTP_TEST_HOME"));\n')
+    w('    CHECK_OK(psftp_open(live, bad_path, "w", -1, &closed_file));\n')
     w('    CHECK_OK(psftp_file_close(closed_file));\n    psftp_close(closed_conn);\n\n')
     garbage = {"conn": "(psftp_conn *)(uintptr_t)0x5a5a5a5a", "cnopts": "(psftp_cnopts *)(uintptr_t)0x77777",
                "xopts": "(psftp_transfer_opts *)(uintptr_t)0x1230", "file": "(psftp_file *)(uintptr_t)0x4444"}
