@@ -40,13 +40,27 @@ SSHD_SH = os.path.join(ROOT, "tests", "fixture", "sshd.sh")
 MATRIX_SH = os.path.join(ROOT, "tests", "servers", "matrix.sh")
 
 CLIENTS = ["psftp", "openssh", "pysftp"]
-LABEL = {"psftp": "psftp", "openssh": "OpenSSH sftp", "pysftp": "pysftp"}
+# The Python-level comparison, same run: the psftp Python package against
+# the Python clients a Python user would pick (bench/py_bench.py).
+PY_BENCH = os.path.join(BENCH, "py_bench.py")
+PY_CLIENTS = ["psftp-py", "paramiko", "asyncssh"]
+ALL_CLIENTS = CLIENTS + PY_CLIENTS
+LABEL = {"psftp": "psftp", "openssh": "OpenSSH sftp", "pysftp": "pysftp",
+         "psftp-py": "psftp (Python)", "paramiko": "paramiko", "asyncssh": "asyncssh"}
 GCM = "aes128-gcm@openssh.com"
 CHACHA = "chacha20-poly1305@openssh.com"
 SHORT = {GCM: "aes128-gcm", CHACHA: "chacha20-poly1305"}
 # paramiko 3.5 (and so pysftp) has no chacha20-poly1305@openssh.com.
 PYSFTP_CIPHERS = {GCM}
+CIPHERS_OF = {"pysftp": PYSFTP_CIPHERS, "paramiko": PYSFTP_CIPHERS}
+
+
+def clients_for(cipher, base=CLIENTS):
+    """The clients of a case: `base` plus the Python-level ones, each only
+    where it has the cipher."""
+    return [c for c in list(base) + PY_CLIENTS if cipher in CIPHERS_OF.get(c, {cipher})]
 WORKLOADS = ["big", "tree", "walktree", "connect", "servers", "big-rtt", "tree-rtt"]
+
 
 FULL = dict(big_bytes=1 << 30, tree_dirs=20, tree_files_per_dir=100, file_bytes=4096,
             walk_dirs=100, walk_files_per_dir=99, connects=10, reps=3, slow_reps=1,
@@ -253,6 +267,11 @@ class Bench:
             return [VENV_PY, PYSFTP_BENCH, op, *argv, "--port", str(port), "--user", self.user,
                     "--key", self.key, "--known-hosts", self.known_hosts_bare,
                     "--cipher", cipher]
+        if client in PY_CLIENTS:
+            kh = self.known_hosts_relay if via_relay else self.known_hosts
+            return [VENV_PY, PY_BENCH, "--client", client, op, *argv, "--port", str(port),
+                    "--user", self.user, "--key", self.key, "--known-hosts", kh,
+                    "--cipher", cipher]
         raise ValueError(client)
 
     def sftp_cmd(self, batch, cipher, via_relay, server=None):
@@ -284,7 +303,10 @@ class Bench:
                 raise RunError(f"sftp exited {out.returncode}: {out.stderr.strip()[-500:]}")
             return {"seconds": dt}
         cmd = self.client_cmd(client, op, argv, cipher, via_relay, server)
-        out = run_cmd(cmd, timeout)
+        # The psftp package from the source tree, on the release library.
+        env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "bindings", "python"),
+                   PSFTP_LIB=os.path.join(ROOT, "target", "release", "libpsftp.so"))
+        out = run_cmd(cmd, timeout, env=env)
         if out.returncode != 0:
             raise RunError(f"{client} exited {out.returncode}: {out.stderr.strip()[-800:]}")
         try:
@@ -313,7 +335,7 @@ class Bench:
 
     # ---------------------------------------------------------------- cases
     def reps_for(self, workload, client):
-        if workload == "tree-rtt" and client != "psftp":
+        if workload == "tree-rtt" and client not in ("psftp", "psftp-py"):
             return min(self.cfg["slow_reps"], self.cfg["reps"])
         return self.cfg["reps"]
 
@@ -373,7 +395,7 @@ class Bench:
         where = f"{self.rtt_ms} ms RTT" if via_relay else "loopback"
         for cipher in (GCM, CHACHA):
             for op in ("get", "put"):
-                clients = [c for c in CLIENTS if c != "pysftp" or cipher in PYSFTP_CIPHERS]
+                clients = clients_for(cipher)
                 case = {"workload": "big-rtt" if via_relay else "big", "op": op,
                         "cipher": cipher, "rtt_ms": self.rtt_ms if via_relay else 0,
                         "bytes": n, "clients": clients,
@@ -418,7 +440,7 @@ class Bench:
             sftp_op = "get -r" if op == "get_r" else "put -r"
             case = {"workload": "tree-rtt" if via_relay else "tree", "op": op, "cipher": GCM,
                     "rtt_ms": self.rtt_ms if via_relay else 0, "files": d * f,
-                    "bytes": d * f * b, "clients": list(CLIENTS),
+                    "bytes": d * f * b, "clients": clients_for(GCM),
                     "title": f"{op} {d * f} files x {human_bytes(b)} in {d} dirs, "
                              f"{SHORT[GCM]}, {where}",
                     "note": f"OpenSSH: sftp {sftp_op}; psftp: "
@@ -530,7 +552,7 @@ class Bench:
         entries = d + d * f
         remote = f"{self.remote_rel}/walk"
         case = {"workload": "walktree", "op": "walktree", "cipher": GCM, "rtt_ms": 0,
-                "entries": entries, "clients": ["psftp", "pysftp"],
+                "entries": entries, "clients": clients_for(GCM, ["psftp", "pysftp"]),
                 "title": f"walktree {entries} entries ({d} dirs), {SHORT[GCM]}, loopback",
                 "note": "OpenSSH sftp has no recursive listing"}
 
@@ -545,7 +567,7 @@ class Bench:
     def connect_case(self):
         n = self.cfg["connects"]
         case = {"workload": "connect", "op": "connect", "cipher": GCM, "rtt_ms": 0,
-                "connects": n, "clients": list(CLIENTS),
+                "connects": n, "clients": clients_for(GCM),
                 "title": f"connect + authenticate (RSA key) + pwd + close, x{n}, "
                          f"{SHORT[GCM]}, loopback",
                 "note": "seconds: median of single connections; OpenSSH: one sftp process each"}
@@ -568,10 +590,10 @@ class Bench:
 
 
 # -------------------------------------------------------------------- report
-def ratio(case, other):
+def ratio(case, other, base="psftp"):
     m = case.get("median_seconds", {})
-    if "psftp" in m and other in m:
-        return m[other] / m["psftp"]
+    if base in m and other in m:
+        return m[other] / m[base]
     return None
 
 
@@ -615,6 +637,23 @@ def table(cases):
                      f"{cell(c, 'pysftp')} | {fmt_ratio(ratio(c, 'openssh'))} | "
                      f"{fmt_ratio(ratio(c, 'pysftp'))} | "
                      f"{'-' if rss is None else f'{rss / 1024:.1f} MiB'} |")
+    return "\n".join(lines)
+
+
+def py_table(cases):
+    """The Python-level comparison: the psftp package against pysftp,
+    paramiko and asyncssh (ratios above 1 mean the psftp package is
+    faster)."""
+    others = ["pysftp", "paramiko", "asyncssh"]
+    lines = ["| workload | psftp (Python) | " + " | ".join(LABEL[o] for o in others) + " | "
+             + " | ".join(f"vs {LABEL[o]}" for o in others) + " |",
+             "|---|" + "---|" * (1 + 2 * len(others))]
+    for c in cases:
+        if "psftp-py" not in c["clients"]:
+            continue
+        lines.append(f"| {c['title']} | {cell(c, 'psftp-py')} | "
+                     + " | ".join(cell(c, o) for o in others) + " | "
+                     + " | ".join(fmt_ratio(ratio(c, o, "psftp-py")) for o in others) + " |")
     return "\n".join(lines)
 
 
@@ -673,7 +712,8 @@ def targets_table(ts):
 def svg_chart(cases, meta, path):
     """Grouped horizontal bars, one group per case, each bar scaled to the
     fastest client of its own row, labelled with the absolute value."""
-    colors = {"psftp": "#1f77b4", "openssh": "#7f7f7f", "pysftp": "#ff7f0e"}
+    colors = {"psftp": "#1f77b4", "openssh": "#7f7f7f", "pysftp": "#ff7f0e",
+              "psftp-py": "#17becf", "paramiko": "#d62728", "asyncssh": "#2ca02c"}
     bar_h, gap, label_w, bar_w, right = 14, 14, 330, 330, 200
     rows = [c for c in cases if c.get("median_seconds")]
     height = 86 + sum(len(c["clients"]) * bar_h + gap + 16 for c in rows) + 30
@@ -687,10 +727,10 @@ def svg_chart(cases, meta, path):
          f'<text x="10" y="38" fill="#444">{esc(meta[0])}</text>',
          f'<text x="10" y="54" fill="#444">{esc(meta[1])}</text>']
     x = 10
-    for c in CLIENTS:
+    for c in [cl for cl in ALL_CLIENTS if any(cl in r["clients"] for r in cases)]:
         o.append(f'<rect x="{x}" y="64" width="12" height="12" fill="{colors[c]}"/>'
                  f'<text x="{x + 16}" y="74">{LABEL[c]}</text>')
-        x += 120
+        x += 110
     y = 92
     for c in rows:
         o.append(f'<text x="10" y="{y + 10}" font-weight="bold">{esc(c["title"])}</text>')
@@ -747,7 +787,7 @@ def versions():
     v["git commit"] = first_line(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"])
     v["OpenSSH (sftp, sshd, sftp-server)"] = first_line(["ssh", "-V"], stderr=True)
     out = subprocess.run([VENV_PY, "-c", "import sys, importlib.metadata as m; print(sys.version.split()[0]);"
-                          "[print(p, m.version(p)) for p in ('pysftp','paramiko','cryptography')]"],
+                          "[print(p, m.version(p)) for p in ('pysftp','paramiko','cryptography','asyncssh')]"],
                          capture_output=True, text=True)
     lines = out.stdout.split("\n")
     v["python (pysftp venv)"] = lines[0]
@@ -798,6 +838,7 @@ def report(result, out_dir, echo=False):
                                             for x in (c["loadavg_start"][0], c["loadavg_end"][0])]
     peak = max(loads)
     tbl = table(cases)
+    ptbl = py_table(cases)
     ttbl = QUICK_NOTE if quick else targets_table(ts)
     opl = [f"- {c['title']}: operation alone (connect excluded) psftp "
            f"{c['median_op_seconds']['psftp']:.3f} s, pysftp {c['median_op_seconds']['pysftp']:.3f} s, "
@@ -809,6 +850,8 @@ def report(result, out_dir, echo=False):
                  f"up to {peak:.2f} between workloads")
     if echo:
         log("\n" + tbl + "\n")
+        log("Python level (the psftp package vs pysftp, paramiko, asyncssh):")
+        log(ptbl + "\n")
         log(ttbl if quick else "Targets:\n" + ttbl)
         log(f"\n{load_text}; {info['machine']['cores']} cores; "
             f"run took {result['seconds_total']:.0f} s")
@@ -826,7 +869,7 @@ def report(result, out_dir, echo=False):
                 f"{info['machine']['cores']} cores ({info['machine']['cpu']}); "
                 f"took {result['seconds_total']:.0f} s.\n\n"
                 "Versions: " + ", ".join(f"{k} {val}" for k, val in v.items()) +
-                f"\n\n{tbl}\n\n{ttbl}\n")
+                f"\n\n{tbl}\n\n### Python level\n\n{ptbl}\n\n{ttbl}\n")
         if relay_test:
             f.write(f"\nRelay alone: round trip {relay_test['rtt_seconds'] * 1000:.1f} ms, "
                     f"{relay_test['up_mb_s']:.0f} MB/s up, {relay_test['down_mb_s']:.0f} MB/s down.\n")

@@ -99,6 +99,7 @@ stage "examples and the pysftp cookbook in C" bash tests/c/examples.sh
 stage "release build, valgrind (0 errors, 0 leaks)" release_and_valgrind
 stage "Go binding (gofmt, vet, go test, -race)" bash bindings/go/test.sh
 stage "Node binding (koffi, node --test, tsc)" bash bindings/node/test.sh
+stage "Python package (wheel, fresh venv without cargo, pytest, mypy --strict)" bash bindings/python/test.sh
 stage "install, CMake/pkg-config consumers, C++ (GoogleTest)" bash tests/cpp/test.sh
 stage "installed artefacts: size, debug info, symbols, mixed link" bash tests/artefacts/test.sh
 stage "fuzzing (brief; fuzz/run.sh 600 by hand for longer)" bash fuzz/run.sh 15

@@ -201,7 +201,8 @@ pub unsafe extern "C" fn psftp_cwd(conn: *mut psftp_conn, remotepath: *const c_c
 }
 
 /// pysftp `with cd(remotepath):` as a scoped call: remembers the working
-/// directory, changes to `remotepath` (NULL only bookmarks), runs
+/// directory (as psftp_cd_push() does), changes to `remotepath` (NULL only
+/// bookmarks), runs
 /// `body(conn, user_data)`, and restores the directory whatever the body
 /// returns. Returns the body's non-zero value, so a body can hand back a
 /// psftp result code; PSFTP_OK when it returns 0. If the change of
@@ -233,7 +234,9 @@ pub unsafe extern "C" fn psftp_cd(
 /// pysftp `cd(remotepath)` as a push/pop pair: remember the working
 /// directory and change to `remotepath` (NULL only bookmarks). Pair every
 /// successful push with psftp_cd_pop(). Nothing is pushed if the change
-/// fails.
+/// fails. What is remembered is pysftp's `pwd`: before any chdir, the
+/// server's default directory by its absolute name, so psftp_getcwd()
+/// returns that name after the pop, as pysftp's getcwd() does.
 ///
 /// # Safety
 /// `remotepath` is NULL or NUL-terminated.
@@ -277,8 +280,11 @@ pub unsafe extern "C" fn psftp_pwd(conn: *mut psftp_conn, out: *mut *mut c_char)
     with_conn(conn, |c| string_out(out, c.pwd()))
 }
 
-/// pysftp `normalize(remotepath)`: the absolute, canonical path.
-/// PSFTP_E_NOT_FOUND if it does not exist. Free with psftp_string_free().
+/// pysftp `normalize(remotepath)`: the server's realpath of the path (the
+/// absolute, canonical form), as pysftp returns it. Whether a path that
+/// does not exist is an error is the server's answer (OpenSSH resolves a
+/// missing last component, and answers PSFTP_E_NOT_FOUND for a missing
+/// directory on the way). Free with psftp_string_free().
 ///
 /// # Safety
 /// `remotepath` is NUL-terminated; `out` is writable.

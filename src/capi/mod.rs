@@ -76,13 +76,27 @@ pub const PSFTP_VERSION_NUMBER: c_int = 100;
 struct LastError {
     code: c_int,
     message: CString,
+    os_errno: c_int,
+    sftp_status: i64,
 }
 
 thread_local! {
     static LAST_ERROR: RefCell<LastError> = RefCell::new(LastError {
         code: PSFTP_OK,
         message: CString::default(),
+        os_errno: 0,
+        sftp_status: -1,
     });
+}
+
+/// The errno a caller sees for `err`: 0 when it has none.
+pub(crate) fn errno_of(err: &Error) -> c_int {
+    err.os_errno().unwrap_or(0)
+}
+
+/// The SFTP status a caller sees for `err`: -1 when it has none.
+pub(crate) fn sftp_status_of(err: &Error) -> i64 {
+    err.sftp_status().map_or(-1, i64::from)
 }
 
 /// A message as a C string; interior NULs (from a server's text) become '?'.
@@ -95,6 +109,8 @@ fn set_last_error(err: &Error) {
         *l.borrow_mut() = LastError {
             code: err.kind().code(),
             message: c_message(err.message()),
+            os_errno: errno_of(err),
+            sftp_status: sftp_status_of(err),
         }
     });
 }
@@ -239,6 +255,24 @@ pub extern "C" fn psftp_last_error() -> *const c_char {
 #[no_mangle]
 pub extern "C" fn psftp_last_error_code() -> c_int {
     LAST_ERROR.with(|l| l.borrow().code)
+}
+
+/// The OS error number (errno) behind the last failed call on this thread
+/// when it was a local failure (PSFTP_E_LOCAL_IO: ENOENT, EACCES, ENOSPC,
+/// EISDIR, ...) or a refused TCP connect (PSFTP_E_CONNECT: ECONNREFUSED,
+/// ...); 0 when it had none.
+#[no_mangle]
+pub extern "C" fn psftp_last_error_errno() -> c_int {
+    LAST_ERROR.with(|l| l.borrow().os_errno)
+}
+
+/// The SFTP status code (SSH_FX_*: 2 no such file, 3 permission denied,
+/// 4 failure, 8 unsupported, ...) the server answered the last failed call
+/// on this thread with; -1 when the failure did not come from an SFTP
+/// status.
+#[no_mangle]
+pub extern "C" fn psftp_last_error_sftp_status() -> i64 {
+    LAST_ERROR.with(|l| l.borrow().sftp_status)
 }
 
 /// A static, human-readable name for a result code ("PSFTP_E_NOT_FOUND"),

@@ -309,3 +309,27 @@ impl From<&StatVfs> for psftp_statvfs_info {
         }
     }
 }
+
+/// Hand `data` to C as a library-owned byte buffer: `*data_out` and
+/// `*len_out` (free with psftp_bytes_free(); never NULL, even when empty).
+pub(crate) fn bytes_out(data: Vec<u8>, data_out: &mut *mut u8, len_out: &mut usize) {
+    let boxed = data.into_boxed_slice();
+    *len_out = boxed.len();
+    *data_out = Box::into_raw(boxed) as *mut u8;
+}
+
+/// Release a byte buffer psftp returned with its length (from
+/// psftp_file_read_alloc(), psftp_execute_bytes(), ...). NULL is ignored;
+/// not twice.
+///
+/// # Safety
+/// `data` is NULL or a buffer psftp returned with exactly `len` bytes and
+/// has not been freed.
+#[no_mangle]
+pub unsafe extern "C" fn psftp_bytes_free(data: *mut u8, len: usize) {
+    guard_void(|| {
+        if !data.is_null() {
+            drop(Box::from_raw(std::ptr::slice_from_raw_parts_mut(data, len)));
+        }
+    })
+}

@@ -174,7 +174,11 @@ impl Connection {
         on_socket: Option<OnSocket<'_>>,
     ) -> Result<Connection> {
         if spec.host.is_empty() {
-            return Err(Error::invalid_arg("host", "is empty"));
+            // pysftp raises ConnectionException for it: a connection error.
+            return Err(Error::new(
+                ErrorKind::Connect,
+                "cannot connect: host is empty",
+            ));
         }
         let est = establish(&spec, log.as_deref(), on_socket).inspect_err(|e| {
             log_to!(log, "connect failed: {e}");
@@ -392,6 +396,15 @@ impl Connection {
     /// pysftp `execute(command)`: stdout lines, then stderr lines (each with
     /// its newline), and the exit status.
     pub fn execute(&self, command: &str) -> Result<(Vec<String>, i32)> {
+        let out = self.execute_bytes(command)?;
+        let mut lines = split_lines(&out.stdout);
+        lines.extend(split_lines(&out.stderr));
+        Ok((lines, out.exit_status))
+    }
+
+    /// Run `command` on the server: its stdout and stderr as bytes (they
+    /// may hold NULs or non-UTF-8 text) and its exit status.
+    pub fn execute_bytes(&self, command: &str) -> Result<ExecOutput> {
         self.with(|st| {
             let peer = &self.info.peer;
             let fail = |e: ssh2::Error| {
@@ -402,8 +415,8 @@ impl Connection {
             };
             let mut ch = st.session().channel_session().map_err(fail)?;
             ch.exec(command).map_err(fail)?;
-            let mut out = Vec::new();
-            let mut err = Vec::new();
+            let mut stdout = Vec::new();
+            let mut stderr = Vec::new();
             use std::io::Read;
             let io_fail = |e: std::io::Error| {
                 Error::new(
@@ -411,15 +424,23 @@ impl Connection {
                     format!("execute '{command}' on {peer}: {e}"),
                 )
             };
-            ch.read_to_end(&mut out).map_err(io_fail)?;
-            ch.stderr().read_to_end(&mut err).map_err(io_fail)?;
+            ch.read_to_end(&mut stdout).map_err(io_fail)?;
+            ch.stderr().read_to_end(&mut stderr).map_err(io_fail)?;
             ch.wait_close().map_err(fail)?;
-            let status = ch.exit_status().map_err(fail)?;
-            let mut lines = split_lines(&out);
-            lines.extend(split_lines(&err));
-            log_to!(self.log, "execute '{command}': exit status {status}");
-            Ok((lines, status))
+            let exit_status = ch.exit_status().map_err(fail)?;
+            log_to!(self.log, "execute '{command}': exit status {exit_status}");
+            Ok(ExecOutput {
+                stdout,
+                stderr,
+                exit_status,
+            })
         })
+    }
+
+    /// The user name the connection authenticated as (the given one, or
+    /// the one taken from the environment).
+    pub fn username(&self) -> &str {
+        &self.info.username
     }
 
     /// pysftp `close()`: end the session; later calls fail with
@@ -497,6 +518,25 @@ fn split_lines(data: &[u8]) -> Vec<String> {
     data.split_inclusive(|&b| b == b'\n')
         .map(|l| String::from_utf8_lossy(l).into_owned())
         .collect()
+}
+
+/// What a remote command wrote, and its exit status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExecOutput {
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+    pub exit_status: i32,
+}
+
+impl ExecOutput {
+    /// pysftp's `execute` result: stdout, or stderr when stdout is empty.
+    pub fn pysftp_output(&self) -> &[u8] {
+        if self.stdout.is_empty() {
+            &self.stderr
+        } else {
+            &self.stdout
+        }
+    }
 }
 
 /// pysftp `security_options`.

@@ -8,6 +8,10 @@ use crate::sftp::{download_range, open_flags, upload, Attrs, Sink, Source};
 /// Buffer size for `bufsize` -1 (the default).
 const DEFAULT_BUFSIZE: usize = 1024 * 1024;
 
+/// `read_to_vec` asks for this much first, doubling up to the maximum.
+const READ_CHUNK_START: usize = 256 * 1024;
+const READ_CHUNK_MAX: usize = 64 * 1024 * 1024;
+
 /// How a Python mode string opens a file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OpenMode {
@@ -229,6 +233,69 @@ impl RemoteFile {
         buf[..n].copy_from_slice(&self.rbuf[from..from + n]);
         self.pos += n as u64;
         n
+    }
+
+    /// Read up to `max` bytes (None: to the end of the file) into a vector
+    /// that grows as data arrives: no size has to be guessed, and a large
+    /// `max` on a small file allocates only what the file holds.
+    pub fn read_to_vec(&mut self, conn: &Connection, max: Option<usize>) -> Result<Vec<u8>> {
+        let mut out = Vec::new();
+        let mut chunk = READ_CHUNK_START;
+        loop {
+            let room = max.map_or(usize::MAX, |m| m - out.len());
+            let want = room.min(chunk);
+            if want == 0 {
+                return Ok(out);
+            }
+            let start = out.len();
+            out.resize(start + want, 0);
+            let got = self.read(conn, &mut out[start..])?;
+            out.truncate(start + got);
+            if got < want {
+                return Ok(out);
+            }
+            chunk = (chunk * 2).min(READ_CHUNK_MAX);
+        }
+    }
+
+    /// Read a line (through b'\n'), at most `max` bytes, or to the end of
+    /// the file (empty there), scanning the read-ahead buffer instead of
+    /// reading byte by byte.
+    pub fn readline_to_vec(&mut self, conn: &Connection, max: Option<usize>) -> Result<Vec<u8>> {
+        self.check_open()?;
+        if !self.mode.readable {
+            return Err(self.not_allowed("reading"));
+        }
+        let limit = max.unwrap_or(usize::MAX);
+        let mut out = Vec::new();
+        while out.len() < limit {
+            let end = self.rbuf_start + self.rbuf.len() as u64;
+            if self.wbuf.is_empty() && self.pos >= self.rbuf_start && self.pos < end {
+                let from = (self.pos - self.rbuf_start) as usize;
+                let avail = &self.rbuf[from..];
+                let room = (limit - out.len()).min(avail.len());
+                let take = avail[..room]
+                    .iter()
+                    .position(|&b| b == b'\n')
+                    .map_or(room, |i| i + 1);
+                out.extend_from_slice(&avail[..take]);
+                self.pos += take as u64;
+                if out.last() == Some(&b'\n') {
+                    break;
+                }
+                continue;
+            }
+            // Refills the read-ahead buffer (one byte only when unbuffered).
+            let mut byte = [0u8; 1];
+            if self.read(conn, &mut byte)? == 0 {
+                break;
+            }
+            out.push(byte[0]);
+            if byte[0] == b'\n' {
+                break;
+            }
+        }
+        Ok(out)
     }
 
     /// Read up to and including the next b'\n', or until `buf` is full, or

@@ -180,14 +180,19 @@ impl Connection {
 
     /// The first half of pysftp's `with cd(remotepath):`: remember the
     /// working directory, then change to `path` (None only bookmarks).
-    /// Nothing is remembered if the change fails.
+    /// Nothing is remembered if the change fails. As in pysftp, what is
+    /// remembered is `pwd`: before any chdir that is the server's default
+    /// directory by name, so after the block `getcwd()` returns it.
     pub fn cd_push(&self, path: Option<&str>) -> Result<()> {
-        let saved = self.with(|st| Ok(st.cwd.clone()))?;
+        let saved = self.with(|st| match &st.cwd {
+            Some(cwd) => Ok(cwd.clone()),
+            None => st.normalize_path("."),
+        })?;
         if path.is_some() {
             self.chdir(path)?;
         }
         self.with(|st| {
-            st.cd_stack.push(saved);
+            st.cd_stack.push(Some(saved));
             Ok(())
         })
     }
@@ -224,18 +229,12 @@ impl Connection {
         self.with(|st| st.normalize_path("."))
     }
 
-    /// pysftp `normalize(remotepath)`: the server's absolute form; fails for
-    /// a path that does not exist.
+    /// pysftp `normalize(remotepath)`: the server's realpath of the path,
+    /// as pysftp returns it. Whether a missing path is an error is the
+    /// server's choice (OpenSSH resolves a missing last component and
+    /// refuses a missing directory on the way with NotFound).
     pub fn normalize(&self, path: &str) -> Result<String> {
-        self.with(|st| {
-            let resolved = st.normalize_path(path)?;
-            // Some servers resolve paths that do not exist; pysftp promises
-            // an error, so confirm the path is there.
-            st.sftp
-                .lstat(&resolved)
-                .map_err(|e| e.context("normalize"))?;
-            Ok(resolved)
-        })
+        self.with(|st| st.normalize_path(path))
     }
 
     /// pysftp `readlink(remotelink)`: the target as an absolute, normalized

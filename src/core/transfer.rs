@@ -493,7 +493,8 @@ impl Connection {
                     "put local '{}': is a directory (use put_d or put_r)",
                     local.display()
                 ),
-            ));
+            )
+            .with_os_errno(Some(libc::EISDIR)));
         }
         let remote = match remote {
             Some(r) => r.to_string(),

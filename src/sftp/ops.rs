@@ -57,7 +57,7 @@ pub fn status_error(code: u32, message: &str, op: &str, path: &str) -> Error {
     } else {
         message
     };
-    Error::new(status_kind(code), format!("{op} '{path}': {text}"))
+    Error::new(status_kind(code), format!("{op} '{path}': {text}")).with_sftp_status(code)
 }
 
 fn unexpected(op: &str, path: &str) -> Error {
