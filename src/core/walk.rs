@@ -78,6 +78,8 @@ type Listing = Result<Vec<Found>>;
 
 /// Stats one symlink's target, to classify it.
 struct LinkStat {
+    /// The path as the walk shows it, and as the request names it.
+    shown: Vec<u8>,
     path: Vec<u8>,
     kind: EntryKind,
 }
@@ -97,9 +99,13 @@ impl Task for LinkStat {
 }
 
 /// List `dirs` at once, classify their links, and return each listing
-/// sorted, by directory.
+/// sorted, by directory. Paths are as the caller gave them (pysftp's
+/// walktree('.') yields './a'); requests go out resolved against the
+/// working directory.
 fn list_many(st: &mut State, dirs: Vec<Vec<u8>>) -> Result<HashMap<Vec<u8>, Listing>> {
-    let mut queue = dirs.into_iter();
+    let resolved: HashMap<Vec<u8>, Vec<u8>> =
+        dirs.into_iter().map(|d| (st.resolve(&d), d)).collect();
+    let mut queue = resolved.keys().cloned().collect::<Vec<_>>().into_iter();
     let mut raw = Vec::new();
     batch::run(
         &mut st.sftp,
@@ -109,25 +115,28 @@ fn list_many(st: &mut State, dirs: Vec<Vec<u8>>) -> Result<HashMap<Vec<u8>, List
     )?;
     let mut out = HashMap::new();
     let mut links = Vec::new();
-    for (dir, listed) in raw {
+    for (path, listed) in raw {
+        let dir = resolved[&path].clone();
         let listing = listed
             .and_then(|names| entries_of(&dir, names, &mut links))
-            .map_err(|e| refine(st, e, &dir));
+            .map_err(|e| refine(st, e, &path));
         out.insert(dir, listing);
     }
     let mut kinds = HashMap::new();
+    let links: Vec<(Vec<u8>, Vec<u8>)> = links.into_iter().map(|l| (st.resolve(&l), l)).collect();
     let mut queue = links.into_iter();
     batch::run(
         &mut st.sftp,
         STATS_IN_FLIGHT,
         || {
-            queue.next().map(|path| LinkStat {
+            queue.next().map(|(path, shown)| LinkStat {
                 path,
+                shown,
                 kind: EntryKind::Unknown,
             })
         },
         |t| {
-            kinds.insert(t.path, t.kind);
+            kinds.insert(t.shown, t.kind);
         },
     )?;
     for e in out.values_mut().flatten().flatten() {
