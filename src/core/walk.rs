@@ -6,12 +6,13 @@
 //! does, but reported with its own attributes (S_IFLNK) and never descended
 //! into, so no link can make a walk loop.
 //!
-//! The remote walk lists ahead: when it enters a directory, the listings of
-//! all its subdirectories (and the stats of its links) are fetched at once
-//! through the batch engine and the one lister of list.rs, instead of one
-//! round trip per READDIR. Callbacks still run in pysftp's order, between
-//! fetches, so they may use the connection; a directory a callback changes
-//! before the walk reaches it may be seen as it was when listed.
+//! The remote walk lists ahead: directories (and the stats of their links)
+//! are fetched breadth first, many at once, through the batch engine and
+//! the one lister of list.rs, while at most about 64 Ki entries are held,
+//! instead of one round trip per READDIR. Callbacks still run in pysftp's
+//! order, between fetches, so they may use the connection; a directory a
+//! callback changes before the walk reaches it may be seen as it was when
+//! listed.
 
 use std::collections::HashMap;
 use std::os::unix::fs::MetadataExt;
@@ -186,15 +187,77 @@ fn entries_of(
     Ok(out)
 }
 
+/// Listings fetched ahead of the walk: breadth first, many at once, while
+/// the entries held stay under a bound.
+#[derive(Default)]
+struct Ahead {
+    listings: HashMap<Vec<u8>, Listing>,
+    held: usize,
+}
+
+/// Entries held ahead of the walk, at most (plus one round of listings).
+const AHEAD_ENTRIES: usize = 64 * 1024;
+/// Directories listed in one round.
+const AHEAD_DIRS: usize = 256;
+
+impl Ahead {
+    /// The listing of `dir`, fetching it (and what lies below it, within
+    /// the bound) if it is not here yet.
+    fn take(&mut self, conn: &Connection, dir: &[u8], recurse: bool) -> Listing {
+        if !self.listings.contains_key(dir) {
+            self.fetch(conn, vec![dir.to_vec()], recurse)?;
+        }
+        let listing = self.listings.remove(dir).expect("just listed");
+        self.held -= listing.as_ref().map_or(0, Vec::len);
+        listing
+    }
+
+    fn fetch(&mut self, conn: &Connection, dirs: Vec<Vec<u8>>, recurse: bool) -> Result<()> {
+        let mut round = dirs;
+        while !round.is_empty() {
+            let later = round.split_off(round.len().min(AHEAD_DIRS));
+            let listed = conn.with(|st| list_many(st, round))?;
+            let mut next = later;
+            for (dir, listing) in listed {
+                if let Ok(entries) = &listing {
+                    self.held += entries.len();
+                    let subdirs = entries.iter().filter(|e| e.descend && recurse);
+                    next.extend(subdirs.map(|e| e.path.clone()));
+                }
+                self.listings.insert(dir, listing);
+            }
+            if self.held >= AHEAD_ENTRIES {
+                break;
+            }
+            round = next;
+        }
+        Ok(())
+    }
+
+    /// A skipped directory: what was fetched below it goes.
+    fn drop_below(&mut self, dir: &[u8]) {
+        let mut prefix = dir.to_vec();
+        prefix.push(b'/');
+        let mut held = self.held;
+        self.listings.retain(|k, l| {
+            let keep = !k.starts_with(&prefix);
+            if !keep {
+                held -= l.as_ref().map_or(0, Vec::len);
+            }
+            keep
+        });
+        self.held = held;
+    }
+}
+
 impl Connection {
     /// pysftp `walktree(remotepath, fcallback, dcallback, ucallback,
     /// recurse=True)`. The connection is free while callbacks run, so they
     /// may use it.
     pub fn walktree(&self, remotepath: &[u8], recurse: bool, visit: &mut WalkFn<'_>) -> Result<()> {
-        let root = remotepath.to_vec();
-        let mut listed = self.with(|st| list_many(st, vec![root.clone()]))?;
-        let entries = listed.remove(&root).expect("the root was listed")?;
-        self.walk_dir(&root, entries, recurse, visit)
+        let mut ahead = Ahead::default();
+        let entries = ahead.take(self, remotepath, recurse)?;
+        self.walk_dir(remotepath, entries, recurse, visit, &mut ahead)
     }
 
     fn walk_dir(
@@ -203,25 +266,21 @@ impl Connection {
         entries: Vec<Found>,
         recurse: bool,
         visit: &mut WalkFn<'_>,
+        ahead: &mut Ahead,
     ) -> Result<()> {
-        let subdirs: Vec<Vec<u8>> = entries
-            .iter()
-            .filter(|e| e.descend && recurse)
-            .map(|e| e.path.clone())
-            .collect();
-        let mut listed = if subdirs.is_empty() {
-            HashMap::new()
-        } else {
-            self.with(|st| list_many(st, subdirs))?
-        };
         for e in entries {
             match visit(e.kind, &e.path, &e.attrs) {
                 Visit::Stop => return Err(stopped(root)),
-                Visit::SkipSubtree => continue,
+                Visit::SkipSubtree => {
+                    ahead.drop_below(&e.path);
+                    ahead.listings.remove(&e.path);
+                    continue;
+                }
                 Visit::Continue => {}
             }
-            if let Some(listing) = listed.remove(&e.path) {
-                self.walk_dir(root, listing?, recurse, visit)?;
+            if e.descend && recurse {
+                let listing = ahead.take(self, &e.path, recurse)?;
+                self.walk_dir(root, listing, recurse, visit, ahead)?;
             }
         }
         Ok(())
