@@ -8,6 +8,7 @@ use common::relay::Relay;
 use common::*;
 use psftp::capi::tree::*;
 use std::ffi::{c_int, c_void};
+use std::os::unix::fs::MetadataExt;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -29,6 +30,12 @@ fn a_server_killed_mid_transfer_is_connection_lost_and_leaks_nothing() {
     // tree it is meant to copy.
     let updir = remote_scratch("deadput");
     put_remote_file(&updir.join("keep"), b"old remote");
+    // This test's own server logs in as its own account: the upload
+    // target must be that account's to write.
+    for p in [&updir, &updir.join("keep")] {
+        let owner = std::fs::metadata(&s.home).unwrap();
+        std::os::unix::fs::chown(p, Some(owner.uid()), Some(owner.gid())).unwrap();
+    }
     for i in 0..40 {
         put_remote_file(&rdir.join(format!("t{i}")), &pattern(100_000, i));
     }
