@@ -204,9 +204,17 @@
 #define PSFTP_SYMLINKS_FOLLOW 1
 
 /**
- * Recreate links as links, with the same target text (after all files).
+ * Recreate links as links, with the same target text (after all files),
+ * when the target stays inside the tree: relative, never climbing above
+ * the tree's root (rsync --safe-links). Absolute and escaping links are
+ * left out and logged.
  */
 #define PSFTP_SYMLINKS_COPY 2
+
+/**
+ * Recreate every link verbatim, absolute and escaping targets too.
+ */
+#define PSFTP_SYMLINKS_COPY_ALL 3
 
 /**
  * `policy` of psftp_transfer_opts_set_on_error(): stop at the first
@@ -292,7 +300,8 @@ typedef int (*psftp_hostkey_cb)(const char *host,
 
 /**
  * A list of strings owned by psftp; free with psftp_strarray_free().
- * `strings` has `count` entries followed by a NULL.
+ * `strings` has `count` entries followed by a NULL. File names are the
+ * bytes the server sent, which need not be UTF-8.
  */
 typedef struct psftp_strarray {
     char **strings;
@@ -329,8 +338,9 @@ typedef struct psftp_attrs {
 } psftp_attrs;
 
 /**
- * One entry of psftp_listdir_attr(): name, the server's `ls -l` style
- * line (may be empty), and attributes.
+ * One entry of psftp_listdir_attr(): name (the bytes the server sent,
+ * which need not be UTF-8), the server's `ls -l` style line (may be
+ * empty), and attributes.
  */
 typedef struct psftp_dirent {
     char *filename;

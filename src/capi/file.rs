@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 
 use super::conn::{conn_handle, psftp_conn, with_conn, ConnHandle};
 use super::types::{bytes_out, psftp_attrs};
-use super::{arg_out, arg_str, catch, guard, Registry};
+use super::{arg_bytes, arg_out, arg_str, catch, guard, Registry};
 use crate::core::file::RemoteFile;
 use crate::error::{Error, Result};
 
@@ -66,7 +66,7 @@ pub unsafe extern "C" fn psftp_open(
     out: *mut *mut psftp_file,
 ) -> c_int {
     with_conn(conn, |c| {
-        let path = arg_str(remote_file, "remote_file")?;
+        let path = arg_bytes(remote_file, "remote_file")?;
         let mode = arg_str(mode, "mode")?;
         let out = arg_out(out, "out")?;
         let rf = RemoteFile::open(c, path, mode, bufsize)?;

@@ -4,7 +4,7 @@ use std::ffi::{c_char, c_int, c_void};
 
 use super::conn::{psftp_conn, with_conn};
 use super::types::{psftp_attrs, psftp_dirent_list, psftp_statvfs_info, psftp_strarray};
-use super::{arg_opt_str, arg_out, arg_str, new_c_string};
+use super::{arg_bytes, arg_opt_bytes, arg_out, new_c_string};
 use crate::core::Connection;
 use crate::error::{Error, Result};
 
@@ -16,23 +16,27 @@ pub type psftp_cd_cb =
 unsafe fn path_op(
     conn: *mut psftp_conn,
     path: *const c_char,
-    f: impl FnOnce(&Connection, &str) -> Result<()>,
+    f: impl FnOnce(&Connection, &[u8]) -> Result<()>,
 ) -> c_int {
-    with_conn(conn, |c| f(c, arg_str(path, "remotepath")?))
+    with_conn(conn, |c| f(c, arg_bytes(path, "remotepath")?))
 }
 
 unsafe fn two_path_op(
     conn: *mut psftp_conn,
     src: *const c_char,
     dst: *const c_char,
-    f: impl FnOnce(&Connection, &str, &str) -> Result<()>,
+    f: impl FnOnce(&Connection, &[u8], &[u8]) -> Result<()>,
 ) -> c_int {
     with_conn(conn, |c| {
-        f(c, arg_str(src, "remote_src")?, arg_str(dst, "remote_dest")?)
+        f(
+            c,
+            arg_bytes(src, "remote_src")?,
+            arg_bytes(dst, "remote_dest")?,
+        )
     })
 }
 
-unsafe fn string_out(out: *mut *mut c_char, value: Result<String>) -> Result<()> {
+unsafe fn string_out(out: *mut *mut c_char, value: Result<Vec<u8>>) -> Result<()> {
     let out = arg_out(out, "out")?;
     *out = new_c_string(&value?, "path")?;
     Ok(())
@@ -42,7 +46,7 @@ unsafe fn bool_op(
     conn: *mut psftp_conn,
     path: *const c_char,
     out: *mut bool,
-    f: fn(&Connection, &str) -> Result<bool>,
+    f: fn(&Connection, &[u8]) -> Result<bool>,
 ) -> c_int {
     path_op(conn, path, |c, p| {
         let out = arg_out(out, "out")?;
@@ -188,7 +192,7 @@ pub unsafe extern "C" fn psftp_isfile(
 /// `remotepath` is NULL or NUL-terminated.
 #[no_mangle]
 pub unsafe extern "C" fn psftp_chdir(conn: *mut psftp_conn, remotepath: *const c_char) -> c_int {
-    with_conn(conn, |c| c.chdir(arg_opt_str(remotepath, "remotepath")?))
+    with_conn(conn, |c| c.chdir(arg_opt_bytes(remotepath, "remotepath")?))
 }
 
 /// pysftp `cwd(remotepath)`: a synonym of psftp_chdir().
@@ -220,7 +224,7 @@ pub unsafe extern "C" fn psftp_cd(
     let mut body_rc = 0;
     let rc = with_conn(conn, |c| {
         let body = body.ok_or_else(|| Error::invalid_arg("body", "is NULL"))?;
-        let path = arg_opt_str(remotepath, "remotepath")?;
+        let path = arg_opt_bytes(remotepath, "remotepath")?;
         body_rc = c.cd(path, || body(conn, user_data))?;
         Ok(())
     });
@@ -242,7 +246,9 @@ pub unsafe extern "C" fn psftp_cd(
 /// `remotepath` is NULL or NUL-terminated.
 #[no_mangle]
 pub unsafe extern "C" fn psftp_cd_push(conn: *mut psftp_conn, remotepath: *const c_char) -> c_int {
-    with_conn(conn, |c| c.cd_push(arg_opt_str(remotepath, "remotepath")?))
+    with_conn(conn, |c| {
+        c.cd_push(arg_opt_bytes(remotepath, "remotepath")?)
+    })
 }
 
 /// Return to the directory the matching psftp_cd_push() remembered. It

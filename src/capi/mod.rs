@@ -207,11 +207,7 @@ impl<T> Registry<T> {
 
 /// A required input string.
 pub(crate) unsafe fn arg_str<'a>(p: *const c_char, param: &str) -> Result<&'a str> {
-    if p.is_null() {
-        return Err(Error::invalid_arg(param, "is NULL"));
-    }
-    CStr::from_ptr(p)
-        .to_str()
+    std::str::from_utf8(arg_bytes(p, param)?)
         .map_err(|_| Error::invalid_arg(param, "is not valid UTF-8"))
 }
 
@@ -223,20 +219,59 @@ pub(crate) unsafe fn arg_opt_str<'a>(p: *const c_char, param: &str) -> Result<Op
     arg_str(p, param).map(Some)
 }
 
+/// A required path: its bytes as given, UTF-8 or not (Linux names are
+/// bytes).
+pub(crate) unsafe fn arg_bytes<'a>(p: *const c_char, param: &str) -> Result<&'a [u8]> {
+    if p.is_null() {
+        return Err(Error::invalid_arg(param, "is NULL"));
+    }
+    Ok(CStr::from_ptr(p).to_bytes())
+}
+
+/// An optional path (NULL = not given).
+pub(crate) unsafe fn arg_opt_bytes<'a>(p: *const c_char, param: &str) -> Result<Option<&'a [u8]>> {
+    if p.is_null() {
+        return Ok(None);
+    }
+    arg_bytes(p, param).map(Some)
+}
+
+/// A required local path, as bytes.
+pub(crate) unsafe fn arg_path<'a>(p: *const c_char, param: &str) -> Result<&'a std::path::Path> {
+    arg_bytes(p, param).map(crate::core::paths::bytes_path)
+}
+
+/// An optional local path.
+pub(crate) unsafe fn arg_opt_path<'a>(
+    p: *const c_char,
+    param: &str,
+) -> Result<Option<&'a std::path::Path>> {
+    arg_opt_bytes(p, param).map(|o| o.map(crate::core::paths::bytes_path))
+}
+
 /// A required out-parameter.
 pub(crate) unsafe fn arg_out<'a, T>(p: *mut T, param: &str) -> Result<&'a mut T> {
     p.as_mut()
         .ok_or_else(|| Error::invalid_arg(param, "is NULL"))
 }
 
-/// A library-allocated C string for the caller (free with psftp_string_free).
-pub(crate) fn new_c_string(s: &str, what: &str) -> Result<*mut c_char> {
-    CString::new(s).map(CString::into_raw).map_err(|_| {
-        Error::new(
-            ErrorKind::Sftp,
-            format!("{what} contains a NUL byte and cannot be returned as a C string"),
-        )
-    })
+/// A library-allocated C string for the caller (free with
+/// psftp_string_free): the bytes as they are (paths need not be UTF-8).
+pub(crate) fn new_c_string(s: impl AsRef<[u8]>, what: &str) -> Result<*mut c_char> {
+    CString::new(s.as_ref())
+        .map(CString::into_raw)
+        .map_err(|_| {
+            Error::new(
+                ErrorKind::Sftp,
+                format!("{what} contains a NUL byte and cannot be returned as a C string"),
+            )
+        })
+}
+
+/// Bytes as a C string; NULs (which no path holds) become '?'.
+pub(crate) fn c_bytes(s: &[u8]) -> CString {
+    let v: Vec<u8> = s.iter().map(|&b| if b == 0 { b'?' } else { b }).collect();
+    CString::new(v).expect("NULs replaced")
 }
 
 /// The message of the last failed call on this thread; never NULL. Empty

@@ -60,7 +60,8 @@ impl From<&Attrs> for psftp_attrs {
 }
 
 /// A list of strings owned by psftp; free with psftp_strarray_free().
-/// `strings` has `count` entries followed by a NULL.
+/// `strings` has `count` entries followed by a NULL. File names are the
+/// bytes the server sent, which need not be UTF-8.
 #[repr(C)]
 #[derive(Debug)]
 pub struct psftp_strarray {
@@ -69,7 +70,7 @@ pub struct psftp_strarray {
 }
 
 impl psftp_strarray {
-    pub(crate) fn from_strings<S: AsRef<str>>(items: &[S], what: &str) -> Result<psftp_strarray> {
+    pub(crate) fn from_strings<S: AsRef<[u8]>>(items: &[S], what: &str) -> Result<psftp_strarray> {
         let mut ptrs: Vec<*mut c_char> = Vec::with_capacity(items.len() + 1);
         for s in items {
             match new_c_string(s.as_ref(), what) {
@@ -120,8 +121,9 @@ pub unsafe extern "C" fn psftp_strarray_free(list: *mut psftp_strarray) {
     })
 }
 
-/// One entry of psftp_listdir_attr(): name, the server's `ls -l` style
-/// line (may be empty), and attributes.
+/// One entry of psftp_listdir_attr(): name (the bytes the server sent,
+/// which need not be UTF-8), the server's `ls -l` style line (may be
+/// empty), and attributes.
 #[repr(C)]
 #[derive(Debug)]
 pub struct psftp_dirent {

@@ -21,13 +21,13 @@ pub struct State {
     pub sftp: SftpChannel,
     /// pysftp/paramiko keep the working directory on the client: None until
     /// the first chdir.
-    pub cwd: Option<String>,
+    pub cwd: Option<Vec<u8>>,
     /// Lazily opened libssh2 SFTP session for `sftp_client`.
     pub raw_sftp: RawSftp,
     /// Last `timeout` set (pysftp attribute).
     pub timeout: Option<Duration>,
     /// Working directories saved by `cd_push`.
-    pub cd_stack: Vec<Option<String>>,
+    pub cd_stack: Vec<Option<Vec<u8>>>,
     /// A duplicate of the session's socket, to cut a broken link.
     socket: std::net::TcpStream,
     closed: bool,
@@ -39,12 +39,17 @@ unsafe impl Send for RawSftp {}
 
 impl State {
     /// paramiko's `_adjust_cwd`: relative paths are joined to the cwd.
-    pub fn resolve(&self, path: &str) -> String {
+    pub fn resolve(&self, path: &[u8]) -> Vec<u8> {
         match &self.cwd {
-            None => path.to_string(),
-            Some(_) if path.starts_with('/') => path.to_string(),
-            Some(cwd) if cwd == "/" => format!("/{path}"),
-            Some(cwd) => format!("{cwd}/{path}"),
+            Some(cwd) if !path.starts_with(b"/") => {
+                let mut p = cwd.clone();
+                if cwd != b"/" {
+                    p.push(b'/');
+                }
+                p.extend_from_slice(path);
+                p
+            }
+            _ => path.to_vec(),
         }
     }
 
@@ -184,12 +189,16 @@ impl Connection {
             log_to!(log, "connect failed: {e}");
         })?;
         let peer = format!("{}:{}", spec.host, spec.port);
-        let sftp = SftpChannel::open(&est.session, &peer)?;
+        let mut sftp = SftpChannel::open(&est.session, &peer)?;
         log_to!(
             log,
-            "SFTP channel open; server extensions: {}",
+            "SFTP channel open; server '{}', extensions: {}",
+            sftp.banner(),
             sftp.extension_names().join(", ")
         );
+        for note in sftp.take_notes() {
+            log_to!(log, "{note}");
+        }
         let state = Arc::new(ReentrantMutex::new(RefCell::new(State {
             sftp,
             cwd: None,
@@ -222,7 +231,7 @@ impl Connection {
             spec,
         };
         if let Some(path) = conn.spec.default_path.clone() {
-            conn.chdir(Some(&path))?;
+            conn.chdir(Some(path.as_bytes()))?;
         }
         Ok(conn)
     }
@@ -248,7 +257,11 @@ impl Connection {
         st.sftp
             .check_usable()
             .map_err(|e| self.explain_interrupt(e))?;
-        f(&mut st).map_err(|e| self.explain_interrupt(e))
+        let r = f(&mut st).map_err(|e| self.explain_interrupt(e));
+        for note in st.sftp.take_notes() {
+            self.log(&note);
+        }
+        r
     }
 
     /// Abort whatever this connection is doing, from any thread: the socket

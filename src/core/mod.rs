@@ -11,6 +11,8 @@ pub mod local;
 pub mod log;
 pub mod options;
 pub mod paths;
+pub mod remote;
+pub mod resume;
 pub mod siblings;
 pub mod split;
 pub mod transfer;

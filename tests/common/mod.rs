@@ -675,7 +675,7 @@ pub fn hostile_server() -> u16 {
         );
         std::thread::spawn(move || {
             let mut cmd = Command::new(py);
-            cmd.arg(script).arg(pf);
+            cmd.arg(script).arg(pf).arg(hostile_root());
             unsafe {
                 cmd.pre_exec(|| {
                     libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
@@ -696,15 +696,31 @@ pub fn hostile_server() -> u16 {
     })
 }
 
+/// The real directory behind the hostile server's writable /w.
+pub fn hostile_root() -> PathBuf {
+    std::env::temp_dir().join(format!("psftp-hostile-{}.root", std::process::id()))
+}
+
 /// A connection to the hostile server (its host key is not checked: the
 /// tests are about what it sends over SFTP).
 pub fn connect_hostile() -> Conn {
+    connect_hostile_as("test", None)
+}
+
+/// A connection to the hostile server as `user`, whose name picks the
+/// quirks of its writable area (see tests/hostile/sftp_server.py), with a
+/// log file if given.
+pub fn connect_hostile_as(user: &str, log: Option<&Path>) -> Conn {
     let s = server();
     let opts = Opts::new(None);
     check(unsafe { psftp_cnopts_set_hostkeys(opts.0, std::ptr::null()) }).unwrap();
+    if let Some(l) = log {
+        let l = c(l.to_str().unwrap());
+        check(unsafe { psftp_cnopts_set_log(opts.0, true, l.as_ptr()) }).unwrap();
+    }
     let mut login = Login::password(s);
     login.port = hostile_server();
-    login.user = Some("test");
+    login.user = Some(user);
     login.password = Some("any");
     login.connect(&opts).expect("connect to the hostile server")
 }
