@@ -25,12 +25,17 @@ need objdump binutils
 need pkill procps
 need bc bc
 need valgrind valgrind
+need patch patch
+need gdb gdb
 need ip iproute2
 # Keyboard-interactive tests: PAM's one-time-code module.
 need_file /usr/lib/x86_64-linux-gnu/security/pam_oath.so libpam-oath
 need_file /usr/include/openssl/ssl.h libssl-dev
 need_file /usr/include/zlib.h zlib1g-dev
 need_file /usr/include/gtest/gtest.h libgtest-dev
+# The system libssh2, linked beside the static psftp (tests/artefacts) and
+# refused by the vendored build (tests/vendor/check.sh).
+need_file /usr/include/libssh2.h libssh2-1-dev
 need_file /usr/lib/gcc/x86_64-linux-gnu/12/libasan.so libgcc-12-dev
 
 if [ ${#missing[@]} -gt 0 ]; then

@@ -2,11 +2,10 @@
 //! path_retreat, reparent, walktree (remote and local) and the local cd.
 
 use std::ffi::{c_char, c_int, c_void, CString};
-use std::path::Path;
 
 use super::conn::{psftp_conn, with_conn};
 use super::types::{psftp_attrs, psftp_strarray};
-use super::{arg_opt_str, arg_out, arg_str, guard, new_c_string};
+use super::{arg_bytes, arg_opt_path, arg_out, arg_path, guard, new_c_string};
 use crate::core::helpers;
 use crate::core::walk::{self, EntryKind, Visit, WalkFn};
 use crate::error::{Error, Result};
@@ -37,7 +36,7 @@ pub extern "C" fn psftp_st_mode_to_int(mode: u32) -> u32 {
     helpers::st_mode_to_int(mode)
 }
 
-unsafe fn list_out(out: *mut *mut psftp_strarray, items: Result<Vec<String>>) -> Result<()> {
+unsafe fn list_out(out: *mut *mut psftp_strarray, items: Result<Vec<Vec<u8>>>) -> Result<()> {
     let out = arg_out(out, "out")?;
     *out = Box::into_raw(Box::new(psftp_strarray::from_strings(&items?, "path")?));
     Ok(())
@@ -54,7 +53,7 @@ pub unsafe extern "C" fn psftp_path_advance(
     thepath: *const c_char,
     out: *mut *mut psftp_strarray,
 ) -> c_int {
-    guard(|| list_out(out, helpers::path_advance(arg_str(thepath, "thepath")?)))
+    guard(|| list_out(out, helpers::path_advance(arg_bytes(thepath, "thepath")?)))
 }
 
 /// pysftp `path_retreat(thepath)`: the same paths, longest first.
@@ -66,7 +65,7 @@ pub unsafe extern "C" fn psftp_path_retreat(
     thepath: *const c_char,
     out: *mut *mut psftp_strarray,
 ) -> c_int {
-    guard(|| list_out(out, helpers::path_retreat(arg_str(thepath, "thepath")?)))
+    guard(|| list_out(out, helpers::path_retreat(arg_bytes(thepath, "thepath")?)))
 }
 
 /// pysftp `reparent(newparent, oldpath)`: ('backup', '/home/test/pub')
@@ -83,8 +82,8 @@ pub unsafe extern "C" fn psftp_reparent(
     out: *mut *mut c_char,
 ) -> c_int {
     guard(|| {
-        let p = arg_str(newparent, "newparent")?;
-        let o = arg_str(oldpath, "oldpath")?;
+        let p = arg_bytes(newparent, "newparent")?;
+        let o = arg_bytes(oldpath, "oldpath")?;
         let out = arg_out(out, "out")?;
         *out = new_c_string(&helpers::reparent(p, o)?, "path")?;
         Ok(())
@@ -95,7 +94,7 @@ pub unsafe extern "C" fn psftp_reparent(
 fn dispatch(
     cbs: [psftp_walk_cb; 3],
     user_data: *mut c_void,
-) -> impl FnMut(EntryKind, &str, &Attrs) -> Visit {
+) -> impl FnMut(EntryKind, &[u8], &Attrs) -> Visit {
     move |kind, path, attrs| {
         let cb = match kind {
             EntryKind::File => cbs[0],
@@ -142,7 +141,7 @@ pub unsafe extern "C" fn psftp_walktree(
     user_data: *mut c_void,
 ) -> c_int {
     with_conn(conn, |c| {
-        let root = arg_str(remotepath, "remotepath")?;
+        let root = arg_bytes(remotepath, "remotepath")?;
         let mut visit = dispatch([fcallback, dcallback, ucallback], user_data);
         c.walktree(root, recurse, &mut visit as &mut WalkFn<'_>)
     })
@@ -163,7 +162,7 @@ pub unsafe extern "C" fn psftp_local_walktree(
     user_data: *mut c_void,
 ) -> c_int {
     guard(|| {
-        let root = Path::new(arg_str(localpath, "localpath")?);
+        let root = arg_path(localpath, "localpath")?;
         let mut visit = dispatch([fcallback, dcallback, ucallback], user_data);
         walk::local_walktree(root, recurse, &mut visit as &mut WalkFn<'_>)
     })
@@ -177,7 +176,7 @@ pub unsafe extern "C" fn psftp_local_walktree(
 /// `localpath` is NULL or NUL-terminated.
 #[no_mangle]
 pub unsafe extern "C" fn psftp_local_cd_push(localpath: *const c_char) -> c_int {
-    guard(|| walk::local_cd_push(arg_opt_str(localpath, "localpath")?.map(Path::new)))
+    guard(|| walk::local_cd_push(arg_opt_path(localpath, "localpath")?))
 }
 
 /// Return to the directory the matching psftp_local_cd_push() remembered.
@@ -201,7 +200,7 @@ pub unsafe extern "C" fn psftp_local_cd(
     let mut body_rc = 0;
     let rc = guard(|| {
         let body = body.ok_or_else(|| Error::invalid_arg("body", "is NULL"))?;
-        walk::local_cd_push(arg_opt_str(localpath, "localpath")?.map(Path::new))?;
+        walk::local_cd_push(arg_opt_path(localpath, "localpath")?)?;
         body_rc = body(user_data);
         walk::local_cd_pop()
     });

@@ -13,6 +13,8 @@ pub mod log;
 pub mod options;
 pub mod paths;
 pub mod plan;
+pub mod remote;
+pub mod resume;
 pub mod route;
 pub mod siblings;
 pub mod split;

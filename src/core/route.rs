@@ -196,10 +196,10 @@ pub fn tcp(host: &str, port: u16, timeout: Option<Duration>) -> Result<Stream> {
             format!("connect to {peer} timed out after {secs:.1} s"),
         ));
     }
-    Err(Error::new(
-        ErrorKind::Connect,
-        format!("connect to {peer}: {e}"),
-    ))
+    Err(
+        Error::new(ErrorKind::Connect, format!("connect to {peer}: {e}"))
+            .with_os_errno(e.raw_os_error()),
+    )
 }
 
 /// With keepalives every `every`: give up on a peer that leaves data
