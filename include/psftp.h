@@ -23,6 +23,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/*
+ * Result codes: every fallible call returns PSFTP_OK (0) or one of these
+ * negative codes, which never change meaning between versions.
+ */
+
 /**
  * Success.
  */
@@ -31,92 +36,98 @@
 /**
  * A NULL, malformed, out-of-range or closed argument; the message names it.
  */
-#define PSFTP_E_INVALID_ARG -1
+#define PSFTP_E_INVALID_ARG (-1)
 
 /**
  * TCP connection failed (refused, unreachable, name not resolved).
  */
-#define PSFTP_E_CONNECT -2
+#define PSFTP_E_CONNECT (-2)
 
 /**
  * The server's host key is not in known_hosts.
  */
-#define PSFTP_E_HOSTKEY_UNKNOWN -3
+#define PSFTP_E_HOSTKEY_UNKNOWN (-3)
 
 /**
  * known_hosts holds a different key for the server.
  */
-#define PSFTP_E_HOSTKEY_MISMATCH -4
+#define PSFTP_E_HOSTKEY_MISMATCH (-4)
 
 /**
  * Authentication failed (password, key, passphrase, agent).
  */
-#define PSFTP_E_AUTH -5
+#define PSFTP_E_AUTH (-5)
 
 /**
  * The remote path does not exist.
  */
-#define PSFTP_E_NOT_FOUND -6
+#define PSFTP_E_NOT_FOUND (-6)
 
 /**
  * The server refused access to the remote path.
  */
-#define PSFTP_E_PERMISSION -7
+#define PSFTP_E_PERMISSION (-7)
 
 /**
  * The destination already exists.
  */
-#define PSFTP_E_EXISTS -8
+#define PSFTP_E_EXISTS (-8)
 
 /**
  * A remote path component is not a directory.
  */
-#define PSFTP_E_NOT_A_DIRECTORY -9
+#define PSFTP_E_NOT_A_DIRECTORY (-9)
 
 /**
  * A local file-system operation failed; the message names the local path.
  */
-#define PSFTP_E_LOCAL_IO -10
+#define PSFTP_E_LOCAL_IO (-10)
 
 /**
  * Any other SFTP failure, or a malformed reply from the server.
  */
-#define PSFTP_E_SFTP -11
+#define PSFTP_E_SFTP (-11)
 
 /**
  * An SSH protocol failure (handshake, channel, algorithm negotiation).
  */
-#define PSFTP_E_SSH -12
+#define PSFTP_E_SSH (-12)
 
 /**
  * An operation or connect timed out.
  */
-#define PSFTP_E_TIMEOUT -13
+#define PSFTP_E_TIMEOUT (-13)
 
 /**
  * A callback asked to stop.
  */
-#define PSFTP_E_CANCELLED -14
+#define PSFTP_E_CANCELLED (-14)
 
 /**
  * The connection dropped, or was closed, or broke after an earlier error.
  */
-#define PSFTP_E_CONNECTION_LOST -15
+#define PSFTP_E_CONNECTION_LOST (-15)
 
 /**
  * A remote name would lead outside the destination directory.
  */
-#define PSFTP_E_UNSAFE_PATH -16
+#define PSFTP_E_UNSAFE_PATH (-16)
 
 /**
  * An internal panic was caught at the API boundary (a psftp bug).
  */
-#define PSFTP_E_PANIC -17
+#define PSFTP_E_PANIC (-17)
 
 /**
  * The server lacks the SFTP extension this call needs.
  */
-#define PSFTP_E_UNSUPPORTED -18
+#define PSFTP_E_UNSUPPORTED (-18)
+
+/**
+ * psftp_rmdir() of a directory that still has entries.
+ */
+#define PSFTP_E_DIR_NOT_EMPTY (-19)
+
 
 /**
  * Major version of this header.
@@ -441,8 +452,6 @@ typedef struct psftp_tree_progress {
  */
 typedef int (*psftp_tree_progress_cb)(const struct psftp_tree_progress *progress, void *user_data);
 
-
-
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -464,10 +473,20 @@ const char *psftp_last_error(void);
 int psftp_last_error_code(void);
 
 /**
- * A static, human-readable name for a result code ("PSFTP_E_NOT_FOUND"),
- * or "PSFTP_E_UNKNOWN" for a code psftp does not define. Never NULL.
+ * A static name for a result code: "PSFTP_E_NOT_FOUND" for
+ * PSFTP_E_NOT_FOUND, "PSFTP_OK" for PSFTP_OK, "PSFTP_E_UNKNOWN" for a code
+ * psftp does not define. Never NULL.
  */
 const char *psftp_strerror(int code);
+
+/**
+ * The short name the bindings give a result code: "ENOTFOUND" for
+ * PSFTP_E_NOT_FOUND (Node's `error.code`), "OK" for PSFTP_OK, "EUNKNOWN"
+ * for a code psftp does not define. Static, never NULL. The codes are
+ * contiguous from -1, so a binding can build its table by walking down
+ * from -1 to the first "EUNKNOWN".
+ */
+const char *psftp_error_name(int code);
 
 /**
  * The library version, "MAJOR.MINOR.PATCH"; static, never NULL.

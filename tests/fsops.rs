@@ -363,11 +363,13 @@ fn remove_unlink_rmdir_rename() {
     })
     .unwrap();
     assert_eq!(std::fs::read(dir.join("d/c2")).unwrap(), b"c");
+    // OpenSSH says only "Failure"; psftp tells a non-empty directory apart.
     assert_fail(
         check(unsafe { psftp_rmdir(conn.0, path(&dir.join("d")).as_ptr()) }),
-        PSFTP_E_SFTP,
-        &["/d"],
+        PSFTP_E_DIR_NOT_EMPTY,
+        &["/d", "directory not empty"],
     );
+    assert!(dir.join("d/c2").exists());
     put_remote_file(&dir.join("e"), b"e");
     assert_fail(
         check(unsafe {
@@ -396,6 +398,39 @@ fn remove_unlink_rmdir_rename() {
     check(unsafe { psftp_remove(conn.0, path(&dir.join("d/c2")).as_ptr()) }).unwrap();
     check(unsafe { psftp_rmdir(conn.0, path(&dir.join("d")).as_ptr()) }).unwrap();
     assert!(!dir.join("d").exists());
+}
+
+/// rmdir's "directory not empty" comes from a listing after OpenSSH's
+/// generic failure: a hidden entry counts, and failures that are not about
+/// contents keep their own code.
+#[test]
+fn rmdir_tells_a_non_empty_directory_from_other_failures() {
+    let conn = connect();
+    let dir = remote_scratch("rmdir");
+    let rmdir = |p: &std::path::Path| check(unsafe { psftp_rmdir(conn.0, path(p).as_ptr()) });
+    std::fs::create_dir(dir.join("hidden")).unwrap();
+    chown_to_test_user(&dir.join("hidden"));
+    put_remote_file(&dir.join("hidden/.dotfile"), b"x");
+    assert_fail(
+        rmdir(&dir.join("hidden")),
+        PSFTP_E_DIR_NOT_EMPTY,
+        &["hidden", "not empty"],
+    );
+    std::fs::create_dir(dir.join("hidden/sub")).unwrap();
+    std::fs::remove_file(dir.join("hidden/.dotfile")).unwrap();
+    assert_fail(
+        rmdir(&dir.join("hidden")),
+        PSFTP_E_DIR_NOT_EMPTY,
+        &["hidden"],
+    );
+    put_remote_file(&dir.join("plain"), b"p");
+    let not_a_dir = rmdir(&dir.join("plain")).expect_err("rmdir of a file fails");
+    assert_ne!(not_a_dir.code, PSFTP_E_DIR_NOT_EMPTY, "{not_a_dir:?}");
+    assert_fail(rmdir(&dir.join("absent")), PSFTP_E_NOT_FOUND, &["absent"]);
+    std::fs::create_dir(dir.join("empty")).unwrap();
+    chown_to_test_user(&dir.join("empty"));
+    rmdir(&dir.join("empty")).unwrap();
+    assert!(!dir.join("empty").exists());
 }
 
 #[test]

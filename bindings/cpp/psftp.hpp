@@ -56,7 +56,9 @@ namespace psftp {
 
 // ---------------------------------------------------------------- errors
 
-/// The C result codes (PSFTP_E_*), for switching on Error::errc().
+/// The C result codes (PSFTP_E_*), for switching on Error::errc(). The tests
+/// check that every code the library defines has its enumerator and
+/// exception type.
 enum class Errc : int {
     invalid_arg = PSFTP_E_INVALID_ARG,
     connect = PSFTP_E_CONNECT,
@@ -76,6 +78,7 @@ enum class Errc : int {
     unsafe_path = PSFTP_E_UNSAFE_PATH,
     panic = PSFTP_E_PANIC,
     unsupported = PSFTP_E_UNSUPPORTED,
+    dir_not_empty = PSFTP_E_DIR_NOT_EMPTY,
 };
 
 /// One entry a tree operation (get_d, get_r, put_d, put_r) could not copy.
@@ -101,6 +104,8 @@ public:
     Errc errc() const noexcept { return static_cast<Errc>(code_); }
     /// The code's name, "PSFTP_E_NOT_FOUND".
     const char* name() const noexcept { return psftp_strerror(code_); }
+    /// The code's short name, "ENOTFOUND" (as the Node binding's error.code).
+    const char* short_name() const noexcept { return psftp_error_name(code_); }
     /// For a failed tree operation: every entry that failed (all of them
     /// with OnError::Continue, else the first). The exception's own code is
     /// the first one's, or that of a failure of the whole operation (a bad
@@ -148,6 +153,7 @@ using ConnectionLost = CodeError<Errc::connection_lost>;
 using UnsafePath = CodeError<Errc::unsafe_path>;
 using Panic = CodeError<Errc::panic>;
 using Unsupported = CodeError<Errc::unsupported>;
+using DirectoryNotEmpty = CodeError<Errc::dir_not_empty>;
 
 /// Throws the exception type of `code` with `message` (and the failed
 /// entries of a tree operation).
@@ -172,6 +178,7 @@ using Unsupported = CodeError<Errc::unsupported>;
     case Errc::unsafe_path: throw UnsafePath(message, std::move(failures));
     case Errc::panic: throw Panic(message, std::move(failures));
     case Errc::unsupported: throw Unsupported(message, std::move(failures));
+    case Errc::dir_not_empty: throw DirectoryNotEmpty(message, std::move(failures));
     }
     throw Error(code, message, std::move(failures));
 }

@@ -454,27 +454,36 @@ func TestErrorsMatchSentinelsAndFsErrors(t *testing.T) {
 	}
 }
 
+// Every code psftp's one table defines (walked down from -1 until
+// psftp_error_name says EUNKNOWN) has exactly one Go sentinel, named by
+// psftp.
 func TestErrorCodesAreNamedByPsftp(t *testing.T) {
-	codes := map[psftp.ErrorCode]string{
-		psftp.ErrInvalidArg: "PSFTP_E_INVALID_ARG", psftp.ErrConnect: "PSFTP_E_CONNECT",
-		psftp.ErrHostKeyUnknown: "PSFTP_E_HOSTKEY_UNKNOWN", psftp.ErrHostKeyMismatch: "PSFTP_E_HOSTKEY_MISMATCH",
-		psftp.ErrAuth: "PSFTP_E_AUTH", psftp.ErrNotFound: "PSFTP_E_NOT_FOUND",
-		psftp.ErrPermission: "PSFTP_E_PERMISSION", psftp.ErrExists: "PSFTP_E_EXISTS",
-		psftp.ErrNotADirectory: "PSFTP_E_NOT_A_DIRECTORY", psftp.ErrLocalIO: "PSFTP_E_LOCAL_IO",
-		psftp.ErrSFTP: "PSFTP_E_SFTP", psftp.ErrSSH: "PSFTP_E_SSH", psftp.ErrTimeout: "PSFTP_E_TIMEOUT",
-		psftp.ErrCancelled: "PSFTP_E_CANCELLED", psftp.ErrConnectionLost: "PSFTP_E_CONNECTION_LOST",
-		psftp.ErrUnsafePath: "PSFTP_E_UNSAFE_PATH", psftp.ErrPanic: "PSFTP_E_PANIC",
-		psftp.ErrUnsupported: "PSFTP_E_UNSUPPORTED",
+	var known []psftp.ErrorCode
+	for code := psftp.ErrorCode(-1); code.Name() != "EUNKNOWN"; code-- {
+		known = append(known, code)
 	}
-	if len(codes) != 18 {
-		t.Fatalf("%d distinct codes, psftp.h has 18", len(codes))
+	if len(known) < 19 {
+		t.Fatalf("only %d codes: %v", len(known), known)
 	}
-	for code, name := range codes {
-		if code.Error() != name || int(code) >= 0 {
-			t.Fatalf("%d: %q, want %s", int(code), code.Error(), name)
+	sentinels := psftp.ErrorCodes()
+	if len(sentinels) != len(known) {
+		t.Fatalf("%d Go sentinels for %d psftp codes", len(sentinels), len(known))
+	}
+	seen := map[psftp.ErrorCode]bool{}
+	for i, code := range sentinels {
+		if seen[code] || code != known[i] {
+			t.Fatalf("sentinel %d is %d, psftp's table has %d", i, int(code), int(known[i]))
+		}
+		seen[code] = true
+		if !strings.HasPrefix(code.Error(), "PSFTP_E_") || !strings.HasPrefix(code.Name(), "E") {
+			t.Fatalf("%d: %q %q", int(code), code.Error(), code.Name())
 		}
 	}
-	if psftp.ErrorCode(-999).Error() != "PSFTP_E_UNKNOWN" {
+	if psftp.ErrNotFound.Error() != "PSFTP_E_NOT_FOUND" || psftp.ErrNotFound.Name() != "ENOTFOUND" ||
+		psftp.ErrDirNotEmpty.Name() != "ENOTEMPTY" {
+		t.Fatalf("names: %s %s %s", psftp.ErrNotFound.Error(), psftp.ErrNotFound.Name(), psftp.ErrDirNotEmpty.Name())
+	}
+	if psftp.ErrorCode(-999).Error() != "PSFTP_E_UNKNOWN" || psftp.ErrorCode(-999).Name() != "EUNKNOWN" {
 		t.Fatal("unknown code")
 	}
 	if v := psftp.Version(); !regexpVersion(v) {

@@ -5,6 +5,7 @@ import "C"
 
 import (
 	"io/fs"
+	"syscall"
 )
 
 // ErrorCode is a psftp result code (PSFTP_E_*). Each code is a sentinel:
@@ -31,15 +32,34 @@ const (
 	ErrUnsafePath      ErrorCode = C.PSFTP_E_UNSAFE_PATH      // remote name leads outside the destination
 	ErrPanic           ErrorCode = C.PSFTP_E_PANIC            // internal panic in psftp (a psftp bug)
 	ErrUnsupported     ErrorCode = C.PSFTP_E_UNSUPPORTED      // server lacks the SFTP extension
+	ErrDirNotEmpty     ErrorCode = C.PSFTP_E_DIR_NOT_EMPTY    // rmdir of a directory with entries
 )
+
+// errorCodes lists every sentinel; the tests check it against the codes
+// the library defines (psftp_error_name), so a code added to psftp's table
+// cannot be forgotten here.
+var errorCodes = []ErrorCode{
+	ErrInvalidArg, ErrConnect, ErrHostKeyUnknown, ErrHostKeyMismatch, ErrAuth,
+	ErrNotFound, ErrPermission, ErrExists, ErrNotADirectory, ErrLocalIO, ErrSFTP,
+	ErrSSH, ErrTimeout, ErrCancelled, ErrConnectionLost, ErrUnsafePath, ErrPanic,
+	ErrUnsupported, ErrDirNotEmpty,
+}
 
 // Error returns the code's C name, such as "PSFTP_E_NOT_FOUND".
 func (e ErrorCode) Error() string {
 	return C.GoString(C.psftp_strerror(C.int(e)))
 }
 
-// Is lets the io/fs sentinels match the codes that mean the same, so
-// errors.Is(err, fs.ErrNotExist) works as with the os package.
+// Name is the code's short name, such as "ENOTFOUND" (the same names as
+// the Node binding's error.code); "EUNKNOWN" for a code psftp does not
+// define.
+func (e ErrorCode) Name() string {
+	return C.GoString(C.psftp_error_name(C.int(e)))
+}
+
+// Is lets the io/fs sentinels (and syscall.ENOTEMPTY) match the codes that
+// mean the same, so errors.Is(err, fs.ErrNotExist) works as with the os
+// package.
 func (e ErrorCode) Is(target error) bool {
 	switch target {
 	case fs.ErrNotExist:
@@ -48,6 +68,8 @@ func (e ErrorCode) Is(target error) bool {
 		return e == ErrPermission
 	case fs.ErrExist:
 		return e == ErrExists
+	case syscall.ENOTEMPTY:
+		return e == ErrDirNotEmpty
 	}
 	return false
 }

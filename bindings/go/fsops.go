@@ -239,7 +239,8 @@ func (c *Conn) Chown(remotepath string, uid, gid int) error {
 	})
 }
 
-// Rmdir is pysftp rmdir(remotepath): removes an empty directory.
+// Rmdir is pysftp rmdir(remotepath): removes an empty directory;
+// ErrDirNotEmpty (also errors.Is syscall.ENOTEMPTY) if it has entries.
 func (c *Conn) Rmdir(remotepath string) error {
 	return c.pathCall("remotepath", remotepath, func(h *C.psftp_conn, p *C.char) C.int { return C.psftp_rmdir(h, p) })
 }

@@ -269,7 +269,11 @@ func TestRemoveUnlinkRmdirRename(t *testing.T) {
 	if string(readFile(t, p("d/c2"))) != "c" {
 		t.Fatal("rename moved the wrong content")
 	}
-	wantErr(t, c.Rmdir(p("d")), psftp.ErrSFTP, "/d")
+	err := c.Rmdir(p("d"))
+	wantErr(t, err, psftp.ErrDirNotEmpty, "/d", "not empty")
+	if !errors.Is(err, syscall.ENOTEMPTY) {
+		t.Fatalf("%v is not syscall.ENOTEMPTY", err)
+	}
 	wantErr(t, c.Rename(p("e"), p("d/c2")), psftp.ErrExists, "c2")
 	must(t, c.PosixRename(p("e"), p("d/c2")))
 	if string(readFile(t, p("d/c2"))) != "e" {

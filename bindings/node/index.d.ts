@@ -6,7 +6,11 @@
 
 import type { Readable, Writable } from 'node:stream';
 
-/** psftp error names, and their numbers (the C codes PSFTP_E_*). */
+/**
+ * psftp error names, and their numbers (the C codes PSFTP_E_*). The names
+ * come from the library (psftp_error_name); the tests check this list
+ * against it.
+ */
 export type ErrorCode =
   | 'EINVAL'
   | 'ECONNECT'
@@ -25,7 +29,8 @@ export type ErrorCode =
   | 'ECONNLOST'
   | 'EUNSAFEPATH'
   | 'EPANIC'
-  | 'EUNSUPPORTED';
+  | 'EUNSUPPORTED'
+  | 'ENOTEMPTY';
 
 export declare const codes: Readonly<Record<ErrorCode, number>>;
 
@@ -420,6 +425,7 @@ export declare class Connection {
   readlink(remotelink: string): Promise<string>;
   mkdir(remotepath: string, mode?: Mode | boolean | { mode?: Mode; recursive?: boolean }): Promise<void>;
   makedirs(remotedir: string, mode?: Mode): Promise<void>;
+  /** Rejects with ENOTEMPTY when the directory still has entries. */
   rmdir(remotepath: string): Promise<void>;
   remove(remotefile: string): Promise<void>;
   unlink(remotefile: string): Promise<void>;

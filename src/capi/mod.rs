@@ -25,44 +25,9 @@ pub mod transfer;
 pub mod tree;
 pub mod types;
 
-/// Success.
-pub const PSFTP_OK: c_int = 0;
-/// A NULL, malformed, out-of-range or closed argument; the message names it.
-pub const PSFTP_E_INVALID_ARG: c_int = -1;
-/// TCP connection failed (refused, unreachable, name not resolved).
-pub const PSFTP_E_CONNECT: c_int = -2;
-/// The server's host key is not in known_hosts.
-pub const PSFTP_E_HOSTKEY_UNKNOWN: c_int = -3;
-/// known_hosts holds a different key for the server.
-pub const PSFTP_E_HOSTKEY_MISMATCH: c_int = -4;
-/// Authentication failed (password, key, passphrase, agent).
-pub const PSFTP_E_AUTH: c_int = -5;
-/// The remote path does not exist.
-pub const PSFTP_E_NOT_FOUND: c_int = -6;
-/// The server refused access to the remote path.
-pub const PSFTP_E_PERMISSION: c_int = -7;
-/// The destination already exists.
-pub const PSFTP_E_EXISTS: c_int = -8;
-/// A remote path component is not a directory.
-pub const PSFTP_E_NOT_A_DIRECTORY: c_int = -9;
-/// A local file-system operation failed; the message names the local path.
-pub const PSFTP_E_LOCAL_IO: c_int = -10;
-/// Any other SFTP failure, or a malformed reply from the server.
-pub const PSFTP_E_SFTP: c_int = -11;
-/// An SSH protocol failure (handshake, channel, algorithm negotiation).
-pub const PSFTP_E_SSH: c_int = -12;
-/// An operation or connect timed out.
-pub const PSFTP_E_TIMEOUT: c_int = -13;
-/// A callback asked to stop.
-pub const PSFTP_E_CANCELLED: c_int = -14;
-/// The connection dropped, or was closed, or broke after an earlier error.
-pub const PSFTP_E_CONNECTION_LOST: c_int = -15;
-/// A remote name would lead outside the destination directory.
-pub const PSFTP_E_UNSAFE_PATH: c_int = -16;
-/// An internal panic was caught at the API boundary (a psftp bug).
-pub const PSFTP_E_PANIC: c_int = -17;
-/// The server lacks the SFTP extension this call needs.
-pub const PSFTP_E_UNSUPPORTED: c_int = -18;
+// PSFTP_OK and the PSFTP_E_* result codes, generated from the one table in
+// src/error_codes.rs (build.rs writes their #defines into psftp.h).
+pub use crate::error::codes::*;
 
 /// Major version of this header.
 pub const PSFTP_VERSION_MAJOR: c_int = 0;
@@ -241,33 +206,30 @@ pub extern "C" fn psftp_last_error_code() -> c_int {
     LAST_ERROR.with(|l| l.borrow().code)
 }
 
-/// A static, human-readable name for a result code ("PSFTP_E_NOT_FOUND"),
-/// or "PSFTP_E_UNKNOWN" for a code psftp does not define. Never NULL.
+/// A static name for a result code: "PSFTP_E_NOT_FOUND" for
+/// PSFTP_E_NOT_FOUND, "PSFTP_OK" for PSFTP_OK, "PSFTP_E_UNKNOWN" for a code
+/// psftp does not define. Never NULL.
 #[no_mangle]
 pub extern "C" fn psftp_strerror(code: c_int) -> *const c_char {
     let s: &'static CStr = match ErrorKind::from_code(code) {
+        Some(k) => k.c_name(),
         None if code == PSFTP_OK => c"PSFTP_OK",
         None => c"PSFTP_E_UNKNOWN",
-        Some(k) => match k {
-            ErrorKind::InvalidArgument => c"PSFTP_E_INVALID_ARG",
-            ErrorKind::Connect => c"PSFTP_E_CONNECT",
-            ErrorKind::HostKeyUnknown => c"PSFTP_E_HOSTKEY_UNKNOWN",
-            ErrorKind::HostKeyMismatch => c"PSFTP_E_HOSTKEY_MISMATCH",
-            ErrorKind::Auth => c"PSFTP_E_AUTH",
-            ErrorKind::NotFound => c"PSFTP_E_NOT_FOUND",
-            ErrorKind::PermissionDenied => c"PSFTP_E_PERMISSION",
-            ErrorKind::Exists => c"PSFTP_E_EXISTS",
-            ErrorKind::NotADirectory => c"PSFTP_E_NOT_A_DIRECTORY",
-            ErrorKind::LocalIo => c"PSFTP_E_LOCAL_IO",
-            ErrorKind::Sftp => c"PSFTP_E_SFTP",
-            ErrorKind::Ssh => c"PSFTP_E_SSH",
-            ErrorKind::Timeout => c"PSFTP_E_TIMEOUT",
-            ErrorKind::Cancelled => c"PSFTP_E_CANCELLED",
-            ErrorKind::ConnectionLost => c"PSFTP_E_CONNECTION_LOST",
-            ErrorKind::UnsafePath => c"PSFTP_E_UNSAFE_PATH",
-            ErrorKind::Panic => c"PSFTP_E_PANIC",
-            ErrorKind::Unsupported => c"PSFTP_E_UNSUPPORTED",
-        },
+    };
+    s.as_ptr()
+}
+
+/// The short name the bindings give a result code: "ENOTFOUND" for
+/// PSFTP_E_NOT_FOUND (Node's `error.code`), "OK" for PSFTP_OK, "EUNKNOWN"
+/// for a code psftp does not define. Static, never NULL. The codes are
+/// contiguous from -1, so a binding can build its table by walking down
+/// from -1 to the first "EUNKNOWN".
+#[no_mangle]
+pub extern "C" fn psftp_error_name(code: c_int) -> *const c_char {
+    let s: &'static CStr = match ErrorKind::from_code(code) {
+        Some(k) => k.short_name(),
+        None if code == PSFTP_OK => c"OK",
+        None => c"EUNKNOWN",
     };
     s.as_ptr()
 }
@@ -334,32 +296,38 @@ mod tests {
     }
 
     #[test]
-    fn result_codes_match_error_kinds() {
-        let consts = [
-            PSFTP_E_INVALID_ARG,
-            PSFTP_E_CONNECT,
-            PSFTP_E_HOSTKEY_UNKNOWN,
-            PSFTP_E_HOSTKEY_MISMATCH,
-            PSFTP_E_AUTH,
-            PSFTP_E_NOT_FOUND,
-            PSFTP_E_PERMISSION,
-            PSFTP_E_EXISTS,
-            PSFTP_E_NOT_A_DIRECTORY,
-            PSFTP_E_LOCAL_IO,
-            PSFTP_E_SFTP,
-            PSFTP_E_SSH,
-            PSFTP_E_TIMEOUT,
-            PSFTP_E_CANCELLED,
-            PSFTP_E_CONNECTION_LOST,
-            PSFTP_E_UNSAFE_PATH,
-            PSFTP_E_PANIC,
-            PSFTP_E_UNSUPPORTED,
-        ];
-        let kinds: Vec<c_int> = ErrorKind::ALL.iter().map(|k| k.code()).collect();
-        assert_eq!(kinds, consts);
+    fn strerror_and_error_name_come_from_the_table() {
         for k in ErrorKind::ALL {
-            let name = unsafe { CStr::from_ptr(psftp_strerror(k.code())) };
-            assert!(name.to_str().unwrap().starts_with("PSFTP_E_"));
+            let c_name = unsafe { CStr::from_ptr(psftp_strerror(k.code())) };
+            let short = unsafe { CStr::from_ptr(psftp_error_name(k.code())) };
+            assert_eq!(c_name, k.c_name());
+            assert_eq!(short, k.short_name());
+        }
+        let name = |f: extern "C" fn(c_int) -> *const c_char, code| {
+            unsafe { CStr::from_ptr(f(code)) }.to_str().unwrap()
+        };
+        assert_eq!(name(psftp_strerror, PSFTP_OK), "PSFTP_OK");
+        assert_eq!(name(psftp_error_name, PSFTP_OK), "OK");
+        assert_eq!(name(psftp_strerror, PSFTP_E_NOT_FOUND), "PSFTP_E_NOT_FOUND");
+        assert_eq!(name(psftp_error_name, PSFTP_E_DIR_NOT_EMPTY), "ENOTEMPTY");
+        assert_eq!(name(psftp_strerror, -1000), "PSFTP_E_UNKNOWN");
+        assert_eq!(name(psftp_error_name, 7), "EUNKNOWN");
+    }
+
+    /// Every code of the table is a parenthesized #define in the committed
+    /// header, in table order, with its doc comment.
+    #[test]
+    fn the_header_defines_every_code_of_the_table() {
+        let header =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/include/psftp.h"))
+                .unwrap();
+        let mut at = header.find("#define PSFTP_OK 0").expect("PSFTP_OK");
+        for k in ErrorKind::ALL {
+            let line = format!("#define {} ({})", k.c_name().to_str().unwrap(), k.code());
+            let pos = header[at..]
+                .find(&line)
+                .unwrap_or_else(|| panic!("psftp.h lacks `{line}` after the previous code"));
+            at += pos;
         }
     }
 

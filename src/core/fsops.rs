@@ -75,6 +75,27 @@ impl State {
         err
     }
 
+    /// SFTP v3 has no "directory not empty" status: OpenSSH answers a
+    /// generic "Failure" to rmdir of a non-empty directory. Tell the caller
+    /// when a listing (only on that failure) shows entries.
+    fn refine_not_empty(&mut self, err: Error, resolved: &str) -> Error {
+        if err.kind() != ErrorKind::Sftp {
+            return err;
+        }
+        let has_entries = self.sftp.read_dir(resolved).is_ok_and(|entries| {
+            entries
+                .iter()
+                .any(|e| e.filename != b"." && e.filename != b"..")
+        });
+        if !has_entries {
+            return err;
+        }
+        Error::new(
+            ErrorKind::DirNotEmpty,
+            format!("rmdir '{resolved}': directory not empty"),
+        )
+    }
+
     /// OpenSSH reports ENOTDIR as "no such file": tell the caller when the
     /// path exists but is not a directory.
     pub fn refine_not_a_directory(&mut self, err: Error, resolved: &str) -> Error {
@@ -273,10 +294,11 @@ impl Connection {
         self.with(|st| makedirs_in(st, path, mode))
     }
 
+    /// pysftp `rmdir(remotepath)`: remove an empty directory.
     pub fn rmdir(&self, path: &str) -> Result<()> {
         self.with(|st| {
             let p = st.resolve(path);
-            st.sftp.rmdir(&p)
+            st.sftp.rmdir(&p).map_err(|e| st.refine_not_empty(e, &p))
         })
     }
 

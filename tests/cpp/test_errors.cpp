@@ -9,6 +9,7 @@
 
 #include <thread>
 #include <type_traits>
+#include <typeinfo>
 
 using namespace fixture;
 
@@ -87,8 +88,27 @@ TEST(Errors, EveryCodeHasItsExceptionType) {
     expect_mapped<psftp::UnsafePath>(E::unsafe_path, "PSFTP_E_UNSAFE_PATH");
     expect_mapped<psftp::Panic>(E::panic, "PSFTP_E_PANIC");
     expect_mapped<psftp::Unsupported>(E::unsupported, "PSFTP_E_UNSUPPORTED");
+    expect_mapped<psftp::DirectoryNotEmpty>(E::dir_not_empty, "PSFTP_E_DIR_NOT_EMPTY");
     expect_mapped<psftp::Error>(static_cast<E>(-999), "PSFTP_E_UNKNOWN");
     EXPECT_NO_THROW(psftp::check(PSFTP_OK));
+}
+
+/// Every code of psftp's table (walked down from -1 until psftp_error_name
+/// says EUNKNOWN) is thrown as a type of its own, not the catch-all Error:
+/// a code added to the library without its C++ type fails here.
+TEST(Errors, EveryCodeOfTheLibraryHasItsOwnType) {
+    int count = 0;
+    for (int code = -1; std::string(psftp_error_name(code)) != "EUNKNOWN"; code--, count++) {
+        try {
+            psftp::throw_error(code, "m");
+        } catch (const psftp::Error& e) {
+            EXPECT_NE(typeid(e), typeid(psftp::Error)) << psftp_strerror(code);
+            EXPECT_EQ(e.code(), code);
+            EXPECT_STREQ(e.name(), psftp_strerror(code));
+            EXPECT_STREQ(e.short_name(), psftp_error_name(code));
+        }
+    }
+    EXPECT_GE(count, 19);
 }
 
 static_assert(std::is_nothrow_copy_constructible_v<psftp::Error>);
@@ -185,7 +205,7 @@ TEST(Errors, RemoteFailuresHaveTheirTypesAndNameThePath) {
     EXPECT_THROW_MSG(sftp.chdir(dir / "file"), psftp::NotADirectory, "file");
     EXPECT_THROW_MSG(sftp.mkdir(dir / "full"), psftp::AlreadyExists, "full");
     EXPECT_THROW_MSG(sftp.mkdir("/root/psftp-cpp-denied"), psftp::PermissionDenied, "/root/");
-    EXPECT_THROW_MSG(sftp.rmdir(dir / "full"), psftp::SftpError, "full");
+    EXPECT_THROW_MSG(sftp.rmdir(dir / "full"), psftp::DirectoryNotEmpty, "full");
     EXPECT_THROW_MSG(sftp.chmod(dir / "file", 999), psftp::InvalidArgument, "mode");
     EXPECT_THROW_MSG(sftp.put("/no/such/local", dir / "x"), psftp::LocalIoError,
                      "/no/such/local");

@@ -144,6 +144,7 @@ const PROTOTYPES = [
   'const char *psftp_last_error()',
   'int psftp_last_error_code()',
   'const char *psftp_strerror(int code)',
+  'const char *psftp_error_name(int code)',
   'const char *psftp_version()',
   'void psftp_string_free(void *s)',
   'int psftp_debug_panic()',

@@ -191,7 +191,7 @@ test('remove, unlink, delete, rmdir, rename, posixRename', async (t) => {
   mkdirRemote(p('d'));
   await sftp.rename(p('c'), p('d/c2'));
   assert.equal(fs.readFileSync(p('d/c2'), 'utf8'), 'c');
-  await rejectsWith(sftp.rmdir(p('d')), 'ESFTP', ['/d']);
+  await rejectsWith(sftp.rmdir(p('d')), 'ENOTEMPTY', ['/d', 'directory not empty']);
   putRemoteFile(p('e'), 'e');
   await rejectsWith(sftp.rename(p('e'), p('d/c2')), 'EEXIST', ['c2']);
   await sftp.posixRename(p('e'), p('d/c2'));
