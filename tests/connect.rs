@@ -8,11 +8,15 @@ use std::ffi::CStr;
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
+/// OpenSSH's own SHA256 fingerprint of a public key file.
 fn fingerprint_of_pub(path: &str) -> String {
-    let text = std::fs::read_to_string(path).unwrap();
-    let b64 = text.split_whitespace().nth(1).unwrap();
-    let blob = psftp::core::hostkeys::base64_decode(b64).unwrap();
-    psftp::core::hostkeys::sha256_fingerprint(&blob)
+    let out = std::process::Command::new("ssh-keygen")
+        .args(["-l", "-E", "sha256", "-f", path])
+        .output()
+        .expect("run ssh-keygen");
+    assert!(out.status.success(), "ssh-keygen -lf {path}");
+    let text = String::from_utf8(out.stdout).unwrap();
+    text.split_whitespace().nth(1).unwrap().to_string()
 }
 
 fn server_key(conn: &Conn) -> (String, String, String) {

@@ -1,8 +1,8 @@
 //! pysftp's octal-looking modes, st_mode_to_int and Python open modes.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use psftp::core::file::parse_mode;
-use psftp::core::helpers::{octal_int_to_mode, st_mode_to_int};
+use psftp::fuzzing::parse_mode;
+use psftp::fuzzing::{octal_int_to_mode, st_mode_to_int};
 
 fuzz_target!(|data: &[u8]| {
     if data.len() >= 8 {

@@ -1,7 +1,7 @@
 //! pysftp's path_advance, path_retreat and reparent on any strings.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use psftp::core::helpers::{path_advance, path_retreat, reparent};
+use psftp::fuzzing::{path_advance, path_retreat, reparent};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else { return };

@@ -1,7 +1,7 @@
 //! A name accepted from a server can never lead outside a directory.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use psftp::core::local::check_remote_name;
+use psftp::fuzzing::check_remote_name;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(name) = check_remote_name(data, "/fuzz") {

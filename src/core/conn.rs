@@ -10,7 +10,8 @@ use std::time::Duration;
 use parking_lot::ReentrantMutex;
 use ssh2::MethodType;
 
-use super::connect::{establish, millis, ConnectSpec, OnSocket, ServerKey};
+use super::connect::{establish, millis, ConnectSpec, OnSocket};
+use super::hostkeys::ServerKey;
 use super::log::Logger;
 use crate::error::{Error, ErrorKind, Result};
 use crate::log_to;
@@ -57,6 +58,8 @@ impl State {
 #[derive(Debug, Clone)]
 pub struct ConnInfo {
     pub peer: String,
+    /// The user name authenticated as (issue 15's username getter reads it).
+    #[allow(dead_code)]
     pub username: String,
     pub server_key: ServerKey,
 }
@@ -309,14 +312,6 @@ impl Connection {
             Error::invalid_arg("conn", "is in use by an unfinished call on this thread")
         })?;
         f(&mut st)
-    }
-
-    pub fn info(&self) -> &ConnInfo {
-        &self.info
-    }
-
-    pub fn spec(&self) -> &ConnectSpec {
-        &self.spec
     }
 
     pub fn log(&self, msg: &str) {

@@ -10,7 +10,7 @@ use std::time::Duration;
 use ssh2::{MethodType, Session};
 
 use super::cnopts::{CnOpts, HostKeyDecision, HostKeyQuery, HostKeyStatus, UnknownHostPolicy};
-use super::hostkeys::{self, lookup_name, Check, KnownHosts};
+use super::hostkeys::{self, lookup_name, Check, KnownHosts, ServerKey};
 use super::log::Logger;
 use super::paths::{default_username, expand_user, home_dir};
 use crate::error::{Error, ErrorKind, Result};
@@ -29,14 +29,6 @@ pub struct ConnectSpec {
     pub private_key_pass: Option<String>,
     pub cnopts: CnOpts,
     pub default_path: Option<String>,
-}
-
-/// The server's host key as the session saw it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ServerKey {
-    pub key_type: String,
-    pub base64: String,
-    pub fingerprint: String,
 }
 
 /// A connected, authenticated session.

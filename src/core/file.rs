@@ -135,10 +135,6 @@ impl RemoteFile {
         })
     }
 
-    pub fn path(&self) -> &str {
-        &self.path
-    }
-
     fn check_open(&self) -> Result<()> {
         if self.closed {
             return Err(Error::invalid_arg(

@@ -86,6 +86,14 @@ pub enum Check {
     NotFound,
 }
 
+/// The server's host key as the session saw it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerKey {
+    pub key_type: String,
+    pub base64: String,
+    pub fingerprint: String,
+}
+
 /// A key stored in known_hosts for a host.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredKey {
@@ -251,24 +259,6 @@ impl KnownHosts {
     pub fn line_for(name: &str, kt: KeyType, key: &[u8]) -> String {
         format!("{name} {} {}\n", kt.name, base64(key))
     }
-}
-
-/// Host-key algorithms for the key types `first` (in that order), then the
-/// rest of `supported`, as a libssh2 preference string.
-pub fn algorithms_first(first: &[&str], supported: &[&str]) -> String {
-    let preferred: Vec<&str> = first
-        .iter()
-        .filter_map(|name| KEY_TYPES.iter().find(|t| t.name == *name))
-        .flat_map(|t| t.algorithms.iter().copied())
-        .filter(|a| supported.contains(a))
-        .collect();
-    let rest = supported.iter().filter(|a| !preferred.contains(a)).copied();
-    preferred
-        .iter()
-        .copied()
-        .chain(rest)
-        .collect::<Vec<_>>()
-        .join(",")
 }
 
 fn trim_ascii(s: &[u8]) -> &[u8] {

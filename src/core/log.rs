@@ -56,7 +56,6 @@ impl Logger {
 }
 
 /// Log through an optional logger without formatting when it is off.
-#[macro_export]
 macro_rules! log_to {
     ($logger:expr, $($arg:tt)*) => {
         if let Some(l) = $logger.as_ref() {
@@ -64,6 +63,7 @@ macro_rules! log_to {
         }
     };
 }
+pub(crate) use log_to;
 
 fn temp_log_path() -> PathBuf {
     use std::sync::atomic::{AtomicU32, Ordering};

@@ -19,8 +19,9 @@ pub mod walk;
 
 pub use cnopts::{CnOpts, UnknownHostPolicy};
 pub use conn::{Connection, SecurityOptions};
-pub use connect::{ConnectSpec, ServerKey};
+pub use connect::ConnectSpec;
 pub use fsops::DirEntry;
+pub use hostkeys::ServerKey;
 pub use log::LogTarget;
 pub use options::{ErrorPolicy, SymlinkPolicy, TransferOpts};
 pub use tree::{Failure, TreeProgress, TreeReport};

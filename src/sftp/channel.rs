@@ -108,17 +108,13 @@ impl SftpChannel {
         self.extensions.iter().map(|(n, _)| n.clone()).collect()
     }
 
-    pub fn peer(&self) -> &str {
-        &self.peer
-    }
-
     fn apply_limits(&mut self) -> Result<()> {
         if !self.has_extension("limits@openssh.com") {
             return Ok(());
         }
         let reply = self.call_extended("limits@openssh.com", |_| {})?;
         let body = match reply {
-            Reply::ExtendedReply(b) => b.into_owned(),
+            Reply::Extended(b) => b.into_owned(),
             _ => return Ok(()),
         };
         let mut d = codec::Decoder::new(&body);

@@ -8,5 +8,5 @@ mod pipeline;
 
 pub use channel::SftpChannel;
 pub use codec::{fxp, open_flags, status, Attrs, NameEntry, Reply};
-pub use ops::{expect_ok, status_error, Handle, StatVfs};
+pub use ops::{status_error, StatVfs};
 pub use pipeline::{download, download_range, upload, Sink, Source};

@@ -113,7 +113,7 @@ fn expect_one_name(reply: Reply<'_>, op: &str, path: &str) -> Result<String> {
 
 fn expect_extended(reply: Reply<'_>, op: &str, path: &str) -> Result<Vec<u8>> {
     match reply {
-        Reply::ExtendedReply(b) => Ok(b.into_owned()),
+        Reply::Extended(b) => Ok(b.into_owned()),
         Reply::Status { code, message } => Err(status_error(code, &message, op, path)),
         _ => Err(unexpected(op, path)),
     }
