@@ -448,7 +448,10 @@ typedef struct psftp_tree_progress {
  * like): called on the calling thread when a file finishes and at least
  * every 100 ms while bytes move, during the call only. Return 0 to go on;
  * any other value stops every connection of the operation promptly, and
- * the call returns PSFTP_E_CANCELLED.
+ * the call returns PSFTP_E_CANCELLED. It must not call into the connection
+ * running the operation: such a call fails at once with
+ * PSFTP_E_INVALID_ARG (also while other threads run operations on it);
+ * other connections are fine.
  */
 typedef int (*psftp_tree_progress_cb)(const struct psftp_tree_progress *progress, void *user_data);
 

@@ -257,8 +257,9 @@ struct TreeProgress {
 /// Called on the calling thread when a file finishes and at least every
 /// 100 ms. Throw to stop: every connection of the operation stops, and the
 /// exception comes out of the call. It must not use the Connection running
-/// the operation (such a call waits until that connection's share of the
-/// work is done); other connections are fine.
+/// the operation (such a call throws InvalidArgument at once, also while
+/// another thread runs its own operation on it); other connections are
+/// fine.
 using TreeProgressFn = std::function<void(const TreeProgress& progress)>;
 
 /// Tree operations: what to do with symbolic links.

@@ -4,7 +4,7 @@
 
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use parking_lot::ReentrantMutex;
@@ -76,21 +76,35 @@ pub struct Connection {
     /// for `interrupt` from another thread.
     interrupt_socket: std::net::TcpStream,
     interrupted: AtomicBool,
-    /// The thread coordinating a tree operation on this connection: its
-    /// progress callback runs there while a worker holds the connection.
-    /// pthread_self, not std::thread::current: on a thread psftp did not
-    /// start, the latter registers a pthread-key destructor inside
-    /// libpsftp, which crashes that thread's exit once the library has been
-    /// unloaded (Node/koffi at process exit, dlclose).
-    coordinator: Mutex<Option<libc::pthread_t>>,
 }
 
-/// Marks the calling thread as a tree operation's coordinator until dropped.
-pub struct CoordinatorMark<'a>(&'a Connection);
+thread_local! {
+    /// The connections whose tree operation this thread coordinates, most
+    /// recent last: their progress callbacks run on this thread while
+    /// workers hold the connection, so a call from such a callback into the
+    /// same connection would wait for its own operation. Per thread, so
+    /// that two threads running operations on one connection each keep
+    /// their own mark (one slot per connection let one operation erase the
+    /// other's). A const-initialized Vec: no lazy registration on first use
+    /// beyond the destructor every thread-local with a heap buffer has
+    /// (glibc keeps the library loaded until it has run).
+    static COORDINATING: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };
+}
 
-impl Drop for CoordinatorMark<'_> {
+/// Marks the calling thread as a tree operation's coordinator until
+/// dropped (a checked stack: each mark removes its own entry).
+pub struct CoordinatorMark(usize);
+
+impl Drop for CoordinatorMark {
     fn drop(&mut self) {
-        *self.0.coordinator.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        let _ = COORDINATING.try_with(|c| {
+            let mut c = c.borrow_mut();
+            // Marks are scoped, so this is the top entry; rposition keeps
+            // the stack right even if it were not.
+            if let Some(i) = c.iter().rposition(|id| *id == self.0) {
+                c.remove(i);
+            }
+        });
     }
 }
 
@@ -216,7 +230,6 @@ impl Connection {
             keepalive,
             interrupt_socket,
             interrupted: AtomicBool::new(false),
-            coordinator: Mutex::new(None),
             log,
             spec,
         };
@@ -259,21 +272,26 @@ impl Connection {
         log_to!(self.log, "connection to {} interrupted", self.info.peer);
     }
 
+    /// This connection's identity for the coordinator marks.
+    fn id(&self) -> usize {
+        Arc::as_ptr(&self.state) as usize
+    }
+
     /// Mark the calling thread as the coordinator of a tree operation.
-    pub fn mark_coordinator(&self) -> CoordinatorMark<'_> {
-        *self.coordinator.lock().unwrap_or_else(|p| p.into_inner()) =
-            // SAFETY: pthread_self has no preconditions.
-            Some(unsafe { libc::pthread_self() });
-        CoordinatorMark(self)
+    pub fn mark_coordinator(&self) -> CoordinatorMark {
+        COORDINATING.with(|c| c.borrow_mut().push(self.id()));
+        CoordinatorMark(self.id())
     }
 
     /// A tree operation's progress callback calling into its own connection
-    /// would wait for a worker holding it: refuse, as for get's callback.
+    /// would wait for a worker holding it: refuse at once, as for get's
+    /// callback.
     fn refuse_coordinator(&self) -> Result<()> {
-        let coordinator = *self.coordinator.lock().unwrap_or_else(|p| p.into_inner());
-        // SAFETY: pthread_self and pthread_equal have no preconditions.
-        if coordinator.is_some_and(|t| unsafe { libc::pthread_equal(t, libc::pthread_self()) } != 0)
-        {
+        let id = self.id();
+        let coordinating = COORDINATING
+            .try_with(|c| c.borrow().contains(&id))
+            .unwrap_or(false);
+        if coordinating {
             return Err(Error::invalid_arg(
                 "conn",
                 "is in use by an unfinished call on this thread (a callback cannot use the connection that called it, except walktree's)",
