@@ -70,6 +70,8 @@ impl ErrorKind {
 pub struct Error {
     kind: ErrorKind,
     message: String,
+    /// For `User`: what the caller's callback returned to stop the call.
+    callback_value: Option<i64>,
 }
 
 impl fmt::Display for Error {
@@ -83,6 +85,7 @@ impl Error {
         Error {
             kind,
             message: message.into(),
+            callback_value: None,
         }
     }
 
@@ -107,11 +110,21 @@ impl Error {
         )
     }
 
-    pub fn cancelled(by: &str) -> Error {
-        Error::new(
-            ErrorKind::Cancelled,
-            format!("cancelled by the {by} callback"),
-        )
+    /// The caller's `by` callback asked to stop the operation.
+    pub fn stopped_by(by: &str) -> Error {
+        Error::new(ErrorKind::User, format!("stopped by the {by} callback"))
+    }
+
+    /// What the caller's callback returned to stop the call (`User` only).
+    pub fn callback_value(&self) -> Option<i64> {
+        self.callback_value
+    }
+
+    /// Record what the callback returned, and say it in the message.
+    pub fn with_callback_value(mut self, value: i64) -> Error {
+        self.message = format!("{} (it returned {value})", self.message);
+        self.callback_value = Some(value);
+        self
     }
 
     /// Prefix the message with more context, keeping the kind.

@@ -38,7 +38,8 @@ psftp_error_table! {
     Ssh = -12, PSFTP_E_SSH, "ESSH";
     /// An operation or connect timed out.
     Timeout = -13, PSFTP_E_TIMEOUT, "ETIMEDOUT";
-    /// A callback asked to stop.
+    /// The call was stopped from outside: psftp_interrupt(), or a
+    /// binding's cancellation (a Go context, a JS AbortSignal).
     Cancelled = -14, PSFTP_E_CANCELLED, "ECANCELED";
     /// The connection dropped, or was closed, or broke after an earlier error.
     ConnectionLost = -15, PSFTP_E_CONNECTION_LOST, "ECONNLOST";
@@ -50,4 +51,8 @@ psftp_error_table! {
     Unsupported = -18, PSFTP_E_UNSUPPORTED, "EUNSUPPORTED";
     /// psftp_rmdir() of a directory that still has entries.
     DirNotEmpty = -19, PSFTP_E_DIR_NOT_EMPTY, "ENOTEMPTY";
+    /// A callback of yours returned a value that stops the call (non-zero;
+    /// negative for psftp_putfo()'s read callback): psftp_last_callback_value()
+    /// has that value.
+    User = -20, PSFTP_E_USER, "EUSER";
 }

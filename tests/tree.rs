@@ -506,7 +506,7 @@ fn cancelling_midway_stops_and_leaves_no_partial_files() {
     let mut c = Cancel { calls: 0, at: 3 };
     let opts = opts.progress(Some(cancel_at), &mut c);
     let (r, _) = put_r(&conn, &local, &remote, false, &opts);
-    assert_fail(r, PSFTP_E_CANCELLED, &["progress"]);
+    assert_fail(r, PSFTP_E_USER, &["progress"]);
     let snap = snapshot(&remote);
     assert!(
         snap.keys().all(|k| !k.contains(".psftp.part")),
@@ -535,7 +535,7 @@ fn cancelling_midway_stops_and_leaves_no_partial_files() {
     let opts = opts.progress(Some(cancel_at), &mut c);
     assert_fail(
         get_r(&conn, &full, &back, false, &opts).0,
-        PSFTP_E_CANCELLED,
+        PSFTP_E_USER,
         &[],
     );
     let snap = snapshot(&back);

@@ -79,6 +79,10 @@ enum class Errc : int {
     panic = PSFTP_E_PANIC,
     unsupported = PSFTP_E_UNSUPPORTED,
     dir_not_empty = PSFTP_E_DIR_NOT_EMPTY,
+    /// A callback stopped the call. The binding's callbacks stop by
+    /// throwing, and that exception comes out instead, so this code only
+    /// shows through the C API.
+    user = PSFTP_E_USER,
 };
 
 /// One entry a tree operation (get_d, get_r, put_d, put_r) could not copy.
@@ -154,6 +158,7 @@ using UnsafePath = CodeError<Errc::unsafe_path>;
 using Panic = CodeError<Errc::panic>;
 using Unsupported = CodeError<Errc::unsupported>;
 using DirectoryNotEmpty = CodeError<Errc::dir_not_empty>;
+using CallbackStopped = CodeError<Errc::user>;
 
 /// Throws the exception type of `code` with `message` (and the failed
 /// entries of a tree operation).
@@ -179,6 +184,7 @@ using DirectoryNotEmpty = CodeError<Errc::dir_not_empty>;
     case Errc::panic: throw Panic(message, std::move(failures));
     case Errc::unsupported: throw Unsupported(message, std::move(failures));
     case Errc::dir_not_empty: throw DirectoryNotEmpty(message, std::move(failures));
+    case Errc::user: throw CallbackStopped(message, std::move(failures));
     }
     throw Error(code, message, std::move(failures));
 }

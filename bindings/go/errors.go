@@ -27,12 +27,15 @@ const (
 	ErrSFTP            ErrorCode = C.PSFTP_E_SFTP             // other SFTP failure
 	ErrSSH             ErrorCode = C.PSFTP_E_SSH              // SSH protocol failure
 	ErrTimeout         ErrorCode = C.PSFTP_E_TIMEOUT          // operation or connect timed out
-	ErrCancelled       ErrorCode = C.PSFTP_E_CANCELLED        // a callback asked to stop
+	ErrCancelled       ErrorCode = C.PSFTP_E_CANCELLED        // stopped by Interrupt or a context
 	ErrConnectionLost  ErrorCode = C.PSFTP_E_CONNECTION_LOST  // connection dropped or closed
 	ErrUnsafePath      ErrorCode = C.PSFTP_E_UNSAFE_PATH      // remote name leads outside the destination
 	ErrPanic           ErrorCode = C.PSFTP_E_PANIC            // internal panic in psftp (a psftp bug)
 	ErrUnsupported     ErrorCode = C.PSFTP_E_UNSUPPORTED      // server lacks the SFTP extension
 	ErrDirNotEmpty     ErrorCode = C.PSFTP_E_DIR_NOT_EMPTY    // rmdir of a directory with entries
+	// A callback stopped the call. Calls return the callback's own error
+	// (or its context's) instead, so this code only shows through the C API.
+	ErrUser ErrorCode = C.PSFTP_E_USER
 )
 
 // errorCodes lists every sentinel; the tests check it against the codes
@@ -42,7 +45,7 @@ var errorCodes = []ErrorCode{
 	ErrInvalidArg, ErrConnect, ErrHostKeyUnknown, ErrHostKeyMismatch, ErrAuth,
 	ErrNotFound, ErrPermission, ErrExists, ErrNotADirectory, ErrLocalIO, ErrSFTP,
 	ErrSSH, ErrTimeout, ErrCancelled, ErrConnectionLost, ErrUnsafePath, ErrPanic,
-	ErrUnsupported, ErrDirNotEmpty,
+	ErrUnsupported, ErrDirNotEmpty, ErrUser,
 }
 
 // Error returns the code's C name, such as "PSFTP_E_NOT_FOUND".

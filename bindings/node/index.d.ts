@@ -30,7 +30,8 @@ export type ErrorCode =
   | 'EUNSAFEPATH'
   | 'EPANIC'
   | 'EUNSUPPORTED'
-  | 'ENOTEMPTY';
+  | 'ENOTEMPTY'
+  | 'EUSER';
 
 export declare const codes: Readonly<Record<ErrorCode, number>>;
 
@@ -166,7 +167,7 @@ export interface ConnectOptions {
   hostKeyCallback?: HostKeyCallback;
 }
 
-/** Called with bytes done and the total (0 when unknown); returning false cancels (ECANCELED). */
+/** Called with bytes done and the total (0 when unknown); returning false stops the call (EUSER). */
 export type ProgressCallback = (bytesDone: number, bytesTotal: number) => boolean | void;
 
 /** Atomic replacement, resume and fsync of a transfer (psftp_transfer_opts). */
@@ -238,7 +239,7 @@ export interface TreeProgress extends TreeTotals {
 
 /**
  * Called when a file finishes and at least every 100 ms, synchronously;
- * returning false cancels (ECANCELED), throwing stops and rejects with the exception.
+ * returning false stops the operation (EUSER), throwing stops and rejects with the exception.
  */
 export type TreeProgressCallback = (progress: TreeProgress) => boolean | void;
 
@@ -307,7 +308,7 @@ export type PutfoSource = Buffer | Uint8Array | string | ((maxBytes: number) => 
 /** Return from a walktree directory callback to skip that directory's contents. */
 export declare const WALK_SKIP: 'skip';
 
-/** A walktree callback; runs synchronously. false stops the walk (ECANCELED). */
+/** A walktree callback; runs synchronously. false stops the walk (EUSER). */
 export type WalkCallback = (path: string, attrs: Attributes) => boolean | 'skip' | void;
 
 export interface StreamOptions {

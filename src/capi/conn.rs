@@ -157,6 +157,23 @@ pub extern "C" fn psftp_conn_last_error_code(conn: *const psftp_conn) -> c_int {
     }
 }
 
+/// psftp_last_callback_value() of the last failed call on this connection,
+/// from any thread: what your callback returned to stop it with
+/// PSFTP_E_USER, else 0 (also for a NULL or closed handle).
+#[no_mangle]
+pub extern "C" fn psftp_conn_last_callback_value(conn: *const psftp_conn) -> i64 {
+    match CONNS.get(conn, "conn") {
+        Ok(h) => h
+            .last_error
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            .and_then(Error::callback_value)
+            .unwrap_or(0),
+        Err(_) => 0,
+    }
+}
+
 /// A copy of the message of the last failed call on this connection, from
 /// any thread; "" if none failed. Free with psftp_string_free(). NULL only
 /// for a NULL or closed handle.

@@ -6,15 +6,16 @@ use std::path::Path;
 
 use super::conn::{psftp_conn, with_conn};
 use super::types::{psftp_attrs, psftp_strarray};
-use super::{arg_opt_str, arg_out, arg_str, guard, new_c_string};
+use super::{arg_opt_str, arg_out, arg_str, guard, new_c_string, StopValue};
 use crate::core::helpers;
 use crate::core::walk::{self, EntryKind, Visit, WalkFn};
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::sftp::Attrs;
 
 /// Return this from a walk's directory callback to skip that directory's
-/// contents. 0 continues; any other value (use -1) stops the walk with
-/// PSFTP_E_CANCELLED. From a file or unknown callback it means continue.
+/// contents. 0 continues; any other value stops the walk, which returns
+/// PSFTP_E_USER with your value in psftp_last_callback_value(). From a
+/// file or unknown callback PSFTP_WALK_SKIP means continue.
 pub const PSFTP_WALK_SKIP: c_int = 1;
 
 /// A walktree callback: the entry's path (the root joined with the names
@@ -91,11 +92,13 @@ pub unsafe extern "C" fn psftp_reparent(
     })
 }
 
-/// Call the C callback for `kind`, turning its result into a Visit.
+/// Call the C callback for `kind`, turning its result into a Visit; a stop
+/// is recorded in `stop`.
 fn dispatch(
     cbs: [psftp_walk_cb; 3],
     user_data: *mut c_void,
-) -> impl FnMut(EntryKind, &str, &Attrs) -> Visit {
+    stop: &StopValue,
+) -> impl FnMut(EntryKind, &str, &Attrs) -> Visit + '_ {
     move |kind, path, attrs| {
         let cb = match kind {
             EntryKind::File => cbs[0],
@@ -106,6 +109,13 @@ fn dispatch(
             return Visit::Continue;
         };
         let Ok(cpath) = CString::new(path) else {
+            stop.fail(Error::new(
+                ErrorKind::Sftp,
+                format!(
+                    "walktree: the name '{}' contains a NUL byte",
+                    path.replace('\0', "\\0")
+                ),
+            ));
             return Visit::Stop;
         };
         let a = psftp_attrs::from(attrs);
@@ -113,7 +123,10 @@ fn dispatch(
             0 => Visit::Continue,
             PSFTP_WALK_SKIP if kind == EntryKind::Dir => Visit::SkipSubtree,
             PSFTP_WALK_SKIP => Visit::Continue,
-            _ => Visit::Stop,
+            v => {
+                stop.stops(v.into(), true);
+                Visit::Stop
+            }
         }
     }
 }
@@ -143,8 +156,9 @@ pub unsafe extern "C" fn psftp_walktree(
 ) -> c_int {
     with_conn(conn, |c| {
         let root = arg_str(remotepath, "remotepath")?;
-        let mut visit = dispatch([fcallback, dcallback, ucallback], user_data);
-        c.walktree(root, recurse, &mut visit as &mut WalkFn<'_>)
+        let stop = StopValue::default();
+        let mut visit = dispatch([fcallback, dcallback, ucallback], user_data, &stop);
+        stop.attach(c.walktree(root, recurse, &mut visit as &mut WalkFn<'_>))
     })
 }
 
@@ -164,8 +178,13 @@ pub unsafe extern "C" fn psftp_local_walktree(
 ) -> c_int {
     guard(|| {
         let root = Path::new(arg_str(localpath, "localpath")?);
-        let mut visit = dispatch([fcallback, dcallback, ucallback], user_data);
-        walk::local_walktree(root, recurse, &mut visit as &mut WalkFn<'_>)
+        let stop = StopValue::default();
+        let mut visit = dispatch([fcallback, dcallback, ucallback], user_data, &stop);
+        stop.attach(walk::local_walktree(
+            root,
+            recurse,
+            &mut visit as &mut WalkFn<'_>,
+        ))
     })
 }
 

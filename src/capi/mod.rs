@@ -41,12 +41,14 @@ pub const PSFTP_VERSION_NUMBER: c_int = 100;
 struct LastError {
     code: c_int,
     message: CString,
+    callback_value: i64,
 }
 
 thread_local! {
     static LAST_ERROR: RefCell<LastError> = RefCell::new(LastError {
         code: PSFTP_OK,
         message: CString::default(),
+        callback_value: 0,
     });
 }
 
@@ -60,6 +62,7 @@ fn set_last_error(err: &Error) {
         *l.borrow_mut() = LastError {
             code: err.kind().code(),
             message: c_message(err.message()),
+            callback_value: err.callback_value().unwrap_or(0),
         }
     });
 }
@@ -96,6 +99,38 @@ pub(crate) fn guard(f: impl FnOnce() -> Result<()>) -> c_int {
 /// For void exports (free functions): swallow panics and errors.
 pub(crate) fn guard_void(f: impl FnOnce()) {
     let _ = catch_unwind(AssertUnwindSafe(f));
+}
+
+/// Remembers why the C side of a call stopped it, so that the call's
+/// error says so: the value a C callback returned (PSFTP_E_USER, as
+/// libgit2's GIT_EUSER, with the value kept instead of lost), or an error
+/// found while calling it. The core only learns "stop".
+#[derive(Default)]
+pub(crate) struct StopValue(RefCell<Option<Result<i64>>>);
+
+impl StopValue {
+    /// Record `value` when it stops the call; returns whether it does.
+    pub fn stops(&self, value: i64, stop: bool) -> bool {
+        if stop {
+            self.0.borrow_mut().get_or_insert(Ok(value));
+        }
+        stop
+    }
+
+    /// The call must stop because of `e` (before a callback could run).
+    pub fn fail(&self, e: Error) {
+        self.0.borrow_mut().get_or_insert(Err(e));
+    }
+
+    /// A stop of the C side, as the core reports it, gets its value or
+    /// its own error.
+    pub fn attach<T>(&self, r: Result<T>) -> Result<T> {
+        r.map_err(|e| match self.0.borrow_mut().take() {
+            Some(Ok(v)) if e.kind() == ErrorKind::User => e.with_callback_value(v),
+            Some(Err(why)) if e.kind() == ErrorKind::User => why,
+            _ => e,
+        })
+    }
 }
 
 /// Live handles of one type, by id.
@@ -204,6 +239,16 @@ pub extern "C" fn psftp_last_error() -> *const c_char {
 #[no_mangle]
 pub extern "C" fn psftp_last_error_code() -> c_int {
     LAST_ERROR.with(|l| l.borrow().code)
+}
+
+/// When the last failed call on this thread returned PSFTP_E_USER: the
+/// value your callback returned to stop it (any non-zero int, or the
+/// negative value of psftp_putfo()'s read callback), so a callback can
+/// pass its own error code out through psftp. 0 after any other failure.
+/// Calls that succeed leave it unchanged.
+#[no_mangle]
+pub extern "C" fn psftp_last_callback_value() -> i64 {
+    LAST_ERROR.with(|l| l.borrow().callback_value)
 }
 
 /// A static name for a result code: "PSFTP_E_NOT_FOUND" for

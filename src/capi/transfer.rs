@@ -6,25 +6,27 @@ use std::sync::Mutex;
 
 use super::conn::{psftp_conn, with_conn};
 use super::types::psftp_attrs;
-use super::{arg_opt_str, arg_out, arg_str, guard, guard_void, Registry};
+use super::{arg_opt_str, arg_out, arg_str, guard, guard_void, Registry, StopValue};
 use crate::core::TransferOpts;
 use crate::error::{Error, ErrorKind, Result};
 
 /// Progress of one file: bytes done so far and the total (0 when unknown).
-/// Return 0 to continue; any other value stops the transfer with
-/// PSFTP_E_CANCELLED. Called on the calling thread, during the call only.
+/// Return 0 to continue; any other value stops the transfer, which then
+/// returns PSFTP_E_USER with your value in psftp_last_callback_value().
+/// Called on the calling thread, during the call only.
 pub type psftp_progress_cb = Option<
     unsafe extern "C" fn(bytes_done: u64, bytes_total: u64, user_data: *mut c_void) -> c_int,
 >;
 
 /// psftp_getfo() destination: consume `len` bytes at `data`. Return 0 to
-/// continue; any other value stops with PSFTP_E_CANCELLED.
+/// continue; any other value stops with PSFTP_E_USER (the value in
+/// psftp_last_callback_value()).
 pub type psftp_write_cb =
     Option<unsafe extern "C" fn(data: *const u8, len: usize, user_data: *mut c_void) -> c_int>;
 
 /// psftp_putfo() origin: fill up to `len` bytes at `buf` and return how
 /// many; 0 at the end of the data; a negative value stops with
-/// PSFTP_E_CANCELLED.
+/// PSFTP_E_USER (the value in psftp_last_callback_value()).
 pub type psftp_read_cb =
     Option<unsafe extern "C" fn(buf: *mut u8, len: usize, user_data: *mut c_void) -> i64>;
 
@@ -73,7 +75,8 @@ pub struct psftp_tree_progress {
 /// like): called on the calling thread when a file finishes and at least
 /// every 100 ms while bytes move, during the call only. Return 0 to go on;
 /// any other value stops every connection of the operation promptly, and
-/// the call returns PSFTP_E_CANCELLED. It must not call into the connection
+/// the call returns PSFTP_E_USER with your value in
+/// psftp_last_callback_value(). It must not call into the connection
 /// running the operation: such a call fails at once with
 /// PSFTP_E_INVALID_ARG (also while other threads run operations on it);
 /// other connections are fine.
@@ -150,12 +153,18 @@ pub extern "C" fn psftp_transfer_opts_set_fsync(
     })
 }
 
-/// Wrap a C progress callback for the core.
+/// Wrap a C progress callback for the core; a stop is recorded in `stop`.
 pub(crate) fn progress_closure(
     cb: psftp_progress_cb,
     user_data: *mut c_void,
-) -> Option<impl FnMut(u64, u64) -> bool> {
-    cb.map(|f| move |done: u64, total: u64| unsafe { f(done, total, user_data) } == 0)
+    stop: &StopValue,
+) -> Option<impl FnMut(u64, u64) -> bool + '_> {
+    cb.map(|f| {
+        move |done: u64, total: u64| {
+            let v = unsafe { f(done, total, user_data) };
+            !stop.stops(v.into(), v != 0)
+        }
+    })
 }
 
 /// pysftp `get(remotepath, localpath=None, callback=None,
@@ -180,11 +189,12 @@ pub unsafe extern "C" fn psftp_get(
         let remote = arg_str(remotepath, "remotepath")?;
         let local = arg_opt_str(localpath, "localpath")?.map(Path::new);
         let opts = xopts_snapshot(opts)?;
-        let mut progress = progress_closure(callback, user_data);
+        let stop = StopValue::default();
+        let mut progress = progress_closure(callback, user_data, &stop);
         let p = progress
             .as_mut()
             .map(|f| f as &mut dyn FnMut(u64, u64) -> bool);
-        c.get(remote, local, p, preserve_mtime, &opts)
+        stop.attach(c.get(remote, local, p, preserve_mtime, &opts))
     })
 }
 
@@ -214,11 +224,12 @@ pub unsafe extern "C" fn psftp_put(
         let local = Path::new(arg_str(localpath, "localpath")?);
         let remote = arg_opt_str(remotepath, "remotepath")?;
         let opts = xopts_snapshot(opts)?;
-        let mut progress = progress_closure(callback, user_data);
+        let stop = StopValue::default();
+        let mut progress = progress_closure(callback, user_data, &stop);
         let p = progress
             .as_mut()
             .map(|f| f as &mut dyn FnMut(u64, u64) -> bool);
-        let attrs = c.put(local, remote, p, confirm, preserve_mtime, &opts)?;
+        let attrs = stop.attach(c.put(local, remote, p, confirm, preserve_mtime, &opts))?;
         if !attrs_out.is_null() {
             *attrs_out = psftp_attrs::from(&attrs);
         }
@@ -244,17 +255,19 @@ pub unsafe extern "C" fn psftp_getfo(
     with_conn(conn, |c| {
         let remote = arg_str(remotepath, "remotepath")?;
         let write = write.ok_or_else(|| Error::invalid_arg("write", "is NULL"))?;
+        let stop = StopValue::default();
         let mut sink = |data: &[u8]| -> Result<()> {
-            match write(data.as_ptr(), data.len(), user_data) {
-                0 => Ok(()),
-                _ => Err(Error::cancelled("write")),
+            let v = write(data.as_ptr(), data.len(), user_data);
+            match stop.stops(v.into(), v != 0) {
+                false => Ok(()),
+                true => Err(Error::stopped_by("write")),
             }
         };
-        let mut progress = progress_closure(callback, user_data);
+        let mut progress = progress_closure(callback, user_data, &stop);
         let p = progress
             .as_mut()
             .map(|f| f as &mut dyn FnMut(u64, u64) -> bool);
-        let n = c.getfo(remote, &mut sink, p)?;
+        let n = stop.attach(c.getfo(remote, &mut sink, p))?;
         if !bytes_out.is_null() {
             *bytes_out = n;
         }
@@ -286,28 +299,28 @@ pub unsafe extern "C" fn psftp_putfo(
         let read = read.ok_or_else(|| Error::invalid_arg("read", "is NULL"))?;
         let remote = arg_str(remotepath, "remotepath")?;
         let opts = xopts_snapshot(opts)?;
+        let stop = StopValue::default();
         let mut source = |buf: &mut [u8]| -> Result<usize> {
             let n = read(buf.as_mut_ptr(), buf.len(), user_data);
+            if stop.stops(n, n < 0) {
+                return Err(Error::stopped_by("read"));
+            }
             match usize::try_from(n) {
                 Ok(n) if n <= buf.len() => Ok(n),
-                Ok(_) => Err(Error::new(
+                _ => Err(Error::new(
                     ErrorKind::InvalidArgument,
                     format!(
                         "read callback returned {n}, more than the {} bytes asked for",
                         buf.len()
                     ),
                 )),
-                Err(_) => Err(Error::new(
-                    ErrorKind::Cancelled,
-                    format!("cancelled by the read callback (it returned {n})"),
-                )),
             }
         };
-        let mut progress = progress_closure(callback, user_data);
+        let mut progress = progress_closure(callback, user_data, &stop);
         let p = progress
             .as_mut()
             .map(|f| f as &mut dyn FnMut(u64, u64) -> bool);
-        let attrs = c.putfo(&mut source, remote, file_size, p, confirm, &opts)?;
+        let attrs = stop.attach(c.putfo(&mut source, remote, file_size, p, confirm, &opts))?;
         if !attrs_out.is_null() {
             *attrs_out = psftp_attrs::from(&attrs);
         }

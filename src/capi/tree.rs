@@ -7,7 +7,7 @@ use super::conn::{psftp_conn, with_conn};
 use super::transfer::{
     psftp_transfer_opts, psftp_tree_progress, psftp_tree_progress_cb, xopts_snapshot,
 };
-use super::{arg_str, c_message, guard_void};
+use super::{arg_str, c_message, guard_void, StopValue};
 use crate::core::{Connection, Failure, TreeProgress, TreeReport};
 use crate::error::Result;
 
@@ -86,8 +86,12 @@ struct TreeProgressCb {
     user_data: *mut c_void,
 }
 
-/// Call the C progress callback with a C view of `p`.
-fn call_progress(cb: TreeProgressCb) -> Option<impl FnMut(&TreeProgress) -> bool> {
+/// Call the C progress callback with a C view of `p`; a stop is recorded
+/// in `stop`.
+fn call_progress(
+    cb: TreeProgressCb,
+    stop: &StopValue,
+) -> Option<impl FnMut(&TreeProgress) -> bool + '_> {
     let f = cb.cb?;
     Some(move |p: &TreeProgress| {
         let path = c_message(&p.current_path);
@@ -98,7 +102,8 @@ fn call_progress(cb: TreeProgressCb) -> Option<impl FnMut(&TreeProgress) -> bool
             bytes_total: p.bytes_total,
             current_path: path.as_ptr(),
         };
-        unsafe { f(&view, cb.user_data) == 0 }
+        let v = unsafe { f(&view, cb.user_data) };
+        !stop.stops(v.into(), v != 0)
     })
 }
 
@@ -110,7 +115,8 @@ fn run_tree(
     failures_out: *mut *mut psftp_failure_list,
 ) -> Result<()> {
     let opts = xopts_snapshot(opts)?;
-    let mut progress = call_progress(progress);
+    let stop = StopValue::default();
+    let mut progress = call_progress(progress, &stop);
     let p = progress
         .as_mut()
         .map(|f| f as &mut dyn FnMut(&TreeProgress) -> bool);
@@ -161,7 +167,7 @@ fn run_tree(
     if !failures_out.is_null() {
         unsafe { *failures_out = failure_list(&report.failures) };
     }
-    report.result(name, &root)
+    stop.attach(report.result(name, &root))
 }
 
 unsafe fn clear(failures_out: *mut *mut psftp_failure_list) {

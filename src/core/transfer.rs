@@ -27,7 +27,7 @@ fn progress_adapter<'a>(
             if cb(done, total) {
                 Ok(())
             } else {
-                Err(Error::cancelled("progress"))
+                Err(Error::stopped_by("progress"))
             }
         }
         None => Ok(()),

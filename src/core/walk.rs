@@ -35,7 +35,7 @@ pub enum EntryKind {
 pub type WalkFn<'a> = dyn FnMut(EntryKind, &str, &Attrs) -> Visit + 'a;
 
 fn stopped(root: &str) -> Error {
-    Error::cancelled("walktree").context(format!("walktree '{root}'"))
+    Error::stopped_by("walktree").context(format!("walktree '{root}'"))
 }
 
 fn kind_of(a: &Attrs) -> EntryKind {

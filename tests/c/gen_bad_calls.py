@@ -77,7 +77,7 @@ def emit(out, fns):
     w('    CHECK(live != NULL && closed_conn != NULL);\n')
     w('    CHECK_OK(psftp_cnopts_new(NULL, &closed_cnopts));\n    psftp_cnopts_free(closed_cnopts);\n')
     w('    CHECK_OK(psftp_transfer_opts_new(&closed_xopts));\n    psftp_transfer_opts_free(closed_xopts);\n')
-    w('    CHECK_OK(psftp_open(live, "/tmp/psftp-bad-calls", "w", -1, &closed_file));\n')
+    w('    CHECK_OK(psftp_open(live, "psftp-bad-calls", "w", -1, &closed_file));\n')
     w('    CHECK_OK(psftp_file_close(closed_file));\n    psftp_close(closed_conn);\n\n')
     garbage = {"conn": "(psftp_conn *)(uintptr_t)0x5a5a5a5a", "cnopts": "(psftp_cnopts *)(uintptr_t)0x77777",
                "xopts": "(psftp_transfer_opts *)(uintptr_t)0x1230", "file": "(psftp_file *)(uintptr_t)0x4444"}

@@ -53,7 +53,8 @@ static int on_progress(uint64_t done, uint64_t total, void *user_data) {
     p->last_done = done;
     p->last_total = total;
     p->calls++;
-    return p->stop_at != 0 && p->calls >= p->stop_at;
+    /* A stop passes the callback's own value out: here -4242. */
+    return (p->stop_at != 0 && p->calls >= p->stop_at) ? -4242 : 0;
 }
 
 static void test_put_get_round_trip(psftp_conn *conn) {
@@ -76,11 +77,14 @@ static void test_put_get_round_trip(psftp_conn *conn) {
     psftp_strarray_free(names);
     CHECK_OK(psftp_get(conn, remote, back, NULL, NULL, true, NULL));
     CHECK(same_files(local, back));
-    /* A cancelled get leaves the good file alone. */
+    /* A get stopped by its callback leaves the good file alone, and the
+     * callback's value comes back. */
     p.calls = 0;
     p.stop_at = 1;
-    CHECK_FAIL(psftp_get(conn, remote, back, on_progress, &p, false, NULL), PSFTP_E_CANCELLED,
-               "progress");
+    CHECK_FAIL(psftp_get(conn, remote, back, on_progress, &p, false, NULL), PSFTP_E_USER,
+               "progress callback (it returned -4242)");
+    CHECK(psftp_last_callback_value() == -4242);
+    CHECK(psftp_conn_last_callback_value(conn) == -4242);
     CHECK(same_files(local, back));
     CHECK_FAIL(psftp_get(conn, "/no/such/file", back, NULL, NULL, false, NULL),
                PSFTP_E_NOT_FOUND, "/no/such/file");

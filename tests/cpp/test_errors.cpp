@@ -89,6 +89,7 @@ TEST(Errors, EveryCodeHasItsExceptionType) {
     expect_mapped<psftp::Panic>(E::panic, "PSFTP_E_PANIC");
     expect_mapped<psftp::Unsupported>(E::unsupported, "PSFTP_E_UNSUPPORTED");
     expect_mapped<psftp::DirectoryNotEmpty>(E::dir_not_empty, "PSFTP_E_DIR_NOT_EMPTY");
+    expect_mapped<psftp::CallbackStopped>(E::user, "PSFTP_E_USER");
     expect_mapped<psftp::Error>(static_cast<E>(-999), "PSFTP_E_UNKNOWN");
     EXPECT_NO_THROW(psftp::check(PSFTP_OK));
 }
@@ -108,7 +109,7 @@ TEST(Errors, EveryCodeOfTheLibraryHasItsOwnType) {
             EXPECT_STREQ(e.short_name(), psftp_error_name(code));
         }
     }
-    EXPECT_GE(count, 19);
+    EXPECT_GE(count, 20);
 }
 
 static_assert(std::is_nothrow_copy_constructible_v<psftp::Error>);

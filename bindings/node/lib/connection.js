@@ -534,7 +534,7 @@ class Connection {
   /**
    * pysftp `walktree(remotepath, fcallback, dcallback, ucallback, recurse=True)`.
    * Callbacks get (path, attrs) and run synchronously; returning false
-   * stops the walk (ECANCELED), WALK_SKIP from dcallback skips a directory.
+   * stops the walk (EUSER), WALK_SKIP from dcallback skips a directory.
    */
   async walktree(remotepath, fcallback, dcallback, ucallback, recurse = true) {
     const scope = new CallbackScope();

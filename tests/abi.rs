@@ -1,0 +1,230 @@
+//! Rules of the C ABI itself, through the C ABI against the real sshd:
+//! what a callback's stop value becomes, and the other conventions the
+//! header documents.
+
+mod common;
+
+use common::*;
+use psftp::capi::helpers::*;
+use psftp::capi::tree::*;
+use std::ffi::{c_char, c_int, c_void};
+use std::path::Path;
+
+fn cs(p: &Path) -> std::ffi::CString {
+    c(p.to_str().unwrap())
+}
+
+/// A failed call that a callback stopped: PSFTP_E_USER, the callback's
+/// value thread-locally and on the connection, and a message naming the
+/// callback and the value.
+#[track_caller]
+fn assert_stopped_with(conn: Option<&Conn>, rc: c_int, value: i64, callback: &str) {
+    let msg = assert_fail(
+        check(rc),
+        PSFTP_E_USER,
+        &[callback, &format!("it returned {value}")],
+    );
+    assert_eq!(psftp_last_callback_value(), value, "{msg}");
+    if let Some(conn) = conn {
+        assert_eq!(psftp_conn_last_callback_value(conn.0), value);
+        assert_eq!(psftp_conn_last_error_code(conn.0), PSFTP_E_USER);
+    }
+}
+
+unsafe extern "C" fn progress_returns(_d: u64, _t: u64, ud: *mut c_void) -> c_int {
+    *(ud as *const c_int)
+}
+
+unsafe extern "C" fn write_returns(_p: *const u8, _n: usize, ud: *mut c_void) -> c_int {
+    *(ud as *const c_int)
+}
+
+unsafe extern "C" fn read_returns(_p: *mut u8, _n: usize, ud: *mut c_void) -> i64 {
+    *(ud as *const c_int) as i64
+}
+
+unsafe extern "C" fn tree_returns(_p: *const psftp_tree_progress, ud: *mut c_void) -> c_int {
+    *(ud as *const c_int)
+}
+
+unsafe extern "C" fn walk_returns(
+    _p: *const c_char,
+    _a: *const psftp_attrs,
+    ud: *mut c_void,
+) -> c_int {
+    *(ud as *const c_int)
+}
+
+unsafe extern "C" fn cd_body_returns(_c: *mut psftp_conn, ud: *mut c_void) -> c_int {
+    *(ud as *const c_int)
+}
+
+unsafe extern "C" fn local_cd_body_returns(ud: *mut c_void) -> c_int {
+    *(ud as *const c_int)
+}
+
+fn ud(v: &mut c_int) -> *mut c_void {
+    v as *mut c_int as *mut c_void
+}
+
+/// Every kind of callback that can stop a call passes its own value back
+/// (libgit2's GIT_EUSER): the call returns PSFTP_E_USER and
+/// psftp_last_callback_value() is what the callback returned. The bodies
+/// of psftp_cd and psftp_local_cd hand their value back as the result.
+#[test]
+fn every_callback_kind_passes_its_stop_value_back() {
+    let conn = connect();
+    let rdir = remote_scratch("cbvalue");
+    let ldir = local_scratch("cbvalue");
+    let rfile = rdir.join("data");
+    put_remote_file(&rfile, &pattern(300_000, 1));
+    std::fs::create_dir(rdir.join("sub")).unwrap();
+    chown_to_test_user(&rdir.join("sub"));
+    std::os::unix::fs::symlink("/nowhere", rdir.join("broken")).unwrap();
+    std::fs::write(ldir.join("up"), pattern(300_000, 2)).unwrap();
+    let (r, l) = (cs(&rfile), cs(&ldir.join("down")));
+
+    let mut v: c_int = 7;
+    let rc = unsafe {
+        psftp_get(
+            conn.0,
+            r.as_ptr(),
+            l.as_ptr(),
+            Some(progress_returns),
+            ud(&mut v),
+            false,
+            std::ptr::null(),
+        )
+    };
+    assert_stopped_with(Some(&conn), rc, 7, "progress callback");
+
+    let mut v: c_int = -3;
+    let up = cs(&ldir.join("up"));
+    let dest = cs(&rdir.join("up"));
+    let mut a = psftp_attrs::default();
+    let rc = unsafe {
+        psftp_put(
+            conn.0,
+            up.as_ptr(),
+            dest.as_ptr(),
+            Some(progress_returns),
+            ud(&mut v),
+            true,
+            false,
+            std::ptr::null(),
+            &mut a,
+        )
+    };
+    assert_stopped_with(Some(&conn), rc, -3, "progress callback");
+
+    let mut v: c_int = 9;
+    let mut n = 0u64;
+    let rc = unsafe {
+        psftp_getfo(
+            conn.0,
+            r.as_ptr(),
+            Some(write_returns),
+            None,
+            ud(&mut v),
+            &mut n,
+        )
+    };
+    assert_stopped_with(Some(&conn), rc, 9, "write callback");
+
+    let mut v: c_int = -5;
+    let rc = unsafe {
+        psftp_putfo(
+            conn.0,
+            Some(read_returns),
+            dest.as_ptr(),
+            0,
+            None,
+            ud(&mut v),
+            true,
+            std::ptr::null(),
+            &mut a,
+        )
+    };
+    assert_stopped_with(Some(&conn), rc, -5, "read callback");
+
+    let mut v: c_int = 11;
+    let mut failures = std::ptr::null_mut();
+    let rc = unsafe {
+        psftp_get_r(
+            conn.0,
+            cs(&rdir).as_ptr(),
+            cs(&ldir.join("tree")).as_ptr(),
+            false,
+            Some(tree_returns),
+            ud(&mut v),
+            std::ptr::null(),
+            &mut failures,
+        )
+    };
+    unsafe { psftp_failure_list_free(failures) };
+    assert_stopped_with(Some(&conn), rc, 11, "progress callback");
+
+    // Walks: each of the three callbacks, remote and local.
+    let root = cs(&rdir);
+    for (which, value) in [(0, 21), (1, 22), (2, 23)] {
+        let mut v: c_int = value;
+        let mut cbs: [psftp_walk_cb; 3] = [None, None, None];
+        cbs[which] = Some(walk_returns);
+        let rc = unsafe {
+            psftp_walktree(
+                conn.0,
+                root.as_ptr(),
+                cbs[0],
+                cbs[1],
+                cbs[2],
+                true,
+                ud(&mut v),
+            )
+        };
+        assert_stopped_with(Some(&conn), rc, value.into(), "walktree");
+    }
+    let mut v: c_int = -31;
+    let rc = unsafe {
+        psftp_local_walktree(
+            cs(&ldir).as_ptr(),
+            Some(walk_returns),
+            None,
+            None,
+            true,
+            ud(&mut v),
+        )
+    };
+    assert_stopped_with(None, rc, -31, "walktree");
+    // PSFTP_WALK_SKIP from a file callback means continue, not stop.
+    let mut v: c_int = PSFTP_WALK_SKIP;
+    check(unsafe {
+        psftp_walktree(
+            conn.0,
+            root.as_ptr(),
+            Some(walk_returns),
+            None,
+            None,
+            true,
+            ud(&mut v),
+        )
+    })
+    .unwrap();
+
+    // Bodies return their own value as the call's result.
+    let mut v: c_int = 41;
+    let rc = unsafe { psftp_cd(conn.0, root.as_ptr(), Some(cd_body_returns), ud(&mut v)) };
+    assert_eq!(rc, 41);
+    let mut v: c_int = -51;
+    let rc = unsafe { psftp_local_cd(cs(&ldir).as_ptr(), Some(local_cd_body_returns), ud(&mut v)) };
+    assert_eq!(rc, -51);
+
+    // Any other failure resets the value.
+    assert_fail(listdir(&conn, "/no/such/dir"), PSFTP_E_NOT_FOUND, &[]);
+    assert_eq!(psftp_last_callback_value(), 0);
+    assert_eq!(psftp_conn_last_callback_value(conn.0), 0);
+    // The connection is fine after every stop.
+    assert_eq!(
+        listdir(&conn, rdir.to_str().unwrap()).unwrap(),
+        ["broken", "data", "sub"]
+    );
+}
