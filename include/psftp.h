@@ -118,7 +118,8 @@
 #define PSFTP_E_UNSAFE_PATH (-16)
 
 /**
- * An internal panic was caught at the API boundary (a psftp bug).
+ * An internal panic was caught at the API boundary (a psftp bug); the
+ * connection it happened on is unusable afterwards.
  */
 #define PSFTP_E_PANIC (-17)
 
@@ -528,13 +529,6 @@ const char *psftp_version(void);
  * `s` is NULL or a string psftp returned and has not been freed.
  */
 void psftp_string_free(char *s);
-
-/**
- * Exercises the panic boundary: it panics inside psftp and returns
- * PSFTP_E_PANIC with the panic's message in psftp_last_error(). For tests
- * of bindings; no other use.
- */
-int psftp_debug_panic(void);
 
 /**
  * pysftp `CnOpts(knownhosts=None)`. `knownhosts` NULL means

@@ -45,7 +45,8 @@ psftp_error_table! {
     ConnectionLost = -15, PSFTP_E_CONNECTION_LOST, "ECONNLOST";
     /// A remote name would lead outside the destination directory.
     UnsafePath = -16, PSFTP_E_UNSAFE_PATH, "EUNSAFEPATH";
-    /// An internal panic was caught at the API boundary (a psftp bug).
+    /// An internal panic was caught at the API boundary (a psftp bug); the
+    /// connection it happened on is unusable afterwards.
     Panic = -17, PSFTP_E_PANIC, "EPANIC";
     /// The server lacks the SFTP extension this call needs.
     Unsupported = -18, PSFTP_E_UNSUPPORTED, "EUNSUPPORTED";

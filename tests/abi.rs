@@ -5,6 +5,7 @@
 mod common;
 
 use common::*;
+use psftp::capi::file::*;
 use psftp::capi::helpers::*;
 use psftp::capi::tree::*;
 use std::ffi::{c_char, c_int, c_void};
@@ -227,4 +228,63 @@ fn every_callback_kind_passes_its_stop_value_back() {
         listdir(&conn, rdir.to_str().unwrap()).unwrap(),
         ["broken", "data", "sub"]
     );
+}
+
+/// A panic inside a connection call (psftp_debug_panic, a test hook not in
+/// psftp.h, panics in the middle of a getfo with reads in flight) poisons
+/// the connection: every later call on it, and on its open files, fails
+/// with PSFTP_E_CONNECTION_LOST saying why, instead of reading the replies
+/// of the abandoned requests. Other connections are unaffected.
+#[test]
+fn a_panic_poisons_its_connection_and_only_it() {
+    let conn = connect();
+    let other = connect();
+    let rdir = remote_scratch("panic");
+    put_remote_file(&rdir.join("big"), &pattern(4 << 20, 3));
+    let rpath = c(rdir.join("big").to_str().unwrap());
+    let mut file = std::ptr::null_mut();
+    check(unsafe { psftp_open(conn.0, rpath.as_ptr(), c("r").as_ptr(), -1, &mut file) }).unwrap();
+
+    let rc = unsafe { psftp::capi::conn::psftp_debug_panic(conn.0, rpath.as_ptr()) };
+    assert_fail(
+        check(rc),
+        PSFTP_E_PANIC,
+        &["panic", "psftp_debug_panic was called"],
+    );
+
+    let lost = ["unusable", "panicked", "psftp_debug_panic was called"];
+    let pwd = string_out(|o| unsafe { psftp_pwd(conn.0, o) });
+    assert_fail(pwd, PSFTP_E_CONNECTION_LOST, &lost);
+    assert_eq!(psftp_conn_last_error_code(conn.0), PSFTP_E_CONNECTION_LOST);
+    assert_fail(
+        listdir(&conn, rdir.to_str().unwrap()),
+        PSFTP_E_CONNECTION_LOST,
+        &lost,
+    );
+    assert_fail(
+        stat(&conn, rdir.to_str().unwrap()),
+        PSFTP_E_CONNECTION_LOST,
+        &lost,
+    );
+    let local = local_scratch("panic").join("big");
+    assert_fail(
+        get(&conn, rdir.join("big").to_str().unwrap(), &local),
+        PSFTP_E_CONNECTION_LOST,
+        &lost,
+    );
+    assert_fail(check(psftp_cd_pop(conn.0)), PSFTP_E_CONNECTION_LOST, &lost);
+    let mut buf = [0u8; 16];
+    let mut n = 0usize;
+    let read = check(unsafe { psftp_file_read(file, buf.as_mut_ptr().cast(), buf.len(), &mut n) });
+    assert_fail(read, PSFTP_E_CONNECTION_LOST, &lost);
+    // Closing the file and the connection still works, and promptly.
+    let _ = psftp_file_close(file);
+    drop(conn);
+
+    assert_eq!(listdir(&other, rdir.to_str().unwrap()).unwrap(), ["big"]);
+    // Without a connection the hook panics at the boundary only.
+    let rc =
+        unsafe { psftp::capi::conn::psftp_debug_panic(std::ptr::null_mut(), std::ptr::null()) };
+    assert_fail(check(rc), PSFTP_E_PANIC, &["psftp_debug_panic was called"]);
+    assert!(listdir(&other, rdir.to_str().unwrap()).is_ok());
 }

@@ -9,7 +9,7 @@ use super::{
     arg_opt_str, arg_out, arg_str, c_message, catch, guard, guard_void, new_c_string, Registry,
 };
 use crate::core::{ConnectSpec, Connection};
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 
 /// An open connection (pysftp Connection). Thread-safe: calls from several
 /// threads are serialized by an internal lock. Release with psftp_close().
@@ -27,14 +27,19 @@ pub(crate) struct ConnHandle {
 pub(crate) static CONNS: Registry<ConnHandle> = Registry::new("psftp_conn", 1);
 
 impl ConnHandle {
+    /// Keep a failure of a call on this connection; a panic also poisons
+    /// the connection, since it may have stopped the call mid-request.
     pub(crate) fn record(&self, e: &Error) {
+        if e.kind() == ErrorKind::Panic {
+            self.conn.poison(e.message());
+        }
         *self.last_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(e.clone());
     }
 }
 
 /// The boundary of every export that works on a connection: looks the
 /// handle up, runs `f`, and records a failure both thread-locally and on
-/// the connection.
+/// the connection (a panic poisons the connection).
 pub(crate) fn with_conn(
     conn: *const psftp_conn,
     f: impl FnOnce(&Connection) -> Result<()>,
@@ -46,6 +51,34 @@ pub(crate) fn with_conn(
             h.record(e);
         }
         r
+    })
+}
+
+/// A test hook, deliberately not declared in psftp.h: it makes psftp panic
+/// inside a call. With a connection, a getfo of `remotepath` panics at its
+/// first chunk of data, leaving read requests in flight (what a bug would
+/// do); the connection is then poisoned. With a NULL connection it panics
+/// outside any connection. Returns PSFTP_E_PANIC, with the panic's message
+/// in psftp_last_error(). The bindings' tests declare it themselves.
+///
+/// cbindgen:ignore
+///
+/// # Safety
+/// `remotepath` is NULL or NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn psftp_debug_panic(
+    conn: *mut psftp_conn,
+    remotepath: *const c_char,
+) -> c_int {
+    // resume_unwind unwinds like a panic without running the panic hook, so
+    // these deliberate panics print nothing on stderr.
+    let panic = || -> ! { std::panic::resume_unwind(Box::new("psftp_debug_panic was called")) };
+    if conn.is_null() {
+        return guard(|| panic());
+    }
+    with_conn(conn, |c| {
+        let path = arg_str(remotepath, "remotepath")?;
+        c.getfo(path, &mut |_| panic(), None).map(|_| ())
     })
 }
 

@@ -304,16 +304,6 @@ pub unsafe extern "C" fn psftp_string_free(s: *mut c_char) {
     })
 }
 
-/// Exercises the panic boundary: it panics inside psftp and returns
-/// PSFTP_E_PANIC with the panic's message in psftp_last_error(). For tests
-/// of bindings; no other use.
-#[no_mangle]
-pub extern "C" fn psftp_debug_panic() -> c_int {
-    // resume_unwind unwinds like a panic without running the panic hook, so
-    // this deliberate panic prints nothing on stderr.
-    guard(|| std::panic::resume_unwind(Box::new("psftp_debug_panic was called")))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -378,7 +368,8 @@ mod tests {
 
     #[test]
     fn panics_become_the_panic_code_with_a_message() {
-        assert_eq!(psftp_debug_panic(), PSFTP_E_PANIC);
+        let rc = unsafe { conn::psftp_debug_panic(std::ptr::null_mut(), std::ptr::null()) };
+        assert_eq!(rc, PSFTP_E_PANIC);
         assert_eq!(psftp_last_error_code(), PSFTP_E_PANIC);
         let msg = unsafe { CStr::from_ptr(psftp_last_error()) };
         assert!(msg

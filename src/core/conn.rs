@@ -4,7 +4,7 @@
 
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Weak};
+use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
 
 use parking_lot::ReentrantMutex;
@@ -76,6 +76,10 @@ pub struct Connection {
     /// for `interrupt` from another thread.
     interrupt_socket: std::net::TcpStream,
     interrupted: AtomicBool,
+    /// Set when a call on this connection panicked: the panic may have left
+    /// requests in flight or state half-changed, so no later call may use
+    /// the session. Holds the panic's message.
+    poisoned: Arc<OnceLock<String>>,
 }
 
 thread_local! {
@@ -109,15 +113,21 @@ impl Drop for CoordinatorMark {
 }
 
 /// A thread that sends an SSH keepalive every interval while the
-/// connection is idle (libssh2 only sends them when asked to).
+/// connection is idle (libssh2 only sends them when asked to), unless the
+/// connection was poisoned.
 struct KeepAlive {
     stop: Arc<AtomicBool>,
     thread: std::thread::Thread,
 }
 
 impl KeepAlive {
-    fn start(state: &SharedState, every: Duration) -> Option<KeepAlive> {
+    fn start(
+        state: &SharedState,
+        poisoned: &Arc<OnceLock<String>>,
+        every: Duration,
+    ) -> Option<KeepAlive> {
         let weak: Weak<ReentrantMutex<RefCell<State>>> = Arc::downgrade(state);
+        let poisoned = poisoned.clone();
         let stop = Arc::new(AtomicBool::new(false));
         let stop2 = stop.clone();
         let handle = std::thread::Builder::new()
@@ -130,6 +140,9 @@ impl KeepAlive {
                 let Some(state) = weak.upgrade() else {
                     return;
                 };
+                if poisoned.get().is_some() {
+                    return;
+                }
                 send_if_idle(&state);
             })
             .ok()?;
@@ -212,10 +225,11 @@ impl Connection {
             socket: est.socket,
             closed: false,
         })));
+        let poisoned = Arc::new(OnceLock::new());
         let keepalive = spec
             .cnopts
             .keepalive
-            .and_then(|every| KeepAlive::start(&state, every));
+            .and_then(|every| KeepAlive::start(&state, &poisoned, every));
         let interrupt_socket =
             state.lock().borrow().socket.try_clone().map_err(|e| {
                 Error::new(ErrorKind::Connect, format!("connection to {peer}: {e}"))
@@ -230,6 +244,7 @@ impl Connection {
             keepalive,
             interrupt_socket,
             interrupted: AtomicBool::new(false),
+            poisoned,
             log,
             spec,
         };
@@ -243,6 +258,7 @@ impl Connection {
     /// wait; a callback re-entering its own connection mid-operation gets an
     /// error instead of corrupting the request pipeline.
     pub fn with<R>(&self, f: impl FnOnce(&mut State) -> Result<R>) -> Result<R> {
+        self.refuse_poisoned()?;
         self.refuse_coordinator()?;
         let guard = self.state.lock();
         let mut st = guard.try_borrow_mut().map_err(|_| {
@@ -300,6 +316,33 @@ impl Connection {
         Ok(())
     }
 
+    /// A call on this connection panicked (`why` is the panic's message):
+    /// every later call fails with ConnectionLost saying so, and close()
+    /// drops the link without a goodbye.
+    pub fn poison(&self, why: &str) {
+        if self.poisoned.set(why.to_string()).is_ok() {
+            log_to!(
+                self.log,
+                "connection to {} poisoned by a panic: {why}",
+                self.info.peer
+            );
+        }
+    }
+
+    fn refuse_poisoned(&self) -> Result<()> {
+        match self.poisoned.get() {
+            None => Ok(()),
+            Some(why) => Err(Error::new(
+                ErrorKind::ConnectionLost,
+                format!(
+                    "connection to {} is unusable: an earlier call on it panicked inside psftp \
+                     ({why}), which may have left it mid-request; close it and connect again",
+                    self.info.peer
+                ),
+            )),
+        }
+    }
+
     pub fn is_interrupted(&self) -> bool {
         self.interrupted.load(Ordering::SeqCst)
     }
@@ -325,6 +368,7 @@ impl Connection {
         &self,
         f: impl FnOnce(&mut State) -> Result<R>,
     ) -> Result<R> {
+        self.refuse_poisoned()?;
         let guard = self.state.lock();
         let mut st = guard.try_borrow_mut().map_err(|_| {
             Error::invalid_arg("conn", "is in use by an unfinished call on this thread")
@@ -449,7 +493,7 @@ impl Connection {
             return;
         }
         st.closed = true;
-        if st.sftp.check_usable().is_ok() {
+        if st.sftp.check_usable().is_ok() && self.poisoned.get().is_none() {
             close_raw_sftp(&mut st);
             st.sftp.shutdown();
             let _ = st

@@ -20,7 +20,7 @@ HANDLES = {
 }
 # Functions whose all-NULL call is valid, or that return no result code.
 NULL_IS_FINE = {"psftp_local_cd_push", "psftp_file_close"}
-NOT_A_RESULT = {"psftp_st_mode_to_int", "psftp_last_error_code", "psftp_debug_panic"}
+NOT_A_RESULT = {"psftp_st_mode_to_int", "psftp_last_error_code"}
 
 
 def declarations(header):

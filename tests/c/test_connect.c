@@ -93,7 +93,7 @@ static void test_bad_arguments(void) {
     psftp_strarray_free(NULL);
     psftp_dirent_list_free(NULL);
     psftp_hostkey_free(NULL);
-    CHECK(psftp_debug_panic() == PSFTP_E_PANIC);
+    CHECK(psftp_debug_panic(NULL, NULL) == PSFTP_E_PANIC);
     CHECK(strstr(psftp_last_error(), "panic") != NULL);
 }
 

@@ -205,6 +205,24 @@ static void test_ciphers(void) {
     }
 }
 
+/* A panic inside a call poisons that connection only: later calls fail
+ * with PSFTP_E_CONNECTION_LOST saying why, instead of reading replies to
+ * the requests the panic abandoned. */
+static void test_panic_poisons_the_connection(void) {
+    char remote[600];
+    char *pwd = NULL;
+    psftp_conn *conn = connect_password();
+    CHECK(conn != NULL);
+    if (conn == NULL)
+        return;
+    snprintf(remote, sizeof remote, "%s/data.bin", remote_dir);
+    CHECK_FAIL(psftp_debug_panic(conn, remote), PSFTP_E_PANIC, "psftp_debug_panic was called");
+    CHECK_FAIL(psftp_pwd(conn, &pwd), PSFTP_E_CONNECTION_LOST, "panicked");
+    CHECK(pwd == NULL);
+    CHECK(psftp_conn_last_error_code(conn) == PSFTP_E_CONNECTION_LOST);
+    psftp_close(conn);
+}
+
 int main(void) {
     psftp_conn *conn = connect_password();
     CHECK(conn != NULL);
@@ -212,6 +230,7 @@ int main(void) {
         return finish("test_transfer");
     make_dirs(conn);
     test_put_get_round_trip(conn);
+    test_panic_poisons_the_connection();
     test_trees(conn);
     test_directories(conn);
     test_ciphers();

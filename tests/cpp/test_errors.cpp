@@ -13,6 +13,10 @@
 
 using namespace fixture;
 
+// A test hook of libpsftp that psftp.h does not declare: panics inside a
+// download on `conn` (or outside any connection when it is NULL).
+extern "C" int psftp_debug_panic(psftp_conn* conn, const char* remotepath);
+
 namespace {
 
 template <class E>
@@ -222,7 +226,19 @@ TEST(Errors, EmbeddedNulIsRefusedNotTruncated) {
 }
 
 TEST(Errors, PanicsAreCaughtAtTheBoundary) {
-    EXPECT_THROW(psftp::check(psftp_debug_panic()), psftp::Panic);
+    EXPECT_THROW(psftp::check(psftp_debug_panic(nullptr, nullptr)), psftp::Panic);
+}
+
+TEST(Errors, APanicPoisonsItsConnection) {
+    auto dir = remote_dir("panic");
+    put_remote_file(dir / "big", std::string(4 << 20, 'p'));
+    psftp::Connection sftp = connect();
+    const std::string big = dir / "big";
+    EXPECT_THROW_MSG(psftp::check(psftp_debug_panic(sftp.handle(), big.c_str())), psftp::Panic,
+                     "psftp_debug_panic was called");
+    EXPECT_THROW_MSG(sftp.pwd(), psftp::ConnectionLost, "panicked");
+    psftp::Connection other = connect();
+    EXPECT_EQ(other.listdir(dir.path().string()), std::vector<std::string>{"big"});
 }
 
 TEST(Errors, AFileOutlivingItsConnectionIsConnectionLost) {

@@ -147,7 +147,6 @@ const PROTOTYPES = [
   'const char *psftp_error_name(int code)',
   'const char *psftp_version()',
   'void psftp_string_free(void *s)',
-  'int psftp_debug_panic()',
 
   'int psftp_cnopts_new(const char *knownhosts, _Out_ psftp_cnopts **out)',
   'void psftp_cnopts_free(psftp_cnopts *opts)',
@@ -286,6 +285,14 @@ function declareAll() {
 
 const fns = declareAll();
 
+// Test hooks of libpsftp that psftp.h does not declare, for the binding's
+// own tests; not part of the API.
+const testHooks = {
+  // Panics inside a download of `remotepath` on `conn` (outside any
+  // connection when conn is null) and returns PSFTP_E_PANIC.
+  psftp_debug_panic: lib.func('int psftp_debug_panic(psftp_conn *conn, const char *remotepath)'),
+};
+
 const version = fns.psftp_version();
 if (!version.startsWith(`${ABI_VERSION}.`)) {
   throw libraryError(
@@ -317,4 +324,4 @@ function takeStrarray(ptr) {
   }
 }
 
-module.exports = { koffi, fns, types, takeString, takeStrarray, stringsOf };
+module.exports = { koffi, fns, types, takeString, takeStrarray, stringsOf, testHooks };

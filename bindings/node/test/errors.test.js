@@ -7,7 +7,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { spawnSync } = require('node:child_process');
-const { psftp, assertPsftpError } = require('./helpers');
+const { psftp, assertPsftpError, connectFor, remoteScratch, putRemoteFile, pattern, rejectsWith } = require('./helpers');
 
 const root = path.join(__dirname, '..', '..', '..');
 
@@ -44,15 +44,47 @@ test('every code of psftp.h has its JS name and number, from the library', () =>
 });
 
 test('a panic inside psftp becomes EPANIC with its message', () => {
-  const { fns } = require('../lib/native');
+  const { testHooks } = require('../lib/native');
   const { checkSync } = require('../lib/errors');
   assert.throws(
-    () => checkSync(fns.psftp_debug_panic()),
+    () => checkSync(testHooks.psftp_debug_panic(null, null)),
     (e) => {
       assertPsftpError(e, 'EPANIC', ['panic', 'psftp_debug_panic was called']);
       return true;
     },
   );
+});
+
+test('a panic inside a call poisons its connection: later calls reject with ECONNLOST', async (t) => {
+  const { fns, testHooks } = require('../lib/native');
+  const { checkSync } = require('../lib/errors');
+  const sftp = await connectFor(t);
+  const big = path.join(remoteScratch(t, 'panic'), 'big');
+  putRemoteFile(big, pattern(4 * 1024 * 1024, 5));
+  // The handle is private: catch it as a call hands it to C.
+  const pwd = fns.psftp_pwd;
+  let handle = null;
+  fns.psftp_pwd = Object.assign((...a) => pwd(...a), {
+    async: (...a) => {
+      handle = a[0];
+      return pwd.async(...a);
+    },
+  });
+  try {
+    await sftp.pwd();
+  } finally {
+    fns.psftp_pwd = pwd;
+  }
+  assert.throws(
+    () => checkSync(testHooks.psftp_debug_panic(handle, big)),
+    (e) => {
+      assertPsftpError(e, 'EPANIC', ['psftp_debug_panic was called']);
+      return true;
+    },
+  );
+  await rejectsWith(sftp.pwd(), 'ECONNLOST', ['panicked', 'psftp_debug_panic was called']);
+  const other = await connectFor(t);
+  assert.deepEqual(await other.listdir(path.dirname(big)), ['big']);
 });
 
 /** Run `code` in a fresh node with `env`; its stderr and exit status. */
