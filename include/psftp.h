@@ -794,13 +794,31 @@ int psftp_execute(struct psftp_conn *conn,
  * LIBSSH2_SESSION and `*sftp_out` a LIBSSH2_SFTP opened on it at the first
  * call (both may be NULL to skip). They stay valid until psftp_close().
  * The session is in blocking mode with psftp's timeout; do not close or
- * free them, and do not use them while another psftp call runs on this
- * connection.
+ * free them. libssh2 sessions are not thread-safe: use the pointers only
+ * between psftp_lock() and psftp_unlock() on this connection, so that no
+ * psftp call of another thread and no keepalive runs at the same time.
  *
  * # Safety
  * Out-parameters are NULL or writable.
  */
 int psftp_sftp_client(struct psftp_conn *conn, void **session_out, void **sftp_out);
+
+/**
+ * Take this connection for the calling thread, for direct libssh2 calls
+ * on the pointers from psftp_sftp_client(): until the matching
+ * psftp_unlock(), psftp calls on it from other threads wait, and its
+ * keepalives (psftp_cnopts_set_keepalive) pause. This thread's own psftp
+ * calls still work; locks nest. Not from a callback of a call on this
+ * connection (PSFTP_E_INVALID_ARG), and not for long: everything else
+ * waits.
+ */
+int psftp_lock(struct psftp_conn *conn);
+
+/**
+ * Release the lock psftp_lock() took on this thread (PSFTP_E_INVALID_ARG
+ * if this thread holds none).
+ */
+int psftp_unlock(struct psftp_conn *conn);
 
 /**
  * Whether the server announced the SFTP extension `name`

@@ -288,3 +288,99 @@ fn a_panic_poisons_its_connection_and_only_it() {
     assert_fail(check(rc), PSFTP_E_PANIC, &["psftp_debug_panic was called"]);
     assert!(listdir(&other, rdir.to_str().unwrap()).is_ok());
 }
+
+/// A connection handle to share between threads (psftp_conn is
+/// thread-safe).
+#[derive(Clone, Copy)]
+struct Shared(*mut psftp_conn);
+unsafe impl Send for Shared {}
+unsafe impl Sync for Shared {}
+
+impl Shared {
+    fn get(self) -> *mut psftp_conn {
+        self.0
+    }
+}
+
+/// The raw libssh2 pointers of psftp_sftp_client are used between
+/// psftp_lock and psftp_unlock: meanwhile the keepalive thread sends
+/// nothing (watched through a relay counting the client's bytes) and other
+/// threads' calls wait; unlock only works on the locking thread.
+#[test]
+fn psftp_lock_pauses_keepalives_and_other_threads_for_raw_libssh2_use() {
+    let relay = relay::Relay::start(server().port);
+    let opts = Opts::new(None);
+    check(unsafe { psftp_cnopts_set_hostkeys(opts.0, std::ptr::null()) }).unwrap();
+    check(psftp_cnopts_set_keepalive(opts.0, 1)).unwrap();
+    let mut login = Login::password(server());
+    login.port = relay.port;
+    let conn = login.connect(&opts).unwrap();
+    let (mut session, mut sftp) = (std::ptr::null_mut(), std::ptr::null_mut());
+    check(unsafe { psftp_sftp_client(conn.0, &mut session, &mut sftp) }).unwrap();
+    assert!(!session.is_null() && !sftp.is_null());
+
+    // Idle and unlocked: keepalives flow (so the test can see them).
+    let before = relay.bytes_up();
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    assert!(relay.bytes_up() > before, "keepalives are sent while idle");
+
+    check(psftp_lock(conn.0)).unwrap();
+    let before = relay.bytes_up();
+    std::thread::sleep(std::time::Duration::from_millis(3500));
+    assert_eq!(relay.bytes_up(), before, "no keepalive while locked");
+    // The raw pointers work, and so do this thread's own calls.
+    let home = c(server().home.to_str().unwrap());
+    let mut attrs: libssh2_sys::LIBSSH2_SFTP_ATTRIBUTES = unsafe { std::mem::zeroed() };
+    let rc = unsafe {
+        libssh2_sys::libssh2_sftp_stat_ex(
+            sftp.cast(),
+            home.as_ptr(),
+            home.as_bytes().len() as u32,
+            libssh2_sys::LIBSSH2_SFTP_STAT,
+            &mut attrs,
+        )
+    };
+    assert_eq!(rc, 0);
+    assert_eq!(attrs.permissions & 0o170000, 0o040000, "a directory");
+    assert!(string_out(|o| unsafe { psftp_pwd(conn.0, o) }).is_ok());
+
+    // Another thread waits for the unlock, and cannot unlock for us.
+    let shared = Shared(conn.0);
+    let unlocked = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|s| {
+        let waiter = s.spawn(|| {
+            let c = shared.get();
+            assert_fail(
+                check(psftp_unlock(c)),
+                PSFTP_E_INVALID_ARG,
+                &["not locked by this thread"],
+            );
+            let r = string_out(|o| unsafe { psftp_pwd(c, o) });
+            (r, unlocked.load(std::sync::atomic::Ordering::SeqCst))
+        });
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        unlocked.store(true, std::sync::atomic::Ordering::SeqCst);
+        check(psftp_unlock(conn.0)).unwrap();
+        let (r, after_unlock) = waiter.join().unwrap();
+        assert!(r.is_ok());
+        assert!(
+            after_unlock,
+            "the other thread's call waited for the unlock"
+        );
+    });
+    assert_fail(
+        check(psftp_unlock(conn.0)),
+        PSFTP_E_INVALID_ARG,
+        &["not locked"],
+    );
+    // Locks nest.
+    check(psftp_lock(conn.0)).unwrap();
+    check(psftp_lock(conn.0)).unwrap();
+    check(psftp_unlock(conn.0)).unwrap();
+    check(psftp_unlock(conn.0)).unwrap();
+    assert_fail(
+        check(psftp_unlock(conn.0)),
+        PSFTP_E_INVALID_ARG,
+        &["not locked"],
+    );
+}

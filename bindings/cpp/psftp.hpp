@@ -238,6 +238,24 @@ struct SftpClient {
     void* sftp;
 };
 
+/// Connection::lock(): the connection is held for this thread until the
+/// guard goes out of scope (psftp_unlock). Move-only.
+class [[nodiscard]] SessionLock {
+public:
+    explicit SessionLock(psftp_conn* conn) : conn_(conn) { check(psftp_lock(conn_)); }
+    SessionLock(SessionLock&& other) noexcept : conn_(std::exchange(other.conn_, nullptr)) {}
+    SessionLock(const SessionLock&) = delete;
+    SessionLock& operator=(const SessionLock&) = delete;
+    SessionLock& operator=(SessionLock&&) = delete;
+    ~SessionLock() {
+        if (conn_)
+            static_cast<void>(psftp_unlock(conn_));
+    }
+
+private:
+    psftp_conn* conn_;
+};
+
 /// Progress of one file: bytes done and total (0 if unknown). Throw to stop.
 using Progress = std::function<void(std::uint64_t done, std::uint64_t total)>;
 /// getfo() destination: consume a chunk. Throw to stop.
@@ -1158,12 +1176,18 @@ public:
         return detail::take_optional_string(
             detail::out<char*>([&](char** o) { return psftp_logfile(handle(), o); }));
     }
-    /// libssh2's session and SFTP handles; see psftp_sftp_client().
+    /// libssh2's session and SFTP handles; see psftp_sftp_client(). Use them
+    /// only while a SessionLock from lock() is alive.
     SftpClient sftp_client() {
         SftpClient c{nullptr, nullptr};
         check(psftp_sftp_client(handle(), &c.session, &c.sftp));
         return c;
     }
+    /// Holds this connection for the calling thread (psftp_lock) until the
+    /// returned guard goes out of scope: other threads' calls wait and
+    /// keepalives pause, so the sftp_client() pointers may be used. Destroy
+    /// the guard on the thread that took it.
+    SessionLock lock();
     bool has_extension(const std::string& name) {
         return detail::out<bool>([&](bool* o) {
             return psftp_has_extension(handle(), detail::c_str(name, "name"), o);
@@ -1234,6 +1258,8 @@ private:
 
     detail::Handle<psftp_conn, psftp_close> handle_;
 };
+
+inline SessionLock Connection::lock() { return SessionLock(handle()); }
 
 // --------------------------------------------------------- module helpers
 

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	psftp "psftp/bindings/go"
 )
@@ -370,6 +371,33 @@ func TestSftpClientAndExtensions(t *testing.T) {
 	if !has || hasNot {
 		t.Fatalf("posix-rename %v, no-such %v", has, hasNot)
 	}
+}
+
+// While WithSftpClient's function runs, the Conn is held: another
+// goroutine's call waits until it returns.
+func TestWithSftpClientHoldsTheConn(t *testing.T) {
+	c := dial(t)
+	done := make(chan error, 1)
+	err := c.WithSftpClient(func(session, sftp unsafe.Pointer) error {
+		if session == nil || sftp == nil {
+			return fmt.Errorf("session %p sftp %p", session, sftp)
+		}
+		go func() {
+			_, err := c.Pwd()
+			done <- err
+		}()
+		time.Sleep(300 * time.Millisecond)
+		select {
+		case err := <-done:
+			return fmt.Errorf("Pwd ran while the Conn was held: %v", err)
+		default:
+		}
+		return errors.New("f's own error")
+	})
+	if err == nil || err.Error() != "f's own error" {
+		t.Fatalf("WithSftpClient returned %v", err)
+	}
+	must(t, <-done)
 }
 
 // ssh-agent on a private socket, holding the fixture's Ed25519 key.

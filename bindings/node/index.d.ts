@@ -394,8 +394,14 @@ export declare class Connection {
   logfile(): Promise<string | null>;
   /** stdout's lines then stderr's, each with its newline, and the exit status. */
   execute(command: string): Promise<{ lines: string[]; exitStatus: number }>;
-  /** Raw LIBSSH2_SESSION and LIBSSH2_SFTP pointers, for koffi users. */
+  /** Raw LIBSSH2_SESSION and LIBSSH2_SFTP pointers, for koffi users: use them only inside withSftpClient(). */
   sftpClient(): Promise<{ session: bigint; sftp: bigint }>;
+  /**
+   * Runs `fn` synchronously while holding the connection (keepalives paused,
+   * later calls queued), for direct libssh2 calls on the pointers; resolves
+   * with fn's result. fn must not use this Connection.
+   */
+  withSftpClient<T>(fn: (pointers: { session: bigint; sftp: bigint }) => T): Promise<T>;
   sftp_client(): Promise<{ session: bigint; sftp: bigint }>;
   hasExtension(name: string): Promise<boolean>;
   has_extension(name: string): Promise<boolean>;

@@ -373,8 +373,9 @@ pub unsafe extern "C" fn psftp_execute(
 /// LIBSSH2_SESSION and `*sftp_out` a LIBSSH2_SFTP opened on it at the first
 /// call (both may be NULL to skip). They stay valid until psftp_close().
 /// The session is in blocking mode with psftp's timeout; do not close or
-/// free them, and do not use them while another psftp call runs on this
-/// connection.
+/// free them. libssh2 sessions are not thread-safe: use the pointers only
+/// between psftp_lock() and psftp_unlock() on this connection, so that no
+/// psftp call of another thread and no keepalive runs at the same time.
 ///
 /// # Safety
 /// Out-parameters are NULL or writable.
@@ -394,6 +395,25 @@ pub unsafe extern "C" fn psftp_sftp_client(
         }
         Ok(())
     })
+}
+
+/// Take this connection for the calling thread, for direct libssh2 calls
+/// on the pointers from psftp_sftp_client(): until the matching
+/// psftp_unlock(), psftp calls on it from other threads wait, and its
+/// keepalives (psftp_cnopts_set_keepalive) pause. This thread's own psftp
+/// calls still work; locks nest. Not from a callback of a call on this
+/// connection (PSFTP_E_INVALID_ARG), and not for long: everything else
+/// waits.
+#[no_mangle]
+pub extern "C" fn psftp_lock(conn: *mut psftp_conn) -> c_int {
+    with_conn(conn, |c| c.lock())
+}
+
+/// Release the lock psftp_lock() took on this thread (PSFTP_E_INVALID_ARG
+/// if this thread holds none).
+#[no_mangle]
+pub extern "C" fn psftp_unlock(conn: *mut psftp_conn) -> c_int {
+    with_conn(conn, |c| c.unlock())
 }
 
 /// Whether the server announced the SFTP extension `name`

@@ -3,7 +3,7 @@
 //! safe to share between threads.
 
 use std::cell::RefCell;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
 
@@ -76,6 +76,9 @@ pub struct Connection {
     /// for `interrupt` from another thread.
     interrupt_socket: std::net::TcpStream,
     interrupted: AtomicBool,
+    /// How many `lock` calls are not yet matched by `unlock`; only the
+    /// thread holding the state lock changes it.
+    explicit_locks: AtomicUsize,
     /// Set when a call on this connection panicked: the panic may have left
     /// requests in flight or state half-changed, so no later call may use
     /// the session. Holds the panic's message.
@@ -244,6 +247,7 @@ impl Connection {
             keepalive,
             interrupt_socket,
             interrupted: AtomicBool::new(false),
+            explicit_locks: AtomicUsize::new(0),
             poisoned,
             log,
             spec,
@@ -506,6 +510,43 @@ impl Connection {
             close_raw_sftp(&mut st);
         }
         log_to!(self.log, "connection to {} closed", self.info.peer);
+    }
+
+    /// Hold the connection for the calling thread until `unlock`: calls
+    /// from other threads wait, and the keepalive thread sends nothing, so
+    /// the caller may use the raw libssh2 pointers of `sftp_client`.
+    /// Re-entrant: this thread's own calls still work.
+    pub fn lock(&self) -> Result<()> {
+        self.refuse_poisoned()?;
+        self.refuse_coordinator()?;
+        let guard = self.state.lock();
+        if guard.try_borrow_mut().is_err() {
+            // A callback of a call that is using the session right now.
+            return Err(Error::invalid_arg(
+                "conn",
+                "is in use by an unfinished call on this thread (a callback cannot lock the connection that called it)",
+            ));
+        }
+        std::mem::forget(guard);
+        self.explicit_locks.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }
+
+    /// Release one `lock` of the calling thread.
+    pub fn unlock(&self) -> Result<()> {
+        let held_here = self.state.is_owned_by_current_thread()
+            && self.explicit_locks.load(Ordering::SeqCst) > 0;
+        if !held_here {
+            return Err(Error::invalid_arg(
+                "conn",
+                "is not locked by this thread (psftp_lock and psftp_unlock pair up on one thread)",
+            ));
+        }
+        self.explicit_locks.fetch_sub(1, Ordering::SeqCst);
+        // SAFETY: this thread holds the lock (checked above), once for the
+        // guard `lock` forgot.
+        unsafe { self.state.force_unlock() };
+        Ok(())
     }
 
     /// pysftp `sftp_client`: the libssh2 session and a libssh2 SFTP session

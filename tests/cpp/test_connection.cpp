@@ -2,6 +2,8 @@
 #include "fixture.hpp"
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <thread>
 #include <type_traits>
 
@@ -159,6 +161,27 @@ TEST(Connection, SecurityOptionsExtensionsAndRawClient) {
     psftp::SftpClient raw = sftp.sftp_client();
     EXPECT_NE(raw.session, nullptr);
     EXPECT_NE(raw.sftp, nullptr);
+}
+
+TEST(Connection, ASessionLockHoldsTheConnectionUntilItGoesOutOfScope) {
+    psftp::Connection sftp = connect();
+    std::atomic<bool> released{false};
+    std::thread other;
+    bool other_saw_release = false;
+    {
+        psftp::SessionLock held = sftp.lock();
+        EXPECT_EQ(sftp.pwd(), home()); // this thread's own calls work
+        other = std::thread([&] {
+            sftp.pwd();
+            other_saw_release = released.load();
+        });
+        std::this_thread::sleep_for(std::chrono::milliseconds(300));
+        released = true;
+    }
+    other.join();
+    EXPECT_TRUE(other_saw_release) << "the other thread's call waited for the guard";
+    EXPECT_THROW_MSG(psftp::check(psftp_unlock(sftp.handle())), psftp::InvalidArgument,
+                     "not locked");
 }
 
 TEST(Connection, MovedFromAndClosedConnectionsThrowInvalidArgument) {

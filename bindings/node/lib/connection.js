@@ -5,7 +5,7 @@
 const fs = require('node:fs');
 const { Readable } = require('node:stream');
 const { koffi, fns, types, takeString, takeStrarray, stringsOf } = require('./native');
-const { PsftpError, codes, codeName } = require('./errors');
+const { PsftpError, codes, codeName, checkSync } = require('./errors');
 const { Channel, callAsync } = require('./channel');
 const { CallbackScope } = require('./callbacks');
 const { Attributes, DirEntry } = require('./attrs');
@@ -330,12 +330,36 @@ class Connection {
     return { lines: takeStrarray(lines[0]), exitStatus: status[0] };
   }
 
-  /** pysftp `sftp_client`: raw LIBSSH2_SESSION and LIBSSH2_SFTP pointers (for koffi users). */
+  /**
+   * pysftp `sftp_client`: raw LIBSSH2_SESSION and LIBSSH2_SFTP pointers (for
+   * koffi users). Use them only inside withSftpClient().
+   */
   async sftpClient() {
     const session = [null];
     const sftp = [null];
     await this.#run('psftp_sftp_client', session, sftp);
     return { session: session[0], sftp: sftp[0] };
+  }
+
+  /**
+   * Run `fn({ session, sftp })` synchronously while holding the connection
+   * (psftp_lock): after this connection's earlier calls, with keepalives
+   * paused and later calls queued until it returns. For direct libssh2
+   * calls through koffi; fn must not use this Connection. Resolves with
+   * fn's result.
+   */
+  async withSftpClient(fn) {
+    args.func(fn, 'fn');
+    const pointers = await this.sftpClient();
+    const channel = this.#channel;
+    return channel.exclusive(() => {
+      checkSync(fns.psftp_lock(channel.handle));
+      try {
+        return fn(pointers);
+      } finally {
+        fns.psftp_unlock(channel.handle);
+      }
+    });
   }
 
   /** Whether the server offers the SFTP extension `name`. */

@@ -177,6 +177,8 @@ const PROTOTYPES = [
   'int psftp_logfile(psftp_conn *conn, _Out_ void **out)',
   'int psftp_execute(psftp_conn *conn, const char *command, _Out_ void **lines_out, _Out_ int *exit_status_out)',
   'int psftp_sftp_client(psftp_conn *conn, _Out_ void **session_out, _Out_ void **sftp_out)',
+  'int psftp_lock(psftp_conn *conn)',
+  'int psftp_unlock(psftp_conn *conn)',
   'int psftp_has_extension(psftp_conn *conn, const char *name, _Out_ bool *out)',
   'void psftp_interrupt(psftp_conn *conn)',
 

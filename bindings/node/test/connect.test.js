@@ -169,6 +169,21 @@ test('execute returns lines and the exit status; hasExtension; sftpClient', asyn
   assert.equal(typeof raw.session, 'bigint');
   assert.equal(typeof raw.sftp, 'bigint');
   assert.notEqual(raw.session, 0n);
+  // withSftpClient holds the connection: a call made meanwhile runs after.
+  let later = null;
+  let settled = false;
+  const result = await sftp.withSftpClient((pointers) => {
+    assert.deepEqual(pointers, raw);
+    later = sftp.pwd().then((p) => {
+      settled = true;
+      return p;
+    });
+    return 'fn result';
+  });
+  assert.equal(result, 'fn result');
+  assert.equal(settled, false);
+  assert.equal(typeof (await later), 'string');
+  await assert.rejects(sftp.withSftpClient('nope'), TypeError);
 });
 
 test('connect errors: refused port, silent server, not SSH, bad arguments', async (t) => {
