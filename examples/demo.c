@@ -99,7 +99,7 @@ int main(int argc, char **argv) {
         return fprintf(stderr, "demo: cannot write psftp-demo.bin\n"), 1;
     printf("uploading psftp-demo.bin (%d bytes)\n", SIZE);
     /* pysftp: sftp.makedirs('psftp-demo'); sftp.put(local, remote, callback, confirm=True) */
-    if (psftp_makedirs(conn, "psftp-demo", 755) != PSFTP_OK)
+    if (psftp_makedirs(conn, "psftp-demo", 0755) != PSFTP_OK)
         return fail("psftp_makedirs");
     if (psftp_put(conn, "psftp-demo.bin", "psftp-demo/sample.bin", show_progress, &last, true,
                   true, NULL, &attrs) != PSFTP_OK)

@@ -1088,23 +1088,24 @@ int psftp_normalize(struct psftp_conn *conn, const char *remotepath, char **out)
 int psftp_readlink(struct psftp_conn *conn, const char *remotelink, char **out);
 
 /**
- * pysftp `mkdir(remotepath, mode=777)`. `mode` is pysftp's octal-looking
- * integer (755 is rwxr-xr-x); digits 8 and 9 are PSFTP_E_INVALID_ARG. The
- * server applies its umask. PSFTP_E_EXISTS if something is there.
+ * pysftp `mkdir(remotepath, mode=777)`, with `mode` in POSIX bits as for
+ * mkdir(2): 0755 is rwxr-xr-x (pysftp's default is 0777). The server
+ * applies its umask. PSFTP_E_EXISTS if something is there.
  *
  * # Safety
  * `remotepath` is NUL-terminated.
  */
-int psftp_mkdir(struct psftp_conn *conn, const char *remotepath, int mode);
+int psftp_mkdir(struct psftp_conn *conn, const char *remotepath, uint32_t mode);
 
 /**
- * pysftp `makedirs(remotedir, mode=777)`: create every missing level.
- * Succeeds if the directory exists; PSFTP_E_EXISTS if a file is in the way.
+ * pysftp `makedirs(remotedir, mode=777)`: create every missing level,
+ * each with `mode` (POSIX bits, 0777 in pysftp). Succeeds if the directory
+ * exists; PSFTP_E_EXISTS if a file is in the way.
  *
  * # Safety
  * `remotedir` is NUL-terminated.
  */
-int psftp_makedirs(struct psftp_conn *conn, const char *remotedir, int mode);
+int psftp_makedirs(struct psftp_conn *conn, const char *remotedir, uint32_t mode);
 
 /**
  * pysftp `rmdir(remotepath)`: remove an empty directory.
@@ -1168,13 +1169,14 @@ int psftp_hardlink(struct psftp_conn *conn, const char *remote_src, const char *
 int psftp_symlink(struct psftp_conn *conn, const char *remote_src, const char *remote_dest);
 
 /**
- * pysftp `chmod(remotepath, mode=777)`, with pysftp's octal-looking
- * integer (644 is rw-r--r--; digits 8 and 9 are PSFTP_E_INVALID_ARG).
+ * pysftp `chmod(remotepath, mode=777)`, with `mode` in POSIX bits as for
+ * chmod(2): 0644 is rw-r--r--, 04755 adds setuid. Bits above 07777 are
+ * PSFTP_E_INVALID_ARG.
  *
  * # Safety
  * `remotepath` is NUL-terminated.
  */
-int psftp_chmod(struct psftp_conn *conn, const char *remotepath, int mode);
+int psftp_chmod(struct psftp_conn *conn, const char *remotepath, uint32_t mode);
 
 /**
  * pysftp `chown(remotepath, uid=None, gid=None)`: -1 keeps that id (psftp

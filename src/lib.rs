@@ -20,9 +20,7 @@ pub(crate) use error::Error;
 #[doc(hidden)]
 pub mod fuzzing {
     pub use crate::core::file::parse_mode;
-    pub use crate::core::helpers::{
-        octal_int_to_mode, path_advance, path_retreat, reparent, st_mode_to_int,
-    };
+    pub use crate::core::helpers::{path_advance, path_retreat, reparent, st_mode_to_int};
     pub use crate::core::local::check_remote_name;
     pub use crate::core::options::Filters;
     pub use crate::sftp::codec::{decode_reply, decode_version, Reply};

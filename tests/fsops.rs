@@ -275,38 +275,56 @@ fn cd_restores_the_directory_even_when_the_body_fails() {
     );
 }
 
+/// Modes are POSIX bits, as for chmod(2): 0o644 gives rw-r--r-- on the
+/// server's file (pysftp's 644 form would have given 0o1204).
 #[test]
-fn mkdir_chmod_take_pysftp_octal_integers() {
+fn mkdir_chmod_take_posix_mode_bits() {
     let conn = connect();
     let dir = remote_scratch("mode");
     let d = dir.join("d");
-    check(unsafe { psftp_mkdir(conn.0, path(&d).as_ptr(), 700) }).unwrap();
-    assert_eq!(mode(&d) & 0o777, 0o700);
+    check(unsafe { psftp_mkdir(conn.0, path(&d).as_ptr(), 0o700) }).unwrap();
+    assert_eq!(mode(&d) & 0o7777, 0o700);
     assert_fail(
-        check(unsafe { psftp_mkdir(conn.0, path(&d).as_ptr(), 755) }),
+        check(unsafe { psftp_mkdir(conn.0, path(&d).as_ptr(), 0o755) }),
         PSFTP_E_EXISTS,
         &["exists"],
     );
     put_remote_file(&dir.join("f"), b"x");
-    check(unsafe { psftp_chmod(conn.0, path(&dir.join("f")).as_ptr(), 640) }).unwrap();
-    assert_eq!(mode(&dir.join("f")) & 0o777, 0o640);
-    check(unsafe { psftp_chmod(conn.0, path(&dir.join("f")).as_ptr(), 4755) }).unwrap();
+    check(unsafe { psftp_chmod(conn.0, path(&dir.join("f")).as_ptr(), 0o640) }).unwrap();
+    assert_eq!(mode(&dir.join("f")) & 0o7777, 0o640);
+    check(unsafe { psftp_chmod(conn.0, path(&dir.join("f")).as_ptr(), 0o644) }).unwrap();
+    assert_eq!(mode(&dir.join("f")) & 0o7777, 0o644);
+    assert_eq!(
+        stat(&conn, dir.join("f").to_str().unwrap()).unwrap().mode,
+        0o100644
+    );
+    check(unsafe { psftp_chmod(conn.0, path(&dir.join("f")).as_ptr(), 0o4755) }).unwrap();
     assert_eq!(mode(&dir.join("f")) & 0o7777, 0o4755);
-    for bad in [648, 9, -1, 77777] {
+    // A whole st_mode (file type bits) or more than 07777 is refused.
+    for (bad, shown) in [
+        (0o100644, "0100644"),
+        (0o10000, "010000"),
+        (u32::MAX, "037777777777"),
+    ] {
         assert_fail(
             check(unsafe { psftp_chmod(conn.0, path(&dir.join("f")).as_ptr(), bad) }),
             PSFTP_E_INVALID_ARG,
-            &["mode", &bad.to_string()],
+            &["mode", shown, "07777"],
         );
     }
+    assert_eq!(
+        mode(&dir.join("f")) & 0o7777,
+        0o4755,
+        "unchanged by the refusals"
+    );
     assert_fail(
-        check(unsafe { psftp_chmod(conn.0, c("/no/such").as_ptr(), 644) }),
+        check(unsafe { psftp_chmod(conn.0, c("/no/such").as_ptr(), 0o644) }),
         PSFTP_E_NOT_FOUND,
         &["/no/such"],
     );
     // The test user cannot create directories in /root.
     assert_fail(
-        check(unsafe { psftp_mkdir(conn.0, c("/root/x").as_ptr(), 755) }),
+        check(unsafe { psftp_mkdir(conn.0, c("/root/x").as_ptr(), 0o755) }),
         PSFTP_E_PERMISSION,
         &["/root/x"],
     );
@@ -317,24 +335,29 @@ fn makedirs_creates_levels_and_refuses_a_file_in_the_way() {
     let conn = connect();
     let dir = remote_scratch("makedirs");
     let deep = dir.join("pub/show/off");
-    check(unsafe { psftp_makedirs(conn.0, path(&deep).as_ptr(), 750) }).unwrap();
+    check(unsafe { psftp_makedirs(conn.0, path(&deep).as_ptr(), 0o750) }).unwrap();
     assert!(deep.is_dir());
     assert_eq!(mode(&deep) & 0o777, 0o750);
-    check(unsafe { psftp_makedirs(conn.0, path(&deep).as_ptr(), 750) }).unwrap();
+    assert_eq!(
+        mode(&dir.join("pub")) & 0o777,
+        0o750,
+        "every level gets the mode"
+    );
+    check(unsafe { psftp_makedirs(conn.0, path(&deep).as_ptr(), 0o750) }).unwrap();
     put_remote_file(&dir.join("file"), b"x");
     assert_fail(
-        check(unsafe { psftp_makedirs(conn.0, path(&dir.join("file/sub")).as_ptr(), 777) }),
+        check(unsafe { psftp_makedirs(conn.0, path(&dir.join("file/sub")).as_ptr(), 0o777) }),
         PSFTP_E_EXISTS,
         &["file"],
     );
     assert_fail(
-        check(unsafe { psftp_makedirs(conn.0, path(&dir.join("file")).as_ptr(), 777) }),
+        check(unsafe { psftp_makedirs(conn.0, path(&dir.join("file")).as_ptr(), 0o777) }),
         PSFTP_E_EXISTS,
         &["already exists"],
     );
     // Relative to the cwd.
     check(unsafe { psftp_chdir(conn.0, path(&dir).as_ptr()) }).unwrap();
-    check(unsafe { psftp_makedirs(conn.0, c("rel/a/b").as_ptr(), 777) }).unwrap();
+    check(unsafe { psftp_makedirs(conn.0, c("rel/a/b").as_ptr(), 0o777) }).unwrap();
     assert!(dir.join("rel/a/b").is_dir());
 }
 

@@ -504,7 +504,7 @@ fn sixteen_threads_with_their_own_connections_do_200_mixed_operations_each() {
             std::thread::spawn(move || -> Result<usize, String> {
                 std::fs::create_dir_all(&ldir).unwrap();
                 let conn = connect();
-                check(unsafe { psftp_mkdir(conn.0, c(dir.to_str().unwrap()).as_ptr(), 755) })
+                check(unsafe { psftp_mkdir(conn.0, c(dir.to_str().unwrap()).as_ptr(), 0o755) })
                     .map_err(|f| f.msg)?;
                 let mut ops = 1;
                 let mut i = 0;

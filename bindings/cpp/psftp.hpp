@@ -358,6 +358,12 @@ const char* c_str(const std::optional<S>& s, const char* param) {
     return s ? c_str(*s, param) : nullptr;
 }
 
+/// std::filesystem::perms as psftp's POSIX mode bits (perms::unknown and
+/// any other bit above 07777 is refused by psftp, naming the mode).
+inline std::uint32_t mode_bits(std::filesystem::perms mode) {
+    return static_cast<std::uint32_t>(mode);
+}
+
 inline std::string take_string(char* s) {
     Handle<char, psftp_string_free> owned(s);
     return s ? std::string(s) : std::string();
@@ -1070,17 +1076,24 @@ public:
         });
     }
 
-    // Changing the remote tree. Modes are pysftp's octal-looking integers
-    // (755 is rwxr-xr-x).
+    // Changing the remote tree. Modes are std::filesystem::perms, the POSIX
+    // bits (perms::owner_all | perms::group_read is 0740, perms::set_uid is
+    // 04000); pysftp's default mode=777 is perms::all.
 
-    void mkdir(const std::string& remotepath, int mode = 777) {
-        check(psftp_mkdir(handle(), detail::c_str(remotepath, "remotepath"), mode));
+    void mkdir(const std::string& remotepath,
+               std::filesystem::perms mode = std::filesystem::perms::all) {
+        check(psftp_mkdir(handle(), detail::c_str(remotepath, "remotepath"),
+                          detail::mode_bits(mode)));
     }
-    void makedirs(const std::string& remotedir, int mode = 777) {
-        check(psftp_makedirs(handle(), detail::c_str(remotedir, "remotedir"), mode));
+    void makedirs(const std::string& remotedir,
+                  std::filesystem::perms mode = std::filesystem::perms::all) {
+        check(psftp_makedirs(handle(), detail::c_str(remotedir, "remotedir"),
+                             detail::mode_bits(mode)));
     }
-    void chmod(const std::string& remotepath, int mode = 777) {
-        check(psftp_chmod(handle(), detail::c_str(remotepath, "remotepath"), mode));
+    void chmod(const std::string& remotepath,
+               std::filesystem::perms mode = std::filesystem::perms::all) {
+        check(psftp_chmod(handle(), detail::c_str(remotepath, "remotepath"),
+                          detail::mode_bits(mode)));
     }
     /// nullopt keeps that id.
     void chown(const std::string& remotepath, std::optional<std::uint32_t> uid = std::nullopt,

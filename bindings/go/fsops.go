@@ -199,9 +199,9 @@ func (c *Conn) Readlink(remotelink string) (string, error) {
 	})
 }
 
-// modeCall runs mkdir, makedirs or chmod with mode in pysftp's form.
-func (c *Conn) modeCall(param, p string, mode fs.FileMode, f func(h *C.psftp_conn, p *C.char, mode C.int) C.int) error {
-	m, err := pysftpMode(mode)
+// modeCall runs mkdir, makedirs or chmod with mode as POSIX bits.
+func (c *Conn) modeCall(param, p string, mode fs.FileMode, f func(h *C.psftp_conn, p *C.char, mode C.uint32_t) C.int) error {
+	m, err := posixMode(mode)
 	if err != nil {
 		return err
 	}
@@ -211,7 +211,7 @@ func (c *Conn) modeCall(param, p string, mode fs.FileMode, f func(h *C.psftp_con
 // Mkdir is pysftp mkdir(remotepath, mode): mode is a Go mode (0o755); the
 // server applies its umask. ErrExists if something is there.
 func (c *Conn) Mkdir(remotepath string, mode fs.FileMode) error {
-	return c.modeCall("remotepath", remotepath, mode, func(h *C.psftp_conn, p *C.char, m C.int) C.int {
+	return c.modeCall("remotepath", remotepath, mode, func(h *C.psftp_conn, p *C.char, m C.uint32_t) C.int {
 		return C.psftp_mkdir(h, p, m)
 	})
 }
@@ -219,7 +219,7 @@ func (c *Conn) Mkdir(remotepath string, mode fs.FileMode) error {
 // Makedirs is pysftp makedirs(remotedir, mode): creates every missing
 // level. Succeeds if the directory exists; ErrExists if a file is in the way.
 func (c *Conn) Makedirs(remotedir string, mode fs.FileMode) error {
-	return c.modeCall("remotedir", remotedir, mode, func(h *C.psftp_conn, p *C.char, m C.int) C.int {
+	return c.modeCall("remotedir", remotedir, mode, func(h *C.psftp_conn, p *C.char, m C.uint32_t) C.int {
 		return C.psftp_makedirs(h, p, m)
 	})
 }
@@ -227,7 +227,7 @@ func (c *Conn) Makedirs(remotedir string, mode fs.FileMode) error {
 // Chmod is pysftp chmod(remotepath, mode) with a Go mode (0o644, or
 // 0o755|fs.ModeSetuid; 0o4755 works too).
 func (c *Conn) Chmod(remotepath string, mode fs.FileMode) error {
-	return c.modeCall("remotepath", remotepath, mode, func(h *C.psftp_conn, p *C.char, m C.int) C.int {
+	return c.modeCall("remotepath", remotepath, mode, func(h *C.psftp_conn, p *C.char, m C.uint32_t) C.int {
 		return C.psftp_chmod(h, p, m)
 	})
 }

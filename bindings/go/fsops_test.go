@@ -208,6 +208,8 @@ func TestCdRunsTheBodyThereAndAlwaysComesBack(t *testing.T) {
 	wantErr(t, c.CdPop(), psftp.ErrInvalidArg, "cd_pop without a matching cd_push")
 }
 
+// Go modes reach the server as exactly those bits: the st_mode of the
+// server's file (local: the server is local) is what was asked for.
 func TestMkdirChmodTakeGoModes(t *testing.T) {
 	c := dial(t)
 	dir := remoteScratch(t, "mode")
@@ -219,6 +221,11 @@ func TestMkdirChmodTakeGoModes(t *testing.T) {
 	wantErr(t, c.Mkdir(d, 0o755), psftp.ErrExists, "exists")
 	f := filepath.Join(dir, "f")
 	putRemote(t, f, []byte("x"))
+	must(t, c.Chmod(f, 0o644))
+	var st syscall.Stat_t
+	if err := syscall.Stat(f, &st); err != nil || st.Mode != syscall.S_IFREG|0o644 {
+		t.Fatalf("st_mode %#o (%v), want 0100644", st.Mode, err)
+	}
 	must(t, c.Chmod(f, 0o640))
 	if m := mode(t, f); m != 0o640 {
 		t.Fatalf("mode %v", m)

@@ -339,7 +339,10 @@ export interface SecurityOptions {
   compression: string[];
 }
 
-/** A pysftp mode: 755 or '755' is rwxr-xr-x (not 0o755). */
+/**
+ * A mode as Node's fs.chmod takes it: POSIX bits, 0o755 (or the string
+ * '755') is rwxr-xr-x. Bits above 0o7777 are rejected (EINVAL).
+ */
 export type Mode = number | string;
 
 export declare const SEEK_SET: 0;

@@ -15,7 +15,7 @@ int main(void) {
     write_local("readme.txt", "r");
     OK(psftp_put(sftp, "readme.txt", NULL, NULL, NULL, true, false, NULL, NULL));
     remove("readme.txt");
-    OK(psftp_mkdir(sftp, "pub", 755));
+    OK(psftp_mkdir(sftp, "pub", 0755));
     OK(psftp_symlink(sftp, "readme.txt", "readme.sym"));
 
     /* sftp.listdir() -> [u'pub', u'readme.sym', u'readme.txt'] */

@@ -306,9 +306,25 @@ pub unsafe extern "C" fn psftp_readlink(
     path_op(conn, remotelink, |c, p| string_out(out, c.readlink(p)))
 }
 
-/// pysftp `mkdir(remotepath, mode=777)`. `mode` is pysftp's octal-looking
-/// integer (755 is rwxr-xr-x); digits 8 and 9 are PSFTP_E_INVALID_ARG. The
-/// server applies its umask. PSFTP_E_EXISTS if something is there.
+/// A mode argument: POSIX permission bits as chmod(2) takes them (0644,
+/// 0755, with setuid 04000, setgid 02000 and sticky 01000). pysftp's
+/// octal-looking integers (644) belong to the Python API only.
+fn mode_arg(mode: u32) -> Result<u32> {
+    if mode & !0o7777 != 0 {
+        return Err(Error::invalid_arg(
+            "mode",
+            format!(
+                "0{mode:o} is not a permission mode: 07777 at most (permission, setuid, setgid \
+                 and sticky bits, written in octal as for chmod(2): 0644)"
+            ),
+        ));
+    }
+    Ok(mode)
+}
+
+/// pysftp `mkdir(remotepath, mode=777)`, with `mode` in POSIX bits as for
+/// mkdir(2): 0755 is rwxr-xr-x (pysftp's default is 0777). The server
+/// applies its umask. PSFTP_E_EXISTS if something is there.
 ///
 /// # Safety
 /// `remotepath` is NUL-terminated.
@@ -316,13 +332,14 @@ pub unsafe extern "C" fn psftp_readlink(
 pub unsafe extern "C" fn psftp_mkdir(
     conn: *mut psftp_conn,
     remotepath: *const c_char,
-    mode: c_int,
+    mode: u32,
 ) -> c_int {
-    path_op(conn, remotepath, |c, p| c.mkdir(p, mode as i64))
+    path_op(conn, remotepath, |c, p| c.mkdir(p, mode_arg(mode)?))
 }
 
-/// pysftp `makedirs(remotedir, mode=777)`: create every missing level.
-/// Succeeds if the directory exists; PSFTP_E_EXISTS if a file is in the way.
+/// pysftp `makedirs(remotedir, mode=777)`: create every missing level,
+/// each with `mode` (POSIX bits, 0777 in pysftp). Succeeds if the directory
+/// exists; PSFTP_E_EXISTS if a file is in the way.
 ///
 /// # Safety
 /// `remotedir` is NUL-terminated.
@@ -330,9 +347,9 @@ pub unsafe extern "C" fn psftp_mkdir(
 pub unsafe extern "C" fn psftp_makedirs(
     conn: *mut psftp_conn,
     remotedir: *const c_char,
-    mode: c_int,
+    mode: u32,
 ) -> c_int {
-    path_op(conn, remotedir, |c, p| c.makedirs(p, mode as i64))
+    path_op(conn, remotedir, |c, p| c.makedirs(p, mode_arg(mode)?))
 }
 
 /// pysftp `rmdir(remotepath)`: remove an empty directory.
@@ -421,8 +438,9 @@ pub unsafe extern "C" fn psftp_symlink(
     two_path_op(conn, remote_src, remote_dest, |c, s, d| c.symlink(s, d))
 }
 
-/// pysftp `chmod(remotepath, mode=777)`, with pysftp's octal-looking
-/// integer (644 is rw-r--r--; digits 8 and 9 are PSFTP_E_INVALID_ARG).
+/// pysftp `chmod(remotepath, mode=777)`, with `mode` in POSIX bits as for
+/// chmod(2): 0644 is rw-r--r--, 04755 adds setuid. Bits above 07777 are
+/// PSFTP_E_INVALID_ARG.
 ///
 /// # Safety
 /// `remotepath` is NUL-terminated.
@@ -430,9 +448,9 @@ pub unsafe extern "C" fn psftp_symlink(
 pub unsafe extern "C" fn psftp_chmod(
     conn: *mut psftp_conn,
     remotepath: *const c_char,
-    mode: c_int,
+    mode: u32,
 ) -> c_int {
-    path_op(conn, remotepath, |c, p| c.chmod(p, mode as i64))
+    path_op(conn, remotepath, |c, p| c.chmod(p, mode_arg(mode)?))
 }
 
 fn id_arg(v: i64, param: &str) -> Result<Option<u32>> {

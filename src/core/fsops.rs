@@ -3,7 +3,6 @@
 //! working directory and names it in errors.
 
 use super::conn::{Connection, State};
-use super::helpers::octal_int_to_mode;
 use super::paths::{remote_dirname, remote_join};
 use crate::error::{Error, ErrorKind, Result};
 use crate::sftp::{Attrs, NameEntry, StatVfs};
@@ -280,17 +279,14 @@ impl Connection {
         })
     }
 
-    /// pysftp `mkdir(remotepath, mode=777)`; `mode` in pysftp's octal-looking
-    /// integer form.
-    pub fn mkdir(&self, path: &str, mode: i64) -> Result<()> {
-        let mode = octal_int_to_mode(mode)?;
+    /// pysftp `mkdir(remotepath, mode=777)`; `mode` in POSIX bits (0o777).
+    pub fn mkdir(&self, path: &str, mode: u32) -> Result<()> {
         self.with(|st| st.mkdir_path(path, mode))
     }
 
     /// pysftp `makedirs(remotedir, mode=777)`: create missing levels; an
     /// existing directory is fine, a file in the way is an error.
-    pub fn makedirs(&self, path: &str, mode: i64) -> Result<()> {
-        let mode = octal_int_to_mode(mode)?;
+    pub fn makedirs(&self, path: &str, mode: u32) -> Result<()> {
         self.with(|st| makedirs_in(st, path, mode))
     }
 
@@ -349,9 +345,8 @@ impl Connection {
         })
     }
 
-    /// pysftp `chmod(remotepath, mode=777)`.
-    pub fn chmod(&self, path: &str, mode: i64) -> Result<()> {
-        let mode = octal_int_to_mode(mode)?;
+    /// pysftp `chmod(remotepath, mode=777)`; `mode` in POSIX bits.
+    pub fn chmod(&self, path: &str, mode: u32) -> Result<()> {
         self.setstat(
             path,
             Attrs {

@@ -74,7 +74,7 @@ static void test_bad_arguments(void) {
     CHECK_FAIL(psftp_stat(conn, bad_utf8, &attrs), PSFTP_E_INVALID_ARG, "UTF-8");
     CHECK_FAIL(psftp_get(conn, NULL, "x", NULL, NULL, false, NULL), PSFTP_E_INVALID_ARG,
                "remotepath");
-    CHECK_FAIL(psftp_chmod(conn, "/tmp", 999), PSFTP_E_INVALID_ARG, "mode");
+    CHECK_FAIL(psftp_chmod(conn, "/tmp", 010000), PSFTP_E_INVALID_ARG, "mode");
     CHECK(list == NULL);
     /* The message is kept on the connection too. */
     {

@@ -13,7 +13,7 @@ static void make_dirs(psftp_conn *conn) {
              (int)getpid());
     snprintf(local_dir, sizeof local_dir, "/tmp/psftp-ctest-%d", (int)getpid());
     mkdir(local_dir, 0755);
-    CHECK_OK(psftp_makedirs(conn, remote_dir, 755));
+    CHECK_OK(psftp_makedirs(conn, remote_dir, 0755));
 }
 
 static int write_file(const char *path, size_t size) {
@@ -100,7 +100,7 @@ static void test_directories(psftp_conn *conn) {
     CHECK_OK(psftp_getcwd(conn, &cwd));
     CHECK(cwd != NULL && strcmp(cwd, remote_dir) == 0);
     psftp_string_free(cwd);
-    CHECK_OK(psftp_mkdir(conn, "sub", 700));
+    CHECK_OK(psftp_mkdir(conn, "sub", 0700));
     CHECK_OK(psftp_isdir(conn, "sub", &yes));
     CHECK(yes);
     CHECK_OK(psftp_exists(conn, "missing", &yes));
@@ -118,7 +118,22 @@ static void test_directories(psftp_conn *conn) {
         CHECK(psftp_st_mode_to_int(entries->entries[1].attrs.mode) == 700);
     }
     psftp_dirent_list_free(entries);
-    CHECK_FAIL(psftp_mkdir(conn, "sub", 755), PSFTP_E_EXISTS, "sub");
+    CHECK_FAIL(psftp_mkdir(conn, "sub", 0755), PSFTP_E_EXISTS, "sub");
+    {
+        /* Modes are POSIX bits as for chmod(2): the server's file (a local
+         * path, the server is local) gets exactly 0644, and 0750. */
+        char server_path[700];
+        struct stat st;
+        snprintf(server_path, sizeof server_path, "%s/data.bin", remote_dir);
+        CHECK_OK(psftp_chmod(conn, "data.bin", 0644));
+        CHECK(stat(server_path, &st) == 0 && (st.st_mode & 07777) == 0644);
+        CHECK_OK(psftp_chmod(conn, "data.bin", 0750));
+        CHECK(stat(server_path, &st) == 0 && (st.st_mode & 07777) == 0750);
+        CHECK_OK(psftp_chmod(conn, "sub", 02750));
+        snprintf(server_path, sizeof server_path, "%s/sub", remote_dir);
+        CHECK(stat(server_path, &st) == 0 && (st.st_mode & 07777) == 02750);
+        CHECK_FAIL(psftp_chmod(conn, "data.bin", 0100644), PSFTP_E_INVALID_ARG, "07777");
+    }
     CHECK_OK(psftp_rmdir(conn, "sub"));
     CHECK_OK(psftp_remove(conn, "data.bin"));
     CHECK_OK(psftp_chdir(conn, NULL));

@@ -211,7 +211,8 @@ TEST(Errors, RemoteFailuresHaveTheirTypesAndNameThePath) {
     EXPECT_THROW_MSG(sftp.mkdir(dir / "full"), psftp::AlreadyExists, "full");
     EXPECT_THROW_MSG(sftp.mkdir("/root/psftp-cpp-denied"), psftp::PermissionDenied, "/root/");
     EXPECT_THROW_MSG(sftp.rmdir(dir / "full"), psftp::DirectoryNotEmpty, "full");
-    EXPECT_THROW_MSG(sftp.chmod(dir / "file", 999), psftp::InvalidArgument, "mode");
+    EXPECT_THROW_MSG(sftp.chmod(dir / "file", static_cast<std::filesystem::perms>(010000)),
+                     psftp::InvalidArgument, "mode");
     EXPECT_THROW_MSG(sftp.put("/no/such/local", dir / "x"), psftp::LocalIoError,
                      "/no/such/local");
 }

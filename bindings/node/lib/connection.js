@@ -190,11 +190,11 @@ function sourceOf(flo) {
 }
 
 function modeOptions(modeOrOptions) {
-  if (typeof modeOrOptions === 'boolean') return { mode: 777, recursive: modeOrOptions };
+  if (typeof modeOrOptions === 'boolean') return { mode: 0o777, recursive: modeOrOptions };
   if (modeOrOptions !== null && typeof modeOrOptions === 'object') {
-    return { mode: 777, recursive: false, ...modeOrOptions };
+    return { mode: 0o777, recursive: false, ...modeOrOptions };
   }
-  return { mode: modeOrOptions ?? 777, recursive: false };
+  return { mode: modeOrOptions ?? 0o777, recursive: false };
 }
 
 class Connection {
@@ -484,7 +484,7 @@ class Connection {
   }
 
   /** pysftp `makedirs`: every missing level; fine if it exists. */
-  async makedirs(remotedir, mode = 777) {
+  async makedirs(remotedir, mode = 0o777) {
     await this.#run('psftp_makedirs', args.str(remotedir, 'remotedir'), args.mode(mode));
   }
 
@@ -520,8 +520,8 @@ class Connection {
     await this.#run('psftp_symlink', args.str(remoteSrc, 'remoteSrc'), args.str(remoteDest, 'remoteDest'));
   }
 
-  /** pysftp `chmod(remotepath, mode=777)`: 644 or '644' is rw-r--r--. */
-  async chmod(remotepath, mode = 777) {
+  /** pysftp `chmod(remotepath, mode=777)`, with Node's modes: 0o644 or '644' is rw-r--r--. */
+  async chmod(remotepath, mode = 0o777) {
     await this.#run('psftp_chmod', args.str(remotepath, 'remotepath'), args.mode(mode));
   }
 
