@@ -127,6 +127,12 @@ impl Error {
         self
     }
 
+    /// The same error with another message (a scrubbed one).
+    pub fn with_message(mut self, message: String) -> Error {
+        self.message = message;
+        self
+    }
+
     /// Prefix the message with more context, keeping the kind.
     pub fn context(mut self, what: impl fmt::Display) -> Error {
         self.message = format!("{what}: {}", self.message);

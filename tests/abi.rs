@@ -384,3 +384,121 @@ fn psftp_lock_pauses_keepalives_and_other_threads_for_raw_libssh2_use() {
         &["not locked"],
     );
 }
+
+/// A connect with one slot changed, through the C ABI, logging to `log`:
+/// every message it produced (the result's, error_out's, the
+/// connection's) and the log.
+fn connect_with_slot(slot: &str, value: &str, also_password: bool, log: &Path) -> Vec<String> {
+    let s = server();
+    let opts = Opts::trusting(s);
+    let lp = c(log.to_str().unwrap());
+    check(unsafe { psftp_cnopts_set_log(opts.0, true, lp.as_ptr()) }).unwrap();
+    let mut login = Login::password(s);
+    login.password = also_password.then(|| s.password());
+    match slot {
+        "host" => login.host = value,
+        "username" => login.user = Some(value),
+        "password" => login.password = Some(value),
+        "private_key" => login.key = Some(value),
+        "private_key_pass" => login.passphrase = Some(value),
+        "default_path" => login.default_path = Some(value),
+        other => panic!("no slot {other}"),
+    }
+    let mut messages = Vec::new();
+    match login.connect(&opts) {
+        Ok(conn) => {
+            // A call that fails, so the connection has a message too.
+            let _ = listdir(&conn, "/no/such/dir");
+            messages.extend(take_string(psftp_conn_last_error(conn.0)));
+        }
+        Err(f) => messages.push(f.msg),
+    }
+    messages.push(last_error());
+    messages.push(std::fs::read_to_string(log).unwrap_or_default());
+    messages
+}
+
+/// No password, passphrase or key ever appears in a message or in the
+/// log, whichever argument it was given in: a password given as
+/// private_key (a path that names nothing is not repeated), a key's
+/// contents given as its path, host, user name or default path (refused
+/// without being shown), and a secret also given in another slot (removed
+/// from messages and log lines).
+#[test]
+fn no_secret_in_any_message_or_log() {
+    let s = server();
+    let dir = local_scratch("secrets");
+    let key_text = std::fs::read_to_string(s.file("id_ed25519")).unwrap();
+    let pem_text = std::fs::read_to_string(s.file("id_rsa_enc_pem")).unwrap();
+    let key_lines = |text: &str| -> Vec<String> {
+        text.lines()
+            .filter(|l| !l.starts_with("-----") && l.len() >= 16)
+            .map(String::from)
+            .collect()
+    };
+    let secrets: Vec<(&str, String, Vec<String>)> = vec![
+        ("password", s.password().to_string(), vec![]),
+        ("passphrase", s.passphrase().to_string(), vec![]),
+        ("openssh key", key_text.clone(), key_lines(&key_text)),
+        ("pem key", pem_text.clone(), key_lines(&pem_text)),
+    ];
+    let mut n = 0;
+    for (what, secret, lines) in &secrets {
+        let is_key = what.ends_with("key");
+        let slots: &[&str] = if is_key {
+            &[
+                "host",
+                "username",
+                "password",
+                "private_key",
+                "private_key_pass",
+                "default_path",
+            ]
+        } else {
+            &["password", "private_key", "private_key_pass"]
+        };
+        for slot in slots {
+            for also_password in [false, true] {
+                n += 1;
+                let log = dir.join(format!("log{n}"));
+                let texts = connect_with_slot(slot, secret, also_password, &log);
+                for text in &texts {
+                    assert!(
+                        !text.contains(secret.as_str()),
+                        "the {what} in {slot} shows in: {text}"
+                    );
+                    for l in lines {
+                        assert!(
+                            !text.contains(l.as_str()),
+                            "a line of the {what} in {slot} shows in: {text}"
+                        );
+                    }
+                }
+                let log_text = texts.last().unwrap();
+                assert!(
+                    log_text.contains("psftp:"),
+                    "the log was written ({what} in {slot})"
+                );
+                if is_key && ["host", "username", "private_key", "default_path"].contains(slot) {
+                    assert!(
+                        texts[0].contains(slot) && texts[0].contains("not shown"),
+                        "{what} in {slot}: {}",
+                        texts[0]
+                    );
+                }
+                if !is_key && *slot == "private_key" && !also_password {
+                    assert!(
+                        texts[0].contains("private_key"),
+                        "names the argument: {}",
+                        texts[0]
+                    );
+                }
+            }
+        }
+    }
+    // The user name given with the password itself is removed from messages.
+    let log = dir.join("log-user");
+    let texts = connect_with_slot("username", s.password(), true, &log);
+    assert!(texts.iter().all(|t| !t.contains(s.password())), "{texts:?}");
+    assert!(texts[0].contains("<redacted>"), "{}", texts[0]);
+}

@@ -76,9 +76,18 @@ func TestAuthenticationFailuresAreErrAuth(t *testing.T) {
 	cfg.KeyFile, cfg.Passphrase = fixtureFile("id_unauthorized"), ""
 	wantErr(t, dial2(cfg), psftp.ErrAuth, "refused", "id_unauthorized")
 
+	// A path naming no file is not repeated: it may be a password.
 	cfg.KeyFile = fixtureFile("no_such_key")
 	err := dial2(cfg)
-	wantErr(t, err, psftp.ErrLocalIO, "no_such_key", "No such file")
+	wantErr(t, err, psftp.ErrLocalIO, "private_key", "No such file", "not shown")
+	if strings.Contains(err.Error(), "no_such_key") {
+		t.Fatalf("the value is repeated: %v", err)
+	}
+	// A password given as the key file: nowhere in the error.
+	cfg.KeyFile = srv.password
+	if err := dial2(cfg); err == nil || strings.Contains(err.Error(), srv.password) {
+		t.Fatalf("the password shows: %v", err)
+	}
 }
 
 // dial2 dials and closes, returning only the error.

@@ -8,6 +8,7 @@ use super::types::{psftp_hostkey, psftp_security_info, psftp_strarray};
 use super::{
     arg_opt_str, arg_out, arg_str, c_message, catch, guard, guard_void, new_c_string, Registry,
 };
+use crate::core::secret::Secret;
 use crate::core::{ConnectSpec, Connection};
 use crate::error::{Error, ErrorKind, Result};
 
@@ -102,7 +103,9 @@ fn port_arg(port: c_int) -> Result<u16> {
 /// - `private_key`: a key file (OpenSSH or PEM; Ed25519, ECDSA or RSA; `~`
 ///   expanded), or "agent" for any ssh-agent key, or "agent:NAME" for the
 ///   agent key whose comment or SHA256 fingerprint is NAME (pysftp's
-///   AgentKey).
+///   AgentKey). Messages name the path only when something exists there
+///   (a password given here by mistake is not repeated); a key's contents
+///   given here are PSFTP_E_INVALID_ARG.
 /// - `password`: tried first when given, as pysftp does. With neither
 ///   password nor key, ~/.ssh/id_ed25519, id_ecdsa, id_rsa and id_dsa are
 ///   tried, then ssh-agent.
@@ -139,9 +142,9 @@ pub unsafe extern "C" fn psftp_connect(
             host: arg_str(host, "host")?.to_string(),
             port: port_arg(port)?,
             username: arg_opt_str(username, "username")?.map(String::from),
-            password: arg_opt_str(password, "password")?.map(String::from),
+            password: arg_opt_str(password, "password")?.map(Secret::new),
             private_key: arg_opt_str(private_key, "private_key")?.map(String::from),
-            private_key_pass: arg_opt_str(private_key_pass, "private_key_pass")?.map(String::from),
+            private_key_pass: arg_opt_str(private_key_pass, "private_key_pass")?.map(Secret::new),
             cnopts: cnopts_snapshot(cnopts)?,
             default_path: arg_opt_str(default_path, "default_path")?.map(String::from),
         };

@@ -178,7 +178,9 @@ impl Connection {
     /// pysftp `Connection(host, username, private_key, password, port,
     /// private_key_pass, cnopts=..., default_path=...)`.
     pub fn connect(spec: ConnectSpec) -> Result<Connection> {
-        let log = Logger::open(&spec.cnopts.log)?.map(Arc::new);
+        let log = Logger::open(&spec.cnopts.log, spec.redactor())?.map(Arc::new);
+        spec.check()
+            .inspect_err(|e| log_to!(log, "connect refused: {e}"))?;
         Connection::connect_with_log(spec, log, None)
     }
 
@@ -201,7 +203,17 @@ impl Connection {
         Connection::connect_with_log(spec, self.log.clone(), Some(on_socket))
     }
 
+    /// Connect; no password, passphrase or key of `spec` is in the error.
     fn connect_with_log(
+        spec: ConnectSpec,
+        log: Option<Arc<Logger>>,
+        on_socket: Option<OnSocket<'_>>,
+    ) -> Result<Connection> {
+        let redactor = spec.redactor();
+        Connection::connect_unscrubbed(spec, log, on_socket).map_err(|e| redactor.scrub_error(e))
+    }
+
+    fn connect_unscrubbed(
         spec: ConnectSpec,
         log: Option<Arc<Logger>>,
         on_socket: Option<OnSocket<'_>>,

@@ -13,6 +13,7 @@ use super::cnopts::{CnOpts, HostKeyDecision, HostKeyQuery, HostKeyStatus, Unknow
 use super::hostkeys::{self, lookup_name, Check, KnownHosts, ServerKey};
 use super::log::Logger;
 use super::paths::{default_username, expand_user, home_dir};
+use super::secret::{refuse_key_material, Redactor, Secret};
 use crate::error::{Error, ErrorKind, Result};
 use crate::log_to;
 
@@ -22,13 +23,36 @@ pub struct ConnectSpec {
     pub host: String,
     pub port: u16,
     pub username: Option<String>,
-    pub password: Option<String>,
+    pub password: Option<Secret>,
     /// A key file path, or "agent" / "agent:<comment or SHA256 fingerprint>"
     /// for keys held by ssh-agent (pysftp's AgentKey).
     pub private_key: Option<String>,
-    pub private_key_pass: Option<String>,
+    pub private_key_pass: Option<Secret>,
     pub cnopts: CnOpts,
     pub default_path: Option<String>,
+}
+
+impl ConnectSpec {
+    /// Key material in a slot that messages repeat is a caller's mistake
+    /// (a key's contents given as its path): refuse it without showing it.
+    pub fn check(&self) -> Result<()> {
+        refuse_key_material("host", &self.host, "a host name")?;
+        for (param, value, what) in [
+            ("username", &self.username, "a user name"),
+            ("private_key", &self.private_key, "a key file's path"),
+            ("default_path", &self.default_path, "a path"),
+        ] {
+            if let Some(v) = value {
+                refuse_key_material(param, v, what)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// This connection's secrets, to keep out of its messages and log.
+    pub fn redactor(&self) -> Redactor {
+        Redactor::new(self.password.iter().chain(&self.private_key_pass))
+    }
 }
 
 /// A connected, authenticated session.
@@ -446,14 +470,15 @@ fn authenticate(
     log: Option<&Logger>,
 ) -> Result<()> {
     if let Some(password) = &spec.password {
-        return password_auth(session, user, password, peer);
+        return password_auth(session, user, password.expose(), peer);
     }
     if let Some(key) = &spec.private_key {
         if let Some(selector) = agent_selector(key) {
             return agent_auth(session, user, selector, peer, log);
         }
         let path = expand_user(key);
-        return key_file_auth(session, user, &path, spec.private_key_pass.as_deref(), peer);
+        let passphrase = spec.private_key_pass.as_ref().map(Secret::expose);
+        return key_file_auth(session, user, &path, passphrase, peer);
     }
     default_auth(session, user, peer, log)
 }
@@ -515,10 +540,26 @@ fn key_file_auth(
     passphrase: Option<&str>,
     peer: &str,
 ) -> Result<()> {
-    std::fs::File::open(path).map_err(|e| Error::local_io("read private_key", path, &e))?;
+    std::fs::File::open(path).map_err(|e| unreadable_key(path, &e))?;
     session
         .userauth_pubkey_file(user, None, path, passphrase)
         .map_err(|e| key_auth_error(user, peer, path, passphrase.is_some(), &e))
+}
+
+/// A private_key that cannot be read. Its path is named only when
+/// something exists there: a value naming nothing may be a password or a
+/// key given in the wrong argument, and is not repeated.
+fn unreadable_key(path: &Path, e: &std::io::Error) -> Error {
+    if std::fs::symlink_metadata(path).is_ok() {
+        return Error::local_io("read private_key", path, e);
+    }
+    Error::new(
+        ErrorKind::LocalIo,
+        format!(
+            "read private_key: no key file at the path given ({e}); the value is not shown, \
+             in case it is a password or key given in the wrong argument"
+        ),
+    )
 }
 
 fn key_auth_error(user: &str, peer: &str, path: &Path, had_pass: bool, e: &ssh2::Error) -> Error {

@@ -11,6 +11,7 @@ pub mod local;
 pub mod log;
 pub mod options;
 pub mod paths;
+pub mod secret;
 pub mod siblings;
 pub mod split;
 pub mod transfer;

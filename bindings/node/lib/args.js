@@ -4,13 +4,17 @@
 // a silently truncated string. Values C can judge (a mode of 0o10000, a
 // port of 70000) are left to psftp, whose message names the parameter too.
 
-/** How Node's own messages show a received value. */
+/**
+ * How Node's own messages show a received value, except that a string's
+ * contents are never shown: it may be a password or a key given in the
+ * wrong argument.
+ */
 function describe(value) {
   if (value === null || value === undefined) return String(value);
   if (typeof value === 'function') return `function ${value.name || '(anonymous)'}`;
   if (typeof value === 'object') return `an instance of ${value.constructor?.name ?? 'Object'}`;
-  const shown = typeof value === 'string' ? JSON.stringify(value.slice(0, 40)) : String(value);
-  return `type ${typeof value} (${shown})`;
+  if (typeof value === 'string') return `type string (${value.length} characters, not shown)`;
+  return `type ${typeof value} (${String(value)})`;
 }
 
 function invalid(name, expected, value) {

@@ -58,11 +58,12 @@ test('authentication failures are EAUTH naming user, host and cause', async () =
     'EAUTH',
     ['refused', 'id_unauthorized'],
   );
-  await rejectsWith(
+  const missing = await rejectsWith(
     psftp.connect(login({ password: undefined, privateKey: server.file('no_such_key') })),
     'ELOCALIO',
-    ['no_such_key', 'No such file'],
+    ['private_key', 'No such file', 'not shown'],
   );
+  assert.ok(!missing.message.includes('no_such_key'), 'a path naming no file is not repeated');
 });
 
 test('an unknown host is EHOSTKEY with type and fingerprint; a changed key EHOSTKEYMISMATCH', async (t) => {
@@ -184,6 +185,37 @@ test('execute returns lines and the exit status; hasExtension; sftpClient', asyn
   assert.equal(settled, false);
   assert.equal(typeof (await later), 'string');
   await assert.rejects(sftp.withSftpClient('nope'), TypeError);
+});
+
+// Host and user name are repeated in messages (they name what failed), so
+// a password there cannot be told from a name; key material is recognized
+// in every argument.
+test('no password or key shows in an error, whatever argument it was given in', async () => {
+  const key = fs.readFileSync(path.join(server.dir, 'id_ed25519'), 'utf8');
+  const keyLines = key.split('\n').filter((l) => l.length >= 16 && !l.startsWith('-----'));
+  const credentials = ['privateKey', 'password', 'privateKeyPass', 'port'];
+  const cases = [
+    [server.password, credentials],
+    [server.passphrase, credentials],
+    [key, [...credentials, 'username', 'host', 'defaultPath']],
+  ];
+  for (const [secret, slots] of cases) {
+    for (const slot of slots) {
+      const base = login({ password: undefined });
+      let error = null;
+      try {
+        const sftp = await psftp.connect({ ...base, [slot]: secret });
+        await sftp.close();
+      } catch (e) {
+        error = e;
+      }
+      const text = error ? `${error.message} ${error.stack}` : '';
+      assert.ok(!text.includes(secret), `the secret given as ${slot} shows: ${text}`);
+      for (const line of keyLines) assert.ok(!text.includes(line), `a key line given as ${slot} shows: ${text}`);
+    }
+  }
+  // The key's contents as its path: refused, naming the argument.
+  await rejectsWith(psftp.connect(login({ password: undefined, privateKey: key })), 'EINVAL', ['private_key', 'not shown']);
 });
 
 test('connect errors: refused port, silent server, not SSH, bad arguments', async (t) => {
