@@ -11,7 +11,12 @@
  *  - strings and lists psftp returns are freed with psftp's own functions;
  *  - inputs first, out-parameters last; out-parameters are written only on
  *    success;
- *  - strings are UTF-8; callbacks run on the calling thread, during the call;
+ *  - strings are UTF-8; callbacks run on the calling thread, during the call,
+ *    and get back the `user_data` given with them; a callback stored in
+ *    options (the host-key callback) runs during later connects, on their
+ *    threads, one call at a time: its `user_data` must be usable from any
+ *    thread, and its optional finalizer is called exactly once, when
+ *    nothing holds the callback any more;
  *  - a callback returns 0 to go on; any other value stops the call, which
  *    returns PSFTP_E_USER with that value in psftp_last_callback_value()
  *    (libgit2's GIT_EUSER): pass your own error code out that way;
@@ -303,13 +308,22 @@ typedef struct psftp_hostkey {
  * Decides about a host key that known_hosts does not vouch for: `host`
  * and `port` as given to psftp_connect(), the key offered, and why
  * (PSFTP_HOSTKEY_STATUS_*). Return a PSFTP_HOSTKEY_* answer; any other
- * value rejects. Called on the thread running psftp_connect(), during it.
+ * value rejects. Called during a psftp_connect() with these options, on
+ * its thread. Options shared by connects on several threads call it from
+ * each of them, but never two at once: `user_data` must be usable from
+ * any thread, one call at a time.
  */
 typedef int (*psftp_hostkey_cb)(const char *host,
                                 int port,
                                 const struct psftp_hostkey *key,
                                 int status,
                                 void *user_data);
+
+/**
+ * Frees what a stored callback's `user_data` holds; psftp calls it once,
+ * when no copy of the options needs `user_data` any more.
+ */
+typedef void (*psftp_finalizer)(void *user_data);
 
 /**
  * A list of strings owned by psftp; free with psftp_strarray_free().
@@ -641,11 +655,20 @@ int psftp_cnopts_get_hostkey(const struct psftp_cnopts *opts,
 /**
  * Let the application decide about unknown and changed host keys (instead
  * of refusing them, or of accept-new for unknown ones). NULL removes the
- * callback. Matching keys never reach it.
+ * callback. Matching keys never reach it. See psftp_hostkey_cb for the
+ * threads it runs on and what `user_data` must allow.
+ *
+ * `finalizer` (may be NULL) releases `user_data`: psftp calls it exactly
+ * once, when nothing needs `user_data` any more. The options and every
+ * connection made with them hold the callback, so that is when the last
+ * of them is freed or closed, or when the callback is replaced; also at
+ * once when `callback` is NULL or this call fails. It may run on any
+ * thread that frees or closes one of them.
  */
 int psftp_cnopts_set_hostkey_callback(struct psftp_cnopts *opts,
                                       psftp_hostkey_cb callback,
-                                      void *user_data);
+                                      void *user_data,
+                                      psftp_finalizer finalizer);
 
 /**
  * pysftp `Connection(host, username=None, private_key=None, password=None,

@@ -502,3 +502,169 @@ fn no_secret_in_any_message_or_log() {
     assert!(texts.iter().all(|t| !t.contains(s.password())), "{texts:?}");
     assert!(texts[0].contains("<redacted>"), "{}", texts[0]);
 }
+
+/// What the host-key callback and its finalizer of these tests count.
+#[derive(Default)]
+struct HostKeyCounts {
+    calls: std::sync::atomic::AtomicUsize,
+    active: std::sync::atomic::AtomicUsize,
+    most_at_once: std::sync::atomic::AtomicUsize,
+    finalized: std::sync::atomic::AtomicUsize,
+}
+
+unsafe extern "C" fn accept_slowly(
+    _host: *const c_char,
+    _port: c_int,
+    _key: *const psftp_hostkey,
+    _status: c_int,
+    ud: *mut c_void,
+) -> c_int {
+    use std::sync::atomic::Ordering::SeqCst;
+    let c = &*(ud as *const HostKeyCounts);
+    c.calls.fetch_add(1, SeqCst);
+    let now = c.active.fetch_add(1, SeqCst) + 1;
+    c.most_at_once.fetch_max(now, SeqCst);
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    c.active.fetch_sub(1, SeqCst);
+    PSFTP_HOSTKEY_ACCEPT
+}
+
+unsafe extern "C" fn count_finalizer(ud: *mut c_void) {
+    let c = &*(ud as *const HostKeyCounts);
+    c.finalized
+        .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+}
+
+fn finalized(c: &HostKeyCounts) -> usize {
+    c.finalized.load(std::sync::atomic::Ordering::SeqCst)
+}
+
+fn set_counting_callback(opts: *mut psftp_cnopts, c: &HostKeyCounts) -> c_int {
+    psftp_cnopts_set_hostkey_callback(
+        opts,
+        Some(accept_slowly),
+        c as *const HostKeyCounts as *mut c_void,
+        Some(count_finalizer),
+    )
+}
+
+/// A stored callback's finalizer runs exactly once, when the last holder
+/// of the callback is gone: the options, every connection made with them
+/// (and the extra connections of a tree operation) - or at once when the
+/// callback is replaced, removed, or could not be stored.
+#[test]
+fn a_host_key_callback_finalizer_runs_once_after_the_last_copy() {
+    let s = server();
+    let c = HostKeyCounts::default();
+    let opts = Opts::trusting(s);
+    check(set_counting_callback(opts.0, &c)).unwrap();
+    let a = Login::password(s).connect(&opts).unwrap();
+    let b = Login::password(s).connect(&opts).unwrap();
+    let rdir = remote_scratch("finalizer");
+    for i in 0..8 {
+        put_remote_file(&rdir.join(format!("f{i}")), &pattern(10_000, i));
+    }
+    let mut xo = std::ptr::null_mut();
+    check(unsafe { psftp_transfer_opts_new(&mut xo) }).unwrap();
+    check(psftp_transfer_opts_set_parallelism(xo, 4)).unwrap();
+    let mut failures = std::ptr::null_mut();
+    let local = local_scratch("finalizer");
+    check(unsafe {
+        psftp_get_r(
+            a.0,
+            cs(&rdir).as_ptr(),
+            cs(&local).as_ptr(),
+            false,
+            None,
+            std::ptr::null_mut(),
+            xo,
+            &mut failures,
+        )
+    })
+    .unwrap();
+    unsafe { psftp_failure_list_free(failures) };
+    psftp_transfer_opts_free(xo);
+    drop(opts);
+    assert_eq!(finalized(&c), 0, "the connections still hold the callback");
+    drop(a);
+    assert_eq!(finalized(&c), 0, "one connection still holds it");
+    drop(b);
+    assert_eq!(finalized(&c), 1, "after the last holder, exactly once");
+
+    // Replaced, removed, NULL callback, bad handle: at once, once each.
+    let opts = Opts::trusting(s);
+    let (r1, r2, r3, r4) = Default::default();
+    let counts: [&HostKeyCounts; 4] = [&r1, &r2, &r3, &r4];
+    check(set_counting_callback(opts.0, counts[0])).unwrap();
+    check(set_counting_callback(opts.0, counts[1])).unwrap();
+    assert_eq!(finalized(counts[0]), 1, "replaced");
+    check(psftp_cnopts_set_hostkey_callback(
+        opts.0,
+        None,
+        std::ptr::null_mut(),
+        None,
+    ))
+    .unwrap();
+    assert_eq!(finalized(counts[1]), 1, "removed");
+    let ud = counts[2] as *const HostKeyCounts as *mut c_void;
+    check(psftp_cnopts_set_hostkey_callback(
+        opts.0,
+        None,
+        ud,
+        Some(count_finalizer),
+    ))
+    .unwrap();
+    assert_eq!(
+        finalized(counts[2]),
+        1,
+        "a NULL callback's user_data at once"
+    );
+    let bad = 0x7777_usize as *mut psftp_cnopts;
+    assert_fail(
+        check(set_counting_callback(bad, counts[3])),
+        PSFTP_E_INVALID_ARG,
+        &["cnopts"],
+    );
+    assert_eq!(finalized(counts[3]), 1, "a failed call's user_data at once");
+    drop(opts);
+    for (i, c) in counts.iter().enumerate() {
+        assert_eq!(finalized(c), 1, "finalizer {i} ran once");
+    }
+}
+
+/// Options shared by connects on several threads call the host-key
+/// callback from each of those threads, but one at a time.
+#[test]
+fn concurrent_connects_call_a_shared_host_key_callback_one_at_a_time() {
+    let s = server();
+    let empty = local_scratch("kh").join("known_hosts");
+    std::fs::write(&empty, b"").unwrap();
+    let opts = Opts::new(Some(empty.to_str().unwrap()));
+    let c = HostKeyCounts::default();
+    check(set_counting_callback(opts.0, &c)).unwrap();
+    struct SendOpts(*mut psftp_cnopts);
+    unsafe impl Sync for SendOpts {}
+    impl SendOpts {
+        fn get(&self) -> *mut psftp_cnopts {
+            self.0
+        }
+    }
+    let shared = SendOpts(opts.0);
+    std::thread::scope(|scope| {
+        for _ in 0..4 {
+            scope.spawn(|| {
+                let opts = Opts(shared.get());
+                let conn = Login::password(s)
+                    .connect(&opts)
+                    .expect("the callback accepts");
+                drop(conn);
+                std::mem::forget(opts); // owned by the test's Opts
+            });
+        }
+    });
+    use std::sync::atomic::Ordering::SeqCst;
+    assert_eq!(c.calls.load(SeqCst), 4);
+    assert_eq!(c.most_at_once.load(SeqCst), 1, "never two calls at once");
+    drop(opts);
+    assert_eq!(finalized(&c), 1);
+}

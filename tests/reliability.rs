@@ -339,6 +339,7 @@ fn the_host_key_callback_decides_about_unknown_and_changed_keys() {
         opts.0,
         Some(decide),
         &mut asked as *mut _ as *mut c_void,
+        None,
     ))
     .unwrap();
     asked.answer = PSFTP_HOSTKEY_REJECT;
@@ -380,6 +381,7 @@ fn the_host_key_callback_decides_about_unknown_and_changed_keys() {
         changed.0,
         Some(decide),
         &mut asked as *mut _ as *mut c_void,
+        None,
     ))
     .unwrap();
     let conn = Login::password(s).connect(&changed).unwrap();

@@ -515,11 +515,15 @@ void tree(const TreeProgressFn& progress, Call&& call) {
     }
 }
 
-/// user_data of a CnOpts host-key callback; owned by the CnOpts, so it
-/// stays put when the CnOpts moves.
+/// user_data of a CnOpts host-key callback; owned by psftp, which deletes
+/// it through delete_hostkey_context when nothing needs it any more.
 struct HostKeyContext {
     HostKeyFn decide;
 };
+
+inline void delete_hostkey_context(void* ctx) noexcept {
+    delete static_cast<HostKeyContext*>(ctx);
+}
 
 /// Where the host-key callback of the Connection constructor running on
 /// this thread leaves its exception (the callback runs on the connecting
@@ -661,19 +665,21 @@ public:
     /// constructor, on its thread. An exception thrown in it rejects the key
     /// and comes out of the constructor. The extra connections of a tree
     /// operation trust the key the first one accepted without asking again.
-    /// An empty function removes the callback. The callback is kept by
-    /// these options (moving them is fine).
+    /// An empty function removes the callback. psftp keeps the callback
+    /// (and what it captured) as long as these options or a Connection made
+    /// with them lives, and destroys it after the last of them, on that
+    /// one's thread. Connects on several threads with the same options call
+    /// it one at a time.
     CnOpts& set_hostkey_callback(HostKeyFn callback) {
         if (!callback) {
-            check(psftp_cnopts_set_hostkey_callback(handle(), nullptr, nullptr));
-            hostkey_.reset();
+            check(psftp_cnopts_set_hostkey_callback(handle(), nullptr, nullptr, nullptr));
             return *this;
         }
-        auto ctx = std::make_unique<detail::HostKeyContext>(
-            detail::HostKeyContext{std::move(callback)});
-        check(psftp_cnopts_set_hostkey_callback(handle(), &detail::hostkey_trampoline,
-                                                ctx.get()));
-        hostkey_ = std::move(ctx); // the previous context is no longer referenced
+        // psftp owns the context from here on: its finalizer deletes it,
+        // also when this call fails.
+        auto* ctx = new detail::HostKeyContext{std::move(callback)};
+        check(psftp_cnopts_set_hostkey_callback(handle(), &detail::hostkey_trampoline, ctx,
+                                                &detail::delete_hostkey_context));
         return *this;
     }
     /// The first known key of `host` ("[host]:port" for a port other than 22).
@@ -685,8 +691,6 @@ public:
     psftp_cnopts* handle() const noexcept { return handle_.get(); }
 
 private:
-    // Declared before handle_, so the C options (which point at it) go first.
-    std::unique_ptr<detail::HostKeyContext> hostkey_;
     detail::Handle<psftp_cnopts, psftp_cnopts_free> handle_;
 };
 

@@ -16,6 +16,7 @@ extern int psftpGoWalk(int kind, char *path, psftp_attrs *attrs, uintptr_t h);
 extern int psftpGoBody(uintptr_t h);
 extern int psftpGoTreeProgress(psftp_tree_progress *p, uintptr_t h);
 extern int psftpGoHostKey(char *host, int port, psftp_hostkey *key, int status, uintptr_t h);
+extern void psftpGoReleaseHandle(uintptr_t h);
 
 // Adapters with the exact C callback types. They turn user_data back into
 // the handle value. Not static: Go takes their addresses (cgo links those
@@ -51,6 +52,9 @@ int psftpgo_tree_progress(const psftp_tree_progress *p, void *ud) {
 int psftpgo_hostkey(const char *host, int port, const psftp_hostkey *key, int status, void *ud) {
 	return psftpGoHostKey((char *)host, port, (psftp_hostkey *)key, status, (uintptr_t)ud);
 }
+void psftpgo_release_handle(void *ud) {
+	psftpGoReleaseHandle((uintptr_t)ud);
+}
 
 // A handle value as user_data. Converting in C spares Go a uintptr to
 // unsafe.Pointer conversion (which go vet rightly flags).
@@ -76,6 +80,7 @@ var (
 	cLocalCdBody = C.psftp_local_cd_cb(C.psftpgo_local_cd_body)
 	cTreeProg    = C.psftp_tree_progress_cb(C.psftpgo_tree_progress)
 	cHostKey     = C.psftp_hostkey_cb(C.psftpgo_hostkey)
+	cRelease     = C.psftp_finalizer(C.psftpgo_release_handle)
 )
 
 // call runs one C call and turns its result code into an error.

@@ -89,15 +89,17 @@ func Dial(host string, cfg Config) (*Conn, error) {
 }
 
 // dialWithHostKeyCallback makes the psftp_connect call connect with cb
-// installed on opts through a runtime/cgo.Handle. A panic in cb is raised
-// again once connect has returned (the panic made the callback reject the
-// key, so no connection was made).
+// installed on opts through a runtime/cgo.Handle, which psftp releases
+// (its finalizer) once neither opts nor the connection needs it. psftp
+// calls cb one connect at a time. A panic in cb is raised again once
+// connect has returned (the panic made the callback reject the key, so no
+// connection was made).
 func dialWithHostKeyCallback(a *cArgs, opts *C.psftp_cnopts, cb HostKeyCallback, connect func() C.int) error {
 	s := &callbackState{hostKey: cb}
 	h := cgo.NewHandle(s)
-	defer h.Delete()
+	storedHandles.Add(1)
 	if err := call(a, func() C.int {
-		return C.psftp_cnopts_set_hostkey_callback(opts, cHostKey, userData(C.uintptr_t(h)))
+		return C.psftp_cnopts_set_hostkey_callback(opts, cHostKey, userData(C.uintptr_t(h)), cRelease)
 	}); err != nil {
 		return err
 	}

@@ -160,7 +160,8 @@ const PROTOTYPES = [
   'int psftp_cnopts_set_timeout(psftp_cnopts *opts, double seconds)',
   'int psftp_cnopts_set_keepalive(psftp_cnopts *opts, int seconds)',
   'int psftp_cnopts_get_hostkey(const psftp_cnopts *opts, const char *host, _Out_ void **out)',
-  'int psftp_cnopts_set_hostkey_callback(psftp_cnopts *opts, psftp_hostkey_cb *callback, void *user_data)',
+  'int psftp_cnopts_set_hostkey_callback(psftp_cnopts *opts, psftp_hostkey_cb *callback, void *user_data, ' +
+    'void *finalizer)',
 
   'int psftp_connect(const char *host, const char *username, const char *private_key, ' +
     'const char *password, int port, const char *private_key_pass, const psftp_cnopts *cnopts, ' +
