@@ -280,6 +280,19 @@ typedef struct psftp_cnopts psftp_cnopts;
 typedef struct psftp_conn psftp_conn;
 
 /**
+ * What psftp_connect_with() connects with: host, port, user,
+ * credentials, CnOpts and default path, each set by its own
+ * psftp_connect_opts_set_*() function (all but the host are optional).
+ * Create with psftp_connect_opts_new(), release with
+ * psftp_connect_opts_free(). Later versions add settings as new setters
+ * whose defaults keep the behaviour of this one. psftp_connect_with()
+ * copies what it needs: the options may be changed, reused for more
+ * connections or freed afterwards. Not meant to be changed from two
+ * threads at once.
+ */
+typedef struct psftp_connect_opts psftp_connect_opts;
+
+/**
  * An open remote file (pysftp `open()`, paramiko SFTPFile). Binary only.
  * Close with psftp_file_close(). It uses its connection: closing the
  * connection first makes later calls fail with PSFTP_E_CONNECTION_LOST.
@@ -696,6 +709,9 @@ int psftp_cnopts_set_hostkey_callback(struct psftp_cnopts *opts,
  * of the message (free with psftp_string_free()) for callers that read it
  * on another thread.
  *
+ * psftp_connect_with() takes the same settings as an options object, and
+ * more (a private key from memory).
+ *
  * # Safety
  * String arguments are NULL or NUL-terminated; `conn_out` is writable;
  * `error_out` is NULL or writable.
@@ -866,6 +882,105 @@ int psftp_has_extension(struct psftp_conn *conn, const char *name, bool *out);
  * are ignored.
  */
 void psftp_interrupt(struct psftp_conn *conn);
+
+/**
+ * New connect options for `host` (a name or an IP address): port 22, the
+ * user from $LOGNAME, $USER or the password database, no password or
+ * key (the usual ~/.ssh keys and ssh-agent are tried, as by
+ * psftp_connect), default CnOpts.
+ *
+ * # Safety
+ * `host` is NUL-terminated; `out` is writable.
+ */
+int psftp_connect_opts_new(const char *host, struct psftp_connect_opts **out);
+
+/**
+ * Release connect options (their passwords and keys are overwritten).
+ * NULL and a second free are ignored.
+ */
+void psftp_connect_opts_free(struct psftp_connect_opts *opts);
+
+/**
+ * The TCP port: 1 to 65535, or 0 for 22.
+ */
+int psftp_connect_opts_set_port(struct psftp_connect_opts *opts, int port);
+
+/**
+ * The user to log in as; NULL goes back to $LOGNAME, $USER or the
+ * password database.
+ *
+ * # Safety
+ * `username` is NULL or NUL-terminated.
+ */
+int psftp_connect_opts_set_username(struct psftp_connect_opts *opts, const char *username);
+
+/**
+ * The password, tried first when given (as pysftp does; servers that only
+ * offer keyboard-interactive get it as the answer). NULL removes it.
+ *
+ * # Safety
+ * `password` is NULL or NUL-terminated.
+ */
+int psftp_connect_opts_set_password(struct psftp_connect_opts *opts, const char *password);
+
+/**
+ * A private key file (`~` expanded), "agent" or "agent:NAME", as
+ * psftp_connect()'s `private_key`, and the passphrase of an encrypted key
+ * file (NULL if none). A connection uses one private key: this replaces
+ * a key given by psftp_connect_opts_set_private_key_data(). NULL `path`
+ * removes the key.
+ *
+ * # Safety
+ * `path` and `passphrase` are NULL or NUL-terminated.
+ */
+int psftp_connect_opts_set_private_key(struct psftp_connect_opts *opts,
+                                       const char *path,
+                                       const char *passphrase);
+
+/**
+ * A private key given by its contents: `len` bytes at `data` in OpenSSH
+ * ("-----BEGIN OPENSSH PRIVATE KEY-----") or PEM format, Ed25519, ECDSA
+ * or RSA, with `passphrase` (NULL if it is not encrypted). psftp copies
+ * both (and overwrites its copies when done with them), and never shows
+ * them in a message or log. This replaces a key given by
+ * psftp_connect_opts_set_private_key(). NULL `data` removes the key.
+ *
+ * # Safety
+ * `data` is NULL or points to `len` readable bytes; `passphrase` is NULL
+ * or NUL-terminated.
+ */
+int psftp_connect_opts_set_private_key_data(struct psftp_connect_opts *opts,
+                                            const uint8_t *data,
+                                            size_t len,
+                                            const char *passphrase);
+
+/**
+ * The CnOpts to connect with (copied now: later changes to `cnopts` do
+ * not reach these options); NULL goes back to the defaults.
+ */
+int psftp_connect_opts_set_cnopts(struct psftp_connect_opts *opts,
+                                  const struct psftp_cnopts *cnopts);
+
+/**
+ * The remote directory to chdir to after connecting; NULL for none.
+ *
+ * # Safety
+ * `path` is NULL or NUL-terminated.
+ */
+int psftp_connect_opts_set_default_path(struct psftp_connect_opts *opts, const char *path);
+
+/**
+ * Connect as `opts` says. On success `*conn_out` receives the connection;
+ * on failure it is left untouched and, when `error_out` is not NULL,
+ * `*error_out` receives a copy of the message (free with
+ * psftp_string_free()), as psftp_connect() does.
+ *
+ * # Safety
+ * `conn_out` is writable; `error_out` is NULL or writable.
+ */
+int psftp_connect_with(const struct psftp_connect_opts *opts,
+                       struct psftp_conn **conn_out,
+                       char **error_out);
 
 /**
  * pysftp `open(remote_file, mode='r', bufsize=-1)`. `mode` is a Python mode

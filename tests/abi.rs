@@ -393,6 +393,9 @@ fn connect_with_slot(slot: &str, value: &str, also_password: bool, log: &Path) -
     let opts = Opts::trusting(s);
     let lp = c(log.to_str().unwrap());
     check(unsafe { psftp_cnopts_set_log(opts.0, true, lp.as_ptr()) }).unwrap();
+    if slot.starts_with("private_key_data") {
+        return connect_with_key_data(slot, value, also_password, &opts, log);
+    }
     let mut login = Login::password(s);
     login.password = also_password.then(|| s.password());
     match slot {
@@ -414,6 +417,52 @@ fn connect_with_slot(slot: &str, value: &str, also_password: bool, log: &Path) -
         Err(f) => messages.push(f.msg),
     }
     messages.push(last_error());
+    messages.push(std::fs::read_to_string(log).unwrap_or_default());
+    messages
+}
+
+/// connect_with_slot for the key-data slots of psftp_connect_opts: the
+/// value as the key's contents, or as the passphrase of the fixture's
+/// encrypted key.
+fn connect_with_key_data(
+    slot: &str,
+    value: &str,
+    also_password: bool,
+    cnopts: &Opts,
+    log: &Path,
+) -> Vec<String> {
+    use psftp::capi::connect_opts::*;
+    let s = server();
+    let mut o = std::ptr::null_mut();
+    check(unsafe { psftp_connect_opts_new(c("127.0.0.1").as_ptr(), &mut o) }).unwrap();
+    check(psftp_connect_opts_set_port(o, s.port as c_int)).unwrap();
+    check(psftp_connect_opts_set_cnopts(o, cnopts.0)).unwrap();
+    check(unsafe { psftp_connect_opts_set_username(o, c(s.user()).as_ptr()) }).unwrap();
+    if also_password {
+        check(unsafe { psftp_connect_opts_set_password(o, c(s.password()).as_ptr()) }).unwrap();
+    }
+    let enc = std::fs::read_to_string(s.file("id_ed25519_enc")).unwrap();
+    let (key, pass) = match slot {
+        "private_key_data" => (value.to_string(), None),
+        _ => (enc, Some(c(value))),
+    };
+    let pass_ptr = pass.as_ref().map_or(std::ptr::null(), |p| p.as_ptr());
+    let mut messages = Vec::new();
+    let rc =
+        unsafe { psftp_connect_opts_set_private_key_data(o, key.as_ptr(), key.len(), pass_ptr) };
+    if rc != PSFTP_OK {
+        messages.push(last_error());
+    }
+    let (mut conn, mut err) = (std::ptr::null_mut(), std::ptr::null_mut());
+    let rc = unsafe { psftp_connect_with(o, &mut conn, &mut err) };
+    messages.extend(take_string(err));
+    messages.push(last_error());
+    if rc == PSFTP_OK {
+        let conn = Conn(conn);
+        let _ = listdir(&conn, "/no/such/dir");
+        messages.extend(take_string(psftp_conn_last_error(conn.0)));
+    }
+    psftp_connect_opts_free(o);
     messages.push(std::fs::read_to_string(log).unwrap_or_default());
     messages
 }
@@ -453,9 +502,17 @@ fn no_secret_in_any_message_or_log() {
                 "private_key",
                 "private_key_pass",
                 "default_path",
+                "private_key_data",
+                "private_key_data_pass",
             ]
         } else {
-            &["password", "private_key", "private_key_pass"]
+            &[
+                "password",
+                "private_key",
+                "private_key_pass",
+                "private_key_data",
+                "private_key_data_pass",
+            ]
         };
         for slot in slots {
             for also_password in [false, true] {

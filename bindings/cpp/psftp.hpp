@@ -858,10 +858,14 @@ struct ConnectArgs {
     std::optional<std::string> private_key;
     std::optional<std::string> password;
     int port = 22;
+    /// The passphrase of private_key or private_key_data.
     std::optional<std::string> private_key_pass;
     /// Not owned; nullptr means defaults (~/.ssh/known_hosts, checked).
     const CnOpts* cnopts = nullptr;
     std::optional<std::string> default_path;
+    /// A private key by its contents (OpenSSH or PEM format) instead of
+    /// private_key; psftp never shows it in a message.
+    std::optional<std::string> private_key_data;
 };
 
 /// pysftp Connection. Thread-safe (the C library serializes calls).
@@ -872,18 +876,33 @@ public:
     /// Connects; an exception from the CnOpts host-key callback comes out
     /// here (the key was rejected).
     explicit Connection(const std::string& host, const ConnectArgs& args = {}) {
+        detail::Handle<psftp_connect_opts, psftp_connect_opts_free> opts(
+            detail::out<psftp_connect_opts*>([&](psftp_connect_opts** o) {
+                return psftp_connect_opts_new(detail::c_str(host, "host"), o);
+            }));
+        psftp_connect_opts* o = opts.get();
+        check(psftp_connect_opts_set_port(o, args.port));
+        check(psftp_connect_opts_set_username(o, detail::c_str(args.username, "username")));
+        check(psftp_connect_opts_set_password(o, detail::c_str(args.password, "password")));
+        const char* pass = detail::c_str(args.private_key_pass, "private_key_pass");
+        if (args.private_key_data) {
+            if (args.private_key)
+                throw InvalidArgument("private_key_data: set together with private_key; use one");
+            const std::string& key = *args.private_key_data;
+            check(psftp_connect_opts_set_private_key_data(
+                o, reinterpret_cast<const std::uint8_t*>(key.data()), key.size(), pass));
+        } else {
+            check(psftp_connect_opts_set_private_key(
+                o, detail::c_str(args.private_key, "private_key"), pass));
+        }
+        check(psftp_connect_opts_set_cnopts(o, args.cnopts ? args.cnopts->handle() : nullptr));
+        check(psftp_connect_opts_set_default_path(
+            o, detail::c_str(args.default_path, "default_path")));
         detail::CallbackError hostkey_errors;
         psftp_conn* conn = nullptr;
         const int rc = [&] {
             detail::ConnectScope scope(&hostkey_errors);
-            return psftp_connect(detail::c_str(host, "host"),
-                                 detail::c_str(args.username, "username"),
-                                 detail::c_str(args.private_key, "private_key"),
-                                 detail::c_str(args.password, "password"), args.port,
-                                 detail::c_str(args.private_key_pass, "private_key_pass"),
-                                 args.cnopts ? args.cnopts->handle() : nullptr,
-                                 detail::c_str(args.default_path, "default_path"), &conn,
-                                 nullptr);
+            return psftp_connect_with(o, &conn, nullptr);
         }();
         handle_.reset(rc == PSFTP_OK ? conn : nullptr);
         hostkey_errors.check(rc);

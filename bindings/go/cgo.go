@@ -107,8 +107,9 @@ func call(args *cArgs, f func() C.int) error {
 // cArgs collects the C strings of one call and frees them afterwards. The
 // first invalid argument is kept and returned by call() instead of calling C.
 type cArgs struct {
-	ptrs []unsafe.Pointer
-	err  error
+	ptrs    []unsafe.Pointer
+	secrets [][]byte // C copies of secrets among ptrs, wiped before they are freed
+	err     error
 }
 
 // str is a C copy of s. A NUL byte would silently cut the string short in C,
@@ -134,7 +135,23 @@ func (a *cArgs) optStr(param, s string) *C.char {
 	return a.str(param, s)
 }
 
+// secret is a C copy of b (a private key's contents) that free() wipes
+// before releasing it; nil for an empty b.
+func (a *cArgs) secret(b []byte) *C.uint8_t {
+	if a.err != nil || len(b) == 0 {
+		return nil
+	}
+	p := C.CBytes(b)
+	a.secrets = append(a.secrets, unsafe.Slice((*byte)(p), len(b)))
+	a.ptrs = append(a.ptrs, p)
+	return (*C.uint8_t)(p)
+}
+
 func (a *cArgs) free() {
+	for _, s := range a.secrets {
+		clear(s)
+	}
+	a.secrets = nil
 	for _, p := range a.ptrs {
 		C.free(p)
 	}

@@ -62,6 +62,31 @@ func TestEveryKeyFormatAuthenticates(t *testing.T) {
 	}
 }
 
+// Config.KeyData: every key format the fixture makes, from memory.
+func TestEveryKeyFormatAuthenticatesFromMemory(t *testing.T) {
+	for _, k := range []struct{ file, pass string }{
+		{"id_ed25519", ""}, {"id_ecdsa_pem", ""}, {"id_rsa_pem", ""},
+		{"id_ed25519_enc", srv.passphrase}, {"id_rsa_enc_pem", srv.passphrase},
+	} {
+		cfg := config()
+		cfg.Password, cfg.KeyData, cfg.Passphrase = "", readFile(t, fixtureFile(k.file)), k.pass
+		c, err := psftp.Dial(srv.host, cfg)
+		if err != nil {
+			t.Fatalf("%s: %v", k.file, err)
+		}
+		if _, err := c.Listdir("."); err != nil {
+			t.Fatalf("%s: session does not work: %v", k.file, err)
+		}
+		must(t, c.Close())
+	}
+	cfg := config()
+	cfg.Password, cfg.KeyData, cfg.Passphrase = "", readFile(t, fixtureFile("id_ed25519_enc")), "wrong"
+	err := dial2(cfg)
+	wantErr(t, err, psftp.ErrAuth, "private_key_data", "wrong passphrase")
+	cfg.KeyFile = fixtureFile("id_ed25519")
+	wantErr(t, dial2(cfg), psftp.ErrInvalidArg, "KeyData", "use one")
+}
+
 func TestAuthenticationFailuresAreErrAuth(t *testing.T) {
 	cfg := config()
 	cfg.Password = "wrong"

@@ -155,10 +155,12 @@ export interface ConnectOptions {
   username?: string;
   /** A key file's path (OpenSSH or PEM), or 'agent' / 'agent:NAME' for ssh-agent keys. */
   privateKey?: string;
+  /** A private key's contents (OpenSSH or PEM) instead of privateKey; never shown in an error. */
+  privateKeyData?: Buffer | Uint8Array | string;
   password?: string;
   /** Default 22. */
   port?: number;
-  /** Passphrase of an encrypted key. */
+  /** Passphrase of an encrypted privateKey or privateKeyData. */
   privateKeyPass?: string;
   cnopts?: CnOpts | CnOptsOptions;
   /** Directory to change to after connecting. */

@@ -84,7 +84,7 @@ pub unsafe extern "C" fn psftp_debug_panic(
 }
 
 /// Port 0 means 22; anything outside 1..65535 is invalid.
-fn port_arg(port: c_int) -> Result<u16> {
+pub(crate) fn port_arg(port: c_int) -> Result<u16> {
     match port {
         0 => Ok(22),
         1..=65535 => Ok(port as u16),
@@ -120,6 +120,9 @@ fn port_arg(port: c_int) -> Result<u16> {
 /// of the message (free with psftp_string_free()) for callers that read it
 /// on another thread.
 ///
+/// psftp_connect_with() takes the same settings as an options object, and
+/// more (a private key from memory).
+///
 /// # Safety
 /// String arguments are NULL or NUL-terminated; `conn_out` is writable;
 /// `error_out` is NULL or writable.
@@ -136,19 +139,31 @@ pub unsafe extern "C" fn psftp_connect(
     conn_out: *mut *mut psftp_conn,
     error_out: *mut *mut c_char,
 ) -> c_int {
-    let rc = guard(|| {
-        let out = arg_out(conn_out, "conn_out")?;
-        let spec = ConnectSpec {
+    connect_to(conn_out, error_out, || {
+        Ok(ConnectSpec {
             host: arg_str(host, "host")?.to_string(),
             port: port_arg(port)?,
             username: arg_opt_str(username, "username")?.map(String::from),
             password: arg_opt_str(password, "password")?.map(Secret::new),
             private_key: arg_opt_str(private_key, "private_key")?.map(String::from),
             private_key_pass: arg_opt_str(private_key_pass, "private_key_pass")?.map(Secret::new),
+            private_key_data: None,
             cnopts: cnopts_snapshot(cnopts)?,
             default_path: arg_opt_str(default_path, "default_path")?.map(String::from),
-        };
-        let conn = Connection::connect(spec)?;
+        })
+    })
+}
+
+/// Connect with the settings `spec` gives; the connection goes to
+/// `*conn_out`, a failure's message also to `*error_out` (if not NULL).
+pub(crate) unsafe fn connect_to(
+    conn_out: *mut *mut psftp_conn,
+    error_out: *mut *mut c_char,
+    spec: impl FnOnce() -> Result<ConnectSpec>,
+) -> c_int {
+    let rc = guard(|| {
+        let out = arg_out(conn_out, "conn_out")?;
+        let conn = Connection::connect(spec()?)?;
         *out = CONNS.insert(ConnHandle {
             conn,
             last_error: Mutex::new(None),

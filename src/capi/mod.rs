@@ -18,6 +18,7 @@ use crate::error::{Error, ErrorKind, Result};
 
 pub mod cnopts;
 pub mod conn;
+pub mod connect_opts;
 pub mod file;
 pub mod fsops;
 pub mod helpers;

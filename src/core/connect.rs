@@ -28,8 +28,18 @@ pub struct ConnectSpec {
     /// for keys held by ssh-agent (pysftp's AgentKey).
     pub private_key: Option<String>,
     pub private_key_pass: Option<Secret>,
+    /// A private key given by its contents (PEM or OpenSSH format) instead
+    /// of `private_key`, with its own passphrase.
+    pub private_key_data: Option<KeyData>,
     pub cnopts: CnOpts,
     pub default_path: Option<String>,
+}
+
+/// A private key in memory and the passphrase that decrypts it.
+#[derive(Clone, Debug)]
+pub struct KeyData {
+    pub key: Secret,
+    pub passphrase: Option<Secret>,
 }
 
 impl ConnectSpec {
@@ -51,7 +61,14 @@ impl ConnectSpec {
 
     /// This connection's secrets, to keep out of its messages and log.
     pub fn redactor(&self) -> Redactor {
-        Redactor::new(self.password.iter().chain(&self.private_key_pass))
+        let data = self.private_key_data.iter();
+        Redactor::new(
+            self.password
+                .iter()
+                .chain(&self.private_key_pass)
+                .chain(data.clone().map(|d| &d.key))
+                .chain(data.filter_map(|d| d.passphrase.as_ref())),
+        )
     }
 }
 
@@ -480,7 +497,50 @@ fn authenticate(
         let passphrase = spec.private_key_pass.as_ref().map(Secret::expose);
         return key_file_auth(session, user, &path, passphrase, peer);
     }
+    if let Some(data) = &spec.private_key_data {
+        return key_data_auth(session, user, data, peer);
+    }
     default_auth(session, user, peer, log)
+}
+
+/// Public-key authentication with a key held in memory (libssh2 derives
+/// the public key from it). Messages never include the key.
+fn key_data_auth(session: &Session, user: &str, data: &KeyData, peer: &str) -> Result<()> {
+    let passphrase = data.passphrase.as_ref().map(Secret::expose);
+    let r = session.userauth_pubkey_memory(user, None, data.key.expose(), passphrase);
+    r.map_err(|e| match e.code() {
+        ssh2::ErrorCode::Session(libssh2_sys::LIBSSH2_ERROR_FILE) if passphrase.is_some() => {
+            auth_failed(
+                user,
+                peer,
+                format!(
+                    "cannot use private_key_data: wrong passphrase or unsupported format ({})",
+                    e.message()
+                ),
+            )
+        }
+        ssh2::ErrorCode::Session(libssh2_sys::LIBSSH2_ERROR_FILE) => auth_failed(
+            user,
+            peer,
+            format!(
+                "cannot use private_key_data: it is encrypted (give its passphrase) or not a \
+                 PEM or OpenSSH private key ({})",
+                e.message()
+            ),
+        ),
+        ssh2::ErrorCode::Session(libssh2_sys::LIBSSH2_ERROR_TIMEOUT) => Error::new(
+            ErrorKind::Timeout,
+            format!("authentication on {peer} timed out"),
+        ),
+        _ => auth_failed(
+            user,
+            peer,
+            format!(
+                "the server refused the key given as private_key_data ({})",
+                e.message()
+            ),
+        ),
+    })
 }
 
 /// Some("") for "agent", Some(sel) for "agent:sel", None for a file path.

@@ -32,6 +32,42 @@ static void test_key_login_and_server_key(void) {
     psftp_cnopts_free(opts);
 }
 
+/* psftp_connect_with: the options object, with an encrypted PEM key read
+ * into memory. */
+static void test_connect_options_and_a_key_from_memory(void) {
+    psftp_cnopts *cnopts = NULL;
+    psftp_connect_opts *opts = NULL;
+    psftp_conn *conn = NULL;
+    char *pwd = NULL, *err = NULL;
+    unsigned char key[8192];
+    size_t len = 0;
+    FILE *f = fopen(fixture_file("id_rsa_enc_pem"), "rb");
+    CHECK(f != NULL);
+    if (f) {
+        len = fread(key, 1, sizeof key, f);
+        fclose(f);
+    }
+    CHECK(len > 100);
+    CHECK_OK(psftp_cnopts_new(env_or_die("PSFTP_TEST_KNOWN_HOSTS"), &cnopts));
+    CHECK_OK(psftp_connect_opts_new("127.0.0.1", &opts));
+    CHECK_OK(psftp_connect_opts_set_port(opts, test_port()));
+    CHECK_OK(psftp_connect_opts_set_username(opts, env_or_die("PSFTP_TEST_USER")));
+    CHECK_OK(psftp_connect_opts_set_cnopts(opts, cnopts));
+    psftp_cnopts_free(cnopts); /* copied */
+    CHECK_OK(psftp_connect_opts_set_private_key_data(opts, key, len, "not the passphrase"));
+    CHECK_FAIL(psftp_connect_with(opts, &conn, &err), PSFTP_E_AUTH, "wrong passphrase");
+    CHECK(conn == NULL && err != NULL && strstr(err, "private_key_data") != NULL);
+    psftp_string_free(err);
+    CHECK_OK(psftp_connect_opts_set_private_key_data(opts, key, len,
+                                                     env_or_die("PSFTP_TEST_PASSPHRASE")));
+    CHECK_OK(psftp_connect_with(opts, &conn, NULL));
+    psftp_connect_opts_free(opts); /* the connection does not need them */
+    CHECK_OK(psftp_pwd(conn, &pwd));
+    CHECK(pwd != NULL && strcmp(pwd, env_or_die("PSFTP_TEST_HOME")) == 0);
+    psftp_string_free(pwd);
+    psftp_close(conn);
+}
+
 static void test_refusals(void) {
     psftp_cnopts *opts = NULL, *changed = NULL;
     psftp_conn *conn = NULL;
@@ -100,6 +136,7 @@ static void test_bad_arguments(void) {
 int main(void) {
     test_version();
     test_key_login_and_server_key();
+    test_connect_options_and_a_key_from_memory();
     test_refusals();
     test_bad_arguments();
     return finish("test_connect");

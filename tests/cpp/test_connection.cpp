@@ -47,6 +47,32 @@ TEST(Connection, KeyFilesAndEncryptedKeysAuthenticate) {
     EXPECT_THROW_MSG(psftp::Connection("127.0.0.1", args), psftp::AuthError, "wrong passphrase");
 }
 
+TEST(Connection, KeysFromMemoryAuthenticate) {
+    psftp::CnOpts opts(env("PSFTP_TEST_KNOWN_HOSTS"));
+    psftp::ConnectArgs args;
+    args.username = user();
+    args.port = port();
+    args.cnopts = &opts;
+    args.private_key_data = read_file(file("id_ecdsa_pem"));
+    EXPECT_EQ(psftp::Connection("127.0.0.1", args).pwd(), home());
+    args.private_key_data = read_file(file("id_rsa_enc_pem"));
+    args.private_key_pass = env("PSFTP_TEST_PASSPHRASE");
+    EXPECT_EQ(psftp::Connection("127.0.0.1", args).pwd(), home());
+    args.private_key_pass = "not the passphrase";
+    try {
+        psftp::Connection("127.0.0.1", args);
+        ADD_FAILURE() << "a wrong passphrase connected";
+    } catch (const psftp::AuthError& e) {
+        const std::string what = e.what();
+        EXPECT_NE(what.find("private_key_data"), std::string::npos) << what;
+        EXPECT_EQ(what.find("not the passphrase"), std::string::npos) << what;
+        EXPECT_EQ(what.find(args.private_key_data->substr(40, 30)), std::string::npos) << what;
+    }
+    args.private_key = file("id_ed25519");
+    EXPECT_THROW_MSG(psftp::Connection("127.0.0.1", args), psftp::InvalidArgument,
+                     "private_key_data");
+}
+
 TEST(Connection, DefaultPathSetsTheWorkingDirectory) {
     auto dir = remote_dir("defpath");
     psftp::CnOpts opts(env("PSFTP_TEST_KNOWN_HOSTS"));

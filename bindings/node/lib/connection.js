@@ -19,6 +19,7 @@ const CONNECT_OPTIONS = [
   'host',
   'username',
   'privateKey',
+  'privateKeyData',
   'password',
   'port',
   'privateKeyPass',
@@ -44,43 +45,78 @@ const HOSTKEY_ATTEMPTS = 3;
 const kCreate = Symbol('create');
 
 /**
- * pysftp `Connection(host, username, private_key, password, port,
- * private_key_pass, cnopts, default_path)`. `privateKey` is a key file's
- * path, or 'agent' / 'agent:NAME' for ssh-agent keys. `hostKeyCallback`
- * decides about unknown and changed host keys (see hostkey.js).
+ * psftp_connect_opts for `o` (all but the CnOpts), freed by the caller
+ * with psftp_connect_opts_free.
  */
-async function connect(options) {
-  const o = args.options(options, CONNECT_OPTIONS);
+function connectOptions(o) {
   const host = args.str(o.host, 'host');
   const username = args.optStr(o.username, 'username');
   const privateKey = args.optStr(o.privateKey, 'privateKey');
+  const keyData = o.privateKeyData === undefined || o.privateKeyData === null ? null : args.bytes(o.privateKeyData, 'privateKeyData');
+  if (keyData !== null && privateKey !== null) {
+    throw args.invalid('privateKeyData', 'not given together with privateKey', o.privateKeyData);
+  }
   const password = args.optStr(o.password, 'password');
   const port = o.port === undefined ? 0 : args.int(o.port, 'port', 'int32'); // 0: 22
   const privateKeyPass = args.optStr(o.privateKeyPass, 'privateKeyPass');
   const defaultPath = args.optStr(o.defaultPath, 'defaultPath');
+  const out = [null];
+  checkSync(fns.psftp_connect_opts_new(host, out));
+  const opts = out[0];
+  try {
+    checkSync(fns.psftp_connect_opts_set_port(opts, port));
+    checkSync(fns.psftp_connect_opts_set_username(opts, username));
+    checkSync(fns.psftp_connect_opts_set_password(opts, password));
+    if (keyData !== null) {
+      checkSync(fns.psftp_connect_opts_set_private_key_data(opts, keyData, keyData.length, privateKeyPass));
+    } else {
+      checkSync(fns.psftp_connect_opts_set_private_key(opts, privateKey, privateKeyPass));
+    }
+    checkSync(fns.psftp_connect_opts_set_default_path(opts, defaultPath));
+    return opts;
+  } catch (e) {
+    fns.psftp_connect_opts_free(opts);
+    throw e;
+  }
+}
+
+/**
+ * pysftp `Connection(host, username, private_key, password, port,
+ * private_key_pass, cnopts, default_path)`. `privateKey` is a key file's
+ * path, or 'agent' / 'agent:NAME' for ssh-agent keys; `privateKeyData` a
+ * key's contents instead (a Buffer or a string, OpenSSH or PEM), with
+ * `privateKeyPass` as its passphrase too. `hostKeyCallback` decides about
+ * unknown and changed host keys (see hostkey.js).
+ */
+async function connect(options) {
+  const o = args.options(options, CONNECT_OPTIONS);
   const hostKeyCallback = args.optFunc(o.hostKeyCallback, 'hostKeyCallback');
   const asker = hostKeyCallback ? new HostKeyAsker(hostKeyCallback) : null;
-  for (let attempt = 1; ; attempt++) {
-    // With a host-key callback, connect's own copy of the options carries it.
-    const { cnopts, owned } = cnoptsFrom(o.cnopts, asker !== null);
-    const conn = [null];
-    const error = [null]; // the message comes back here: the thread-local one stays on the worker
-    let rc;
-    let uninstall = null;
-    try {
-      const cnoptsHandle = cnopts ? cnopts[kHandle] : null;
-      if (asker) uninstall = asker.install(cnoptsHandle);
-      rc = await callAsync(fns.psftp_connect, [
-        host, username, privateKey, password, port, privateKeyPass, cnoptsHandle, defaultPath, conn, error,
-      ]);
-    } finally {
-      uninstall?.();
-      if (owned) cnopts.free(); // psftp_connect copied what it needs
+  const connectOpts = connectOptions(o);
+  try {
+    for (let attempt = 1; ; attempt++) {
+      // With a host-key callback, connect's own copy of the options carries it.
+      const { cnopts, owned } = cnoptsFrom(o.cnopts, asker !== null);
+      const conn = [null];
+      const error = [null]; // the message comes back here: the thread-local one stays on the worker
+      let rc;
+      let uninstall = null;
+      try {
+        const cnoptsHandle = cnopts ? cnopts[kHandle] : null;
+        if (asker) uninstall = asker.install(cnoptsHandle);
+        checkSync(fns.psftp_connect_opts_set_cnopts(connectOpts, cnoptsHandle)); // copied now
+        rc = await callAsync(fns.psftp_connect_with, [connectOpts, conn, error]);
+      } finally {
+        uninstall?.();
+        if (owned) cnopts.free(); // copied into the connect options
+      }
+      if (rc >= 0) return new Connection(kCreate, conn[0]);
+      const err = new PsftpError(rc, takeString(error[0]));
+      asker?.rethrow();
+      if (!asker || attempt === HOSTKEY_ATTEMPTS || !(await asker.acceptedLater())) throw err;
     }
-    if (rc >= 0) return new Connection(kCreate, conn[0]);
-    const err = new PsftpError(rc, takeString(error[0]));
-    asker?.rethrow();
-    if (!asker || attempt === HOSTKEY_ATTEMPTS || !(await asker.acceptedLater())) throw err;
+  } finally {
+    fns.psftp_connect_opts_free(connectOpts);
   }
 }
 

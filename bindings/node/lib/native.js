@@ -72,6 +72,7 @@ koffi.opaque('psftp_conn');
 koffi.opaque('psftp_cnopts');
 koffi.opaque('psftp_file');
 koffi.opaque('psftp_transfer_opts');
+koffi.opaque('psftp_connect_opts');
 
 const types = {
   attrs: koffi.struct('psftp_attrs', {
@@ -163,6 +164,17 @@ const PROTOTYPES = [
   'int psftp_cnopts_set_hostkey_callback(psftp_cnopts *opts, psftp_hostkey_cb *callback, void *user_data, ' +
     'void *finalizer)',
 
+  'int psftp_connect_opts_new(const char *host, _Out_ psftp_connect_opts **out)',
+  'void psftp_connect_opts_free(psftp_connect_opts *opts)',
+  'int psftp_connect_opts_set_port(psftp_connect_opts *opts, int port)',
+  'int psftp_connect_opts_set_username(psftp_connect_opts *opts, const char *username)',
+  'int psftp_connect_opts_set_password(psftp_connect_opts *opts, const char *password)',
+  'int psftp_connect_opts_set_private_key(psftp_connect_opts *opts, const char *path, const char *passphrase)',
+  'int psftp_connect_opts_set_private_key_data(psftp_connect_opts *opts, const uint8_t *data, size_t len, ' +
+    'const char *passphrase)',
+  'int psftp_connect_opts_set_cnopts(psftp_connect_opts *opts, const psftp_cnopts *cnopts)',
+  'int psftp_connect_opts_set_default_path(psftp_connect_opts *opts, const char *path)',
+  'int psftp_connect_with(const psftp_connect_opts *opts, _Out_ psftp_conn **conn_out, _Out_ void **error_out)',
   'int psftp_connect(const char *host, const char *username, const char *private_key, ' +
     'const char *password, int port, const char *private_key_pass, const psftp_cnopts *cnopts, ' +
     'const char *default_path, _Out_ psftp_conn **conn_out, _Out_ void **error_out)',

@@ -187,6 +187,34 @@ test('execute returns lines and the exit status; hasExtension; sftpClient', asyn
   await assert.rejects(sftp.withSftpClient('nope'), TypeError);
 });
 
+test('privateKeyData: every key format the fixture makes, from memory', async () => {
+  for (const [file, pass] of [
+    ['id_ed25519', undefined],
+    ['id_ecdsa_pem', undefined],
+    ['id_rsa_pem', undefined],
+    ['id_ed25519_enc', server.passphrase],
+    ['id_rsa_enc_pem', server.passphrase],
+  ]) {
+    const data = fs.readFileSync(server.file(file));
+    for (const privateKeyData of [data, data.toString('utf8')]) {
+      const sftp = await psftp.connect(login({ password: undefined, privateKeyData, privateKeyPass: pass }));
+      assert.equal(await sftp.pwd(), server.home, file);
+      await sftp.close();
+    }
+  }
+  const enc = fs.readFileSync(server.file('id_ed25519_enc'));
+  const err = await rejectsWith(
+    psftp.connect(login({ password: undefined, privateKeyData: enc, privateKeyPass: 'wrong' })),
+    'EAUTH',
+    ['private_key_data', 'wrong passphrase'],
+  );
+  assert.ok(!err.message.includes(enc.toString().split('\n')[1]));
+  await assert.rejects(
+    psftp.connect(login({ privateKey: server.key, privateKeyData: enc })),
+    { code: 'ERR_INVALID_ARG_TYPE' },
+  );
+});
+
 // Host and user name are repeated in messages (they name what failed), so
 // a password there cannot be told from a name; key material is recognized
 // in every argument.
