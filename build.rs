@@ -83,7 +83,11 @@ include!("src/error_codes.rs");
 /// `x-PSFTP_E_CONNECT` means x minus the code.
 fn result_code_defines() -> String {
     let mut out = String::from(
-        "\n/*\n * Result codes: every fallible call returns PSFTP_OK (0) or one of these\n * \
+        "\n/**\n * Whether the struct at `ptr` (of `type`, with a struct_size) has `field`:\n \
+         * psftp filled it. For fields added after the oldest psftp you support.\n */\n\
+         #define PSFTP_HAS_FIELD(ptr, type, field) \\\n    \
+         (offsetof(type, field) + sizeof(((type *)0)->field) <= (ptr)->struct_size)\n\
+         \n/*\n * Result codes: every fallible call returns PSFTP_OK (0) or one of these\n * \
          negative codes, which never change meaning between versions.\n */\n\n\
          /**\n * Success.\n */\n#define PSFTP_OK 0\n",
     );

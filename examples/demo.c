@@ -65,7 +65,7 @@ int main(int argc, char **argv) {
     psftp_conn *conn = NULL;
     psftp_hostkey *key = NULL;
     psftp_dirent_list *entries = NULL;
-    psftp_attrs attrs;
+    psftp_attrs attrs = {.struct_size = sizeof attrs};
     char *pwd = NULL, *cipher_out = NULL, *cipher_in = NULL;
     int last = -1;
     size_t i;
@@ -112,7 +112,7 @@ int main(int argc, char **argv) {
         return fail("psftp_listdir_attr");
     printf("listing %s/psftp-demo:\n", pwd);
     for (i = 0; i < entries->count; i++)
-        printf("  %s\n", entries->entries[i].longname);
+        printf("  %s\n", entries->entries[i]->longname);
     psftp_dirent_list_free(entries);
 
     printf("downloading it back to psftp-demo.back\n");

@@ -2,25 +2,39 @@
  * psftp: the pysftp 0.2.9 API as a C library (SFTP over libssh2).
  *
  * Conventions (README, "API conventions"):
- *  - every function returns an int result code: PSFTP_OK (0) or a negative
- *    PSFTP_E_* code; psftp_last_error() has the message for this thread,
- *    psftp_conn_last_error() the copy kept on the connection;
- *  - handles (psftp_conn, psftp_cnopts, psftp_transfer_opts, psftp_file)
- *    are opaque; each has one NULL-safe free/close function; a closed handle
- *    is detected and reported as PSFTP_E_INVALID_ARG, never dereferenced;
- *  - strings and lists psftp returns are freed with psftp's own functions;
- *  - inputs first, out-parameters last; out-parameters are written only on
- *    success;
- *  - strings are UTF-8; callbacks run on the calling thread, during the call,
- *    and get back the `user_data` given with them; a callback stored in
- *    options (the host-key callback) runs during later connects, on their
- *    threads, one call at a time: its `user_data` must be usable from any
- *    thread, and its optional finalizer is called exactly once, when
- *    nothing holds the callback any more;
- *  - a callback returns 0 to go on; any other value stops the call, which
- *    returns PSFTP_E_USER with that value in psftp_last_callback_value()
- *    (libgit2's GIT_EUSER): pass your own error code out that way;
- *  - no password, passphrase or private key is ever repeated in a message or
+ *  - Result codes. Every fallible function returns PSFTP_OK (0) or a
+ *    negative PSFTP_E_* code (below; they never change meaning).
+ *    psftp_last_error() has the message for this thread,
+ *    psftp_conn_last_error() the copy kept on the connection.
+ *  - Handles (psftp_conn, psftp_cnopts, psftp_connect_opts,
+ *    psftp_transfer_opts, psftp_file) are opaque; each has one NULL-safe
+ *    free or close function; a closed handle is detected and reported as
+ *    PSFTP_E_INVALID_ARG, never dereferenced. Strings and lists psftp
+ *    returns are freed with psftp's own functions.
+ *  - Inputs first, out-parameters last; out-parameters are written only on
+ *    success. Strings are UTF-8.
+ *  - Value structs (psftp_attrs, psftp_statvfs_info, psftp_tree_progress,
+ *    psftp_hostkey, psftp_dirent, psftp_failure, psftp_security_info)
+ *    begin with `size_t struct_size`, and later versions only add fields
+ *    at their end. A struct you pass for psftp to fill needs
+ *    `struct_size = sizeof(the struct)` first: psftp fills only that much
+ *    and sets struct_size to the bytes it filled (less than the first
+ *    version's size is PSFTP_E_INVALID_ARG). In a struct psftp hands you
+ *    (lists, callbacks, psftp_hostkey), struct_size is the bytes psftp
+ *    filled: read a field added after the oldest psftp you support only
+ *    when PSFTP_HAS_FIELD(ptr, type, field). Lists hold pointers to their
+ *    entries, never entries, so entries can grow.
+ *  - Callbacks run on the calling thread, during the call, and get back the
+ *    `user_data` given with them. They return 0 to go on; any other value
+ *    stops the call, which returns PSFTP_E_USER with that value in
+ *    psftp_last_callback_value() (libgit2's GIT_EUSER): pass your own
+ *    error code out that way. A callback stored in options (the host-key
+ *    callback) runs during later connects, on their threads, one call at a
+ *    time: its `user_data` must be usable from any thread, and its optional
+ *    finalizer is called exactly once, when nothing holds the callback.
+ *  - Modes are POSIX bits as for chmod(2): 0644, 0755, 04755 (pysftp's 644
+ *    form is for the Python API; psftp_st_mode_to_int() converts).
+ *  - No password, passphrase or private key is ever repeated in a message or
  *    in the log, whatever argument it was given in (host and user name are
  *    repeated; key material in them is refused without being shown).
  *
@@ -33,6 +47,13 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/**
+ * Whether the struct at `ptr` (of `type`, with a struct_size) has `field`:
+ * psftp filled it. For fields added after the oldest psftp you support.
+ */
+#define PSFTP_HAS_FIELD(ptr, type, field) \
+    (offsetof(type, field) + sizeof(((type *)0)->field) <= (ptr)->struct_size)
 
 /*
  * Result codes: every fallible call returns PSFTP_OK (0) or one of these
@@ -312,6 +333,10 @@ typedef struct psftp_transfer_opts psftp_transfer_opts;
  * psftp_hostkey_free().
  */
 typedef struct psftp_hostkey {
+    /**
+     * The bytes psftp filled (sizeof(psftp_hostkey) of its version).
+     */
+    size_t struct_size;
     char *key_type;
     char *base64;
     char *fingerprint;
@@ -352,6 +377,10 @@ typedef struct psftp_strarray {
  * first. Free with psftp_security_info_free().
  */
 typedef struct psftp_security_info {
+    /**
+     * The bytes psftp filled (sizeof(psftp_security_info) of its version).
+     */
+    size_t struct_size;
     struct psftp_strarray ciphers;
     struct psftp_strarray digests;
     struct psftp_strarray key_types;
@@ -364,9 +393,15 @@ typedef struct psftp_security_info {
  * when its PSFTP_ATTR_* bit is set in `flags`; the server decides which it
  * sends. `mode` holds the file type and permission bits as in st_mode
  * (psftp_st_mode_to_int() gives pysftp's 644 form). Times are seconds
- * since the epoch.
+ * since the epoch. Set `struct_size = sizeof(psftp_attrs)` before passing
+ * one to psftp to fill.
  */
 typedef struct psftp_attrs {
+    /**
+     * sizeof(psftp_attrs) as the caller knows it; then the bytes psftp
+     * filled.
+     */
+    size_t struct_size;
     uint32_t flags;
     uint64_t size;
     uint32_t uid;
@@ -381,6 +416,10 @@ typedef struct psftp_attrs {
  * line (may be empty), and attributes.
  */
 typedef struct psftp_dirent {
+    /**
+     * The bytes psftp filled (sizeof(psftp_dirent) of its version).
+     */
+    size_t struct_size;
     char *filename;
     char *longname;
     struct psftp_attrs attrs;
@@ -388,9 +427,10 @@ typedef struct psftp_dirent {
 
 /**
  * Entries sorted by filename; free with psftp_dirent_list_free().
+ * `entries` holds `count` pointers (so entries can grow, see struct_size).
  */
 typedef struct psftp_dirent_list {
-    struct psftp_dirent *entries;
+    struct psftp_dirent **entries;
     size_t count;
 } psftp_dirent_list;
 
@@ -401,9 +441,15 @@ typedef struct psftp_dirent_list {
 typedef int (*psftp_cd_cb)(struct psftp_conn *conn, void *user_data);
 
 /**
- * File-system figures from statvfs@openssh.com (as statvfs(3)).
+ * File-system figures from statvfs@openssh.com (as statvfs(3)). Set
+ * `struct_size = sizeof(psftp_statvfs_info)` before passing one to psftp.
  */
 typedef struct psftp_statvfs_info {
+    /**
+     * sizeof(psftp_statvfs_info) as the caller knows it; then the bytes
+     * psftp filled.
+     */
+    size_t struct_size;
     uint64_t bsize;
     uint64_t frsize;
     uint64_t blocks;
@@ -455,6 +501,10 @@ typedef int64_t (*psftp_read_cb)(uint8_t *buf, size_t len, void *user_data);
  */
 typedef struct psftp_failure {
     /**
+     * The bytes psftp filled (sizeof(psftp_failure) of its version).
+     */
+    size_t struct_size;
+    /**
      * The source path of the entry.
      */
     char *path;
@@ -467,10 +517,11 @@ typedef struct psftp_failure {
 
 /**
  * The entries a tree operation could not copy; free with
- * psftp_failure_list_free().
+ * psftp_failure_list_free(). `items` holds `count` pointers (so entries
+ * can grow, see struct_size).
  */
 typedef struct psftp_failure_list {
-    struct psftp_failure *items;
+    struct psftp_failure **items;
     size_t count;
 } psftp_failure_list;
 
@@ -478,6 +529,10 @@ typedef struct psftp_failure_list {
  * Progress of a tree operation (valid during the callback only).
  */
 typedef struct psftp_tree_progress {
+    /**
+     * The bytes psftp filled (sizeof(psftp_tree_progress) of its version).
+     */
+    size_t struct_size;
     uint64_t files_done;
     uint64_t files_total;
     uint64_t bytes_done;
@@ -1043,10 +1098,11 @@ int psftp_file_seek(struct psftp_file *file, int64_t offset, int whence, uint64_
 int psftp_file_tell(struct psftp_file *file, uint64_t *pos_out);
 
 /**
- * The open file's attributes (after flushing buffered writes).
+ * The open file's attributes (after flushing buffered writes). Set
+ * `out->struct_size` to sizeof(psftp_attrs) first.
  *
  * # Safety
- * `out` is writable.
+ * `out` is writable for its struct_size.
  */
 int psftp_file_stat(struct psftp_file *file, struct psftp_attrs *out);
 
@@ -1094,10 +1150,11 @@ int psftp_listdir_attr(struct psftp_conn *conn,
                        struct psftp_dirent_list **out);
 
 /**
- * pysftp `stat(remotepath)`, following symlinks.
+ * pysftp `stat(remotepath)`, following symlinks. Set `out->struct_size`
+ * to sizeof(psftp_attrs) first.
  *
  * # Safety
- * `remotepath` is NUL-terminated; `out` is writable.
+ * `remotepath` is NUL-terminated; `out` is writable for its struct_size.
  */
 int psftp_stat(struct psftp_conn *conn, const char *remotepath, struct psftp_attrs *out);
 
@@ -1105,7 +1162,7 @@ int psftp_stat(struct psftp_conn *conn, const char *remotepath, struct psftp_att
  * pysftp `lstat(remotepath)`: like psftp_stat() but about the link itself.
  *
  * # Safety
- * `remotepath` is NUL-terminated; `out` is writable.
+ * `remotepath` is NUL-terminated; `out` is writable for its struct_size.
  */
 int psftp_lstat(struct psftp_conn *conn, const char *remotepath, struct psftp_attrs *out);
 
@@ -1353,10 +1410,11 @@ int psftp_utime(struct psftp_conn *conn, const char *remotepath, int64_t atime, 
 
 /**
  * Free-space figures of the file system holding `remotepath`
- * (statvfs@openssh.com). PSFTP_E_UNSUPPORTED if the server lacks it.
+ * (statvfs@openssh.com). PSFTP_E_UNSUPPORTED if the server lacks it. Set
+ * `out->struct_size` to sizeof(psftp_statvfs_info) first.
  *
  * # Safety
- * `remotepath` is NUL-terminated; `out` is writable.
+ * `remotepath` is NUL-terminated; `out` is writable for its struct_size.
  */
 int psftp_statvfs(struct psftp_conn *conn, const char *remotepath, struct psftp_statvfs_info *out);
 
@@ -1519,9 +1577,9 @@ int psftp_get(struct psftp_conn *conn,
  * pysftp `put(localpath, remotepath=None, callback=None, confirm=True,
  * preserve_mtime=False)`. `remotepath` NULL means the local file's name in
  * the remote working directory. With `confirm` the remote size is checked
- * afterwards. `*attrs_out` (may be NULL) receives the remote attributes
- * from that check (flags 0 without `confirm`, as in pysftp). `opts` may be
- * NULL.
+ * afterwards. `*attrs_out` (may be NULL; set its struct_size first)
+ * receives the remote attributes from that check (flags 0 without
+ * `confirm`, as in pysftp). `opts` may be NULL.
  *
  * # Safety
  * Strings are NULL (where allowed) or NUL-terminated; `attrs_out` is NULL

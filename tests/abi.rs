@@ -725,3 +725,144 @@ fn concurrent_connects_call_a_shared_host_key_callback_one_at_a_time() {
     drop(opts);
     assert_eq!(finalized(&c), 1);
 }
+
+/// A caller's struct of a later header version: psftp_attrs and more.
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct Grown<T> {
+    known: T,
+    later: [u8; 32],
+}
+
+/// Value structs carry struct_size: psftp fills a caller's struct only as
+/// far as its struct_size says (and says what it filled), refuses one
+/// whose size was not set, and sets struct_size in every struct it hands
+/// out (callbacks, lists, host keys).
+#[test]
+fn value_structs_carry_their_size() {
+    use std::mem::size_of;
+    let conn = connect();
+    let rdir = remote_scratch("sizes");
+    put_remote_file(&rdir.join("f"), &pattern(1234, 1));
+    let f = cs(&rdir.join("f"));
+
+    // Not set: refused, naming the parameter; and for put, before the
+    // transfer.
+    for bad in [0usize, 8] {
+        let mut a = psftp_attrs {
+            struct_size: bad,
+            ..Default::default()
+        };
+        assert_fail(
+            check(unsafe { psftp_stat(conn.0, f.as_ptr(), &mut a) }),
+            PSFTP_E_INVALID_ARG,
+            &["out", &format!("struct_size is {bad}")],
+        );
+        let local = local_scratch("sizes").join("up");
+        std::fs::write(&local, b"new").unwrap();
+        let dest = rdir.join("not-written");
+        let rc = unsafe {
+            psftp_put(
+                conn.0,
+                cs(&local).as_ptr(),
+                cs(&dest).as_ptr(),
+                None,
+                std::ptr::null_mut(),
+                true,
+                false,
+                std::ptr::null(),
+                &mut a,
+            )
+        };
+        assert_fail(
+            check(rc),
+            PSFTP_E_INVALID_ARG,
+            &["attrs_out", "struct_size"],
+        );
+        assert!(!dest.exists(), "nothing transferred for a bad attrs_out");
+    }
+    // A later, bigger struct: psftp fills what it knows, leaves the rest,
+    // and says how much it filled.
+    let mut g = Grown {
+        known: psftp_attrs::default(),
+        later: [0xab; 32],
+    };
+    g.known.struct_size = size_of::<Grown<psftp_attrs>>();
+    check(unsafe { psftp_stat(conn.0, f.as_ptr(), &mut g.known) }).unwrap();
+    assert_eq!(g.known.struct_size, size_of::<psftp_attrs>());
+    assert_eq!((g.known.size, g.later), (1234, [0xab; 32]));
+    let mut v = Grown {
+        known: psftp_statvfs_info::default(),
+        later: [0xcd; 32],
+    };
+    v.known.struct_size = size_of::<Grown<psftp_statvfs_info>>();
+    check(unsafe { psftp_statvfs(conn.0, cs(&rdir).as_ptr(), &mut v.known) }).unwrap();
+    assert_eq!(v.known.struct_size, size_of::<psftp_statvfs_info>());
+    assert!(v.known.bsize > 0 && v.later == [0xcd; 32]);
+
+    // Structs psftp hands out.
+    let mut key = std::ptr::null_mut();
+    check(unsafe { psftp_remote_server_key(conn.0, &mut key) }).unwrap();
+    assert_eq!(unsafe { (*key).struct_size }, size_of::<psftp_hostkey>());
+    unsafe { psftp_hostkey_free(key) };
+    let mut info = std::ptr::null_mut();
+    check(unsafe { psftp_security_options(conn.0, &mut info) }).unwrap();
+    assert_eq!(
+        unsafe { (*info).struct_size },
+        size_of::<psftp_security_info>()
+    );
+    unsafe { psftp_security_info_free(info) };
+    let mut list = std::ptr::null_mut();
+    check(unsafe { psftp_listdir_attr(conn.0, cs(&rdir).as_ptr(), &mut list) }).unwrap();
+    let entry = unsafe { &**(*list).entries };
+    assert_eq!(entry.struct_size, size_of::<psftp_dirent>());
+    assert_eq!(entry.attrs.struct_size, size_of::<psftp_attrs>());
+    unsafe { psftp_dirent_list_free(list) };
+
+    unsafe extern "C" fn walk_size(
+        _p: *const c_char,
+        a: *const psftp_attrs,
+        ud: *mut c_void,
+    ) -> c_int {
+        *(ud as *mut usize) = (*a).struct_size;
+        0
+    }
+    let mut seen = 0usize;
+    check(unsafe {
+        psftp_walktree(
+            conn.0,
+            cs(&rdir).as_ptr(),
+            Some(walk_size),
+            None,
+            None,
+            true,
+            (&mut seen as *mut usize).cast(),
+        )
+    })
+    .unwrap();
+    assert_eq!(seen, size_of::<psftp_attrs>());
+
+    unsafe extern "C" fn tree_size(p: *const psftp_tree_progress, ud: *mut c_void) -> c_int {
+        *(ud as *mut usize) = (*p).struct_size;
+        0
+    }
+    let mut seen = 0usize;
+    let mut failures = std::ptr::null_mut();
+    let local = local_scratch("sizes-tree");
+    std::fs::create_dir(local.join("denied")).unwrap();
+    let rc = unsafe {
+        psftp_get_r(
+            conn.0,
+            cs(&rdir).as_ptr(),
+            cs(&local).as_ptr(),
+            false,
+            Some(tree_size),
+            (&mut seen as *mut usize).cast(),
+            std::ptr::null(),
+            &mut failures,
+        )
+    };
+    check(rc).unwrap();
+    assert_eq!(seen, size_of::<psftp_tree_progress>());
+    unsafe { psftp_failure_list_free(failures) };
+}

@@ -44,7 +44,7 @@ fn listdir_attr_gives_sorted_entries_with_attributes() {
     check(unsafe { psftp_listdir_attr(conn.0, path(&dir).as_ptr(), &mut out) }).unwrap();
     let list = unsafe { &*out };
     let entries: Vec<_> = (0..list.count)
-        .map(|i| unsafe { &*list.entries.add(i) })
+        .map(|i| unsafe { &**list.entries.add(i) })
         .collect();
     let name = |e: &psftp_dirent| {
         unsafe { CStr::from_ptr(e.filename) }

@@ -50,7 +50,8 @@ fn take_failures(list: *mut psftp_failure_list) -> Failures {
     let l = unsafe { &*list };
     let v = (0..l.count)
         .map(|i| {
-            let f = unsafe { &*l.items.add(i) };
+            let f = unsafe { &**l.items.add(i) };
+            assert_eq!(f.struct_size, std::mem::size_of::<psftp_failure>());
             let s = |p| unsafe { CStr::from_ptr(p) }.to_str().unwrap().to_string();
             (s(f.path), f.code, s(f.message))
         })

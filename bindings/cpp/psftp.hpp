@@ -49,6 +49,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -493,7 +494,7 @@ inline std::vector<TreeFailure> copy_failures(const psftp_failure_list* list) {
         return failures;
     failures.reserve(list->count);
     for (std::size_t i = 0; i < list->count; i++) {
-        const psftp_failure& f = list->items[i];
+        const psftp_failure& f = *list->items[i];
         failures.push_back(
             TreeFailure{f.path ? f.path : "", f.code, f.message ? f.message : ""});
     }
@@ -561,10 +562,25 @@ inline int hostkey_trampoline(const char* host, int port, const psftp_hostkey* k
     return answer < 0 ? PSFTP_HOSTKEY_REJECT : answer; // -1: it threw
 }
 
+template <class T, class = void>
+struct has_struct_size : std::false_type {};
+template <class T>
+struct has_struct_size<T, std::void_t<decltype(std::declval<T&>().struct_size)>>
+    : std::true_type {};
+
+/// An empty T for psftp to fill: a value struct gets its struct_size.
+template <class T>
+T empty() {
+    T value{};
+    if constexpr (has_struct_size<T>::value)
+        value.struct_size = sizeof(T);
+    return value;
+}
+
 /// Calls `f(&out)` and throws on failure; returns what it wrote.
 template <class T, class F>
 T out(F&& f) {
-    T value{};
+    T value = empty<T>();
     check(f(&value));
     return value;
 }
@@ -942,7 +958,7 @@ public:
               bool preserve_mtime = false, const TransferOpts* opts = nullptr) {
         detail::TransferCallbacks cb;
         cb.progress = &callback;
-        Attrs attrs{};
+        Attrs attrs = detail::empty<Attrs>();
         cb.error.check(psftp_put(handle(), detail::c_str(localpath, "localpath"),
                                  detail::c_str(remotepath, "remotepath"),
                                  detail::progress_cb(callback), &cb, confirm, preserve_mtime,
@@ -978,7 +994,7 @@ public:
         detail::TransferCallbacks cb;
         cb.progress = &callback;
         cb.read = &read;
-        Attrs attrs{};
+        Attrs attrs = detail::empty<Attrs>();
         cb.error.check(psftp_putfo(handle(), read ? &detail::read_trampoline : nullptr,
                                    detail::c_str(remotepath, "remotepath"), file_size,
                                    detail::progress_cb(callback), &cb, confirm,
@@ -1076,7 +1092,7 @@ public:
             }));
         std::vector<DirEntry> entries;
         for (std::size_t i = 0; i < list->count; i++) {
-            const psftp_dirent& e = list->entries[i];
+            const psftp_dirent& e = *list->entries[i];
             entries.push_back(DirEntry{e.filename, e.longname, e.attrs});
         }
         return entries;

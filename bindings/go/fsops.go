@@ -80,7 +80,7 @@ func (c *Conn) ListdirAttr(remotepath string) ([]os.FileInfo, error) {
 
 // statCall runs stat or lstat.
 func (c *Conn) statCall(remotepath string, f func(h *C.psftp_conn, p *C.char, out *C.psftp_attrs) C.int) (os.FileInfo, error) {
-	var attrs C.psftp_attrs
+	attrs := C.psftp_attrs{struct_size: C.sizeof_psftp_attrs}
 	err := c.pathCall("remotepath", remotepath, func(h *C.psftp_conn, p *C.char) C.int { return f(h, p, &attrs) })
 	if err != nil {
 		return nil, err
@@ -305,7 +305,7 @@ func (c *Conn) Utime(remotepath string, atime, mtime time.Time) error {
 // Statvfs gives the figures of the file system holding remotepath
 // (statvfs@openssh.com); ErrUnsupported if the server lacks it.
 func (c *Conn) Statvfs(remotepath string) (*StatVFS, error) {
-	var v C.psftp_statvfs_info
+	v := C.psftp_statvfs_info{struct_size: C.sizeof_psftp_statvfs_info}
 	err := c.pathCall("remotepath", remotepath, func(h *C.psftp_conn, p *C.char) C.int { return C.psftp_statvfs(h, p, &v) })
 	if err != nil {
 		return nil, err

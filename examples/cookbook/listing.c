@@ -28,9 +28,9 @@ int main(void) {
     /* for attr in sftp.listdir_attr(): print attr.filename, attr */
     OK(psftp_listdir_attr(sftp, ".", &attrs));
     for (i = 0; i < attrs->count; i++)
-        printf("  %s %s\n", attrs->entries[i].filename, attrs->entries[i].longname);
-    EXPECT(attrs->count == 3 && strcmp(attrs->entries[2].filename, "readme.txt") == 0);
-    EXPECT(attrs->entries[2].attrs.size == 1);
+        printf("  %s %s\n", attrs->entries[i]->filename, attrs->entries[i]->longname);
+    EXPECT(attrs->count == 3 && strcmp(attrs->entries[2]->filename, "readme.txt") == 0);
+    EXPECT(attrs->entries[2]->attrs.size == 1);
     psftp_dirent_list_free(attrs);
 
     OK(psftp_isdir(sftp, "pub", &yes)); /* sftp.isdir('pub') -> True */

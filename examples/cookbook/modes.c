@@ -4,7 +4,7 @@
 
 int main(void) {
     psftp_conn *sftp = cookbook_connect();
-    psftp_attrs attr;
+    psftp_attrs attr = {.struct_size = sizeof attr};
     bool isdir = false;
     cookbook_scratch(sftp, "modes");
     write_local("readme.txt", "read me\n");

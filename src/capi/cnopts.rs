@@ -341,6 +341,7 @@ impl HostKeyCb {
             c(&q.key.fingerprint),
         );
         let key = psftp_hostkey {
+            struct_size: std::mem::size_of::<psftp_hostkey>(),
             key_type: kt.as_ptr() as *mut c_char,
             base64: b64.as_ptr() as *mut c_char,
             fingerprint: fp.as_ptr() as *mut c_char,

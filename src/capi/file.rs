@@ -4,7 +4,7 @@ use std::ffi::{c_char, c_int, c_void};
 use std::sync::{Arc, Mutex};
 
 use super::conn::{conn_handle, psftp_conn, with_conn, ConnHandle};
-use super::types::psftp_attrs;
+use super::types::{psftp_attrs, write_sized};
 use super::{arg_out, arg_str, catch, guard, Registry};
 use crate::core::file::RemoteFile;
 use crate::error::{Error, Result};
@@ -183,16 +183,15 @@ pub unsafe extern "C" fn psftp_file_tell(file: *mut psftp_file, pos_out: *mut u6
     })
 }
 
-/// The open file's attributes (after flushing buffered writes).
+/// The open file's attributes (after flushing buffered writes). Set
+/// `out->struct_size` to sizeof(psftp_attrs) first.
 ///
 /// # Safety
-/// `out` is writable.
+/// `out` is writable for its struct_size.
 #[no_mangle]
 pub unsafe extern "C" fn psftp_file_stat(file: *mut psftp_file, out: *mut psftp_attrs) -> c_int {
     with_file(file, |f, c| {
-        let out = arg_out(out, "out")?;
-        *out = psftp_attrs::from(&f.stat(c)?);
-        Ok(())
+        write_sized(out, psftp_attrs::from(&f.stat(c)?), "out")
     })
 }
 

@@ -3,7 +3,9 @@
 use std::ffi::{c_char, c_int, c_void};
 
 use super::conn::{psftp_conn, with_conn};
-use super::types::{psftp_attrs, psftp_dirent_list, psftp_statvfs_info, psftp_strarray};
+use super::types::{
+    psftp_attrs, psftp_dirent_list, psftp_statvfs_info, psftp_strarray, write_sized,
+};
 use super::{arg_opt_str, arg_out, arg_str, new_c_string};
 use crate::core::Connection;
 use crate::error::{Error, Result};
@@ -91,10 +93,11 @@ pub unsafe extern "C" fn psftp_listdir_attr(
     })
 }
 
-/// pysftp `stat(remotepath)`, following symlinks.
+/// pysftp `stat(remotepath)`, following symlinks. Set `out->struct_size`
+/// to sizeof(psftp_attrs) first.
 ///
 /// # Safety
-/// `remotepath` is NUL-terminated; `out` is writable.
+/// `remotepath` is NUL-terminated; `out` is writable for its struct_size.
 #[no_mangle]
 pub unsafe extern "C" fn psftp_stat(
     conn: *mut psftp_conn,
@@ -102,16 +105,14 @@ pub unsafe extern "C" fn psftp_stat(
     out: *mut psftp_attrs,
 ) -> c_int {
     path_op(conn, remotepath, |c, p| {
-        let out = arg_out(out, "out")?;
-        *out = psftp_attrs::from(&c.stat(p)?);
-        Ok(())
+        write_sized(out, psftp_attrs::from(&c.stat(p)?), "out")
     })
 }
 
 /// pysftp `lstat(remotepath)`: like psftp_stat() but about the link itself.
 ///
 /// # Safety
-/// `remotepath` is NUL-terminated; `out` is writable.
+/// `remotepath` is NUL-terminated; `out` is writable for its struct_size.
 #[no_mangle]
 pub unsafe extern "C" fn psftp_lstat(
     conn: *mut psftp_conn,
@@ -119,9 +120,7 @@ pub unsafe extern "C" fn psftp_lstat(
     out: *mut psftp_attrs,
 ) -> c_int {
     path_op(conn, remotepath, |c, p| {
-        let out = arg_out(out, "out")?;
-        *out = psftp_attrs::from(&c.lstat(p)?);
-        Ok(())
+        write_sized(out, psftp_attrs::from(&c.lstat(p)?), "out")
     })
 }
 
@@ -524,10 +523,11 @@ pub unsafe extern "C" fn psftp_utime(
 }
 
 /// Free-space figures of the file system holding `remotepath`
-/// (statvfs@openssh.com). PSFTP_E_UNSUPPORTED if the server lacks it.
+/// (statvfs@openssh.com). PSFTP_E_UNSUPPORTED if the server lacks it. Set
+/// `out->struct_size` to sizeof(psftp_statvfs_info) first.
 ///
 /// # Safety
-/// `remotepath` is NUL-terminated; `out` is writable.
+/// `remotepath` is NUL-terminated; `out` is writable for its struct_size.
 #[no_mangle]
 pub unsafe extern "C" fn psftp_statvfs(
     conn: *mut psftp_conn,
@@ -535,8 +535,6 @@ pub unsafe extern "C" fn psftp_statvfs(
     out: *mut psftp_statvfs_info,
 ) -> c_int {
     path_op(conn, remotepath, |c, p| {
-        let out = arg_out(out, "out")?;
-        *out = psftp_statvfs_info::from(&c.statvfs(p)?);
-        Ok(())
+        write_sized(out, psftp_statvfs_info::from(&c.statvfs(p)?), "out")
     })
 }

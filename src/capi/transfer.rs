@@ -5,7 +5,7 @@ use std::path::Path;
 use std::sync::Mutex;
 
 use super::conn::{psftp_conn, with_conn};
-use super::types::psftp_attrs;
+use super::types::{caller_size, psftp_attrs, write_sized_opt};
 use super::{arg_opt_str, arg_out, arg_str, guard, guard_void, Registry, StopValue};
 use crate::core::TransferOpts;
 use crate::error::{Error, ErrorKind, Result};
@@ -63,6 +63,8 @@ fn with_xopts(
 /// Progress of a tree operation (valid during the callback only).
 #[repr(C)]
 pub struct psftp_tree_progress {
+    /// The bytes psftp filled (sizeof(psftp_tree_progress) of its version).
+    pub struct_size: usize,
     pub files_done: u64,
     pub files_total: u64,
     pub bytes_done: u64,
@@ -201,9 +203,9 @@ pub unsafe extern "C" fn psftp_get(
 /// pysftp `put(localpath, remotepath=None, callback=None, confirm=True,
 /// preserve_mtime=False)`. `remotepath` NULL means the local file's name in
 /// the remote working directory. With `confirm` the remote size is checked
-/// afterwards. `*attrs_out` (may be NULL) receives the remote attributes
-/// from that check (flags 0 without `confirm`, as in pysftp). `opts` may be
-/// NULL.
+/// afterwards. `*attrs_out` (may be NULL; set its struct_size first)
+/// receives the remote attributes from that check (flags 0 without
+/// `confirm`, as in pysftp). `opts` may be NULL.
 ///
 /// # Safety
 /// Strings are NULL (where allowed) or NUL-terminated; `attrs_out` is NULL
@@ -223,6 +225,9 @@ pub unsafe extern "C" fn psftp_put(
     with_conn(conn, |c| {
         let local = Path::new(arg_str(localpath, "localpath")?);
         let remote = arg_opt_str(remotepath, "remotepath")?;
+        if !attrs_out.is_null() {
+            caller_size(attrs_out, "attrs_out")?; // before the transfer, not after
+        }
         let opts = xopts_snapshot(opts)?;
         let stop = StopValue::default();
         let mut progress = progress_closure(callback, user_data, &stop);
@@ -230,10 +235,7 @@ pub unsafe extern "C" fn psftp_put(
             .as_mut()
             .map(|f| f as &mut dyn FnMut(u64, u64) -> bool);
         let attrs = stop.attach(c.put(local, remote, p, confirm, preserve_mtime, &opts))?;
-        if !attrs_out.is_null() {
-            *attrs_out = psftp_attrs::from(&attrs);
-        }
-        Ok(())
+        write_sized_opt(attrs_out, psftp_attrs::from(&attrs), "attrs_out")
     })
 }
 
@@ -298,6 +300,9 @@ pub unsafe extern "C" fn psftp_putfo(
     with_conn(conn, |c| {
         let read = read.ok_or_else(|| Error::invalid_arg("read", "is NULL"))?;
         let remote = arg_str(remotepath, "remotepath")?;
+        if !attrs_out.is_null() {
+            caller_size(attrs_out, "attrs_out")?; // before the transfer, not after
+        }
         let opts = xopts_snapshot(opts)?;
         let stop = StopValue::default();
         let mut source = |buf: &mut [u8]| -> Result<usize> {
@@ -321,10 +326,7 @@ pub unsafe extern "C" fn psftp_putfo(
             .as_mut()
             .map(|f| f as &mut dyn FnMut(u64, u64) -> bool);
         let attrs = stop.attach(c.putfo(&mut source, remote, file_size, p, confirm, &opts))?;
-        if !attrs_out.is_null() {
-            *attrs_out = psftp_attrs::from(&attrs);
-        }
-        Ok(())
+        write_sized_opt(attrs_out, psftp_attrs::from(&attrs), "attrs_out")
     })
 }
 

@@ -7,6 +7,7 @@ use super::conn::{psftp_conn, with_conn};
 use super::transfer::{
     psftp_transfer_opts, psftp_tree_progress, psftp_tree_progress_cb, xopts_snapshot,
 };
+use super::types::{pointer_array, take_pointer_array};
 use super::{arg_str, c_message, guard_void, StopValue};
 use crate::core::{Connection, Failure, TreeProgress, TreeReport};
 use crate::error::Result;
@@ -14,6 +15,8 @@ use crate::error::Result;
 /// One entry a tree operation could not copy.
 #[repr(C)]
 pub struct psftp_failure {
+    /// The bytes psftp filled (sizeof(psftp_failure) of its version).
+    pub struct_size: usize,
     /// The source path of the entry.
     pub path: *mut c_char,
     /// Its PSFTP_E_* code.
@@ -22,24 +25,28 @@ pub struct psftp_failure {
 }
 
 /// The entries a tree operation could not copy; free with
-/// psftp_failure_list_free().
+/// psftp_failure_list_free(). `items` holds `count` pointers (so entries
+/// can grow, see struct_size).
 #[repr(C)]
 pub struct psftp_failure_list {
-    pub items: *mut psftp_failure,
+    pub items: *mut *mut psftp_failure,
     pub count: usize,
 }
 
 fn failure_list(failures: &[Failure]) -> *mut psftp_failure_list {
-    let items: Vec<psftp_failure> = failures
+    let items: Vec<*mut psftp_failure> = failures
         .iter()
-        .map(|f| psftp_failure {
-            path: c_message(&f.path).into_raw(),
-            code: f.error.kind().code(),
-            message: c_message(f.error.message()).into_raw(),
+        .map(|f| {
+            Box::into_raw(Box::new(psftp_failure {
+                struct_size: std::mem::size_of::<psftp_failure>(),
+                path: c_message(&f.path).into_raw(),
+                code: f.error.kind().code(),
+                message: c_message(f.error.message()).into_raw(),
+            }))
         })
         .collect();
     let count = items.len();
-    let items = Box::into_raw(items.into_boxed_slice()) as *mut psftp_failure;
+    let items = pointer_array(items);
     Box::into_raw(Box::new(psftp_failure_list { items, count }))
 }
 
@@ -54,8 +61,7 @@ pub unsafe extern "C" fn psftp_failure_list_free(list: *mut psftp_failure_list) 
             return;
         }
         let b = Box::from_raw(list);
-        let items = Box::from_raw(std::ptr::slice_from_raw_parts_mut(b.items, b.count));
-        for f in items.iter() {
+        for f in take_pointer_array(b.items, b.count) {
             drop(CString::from_raw(f.path));
             drop(CString::from_raw(f.message));
         }
@@ -96,6 +102,7 @@ fn call_progress(
     Some(move |p: &TreeProgress| {
         let path = c_message(&p.current_path);
         let view = psftp_tree_progress {
+            struct_size: std::mem::size_of::<psftp_tree_progress>(),
             files_done: p.files_done,
             files_total: p.files_total,
             bytes_done: p.bytes_done,

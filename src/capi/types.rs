@@ -1,12 +1,81 @@
 //! Plain C structs returned to callers, their conversions and their free
 //! functions.
+//!
+//! Value structs begin with `struct_size` so that they can grow without an
+//! ABI break (the rule is in the header, psftp.h's top comment): psftp
+//! writes a struct the caller allocated only as far as the caller's
+//! `struct_size` says, and sets `struct_size` in every struct it fills.
 
 use std::ffi::{c_char, CString};
+use std::mem::size_of;
 
 use super::{guard_void, new_c_string};
 use crate::core::{DirEntry, SecurityOptions, ServerKey};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::sftp::{Attrs, StatVfs};
+
+/// A value struct whose first member is `size_t struct_size`.
+///
+/// # Safety
+/// The type is #[repr(C)] and starts with a `usize` struct_size;
+/// `FIRST_SIZE` is its size in the first version of the header, which no
+/// later version shrinks.
+pub(crate) unsafe trait SizedStruct: Copy {
+    const FIRST_SIZE: usize;
+    fn set_struct_size(&mut self, n: usize);
+}
+
+/// Write `value` into a struct the caller allocated, as far as the
+/// caller's `struct_size` (which it set to its sizeof) reaches, and set
+/// `struct_size` to the bytes written.
+///
+/// # Safety
+/// `out` is NULL or points to a struct of at least its `struct_size`
+/// bytes, writable.
+pub(crate) unsafe fn write_sized<T: SizedStruct>(out: *mut T, value: T, param: &str) -> Result<()> {
+    let theirs = caller_size(out, param)?;
+    let n = theirs.min(size_of::<T>());
+    let mut v = value;
+    v.set_struct_size(n);
+    std::ptr::copy_nonoverlapping(&v as *const T as *const u8, out as *mut u8, n);
+    Ok(())
+}
+
+/// The `struct_size` the caller set in `out`, if it is one psftp can fill.
+///
+/// # Safety
+/// `out` is NULL or points to a readable struct_size.
+pub(crate) unsafe fn caller_size<T: SizedStruct>(out: *const T, param: &str) -> Result<usize> {
+    if out.is_null() {
+        return Err(Error::invalid_arg(param, "is NULL"));
+    }
+    let theirs = std::ptr::read_unaligned(out as *const usize);
+    if theirs < T::FIRST_SIZE {
+        return Err(Error::invalid_arg(
+            param,
+            format!(
+                "struct_size is {theirs}: set it to the struct's sizeof ({}) before the call",
+                size_of::<T>()
+            ),
+        ));
+    }
+    Ok(theirs)
+}
+
+/// write_sized for an optional out-parameter (NULL: nothing to write).
+///
+/// # Safety
+/// As for write_sized.
+pub(crate) unsafe fn write_sized_opt<T: SizedStruct>(
+    out: *mut T,
+    value: T,
+    param: &str,
+) -> Result<()> {
+    if out.is_null() {
+        return Ok(());
+    }
+    write_sized(out, value, param)
+}
 
 /// `psftp_attrs.flags`: size is valid.
 pub const PSFTP_ATTR_SIZE: u32 = 0x1;
@@ -21,10 +90,14 @@ pub const PSFTP_ATTR_ACMODTIME: u32 = 0x8;
 /// when its PSFTP_ATTR_* bit is set in `flags`; the server decides which it
 /// sends. `mode` holds the file type and permission bits as in st_mode
 /// (psftp_st_mode_to_int() gives pysftp's 644 form). Times are seconds
-/// since the epoch.
+/// since the epoch. Set `struct_size = sizeof(psftp_attrs)` before passing
+/// one to psftp to fill.
 #[repr(C)]
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct psftp_attrs {
+    /// sizeof(psftp_attrs) as the caller knows it; then the bytes psftp
+    /// filled.
+    pub struct_size: usize,
     pub flags: u32,
     pub size: u64,
     pub uid: u32,
@@ -32,6 +105,30 @@ pub struct psftp_attrs {
     pub mode: u32,
     pub atime: i64,
     pub mtime: i64,
+}
+
+impl Default for psftp_attrs {
+    /// Empty attributes, ready to be filled: struct_size is set.
+    fn default() -> Self {
+        psftp_attrs {
+            struct_size: size_of::<psftp_attrs>(),
+            flags: 0,
+            size: 0,
+            uid: 0,
+            gid: 0,
+            mode: 0,
+            atime: 0,
+            mtime: 0,
+        }
+    }
+}
+
+// SAFETY: repr(C), struct_size first; this is the first version.
+unsafe impl SizedStruct for psftp_attrs {
+    const FIRST_SIZE: usize = size_of::<psftp_attrs>();
+    fn set_struct_size(&mut self, n: usize) {
+        self.struct_size = n;
+    }
 }
 
 impl From<&Attrs> for psftp_attrs {
@@ -125,39 +222,57 @@ pub unsafe extern "C" fn psftp_strarray_free(list: *mut psftp_strarray) {
 #[repr(C)]
 #[derive(Debug)]
 pub struct psftp_dirent {
+    /// The bytes psftp filled (sizeof(psftp_dirent) of its version).
+    pub struct_size: usize,
     pub filename: *mut c_char,
     pub longname: *mut c_char,
     pub attrs: psftp_attrs,
 }
 
 /// Entries sorted by filename; free with psftp_dirent_list_free().
+/// `entries` holds `count` pointers (so entries can grow, see struct_size).
 #[repr(C)]
 #[derive(Debug)]
 pub struct psftp_dirent_list {
-    pub entries: *mut psftp_dirent,
+    pub entries: *mut *mut psftp_dirent,
     pub count: usize,
+}
+
+/// A boxed slice of `count` pointers as C sees it.
+pub(crate) fn pointer_array<T>(items: Vec<*mut T>) -> *mut *mut T {
+    Box::into_raw(items.into_boxed_slice()) as *mut *mut T
+}
+
+/// The boxes of a pointer array made by `pointer_array`.
+///
+/// # Safety
+/// `p` and `count` come from pointer_array, not yet taken.
+pub(crate) unsafe fn take_pointer_array<T>(p: *mut *mut T, count: usize) -> Vec<Box<T>> {
+    let all = Box::from_raw(std::ptr::slice_from_raw_parts_mut(p, count));
+    all.iter().map(|item| Box::from_raw(*item)).collect()
 }
 
 impl psftp_dirent_list {
     pub(crate) fn from_entries(items: &[DirEntry]) -> Result<*mut psftp_dirent_list> {
-        let mut out: Vec<psftp_dirent> = Vec::with_capacity(items.len());
+        let mut out: Vec<*mut psftp_dirent> = Vec::with_capacity(items.len());
         let mut fill = || -> Result<()> {
             for e in items {
                 let filename = new_c_string(&e.filename, "a file name from the server")?;
                 let longname = new_c_string(&e.longname, "a longname from the server")
                     .inspect_err(|_| drop(unsafe { CString::from_raw(filename) }))?;
-                out.push(psftp_dirent {
+                out.push(Box::into_raw(Box::new(psftp_dirent {
+                    struct_size: size_of::<psftp_dirent>(),
                     filename,
                     longname,
                     attrs: psftp_attrs::from(&e.attrs),
-                });
+                })));
             }
             Ok(())
         };
         let filled = fill();
         let count = out.len();
         let list = psftp_dirent_list {
-            entries: Box::into_raw(out.into_boxed_slice()) as *mut psftp_dirent,
+            entries: pointer_array(out),
             count,
         };
         let list = Box::into_raw(Box::new(list));
@@ -180,8 +295,7 @@ pub unsafe extern "C" fn psftp_dirent_list_free(list: *mut psftp_dirent_list) {
             return;
         }
         let b = Box::from_raw(list);
-        let entries = Box::from_raw(std::ptr::slice_from_raw_parts_mut(b.entries, b.count));
-        for e in entries.iter() {
+        for e in take_pointer_array(b.entries, b.count) {
             drop(CString::from_raw(e.filename));
             drop(CString::from_raw(e.longname));
         }
@@ -194,6 +308,8 @@ pub unsafe extern "C" fn psftp_dirent_list_free(list: *mut psftp_dirent_list) {
 #[repr(C)]
 #[derive(Debug)]
 pub struct psftp_hostkey {
+    /// The bytes psftp filled (sizeof(psftp_hostkey) of its version).
+    pub struct_size: usize,
     pub key_type: *mut c_char,
     pub base64: *mut c_char,
     pub fingerprint: *mut c_char,
@@ -202,6 +318,7 @@ pub struct psftp_hostkey {
 impl psftp_hostkey {
     pub(crate) fn boxed(k: &ServerKey) -> Result<*mut psftp_hostkey> {
         let hk = psftp_hostkey {
+            struct_size: size_of::<psftp_hostkey>(),
             key_type: new_c_string(&k.key_type, "key type")?,
             base64: new_c_string(&k.base64, "key")?,
             fingerprint: new_c_string(&k.fingerprint, "fingerprint")?,
@@ -233,6 +350,8 @@ pub unsafe extern "C" fn psftp_hostkey_free(key: *mut psftp_hostkey) {
 #[repr(C)]
 #[derive(Debug)]
 pub struct psftp_security_info {
+    /// The bytes psftp filled (sizeof(psftp_security_info) of its version).
+    pub struct_size: usize,
     pub ciphers: psftp_strarray,
     pub digests: psftp_strarray,
     pub key_types: psftp_strarray,
@@ -243,6 +362,7 @@ pub struct psftp_security_info {
 impl psftp_security_info {
     pub(crate) fn boxed(o: &SecurityOptions) -> Result<*mut psftp_security_info> {
         let v = psftp_security_info {
+            struct_size: size_of::<psftp_security_info>(),
             ciphers: psftp_strarray::from_strings(&o.ciphers, "cipher")?,
             digests: psftp_strarray::from_strings(&o.digests, "digest")?,
             key_types: psftp_strarray::from_strings(&o.key_types, "key type")?,
@@ -275,10 +395,14 @@ pub unsafe extern "C" fn psftp_security_info_free(opts: *mut psftp_security_info
     })
 }
 
-/// File-system figures from statvfs@openssh.com (as statvfs(3)).
+/// File-system figures from statvfs@openssh.com (as statvfs(3)). Set
+/// `struct_size = sizeof(psftp_statvfs_info)` before passing one to psftp.
 #[repr(C)]
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 pub struct psftp_statvfs_info {
+    /// sizeof(psftp_statvfs_info) as the caller knows it; then the bytes
+    /// psftp filled.
+    pub struct_size: usize,
     pub bsize: u64,
     pub frsize: u64,
     pub blocks: u64,
@@ -292,9 +416,25 @@ pub struct psftp_statvfs_info {
     pub namemax: u64,
 }
 
+impl Default for psftp_statvfs_info {
+    /// Empty figures, ready to be filled: struct_size is set.
+    fn default() -> Self {
+        psftp_statvfs_info::from(&StatVfs::default())
+    }
+}
+
+// SAFETY: repr(C), struct_size first; this is the first version.
+unsafe impl SizedStruct for psftp_statvfs_info {
+    const FIRST_SIZE: usize = size_of::<psftp_statvfs_info>();
+    fn set_struct_size(&mut self, n: usize) {
+        self.struct_size = n;
+    }
+}
+
 impl From<&StatVfs> for psftp_statvfs_info {
     fn from(s: &StatVfs) -> Self {
         psftp_statvfs_info {
+            struct_size: size_of::<psftp_statvfs_info>(),
             bsize: s.bsize,
             frsize: s.frsize,
             blocks: s.blocks,

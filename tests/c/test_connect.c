@@ -101,7 +101,7 @@ static void test_refusals(void) {
 static void test_bad_arguments(void) {
     psftp_conn *conn = connect_password();
     psftp_strarray *list = NULL;
-    psftp_attrs attrs;
+    psftp_attrs attrs = {.struct_size = sizeof attrs};
     char bad_utf8[] = {'/', 't', 'm', 'p', '/', (char)0xff, 0};
     CHECK(conn != NULL);
     CHECK_FAIL(psftp_listdir(NULL, ".", &list), PSFTP_E_INVALID_ARG, "conn");

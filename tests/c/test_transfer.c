@@ -60,7 +60,7 @@ static int on_progress(uint64_t done, uint64_t total, void *user_data) {
 static void test_put_get_round_trip(psftp_conn *conn) {
     char local[600], back[600], remote[600];
     struct progress p = {0, 0, 0, 0};
-    psftp_attrs attrs;
+    psftp_attrs attrs = {.struct_size = sizeof attrs};
     psftp_strarray *names = NULL;
     snprintf(local, sizeof local, "%s/data.bin", local_dir);
     snprintf(back, sizeof back, "%s/back.bin", local_dir);
@@ -113,9 +113,9 @@ static void test_directories(psftp_conn *conn) {
     CHECK_OK(psftp_listdir_attr(conn, ".", &entries));
     CHECK(entries != NULL && entries->count == 2);
     if (entries && entries->count == 2) {
-        CHECK(strcmp(entries->entries[0].filename, "data.bin") == 0);
-        CHECK(strcmp(entries->entries[1].filename, "sub") == 0);
-        CHECK(psftp_st_mode_to_int(entries->entries[1].attrs.mode) == 700);
+        CHECK(strcmp(entries->entries[0]->filename, "data.bin") == 0);
+        CHECK(strcmp(entries->entries[1]->filename, "sub") == 0);
+        CHECK(psftp_st_mode_to_int(entries->entries[1]->attrs.mode) == 700);
     }
     psftp_dirent_list_free(entries);
     CHECK_FAIL(psftp_mkdir(conn, "sub", 0755), PSFTP_E_EXISTS, "sub");

@@ -4,7 +4,7 @@
 
 const fs = require('node:fs');
 const { Readable } = require('node:stream');
-const { koffi, fns, types, takeString, takeStrarray, stringsOf } = require('./native');
+const { koffi, fns, types, takeString, takeStrarray, stringsOf, sized, entriesOf } = require('./native');
 const { PsftpError, codes, codeName, checkSync } = require('./errors');
 const { Channel, callAsync } = require('./channel');
 const { CallbackScope } = require('./callbacks');
@@ -125,8 +125,7 @@ function takeFailures(ptr) {
   if (ptr === null) return [];
   try {
     const list = koffi.decode(ptr, types.failureList);
-    const count = Number(list.count);
-    const raw = count === 0 ? [] : koffi.decode(list.items, types.failure, count);
+    const raw = entriesOf(list.items, Number(list.count), types.failure);
     return raw.map((f) => ({ path: f.path, code: codeName(f.code), errno: f.code, message: f.message }));
   } finally {
     fns.psftp_failure_list_free(ptr);
@@ -269,7 +268,7 @@ class Connection {
   }
 
   async #attrs(name, remotepath) {
-    const out = {};
+    const out = sized(types.attrs);
     await this.#run(name, args.str(remotepath, 'remotepath'), out);
     return new Attributes(out);
   }
@@ -420,8 +419,7 @@ class Connection {
     await this.#run('psftp_listdir_attr', args.str(remotepath, 'remotepath'), out);
     try {
       const list = koffi.decode(out[0], types.direntList);
-      const count = Number(list.count);
-      const raw = count === 0 ? [] : koffi.decode(list.entries, types.dirent, count);
+      const raw = entriesOf(list.entries, Number(list.count), types.dirent);
       return raw.map((entry) => new DirEntry(entry));
     } finally {
       fns.psftp_dirent_list_free(out[0]);
@@ -586,8 +584,9 @@ class Connection {
 
   /** Free-space figures (statvfs@openssh.com). */
   async statvfs(remotepath) {
-    const out = {};
+    const out = sized(types.statvfs);
     await this.#run('psftp_statvfs', args.str(remotepath, 'remotepath'), out);
+    delete out.struct_size;
     return out;
   }
 
@@ -678,7 +677,7 @@ class Connection {
     const o = args.options(options, PUT_OPTIONS);
     const scope = new CallbackScope();
     const signal = args.signal(o.signal, 'options.signal');
-    const out = {};
+    const out = sized(types.attrs);
     await withTransferOptions(o, (topts) =>
       this.#runAbortable(
         scope,
@@ -749,7 +748,7 @@ class Connection {
     const signal = args.signal(o.signal, 'options.signal');
     const source = sourceOf(flo);
     const size = o.fileSize ?? (typeof flo === 'function' ? 0 : args.bytes(flo, 'flo').length);
-    const out = {};
+    const out = sized(types.attrs);
     await withTransferOptions(o, (topts) =>
       this.#runAbortable(
         scope,

@@ -76,6 +76,7 @@ koffi.opaque('psftp_connect_opts');
 
 const types = {
   attrs: koffi.struct('psftp_attrs', {
+    struct_size: 'size_t',
     flags: 'uint32_t',
     size: 'uint64_t',
     uid: 'uint32_t',
@@ -85,6 +86,7 @@ const types = {
     mtime: 'int64_t',
   }),
   hostkey: koffi.struct('psftp_hostkey', {
+    struct_size: 'size_t',
     key_type: 'char *',
     base64: 'char *',
     fingerprint: 'char *',
@@ -92,12 +94,15 @@ const types = {
   // `strings` stays a raw pointer: decoded with its count (stringsOf).
   strarray: koffi.struct('psftp_strarray', { strings: 'void *', count: 'size_t' }),
   dirent: koffi.struct('psftp_dirent', {
+    struct_size: 'size_t',
     filename: 'char *',
     longname: 'char *',
     attrs: 'psftp_attrs',
   }),
+  // `entries` stays a raw pointer to `count` pointers (entriesOf).
   direntList: koffi.struct('psftp_dirent_list', { entries: 'void *', count: 'size_t' }),
   statvfs: koffi.struct('psftp_statvfs_info', {
+    struct_size: 'size_t',
     bsize: 'uint64_t',
     frsize: 'uint64_t',
     blocks: 'uint64_t',
@@ -111,10 +116,16 @@ const types = {
     namemax: 'uint64_t',
   }),
 };
-types.failure = koffi.struct('psftp_failure', { path: 'char *', code: 'int', message: 'char *' });
-// `items` stays a raw pointer: decoded with its count (takeFailures).
+types.failure = koffi.struct('psftp_failure', {
+  struct_size: 'size_t',
+  path: 'char *',
+  code: 'int',
+  message: 'char *',
+});
+// `items` stays a raw pointer to `count` pointers: decoded with entriesOf.
 types.failureList = koffi.struct('psftp_failure_list', { items: 'void *', count: 'size_t' });
 types.treeProgress = koffi.struct('psftp_tree_progress', {
+    struct_size: 'size_t',
   files_done: 'uint64_t',
   files_total: 'uint64_t',
   bytes_done: 'uint64_t',
@@ -122,6 +133,7 @@ types.treeProgress = koffi.struct('psftp_tree_progress', {
   current_path: 'const char *',
 });
 types.securityInfo = koffi.struct('psftp_security_info', {
+    struct_size: 'size_t',
   ciphers: 'psftp_strarray',
   digests: 'psftp_strarray',
   key_types: 'psftp_strarray',
@@ -201,7 +213,7 @@ const PROTOTYPES = [
   'int psftp_file_write(psftp_file *file, const void *data, size_t size)',
   'int psftp_file_seek(psftp_file *file, int64_t offset, int whence, _Out_ uint64_t *pos_out)',
   'int psftp_file_tell(psftp_file *file, _Out_ uint64_t *pos_out)',
-  'int psftp_file_stat(psftp_file *file, _Out_ psftp_attrs *out)',
+  'int psftp_file_stat(psftp_file *file, _Inout_ psftp_attrs *out)',
   'int psftp_file_flush(psftp_file *file)',
   'int psftp_file_fsync(psftp_file *file)',
   'int psftp_file_truncate(psftp_file *file, uint64_t size)',
@@ -209,8 +221,8 @@ const PROTOTYPES = [
 
   'int psftp_listdir(psftp_conn *conn, const char *remotepath, _Out_ void **out)',
   'int psftp_listdir_attr(psftp_conn *conn, const char *remotepath, _Out_ void **out)',
-  'int psftp_stat(psftp_conn *conn, const char *remotepath, _Out_ psftp_attrs *out)',
-  'int psftp_lstat(psftp_conn *conn, const char *remotepath, _Out_ psftp_attrs *out)',
+  'int psftp_stat(psftp_conn *conn, const char *remotepath, _Inout_ psftp_attrs *out)',
+  'int psftp_lstat(psftp_conn *conn, const char *remotepath, _Inout_ psftp_attrs *out)',
   'int psftp_exists(psftp_conn *conn, const char *remotepath, _Out_ bool *out)',
   'int psftp_lexists(psftp_conn *conn, const char *remotepath, _Out_ bool *out)',
   'int psftp_isdir(psftp_conn *conn, const char *remotepath, _Out_ bool *out)',
@@ -236,7 +248,7 @@ const PROTOTYPES = [
   'int psftp_chown(psftp_conn *conn, const char *remotepath, int64_t uid, int64_t gid)',
   'int psftp_truncate(psftp_conn *conn, const char *remotepath, uint64_t size, _Out_ uint64_t *new_size_out)',
   'int psftp_utime(psftp_conn *conn, const char *remotepath, int64_t atime, int64_t mtime)',
-  'int psftp_statvfs(psftp_conn *conn, const char *remotepath, _Out_ psftp_statvfs_info *out)',
+  'int psftp_statvfs(psftp_conn *conn, const char *remotepath, _Inout_ psftp_statvfs_info *out)',
   'uint32_t psftp_st_mode_to_int(uint32_t mode)',
   'int psftp_path_advance(const char *thepath, _Out_ void **out)',
   'int psftp_path_retreat(const char *thepath, _Out_ void **out)',
@@ -257,12 +269,12 @@ const PROTOTYPES = [
     'psftp_progress_cb *callback, void *user_data, bool preserve_mtime, const psftp_transfer_opts *opts)',
   'int psftp_put(psftp_conn *conn, const char *localpath, const char *remotepath, ' +
     'psftp_progress_cb *callback, void *user_data, bool confirm, bool preserve_mtime, ' +
-    'const psftp_transfer_opts *opts, _Out_ psftp_attrs *attrs_out)',
+    'const psftp_transfer_opts *opts, _Inout_ psftp_attrs *attrs_out)',
   'int psftp_getfo(psftp_conn *conn, const char *remotepath, psftp_write_cb *write, ' +
     'psftp_progress_cb *callback, void *user_data, _Out_ uint64_t *bytes_out)',
   'int psftp_putfo(psftp_conn *conn, psftp_read_cb *read, const char *remotepath, uint64_t file_size, ' +
     'psftp_progress_cb *callback, void *user_data, bool confirm, const psftp_transfer_opts *opts, ' +
-    '_Out_ psftp_attrs *attrs_out)',
+    '_Inout_ psftp_attrs *attrs_out)',
 
   'int psftp_transfer_opts_set_parallelism(psftp_transfer_opts *opts, int connections)',
   'int psftp_transfer_opts_set_sync(psftp_transfer_opts *opts, bool sync)',
@@ -325,6 +337,20 @@ function takeString(ptr) {
   }
 }
 
+/**
+ * A value struct for psftp to fill: its struct_size set (psftp.h's rule),
+ * as an _Inout_ argument.
+ */
+function sized(type) {
+  return { struct_size: koffi.sizeof(type) };
+}
+
+/** The `count` structs of `type` a list's array of pointers points to. */
+function entriesOf(array, count, type) {
+  if (count === 0) return [];
+  return koffi.decode(array, 'void *', count).map((p) => koffi.decode(p, type));
+}
+
 /** The strings of a decoded psftp_strarray struct (not freed here). */
 function stringsOf(array) {
   return array.count === 0 ? [] : koffi.decode(array.strings, 'char *', Number(array.count));
@@ -339,4 +365,4 @@ function takeStrarray(ptr) {
   }
 }
 
-module.exports = { koffi, fns, types, takeString, takeStrarray, stringsOf, testHooks };
+module.exports = { koffi, fns, types, takeString, takeStrarray, stringsOf, sized, entriesOf, testHooks };
