@@ -5,6 +5,9 @@
 //! ABI, which the Rust integration tests also use) is public: the rest is
 //! an implementation detail, free to change without a semver break.
 
+#![deny(unsafe_op_in_unsafe_fn)]
+#![deny(clippy::undocumented_unsafe_blocks)]
+
 pub mod capi;
 mod core;
 mod error;

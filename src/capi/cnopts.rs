@@ -67,12 +67,16 @@ pub unsafe extern "C" fn psftp_cnopts_new(
     knownhosts: *const c_char,
     out: *mut *mut psftp_cnopts,
 ) -> c_int {
-    guard(|| {
-        let out = arg_out(out, "out")?;
-        let kh = arg_opt_str(knownhosts, "knownhosts")?;
-        *out = CNOPTS.insert(Mutex::new(CnOpts::new(kh)));
-        Ok(())
-    })
+    // SAFETY: the caller keeps this function's contract: `knownhosts` is NULL or a NUL-terminated
+    // string; `out` is writable.
+    unsafe {
+        guard(|| {
+            let out = arg_out(out, "out")?;
+            let kh = arg_opt_str(knownhosts, "knownhosts")?;
+            *out = CNOPTS.insert(Mutex::new(CnOpts::new(kh)));
+            Ok(())
+        })
+    }
 }
 
 /// Release options. NULL is ignored; a second free is ignored too.
@@ -95,7 +99,8 @@ pub unsafe extern "C" fn psftp_cnopts_free(opts: *mut psftp_cnopts) {
 /// `path` is a NUL-terminated string.
 #[no_mangle]
 pub unsafe extern "C" fn psftp_cnopts_load(opts: *mut psftp_cnopts, path: *const c_char) -> c_int {
-    with_opts(opts, |o| o.load(arg_str(path, "path")?))
+    // SAFETY: the caller keeps this function's contract: `path` is a NUL-terminated string.
+    unsafe { with_opts(opts, |o| o.load(arg_str(path, "path")?)) }
 }
 
 /// pysftp `cnopts.hostkeys = ...`: NULL turns host-key checking off (pysftp
@@ -109,10 +114,14 @@ pub unsafe extern "C" fn psftp_cnopts_set_hostkeys(
     opts: *mut psftp_cnopts,
     knownhosts: *const c_char,
 ) -> c_int {
-    with_opts(opts, |o| {
-        o.set_hostkeys(arg_opt_str(knownhosts, "knownhosts")?);
-        Ok(())
-    })
+    // SAFETY: the caller keeps this function's contract: `knownhosts` is NULL or a NUL-terminated
+    // string.
+    unsafe {
+        with_opts(opts, |o| {
+            o.set_hostkeys(arg_opt_str(knownhosts, "knownhosts")?);
+            Ok(())
+        })
+    }
 }
 
 /// Trust on first use: with `accept_new`, an unknown host's key is appended
@@ -141,15 +150,18 @@ pub unsafe extern "C" fn psftp_cnopts_set_log(
     log: bool,
     path: *const c_char,
 ) -> c_int {
-    with_opts(opts, |o| {
-        let path = arg_opt_str(path, "path")?;
-        o.log = match (log, path) {
-            (false, _) => LogTarget::Off,
-            (true, None) => LogTarget::TempFile,
-            (true, Some(p)) => LogTarget::File(crate::core::paths::expand_user(p)),
-        };
-        Ok(())
-    })
+    // SAFETY: the caller keeps this function's contract: `path` is NULL or a NUL-terminated string.
+    unsafe {
+        with_opts(opts, |o| {
+            let path = arg_opt_str(path, "path")?;
+            o.log = match (log, path) {
+                (false, _) => LogTarget::Off,
+                (true, None) => LogTarget::TempFile,
+                (true, Some(p)) => LogTarget::File(crate::core::paths::expand_user(p)),
+            };
+            Ok(())
+        })
+    }
 }
 
 /// pysftp `cnopts.compression`: offer zlib compression. Default false.
@@ -175,7 +187,9 @@ pub unsafe extern "C" fn psftp_cnopts_set_ciphers(
     opts: *mut psftp_cnopts,
     ciphers: *const c_char,
 ) -> c_int {
-    with_opts(opts, |o| o.set_ciphers(arg_opt_str(ciphers, "ciphers")?))
+    // SAFETY: the caller keeps this function's contract: `ciphers` is NULL or a NUL-terminated
+    // string.
+    unsafe { with_opts(opts, |o| o.set_ciphers(arg_opt_str(ciphers, "ciphers")?)) }
 }
 
 /// Limit for TCP connect, SSH handshake and authentication, in seconds;
@@ -228,22 +242,26 @@ pub unsafe extern "C" fn psftp_cnopts_get_hostkey(
     host: *const c_char,
     out: *mut *mut psftp_hostkey,
 ) -> c_int {
-    guard(|| {
-        if opts.is_null() {
-            return Err(Error::invalid_arg("cnopts", "is NULL"));
-        }
-        let o = cnopts_snapshot(opts)?;
-        let host = arg_str(host, "host")?;
-        let out = arg_out(out, "out")?;
-        let k = o.get_hostkey(host)?;
-        let blob = base64_decode(&k.base64).unwrap_or_default();
-        *out = psftp_hostkey::boxed(&ServerKey {
-            key_type: k.key_type.to_string(),
-            fingerprint: sha256_fingerprint(&blob),
-            base64: k.base64,
-        })?;
-        Ok(())
-    })
+    // SAFETY: the caller keeps this function's contract: `host` is a NUL-terminated string; `out`
+    // is writable.
+    unsafe {
+        guard(|| {
+            if opts.is_null() {
+                return Err(Error::invalid_arg("cnopts", "is NULL"));
+            }
+            let o = cnopts_snapshot(opts)?;
+            let host = arg_str(host, "host")?;
+            let out = arg_out(out, "out")?;
+            let k = o.get_hostkey(host)?;
+            let blob = base64_decode(&k.base64).unwrap_or_default();
+            *out = psftp_hostkey::boxed(&ServerKey {
+                key_type: k.key_type.to_string(),
+                fingerprint: sha256_fingerprint(&blob),
+                base64: k.base64,
+            })?;
+            Ok(())
+        })
+    }
 }
 
 /// `status` of a host-key callback: the host is not in known_hosts.
@@ -352,6 +370,10 @@ impl HostKeyCb {
         };
         let _one = self.one_at_a_time.lock();
         let data = self.user_data.get();
+        // SAFETY: `f` and its user_data were given together to
+        // psftp_cnopts_set_hostkey_callback, whose contract makes them a
+        // valid pair callable from any thread, one call at a time (the lock
+        // above); host and key live until it returns.
         match unsafe { (self.f)(host.as_ptr(), q.port as c_int, &key, status, data) } {
             PSFTP_HOSTKEY_ACCEPT => HostKeyDecision::Accept,
             PSFTP_HOSTKEY_ACCEPT_AND_SAVE => HostKeyDecision::AcceptAndSave,

@@ -71,16 +71,19 @@ pub unsafe extern "C" fn psftp_debug_panic(
     conn: *mut psftp_conn,
     remotepath: *const c_char,
 ) -> c_int {
-    // resume_unwind unwinds like a panic without running the panic hook, so
-    // these deliberate panics print nothing on stderr.
-    let panic = || -> ! { std::panic::resume_unwind(Box::new("psftp_debug_panic was called")) };
-    if conn.is_null() {
-        return guard(|| panic());
+    // SAFETY: the caller keeps this function's contract: `remotepath` is NULL or NUL-terminated.
+    unsafe {
+        // resume_unwind unwinds like a panic without running the panic hook, so
+        // these deliberate panics print nothing on stderr.
+        let panic = || -> ! { std::panic::resume_unwind(Box::new("psftp_debug_panic was called")) };
+        if conn.is_null() {
+            return guard(|| panic());
+        }
+        with_conn(conn, |c| {
+            let path = arg_str(remotepath, "remotepath")?;
+            c.getfo(path, &mut |_| panic(), None).map(|_| ())
+        })
     }
-    with_conn(conn, |c| {
-        let path = arg_str(remotepath, "remotepath")?;
-        c.getfo(path, &mut |_| panic(), None).map(|_| ())
-    })
 }
 
 /// Port 0 means 22; anything outside 1..65535 is invalid.
@@ -139,42 +142,54 @@ pub unsafe extern "C" fn psftp_connect(
     conn_out: *mut *mut psftp_conn,
     error_out: *mut *mut c_char,
 ) -> c_int {
-    connect_to(conn_out, error_out, || {
-        Ok(ConnectSpec {
-            host: arg_str(host, "host")?.to_string(),
-            port: port_arg(port)?,
-            username: arg_opt_str(username, "username")?.map(String::from),
-            password: arg_opt_str(password, "password")?.map(Secret::new),
-            private_key: arg_opt_str(private_key, "private_key")?.map(String::from),
-            private_key_pass: arg_opt_str(private_key_pass, "private_key_pass")?.map(Secret::new),
-            private_key_data: None,
-            cnopts: cnopts_snapshot(cnopts)?,
-            default_path: arg_opt_str(default_path, "default_path")?.map(String::from),
+    // SAFETY: the caller keeps this function's contract: String arguments are NULL or
+    // NUL-terminated; `conn_out` is writable; `error_out` is NULL or writable.
+    unsafe {
+        connect_to(conn_out, error_out, || {
+            Ok(ConnectSpec {
+                host: arg_str(host, "host")?.to_string(),
+                port: port_arg(port)?,
+                username: arg_opt_str(username, "username")?.map(String::from),
+                password: arg_opt_str(password, "password")?.map(Secret::new),
+                private_key: arg_opt_str(private_key, "private_key")?.map(String::from),
+                private_key_pass: arg_opt_str(private_key_pass, "private_key_pass")?
+                    .map(Secret::new),
+                private_key_data: None,
+                cnopts: cnopts_snapshot(cnopts)?,
+                default_path: arg_opt_str(default_path, "default_path")?.map(String::from),
+            })
         })
-    })
+    }
 }
 
 /// Connect with the settings `spec` gives; the connection goes to
 /// `*conn_out`, a failure's message also to `*error_out` (if not NULL).
+///
+/// # Safety
+/// `conn_out` and `error_out` are NULL or writable.
 pub(crate) unsafe fn connect_to(
     conn_out: *mut *mut psftp_conn,
     error_out: *mut *mut c_char,
     spec: impl FnOnce() -> Result<ConnectSpec>,
 ) -> c_int {
-    let rc = guard(|| {
-        let out = arg_out(conn_out, "conn_out")?;
-        let conn = Connection::connect(spec()?)?;
-        *out = CONNS.insert(ConnHandle {
-            conn,
-            last_error: Mutex::new(None),
+    // SAFETY: the caller keeps this function's contract: `conn_out` and `error_out` are NULL or
+    // writable.
+    unsafe {
+        let rc = guard(|| {
+            let out = arg_out(conn_out, "conn_out")?;
+            let conn = Connection::connect(spec()?)?;
+            *out = CONNS.insert(ConnHandle {
+                conn,
+                last_error: Mutex::new(None),
+            });
+            Ok(())
         });
-        Ok(())
-    });
-    if rc != 0 && !error_out.is_null() {
-        let msg = std::ffi::CStr::from_ptr(super::psftp_last_error());
-        *error_out = c_message(&msg.to_string_lossy()).into_raw();
+        if rc != 0 && !error_out.is_null() {
+            let msg = std::ffi::CStr::from_ptr(super::psftp_last_error());
+            *error_out = c_message(&msg.to_string_lossy()).into_raw();
+        }
+        rc
     }
-    rc
 }
 
 /// pysftp `close()`: end the session and release the handle. NULL and an
@@ -249,25 +264,36 @@ pub unsafe extern "C" fn psftp_remote_server_key(
     conn: *mut psftp_conn,
     out: *mut *mut psftp_hostkey,
 ) -> c_int {
-    with_conn(conn, |c| {
-        let out = arg_out(out, "out")?;
-        *out = psftp_hostkey::boxed(&c.remote_server_key())?;
-        Ok(())
-    })
+    // SAFETY: the caller keeps this function's contract: `out` is writable.
+    unsafe {
+        with_conn(conn, |c| {
+            let out = arg_out(out, "out")?;
+            *out = psftp_hostkey::boxed(&c.remote_server_key())?;
+            Ok(())
+        })
+    }
 }
 
+/// Two strings for the caller.
+///
+/// # Safety
+/// `local_out` and `remote_out` are NULL or writable.
 unsafe fn two_strings(
     local_out: *mut *mut c_char,
     remote_out: *mut *mut c_char,
     pair: Result<(String, String)>,
 ) -> Result<()> {
-    let local_out = arg_out(local_out, "local_out")?;
-    let remote_out = arg_out(remote_out, "remote_out")?;
-    let (l, r) = pair?;
-    let l = new_c_string(&l, "algorithm")?;
-    *remote_out = new_c_string(&r, "algorithm").inspect_err(|_| super::psftp_string_free(l))?;
-    *local_out = l;
-    Ok(())
+    // SAFETY: the caller keeps this function's contract: `local_out` and `remote_out` are NULL or
+    // writable.
+    unsafe {
+        let local_out = arg_out(local_out, "local_out")?;
+        let remote_out = arg_out(remote_out, "remote_out")?;
+        let (l, r) = pair?;
+        let l = new_c_string(&l, "algorithm")?;
+        *remote_out = new_c_string(&r, "algorithm").inspect_err(|_| super::psftp_string_free(l))?;
+        *local_out = l;
+        Ok(())
+    }
 }
 
 /// pysftp `active_ciphers`: the ciphers in use, client-to-server (local)
@@ -281,9 +307,12 @@ pub unsafe extern "C" fn psftp_active_ciphers(
     local_out: *mut *mut c_char,
     remote_out: *mut *mut c_char,
 ) -> c_int {
-    with_conn(conn, |c| {
-        two_strings(local_out, remote_out, c.active_ciphers())
-    })
+    // SAFETY: the caller keeps this function's contract: Both out-parameters are writable.
+    unsafe {
+        with_conn(conn, |c| {
+            two_strings(local_out, remote_out, c.active_ciphers())
+        })
+    }
 }
 
 /// pysftp `active_compression`: "none", "zlib" or "zlib@openssh.com" for
@@ -297,9 +326,12 @@ pub unsafe extern "C" fn psftp_active_compression(
     local_out: *mut *mut c_char,
     remote_out: *mut *mut c_char,
 ) -> c_int {
-    with_conn(conn, |c| {
-        two_strings(local_out, remote_out, c.active_compression())
-    })
+    // SAFETY: the caller keeps this function's contract: Both out-parameters are writable.
+    unsafe {
+        with_conn(conn, |c| {
+            two_strings(local_out, remote_out, c.active_compression())
+        })
+    }
 }
 
 /// pysftp `security_options`: the ciphers, digests (MACs), key types, kex
@@ -313,11 +345,14 @@ pub unsafe extern "C" fn psftp_security_options(
     conn: *mut psftp_conn,
     out: *mut *mut psftp_security_info,
 ) -> c_int {
-    with_conn(conn, |c| {
-        let out = arg_out(out, "out")?;
-        *out = psftp_security_info::boxed(&c.security_options()?)?;
-        Ok(())
-    })
+    // SAFETY: the caller keeps this function's contract: `out` is writable.
+    unsafe {
+        with_conn(conn, |c| {
+            let out = arg_out(out, "out")?;
+            *out = psftp_security_info::boxed(&c.security_options()?)?;
+            Ok(())
+        })
+    }
 }
 
 /// pysftp `timeout` (getter): seconds a blocking read or write may wait;
@@ -327,11 +362,14 @@ pub unsafe extern "C" fn psftp_security_options(
 /// `out` is writable.
 #[no_mangle]
 pub unsafe extern "C" fn psftp_timeout(conn: *mut psftp_conn, out: *mut f64) -> c_int {
-    with_conn(conn, |c| {
-        let out = arg_out(out, "out")?;
-        *out = c.timeout()?.map_or(0.0, |d| d.as_secs_f64());
-        Ok(())
-    })
+    // SAFETY: the caller keeps this function's contract: `out` is writable.
+    unsafe {
+        with_conn(conn, |c| {
+            let out = arg_out(out, "out")?;
+            *out = c.timeout()?.map_or(0.0, |d| d.as_secs_f64());
+            Ok(())
+        })
+    }
 }
 
 /// pysftp `timeout` (setter); 0 means no limit. After a timeout the
@@ -348,14 +386,17 @@ pub extern "C" fn psftp_set_timeout(conn: *mut psftp_conn, seconds_: f64) -> c_i
 /// `out` is writable.
 #[no_mangle]
 pub unsafe extern "C" fn psftp_logfile(conn: *mut psftp_conn, out: *mut *mut c_char) -> c_int {
-    with_conn(conn, |c| {
-        let out = arg_out(out, "out")?;
-        *out = match c.logfile() {
-            Some(p) => new_c_string(&p, "log path")?,
-            None => std::ptr::null_mut(),
-        };
-        Ok(())
-    })
+    // SAFETY: the caller keeps this function's contract: `out` is writable.
+    unsafe {
+        with_conn(conn, |c| {
+            let out = arg_out(out, "out")?;
+            *out = match c.logfile() {
+                Some(p) => new_c_string(&p, "log path")?,
+                None => std::ptr::null_mut(),
+            };
+            Ok(())
+        })
+    }
 }
 
 /// pysftp `execute(command)`: run `command` on the server (not in the SFTP
@@ -372,19 +413,23 @@ pub unsafe extern "C" fn psftp_execute(
     lines_out: *mut *mut psftp_strarray,
     exit_status_out: *mut c_int,
 ) -> c_int {
-    with_conn(conn, |c| {
-        let command = arg_str(command, "command")?;
-        let lines_out = arg_out(lines_out, "lines_out")?;
-        let (lines, status) = c.execute(command)?;
-        *lines_out = Box::into_raw(Box::new(psftp_strarray::from_strings(
-            &lines,
-            "command output",
-        )?));
-        if !exit_status_out.is_null() {
-            *exit_status_out = status;
-        }
-        Ok(())
-    })
+    // SAFETY: the caller keeps this function's contract: `command` is NUL-terminated; `lines_out`
+    // is writable.
+    unsafe {
+        with_conn(conn, |c| {
+            let command = arg_str(command, "command")?;
+            let lines_out = arg_out(lines_out, "lines_out")?;
+            let (lines, status) = c.execute(command)?;
+            *lines_out = Box::into_raw(Box::new(psftp_strarray::from_strings(
+                &lines,
+                "command output",
+            )?));
+            if !exit_status_out.is_null() {
+                *exit_status_out = status;
+            }
+            Ok(())
+        })
+    }
 }
 
 /// pysftp `sftp_client`, the escape hatch: `*session_out` receives the
@@ -403,16 +448,19 @@ pub unsafe extern "C" fn psftp_sftp_client(
     session_out: *mut *mut c_void,
     sftp_out: *mut *mut c_void,
 ) -> c_int {
-    with_conn(conn, |c| {
-        let (session, sftp) = c.sftp_client()?;
-        if !session_out.is_null() {
-            *session_out = session as *mut c_void;
-        }
-        if !sftp_out.is_null() {
-            *sftp_out = sftp as *mut c_void;
-        }
-        Ok(())
-    })
+    // SAFETY: the caller keeps this function's contract: Out-parameters are NULL or writable.
+    unsafe {
+        with_conn(conn, |c| {
+            let (session, sftp) = c.sftp_client()?;
+            if !session_out.is_null() {
+                *session_out = session as *mut c_void;
+            }
+            if !sftp_out.is_null() {
+                *sftp_out = sftp as *mut c_void;
+            }
+            Ok(())
+        })
+    }
 }
 
 /// Take this connection for the calling thread, for direct libssh2 calls
@@ -445,12 +493,16 @@ pub unsafe extern "C" fn psftp_has_extension(
     name: *const c_char,
     out: *mut bool,
 ) -> c_int {
-    with_conn(conn, |c| {
-        let name = arg_str(name, "name")?;
-        let out = arg_out(out, "out")?;
-        *out = c.has_extension(name)?;
-        Ok(())
-    })
+    // SAFETY: the caller keeps this function's contract: `name` is NUL-terminated; `out` is
+    // writable.
+    unsafe {
+        with_conn(conn, |c| {
+            let name = arg_str(name, "name")?;
+            let out = arg_out(out, "out")?;
+            *out = c.has_extension(name)?;
+            Ok(())
+        })
+    }
 }
 
 /// The live connection behind a handle (for objects that keep using it).

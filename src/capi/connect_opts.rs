@@ -51,22 +51,26 @@ pub unsafe extern "C" fn psftp_connect_opts_new(
     host: *const c_char,
     out: *mut *mut psftp_connect_opts,
 ) -> c_int {
-    guard(|| {
-        let out = arg_out(out, "out")?;
-        let spec = ConnectSpec {
-            host: arg_str(host, "host")?.to_string(),
-            port: 22,
-            username: None,
-            password: None,
-            private_key: None,
-            private_key_pass: None,
-            private_key_data: None,
-            cnopts: CnOpts::default(),
-            default_path: None,
-        };
-        *out = CONNECT_OPTS.insert(Mutex::new(spec));
-        Ok(())
-    })
+    // SAFETY: the caller keeps this function's contract: `host` is NUL-terminated; `out` is
+    // writable.
+    unsafe {
+        guard(|| {
+            let out = arg_out(out, "out")?;
+            let spec = ConnectSpec {
+                host: arg_str(host, "host")?.to_string(),
+                port: 22,
+                username: None,
+                password: None,
+                private_key: None,
+                private_key_pass: None,
+                private_key_data: None,
+                cnopts: CnOpts::default(),
+                default_path: None,
+            };
+            *out = CONNECT_OPTS.insert(Mutex::new(spec));
+            Ok(())
+        })
+    }
 }
 
 /// Release connect options (their passwords and keys are overwritten).
@@ -97,10 +101,13 @@ pub unsafe extern "C" fn psftp_connect_opts_set_username(
     opts: *mut psftp_connect_opts,
     username: *const c_char,
 ) -> c_int {
-    with_spec(opts, |s| {
-        s.username = arg_opt_str(username, "username")?.map(String::from);
-        Ok(())
-    })
+    // SAFETY: the caller keeps this function's contract: `username` is NULL or NUL-terminated.
+    unsafe {
+        with_spec(opts, |s| {
+            s.username = arg_opt_str(username, "username")?.map(String::from);
+            Ok(())
+        })
+    }
 }
 
 /// The password, tried first when given (as pysftp does; servers that only
@@ -113,10 +120,13 @@ pub unsafe extern "C" fn psftp_connect_opts_set_password(
     opts: *mut psftp_connect_opts,
     password: *const c_char,
 ) -> c_int {
-    with_spec(opts, |s| {
-        s.password = arg_opt_str(password, "password")?.map(Secret::new);
-        Ok(())
-    })
+    // SAFETY: the caller keeps this function's contract: `password` is NULL or NUL-terminated.
+    unsafe {
+        with_spec(opts, |s| {
+            s.password = arg_opt_str(password, "password")?.map(Secret::new);
+            Ok(())
+        })
+    }
 }
 
 /// A private key file (`~` expanded), "agent" or "agent:NAME", as
@@ -133,12 +143,16 @@ pub unsafe extern "C" fn psftp_connect_opts_set_private_key(
     path: *const c_char,
     passphrase: *const c_char,
 ) -> c_int {
-    with_spec(opts, |s| {
-        s.private_key = arg_opt_str(path, "path")?.map(String::from);
-        s.private_key_pass = arg_opt_str(passphrase, "passphrase")?.map(Secret::new);
-        s.private_key_data = None;
-        Ok(())
-    })
+    // SAFETY: the caller keeps this function's contract: `path` and `passphrase` are NULL or
+    // NUL-terminated.
+    unsafe {
+        with_spec(opts, |s| {
+            s.private_key = arg_opt_str(path, "path")?.map(String::from);
+            s.private_key_pass = arg_opt_str(passphrase, "passphrase")?.map(Secret::new);
+            s.private_key_data = None;
+            Ok(())
+        })
+    }
 }
 
 /// A private key given by its contents: `len` bytes at `data` in OpenSSH
@@ -158,30 +172,34 @@ pub unsafe extern "C" fn psftp_connect_opts_set_private_key_data(
     len: usize,
     passphrase: *const c_char,
 ) -> c_int {
-    with_spec(opts, |s| {
-        let key = if data.is_null() {
-            None
-        } else {
-            let bytes = std::slice::from_raw_parts(data, len);
-            let text = std::str::from_utf8(bytes).map_err(|_| {
-                Error::invalid_arg(
-                    "data",
-                    "is not a PEM or OpenSSH private key (not text; the value is not shown)",
-                )
-            })?;
-            if text.trim().is_empty() {
-                return Err(Error::invalid_arg("data", "is empty"));
-            }
-            Some(KeyData {
-                key: Secret::new(text),
-                passphrase: arg_opt_str(passphrase, "passphrase")?.map(Secret::new),
-            })
-        };
-        s.private_key_data = key;
-        s.private_key = None;
-        s.private_key_pass = None;
-        Ok(())
-    })
+    // SAFETY: the caller keeps this function's contract: `data` is NULL or points to `len` readable
+    // bytes; `passphrase` is NULL or NUL-terminated.
+    unsafe {
+        with_spec(opts, |s| {
+            let key = if data.is_null() {
+                None
+            } else {
+                let bytes = std::slice::from_raw_parts(data, len);
+                let text = std::str::from_utf8(bytes).map_err(|_| {
+                    Error::invalid_arg(
+                        "data",
+                        "is not a PEM or OpenSSH private key (not text; the value is not shown)",
+                    )
+                })?;
+                if text.trim().is_empty() {
+                    return Err(Error::invalid_arg("data", "is empty"));
+                }
+                Some(KeyData {
+                    key: Secret::new(text),
+                    passphrase: arg_opt_str(passphrase, "passphrase")?.map(Secret::new),
+                })
+            };
+            s.private_key_data = key;
+            s.private_key = None;
+            s.private_key_pass = None;
+            Ok(())
+        })
+    }
 }
 
 /// The CnOpts to connect with (copied now: later changes to `cnopts` do
@@ -206,10 +224,13 @@ pub unsafe extern "C" fn psftp_connect_opts_set_default_path(
     opts: *mut psftp_connect_opts,
     path: *const c_char,
 ) -> c_int {
-    with_spec(opts, |s| {
-        s.default_path = arg_opt_str(path, "path")?.map(String::from);
-        Ok(())
-    })
+    // SAFETY: the caller keeps this function's contract: `path` is NULL or NUL-terminated.
+    unsafe {
+        with_spec(opts, |s| {
+            s.default_path = arg_opt_str(path, "path")?.map(String::from);
+            Ok(())
+        })
+    }
 }
 
 /// Connect as `opts` says. On success `*conn_out` receives the connection;
@@ -225,9 +246,13 @@ pub unsafe extern "C" fn psftp_connect_with(
     conn_out: *mut *mut psftp_conn,
     error_out: *mut *mut c_char,
 ) -> c_int {
-    connect_to(conn_out, error_out, || {
-        let h = CONNECT_OPTS.get(opts, "opts")?;
-        let spec = h.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        Ok(spec)
-    })
+    // SAFETY: the caller keeps this function's contract: `conn_out` is writable; `error_out` is
+    // NULL or writable.
+    unsafe {
+        connect_to(conn_out, error_out, || {
+            let h = CONNECT_OPTS.get(opts, "opts")?;
+            let spec = h.lock().unwrap_or_else(|p| p.into_inner()).clone();
+            Ok(spec)
+        })
+    }
 }

@@ -15,42 +15,70 @@ use crate::error::{Error, Result};
 pub type psftp_cd_cb =
     Option<unsafe extern "C" fn(conn: *mut psftp_conn, user_data: *mut c_void) -> c_int>;
 
+/// Run `f` on the connection with the remote path argument.
+///
+/// # Safety
+/// `path` is NULL or NUL-terminated.
 unsafe fn path_op(
     conn: *mut psftp_conn,
     path: *const c_char,
     f: impl FnOnce(&Connection, &str) -> Result<()>,
 ) -> c_int {
-    with_conn(conn, |c| f(c, arg_str(path, "remotepath")?))
+    // SAFETY: the caller keeps this function's contract: `path` is NULL or NUL-terminated.
+    unsafe { with_conn(conn, |c| f(c, arg_str(path, "remotepath")?)) }
 }
 
+/// Run `f` on the connection with two remote path arguments.
+///
+/// # Safety
+/// `src` and `dst` are NULL or NUL-terminated.
 unsafe fn two_path_op(
     conn: *mut psftp_conn,
     src: *const c_char,
     dst: *const c_char,
     f: impl FnOnce(&Connection, &str, &str) -> Result<()>,
 ) -> c_int {
-    with_conn(conn, |c| {
-        f(c, arg_str(src, "remote_src")?, arg_str(dst, "remote_dest")?)
-    })
+    // SAFETY: the caller keeps this function's contract: `src` and `dst` are NULL or
+    // NUL-terminated.
+    unsafe {
+        with_conn(conn, |c| {
+            f(c, arg_str(src, "remote_src")?, arg_str(dst, "remote_dest")?)
+        })
+    }
 }
 
+/// A string result for the caller.
+///
+/// # Safety
+/// `out` is NULL or writable.
 unsafe fn string_out(out: *mut *mut c_char, value: Result<String>) -> Result<()> {
-    let out = arg_out(out, "out")?;
-    *out = new_c_string(&value?, "path")?;
-    Ok(())
+    // SAFETY: the caller keeps this function's contract: `out` is NULL or writable.
+    unsafe {
+        let out = arg_out(out, "out")?;
+        *out = new_c_string(&value?, "path")?;
+        Ok(())
+    }
 }
 
+/// A yes/no question about one remote path.
+///
+/// # Safety
+/// `path` is NULL or NUL-terminated; `out` is NULL or writable.
 unsafe fn bool_op(
     conn: *mut psftp_conn,
     path: *const c_char,
     out: *mut bool,
     f: fn(&Connection, &str) -> Result<bool>,
 ) -> c_int {
-    path_op(conn, path, |c, p| {
-        let out = arg_out(out, "out")?;
-        *out = f(c, p)?;
-        Ok(())
-    })
+    // SAFETY: the caller keeps this function's contract: `path` is NULL or NUL-terminated; `out` is
+    // NULL or writable.
+    unsafe {
+        path_op(conn, path, |c, p| {
+            let out = arg_out(out, "out")?;
+            *out = f(c, p)?;
+            Ok(())
+        })
+    }
 }
 
 /// pysftp `listdir(remotepath='.')`: entry names sorted, without "." and
@@ -64,15 +92,19 @@ pub unsafe extern "C" fn psftp_listdir(
     remotepath: *const c_char,
     out: *mut *mut psftp_strarray,
 ) -> c_int {
-    path_op(conn, remotepath, |c, p| {
-        let out = arg_out(out, "out")?;
-        let names = c.listdir(p)?;
-        *out = Box::into_raw(Box::new(psftp_strarray::from_strings(
-            &names,
-            "a file name from the server",
-        )?));
-        Ok(())
-    })
+    // SAFETY: the caller keeps this function's contract: `remotepath` is NUL-terminated; `out` is
+    // writable.
+    unsafe {
+        path_op(conn, remotepath, |c, p| {
+            let out = arg_out(out, "out")?;
+            let names = c.listdir(p)?;
+            *out = Box::into_raw(Box::new(psftp_strarray::from_strings(
+                &names,
+                "a file name from the server",
+            )?));
+            Ok(())
+        })
+    }
 }
 
 /// pysftp `listdir_attr(remotepath='.')`: entries with attributes, sorted
@@ -86,11 +118,15 @@ pub unsafe extern "C" fn psftp_listdir_attr(
     remotepath: *const c_char,
     out: *mut *mut psftp_dirent_list,
 ) -> c_int {
-    path_op(conn, remotepath, |c, p| {
-        let out = arg_out(out, "out")?;
-        *out = psftp_dirent_list::from_entries(&c.listdir_attr(p)?)?;
-        Ok(())
-    })
+    // SAFETY: the caller keeps this function's contract: `remotepath` is NUL-terminated; `out` is
+    // writable.
+    unsafe {
+        path_op(conn, remotepath, |c, p| {
+            let out = arg_out(out, "out")?;
+            *out = psftp_dirent_list::from_entries(&c.listdir_attr(p)?)?;
+            Ok(())
+        })
+    }
 }
 
 /// pysftp `stat(remotepath)`, following symlinks. Set `out->struct_size`
@@ -104,9 +140,13 @@ pub unsafe extern "C" fn psftp_stat(
     remotepath: *const c_char,
     out: *mut psftp_attrs,
 ) -> c_int {
-    path_op(conn, remotepath, |c, p| {
-        write_sized(out, psftp_attrs::from(&c.stat(p)?), "out")
-    })
+    // SAFETY: the caller keeps this function's contract: `remotepath` is NUL-terminated; `out` is
+    // writable for its struct_size.
+    unsafe {
+        path_op(conn, remotepath, |c, p| {
+            write_sized(out, psftp_attrs::from(&c.stat(p)?), "out")
+        })
+    }
 }
 
 /// pysftp `lstat(remotepath)`: like psftp_stat() but about the link itself.
@@ -119,9 +159,13 @@ pub unsafe extern "C" fn psftp_lstat(
     remotepath: *const c_char,
     out: *mut psftp_attrs,
 ) -> c_int {
-    path_op(conn, remotepath, |c, p| {
-        write_sized(out, psftp_attrs::from(&c.lstat(p)?), "out")
-    })
+    // SAFETY: the caller keeps this function's contract: `remotepath` is NUL-terminated; `out` is
+    // writable for its struct_size.
+    unsafe {
+        path_op(conn, remotepath, |c, p| {
+            write_sized(out, psftp_attrs::from(&c.lstat(p)?), "out")
+        })
+    }
 }
 
 /// pysftp `exists(remotepath)`. `*out` is false for a missing or
@@ -136,7 +180,9 @@ pub unsafe extern "C" fn psftp_exists(
     remotepath: *const c_char,
     out: *mut bool,
 ) -> c_int {
-    bool_op(conn, remotepath, out, Connection::exists)
+    // SAFETY: the caller keeps this function's contract: `remotepath` is NUL-terminated; `out` is
+    // writable.
+    unsafe { bool_op(conn, remotepath, out, Connection::exists) }
 }
 
 /// pysftp `lexists(remotepath)`: like psftp_exists(), true for a broken
@@ -150,7 +196,9 @@ pub unsafe extern "C" fn psftp_lexists(
     remotepath: *const c_char,
     out: *mut bool,
 ) -> c_int {
-    bool_op(conn, remotepath, out, Connection::lexists)
+    // SAFETY: the caller keeps this function's contract: `remotepath` is NUL-terminated; `out` is
+    // writable.
+    unsafe { bool_op(conn, remotepath, out, Connection::lexists) }
 }
 
 /// pysftp `isdir(remotepath)` (follows symlinks).
@@ -163,7 +211,9 @@ pub unsafe extern "C" fn psftp_isdir(
     remotepath: *const c_char,
     out: *mut bool,
 ) -> c_int {
-    bool_op(conn, remotepath, out, Connection::isdir)
+    // SAFETY: the caller keeps this function's contract: `remotepath` is NUL-terminated; `out` is
+    // writable.
+    unsafe { bool_op(conn, remotepath, out, Connection::isdir) }
 }
 
 /// pysftp `isfile(remotepath)`: a regular file (follows symlinks).
@@ -176,7 +226,9 @@ pub unsafe extern "C" fn psftp_isfile(
     remotepath: *const c_char,
     out: *mut bool,
 ) -> c_int {
-    bool_op(conn, remotepath, out, Connection::isfile)
+    // SAFETY: the caller keeps this function's contract: `remotepath` is NUL-terminated; `out` is
+    // writable.
+    unsafe { bool_op(conn, remotepath, out, Connection::isfile) }
 }
 
 /// pysftp `chdir(remotepath)`: later relative paths are taken from there.
@@ -187,7 +239,8 @@ pub unsafe extern "C" fn psftp_isfile(
 /// `remotepath` is NULL or NUL-terminated.
 #[no_mangle]
 pub unsafe extern "C" fn psftp_chdir(conn: *mut psftp_conn, remotepath: *const c_char) -> c_int {
-    with_conn(conn, |c| c.chdir(arg_opt_str(remotepath, "remotepath")?))
+    // SAFETY: the caller keeps this function's contract: `remotepath` is NULL or NUL-terminated.
+    unsafe { with_conn(conn, |c| c.chdir(arg_opt_str(remotepath, "remotepath")?)) }
 }
 
 /// pysftp `cwd(remotepath)`: a synonym of psftp_chdir().
@@ -196,7 +249,8 @@ pub unsafe extern "C" fn psftp_chdir(conn: *mut psftp_conn, remotepath: *const c
 /// `remotepath` is NULL or NUL-terminated.
 #[no_mangle]
 pub unsafe extern "C" fn psftp_cwd(conn: *mut psftp_conn, remotepath: *const c_char) -> c_int {
-    psftp_chdir(conn, remotepath)
+    // SAFETY: the caller keeps this function's contract: `remotepath` is NULL or NUL-terminated.
+    unsafe { psftp_chdir(conn, remotepath) }
 }
 
 /// pysftp `with cd(remotepath):` as a scoped call: remembers the working
@@ -215,17 +269,21 @@ pub unsafe extern "C" fn psftp_cd(
     body: psftp_cd_cb,
     user_data: *mut c_void,
 ) -> c_int {
-    let mut body_rc = 0;
-    let rc = with_conn(conn, |c| {
-        let body = body.ok_or_else(|| Error::invalid_arg("body", "is NULL"))?;
-        let path = arg_opt_str(remotepath, "remotepath")?;
-        body_rc = c.cd(path, || body(conn, user_data))?;
-        Ok(())
-    });
-    if rc != 0 {
-        rc
-    } else {
-        body_rc
+    // SAFETY: the caller keeps this function's contract: `remotepath` is NULL or NUL-terminated;
+    // `body` is a valid function.
+    unsafe {
+        let mut body_rc = 0;
+        let rc = with_conn(conn, |c| {
+            let body = body.ok_or_else(|| Error::invalid_arg("body", "is NULL"))?;
+            let path = arg_opt_str(remotepath, "remotepath")?;
+            body_rc = c.cd(path, || body(conn, user_data))?;
+            Ok(())
+        });
+        if rc != 0 {
+            rc
+        } else {
+            body_rc
+        }
     }
 }
 
@@ -238,7 +296,8 @@ pub unsafe extern "C" fn psftp_cd(
 /// `remotepath` is NULL or NUL-terminated.
 #[no_mangle]
 pub unsafe extern "C" fn psftp_cd_push(conn: *mut psftp_conn, remotepath: *const c_char) -> c_int {
-    with_conn(conn, |c| c.cd_push(arg_opt_str(remotepath, "remotepath")?))
+    // SAFETY: the caller keeps this function's contract: `remotepath` is NULL or NUL-terminated.
+    unsafe { with_conn(conn, |c| c.cd_push(arg_opt_str(remotepath, "remotepath")?)) }
 }
 
 /// Return to the directory the matching psftp_cd_push() remembered. It
@@ -256,14 +315,17 @@ pub extern "C" fn psftp_cd_pop(conn: *mut psftp_conn) -> c_int {
 /// `out` is writable.
 #[no_mangle]
 pub unsafe extern "C" fn psftp_getcwd(conn: *mut psftp_conn, out: *mut *mut c_char) -> c_int {
-    with_conn(conn, |c| {
-        let out = arg_out(out, "out")?;
-        *out = match c.getcwd()? {
-            Some(p) => new_c_string(&p, "path")?,
-            None => std::ptr::null_mut(),
-        };
-        Ok(())
-    })
+    // SAFETY: the caller keeps this function's contract: `out` is writable.
+    unsafe {
+        with_conn(conn, |c| {
+            let out = arg_out(out, "out")?;
+            *out = match c.getcwd()? {
+                Some(p) => new_c_string(&p, "path")?,
+                None => std::ptr::null_mut(),
+            };
+            Ok(())
+        })
+    }
 }
 
 /// pysftp `pwd`: the current directory as the server names it. Free with
@@ -273,7 +335,8 @@ pub unsafe extern "C" fn psftp_getcwd(conn: *mut psftp_conn, out: *mut *mut c_ch
 /// `out` is writable.
 #[no_mangle]
 pub unsafe extern "C" fn psftp_pwd(conn: *mut psftp_conn, out: *mut *mut c_char) -> c_int {
-    with_conn(conn, |c| string_out(out, c.pwd()))
+    // SAFETY: the caller keeps this function's contract: `out` is writable.
+    unsafe { with_conn(conn, |c| string_out(out, c.pwd())) }
 }
 
 /// pysftp `normalize(remotepath)`: the absolute, canonical path.
@@ -287,7 +350,9 @@ pub unsafe extern "C" fn psftp_normalize(
     remotepath: *const c_char,
     out: *mut *mut c_char,
 ) -> c_int {
-    path_op(conn, remotepath, |c, p| string_out(out, c.normalize(p)))
+    // SAFETY: the caller keeps this function's contract: `remotepath` is NUL-terminated; `out` is
+    // writable.
+    unsafe { path_op(conn, remotepath, |c, p| string_out(out, c.normalize(p))) }
 }
 
 /// pysftp `readlink(remotelink)`: the link's target as an absolute,
@@ -302,7 +367,9 @@ pub unsafe extern "C" fn psftp_readlink(
     remotelink: *const c_char,
     out: *mut *mut c_char,
 ) -> c_int {
-    path_op(conn, remotelink, |c, p| string_out(out, c.readlink(p)))
+    // SAFETY: the caller keeps this function's contract: `remotelink` is NUL-terminated; `out` is
+    // writable.
+    unsafe { path_op(conn, remotelink, |c, p| string_out(out, c.readlink(p))) }
 }
 
 /// A mode argument: POSIX permission bits as chmod(2) takes them (0644,
@@ -333,7 +400,8 @@ pub unsafe extern "C" fn psftp_mkdir(
     remotepath: *const c_char,
     mode: u32,
 ) -> c_int {
-    path_op(conn, remotepath, |c, p| c.mkdir(p, mode_arg(mode)?))
+    // SAFETY: the caller keeps this function's contract: `remotepath` is NUL-terminated.
+    unsafe { path_op(conn, remotepath, |c, p| c.mkdir(p, mode_arg(mode)?)) }
 }
 
 /// pysftp `makedirs(remotedir, mode=777)`: create every missing level,
@@ -348,7 +416,8 @@ pub unsafe extern "C" fn psftp_makedirs(
     remotedir: *const c_char,
     mode: u32,
 ) -> c_int {
-    path_op(conn, remotedir, |c, p| c.makedirs(p, mode_arg(mode)?))
+    // SAFETY: the caller keeps this function's contract: `remotedir` is NUL-terminated.
+    unsafe { path_op(conn, remotedir, |c, p| c.makedirs(p, mode_arg(mode)?)) }
 }
 
 /// pysftp `rmdir(remotepath)`: remove an empty directory.
@@ -357,7 +426,8 @@ pub unsafe extern "C" fn psftp_makedirs(
 /// `remotepath` is NUL-terminated.
 #[no_mangle]
 pub unsafe extern "C" fn psftp_rmdir(conn: *mut psftp_conn, remotepath: *const c_char) -> c_int {
-    path_op(conn, remotepath, |c, p| c.rmdir(p))
+    // SAFETY: the caller keeps this function's contract: `remotepath` is NUL-terminated.
+    unsafe { path_op(conn, remotepath, |c, p| c.rmdir(p)) }
 }
 
 /// pysftp `remove(remotefile)`: delete a file (not a directory).
@@ -366,7 +436,8 @@ pub unsafe extern "C" fn psftp_rmdir(conn: *mut psftp_conn, remotepath: *const c
 /// `remotefile` is NUL-terminated.
 #[no_mangle]
 pub unsafe extern "C" fn psftp_remove(conn: *mut psftp_conn, remotefile: *const c_char) -> c_int {
-    path_op(conn, remotefile, |c, p| c.remove(p))
+    // SAFETY: the caller keeps this function's contract: `remotefile` is NUL-terminated.
+    unsafe { path_op(conn, remotefile, |c, p| c.remove(p)) }
 }
 
 /// pysftp `unlink(remotefile)`: a synonym of psftp_remove().
@@ -375,7 +446,8 @@ pub unsafe extern "C" fn psftp_remove(conn: *mut psftp_conn, remotefile: *const 
 /// `remotefile` is NUL-terminated.
 #[no_mangle]
 pub unsafe extern "C" fn psftp_unlink(conn: *mut psftp_conn, remotefile: *const c_char) -> c_int {
-    psftp_remove(conn, remotefile)
+    // SAFETY: the caller keeps this function's contract: `remotefile` is NUL-terminated.
+    unsafe { psftp_remove(conn, remotefile) }
 }
 
 /// pysftp `rename(remote_src, remote_dest)`: PSFTP_E_EXISTS if the
@@ -389,7 +461,8 @@ pub unsafe extern "C" fn psftp_rename(
     remote_src: *const c_char,
     remote_dest: *const c_char,
 ) -> c_int {
-    two_path_op(conn, remote_src, remote_dest, |c, s, d| c.rename(s, d))
+    // SAFETY: the caller keeps this function's contract: Both paths are NUL-terminated.
+    unsafe { two_path_op(conn, remote_src, remote_dest, |c, s, d| c.rename(s, d)) }
 }
 
 /// Rename that atomically replaces an existing destination, with
@@ -403,9 +476,12 @@ pub unsafe extern "C" fn psftp_posix_rename(
     remote_src: *const c_char,
     remote_dest: *const c_char,
 ) -> c_int {
-    two_path_op(conn, remote_src, remote_dest, |c, s, d| {
-        c.posix_rename(s, d)
-    })
+    // SAFETY: the caller keeps this function's contract: Both paths are NUL-terminated.
+    unsafe {
+        two_path_op(conn, remote_src, remote_dest, |c, s, d| {
+            c.posix_rename(s, d)
+        })
+    }
 }
 
 /// Create `remote_dest` as a hard link to `remote_src`
@@ -419,7 +495,8 @@ pub unsafe extern "C" fn psftp_hardlink(
     remote_src: *const c_char,
     remote_dest: *const c_char,
 ) -> c_int {
-    two_path_op(conn, remote_src, remote_dest, |c, s, d| c.hardlink(s, d))
+    // SAFETY: the caller keeps this function's contract: Both paths are NUL-terminated.
+    unsafe { two_path_op(conn, remote_src, remote_dest, |c, s, d| c.hardlink(s, d)) }
 }
 
 /// pysftp `symlink(remote_src, remote_dest)`: create the link `remote_dest`
@@ -434,7 +511,8 @@ pub unsafe extern "C" fn psftp_symlink(
     remote_src: *const c_char,
     remote_dest: *const c_char,
 ) -> c_int {
-    two_path_op(conn, remote_src, remote_dest, |c, s, d| c.symlink(s, d))
+    // SAFETY: the caller keeps this function's contract: Both paths are NUL-terminated.
+    unsafe { two_path_op(conn, remote_src, remote_dest, |c, s, d| c.symlink(s, d)) }
 }
 
 /// pysftp `chmod(remotepath, mode=777)`, with `mode` in POSIX bits as for
@@ -449,7 +527,8 @@ pub unsafe extern "C" fn psftp_chmod(
     remotepath: *const c_char,
     mode: u32,
 ) -> c_int {
-    path_op(conn, remotepath, |c, p| c.chmod(p, mode_arg(mode)?))
+    // SAFETY: the caller keeps this function's contract: `remotepath` is NUL-terminated.
+    unsafe { path_op(conn, remotepath, |c, p| c.chmod(p, mode_arg(mode)?)) }
 }
 
 fn id_arg(v: i64, param: &str) -> Result<Option<u32>> {
@@ -475,9 +554,12 @@ pub unsafe extern "C" fn psftp_chown(
     uid: i64,
     gid: i64,
 ) -> c_int {
-    path_op(conn, remotepath, |c, p| {
-        c.chown(p, id_arg(uid, "uid")?, id_arg(gid, "gid")?)
-    })
+    // SAFETY: the caller keeps this function's contract: `remotepath` is NUL-terminated.
+    unsafe {
+        path_op(conn, remotepath, |c, p| {
+            c.chown(p, id_arg(uid, "uid")?, id_arg(gid, "gid")?)
+        })
+    }
 }
 
 /// pysftp `truncate(remotepath, size)`: `*new_size_out` (may be NULL)
@@ -492,13 +574,17 @@ pub unsafe extern "C" fn psftp_truncate(
     size: u64,
     new_size_out: *mut u64,
 ) -> c_int {
-    path_op(conn, remotepath, |c, p| {
-        let n = c.truncate(p, size)?;
-        if !new_size_out.is_null() {
-            *new_size_out = n;
-        }
-        Ok(())
-    })
+    // SAFETY: the caller keeps this function's contract: `remotepath` is NUL-terminated;
+    // `new_size_out` is NULL or writable.
+    unsafe {
+        path_op(conn, remotepath, |c, p| {
+            let n = c.truncate(p, size)?;
+            if !new_size_out.is_null() {
+                *new_size_out = n;
+            }
+            Ok(())
+        })
+    }
 }
 
 /// Set access and modification times (seconds since the epoch; SFTP v3
@@ -513,13 +599,16 @@ pub unsafe extern "C" fn psftp_utime(
     atime: i64,
     mtime: i64,
 ) -> c_int {
-    path_op(conn, remotepath, |c, p| {
-        let t = |v: i64, name: &str| {
-            u32::try_from(v)
-                .map_err(|_| Error::invalid_arg(name, format!("{v} is outside 0..4294967295")))
-        };
-        c.utime(p, t(atime, "atime")?, t(mtime, "mtime")?)
-    })
+    // SAFETY: the caller keeps this function's contract: `remotepath` is NUL-terminated.
+    unsafe {
+        path_op(conn, remotepath, |c, p| {
+            let t = |v: i64, name: &str| {
+                u32::try_from(v)
+                    .map_err(|_| Error::invalid_arg(name, format!("{v} is outside 0..4294967295")))
+            };
+            c.utime(p, t(atime, "atime")?, t(mtime, "mtime")?)
+        })
+    }
 }
 
 /// Free-space figures of the file system holding `remotepath`
@@ -534,7 +623,11 @@ pub unsafe extern "C" fn psftp_statvfs(
     remotepath: *const c_char,
     out: *mut psftp_statvfs_info,
 ) -> c_int {
-    path_op(conn, remotepath, |c, p| {
-        write_sized(out, psftp_statvfs_info::from(&c.statvfs(p)?), "out")
-    })
+    // SAFETY: the caller keeps this function's contract: `remotepath` is NUL-terminated; `out` is
+    // writable for its struct_size.
+    unsafe {
+        path_op(conn, remotepath, |c, p| {
+            write_sized(out, psftp_statvfs_info::from(&c.statvfs(p)?), "out")
+        })
+    }
 }

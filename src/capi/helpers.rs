@@ -38,10 +38,17 @@ pub extern "C" fn psftp_st_mode_to_int(mode: u32) -> u32 {
     helpers::st_mode_to_int(mode)
 }
 
+/// A list of strings for the caller.
+///
+/// # Safety
+/// `out` is NULL or writable.
 unsafe fn list_out(out: *mut *mut psftp_strarray, items: Result<Vec<String>>) -> Result<()> {
-    let out = arg_out(out, "out")?;
-    *out = Box::into_raw(Box::new(psftp_strarray::from_strings(&items?, "path")?));
-    Ok(())
+    // SAFETY: the caller keeps this function's contract: `out` is NULL or writable.
+    unsafe {
+        let out = arg_out(out, "out")?;
+        *out = Box::into_raw(Box::new(psftp_strarray::from_strings(&items?, "path")?));
+        Ok(())
+    }
 }
 
 /// pysftp `path_advance(thepath)`: './pub/example/example01' gives '.',
@@ -55,7 +62,9 @@ pub unsafe extern "C" fn psftp_path_advance(
     thepath: *const c_char,
     out: *mut *mut psftp_strarray,
 ) -> c_int {
-    guard(|| list_out(out, helpers::path_advance(arg_str(thepath, "thepath")?)))
+    // SAFETY: the caller keeps this function's contract: `thepath` is NUL-terminated; `out` is
+    // writable.
+    unsafe { guard(|| list_out(out, helpers::path_advance(arg_str(thepath, "thepath")?))) }
 }
 
 /// pysftp `path_retreat(thepath)`: the same paths, longest first.
@@ -67,7 +76,9 @@ pub unsafe extern "C" fn psftp_path_retreat(
     thepath: *const c_char,
     out: *mut *mut psftp_strarray,
 ) -> c_int {
-    guard(|| list_out(out, helpers::path_retreat(arg_str(thepath, "thepath")?)))
+    // SAFETY: the caller keeps this function's contract: `thepath` is NUL-terminated; `out` is
+    // writable.
+    unsafe { guard(|| list_out(out, helpers::path_retreat(arg_str(thepath, "thepath")?))) }
 }
 
 /// pysftp `reparent(newparent, oldpath)`: ('backup', '/home/test/pub')
@@ -83,13 +94,17 @@ pub unsafe extern "C" fn psftp_reparent(
     oldpath: *const c_char,
     out: *mut *mut c_char,
 ) -> c_int {
-    guard(|| {
-        let p = arg_str(newparent, "newparent")?;
-        let o = arg_str(oldpath, "oldpath")?;
-        let out = arg_out(out, "out")?;
-        *out = new_c_string(&helpers::reparent(p, o)?, "path")?;
-        Ok(())
-    })
+    // SAFETY: the caller keeps this function's contract: Both strings are NUL-terminated; `out` is
+    // writable.
+    unsafe {
+        guard(|| {
+            let p = arg_str(newparent, "newparent")?;
+            let o = arg_str(oldpath, "oldpath")?;
+            let out = arg_out(out, "out")?;
+            *out = new_c_string(&helpers::reparent(p, o)?, "path")?;
+            Ok(())
+        })
+    }
 }
 
 /// Call the C callback for `kind`, turning its result into a Visit; a stop
@@ -119,6 +134,9 @@ fn dispatch(
             return Visit::Stop;
         };
         let a = psftp_attrs::from(attrs);
+        // SAFETY: the walk's caller gave `f` with this user_data (a valid
+        // pair, by the walk functions' contract); path and attributes live
+        // until it returns.
         match unsafe { f(cpath.as_ptr(), &a, user_data) } {
             0 => Visit::Continue,
             PSFTP_WALK_SKIP if kind == EntryKind::Dir => Visit::SkipSubtree,
@@ -154,12 +172,16 @@ pub unsafe extern "C" fn psftp_walktree(
     recurse: bool,
     user_data: *mut c_void,
 ) -> c_int {
-    with_conn(conn, |c| {
-        let root = arg_str(remotepath, "remotepath")?;
-        let stop = StopValue::default();
-        let mut visit = dispatch([fcallback, dcallback, ucallback], user_data, &stop);
-        stop.attach(c.walktree(root, recurse, &mut visit as &mut WalkFn<'_>))
-    })
+    // SAFETY: the caller keeps this function's contract: `remotepath` is NUL-terminated; callbacks
+    // are valid functions or NULL.
+    unsafe {
+        with_conn(conn, |c| {
+            let root = arg_str(remotepath, "remotepath")?;
+            let stop = StopValue::default();
+            let mut visit = dispatch([fcallback, dcallback, ucallback], user_data, &stop);
+            stop.attach(c.walktree(root, recurse, &mut visit as &mut WalkFn<'_>))
+        })
+    }
 }
 
 /// pysftp `walktree(localpath, ...)` (the module function): the same walk
@@ -176,16 +198,20 @@ pub unsafe extern "C" fn psftp_local_walktree(
     recurse: bool,
     user_data: *mut c_void,
 ) -> c_int {
-    guard(|| {
-        let root = Path::new(arg_str(localpath, "localpath")?);
-        let stop = StopValue::default();
-        let mut visit = dispatch([fcallback, dcallback, ucallback], user_data, &stop);
-        stop.attach(walk::local_walktree(
-            root,
-            recurse,
-            &mut visit as &mut WalkFn<'_>,
-        ))
-    })
+    // SAFETY: the caller keeps this function's contract: `localpath` is NUL-terminated; callbacks
+    // are valid functions or NULL.
+    unsafe {
+        guard(|| {
+            let root = Path::new(arg_str(localpath, "localpath")?);
+            let stop = StopValue::default();
+            let mut visit = dispatch([fcallback, dcallback, ucallback], user_data, &stop);
+            stop.attach(walk::local_walktree(
+                root,
+                recurse,
+                &mut visit as &mut WalkFn<'_>,
+            ))
+        })
+    }
 }
 
 /// pysftp `cd(localpath)` (the module function) as a push: remember the
@@ -196,7 +222,8 @@ pub unsafe extern "C" fn psftp_local_walktree(
 /// `localpath` is NULL or NUL-terminated.
 #[no_mangle]
 pub unsafe extern "C" fn psftp_local_cd_push(localpath: *const c_char) -> c_int {
-    guard(|| walk::local_cd_push(arg_opt_str(localpath, "localpath")?.map(Path::new)))
+    // SAFETY: the caller keeps this function's contract: `localpath` is NULL or NUL-terminated.
+    unsafe { guard(|| walk::local_cd_push(arg_opt_str(localpath, "localpath")?.map(Path::new))) }
 }
 
 /// Return to the directory the matching psftp_local_cd_push() remembered.
@@ -217,16 +244,20 @@ pub unsafe extern "C" fn psftp_local_cd(
     body: psftp_local_cd_cb,
     user_data: *mut c_void,
 ) -> c_int {
-    let mut body_rc = 0;
-    let rc = guard(|| {
-        let body = body.ok_or_else(|| Error::invalid_arg("body", "is NULL"))?;
-        walk::local_cd_push(arg_opt_str(localpath, "localpath")?.map(Path::new))?;
-        body_rc = body(user_data);
-        walk::local_cd_pop()
-    });
-    if rc != 0 {
-        rc
-    } else {
-        body_rc
+    // SAFETY: the caller keeps this function's contract: `localpath` is NULL or NUL-terminated;
+    // `body` is a valid function.
+    unsafe {
+        let mut body_rc = 0;
+        let rc = guard(|| {
+            let body = body.ok_or_else(|| Error::invalid_arg("body", "is NULL"))?;
+            walk::local_cd_push(arg_opt_str(localpath, "localpath")?.map(Path::new))?;
+            body_rc = body(user_data);
+            walk::local_cd_pop()
+        });
+        if rc != 0 {
+            rc
+        } else {
+            body_rc
+        }
     }
 }

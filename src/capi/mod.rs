@@ -191,27 +191,42 @@ impl<T> Registry<T> {
 }
 
 /// A required input string.
+///
+/// # Safety
+/// `p` is NULL or a NUL-terminated string that stays valid and unchanged
+/// for `'a`.
 pub(crate) unsafe fn arg_str<'a>(p: *const c_char, param: &str) -> Result<&'a str> {
     if p.is_null() {
         return Err(Error::invalid_arg(param, "is NULL"));
     }
-    CStr::from_ptr(p)
-        .to_str()
+    // SAFETY: not NULL (checked), and NUL-terminated and valid for 'a as
+    // this function requires.
+    let s = unsafe { CStr::from_ptr(p) };
+    s.to_str()
         .map_err(|_| Error::invalid_arg(param, "is not valid UTF-8"))
 }
 
 /// An optional input string (NULL = not given).
+///
+/// # Safety
+/// As for arg_str.
 pub(crate) unsafe fn arg_opt_str<'a>(p: *const c_char, param: &str) -> Result<Option<&'a str>> {
     if p.is_null() {
         return Ok(None);
     }
-    arg_str(p, param).map(Some)
+    // SAFETY: this function's contract is arg_str's.
+    unsafe { arg_str(p, param) }.map(Some)
 }
 
 /// A required out-parameter.
+///
+/// # Safety
+/// `p` is NULL or points to a `T` writable, and not otherwise referenced,
+/// for `'a`.
 pub(crate) unsafe fn arg_out<'a, T>(p: *mut T, param: &str) -> Result<&'a mut T> {
-    p.as_mut()
-        .ok_or_else(|| Error::invalid_arg(param, "is NULL"))
+    // SAFETY: NULL gives None; otherwise valid and unaliased for 'a as
+    // this function requires.
+    unsafe { p.as_mut() }.ok_or_else(|| Error::invalid_arg(param, "is NULL"))
 }
 
 /// A library-allocated C string for the caller (free with psftp_string_free).
@@ -298,11 +313,15 @@ pub extern "C" fn psftp_version() -> *const c_char {
 /// `s` is NULL or a string psftp returned and has not been freed.
 #[no_mangle]
 pub unsafe extern "C" fn psftp_string_free(s: *mut c_char) {
-    guard_void(|| {
-        if !s.is_null() {
-            drop(CString::from_raw(s));
-        }
-    })
+    // SAFETY: the caller keeps this function's contract: `s` is NULL or a string psftp returned and
+    // has not been freed.
+    unsafe {
+        guard_void(|| {
+            if !s.is_null() {
+                drop(CString::from_raw(s));
+            }
+        })
+    }
 }
 
 #[cfg(test)]
@@ -327,6 +346,7 @@ mod tests {
             PSFTP_VERSION_NUMBER,
             PSFTP_VERSION_MAJOR * 10000 + PSFTP_VERSION_MINOR * 100 + PSFTP_VERSION_PATCH
         );
+        // SAFETY: psftp_version returns a static NUL-terminated string.
         let v = unsafe { CStr::from_ptr(psftp_version()) };
         assert_eq!(v.to_str().unwrap(), env!("CARGO_PKG_VERSION"));
     }
@@ -334,12 +354,19 @@ mod tests {
     #[test]
     fn strerror_and_error_name_come_from_the_table() {
         for k in ErrorKind::ALL {
-            let c_name = unsafe { CStr::from_ptr(psftp_strerror(k.code())) };
-            let short = unsafe { CStr::from_ptr(psftp_error_name(k.code())) };
+            // SAFETY: both return static NUL-terminated strings.
+            let (c_name, short) = unsafe {
+                (
+                    CStr::from_ptr(psftp_strerror(k.code())),
+                    CStr::from_ptr(psftp_error_name(k.code())),
+                )
+            };
             assert_eq!(c_name, k.c_name());
             assert_eq!(short, k.short_name());
         }
         let name = |f: extern "C" fn(c_int) -> *const c_char, code| {
+            // SAFETY: `f` is psftp_strerror or psftp_error_name, which
+            // return static NUL-terminated strings.
             unsafe { CStr::from_ptr(f(code)) }.to_str().unwrap()
         };
         assert_eq!(name(psftp_strerror, PSFTP_OK), "PSFTP_OK");
@@ -369,9 +396,12 @@ mod tests {
 
     #[test]
     fn panics_become_the_panic_code_with_a_message() {
+        // SAFETY: NULL is allowed for both.
         let rc = unsafe { conn::psftp_debug_panic(std::ptr::null_mut(), std::ptr::null()) };
         assert_eq!(rc, PSFTP_E_PANIC);
         assert_eq!(psftp_last_error_code(), PSFTP_E_PANIC);
+        // SAFETY: psftp_last_error returns a NUL-terminated string valid
+        // until the next psftp call on this thread.
         let msg = unsafe { CStr::from_ptr(psftp_last_error()) };
         assert!(msg
             .to_str()

@@ -94,11 +94,14 @@ pub type psftp_tree_progress_cb = Option<
 /// `out` is writable.
 #[no_mangle]
 pub unsafe extern "C" fn psftp_transfer_opts_new(out: *mut *mut psftp_transfer_opts) -> c_int {
-    guard(|| {
-        let out = arg_out(out, "out")?;
-        *out = XOPTS.insert(Mutex::new(TransferOpts::default()));
-        Ok(())
-    })
+    // SAFETY: the caller keeps this function's contract: `out` is writable.
+    unsafe {
+        guard(|| {
+            let out = arg_out(out, "out")?;
+            *out = XOPTS.insert(Mutex::new(TransferOpts::default()));
+            Ok(())
+        })
+    }
 }
 
 /// Release options. NULL and a second free are ignored.
@@ -163,6 +166,9 @@ pub(crate) fn progress_closure(
 ) -> Option<impl FnMut(u64, u64) -> bool + '_> {
     cb.map(|f| {
         move |done: u64, total: u64| {
+            // SAFETY: the transfer's caller gave `f` with this user_data,
+            // a valid pair by the transfer functions' contract; called on
+            // its thread, during its call.
             let v = unsafe { f(done, total, user_data) };
             !stop.stops(v.into(), v != 0)
         }
@@ -187,17 +193,21 @@ pub unsafe extern "C" fn psftp_get(
     preserve_mtime: bool,
     opts: *const psftp_transfer_opts,
 ) -> c_int {
-    with_conn(conn, |c| {
-        let remote = arg_str(remotepath, "remotepath")?;
-        let local = arg_opt_str(localpath, "localpath")?.map(Path::new);
-        let opts = xopts_snapshot(opts)?;
-        let stop = StopValue::default();
-        let mut progress = progress_closure(callback, user_data, &stop);
-        let p = progress
-            .as_mut()
-            .map(|f| f as &mut dyn FnMut(u64, u64) -> bool);
-        stop.attach(c.get(remote, local, p, preserve_mtime, &opts))
-    })
+    // SAFETY: the caller keeps this function's contract: Strings are NULL (where allowed) or
+    // NUL-terminated.
+    unsafe {
+        with_conn(conn, |c| {
+            let remote = arg_str(remotepath, "remotepath")?;
+            let local = arg_opt_str(localpath, "localpath")?.map(Path::new);
+            let opts = xopts_snapshot(opts)?;
+            let stop = StopValue::default();
+            let mut progress = progress_closure(callback, user_data, &stop);
+            let p = progress
+                .as_mut()
+                .map(|f| f as &mut dyn FnMut(u64, u64) -> bool);
+            stop.attach(c.get(remote, local, p, preserve_mtime, &opts))
+        })
+    }
 }
 
 /// pysftp `put(localpath, remotepath=None, callback=None, confirm=True,
@@ -222,21 +232,25 @@ pub unsafe extern "C" fn psftp_put(
     opts: *const psftp_transfer_opts,
     attrs_out: *mut psftp_attrs,
 ) -> c_int {
-    with_conn(conn, |c| {
-        let local = Path::new(arg_str(localpath, "localpath")?);
-        let remote = arg_opt_str(remotepath, "remotepath")?;
-        if !attrs_out.is_null() {
-            caller_size(attrs_out, "attrs_out")?; // before the transfer, not after
-        }
-        let opts = xopts_snapshot(opts)?;
-        let stop = StopValue::default();
-        let mut progress = progress_closure(callback, user_data, &stop);
-        let p = progress
-            .as_mut()
-            .map(|f| f as &mut dyn FnMut(u64, u64) -> bool);
-        let attrs = stop.attach(c.put(local, remote, p, confirm, preserve_mtime, &opts))?;
-        write_sized_opt(attrs_out, psftp_attrs::from(&attrs), "attrs_out")
-    })
+    // SAFETY: the caller keeps this function's contract: Strings are NULL (where allowed) or
+    // NUL-terminated; `attrs_out` is NULL or writable.
+    unsafe {
+        with_conn(conn, |c| {
+            let local = Path::new(arg_str(localpath, "localpath")?);
+            let remote = arg_opt_str(remotepath, "remotepath")?;
+            if !attrs_out.is_null() {
+                caller_size(attrs_out, "attrs_out")?; // before the transfer, not after
+            }
+            let opts = xopts_snapshot(opts)?;
+            let stop = StopValue::default();
+            let mut progress = progress_closure(callback, user_data, &stop);
+            let p = progress
+                .as_mut()
+                .map(|f| f as &mut dyn FnMut(u64, u64) -> bool);
+            let attrs = stop.attach(c.put(local, remote, p, confirm, preserve_mtime, &opts))?;
+            write_sized_opt(attrs_out, psftp_attrs::from(&attrs), "attrs_out")
+        })
+    }
 }
 
 /// pysftp `getfo(remotepath, flo, callback=None)`: stream a remote file to
@@ -254,27 +268,31 @@ pub unsafe extern "C" fn psftp_getfo(
     user_data: *mut c_void,
     bytes_out: *mut u64,
 ) -> c_int {
-    with_conn(conn, |c| {
-        let remote = arg_str(remotepath, "remotepath")?;
-        let write = write.ok_or_else(|| Error::invalid_arg("write", "is NULL"))?;
-        let stop = StopValue::default();
-        let mut sink = |data: &[u8]| -> Result<()> {
-            let v = write(data.as_ptr(), data.len(), user_data);
-            match stop.stops(v.into(), v != 0) {
-                false => Ok(()),
-                true => Err(Error::stopped_by("write")),
+    // SAFETY: the caller keeps this function's contract: `remotepath` is NUL-terminated;
+    // `bytes_out` is NULL or writable.
+    unsafe {
+        with_conn(conn, |c| {
+            let remote = arg_str(remotepath, "remotepath")?;
+            let write = write.ok_or_else(|| Error::invalid_arg("write", "is NULL"))?;
+            let stop = StopValue::default();
+            let mut sink = |data: &[u8]| -> Result<()> {
+                let v = write(data.as_ptr(), data.len(), user_data);
+                match stop.stops(v.into(), v != 0) {
+                    false => Ok(()),
+                    true => Err(Error::stopped_by("write")),
+                }
+            };
+            let mut progress = progress_closure(callback, user_data, &stop);
+            let p = progress
+                .as_mut()
+                .map(|f| f as &mut dyn FnMut(u64, u64) -> bool);
+            let n = stop.attach(c.getfo(remote, &mut sink, p))?;
+            if !bytes_out.is_null() {
+                *bytes_out = n;
             }
-        };
-        let mut progress = progress_closure(callback, user_data, &stop);
-        let p = progress
-            .as_mut()
-            .map(|f| f as &mut dyn FnMut(u64, u64) -> bool);
-        let n = stop.attach(c.getfo(remote, &mut sink, p))?;
-        if !bytes_out.is_null() {
-            *bytes_out = n;
-        }
-        Ok(())
-    })
+            Ok(())
+        })
+    }
 }
 
 /// pysftp `putfo(flo, remotepath, file_size=0, callback=None,
@@ -297,37 +315,41 @@ pub unsafe extern "C" fn psftp_putfo(
     opts: *const psftp_transfer_opts,
     attrs_out: *mut psftp_attrs,
 ) -> c_int {
-    with_conn(conn, |c| {
-        let read = read.ok_or_else(|| Error::invalid_arg("read", "is NULL"))?;
-        let remote = arg_str(remotepath, "remotepath")?;
-        if !attrs_out.is_null() {
-            caller_size(attrs_out, "attrs_out")?; // before the transfer, not after
-        }
-        let opts = xopts_snapshot(opts)?;
-        let stop = StopValue::default();
-        let mut source = |buf: &mut [u8]| -> Result<usize> {
-            let n = read(buf.as_mut_ptr(), buf.len(), user_data);
-            if stop.stops(n, n < 0) {
-                return Err(Error::stopped_by("read"));
+    // SAFETY: the caller keeps this function's contract: `remotepath` is NUL-terminated;
+    // `attrs_out` is NULL or writable.
+    unsafe {
+        with_conn(conn, |c| {
+            let read = read.ok_or_else(|| Error::invalid_arg("read", "is NULL"))?;
+            let remote = arg_str(remotepath, "remotepath")?;
+            if !attrs_out.is_null() {
+                caller_size(attrs_out, "attrs_out")?; // before the transfer, not after
             }
-            match usize::try_from(n) {
-                Ok(n) if n <= buf.len() => Ok(n),
-                _ => Err(Error::new(
-                    ErrorKind::InvalidArgument,
-                    format!(
-                        "read callback returned {n}, more than the {} bytes asked for",
-                        buf.len()
-                    ),
-                )),
-            }
-        };
-        let mut progress = progress_closure(callback, user_data, &stop);
-        let p = progress
-            .as_mut()
-            .map(|f| f as &mut dyn FnMut(u64, u64) -> bool);
-        let attrs = stop.attach(c.putfo(&mut source, remote, file_size, p, confirm, &opts))?;
-        write_sized_opt(attrs_out, psftp_attrs::from(&attrs), "attrs_out")
-    })
+            let opts = xopts_snapshot(opts)?;
+            let stop = StopValue::default();
+            let mut source = |buf: &mut [u8]| -> Result<usize> {
+                let n = read(buf.as_mut_ptr(), buf.len(), user_data);
+                if stop.stops(n, n < 0) {
+                    return Err(Error::stopped_by("read"));
+                }
+                match usize::try_from(n) {
+                    Ok(n) if n <= buf.len() => Ok(n),
+                    _ => Err(Error::new(
+                        ErrorKind::InvalidArgument,
+                        format!(
+                            "read callback returned {n}, more than the {} bytes asked for",
+                            buf.len()
+                        ),
+                    )),
+                }
+            };
+            let mut progress = progress_closure(callback, user_data, &stop);
+            let p = progress
+                .as_mut()
+                .map(|f| f as &mut dyn FnMut(u64, u64) -> bool);
+            let attrs = stop.attach(c.putfo(&mut source, remote, file_size, p, confirm, &opts))?;
+            write_sized_opt(attrs_out, psftp_attrs::from(&attrs), "attrs_out")
+        })
+    }
 }
 
 /// How many connections work at once (1 to 64, default 4): for tree
@@ -382,9 +404,12 @@ pub unsafe extern "C" fn psftp_transfer_opts_add_include(
     opts: *mut psftp_transfer_opts,
     pattern: *const c_char,
 ) -> c_int {
-    with_xopts(opts, |o| {
-        o.filters.add_include(arg_str(pattern, "pattern")?)
-    })
+    // SAFETY: the caller keeps this function's contract: `pattern` is NUL-terminated.
+    unsafe {
+        with_xopts(opts, |o| {
+            o.filters.add_include(arg_str(pattern, "pattern")?)
+        })
+    }
 }
 
 /// Tree operations: leave out files and directories matching the pattern
@@ -397,9 +422,12 @@ pub unsafe extern "C" fn psftp_transfer_opts_add_exclude(
     opts: *mut psftp_transfer_opts,
     pattern: *const c_char,
 ) -> c_int {
-    with_xopts(opts, |o| {
-        o.filters.add_exclude(arg_str(pattern, "pattern")?)
-    })
+    // SAFETY: the caller keeps this function's contract: `pattern` is NUL-terminated.
+    unsafe {
+        with_xopts(opts, |o| {
+            o.filters.add_exclude(arg_str(pattern, "pattern")?)
+        })
+    }
 }
 
 /// `policy` of psftp_transfer_opts_set_symlinks(): leave links out (default).

@@ -56,16 +56,20 @@ fn failure_list(failures: &[Failure]) -> *mut psftp_failure_list {
 /// `list` is NULL or a list psftp returned and has not been freed.
 #[no_mangle]
 pub unsafe extern "C" fn psftp_failure_list_free(list: *mut psftp_failure_list) {
-    guard_void(|| {
-        if list.is_null() {
-            return;
-        }
-        let b = Box::from_raw(list);
-        for f in take_pointer_array(b.items, b.count) {
-            drop(CString::from_raw(f.path));
-            drop(CString::from_raw(f.message));
-        }
-    })
+    // SAFETY: the caller keeps this function's contract: `list` is NULL or a list psftp returned
+    // and has not been freed.
+    unsafe {
+        guard_void(|| {
+            if list.is_null() {
+                return;
+            }
+            let b = Box::from_raw(list);
+            for f in take_pointer_array(b.items, b.count) {
+                drop(CString::from_raw(f.path));
+                drop(CString::from_raw(f.message));
+            }
+        })
+    }
 }
 
 /// Which tree operation, with its pysftp arguments.
@@ -109,12 +113,19 @@ fn call_progress(
             bytes_total: p.bytes_total,
             current_path: path.as_ptr(),
         };
+        // SAFETY: the tree operation's caller gave `f` with this
+        // user_data, a valid pair by its contract; `view` and the path it
+        // points to live until it returns.
         let v = unsafe { f(&view, cb.user_data) };
         !stop.stops(v.into(), v != 0)
     })
 }
 
-fn run_tree(
+/// Run a tree operation and hand its failures out.
+///
+/// # Safety
+/// `failures_out` is NULL or writable.
+unsafe fn run_tree(
     c: &Connection,
     op: TreeOp<'_>,
     progress: TreeProgressCb,
@@ -172,14 +183,23 @@ fn run_tree(
         ),
     };
     if !failures_out.is_null() {
+        // SAFETY: not NULL (checked), and writable by this function's
+        // contract.
         unsafe { *failures_out = failure_list(&report.failures) };
     }
     stop.attach(report.result(name, &root))
 }
 
+/// NULL in the failure list out-parameter, if there is one.
+///
+/// # Safety
+/// `failures_out` is NULL or writable.
 unsafe fn clear(failures_out: *mut *mut psftp_failure_list) {
-    if !failures_out.is_null() {
-        *failures_out = std::ptr::null_mut();
+    // SAFETY: the caller keeps this function's contract: `failures_out` is NULL or writable.
+    unsafe {
+        if !failures_out.is_null() {
+            *failures_out = std::ptr::null_mut();
+        }
     }
 }
 
@@ -208,20 +228,24 @@ pub unsafe extern "C" fn psftp_get_d(
     opts: *const psftp_transfer_opts,
     failures_out: *mut *mut psftp_failure_list,
 ) -> c_int {
-    let progress = TreeProgressCb {
-        cb: callback,
-        user_data,
-    };
-    get_tree(
-        conn,
-        remotedir,
-        localdir,
-        false,
-        preserve_mtime,
-        progress,
-        opts,
-        failures_out,
-    )
+    // SAFETY: the caller keeps this function's contract: Strings are NUL-terminated; `failures_out`
+    // is NULL or writable.
+    unsafe {
+        let progress = TreeProgressCb {
+            cb: callback,
+            user_data,
+        };
+        get_tree(
+            conn,
+            remotedir,
+            localdir,
+            false,
+            preserve_mtime,
+            progress,
+            opts,
+            failures_out,
+        )
+    }
 }
 
 /// pysftp `get_r(remotedir, localdir, preserve_mtime=False)`: copy the
@@ -247,22 +271,30 @@ pub unsafe extern "C" fn psftp_get_r(
     opts: *const psftp_transfer_opts,
     failures_out: *mut *mut psftp_failure_list,
 ) -> c_int {
-    let progress = TreeProgressCb {
-        cb: callback,
-        user_data,
-    };
-    get_tree(
-        conn,
-        remotedir,
-        localdir,
-        true,
-        preserve_mtime,
-        progress,
-        opts,
-        failures_out,
-    )
+    // SAFETY: the caller keeps this function's contract: Strings are NUL-terminated; `failures_out`
+    // is NULL or writable.
+    unsafe {
+        let progress = TreeProgressCb {
+            cb: callback,
+            user_data,
+        };
+        get_tree(
+            conn,
+            remotedir,
+            localdir,
+            true,
+            preserve_mtime,
+            progress,
+            opts,
+            failures_out,
+        )
+    }
 }
 
+/// get_d and get_r.
+///
+/// # Safety
+/// As for psftp_get_r.
 #[allow(clippy::too_many_arguments)]
 unsafe fn get_tree(
     conn: *mut psftp_conn,
@@ -274,18 +306,21 @@ unsafe fn get_tree(
     opts: *const psftp_transfer_opts,
     failures_out: *mut *mut psftp_failure_list,
 ) -> c_int {
-    clear(failures_out);
-    with_conn(conn, |c| {
-        let remote = arg_str(remotedir, "remotedir")?;
-        let local = Path::new(arg_str(localdir, "localdir")?);
-        let op = TreeOp::Get {
-            remote,
-            local,
-            recurse,
-            preserve_mtime,
-        };
-        run_tree(c, op, progress, opts, failures_out)
-    })
+    // SAFETY: the caller keeps this function's contract: As for psftp_get_r.
+    unsafe {
+        clear(failures_out);
+        with_conn(conn, |c| {
+            let remote = arg_str(remotedir, "remotedir")?;
+            let local = Path::new(arg_str(localdir, "localdir")?);
+            let op = TreeOp::Get {
+                remote,
+                local,
+                recurse,
+                preserve_mtime,
+            };
+            run_tree(c, op, progress, opts, failures_out)
+        })
+    }
 }
 
 /// pysftp `put_d(localpath, remotepath, confirm=True, preserve_mtime=False)`:
@@ -306,21 +341,25 @@ pub unsafe extern "C" fn psftp_put_d(
     opts: *const psftp_transfer_opts,
     failures_out: *mut *mut psftp_failure_list,
 ) -> c_int {
-    let progress = TreeProgressCb {
-        cb: callback,
-        user_data,
-    };
-    put_tree(
-        conn,
-        localpath,
-        remotepath,
-        false,
-        confirm,
-        preserve_mtime,
-        progress,
-        opts,
-        failures_out,
-    )
+    // SAFETY: the caller keeps this function's contract: Strings are NUL-terminated; `failures_out`
+    // is NULL or writable.
+    unsafe {
+        let progress = TreeProgressCb {
+            cb: callback,
+            user_data,
+        };
+        put_tree(
+            conn,
+            localpath,
+            remotepath,
+            false,
+            confirm,
+            preserve_mtime,
+            progress,
+            opts,
+            failures_out,
+        )
+    }
 }
 
 /// pysftp `put_r(localpath, remotepath, confirm=True, preserve_mtime=False)`:
@@ -342,23 +381,31 @@ pub unsafe extern "C" fn psftp_put_r(
     opts: *const psftp_transfer_opts,
     failures_out: *mut *mut psftp_failure_list,
 ) -> c_int {
-    let progress = TreeProgressCb {
-        cb: callback,
-        user_data,
-    };
-    put_tree(
-        conn,
-        localpath,
-        remotepath,
-        true,
-        confirm,
-        preserve_mtime,
-        progress,
-        opts,
-        failures_out,
-    )
+    // SAFETY: the caller keeps this function's contract: Strings are NUL-terminated; `failures_out`
+    // is NULL or writable.
+    unsafe {
+        let progress = TreeProgressCb {
+            cb: callback,
+            user_data,
+        };
+        put_tree(
+            conn,
+            localpath,
+            remotepath,
+            true,
+            confirm,
+            preserve_mtime,
+            progress,
+            opts,
+            failures_out,
+        )
+    }
 }
 
+/// put_d and put_r.
+///
+/// # Safety
+/// As for psftp_put_r.
 #[allow(clippy::too_many_arguments)]
 unsafe fn put_tree(
     conn: *mut psftp_conn,
@@ -371,17 +418,20 @@ unsafe fn put_tree(
     opts: *const psftp_transfer_opts,
     failures_out: *mut *mut psftp_failure_list,
 ) -> c_int {
-    clear(failures_out);
-    with_conn(conn, |c| {
-        let local = Path::new(arg_str(localpath, "localpath")?);
-        let remote = arg_str(remotepath, "remotepath")?;
-        let op = TreeOp::Put {
-            local,
-            remote,
-            recurse,
-            confirm,
-            preserve_mtime,
-        };
-        run_tree(c, op, progress, opts, failures_out)
-    })
+    // SAFETY: the caller keeps this function's contract: As for psftp_put_r.
+    unsafe {
+        clear(failures_out);
+        with_conn(conn, |c| {
+            let local = Path::new(arg_str(localpath, "localpath")?);
+            let remote = arg_str(remotepath, "remotepath")?;
+            let op = TreeOp::Put {
+                local,
+                remote,
+                recurse,
+                confirm,
+                preserve_mtime,
+            };
+            run_tree(c, op, progress, opts, failures_out)
+        })
+    }
 }

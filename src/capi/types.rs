@@ -33,12 +33,16 @@ pub(crate) unsafe trait SizedStruct: Copy {
 /// `out` is NULL or points to a struct of at least its `struct_size`
 /// bytes, writable.
 pub(crate) unsafe fn write_sized<T: SizedStruct>(out: *mut T, value: T, param: &str) -> Result<()> {
-    let theirs = caller_size(out, param)?;
-    let n = theirs.min(size_of::<T>());
-    let mut v = value;
-    v.set_struct_size(n);
-    std::ptr::copy_nonoverlapping(&v as *const T as *const u8, out as *mut u8, n);
-    Ok(())
+    // SAFETY: the caller keeps this function's contract: `out` is NULL or points to a struct of at
+    // least its `struct_size` bytes, writable.
+    unsafe {
+        let theirs = caller_size(out, param)?;
+        let n = theirs.min(size_of::<T>());
+        let mut v = value;
+        v.set_struct_size(n);
+        std::ptr::copy_nonoverlapping(&v as *const T as *const u8, out as *mut u8, n);
+        Ok(())
+    }
 }
 
 /// The `struct_size` the caller set in `out`, if it is one psftp can fill.
@@ -46,20 +50,24 @@ pub(crate) unsafe fn write_sized<T: SizedStruct>(out: *mut T, value: T, param: &
 /// # Safety
 /// `out` is NULL or points to a readable struct_size.
 pub(crate) unsafe fn caller_size<T: SizedStruct>(out: *const T, param: &str) -> Result<usize> {
-    if out.is_null() {
-        return Err(Error::invalid_arg(param, "is NULL"));
+    // SAFETY: the caller keeps this function's contract: `out` is NULL or points to a readable
+    // struct_size.
+    unsafe {
+        if out.is_null() {
+            return Err(Error::invalid_arg(param, "is NULL"));
+        }
+        let theirs = std::ptr::read_unaligned(out as *const usize);
+        if theirs < T::FIRST_SIZE {
+            return Err(Error::invalid_arg(
+                param,
+                format!(
+                    "struct_size is {theirs}: set it to the struct's sizeof ({}) before the call",
+                    size_of::<T>()
+                ),
+            ));
+        }
+        Ok(theirs)
     }
-    let theirs = std::ptr::read_unaligned(out as *const usize);
-    if theirs < T::FIRST_SIZE {
-        return Err(Error::invalid_arg(
-            param,
-            format!(
-                "struct_size is {theirs}: set it to the struct's sizeof ({}) before the call",
-                size_of::<T>()
-            ),
-        ));
-    }
-    Ok(theirs)
 }
 
 /// write_sized for an optional out-parameter (NULL: nothing to write).
@@ -71,10 +79,13 @@ pub(crate) unsafe fn write_sized_opt<T: SizedStruct>(
     value: T,
     param: &str,
 ) -> Result<()> {
-    if out.is_null() {
-        return Ok(());
+    // SAFETY: the caller keeps this function's contract: As for write_sized.
+    unsafe {
+        if out.is_null() {
+            return Ok(());
+        }
+        write_sized(out, value, param)
     }
-    write_sized(out, value, param)
 }
 
 /// `psftp_attrs.flags`: size is valid.
@@ -172,6 +183,8 @@ impl psftp_strarray {
             match new_c_string(s.as_ref(), what) {
                 Ok(p) => ptrs.push(p),
                 Err(e) => {
+                    // SAFETY: each came from new_c_string (CString::into_raw)
+                    // just above and is freed once, here.
                     ptrs.into_iter()
                         .for_each(|p| drop(unsafe { CString::from_raw(p) }));
                     return Err(e);
@@ -185,17 +198,27 @@ impl psftp_strarray {
     }
 
     /// Free the strings (not the struct itself).
+    ///
+    /// # Safety
+    /// `self` was made by from_strings and not released since (the caller
+    /// has not changed its pointers).
     pub(crate) unsafe fn release(&mut self) {
         if self.strings.is_null() {
             return;
         }
-        let all = Box::from_raw(std::ptr::slice_from_raw_parts_mut(
-            self.strings,
-            self.count + 1,
-        ));
+        // SAFETY: from_strings boxed a slice of count + 1 pointers; by this
+        // function's contract it is still there and ours.
+        let all = unsafe {
+            Box::from_raw(std::ptr::slice_from_raw_parts_mut(
+                self.strings,
+                self.count + 1,
+            ))
+        };
         for p in all.iter().take(self.count) {
             if !p.is_null() {
-                drop(CString::from_raw(*p));
+                // SAFETY: each string came from new_c_string and is freed
+                // once, here.
+                drop(unsafe { CString::from_raw(*p) });
             }
         }
         self.strings = std::ptr::null_mut();
@@ -209,12 +232,16 @@ impl psftp_strarray {
 /// `list` is NULL or a list psftp returned and has not been freed.
 #[no_mangle]
 pub unsafe extern "C" fn psftp_strarray_free(list: *mut psftp_strarray) {
-    guard_void(|| {
-        if !list.is_null() {
-            let mut b = Box::from_raw(list);
-            b.release();
-        }
-    })
+    // SAFETY: the caller keeps this function's contract: `list` is NULL or a list psftp returned
+    // and has not been freed.
+    unsafe {
+        guard_void(|| {
+            if !list.is_null() {
+                let mut b = Box::from_raw(list);
+                b.release();
+            }
+        })
+    }
 }
 
 /// One entry of psftp_listdir_attr(): name, the server's `ls -l` style
@@ -248,8 +275,12 @@ pub(crate) fn pointer_array<T>(items: Vec<*mut T>) -> *mut *mut T {
 /// # Safety
 /// `p` and `count` come from pointer_array, not yet taken.
 pub(crate) unsafe fn take_pointer_array<T>(p: *mut *mut T, count: usize) -> Vec<Box<T>> {
-    let all = Box::from_raw(std::ptr::slice_from_raw_parts_mut(p, count));
-    all.iter().map(|item| Box::from_raw(*item)).collect()
+    // SAFETY: the caller keeps this function's contract: `p` and `count` come from pointer_array,
+    // not yet taken.
+    unsafe {
+        let all = Box::from_raw(std::ptr::slice_from_raw_parts_mut(p, count));
+        all.iter().map(|item| Box::from_raw(*item)).collect()
+    }
 }
 
 impl psftp_dirent_list {
@@ -258,8 +289,15 @@ impl psftp_dirent_list {
         let mut fill = || -> Result<()> {
             for e in items {
                 let filename = new_c_string(&e.filename, "a file name from the server")?;
-                let longname = new_c_string(&e.longname, "a longname from the server")
-                    .inspect_err(|_| drop(unsafe { CString::from_raw(filename) }))?;
+                let longname = match new_c_string(&e.longname, "a longname from the server") {
+                    Ok(l) => l,
+                    Err(err) => {
+                        // SAFETY: `filename` came from new_c_string just
+                        // above, is not kept, and is freed once, here.
+                        drop(unsafe { CString::from_raw(filename) });
+                        return Err(err);
+                    }
+                };
                 out.push(Box::into_raw(Box::new(psftp_dirent {
                     struct_size: size_of::<psftp_dirent>(),
                     filename,
@@ -277,6 +315,7 @@ impl psftp_dirent_list {
         };
         let list = Box::into_raw(Box::new(list));
         if let Err(e) = filled {
+            // SAFETY: `list` was boxed just above and is freed once.
             unsafe { psftp_dirent_list_free(list) };
             return Err(e);
         }
@@ -290,16 +329,20 @@ impl psftp_dirent_list {
 /// `list` is NULL or a list psftp returned and has not been freed.
 #[no_mangle]
 pub unsafe extern "C" fn psftp_dirent_list_free(list: *mut psftp_dirent_list) {
-    guard_void(|| {
-        if list.is_null() {
-            return;
-        }
-        let b = Box::from_raw(list);
-        for e in take_pointer_array(b.entries, b.count) {
-            drop(CString::from_raw(e.filename));
-            drop(CString::from_raw(e.longname));
-        }
-    })
+    // SAFETY: the caller keeps this function's contract: `list` is NULL or a list psftp returned
+    // and has not been freed.
+    unsafe {
+        guard_void(|| {
+            if list.is_null() {
+                return;
+            }
+            let b = Box::from_raw(list);
+            for e in take_pointer_array(b.entries, b.count) {
+                drop(CString::from_raw(e.filename));
+                drop(CString::from_raw(e.longname));
+            }
+        })
+    }
 }
 
 /// A host key: type ("ssh-ed25519"), base64 blob as in known_hosts, and
@@ -333,16 +376,20 @@ impl psftp_hostkey {
 /// `key` is NULL or a key psftp returned and has not been freed.
 #[no_mangle]
 pub unsafe extern "C" fn psftp_hostkey_free(key: *mut psftp_hostkey) {
-    guard_void(|| {
-        if !key.is_null() {
-            let b = Box::from_raw(key);
-            for p in [b.key_type, b.base64, b.fingerprint] {
-                if !p.is_null() {
-                    drop(CString::from_raw(p));
+    // SAFETY: the caller keeps this function's contract: `key` is NULL or a key psftp returned and
+    // has not been freed.
+    unsafe {
+        guard_void(|| {
+            if !key.is_null() {
+                let b = Box::from_raw(key);
+                for p in [b.key_type, b.base64, b.fingerprint] {
+                    if !p.is_null() {
+                        drop(CString::from_raw(p));
+                    }
                 }
             }
-        }
-    })
+        })
+    }
 }
 
 /// pysftp's security_options: what this libssh2 build can negotiate, best
@@ -379,20 +426,24 @@ impl psftp_security_info {
 /// `opts` is NULL or a value psftp returned and has not been freed.
 #[no_mangle]
 pub unsafe extern "C" fn psftp_security_info_free(opts: *mut psftp_security_info) {
-    guard_void(|| {
-        if !opts.is_null() {
-            let mut b = Box::from_raw(opts);
-            for l in [
-                &mut b.ciphers,
-                &mut b.digests,
-                &mut b.key_types,
-                &mut b.kex,
-                &mut b.compression,
-            ] {
-                l.release();
+    // SAFETY: the caller keeps this function's contract: `opts` is NULL or a value psftp returned
+    // and has not been freed.
+    unsafe {
+        guard_void(|| {
+            if !opts.is_null() {
+                let mut b = Box::from_raw(opts);
+                for l in [
+                    &mut b.ciphers,
+                    &mut b.digests,
+                    &mut b.key_types,
+                    &mut b.kex,
+                    &mut b.compression,
+                ] {
+                    l.release();
+                }
             }
-        }
-    })
+        })
+    }
 }
 
 /// File-system figures from statvfs@openssh.com (as statvfs(3)). Set

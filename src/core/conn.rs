@@ -36,6 +36,8 @@ pub struct State {
 
 /// The escape-hatch libssh2 SFTP pointer; only used under the session lock.
 pub struct RawSftp(pub *mut libssh2_sys::LIBSSH2_SFTP);
+// SAFETY: the pointer is only used (by psftp: init and shutdown) while
+// holding the session's lock, so moving it to another thread is fine.
 unsafe impl Send for RawSftp {}
 
 impl State {
@@ -574,6 +576,8 @@ impl Connection {
             let mut guard = session.raw();
             let raw_session: *mut libssh2_sys::LIBSSH2_SESSION = &mut *guard;
             if st.raw_sftp.0.is_null() {
+                // SAFETY: raw_session is this connection's live session,
+                // and `guard` holds its lock during the call.
                 let p = unsafe { libssh2_sys::libssh2_sftp_init(raw_session) };
                 if p.is_null() {
                     return Err(Error::new(
@@ -592,6 +596,8 @@ fn close_raw_sftp(st: &mut State) {
     let p = std::mem::replace(&mut st.raw_sftp, RawSftp(std::ptr::null_mut())).0;
     if !p.is_null() {
         let _guard = st.session().raw();
+        // SAFETY: `p` came from libssh2_sftp_init on this live session, is
+        // shut down once (taken out of the state above), under its lock.
         unsafe { libssh2_sys::libssh2_sftp_shutdown(p) };
     }
 }

@@ -454,6 +454,7 @@ struct FileLock<'a>(&'a std::fs::File);
 impl<'a> FileLock<'a> {
     fn exclusive(file: &'a std::fs::File, path: &Path) -> Result<FileLock<'a>> {
         use std::os::fd::AsRawFd;
+        // SAFETY: flock on a descriptor `file` owns and keeps open.
         if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } != 0 {
             return Err(Error::local_io(
                 "lock",
@@ -468,6 +469,7 @@ impl<'a> FileLock<'a> {
 impl Drop for FileLock<'_> {
     fn drop(&mut self) {
         use std::os::fd::AsRawFd;
+        // SAFETY: flock on a descriptor the borrowed File keeps open.
         unsafe { libc::flock(self.0.as_raw_fd(), libc::LOCK_UN) };
     }
 }
