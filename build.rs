@@ -10,7 +10,7 @@
 
 use std::env;
 use std::fs;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 fn main() {
     println!("cargo:rerun-if-changed=src");
@@ -67,6 +67,41 @@ fn set_soname() {
         format!("libpsftp.so.{major}")
     };
     println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,{soname}");
+    link_soname(&soname);
+}
+
+/// A program linked with `-L target/release -lpsftp` records the soname
+/// and looks for that file at run time, but cargo only writes
+/// libpsftp.so: put the soname link beside it, so that the README's plain
+/// `cargo build` is enough to run such a program. The profile directory
+/// (target/[TRIPLE/]PROFILE) is three levels above OUT_DIR
+/// (PROFILE/build/psftp-HASH/out); the link is made before rustc writes
+/// libpsftp.so and is only replaced when it points elsewhere.
+fn link_soname(soname: &str) {
+    let out = PathBuf::from(env::var("OUT_DIR").unwrap());
+    let Some(profile_dir) = out.ancestors().nth(3) else {
+        return;
+    };
+    let link = profile_dir.join(soname);
+    if fs::read_link(&link).is_ok_and(|t| t == Path::new("libpsftp.so")) {
+        return;
+    }
+    let _ = fs::remove_file(&link);
+    if let Err(e) = symlink("libpsftp.so", &link) {
+        println!("cargo:warning=could not create {}: {e}", link.display());
+    }
+}
+
+#[cfg(unix)]
+fn symlink(target: &str, link: &Path) -> std::io::Result<()> {
+    std::os::unix::fs::symlink(target, link)
+}
+
+#[cfg(not(unix))]
+fn symlink(_target: &str, _link: &Path) -> std::io::Result<()> {
+    Err(std::io::Error::other(
+        "a Linux target needs a Unix build host",
+    ))
 }
 
 /// The rows of src/error_codes.rs as (C name, code, doc lines).

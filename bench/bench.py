@@ -37,22 +37,37 @@ RELAY = os.path.join(BENCH, "build", "relay")
 VENV_PY = os.path.join(BENCH, ".venv", "bin", "python")
 PYSFTP_BENCH = os.path.join(BENCH, "pysftp_bench.py")
 SSHD_SH = os.path.join(ROOT, "tests", "fixture", "sshd.sh")
+MATRIX_SH = os.path.join(ROOT, "tests", "servers", "matrix.sh")
 
 CLIENTS = ["psftp", "openssh", "pysftp"]
-LABEL = {"psftp": "psftp", "openssh": "OpenSSH sftp", "pysftp": "pysftp"}
+# The Python-level comparison, same run: the psftp Python package against
+# the Python clients a Python user would pick (bench/py_bench.py).
+PY_BENCH = os.path.join(BENCH, "py_bench.py")
+PY_CLIENTS = ["psftp-py", "paramiko", "asyncssh"]
+ALL_CLIENTS = CLIENTS + PY_CLIENTS
+LABEL = {"psftp": "psftp", "openssh": "OpenSSH sftp", "pysftp": "pysftp",
+         "psftp-py": "psftp (Python)", "paramiko": "paramiko", "asyncssh": "asyncssh"}
 GCM = "aes128-gcm@openssh.com"
 CHACHA = "chacha20-poly1305@openssh.com"
 SHORT = {GCM: "aes128-gcm", CHACHA: "chacha20-poly1305"}
 # paramiko 3.5 (and so pysftp) has no chacha20-poly1305@openssh.com.
 PYSFTP_CIPHERS = {GCM}
-WORKLOADS = ["big", "tree", "walktree", "connect", "big-rtt", "tree-rtt"]
+CIPHERS_OF = {"pysftp": PYSFTP_CIPHERS, "paramiko": PYSFTP_CIPHERS}
+
+
+def clients_for(cipher, base=CLIENTS):
+    """The clients of a case: `base` plus the Python-level ones, each only
+    where it has the cipher."""
+    return [c for c in list(base) + PY_CLIENTS if cipher in CIPHERS_OF.get(c, {cipher})]
+WORKLOADS = ["big", "tree", "walktree", "connect", "servers", "big-rtt", "tree-rtt"]
+
 
 FULL = dict(big_bytes=1 << 30, tree_dirs=20, tree_files_per_dir=100, file_bytes=4096,
             walk_dirs=100, walk_files_per_dir=99, connects=10, reps=3, slow_reps=1,
-            relay_test_bytes=1 << 30, timeout=1800)
+            relay_test_bytes=1 << 30, timeout=1800, server_bytes=64 << 20)
 QUICK = dict(big_bytes=32 << 20, tree_dirs=5, tree_files_per_dir=20, file_bytes=4096,
              walk_dirs=10, walk_files_per_dir=99, connects=3, reps=1, slow_reps=1,
-             relay_test_bytes=64 << 20, timeout=150)
+             relay_test_bytes=64 << 20, timeout=150, server_bytes=4 << 20)
 
 
 class RunError(Exception):
@@ -93,6 +108,7 @@ class Bench:
         self.work = None
         self.remote_abs = None
         self.run_no = 0
+        self.matrix_dir = None
 
     # ---------------------------------------------------------------- setup
     def setup(self):
@@ -168,6 +184,8 @@ class Bench:
         return r
 
     def cleanup(self):
+        if self.matrix_dir:
+            subprocess.run(["bash", MATRIX_SH, "stop", self.matrix_dir], capture_output=True)
         if self.relay_proc:
             self.relay_proc.terminate()
             try:
@@ -235,44 +253,60 @@ class Bench:
         self.chown_tree(top)
 
     # ---------------------------------------------------------------- clients
-    def client_cmd(self, client, op, argv, cipher, via_relay):
+    def client_cmd(self, client, op, argv, cipher, via_relay, server=None):
         port = self.relay_port if via_relay else self.port
         if client == "psftp":
             kh = self.known_hosts_relay if via_relay else self.known_hosts
-            return [PSFTP_BENCH, op, *argv, "--port", str(port), "--user", self.user,
-                    "--key", self.key, "--known-hosts", kh, "--cipher", cipher]
+            if server:
+                port, kh = server["port"], server["known_hosts"]
+            return [PSFTP_BENCH, op, *argv, "--port", str(port),
+                    "--user", server["user"] if server else self.user,
+                    "--key", server["key"] if server else self.key,
+                    "--known-hosts", kh, "--cipher", cipher]
         if client == "pysftp":
             return [VENV_PY, PYSFTP_BENCH, op, *argv, "--port", str(port), "--user", self.user,
                     "--key", self.key, "--known-hosts", self.known_hosts_bare,
                     "--cipher", cipher]
+        if client in PY_CLIENTS:
+            kh = self.known_hosts_relay if via_relay else self.known_hosts
+            return [VENV_PY, PY_BENCH, "--client", client, op, *argv, "--port", str(port),
+                    "--user", self.user, "--key", self.key, "--known-hosts", kh,
+                    "--cipher", cipher]
         raise ValueError(client)
 
-    def sftp_cmd(self, batch, cipher, via_relay):
+    def sftp_cmd(self, batch, cipher, via_relay, server=None):
         port = self.relay_port if via_relay else self.port
         kh = self.known_hosts_relay if via_relay else self.known_hosts
+        key, user = self.key, self.user
+        if server:
+            port, kh, key, user = server["port"], server["known_hosts"], server["key"], server["user"]
         return ["sftp", "-q", "-b", batch, "-F", "/dev/null",
                 "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes",
                 "-o", f"UserKnownHostsFile={kh}", "-o", "GlobalKnownHostsFile=/dev/null",
-                "-o", "IdentitiesOnly=yes", "-o", "IdentityAgent=none", "-i", self.key,
-                "-o", f"Ciphers={cipher}", "-P", str(port), f"{self.user}@127.0.0.1"]
+                "-o", "IdentitiesOnly=yes", "-o", "IdentityAgent=none", "-i", key,
+                "-o", f"Ciphers={cipher}", "-P", str(port), f"{user}@127.0.0.1"]
 
-    def run_one(self, client, op, argv, cipher, via_relay, sftp_batch=None):
-        """One timed session. Returns the client's result dict."""
+    def run_one(self, client, op, argv, cipher, via_relay, sftp_batch=None, server=None):
+        """One timed session (against `server`, a matrix server, when
+        given). Returns the client's result dict."""
         os.sync()  # write-back of the previous run is not charged to this one
         timeout = self.cfg["timeout"]
         if client == "openssh":
             batch = os.path.join(self.work, "batch")
             with open(batch, "w") as f:
                 f.write(sftp_batch + "\n")
-            cmd = self.sftp_cmd(batch, cipher, via_relay)
+            cmd = self.sftp_cmd(batch, cipher, via_relay, server)
             t0 = time.monotonic()
             out = run_cmd(cmd, timeout)
             dt = time.monotonic() - t0
             if out.returncode != 0:
                 raise RunError(f"sftp exited {out.returncode}: {out.stderr.strip()[-500:]}")
             return {"seconds": dt}
-        cmd = self.client_cmd(client, op, argv, cipher, via_relay)
-        out = run_cmd(cmd, timeout)
+        cmd = self.client_cmd(client, op, argv, cipher, via_relay, server)
+        # The psftp package from the source tree, on the release library.
+        env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "bindings", "python"),
+                   PSFTP_LIB=os.path.join(ROOT, "target", "release", "libpsftp.so"))
+        out = run_cmd(cmd, timeout, env=env)
         if out.returncode != 0:
             raise RunError(f"{client} exited {out.returncode}: {out.stderr.strip()[-800:]}")
         try:
@@ -301,7 +335,7 @@ class Bench:
 
     # ---------------------------------------------------------------- cases
     def reps_for(self, workload, client):
-        if workload == "tree-rtt" and client != "psftp":
+        if workload == "tree-rtt" and client not in ("psftp", "psftp-py"):
             return min(self.cfg["slow_reps"], self.cfg["reps"])
         return self.cfg["reps"]
 
@@ -361,7 +395,7 @@ class Bench:
         where = f"{self.rtt_ms} ms RTT" if via_relay else "loopback"
         for cipher in (GCM, CHACHA):
             for op in ("get", "put"):
-                clients = [c for c in CLIENTS if c != "pysftp" or cipher in PYSFTP_CIPHERS]
+                clients = clients_for(cipher)
                 case = {"workload": "big-rtt" if via_relay else "big", "op": op,
                         "cipher": cipher, "rtt_ms": self.rtt_ms if via_relay else 0,
                         "bytes": n, "clients": clients,
@@ -406,7 +440,7 @@ class Bench:
             sftp_op = "get -r" if op == "get_r" else "put -r"
             case = {"workload": "tree-rtt" if via_relay else "tree", "op": op, "cipher": GCM,
                     "rtt_ms": self.rtt_ms if via_relay else 0, "files": d * f,
-                    "bytes": d * f * b, "clients": list(CLIENTS),
+                    "bytes": d * f * b, "clients": clients_for(GCM),
                     "title": f"{op} {d * f} files x {human_bytes(b)} in {d} dirs, "
                              f"{SHORT[GCM]}, {where}",
                     "note": f"OpenSSH: sftp {sftp_op}; psftp: "
@@ -442,13 +476,83 @@ class Bench:
 
             self.run_case(case, prepare, run, verify)
 
+    def start_matrix(self):
+        """The servers of the test matrix (tests/servers/matrix.sh): the
+        env of each, by name."""
+        self.matrix_dir = os.path.join(self.work, "matrix")
+        out = run_cmd(["bash", MATRIX_SH, "start", self.matrix_dir], 1200)
+        if out.returncode != 0:
+            raise RunError("matrix.sh start failed:\n" + out.stdout[-2000:] + out.stderr[-2000:])
+        names = run_cmd(["bash", MATRIX_SH, "names"], 30).stdout.split()
+        servers = {}
+        for name in names:
+            env = {}
+            with open(os.path.join(self.matrix_dir, f"{name}.env")) as f:
+                for line in f:
+                    k, _, v = line.strip().partition("=")
+                    env[k] = v[1:-1] if len(v) >= 2 and v[0] == v[-1] == "'" else v
+            servers[name] = {"name": name, "version": env["PSFTP_TEST_SERVER_VERSION"],
+                             "port": int(env["PSFTP_TEST_PORT"]), "user": env["PSFTP_TEST_USER"],
+                             "key": env["PSFTP_TEST_KEY"],
+                             "known_hosts": env["PSFTP_TEST_KNOWN_HOSTS"],
+                             "root": env["PSFTP_TEST_ROOT"],
+                             "remote_root": env["PSFTP_TEST_REMOTE_ROOT"].rstrip("/")}
+            log(f"{name}: {servers[name]['version']} on 127.0.0.1:{servers[name]['port']}")
+        return servers
+
+    def server_cases(self):
+        """get and put of one file (64 MiB; quick 4 MiB) against each server
+        of the test matrix: psftp and OpenSSH's sftp, the same key and
+        cipher (every server there speaks aes128-gcm@openssh.com)."""
+        servers = self.start_matrix()
+        n = self.cfg["server_bytes"]
+        local = os.path.join(self.work, "server-src.bin")
+        with open(local, "wb") as f:
+            f.write(os.urandom(n))
+        os.chmod(local, 0o644)
+        dl = os.path.join(self.work, "server-dl.bin")
+        for srv in servers.values():
+            st = os.stat(srv["root"])
+            served_src = os.path.join(srv["root"], "bench-src.bin")
+            shutil.copyfile(local, served_src)
+            os.chown(served_src, st.st_uid, st.st_gid)
+            remote_src = f"{srv['remote_root']}/bench-src.bin"
+            remote_dst = f"{srv['remote_root']}/bench-up.bin"
+            served_dst = os.path.join(srv["root"], "bench-up.bin")
+            for op in ("get", "put"):
+                case = {"workload": "servers", "server": srv["name"],
+                        "server_version": srv["version"], "op": op, "cipher": GCM, "rtt_ms": 0,
+                        "bytes": n, "clients": ["psftp", "openssh"],
+                        "title": f"{op} {human_bytes(n)}, {srv['version']}, {SHORT[GCM]}, loopback",
+                        "note": "servers: the test matrix's (tests/servers/matrix.sh); "
+                                "pysftp is not run there (it loads only RSA keys from a path)"}
+                target = dl if op == "get" else served_dst
+
+                def prepare(_c, target=target):
+                    if os.path.exists(target):
+                        os.unlink(target)
+
+                def run(c, op=op, srv=srv, remote_src=remote_src, remote_dst=remote_dst):
+                    if op == "get":
+                        return self.run_one(c, "get", [remote_src, dl], GCM, False,
+                                            f"get {remote_src} {dl}", server=srv)
+                    return self.run_one(c, "put", [local, remote_dst], GCM, False,
+                                        f"put {local} {remote_dst}", server=srv)
+
+                def verify(_c, _r, target=target):
+                    self.same_file(local, target)
+                    os.unlink(target)
+
+                self.run_case(case, prepare, run, verify)
+            os.unlink(served_src)
+
     def walk_case(self):
         self.make_walk()
         d, f = self.cfg["walk_dirs"], self.cfg["walk_files_per_dir"]
         entries = d + d * f
         remote = f"{self.remote_rel}/walk"
         case = {"workload": "walktree", "op": "walktree", "cipher": GCM, "rtt_ms": 0,
-                "entries": entries, "clients": ["psftp", "pysftp"],
+                "entries": entries, "clients": clients_for(GCM, ["psftp", "pysftp"]),
                 "title": f"walktree {entries} entries ({d} dirs), {SHORT[GCM]}, loopback",
                 "note": "OpenSSH sftp has no recursive listing"}
 
@@ -463,7 +567,7 @@ class Bench:
     def connect_case(self):
         n = self.cfg["connects"]
         case = {"workload": "connect", "op": "connect", "cipher": GCM, "rtt_ms": 0,
-                "connects": n, "clients": list(CLIENTS),
+                "connects": n, "clients": clients_for(GCM),
                 "title": f"connect + authenticate (RSA key) + pwd + close, x{n}, "
                          f"{SHORT[GCM]}, loopback",
                 "note": "seconds: median of single connections; OpenSSH: one sftp process each"}
@@ -486,10 +590,10 @@ class Bench:
 
 
 # -------------------------------------------------------------------- report
-def ratio(case, other):
+def ratio(case, other, base="psftp"):
     m = case.get("median_seconds", {})
-    if "psftp" in m and other in m:
-        return m[other] / m["psftp"]
+    if base in m and other in m:
+        return m[other] / m[base]
     return None
 
 
@@ -520,6 +624,10 @@ def fmt_ratio(r):
     return "-" if r is None else f"{r:.2f}x"
 
 
+QUICK_NOTE = ("Quick run: small sizes, every transfer verified; no verdicts on the targets "
+              "(a full run gives them).")
+
+
 def table(cases):
     lines = ["| workload | psftp | OpenSSH sftp | pysftp | psftp/OpenSSH | psftp/pysftp | psftp peak RSS |",
              "|---|---|---|---|---|---|---|"]
@@ -529,6 +637,23 @@ def table(cases):
                      f"{cell(c, 'pysftp')} | {fmt_ratio(ratio(c, 'openssh'))} | "
                      f"{fmt_ratio(ratio(c, 'pysftp'))} | "
                      f"{'-' if rss is None else f'{rss / 1024:.1f} MiB'} |")
+    return "\n".join(lines)
+
+
+def py_table(cases):
+    """The Python-level comparison: the psftp package against pysftp,
+    paramiko and asyncssh (ratios above 1 mean the psftp package is
+    faster)."""
+    others = ["pysftp", "paramiko", "asyncssh"]
+    lines = ["| workload | psftp (Python) | " + " | ".join(LABEL[o] for o in others) + " | "
+             + " | ".join(f"vs {LABEL[o]}" for o in others) + " |",
+             "|---|" + "---|" * (1 + 2 * len(others))]
+    for c in cases:
+        if "psftp-py" not in c["clients"]:
+            continue
+        lines.append(f"| {c['title']} | {cell(c, 'psftp-py')} | "
+                     + " | ".join(cell(c, o) for o in others) + " | "
+                     + " | ".join(fmt_ratio(ratio(c, o, "psftp-py")) for o in others) + " |")
     return "\n".join(lines)
 
 
@@ -567,6 +692,12 @@ def targets(cases, rtt_ms):
     return out
 
 
+def verdicts(cases, rtt_ms, quick):
+    """The targets' verdicts, none for a quick run: its small sizes are not
+    the targets' workloads, so it checks correctness only."""
+    return [] if quick else targets(cases, rtt_ms)
+
+
 def targets_table(ts):
     lines = ["| target | case | measured | result |", "|---|---|---|---|"]
     for t in ts:
@@ -581,7 +712,8 @@ def targets_table(ts):
 def svg_chart(cases, meta, path):
     """Grouped horizontal bars, one group per case, each bar scaled to the
     fastest client of its own row, labelled with the absolute value."""
-    colors = {"psftp": "#1f77b4", "openssh": "#7f7f7f", "pysftp": "#ff7f0e"}
+    colors = {"psftp": "#1f77b4", "openssh": "#7f7f7f", "pysftp": "#ff7f0e",
+              "psftp-py": "#17becf", "paramiko": "#d62728", "asyncssh": "#2ca02c"}
     bar_h, gap, label_w, bar_w, right = 14, 14, 330, 330, 200
     rows = [c for c in cases if c.get("median_seconds")]
     height = 86 + sum(len(c["clients"]) * bar_h + gap + 16 for c in rows) + 30
@@ -595,10 +727,10 @@ def svg_chart(cases, meta, path):
          f'<text x="10" y="38" fill="#444">{esc(meta[0])}</text>',
          f'<text x="10" y="54" fill="#444">{esc(meta[1])}</text>']
     x = 10
-    for c in CLIENTS:
+    for c in [cl for cl in ALL_CLIENTS if any(cl in r["clients"] for r in cases)]:
         o.append(f'<rect x="{x}" y="64" width="12" height="12" fill="{colors[c]}"/>'
                  f'<text x="{x + 16}" y="74">{LABEL[c]}</text>')
-        x += 120
+        x += 110
     y = 92
     for c in rows:
         o.append(f'<text x="10" y="{y + 10}" font-weight="bold">{esc(c["title"])}</text>')
@@ -655,7 +787,7 @@ def versions():
     v["git commit"] = first_line(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"])
     v["OpenSSH (sftp, sshd, sftp-server)"] = first_line(["ssh", "-V"], stderr=True)
     out = subprocess.run([VENV_PY, "-c", "import sys, importlib.metadata as m; print(sys.version.split()[0]);"
-                          "[print(p, m.version(p)) for p in ('pysftp','paramiko','cryptography')]"],
+                          "[print(p, m.version(p)) for p in ('pysftp','paramiko','cryptography','asyncssh')]"],
                          capture_output=True, text=True)
     lines = out.stdout.split("\n")
     v["python (pysftp venv)"] = lines[0]
@@ -706,7 +838,8 @@ def report(result, out_dir, echo=False):
                                             for x in (c["loadavg_start"][0], c["loadavg_end"][0])]
     peak = max(loads)
     tbl = table(cases)
-    ttbl = targets_table(ts)
+    ptbl = py_table(cases)
+    ttbl = QUICK_NOTE if quick else targets_table(ts)
     opl = [f"- {c['title']}: operation alone (connect excluded) psftp "
            f"{c['median_op_seconds']['psftp']:.3f} s, pysftp {c['median_op_seconds']['pysftp']:.3f} s, "
            f"psftp/pysftp {c['median_op_seconds']['pysftp'] / c['median_op_seconds']['psftp']:.2f}x"
@@ -717,9 +850,9 @@ def report(result, out_dir, echo=False):
                  f"up to {peak:.2f} between workloads")
     if echo:
         log("\n" + tbl + "\n")
-        log("Targets" + (" (quick sizes: indicative only, not the targets' workloads)"
-                         if quick else "") + ":")
-        log(ttbl)
+        log("Python level (the psftp package vs pysftp, paramiko, asyncssh):")
+        log(ptbl + "\n")
+        log(ttbl if quick else "Targets:\n" + ttbl)
         log(f"\n{load_text}; {info['machine']['cores']} cores; "
             f"run took {result['seconds_total']:.0f} s")
     v = info["versions"]
@@ -736,7 +869,7 @@ def report(result, out_dir, echo=False):
                 f"{info['machine']['cores']} cores ({info['machine']['cpu']}); "
                 f"took {result['seconds_total']:.0f} s.\n\n"
                 "Versions: " + ", ".join(f"{k} {val}" for k, val in v.items()) +
-                f"\n\n{tbl}\n\n{ttbl}\n")
+                f"\n\n{tbl}\n\n### Python level\n\n{ptbl}\n\n{ttbl}\n")
         if relay_test:
             f.write(f"\nRelay alone: round trip {relay_test['rtt_seconds'] * 1000:.1f} ms, "
                     f"{relay_test['up_mb_s']:.0f} MB/s up, {relay_test['down_mb_s']:.0f} MB/s down.\n")
@@ -765,7 +898,8 @@ def main():
         with open(args.render) as f:
             result = json.load(f)
         # Verdicts follow the current target rules; the measurements stay.
-        result["targets"] = targets(result["cases"], result.get("rtt_ms", args.rtt_ms))
+        result["targets"] = verdicts(result["cases"], result.get("rtt_ms", args.rtt_ms),
+                                     result["mode"].startswith("quick"))
         report(result, args.out or os.path.dirname(os.path.abspath(args.render)), echo=True)
         return 0
 
@@ -802,6 +936,8 @@ def main():
             b.tree_cases(False)
         if "walktree" in todo:
             b.walk_case()
+        if "servers" in todo:
+            b.server_cases()
         if "big-rtt" in todo:
             b.big_cases(True)
         if "tree-rtt" in todo:
@@ -816,7 +952,7 @@ def main():
     elapsed = time.monotonic() - started
     load_end = os.getloadavg()
 
-    mode = "quick (small sizes: targets are indicative only)" if args.quick else "full"
+    mode = "quick (small sizes: correctness only, no targets)" if args.quick else "full"
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     result = {
         "date": stamp, "mode": mode, "seconds_total": elapsed,
@@ -826,13 +962,16 @@ def main():
         "reps": {"default": b.cfg["reps"], "tree-rtt OpenSSH and pysftp":
                  min(b.cfg["slow_reps"], b.cfg["reps"])},
         "config": b.cfg, "rtt_ms": args.rtt_ms, "relay_selftest": relay_test,
-        "cases": b.cases, "targets": targets(b.cases, args.rtt_ms), "errors": b.errors,
+        "cases": b.cases, "targets": verdicts(b.cases, args.rtt_ms, args.quick), "errors": b.errors,
         "notes": sorted({c["note"] for c in b.cases if c.get("note")}), **info,
     }
     with open(os.path.join(out_dir, "results.json"), "w") as f:
         json.dump(result, f, indent=1)
     report(result, out_dir, echo=True)
     log(f"results: {out_dir}/results.json, chart.svg, table.md")
+    # Every run counted here was verified (bytes, sizes, trees, counts).
+    verified = sum(len(runs) for c in b.cases for runs in c.get("runs", {}).values())
+    log(f"bench: {verified} passed, {len(b.errors)} failed")
     if b.errors:
         log(f"\n{len(b.errors)} error(s):")
         for e in b.errors:

@@ -4,18 +4,27 @@
 #
 # In: CARGO, MANIFEST, TEMPLATES, OUT and the template variables.
 #
-# rustc prints the list only when asked with --print native-static-libs;
-# cargo replays that note when the library is already up to date, so the
-# list is there on every run.
-execute_process(
-  COMMAND "${CARGO}" rustc --release --lib --manifest-path "${MANIFEST}"
-          -- --print native-static-libs
-  ERROR_VARIABLE cargo_stderr
-  RESULT_VARIABLE cargo_rc)
-message("${cargo_stderr}")
-if(NOT cargo_rc EQUAL 0)
-  message(FATAL_ERROR "cargo failed (exit status ${cargo_rc})")
-endif()
+# The library is built by exactly `cargo build --release`, so that this
+# build and a later (or earlier) plain `cargo build --release` share cargo's
+# fingerprint and neither rebuilds for the other. rustc prints the system
+# libraries only when asked with --print native-static-libs, which would
+# change that fingerprint; it is asked instead of the small static library
+# cmake/native_static_libs.rs, which has psftp as its one dependency and so
+# the same list. cargo replays the note when that is up to date.
+function(run_cargo subcommand)
+  execute_process(COMMAND "${CARGO}" ${subcommand} --manifest-path "${MANIFEST}" ${ARGN}
+    ERROR_VARIABLE err
+    RESULT_VARIABLE rc)
+  message("${err}")
+  if(NOT rc EQUAL 0)
+    list(JOIN ARGN " " args)
+    message(FATAL_ERROR "cargo ${subcommand} ${args} failed (exit status ${rc})")
+  endif()
+  set(cargo_stderr "${err}" PARENT_SCOPE)
+endfunction()
+
+run_cargo(build --release)
+run_cargo(rustc --release --example native-static-libs -- --print native-static-libs)
 
 string(REGEX MATCH "native-static-libs: ([^\n]*)" _ "${cargo_stderr}")
 string(STRIP "${CMAKE_MATCH_1}" PSFTP_NATIVE_STATIC_LIBS)

@@ -8,16 +8,15 @@ bash tests/setup.sh
 echo "== building psftp (release)"
 cargo build --release --quiet
 lib=$root/target/release
-soname=$(objdump -p "$lib/libpsftp.so" | awk '/SONAME/ {print $2}')
-ln -sf libpsftp.so "$lib/$soname"
 
 work=$(mktemp -d /tmp/psftp-demo.XXXXXX)
 chmod 755 "$work" # sshd reads authorized_keys as the test user
 trap 'bash "$root/tests/fixture/sshd.sh" stop "$work/sshd" || true; rm -rf "$work"' EXIT
 echo "== starting a throwaway sshd on 127.0.0.1"
-bash tests/fixture/sshd.sh start "$work/sshd" > "$work/env"
+# Its env file (mode 600) holds the account's password: read it there.
+bash tests/fixture/sshd.sh start "$work/sshd" >/dev/null
 set -a
-. "$work/env"
+. "$work/sshd/env"
 set +a
 echo "   port $PSFTP_TEST_PORT, user $PSFTP_TEST_USER, host keys in $PSFTP_TEST_DIR"
 

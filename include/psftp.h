@@ -12,7 +12,9 @@
  *    PSFTP_E_INVALID_ARG, never dereferenced. Strings and lists psftp
  *    returns are freed with psftp's own functions.
  *  - Inputs first, out-parameters last; out-parameters are written only on
- *    success. Strings are UTF-8.
+ *    success. Paths are bytes, UTF-8 or not, passed through as given,
+ *    and names psftp returns are the bytes the server sent; other strings
+ *    (host, user name, options) are UTF-8.
  *  - Value structs (psftp_attrs, psftp_statvfs_info, psftp_tree_progress,
  *    psftp_hostkey, psftp_dirent, psftp_failure, psftp_security_info)
  *    begin with `size_t struct_size`, and later versions only add fields
@@ -217,6 +219,12 @@
 #define PSFTP_HOSTKEY_ACCEPT_AND_SAVE 2
 
 /**
+ * `psftp_execute_bytes()` flag: when the command wrote nothing on stdout,
+ * `*stdout_out` receives what it wrote on stderr (pysftp's `execute`).
+ */
+#define PSFTP_EXECUTE_STDERR_IF_NO_STDOUT 1
+
+/**
  * `whence` of psftp_file_seek(): from the start.
  */
 #define PSFTP_SEEK_SET 0
@@ -251,9 +259,17 @@
 #define PSFTP_SYMLINKS_FOLLOW 1
 
 /**
- * Recreate links as links, with the same target text (after all files).
+ * Recreate links as links, with the same target text (after all files),
+ * when the target stays inside the tree: relative, never climbing above
+ * the tree's root (rsync --safe-links). Absolute and escaping links are
+ * left out and logged.
  */
 #define PSFTP_SYMLINKS_COPY 2
+
+/**
+ * Recreate every link verbatim, absolute and escaping targets too.
+ */
+#define PSFTP_SYMLINKS_COPY_ALL 3
 
 /**
  * `policy` of psftp_transfer_opts_set_on_error(): stop at the first
@@ -365,7 +381,8 @@ typedef void (*psftp_finalizer)(void *user_data);
 
 /**
  * A list of strings owned by psftp; free with psftp_strarray_free().
- * `strings` has `count` entries followed by a NULL.
+ * `strings` has `count` entries followed by a NULL. File names are the
+ * bytes the server sent, which need not be UTF-8.
  */
 typedef struct psftp_strarray {
     char **strings;
@@ -412,8 +429,9 @@ typedef struct psftp_attrs {
 } psftp_attrs;
 
 /**
- * One entry of psftp_listdir_attr(): name, the server's `ls -l` style
- * line (may be empty), and attributes.
+ * One entry of psftp_listdir_attr(): name (the bytes the server sent,
+ * which need not be UTF-8), the server's `ls -l` style line (may be
+ * empty), and attributes.
  */
 typedef struct psftp_dirent {
     /**
@@ -584,6 +602,22 @@ int psftp_last_error_code(void);
  * Calls that succeed leave it unchanged.
  */
 int64_t psftp_last_callback_value(void);
+
+/**
+ * The OS error number (errno) behind the last failed call on this thread
+ * when it was a local failure (PSFTP_E_LOCAL_IO: ENOENT, EACCES, ENOSPC,
+ * EISDIR, ...) or a refused TCP connect (PSFTP_E_CONNECT: ECONNREFUSED,
+ * ...); 0 when it had none.
+ */
+int psftp_last_error_errno(void);
+
+/**
+ * The SFTP status code (SSH_FX_*: 2 no such file, 3 permission denied,
+ * 4 failure, 8 unsupported, ...) the server answered the last failed call
+ * on this thread with; -1 when the failure did not come from an SFTP
+ * status.
+ */
+int64_t psftp_last_error_sftp_status(void);
 
 /**
  * A static name for a result code: "PSFTP_E_NOT_FOUND" for
@@ -800,6 +834,20 @@ void psftp_close(struct psftp_conn *conn);
 int psftp_conn_last_error_code(const struct psftp_conn *conn);
 
 /**
+ * psftp_last_error_errno() for the last failed call on this connection,
+ * from any thread: 0 when it had no errno (or none failed, or `conn` is
+ * NULL or closed).
+ */
+int psftp_conn_last_error_errno(const struct psftp_conn *conn);
+
+/**
+ * psftp_last_error_sftp_status() for the last failed call on this
+ * connection, from any thread: -1 when it had no SFTP status (or none
+ * failed, or `conn` is NULL or closed).
+ */
+int64_t psftp_conn_last_error_sftp_status(const struct psftp_conn *conn);
+
+/**
  * psftp_last_callback_value() of the last failed call on this connection,
  * from any thread: what your callback returned to stop it with
  * PSFTP_E_USER, else 0 (also for a NULL or closed handle).
@@ -887,6 +935,37 @@ int psftp_execute(struct psftp_conn *conn,
                   const char *command,
                   struct psftp_strarray **lines_out,
                   int *exit_status_out);
+
+/**
+ * pysftp `execute(command)` with the output as bytes (it may hold NUL
+ * bytes or non-UTF-8 text). `*stdout_out`/`*stdout_len_out` receive what
+ * the command wrote on stdout, `*stderr_out`/`*stderr_len_out` (both may
+ * be NULL to skip) what it wrote on stderr, `*exit_status_out` (may be
+ * NULL) its exit status. `flags` is 0 or PSFTP_EXECUTE_STDERR_IF_NO_STDOUT
+ * (pysftp's choice of output). Free each buffer with psftp_bytes_free().
+ *
+ * # Safety
+ * `command` is NUL-terminated; `stdout_out` and `stdout_len_out` are
+ * writable; the others are NULL or writable.
+ */
+int psftp_execute_bytes(struct psftp_conn *conn,
+                        const char *command,
+                        int flags,
+                        uint8_t **stdout_out,
+                        size_t *stdout_len_out,
+                        uint8_t **stderr_out,
+                        size_t *stderr_len_out,
+                        int *exit_status_out);
+
+/**
+ * The user name the connection authenticated as: the `username` given to
+ * psftp_connect(), or the one taken from the environment when it was
+ * NULL. Free with psftp_string_free().
+ *
+ * # Safety
+ * `out` is writable.
+ */
+int psftp_username(struct psftp_conn *conn, char **out);
 
 /**
  * pysftp `sftp_client`, the escape hatch: `*session_out` receives the
@@ -1073,6 +1152,32 @@ int psftp_file_read(struct psftp_file *file, void *buf, size_t size, size_t *rea
 int psftp_file_readline(struct psftp_file *file, void *buf, size_t size, size_t *read_out);
 
 /**
+ * Read up to `max` bytes (0: everything up to the end of the file) into a
+ * buffer psftp allocates as the data arrives, so read-to-end needs no
+ * guess of the size. `*data_out`/`*len_out` receive it (fewer than `max`
+ * bytes only at the end of the file; 0 there). Free with
+ * psftp_bytes_free().
+ *
+ * # Safety
+ * `data_out` and `len_out` are writable.
+ */
+int psftp_file_read_alloc(struct psftp_file *file, size_t max, uint8_t **data_out, size_t *len_out);
+
+/**
+ * Read a line (up to and including the next '\n', or `max` bytes when
+ * `max` is not 0, or to the end of the file) into a buffer psftp
+ * allocates. `*len_out` is 0 at the end of the file. The line may contain
+ * NUL bytes. Free with psftp_bytes_free().
+ *
+ * # Safety
+ * `data_out` and `len_out` are writable.
+ */
+int psftp_file_readline_alloc(struct psftp_file *file,
+                              size_t max,
+                              uint8_t **data_out,
+                              size_t *len_out);
+
+/**
  * Write all `size` bytes of `data` (buffered per `bufsize`).
  *
  * # Safety
@@ -1221,7 +1326,8 @@ int psftp_cwd(struct psftp_conn *conn, const char *remotepath);
 
 /**
  * pysftp `with cd(remotepath):` as a scoped call: remembers the working
- * directory, changes to `remotepath` (NULL only bookmarks), runs
+ * directory (as psftp_cd_push() does), changes to `remotepath` (NULL only
+ * bookmarks), runs
  * `body(conn, user_data)`, and restores the directory whatever the body
  * returns. Returns the body's non-zero value, so a body can hand back a
  * psftp result code; PSFTP_OK when it returns 0. If the change of
@@ -1236,7 +1342,9 @@ int psftp_cd(struct psftp_conn *conn, const char *remotepath, psftp_cd_cb body, 
  * pysftp `cd(remotepath)` as a push/pop pair: remember the working
  * directory and change to `remotepath` (NULL only bookmarks). Pair every
  * successful push with psftp_cd_pop(). Nothing is pushed if the change
- * fails.
+ * fails. What is remembered is pysftp's `pwd`: before any chdir, the
+ * server's default directory by its absolute name, so psftp_getcwd()
+ * returns that name after the pop, as pysftp's getcwd() does.
  *
  * # Safety
  * `remotepath` is NULL or NUL-terminated.
@@ -1269,8 +1377,11 @@ int psftp_getcwd(struct psftp_conn *conn, char **out);
 int psftp_pwd(struct psftp_conn *conn, char **out);
 
 /**
- * pysftp `normalize(remotepath)`: the absolute, canonical path.
- * PSFTP_E_NOT_FOUND if it does not exist. Free with psftp_string_free().
+ * pysftp `normalize(remotepath)`: the server's realpath of the path (the
+ * absolute, canonical form), as pysftp returns it. Whether a path that
+ * does not exist is an error is the server's answer (OpenSSH resolves a
+ * missing last component, and answers PSFTP_E_NOT_FOUND for a missing
+ * directory on the way). Free with psftp_string_free().
  *
  * # Safety
  * `remotepath` is NUL-terminated; `out` is writable.
@@ -1809,6 +1920,17 @@ void psftp_hostkey_free(struct psftp_hostkey *key);
  * `opts` is NULL or a value psftp returned and has not been freed.
  */
 void psftp_security_info_free(struct psftp_security_info *opts);
+
+/**
+ * Release a byte buffer psftp returned with its length (from
+ * psftp_file_read_alloc(), psftp_execute_bytes(), ...). NULL is ignored;
+ * not twice.
+ *
+ * # Safety
+ * `data` is NULL or a buffer psftp returned with exactly `len` bytes and
+ * has not been freed.
+ */
+void psftp_bytes_free(uint8_t *data, size_t len);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -66,12 +66,16 @@ impl ErrorKind {
 }
 
 /// An error with its kind and a message naming the path, host or parameter.
+/// A local failure carries the OS `errno` and an SFTP failure the server's
+/// status code, so bindings can map them without parsing the message.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub struct Error {
     kind: ErrorKind,
     message: String,
     /// For `User`: what the caller's callback returned to stop the call.
     callback_value: Option<i64>,
+    os_errno: Option<i32>,
+    sftp_status: Option<u32>,
 }
 
 impl fmt::Display for Error {
@@ -86,7 +90,29 @@ impl Error {
             kind,
             message: message.into(),
             callback_value: None,
+            os_errno: None,
+            sftp_status: None,
         }
+    }
+
+    /// The OS error number behind a local failure (or a failed TCP connect).
+    pub fn os_errno(&self) -> Option<i32> {
+        self.os_errno
+    }
+
+    /// The SFTP status code the server answered with.
+    pub fn sftp_status(&self) -> Option<u32> {
+        self.sftp_status
+    }
+
+    pub fn with_os_errno(mut self, errno: Option<i32>) -> Error {
+        self.os_errno = errno;
+        self
+    }
+
+    pub fn with_sftp_status(mut self, status: u32) -> Error {
+        self.sftp_status = Some(status);
+        self
     }
 
     pub fn kind(&self) -> ErrorKind {
@@ -108,6 +134,7 @@ impl Error {
             ErrorKind::LocalIo,
             format!("{what} local '{}': {err}", path.display()),
         )
+        .with_os_errno(err.raw_os_error())
     }
 
     /// The caller's `by` callback asked to stop the operation.
@@ -125,6 +152,17 @@ impl Error {
         self.message = format!("{} (it returned {value})", self.message);
         self.callback_value = Some(value);
         self
+    }
+
+    /// The same failure seen more precisely (a generic SFTP failure that
+    /// proved to be "directory not empty", say): another kind and message,
+    /// the same errno and SFTP status.
+    pub fn refined(self, kind: ErrorKind, message: String) -> Error {
+        Error {
+            kind,
+            message,
+            ..self
+        }
     }
 
     /// The same error with another message (a scrubbed one).

@@ -26,5 +26,6 @@ pub mod fuzzing {
     pub use crate::core::helpers::{path_advance, path_retreat, reparent, st_mode_to_int};
     pub use crate::core::local::check_remote_name;
     pub use crate::core::options::Filters;
+    pub use crate::core::paths::bytes_path;
     pub use crate::sftp::codec::{decode_reply, decode_version, Reply};
 }

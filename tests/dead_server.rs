@@ -22,15 +22,16 @@ fn a_server_killed_mid_transfer_is_connection_lost_and_leaks_nothing() {
     let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
     let dir = std::env::temp_dir().join(format!("psftp-dead-{}", std::process::id()));
     let s = Server::spawn(&dir);
-    let rdir = remote_scratch("dead");
+    // In this server's home: it has an account of its own.
+    let rdir = s.scratch("dead");
     let data = pattern(32 * 1024 * 1024, 9);
-    put_remote_file(&rdir.join("big"), &data);
+    s.put_file(&rdir.join("big"), &data);
     // The upload target lives apart, so the get_r below sees only the
     // tree it is meant to copy.
-    let updir = remote_scratch("deadput");
-    put_remote_file(&updir.join("keep"), b"old remote");
+    let updir = s.scratch("deadput");
+    s.put_file(&updir.join("keep"), b"old remote");
     for i in 0..40 {
-        put_remote_file(&rdir.join(format!("t{i}")), &pattern(100_000, i));
+        s.put_file(&rdir.join(format!("t{i}")), &pattern(100_000, i));
     }
     let ldir = local_scratch("dead");
     std::fs::write(ldir.join("big"), b"old local").unwrap();

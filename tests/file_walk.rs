@@ -242,6 +242,24 @@ fn walktree_is_depth_first_sorted_and_safe_with_links() {
     })
     .unwrap();
     assert_eq!(seen.events, expected(root));
+    // A relative root is walked from the working directory, and the paths
+    // start with it as given (pysftp's walktree('.') yields './a').
+    let mut rel = Seen::default();
+    check(unsafe { psftp_chdir(conn.0, c(root).as_ptr()) }).unwrap();
+    check(unsafe {
+        psftp_walktree(
+            conn.0,
+            c(".").as_ptr(),
+            Some(on_file),
+            Some(on_dir),
+            Some(on_unknown),
+            true,
+            &mut rel as *mut _ as *mut c_void,
+        )
+    })
+    .unwrap();
+    check(unsafe { psftp_chdir(conn.0, std::ptr::null()) }).unwrap();
+    assert_eq!(rel.events, expected("."));
     // Without recurse only the top level is listed.
     let mut top = Seen::default();
     check(unsafe {

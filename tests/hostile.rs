@@ -6,8 +6,10 @@
 mod common;
 
 use common::*;
+use psftp::capi::file::*;
+use psftp::capi::helpers::*;
 use psftp::capi::tree::*;
-use std::ffi::CStr;
+use std::ffi::{c_int, c_void, CStr};
 use std::path::Path;
 
 /// (path, code, message) of each failed entry.
@@ -135,14 +137,21 @@ fn symlink_loops_on_the_server_never_hang() {
         );
         psftp_transfer_opts_free(o);
     }
-    // Copy recreates the links as they are, without following them.
-    let o = opts(PSFTP_ON_ERROR_STOP, PSFTP_SYMLINKS_COPY);
+    // Copy-all recreates the links as they are, without following them;
+    // copy (safe links) leaves out these absolute ones.
+    let o = opts(PSFTP_ON_ERROR_STOP, PSFTP_SYMLINKS_COPY_ALL);
     let copied = local_scratch("hostcopy");
     get_r(&conn, "/loop", &copied, o).0.unwrap();
     assert_eq!(
         std::fs::read_link(copied.join("loop/self")).unwrap(),
         Path::new("/loop")
     );
+    psftp_transfer_opts_free(o);
+    let o = opts(PSFTP_ON_ERROR_STOP, PSFTP_SYMLINKS_COPY);
+    let safe = local_scratch("hostsafe");
+    get_r(&conn, "/loop", &safe, o).0.unwrap();
+    assert_eq!(files_under(&safe.join("loop")), ["data.txt"]);
+    assert!(std::fs::symlink_metadata(safe.join("loop/self")).is_err());
     psftp_transfer_opts_free(o);
 }
 
@@ -167,5 +176,393 @@ fn listed_sizes_that_lie_do_not_corrupt_the_copy() {
         std::fs::read(dest.join("liar/huge.bin")).unwrap(),
         b"five!",
         "listed as 1 TB, 5 bytes copied"
+    );
+}
+
+// ---- Integrity against scripted misbehaviour (issue 13) ----------------
+
+/// The bytes of the hostile server's /short files (its generator,
+/// mirrored).
+fn short_data() -> Vec<u8> {
+    (0..3 * 1024 * 1024 + 123)
+        .map(|i: usize| ((i * 13 + i / 251) & 0xff) as u8)
+        .collect()
+}
+
+/// A fresh directory in the writable area: its path on the server and on
+/// disk.
+fn hostile_dir(tag: &str) -> (String, std::path::PathBuf) {
+    static SEQ: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let name = format!("{tag}-{}-{n}", std::process::id());
+    hostile_server();
+    let disk = hostile_root().join(&name);
+    std::fs::create_dir_all(&disk).unwrap();
+    (format!("/w/{name}"), disk)
+}
+
+/// Everything in `dir` whose name marks psftp's temporary files.
+fn leftovers(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".psftp."))
+        .collect();
+    v.sort();
+    v
+}
+
+fn put_r(conn: &Conn, local: &Path, remote: &str) -> Result<(), Fail> {
+    let mut f = std::ptr::null_mut();
+    let rc = unsafe {
+        psftp_put_r(
+            conn.0,
+            c(local.to_str().unwrap()).as_ptr(),
+            c(remote).as_ptr(),
+            true,
+            false,
+            None,
+            std::ptr::null_mut(),
+            std::ptr::null(),
+            &mut f,
+        )
+    };
+    unsafe { psftp_failure_list_free(f) };
+    check(rc)
+}
+
+#[test]
+fn early_end_of_file_fails_the_get_and_keeps_the_old_file() {
+    let conn = connect_hostile();
+    let ldir = local_scratch("trunc");
+    let local = ldir.join("half.bin");
+    std::fs::write(&local, b"the good old copy").unwrap();
+    // fstat promises 1,000,000 bytes; the server ends the file at 500,000.
+    let msg = assert_fail(
+        get(&conn, "/trunc/half.bin", &local),
+        PSFTP_E_SFTP,
+        &["'/trunc/half.bin'", "500000 of the 1000000"],
+    );
+    assert!(msg.contains("shrank"), "{msg}");
+    assert_eq!(std::fs::read(&local).unwrap(), b"the good old copy");
+    assert!(!ldir.join(".half.bin.psftp.part").exists());
+    // The same promise holds for a file streamed by a tree operation (and
+    // for one listed small enough to be batched): each is a failure.
+    let o = opts(PSFTP_ON_ERROR_CONTINUE, PSFTP_SYMLINKS_SKIP);
+    let dest = ldir.join("tree");
+    let (r, failures) = get_r(&conn, "/trunc", &dest, o);
+    psftp_transfer_opts_free(o);
+    assert_fail(r, PSFTP_E_SFTP, &["2 entries failed"]);
+    let mut failed: Vec<&str> = failures.iter().map(|f| f.0.as_str()).collect();
+    failed.sort();
+    assert_eq!(failed, ["big.bin", "half.bin"], "{failures:?}");
+    assert!(
+        failures.iter().all(|f| f.2.contains("promised")),
+        "{failures:?}"
+    );
+    assert_eq!(files_under(&dest), ["trunc/ok.bin"], "no truncated copy");
+    // getfo cannot take back what it delivered, but it says so.
+    let mut sink = Vec::<u8>::new();
+    let rc = unsafe {
+        psftp_getfo(
+            conn.0,
+            c("/trunc/half.bin").as_ptr(),
+            Some(collect),
+            None,
+            &mut sink as *mut Vec<u8> as *mut c_void,
+            std::ptr::null_mut(),
+        )
+    };
+    assert_fail(check(rc), PSFTP_E_SFTP, &["500000 of the 1000000"]);
+}
+
+unsafe extern "C" fn collect(data: *const u8, len: usize, ud: *mut c_void) -> c_int {
+    (*(ud as *mut Vec<u8>)).extend_from_slice(std::slice::from_raw_parts(data, len));
+    0
+}
+
+fn open_file(conn: &Conn, path: &str) -> *mut psftp_file {
+    let mut f = std::ptr::null_mut();
+    check(unsafe { psftp_open(conn.0, c(path).as_ptr(), c("r").as_ptr(), -1, &mut f) }).unwrap();
+    f
+}
+
+fn read_all(f: *mut psftp_file, step: usize) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let mut buf = vec![0u8; step];
+        let mut got = 0;
+        check(unsafe { psftp_file_read(f, buf.as_mut_ptr() as *mut c_void, step, &mut got) })
+            .unwrap();
+        if got == 0 {
+            return out;
+        }
+        out.extend_from_slice(&buf[..got]);
+    }
+}
+
+#[test]
+fn short_reads_of_any_length_give_the_exact_bytes() {
+    let conn = connect_hostile();
+    let data = short_data();
+    let ldir = local_scratch("short");
+    get(&conn, "/short/data.bin", &ldir.join("data.bin")).unwrap();
+    assert!(std::fs::read(ldir.join("data.bin")).unwrap() == data);
+    let (r, failures) = get_r(&conn, "/short", &ldir.join("tree"), std::ptr::null());
+    r.unwrap();
+    assert!(failures.is_empty(), "{failures:?}");
+    assert!(std::fs::read(ldir.join("tree/short/data.bin")).unwrap() == data);
+    assert!(std::fs::read(ldir.join("tree/short/small.bin")).unwrap() == data[..100_000]);
+    let f = open_file(&conn, "/short/data.bin");
+    assert!(read_all(f, 70_000) == data, "open/read");
+    check(psftp_file_close(f)).unwrap();
+}
+
+#[test]
+fn request_sizes_follow_what_the_server_accepts_and_are_logged() {
+    let ldir = local_scratch("sizes");
+    let log = ldir.join("psftp.log");
+    let conn = connect_hostile_as("test", Some(&log));
+    // paramiko announces no limits@openssh.com, but takes packets up to
+    // 16 MiB: reads (and writes) of 255 KiB, not the draft's 32 KiB.
+    let name = format!("sizes-{}", std::process::id());
+    get(&conn, &format!("/reads/{name}"), &ldir.join("r")).unwrap();
+    let asked = read_log(&conn, &name);
+    assert_eq!(asked.first(), Some(&(0, 261_120)), "{asked:?}");
+    // A server that cuts reads short (pkg/sftp: 32 KiB) gets reads of the
+    // size it answers with; the bytes are exact either way.
+    get(&conn, "/capped/data.bin", &ldir.join("capped")).unwrap();
+    assert!(std::fs::read(ldir.join("capped")).unwrap() == short_data()[..2_000_000]);
+    // Uploads use the same size (a 1 MB file in four requests).
+    let (wdir, wdisk) = hostile_dir("sizes");
+    std::fs::write(ldir.join("up"), pattern(1_000_000, 4)).unwrap();
+    put(&conn, &ldir.join("up"), &format!("{wdir}/up")).unwrap();
+    assert_eq!(
+        std::fs::read(wdisk.join("up")).unwrap(),
+        pattern(1_000_000, 4)
+    );
+    drop(conn);
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        text.contains("up to 261120 bytes read, 261120 bytes written: paramiko"),
+        "{text}"
+    );
+    assert!(
+        text.contains("the server shortens reads: reading 32768 bytes per request"),
+        "{text}"
+    );
+}
+
+/// The READ requests the hostile server saw for /reads/NAME.
+fn read_log(conn: &Conn, name: &str) -> Vec<(u64, u64)> {
+    let mut sink = Vec::<u8>::new();
+    let rc = unsafe {
+        psftp_getfo(
+            conn.0,
+            c(&format!("/_reads/{name}")).as_ptr(),
+            Some(collect),
+            None,
+            &mut sink as *mut Vec<u8> as *mut c_void,
+            std::ptr::null_mut(),
+        )
+    };
+    check(rc).unwrap();
+    String::from_utf8(sink)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let (o, n) = l.split_once(' ').unwrap();
+            (o.parse().unwrap(), n.parse().unwrap())
+        })
+        .collect()
+}
+
+#[test]
+fn buffered_reads_never_ask_past_the_known_end_of_the_file() {
+    const SIZE: u64 = 300_000;
+    let conn = connect_hostile();
+    let name = format!("tail-{}", std::process::id());
+    let f = open_file(&conn, &format!("/reads/{name}"));
+    let mut pos = 0;
+    check(unsafe { psftp_file_seek(f, -10, PSFTP_SEEK_END, &mut pos) }).unwrap();
+    assert_eq!(pos, SIZE - 10);
+    let mut buf = [0u8; 4];
+    let mut got = 0;
+    for _ in 0..3 {
+        check(unsafe { psftp_file_read(f, buf.as_mut_ptr() as *mut c_void, 4, &mut got) }).unwrap();
+    }
+    assert_eq!(got, 2, "the last two bytes");
+    check(unsafe { psftp_file_seek(f, 1000, PSFTP_SEEK_SET, &mut pos) }).unwrap();
+    let rest = read_all(f, 1);
+    assert_eq!(rest.len() as u64, SIZE - 1000);
+    check(psftp_file_close(f)).unwrap();
+    let asked = read_log(&conn, &name);
+    let past: Vec<_> = asked.iter().filter(|(o, _)| *o > SIZE).collect();
+    assert!(past.is_empty(), "read-ahead past the end: {past:?}");
+    let total: u64 = asked.iter().map(|(_, n)| n).sum();
+    assert!(
+        total < 2 * SIZE,
+        "{total} bytes asked for a {SIZE}-byte file: {asked:?}"
+    );
+}
+
+#[test]
+fn a_listing_that_never_ends_is_stopped_naming_the_directory() {
+    let conn = connect_hostile();
+    assert_fail(
+        listdir(&conn, "/endless"),
+        PSFTP_E_SFTP,
+        &["'/endless'", "already listed"],
+    );
+    let (r, failures) = get_r(
+        &conn,
+        "/endless",
+        &local_scratch("endless"),
+        std::ptr::null(),
+    );
+    assert_fail(r, PSFTP_E_SFTP, &["already listed"]);
+    assert_eq!(failures.len(), 1, "{failures:?}");
+    assert_eq!(failures[0].0, "/endless");
+    let rc = unsafe {
+        psftp_walktree(
+            conn.0,
+            c("/endless").as_ptr(),
+            None,
+            None,
+            None,
+            true,
+            std::ptr::null_mut(),
+        )
+    };
+    assert_fail(check(rc), PSFTP_E_SFTP, &["'/endless'"]);
+    // The connection is still in step.
+    assert_eq!(listdir(&conn, "/trunc").unwrap().len(), 3);
+}
+
+#[test]
+fn a_server_refusing_setstat_still_gets_its_files_replaced() {
+    let conn = connect_hostile_as("nosetstat", None);
+    let (wdir, disk) = hostile_dir("nosetstat");
+    let ldir = local_scratch("nosetstat");
+    std::fs::write(disk.join("f"), b"old").unwrap();
+    std::fs::write(ldir.join("f"), b"new content").unwrap();
+    // Keeping the old mode fails; the file is replaced anyway.
+    put(&conn, &ldir.join("f"), &format!("{wdir}/f")).unwrap();
+    assert_eq!(std::fs::read(disk.join("f")).unwrap(), b"new content");
+    assert_eq!(leftovers(&disk), Vec::<String>::new());
+    // Times the caller asked for cannot be set: an error, the old file
+    // stays, and no part file is left.
+    std::fs::write(ldir.join("f"), b"newer").unwrap();
+    let r = put_full(
+        &conn,
+        &ldir.join("f"),
+        &format!("{wdir}/f"),
+        NO_PROGRESS,
+        true,
+        true,
+        std::ptr::null(),
+    );
+    assert_fail(r, PSFTP_E_PERMISSION, &["setstat"]);
+    assert_eq!(std::fs::read(disk.join("f")).unwrap(), b"new content");
+    assert_eq!(leftovers(&disk), Vec::<String>::new());
+    // Tree uploads over existing files, too.
+    let tree = ldir.join("tree");
+    std::fs::create_dir_all(tree.join("sub")).unwrap();
+    std::fs::write(tree.join("a"), b"tree a").unwrap();
+    std::fs::write(tree.join("sub/b"), pattern(2_000_000, 1)).unwrap();
+    put_r(&conn, &tree, &wdir).unwrap();
+    std::fs::write(tree.join("a"), b"tree a, again").unwrap();
+    put_r(&conn, &tree, &wdir).unwrap();
+    assert_eq!(std::fs::read(disk.join("a")).unwrap(), b"tree a, again");
+    assert_eq!(
+        std::fs::read(disk.join("sub/b")).unwrap(),
+        pattern(2_000_000, 1)
+    );
+    assert_eq!(leftovers(&disk), Vec::<String>::new());
+    assert_eq!(leftovers(&disk.join("sub")), Vec::<String>::new());
+}
+
+#[test]
+fn a_rename_that_refuses_to_replace_falls_back_without_losing_the_old_file() {
+    for user in ["noclobber", "noposix"] {
+        let conn = connect_hostile_as(user, None);
+        let (wdir, disk) = hostile_dir(user);
+        let ldir = local_scratch(user);
+        std::fs::write(disk.join("f"), b"old").unwrap();
+        std::fs::write(ldir.join("f"), b"new").unwrap();
+        for round in 0..2 {
+            // (the second time the server's refusal is already known)
+            put(&conn, &ldir.join("f"), &format!("{wdir}/f")).unwrap();
+            assert_eq!(
+                std::fs::read(disk.join("f")).unwrap(),
+                b"new",
+                "{user} {round}"
+            );
+            assert_eq!(leftovers(&disk), Vec::<String>::new(), "{user}");
+            std::fs::write(disk.join("f"), b"old").unwrap();
+        }
+        // Tree uploads over existing files.
+        let tree = ldir.join("tree");
+        std::fs::create_dir_all(&tree).unwrap();
+        for i in 0..20 {
+            std::fs::write(tree.join(format!("t{i}")), format!("v1 {i}")).unwrap();
+        }
+        std::fs::write(tree.join("large"), pattern(1_500_000, 2)).unwrap();
+        put_r(&conn, &tree, &wdir).unwrap();
+        for i in 0..20 {
+            std::fs::write(tree.join(format!("t{i}")), format!("v2 {i}")).unwrap();
+        }
+        std::fs::write(tree.join("large"), pattern(1_500_000, 3)).unwrap();
+        put_r(&conn, &tree, &wdir).unwrap();
+        assert_eq!(std::fs::read(disk.join("t7")).unwrap(), b"v2 7", "{user}");
+        assert_eq!(
+            std::fs::read(disk.join("large")).unwrap(),
+            pattern(1_500_000, 3)
+        );
+        assert_eq!(leftovers(&disk), Vec::<String>::new(), "{user}");
+        // The new file cannot be put in place after the old one was moved
+        // aside: the old one is moved back, and nothing else remains.
+        std::fs::write(disk.join("fail-place"), b"precious").unwrap();
+        let r = put(&conn, &ldir.join("f"), &format!("{wdir}/fail-place"));
+        assert_fail(r, PSFTP_E_SFTP, &["fail-place"]);
+        assert_eq!(
+            std::fs::read(disk.join("fail-place")).unwrap(),
+            b"precious",
+            "{user}"
+        );
+        assert_eq!(leftovers(&disk), Vec::<String>::new(), "{user}");
+    }
+}
+
+#[test]
+fn links_are_made_the_right_way_round_on_a_draft_order_server() {
+    let conn = connect_hostile_as("draftlink", None);
+    let (wdir, disk) = hostile_dir("draftlink");
+    std::fs::create_dir(disk.join("ops")).unwrap();
+    let target = format!("b-{}.txt", std::process::id());
+    std::fs::write(disk.join(&target), b"b").unwrap();
+    check(unsafe { psftp_chdir(conn.0, c(&wdir).as_ptr()) }).unwrap();
+    for link in ["ops/link", "ops/link2"] {
+        // (the second link uses the order the first one found)
+        let rc = unsafe { psftp_symlink(conn.0, c(&target).as_ptr(), c(link).as_ptr()) };
+        check(rc).unwrap();
+        assert_eq!(
+            std::fs::read_link(disk.join(link)).unwrap(),
+            Path::new(&target),
+            "{link} points at the target"
+        );
+    }
+    // No link was left the wrong way round (named like the target, in the
+    // server's starting directory).
+    assert!(std::fs::symlink_metadata(hostile_root().join(&target)).is_err());
+    assert_eq!(std::fs::read(disk.join(&target)).unwrap(), b"b");
+    // The same server as OpenSSH reads it: right the first time.
+    let conn = connect_hostile_as("test", None);
+    check(unsafe { psftp_chdir(conn.0, c(&wdir).as_ptr()) }).unwrap();
+    let rc = unsafe { psftp_symlink(conn.0, c(&target).as_ptr(), c("ops/link3").as_ptr()) };
+    check(rc).unwrap();
+    assert_eq!(
+        std::fs::read_link(disk.join("ops/link3")).unwrap(),
+        Path::new(&target)
     );
 }

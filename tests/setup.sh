@@ -25,9 +25,14 @@ need objdump binutils
 need pkill procps
 need bc bc
 need valgrind valgrind
+need patch patch
+need gdb gdb
 need_file /usr/include/openssl/ssl.h libssl-dev
 need_file /usr/include/zlib.h zlib1g-dev
 need_file /usr/include/gtest/gtest.h libgtest-dev
+# The system libssh2, linked beside the static psftp (tests/artefacts) and
+# refused by the vendored build (tests/vendor/check.sh).
+need_file /usr/include/libssh2.h libssh2-1-dev
 need_file /usr/lib/gcc/x86_64-linux-gnu/12/libasan.so libgcc-12-dev
 
 if [ ${#missing[@]} -gt 0 ]; then

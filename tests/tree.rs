@@ -632,6 +632,7 @@ fn make_links(root: &Path) {
     std::os::unix::fs::symlink("d", root.join("to_dir")).unwrap();
     std::os::unix::fs::symlink("..", root.join("d/up_loop")).unwrap();
     std::os::unix::fs::symlink("/etc", root.join("outside")).unwrap();
+    std::os::unix::fs::symlink("../../escape", root.join("d/escape")).unwrap();
     std::os::unix::fs::symlink("nowhere", root.join("dangling")).unwrap();
 }
 
@@ -678,16 +679,34 @@ fn symlink_policies_skip_follow_copy_never_loop() {
             "f to_file"
         ]
     );
+    // Copy recreates the links that stay inside the tree (safe links, the
+    // default); COPY_ALL also the absolute and escaping ones, verbatim.
     let copied = fetch(PSFTP_SYMLINKS_COPY);
-    assert_eq!(
-        std::fs::read_link(copied.join("outside")).unwrap(),
-        Path::new("/etc")
-    );
     assert_eq!(
         std::fs::read_link(copied.join("d/up_loop")).unwrap(),
         Path::new("..")
     );
-    assert_eq!(keys(&copied).len(), 9);
+    assert_eq!(
+        std::fs::read_link(copied.join("dangling")).unwrap(),
+        Path::new("nowhere")
+    );
+    for unsafe_link in ["outside", "d/escape"] {
+        assert!(
+            std::fs::symlink_metadata(copied.join(unsafe_link)).is_err(),
+            "{unsafe_link} points outside the tree: not recreated"
+        );
+    }
+    assert_eq!(keys(&copied).len(), 8);
+    let all = fetch(PSFTP_SYMLINKS_COPY_ALL);
+    assert_eq!(
+        std::fs::read_link(all.join("outside")).unwrap(),
+        Path::new("/etc")
+    );
+    assert_eq!(
+        std::fs::read_link(all.join("d/escape")).unwrap(),
+        Path::new("../../escape")
+    );
+    assert_eq!(keys(&all).len(), 10);
     // Uploads follow the same rules.
     let local = local_scratch("linksup");
     make_links(&local);
@@ -715,6 +734,22 @@ fn symlink_policies_skip_follow_copy_never_loop() {
     assert_eq!(
         std::fs::read_link(dest2.join("to_dir")).unwrap(),
         Path::new("d")
+    );
+    assert!(std::fs::symlink_metadata(dest2.join("outside")).is_err());
+    assert!(std::fs::symlink_metadata(dest2.join("d/escape")).is_err());
+    let dest3 = remote_scratch("linksup3");
+    put_r(
+        &conn,
+        &local,
+        &dest3,
+        false,
+        &links_opts(PSFTP_SYMLINKS_COPY_ALL),
+    )
+    .0
+    .unwrap();
+    assert_eq!(
+        std::fs::read_link(dest3.join("outside")).unwrap(),
+        Path::new("/etc")
     );
     assert_fail(
         check(psftp_transfer_opts_set_symlinks(XOpts::new().0, 7)),

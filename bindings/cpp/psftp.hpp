@@ -294,8 +294,11 @@ enum class Symlinks : int {
     /// Copy what they point to when that lies inside the tree (loops are
     /// detected; links leading outside are left out).
     Follow = PSFTP_SYMLINKS_FOLLOW,
-    /// Recreate them as links with the same target text.
+    /// Recreate them as links with the same target text, when it stays
+    /// inside the tree (rsync --safe-links); others are left out.
     Copy = PSFTP_SYMLINKS_COPY,
+    /// Recreate every link verbatim, absolute and escaping targets too.
+    CopyAll = PSFTP_SYMLINKS_COPY_ALL,
 };
 /// Tree operations: what a failed entry does.
 enum class OnError : int {

@@ -184,7 +184,9 @@ func (c *Conn) Pwd() (string, error) {
 	return c.stringOut(nil, func(h *C.psftp_conn, out **C.char) C.int { return C.psftp_pwd(h, out) })
 }
 
-// Normalize is pysftp normalize(remotepath): the absolute, canonical path.
+// Normalize is pysftp normalize(remotepath): the server's absolute,
+// canonical form of the path (whether a missing path is an error is the
+// server's answer).
 func (c *Conn) Normalize(remotepath string) (string, error) {
 	return c.pathString("remotepath", remotepath, func(h *C.psftp_conn, p *C.char, out **C.char) C.int {
 		return C.psftp_normalize(h, p, out)

@@ -324,8 +324,15 @@ func TestSymlinkReadlinkNormalize(t *testing.T) {
 	if got != filepath.Join(dir, "readme.txt") {
 		t.Fatalf("normalize %q", got)
 	}
-	_, err = c.Normalize("no-such-thing")
-	wantErr(t, err, psftp.ErrNotFound, "no-such-thing")
+	// The server's realpath, as pysftp: OpenSSH resolves a missing last
+	// component and refuses a missing directory on the way.
+	got, err = c.Normalize("no-such-thing")
+	must(t, err)
+	if got != filepath.Join(dir, "no-such-thing") {
+		t.Fatalf("normalize of a missing name %q", got)
+	}
+	_, err = c.Normalize("no-dir/x")
+	wantErr(t, err, psftp.ErrNotFound, "no-dir/x")
 }
 
 func TestHardlinkStatvfsUtimeTruncateChown(t *testing.T) {
@@ -365,4 +372,35 @@ func TestHardlinkStatvfsUtimeTruncateChown(t *testing.T) {
 	must(t, c.Chown(f, -1, srv.gid))
 	wantErr(t, c.Chown(f, 0, -1), psftp.ErrPermission, "/f")
 	wantErr(t, c.Chown(f, -2, -1), psftp.ErrInvalidArg, "uid")
+}
+
+// Go strings are bytes: a name that is not UTF-8 is listed, stat'ed and
+// copied byte for byte.
+func TestNamesThatAreNotUTF8KeepTheirBytes(t *testing.T) {
+	c := dial(t)
+	dir := remoteScratch(t, "latin1")
+	name := "caf\xe9.txt"
+	putRemote(t, filepath.Join(dir, name), []byte("latin-1\n"))
+	names, err := c.Listdir(dir)
+	must(t, err)
+	if !slices.Equal(names, []string{name}) {
+		t.Fatalf("%q, want %q", names, []string{name})
+	}
+	a, err := c.Stat(filepath.Join(dir, name))
+	must(t, err)
+	if a.Size() != 8 {
+		t.Fatalf("size %d", a.Size())
+	}
+	local := filepath.Join(t.TempDir(), "na\xefve")
+	must(t, c.Get(t.Context(), filepath.Join(dir, name), local, nil))
+	if got := string(readFile(t, local)); got != "latin-1\n" {
+		t.Fatalf("%q", got)
+	}
+	_, err = c.Put(t.Context(), local, filepath.Join(dir, "up\xff"), nil)
+	must(t, err)
+	if got := string(readFile(t, filepath.Join(dir, "up\xff"))); got != "latin-1\n" {
+		t.Fatalf("%q", got)
+	}
+	_, err = c.Stat(filepath.Join(dir, "missing-\xe9"))
+	wantErr(t, err, psftp.ErrNotFound, `missing-\xe9`)
 }

@@ -68,10 +68,21 @@ run_tests() { # label, go test flags...
   local label=$1 log
   shift
   log=$(mktemp)
-  go test -v -count=1 "$@" ./... >"$log" 2>&1 || { cat "$log"; rm -f "$log"; exit 1; }
-  grep -E '^(ok|FAIL|---)' "$log" | grep -v -- '--- PASS' || true
-  echo "go $label: $(grep -c -- '--- PASS' "$log") passed, $(grep -c -- '--- FAIL' "$log") failed"
+  local status=0
+  go test -v -count=1 "$@" ./... >"$log" 2>&1 || status=$?
+  if [ "$status" -ne 0 ]; then
+    cat "$log"
+  else
+    grep -E '^(ok|FAIL|---)' "$log" | grep -v -- '--- PASS' || true
+  fi
+  # Printed on failure too: the suite's summary counts it. Nothing is
+  # skipped in CI, so a skipped test counts as failed.
+  local skipped
+  skipped=$(grep -c -- '--- SKIP' "$log" || true)
+  echo "go $label: $(grep -c -- '--- PASS' "$log") passed, $(( $(grep -c -- '--- FAIL' "$log") + skipped )) failed"
   rm -f "$log"
+  [ "$status" -eq 0 ] || exit "$status"
+  [ "$skipped" -eq 0 ] || exit 1
 }
 
 echo "== go test"

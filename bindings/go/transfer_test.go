@@ -166,21 +166,46 @@ func TestInPlaceAndAtomicReplacement(t *testing.T) {
 	}
 }
 
-func TestResumeContinuesFromThePartFile(t *testing.T) {
+func TestResumeContinuesOnlyAPartFileOfTheSameSource(t *testing.T) {
 	c := dial(t)
 	rdir := remoteScratch(t, "resume")
-	data := pattern(1<<20, 4)
-	putRemote(t, filepath.Join(rdir, "src"), data)
+	data := pattern(2<<20, 4)
+	src := filepath.Join(rdir, "src")
+	putRemote(t, src, data)
 	ldir := t.TempDir()
-	// What an interrupted atomic download leaves: the first half, with one
-	// byte changed so the test can tell it was kept, not fetched again.
-	part := slices.Clone(data[:len(data)/2])
-	part[10] ^= 0xff
-	must(t, os.WriteFile(filepath.Join(ldir, ".dst.psftp.part"), part, 0o644))
-	must(t, c.Get(t.Context(), filepath.Join(rdir, "src"), filepath.Join(ldir, "dst"), &psftp.TransferOptions{Resume: true}))
-	got := readFile(t, filepath.Join(ldir, "dst"))
-	if !bytes.Equal(got[:len(part)], part) || !bytes.Equal(got[len(part):], data[len(part):]) {
-		t.Fatal("resume did not continue from the part file")
+	dst, part := filepath.Join(ldir, "dst"), filepath.Join(ldir, ".dst.psftp.part")
+	resume := &psftp.TransferOptions{Resume: true}
+	// A part file nothing vouches for (no record of its source) is not
+	// resumed: none of its bytes reach the copy.
+	stale := slices.Clone(data[:len(data)/2])
+	stale[10] ^= 0xff
+	must(t, os.WriteFile(part, stale, 0o644))
+	must(t, c.Get(t.Context(), src, dst, resume))
+	if !bytes.Equal(readFile(t, dst), data) {
+		t.Fatal("the stale part file was used")
+	}
+	// An interrupted resumable get continues where it stopped.
+	must(t, os.Remove(dst))
+	ctx, cancel := context.WithCancel(t.Context())
+	stop := &psftp.TransferOptions{Resume: true, Progress: func(int64, int64) { cancel() }}
+	if err := c.Get(ctx, src, dst, stop); !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled get: %v", err)
+	}
+	info, err := os.Stat(part)
+	must(t, err)
+	have := info.Size()
+	if have <= 0 || have >= int64(len(data)) {
+		t.Fatalf("part file of %d bytes", have)
+	}
+	first := int64(-1)
+	again := &psftp.TransferOptions{Resume: true, Progress: func(done, _ int64) {
+		if first < 0 {
+			first = done
+		}
+	}}
+	must(t, c.Get(t.Context(), src, dst, again))
+	if first <= have || !bytes.Equal(readFile(t, dst), data) {
+		t.Fatalf("resumed after %d bytes: first report %d", have, first)
 	}
 }
 

@@ -26,8 +26,12 @@ const (
 	// SymlinksFollow copies what a link points to when that lies inside
 	// the tree; loops are detected, links leading outside are left out.
 	SymlinksFollow SymlinkPolicy = C.PSFTP_SYMLINKS_FOLLOW
-	// SymlinksCopy recreates links as links with the same target text.
+	// SymlinksCopy recreates links as links with the same target text
+	// when it stays inside the tree (rsync --safe-links); absolute and
+	// escaping links are left out.
 	SymlinksCopy SymlinkPolicy = C.PSFTP_SYMLINKS_COPY
+	// SymlinksCopyAll recreates every link verbatim.
+	SymlinksCopyAll SymlinkPolicy = C.PSFTP_SYMLINKS_COPY_ALL
 )
 
 // ErrorPolicy is what a failed entry of a tree operation does.

@@ -353,13 +353,22 @@ func TestSymlinkPoliciesSkipFollowCopyAndNeverLoop(t *testing.T) {
 	if got := kinds(t, followed); !slices.Equal(got, want) {
 		t.Fatalf("follow: %q", got)
 	}
+	// Copy recreates the links that stay inside the tree (safe links);
+	// CopyAll every link, verbatim.
 	copied := fetch(psftp.SymlinksCopy)
-	if got := kinds(t, copied); len(got) != 9 {
+	if got := kinds(t, copied); len(got) != 8 {
 		t.Fatalf("copy: %q", got)
 	}
+	if _, err := os.Lstat(filepath.Join(copied, "outside")); !os.IsNotExist(err) {
+		t.Fatalf("copy recreated the absolute link 'outside' (%v)", err)
+	}
+	all := fetch(psftp.SymlinksCopyAll)
+	if got := kinds(t, all); len(got) != 9 {
+		t.Fatalf("copy all: %q", got)
+	}
 	for link, target := range map[string]string{"outside": "/etc", "d/up_loop": "..", "dangling": "nowhere"} {
-		if got, err := os.Readlink(filepath.Join(copied, link)); err != nil || got != target {
-			t.Fatalf("copy: %s -> %q (%v), want %q", link, got, err, target)
+		if got, err := os.Readlink(filepath.Join(all, link)); err != nil || got != target {
+			t.Fatalf("copy all: %s -> %q (%v), want %q", link, got, err, target)
 		}
 	}
 

@@ -64,9 +64,20 @@ export declare class Attributes {
   isSymbolicLink(): boolean;
 }
 
+/**
+ * A path argument: a string, or the bytes of a name that is not UTF-8 (as
+ * fs accepts Buffer paths).
+ */
+export type PathLike = string | Uint8Array;
+/**
+ * A name or path psftp returns: a string, or a Buffer of its bytes when they
+ * are not UTF-8 (Linux names are bytes), so it still names its file.
+ */
+export type Name = string | Buffer;
+
 /** An entry of listdir_attr(). */
 export declare class DirEntry extends Attributes {
-  readonly filename: string;
+  readonly filename: Name;
   /** The server's `ls -l` style line (may be empty). */
   readonly longname: string;
 }
@@ -272,8 +283,11 @@ export interface TreeOptions extends TransferOptions, AbortOptions {
   include?: string | readonly string[];
   /** Leave out files and directories matching these globs (an excluded directory is not entered). */
   exclude?: string | readonly string[];
-  /** Symbolic links: 'skip' (default), 'follow' (within the tree, loops detected), 'copy' (as links). */
-  symlinks?: 'skip' | 'follow' | 'copy';
+  /**
+   * Symbolic links: 'skip' (default), 'follow' (within the tree, loops detected), 'copy' (as links,
+   * when the target stays inside the tree), 'copy-all' (every link verbatim).
+   */
+  symlinks?: 'skip' | 'follow' | 'copy' | 'copy-all';
   /** Copy permission bits (default false: the umask decides). */
   preserveMode?: boolean;
   /** 'stop' at the first failure (default) or 'continue' and reject with every failure. */
@@ -411,51 +425,51 @@ export declare class Connection {
   hasExtension(name: string): Promise<boolean>;
   has_extension(name: string): Promise<boolean>;
 
-  listdir(remotepath?: string): Promise<string[]>;
-  listdirAttr(remotepath?: string): Promise<DirEntry[]>;
-  listdir_attr(remotepath?: string): Promise<DirEntry[]>;
-  list(remotepath?: string): Promise<DirEntry[]>;
-  stat(remotepath: string): Promise<Attributes>;
-  lstat(remotepath: string): Promise<Attributes>;
-  exists(remotepath: string): Promise<boolean>;
-  lexists(remotepath: string): Promise<boolean>;
-  isdir(remotepath: string): Promise<boolean>;
-  isfile(remotepath: string): Promise<boolean>;
-  chdir(remotepath?: string | null): Promise<void>;
-  cwd(remotepath?: string | null): Promise<void>;
+  listdir(remotepath?: PathLike): Promise<Name[]>;
+  listdirAttr(remotepath?: PathLike): Promise<DirEntry[]>;
+  listdir_attr(remotepath?: PathLike): Promise<DirEntry[]>;
+  list(remotepath?: PathLike): Promise<DirEntry[]>;
+  stat(remotepath: PathLike): Promise<Attributes>;
+  lstat(remotepath: PathLike): Promise<Attributes>;
+  exists(remotepath: PathLike): Promise<boolean>;
+  lexists(remotepath: PathLike): Promise<boolean>;
+  isdir(remotepath: PathLike): Promise<boolean>;
+  isfile(remotepath: PathLike): Promise<boolean>;
+  chdir(remotepath?: PathLike | null): Promise<void>;
+  cwd(remotepath?: PathLike | null): Promise<void>;
   /** pysftp `with sftp.cd(remotepath):` — runs body there, then returns to where it was. */
-  cd<T>(remotepath: string | null, body: (sftp: Connection) => T | Promise<T>): Promise<T>;
+  cd<T>(remotepath: PathLike | null, body: (sftp: Connection) => T | Promise<T>): Promise<T>;
   cd<T>(body: (sftp: Connection) => T | Promise<T>): Promise<T>;
-  cdPush(remotepath?: string | null): Promise<void>;
-  cd_push(remotepath?: string | null): Promise<void>;
+  cdPush(remotepath?: PathLike | null): Promise<void>;
+  cd_push(remotepath?: PathLike | null): Promise<void>;
   cdPop(): Promise<void>;
   cd_pop(): Promise<void>;
   /** null until the first chdir. */
-  getcwd(): Promise<string | null>;
-  pwd(): Promise<string>;
-  normalize(remotepath: string): Promise<string>;
-  readlink(remotelink: string): Promise<string>;
-  mkdir(remotepath: string, mode?: Mode | boolean | { mode?: Mode; recursive?: boolean }): Promise<void>;
-  makedirs(remotedir: string, mode?: Mode): Promise<void>;
+  getcwd(): Promise<Name | null>;
+  pwd(): Promise<Name>;
+  normalize(remotepath: PathLike): Promise<Name>;
+  readlink(remotelink: PathLike): Promise<Name>;
+  mkdir(remotepath: PathLike, mode?: Mode | boolean | { mode?: Mode; recursive?: boolean }): Promise<void>;
+  makedirs(remotedir: PathLike, mode?: Mode): Promise<void>;
   /** Rejects with ENOTEMPTY when the directory still has entries. */
-  rmdir(remotepath: string): Promise<void>;
-  remove(remotefile: string): Promise<void>;
-  unlink(remotefile: string): Promise<void>;
-  delete(remotefile: string): Promise<void>;
-  rename(remoteSrc: string, remoteDest: string): Promise<void>;
-  posixRename(remoteSrc: string, remoteDest: string): Promise<void>;
-  posix_rename(remoteSrc: string, remoteDest: string): Promise<void>;
-  hardlink(remoteSrc: string, remoteDest: string): Promise<void>;
-  symlink(remoteSrc: string, remoteDest: string): Promise<void>;
-  chmod(remotepath: string, mode?: Mode): Promise<void>;
+  rmdir(remotepath: PathLike): Promise<void>;
+  remove(remotefile: PathLike): Promise<void>;
+  unlink(remotefile: PathLike): Promise<void>;
+  delete(remotefile: PathLike): Promise<void>;
+  rename(remoteSrc: PathLike, remoteDest: PathLike): Promise<void>;
+  posixRename(remoteSrc: PathLike, remoteDest: PathLike): Promise<void>;
+  posix_rename(remoteSrc: PathLike, remoteDest: PathLike): Promise<void>;
+  hardlink(remoteSrc: PathLike, remoteDest: PathLike): Promise<void>;
+  symlink(remoteSrc: PathLike, remoteDest: PathLike): Promise<void>;
+  chmod(remotepath: PathLike, mode?: Mode): Promise<void>;
   /** An id left out (or null) is kept. */
-  chown(remotepath: string, uid?: number | null, gid?: number | null): Promise<void>;
+  chown(remotepath: PathLike, uid?: number | null, gid?: number | null): Promise<void>;
   /** Resolves with the size the server reports afterwards. */
-  truncate(remotepath: string, size: number | bigint): Promise<number>;
-  utime(remotepath: string, atime: number | Date, mtime: number | Date): Promise<void>;
-  statvfs(remotepath: string): Promise<StatvfsInfo>;
+  truncate(remotepath: PathLike, size: number | bigint): Promise<number>;
+  utime(remotepath: PathLike, atime: number | Date, mtime: number | Date): Promise<void>;
+  statvfs(remotepath: PathLike): Promise<StatvfsInfo>;
   walktree(
-    remotepath: string,
+    remotepath: PathLike,
     fcallback?: WalkCallback | null,
     dcallback?: WalkCallback | null,
     ucallback?: WalkCallback | null,
@@ -463,38 +477,38 @@ export declare class Connection {
   ): Promise<void>;
 
   /** mode: 'r', 'w', 'a', 'x', each optionally with '+' and 'b'. bufsize -1: 1 MiB buffer. */
-  open(remoteFile: string, mode?: string, bufsize?: number): Promise<SftpFile>;
-  createReadStream(remotepath: string, options?: StreamOptions & { start?: number }): Readable;
+  open(remoteFile: PathLike, mode?: string, bufsize?: number): Promise<SftpFile>;
+  createReadStream(remotepath: PathLike, options?: StreamOptions & { start?: number }): Readable;
   /** Written in place (not atomically); flags 'w', 'a' or 'x'. */
-  createWriteStream(remotepath: string, options?: StreamOptions & { flags?: string }): Writable;
+  createWriteStream(remotepath: PathLike, options?: StreamOptions & { flags?: string }): Writable;
 
   /** localpath default: the remote name in the local working directory. */
-  get(remotepath: string, localpath?: string | null, options?: GetOptions): Promise<void>;
+  get(remotepath: PathLike, localpath?: PathLike | null, options?: GetOptions): Promise<void>;
   /** remotepath default: the local name in the remote working directory. */
-  put(localpath: string, remotepath?: string | null, options?: PutOptions): Promise<Attributes>;
-  fastGet(remotepath: string, localpath: string, options?: GetOptions): Promise<void>;
-  fastPut(localpath: string, remotepath: string, options?: PutOptions): Promise<Attributes>;
+  put(localpath: PathLike, remotepath?: PathLike | null, options?: PutOptions): Promise<Attributes>;
+  fastGet(remotepath: PathLike, localpath: PathLike, options?: GetOptions): Promise<void>;
+  fastPut(localpath: PathLike, remotepath: PathLike, options?: PutOptions): Promise<Attributes>;
   /** Resolves with the number of bytes. */
-  getfo(remotepath: string, flo: GetfoSink, options?: GetfoOptions): Promise<number>;
-  getBuffer(remotepath: string, options?: GetfoOptions): Promise<Buffer>;
-  putfo(flo: PutfoSource, remotepath: string, options?: PutfoOptions): Promise<Attributes>;
+  getfo(remotepath: PathLike, flo: GetfoSink, options?: GetfoOptions): Promise<number>;
+  getBuffer(remotepath: PathLike, options?: GetfoOptions): Promise<Buffer>;
+  putfo(flo: PutfoSource, remotepath: PathLike, options?: PutfoOptions): Promise<Attributes>;
 
   /** pysftp get_d: the regular files directly inside remotedir, into localdir (created). */
-  getD(remotedir: string, localdir: string, options?: TreeOptions): Promise<TreeResult>;
-  get_d(remotedir: string, localdir: string, options?: TreeOptions): Promise<TreeResult>;
+  getD(remotedir: PathLike, localdir: PathLike, options?: TreeOptions): Promise<TreeResult>;
+  get_d(remotedir: PathLike, localdir: PathLike, options?: TreeOptions): Promise<TreeResult>;
   /** pysftp get_r: the whole tree; getR('public', 'backup') lands in backup/public, '/srv/x' in backup/./srv/x. */
-  getR(remotedir: string, localdir: string, options?: TreeOptions): Promise<TreeResult>;
-  get_r(remotedir: string, localdir: string, options?: TreeOptions): Promise<TreeResult>;
+  getR(remotedir: PathLike, localdir: PathLike, options?: TreeOptions): Promise<TreeResult>;
+  get_r(remotedir: PathLike, localdir: PathLike, options?: TreeOptions): Promise<TreeResult>;
   /** pysftp put_d: the regular files directly inside localpath, into remotepath. */
-  putD(localpath: string, remotepath: string, options?: TreePutOptions): Promise<TreeResult>;
-  put_d(localpath: string, remotepath: string, options?: TreePutOptions): Promise<TreeResult>;
+  putD(localpath: PathLike, remotepath: PathLike, options?: TreePutOptions): Promise<TreeResult>;
+  put_d(localpath: PathLike, remotepath: PathLike, options?: TreePutOptions): Promise<TreeResult>;
   /** pysftp put_r: the contents of localpath, recursively, into remotepath (directories created). */
-  putR(localpath: string, remotepath: string, options?: TreePutOptions): Promise<TreeResult>;
-  put_r(localpath: string, remotepath: string, options?: TreePutOptions): Promise<TreeResult>;
+  putR(localpath: PathLike, remotepath: PathLike, options?: TreePutOptions): Promise<TreeResult>;
+  put_r(localpath: PathLike, remotepath: PathLike, options?: TreePutOptions): Promise<TreeResult>;
   /** ssh2-sftp-client: the contents of srcDir, recursively, into dstDir (created). */
-  downloadDir(srcDir: string, dstDir: string, options?: DownloadDirOptions): Promise<TreeResult>;
+  downloadDir(srcDir: PathLike, dstDir: PathLike, options?: DownloadDirOptions): Promise<TreeResult>;
   /** ssh2-sftp-client: the contents of srcDir, recursively, into dstDir (putR). */
-  uploadDir(srcDir: string, dstDir: string, options?: UploadDirOptions): Promise<TreeResult>;
+  uploadDir(srcDir: PathLike, dstDir: PathLike, options?: UploadDirOptions): Promise<TreeResult>;
 }
 
 /** pysftp Connection(...): open a connection. */
@@ -511,16 +525,16 @@ export declare function path_retreat(thepath: string): string[];
 export declare function reparent(newparent: string, oldpath: string): string;
 /** pysftp's module walktree over a local directory (synchronous). */
 export declare function walktree(
-  localpath: string,
+  localpath: PathLike,
   fcallback?: WalkCallback | null,
   dcallback?: WalkCallback | null,
   ucallback?: WalkCallback | null,
   recurse?: boolean,
 ): void;
 /** pysftp's module `with cd(localpath):` for the whole process. */
-export declare function cd<T>(localpath: string | null, body: () => T | Promise<T>): Promise<T>;
+export declare function cd<T>(localpath: PathLike | null, body: () => T | Promise<T>): Promise<T>;
 export declare function cd<T>(body: () => T | Promise<T>): Promise<T>;
-export declare function localCdPush(localpath?: string | null): void;
+export declare function localCdPush(localpath?: PathLike | null): void;
 export declare function localCdPop(): void;
 /** The library's version, 'MAJOR.MINOR.PATCH'. */
 export declare function version(): string;

@@ -1,8 +1,9 @@
 /* Cookbook 4.1.26 Connection.sftp_client: the libssh2 session and SFTP
- * handle underneath, for what psftp does not wrap. libssh2's functions are
- * reachable when linking the static libpsftp.a (the shared library keeps
- * them private); this example is built that way, with the libssh2 headers
- * psftp was built with. */
+ * handle underneath, for what psftp does not wrap. They need the libssh2
+ * psftp was built with: its functions are reachable only in cargo's own
+ * target/<profile>/libpsftp.a (the installed libraries keep everything but
+ * psftp_* private, so they do not clash with a system libssh2); this
+ * example is built that way, with the libssh2 headers of that build. */
 #include "cookbook.h"
 
 #include <libssh2.h>

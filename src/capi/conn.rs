@@ -4,9 +4,10 @@ use std::ffi::{c_char, c_int, c_void};
 use std::sync::{Arc, Mutex};
 
 use super::cnopts::{cnopts_snapshot, psftp_cnopts, seconds};
-use super::types::{psftp_hostkey, psftp_security_info, psftp_strarray};
+use super::types::{bytes_out, psftp_hostkey, psftp_security_info, psftp_strarray};
 use super::{
-    arg_opt_str, arg_out, arg_str, c_message, catch, guard, guard_void, new_c_string, Registry,
+    arg_bytes, arg_opt_str, arg_out, arg_str, c_message, catch, guard, guard_void, new_c_string,
+    Registry,
 };
 use crate::core::secret::Secret;
 use crate::core::{ConnectSpec, Connection};
@@ -80,7 +81,7 @@ pub unsafe extern "C" fn psftp_debug_panic(
             return guard(|| panic());
         }
         with_conn(conn, |c| {
-            let path = arg_str(remotepath, "remotepath")?;
+            let path = arg_bytes(remotepath, "remotepath")?;
             c.getfo(path, &mut |_| panic(), None).map(|_| ())
         })
     }
@@ -223,20 +224,39 @@ pub extern "C" fn psftp_conn_last_error_code(conn: *const psftp_conn) -> c_int {
     }
 }
 
+/// psftp_last_error_errno() for the last failed call on this connection,
+/// from any thread: 0 when it had no errno (or none failed, or `conn` is
+/// NULL or closed).
+#[no_mangle]
+pub extern "C" fn psftp_conn_last_error_errno(conn: *const psftp_conn) -> c_int {
+    last_error_field(conn, 0, |e| super::errno_of(e) as i64) as c_int
+}
+
+/// psftp_last_error_sftp_status() for the last failed call on this
+/// connection, from any thread: -1 when it had no SFTP status (or none
+/// failed, or `conn` is NULL or closed).
+#[no_mangle]
+pub extern "C" fn psftp_conn_last_error_sftp_status(conn: *const psftp_conn) -> i64 {
+    last_error_field(conn, -1, super::sftp_status_of)
+}
+
 /// psftp_last_callback_value() of the last failed call on this connection,
 /// from any thread: what your callback returned to stop it with
 /// PSFTP_E_USER, else 0 (also for a NULL or closed handle).
 #[no_mangle]
 pub extern "C" fn psftp_conn_last_callback_value(conn: *const psftp_conn) -> i64 {
+    last_error_field(conn, 0, |e| e.callback_value().unwrap_or(0))
+}
+
+fn last_error_field(conn: *const psftp_conn, none: i64, f: impl Fn(&Error) -> i64) -> i64 {
     match CONNS.get(conn, "conn") {
         Ok(h) => h
             .last_error
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .as_ref()
-            .and_then(Error::callback_value)
-            .unwrap_or(0),
-        Err(_) => 0,
+            .map_or(none, f),
+        Err(_) => none,
     }
 }
 
@@ -427,6 +447,86 @@ pub unsafe extern "C" fn psftp_execute(
             if !exit_status_out.is_null() {
                 *exit_status_out = status;
             }
+            Ok(())
+        })
+    }
+}
+
+/// `psftp_execute_bytes()` flag: when the command wrote nothing on stdout,
+/// `*stdout_out` receives what it wrote on stderr (pysftp's `execute`).
+pub const PSFTP_EXECUTE_STDERR_IF_NO_STDOUT: c_int = 1;
+
+/// pysftp `execute(command)` with the output as bytes (it may hold NUL
+/// bytes or non-UTF-8 text). `*stdout_out`/`*stdout_len_out` receive what
+/// the command wrote on stdout, `*stderr_out`/`*stderr_len_out` (both may
+/// be NULL to skip) what it wrote on stderr, `*exit_status_out` (may be
+/// NULL) its exit status. `flags` is 0 or PSFTP_EXECUTE_STDERR_IF_NO_STDOUT
+/// (pysftp's choice of output). Free each buffer with psftp_bytes_free().
+///
+/// # Safety
+/// `command` is NUL-terminated; `stdout_out` and `stdout_len_out` are
+/// writable; the others are NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn psftp_execute_bytes(
+    conn: *mut psftp_conn,
+    command: *const c_char,
+    flags: c_int,
+    stdout_out: *mut *mut u8,
+    stdout_len_out: *mut usize,
+    stderr_out: *mut *mut u8,
+    stderr_len_out: *mut usize,
+    exit_status_out: *mut c_int,
+) -> c_int {
+    // SAFETY: the caller keeps this function's contract: `command` is NUL-terminated; `stdout_out`
+    // and `stdout_len_out` are writable; the others are NULL or writable.
+    unsafe {
+        with_conn(conn, |c| {
+            let command = arg_str(command, "command")?;
+            if flags & !PSFTP_EXECUTE_STDERR_IF_NO_STDOUT != 0 {
+                return Err(Error::invalid_arg(
+                    "flags",
+                    format!("{flags} has bits other than PSFTP_EXECUTE_STDERR_IF_NO_STDOUT"),
+                ));
+            }
+            let stdout_out = arg_out(stdout_out, "stdout_out")?;
+            let stdout_len_out = arg_out(stdout_len_out, "stdout_len_out")?;
+            if stderr_out.is_null() != stderr_len_out.is_null() {
+                return Err(Error::invalid_arg(
+                    "stderr_out",
+                    "and stderr_len_out must both be NULL or both be set",
+                ));
+            }
+            let out = c.execute_bytes(command)?;
+            let first = if flags & PSFTP_EXECUTE_STDERR_IF_NO_STDOUT != 0 {
+                out.pysftp_output()
+            } else {
+                &out.stdout
+            };
+            bytes_out(first.to_vec(), stdout_out, stdout_len_out);
+            if !stderr_out.is_null() {
+                bytes_out(out.stderr, &mut *stderr_out, &mut *stderr_len_out);
+            }
+            if !exit_status_out.is_null() {
+                *exit_status_out = out.exit_status;
+            }
+            Ok(())
+        })
+    }
+}
+
+/// The user name the connection authenticated as: the `username` given to
+/// psftp_connect(), or the one taken from the environment when it was
+/// NULL. Free with psftp_string_free().
+///
+/// # Safety
+/// `out` is writable.
+#[no_mangle]
+pub unsafe extern "C" fn psftp_username(conn: *mut psftp_conn, out: *mut *mut c_char) -> c_int {
+    // SAFETY: the caller keeps this function's contract: `out` is writable.
+    unsafe {
+        with_conn(conn, |c| {
+            let out = arg_out(out, "out")?;
+            *out = new_c_string(c.username(), "user name")?;
             Ok(())
         })
     }

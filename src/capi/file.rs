@@ -4,8 +4,8 @@ use std::ffi::{c_char, c_int, c_void};
 use std::sync::{Arc, Mutex};
 
 use super::conn::{conn_handle, psftp_conn, with_conn, ConnHandle};
-use super::types::{psftp_attrs, write_sized};
-use super::{arg_out, arg_str, catch, guard, Registry};
+use super::types::{bytes_out, psftp_attrs, write_sized};
+use super::{arg_bytes, arg_out, arg_str, catch, guard, Registry};
 use crate::core::file::RemoteFile;
 use crate::error::{Error, Result};
 
@@ -69,7 +69,7 @@ pub unsafe extern "C" fn psftp_open(
     // writable.
     unsafe {
         with_conn(conn, |c| {
-            let path = arg_str(remote_file, "remote_file")?;
+            let path = arg_bytes(remote_file, "remote_file")?;
             let mode = arg_str(mode, "mode")?;
             let out = arg_out(out, "out")?;
             let rf = RemoteFile::open(c, path, mode, bufsize)?;
@@ -126,6 +126,59 @@ pub unsafe extern "C" fn psftp_file_readline(
             let out = arg_out(read_out, "read_out")?;
             let buf = out_buffer(buf, size)?;
             *out = f.readline(c, buf)?;
+            Ok(())
+        })
+    }
+}
+
+/// Read up to `max` bytes (0: everything up to the end of the file) into a
+/// buffer psftp allocates as the data arrives, so read-to-end needs no
+/// guess of the size. `*data_out`/`*len_out` receive it (fewer than `max`
+/// bytes only at the end of the file; 0 there). Free with
+/// psftp_bytes_free().
+///
+/// # Safety
+/// `data_out` and `len_out` are writable.
+#[no_mangle]
+pub unsafe extern "C" fn psftp_file_read_alloc(
+    file: *mut psftp_file,
+    max: usize,
+    data_out: *mut *mut u8,
+    len_out: *mut usize,
+) -> c_int {
+    // SAFETY: the caller keeps this function's contract: `data_out` and `len_out` are writable.
+    unsafe {
+        with_file(file, |f, c| {
+            let (data_out, len_out) =
+                (arg_out(data_out, "data_out")?, arg_out(len_out, "len_out")?);
+            let data = f.read_to_vec(c, (max > 0).then_some(max))?;
+            bytes_out(data, data_out, len_out);
+            Ok(())
+        })
+    }
+}
+
+/// Read a line (up to and including the next '\n', or `max` bytes when
+/// `max` is not 0, or to the end of the file) into a buffer psftp
+/// allocates. `*len_out` is 0 at the end of the file. The line may contain
+/// NUL bytes. Free with psftp_bytes_free().
+///
+/// # Safety
+/// `data_out` and `len_out` are writable.
+#[no_mangle]
+pub unsafe extern "C" fn psftp_file_readline_alloc(
+    file: *mut psftp_file,
+    max: usize,
+    data_out: *mut *mut u8,
+    len_out: *mut usize,
+) -> c_int {
+    // SAFETY: the caller keeps this function's contract: `data_out` and `len_out` are writable.
+    unsafe {
+        with_file(file, |f, c| {
+            let (data_out, len_out) =
+                (arg_out(data_out, "data_out")?, arg_out(len_out, "len_out")?);
+            let data = f.readline_to_vec(c, (max > 0).then_some(max))?;
+            bytes_out(data, data_out, len_out);
             Ok(())
         })
     }

@@ -6,7 +6,7 @@ use super::conn::{psftp_conn, with_conn};
 use super::types::{
     psftp_attrs, psftp_dirent_list, psftp_statvfs_info, psftp_strarray, write_sized,
 };
-use super::{arg_opt_str, arg_out, arg_str, new_c_string};
+use super::{arg_bytes, arg_opt_bytes, arg_out, new_c_string};
 use crate::core::Connection;
 use crate::error::{Error, Result};
 
@@ -22,10 +22,10 @@ pub type psftp_cd_cb =
 unsafe fn path_op(
     conn: *mut psftp_conn,
     path: *const c_char,
-    f: impl FnOnce(&Connection, &str) -> Result<()>,
+    f: impl FnOnce(&Connection, &[u8]) -> Result<()>,
 ) -> c_int {
     // SAFETY: the caller keeps this function's contract: `path` is NULL or NUL-terminated.
-    unsafe { with_conn(conn, |c| f(c, arg_str(path, "remotepath")?)) }
+    unsafe { with_conn(conn, |c| f(c, arg_bytes(path, "remotepath")?)) }
 }
 
 /// Run `f` on the connection with two remote path arguments.
@@ -36,13 +36,17 @@ unsafe fn two_path_op(
     conn: *mut psftp_conn,
     src: *const c_char,
     dst: *const c_char,
-    f: impl FnOnce(&Connection, &str, &str) -> Result<()>,
+    f: impl FnOnce(&Connection, &[u8], &[u8]) -> Result<()>,
 ) -> c_int {
     // SAFETY: the caller keeps this function's contract: `src` and `dst` are NULL or
     // NUL-terminated.
     unsafe {
         with_conn(conn, |c| {
-            f(c, arg_str(src, "remote_src")?, arg_str(dst, "remote_dest")?)
+            f(
+                c,
+                arg_bytes(src, "remote_src")?,
+                arg_bytes(dst, "remote_dest")?,
+            )
         })
     }
 }
@@ -51,7 +55,7 @@ unsafe fn two_path_op(
 ///
 /// # Safety
 /// `out` is NULL or writable.
-unsafe fn string_out(out: *mut *mut c_char, value: Result<String>) -> Result<()> {
+unsafe fn string_out(out: *mut *mut c_char, value: Result<Vec<u8>>) -> Result<()> {
     // SAFETY: the caller keeps this function's contract: `out` is NULL or writable.
     unsafe {
         let out = arg_out(out, "out")?;
@@ -68,7 +72,7 @@ unsafe fn bool_op(
     conn: *mut psftp_conn,
     path: *const c_char,
     out: *mut bool,
-    f: fn(&Connection, &str) -> Result<bool>,
+    f: fn(&Connection, &[u8]) -> Result<bool>,
 ) -> c_int {
     // SAFETY: the caller keeps this function's contract: `path` is NULL or NUL-terminated; `out` is
     // NULL or writable.
@@ -240,7 +244,7 @@ pub unsafe extern "C" fn psftp_isfile(
 #[no_mangle]
 pub unsafe extern "C" fn psftp_chdir(conn: *mut psftp_conn, remotepath: *const c_char) -> c_int {
     // SAFETY: the caller keeps this function's contract: `remotepath` is NULL or NUL-terminated.
-    unsafe { with_conn(conn, |c| c.chdir(arg_opt_str(remotepath, "remotepath")?)) }
+    unsafe { with_conn(conn, |c| c.chdir(arg_opt_bytes(remotepath, "remotepath")?)) }
 }
 
 /// pysftp `cwd(remotepath)`: a synonym of psftp_chdir().
@@ -254,7 +258,8 @@ pub unsafe extern "C" fn psftp_cwd(conn: *mut psftp_conn, remotepath: *const c_c
 }
 
 /// pysftp `with cd(remotepath):` as a scoped call: remembers the working
-/// directory, changes to `remotepath` (NULL only bookmarks), runs
+/// directory (as psftp_cd_push() does), changes to `remotepath` (NULL only
+/// bookmarks), runs
 /// `body(conn, user_data)`, and restores the directory whatever the body
 /// returns. Returns the body's non-zero value, so a body can hand back a
 /// psftp result code; PSFTP_OK when it returns 0. If the change of
@@ -275,7 +280,7 @@ pub unsafe extern "C" fn psftp_cd(
         let mut body_rc = 0;
         let rc = with_conn(conn, |c| {
             let body = body.ok_or_else(|| Error::invalid_arg("body", "is NULL"))?;
-            let path = arg_opt_str(remotepath, "remotepath")?;
+            let path = arg_opt_bytes(remotepath, "remotepath")?;
             body_rc = c.cd(path, || body(conn, user_data))?;
             Ok(())
         });
@@ -290,14 +295,20 @@ pub unsafe extern "C" fn psftp_cd(
 /// pysftp `cd(remotepath)` as a push/pop pair: remember the working
 /// directory and change to `remotepath` (NULL only bookmarks). Pair every
 /// successful push with psftp_cd_pop(). Nothing is pushed if the change
-/// fails.
+/// fails. What is remembered is pysftp's `pwd`: before any chdir, the
+/// server's default directory by its absolute name, so psftp_getcwd()
+/// returns that name after the pop, as pysftp's getcwd() does.
 ///
 /// # Safety
 /// `remotepath` is NULL or NUL-terminated.
 #[no_mangle]
 pub unsafe extern "C" fn psftp_cd_push(conn: *mut psftp_conn, remotepath: *const c_char) -> c_int {
     // SAFETY: the caller keeps this function's contract: `remotepath` is NULL or NUL-terminated.
-    unsafe { with_conn(conn, |c| c.cd_push(arg_opt_str(remotepath, "remotepath")?)) }
+    unsafe {
+        with_conn(conn, |c| {
+            c.cd_push(arg_opt_bytes(remotepath, "remotepath")?)
+        })
+    }
 }
 
 /// Return to the directory the matching psftp_cd_push() remembered. It
@@ -339,8 +350,11 @@ pub unsafe extern "C" fn psftp_pwd(conn: *mut psftp_conn, out: *mut *mut c_char)
     unsafe { with_conn(conn, |c| string_out(out, c.pwd())) }
 }
 
-/// pysftp `normalize(remotepath)`: the absolute, canonical path.
-/// PSFTP_E_NOT_FOUND if it does not exist. Free with psftp_string_free().
+/// pysftp `normalize(remotepath)`: the server's realpath of the path (the
+/// absolute, canonical form), as pysftp returns it. Whether a path that
+/// does not exist is an error is the server's answer (OpenSSH resolves a
+/// missing last component, and answers PSFTP_E_NOT_FOUND for a missing
+/// directory on the way). Free with psftp_string_free().
 ///
 /// # Safety
 /// `remotepath` is NUL-terminated; `out` is writable.

@@ -2,15 +2,14 @@
 //! path_retreat, reparent, walktree (remote and local) and the local cd.
 
 use std::ffi::{c_char, c_int, c_void, CString};
-use std::path::Path;
 
 use super::conn::{psftp_conn, with_conn};
 use super::types::{psftp_attrs, psftp_strarray};
-use super::{arg_opt_str, arg_out, arg_str, guard, new_c_string, StopValue};
+use super::{arg_bytes, arg_opt_path, arg_out, arg_path, guard, new_c_string, StopValue};
 use crate::core::helpers;
 use crate::core::walk::{self, EntryKind, Visit, WalkFn};
 use crate::error::{Error, ErrorKind, Result};
-use crate::sftp::Attrs;
+use crate::sftp::{show, Attrs};
 
 /// Return this from a walk's directory callback to skip that directory's
 /// contents. 0 continues; any other value stops the walk, which returns
@@ -42,7 +41,7 @@ pub extern "C" fn psftp_st_mode_to_int(mode: u32) -> u32 {
 ///
 /// # Safety
 /// `out` is NULL or writable.
-unsafe fn list_out(out: *mut *mut psftp_strarray, items: Result<Vec<String>>) -> Result<()> {
+unsafe fn list_out(out: *mut *mut psftp_strarray, items: Result<Vec<Vec<u8>>>) -> Result<()> {
     // SAFETY: the caller keeps this function's contract: `out` is NULL or writable.
     unsafe {
         let out = arg_out(out, "out")?;
@@ -64,7 +63,7 @@ pub unsafe extern "C" fn psftp_path_advance(
 ) -> c_int {
     // SAFETY: the caller keeps this function's contract: `thepath` is NUL-terminated; `out` is
     // writable.
-    unsafe { guard(|| list_out(out, helpers::path_advance(arg_str(thepath, "thepath")?))) }
+    unsafe { guard(|| list_out(out, helpers::path_advance(arg_bytes(thepath, "thepath")?))) }
 }
 
 /// pysftp `path_retreat(thepath)`: the same paths, longest first.
@@ -78,7 +77,7 @@ pub unsafe extern "C" fn psftp_path_retreat(
 ) -> c_int {
     // SAFETY: the caller keeps this function's contract: `thepath` is NUL-terminated; `out` is
     // writable.
-    unsafe { guard(|| list_out(out, helpers::path_retreat(arg_str(thepath, "thepath")?))) }
+    unsafe { guard(|| list_out(out, helpers::path_retreat(arg_bytes(thepath, "thepath")?))) }
 }
 
 /// pysftp `reparent(newparent, oldpath)`: ('backup', '/home/test/pub')
@@ -98,8 +97,8 @@ pub unsafe extern "C" fn psftp_reparent(
     // writable.
     unsafe {
         guard(|| {
-            let p = arg_str(newparent, "newparent")?;
-            let o = arg_str(oldpath, "oldpath")?;
+            let p = arg_bytes(newparent, "newparent")?;
+            let o = arg_bytes(oldpath, "oldpath")?;
             let out = arg_out(out, "out")?;
             *out = new_c_string(&helpers::reparent(p, o)?, "path")?;
             Ok(())
@@ -113,7 +112,7 @@ fn dispatch(
     cbs: [psftp_walk_cb; 3],
     user_data: *mut c_void,
     stop: &StopValue,
-) -> impl FnMut(EntryKind, &str, &Attrs) -> Visit + '_ {
+) -> impl FnMut(EntryKind, &[u8], &Attrs) -> Visit + '_ {
     move |kind, path, attrs| {
         let cb = match kind {
             EntryKind::File => cbs[0],
@@ -126,10 +125,7 @@ fn dispatch(
         let Ok(cpath) = CString::new(path) else {
             stop.fail(Error::new(
                 ErrorKind::Sftp,
-                format!(
-                    "walktree: the name '{}' contains a NUL byte",
-                    path.replace('\0', "\\0")
-                ),
+                format!("walktree: the name '{}' contains a NUL byte", show(path)),
             ));
             return Visit::Stop;
         };
@@ -176,7 +172,7 @@ pub unsafe extern "C" fn psftp_walktree(
     // are valid functions or NULL.
     unsafe {
         with_conn(conn, |c| {
-            let root = arg_str(remotepath, "remotepath")?;
+            let root = arg_bytes(remotepath, "remotepath")?;
             let stop = StopValue::default();
             let mut visit = dispatch([fcallback, dcallback, ucallback], user_data, &stop);
             stop.attach(c.walktree(root, recurse, &mut visit as &mut WalkFn<'_>))
@@ -202,7 +198,7 @@ pub unsafe extern "C" fn psftp_local_walktree(
     // are valid functions or NULL.
     unsafe {
         guard(|| {
-            let root = Path::new(arg_str(localpath, "localpath")?);
+            let root = arg_path(localpath, "localpath")?;
             let stop = StopValue::default();
             let mut visit = dispatch([fcallback, dcallback, ucallback], user_data, &stop);
             stop.attach(walk::local_walktree(
@@ -223,7 +219,7 @@ pub unsafe extern "C" fn psftp_local_walktree(
 #[no_mangle]
 pub unsafe extern "C" fn psftp_local_cd_push(localpath: *const c_char) -> c_int {
     // SAFETY: the caller keeps this function's contract: `localpath` is NULL or NUL-terminated.
-    unsafe { guard(|| walk::local_cd_push(arg_opt_str(localpath, "localpath")?.map(Path::new))) }
+    unsafe { guard(|| walk::local_cd_push(arg_opt_path(localpath, "localpath")?)) }
 }
 
 /// Return to the directory the matching psftp_local_cd_push() remembered.
@@ -250,7 +246,7 @@ pub unsafe extern "C" fn psftp_local_cd(
         let mut body_rc = 0;
         let rc = guard(|| {
             let body = body.ok_or_else(|| Error::invalid_arg("body", "is NULL"))?;
-            walk::local_cd_push(arg_opt_str(localpath, "localpath")?.map(Path::new))?;
+            walk::local_cd_push(arg_opt_path(localpath, "localpath")?)?;
             body_rc = body(user_data);
             walk::local_cd_pop()
         });

@@ -43,6 +43,8 @@ struct LastError {
     code: c_int,
     message: CString,
     callback_value: i64,
+    os_errno: c_int,
+    sftp_status: i64,
 }
 
 thread_local! {
@@ -50,7 +52,19 @@ thread_local! {
         code: PSFTP_OK,
         message: CString::default(),
         callback_value: 0,
+        os_errno: 0,
+        sftp_status: -1,
     });
+}
+
+/// The errno a caller sees for `err`: 0 when it has none.
+pub(crate) fn errno_of(err: &Error) -> c_int {
+    err.os_errno().unwrap_or(0)
+}
+
+/// The SFTP status a caller sees for `err`: -1 when it has none.
+pub(crate) fn sftp_status_of(err: &Error) -> i64 {
+    err.sftp_status().map_or(-1, i64::from)
 }
 
 /// A message as a C string; interior NULs (from a server's text) become '?'.
@@ -64,6 +78,8 @@ fn set_last_error(err: &Error) {
             code: err.kind().code(),
             message: c_message(err.message()),
             callback_value: err.callback_value().unwrap_or(0),
+            os_errno: errno_of(err),
+            sftp_status: sftp_status_of(err),
         }
     });
 }
@@ -196,13 +212,8 @@ impl<T> Registry<T> {
 /// `p` is NULL or a NUL-terminated string that stays valid and unchanged
 /// for `'a`.
 pub(crate) unsafe fn arg_str<'a>(p: *const c_char, param: &str) -> Result<&'a str> {
-    if p.is_null() {
-        return Err(Error::invalid_arg(param, "is NULL"));
-    }
-    // SAFETY: not NULL (checked), and NUL-terminated and valid for 'a as
-    // this function requires.
-    let s = unsafe { CStr::from_ptr(p) };
-    s.to_str()
+    // SAFETY: this function's contract is arg_bytes's.
+    std::str::from_utf8(unsafe { arg_bytes(p, param) }?)
         .map_err(|_| Error::invalid_arg(param, "is not valid UTF-8"))
 }
 
@@ -218,6 +229,55 @@ pub(crate) unsafe fn arg_opt_str<'a>(p: *const c_char, param: &str) -> Result<Op
     unsafe { arg_str(p, param) }.map(Some)
 }
 
+/// A required path: its bytes as given, UTF-8 or not (Linux names are
+/// bytes).
+///
+/// # Safety
+/// `p` is NULL or a NUL-terminated string that stays valid and unchanged
+/// for `'a`.
+pub(crate) unsafe fn arg_bytes<'a>(p: *const c_char, param: &str) -> Result<&'a [u8]> {
+    if p.is_null() {
+        return Err(Error::invalid_arg(param, "is NULL"));
+    }
+    // SAFETY: not NULL (checked), and NUL-terminated and valid for 'a as
+    // this function requires.
+    let s = unsafe { CStr::from_ptr(p) };
+    Ok(s.to_bytes())
+}
+
+/// An optional path (NULL = not given).
+///
+/// # Safety
+/// As for arg_bytes.
+pub(crate) unsafe fn arg_opt_bytes<'a>(p: *const c_char, param: &str) -> Result<Option<&'a [u8]>> {
+    if p.is_null() {
+        return Ok(None);
+    }
+    // SAFETY: this function's contract is arg_bytes's.
+    unsafe { arg_bytes(p, param) }.map(Some)
+}
+
+/// A required local path, as bytes.
+///
+/// # Safety
+/// As for arg_bytes.
+pub(crate) unsafe fn arg_path<'a>(p: *const c_char, param: &str) -> Result<&'a std::path::Path> {
+    // SAFETY: this function's contract is arg_bytes's.
+    unsafe { arg_bytes(p, param) }.map(crate::core::paths::bytes_path)
+}
+
+/// An optional local path.
+///
+/// # Safety
+/// As for arg_bytes.
+pub(crate) unsafe fn arg_opt_path<'a>(
+    p: *const c_char,
+    param: &str,
+) -> Result<Option<&'a std::path::Path>> {
+    // SAFETY: this function's contract is arg_bytes's.
+    unsafe { arg_opt_bytes(p, param) }.map(|o| o.map(crate::core::paths::bytes_path))
+}
+
 /// A required out-parameter.
 ///
 /// # Safety
@@ -229,14 +289,23 @@ pub(crate) unsafe fn arg_out<'a, T>(p: *mut T, param: &str) -> Result<&'a mut T>
     unsafe { p.as_mut() }.ok_or_else(|| Error::invalid_arg(param, "is NULL"))
 }
 
-/// A library-allocated C string for the caller (free with psftp_string_free).
-pub(crate) fn new_c_string(s: &str, what: &str) -> Result<*mut c_char> {
-    CString::new(s).map(CString::into_raw).map_err(|_| {
-        Error::new(
-            ErrorKind::Sftp,
-            format!("{what} contains a NUL byte and cannot be returned as a C string"),
-        )
-    })
+/// A library-allocated C string for the caller (free with
+/// psftp_string_free): the bytes as they are (paths need not be UTF-8).
+pub(crate) fn new_c_string(s: impl AsRef<[u8]>, what: &str) -> Result<*mut c_char> {
+    CString::new(s.as_ref())
+        .map(CString::into_raw)
+        .map_err(|_| {
+            Error::new(
+                ErrorKind::Sftp,
+                format!("{what} contains a NUL byte and cannot be returned as a C string"),
+            )
+        })
+}
+
+/// Bytes as a C string; NULs (which no path holds) become '?'.
+pub(crate) fn c_bytes(s: &[u8]) -> CString {
+    let v: Vec<u8> = s.iter().map(|&b| if b == 0 { b'?' } else { b }).collect();
+    CString::new(v).expect("NULs replaced")
 }
 
 /// The message of the last failed call on this thread; never NULL. Empty
@@ -265,6 +334,24 @@ pub extern "C" fn psftp_last_error_code() -> c_int {
 #[no_mangle]
 pub extern "C" fn psftp_last_callback_value() -> i64 {
     LAST_ERROR.with(|l| l.borrow().callback_value)
+}
+
+/// The OS error number (errno) behind the last failed call on this thread
+/// when it was a local failure (PSFTP_E_LOCAL_IO: ENOENT, EACCES, ENOSPC,
+/// EISDIR, ...) or a refused TCP connect (PSFTP_E_CONNECT: ECONNREFUSED,
+/// ...); 0 when it had none.
+#[no_mangle]
+pub extern "C" fn psftp_last_error_errno() -> c_int {
+    LAST_ERROR.with(|l| l.borrow().os_errno)
+}
+
+/// The SFTP status code (SSH_FX_*: 2 no such file, 3 permission denied,
+/// 4 failure, 8 unsupported, ...) the server answered the last failed call
+/// on this thread with; -1 when the failure did not come from an SFTP
+/// status.
+#[no_mangle]
+pub extern "C" fn psftp_last_error_sftp_status() -> i64 {
+    LAST_ERROR.with(|l| l.borrow().sftp_status)
 }
 
 /// A static name for a result code: "PSFTP_E_NOT_FOUND" for

@@ -1,12 +1,14 @@
 //! get, put, getfo, putfo and the transfer options.
 
 use std::ffi::{c_char, c_int, c_void};
-use std::path::Path;
 use std::sync::Mutex;
 
 use super::conn::{psftp_conn, with_conn};
 use super::types::{caller_size, psftp_attrs, write_sized_opt};
-use super::{arg_opt_str, arg_out, arg_str, guard, guard_void, Registry, StopValue};
+use super::{
+    arg_bytes, arg_opt_bytes, arg_opt_path, arg_out, arg_path, arg_str, guard, guard_void,
+    Registry, StopValue,
+};
 use crate::core::TransferOpts;
 use crate::error::{Error, ErrorKind, Result};
 
@@ -197,8 +199,8 @@ pub unsafe extern "C" fn psftp_get(
     // NUL-terminated.
     unsafe {
         with_conn(conn, |c| {
-            let remote = arg_str(remotepath, "remotepath")?;
-            let local = arg_opt_str(localpath, "localpath")?.map(Path::new);
+            let remote = arg_bytes(remotepath, "remotepath")?;
+            let local = arg_opt_path(localpath, "localpath")?;
             let opts = xopts_snapshot(opts)?;
             let stop = StopValue::default();
             let mut progress = progress_closure(callback, user_data, &stop);
@@ -236,8 +238,8 @@ pub unsafe extern "C" fn psftp_put(
     // NUL-terminated; `attrs_out` is NULL or writable.
     unsafe {
         with_conn(conn, |c| {
-            let local = Path::new(arg_str(localpath, "localpath")?);
-            let remote = arg_opt_str(remotepath, "remotepath")?;
+            let local = arg_path(localpath, "localpath")?;
+            let remote = arg_opt_bytes(remotepath, "remotepath")?;
             if !attrs_out.is_null() {
                 caller_size(attrs_out, "attrs_out")?; // before the transfer, not after
             }
@@ -272,7 +274,7 @@ pub unsafe extern "C" fn psftp_getfo(
     // `bytes_out` is NULL or writable.
     unsafe {
         with_conn(conn, |c| {
-            let remote = arg_str(remotepath, "remotepath")?;
+            let remote = arg_bytes(remotepath, "remotepath")?;
             let write = write.ok_or_else(|| Error::invalid_arg("write", "is NULL"))?;
             let stop = StopValue::default();
             let mut sink = |data: &[u8]| -> Result<()> {
@@ -320,7 +322,7 @@ pub unsafe extern "C" fn psftp_putfo(
     unsafe {
         with_conn(conn, |c| {
             let read = read.ok_or_else(|| Error::invalid_arg("read", "is NULL"))?;
-            let remote = arg_str(remotepath, "remotepath")?;
+            let remote = arg_bytes(remotepath, "remotepath")?;
             if !attrs_out.is_null() {
                 caller_size(attrs_out, "attrs_out")?; // before the transfer, not after
             }
@@ -435,8 +437,13 @@ pub const PSFTP_SYMLINKS_SKIP: c_int = 0;
 /// Copy what a link points to when that lies inside the tree; loops are
 /// detected, links leading outside are left out.
 pub const PSFTP_SYMLINKS_FOLLOW: c_int = 1;
-/// Recreate links as links, with the same target text (after all files).
+/// Recreate links as links, with the same target text (after all files),
+/// when the target stays inside the tree: relative, never climbing above
+/// the tree's root (rsync --safe-links). Absolute and escaping links are
+/// left out and logged.
 pub const PSFTP_SYMLINKS_COPY: c_int = 2;
+/// Recreate every link verbatim, absolute and escaping targets too.
+pub const PSFTP_SYMLINKS_COPY_ALL: c_int = 3;
 
 /// Tree operations: what to do with symbolic links (PSFTP_SYMLINKS_*).
 #[no_mangle]
@@ -450,6 +457,7 @@ pub extern "C" fn psftp_transfer_opts_set_symlinks(
             PSFTP_SYMLINKS_SKIP => SymlinkPolicy::Skip,
             PSFTP_SYMLINKS_FOLLOW => SymlinkPolicy::Follow,
             PSFTP_SYMLINKS_COPY => SymlinkPolicy::Copy,
+            PSFTP_SYMLINKS_COPY_ALL => SymlinkPolicy::CopyAll,
             p => {
                 return Err(Error::invalid_arg(
                     "policy",

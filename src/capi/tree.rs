@@ -8,7 +8,7 @@ use super::transfer::{
     psftp_transfer_opts, psftp_tree_progress, psftp_tree_progress_cb, xopts_snapshot,
 };
 use super::types::{pointer_array, take_pointer_array};
-use super::{arg_str, c_message, guard_void, StopValue};
+use super::{arg_bytes, arg_path, c_bytes, c_message, guard_void, StopValue};
 use crate::core::{Connection, Failure, TreeProgress, TreeReport};
 use crate::error::Result;
 
@@ -39,7 +39,7 @@ fn failure_list(failures: &[Failure]) -> *mut psftp_failure_list {
         .map(|f| {
             Box::into_raw(Box::new(psftp_failure {
                 struct_size: std::mem::size_of::<psftp_failure>(),
-                path: c_message(&f.path).into_raw(),
+                path: c_bytes(&f.path).into_raw(),
                 code: f.error.kind().code(),
                 message: c_message(f.error.message()).into_raw(),
             }))
@@ -75,14 +75,14 @@ pub unsafe extern "C" fn psftp_failure_list_free(list: *mut psftp_failure_list) 
 /// Which tree operation, with its pysftp arguments.
 enum TreeOp<'a> {
     Get {
-        remote: &'a str,
+        remote: &'a [u8],
         local: &'a Path,
         recurse: bool,
         preserve_mtime: bool,
     },
     Put {
         local: &'a Path,
-        remote: &'a str,
+        remote: &'a [u8],
         recurse: bool,
         confirm: bool,
         preserve_mtime: bool,
@@ -104,7 +104,7 @@ fn call_progress(
 ) -> Option<impl FnMut(&TreeProgress) -> bool + '_> {
     let f = cb.cb?;
     Some(move |p: &TreeProgress| {
-        let path = c_message(&p.current_path);
+        let path = c_bytes(&p.current_path);
         let view = psftp_tree_progress {
             struct_size: std::mem::size_of::<psftp_tree_progress>(),
             files_done: p.files_done,
@@ -138,7 +138,7 @@ unsafe fn run_tree(
     let p = progress
         .as_mut()
         .map(|f| f as &mut dyn FnMut(&TreeProgress) -> bool);
-    let (report, name, root): (TreeReport, &str, String) = match op {
+    let (report, name, root): (TreeReport, &str, Vec<u8>) = match op {
         TreeOp::Get {
             remote,
             local,
@@ -147,7 +147,7 @@ unsafe fn run_tree(
         } => (
             c.get_r(remote, local, preserve_mtime, &opts, p),
             "get_r",
-            remote.to_string(),
+            remote.to_vec(),
         ),
         TreeOp::Get {
             remote,
@@ -157,7 +157,7 @@ unsafe fn run_tree(
         } => (
             c.get_d(remote, local, preserve_mtime, &opts, p),
             "get_d",
-            remote.to_string(),
+            remote.to_vec(),
         ),
         TreeOp::Put {
             local,
@@ -168,7 +168,7 @@ unsafe fn run_tree(
         } => (
             c.put_r(local, remote, confirm, preserve_mtime, &opts, p),
             "put_r",
-            local.display().to_string(),
+            crate::core::paths::path_bytes(local).to_vec(),
         ),
         TreeOp::Put {
             local,
@@ -179,7 +179,7 @@ unsafe fn run_tree(
         } => (
             c.put_d(local, remote, confirm, preserve_mtime, &opts, p),
             "put_d",
-            local.display().to_string(),
+            crate::core::paths::path_bytes(local).to_vec(),
         ),
     };
     if !failures_out.is_null() {
@@ -310,8 +310,8 @@ unsafe fn get_tree(
     unsafe {
         clear(failures_out);
         with_conn(conn, |c| {
-            let remote = arg_str(remotedir, "remotedir")?;
-            let local = Path::new(arg_str(localdir, "localdir")?);
+            let remote = arg_bytes(remotedir, "remotedir")?;
+            let local = arg_path(localdir, "localdir")?;
             let op = TreeOp::Get {
                 remote,
                 local,
@@ -422,8 +422,8 @@ unsafe fn put_tree(
     unsafe {
         clear(failures_out);
         with_conn(conn, |c| {
-            let local = Path::new(arg_str(localpath, "localpath")?);
-            let remote = arg_str(remotepath, "remotepath")?;
+            let local = arg_path(localpath, "localpath")?;
+            let remote = arg_bytes(remotepath, "remotepath")?;
             let op = TreeOp::Put {
                 local,
                 remote,

@@ -168,7 +168,8 @@ impl From<&Attrs> for psftp_attrs {
 }
 
 /// A list of strings owned by psftp; free with psftp_strarray_free().
-/// `strings` has `count` entries followed by a NULL.
+/// `strings` has `count` entries followed by a NULL. File names are the
+/// bytes the server sent, which need not be UTF-8.
 #[repr(C)]
 #[derive(Debug)]
 pub struct psftp_strarray {
@@ -177,7 +178,7 @@ pub struct psftp_strarray {
 }
 
 impl psftp_strarray {
-    pub(crate) fn from_strings<S: AsRef<str>>(items: &[S], what: &str) -> Result<psftp_strarray> {
+    pub(crate) fn from_strings<S: AsRef<[u8]>>(items: &[S], what: &str) -> Result<psftp_strarray> {
         let mut ptrs: Vec<*mut c_char> = Vec::with_capacity(items.len() + 1);
         for s in items {
             match new_c_string(s.as_ref(), what) {
@@ -244,8 +245,9 @@ pub unsafe extern "C" fn psftp_strarray_free(list: *mut psftp_strarray) {
     }
 }
 
-/// One entry of psftp_listdir_attr(): name, the server's `ls -l` style
-/// line (may be empty), and attributes.
+/// One entry of psftp_listdir_attr(): name (the bytes the server sent,
+/// which need not be UTF-8), the server's `ls -l` style line (may be
+/// empty), and attributes.
 #[repr(C)]
 #[derive(Debug)]
 pub struct psftp_dirent {
@@ -498,5 +500,33 @@ impl From<&StatVfs> for psftp_statvfs_info {
             flag: s.flag,
             namemax: s.namemax,
         }
+    }
+}
+
+/// Hand `data` to C as a library-owned byte buffer: `*data_out` and
+/// `*len_out` (free with psftp_bytes_free(); never NULL, even when empty).
+pub(crate) fn bytes_out(data: Vec<u8>, data_out: &mut *mut u8, len_out: &mut usize) {
+    let boxed = data.into_boxed_slice();
+    *len_out = boxed.len();
+    *data_out = Box::into_raw(boxed) as *mut u8;
+}
+
+/// Release a byte buffer psftp returned with its length (from
+/// psftp_file_read_alloc(), psftp_execute_bytes(), ...). NULL is ignored;
+/// not twice.
+///
+/// # Safety
+/// `data` is NULL or a buffer psftp returned with exactly `len` bytes and
+/// has not been freed.
+#[no_mangle]
+pub unsafe extern "C" fn psftp_bytes_free(data: *mut u8, len: usize) {
+    // SAFETY: the caller keeps this function's contract: `data` is NULL or a buffer psftp returned
+    // with exactly `len` bytes and has not been freed.
+    unsafe {
+        guard_void(|| {
+            if !data.is_null() {
+                drop(Box::from_raw(std::ptr::slice_from_raw_parts_mut(data, len)));
+            }
+        })
     }
 }

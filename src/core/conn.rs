@@ -22,13 +22,13 @@ pub struct State {
     pub sftp: SftpChannel,
     /// pysftp/paramiko keep the working directory on the client: None until
     /// the first chdir.
-    pub cwd: Option<String>,
+    pub cwd: Option<Vec<u8>>,
     /// Lazily opened libssh2 SFTP session for `sftp_client`.
     pub raw_sftp: RawSftp,
     /// Last `timeout` set (pysftp attribute).
     pub timeout: Option<Duration>,
     /// Working directories saved by `cd_push`.
-    pub cd_stack: Vec<Option<String>>,
+    pub cd_stack: Vec<Option<Vec<u8>>>,
     /// A duplicate of the session's socket, to cut a broken link.
     socket: std::net::TcpStream,
     closed: bool,
@@ -42,12 +42,17 @@ unsafe impl Send for RawSftp {}
 
 impl State {
     /// paramiko's `_adjust_cwd`: relative paths are joined to the cwd.
-    pub fn resolve(&self, path: &str) -> String {
+    pub fn resolve(&self, path: &[u8]) -> Vec<u8> {
         match &self.cwd {
-            None => path.to_string(),
-            Some(_) if path.starts_with('/') => path.to_string(),
-            Some(cwd) if cwd == "/" => format!("/{path}"),
-            Some(cwd) => format!("{cwd}/{path}"),
+            Some(cwd) if !path.starts_with(b"/") => {
+                let mut p = cwd.clone();
+                if cwd != b"/" {
+                    p.push(b'/');
+                }
+                p.extend_from_slice(path);
+                p
+            }
+            _ => path.to_vec(),
         }
     }
 
@@ -221,18 +226,26 @@ impl Connection {
         on_socket: Option<OnSocket<'_>>,
     ) -> Result<Connection> {
         if spec.host.is_empty() {
-            return Err(Error::invalid_arg("host", "is empty"));
+            // pysftp raises ConnectionException for it: a connection error.
+            return Err(Error::new(
+                ErrorKind::Connect,
+                "cannot connect: host is empty",
+            ));
         }
         let est = establish(&spec, log.as_deref(), on_socket).inspect_err(|e| {
             log_to!(log, "connect failed: {e}");
         })?;
         let peer = format!("{}:{}", spec.host, spec.port);
-        let sftp = SftpChannel::open(&est.session, &peer)?;
+        let mut sftp = SftpChannel::open(&est.session, &peer)?;
         log_to!(
             log,
-            "SFTP channel open; server extensions: {}",
+            "SFTP channel open; server '{}', extensions: {}",
+            sftp.banner(),
             sftp.extension_names().join(", ")
         );
+        for note in sftp.take_notes() {
+            log_to!(log, "{note}");
+        }
         let state = Arc::new(ReentrantMutex::new(RefCell::new(State {
             sftp,
             cwd: None,
@@ -267,7 +280,7 @@ impl Connection {
             spec,
         };
         if let Some(path) = conn.spec.default_path.clone() {
-            conn.chdir(Some(&path))?;
+            conn.chdir(Some(path.as_bytes()))?;
         }
         Ok(conn)
     }
@@ -294,7 +307,11 @@ impl Connection {
         st.sftp
             .check_usable()
             .map_err(|e| self.explain_interrupt(e))?;
-        f(&mut st).map_err(|e| self.explain_interrupt(e))
+        let r = f(&mut st).map_err(|e| self.explain_interrupt(e));
+        for note in st.sftp.take_notes() {
+            self.log(&note);
+        }
+        r
     }
 
     /// Abort whatever this connection is doing, from any thread: the socket
@@ -467,6 +484,15 @@ impl Connection {
     /// pysftp `execute(command)`: stdout lines, then stderr lines (each with
     /// its newline), and the exit status.
     pub fn execute(&self, command: &str) -> Result<(Vec<String>, i32)> {
+        let out = self.execute_bytes(command)?;
+        let mut lines = split_lines(&out.stdout);
+        lines.extend(split_lines(&out.stderr));
+        Ok((lines, out.exit_status))
+    }
+
+    /// Run `command` on the server: its stdout and stderr as bytes (they
+    /// may hold NULs or non-UTF-8 text) and its exit status.
+    pub fn execute_bytes(&self, command: &str) -> Result<ExecOutput> {
         self.with(|st| {
             let peer = &self.info.peer;
             let fail = |e: ssh2::Error| {
@@ -477,8 +503,8 @@ impl Connection {
             };
             let mut ch = st.session().channel_session().map_err(fail)?;
             ch.exec(command).map_err(fail)?;
-            let mut out = Vec::new();
-            let mut err = Vec::new();
+            let mut stdout = Vec::new();
+            let mut stderr = Vec::new();
             use std::io::Read;
             let io_fail = |e: std::io::Error| {
                 Error::new(
@@ -486,15 +512,28 @@ impl Connection {
                     format!("execute '{command}' on {peer}: {e}"),
                 )
             };
-            ch.read_to_end(&mut out).map_err(io_fail)?;
-            ch.stderr().read_to_end(&mut err).map_err(io_fail)?;
+            ch.read_to_end(&mut stdout).map_err(io_fail)?;
+            ch.stderr().read_to_end(&mut stderr).map_err(io_fail)?;
             ch.wait_close().map_err(fail)?;
-            let status = ch.exit_status().map_err(fail)?;
-            let mut lines = split_lines(&out);
-            lines.extend(split_lines(&err));
-            log_to!(self.log, "execute '{command}': exit status {status}");
-            Ok((lines, status))
+            let exit_status = ch.exit_status().map_err(fail)?;
+            log_to!(self.log, "execute '{command}': exit status {exit_status}");
+            Ok(ExecOutput {
+                stdout,
+                stderr,
+                exit_status,
+            })
         })
+    }
+
+    /// The user name the connection authenticated as (the given one, or
+    /// the one taken from the environment).
+    pub fn username(&self) -> &str {
+        &self.info.username
+    }
+
+    /// The server as messages name it ("host:port").
+    pub fn peer(&self) -> &str {
+        &self.info.peer
     }
 
     /// pysftp `close()`: end the session; later calls fail with
@@ -613,6 +652,25 @@ fn split_lines(data: &[u8]) -> Vec<String> {
     data.split_inclusive(|&b| b == b'\n')
         .map(|l| String::from_utf8_lossy(l).into_owned())
         .collect()
+}
+
+/// What a remote command wrote, and its exit status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExecOutput {
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+    pub exit_status: i32,
+}
+
+impl ExecOutput {
+    /// pysftp's `execute` result: stdout, or stderr when stdout is empty.
+    pub fn pysftp_output(&self) -> &[u8] {
+        if self.stdout.is_empty() {
+            &self.stderr
+        } else {
+            &self.stdout
+        }
+    }
 }
 
 /// pysftp `security_options`.

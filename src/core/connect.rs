@@ -206,10 +206,10 @@ fn tcp_connect(host: &str, port: u16, timeout: Option<Duration>) -> Result<TcpSt
             format!("connect to {peer} timed out after {secs:.1} s"),
         ));
     }
-    Err(Error::new(
-        ErrorKind::Connect,
-        format!("connect to {peer}: {e}"),
-    ))
+    Err(
+        Error::new(ErrorKind::Connect, format!("connect to {peer}: {e}"))
+            .with_os_errno(e.raw_os_error()),
+    )
 }
 
 /// Ciphers psftp prefers when the caller names none, fastest first on

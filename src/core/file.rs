@@ -3,10 +3,14 @@
 
 use super::conn::Connection;
 use crate::error::{Error, ErrorKind, Result};
-use crate::sftp::{download_range, open_flags, upload, Attrs, Sink, Source};
+use crate::sftp::{download_range, open_flags, show, upload, Attrs, Sink, Source};
 
 /// Buffer size for `bufsize` -1 (the default).
 const DEFAULT_BUFSIZE: usize = 1024 * 1024;
+
+/// `read_to_vec` asks for this much first, doubling up to the maximum.
+const READ_CHUNK_START: usize = 256 * 1024;
+const READ_CHUNK_MAX: usize = 64 * 1024 * 1024;
 
 /// How a Python mode string opens a file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,7 +61,7 @@ pub(crate) const SEEK_END: i32 = 2;
 
 pub struct RemoteFile {
     handle: Vec<u8>,
-    path: String,
+    path: Vec<u8>,
     mode: OpenMode,
     pos: u64,
     /// 0: unbuffered; 1: line buffered writes; else the buffer size.
@@ -68,6 +72,9 @@ pub struct RemoteFile {
     /// Bytes written but not sent, to land at `wbuf_start`.
     wbuf: Vec<u8>,
     wbuf_start: u64,
+    /// The file's size as last seen (fstat, end of file met, own writes):
+    /// read-ahead stops there.
+    known_size: Option<u64>,
     closed: bool,
 }
 
@@ -93,7 +100,7 @@ impl Source for SliceSource<'_> {
 
 impl RemoteFile {
     /// pysftp `open(remote_file, mode='r', bufsize=-1)`.
-    pub fn open(conn: &Connection, path: &str, mode: &str, bufsize: i64) -> Result<RemoteFile> {
+    pub fn open(conn: &Connection, path: &[u8], mode: &str, bufsize: i64) -> Result<RemoteFile> {
         let mode = parse_mode(mode)?;
         let bufsize = match bufsize {
             b if b < 0 => DEFAULT_BUFSIZE,
@@ -131,6 +138,7 @@ impl RemoteFile {
             rbuf_start: 0,
             wbuf: Vec::new(),
             wbuf_start: 0,
+            known_size: None,
             closed: false,
         })
     }
@@ -139,14 +147,17 @@ impl RemoteFile {
         if self.closed {
             return Err(Error::invalid_arg(
                 "file",
-                format!("'{}' is closed", self.path),
+                format!("'{}' is closed", show(&self.path)),
             ));
         }
         Ok(())
     }
 
     fn not_allowed(&self, what: &str) -> Error {
-        Error::invalid_arg("file", format!("'{}' was not opened for {what}", self.path))
+        Error::invalid_arg(
+            "file",
+            format!("'{}' was not opened for {what}", show(&self.path)),
+        )
     }
 
     /// Send buffered writes.
@@ -160,7 +171,9 @@ impl RemoteFile {
         self.write_at(conn, start, &data)
     }
 
-    fn write_at(&self, conn: &Connection, offset: u64, data: &[u8]) -> Result<()> {
+    fn write_at(&mut self, conn: &Connection, offset: u64, data: &[u8]) -> Result<()> {
+        let end = offset + data.len() as u64;
+        self.known_size = self.known_size.map(|s| s.max(end));
         conn.with(|st| {
             upload(
                 &mut st.sftp,
@@ -174,7 +187,8 @@ impl RemoteFile {
         })
     }
 
-    fn read_at(&self, conn: &Connection, offset: u64, len: usize) -> Result<Vec<u8>> {
+    /// Up to `len` bytes from `offset`; fewer means the file ends there.
+    fn read_at(&mut self, conn: &Connection, offset: u64, len: usize) -> Result<Vec<u8>> {
         let mut out = Vec::with_capacity(len.min(64 * 1024 * 1024));
         conn.with(|st| {
             download_range(
@@ -187,7 +201,30 @@ impl RemoteFile {
                 &mut |_| Ok(()),
             )
         })?;
+        let end = offset + out.len() as u64;
+        if out.len() < len {
+            self.known_size = Some(end);
+        } else if self.known_size.is_some_and(|s| end > s) {
+            self.known_size = Some(end); // it grew
+        }
         Ok(out)
+    }
+
+    /// How much to read ahead from the position when `want` bytes are
+    /// asked for: the buffer's size, but not past the end of the file as
+    /// far as it is known (there the server would only answer "end of
+    /// file"); at or past that end, just `want`, which also sees growth.
+    fn read_ahead(&mut self, conn: &Connection, want: usize) -> Result<usize> {
+        let size = match self.known_size {
+            Some(s) => s,
+            None => {
+                let s = self.remote_size(conn)?;
+                self.known_size = Some(s);
+                s
+            }
+        };
+        let left = size.saturating_sub(self.pos);
+        Ok((left.min(self.bufsize as u64) as usize).max(want))
     }
 
     /// Read up to `buf.len()` bytes; fewer only at the end of the file.
@@ -208,7 +245,8 @@ impl RemoteFile {
             self.pos += data.len() as u64;
             return Ok(done + data.len());
         }
-        self.rbuf = self.read_at(conn, self.pos, self.bufsize)?;
+        let ahead = self.read_ahead(conn, want)?;
+        self.rbuf = self.read_at(conn, self.pos, ahead)?;
         self.rbuf_start = self.pos;
         done += self.copy_buffered(&mut buf[done..]);
         Ok(done)
@@ -225,6 +263,69 @@ impl RemoteFile {
         buf[..n].copy_from_slice(&self.rbuf[from..from + n]);
         self.pos += n as u64;
         n
+    }
+
+    /// Read up to `max` bytes (None: to the end of the file) into a vector
+    /// that grows as data arrives: no size has to be guessed, and a large
+    /// `max` on a small file allocates only what the file holds.
+    pub fn read_to_vec(&mut self, conn: &Connection, max: Option<usize>) -> Result<Vec<u8>> {
+        let mut out = Vec::new();
+        let mut chunk = READ_CHUNK_START;
+        loop {
+            let room = max.map_or(usize::MAX, |m| m - out.len());
+            let want = room.min(chunk);
+            if want == 0 {
+                return Ok(out);
+            }
+            let start = out.len();
+            out.resize(start + want, 0);
+            let got = self.read(conn, &mut out[start..])?;
+            out.truncate(start + got);
+            if got < want {
+                return Ok(out);
+            }
+            chunk = (chunk * 2).min(READ_CHUNK_MAX);
+        }
+    }
+
+    /// Read a line (through b'\n'), at most `max` bytes, or to the end of
+    /// the file (empty there), scanning the read-ahead buffer instead of
+    /// reading byte by byte.
+    pub fn readline_to_vec(&mut self, conn: &Connection, max: Option<usize>) -> Result<Vec<u8>> {
+        self.check_open()?;
+        if !self.mode.readable {
+            return Err(self.not_allowed("reading"));
+        }
+        let limit = max.unwrap_or(usize::MAX);
+        let mut out = Vec::new();
+        while out.len() < limit {
+            let end = self.rbuf_start + self.rbuf.len() as u64;
+            if self.wbuf.is_empty() && self.pos >= self.rbuf_start && self.pos < end {
+                let from = (self.pos - self.rbuf_start) as usize;
+                let avail = &self.rbuf[from..];
+                let room = (limit - out.len()).min(avail.len());
+                let take = avail[..room]
+                    .iter()
+                    .position(|&b| b == b'\n')
+                    .map_or(room, |i| i + 1);
+                out.extend_from_slice(&avail[..take]);
+                self.pos += take as u64;
+                if out.last() == Some(&b'\n') {
+                    break;
+                }
+                continue;
+            }
+            // Refills the read-ahead buffer (one byte only when unbuffered).
+            let mut byte = [0u8; 1];
+            if self.read(conn, &mut byte)? == 0 {
+                break;
+            }
+            out.push(byte[0]);
+            if byte[0] == b'\n' {
+                break;
+            }
+        }
+        Ok(out)
     }
 
     /// Read up to and including the next b'\n', or until `buf` is full, or
@@ -276,15 +377,18 @@ impl RemoteFile {
         Ok(())
     }
 
-    fn remote_size(&self, conn: &Connection) -> Result<u64> {
-        conn.with(|st| st.sftp.fstat(&self.handle, &self.path))?
+    fn remote_size(&mut self, conn: &Connection) -> Result<u64> {
+        let size = conn
+            .with(|st| st.sftp.fstat(&self.handle, &self.path))?
             .size
             .ok_or_else(|| {
                 Error::new(
                     ErrorKind::Sftp,
-                    format!("fstat '{}': no size reported", self.path),
+                    format!("fstat '{}': no size reported", show(&self.path)),
                 )
-            })
+            })?;
+        self.known_size = Some(size);
+        Ok(size)
     }
 
     /// Move the position; returns the new one.
@@ -322,7 +426,11 @@ impl RemoteFile {
     pub fn stat(&mut self, conn: &Connection) -> Result<Attrs> {
         self.check_open()?;
         self.flush(conn)?;
-        conn.with(|st| st.sftp.fstat(&self.handle, &self.path))
+        let a = conn.with(|st| st.sftp.fstat(&self.handle, &self.path))?;
+        if a.size.is_some() {
+            self.known_size = a.size;
+        }
+        Ok(a)
     }
 
     /// Cut or extend the file to `size` (paramiko SFTPFile.truncate).
@@ -334,7 +442,9 @@ impl RemoteFile {
             size: Some(size),
             ..Attrs::default()
         };
-        conn.with(|st| st.sftp.fsetstat(&self.handle, &self.path, &a))
+        conn.with(|st| st.sftp.fsetstat(&self.handle, &self.path, &a))?;
+        self.known_size = Some(size);
+        Ok(())
     }
 
     /// Flush, then fsync@openssh.com (Unsupported without it).

@@ -5,21 +5,23 @@
 use super::conn::{Connection, State};
 use super::paths::{remote_dirname, remote_join};
 use crate::error::{Error, ErrorKind, Result};
-use crate::sftp::{Attrs, NameEntry, StatVfs};
+use crate::sftp::list::is_entry;
+use crate::sftp::{show, Attrs, NameEntry, StatVfs};
 
-/// One entry of `listdir_attr`.
+/// One entry of `listdir_attr`: the name's bytes exactly as the server
+/// sent them (UTF-8 or not).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DirEntry {
-    pub filename: String,
-    pub longname: String,
+    pub filename: Vec<u8>,
+    pub longname: Vec<u8>,
     pub attrs: Attrs,
 }
 
 impl DirEntry {
     pub fn from_name(n: NameEntry) -> DirEntry {
         DirEntry {
-            filename: String::from_utf8_lossy(&n.filename).into_owned(),
-            longname: String::from_utf8_lossy(&n.longname).into_owned(),
+            filename: n.filename,
+            longname: n.longname,
             attrs: n.attrs,
         }
     }
@@ -29,7 +31,7 @@ impl DirEntry {
 pub fn sorted_entries(entries: Vec<NameEntry>) -> Vec<DirEntry> {
     let mut v: Vec<DirEntry> = entries
         .into_iter()
-        .filter(|e| e.filename != b"." && e.filename != b"..")
+        .filter(|e| is_entry(&e.filename))
         .map(DirEntry::from_name)
         .collect();
     v.sort_by(|a, b| a.filename.cmp(&b.filename));
@@ -57,19 +59,17 @@ fn absent_as_false(r: Result<Attrs>, test: impl Fn(&Attrs) -> bool) -> Result<bo
 }
 
 impl State {
-    pub fn stat_path(&mut self, path: &str) -> Result<Attrs> {
+    pub fn stat_path(&mut self, path: &[u8]) -> Result<Attrs> {
         let p = self.resolve(path);
         self.sftp.stat(&p)
     }
 
     /// Refine a generic SFTP failure of a create-type operation: OpenSSH
     /// answers "Failure" when the target exists.
-    fn refine_exists(&mut self, err: Error, resolved: &str) -> Error {
+    fn refine_exists(&mut self, err: Error, resolved: &[u8]) -> Error {
         if err.kind() == ErrorKind::Sftp && self.sftp.lstat(resolved).is_ok() {
-            return Error::new(
-                ErrorKind::Exists,
-                format!("{} (it already exists)", err.message()),
-            );
+            let message = format!("{} (it already exists)", err.message());
+            return err.refined(ErrorKind::Exists, message);
         }
         err
     }
@@ -77,38 +77,26 @@ impl State {
     /// SFTP v3 has no "directory not empty" status: OpenSSH answers a
     /// generic "Failure" to rmdir of a non-empty directory. Tell the caller
     /// when a listing (only on that failure) shows entries.
-    fn refine_not_empty(&mut self, err: Error, resolved: &str) -> Error {
-        if err.kind() != ErrorKind::Sftp {
+    fn refine_not_empty(&mut self, err: Error, resolved: &[u8]) -> Error {
+        if err.kind() != ErrorKind::Sftp || !self.sftp.has_entries(resolved).unwrap_or(false) {
             return err;
         }
-        let has_entries = self.sftp.read_dir(resolved).is_ok_and(|entries| {
-            entries
-                .iter()
-                .any(|e| e.filename != b"." && e.filename != b"..")
-        });
-        if !has_entries {
-            return err;
-        }
-        Error::new(
-            ErrorKind::DirNotEmpty,
-            format!("rmdir '{resolved}': directory not empty"),
-        )
+        let message = format!("rmdir '{}': directory not empty", show(resolved));
+        err.refined(ErrorKind::DirNotEmpty, message)
     }
 
     /// OpenSSH reports ENOTDIR as "no such file": tell the caller when the
     /// path exists but is not a directory.
-    pub fn refine_not_a_directory(&mut self, err: Error, resolved: &str) -> Error {
+    pub fn refine_not_a_directory(&mut self, err: Error, resolved: &[u8]) -> Error {
         if err.kind() == ErrorKind::NotFound && self.sftp.stat(resolved).is_ok_and(|a| !a.is_dir())
         {
-            return Error::new(
-                ErrorKind::NotADirectory,
-                format!("{}: not a directory", err.message()),
-            );
+            let message = format!("{}: not a directory", err.message());
+            return err.refined(ErrorKind::NotADirectory, message);
         }
         err
     }
 
-    pub fn mkdir_path(&mut self, path: &str, mode: u32) -> Result<()> {
+    pub fn mkdir_path(&mut self, path: &[u8], mode: u32) -> Result<()> {
         let p = self.resolve(path);
         let attrs = Attrs {
             permissions: Some(mode),
@@ -120,7 +108,7 @@ impl State {
     }
 
     /// Normalize (server-side realpath) of a resolved path.
-    pub fn normalize_path(&mut self, path: &str) -> Result<String> {
+    pub fn normalize_path(&mut self, path: &[u8]) -> Result<Vec<u8>> {
         let p = self.resolve(path);
         self.sftp.realpath(&p)
     }
@@ -128,7 +116,7 @@ impl State {
 
 impl Connection {
     /// pysftp `listdir(remotepath='.')`: sorted names.
-    pub fn listdir(&self, path: &str) -> Result<Vec<String>> {
+    pub fn listdir(&self, path: &[u8]) -> Result<Vec<Vec<u8>>> {
         Ok(self
             .listdir_attr(path)?
             .into_iter()
@@ -137,7 +125,7 @@ impl Connection {
     }
 
     /// pysftp `listdir_attr(remotepath='.')`: sorted entries with attributes.
-    pub fn listdir_attr(&self, path: &str) -> Result<Vec<DirEntry>> {
+    pub fn listdir_attr(&self, path: &[u8]) -> Result<Vec<DirEntry>> {
         self.with(|st| {
             let p = st.resolve(path);
             let entries = st
@@ -148,11 +136,11 @@ impl Connection {
         })
     }
 
-    pub fn stat(&self, path: &str) -> Result<Attrs> {
+    pub fn stat(&self, path: &[u8]) -> Result<Attrs> {
         self.with(|st| st.stat_path(path))
     }
 
-    pub fn lstat(&self, path: &str) -> Result<Attrs> {
+    pub fn lstat(&self, path: &[u8]) -> Result<Attrs> {
         self.with(|st| {
             let p = st.resolve(path);
             st.sftp.lstat(&p)
@@ -160,26 +148,26 @@ impl Connection {
     }
 
     /// pysftp `exists`: True if stat succeeds.
-    pub fn exists(&self, path: &str) -> Result<bool> {
+    pub fn exists(&self, path: &[u8]) -> Result<bool> {
         absent_as_false(self.stat(path), |_| true)
     }
 
     /// pysftp `lexists`: True also for a broken symlink.
-    pub fn lexists(&self, path: &str) -> Result<bool> {
+    pub fn lexists(&self, path: &[u8]) -> Result<bool> {
         absent_as_false(self.lstat(path), |_| true)
     }
 
-    pub fn isdir(&self, path: &str) -> Result<bool> {
+    pub fn isdir(&self, path: &[u8]) -> Result<bool> {
         absent_as_false(self.stat(path), Attrs::is_dir)
     }
 
-    pub fn isfile(&self, path: &str) -> Result<bool> {
+    pub fn isfile(&self, path: &[u8]) -> Result<bool> {
         absent_as_false(self.stat(path), Attrs::is_file)
     }
 
     /// pysftp `chdir(remotepath)` (also `cwd`). None resets to the server's
     /// default directory, as paramiko does.
-    pub fn chdir(&self, path: Option<&str>) -> Result<()> {
+    pub fn chdir(&self, path: Option<&[u8]>) -> Result<()> {
         self.with(|st| {
             let Some(path) = path else {
                 st.cwd = None;
@@ -190,7 +178,7 @@ impl Connection {
             if !attrs.is_dir() {
                 return Err(Error::new(
                     ErrorKind::NotADirectory,
-                    format!("chdir '{p}': not a directory"),
+                    format!("chdir '{}': not a directory", show(&p)),
                 ));
             }
             st.cwd = Some(st.sftp.realpath(&p)?);
@@ -200,14 +188,19 @@ impl Connection {
 
     /// The first half of pysftp's `with cd(remotepath):`: remember the
     /// working directory, then change to `path` (None only bookmarks).
-    /// Nothing is remembered if the change fails.
-    pub fn cd_push(&self, path: Option<&str>) -> Result<()> {
-        let saved = self.with(|st| Ok(st.cwd.clone()))?;
+    /// Nothing is remembered if the change fails. As in pysftp, what is
+    /// remembered is `pwd`: before any chdir that is the server's default
+    /// directory by name, so after the block `getcwd()` returns it.
+    pub fn cd_push(&self, path: Option<&[u8]>) -> Result<()> {
+        let saved = self.with(|st| match &st.cwd {
+            Some(cwd) => Ok(cwd.clone()),
+            None => st.normalize_path(b"."),
+        })?;
         if path.is_some() {
             self.chdir(path)?;
         }
         self.with(|st| {
-            st.cd_stack.push(saved);
+            st.cd_stack.push(Some(saved));
             Ok(())
         })
     }
@@ -227,7 +220,7 @@ impl Connection {
 
     /// pysftp `with cd(remotepath): body`: the old directory is restored
     /// whatever the body returns.
-    pub fn cd<R>(&self, path: Option<&str>, body: impl FnOnce() -> R) -> Result<R> {
+    pub fn cd<R>(&self, path: Option<&[u8]>, body: impl FnOnce() -> R) -> Result<R> {
         self.cd_push(path)?;
         let r = body();
         self.cd_pop()?;
@@ -235,38 +228,32 @@ impl Connection {
     }
 
     /// pysftp `getcwd()`: None until the first chdir.
-    pub fn getcwd(&self) -> Result<Option<String>> {
+    pub fn getcwd(&self) -> Result<Option<Vec<u8>>> {
         self.with(|st| Ok(st.cwd.clone()))
     }
 
     /// pysftp `pwd`: `normalize('.')`.
-    pub fn pwd(&self) -> Result<String> {
-        self.with(|st| st.normalize_path("."))
+    pub fn pwd(&self) -> Result<Vec<u8>> {
+        self.with(|st| st.normalize_path(b"."))
     }
 
-    /// pysftp `normalize(remotepath)`: the server's absolute form; fails for
-    /// a path that does not exist.
-    pub fn normalize(&self, path: &str) -> Result<String> {
-        self.with(|st| {
-            let resolved = st.normalize_path(path)?;
-            // Some servers resolve paths that do not exist; pysftp promises
-            // an error, so confirm the path is there.
-            st.sftp
-                .lstat(&resolved)
-                .map_err(|e| e.context("normalize"))?;
-            Ok(resolved)
-        })
+    /// pysftp `normalize(remotepath)`: the server's realpath of the path,
+    /// as pysftp returns it. Whether a missing path is an error is the
+    /// server's choice (OpenSSH resolves a missing last component and
+    /// refuses a missing directory on the way with NotFound).
+    pub fn normalize(&self, path: &[u8]) -> Result<Vec<u8>> {
+        self.with(|st| st.normalize_path(path))
     }
 
     /// pysftp `readlink(remotelink)`: the target as an absolute, normalized
     /// path. A relative target is taken relative to the link's directory
     /// (pysftp resolves it against the cwd, which is only right for links in
     /// the cwd). A dangling target is returned in absolute form.
-    pub fn readlink(&self, path: &str) -> Result<String> {
+    pub fn readlink(&self, path: &[u8]) -> Result<Vec<u8>> {
         self.with(|st| {
             let link = st.resolve(path);
             let target = st.sftp.readlink(&link)?;
-            let absolute = if target.starts_with('/') {
+            let absolute = if target.starts_with(b"/") {
                 target
             } else {
                 let dir = st.sftp.realpath(non_empty(remote_dirname(&link)))?;
@@ -280,18 +267,18 @@ impl Connection {
     }
 
     /// pysftp `mkdir(remotepath, mode=777)`; `mode` in POSIX bits (0o777).
-    pub fn mkdir(&self, path: &str, mode: u32) -> Result<()> {
+    pub fn mkdir(&self, path: &[u8], mode: u32) -> Result<()> {
         self.with(|st| st.mkdir_path(path, mode))
     }
 
     /// pysftp `makedirs(remotedir, mode=777)`: create missing levels; an
     /// existing directory is fine, a file in the way is an error.
-    pub fn makedirs(&self, path: &str, mode: u32) -> Result<()> {
+    pub fn makedirs(&self, path: &[u8], mode: u32) -> Result<()> {
         self.with(|st| makedirs_in(st, path, mode))
     }
 
     /// pysftp `rmdir(remotepath)`: remove an empty directory.
-    pub fn rmdir(&self, path: &str) -> Result<()> {
+    pub fn rmdir(&self, path: &[u8]) -> Result<()> {
         self.with(|st| {
             let p = st.resolve(path);
             st.sftp.rmdir(&p).map_err(|e| st.refine_not_empty(e, &p))
@@ -299,7 +286,7 @@ impl Connection {
     }
 
     /// pysftp `remove` / `unlink`: files only.
-    pub fn remove(&self, path: &str) -> Result<()> {
+    pub fn remove(&self, path: &[u8]) -> Result<()> {
         self.with(|st| {
             let p = st.resolve(path);
             st.sftp.remove(&p)
@@ -308,7 +295,7 @@ impl Connection {
 
     /// pysftp `rename(remote_src, remote_dest)`: fails if the destination
     /// exists (SFTP v3 semantics).
-    pub fn rename(&self, src: &str, dst: &str) -> Result<()> {
+    pub fn rename(&self, src: &[u8], dst: &[u8]) -> Result<()> {
         self.with(|st| {
             let (s, d) = (st.resolve(src), st.resolve(dst));
             st.sftp.rename(&s, &d).map_err(|e| st.refine_exists(e, &d))
@@ -317,7 +304,7 @@ impl Connection {
 
     /// Rename that atomically replaces the destination
     /// (posix-rename@openssh.com). Without the extension: Unsupported.
-    pub fn posix_rename(&self, src: &str, dst: &str) -> Result<()> {
+    pub fn posix_rename(&self, src: &[u8], dst: &[u8]) -> Result<()> {
         self.with(|st| {
             let (s, d) = (st.resolve(src), st.resolve(dst));
             st.sftp.posix_rename(&s, &d)
@@ -325,7 +312,7 @@ impl Connection {
     }
 
     /// hardlink@openssh.com: `dst` becomes another name of `src`.
-    pub fn hardlink(&self, src: &str, dst: &str) -> Result<()> {
+    pub fn hardlink(&self, src: &[u8], dst: &[u8]) -> Result<()> {
         self.with(|st| {
             let (s, d) = (st.resolve(src), st.resolve(dst));
             st.sftp
@@ -336,7 +323,7 @@ impl Connection {
 
     /// pysftp `symlink(remote_src, remote_dest)`: create `dest` pointing to
     /// `src`; an error if anything exists at `dest`.
-    pub fn symlink(&self, src: &str, dest: &str) -> Result<()> {
+    pub fn symlink(&self, src: &[u8], dest: &[u8]) -> Result<()> {
         self.with(|st| {
             let d = st.resolve(dest);
             st.sftp
@@ -346,7 +333,7 @@ impl Connection {
     }
 
     /// pysftp `chmod(remotepath, mode=777)`; `mode` in POSIX bits.
-    pub fn chmod(&self, path: &str, mode: u32) -> Result<()> {
+    pub fn chmod(&self, path: &[u8], mode: u32) -> Result<()> {
         self.setstat(
             path,
             Attrs {
@@ -358,7 +345,7 @@ impl Connection {
 
     /// pysftp `chown(remotepath, uid=None, gid=None)`: a missing id keeps
     /// the current one (one stat first, as pysftp does).
-    pub fn chown(&self, path: &str, uid: Option<u32>, gid: Option<u32>) -> Result<()> {
+    pub fn chown(&self, path: &[u8], uid: Option<u32>, gid: Option<u32>) -> Result<()> {
         self.with(|st| {
             let p = st.resolve(path);
             let (uid, gid) = match (uid, gid) {
@@ -368,7 +355,10 @@ impl Connection {
                     let (cu, cg) = st.sftp.stat(&p)?.uid_gid.ok_or_else(|| {
                         Error::new(
                             ErrorKind::Sftp,
-                            format!("chown '{p}': the server did not report the current owner"),
+                            format!(
+                                "chown '{}': the server did not report the current owner",
+                                show(&p)
+                            ),
                         )
                     })?;
                     (uid.unwrap_or(cu), gid.unwrap_or(cg))
@@ -385,7 +375,7 @@ impl Connection {
     }
 
     /// Set access and modification times (paramiko `utime`).
-    pub fn utime(&self, path: &str, atime: u32, mtime: u32) -> Result<()> {
+    pub fn utime(&self, path: &[u8], atime: u32, mtime: u32) -> Result<()> {
         self.setstat(
             path,
             Attrs {
@@ -397,7 +387,7 @@ impl Connection {
 
     /// pysftp `truncate(remotepath, size)`: returns the new size, confirmed
     /// by a stat.
-    pub fn truncate(&self, path: &str, size: u64) -> Result<u64> {
+    pub fn truncate(&self, path: &[u8], size: u64) -> Result<u64> {
         self.with(|st| {
             let p = st.resolve(path);
             st.sftp.setstat(
@@ -410,13 +400,16 @@ impl Connection {
             st.sftp.stat(&p)?.size.ok_or_else(|| {
                 Error::new(
                     ErrorKind::Sftp,
-                    format!("truncate '{p}': the server did not report the new size"),
+                    format!(
+                        "truncate '{}': the server did not report the new size",
+                        show(&p)
+                    ),
                 )
             })
         })
     }
 
-    fn setstat(&self, path: &str, attrs: Attrs) -> Result<()> {
+    fn setstat(&self, path: &[u8], attrs: Attrs) -> Result<()> {
         self.with(|st| {
             let p = st.resolve(path);
             st.sftp.setstat(&p, &attrs)
@@ -424,7 +417,7 @@ impl Connection {
     }
 
     /// statvfs@openssh.com: file-system figures of the volume holding `path`.
-    pub fn statvfs(&self, path: &str) -> Result<StatVfs> {
+    pub fn statvfs(&self, path: &[u8]) -> Result<StatVfs> {
         self.with(|st| {
             let p = st.resolve(path);
             st.sftp.statvfs(&p)
@@ -437,9 +430,9 @@ impl Connection {
     }
 }
 
-fn non_empty(dir: &str) -> &str {
+fn non_empty(dir: &[u8]) -> &[u8] {
     if dir.is_empty() {
-        "."
+        b"."
     } else {
         dir
     }
@@ -447,7 +440,7 @@ fn non_empty(dir: &str) -> &str {
 
 /// pysftp's makedirs, on the already locked state: isdir, else isfile
 /// (error), else create the parent first, then this level.
-pub fn makedirs_in(st: &mut State, path: &str, mode: u32) -> Result<()> {
+pub fn makedirs_in(st: &mut State, path: &[u8], mode: u32) -> Result<()> {
     let p = st.resolve(path);
     match st.sftp.stat(&p) {
         Ok(a) if a.is_dir() => return Ok(()),
@@ -455,16 +448,18 @@ pub fn makedirs_in(st: &mut State, path: &str, mode: u32) -> Result<()> {
             return Err(Error::new(
                 ErrorKind::Exists,
                 format!(
-                    "makedirs '{p}': a file with the same name as the remotedir already exists"
+                    "makedirs '{}': a file with the same name as the remotedir already exists",
+                    show(&p)
                 ),
             ))
         }
         Err(e) if e.kind() != ErrorKind::NotFound => return Err(e.context("makedirs")),
         Err(_) => {}
     }
-    let trimmed = p.trim_end_matches('/');
+    let end = p.iter().rposition(|&b| b != b'/').map_or(0, |i| i + 1);
+    let trimmed = &p[..end];
     let parent = remote_dirname(trimmed);
-    if !parent.is_empty() && parent != "/" && parent != trimmed {
+    if !parent.is_empty() && parent != b"/" && parent != trimmed {
         makedirs_in(st, parent, mode)?;
     }
     let attrs = Attrs {
@@ -479,18 +474,20 @@ pub fn makedirs_in(st: &mut State, path: &str, mode: u32) -> Result<()> {
 }
 
 /// Collapse ".", ".." and repeated slashes of an absolute POSIX path.
-pub fn lexical_normalize(path: &str) -> String {
-    let mut parts: Vec<&str> = Vec::new();
-    for part in path.split('/') {
+pub fn lexical_normalize(path: &[u8]) -> Vec<u8> {
+    let mut parts: Vec<&[u8]> = Vec::new();
+    for part in path.split(|&b| b == b'/') {
         match part {
-            "" | "." => {}
-            ".." => {
+            b"" | b"." => {}
+            b".." => {
                 parts.pop();
             }
             p => parts.push(p),
         }
     }
-    format!("/{}", parts.join("/"))
+    let mut out = b"/".to_vec();
+    out.extend_from_slice(&parts.join(&b'/'));
+    out
 }
 
 #[cfg(test)]
@@ -499,7 +496,7 @@ mod tests {
 
     #[test]
     fn lexical_normalize_collapses_dots() {
-        assert_eq!(lexical_normalize("/a/./b/../c//d"), "/a/c/d");
-        assert_eq!(lexical_normalize("/.."), "/");
+        assert_eq!(lexical_normalize(b"/a/./b/../c//d"), b"/a/c/d");
+        assert_eq!(lexical_normalize(b"/.."), b"/");
     }
 }

@@ -10,17 +10,15 @@ pub fn st_mode_to_int(mode: u32) -> u32 {
 }
 
 /// Python's posixpath.join for two parts (what pysftp uses).
-pub fn posix_join(a: &str, b: &str) -> String {
-    if b.starts_with('/') {
-        b.to_string()
-    } else if a.is_empty() || a.ends_with('/') {
-        format!("{a}{b}")
+pub fn posix_join(a: &[u8], b: &[u8]) -> Vec<u8> {
+    if b.starts_with(b"/") {
+        b.to_vec()
     } else {
-        format!("{a}/{b}")
+        super::paths::remote_join(a, b)
     }
 }
 
-fn non_empty<'a>(param: &str, path: &'a str) -> Result<&'a str> {
+fn non_empty<'a>(param: &str, path: &'a [u8]) -> Result<&'a [u8]> {
     if path.is_empty() {
         return Err(Error::invalid_arg(param, "is empty"));
     }
@@ -29,18 +27,18 @@ fn non_empty<'a>(param: &str, path: &'a str) -> Result<&'a str> {
 
 /// pysftp `path_advance('./pub/example/example01')`:
 /// ['.', './pub', './pub/example', './pub/example/example01'].
-pub fn path_advance(path: &str) -> Result<Vec<String>> {
+pub fn path_advance(path: &[u8]) -> Result<Vec<Vec<u8>>> {
     let path = non_empty("thepath", path)?;
-    let mut parts: Vec<String> = path.split('/').map(String::from).collect();
-    if path.starts_with('/') {
+    let mut parts: Vec<Vec<u8>> = path.split(|&b| b == b'/').map(<[u8]>::to_vec).collect();
+    if path.starts_with(b"/") {
         // pysftp re-attaches the root to the first non-empty part.
         let i = if parts[0].is_empty() { 1 } else { 0 };
         if i < parts.len() {
-            parts[i] = format!("/{}", parts[i]);
+            parts[i].insert(0, b'/');
         }
     }
     let mut out = Vec::new();
-    let mut cur = String::new();
+    let mut cur = Vec::new();
     for part in &parts {
         cur = posix_join(&cur, part);
         if !cur.is_empty() {
@@ -51,17 +49,17 @@ pub fn path_advance(path: &str) -> Result<Vec<String>> {
 }
 
 /// pysftp `path_retreat`: the same paths from the longest to the shortest.
-pub fn path_retreat(path: &str) -> Result<Vec<String>> {
+pub fn path_retreat(path: &[u8]) -> Result<Vec<Vec<u8>>> {
     let path = non_empty("thepath", path)?;
-    let pre = if path.starts_with('/') { "/" } else { "" };
-    let mut parts: Vec<&str> = path.split('/').collect();
+    let rooted = path.starts_with(b"/");
+    let mut parts: Vec<&[u8]> = path.split(|&b| b == b'/').collect();
     let mut out = Vec::new();
     while !parts.is_empty() {
-        let joined = parts
-            .iter()
-            .fold(String::new(), |acc, p| posix_join(&acc, p));
+        let joined = parts.iter().fold(Vec::new(), |acc, p| posix_join(&acc, p));
         if !joined.is_empty() {
-            out.push(format!("{pre}{joined}"));
+            let mut p = if rooted { b"/".to_vec() } else { Vec::new() };
+            p.extend_from_slice(&joined);
+            out.push(p);
         }
         parts.pop();
     }
@@ -71,13 +69,13 @@ pub fn path_retreat(path: &str) -> Result<Vec<String>> {
 /// pysftp `reparent('backup', '/home/test/pub')` is
 /// 'backup/./home/test/pub': a rooted old path (POSIX '/' or Windows '\')
 /// becomes a child of the new parent instead of replacing it.
-pub fn reparent(newparent: &str, oldpath: &str) -> Result<String> {
+pub fn reparent(newparent: &[u8], oldpath: &[u8]) -> Result<Vec<u8>> {
     let oldpath = non_empty("oldpath", oldpath)?;
-    let old = if oldpath.starts_with('/') || oldpath.starts_with('\\') {
-        format!(".{oldpath}")
-    } else {
-        oldpath.to_string()
-    };
+    let mut old = Vec::with_capacity(oldpath.len() + 1);
+    if oldpath.starts_with(b"/") || oldpath.starts_with(b"\\") {
+        old.push(b'.');
+    }
+    old.extend_from_slice(oldpath);
     Ok(posix_join(newparent, &old))
 }
 
@@ -93,44 +91,48 @@ mod tests {
         assert_eq!(st_mode_to_int(0o7), 7);
     }
 
+    fn strs(v: Vec<Vec<u8>>) -> Vec<String> {
+        v.into_iter()
+            .map(|p| String::from_utf8(p).unwrap())
+            .collect()
+    }
+
     #[test]
     fn path_advance_matches_pysftp() {
         assert_eq!(
-            path_advance("./pub/example/example01").unwrap(),
+            strs(path_advance(b"./pub/example/example01").unwrap()),
             ["./pub/example/example01", "./pub/example", "./pub", "."]
                 .iter()
                 .rev()
                 .map(|s| s.to_string())
                 .collect::<Vec<_>>()
         );
-        assert_eq!(path_advance("/a/b").unwrap(), ["/a", "/a/b"]);
-        assert_eq!(path_advance("a").unwrap(), ["a"]);
-        assert_eq!(path_advance("a//b").unwrap(), ["a", "a/", "a/b"]);
-        assert!(path_advance("").is_err());
+        assert_eq!(strs(path_advance(b"/a/b").unwrap()), ["/a", "/a/b"]);
+        assert_eq!(strs(path_advance(b"a").unwrap()), ["a"]);
+        assert_eq!(strs(path_advance(b"a//b").unwrap()), ["a", "a/", "a/b"]);
+        assert!(path_advance(b"").is_err());
+        assert_eq!(path_advance(b"x/caf\xe9").unwrap()[1], b"x/caf\xe9");
     }
 
     #[test]
     fn path_retreat_matches_pysftp() {
         assert_eq!(
-            path_retreat("./pub/example/example01").unwrap(),
+            strs(path_retreat(b"./pub/example/example01").unwrap()),
             ["./pub/example/example01", "./pub/example", "./pub", "."]
         );
-        assert_eq!(path_retreat("/a/b").unwrap(), ["/a/b", "/a"]);
+        assert_eq!(strs(path_retreat(b"/a/b").unwrap()), ["/a/b", "/a"]);
     }
 
     #[test]
     fn reparent_matches_pysftp() {
-        assert_eq!(
-            reparent("backup", "/home/test/pub").unwrap(),
-            "backup/./home/test/pub"
-        );
-        assert_eq!(reparent("backup", "home/test").unwrap(), "backup/home/test");
-        assert_eq!(reparent("backup/", "/x").unwrap(), "backup/./x");
-        assert_eq!(
-            reparent("backup", "\\home\\test").unwrap(),
-            "backup/.\\home\\test"
-        );
-        assert_eq!(reparent("backup", "C:\\x").unwrap(), "backup/C:\\x");
-        assert_eq!(reparent("", "/x").unwrap(), "./x");
+        let r = |a: &str, b: &str| {
+            String::from_utf8(reparent(a.as_bytes(), b.as_bytes()).unwrap()).unwrap()
+        };
+        assert_eq!(r("backup", "/home/test/pub"), "backup/./home/test/pub");
+        assert_eq!(r("backup", "home/test"), "backup/home/test");
+        assert_eq!(r("backup/", "/x"), "backup/./x");
+        assert_eq!(r("backup", "\\home\\test"), "backup/.\\home\\test");
+        assert_eq!(r("backup", "C:\\x"), "backup/C:\\x");
+        assert_eq!(r("", "/x"), "./x");
     }
 }

@@ -11,6 +11,8 @@ pub mod local;
 pub mod log;
 pub mod options;
 pub mod paths;
+pub mod remote;
+pub mod resume;
 pub mod secret;
 pub mod siblings;
 pub mod split;

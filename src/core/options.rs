@@ -2,6 +2,7 @@
 
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 
+use super::paths::bytes_path;
 use crate::error::{Error, Result};
 
 /// What the tree operations do with symbolic links.
@@ -13,8 +14,12 @@ pub enum SymlinkPolicy {
     /// Copy what a link points to, if that lies inside the tree being
     /// copied; links leading outside it are left out. Loops are detected.
     Follow,
-    /// Recreate the link itself, with the same target text.
+    /// Recreate the link itself, with the same target text, if that target
+    /// stays inside the tree (relative, never climbing above the root), as
+    /// rsync --safe-links does; other links are left out (and logged).
     Copy,
+    /// Recreate every link verbatim, absolute or escaping targets too.
+    CopyAll,
 }
 
 /// What the tree operations do when one entry fails.
@@ -68,12 +73,13 @@ fn compile(patterns: &[String]) -> Result<Option<(GlobSet, GlobSet)>> {
     Ok(Some((build(names)?, build(paths)?)))
 }
 
-fn matches(set: &Option<(GlobSet, GlobSet)>, rel: &str) -> bool {
+fn matches(set: &Option<(GlobSet, GlobSet)>, rel: &[u8]) -> bool {
     let Some((names, paths)) = set else {
         return false;
     };
-    let name = rel.rsplit('/').next().unwrap_or(rel);
-    names.is_match(name) || paths.is_match(rel)
+    let name = rel.rsplit(|&b| b == b'/').next().unwrap_or(rel);
+    // Paths, not strings: names need not be UTF-8.
+    names.is_match(bytes_path(name)) || paths.is_match(bytes_path(rel))
 }
 
 impl Filters {
@@ -94,12 +100,12 @@ impl Filters {
     }
 
     /// Whether a directory at `rel` (relative, '/'-separated) is walked.
-    pub fn walks_dir(&self, rel: &str) -> bool {
+    pub fn walks_dir(&self, rel: &[u8]) -> bool {
         !matches(&self.exclude_set, rel)
     }
 
     /// Whether a file or link at `rel` is copied.
-    pub fn copies_file(&self, rel: &str) -> bool {
+    pub fn copies_file(&self, rel: &[u8]) -> bool {
         !matches(&self.exclude_set, rel)
             && (self.include.is_empty() || matches(&self.include_set, rel))
     }
@@ -162,18 +168,19 @@ mod tests {
         f.add_exclude("*.tmp").unwrap();
         f.add_exclude("cache").unwrap();
         f.add_exclude("logs/**/*.gz").unwrap();
-        assert!(!f.copies_file("a/b/x.tmp"));
-        assert!(f.copies_file("a/b/x.txt"));
-        assert!(!f.walks_dir("deep/cache"));
-        assert!(!f.copies_file("logs/2024/jan/a.gz"));
+        assert!(!f.copies_file(b"a/b/x.tmp"));
+        assert!(f.copies_file(b"a/b/x.txt"));
+        assert!(!f.walks_dir(b"deep/cache"));
+        assert!(!f.copies_file(b"logs/2024/jan/a.gz"));
         assert!(
-            f.copies_file("other/logs/a.gz"),
+            f.copies_file(b"other/logs/a.gz"),
             "path patterns are anchored"
         );
+        assert!(!f.copies_file(b"caf\xe9/x.tmp"), "names need not be UTF-8");
         let mut inc = Filters::default();
         inc.add_include("*.c").unwrap();
-        assert!(inc.copies_file("src/main.c") && !inc.copies_file("src/main.h"));
-        assert!(inc.walks_dir("src"), "includes never prune directories");
+        assert!(inc.copies_file(b"src/main.c") && !inc.copies_file(b"src/main.h"));
+        assert!(inc.walks_dir(b"src"), "includes never prune directories");
     }
 
     #[test]
@@ -182,7 +189,7 @@ mod tests {
         let e = f.add_include("a[").unwrap_err();
         assert!(e.message().contains("'a['"), "{e}");
         assert!(
-            f.copies_file("x"),
+            f.copies_file(b"x"),
             "a failed add leaves the filters unchanged"
         );
     }

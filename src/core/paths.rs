@@ -2,6 +2,7 @@
 //! POSIX path joining for remote paths.
 
 use std::ffi::CStr;
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 /// The current user's home directory: $HOME, else the password database.
@@ -63,47 +64,82 @@ pub fn expand_user(path: &str) -> PathBuf {
     PathBuf::from(path)
 }
 
-/// Join a remote directory and a name with '/'.
-pub fn remote_join(dir: &str, name: &str) -> String {
-    if dir.is_empty() || dir == "." {
-        name.to_string()
-    } else if dir.ends_with('/') {
-        format!("{dir}{name}")
-    } else {
-        format!("{dir}/{name}")
+/// Join a remote directory and a name with '/': the one join of remote
+/// paths (pysftp's posixpath.join for a name that is not absolute; "."
+/// stays, so walktree('.') yields './a' as pysftp does).
+pub fn remote_join(dir: &[u8], name: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(dir.len() + 1 + name.len());
+    out.extend_from_slice(dir);
+    if !dir.is_empty() && !dir.ends_with(b"/") {
+        out.push(b'/');
     }
+    out.extend_from_slice(name);
+    out
+}
+
+fn trim_slashes(path: &[u8]) -> &[u8] {
+    let end = path.iter().rposition(|&b| b != b'/').map_or(0, |i| i + 1);
+    &path[..end]
 }
 
 /// The last component of a remote path ("a/b/" gives "b").
-pub fn remote_basename(path: &str) -> &str {
-    let trimmed = path.trim_end_matches('/');
-    trimmed.rsplit('/').next().unwrap_or(trimmed)
+pub fn remote_basename(path: &[u8]) -> &[u8] {
+    let trimmed = trim_slashes(path);
+    match trimmed.iter().rposition(|&b| b == b'/') {
+        Some(i) => &trimmed[i + 1..],
+        None => trimmed,
+    }
 }
 
 /// The directory part of a remote path ("" when there is none).
-pub fn remote_dirname(path: &str) -> &str {
-    let trimmed = path.trim_end_matches('/');
-    match trimmed.rfind('/') {
-        Some(0) => "/",
+pub fn remote_dirname(path: &[u8]) -> &[u8] {
+    let trimmed = trim_slashes(path);
+    match trimmed.iter().rposition(|&b| b == b'/') {
+        Some(0) => b"/",
         Some(i) => &trimmed[..i],
-        None => "",
+        None => b"",
     }
 }
 
 /// The local file name for a remote path: its basename, which must be a
 /// plain name (never "..", never empty).
-pub fn local_name_for(remote: &str) -> Option<&str> {
+pub fn local_name_for(remote: &[u8]) -> Option<&[u8]> {
     let name = remote_basename(remote);
-    (!name.is_empty() && name != "." && name != "..").then_some(name)
+    (!name.is_empty() && name != b"." && name != b"..").then_some(name)
 }
 
-/// A sibling path in the same directory: `dir/.name.suffix`.
+/// A sibling of a remote path in the same directory: `dir/.name.suffix`.
+pub fn remote_hidden_sibling(path: &[u8], suffix: &str) -> Vec<u8> {
+    remote_join(
+        remote_dirname(path),
+        &hidden_name(remote_basename(path), suffix),
+    )
+}
+
+fn hidden_name(name: &[u8], suffix: &str) -> Vec<u8> {
+    let mut out = Vec::with_capacity(name.len() + suffix.len() + 2);
+    out.push(b'.');
+    out.extend_from_slice(name);
+    out.push(b'.');
+    out.extend_from_slice(suffix.as_bytes());
+    out
+}
+
+/// A local sibling path in the same directory: `dir/.name.suffix` (the
+/// name's bytes kept exactly, UTF-8 or not).
 pub fn hidden_sibling(path: &Path, suffix: &str) -> PathBuf {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    path.with_file_name(format!(".{name}.{suffix}"))
+    let name = path.file_name().map_or(&b""[..], |n| n.as_bytes());
+    path.with_file_name(std::ffi::OsStr::from_bytes(&hidden_name(name, suffix)))
+}
+
+/// The bytes of a local path (Linux paths are bytes).
+pub fn path_bytes(path: &Path) -> &[u8] {
+    path.as_os_str().as_bytes()
+}
+
+/// A local path from bytes.
+pub fn bytes_path(bytes: &[u8]) -> &Path {
+    Path::new(std::ffi::OsStr::from_bytes(bytes))
 }
 
 #[cfg(test)]
@@ -112,23 +148,33 @@ mod tests {
 
     #[test]
     fn remote_join_and_split() {
-        assert_eq!(remote_join("/", "a"), "/a");
-        assert_eq!(remote_join("/x", "a"), "/x/a");
-        assert_eq!(remote_join(".", "a"), "a");
-        assert_eq!(remote_basename("/x/y/"), "y");
-        assert_eq!(remote_basename("y"), "y");
-        assert_eq!(remote_dirname("/x/y"), "/x");
-        assert_eq!(remote_dirname("/y"), "/");
-        assert_eq!(remote_dirname("y"), "");
-        assert_eq!(local_name_for("/a/.."), None);
-        assert_eq!(local_name_for("/a/b.txt"), Some("b.txt"));
+        assert_eq!(remote_join(b"/", b"a"), b"/a");
+        assert_eq!(remote_join(b"/x", b"a"), b"/x/a");
+        assert_eq!(remote_join(b".", b"a"), b"./a");
+        assert_eq!(remote_join(b"", b"a"), b"a");
+        assert_eq!(remote_basename(b"/x/y/"), b"y");
+        assert_eq!(remote_basename(b"y"), b"y");
+        assert_eq!(remote_dirname(b"/x/y"), b"/x");
+        assert_eq!(remote_dirname(b"/y"), b"/");
+        assert_eq!(remote_dirname(b"y"), b"");
+        assert_eq!(local_name_for(b"/a/.."), None);
+        assert_eq!(local_name_for(b"/a/b.txt"), Some(&b"b.txt"[..]));
+        assert_eq!(
+            remote_hidden_sibling(b"/d/caf\xe9", "psftp.part"),
+            b"/d/.caf\xe9.psftp.part"
+        );
+        assert_eq!(remote_hidden_sibling(b"f", "x"), b".f.x");
     }
 
     #[test]
-    fn hidden_sibling_stays_in_the_directory() {
+    fn hidden_sibling_stays_in_the_directory_and_keeps_the_bytes() {
         assert_eq!(
             hidden_sibling(Path::new("/d/f.txt"), "psftp.part"),
             PathBuf::from("/d/.f.txt.psftp.part")
+        );
+        assert_eq!(
+            path_bytes(&hidden_sibling(bytes_path(b"/d/caf\xe9"), "p")),
+            b"/d/.caf\xe9.p"
         );
     }
 }

@@ -1,17 +1,22 @@
 //! Single-file transfers: get, put, getfo, putfo. Data moves through the
-//! pipelined engine; destinations are replaced atomically by default.
+//! pipelined engine; destinations are replaced atomically by default. The
+//! local side of a get is `local::LocalTarget`, the remote side of a put
+//! `remote::RemoteCommit`; the tree operations' large files use `get_file`
+//! and `put_file` below, so every file takes the same path.
 
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use super::conn::{Connection, State};
-use super::local::{unix_secs, LocalTarget};
-use super::options::{TransferOpts, PART_SUFFIX};
-use super::paths::{local_name_for, remote_basename, remote_dirname, remote_join};
+use super::local::{self, unix_secs, LocalTarget};
+use super::options::TransferOpts;
+use super::paths::{bytes_path, local_name_for, path_bytes};
+use super::remote::{self, Finish, RemoteCommit};
+use super::resume::{self, SourceId};
 use super::split::{self, Chunks, RangeSink, RangeSource, Report};
 use crate::error::{Error, ErrorKind, Result};
-use crate::sftp::{download, download_range, open_flags, upload, Attrs, Sink, Source};
+use crate::sftp::{batch, download, download_range, open_flags, show, upload, Attrs, Sink, Source};
 
 /// A byte-count progress callback: (done, total) -> keep going?
 pub type ProgressFn<'a> = &'a mut dyn FnMut(u64, u64) -> bool;
@@ -68,6 +73,29 @@ impl Source for FileSource<'_> {
     }
 }
 
+/// A local file read from `at` (a resumed upload), the seek done on the
+/// first read.
+struct ResumedFile<'a> {
+    file: &'a mut File,
+    path: &'a Path,
+    at: Option<u64>,
+}
+
+impl Source for ResumedFile<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> Result<usize> {
+        if let Some(at) = self.at.take().filter(|&a| a > 0) {
+            self.file
+                .seek(SeekFrom::Start(at))
+                .map_err(|e| Error::local_io("seek", self.path, &e))?;
+        }
+        FileSource {
+            file: self.file,
+            path: self.path,
+        }
+        .read(buf)
+    }
+}
+
 /// A `getfo` destination: the caller's write callback.
 pub struct FnSink<'a>(pub &'a mut dyn FnMut(&[u8]) -> Result<()>);
 
@@ -86,92 +114,211 @@ impl Source for FnSource<'_> {
     }
 }
 
-/// The remote side of an upload: temporary name, final name, handle.
-struct RemoteTarget {
-    dest: String,
-    write_to: String,
-    handle: Vec<u8>,
-    start: u64,
+struct VecSink<'a>(&'a mut Vec<u8>);
+
+impl Sink for VecSink<'_> {
+    fn write(&mut self, data: &[u8]) -> Result<()> {
+        self.0.extend_from_slice(data);
+        Ok(())
+    }
 }
 
-fn remote_part_name(dest: &str) -> String {
-    let name = remote_basename(dest);
-    remote_join(remote_dirname(dest), &format!(".{name}.{PART_SUFFIX}"))
+/// The remote side of an upload, open: where the data goes.
+pub struct RemoteTarget {
+    pub dest: Vec<u8>,
+    pub part: Vec<u8>,
+    pub handle: Vec<u8>,
+    /// Bytes already in the part file (resume).
+    pub start: u64,
+    kept_mode: Option<u32>,
+    record: Option<Vec<u8>>,
+}
+
+/// What a get or put does besides moving the bytes.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FileOpts {
+    pub times: bool,
+    pub mode: bool,
+    pub confirm: bool,
+}
+
+/// A local source of a put, for resume checks.
+struct LocalSource<'a> {
+    file: &'a File,
+    id: SourceId,
+}
+
+/// The identity of a local file for resume records.
+fn local_id(path: &Path, meta: &std::fs::Metadata) -> SourceId {
+    let origin = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    SourceId {
+        origin: path_bytes(&origin).to_vec(),
+        size: meta.len(),
+        mtime: Some(unix_secs(meta.modified())),
+    }
 }
 
 impl State {
-    fn open_remote_target(&mut self, dest: &str, opts: &TransferOpts) -> Result<RemoteTarget> {
-        let write_to = if opts.atomic {
-            remote_part_name(dest)
+    /// Open the upload target for `dest`: the part file (continued when
+    /// `source` proves it is the same source's, see resume.rs) and the
+    /// mode of the file it will replace.
+    fn open_remote_target(
+        &mut self,
+        dest: &[u8],
+        opts: &TransferOpts,
+        source: Option<&LocalSource<'_>>,
+    ) -> Result<RemoteTarget> {
+        let part = if opts.atomic {
+            remote::part_name(dest)
         } else {
-            dest.to_string()
+            dest.to_vec()
         };
-        let mut start = 0;
+        // Never widen access: a replaced file keeps its permission bits.
+        let kept_mode = if opts.atomic {
+            let old = self.sftp.stat(dest).ok().filter(Attrs::is_file);
+            old.and_then(|a| a.permissions).map(|m| m & 0o7777)
+        } else {
+            None
+        };
+        let record = (opts.atomic && opts.resume).then(|| remote::record_name(dest));
+        let start = match (&record, source) {
+            (Some(r), Some(src)) => self.remote_resume_point(&part, r, src),
+            _ => 0,
+        };
         let mut flags = open_flags::WRITE | open_flags::CREAT;
-        if opts.resume && opts.atomic {
-            if let Ok(a) = self.sftp.stat(&write_to) {
-                start = a.size.unwrap_or(0);
-            }
-        }
         if start == 0 {
             flags |= open_flags::TRUNC;
         }
-        let handle = self.sftp.open_file(&write_to, flags, &Attrs::default())?;
-        if opts.atomic {
-            // Never widen access: a replaced file keeps its permission bits.
-            if let Ok(old) = self.sftp.stat(dest) {
-                if let Some(perm) = old.permissions.filter(|_| old.is_file()) {
-                    let keep = Attrs {
-                        permissions: Some(perm & 0o7777),
-                        ..Attrs::default()
-                    };
-                    self.sftp.fsetstat(&handle, &write_to, &keep)?;
-                }
-            }
-        }
-        Ok(RemoteTarget {
-            dest: dest.to_string(),
-            write_to,
+        let handle = self.sftp.open_file(&part, flags, &Attrs::default())?;
+        let t = RemoteTarget {
+            dest: dest.to_vec(),
+            part,
             handle,
             start,
-        })
+            kept_mode,
+            record,
+        };
+        if let (Some(r), Some(src), 0) = (&t.record, source, start) {
+            // The part file is empty now; the record of what fills it next.
+            let written = self.write_small(r, &src.id.to_record());
+            if let Err(e) = written {
+                let commit = RemoteCommit::new(t.part, t.dest, t.handle, Finish::default());
+                let _ = batch::run_one(&mut self.sftp, commit.with_data(false));
+                return Err(e);
+            }
+        }
+        Ok(t)
     }
 
-    /// Move an uploaded temporary file over the destination: atomically with
-    /// posix-rename@openssh.com, else remove-then-rename (not atomic).
-    fn commit_remote(&mut self, t: &RemoteTarget) -> Result<()> {
-        if t.write_to == t.dest {
-            return Ok(());
+    /// Where the remote part file `part` may continue: its length when its
+    /// record names `src` and its last bytes match the source's (else 0).
+    fn remote_resume_point(&mut self, part: &[u8], record: &[u8], src: &LocalSource<'_>) -> u64 {
+        let have = match self.sftp.stat(part) {
+            Ok(a) if a.is_file() => a.size.unwrap_or(0),
+            _ => return 0,
+        };
+        if have == 0 {
+            return 0;
         }
-        if self.sftp.has_extension("posix-rename@openssh.com") {
-            return self.sftp.posix_rename(&t.write_to, &t.dest);
+        let text = self.read_small(record, resume::MAX_RECORD as u64).ok();
+        let start = resume::candidate(have, text.as_deref(), &src.id);
+        if start == 0 {
+            return 0;
         }
-        if self.sftp.lstat(&t.dest).is_ok() {
-            self.sftp.remove(&t.dest)?;
+        let (from, to) = resume::overlap_range(start);
+        let theirs = self.read_range(part, from, to - from).ok();
+        let mut ours = vec![0; (to - from) as usize];
+        let read = std::os::unix::fs::FileExt::read_exact_at(src.file, &mut ours, from);
+        match (theirs, read) {
+            (Some(t), Ok(())) if t == ours => start,
+            _ => 0,
         }
-        self.sftp.rename(&t.write_to, &t.dest)
     }
 
-    /// Upload `source` to the resolved path `dest`.
-    #[allow(clippy::too_many_arguments)]
-    pub fn upload_to(
+    /// Up to `len` bytes of the remote file `path` from `from`.
+    fn read_range(&mut self, path: &[u8], from: u64, len: u64) -> Result<Vec<u8>> {
+        let mut out = Vec::new();
+        self.with_read_handle(path, |st, handle, _| {
+            download_range(
+                &mut st.sftp,
+                handle,
+                path,
+                from,
+                len,
+                &mut VecSink(&mut out),
+                &mut |_| Ok(()),
+            )
+        })?;
+        Ok(out)
+    }
+
+    fn read_small(&mut self, path: &[u8], max: u64) -> Result<Vec<u8>> {
+        self.read_range(path, 0, max)
+    }
+
+    /// Write a small remote file whole (replacing it).
+    fn write_small(&mut self, path: &[u8], data: &[u8]) -> Result<()> {
+        let flags = open_flags::WRITE | open_flags::CREAT | open_flags::TRUNC;
+        let handle = self.sftp.open_file(path, flags, &Attrs::default())?;
+        let mut rest = data;
+        let mut source = FnSource(&mut |buf: &mut [u8]| {
+            let n = buf.len().min(rest.len());
+            buf[..n].copy_from_slice(&rest[..n]);
+            rest = &rest[n..];
+            Ok(n)
+        });
+        let written = upload(&mut self.sftp, &handle, path, 0, &mut source, &mut |_| {
+            Ok(())
+        });
+        let closed = self.sftp.close_handle(&handle, path);
+        written.and(closed)
+    }
+
+    /// Fill the open target with `write` (which returns the bytes it
+    /// wrote), then commit it (remote.rs): checked, put in place, or
+    /// cleaned up.
+    fn upload_with(
         &mut self,
-        dest: &str,
+        t: RemoteTarget,
+        finish: Finish,
+        confirm: bool,
+        write: impl FnOnce(&mut State, &RemoteTarget) -> Result<u64>,
+    ) -> Result<Attrs> {
+        let written = write(self, &t);
+        let size = t.start + *written.as_ref().unwrap_or(&0);
+        let finish = Finish {
+            kept_mode: t.kept_mode,
+            confirm: confirm.then_some(size),
+            ..finish
+        };
+        let mut commit =
+            RemoteCommit::new(t.part, t.dest, t.handle, finish).with_data(written.is_ok());
+        if let Some(record) = t.record {
+            commit = commit.resumable(record);
+        }
+        let committed = batch::run_one(&mut self.sftp, commit);
+        written?;
+        committed?.outcome()
+    }
+
+    /// Upload `source` into the open target.
+    fn upload_source(
+        &mut self,
+        t: RemoteTarget,
         source: &mut dyn Source,
         total: u64,
         progress: Option<ProgressFn<'_>>,
+        finish: Finish,
         confirm: bool,
-        times: Option<(u32, u32)>,
-        opts: &TransferOpts,
     ) -> Result<Attrs> {
-        self.upload_with(dest, confirm, times, opts, |st, t| {
+        self.upload_with(t, finish, confirm, |st, t| {
             let start = t.start;
             let mut progress = progress_adapter(progress, total);
             let mut on_progress = |n: u64| progress(start + n);
             upload(
                 &mut st.sftp,
                 &t.handle,
-                &t.write_to,
+                &t.part,
                 start,
                 source,
                 &mut on_progress,
@@ -179,72 +326,63 @@ impl State {
         })
     }
 
-    /// Open the upload target for `dest`, fill it with `write` (which
-    /// returns the bytes it wrote), then finish it, put it in place and
-    /// confirm its size. A failed upload leaves no temporary file behind.
-    fn upload_with(
+    /// Upload the local file `path` to the resolved remote path `dest`
+    /// (put, and the tree operations' large files). `split_with` allows
+    /// extra connections (see split.rs).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn put_file(
         &mut self,
-        dest: &str,
-        confirm: bool,
-        times: Option<(u32, u32)>,
+        path: &Path,
+        dest: &[u8],
+        progress: Option<ProgressFn<'_>>,
+        fo: FileOpts,
         opts: &TransferOpts,
-        write: impl FnOnce(&mut State, &RemoteTarget) -> Result<u64>,
+        split_with: Option<&Connection>,
     ) -> Result<Attrs> {
-        let t = self.open_remote_target(dest, opts)?;
-        let result = write(self, &t).and_then(|n| self.finish_remote(&t, times, opts).map(|_| n));
-        let closed = self.sftp.close_handle(&t.handle, &t.write_to);
-        let sent = match result.and_then(|n| closed.map(|_| n)) {
-            Ok(n) => n,
-            Err(e) => {
-                if t.write_to != t.dest && !opts.resume && self.sftp.check_usable().is_ok() {
-                    let _ = self.sftp.remove(&t.write_to);
-                }
-                return Err(e);
-            }
-        };
-        if let Err(e) = self.commit_remote(&t) {
-            // The upload is whole but could not be put in place: do not
-            // leave it behind.
-            if t.write_to != t.dest {
-                let _ = self.sftp.remove(&t.write_to);
-            }
-            return Err(e);
-        }
-        if !confirm {
-            return Ok(Attrs::default());
-        }
-        let attrs = self.sftp.stat(dest)?;
-        let size = t.start + sent;
-        if attrs.size != Some(size) {
+        let mut file = File::open(path).map_err(|e| Error::local_io("open", path, &e))?;
+        let meta = file
+            .metadata()
+            .map_err(|e| Error::local_io("stat", path, &e))?;
+        if meta.is_dir() {
             return Err(Error::new(
-                ErrorKind::Sftp,
+                ErrorKind::LocalIo,
                 format!(
-                    "put '{dest}': size mismatch in put! remote {} != local {size}",
-                    attrs.size.map_or("unknown".into(), |s| s.to_string())
+                    "put local '{}': is a directory (use put_d or put_r)",
+                    path.display()
                 ),
-            ));
+            )
+            .with_os_errno(Some(libc::EISDIR)));
         }
-        Ok(attrs)
-    }
-
-    /// Set the times and flush to disk, on the still open target.
-    fn finish_remote(
-        &mut self,
-        t: &RemoteTarget,
-        times: Option<(u32, u32)>,
-        opts: &TransferOpts,
-    ) -> Result<()> {
-        if let Some(times) = times {
-            let a = Attrs {
-                atime_mtime: Some(times),
-                ..Attrs::default()
-            };
-            self.sftp.fsetstat(&t.handle, &t.write_to, &a)?;
+        let size = meta.len();
+        let finish = Finish {
+            times: fo
+                .times
+                .then(|| (unix_secs(meta.accessed()), unix_secs(meta.modified()))),
+            mode: fo.mode.then(|| {
+                use std::os::unix::fs::PermissionsExt;
+                meta.permissions().mode() & 0o7777
+            }),
+            fsync: opts.fsync,
+            ..Finish::default()
+        };
+        let parts = split_with.map_or(1, |_| split::parts(size, self.sftp.min_rtt(), opts));
+        if let (Some(conn), true) = (split_with, parts > 1) {
+            conn.log(&format!("put '{}': {parts} connections", path.display()));
+            let t = self.open_remote_target(dest, opts, None)?;
+            return self.upload_split(conn, t, &file, path, size, parts, progress, finish, fo);
         }
-        if opts.fsync && self.sftp.has_extension("fsync@openssh.com") {
-            self.sftp.fsync(&t.handle, &t.write_to)?;
-        }
-        Ok(())
+        let source = LocalSource {
+            file: &file,
+            id: local_id(path, &meta),
+        };
+        let t = self.open_remote_target(dest, opts, Some(&source))?;
+        // Inside the upload, so that a failure here also cleans up.
+        let mut resumed = ResumedFile {
+            file: &mut file,
+            path,
+            at: Some(t.start),
+        };
+        self.upload_source(t, &mut resumed, size, progress, finish, fo.confirm)
     }
 
     /// Upload the local `file` in chunks from this connection and, in
@@ -253,30 +391,28 @@ impl State {
     fn upload_split(
         &mut self,
         conn: &Connection,
-        dest: &str,
+        t: RemoteTarget,
         file: &File,
         path: &Path,
         size: u64,
         parts: usize,
         progress: Option<ProgressFn<'_>>,
-        confirm: bool,
-        times: Option<(u32, u32)>,
-        opts: &TransferOpts,
+        finish: Finish,
+        fo: FileOpts,
     ) -> Result<Attrs> {
-        self.upload_with(dest, confirm, times, opts, |st, t| {
+        self.upload_with(t, finish, fo.confirm, |st, t| {
             let helper = |c: &Connection, chunks: &Chunks| {
                 c.with(|hs| {
                     let handle =
                         hs.sftp
-                            .open_file(&t.write_to, open_flags::WRITE, &Attrs::default())?;
-                    let r =
-                        hs.put_chunks(&handle, &t.write_to, file, path, chunks, &mut |_| Ok(()));
-                    let closed = hs.sftp.close_handle(&handle, &t.write_to);
+                            .open_file(&t.part, open_flags::WRITE, &Attrs::default())?;
+                    let r = hs.put_chunks(&handle, &t.part, file, path, chunks, &mut |_| Ok(()));
+                    let closed = hs.sftp.close_handle(&handle, &t.part);
                     r.and(closed)
                 })
             };
             let main = |chunks: &Chunks, report: Report<'_>| {
-                st.put_chunks(&t.handle, &t.write_to, file, path, chunks, report)
+                st.put_chunks(&t.handle, &t.part, file, path, chunks, report)
             };
             let mut report = progress_adapter(progress, size);
             split::run(conn, size, parts, helper, main, &mut report)?;
@@ -297,7 +433,7 @@ impl State {
     fn put_chunks(
         &mut self,
         handle: &[u8],
-        rpath: &str,
+        rpath: &[u8],
         file: &File,
         path: &Path,
         chunks: &Chunks,
@@ -320,13 +456,13 @@ impl State {
     fn get_chunks(
         &mut self,
         handle: &[u8],
-        rpath: &str,
+        rpath: &[u8],
         file: &File,
         path: &Path,
         chunks: &Chunks,
         report: Report<'_>,
     ) -> Result<()> {
-        let what = format!("get '{rpath}'");
+        let what = format!("get '{}'", show(rpath));
         self.with_share(chunks.parts, |st| {
             chunks.take_each(report, &what, |start, end, progress| {
                 let mut sink = RangeSink {
@@ -354,12 +490,12 @@ impl State {
         &mut self,
         conn: &Connection,
         handle: &[u8],
-        rpath: &str,
+        rpath: &[u8],
         t: &LocalTarget,
         size: u64,
         parts: usize,
         progress: Option<ProgressFn<'_>>,
-    ) -> Result<()> {
+    ) -> Result<u64> {
         let helper = |c: &Connection, chunks: &Chunks| {
             c.with(|hs| {
                 hs.with_read_handle(rpath, |hs, h, _| {
@@ -371,14 +507,15 @@ impl State {
             self.get_chunks(handle, rpath, &t.file, &t.write_to, chunks, report)
         };
         let mut report = progress_adapter(progress, size);
-        split::run(conn, size, parts, helper, main, &mut report)
+        split::run(conn, size, parts, helper, main, &mut report)?;
+        Ok(size)
     }
 
     /// Open `rpath` for reading, run `body` with the handle and the file's
     /// attributes, and close the handle whatever happened.
     pub fn with_read_handle<R>(
         &mut self,
-        rpath: &str,
+        rpath: &[u8],
         body: impl FnOnce(&mut State, &[u8], &Attrs) -> Result<R>,
     ) -> Result<R> {
         let handle = self.sftp.open_read(rpath)?;
@@ -396,7 +533,7 @@ impl State {
     pub fn read_handle(
         &mut self,
         handle: &[u8],
-        rpath: &str,
+        rpath: &[u8],
         from: u64,
         attrs: &Attrs,
         sink: &mut dyn Sink,
@@ -414,15 +551,120 @@ impl State {
             &mut on_progress,
         )
     }
+
+    /// Where a local part file for `dest` may continue: its length when
+    /// its record names `source` and its last bytes match the remote
+    /// file's (else 0).
+    fn local_resume_point(
+        &mut self,
+        dest: &Path,
+        handle: &[u8],
+        rpath: &[u8],
+        source: &SourceId,
+    ) -> u64 {
+        let have = local::resume_candidate(dest, source);
+        if have == 0 {
+            return 0;
+        }
+        let (from, to) = resume::overlap_range(have);
+        let Some(ours) = local::read_range(&local::part_path(dest), (from, to)) else {
+            return 0;
+        };
+        let mut theirs = Vec::new();
+        let read = download_range(
+            &mut self.sftp,
+            handle,
+            rpath,
+            from,
+            to - from,
+            &mut VecSink(&mut theirs),
+            &mut |_| Ok(()),
+        );
+        match read {
+            Ok(_) if theirs == ours => have,
+            _ => 0,
+        }
+    }
+
+    /// Download the resolved remote path `rpath` into the local `dest`
+    /// (get, and the tree operations' large files): into a part file
+    /// renamed into place when complete, or in place into a device or FIFO.
+    /// `origin` names the source in resume records.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn get_file(
+        &mut self,
+        rpath: &[u8],
+        dest: &Path,
+        origin: &[u8],
+        progress: Option<ProgressFn<'_>>,
+        fo: FileOpts,
+        opts: &TransferOpts,
+        split_with: Option<&Connection>,
+    ) -> Result<u64> {
+        self.with_read_handle(rpath, |st, handle, attrs| {
+            let mut origin = origin.to_vec();
+            origin.extend_from_slice(rpath);
+            let source = SourceId {
+                origin,
+                size: attrs.size.unwrap_or(0),
+                mtime: attrs.mtime(),
+            };
+            let resumable = opts.resume && opts.atomic && !local::is_special(dest);
+            let start = if resumable {
+                st.local_resume_point(dest, handle, rpath, &source)
+            } else {
+                0
+            };
+            let mut t = LocalTarget::open(dest, opts, start, Some(&source))?;
+            let size = attrs.size.unwrap_or(0);
+            let parts = match split_with {
+                Some(_) if !t.in_place => split::parts(size, st.sftp.min_rtt(), opts),
+                _ => 1,
+            };
+            let moved = match split_with {
+                Some(conn) if parts > 1 => {
+                    conn.log(&format!("get '{}': {parts} connections", show(rpath)));
+                    st.download_split(conn, handle, rpath, &t, size, parts, progress)
+                }
+                _ => {
+                    let mut sink = FileSink {
+                        file: &mut t.file,
+                        path: &t.write_to,
+                    };
+                    st.read_handle(handle, rpath, t.start, attrs, &mut sink, progress)
+                }
+            };
+            match moved {
+                Ok(n) => {
+                    let finish = local::Finish {
+                        times: attrs.atime_mtime.filter(|_| fo.times),
+                        mode: attrs.permissions.filter(|_| fo.mode).map(|m| m & 0o777),
+                        fsync: opts.fsync,
+                    };
+                    t.commit(finish)?;
+                    Ok(n)
+                }
+                Err(e) => {
+                    t.abandon(opts.resume);
+                    Err(e)
+                }
+            }
+        })
+    }
 }
 
 impl Connection {
+    /// How resume records name this connection's files.
+    pub(crate) fn origin(&self) -> Vec<u8> {
+        format!("sftp://{}@{}", self.username(), self.peer()).into_bytes()
+    }
+
     /// pysftp `get(remotepath, localpath=None, callback=None,
     /// preserve_mtime=False)`. Without `localpath` the file lands in the
     /// process's working directory under its remote basename.
     pub fn get(
         &self,
-        remote: &str,
+        remote: &[u8],
         local: Option<&Path>,
         progress: Option<ProgressFn<'_>>,
         preserve_mtime: bool,
@@ -430,44 +672,30 @@ impl Connection {
     ) -> Result<()> {
         let dest = match local {
             Some(p) => p.to_path_buf(),
-            None => PathBuf::from(local_name_for(remote).ok_or_else(|| {
+            None => bytes_path(local_name_for(remote).ok_or_else(|| {
                 Error::invalid_arg(
                     "localpath",
-                    format!("not given, and '{remote}' has no file name"),
+                    format!("not given, and '{}' has no file name", show(remote)),
                 )
-            })?),
+            })?)
+            .to_path_buf(),
         };
+        let fo = FileOpts {
+            times: preserve_mtime,
+            ..FileOpts::default()
+        };
+        let origin = self.origin();
         self.with(|st| {
             let rpath = st.resolve(remote);
-            st.with_read_handle(&rpath, |st, handle, attrs| {
-                let mut t = LocalTarget::open(&dest, opts, attrs.size)?;
-                let size = attrs.size.unwrap_or(0);
-                let parts = split::parts(size, st.sftp.min_rtt(), opts);
-                let moved = if parts > 1 {
-                    self.log(&format!("get '{remote}': {parts} connections"));
-                    st.download_split(self, handle, &rpath, &t, size, parts, progress)
-                } else {
-                    let mut sink = FileSink {
-                        file: &mut t.file,
-                        path: &t.write_to,
-                    };
-                    st.read_handle(handle, &rpath, t.start, attrs, &mut sink, progress)
-                        .map(|_| ())
-                };
-                match moved {
-                    Ok(()) => t.commit(
-                        attrs.atime_mtime.filter(|_| preserve_mtime),
-                        None,
-                        opts.fsync,
-                    ),
-                    Err(e) => {
-                        t.abandon(opts.resume);
-                        Err(e)
-                    }
-                }
-            })
+            st.get_file(&rpath, &dest, &origin, progress, fo, opts, Some(self))
         })
-        .inspect(|_| self.log(&format!("get '{remote}' -> '{}'", dest.display())))
+        .map(|_| {
+            self.log(&format!(
+                "get '{}' -> '{}'",
+                show(remote),
+                show(path_bytes(&dest))
+            ))
+        })
     }
 
     /// pysftp `put(localpath, remotepath=None, callback=None, confirm=True,
@@ -476,88 +704,44 @@ impl Connection {
     pub fn put(
         &self,
         local: &Path,
-        remote: Option<&str>,
+        remote: Option<&[u8]>,
         progress: Option<ProgressFn<'_>>,
         confirm: bool,
         preserve_mtime: bool,
         opts: &TransferOpts,
     ) -> Result<Attrs> {
-        let mut file = File::open(local).map_err(|e| Error::local_io("open", local, &e))?;
-        let meta = file
-            .metadata()
-            .map_err(|e| Error::local_io("stat", local, &e))?;
-        if meta.is_dir() {
-            return Err(Error::new(
-                ErrorKind::LocalIo,
-                format!(
-                    "put local '{}': is a directory (use put_d or put_r)",
-                    local.display()
-                ),
-            ));
-        }
         let remote = match remote {
-            Some(r) => r.to_string(),
+            Some(r) => r.to_vec(),
             None => local
                 .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
+                .map(|n| path_bytes(Path::new(n)).to_vec())
                 .ok_or_else(|| {
                     Error::invalid_arg("remotepath", "not given, and localpath has no file name")
                 })?,
         };
-        let times =
-            preserve_mtime.then(|| (unix_secs(meta.accessed()), unix_secs(meta.modified())));
+        let fo = FileOpts {
+            times: preserve_mtime,
+            confirm,
+            ..FileOpts::default()
+        };
         self.with(|st| {
             let rpath = st.resolve(&remote);
-            let parts = split::parts(meta.len(), st.sftp.min_rtt(), opts);
-            if parts > 1 {
-                self.log(&format!("put '{}': {parts} connections", local.display()));
-                return st.upload_split(
-                    self,
-                    &rpath,
-                    &file,
-                    local,
-                    meta.len(),
-                    parts,
-                    progress,
-                    confirm,
-                    times,
-                    opts,
-                );
-            }
-            let resume_from = if opts.resume && opts.atomic {
-                st.sftp
-                    .stat(&remote_part_name(&rpath))
-                    .ok()
-                    .and_then(|a| a.size)
-            } else {
-                None
-            };
-            if let Some(offset) = resume_from.filter(|&o| o <= meta.len()) {
-                file.seek(SeekFrom::Start(offset))
-                    .map_err(|e| Error::local_io("seek", local, &e))?;
-            }
-            let mut source = FileSource {
-                file: &mut file,
-                path: local,
-            };
-            st.upload_to(
-                &rpath,
-                &mut source,
-                meta.len(),
-                progress,
-                confirm,
-                times,
-                opts,
-            )
+            st.put_file(local, &rpath, progress, fo, opts, Some(self))
         })
-        .inspect(|_| self.log(&format!("put '{}' -> '{remote}'", local.display())))
+        .inspect(|_| {
+            self.log(&format!(
+                "put '{}' -> '{}'",
+                show(path_bytes(local)),
+                show(&remote)
+            ))
+        })
     }
 
     /// pysftp `getfo(remotepath, flo, callback=None)`: returns the bytes
     /// written to `write`.
     pub fn getfo(
         &self,
-        remote: &str,
+        remote: &[u8],
         write: &mut dyn FnMut(&[u8]) -> Result<()>,
         progress: Option<ProgressFn<'_>>,
     ) -> Result<u64> {
@@ -574,7 +758,7 @@ impl Connection {
     pub fn putfo(
         &self,
         read: &mut dyn FnMut(&mut [u8]) -> Result<usize>,
-        remote: &str,
+        remote: &[u8],
         file_size: u64,
         progress: Option<ProgressFn<'_>>,
         confirm: bool,
@@ -586,15 +770,12 @@ impl Connection {
         };
         self.with(|st| {
             let rpath = st.resolve(remote);
-            st.upload_to(
-                &rpath,
-                &mut FnSource(read),
-                file_size,
-                progress,
-                confirm,
-                None,
-                &opts,
-            )
+            let t = st.open_remote_target(&rpath, &opts, None)?;
+            let finish = Finish {
+                fsync: opts.fsync,
+                ..Finish::default()
+            };
+            st.upload_source(t, &mut FnSource(read), file_size, progress, finish, confirm)
         })
     }
 }

@@ -89,3 +89,12 @@ pub fn run<T: Task>(
         }
     }
 }
+
+/// Run one task to its end (the blocking form of a multi-step exchange).
+/// Err only for a channel failure, which also aborted the task.
+pub fn run_one<T: Task>(ch: &mut SftpChannel, task: T) -> Result<T> {
+    let mut task = Some(task);
+    let mut done = None;
+    run(ch, 1, || task.take(), |t| done = Some(t))?;
+    Ok(done.expect("a started task always finishes"))
+}

@@ -5,22 +5,76 @@
 use std::io::{Read, Write};
 
 use super::codec::{self, decode_reply, decode_version, fxp, Encoder, Reply};
+use super::request::{ext, LimitsOf, LinkOrder, Request};
 use crate::error::{Error, ErrorKind, Result};
 
-/// Receive window of the SFTP channel. It must exceed the bytes a pipeline
-/// keeps in flight so the server never waits for a window adjust.
 /// libssh2.h's code for a failed MAC check, which libssh2-sys does not export.
 const LIBSSH2_ERROR_MAC_FAILURE: std::ffi::c_int = -52;
 
+/// Receive window of the SFTP channel. It must exceed the bytes a pipeline
+/// keeps in flight so the server never waits for a window adjust.
 pub(crate) const CHANNEL_WINDOW: u32 = 32 * 1024 * 1024;
 /// libssh2 refuses packets above 40000 bytes, so keep the standard size.
 const CHANNEL_PACKET: u32 = 32 * 1024;
-/// Read and write size when the server does not announce limits@openssh.com:
-/// the draft guarantees 32 KiB.
-const DEFAULT_IO_SIZE: u32 = 32 * 1024;
+/// Read and write size of a server that neither announces
+/// limits@openssh.com nor is one psftp knows: the draft guarantees 32 KiB.
+pub(crate) const DRAFT_IO_SIZE: u32 = 32 * 1024;
 /// Upper bound on one read or write request. OpenSSH's sftp-server accepts
 /// 256 KiB messages and announces 255 KiB of data.
 const MAX_IO_SIZE: u32 = 255 * 1024;
+
+/// The read and write size of a server without limits@openssh.com, by the
+/// SSH version banner of its implementation (what each accepts, from its
+/// sources), and why. Unknown servers get the draft's 32 KiB. Reads
+/// also adapt to servers that answer with less (see pipeline.rs).
+fn io_size_by_banner(banner: &str) -> (u32, &'static str) {
+    const KNOWN: [(&str, &str); 6] = [
+        // sftp-server has read messages of up to 256 KiB since its start.
+        (
+            "SSH-2.0-OpenSSH_",
+            "OpenSSH's sftp-server takes 256 KiB messages",
+        ),
+        // Dropbear runs OpenSSH's sftp-server.
+        ("SSH-2.0-dropbear", "Dropbear runs OpenSSH's sftp-server"),
+        // paramiko's SFTPServer reads any packet below 16 MiB.
+        (
+            "SSH-2.0-paramiko_",
+            "paramiko's server takes packets up to 16 MiB",
+        ),
+        // asyncssh: 4 MiB reads and writes (announced by newer versions).
+        (
+            "SSH-2.0-AsyncSSH_",
+            "asyncssh's server takes 4 MiB requests",
+        ),
+        // pkg/sftp (rclone, SFTPGo): 256 KiB messages; reads are cut to
+        // 32 KiB unless configured otherwise, which reads adapt to.
+        ("SSH-2.0-Go", "pkg/sftp takes 256 KiB messages"),
+        // ProFTPD mod_sftp: 512 KiB messages.
+        (
+            "SSH-2.0-mod_sftp",
+            "ProFTPD's mod_sftp takes 512 KiB messages",
+        ),
+    ];
+    KNOWN
+        .iter()
+        .find(|(prefix, _)| banner.starts_with(prefix))
+        .map_or(
+            (DRAFT_IO_SIZE, "unknown server: the draft's 32 KiB"),
+            |(_, why)| (MAX_IO_SIZE, why),
+        )
+}
+
+/// What psftp has learned about how this server departs from the draft.
+#[derive(Debug, Clone, Copy)]
+pub struct Quirks {
+    /// The order the server reads SSH_FXP_SYMLINK's paths in, and whether
+    /// a link made on this channel confirmed it.
+    pub symlink_order: LinkOrder,
+    pub symlink_order_confirmed: bool,
+    /// False once posix-rename@openssh.com refused to replace an existing
+    /// file (pkg/sftp request servers announce it without supporting it).
+    pub posix_rename_replaces: bool,
+}
 
 pub struct SftpChannel {
     session: ssh2::Session,
@@ -48,6 +102,12 @@ pub struct SftpChannel {
     /// How many connections split one transfer with this one (1 = none):
     /// they share the in-flight budget, which bounds memory.
     in_flight_share: usize,
+    /// The server's SSH version banner.
+    banner: String,
+    quirks: Quirks,
+    /// Things worth a line in the connection's log (sizes chosen, quirks
+    /// met), collected until the connection takes them.
+    notes: Vec<String>,
 }
 
 impl SftpChannel {
@@ -74,13 +134,26 @@ impl SftpChannel {
             wbuf: Vec::with_capacity(1024 * 1024),
             next_id: 1,
             extensions: Vec::new(),
-            max_read: DEFAULT_IO_SIZE,
-            max_write: DEFAULT_IO_SIZE,
+            max_read: DRAFT_IO_SIZE,
+            max_write: DRAFT_IO_SIZE,
             broken: None,
             peer: peer.to_string(),
             min_rtt: None,
             in_flight_share: 1,
+            banner: session.banner().unwrap_or("").to_string(),
+            quirks: Quirks {
+                symlink_order: LinkOrder::TargetFirst,
+                symlink_order_confirmed: false,
+                posix_rename_replaces: true,
+            },
+            notes: Vec::new(),
         };
+        // asyncssh's server reads SYMLINK in the draft's order unless the
+        // client says it is OpenSSH (libssh2 does not); the first link made
+        // confirms or corrects this guess either way.
+        if ch.banner.starts_with("SSH-2.0-AsyncSSH_") {
+            ch.quirks.symlink_order = LinkOrder::LinkFirst;
+        }
         let mut init = Encoder::new(&mut ch.wbuf, fxp::INIT, None);
         init.u32(3);
         init.finish();
@@ -108,19 +181,9 @@ impl SftpChannel {
         self.extensions.iter().map(|(n, _)| n.clone()).collect()
     }
 
+    /// Choose the read and write sizes: what limits@openssh.com announces,
+    /// else what the server's implementation is known to accept.
     fn apply_limits(&mut self) -> Result<()> {
-        if !self.has_extension("limits@openssh.com") {
-            return Ok(());
-        }
-        let reply = self.call_extended("limits@openssh.com", |_| {})?;
-        let body = match reply {
-            Reply::Extended(b) => b.into_owned(),
-            _ => return Ok(()),
-        };
-        let mut d = codec::Decoder::new(&body);
-        let _max_packet = d.u64()?;
-        let max_read = d.u64()?;
-        let max_write = d.u64()?;
         // Zero means "no limit"; anything is capped at what we send anyway.
         let pick = |v: u64| {
             if v == 0 {
@@ -129,9 +192,70 @@ impl SftpChannel {
                 v.min(MAX_IO_SIZE as u64) as u32
             }
         };
-        self.max_read = pick(max_read);
-        self.max_write = pick(max_write);
+        let limits = if self.has_extension(ext::LIMITS) {
+            match self.call(&LimitsOf) {
+                Ok(l) => Some(l),
+                // A refused or garbled answer: use what the server is.
+                Err(_) if self.check_usable().is_ok() => None,
+                Err(e) => return Err(e),
+            }
+        } else {
+            None
+        };
+        let why = if let Some(limits) = limits {
+            self.max_read = pick(limits.max_read);
+            self.max_write = pick(limits.max_write);
+            "announced by limits@openssh.com".to_string()
+        } else {
+            let (size, why) = io_size_by_banner(&self.banner);
+            self.max_read = size;
+            self.max_write = size;
+            format!("{why} ('{}')", self.banner)
+        };
+        let note = format!(
+            "SFTP requests of up to {} bytes read, {} bytes written: {why}",
+            self.max_read, self.max_write
+        );
+        self.note(note);
         Ok(())
+    }
+
+    /// The server's SSH version banner ("SSH-2.0-OpenSSH_9.2p1 ...").
+    pub fn banner(&self) -> &str {
+        &self.banner
+    }
+
+    pub fn quirks(&self) -> Quirks {
+        self.quirks
+    }
+
+    pub fn quirks_mut(&mut self) -> &mut Quirks {
+        &mut self.quirks
+    }
+
+    /// Keep `line` for the connection's log.
+    pub fn note(&mut self, line: impl Into<String>) {
+        // Bounded: a connection without a log never takes them.
+        if self.notes.len() < 64 {
+            self.notes.push(line.into());
+        }
+    }
+
+    /// The notes since the last call.
+    pub fn take_notes(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.notes)
+    }
+
+    /// A READ came back with `got` bytes although more of the file was
+    /// there: the server caps reads. Later reads ask for that much (never
+    /// below the draft's 32 KiB), so each is answered in full.
+    pub(crate) fn reads_capped_at(&mut self, got: u32) {
+        let size = got.max(DRAFT_IO_SIZE);
+        if size < self.max_read {
+            self.max_read = size;
+            let line = format!("the server shortens reads: reading {size} bytes per request");
+            self.note(line);
+        }
     }
 
     /// Fail fast if an earlier error broke the stream.
@@ -193,12 +317,18 @@ impl SftpChannel {
         self.fail(err)
     }
 
-    /// Queue a request; it is sent by the next `flush` or `recv`.
-    pub fn queue(&mut self, kind: u8, build: impl FnOnce(&mut Encoder)) -> u32 {
+    fn take_id(&mut self) -> u32 {
         let id = self.next_id;
         self.next_id = self.next_id.wrapping_add(1);
-        let mut e = Encoder::new(&mut self.wbuf, kind, Some(id));
-        build(&mut e);
+        id
+    }
+
+    /// Queue a request; it is sent by the next `flush` or `recv`. Returns
+    /// its id; decode the reply to it with `req.decode`.
+    pub fn send<R: Request>(&mut self, req: &R) -> u32 {
+        let id = self.take_id();
+        let mut e = Encoder::new(&mut self.wbuf, R::KIND, Some(id));
+        req.encode(&mut e);
         e.finish();
         id
     }
@@ -215,7 +345,11 @@ impl SftpChannel {
     ) -> Result<Option<(u32, usize)>> {
         let start = self.wbuf.len();
         let id = self.next_id;
-        let mut e = Encoder::new(&mut self.wbuf, fxp::WRITE, Some(id));
+        let mut e = Encoder::new(
+            &mut self.wbuf,
+            <super::request::Write<'_> as Request>::KIND,
+            Some(id),
+        );
         e.string(handle).u64(offset);
         let buf = e.buffer();
         let len_at = buf.len();
@@ -309,15 +443,16 @@ impl SftpChannel {
 
     /// Send one request and wait for its reply. Nothing else may be in
     /// flight.
-    pub fn call(&mut self, kind: u8, build: impl FnOnce(&mut Encoder)) -> Result<Reply<'_>> {
+    pub fn call<R: Request>(&mut self, req: &R) -> Result<R::Output<'_>> {
         self.check_usable()?;
-        let id = self.queue(kind, build);
+        let id = self.send(req);
         self.flush()?;
         let sent = std::time::Instant::now();
         self.fill(4)?; // the reply has started arriving
         let rtt = sent.elapsed();
         self.min_rtt = Some(self.min_rtt.map_or(rtt, |m| m.min(rtt)));
-        self.expect_reply(id)
+        let reply = self.expect_reply(id)?;
+        req.decode(reply)
     }
 
     /// The shortest round trip seen so far (None before the first call).
@@ -356,19 +491,6 @@ impl SftpChannel {
             }
             Err(e) => Err(mark_broken(&mut self.broken, e)),
         }
-    }
-
-    /// An SSH_FXP_EXTENDED request named `name`, with extra fields from
-    /// `build`.
-    pub fn call_extended(
-        &mut self,
-        name: &str,
-        build: impl FnOnce(&mut Encoder),
-    ) -> Result<Reply<'_>> {
-        self.call(fxp::EXTENDED, |e| {
-            e.string(name.as_bytes());
-            build(e);
-        })
     }
 
     /// Read and discard `n` replies of an abandoned pipeline, so that the
@@ -414,7 +536,24 @@ fn in_flight_budget(min_rtt: Option<std::time::Duration>, share: usize) -> usize
 
 #[cfg(test)]
 mod tests {
-    use super::in_flight_budget;
+    use super::{in_flight_budget, io_size_by_banner, DRAFT_IO_SIZE, MAX_IO_SIZE};
+
+    #[test]
+    fn known_servers_get_large_requests_unknown_ones_the_drafts_32_kib() {
+        for banner in [
+            "SSH-2.0-OpenSSH_7.4",
+            "SSH-2.0-paramiko_3.5.1",
+            "SSH-2.0-AsyncSSH_2.10.1",
+            "SSH-2.0-Go",
+            "SSH-2.0-mod_sftp",
+            "SSH-2.0-dropbear_2022.83",
+        ] {
+            assert_eq!(io_size_by_banner(banner).0, MAX_IO_SIZE, "{banner}");
+        }
+        for banner in ["SSH-2.0-WeirdFTP", "", "SSH-2.0-OpenSSH"] {
+            assert_eq!(io_size_by_banner(banner).0, DRAFT_IO_SIZE, "{banner}");
+        }
+    }
     use std::time::Duration;
 
     const MIB: usize = 1024 * 1024;

@@ -1,12 +1,17 @@
-//! A pipelining SFTP v3 client over one libssh2 channel.
+//! A pipelining SFTP v3 client over one libssh2 channel. Every request and
+//! reply of the protocol lives here (request.rs); `core` holds behaviour.
 
 pub mod batch;
 mod channel;
 pub mod codec;
+pub mod list;
 mod ops;
 mod pipeline;
+pub mod request;
+mod show;
 
 pub use channel::SftpChannel;
-pub use codec::{fxp, open_flags, status, Attrs, NameEntry, Reply};
-pub use ops::{status_error, StatVfs};
+pub use codec::{open_flags, Attrs, NameEntry, Reply};
 pub use pipeline::{download, download_range, upload, Sink, Source};
+pub use request::StatVfs;
+pub use show::show;

@@ -7,8 +7,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use super::channel::SftpChannel;
-use super::codec::{fxp, status, Reply};
-use super::ops::status_error;
+use super::request::{quoted, Read, Request, Write};
 use crate::error::{Error, ErrorKind, Result};
 
 /// Queued requests are sent once this much is buffered.
@@ -31,8 +30,8 @@ pub trait Source {
     fn read(&mut self, buf: &mut [u8]) -> Result<usize>;
 }
 
-/// Called with the byte count done so far; an error (Cancelled) stops the
-/// transfer.
+/// Called with the byte count done so far; an error (the caller's stop,
+/// `Error::stopped_by`) stops the transfer.
 pub type Progress<'a> = &'a mut dyn FnMut(u64) -> Result<()>;
 
 /// One outstanding READ: where it starts and how much it asked for.
@@ -46,7 +45,7 @@ struct ReadReq {
 /// file ends.
 struct Download<'a> {
     handle: &'a [u8],
-    path: &'a str,
+    path: &'a [u8],
     chunk: u32,
     /// Offset of the next new request.
     next_req: u64,
@@ -54,6 +53,8 @@ struct Download<'a> {
     delivered: u64,
     /// Size from fstat; requests stop there, plus one probe for growth.
     size_hint: Option<u64>,
+    /// The size the file promised (fstat): ending before it is an error.
+    promised: Option<u64>,
     /// Hard end of a range read: nothing at or past it is requested.
     limit: Option<u64>,
     in_flight: HashMap<u32, ReadReq>,
@@ -78,14 +79,22 @@ impl Download<'_> {
     }
 
     fn issue(&mut self, ch: &mut SftpChannel, offset: u64, len: u32) {
-        let handle = self.handle;
-        let id = ch.queue(fxp::READ, |e| {
-            e.string(handle).u64(offset).u32(len);
-        });
+        let id = ch.send(&self.read(offset, len));
         self.in_flight.insert(id, ReadReq { offset, len });
     }
 
+    fn read(&self, offset: u64, len: u32) -> Read<'_> {
+        Read {
+            handle: self.handle,
+            path: self.path,
+            offset,
+            len,
+        }
+    }
+
     fn issue_new(&mut self, ch: &mut SftpChannel) {
+        // The server may have cut the read size down meanwhile.
+        self.chunk = self.chunk.min(ch.max_read);
         let max = max_requests(ch, self.chunk);
         while self.in_flight.len() < max && self.want_more() {
             let offset = self.next_req;
@@ -118,26 +127,34 @@ impl Download<'_> {
 
 /// Name the file in failures of the link itself (lost, timed out,
 /// corrupted), whose messages name only the host.
-fn with_path(e: Error, op: &str, path: &str) -> Error {
+fn with_path(e: Error, op: &str, path: &[u8]) -> Error {
     match e.kind() {
         ErrorKind::ConnectionLost | ErrorKind::Timeout | ErrorKind::Ssh => {
-            e.context(format!("{op} '{path}'"))
+            e.context(format!("{op} {}", quoted(path)))
         }
         _ => e,
     }
 }
 
-fn bad_reply(path: &str, what: &str) -> Error {
-    Error::new(ErrorKind::Sftp, format!("read '{path}': the server {what}"))
+fn bad_reply(path: &[u8], what: &str) -> Error {
+    Error::new(
+        ErrorKind::Sftp,
+        format!("read {}: the server {what}", quoted(path)),
+    )
 }
 
 /// Read the open file `handle` from `start` to its end into `sink`.
 /// Returns the bytes delivered. On error the pipeline is drained so the
 /// channel stays usable; the caller closes the handle.
+///
+/// `size_hint` is the size the server reported for the open file (its
+/// fstat): a promise. The data ending before it is an error (the file
+/// shrank while it was read, or the server cut it short), never a shorter
+/// copy. A file that grows is read on to its new end.
 pub fn download(
     ch: &mut SftpChannel,
     handle: &[u8],
-    path: &str,
+    path: &[u8],
     start: u64,
     size_hint: Option<u64>,
     sink: &mut dyn Sink,
@@ -150,7 +167,7 @@ pub fn download(
 pub fn download_range(
     ch: &mut SftpChannel,
     handle: &[u8],
-    path: &str,
+    path: &[u8],
     start: u64,
     len: u64,
     sink: &mut dyn Sink,
@@ -172,7 +189,7 @@ pub fn download_range(
 fn run(
     ch: &mut SftpChannel,
     handle: &[u8],
-    path: &str,
+    path: &[u8],
     start: u64,
     size_hint: Option<u64>,
     limit: Option<u64>,
@@ -186,6 +203,7 @@ fn run(
         next_req: start,
         delivered: start,
         size_hint,
+        promised: size_hint,
         limit,
         in_flight: HashMap::new(),
         early: BTreeMap::new(),
@@ -220,22 +238,21 @@ fn run_download(
                 &format!("answered request {id}, which was never sent"),
             ));
         };
-        match reply {
-            Reply::Data(data) if data.len() > req.len as usize => {
-                return Err(bad_reply(d.path, "sent more data than was asked for"));
-            }
-            Reply::Data(data) if data.is_empty() => {
-                return Err(bad_reply(d.path, "sent an empty data reply"));
-            }
-            Reply::Data(data) => {
+        match d.read(req.offset, req.len).decode(reply)? {
+            Some(data) => {
                 let got = data.len() as u64;
+                let end = req.offset + got;
                 // Copy out before the next request reuses the channel.
                 let n = d.deliver(sink, req.offset, &data)?;
                 if got < req.len as u64 {
-                    // Short read: ask again for the rest.
-                    d.issue(ch, req.offset + got, req.len - got as u32);
+                    // Short read: ask again for the rest. Short although
+                    // the file goes on: the server caps reads at that.
+                    if d.size_hint.is_some_and(|s| end < s) {
+                        ch.reads_capped_at(got as u32);
+                    }
+                    d.issue(ch, end, req.len - got as u32);
                 }
-                if d.size_hint.is_some_and(|s| req.offset + got > s) {
+                if d.size_hint.is_some_and(|s| end > s) {
                     d.size_hint = None; // the file grew: read on to EOF
                 }
                 if n > 0 {
@@ -243,15 +260,9 @@ fn run_download(
                     progress(done)?;
                 }
             }
-            Reply::Status {
-                code: status::EOF, ..
-            } => {
+            None => {
                 d.eof_at = Some(d.eof_at.map_or(req.offset, |e| e.min(req.offset)));
             }
-            Reply::Status { code, message } => {
-                return Err(status_error(code, &message, "read", d.path))
-            }
-            _ => return Err(bad_reply(d.path, "sent a reply of the wrong type")),
         }
     }
     let gap = match (d.eof_at, d.limit) {
@@ -265,6 +276,17 @@ fn run_download(
             "sent data past the end of file or left a gap",
         ));
     }
+    if let Some(promised) = d.promised.filter(|&p| d.delivered < p) {
+        return Err(Error::new(
+            ErrorKind::Sftp,
+            format!(
+                "read {}: the data ended at byte {} of the {promised} the file's size promised \
+                 (it shrank while being read, or the server cut it short)",
+                quoted(d.path),
+                d.delivered
+            ),
+        ));
+    }
     Ok(())
 }
 
@@ -273,7 +295,7 @@ fn run_download(
 pub fn upload(
     ch: &mut SftpChannel,
     handle: &[u8],
-    path: &str,
+    path: &[u8],
     start: u64,
     source: &mut dyn Source,
     progress: Progress<'_>,
@@ -290,7 +312,7 @@ pub fn upload(
 fn run_upload(
     ch: &mut SftpChannel,
     handle: &[u8],
-    path: &str,
+    path: &[u8],
     start: u64,
     source: &mut dyn Source,
     progress: Progress<'_>,
@@ -301,6 +323,14 @@ fn run_upload(
     let mut offset = start;
     let mut source_done = false;
     let mut acked = 0u64;
+    // Only for decoding replies (and naming the file): the data went out
+    // through queue_write.
+    let write = Write {
+        handle,
+        path,
+        offset: 0,
+        data: &[],
+    };
     loop {
         while !source_done && in_flight.len() < max {
             match ch.queue_write(handle, offset, chunk, |buf| source.read(buf))? {
@@ -321,25 +351,14 @@ fn run_upload(
         let Some(n) = in_flight.remove(&id) else {
             return Err(Error::new(
                 ErrorKind::Sftp,
-                format!("write '{path}': the server answered request {id}, which was never sent"),
+                format!(
+                    "write {}: the server answered request {id}, which was never sent",
+                    quoted(path)
+                ),
             ));
         };
-        match reply {
-            Reply::Status {
-                code: status::OK, ..
-            } => {
-                acked += n as u64;
-                progress(acked)?;
-            }
-            Reply::Status { code, message } => {
-                return Err(status_error(code, &message, "write", path))
-            }
-            _ => {
-                return Err(Error::new(
-                    ErrorKind::Sftp,
-                    format!("write '{path}': the server sent a reply of the wrong type"),
-                ))
-            }
-        }
+        write.decode(reply)?;
+        acked += n as u64;
+        progress(acked)?;
     }
 }

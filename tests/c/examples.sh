@@ -14,9 +14,10 @@ build_shared() { # source output
 }
 
 # The libssh2 headers psftp was built with, and the system libraries a
-# static link needs (rustc's own list).
+# static link needs (rustc's own list, asked of the probe that
+# cmake/cargo-build.cmake uses: asking it of the library would rebuild it).
 libssh2_include=$(ls -d "$lib"/build/libssh2-sys-*/out/include 2>/dev/null | head -1)
-native_libs=$(cd "$root" && cargo rustc -q --lib --crate-type staticlib -- --print native-static-libs 2>&1 |
+native_libs=$(cd "$root" && cargo rustc -q --example native-static-libs -- --print native-static-libs 2>&1 |
   sed -n 's/.*native-static-libs: //p' | head -1)
 
 echo "== demo"

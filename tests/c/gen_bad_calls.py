@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Generate a C program that calls every function in psftp.h with bad
 arguments: all NULL/zero, a garbage handle, a closed handle, and invalid
-UTF-8 strings on a live connection. Built with ASan/UBSan by run.sh, it
+UTF-8 in the strings that are not paths (paths are bytes) on a live
+connection. Built with ASan/UBSan by run.sh, it
 checks that each call returns a clear code (never crashes) and that the
 message names the problem. New exports are covered automatically.
 
@@ -22,7 +23,8 @@ HANDLES = {
 }
 # Functions whose all-NULL call is valid, or that return no result code.
 NULL_IS_FINE = {"psftp_local_cd_push", "psftp_file_close"}
-NOT_A_RESULT = {"psftp_st_mode_to_int", "psftp_last_error_code"}
+NOT_A_RESULT = {"psftp_st_mode_to_int", "psftp_last_error_code",
+                "psftp_conn_last_error_errno"}  # a value (0 for a bad handle), not a result code
 
 
 def declarations(header):
@@ -32,10 +34,15 @@ def declarations(header):
         decl = " ".join(decl.split())
         m = re.match(r"^(.*?)\b(psftp_\w+)\((.*)\)$", decl)
         if m:
-            yield m.group(1).strip(), m.group(2), split_params(m.group(3))
+            yield m.group(1).strip(), m.group(2), split_params(m.group(3)), text_params(m.group(3))
 
 
-def split_params(text):
+# Parameters that are paths: bytes, UTF-8 or not, so never refused as such.
+PATHS = {"remotepath", "localpath", "remotefile", "remote_file", "remotelink", "remote_src",
+         "remote_dest", "remotedir", "localdir", "thepath", "newparent", "oldpath"}
+
+
+def split_params(text, names=None):
     if text.strip() in ("", "void"):
         return []
     params = []
@@ -43,7 +50,16 @@ def split_params(text):
         p = p.strip()
         name = re.search(r"(\w+)$", p).group(1)
         params.append(p[: -len(name)].strip())
+        if names is not None:
+            names.append(name)
     return params
+
+
+def text_params(decl_params):
+    """The indexes of `const char *` parameters that are text, not paths."""
+    names = []
+    params = split_params(decl_params, names)
+    return [i for i, p in enumerate(params) if p == "const char *" and names[i] not in PATHS]
 
 
 def zero(ptype):
@@ -89,7 +105,7 @@ def emit(out, fns):
                "copts": "(psftp_connect_opts *)(uintptr_t)0x5550"}
     closed = {"conn": "closed_conn", "cnopts": "closed_cnopts", "xopts": "closed_xopts", "file": "closed_file",
               "copts": "closed_copts"}
-    for ret, name, params in fns:
+    for ret, name, params, texts in fns:
         if not params:
             w(f"    /* {name}(): no arguments */\n")
             continue
@@ -114,9 +130,8 @@ def emit(out, fns):
             kind = kinds[0]
             for value in (garbage[kind], closed[kind]):
                 w(f"    {name}({', '.join(dummy(p, kind, value) for p in params)}); /* must not crash */\n")
-        strings = [i for i, p in enumerate(params) if p == "const char *"]
-        if strings and params[0] == "struct psftp_conn *" and ret == "int":
-            a = ", ".join('"\\xff\\xfe"' if p == "const char *" else dummy(p, "conn", "live") for p in params)
+        if texts and params[0] == "struct psftp_conn *" and ret == "int":
+            a = ", ".join('"\\xff\\xfe"' if i in texts else dummy(p, "conn", "live") for i, p in enumerate(params))
             w(f'    expect_code("{name}", "invalid UTF-8", {name}({a}), PSFTP_E_INVALID_ARG, NULL);\n')
     w('    psftp_close(live);\n    return finish("bad_calls");\n}\n')
 

@@ -9,9 +9,6 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 lib=${PSFTP_LIB_DIR:-$root/target/debug}
 out=$root/target/ctests
 mkdir -p "$out"
-# The library's soname is libpsftp.so.0.MINOR; cargo only writes libpsftp.so.
-soname=$(objdump -p "$lib/libpsftp.so" | awk '/SONAME/ {print $2}')
-ln -sf libpsftp.so "$lib/$soname"
 inc=(-I"$root/include")
 link=(-L"$lib" -lpsftp -Wl,-rpath,"$lib")
 strict=(-Wall -Wextra -Werror -pedantic)

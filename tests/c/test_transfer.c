@@ -238,6 +238,54 @@ static void test_panic_poisons_the_connection(void) {
     psftp_close(conn);
 }
 
+/* The buffers bindings use: read-to-end, readline, command output as
+ * bytes, the user name, errno and SFTP status; every one freed (LSan). */
+static void test_binding_buffers(psftp_conn *conn) {
+    char remote[600], missing[600];
+    psftp_file *f = NULL;
+    uint8_t *data = NULL, *err = NULL;
+    size_t len = 0, err_len = 0;
+    int status = -1;
+    char *user = NULL;
+    snprintf(remote, sizeof remote, "%s/lines.txt", remote_dir);
+    snprintf(missing, sizeof missing, "%s/missing.bin", local_dir);
+    CHECK_OK(psftp_open(conn, remote, "w", -1, &f));
+    CHECK_OK(psftp_file_write(f, "one\ntwo\0\nthree", 15));
+    CHECK_OK(psftp_file_close(f));
+    CHECK_OK(psftp_open(conn, remote, "r", -1, &f));
+    CHECK_OK(psftp_file_readline_alloc(f, 0, &data, &len));
+    CHECK(len == 4 && memcmp(data, "one\n", 4) == 0);
+    psftp_bytes_free(data, len);
+    CHECK_OK(psftp_file_read_alloc(f, 0, &data, &len));
+    CHECK(len == 11 && memcmp(data, "two\0\nthree", 11) == 0);
+    psftp_bytes_free(data, len);
+    CHECK_OK(psftp_file_read_alloc(f, 0, &data, &len));
+    CHECK(len == 0 && data != NULL);
+    psftp_bytes_free(data, len);
+    CHECK_OK(psftp_file_close(f));
+    CHECK_OK(psftp_execute_bytes(conn, "printf 'a\\000b'; printf e >&2; exit 4", 0, &data, &len,
+                                 &err, &err_len, &status));
+    CHECK(len == 3 && memcmp(data, "a\0b", 3) == 0 && err_len == 1 && err[0] == 'e');
+    CHECK(status == 4);
+    psftp_bytes_free(data, len);
+    psftp_bytes_free(err, err_len);
+    CHECK_OK(psftp_execute_bytes(conn, "echo only-err >&2", PSFTP_EXECUTE_STDERR_IF_NO_STDOUT,
+                                 &data, &len, NULL, NULL, NULL));
+    CHECK(len == 9 && memcmp(data, "only-err\n", 9) == 0);
+    psftp_bytes_free(data, len);
+    CHECK_OK(psftp_username(conn, &user));
+    CHECK(user != NULL && strcmp(user, env_or_die("PSFTP_TEST_USER")) == 0);
+    psftp_string_free(user);
+    CHECK_FAIL(psftp_put(conn, missing, "x", NULL, NULL, true, false, NULL, NULL),
+               PSFTP_E_LOCAL_IO, "missing.bin");
+    CHECK(psftp_last_error_errno() == 2 /* ENOENT */);
+    CHECK(psftp_conn_last_error_errno(conn) == 2);
+    CHECK_FAIL(psftp_remove(conn, missing), PSFTP_E_NOT_FOUND, "missing.bin");
+    CHECK(psftp_last_error_sftp_status() == 2 /* SSH_FX_NO_SUCH_FILE */);
+    CHECK(psftp_last_error_errno() == 0);
+    CHECK_OK(psftp_remove(conn, remote));
+}
+
 int main(void) {
     psftp_conn *conn = connect_password();
     CHECK(conn != NULL);
@@ -247,6 +295,7 @@ int main(void) {
     test_put_get_round_trip(conn);
     test_panic_poisons_the_connection();
     test_trees(conn);
+    test_binding_buffers(conn);
     test_directories(conn);
     test_ciphers();
     psftp_close(conn);

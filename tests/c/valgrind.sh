@@ -7,8 +7,6 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 lib=$root/target/release
 out=$root/target/valgrind
 mkdir -p "$out"
-soname=$(objdump -p "$lib/libpsftp.so" | awk '/SONAME/ {print $2}')
-ln -sf libpsftp.so "$lib/$soname"
 vg=(valgrind -q --leak-check=full --show-leak-kinds=definite,indirect
     --errors-for-leak-kinds=definite,indirect --error-exitcode=99)
 for t in test_connect test_transfer; do

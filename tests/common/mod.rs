@@ -408,16 +408,36 @@ pub fn connect() -> Conn {
 
 static SCRATCH_SEQ: AtomicUsize = AtomicUsize::new(0);
 
-/// A fresh directory in the test user's home, owned by the test user, and
-/// its absolute path as the server sees it (the server is local).
+impl Server {
+    /// A fresh directory in this server's home, owned by its account (each
+    /// fixture has an account of its own), and its absolute path as the
+    /// server sees it (the server is local).
+    pub fn scratch(&self, tag: &str) -> PathBuf {
+        let n = SCRATCH_SEQ.fetch_add(1, Ordering::Relaxed);
+        let dir = self
+            .home
+            .join(format!("rt-{tag}-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        self.chown(&dir);
+        dir
+    }
+
+    /// Write a file as this server's account would own it.
+    pub fn put_file(&self, path: &Path, data: &[u8]) {
+        std::fs::write(path, data).unwrap();
+        self.chown(path);
+    }
+
+    fn chown(&self, path: &Path) {
+        let meta = std::fs::metadata(&self.home).unwrap();
+        std::os::unix::fs::lchown(path, Some(meta.uid()), Some(meta.gid())).unwrap();
+    }
+}
+
+/// A fresh directory in the test server's home (Server::scratch).
 pub fn remote_scratch(tag: &str) -> PathBuf {
-    let s = server();
-    let n = SCRATCH_SEQ.fetch_add(1, Ordering::Relaxed);
-    let dir = s.home.join(format!("rt-{tag}-{}-{n}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    chown_to_test_user(&dir);
-    dir
+    server().scratch(tag)
 }
 
 /// A fresh local directory for the test's own files.
@@ -430,15 +450,12 @@ pub fn local_scratch(tag: &str) -> PathBuf {
 }
 
 pub fn chown_to_test_user(path: &Path) {
-    let home = &server().home;
-    let meta = std::fs::metadata(home).unwrap();
-    std::os::unix::fs::lchown(path, Some(meta.uid()), Some(meta.gid())).unwrap();
+    server().chown(path);
 }
 
 /// Write a file as the test user would own it (for remote-side setup).
 pub fn put_remote_file(path: &Path, data: &[u8]) {
-    std::fs::write(path, data).unwrap();
-    chown_to_test_user(path);
+    server().put_file(path, data);
 }
 
 /// Deterministic test data of `len` bytes.
@@ -658,7 +675,7 @@ pub fn hostile_server() -> u16 {
         );
         std::thread::spawn(move || {
             let mut cmd = Command::new(py);
-            cmd.arg(script).arg(pf);
+            cmd.arg(script).arg(pf).arg(hostile_root());
             unsafe {
                 cmd.pre_exec(|| {
                     libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
@@ -679,15 +696,31 @@ pub fn hostile_server() -> u16 {
     })
 }
 
+/// The real directory behind the hostile server's writable /w.
+pub fn hostile_root() -> PathBuf {
+    std::env::temp_dir().join(format!("psftp-hostile-{}.root", std::process::id()))
+}
+
 /// A connection to the hostile server (its host key is not checked: the
 /// tests are about what it sends over SFTP).
 pub fn connect_hostile() -> Conn {
+    connect_hostile_as("test", None)
+}
+
+/// A connection to the hostile server as `user`, whose name picks the
+/// quirks of its writable area (see tests/hostile/sftp_server.py), with a
+/// log file if given.
+pub fn connect_hostile_as(user: &str, log: Option<&Path>) -> Conn {
     let s = server();
     let opts = Opts::new(None);
     check(unsafe { psftp_cnopts_set_hostkeys(opts.0, std::ptr::null()) }).unwrap();
+    if let Some(l) = log {
+        let l = c(l.to_str().unwrap());
+        check(unsafe { psftp_cnopts_set_log(opts.0, true, l.as_ptr()) }).unwrap();
+    }
     let mut login = Login::password(s);
     login.port = hostile_server();
-    login.user = Some("test");
+    login.user = Some(user);
     login.password = Some("any");
     login.connect(&opts).expect("connect to the hostile server")
 }

@@ -94,20 +94,34 @@ TEST(Transfer, AtomicOptionDecidesBetweenRenameAndInPlace) {
     EXPECT_EQ(read_file(remote), "v3");
 }
 
-TEST(Transfer, ResumeContinuesFromThePartFile) {
+TEST(Transfer, ResumeContinuesOnlyAPartFileOfTheSameSource) {
     psftp::Connection sftp = connect();
     auto rdir = remote_dir("resume");
     auto ldir = local_dir("resume");
-    const std::string data = pattern(300'000, 5);
+    const std::string data = pattern(2'000'000, 5);
     put_remote_file(rdir / "big", data);
-    // A part file whose bytes differ from the source: resuming keeps them.
-    const std::string head(1000, 'X');
-    write_file(ldir.path() / ".big.psftp.part", head);
+    const fs::path part = ldir.path() / ".big.psftp.part";
     psftp::TransferOpts opts;
     opts.set_resume(true).set_fsync(true);
+    // A part file nothing vouches for (no record of its source): not resumed.
+    write_file(part, std::string(1000, 'X'));
     sftp.get(rdir / "big", ldir.path() / "big", nullptr, false, &opts);
-    EXPECT_EQ(read_file(ldir.path() / "big"), head + data.substr(1000));
-    EXPECT_FALSE(fs::exists(ldir.path() / ".big.psftp.part"));
+    EXPECT_EQ(read_file(ldir.path() / "big"), data);
+    EXPECT_FALSE(fs::exists(part));
+    // An interrupted resumable get continues where it stopped.
+    fs::remove(ldir.path() / "big");
+    struct Stop {};
+    EXPECT_THROW(sftp.get(rdir / "big", ldir.path() / "big",
+                          [](std::uint64_t, std::uint64_t) { throw Stop{}; }, false, &opts),
+                 Stop);
+    const auto have = fs::file_size(part);
+    EXPECT_GT(have, 0u);
+    Recorder progress;
+    sftp.get(rdir / "big", ldir.path() / "big", progress.fn(), false, &opts);
+    ASSERT_FALSE(progress.calls.empty());
+    EXPECT_GT(progress.calls.front().first, have);
+    EXPECT_EQ(read_file(ldir.path() / "big"), data);
+    EXPECT_FALSE(fs::exists(part));
 }
 
 TEST(Transfer, GetfoStreamsToAnOstreamOrAFunction) {

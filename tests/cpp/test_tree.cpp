@@ -296,11 +296,16 @@ TEST(Tree, SymlinkPoliciesSkipFollowOrCopyAndNeverLoop) {
         "d to_dir", "d to_dir/sub", "f to_dir/sub/file", "f to_file"};
     EXPECT_EQ(kinds(snapshot(followed)), followed_kinds);
     EXPECT_EQ(read_file(followed / "to_dir/sub/file"), "inside");
+    // Copy recreates the links that stay inside the tree (safe links);
+    // CopyAll every link, verbatim.
     const fs::path copied = fetch(psftp::Symlinks::Copy);
-    EXPECT_EQ(fs::read_symlink(copied / "outside"), "/etc");
+    EXPECT_FALSE(fs::is_symlink(fs::symlink_status(copied / "outside")));
     EXPECT_EQ(fs::read_symlink(copied / "d/up_loop"), "..");
     EXPECT_EQ(fs::read_symlink(copied / "dangling"), "nowhere");
-    EXPECT_EQ(snapshot(copied).size(), 9u);
+    EXPECT_EQ(snapshot(copied).size(), 8u);
+    const fs::path all = fetch(psftp::Symlinks::CopyAll);
+    EXPECT_EQ(fs::read_symlink(all / "outside"), "/etc");
+    EXPECT_EQ(snapshot(all).size(), 9u);
 
     // Uploads follow the same rules.
     auto ldir = local_dir("linksup");
@@ -315,7 +320,11 @@ TEST(Tree, SymlinkPoliciesSkipFollowOrCopyAndNeverLoop) {
     copy.set_symlinks(psftp::Symlinks::Copy);
     sftp.put_r(ldir.path(), up_copy.path().string(), true, false, nullptr, &copy);
     EXPECT_EQ(fs::read_symlink(up_copy.path() / "to_dir"), "d");
-    EXPECT_EQ(snapshot(up_copy.path()), snapshot(ldir.path()));
+    auto up_all = remote_dir("linksup3");
+    psftp::TransferOpts copy_all;
+    copy_all.set_symlinks(psftp::Symlinks::CopyAll);
+    sftp.put_r(ldir.path(), up_all.path().string(), true, false, nullptr, &copy_all);
+    EXPECT_EQ(snapshot(up_all.path()), snapshot(ldir.path()));
 
     EXPECT_THROW_MSG(copy.set_symlinks(static_cast<psftp::Symlinks>(7)), psftp::InvalidArgument,
                      "policy");

@@ -2,14 +2,37 @@
 """A scripted, hostile SFTP server for psftp's tests (loopback only).
 
 It serves a fixed virtual tree whose listings lie and attack:
-  /evil   names with '..', '/', NUL, control characters, '.', '..', '',
-          a duplicate, next to one honest file ok.txt
-  /loop   a symlink to itself and one to '/', next to data.txt
-  /liar   files whose listed size is wrong (too small, too large)
-Any password is accepted for user "test". Usage:
-  sftp_server.py PORT_FILE   listen on a free 127.0.0.1 port, write it to PORT_FILE
+  /evil     names with '..', '/', NUL, control characters, '.', '..', '',
+            a duplicate, next to one honest file ok.txt
+  /loop     a symlink to itself and one to '/', next to data.txt
+  /liar     files whose listed size is wrong (too small, too large)
+  /trunc    files whose size (listing, stat, fstat) promises twice the
+            bytes that reading them gives before end of file (half.bin,
+            big.bin), next to an honest ok.bin
+  /short    files whose reads return a random number of bytes (1 to the
+            length asked for)
+  /capped   a file whose reads return at most 32 KiB, as pkg/sftp's
+  /endless  a directory whose listing never ends (the same names again)
+  /reads/NAME     any NAME: 300,000 bytes; every READ of it is recorded,
+  /_reads/NAME    and this file lists them, one "offset length" a line
+and a writable area backed by a real directory (argv[2]):
+  /w        where psftp uploads; relative paths are taken from /w.
+The user name picks how the writable area departs from OpenSSH:
+  test       like OpenSSH (posix-rename@openssh.com replaces)
+  nosetstat  SETSTAT and FSETSTAT are refused (managed SFTP services)
+  noclobber  posix-rename@openssh.com is announced but refuses to replace
+             an existing file (pkg/sftp request servers)
+  noposix    no posix-rename@openssh.com at all
+  draftlink  SSH_FXP_SYMLINK is read in the draft's order (link first),
+             as asyncssh's server does for clients that are not OpenSSH
+Any user: renaming a part file into a name containing "fail-place" fails.
+Any password is accepted. Usage:
+  sftp_server.py PORT_FILE ROOT   listen on a free 127.0.0.1 port, write it
+                                  to PORT_FILE, serve /w from ROOT
 """
+import errno
 import os
+import random
 import socket
 import stat
 import sys
@@ -18,10 +41,22 @@ import time
 
 import paramiko
 from paramiko import SFTPAttributes, SFTPHandle, SFTPServer, SFTPServerInterface
-from paramiko.sftp import SFTP_NO_SUCH_FILE, SFTP_OK, SFTP_PERMISSION_DENIED
+from paramiko.message import Message
+from paramiko.sftp import CMD_VERSION
+from paramiko.sftp import (
+    SFTP_FAILURE,
+    SFTP_NO_SUCH_FILE,
+    SFTP_OK,
+    SFTP_OP_UNSUPPORTED,
+    SFTP_PERMISSION_DENIED,
+)
 
 NOW = int(time.time())
 BIG = bytes((i * 7) & 0xFF for i in range(3 * 1024 * 1024))
+SHORT = bytes((i * 13 + i // 251) & 0xFF for i in range(3 * 1024 * 1024 + 123))
+READS_SIZE = 300_000
+ROOT = None  # the real directory behind /w
+USERS = ("test", "nosetstat", "noclobber", "noposix", "draftlink")
 
 
 def attrs(mode, size, name=""):
@@ -37,15 +72,38 @@ FILE = stat.S_IFREG | 0o644
 DIR = stat.S_IFDIR | 0o755
 LINK = stat.S_IFLNK | 0o777
 
-# path -> (attrs as listed, content or link target or None)
+# path -> content (read-only virtual files)
 FILES = {
     "/evil/ok.txt": b"honest\n",
     "/loop/data.txt": b"loop data\n",
     "/liar/small.bin": BIG,  # listed as 10 bytes
     "/liar/huge.bin": b"five!",  # listed as 10**12 bytes
+    "/trunc/ok.bin": b"an honest file\n",
+    "/trunc/half.bin": BIG[:500_000],  # promises 1,000,000
+    "/trunc/big.bin": BIG[: 3 * 1024 * 1024 // 2],  # promises 3 MiB
+    "/short/data.bin": SHORT,
+    "/short/small.bin": SHORT[:100_000],
+    "/capped/data.bin": SHORT[:2_000_000],
 }
+# path -> the size every stat promises, when it differs from the content
+PROMISED = {"/trunc/half.bin": 1_000_000, "/trunc/big.bin": 3 * 1024 * 1024}
+
+
+class Endless(list):
+    """A listing that never runs out: paramiko takes 16 names at a time."""
+
+    def __getitem__(self, i):
+        if isinstance(i, slice) and i.start is not None and i.stop is None:
+            return self  # what is left is everything, again
+        return list.__getitem__(self, i)
+
+
+def listed(path, content, name):
+    return attrs(FILE, PROMISED.get(path, len(content)), name)
+
+
 LISTINGS = {
-    "/": [attrs(DIR, 0, n) for n in ("evil", "loop", "liar")],
+    "/": [attrs(DIR, 0, n) for n in ("evil", "loop", "liar", "trunc", "short", "capped", "endless", "w")],
     "/evil": [
         attrs(FILE, 6, "../escape"),
         attrs(FILE, 6, "a/b"),
@@ -61,7 +119,10 @@ LISTINGS = {
     ],
     "/loop": [attrs(LINK, 5, "self"), attrs(LINK, 1, "root"), attrs(FILE, 10, "data.txt")],
     "/liar": [attrs(FILE, 10, "small.bin"), attrs(FILE, 10**12, "huge.bin")],
+    "/endless": Endless([attrs(FILE, 1, n) for n in ("a", "b", "c")]),
 }
+for d in ("/trunc", "/short", "/capped"):
+    LISTINGS[d] = [listed(p, c, p.rsplit("/", 1)[1]) for p, c in FILES.items() if p.startswith(d + "/")]
 LINKS = {"/loop/self": "/loop", "/loop/root": "/"}
 # The same bytes are served for the evil names, so a client that wrote them
 # anywhere would be caught by the test.
@@ -70,11 +131,18 @@ for entry in LISTINGS["/evil"]:
         FILES["/evil/" + entry.filename] = b"pwned\n"
 FILES["/evil/dup"] = b"dup one"
 
+READ_LOG = {}  # /reads/NAME -> ["offset length", ...]
+READ_LOG_LOCK = threading.Lock()
+
+
+def reads_content(name):
+    return bytes((i * 31 + len(name)) & 0xFF for i in range(READS_SIZE))
+
 
 def norm(path):
     path = path.decode() if isinstance(path, bytes) else path
     if not path.startswith("/"):
-        path = "/" + path
+        path = "/w/" + path  # relative paths start in the writable area
     parts = []
     for p in path.split("/"):
         if p in ("", "."):
@@ -96,66 +164,252 @@ def resolve(path):
     return path
 
 
+def writable(p):
+    return p == "/w" or p.startswith("/w/")
+
+
+def real(p):
+    """The real path of /w/...; norm() already removed every '..'."""
+    return os.path.join(ROOT, p[len("/w"):].lstrip("/"))
+
+
+def errcode(e):
+    return {errno.ENOENT: SFTP_NO_SUCH_FILE, errno.EACCES: SFTP_PERMISSION_DENIED}.get(
+        e.errno, SFTP_FAILURE
+    )
+
+
 def lookup(path, follow):
     p = norm(path)
     if follow:
         p = resolve(p)
-    if p in LISTINGS:
+    if writable(p):
+        try:
+            st = os.stat(real(p)) if follow else os.lstat(real(p))
+        except OSError as e:
+            return errcode(e)
+        return SFTPAttributes.from_stat(st, p.rsplit("/", 1)[-1])
+    if p in LISTINGS or p in ("/reads", "/_reads"):
         return attrs(DIR, 0, p.rsplit("/", 1)[-1])
     if p in LINKS:
         return attrs(LINK, len(LINKS[p]), p.rsplit("/", 1)[-1])
     if p in FILES:
-        # stat tells the truth about sizes; listings may not
-        return attrs(FILE, len(FILES[p]), p.rsplit("/", 1)[-1])
-    return None
+        # stat tells the truth about sizes, except where a size is promised
+        return listed(p, FILES[p], p.rsplit("/", 1)[-1])
+    if p.startswith("/reads/"):
+        return attrs(FILE, READS_SIZE, p.rsplit("/", 1)[-1])
+    return SFTP_NO_SUCH_FILE
 
 
 class Handle(SFTPHandle):
-    def __init__(self, data):
+    """A read-only virtual file."""
+
+    def __init__(self, path, data, mode="plain"):
         super().__init__()
-        self.data = data
+        self.path, self.data, self.mode = path, data, mode
 
     def read(self, offset, length):
+        if self.mode == "reads":
+            with READ_LOG_LOCK:
+                READ_LOG.setdefault(self.path, []).append(f"{offset} {length}")
+        if self.mode == "short" and length > 1:
+            length = random.randint(1, length)
+        if self.mode == "capped":
+            length = min(length, 32 * 1024)
         return self.data[offset:offset + length]
 
     def stat(self):
-        return attrs(FILE, len(self.data))
+        return attrs(FILE, PROMISED.get(self.path, len(self.data)))
 
     def write(self, offset, data):
         return SFTP_PERMISSION_DENIED
 
 
+class RealHandle(SFTPHandle):
+    """A file of the writable area."""
+
+    def __init__(self, owner, path, f):
+        super().__init__()
+        self.owner, self.filename = owner, path
+        self.readfile = self.writefile = f
+
+    def stat(self):
+        try:
+            return SFTPAttributes.from_stat(os.fstat(self.readfile.fileno()))
+        except OSError as e:
+            return errcode(e)
+
+    def chattr(self, attr):
+        return self.owner.set_attrs(self.filename, attr)
+
+
 class Server(SFTPServerInterface):
+    def __init__(self, server, *args, **kwargs):
+        super().__init__(server, *args, **kwargs)
+        self.user = server.username
+
+    # --- listing and stat ---------------------------------------------
     def list_folder(self, path):
         p = resolve(norm(path))
+        if writable(p):
+            try:
+                names = os.listdir(real(p))
+                return [SFTPAttributes.from_stat(os.lstat(os.path.join(real(p), n)), n) for n in names]
+            except OSError as e:
+                return errcode(e)
         if p not in LISTINGS:
             return SFTP_NO_SUCH_FILE
-        return list(LISTINGS[p])
+        listing = LISTINGS[p]
+        return listing if isinstance(listing, Endless) else list(listing)
 
     def stat(self, path):
-        return lookup(path, True) or SFTP_NO_SUCH_FILE
+        return lookup(path, True)
 
     def lstat(self, path):
-        return lookup(path, False) or SFTP_NO_SUCH_FILE
-
-    def open(self, path, flags, attr):
-        p = resolve(norm(path))
-        if p not in FILES:
-            return SFTP_NO_SUCH_FILE
-        if flags & (os.O_WRONLY | os.O_RDWR):
-            return SFTP_PERMISSION_DENIED
-        return Handle(FILES[p])
+        return lookup(path, False)
 
     def canonicalize(self, path):
         return resolve(norm(path))
 
     def readlink(self, path):
-        return LINKS.get(norm(path), SFTP_NO_SUCH_FILE)
+        p = norm(path)
+        if writable(p):
+            try:
+                return os.readlink(real(p))
+            except OSError as e:
+                return errcode(e)
+        return LINKS.get(p, SFTP_NO_SUCH_FILE)
+
+    # --- files ----------------------------------------------------------
+    def open(self, path, flags, attr):
+        p = resolve(norm(path))
+        if writable(p):
+            return self.open_real(p, flags, attr)
+        if flags & (os.O_WRONLY | os.O_RDWR):
+            return SFTP_PERMISSION_DENIED
+        if p.startswith("/_reads/"):
+            with READ_LOG_LOCK:
+                log = "".join(line + "\n" for line in READ_LOG.get("/reads/" + p[len("/_reads/"):], []))
+            return Handle(p, log.encode())
+        if p.startswith("/reads/"):
+            return Handle(p, reads_content(p), "reads")
+        if p not in FILES:
+            return SFTP_NO_SUCH_FILE
+        mode = {"/short": "short", "/capped": "capped"}.get(p.rsplit("/", 1)[0], "plain")
+        return Handle(p, FILES[p], mode)
+
+    def open_real(self, p, flags, attr):
+        mode = getattr(attr, "st_mode", None)
+        try:
+            fd = os.open(real(p), flags, mode & 0o7777 if mode is not None else 0o666)
+        except OSError as e:
+            return errcode(e)
+        if flags & os.O_WRONLY:
+            fmode = "ab" if flags & os.O_APPEND else "wb"
+        elif flags & os.O_RDWR:
+            fmode = "a+b" if flags & os.O_APPEND else "r+b"
+        else:
+            fmode = "rb"
+        return RealHandle(self, p, os.fdopen(fd, fmode))
+
+    def set_attrs(self, p, attr):
+        if self.user == "nosetstat":
+            return SFTP_PERMISSION_DENIED
+        try:
+            if attr._flags & attr.FLAG_PERMISSIONS:
+                os.chmod(real(p), attr.st_mode & 0o7777)
+            if attr._flags & attr.FLAG_AMTIME:
+                os.utime(real(p), (attr.st_atime, attr.st_mtime))
+            if attr._flags & attr.FLAG_SIZE:
+                os.truncate(real(p), attr.st_size)
+        except OSError as e:
+            return errcode(e)
+        return SFTP_OK
+
+    def chattr(self, path, attr):
+        p = norm(path)
+        return self.set_attrs(p, attr) if writable(p) else SFTP_PERMISSION_DENIED
+
+    # --- names ----------------------------------------------------------
+    def _real_op(self, fn, *paths):
+        ps = [norm(p) for p in paths]
+        if not all(writable(p) for p in ps):
+            return SFTP_PERMISSION_DENIED
+        try:
+            fn(*[real(p) for p in ps])
+        except OSError as e:
+            return errcode(e)
+        return SFTP_OK
+
+    def remove(self, path):
+        return self._real_op(os.remove, path)
+
+    def mkdir(self, path, attr):
+        return self._real_op(os.mkdir, path)
+
+    def rmdir(self, path):
+        return self._real_op(os.rmdir, path)
+
+    @staticmethod
+    def placing_fails(old, new):
+        return "fail-place" in new.rsplit("/", 1)[-1] and old.endswith(".psftp.part")
+
+    def rename(self, oldpath, newpath):
+        # SFTP v3: never over an existing name.
+        old, new = norm(oldpath), norm(newpath)
+        if self.placing_fails(old, new):
+            return SFTP_FAILURE
+        if writable(new) and os.path.lexists(real(new)):
+            return SFTP_FAILURE
+        return self._real_op(os.rename, oldpath, newpath)
+
+    def posix_rename(self, oldpath, newpath):
+        old, new = norm(oldpath), norm(newpath)
+        if self.user == "noposix":
+            return SFTP_OP_UNSUPPORTED
+        if self.placing_fails(old, new):
+            return SFTP_FAILURE
+        if self.user == "noclobber" and writable(new) and os.path.lexists(real(new)):
+            return SFTP_FAILURE
+        return self._real_op(os.rename, oldpath, newpath)
+
+    def symlink(self, target_path, path):
+        # paramiko reads OpenSSH's order (target, then link); a draft-order
+        # server reads the same two strings the other way round.
+        if self.user == "draftlink":
+            target_path, path = path, target_path
+        p = norm(path)
+        if not writable(p):
+            return SFTP_PERMISSION_DENIED
+        try:
+            os.symlink(target_path, real(p))
+        except OSError as e:
+            return errcode(e)
+        return SFTP_OK
+
+
+class Sftp(SFTPServer):
+    """Announces the extensions of the user's kind of server."""
+
+    def _send_server_version(self):
+        t, data = self._read_packet()
+        version = int.from_bytes(data[:4], "big")
+        msg = Message()
+        msg.add_int(3)
+        if self.server.user != "noposix":
+            msg.add("posix-rename@openssh.com", "1")
+        self._send_packet(CMD_VERSION, msg)
+        return version
 
 
 class Auth(paramiko.ServerInterface):
+    username = "test"
+
     def check_auth_password(self, username, password):
-        return paramiko.AUTH_SUCCESSFUL if username == "test" else paramiko.AUTH_FAILED
+        if username not in USERS:
+            return paramiko.AUTH_FAILED
+        self.username = username
+        return paramiko.AUTH_SUCCESSFUL
 
     def get_allowed_auths(self, username):
         return "password"
@@ -167,11 +421,14 @@ class Auth(paramiko.ServerInterface):
 def serve(sock, host_key):
     t = paramiko.Transport(sock)
     t.add_server_key(host_key)
-    t.set_subsystem_handler("sftp", SFTPServer, Server)
+    t.set_subsystem_handler("sftp", Sftp, Server)
     t.start_server(server=Auth())
 
 
 def main():
+    global ROOT
+    ROOT = os.path.realpath(sys.argv[2])
+    os.makedirs(ROOT, exist_ok=True)
     host_key = paramiko.RSAKey.generate(2048)
     lsock = socket.socket()
     lsock.bind(("127.0.0.1", 0))

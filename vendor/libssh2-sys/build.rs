@@ -22,9 +22,9 @@ const MIN_LIBSSH2_VERSION: semver::Version = semver::Version::new(1, 10, 0);
 fn main() {
     let zlib_ng_compat = env::var("CARGO_FEATURE_ZLIB_NG_COMPAT").is_ok();
 
-    if !zlib_ng_compat && try_vcpkg() {
-        return;
-    }
+    // psftp: always the bundled, patched sources, never a vcpkg libssh2
+    // (it would lack psftp's patches; see PSFTP.md).
+    let _ = try_vcpkg;
 
     // The system copy of libssh2 is not used by default because it
     // can lead to having two copies of libssl loaded at once.
@@ -34,6 +34,16 @@ fn main() {
     // rerun-if directive turns off Cargo's default of watching the package).
     println!("cargo:rerun-if-changed=libssh2/src");
     println!("cargo:rerun-if-changed=libssh2/include");
+    // psftp: a system libssh2 lacks psftp's patches (PSFTP.md). Refuse it
+    // rather than build without them and say nothing.
+    if let Some(value) = env::var_os("LIBSSH2_SYS_USE_PKG_CONFIG") {
+        panic!(
+            "LIBSSH2_SYS_USE_PKG_CONFIG={:?} asks for the system libssh2, but psftp needs the \
+             patched libssh2 in vendor/libssh2-sys (see PSFTP.md there); unset \
+             LIBSSH2_SYS_USE_PKG_CONFIG to build it",
+            value
+        );
+    }
     if env::var("LIBSSH2_SYS_USE_PKG_CONFIG").is_ok() {
         if zlib_ng_compat {
             panic!(

@@ -10,6 +10,7 @@ import type {
   HostKey,
   HostKeyCallback,
   HostKeyQuery,
+  Name,
   SftpFile,
   TreeFailure,
   TreeOptions,
@@ -21,7 +22,7 @@ async function demo(): Promise<number> {
   const cnopts = new CnOpts({ knownHosts: '~/.ssh/known_hosts', compression: true }).setConnectTimeout(5);
   const key: HostKey = cnopts.getHostkey('example.com');
   const sftp: Connection = await connect({ host: 'example.com', username: 'me', privateKey: '~/.ssh/id_ed25519', cnopts });
-  const names: string[] = await sftp.listdir();
+  const names: Name[] = await sftp.listdir();
   const entries: DirEntry[] = await sftp.list('/srv');
   const attrs: Attributes = await sftp.put('local.bin', 'remote.bin', {
     callback: (done: number, total: number) => done < total,
@@ -34,7 +35,7 @@ async function demo(): Promise<number> {
   await sftp.putfo((max: number) => (max > 0 ? null : Buffer.alloc(0)), 'out.bin', { fileSize: 0 });
   await sftp.mkdir('a/b/c', { recursive: true, mode: 0o755 });
   await sftp.chmod('a', '750');
-  const pwd: string = await sftp.cd('a', async (s) => s.pwd());
+  const pwd: Name = await sftp.cd('a', async (s) => s.pwd());
   await sftp.walktree('/srv', (path, a) => a.isFile() && path.length > 0, () => WALK_SKIP);
   const file: SftpFile = await sftp.open('remote.bin', 'r+');
   const end: number = await file.seek(0, SEEK_END);

@@ -39,6 +39,33 @@ function optStr(value, name) {
   return value === undefined || value === null ? null : str(value, name);
 }
 
+/**
+ * A path: a string, or a Buffer of its bytes (file names need not be UTF-8,
+ * as with fs and encoding 'buffer'). A Buffer reaches C NUL-terminated.
+ */
+function path(value, name) {
+  checkPath(value, name);
+  return typeof value === 'string' ? value : Buffer.concat([value, Buffer.from([0])]);
+}
+
+/** Check a path (see `path`) and hand it back unchanged. */
+function checkPath(value, name) {
+  if (typeof value === 'string') return str(value, name);
+  if (!(value instanceof Uint8Array)) {
+    throw invalid(name, 'of type string or an instance of Buffer or Uint8Array', value);
+  }
+  if (value.includes(0)) {
+    const err = new TypeError(`The "${name}" argument must be a path without null bytes`);
+    err.code = 'ERR_INVALID_ARG_VALUE';
+    throw err;
+  }
+  return value;
+}
+
+function optPath(value, name) {
+  return value === undefined || value === null ? null : path(value, name);
+}
+
 function bool(value, name) {
   if (typeof value !== 'boolean') throw invalid(name, 'of type boolean', value);
   return value;
@@ -131,4 +158,4 @@ function bytes(value, name) {
   throw invalid(name, 'a Buffer, a typed array or a string', value);
 }
 
-module.exports = { invalid, str, optStr, bool, optBool, int, num, func, optFunc, signal, options, mode, seconds, bytes };
+module.exports = { invalid, str, path, optPath, checkPath, optStr, bool, optBool, int, num, func, optFunc, signal, options, mode, seconds, bytes };

@@ -43,9 +43,10 @@ class Attributes {
 
 /** An entry of listdir_attr: the attributes plus filename and longname. */
 class DirEntry extends Attributes {
-  constructor(raw) {
+  /** `filename` is a string, or a Buffer of its bytes when they are not UTF-8. */
+  constructor(raw, filename) {
     super(raw.attrs);
-    this.filename = raw.filename;
+    this.filename = filename;
     this.longname = raw.longname;
   }
 }

@@ -4,7 +4,7 @@
 
 const fs = require('node:fs');
 const { Readable } = require('node:stream');
-const { koffi, fns, types, takeString, takeStrarray, stringsOf, sized, entriesOf } = require('./native');
+const { koffi, fns, types, takeString, takeStrarray, stringsOf, nameOf, sized, entriesOf } = require('./native');
 const { PsftpError, codes, codeName, checkSync } = require('./errors');
 const { Channel, callAsync } = require('./channel');
 const { CallbackScope } = require('./callbacks');
@@ -263,13 +263,13 @@ class Connection {
 
   async #bool(name, remotepath) {
     const out = [false];
-    await this.#run(name, args.str(remotepath, 'remotepath'), out);
+    await this.#run(name, args.path(remotepath, 'remotepath'), out);
     return out[0];
   }
 
   async #attrs(name, remotepath) {
     const out = sized(types.attrs);
-    await this.#run(name, args.str(remotepath, 'remotepath'), out);
+    await this.#run(name, args.path(remotepath, 'remotepath'), out);
     return new Attributes(out);
   }
 
@@ -409,18 +409,18 @@ class Connection {
   /** pysftp `listdir`: names sorted, without . and .. */
   async listdir(remotepath = '.') {
     const out = [null];
-    await this.#run('psftp_listdir', args.str(remotepath, 'remotepath'), out);
+    await this.#run('psftp_listdir', args.path(remotepath, 'remotepath'), out);
     return takeStrarray(out[0]);
   }
 
   /** pysftp `listdir_attr`: DirEntry objects sorted by filename. */
   async listdirAttr(remotepath = '.') {
     const out = [null];
-    await this.#run('psftp_listdir_attr', args.str(remotepath, 'remotepath'), out);
+    await this.#run('psftp_listdir_attr', args.path(remotepath, 'remotepath'), out);
     try {
       const list = koffi.decode(out[0], types.direntList);
       const raw = entriesOf(list.entries, Number(list.count), types.dirent);
-      return raw.map((entry) => new DirEntry(entry));
+      return raw.map((entry) => new DirEntry(entry, nameOf(entry.filename)));
     } finally {
       fns.psftp_dirent_list_free(out[0]);
     }
@@ -453,12 +453,12 @@ class Connection {
 
   /** pysftp `chdir`; null or no argument resets to the server's default directory. */
   async chdir(remotepath) {
-    await this.#run('psftp_chdir', args.optStr(remotepath, 'remotepath'));
+    await this.#run('psftp_chdir', args.optPath(remotepath, 'remotepath'));
   }
 
   /** pysftp `cwd`: a synonym of chdir. */
   async cwd(remotepath) {
-    await this.#run('psftp_cwd', args.optStr(remotepath, 'remotepath'));
+    await this.#run('psftp_cwd', args.optPath(remotepath, 'remotepath'));
   }
 
   /**
@@ -480,7 +480,7 @@ class Connection {
 
   /** Remember the directory and change to `remotepath` (null: only remember). */
   async cdPush(remotepath) {
-    await this.#run('psftp_cd_push', args.optStr(remotepath, 'remotepath'));
+    await this.#run('psftp_cd_push', args.optPath(remotepath, 'remotepath'));
   }
 
   /** Return to the directory the matching cdPush() remembered. */
@@ -499,12 +499,12 @@ class Connection {
   }
 
   async normalize(remotepath) {
-    return this.#string('psftp_normalize', args.str(remotepath, 'remotepath'));
+    return this.#string('psftp_normalize', args.path(remotepath, 'remotepath'));
   }
 
   /** The link's target as an absolute path. */
   async readlink(remotelink) {
-    return this.#string('psftp_readlink', args.str(remotelink, 'remotelink'));
+    return this.#string('psftp_readlink', args.path(remotelink, 'remotelink'));
   }
 
   /**
@@ -514,61 +514,61 @@ class Connection {
   async mkdir(remotepath, modeOrOptions) {
     const { mode, recursive } = modeOptions(modeOrOptions);
     if (args.bool(recursive, 'recursive')) return this.makedirs(remotepath, mode);
-    await this.#run('psftp_mkdir', args.str(remotepath, 'remotepath'), args.mode(mode));
+    await this.#run('psftp_mkdir', args.path(remotepath, 'remotepath'), args.mode(mode));
   }
 
   /** pysftp `makedirs`: every missing level; fine if it exists. */
   async makedirs(remotedir, mode = 0o777) {
-    await this.#run('psftp_makedirs', args.str(remotedir, 'remotedir'), args.mode(mode));
+    await this.#run('psftp_makedirs', args.path(remotedir, 'remotedir'), args.mode(mode));
   }
 
   async rmdir(remotepath) {
-    await this.#run('psftp_rmdir', args.str(remotepath, 'remotepath'));
+    await this.#run('psftp_rmdir', args.path(remotepath, 'remotepath'));
   }
 
   async remove(remotefile) {
-    await this.#run('psftp_remove', args.str(remotefile, 'remotefile'));
+    await this.#run('psftp_remove', args.path(remotefile, 'remotefile'));
   }
 
   async unlink(remotefile) {
-    await this.#run('psftp_unlink', args.str(remotefile, 'remotefile'));
+    await this.#run('psftp_unlink', args.path(remotefile, 'remotefile'));
   }
 
   /** pysftp `rename`: EEXIST if the destination exists (posixRename replaces). */
   async rename(remoteSrc, remoteDest) {
-    await this.#run('psftp_rename', args.str(remoteSrc, 'remoteSrc'), args.str(remoteDest, 'remoteDest'));
+    await this.#run('psftp_rename', args.path(remoteSrc, 'remoteSrc'), args.path(remoteDest, 'remoteDest'));
   }
 
   /** Rename that atomically replaces the destination. */
   async posixRename(remoteSrc, remoteDest) {
-    await this.#run('psftp_posix_rename', args.str(remoteSrc, 'remoteSrc'), args.str(remoteDest, 'remoteDest'));
+    await this.#run('psftp_posix_rename', args.path(remoteSrc, 'remoteSrc'), args.path(remoteDest, 'remoteDest'));
   }
 
   /** Make `remoteDest` a hard link to `remoteSrc`. */
   async hardlink(remoteSrc, remoteDest) {
-    await this.#run('psftp_hardlink', args.str(remoteSrc, 'remoteSrc'), args.str(remoteDest, 'remoteDest'));
+    await this.#run('psftp_hardlink', args.path(remoteSrc, 'remoteSrc'), args.path(remoteDest, 'remoteDest'));
   }
 
   /** pysftp `symlink`: make the link `remoteDest` pointing to `remoteSrc`. */
   async symlink(remoteSrc, remoteDest) {
-    await this.#run('psftp_symlink', args.str(remoteSrc, 'remoteSrc'), args.str(remoteDest, 'remoteDest'));
+    await this.#run('psftp_symlink', args.path(remoteSrc, 'remoteSrc'), args.path(remoteDest, 'remoteDest'));
   }
 
   /** pysftp `chmod(remotepath, mode=777)`, with Node's modes: 0o644 or '644' is rw-r--r--. */
   async chmod(remotepath, mode = 0o777) {
-    await this.#run('psftp_chmod', args.str(remotepath, 'remotepath'), args.mode(mode));
+    await this.#run('psftp_chmod', args.path(remotepath, 'remotepath'), args.mode(mode));
   }
 
   /** pysftp `chown(remotepath, uid=None, gid=None)`: an id left out is kept. */
   async chown(remotepath, uid, gid) {
     const id = (v, name) => (v === undefined || v === null ? -1 : args.int(v, name));
-    await this.#run('psftp_chown', args.str(remotepath, 'remotepath'), id(uid, 'uid'), id(gid, 'gid'));
+    await this.#run('psftp_chown', args.path(remotepath, 'remotepath'), id(uid, 'uid'), id(gid, 'gid'));
   }
 
   /** pysftp `truncate`: resolves with the size the server reports afterwards. */
   async truncate(remotepath, size) {
     const out = [0];
-    await this.#run('psftp_truncate', args.str(remotepath, 'remotepath'), args.int(size, 'size', 'uint64'), out);
+    await this.#run('psftp_truncate', args.path(remotepath, 'remotepath'), args.int(size, 'size', 'uint64'), out);
     return out[0];
   }
 
@@ -576,7 +576,7 @@ class Connection {
   async utime(remotepath, atime, mtime) {
     await this.#run(
       'psftp_utime',
-      args.str(remotepath, 'remotepath'),
+      args.path(remotepath, 'remotepath'),
       args.seconds(atime, 'atime'),
       args.seconds(mtime, 'mtime'),
     );
@@ -585,7 +585,7 @@ class Connection {
   /** Free-space figures (statvfs@openssh.com). */
   async statvfs(remotepath) {
     const out = sized(types.statvfs);
-    await this.#run('psftp_statvfs', args.str(remotepath, 'remotepath'), out);
+    await this.#run('psftp_statvfs', args.path(remotepath, 'remotepath'), out);
     delete out.struct_size;
     return out;
   }
@@ -601,7 +601,7 @@ class Connection {
     await this.#runWith(
       scope,
       'psftp_walktree',
-      args.str(remotepath, 'remotepath'),
+      args.path(remotepath, 'remotepath'),
       cb(fcallback, 'fcallback'),
       cb(dcallback, 'dcallback'),
       cb(ucallback, 'ucallback'),
@@ -617,7 +617,7 @@ class Connection {
     const out = [null];
     await this.#run(
       'psftp_open',
-      args.str(remoteFile, 'remoteFile'),
+      args.path(remoteFile, 'remoteFile'),
       args.str(mode, 'mode'),
       args.int(bufsize, 'bufsize'),
       out,
@@ -627,7 +627,7 @@ class Connection {
 
   /** A Readable of a remote file, from byte `start`. */
   createReadStream(remotepath, { start = 0, ...streamOptions } = {}) {
-    args.str(remotepath, 'remotepath');
+    args.checkPath(remotepath, 'remotepath');
     args.int(start, 'start', 'uint64');
     return readStream(async () => {
       const file = await this.open(remotepath, 'r');
@@ -638,7 +638,7 @@ class Connection {
 
   /** A Writable into a remote file opened with `flags` ('w', 'a' or 'x'); written in place. */
   createWriteStream(remotepath, { flags = 'w', ...streamOptions } = {}) {
-    args.str(remotepath, 'remotepath');
+    args.checkPath(remotepath, 'remotepath');
     args.str(flags, 'flags');
     return writeStream(() => this.open(remotepath, flags), streamOptions);
   }
@@ -658,8 +658,8 @@ class Connection {
         scope,
         signal,
         'psftp_get',
-        args.str(remotepath, 'remotepath'),
-        args.optStr(localpath, 'localpath'),
+        args.path(remotepath, 'remotepath'),
+        args.optPath(localpath, 'localpath'),
         scope.progressOrStop(args.optFunc(o.callback, 'options.callback'), signal),
         null,
         args.optBool(o.preserveMtime, 'options.preserveMtime', false),
@@ -683,8 +683,8 @@ class Connection {
         scope,
         signal,
         'psftp_put',
-        args.str(localpath, 'localpath'),
-        args.optStr(remotepath, 'remotepath'),
+        args.path(localpath, 'localpath'),
+        args.optPath(remotepath, 'remotepath'),
         scope.progressOrStop(args.optFunc(o.callback, 'options.callback'), signal),
         null,
         args.optBool(o.confirm, 'options.confirm', true),
@@ -698,12 +698,12 @@ class Connection {
 
   /** ssh2-sftp-client's name for get(remotepath, localpath, options). */
   async fastGet(remotepath, localpath, options) {
-    return this.get(remotepath, args.str(localpath, 'localpath'), options);
+    return this.get(remotepath, args.checkPath(localpath, 'localpath'), options);
   }
 
   /** ssh2-sftp-client's name for put(localpath, remotepath, options). */
   async fastPut(localpath, remotepath, options) {
-    return this.put(localpath, args.str(remotepath, 'remotepath'), options);
+    return this.put(localpath, args.checkPath(remotepath, 'remotepath'), options);
   }
 
   /**
@@ -720,7 +720,7 @@ class Connection {
       scope,
       signal,
       'psftp_getfo',
-      args.str(remotepath, 'remotepath'),
+      args.path(remotepath, 'remotepath'),
       scope.write(sinkOf(flo)),
       scope.progress(args.optFunc(o.callback, 'options.callback')),
       null,
@@ -755,7 +755,7 @@ class Connection {
         signal,
         'psftp_putfo',
         scope.read(source),
-        args.str(remotepath, 'remotepath'),
+        args.path(remotepath, 'remotepath'),
         args.int(size, 'options.fileSize', 'uint64'),
         scope.progress(args.optFunc(o.callback, 'options.callback')),
         null,
@@ -810,29 +810,29 @@ class Connection {
    */
   async getD(remotedir, localdir, options) {
     const o = args.options(options, TREE_GET_OPTIONS);
-    const src = args.str(remotedir, 'remotedir');
-    return this.#tree(() => fns.psftp_get_d, src, args.str(localdir, 'localdir'), o, false);
+    const src = args.path(remotedir, 'remotedir');
+    return this.#tree(() => fns.psftp_get_d, src, args.path(localdir, 'localdir'), o, false);
   }
 
   /** pysftp `get_r(remotedir, localdir, preserve_mtime=False)`: 'public' lands in localdir/public. Options as getD. */
   async getR(remotedir, localdir, options) {
     const o = args.options(options, TREE_GET_OPTIONS);
-    const src = args.str(remotedir, 'remotedir');
-    return this.#tree(() => fns.psftp_get_r, src, args.str(localdir, 'localdir'), o, false);
+    const src = args.path(remotedir, 'remotedir');
+    return this.#tree(() => fns.psftp_get_r, src, args.path(localdir, 'localdir'), o, false);
   }
 
   /** pysftp `put_d(localpath, remotepath, confirm=True, preserve_mtime=False)`. Options as getD, and confirm. */
   async putD(localpath, remotepath, options) {
     const o = args.options(options, TREE_PUT_OPTIONS);
-    const src = args.str(localpath, 'localpath');
-    return this.#tree(() => fns.psftp_put_d, src, args.str(remotepath, 'remotepath'), o, true);
+    const src = args.path(localpath, 'localpath');
+    return this.#tree(() => fns.psftp_put_d, src, args.path(remotepath, 'remotepath'), o, true);
   }
 
   /** pysftp `put_r(localpath, remotepath, confirm=True, preserve_mtime=False)`: the contents of localpath into remotepath. */
   async putR(localpath, remotepath, options) {
     const o = args.options(options, TREE_PUT_OPTIONS);
-    const src = args.str(localpath, 'localpath');
-    return this.#tree(() => fns.psftp_put_r, src, args.str(remotepath, 'remotepath'), o, true);
+    const src = args.path(localpath, 'localpath');
+    return this.#tree(() => fns.psftp_put_r, src, args.path(remotepath, 'remotepath'), o, true);
   }
 
   /**
@@ -843,10 +843,10 @@ class Connection {
   async downloadDir(srcDir, dstDir, options) {
     const o = noFilterFunction(args.options(options, [...DOWNLOAD_DIR_OPTIONS, 'filter']));
     args.optBool(o.useFastget, 'options.useFastget', true);
-    const src = args.str(srcDir, 'srcDir');
-    const dst = args.str(dstDir, 'dstDir');
+    const src = args.path(srcDir, 'srcDir');
+    const dst = args.path(dstDir, 'dstDir');
     // get_r('.', dst) in srcDir lands in reparent(dst, '.'): dst itself.
-    const getR = (handle) => inDirectory(handle, src, fns.psftp_get_r, () => makeLocalDir(dst));
+    const getR = (handle) => inDirectory(handle, src, fns.psftp_get_r, () => makeLocalDir(dstDir));
     return this.#tree(getR, '.', dst, o, false);
   }
 
@@ -854,7 +854,7 @@ class Connection {
   async uploadDir(srcDir, dstDir, options) {
     const o = noFilterFunction(args.options(options, [...UPLOAD_DIR_OPTIONS, 'filter']));
     args.optBool(o.useFastput, 'options.useFastput', true);
-    return this.putR(args.str(srcDir, 'srcDir'), args.str(dstDir, 'dstDir'), omit(o, 'useFastput'));
+    return this.putR(args.checkPath(srcDir, 'srcDir'), args.checkPath(dstDir, 'dstDir'), omit(o, 'useFastput'));
   }
 }
 

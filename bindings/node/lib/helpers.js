@@ -45,7 +45,7 @@ function walktree(localpath, fcallback, dcallback, ucallback, recurse = true) {
   const scope = new CallbackScope();
   const cb = (fn, name) => scope.walk(args.optFunc(fn, name));
   const rc = fns.psftp_local_walktree(
-    args.str(localpath, 'localpath'),
+    args.path(localpath, 'localpath'),
     cb(fcallback, 'fcallback'),
     cb(dcallback, 'dcallback'),
     cb(ucallback, 'ucallback'),
@@ -65,7 +65,7 @@ function syncNodeCwd() {
 
 /** Remember the process's directory and chdir to `localpath` (null: only remember). */
 function localCdPush(localpath) {
-  checkSync(fns.psftp_local_cd_push(args.optStr(localpath, 'localpath')));
+  checkSync(fns.psftp_local_cd_push(args.optPath(localpath, 'localpath')));
   syncNodeCwd();
 }
 

@@ -95,7 +95,8 @@ const types = {
   strarray: koffi.struct('psftp_strarray', { strings: 'void *', count: 'size_t' }),
   dirent: koffi.struct('psftp_dirent', {
     struct_size: 'size_t',
-    filename: 'char *',
+    // Bytes, decoded by nameOf: a file name need not be UTF-8.
+    filename: 'void *',
     longname: 'char *',
     attrs: 'psftp_attrs',
   }),
@@ -327,11 +328,28 @@ if (!version.startsWith(`${ABI_VERSION}.`)) {
   );
 }
 
+const strlen = koffi.load('libc.so.6').func('size_t strlen(const void *s)');
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * A C string from psftp that may be a file name: a string when it is
+ * UTF-8, else a Buffer of its bytes (as fs does with encoding 'buffer'), so
+ * a name that is not UTF-8 still names its file.
+ */
+function nameOf(ptr) {
+  const bytes = Buffer.from(koffi.decode(ptr, 'uint8_t', Number(strlen(ptr))));
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    return bytes;
+  }
+}
+
 /** Copy a string psftp allocated and free it; NULL gives null. */
 function takeString(ptr) {
   if (ptr === null) return null;
   try {
-    return koffi.decode(ptr, 'char', -1);
+    return nameOf(ptr);
   } finally {
     fns.psftp_string_free(ptr);
   }
@@ -353,7 +371,8 @@ function entriesOf(array, count, type) {
 
 /** The strings of a decoded psftp_strarray struct (not freed here). */
 function stringsOf(array) {
-  return array.count === 0 ? [] : koffi.decode(array.strings, 'char *', Number(array.count));
+  if (array.count === 0) return [];
+  return koffi.decode(array.strings, 'void *', Number(array.count)).map(nameOf);
 }
 
 /** Copy a psftp_strarray psftp allocated and free it. */
@@ -365,4 +384,4 @@ function takeStrarray(ptr) {
   }
 }
 
-module.exports = { koffi, fns, types, takeString, takeStrarray, stringsOf, sized, entriesOf, testHooks };
+module.exports = { koffi, fns, types, takeString, takeStrarray, stringsOf, nameOf, sized, entriesOf, testHooks };

@@ -8,7 +8,7 @@ const { checkSync } = require('./errors');
 const args = require('./args');
 
 // PSFTP_SYMLINKS_* and PSFTP_ON_ERROR_* by their JS names.
-const SYMLINKS = { skip: 0, follow: 1, copy: 2 };
+const SYMLINKS = { skip: 0, follow: 1, copy: 2, 'copy-all': 3 };
 const ON_ERROR = { stop: 0, continue: 1 };
 
 function oneOf(table) {

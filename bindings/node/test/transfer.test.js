@@ -153,16 +153,26 @@ test('transfer options: atomic false writes in place, resume continues a part fi
   assert.notEqual(fs.statSync(remote).ino, ino, 'atomic by default: renamed into place');
 
   const data = pattern(2 * MiB, 5);
-  putRemoteFile(path.join(rdir, 'src'), data);
-  // A part file from an earlier, interrupted atomic get: its bytes are kept.
-  const head = Buffer.from(data.subarray(0, MiB));
-  head.fill(0xee, 0, 16);
-  fs.writeFileSync(path.join(ldir, '.dst.psftp.part'), head);
-  await sftp.get(path.join(rdir, 'src'), path.join(ldir, 'dst'), { resume: true });
-  const got = fs.readFileSync(path.join(ldir, 'dst'));
-  assert.equal(got.length, data.length);
-  assert.ok(got.subarray(0, 16).equals(Buffer.alloc(16, 0xee)), 'resumed after the part file');
-  assert.ok(got.subarray(16).equals(data.subarray(16)));
+  const src = path.join(rdir, 'src');
+  const dst = path.join(ldir, 'dst');
+  const part = path.join(ldir, '.dst.psftp.part');
+  putRemoteFile(src, data);
+  // A part file nothing vouches for (no record of its source) is not
+  // resumed: none of its bytes reach the copy.
+  const stale = Buffer.from(data.subarray(0, MiB));
+  stale.fill(0xee, 0, 16);
+  fs.writeFileSync(part, stale);
+  await sftp.get(src, dst, { resume: true });
+  assert.ok(fs.readFileSync(dst).equals(data), 'started over');
+  // An interrupted resumable get continues where it stopped.
+  fs.rmSync(dst);
+  await assert.rejects(sftp.get(src, dst, { resume: true, callback: () => false }), { code: 'ECANCELED' });
+  const have = fs.statSync(part).size;
+  assert.ok(have > 0 && have < data.length, `${have}`);
+  let first = null;
+  await sftp.get(src, dst, { resume: true, callback: (done) => void (first ??= done) });
+  assert.ok(first > have, `resumed after the ${have} bytes there (first report ${first})`);
+  assert.ok(fs.readFileSync(dst).equals(data));
   await assert.rejects(sftp.put(local, remote, { atomic: 'yes' }), { code: 'ERR_INVALID_ARG_TYPE', message: /atomic/ });
   await assert.rejects(sftp.get(remote, local, { preserve_mtime: true }), { code: 'ERR_INVALID_ARG_VALUE', message: /preserve_mtime/ });
   await assert.rejects(sftp.putfo('x', remote, { resume: true }), { message: /Unknown options resume/ });

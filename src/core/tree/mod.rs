@@ -13,20 +13,23 @@ use std::path::{Path, PathBuf};
 use super::conn::Connection;
 use super::helpers::reparent;
 use super::options::TransferOpts;
-use crate::error::{Error, ErrorKind, Result};
+use super::paths::{bytes_path, path_bytes, remote_join};
+use crate::error::{Error, Result};
+use crate::sftp::show;
 use plan::{Entry, Kind, Plan};
 
-/// One entry that failed, with why.
+/// One entry that failed, with why. The path is bytes (a remote path, or a
+/// local path's bytes), exactly as it is, UTF-8 or not.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Failure {
-    pub path: String,
+    pub path: Vec<u8>,
     pub error: Error,
 }
 
 impl Failure {
-    pub fn new(path: &str, error: Error) -> Failure {
+    pub fn new(path: &[u8], error: Error) -> Failure {
         Failure {
-            path: path.to_string(),
+            path: path.to_vec(),
             error,
         }
     }
@@ -39,10 +42,11 @@ pub struct TreeProgress {
     pub files_total: u64,
     pub bytes_done: u64,
     pub bytes_total: u64,
-    pub current_path: String,
+    /// Relative to the root, as bytes.
+    pub current_path: Vec<u8>,
 }
 
-/// The progress callback: false stops the operation (Cancelled).
+/// The progress callback: false stops the operation (ErrorKind::User).
 pub type TreeProgressFn<'a> = dyn FnMut(&TreeProgress) -> bool + 'a;
 
 /// What a tree operation did.
@@ -61,7 +65,7 @@ pub struct TreeReport {
 impl TreeReport {
     /// The operation's result: the fatal error, or a summary of the failed
     /// entries with the first one's kind.
-    pub fn result(&self, op: &str, root: &str) -> Result<()> {
+    pub fn result(&self, op: &str, root: &[u8]) -> Result<()> {
         if let Some(e) = &self.fatal {
             return Err(e.clone());
         }
@@ -69,16 +73,12 @@ impl TreeReport {
             return Ok(());
         };
         let n = self.failures.len();
+        let (root, path) = (show(root), show(&first.path));
         let msg = if n == 1 {
-            format!(
-                "{op} '{root}': '{}' failed: {}",
-                first.path,
-                first.error.message()
-            )
+            format!("{op} '{root}': '{path}' failed: {}", first.error.message())
         } else {
             format!(
-                "{op} '{root}': {n} entries failed; the first, '{}': {}",
-                first.path,
+                "{op} '{root}': {n} entries failed; the first, '{path}': {}",
                 first.error.message()
             )
         };
@@ -90,16 +90,16 @@ impl TreeReport {
 #[derive(Debug, Clone)]
 pub enum Job {
     Get {
-        remote: String,
+        remote: Vec<u8>,
         local: PathBuf,
         attrs: crate::sftp::Attrs,
-        rel: String,
+        rel: Vec<u8>,
     },
     Put {
         local: PathBuf,
-        remote: String,
+        remote: Vec<u8>,
         attrs: crate::sftp::Attrs,
-        rel: String,
+        rel: Vec<u8>,
     },
 }
 
@@ -109,7 +109,7 @@ impl Job {
             Job::Get { attrs, .. } | Job::Put { attrs, .. } => attrs.size.unwrap_or(0),
         }
     }
-    pub fn rel(&self) -> &str {
+    pub fn rel(&self) -> &[u8] {
         match self {
             Job::Get { rel, .. } | Job::Put { rel, .. } => rel,
         }
@@ -137,7 +137,7 @@ impl Connection {
     /// missing).
     pub fn get_d(
         &self,
-        remotedir: &str,
+        remotedir: &[u8],
         localdir: &Path,
         preserve_mtime: bool,
         opts: &TransferOpts,
@@ -152,21 +152,16 @@ impl Connection {
     /// `reparent(localdir, remotedir)` ('public' lands in localdir/public).
     pub fn get_r(
         &self,
-        remotedir: &str,
+        remotedir: &[u8],
         localdir: &Path,
         preserve_mtime: bool,
         opts: &TransferOpts,
         progress: Option<&mut TreeProgressFn<'_>>,
     ) -> TreeReport {
         let s = settings(opts, preserve_mtime, true);
-        let base = match localdir.to_str().map(|l| reparent(l, remotedir)) {
-            Some(Ok(b)) => PathBuf::from(b),
-            _ => {
-                return fatal(Error::invalid_arg(
-                    "localdir",
-                    "is not valid UTF-8 or remotedir is empty",
-                ))
-            }
+        let base = match reparent(path_bytes(localdir), remotedir) {
+            Ok(b) => bytes_path(&b).to_path_buf(),
+            Err(_) => return fatal(Error::invalid_arg("remotedir", "is empty")),
         };
         self.get_tree(remotedir, base, true, s, progress)
     }
@@ -177,7 +172,7 @@ impl Connection {
     pub fn put_d(
         &self,
         localpath: &Path,
-        remotepath: &str,
+        remotepath: &[u8],
         confirm: bool,
         preserve_mtime: bool,
         opts: &TransferOpts,
@@ -198,7 +193,7 @@ impl Connection {
     pub fn put_r(
         &self,
         localpath: &Path,
-        remotepath: &str,
+        remotepath: &[u8],
         confirm: bool,
         preserve_mtime: bool,
         opts: &TransferOpts,
@@ -215,7 +210,7 @@ impl Connection {
 
     fn get_tree(
         &self,
-        remotedir: &str,
+        remotedir: &[u8],
         base: PathBuf,
         recurse: bool,
         s: Settings,
@@ -227,8 +222,9 @@ impl Connection {
         });
         let plan = match planned {
             Ok(p) => p,
-            Err(e) => return fatal(e.context(format!("get '{remotedir}'"))),
+            Err(e) => return fatal(e.context(format!("get '{}'", show(remotedir)))),
         };
+        self.log_unsafe_links(&plan);
         let mut report = TreeReport {
             failures: plan.failures.clone(),
             ..TreeReport::default()
@@ -245,7 +241,7 @@ impl Connection {
             && (report.failures.is_empty()
                 || s.opts.on_error == crate::core::options::ErrorPolicy::Continue)
         {
-            finish_local(&base, &links, &dirs, &s, &mut report);
+            finish_local(&links, &dirs, &mut report);
         }
         report
     }
@@ -253,7 +249,7 @@ impl Connection {
     fn put_tree(
         &self,
         localpath: &Path,
-        remotepath: &str,
+        remotepath: &[u8],
         recurse: bool,
         s: Settings,
         progress: Option<&mut TreeProgressFn<'_>>,
@@ -262,6 +258,7 @@ impl Connection {
             Ok(p) => p,
             Err(e) => return fatal(e.context(format!("put '{}'", localpath.display()))),
         };
+        self.log_unsafe_links(&plan);
         let mut report = TreeReport {
             failures: plan.failures.clone(),
             ..TreeReport::default()
@@ -275,7 +272,7 @@ impl Connection {
             Ok(base)
         }) {
             Ok(b) => b,
-            Err(e) => return fatal(e.context(format!("put_r into '{remotepath}'"))),
+            Err(e) => return fatal(e.context(format!("put_r into '{}'", show(remotepath)))),
         };
         let dirs: Vec<&Entry> = plan
             .entries
@@ -294,7 +291,7 @@ impl Connection {
             .iter()
             .filter(|e| e.kind == Kind::File)
             .map(|e| Job::Put {
-                local: PathBuf::from(&e.source),
+                local: bytes_path(&e.source).to_path_buf(),
                 remote: remote_path(&base, &e.rel),
                 attrs: e.attrs,
                 rel: e.rel_path(),
@@ -308,6 +305,19 @@ impl Connection {
             });
         }
         report
+    }
+}
+
+impl Connection {
+    /// The safe-links rule leaves out links pointing outside the tree, as
+    /// rsync --safe-links does: say which in the log.
+    fn log_unsafe_links(&self, plan: &Plan) {
+        for link in &plan.unsafe_links {
+            self.log(&format!(
+                "skipping the symlink '{}': it points outside the tree (PSFTP_SYMLINKS_COPY_ALL copies it)",
+                show(link)
+            ));
+        }
     }
 }
 
@@ -337,17 +347,17 @@ fn stop_early(s: &Settings, report: &mut TreeReport) -> bool {
     stop
 }
 
-pub fn remote_path(base: &str, rel: &[String]) -> String {
-    rel.iter().fold(base.to_string(), |p, part| {
-        crate::core::paths::remote_join(&p, part)
-    })
+pub fn remote_path(base: &[u8], rel: &[Vec<u8>]) -> Vec<u8> {
+    rel.iter()
+        .fold(base.to_vec(), |p, part| remote_join(&p, part))
 }
 
-fn local_path(base: &Path, rel: &[String]) -> PathBuf {
-    rel.iter().fold(base.to_path_buf(), |p, part| p.join(part))
+fn local_path(base: &Path, rel: &[Vec<u8>]) -> PathBuf {
+    rel.iter()
+        .fold(base.to_path_buf(), |p, part| p.join(bytes_path(part)))
 }
 
-type LocalLayout = (Vec<Job>, Vec<(PathBuf, String)>, Vec<(PathBuf, u32)>);
+type LocalLayout = (Vec<Job>, Vec<(PathBuf, Vec<u8>)>, Vec<(PathBuf, u32)>);
 
 /// Create the local directories, and list the file jobs (sync-skipped files
 /// counted as done), the links to make and the directory modes to set.
@@ -408,18 +418,12 @@ fn local_matches(local: &Path, attrs: &crate::sftp::Attrs) -> bool {
 /// After the files: recreate links (last, so no file is ever written
 /// through one) and set directory modes (last, so a read-only directory
 /// does not block its own contents).
-fn finish_local(
-    base: &Path,
-    links: &[(PathBuf, String)],
-    dirs: &[(PathBuf, u32)],
-    _s: &Settings,
-    report: &mut TreeReport,
-) {
+fn finish_local(links: &[(PathBuf, Vec<u8>)], dirs: &[(PathBuf, u32)], report: &mut TreeReport) {
     for (path, target) in links {
         let _ = std::fs::remove_file(path);
-        if let Err(e) = std::os::unix::fs::symlink(target, path) {
+        if let Err(e) = std::os::unix::fs::symlink(bytes_path(target), path) {
             report.failures.push(Failure::new(
-                &path.display().to_string(),
+                path_bytes(path),
                 Error::local_io("symlink", path, &e),
             ));
         }
@@ -428,10 +432,9 @@ fn finish_local(
         use std::os::unix::fs::PermissionsExt;
         if let Err(e) = std::fs::set_permissions(path, std::fs::Permissions::from_mode(*mode)) {
             report.failures.push(Failure::new(
-                &path.display().to_string(),
+                path_bytes(path),
                 Error::local_io("chmod", path, &e),
             ));
         }
     }
-    let _ = (base, ErrorKind::LocalIo);
 }

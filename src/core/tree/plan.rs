@@ -1,6 +1,7 @@
 //! What a tree operation will copy: the source tree walked once, names
 //! checked, filters and the symlink policy applied. The remote walk lists
-//! many directories at once through the batch engine.
+//! many directories at once through the batch engine and the one lister
+//! (sftp/list.rs); the local walk uses the one local lister (walk.rs).
 
 use std::cell::RefCell;
 use std::collections::{HashSet, VecDeque};
@@ -10,35 +11,36 @@ use super::Failure;
 use crate::core::conn::State;
 use crate::core::local::check_remote_name;
 use crate::core::options::{SymlinkPolicy, TransferOpts};
-use crate::core::paths::remote_join;
-use crate::core::walk::local_attrs;
+use crate::core::paths::{bytes_path, path_bytes, remote_join};
+use crate::core::walk::{local_attrs, local_listing};
 use crate::error::{Error, ErrorKind, Result};
-use crate::sftp::batch::{self, Task};
-use crate::sftp::{fxp, status, status_error, Attrs, NameEntry, Reply, SftpChannel};
+use crate::sftp::batch;
+use crate::sftp::list::ListTask;
+use crate::sftp::{show, Attrs, NameEntry};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Kind {
     File,
     Dir,
     /// A symlink to recreate, with its target text.
-    Link(String),
+    Link(Vec<u8>),
 }
 
 /// One thing to create at the destination.
 #[derive(Debug, Clone)]
 pub struct Entry {
-    /// Path components below the root.
-    pub rel: Vec<String>,
+    /// Path components below the root (bytes: names need not be UTF-8).
+    pub rel: Vec<Vec<u8>>,
     pub kind: Kind,
     /// The source's attributes (the target's, for a followed link).
     pub attrs: Attrs,
-    /// Full source path (remote path, or local path as a string).
-    pub source: String,
+    /// Full source path (remote path, or local path's bytes).
+    pub source: Vec<u8>,
 }
 
 impl Entry {
-    pub fn rel_path(&self) -> String {
-        self.rel.join("/")
+    pub fn rel_path(&self) -> Vec<u8> {
+        self.rel.join(&b'/')
     }
 }
 
@@ -46,104 +48,59 @@ impl Entry {
 pub struct Plan {
     pub entries: Vec<Entry>,
     pub failures: Vec<Failure>,
+    /// Links left out by the safe-links rule, for the log.
+    pub unsafe_links: Vec<Vec<u8>>,
 }
 
 /// A directory still to list: its source path, components, and real
 /// (symlink-free) path, which link-loop detection compares against.
 struct PendingDir {
-    source: String,
-    rel: Vec<String>,
-    real: String,
+    source: Vec<u8>,
+    rel: Vec<Vec<u8>>,
+    real: Vec<u8>,
 }
 
 /// A symlink met while listing, and the real path of its directory.
 struct FoundLink {
     entry: Entry,
-    dir_real: String,
+    dir_real: Vec<u8>,
+}
+
+/// Whether `path` is `root` or lies below it (both '/'-separated).
+fn within(path: &[u8], root: &[u8]) -> bool {
+    let root = trim_end_slash(root);
+    path == root
+        || (path.starts_with(root) && path.get(root.len()) == Some(&b'/'))
+        || root.is_empty()
+}
+
+fn trim_end_slash(p: &[u8]) -> &[u8] {
+    p.strip_suffix(b"/").unwrap_or(p)
 }
 
 /// A link to `target` (a real path) inside directory `dir` loops if the
 /// target is that directory or one of its ancestors.
-fn loops(dir: &str, target: &str) -> bool {
-    dir == target || dir.starts_with(&format!("{}/", target.trim_end_matches('/')))
+fn loops(dir: &[u8], target: &[u8]) -> bool {
+    within(dir, target)
 }
 
-/// Lists one remote directory: OPENDIR, READDIR until EOF, CLOSE.
-struct ListTask {
-    dir: PendingDir,
-    handle: Option<Vec<u8>>,
-    names: Vec<NameEntry>,
-    error: Option<Error>,
-}
-
-impl ListTask {
-    fn readdir(&self, ch: &mut SftpChannel) -> u32 {
-        let h = self.handle.clone().unwrap_or_default();
-        ch.queue(fxp::READDIR, |e| {
-            e.string(&h);
-        })
+/// rsync's --safe-links rule: a link at `rel` (its components below the
+/// tree's root) is safe if its target is relative and never climbs above
+/// the root.
+pub fn link_stays_inside(rel: &[Vec<u8>], target: &[u8]) -> bool {
+    if target.is_empty() || target.starts_with(b"/") {
+        return false;
     }
-
-    fn close(&mut self, ch: &mut SftpChannel) -> Vec<u32> {
-        match self.handle.take() {
-            Some(h) => vec![ch.queue(fxp::CLOSE, |e| {
-                e.string(&h);
-            })],
-            None => Vec::new(),
+    let mut depth = rel.len().saturating_sub(1);
+    for part in target.split(|&b| b == b'/') {
+        match part {
+            b"" | b"." => {}
+            b".." if depth == 0 => return false,
+            b".." => depth -= 1,
+            _ => depth += 1,
         }
     }
-}
-
-impl Task for ListTask {
-    fn start(&mut self, ch: &mut SftpChannel) -> Vec<u32> {
-        let path = self.dir.source.clone();
-        vec![ch.queue(fxp::OPENDIR, |e| {
-            e.string(path.as_bytes());
-        })]
-    }
-
-    fn reply(&mut self, ch: &mut SftpChannel, _id: u32, reply: Reply<'static>) -> Vec<u32> {
-        let fail = |code, msg: &str, op| status_error(code, msg, op, &self.dir.source);
-        match reply {
-            Reply::Handle(h) if self.handle.is_none() && self.error.is_none() => {
-                self.handle = Some(h.into_owned());
-                vec![self.readdir(ch)]
-            }
-            Reply::Name(names) if self.handle.is_some() => {
-                self.names.extend(names);
-                vec![self.readdir(ch)]
-            }
-            Reply::Status {
-                code: status::EOF, ..
-            } if self.handle.is_some() => self.close(ch),
-            Reply::Status {
-                code: status::OK, ..
-            } => Vec::new(), // the CLOSE
-            Reply::Status { code, message } => {
-                let op = if self.handle.is_some() {
-                    "readdir"
-                } else {
-                    "opendir"
-                };
-                self.error.get_or_insert(fail(code, &message, op));
-                self.close(ch)
-            }
-            _ => {
-                self.error.get_or_insert(Error::new(
-                    ErrorKind::Sftp,
-                    format!(
-                        "listing '{}': the server sent a reply of the wrong type",
-                        self.dir.source
-                    ),
-                ));
-                self.close(ch)
-            }
-        }
-    }
-
-    fn abort(&mut self, err: &Error) {
-        self.error.get_or_insert(err.clone());
-    }
+    true
 }
 
 /// How one listed entry is treated.
@@ -154,7 +111,7 @@ enum Found {
     ResolveLink,
 }
 
-fn classify(a: &Attrs, rel: &str, opts: &TransferOpts) -> Found {
+fn classify(a: &Attrs, rel: &[u8], opts: &TransferOpts) -> Found {
     if a.is_dir() {
         return if opts.filters.walks_dir(rel) {
             Found::Walk
@@ -174,20 +131,33 @@ fn classify(a: &Attrs, rel: &str, opts: &TransferOpts) -> Found {
     }
 }
 
+/// A link to copy as a link, if the policy lets it: `CopyAll` copies any
+/// target verbatim, `Copy` only those that stay inside the tree.
+fn copied_link(plan: &mut Plan, link: Entry, target: Vec<u8>, opts: &TransferOpts) {
+    if opts.symlinks == SymlinkPolicy::Copy && !link_stays_inside(&link.rel, &target) {
+        plan.unsafe_links.push(link.source);
+        return;
+    }
+    plan.entries.push(Entry {
+        kind: Kind::Link(target),
+        ..link
+    });
+}
+
 /// Walk the remote tree at `root` (already resolved).
-pub fn remote(st: &mut State, root: &str, recurse: bool, opts: &TransferOpts) -> Result<Plan> {
+pub fn remote(st: &mut State, root: &[u8], recurse: bool, opts: &TransferOpts) -> Result<Plan> {
     // The root must be a directory: report that plainly, not as a listing error.
     let root_attrs = st.sftp.stat(root)?;
     if !root_attrs.is_dir() {
         return Err(Error::new(
             ErrorKind::NotADirectory,
-            format!("'{root}' is not a directory"),
+            format!("'{}' is not a directory", show(root)),
         ));
     }
     let root_real = st.sftp.realpath(root)?;
     let mut plan = Plan::default();
     let mut pending = VecDeque::from([PendingDir {
-        source: root.to_string(),
+        source: root.to_vec(),
         rel: Vec::new(),
         real: root_real.clone(),
     }]);
@@ -210,74 +180,39 @@ fn list_round(
     plan: &mut Plan,
 ) -> Result<Vec<FoundLink>> {
     let queue = RefCell::new(std::mem::take(pending));
+    let dirs = RefCell::new(Vec::new());
     let links = RefCell::new(Vec::new());
     let plan = RefCell::new(plan);
     batch::run(
         &mut st.sftp,
         16,
         || {
-            queue.borrow_mut().pop_front().map(|dir| ListTask {
-                dir,
-                handle: None,
-                names: Vec::new(),
-                error: None,
-            })
+            let dir = queue.borrow_mut().pop_front()?;
+            let task = ListTask::new(dir.source.clone());
+            dirs.borrow_mut().push(dir);
+            Some(task)
         },
         |task| {
-            let mut plan = plan.borrow_mut();
-            if let Some(e) = task.error {
-                plan.failures.push(Failure::new(&task.dir.source, e));
-                return;
-            }
-            let mut seen = HashSet::new();
-            for n in task.names {
-                if n.filename == b"." || n.filename == b".." {
-                    continue;
+            let (path, listed) = task.finish();
+            let dir = {
+                let mut d = dirs.borrow_mut();
+                let i = d.iter().position(|d| d.source == path).expect("listed dir");
+                d.swap_remove(i)
+            };
+            let names = match listed {
+                Ok(n) => n,
+                Err(e) => {
+                    plan.borrow_mut()
+                        .failures
+                        .push(Failure::new(&dir.source, e));
+                    return;
                 }
-                let name = match check_remote_name(&n.filename, &task.dir.source) {
-                    Ok(s) if seen.insert(s.to_string()) => s.to_string(),
-                    Ok(s) => {
-                        let e = Error::new(
-                            ErrorKind::UnsafePath,
-                            format!("'{}' lists '{s}' twice", task.dir.source),
-                        );
-                        plan.failures
-                            .push(Failure::new(&remote_join(&task.dir.source, s), e));
-                        continue;
-                    }
-                    Err(e) => {
-                        plan.failures.push(Failure::new(&task.dir.source, e));
-                        continue;
-                    }
-                };
-                let mut rel = task.dir.rel.clone();
-                rel.push(name.clone());
-                let entry = Entry {
-                    source: remote_join(&task.dir.source, &name),
-                    rel,
-                    kind: Kind::File,
-                    attrs: n.attrs,
-                };
-                match classify(&n.attrs, &entry.rel_path(), opts) {
-                    Found::Skip => {}
-                    Found::Copy(kind) => plan.entries.push(Entry { kind, ..entry }),
-                    Found::ResolveLink => links.borrow_mut().push(FoundLink {
-                        entry,
-                        dir_real: task.dir.real.clone(),
-                    }),
-                    // get_d copies files only.
-                    Found::Walk if !recurse => {}
-                    Found::Walk => {
-                        queue.borrow_mut().push_back(PendingDir {
-                            source: entry.source.clone(),
-                            rel: entry.rel.clone(),
-                            real: remote_join(&task.dir.real, &name),
-                        });
-                        plan.entries.push(Entry {
-                            kind: Kind::Dir,
-                            ..entry
-                        });
-                    }
+            };
+            let found = take_listing(&dir, names, recurse, opts, &mut plan.borrow_mut());
+            for f in found {
+                match f {
+                    Listed::Dir(d) => queue.borrow_mut().push_back(d),
+                    Listed::Link(l) => links.borrow_mut().push(l),
                 }
             }
         },
@@ -285,23 +220,89 @@ fn list_round(
     Ok(links.into_inner())
 }
 
+/// What a listing adds besides plain entries.
+enum Listed {
+    Dir(PendingDir),
+    Link(FoundLink),
+}
+
+/// Check and classify the names of one listed directory.
+fn take_listing(
+    dir: &PendingDir,
+    names: Vec<NameEntry>,
+    recurse: bool,
+    opts: &TransferOpts,
+    plan: &mut Plan,
+) -> Vec<Listed> {
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    for n in names {
+        if n.filename == b"." || n.filename == b".." {
+            continue;
+        }
+        let name = match check_remote_name(&n.filename, &dir.source) {
+            Ok(s) if seen.insert(s.to_vec()) => s.to_vec(),
+            Ok(s) => {
+                let e = Error::new(
+                    ErrorKind::UnsafePath,
+                    format!("'{}' lists '{}' twice", show(&dir.source), show(s)),
+                );
+                plan.failures
+                    .push(Failure::new(&remote_join(&dir.source, s), e));
+                continue;
+            }
+            Err(e) => {
+                plan.failures.push(Failure::new(&dir.source, e));
+                continue;
+            }
+        };
+        let mut rel = dir.rel.clone();
+        rel.push(name.clone());
+        let entry = Entry {
+            source: remote_join(&dir.source, &name),
+            rel,
+            kind: Kind::File,
+            attrs: n.attrs,
+        };
+        match classify(&n.attrs, &entry.rel_path(), opts) {
+            Found::Skip => {}
+            Found::Copy(kind) => plan.entries.push(Entry { kind, ..entry }),
+            Found::ResolveLink => out.push(Listed::Link(FoundLink {
+                entry,
+                dir_real: dir.real.clone(),
+            })),
+            // get_d copies files only.
+            Found::Walk if !recurse => {}
+            Found::Walk => {
+                out.push(Listed::Dir(PendingDir {
+                    source: entry.source.clone(),
+                    rel: entry.rel.clone(),
+                    real: remote_join(&dir.real, &name),
+                }));
+                plan.entries.push(Entry {
+                    kind: Kind::Dir,
+                    ..entry
+                });
+            }
+        }
+    }
+    out
+}
+
 /// Apply the symlink policy to one remote link.
 fn resolve_link(
     st: &mut State,
     found: FoundLink,
-    root_real: &str,
+    root_real: &[u8],
     opts: &TransferOpts,
     plan: &mut Plan,
     pending: &mut VecDeque<PendingDir>,
     recurse: bool,
 ) {
     let link = found.entry;
-    if opts.symlinks == SymlinkPolicy::Copy {
+    if opts.symlinks != SymlinkPolicy::Follow {
         match st.sftp.readlink(&link.source) {
-            Ok(target) => plan.entries.push(Entry {
-                kind: Kind::Link(target),
-                ..link
-            }),
+            Ok(target) => copied_link(plan, link, target, opts),
             Err(e) => plan.failures.push(Failure::new(&link.source, e)),
         }
         return;
@@ -310,7 +311,7 @@ fn resolve_link(
     let Ok(real) = st.sftp.realpath(&link.source) else {
         return; // dangling: nothing to follow
     };
-    if !inside(&real, root_real) {
+    if !within(&real, root_real) {
         return;
     }
     match st.sftp.stat(&link.source) {
@@ -333,10 +334,6 @@ fn resolve_link(
         }
         _ => {}
     }
-}
-
-fn inside(path: &str, root: &str) -> bool {
-    path == root || path.starts_with(&format!("{}/", root.trim_end_matches('/')))
 }
 
 /// Walk the local tree at `root`.
@@ -370,36 +367,32 @@ struct LocalWalker<'a> {
 
 impl LocalWalker<'_> {
     /// List `dir`, whose symlink-free path is `real`.
-    fn dir(&mut self, dir: &Path, real: &Path, rel: &[String]) -> Result<()> {
-        let read = std::fs::read_dir(dir).map_err(|e| Error::local_io("list", dir, &e))?;
-        let mut paths: Vec<PathBuf> = read.filter_map(|e| e.ok().map(|e| e.path())).collect();
-        paths.sort();
-        for path in paths {
-            if let Err(e) = self.entry(&path, real, rel) {
-                self.plan
-                    .failures
-                    .push(Failure::new(&path.display().to_string(), e));
+    fn dir(&mut self, dir: &Path, real: &Path, rel: &[Vec<u8>]) -> Result<()> {
+        for (path, meta) in local_listing(dir)? {
+            if let Err(e) = self.entry(&path, meta, real, rel) {
+                self.plan.failures.push(Failure::new(path_bytes(&path), e));
             }
         }
         Ok(())
     }
 
-    fn entry(&mut self, path: &Path, dir_real: &Path, rel: &[String]) -> Result<()> {
-        let name = path.file_name().and_then(|n| n.to_str()).ok_or_else(|| {
-            Error::new(
-                ErrorKind::LocalIo,
-                format!("local '{}': the name is not valid UTF-8", path.display()),
-            )
-        })?;
+    fn entry(
+        &mut self,
+        path: &Path,
+        lmeta: std::fs::Metadata,
+        dir_real: &Path,
+        rel: &[Vec<u8>],
+    ) -> Result<()> {
+        let name = path
+            .file_name()
+            .map_or(&b""[..], |n| path_bytes(Path::new(n)));
         let mut rel = rel.to_vec();
-        rel.push(name.to_string());
-        let lmeta =
-            std::fs::symlink_metadata(path).map_err(|e| Error::local_io("lstat", path, &e))?;
+        rel.push(name.to_vec());
         let entry = Entry {
             rel,
             kind: Kind::File,
             attrs: local_attrs(&lmeta),
-            source: path.display().to_string(),
+            source: path_bytes(path).to_vec(),
         };
         match classify(&entry.attrs, &entry.rel_path(), self.opts) {
             Found::Skip => Ok(()),
@@ -407,7 +400,7 @@ impl LocalWalker<'_> {
                 self.plan.entries.push(Entry { kind, ..entry });
                 Ok(())
             }
-            Found::Walk => self.walk_into(path, &dir_real.join(name), entry),
+            Found::Walk => self.walk_into(path, &dir_real.join(bytes_path(name)), entry),
             Found::ResolveLink => self.link(path, dir_real, entry),
         }
     }
@@ -425,19 +418,15 @@ impl LocalWalker<'_> {
     }
 
     fn link(&mut self, path: &Path, dir_real: &Path, entry: Entry) -> Result<()> {
-        if self.opts.symlinks == SymlinkPolicy::Copy {
+        if self.opts.symlinks != SymlinkPolicy::Follow {
             let target =
                 std::fs::read_link(path).map_err(|e| Error::local_io("readlink", path, &e))?;
-            let target = target.to_str().ok_or_else(|| {
-                Error::new(
-                    ErrorKind::LocalIo,
-                    format!("link '{}': target is not UTF-8", path.display()),
-                )
-            })?;
-            self.plan.entries.push(Entry {
-                kind: Kind::Link(target.to_string()),
-                ..entry
-            });
+            copied_link(
+                &mut self.plan,
+                entry,
+                path_bytes(&target).to_vec(),
+                self.opts,
+            );
             return Ok(());
         }
         let (Ok(real), Ok(meta)) = (path.canonicalize(), std::fs::metadata(path)) else {
@@ -460,5 +449,37 @@ impl LocalWalker<'_> {
             self.walk_into(path, &real, Entry { attrs, ..entry })?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rel(parts: &[&str]) -> Vec<Vec<u8>> {
+        parts.iter().map(|p| p.as_bytes().to_vec()).collect()
+    }
+
+    #[test]
+    fn safe_links_stay_inside_the_tree() {
+        let top = rel(&["link"]);
+        let deep = rel(&["a", "b", "link"]);
+        assert!(link_stays_inside(&top, b"file"));
+        assert!(link_stays_inside(&top, b"./d/../file"));
+        assert!(link_stays_inside(&deep, b"../../x"));
+        assert!(link_stays_inside(&deep, b"../c/./d"));
+        assert!(!link_stays_inside(&top, b"../outside"));
+        assert!(!link_stays_inside(&deep, b"../../../x"));
+        assert!(!link_stays_inside(&deep, b"d/../../../../x"));
+        assert!(!link_stays_inside(&top, b"/etc/passwd"));
+        assert!(!link_stays_inside(&top, b""));
+    }
+
+    #[test]
+    fn within_compares_whole_components() {
+        assert!(within(b"/a/b", b"/a"));
+        assert!(within(b"/a", b"/a/"));
+        assert!(!within(b"/ab", b"/a"));
+        assert!(within(b"/x", b"/"));
     }
 }

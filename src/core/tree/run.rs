@@ -14,10 +14,10 @@ use std::time::{Duration, Instant};
 use super::tasks::{GetTask, Outcome, PutTask, SMALL_FILE, TASKS_IN_FLIGHT};
 use super::{Failure, Job, Settings, TreeProgress, TreeProgressFn, TreeReport};
 use crate::core::conn::{Connection, State};
-use crate::core::local::{unix_secs, LocalTarget};
-use crate::core::options::ErrorPolicy;
+use crate::core::local::unix_secs;
+use crate::core::options::{ErrorPolicy, TransferOpts};
 use crate::core::siblings::Siblings;
-use crate::core::transfer::FileSource;
+use crate::core::transfer::FileOpts;
 use crate::error::{Error, ErrorKind, Result};
 use crate::sftp::batch;
 
@@ -27,8 +27,8 @@ const PROGRESS_EVERY: Duration = Duration::from_millis(100);
 /// What workers tell the coordinator.
 enum Event {
     Bytes(u64),
-    Started(String),
-    Finished(String, Outcome, u64),
+    Started(Vec<u8>),
+    Finished(Vec<u8>, Outcome, u64),
     /// A worker could not open its connection.
     NoConnection(Error),
 }
@@ -184,12 +184,12 @@ impl Coordinator<'_, '_> {
         if let Some(e) = no_connection {
             // Only fatal if nothing got through at all.
             if self.report.files_copied == 0 && self.totals.files_total > self.totals.files_done {
-                self.report.failures.push(Failure::new("(connection)", e));
+                self.report.failures.push(Failure::new(b"(connection)", e));
             }
         }
     }
 
-    fn finished(&mut self, path: String, outcome: Outcome, streamed: u64) {
+    fn finished(&mut self, path: Vec<u8>, outcome: Outcome, streamed: u64) {
         self.totals.files_done += 1;
         self.totals.current_path = path.clone();
         match outcome {
@@ -203,7 +203,10 @@ impl Coordinator<'_, '_> {
                 self.totals.bytes_done += n;
             }
             Outcome::Failed(e) => {
-                if e.kind() != ErrorKind::Cancelled || !self.cancelled {
+                // With the stop policy only the first failure is reported,
+                // though others may have been in flight with it.
+                let stopped = self.policy == ErrorPolicy::Stop && !self.report.failures.is_empty();
+                if (e.kind() != ErrorKind::Cancelled || !self.cancelled) && !stopped {
                     self.report.failures.push(Failure::new(&path, e));
                 }
                 if self.policy == ErrorPolicy::Stop {
@@ -268,14 +271,14 @@ fn work(st: &mut State, queue: &Queue, stop: &AtomicBool, tx: &Sender<Event>, s:
                 return None;
             }
             let job = Queue::pop(&queue.small)?;
-            send(tx, Event::Started(job.rel().to_string()));
+            send(tx, Event::Started(job.rel().to_vec()));
             Some(small_task(job, s))
         },
         |task| {
             let (outcome, job) = task.finish();
             match outcome {
                 Outcome::Retry => retries.push(job),
-                o => send(tx, Event::Finished(job.rel().to_string(), o, 0)),
+                o => send(tx, Event::Finished(job.rel().to_vec(), o, 0)),
             }
         },
     );
@@ -286,7 +289,7 @@ fn work(st: &mut State, queue: &Queue, stop: &AtomicBool, tx: &Sender<Event>, s:
             Ok(()) => stream(st, job, stop, tx, s),
             Err(e) => send(
                 tx,
-                Event::Finished(job.rel().to_string(), Outcome::Failed(e.clone()), 0),
+                Event::Finished(job.rel().to_vec(), Outcome::Failed(e.clone()), 0),
             ),
         }
     }
@@ -371,7 +374,7 @@ impl batch::Task for SmallTask<'_> {
 /// One large (or retried) file through the streaming pipeline, reporting
 /// bytes as they move and stopping when the operation is stopped.
 fn stream(st: &mut State, job: Job, stop: &AtomicBool, tx: &Sender<Event>, s: &Settings) {
-    send(tx, Event::Started(job.rel().to_string()));
+    send(tx, Event::Started(job.rel().to_vec()));
     let mut sent = 0u64;
     let mut progress = |done: u64, _total: u64| {
         send(tx, Event::Bytes(done - sent));
@@ -391,88 +394,55 @@ fn stream(st: &mut State, job: Job, stop: &AtomicBool, tx: &Sender<Event>, s: &S
         Ok(o) => o,
         Err(e) => Outcome::Failed(e),
     };
-    send(tx, Event::Finished(job.rel().to_string(), outcome, sent));
+    send(tx, Event::Finished(job.rel().to_vec(), outcome, sent));
+}
+
+/// Trees never resume: a part file left by an earlier run starts over.
+fn no_resume(s: &Settings) -> TransferOpts {
+    TransferOpts {
+        resume: false,
+        ..s.opts.clone()
+    }
 }
 
 fn stream_get(
     st: &mut State,
-    remote: &str,
+    remote: &[u8],
     local: &std::path::Path,
     s: &Settings,
     progress: &mut dyn FnMut(u64, u64) -> bool,
 ) -> Result<Outcome> {
-    let opts = crate::core::options::TransferOpts {
-        resume: false,
-        ..s.opts.clone()
+    let fo = FileOpts {
+        times: s.keeps_mtime(),
+        mode: s.opts.preserve_mode,
+        confirm: false,
     };
-    st.with_read_handle(remote, |st, handle, attrs| {
-        let mut t = LocalTarget::open(local, &opts, attrs.size)?;
-        let mut sink = crate::core::transfer::FileSink {
-            file: &mut t.file,
-            path: &t.write_to,
-        };
-        match st.read_handle(handle, remote, 0, attrs, &mut sink, Some(progress)) {
-            Ok(n) => {
-                let times = attrs.atime_mtime.filter(|_| s.keeps_mtime());
-                let mode = attrs
-                    .permissions
-                    .filter(|_| s.opts.preserve_mode)
-                    .map(|m| m & 0o777);
-                t.commit(times, mode, s.opts.fsync)?;
-                Ok(Outcome::Copied(n))
-            }
-            Err(e) => {
-                t.abandon(false);
-                Err(e)
-            }
-        }
-    })
+    let n = st.get_file(remote, local, b"", Some(progress), fo, &no_resume(s), None)?;
+    Ok(Outcome::Copied(n))
 }
 
 fn stream_put(
     st: &mut State,
     local: &std::path::Path,
-    remote: &str,
+    remote: &[u8],
     attrs: &crate::sftp::Attrs,
     s: &Settings,
     progress: &mut dyn FnMut(u64, u64) -> bool,
 ) -> Result<Outcome> {
-    let mut file = std::fs::File::open(local).map_err(|e| Error::local_io("open", local, &e))?;
-    let meta = file
-        .metadata()
-        .map_err(|e| Error::local_io("stat", local, &e))?;
     if s.opts.sync {
-        let same = |a: crate::sftp::Attrs| a.size == Some(meta.len()) && a.mtime() == attrs.mtime();
+        let meta = std::fs::metadata(local).map_err(|e| Error::local_io("stat", local, &e))?;
+        let same = |a: crate::sftp::Attrs| {
+            a.size == Some(meta.len()) && a.mtime() == Some(unix_secs(meta.modified()))
+        };
         if st.sftp.stat(remote).is_ok_and(same) {
             return Ok(Outcome::Skipped(meta.len()));
         }
     }
-    let times = s
-        .keeps_mtime()
-        .then(|| (unix_secs(meta.accessed()), unix_secs(meta.modified())));
-    let opts = crate::core::options::TransferOpts {
-        resume: false,
-        ..s.opts.clone()
+    let fo = FileOpts {
+        times: s.keeps_mtime(),
+        mode: s.opts.preserve_mode,
+        confirm: s.confirm,
     };
-    let mut source = FileSource {
-        file: &mut file,
-        path: local,
-    };
-    st.upload_to(
-        remote,
-        &mut source,
-        meta.len(),
-        Some(progress),
-        s.confirm,
-        times,
-        &opts,
-    )?;
-    if s.opts.preserve_mode {
-        let mode = crate::sftp::Attrs {
-            permissions: attrs.permissions.map(|m| m & 0o7777),
-            ..Default::default()
-        };
-        st.sftp.setstat(remote, &mode)?;
-    }
-    Ok(Outcome::Copied(meta.len()))
+    st.put_file(local, remote, Some(progress), fo, &no_resume(s), None)?;
+    Ok(Outcome::Copied(attrs.size.unwrap_or(0)))
 }

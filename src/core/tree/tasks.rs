@@ -1,11 +1,16 @@
 //! The per-file state machines of the tree operations, run many at a time
-//! on one connection by the batch engine.
+//! on one connection by the batch engine. They only sequence requests:
+//! every request and reply is a typed request of sftp/request.rs, the
+//! local side of a get is `local::LocalTarget` and the remote side of a put
+//! `remote::RemoteCommit`, exactly as for get and put.
 //!
 //! A small get is OPEN, then all its READs (plus one past the end, to see
 //! EOF) and the CLOSE at once: two round trips, overlapped with the other
-//! files'. A small put is [STAT of the destination for sync or to keep its
-//! mode] + OPEN, then WRITEs, FSETSTAT and CLOSE at once, then the rename
-//! into place and the confirming STAT.
+//! files'. A file that is not what its listing said (shorter, longer, a
+//! short read) is streamed instead, where FSTAT's size is the promise. A
+//! small put is [STAT of the destination for sync or to keep its mode] +
+//! OPEN, then WRITEs and the commit's FSETSTAT, FSTAT and CLOSE at once,
+//! then the rename into place.
 
 use std::collections::HashMap;
 use std::os::unix::fs::FileExt;
@@ -14,12 +19,12 @@ use std::path::PathBuf;
 use super::plan::{Entry, Kind};
 use super::{remote_path, Failure, Settings, TreeReport};
 use crate::core::conn::State;
-use crate::core::local::LocalTarget;
-use crate::core::options::PART_SUFFIX;
-use crate::core::paths::{remote_basename, remote_dirname, remote_join};
+use crate::core::local::{self, LocalTarget};
+use crate::core::remote::{self, Finish, RemoteCommit};
 use crate::error::{Error, ErrorKind, Result};
 use crate::sftp::batch::{self, Task};
-use crate::sftp::{fxp, open_flags, status, status_error, Attrs, Reply, SftpChannel};
+use crate::sftp::request::{Close, Mkdir, Open, Read, Request, Stat, Write};
+use crate::sftp::{open_flags, show, Attrs, Reply, SftpChannel};
 
 /// Files up to this size go through the batch engine; larger ones stream
 /// one at a time with the full pipeline.
@@ -33,43 +38,43 @@ pub enum Outcome {
     Copied(u64),
     Skipped(u64),
     Failed(Error),
-    /// The file was not what the listing said (it grew, or a read came back
-    /// short): stream it instead.
+    /// The file was not what the listing said (it grew, shrank, or a read
+    /// came back short), or the destination is a device: stream it instead.
     Retry,
 }
 
-fn bad_reply(op: &str, path: &str) -> Error {
-    Error::new(
-        ErrorKind::Sftp,
-        format!("{op} '{path}': the server sent an unexpected reply"),
-    )
-}
-
-fn queue_handle_op(ch: &mut SftpChannel, kind: u8, handle: &[u8]) -> u32 {
-    ch.queue(kind, |e| {
-        e.string(handle);
-    })
+/// One READ of a small get: where, how much, and whether it is the probe
+/// past the listed end.
+#[derive(Debug, Clone, Copy)]
+struct ReadReq {
+    offset: u64,
+    len: u32,
+    probe: bool,
 }
 
 /// Download of one small file.
 pub struct GetTask<'a> {
-    pub remote: String,
+    pub remote: Vec<u8>,
     pub local: PathBuf,
     pub attrs: Attrs,
-    pub rel: String,
+    pub rel: Vec<u8>,
     s: &'a Settings,
     target: Option<LocalTarget>,
-    /// READ requests in flight: id -> (offset, length, is the EOF probe).
-    reads: HashMap<u32, (u64, u32, bool)>,
-    opened: bool,
-    end: u64,
-    eof_at: Option<u64>,
+    handle: Option<Vec<u8>>,
+    reads: HashMap<u32, ReadReq>,
+    close: Option<u32>,
     error: Option<Error>,
     retry: bool,
 }
 
 impl<'a> GetTask<'a> {
-    pub fn new(remote: String, local: PathBuf, attrs: Attrs, rel: String, s: &'a Settings) -> Self {
+    pub fn new(
+        remote: Vec<u8>,
+        local: PathBuf,
+        attrs: Attrs,
+        rel: Vec<u8>,
+        s: &'a Settings,
+    ) -> Self {
         GetTask {
             remote,
             local,
@@ -77,10 +82,9 @@ impl<'a> GetTask<'a> {
             rel,
             s,
             target: None,
+            handle: None,
             reads: HashMap::new(),
-            opened: false,
-            end: 0,
-            eof_at: None,
+            close: None,
             error: None,
             retry: false,
         }
@@ -90,56 +94,77 @@ impl<'a> GetTask<'a> {
         self.error.get_or_insert(e);
     }
 
-    fn on_handle(&mut self, ch: &mut SftpChannel, handle: &[u8]) -> Vec<u32> {
+    /// Every READ (the listed size, then one past it) and the CLOSE.
+    fn read_all(&mut self, ch: &mut SftpChannel, handle: &[u8]) -> Vec<u32> {
         let size = self.attrs.size.unwrap_or(0);
         let chunk = ch.max_read as u64;
         let mut ids = Vec::new();
         let mut off = 0;
-        while off < size {
-            let len = (size - off).min(chunk) as u32;
-            ids.push(self.queue_read(ch, handle, off, len, false));
+        loop {
+            let probe = off >= size;
+            let len = if probe {
+                chunk
+            } else {
+                (size - off).min(chunk)
+            } as u32;
+            let read = Read {
+                handle,
+                path: &self.remote,
+                offset: off,
+                len,
+            };
+            let id = ch.send(&read);
+            self.reads.insert(
+                id,
+                ReadReq {
+                    offset: off,
+                    len,
+                    probe,
+                },
+            );
+            ids.push(id);
+            if probe {
+                break;
+            }
             off += len as u64;
         }
-        ids.push(self.queue_read(ch, handle, size, chunk as u32, true));
-        ids.push(queue_handle_op(ch, fxp::CLOSE, handle));
+        let close = ch.send(&Close {
+            handle,
+            path: &self.remote,
+        });
+        self.close = Some(close);
+        ids.push(close);
         ids
     }
 
-    fn queue_read(
-        &mut self,
-        ch: &mut SftpChannel,
-        handle: &[u8],
-        off: u64,
-        len: u32,
-        probe: bool,
-    ) -> u32 {
-        let id = ch.queue(fxp::READ, |e| {
-            e.string(handle).u64(off).u32(len);
-        });
-        self.reads.insert(id, (off, len, probe));
-        id
-    }
-
-    fn on_data(&mut self, (off, len, probe): (u64, u32, bool), data: &[u8]) {
-        if data.len() > len as usize
-            || (probe && !data.is_empty())
-            || (!probe && data.len() < len as usize)
-        {
-            // Longer than asked is hostile; a growing file or a short read
-            // needs the streaming path.
-            if data.len() > len as usize {
-                return self.fail(bad_reply("read", &self.remote));
-            }
-            self.retry = true;
-            return;
-        }
-        if let Some(t) = &self.target {
-            if let Err(e) = t.file.write_all_at(data, off) {
-                let path = t.write_to.clone();
-                return self.fail(Error::local_io("write", &path, &e));
+    fn on_read(&mut self, req: ReadReq, reply: Reply<'static>) {
+        let handle = self.handle.clone().unwrap_or_default();
+        let read = Read {
+            handle: &handle,
+            path: &self.remote,
+            offset: req.offset,
+            len: req.len,
+        };
+        let data = match read.decode(reply) {
+            Ok(d) => d,
+            Err(e) => return self.fail(e),
+        };
+        match (data, req.probe) {
+            // The end where the listing said: as it should be.
+            (None, true) => {}
+            // Data past the listed end, the end before it, or a short
+            // read: not what the listing said; the stream path decides.
+            (Some(_), true) | (None, false) => self.retry = true,
+            (Some(d), false) if d.len() < req.len as usize => self.retry = true,
+            (Some(d), false) => {
+                if let Some(t) = &self.target {
+                    if let Err(e) = t.file.write_all_at(&d, req.offset) {
+                        let path = t.write_to.clone();
+                        self.fail(Error::local_io("write", &path, &e));
+                    }
+                }
             }
         }
-        self.end = self.end.max(off + data.len() as u64);
     }
 
     /// Commit or discard the local file once every reply is in.
@@ -158,24 +183,20 @@ impl<'a> GetTask<'a> {
             return (Outcome::Retry, self);
         }
         let Some(t) = target else {
-            return (Outcome::Failed(bad_reply("read", &self.remote)), self);
+            return (Outcome::Retry, self);
         };
-        let len = self.eof_at.map_or(self.end, |e| e.min(self.end));
-        let committed = t
-            .file
-            .set_len(len)
-            .map_err(|e| Error::local_io("truncate", &t.write_to, &e))
-            .and_then(|_| {
-                let times = self.attrs.atime_mtime.filter(|_| self.s.keeps_mtime());
-                let mode = self
-                    .attrs
-                    .permissions
-                    .filter(|_| self.s.opts.preserve_mode)
-                    .map(|m| m & 0o777);
-                t.commit(times, mode, self.s.opts.fsync)
-            });
-        match committed {
-            Ok(()) => (Outcome::Copied(len), self),
+        let size = self.attrs.size.unwrap_or(0);
+        let finish = local::Finish {
+            times: self.attrs.atime_mtime.filter(|_| self.s.keeps_mtime()),
+            mode: self
+                .attrs
+                .permissions
+                .filter(|_| self.s.opts.preserve_mode)
+                .map(|m| m & 0o777),
+            fsync: self.s.opts.fsync,
+        };
+        match t.commit(finish) {
+            Ok(()) => (Outcome::Copied(size), self),
             Err(e) => (Outcome::Failed(e), self),
         }
     }
@@ -187,66 +208,64 @@ impl Task for GetTask<'_> {
             resume: false,
             ..self.s.opts.clone()
         };
-        match LocalTarget::open(&self.local, &opts, self.attrs.size) {
+        // Reads land out of order, which a device or FIFO cannot take (and
+        // opening a FIFO only to close it would end its reader's input).
+        if local::is_special(&self.local) {
+            self.retry = true;
+            return Vec::new();
+        }
+        match LocalTarget::open(&self.local, &opts, 0, None) {
             Ok(t) => self.target = Some(t),
             Err(e) => {
                 self.fail(e);
                 return Vec::new();
             }
         }
-        let path = self.remote.clone();
-        vec![ch.queue(fxp::OPEN, |e| {
-            e.string(path.as_bytes())
-                .u32(open_flags::READ)
-                .attrs(&Attrs::default());
-        })]
+        vec![ch.send(&self.open())]
     }
 
     fn reply(&mut self, ch: &mut SftpChannel, id: u32, reply: Reply<'static>) -> Vec<u32> {
-        if !self.opened {
-            self.opened = true;
-            return match reply {
-                Reply::Handle(h) => self.on_handle(ch, &h),
-                Reply::Status { code, message } => {
-                    self.fail(status_error(code, &message, "open", &self.remote));
-                    Vec::new()
+        if self.handle.is_none() && self.close.is_none() {
+            return match self.open().decode(reply) {
+                Ok(h) => {
+                    let ids = self.read_all(ch, &h);
+                    self.handle = Some(h);
+                    ids
                 }
-                _ => {
-                    self.fail(bad_reply("open", &self.remote));
+                Err(e) => {
+                    self.fail(e);
                     Vec::new()
                 }
             };
         }
-        let read = self.reads.remove(&id);
-        match (read, reply) {
-            (Some(r), Reply::Data(d)) => self.on_data(r, &d),
-            (
-                Some((off, _, _)),
-                Reply::Status {
-                    code: status::EOF, ..
-                },
-            ) => {
-                self.eof_at = Some(self.eof_at.map_or(off, |e| e.min(off)));
+        if let Some(req) = self.reads.remove(&id) {
+            self.on_read(req, reply);
+        } else if self.close == Some(id) {
+            let handle = self.handle.clone().unwrap_or_default();
+            if let Err(e) = (Close {
+                handle: &handle,
+                path: &self.remote,
+            })
+            .decode(reply)
+            {
+                self.fail(e);
             }
-            (Some(_), Reply::Status { code, message }) => {
-                self.fail(status_error(code, &message, "read", &self.remote))
-            }
-            (
-                None,
-                Reply::Status {
-                    code: status::OK, ..
-                },
-            ) => {}
-            (None, Reply::Status { code, message }) => {
-                self.fail(status_error(code, &message, "close", &self.remote))
-            }
-            _ => self.fail(bad_reply("read", &self.remote)),
         }
         Vec::new()
     }
 
     fn abort(&mut self, err: &Error) {
         self.fail(err.clone());
+    }
+}
+
+impl GetTask<'_> {
+    fn open(&self) -> Open<'_> {
+        Open {
+            path: &self.remote,
+            flags: open_flags::READ,
+            attrs: Attrs::default(),
+        }
     }
 }
 
@@ -257,68 +276,48 @@ enum PutPhase {
     Checking,
     /// [STAT of the old file] + OPEN.
     Opening,
-    /// WRITEs, FSETSTAT, [fsync], CLOSE.
+    /// WRITEs, with the commit in flight behind them.
     Writing,
-    /// Rename into place, [STAT to confirm].
-    Committing,
-    /// REMOVE of the temporary file after a failure.
-    Cleaning,
 }
 
-/// What one request of a put was.
+/// What one request of a put (outside its commit) was.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Role {
     StatDest,
     Open,
-    Write,
-    SetStat,
-    Fsync,
-    Close,
-    RemoveOld,
-    Rename,
-    Confirm,
-    Cleanup,
-}
-
-impl Role {
-    fn op(self) -> &'static str {
-        match self {
-            Role::StatDest | Role::Confirm => "stat",
-            Role::Open => "open",
-            Role::Write => "write",
-            Role::SetStat => "fsetstat",
-            Role::Fsync => "fsync",
-            Role::Close => "close",
-            Role::RemoveOld | Role::Cleanup => "remove",
-            Role::Rename => "rename",
-        }
-    }
+    Write { offset: u64, len: usize },
 }
 
 /// Upload of one small file.
 pub struct PutTask<'a> {
     pub local: PathBuf,
-    pub remote: String,
+    pub remote: Vec<u8>,
     pub attrs: Attrs,
-    pub rel: String,
+    pub rel: Vec<u8>,
     s: &'a Settings,
     data: Vec<u8>,
-    temp: String,
+    part: Vec<u8>,
     phase: PutPhase,
     roles: HashMap<u32, Role>,
     old_attrs: Option<Attrs>,
     handle: Option<Vec<u8>>,
+    /// Boxed: it is most of a task's size, and most tasks in a tree
+    /// operation's queue are gets.
+    commit: Option<Box<RemoteCommit>>,
     skipped: bool,
     error: Option<Error>,
 }
 
 impl<'a> PutTask<'a> {
-    pub fn new(local: PathBuf, remote: String, attrs: Attrs, rel: String, s: &'a Settings) -> Self {
-        let temp = if s.opts.atomic {
-            remote_join(
-                remote_dirname(&remote),
-                &format!(".{}.{PART_SUFFIX}", remote_basename(&remote)),
-            )
+    pub fn new(
+        local: PathBuf,
+        remote: Vec<u8>,
+        attrs: Attrs,
+        rel: Vec<u8>,
+        s: &'a Settings,
+    ) -> Self {
+        let part = if s.opts.atomic {
+            remote::part_name(&remote)
         } else {
             remote.clone()
         };
@@ -329,11 +328,12 @@ impl<'a> PutTask<'a> {
             rel,
             s,
             data: Vec::new(),
-            temp,
+            part,
             phase: PutPhase::Opening,
             roles: HashMap::new(),
             old_attrs: None,
             handle: None,
+            commit: None,
             skipped: false,
             error: None,
         }
@@ -343,189 +343,155 @@ impl<'a> PutTask<'a> {
         self.error.get_or_insert(e);
     }
 
-    fn track(&mut self, id: u32, role: Role) -> u32 {
+    fn send<R: Request>(&mut self, ch: &mut SftpChannel, req: &R, role: Role) -> u32 {
+        let id = ch.send(req);
         self.roles.insert(id, role);
         id
     }
 
-    fn queue_path(&mut self, ch: &mut SftpChannel, kind: u8, path: &str, role: Role) -> u32 {
-        let id = ch.queue(kind, |e| {
-            e.string(path.as_bytes());
-        });
-        self.track(id, role)
+    fn stat_dest(&mut self, ch: &mut SftpChannel) -> u32 {
+        let dest = self.remote.clone();
+        self.send(ch, &Stat { path: &dest }, Role::StatDest)
     }
 
     fn open(&mut self, ch: &mut SftpChannel, with_stat: bool) -> Vec<u32> {
         self.phase = PutPhase::Opening;
         let mut ids = Vec::new();
         if with_stat {
-            let dest = self.remote.clone();
-            ids.push(self.queue_path(ch, fxp::STAT, &dest, Role::StatDest));
+            ids.push(self.stat_dest(ch));
         }
-        let temp = self.temp.clone();
-        let id = ch.queue(fxp::OPEN, |e| {
-            e.string(temp.as_bytes())
-                .u32(open_flags::WRITE | open_flags::CREAT | open_flags::TRUNC)
-                .attrs(&Attrs::default());
-        });
-        ids.push(self.track(id, Role::Open));
+        let part = self.part.clone();
+        let open = Open {
+            path: &part,
+            flags: open_flags::WRITE | open_flags::CREAT | open_flags::TRUNC,
+            attrs: Attrs::default(),
+        };
+        ids.push(self.send(ch, &open, Role::Open));
         ids
     }
 
-    /// Attributes to set on the new file: times, and the mode (the local
-    /// one with preserve_mode, else the replaced file's, never wider).
-    fn final_attrs(&self) -> Attrs {
-        let times = self.attrs.atime_mtime.filter(|_| self.s.keeps_mtime());
-        let mode = if self.s.opts.preserve_mode {
-            self.attrs.permissions.map(|m| m & 0o7777)
-        } else {
-            let old = self.old_attrs.filter(|a| a.is_file() && self.s.opts.atomic);
-            old.and_then(|a| a.permissions).map(|m| m & 0o7777)
-        };
-        Attrs {
-            atime_mtime: times,
-            permissions: mode,
-            ..Attrs::default()
+    /// What the commit sets and checks: times, and the mode (the local one
+    /// with preserve_mode, else the replaced file's, never wider).
+    fn finish_spec(&self) -> Finish {
+        let old = self.old_attrs.filter(|a| a.is_file() && self.s.opts.atomic);
+        Finish {
+            times: self.attrs.atime_mtime.filter(|_| self.s.keeps_mtime()),
+            mode: self
+                .attrs
+                .permissions
+                .filter(|_| self.s.opts.preserve_mode)
+                .map(|m| m & 0o7777),
+            kept_mode: old.and_then(|a| a.permissions).map(|m| m & 0o7777),
+            fsync: self.s.opts.fsync,
+            confirm: self.s.confirm.then_some(self.data.len() as u64),
         }
     }
 
-    fn write_all(&mut self, ch: &mut SftpChannel, handle: &[u8]) -> Vec<u32> {
+    /// All WRITEs, and the commit's first requests right behind them.
+    fn write_all(&mut self, ch: &mut SftpChannel, handle: Vec<u8>) -> Vec<u32> {
         self.phase = PutPhase::Writing;
         let mut ids = Vec::new();
         let chunk = ch.max_write as usize;
         let data = std::mem::take(&mut self.data);
+        let part = self.part.clone();
         for (i, piece) in data.chunks(chunk).enumerate() {
-            let off = (i * chunk) as u64;
-            let id = ch.queue(fxp::WRITE, |e| {
-                e.string(handle).u64(off).string(piece);
-            });
-            ids.push(self.track(id, Role::Write));
+            let offset = (i * chunk) as u64;
+            let write = Write {
+                handle: &handle,
+                path: &part,
+                offset,
+                data: piece,
+            };
+            let len = piece.len();
+            ids.push(self.send(ch, &write, Role::Write { offset, len }));
         }
         self.data = data;
-        let attrs = self.final_attrs();
-        if attrs != Attrs::default() {
-            let id = ch.queue(fxp::FSETSTAT, |e| {
-                e.string(handle).attrs(&attrs);
-            });
-            ids.push(self.track(id, Role::SetStat));
+        let mut commit = RemoteCommit::new(
+            self.part.clone(),
+            self.remote.clone(),
+            handle.clone(),
+            self.finish_spec(),
+        );
+        ids.extend(commit.start(ch));
+        if self.roles.is_empty() {
+            ids.extend(commit.data_written(ch, true)); // an empty file
         }
-        if self.s.opts.fsync && ch.has_extension("fsync@openssh.com") {
-            let id = ch.queue(fxp::EXTENDED, |e| {
-                e.string(b"fsync@openssh.com").string(handle);
-            });
-            ids.push(self.track(id, Role::Fsync));
-        }
-        let id = queue_handle_op(ch, fxp::CLOSE, handle);
-        ids.push(self.track(id, Role::Close));
+        self.handle = Some(handle);
+        self.commit = Some(Box::new(commit));
         ids
     }
 
-    /// Rename into place (posix-rename@openssh.com when offered, else
-    /// remove then rename), then the confirming STAT: sent together, the
-    /// server handles them in order.
-    fn commit(&mut self, ch: &mut SftpChannel) -> Vec<u32> {
-        self.phase = PutPhase::Committing;
-        let mut ids = Vec::new();
-        let (temp, dest) = (self.temp.clone(), self.remote.clone());
-        if temp != dest {
-            if ch.has_extension("posix-rename@openssh.com") {
-                let id = ch.queue(fxp::EXTENDED, |e| {
-                    e.string(b"posix-rename@openssh.com")
-                        .string(temp.as_bytes())
-                        .string(dest.as_bytes());
-                });
-                ids.push(self.track(id, Role::Rename));
-            } else {
-                ids.push(self.queue_path(ch, fxp::REMOVE, &dest, Role::RemoveOld));
-                let id = ch.queue(fxp::RENAME, |e| {
-                    e.string(temp.as_bytes()).string(dest.as_bytes());
-                });
-                ids.push(self.track(id, Role::Rename));
+    fn on_reply(&mut self, ch: &mut SftpChannel, role: Role, reply: Reply<'static>) -> Vec<u32> {
+        match role {
+            Role::StatDest => {
+                if let Ok(a) = (Stat { path: &self.remote }).decode(reply) {
+                    if self.phase == PutPhase::Checking {
+                        self.skipped = a.is_file()
+                            && a.size == self.attrs.size
+                            && a.mtime().is_some()
+                            && a.mtime() == self.attrs.mtime();
+                    }
+                    self.old_attrs = Some(a);
+                }
+            }
+            Role::Open => {
+                let open = Open {
+                    path: &self.part,
+                    flags: 0,
+                    attrs: Attrs::default(),
+                };
+                match open.decode(reply) {
+                    Ok(h) => self.handle = Some(h),
+                    Err(e) => self.fail(e),
+                }
+            }
+            Role::Write { offset, len } => {
+                let handle = self.handle.clone().unwrap_or_default();
+                let write = Write {
+                    handle: &handle,
+                    path: &self.part,
+                    offset,
+                    data: &self.data[offset as usize..offset as usize + len],
+                };
+                if let Err(e) = write.decode(reply) {
+                    self.fail(e);
+                }
+                if self.roles.is_empty() {
+                    let whole = self.error.is_none();
+                    if let Some(c) = self.commit.as_mut() {
+                        return c.data_written(ch, whole);
+                    }
+                }
             }
         }
-        if self.s.confirm {
-            ids.push(self.queue_path(ch, fxp::STAT, &dest, Role::Confirm));
-        }
-        ids
-    }
-
-    /// After a failure: drop the temporary upload (never the destination).
-    fn clean_up(&mut self, ch: &mut SftpChannel) -> Vec<u32> {
-        self.phase = PutPhase::Cleaning;
-        if self.handle.is_none() || self.temp == self.remote {
-            return Vec::new();
-        }
-        let temp = self.temp.clone();
-        vec![self.queue_path(ch, fxp::REMOVE, &temp, Role::Cleanup)]
+        Vec::new()
     }
 
     /// Every reply of the current phase is in: start the next phase.
     fn advance(&mut self, ch: &mut SftpChannel) -> Vec<u32> {
-        if self.error.is_some() {
-            return match self.phase {
-                PutPhase::Cleaning => Vec::new(),
-                _ => self.clean_up(ch),
-            };
-        }
         match self.phase {
+            _ if self.error.is_some() => Vec::new(),
             PutPhase::Checking if self.skipped => Vec::new(),
             PutPhase::Checking => self.open(ch, false),
-            PutPhase::Opening => match self.handle.clone() {
-                Some(h) => self.write_all(ch, &h),
+            PutPhase::Opening => match self.handle.take() {
+                Some(h) => self.write_all(ch, h),
                 None => Vec::new(),
             },
-            PutPhase::Writing => self.commit(ch),
-            PutPhase::Committing | PutPhase::Cleaning => Vec::new(),
+            PutPhase::Writing => Vec::new(),
         }
     }
 
-    fn on_reply(&mut self, role: Role, reply: Reply<'static>) {
-        match (role, reply) {
-            (Role::StatDest, Reply::Attrs(a)) => {
-                if self.phase == PutPhase::Checking {
-                    self.skipped = a.is_file()
-                        && a.size == self.attrs.size
-                        && a.mtime().is_some()
-                        && a.mtime() == self.attrs.mtime();
-                }
-                self.old_attrs = Some(a);
-            }
-            (Role::StatDest | Role::RemoveOld | Role::Cleanup, _) => {}
-            (Role::Open, Reply::Handle(h)) => self.handle = Some(h.into_owned()),
-            (Role::Confirm, Reply::Attrs(a)) if a.size == Some(self.data.len() as u64) => {}
-            (Role::Confirm, Reply::Attrs(a)) => self.fail(Error::new(
-                ErrorKind::Sftp,
-                format!(
-                    "put '{}': size mismatch in put! remote {:?} != local {}",
-                    self.remote,
-                    a.size,
-                    self.data.len()
-                ),
-            )),
-            (
-                _,
-                Reply::Status {
-                    code: status::OK, ..
-                },
-            ) if role != Role::Open && role != Role::Confirm => {}
-            (r, Reply::Status { code, message }) => {
-                let path = if r == Role::Rename || r == Role::Confirm {
-                    self.remote.clone()
-                } else {
-                    self.temp.clone()
-                };
-                self.fail(status_error(code, &message, r.op(), &path))
-            }
-            (r, _) => self.fail(bad_reply(r.op(), &self.remote)),
-        }
-    }
-
-    pub fn finish(self) -> (Outcome, Self) {
+    pub fn finish(mut self) -> (Outcome, Self) {
         let n = self.data.len() as u64;
-        let outcome = match (&self.error, self.skipped) {
-            (Some(e), _) => Outcome::Failed(e.clone()),
-            (None, true) => Outcome::Skipped(n),
-            (None, false) => Outcome::Copied(n),
+        let committed = self.commit.take().map(|c| c.outcome());
+        let outcome = match (self.error.take(), committed) {
+            (Some(e), _) | (None, Some(Err(e))) => Outcome::Failed(e),
+            (None, Some(Ok(_))) => Outcome::Copied(n),
+            (None, None) if self.skipped => Outcome::Skipped(n),
+            (None, None) => Outcome::Failed(Error::new(
+                ErrorKind::Sftp,
+                format!("put '{}': not completed", show(&self.remote)),
+            )),
         };
         (outcome, self)
     }
@@ -543,75 +509,77 @@ impl Task for PutTask<'_> {
         }
         if self.s.opts.sync {
             self.phase = PutPhase::Checking;
-            let dest = self.remote.clone();
-            return vec![self.queue_path(ch, fxp::STAT, &dest, Role::StatDest)];
+            return vec![self.stat_dest(ch)];
         }
         let keep_mode = self.s.opts.atomic && !self.s.opts.preserve_mode;
         self.open(ch, keep_mode)
     }
 
     fn reply(&mut self, ch: &mut SftpChannel, id: u32, reply: Reply<'static>) -> Vec<u32> {
+        if let Some(c) = self.commit.as_mut().filter(|c| c.owns(id)) {
+            return c.reply(ch, id, reply);
+        }
         let Some(role) = self.roles.remove(&id) else {
             return Vec::new();
         };
-        self.on_reply(role, reply);
-        if self.roles.is_empty() {
-            self.advance(ch)
-        } else {
-            Vec::new()
+        let mut ids = self.on_reply(ch, role, reply);
+        if self.roles.is_empty() && ids.is_empty() {
+            ids = self.advance(ch);
         }
+        ids
     }
 
     fn abort(&mut self, err: &Error) {
         self.fail(err.clone());
+        if let Some(c) = self.commit.as_mut() {
+            c.abort(err);
+        }
     }
 }
 
 /// Creates one remote directory; an existing directory is fine.
 struct MkdirTask {
-    path: String,
+    path: Vec<u8>,
     checking: bool,
     error: Option<Error>,
 }
 
 impl Task for MkdirTask {
     fn start(&mut self, ch: &mut SftpChannel) -> Vec<u32> {
-        let p = self.path.clone();
-        vec![ch.queue(fxp::MKDIR, |e| {
-            e.string(p.as_bytes()).attrs(&Attrs::default());
+        vec![ch.send(&Mkdir {
+            path: &self.path,
+            attrs: Attrs::default(),
         })]
     }
 
     fn reply(&mut self, ch: &mut SftpChannel, _id: u32, reply: Reply<'static>) -> Vec<u32> {
-        match (self.checking, reply) {
-            (
-                false,
-                Reply::Status {
-                    code: status::OK, ..
-                },
-            ) => Vec::new(),
-            (false, Reply::Status { code, message }) => {
-                // Failed: fine if a directory is already there.
-                self.checking = true;
-                self.error = Some(status_error(code, &message, "mkdir", &self.path));
-                let p = self.path.clone();
-                vec![ch.queue(fxp::STAT, |e| {
-                    e.string(p.as_bytes());
-                })]
+        if !self.checking {
+            let made = Mkdir {
+                path: &self.path,
+                attrs: Attrs::default(),
             }
-            (true, Reply::Attrs(a)) if a.is_dir() => {
-                self.error = None;
-                Vec::new()
-            }
-            (true, Reply::Attrs(_)) => {
+            .decode(reply);
+            return match made {
+                Ok(()) => Vec::new(),
+                Err(e) => {
+                    // Failed: fine if a directory is already there.
+                    self.checking = true;
+                    self.error = Some(e);
+                    vec![ch.send(&Stat { path: &self.path })]
+                }
+            };
+        }
+        match (Stat { path: &self.path }).decode(reply) {
+            Ok(a) if a.is_dir() => self.error = None,
+            Ok(_) => {
                 self.error = Some(Error::new(
                     ErrorKind::Exists,
-                    format!("mkdir '{}': a file is in the way", self.path),
-                ));
-                Vec::new()
+                    format!("mkdir '{}': a file is in the way", show(&self.path)),
+                ))
             }
-            _ => Vec::new(),
+            Err(_) => {}
         }
+        Vec::new()
     }
 
     fn abort(&mut self, err: &Error) {
@@ -623,11 +591,11 @@ impl Task for MkdirTask {
 /// server handles requests in order).
 pub fn make_remote_dirs(
     st: &mut State,
-    base: &str,
+    base: &[u8],
     dirs: &[&Entry],
     report: &mut TreeReport,
 ) -> Result<()> {
-    let mut paths: Vec<(usize, String)> = dirs
+    let mut paths: Vec<(usize, Vec<u8>)> = dirs
         .iter()
         .map(|d| (d.rel.len(), remote_path(base, &d.rel)))
         .collect();
@@ -654,7 +622,7 @@ pub fn make_remote_dirs(
 /// After the files of a put: recreate links and set directory modes.
 pub fn finish_remote(
     st: &mut State,
-    base: &str,
+    base: &[u8],
     entries: &[Entry],
     s: &Settings,
     report: &mut TreeReport,

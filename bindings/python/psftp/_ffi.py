@@ -1,0 +1,576 @@
+"""The one module that knows libpsftp's C ABI (include/psftp.h).
+
+Everything else in the package speaks Python: struct layouts, function
+signatures, result codes, the form the C API takes modes in and how paths
+are encoded are defined here and nowhere else, so an ABI change is adapted
+in this file.
+
+ctypes (not cffi): see the package README. Functions are loaded from a
+``ctypes.CDLL``, which releases the GIL for the duration of every call;
+callbacks take it back while Python code runs.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import sys
+from ctypes import (
+    CFUNCTYPE,
+    POINTER,
+    Structure,
+    c_bool,
+    c_char_p,
+    c_double,
+    c_int,
+    c_int64,
+    c_size_t,
+    c_uint8,
+    c_uint32,
+    c_uint64,
+    c_void_p,
+)
+from typing import Any, Callable, List, NamedTuple, Optional, Tuple, Union
+
+# ---------------------------------------------------------------------------
+# Loading
+
+_LIB_NAME = "libpsftp.dylib" if sys.platform == "darwin" else "libpsftp.so"
+
+
+def _library_path() -> str:
+    override = os.environ.get("PSFTP_LIB")
+    if override:
+        return override
+    return os.path.join(os.path.dirname(os.path.abspath(__file__)), _LIB_NAME)
+
+
+def _load() -> ctypes.CDLL:
+    path = _library_path()
+    try:
+        return ctypes.CDLL(path)
+    except OSError as e:
+        raise ImportError(
+            f"psftp: cannot load its library {path}: {e}. Reinstall the package "
+            f"(pip install builds it with cargo), or set PSFTP_LIB to a libpsftp.so."
+        ) from e
+
+
+lib = _load()
+
+# ---------------------------------------------------------------------------
+# Structs (include/psftp.h)
+
+ATTR_SIZE = 0x1
+ATTR_UIDGID = 0x2
+ATTR_PERMISSIONS = 0x4
+ATTR_ACMODTIME = 0x8
+
+
+class Attrs(Structure):
+    _fields_ = [
+        ("flags", c_uint32),
+        ("size", c_uint64),
+        ("uid", c_uint32),
+        ("gid", c_uint32),
+        ("mode", c_uint32),
+        ("atime", c_int64),
+        ("mtime", c_int64),
+    ]
+
+
+class Dirent(Structure):
+    _fields_ = [("filename", c_void_p), ("longname", c_void_p), ("attrs", Attrs)]
+
+
+class DirentList(Structure):
+    _fields_ = [("entries", POINTER(Dirent)), ("count", c_size_t)]
+
+
+class StrArray(Structure):
+    _fields_ = [("strings", POINTER(c_void_p)), ("count", c_size_t)]
+
+
+class HostKeyStruct(Structure):
+    _fields_ = [("key_type", c_char_p), ("base64", c_char_p), ("fingerprint", c_char_p)]
+
+
+class SecurityInfo(Structure):
+    _fields_ = [
+        ("ciphers", StrArray),
+        ("digests", StrArray),
+        ("key_types", StrArray),
+        ("kex", StrArray),
+        ("compression", StrArray),
+    ]
+
+
+class StatVfsInfo(Structure):
+    _fields_ = [
+        (name, c_uint64)
+        for name in (
+            "bsize",
+            "frsize",
+            "blocks",
+            "bfree",
+            "bavail",
+            "files",
+            "ffree",
+            "favail",
+            "fsid",
+            "flag",
+            "namemax",
+        )
+    ]
+
+
+class FailureStruct(Structure):
+    _fields_ = [("path", c_char_p), ("code", c_int), ("message", c_char_p)]
+
+
+class FailureList(Structure):
+    _fields_ = [("items", POINTER(FailureStruct)), ("count", c_size_t)]
+
+
+class TreeProgressStruct(Structure):
+    _fields_ = [
+        ("files_done", c_uint64),
+        ("files_total", c_uint64),
+        ("bytes_done", c_uint64),
+        ("bytes_total", c_uint64),
+        ("current_path", c_char_p),
+    ]
+
+
+# ---------------------------------------------------------------------------
+# Callback types
+
+PROGRESS_CB = CFUNCTYPE(c_int, c_uint64, c_uint64, c_void_p)
+WRITE_CB = CFUNCTYPE(c_int, POINTER(c_uint8), c_size_t, c_void_p)
+READ_CB = CFUNCTYPE(c_int64, POINTER(c_uint8), c_size_t, c_void_p)
+WALK_CB = CFUNCTYPE(c_int, c_char_p, POINTER(Attrs), c_void_p)
+TREE_PROGRESS_CB = CFUNCTYPE(c_int, POINTER(TreeProgressStruct), c_void_p)
+HOSTKEY_CB = CFUNCTYPE(c_int, c_char_p, c_int, POINTER(HostKeyStruct), c_int, c_void_p)
+
+# Answers and statuses of the host-key callback.
+HOSTKEY_STATUS_UNKNOWN = 1
+HOSTKEY_STATUS_CHANGED = 2
+HOSTKEY_REJECT = 0
+HOSTKEY_ACCEPT = 1
+HOSTKEY_ACCEPT_AND_SAVE = 2
+
+SEEK_SET, SEEK_CUR, SEEK_END = 0, 1, 2
+WALK_SKIP = 1
+SYMLINKS = {"skip": 0, "follow": 1, "copy": 2}
+ON_ERROR = {"stop": 0, "continue": 1}
+EXECUTE_STDERR_IF_NO_STDOUT = 1
+
+# ---------------------------------------------------------------------------
+# Signatures
+
+_P = c_void_p  # every opaque handle
+_OUT_P = POINTER(c_void_p)
+
+
+def _sig(name: str, restype: Any, *argtypes: Any) -> None:
+    f = getattr(lib, name)
+    f.restype = restype
+    f.argtypes = list(argtypes)
+
+
+_sig("psftp_last_error", c_char_p)
+_sig("psftp_last_error_code", c_int)
+_sig("psftp_last_error_errno", c_int)
+_sig("psftp_last_error_sftp_status", c_int64)
+_sig("psftp_strerror", c_char_p, c_int)
+_sig("psftp_version", c_char_p)
+_sig("psftp_string_free", None, c_void_p)
+_sig("psftp_bytes_free", None, c_void_p, c_size_t)
+_sig("psftp_strarray_free", None, POINTER(StrArray))
+_sig("psftp_dirent_list_free", None, POINTER(DirentList))
+_sig("psftp_hostkey_free", None, POINTER(HostKeyStruct))
+_sig("psftp_security_info_free", None, POINTER(SecurityInfo))
+_sig("psftp_failure_list_free", None, POINTER(FailureList))
+
+_sig("psftp_cnopts_new", c_int, c_char_p, _OUT_P)
+_sig("psftp_cnopts_free", None, _P)
+_sig("psftp_cnopts_load", c_int, _P, c_char_p)
+_sig("psftp_cnopts_set_hostkeys", c_int, _P, c_char_p)
+_sig("psftp_cnopts_set_accept_new", c_int, _P, c_bool)
+_sig("psftp_cnopts_set_log", c_int, _P, c_bool, c_char_p)
+_sig("psftp_cnopts_set_compression", c_int, _P, c_bool)
+_sig("psftp_cnopts_set_ciphers", c_int, _P, c_char_p)
+_sig("psftp_cnopts_set_connect_timeout", c_int, _P, c_double)
+_sig("psftp_cnopts_set_timeout", c_int, _P, c_double)
+_sig("psftp_cnopts_set_keepalive", c_int, _P, c_int)
+_sig("psftp_cnopts_get_hostkey", c_int, _P, c_char_p, POINTER(POINTER(HostKeyStruct)))
+_sig("psftp_cnopts_set_hostkey_callback", c_int, _P, HOSTKEY_CB, c_void_p)
+
+_sig(
+    "psftp_connect",
+    c_int,
+    c_char_p,  # host
+    c_char_p,  # username
+    c_char_p,  # private_key
+    c_char_p,  # password
+    c_int,  # port
+    c_char_p,  # private_key_pass
+    _P,  # cnopts
+    c_char_p,  # default_path
+    _OUT_P,  # conn_out
+    _OUT_P,  # error_out
+)
+_sig("psftp_close", None, _P)
+_sig("psftp_interrupt", None, _P)
+_sig("psftp_username", c_int, _P, _OUT_P)
+_sig("psftp_remote_server_key", c_int, _P, POINTER(POINTER(HostKeyStruct)))
+_sig("psftp_active_ciphers", c_int, _P, _OUT_P, _OUT_P)
+_sig("psftp_active_compression", c_int, _P, _OUT_P, _OUT_P)
+_sig("psftp_security_options", c_int, _P, POINTER(POINTER(SecurityInfo)))
+_sig("psftp_timeout", c_int, _P, POINTER(c_double))
+_sig("psftp_set_timeout", c_int, _P, c_double)
+_sig("psftp_logfile", c_int, _P, _OUT_P)
+_sig(
+    "psftp_execute_bytes",
+    c_int,
+    _P,
+    c_char_p,
+    c_int,
+    _OUT_P,
+    POINTER(c_size_t),
+    _OUT_P,
+    POINTER(c_size_t),
+    POINTER(c_int),
+)
+_sig("psftp_sftp_client", c_int, _P, _OUT_P, _OUT_P)
+_sig("psftp_has_extension", c_int, _P, c_char_p, POINTER(c_bool))
+
+_sig("psftp_open", c_int, _P, c_char_p, c_char_p, c_int64, _OUT_P)
+_sig("psftp_file_read", c_int, _P, c_void_p, c_size_t, POINTER(c_size_t))
+_sig("psftp_file_read_alloc", c_int, _P, c_size_t, _OUT_P, POINTER(c_size_t))
+_sig("psftp_file_readline_alloc", c_int, _P, c_size_t, _OUT_P, POINTER(c_size_t))
+_sig("psftp_file_write", c_int, _P, c_void_p, c_size_t)
+_sig("psftp_file_seek", c_int, _P, c_int64, c_int, POINTER(c_uint64))
+_sig("psftp_file_tell", c_int, _P, POINTER(c_uint64))
+_sig("psftp_file_stat", c_int, _P, POINTER(Attrs))
+_sig("psftp_file_flush", c_int, _P)
+_sig("psftp_file_fsync", c_int, _P)
+_sig("psftp_file_truncate", c_int, _P, c_uint64)
+_sig("psftp_file_close", c_int, _P)
+
+_sig("psftp_listdir", c_int, _P, c_char_p, POINTER(POINTER(StrArray)))
+_sig("psftp_listdir_attr", c_int, _P, c_char_p, POINTER(POINTER(DirentList)))
+_sig("psftp_stat", c_int, _P, c_char_p, POINTER(Attrs))
+_sig("psftp_lstat", c_int, _P, c_char_p, POINTER(Attrs))
+for _name in ("exists", "lexists", "isdir", "isfile"):
+    _sig("psftp_" + _name, c_int, _P, c_char_p, POINTER(c_bool))
+_sig("psftp_chdir", c_int, _P, c_char_p)
+_sig("psftp_cd_push", c_int, _P, c_char_p)
+_sig("psftp_cd_pop", c_int, _P)
+_sig("psftp_getcwd", c_int, _P, _OUT_P)
+_sig("psftp_pwd", c_int, _P, _OUT_P)
+_sig("psftp_normalize", c_int, _P, c_char_p, _OUT_P)
+_sig("psftp_readlink", c_int, _P, c_char_p, _OUT_P)
+_sig("psftp_mkdir", c_int, _P, c_char_p, c_int)
+_sig("psftp_makedirs", c_int, _P, c_char_p, c_int)
+_sig("psftp_chmod", c_int, _P, c_char_p, c_int)
+_sig("psftp_rmdir", c_int, _P, c_char_p)
+_sig("psftp_remove", c_int, _P, c_char_p)
+for _name in ("rename", "posix_rename", "hardlink", "symlink"):
+    _sig("psftp_" + _name, c_int, _P, c_char_p, c_char_p)
+_sig("psftp_chown", c_int, _P, c_char_p, c_int64, c_int64)
+_sig("psftp_truncate", c_int, _P, c_char_p, c_uint64, POINTER(c_uint64))
+_sig("psftp_utime", c_int, _P, c_char_p, c_int64, c_int64)
+_sig("psftp_statvfs", c_int, _P, c_char_p, POINTER(StatVfsInfo))
+
+_sig("psftp_st_mode_to_int", c_uint32, c_uint32)
+_sig("psftp_path_advance", c_int, c_char_p, POINTER(POINTER(StrArray)))
+_sig("psftp_path_retreat", c_int, c_char_p, POINTER(POINTER(StrArray)))
+_sig("psftp_reparent", c_int, c_char_p, c_char_p, _OUT_P)
+_sig("psftp_walktree", c_int, _P, c_char_p, WALK_CB, WALK_CB, WALK_CB, c_bool, c_void_p)
+_sig("psftp_local_walktree", c_int, c_char_p, WALK_CB, WALK_CB, WALK_CB, c_bool, c_void_p)
+_sig("psftp_local_cd_push", c_int, c_char_p)
+_sig("psftp_local_cd_pop", c_int)
+
+_sig("psftp_transfer_opts_new", c_int, _OUT_P)
+_sig("psftp_transfer_opts_free", None, _P)
+for _name in ("atomic", "resume", "fsync", "sync", "preserve_mode"):
+    _sig("psftp_transfer_opts_set_" + _name, c_int, _P, c_bool)
+for _name in ("parallelism", "symlinks", "on_error"):
+    _sig("psftp_transfer_opts_set_" + _name, c_int, _P, c_int)
+_sig("psftp_transfer_opts_add_include", c_int, _P, c_char_p)
+_sig("psftp_transfer_opts_add_exclude", c_int, _P, c_char_p)
+
+_sig("psftp_get", c_int, _P, c_char_p, c_char_p, PROGRESS_CB, c_void_p, c_bool, _P)
+_sig(
+    "psftp_put",
+    c_int,
+    _P,
+    c_char_p,
+    c_char_p,
+    PROGRESS_CB,
+    c_void_p,
+    c_bool,
+    c_bool,
+    _P,
+    POINTER(Attrs),
+)
+_sig("psftp_getfo", c_int, _P, c_char_p, WRITE_CB, PROGRESS_CB, c_void_p, POINTER(c_uint64))
+_sig(
+    "psftp_putfo",
+    c_int,
+    _P,
+    READ_CB,
+    c_char_p,
+    c_uint64,
+    PROGRESS_CB,
+    c_void_p,
+    c_bool,
+    _P,
+    POINTER(Attrs),
+)
+for _name in ("get_d", "get_r"):
+    _sig(
+        "psftp_" + _name,
+        c_int,
+        _P,
+        c_char_p,
+        c_char_p,
+        c_bool,
+        TREE_PROGRESS_CB,
+        c_void_p,
+        _P,
+        POINTER(POINTER(FailureList)),
+    )
+for _name in ("put_d", "put_r"):
+    _sig(
+        "psftp_" + _name,
+        c_int,
+        _P,
+        c_char_p,
+        c_char_p,
+        c_bool,
+        c_bool,
+        TREE_PROGRESS_CB,
+        c_void_p,
+        _P,
+        POINTER(POINTER(FailureList)),
+    )
+
+NO_PROGRESS = PROGRESS_CB()
+NO_WALK = WALK_CB()
+NO_TREE_PROGRESS = TREE_PROGRESS_CB()
+
+# ---------------------------------------------------------------------------
+# Errors: what the C API says about the last failure on this thread.
+
+
+class ErrorInfo(NamedTuple):
+    """A failed call: the code's name ("NOT_FOUND"), message, errno (0 for
+    none) and SFTP status (-1 for none)."""
+
+    code: int
+    name: str
+    message: str
+    errno: int
+    sftp_status: int
+
+
+def code_name(code: int) -> str:
+    raw = lib.psftp_strerror(code) or b"PSFTP_E_UNKNOWN"
+    name = raw.decode("ascii")
+    return name[len("PSFTP_E_") :] if name.startswith("PSFTP_E_") else name
+
+
+def last_error(code: int) -> ErrorInfo:
+    """Read right after the failed call, on the thread that made it."""
+    msg = (lib.psftp_last_error() or b"").decode("utf-8", "replace")
+    return ErrorInfo(
+        code,
+        code_name(code),
+        msg,
+        int(lib.psftp_last_error_errno()),
+        int(lib.psftp_last_error_sftp_status()),
+    )
+
+
+# ---------------------------------------------------------------------------
+# Values: paths, strings, lists, buffers, attributes, modes.
+
+PathArg = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
+
+
+def enc_remote(path: Union[str, bytes]) -> bytes:
+    """A remote path for C: str as UTF-8 (surrogate escapes give back the
+    original bytes, as os.fsencode does), bytes unchanged."""
+    if isinstance(path, bytes):
+        return path
+    if isinstance(path, str):
+        return path.encode("utf-8", "surrogateescape")
+    raise TypeError(f"a remote path is str or bytes, not {type(path).__name__}")
+
+
+def dec_remote(raw: bytes, as_bytes: bool) -> Union[str, bytes]:
+    """A remote path from C: bytes when the caller gave bytes, else str
+    with surrogate escapes for bytes that are not UTF-8 (as os.listdir)."""
+    return raw if as_bytes else raw.decode("utf-8", "surrogateescape")
+
+
+def dec_str(raw: bytes) -> str:
+    return raw.decode("utf-8", "surrogateescape")
+
+
+def enc_local(path: PathArg) -> bytes:
+    return os.fsencode(os.fspath(path))
+
+
+def opt(s: Optional[str]) -> Optional[bytes]:
+    return None if s is None else s.encode("utf-8")
+
+
+def take_string(p: Optional[int]) -> Optional[bytes]:
+    """A psftp-owned char* out-parameter: copy, free, return (None for NULL)."""
+    if not p:
+        return None
+    try:
+        return ctypes.string_at(p)
+    finally:
+        lib.psftp_string_free(p)
+
+
+def take_bytes(p: Optional[int], n: int) -> bytes:
+    if not p:
+        return b""
+    try:
+        return ctypes.string_at(p, n)
+    finally:
+        lib.psftp_bytes_free(p, n)
+
+
+def strarray_items(a: StrArray) -> List[bytes]:
+    return [ctypes.string_at(a.strings[i]) for i in range(a.count)]
+
+
+def take_strarray(p: "ctypes._Pointer[StrArray]") -> List[bytes]:
+    try:
+        return strarray_items(p.contents)
+    finally:
+        lib.psftp_strarray_free(p)
+
+
+def take_dirents(p: "ctypes._Pointer[DirentList]") -> List[Tuple[bytes, bytes, Attrs]]:
+    try:
+        lst = p.contents
+        out = []
+        for i in range(lst.count):
+            e = lst.entries[i]
+            a = Attrs.from_buffer_copy(e.attrs)
+            out.append((ctypes.string_at(e.filename), ctypes.string_at(e.longname), a))
+        return out
+    finally:
+        lib.psftp_dirent_list_free(p)
+
+
+class HostKeyValue(NamedTuple):
+    key_type: str
+    base64: str
+    fingerprint: str
+
+
+def hostkey_value(k: HostKeyStruct) -> HostKeyValue:
+    return HostKeyValue(
+        (k.key_type or b"").decode(),
+        (k.base64 or b"").decode(),
+        (k.fingerprint or b"").decode(),
+    )
+
+
+def take_hostkey(p: "ctypes._Pointer[HostKeyStruct]") -> HostKeyValue:
+    try:
+        return hostkey_value(p.contents)
+    finally:
+        lib.psftp_hostkey_free(p)
+
+
+class FailureValue(NamedTuple):
+    path: str
+    code: int
+    message: str
+
+
+def take_failures(p: "ctypes._Pointer[FailureList]") -> List[FailureValue]:
+    if not p:
+        return []
+    try:
+        lst = p.contents
+        return [
+            FailureValue(
+                dec_str(lst.items[i].path or b""),
+                lst.items[i].code,
+                (lst.items[i].message or b"").decode("utf-8", "replace"),
+            )
+            for i in range(lst.count)
+        ]
+    finally:
+        lib.psftp_failure_list_free(p)
+
+
+class AttrValues(NamedTuple):
+    size: Optional[int]
+    uid: Optional[int]
+    gid: Optional[int]
+    mode: Optional[int]
+    atime: Optional[int]
+    mtime: Optional[int]
+
+
+def attr_values(a: Attrs) -> AttrValues:
+    f = a.flags
+    has_ids = bool(f & ATTR_UIDGID)
+    has_times = bool(f & ATTR_ACMODTIME)
+    return AttrValues(
+        a.size if f & ATTR_SIZE else None,
+        a.uid if has_ids else None,
+        a.gid if has_ids else None,
+        a.mode if f & ATTR_PERMISSIONS else None,
+        a.atime if has_times else None,
+        a.mtime if has_times else None,
+    )
+
+
+# Modes. pysftp writes modes as decimal numbers that read like octal
+# (chmod(path, 644) means rw-r--r--: int(str(644), 8)). The C API takes
+# pysftp's form today; once it takes POSIX bits (issue 14), set this to
+# True: the conversion below is the only place that changes.
+C_MODES_ARE_POSIX = False
+
+
+def pysftp_mode_to_posix(mode: int) -> int:
+    """pysftp's rule: int(str(mode), 8). 648 raises ValueError, as in pysftp."""
+    if isinstance(mode, bool) or not isinstance(mode, int):
+        raise TypeError(f"mode must be an int like 644, not {type(mode).__name__}")
+    return int(str(mode), 8)
+
+
+def mode_for_c(pysftp_mode: int) -> int:
+    """A mode in pysftp's integer form, as the C API takes it."""
+    bits = pysftp_mode_to_posix(pysftp_mode)
+    if C_MODES_ARE_POSIX:
+        return bits
+    return int(oct(bits)[2:])
+
+
+def posix_mode_for_c(bits: int) -> int:
+    """A mode in POSIX bits (paramiko's form), as the C API takes it."""
+    if bits < 0 or bits > 0o7777:
+        raise ValueError(f"mode {bits:#o} is outside 0o0..0o7777")
+    if C_MODES_ARE_POSIX:
+        return bits
+    return int(oct(bits)[2:])
+
+
+def version() -> str:
+    return (lib.psftp_version() or b"").decode()
+
+
+Callback = Callable[..., Any]

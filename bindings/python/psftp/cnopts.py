@@ -1,0 +1,237 @@
+"""pysftp's CnOpts and the host keys it holds."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import warnings
+from typing import Any, Callable, Dict, List, Optional, Sequence, Union
+
+from . import _ffi
+from .attributes import HostKey
+from .exceptions import HostKeysException, SSHException, from_info
+
+#: A host-key callback: (host, port, key, status) -> answer, where status is
+#: "unknown" or "changed" and the answer "reject", "accept" or
+#: "accept-and-save" (True means "accept", False "reject").
+HostKeyCallback = Callable[[str, int, HostKey, str], Union[str, bool, None]]
+
+
+def known_hosts() -> str:
+    """pysftp's default known_hosts file: ~/.ssh/known_hosts."""
+    return os.path.expanduser(os.path.join("~", ".ssh", "known_hosts"))
+
+
+def _count_entries(path: str) -> int:
+    with open(path, "rb") as f:
+        return sum(1 for line in f if line.strip() and not line.lstrip().startswith(b"#"))
+
+
+class HostKeys:
+    """The known_hosts files a CnOpts checks against (paramiko's HostKeys
+    in pysftp): ``load(filename)`` merges another file; ``lookup(host)``
+    gives the keys for a host ("[host]:port" for a port other than 22)."""
+
+    def __init__(self, filename: Optional[str] = None) -> None:
+        self._files: List[str] = []
+        if filename is not None:
+            self.load(filename)
+
+    def load(self, filename: str) -> None:
+        """Merge a known_hosts file (``~`` expanded). IOError if it cannot
+        be read, as paramiko."""
+        path = os.path.expanduser(filename)
+        with open(path, "rb"):
+            pass
+        self._files.append(path)
+
+    @property
+    def filenames(self) -> List[str]:
+        return list(self._files)
+
+    def lookup(self, hostname: str) -> Optional[Dict[str, HostKey]]:
+        """{key type: HostKey} for the first key known for ``hostname``, or
+        None."""
+        try:
+            k = _lookup(self._files, hostname)
+        except SSHException:
+            return None
+        return {k.get_name(): k}
+
+    def __len__(self) -> int:
+        total = 0
+        for f in self._files:
+            try:
+                total += _count_entries(f)
+            except OSError:
+                pass
+        return total
+
+    def items(self) -> List[Any]:
+        return [(f, None) for f in self._files]
+
+
+def _lookup(files: Sequence[str], host: str) -> HostKey:
+    if not files:
+        raise SSHException(f"No hostkey for host {host} found.")
+    c = _build_c(files, hostkeys_on=True)
+    try:
+        out = ctypes.POINTER(_ffi.HostKeyStruct)()
+        rc = _ffi.lib.psftp_cnopts_get_hostkey(c, _ffi.enc_remote(host), ctypes.byref(out))
+        if rc != 0:
+            info = _ffi.last_error(rc)
+            if info.name == "HOSTKEY_UNKNOWN":
+                raise SSHException(f"No hostkey for host {host} found.")
+            raise from_info(info)
+        return HostKey._from_value(_ffi.take_hostkey(out))
+    finally:
+        _ffi.lib.psftp_cnopts_free(c)
+
+
+def _check(rc: int) -> None:
+    if rc != 0:
+        raise from_info(_ffi.last_error(rc))
+
+
+def _build_c(files: Sequence[str], hostkeys_on: bool) -> int:
+    """A C cnopts checking against `files` (or nothing when off)."""
+    out = ctypes.c_void_p()
+    first = files[0] if files else None
+    _check(_ffi.lib.psftp_cnopts_new(_ffi.opt(first), ctypes.byref(out)))
+    handle = int(out.value or 0)
+    try:
+        if not hostkeys_on:
+            _check(_ffi.lib.psftp_cnopts_set_hostkeys(handle, None))
+        else:
+            for extra in files[1:]:
+                _check(_ffi.lib.psftp_cnopts_load(handle, _ffi.enc_local(extra)))
+    except BaseException:
+        _ffi.lib.psftp_cnopts_free(handle)
+        raise
+    return handle
+
+
+class CnOpts:
+    """pysftp ``CnOpts(knownhosts=None)``: options beyond authentication.
+
+    pysftp's attributes: ``log`` (False, True for a temporary file, or a
+    path; the name is ``Connection.logfile``), ``compression``, ``ciphers``
+    (a list), ``hostkeys`` (None turns host-key checking off: NOT ADVISED).
+
+    Beyond pysftp (keywords or attributes): ``accept_new`` (trust on first
+    use: an unknown host's key is saved to the first known_hosts file),
+    ``hostkey_callback`` (decide about unknown and changed keys),
+    ``connect_timeout`` (seconds, default 30; 0 waits forever),
+    ``timeout`` (the initial ``Connection.timeout``), ``keepalive``
+    (seconds between SSH keepalives while idle; 0 never).
+    """
+
+    def __init__(
+        self,
+        knownhosts: Optional[str] = None,
+        *,
+        accept_new: bool = False,
+        hostkey_callback: Optional[HostKeyCallback] = None,
+        connect_timeout: float = 30.0,
+        timeout: Optional[float] = None,
+        keepalive: int = 0,
+    ) -> None:
+        self.log: Union[bool, str] = False
+        self.compression = False
+        self.ciphers: Optional[Sequence[str]] = None
+        self.accept_new = accept_new
+        self.hostkey_callback = hostkey_callback
+        self.connect_timeout = connect_timeout
+        self.timeout = timeout
+        self.keepalive = keepalive
+        if knownhosts is None:
+            knownhosts = known_hosts()
+        # Where accept_new and the callback's "accept-and-save" write.
+        self._knownhosts = os.path.expanduser(knownhosts)
+        self.hostkeys: Optional[HostKeys] = HostKeys()
+        try:
+            self.hostkeys.load(knownhosts)
+        except OSError:
+            if accept_new or hostkey_callback is not None:
+                return  # the file comes into being with the first key saved
+            warnings.warn(
+                f"Failed to load HostKeys from {knownhosts}.  You will need to "
+                "explicitly load HostKeys (cnopts.hostkeys.load(filename)) or "
+                "disableHostKey checking (cnopts.hostkeys = None).",
+                UserWarning,
+                stacklevel=2,
+            )
+        else:
+            if len(self.hostkeys) == 0 and not accept_new and hostkey_callback is None:
+                raise HostKeysException("No Host Keys Found")
+
+    def get_hostkey(self, host: str) -> HostKey:
+        """The key known_hosts holds for ``host``, or SSHException (as
+        pysftp). For a port other than 22, ask for "[host]:port"."""
+        if self.hostkeys is None:
+            raise SSHException(f"No hostkey for host {host} found.")
+        return _lookup(self.hostkeys.filenames, host)
+
+    def _to_c(self, keep: List[Any], errors: List[BaseException]) -> int:
+        """Build the C options for one connect. The host-key callback's
+        ctypes trampoline is appended to `keep` (the caller keeps it alive
+        while the connect runs); what the callback raises goes to
+        `errors`."""
+        on = self.hostkeys is not None
+        files = self.hostkeys.filenames if self.hostkeys is not None else []
+        if on and not files:
+            files = [self._knownhosts]
+        handle = _build_c(files, on)
+        lib = _ffi.lib
+        try:
+            _check(lib.psftp_cnopts_set_compression(handle, bool(self.compression)))
+            if self.log:
+                path = None if self.log is True else _ffi.enc_local(str(self.log))
+                _check(lib.psftp_cnopts_set_log(handle, True, path))
+            if self.ciphers:
+                ciphers = self.ciphers
+                if isinstance(ciphers, str):
+                    ciphers = [ciphers]
+                _check(lib.psftp_cnopts_set_ciphers(handle, ",".join(ciphers).encode()))
+            _check(lib.psftp_cnopts_set_accept_new(handle, bool(self.accept_new)))
+            _check(lib.psftp_cnopts_set_connect_timeout(handle, float(self.connect_timeout or 0)))
+            if self.timeout:
+                _check(lib.psftp_cnopts_set_timeout(handle, float(self.timeout)))
+            _check(lib.psftp_cnopts_set_keepalive(handle, int(self.keepalive or 0)))
+            if self.hostkey_callback is not None:
+                cb = _hostkey_trampoline(self.hostkey_callback, errors)
+                keep.append(cb)
+                _check(lib.psftp_cnopts_set_hostkey_callback(handle, cb, None))
+        except BaseException:
+            lib.psftp_cnopts_free(handle)
+            raise
+        return handle
+
+
+_ANSWERS = {
+    "reject": _ffi.HOSTKEY_REJECT,
+    "accept": _ffi.HOSTKEY_ACCEPT,
+    "accept-and-save": _ffi.HOSTKEY_ACCEPT_AND_SAVE,
+    "accept_and_save": _ffi.HOSTKEY_ACCEPT_AND_SAVE,
+}
+
+
+def _hostkey_trampoline(fn: HostKeyCallback, errors: List[BaseException]) -> Any:
+    """A C host-key callback calling `fn`; an exception it raises is kept
+    in `errors` (re-raised after the connect) and rejects the key."""
+
+    def call(host: bytes, port: int, key: Any, status: int, _ud: Any) -> int:
+        try:
+            hk = HostKey._from_value(_ffi.hostkey_value(key.contents))
+            why = "changed" if status == _ffi.HOSTKEY_STATUS_CHANGED else "unknown"
+            answer = fn(_ffi.dec_str(host), port, hk, why)
+            if answer is True:
+                return _ffi.HOSTKEY_ACCEPT
+            if answer is None or answer is False:
+                return _ffi.HOSTKEY_REJECT
+            return _ANSWERS.get(str(answer).lower(), _ffi.HOSTKEY_REJECT)
+        except BaseException as e:  # noqa: BLE001 - handed back after the call
+            errors.append(e)
+            return _ffi.HOSTKEY_REJECT
+
+    return _ffi.HOSTKEY_CB(call)
