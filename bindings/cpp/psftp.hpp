@@ -49,6 +49,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -56,7 +57,9 @@ namespace psftp {
 
 // ---------------------------------------------------------------- errors
 
-/// The C result codes (PSFTP_E_*), for switching on Error::errc().
+/// The C result codes (PSFTP_E_*), for switching on Error::errc(). The tests
+/// check that every code the library defines has its enumerator and
+/// exception type.
 enum class Errc : int {
     invalid_arg = PSFTP_E_INVALID_ARG,
     connect = PSFTP_E_CONNECT,
@@ -76,6 +79,11 @@ enum class Errc : int {
     unsafe_path = PSFTP_E_UNSAFE_PATH,
     panic = PSFTP_E_PANIC,
     unsupported = PSFTP_E_UNSUPPORTED,
+    dir_not_empty = PSFTP_E_DIR_NOT_EMPTY,
+    /// A callback stopped the call. The binding's callbacks stop by
+    /// throwing, and that exception comes out instead, so this code only
+    /// shows through the C API.
+    user = PSFTP_E_USER,
 };
 
 /// One entry a tree operation (get_d, get_r, put_d, put_r) could not copy.
@@ -101,6 +109,8 @@ public:
     Errc errc() const noexcept { return static_cast<Errc>(code_); }
     /// The code's name, "PSFTP_E_NOT_FOUND".
     const char* name() const noexcept { return psftp_strerror(code_); }
+    /// The code's short name, "ENOTFOUND" (as the Node binding's error.code).
+    const char* short_name() const noexcept { return psftp_error_name(code_); }
     /// For a failed tree operation: every entry that failed (all of them
     /// with OnError::Continue, else the first). The exception's own code is
     /// the first one's, or that of a failure of the whole operation (a bad
@@ -148,6 +158,8 @@ using ConnectionLost = CodeError<Errc::connection_lost>;
 using UnsafePath = CodeError<Errc::unsafe_path>;
 using Panic = CodeError<Errc::panic>;
 using Unsupported = CodeError<Errc::unsupported>;
+using DirectoryNotEmpty = CodeError<Errc::dir_not_empty>;
+using CallbackStopped = CodeError<Errc::user>;
 
 /// Throws the exception type of `code` with `message` (and the failed
 /// entries of a tree operation).
@@ -172,6 +184,8 @@ using Unsupported = CodeError<Errc::unsupported>;
     case Errc::unsafe_path: throw UnsafePath(message, std::move(failures));
     case Errc::panic: throw Panic(message, std::move(failures));
     case Errc::unsupported: throw Unsupported(message, std::move(failures));
+    case Errc::dir_not_empty: throw DirectoryNotEmpty(message, std::move(failures));
+    case Errc::user: throw CallbackStopped(message, std::move(failures));
     }
     throw Error(code, message, std::move(failures));
 }
@@ -225,6 +239,24 @@ struct SftpClient {
     void* sftp;
 };
 
+/// Connection::lock(): the connection is held for this thread until the
+/// guard goes out of scope (psftp_unlock). Move-only.
+class [[nodiscard]] SessionLock {
+public:
+    explicit SessionLock(psftp_conn* conn) : conn_(conn) { check(psftp_lock(conn_)); }
+    SessionLock(SessionLock&& other) noexcept : conn_(std::exchange(other.conn_, nullptr)) {}
+    SessionLock(const SessionLock&) = delete;
+    SessionLock& operator=(const SessionLock&) = delete;
+    SessionLock& operator=(SessionLock&&) = delete;
+    ~SessionLock() {
+        if (conn_)
+            static_cast<void>(psftp_unlock(conn_));
+    }
+
+private:
+    psftp_conn* conn_;
+};
+
 /// Progress of one file: bytes done and total (0 if unknown). Throw to stop.
 using Progress = std::function<void(std::uint64_t done, std::uint64_t total)>;
 /// getfo() destination: consume a chunk. Throw to stop.
@@ -250,8 +282,9 @@ struct TreeProgress {
 /// Called on the calling thread when a file finishes and at least every
 /// 100 ms. Throw to stop: every connection of the operation stops, and the
 /// exception comes out of the call. It must not use the Connection running
-/// the operation (such a call waits until that connection's share of the
-/// work is done); other connections are fine.
+/// the operation (such a call throws InvalidArgument at once, also while
+/// another thread runs its own operation on it); other connections are
+/// fine.
 using TreeProgressFn = std::function<void(const TreeProgress& progress)>;
 
 /// Tree operations: what to do with symbolic links.
@@ -327,6 +360,12 @@ inline const char* c_str(const std::filesystem::path& p, const char* param) {
 template <class S>
 const char* c_str(const std::optional<S>& s, const char* param) {
     return s ? c_str(*s, param) : nullptr;
+}
+
+/// std::filesystem::perms as psftp's POSIX mode bits (perms::unknown and
+/// any other bit above 07777 is refused by psftp, naming the mode).
+inline std::uint32_t mode_bits(std::filesystem::perms mode) {
+    return static_cast<std::uint32_t>(mode);
 }
 
 inline std::string take_string(char* s) {
@@ -458,7 +497,7 @@ inline std::vector<TreeFailure> copy_failures(const psftp_failure_list* list) {
         return failures;
     failures.reserve(list->count);
     for (std::size_t i = 0; i < list->count; i++) {
-        const psftp_failure& f = list->items[i];
+        const psftp_failure& f = *list->items[i];
         failures.push_back(
             TreeFailure{f.path ? f.path : "", f.code, f.message ? f.message : ""});
     }
@@ -480,11 +519,15 @@ void tree(const TreeProgressFn& progress, Call&& call) {
     }
 }
 
-/// user_data of a CnOpts host-key callback; owned by the CnOpts, so it
-/// stays put when the CnOpts moves.
+/// user_data of a CnOpts host-key callback; owned by psftp, which deletes
+/// it through delete_hostkey_context when nothing needs it any more.
 struct HostKeyContext {
     HostKeyFn decide;
 };
+
+inline void delete_hostkey_context(void* ctx) noexcept {
+    delete static_cast<HostKeyContext*>(ctx);
+}
 
 /// Where the host-key callback of the Connection constructor running on
 /// this thread leaves its exception (the callback runs on the connecting
@@ -522,10 +565,25 @@ inline int hostkey_trampoline(const char* host, int port, const psftp_hostkey* k
     return answer < 0 ? PSFTP_HOSTKEY_REJECT : answer; // -1: it threw
 }
 
+template <class T, class = void>
+struct has_struct_size : std::false_type {};
+template <class T>
+struct has_struct_size<T, std::void_t<decltype(std::declval<T&>().struct_size)>>
+    : std::true_type {};
+
+/// An empty T for psftp to fill: a value struct gets its struct_size.
+template <class T>
+T empty() {
+    T value{};
+    if constexpr (has_struct_size<T>::value)
+        value.struct_size = sizeof(T);
+    return value;
+}
+
 /// Calls `f(&out)` and throws on failure; returns what it wrote.
 template <class T, class F>
 T out(F&& f) {
-    T value{};
+    T value = empty<T>();
     check(f(&value));
     return value;
 }
@@ -626,19 +684,21 @@ public:
     /// constructor, on its thread. An exception thrown in it rejects the key
     /// and comes out of the constructor. The extra connections of a tree
     /// operation trust the key the first one accepted without asking again.
-    /// An empty function removes the callback. The callback is kept by
-    /// these options (moving them is fine).
+    /// An empty function removes the callback. psftp keeps the callback
+    /// (and what it captured) as long as these options or a Connection made
+    /// with them lives, and destroys it after the last of them, on that
+    /// one's thread. Connects on several threads with the same options call
+    /// it one at a time.
     CnOpts& set_hostkey_callback(HostKeyFn callback) {
         if (!callback) {
-            check(psftp_cnopts_set_hostkey_callback(handle(), nullptr, nullptr));
-            hostkey_.reset();
+            check(psftp_cnopts_set_hostkey_callback(handle(), nullptr, nullptr, nullptr));
             return *this;
         }
-        auto ctx = std::make_unique<detail::HostKeyContext>(
-            detail::HostKeyContext{std::move(callback)});
-        check(psftp_cnopts_set_hostkey_callback(handle(), &detail::hostkey_trampoline,
-                                                ctx.get()));
-        hostkey_ = std::move(ctx); // the previous context is no longer referenced
+        // psftp owns the context from here on: its finalizer deletes it,
+        // also when this call fails.
+        auto* ctx = new detail::HostKeyContext{std::move(callback)};
+        check(psftp_cnopts_set_hostkey_callback(handle(), &detail::hostkey_trampoline, ctx,
+                                                &detail::delete_hostkey_context));
         return *this;
     }
     /// The first known key of `host` ("[host]:port" for a port other than 22).
@@ -650,8 +710,6 @@ public:
     psftp_cnopts* handle() const noexcept { return handle_.get(); }
 
 private:
-    // Declared before handle_, so the C options (which point at it) go first.
-    std::unique_ptr<detail::HostKeyContext> hostkey_;
     detail::Handle<psftp_cnopts, psftp_cnopts_free> handle_;
 };
 
@@ -819,10 +877,14 @@ struct ConnectArgs {
     std::optional<std::string> private_key;
     std::optional<std::string> password;
     int port = 22;
+    /// The passphrase of private_key or private_key_data.
     std::optional<std::string> private_key_pass;
     /// Not owned; nullptr means defaults (~/.ssh/known_hosts, checked).
     const CnOpts* cnopts = nullptr;
     std::optional<std::string> default_path;
+    /// A private key by its contents (OpenSSH or PEM format) instead of
+    /// private_key; psftp never shows it in a message.
+    std::optional<std::string> private_key_data;
 };
 
 /// pysftp Connection. Thread-safe (the C library serializes calls).
@@ -833,18 +895,33 @@ public:
     /// Connects; an exception from the CnOpts host-key callback comes out
     /// here (the key was rejected).
     explicit Connection(const std::string& host, const ConnectArgs& args = {}) {
+        detail::Handle<psftp_connect_opts, psftp_connect_opts_free> opts(
+            detail::out<psftp_connect_opts*>([&](psftp_connect_opts** o) {
+                return psftp_connect_opts_new(detail::c_str(host, "host"), o);
+            }));
+        psftp_connect_opts* o = opts.get();
+        check(psftp_connect_opts_set_port(o, args.port));
+        check(psftp_connect_opts_set_username(o, detail::c_str(args.username, "username")));
+        check(psftp_connect_opts_set_password(o, detail::c_str(args.password, "password")));
+        const char* pass = detail::c_str(args.private_key_pass, "private_key_pass");
+        if (args.private_key_data) {
+            if (args.private_key)
+                throw InvalidArgument("private_key_data: set together with private_key; use one");
+            const std::string& key = *args.private_key_data;
+            check(psftp_connect_opts_set_private_key_data(
+                o, reinterpret_cast<const std::uint8_t*>(key.data()), key.size(), pass));
+        } else {
+            check(psftp_connect_opts_set_private_key(
+                o, detail::c_str(args.private_key, "private_key"), pass));
+        }
+        check(psftp_connect_opts_set_cnopts(o, args.cnopts ? args.cnopts->handle() : nullptr));
+        check(psftp_connect_opts_set_default_path(
+            o, detail::c_str(args.default_path, "default_path")));
         detail::CallbackError hostkey_errors;
         psftp_conn* conn = nullptr;
         const int rc = [&] {
             detail::ConnectScope scope(&hostkey_errors);
-            return psftp_connect(detail::c_str(host, "host"),
-                                 detail::c_str(args.username, "username"),
-                                 detail::c_str(args.private_key, "private_key"),
-                                 detail::c_str(args.password, "password"), args.port,
-                                 detail::c_str(args.private_key_pass, "private_key_pass"),
-                                 args.cnopts ? args.cnopts->handle() : nullptr,
-                                 detail::c_str(args.default_path, "default_path"), &conn,
-                                 nullptr);
+            return psftp_connect_with(o, &conn, nullptr);
         }();
         handle_.reset(rc == PSFTP_OK ? conn : nullptr);
         hostkey_errors.check(rc);
@@ -884,7 +961,7 @@ public:
               bool preserve_mtime = false, const TransferOpts* opts = nullptr) {
         detail::TransferCallbacks cb;
         cb.progress = &callback;
-        Attrs attrs{};
+        Attrs attrs = detail::empty<Attrs>();
         cb.error.check(psftp_put(handle(), detail::c_str(localpath, "localpath"),
                                  detail::c_str(remotepath, "remotepath"),
                                  detail::progress_cb(callback), &cb, confirm, preserve_mtime,
@@ -920,7 +997,7 @@ public:
         detail::TransferCallbacks cb;
         cb.progress = &callback;
         cb.read = &read;
-        Attrs attrs{};
+        Attrs attrs = detail::empty<Attrs>();
         cb.error.check(psftp_putfo(handle(), read ? &detail::read_trampoline : nullptr,
                                    detail::c_str(remotepath, "remotepath"), file_size,
                                    detail::progress_cb(callback), &cb, confirm,
@@ -1018,7 +1095,7 @@ public:
             }));
         std::vector<DirEntry> entries;
         for (std::size_t i = 0; i < list->count; i++) {
-            const psftp_dirent& e = list->entries[i];
+            const psftp_dirent& e = *list->entries[i];
             entries.push_back(DirEntry{e.filename, e.longname, e.attrs});
         }
         return entries;
@@ -1041,17 +1118,24 @@ public:
         });
     }
 
-    // Changing the remote tree. Modes are pysftp's octal-looking integers
-    // (755 is rwxr-xr-x).
+    // Changing the remote tree. Modes are std::filesystem::perms, the POSIX
+    // bits (perms::owner_all | perms::group_read is 0740, perms::set_uid is
+    // 04000); pysftp's default mode=777 is perms::all.
 
-    void mkdir(const std::string& remotepath, int mode = 777) {
-        check(psftp_mkdir(handle(), detail::c_str(remotepath, "remotepath"), mode));
+    void mkdir(const std::string& remotepath,
+               std::filesystem::perms mode = std::filesystem::perms::all) {
+        check(psftp_mkdir(handle(), detail::c_str(remotepath, "remotepath"),
+                          detail::mode_bits(mode)));
     }
-    void makedirs(const std::string& remotedir, int mode = 777) {
-        check(psftp_makedirs(handle(), detail::c_str(remotedir, "remotedir"), mode));
+    void makedirs(const std::string& remotedir,
+                  std::filesystem::perms mode = std::filesystem::perms::all) {
+        check(psftp_makedirs(handle(), detail::c_str(remotedir, "remotedir"),
+                             detail::mode_bits(mode)));
     }
-    void chmod(const std::string& remotepath, int mode = 777) {
-        check(psftp_chmod(handle(), detail::c_str(remotepath, "remotepath"), mode));
+    void chmod(const std::string& remotepath,
+               std::filesystem::perms mode = std::filesystem::perms::all) {
+        check(psftp_chmod(handle(), detail::c_str(remotepath, "remotepath"),
+                          detail::mode_bits(mode)));
     }
     /// nullopt keeps that id.
     void chown(const std::string& remotepath, std::optional<std::uint32_t> uid = std::nullopt,
@@ -1147,12 +1231,18 @@ public:
         return detail::take_optional_string(
             detail::out<char*>([&](char** o) { return psftp_logfile(handle(), o); }));
     }
-    /// libssh2's session and SFTP handles; see psftp_sftp_client().
+    /// libssh2's session and SFTP handles; see psftp_sftp_client(). Use them
+    /// only while a SessionLock from lock() is alive.
     SftpClient sftp_client() {
         SftpClient c{nullptr, nullptr};
         check(psftp_sftp_client(handle(), &c.session, &c.sftp));
         return c;
     }
+    /// Holds this connection for the calling thread (psftp_lock) until the
+    /// returned guard goes out of scope: other threads' calls wait and
+    /// keepalives pause, so the sftp_client() pointers may be used. Destroy
+    /// the guard on the thread that took it.
+    SessionLock lock();
     bool has_extension(const std::string& name) {
         return detail::out<bool>([&](bool* o) {
             return psftp_has_extension(handle(), detail::c_str(name, "name"), o);
@@ -1223,6 +1313,8 @@ private:
 
     detail::Handle<psftp_conn, psftp_close> handle_;
 };
+
+inline SessionLock Connection::lock() { return SessionLock(handle()); }
 
 // --------------------------------------------------------- module helpers
 

@@ -16,6 +16,7 @@ extern int psftpGoWalk(int kind, char *path, psftp_attrs *attrs, uintptr_t h);
 extern int psftpGoBody(uintptr_t h);
 extern int psftpGoTreeProgress(psftp_tree_progress *p, uintptr_t h);
 extern int psftpGoHostKey(char *host, int port, psftp_hostkey *key, int status, uintptr_t h);
+extern void psftpGoReleaseHandle(uintptr_t h);
 
 // Adapters with the exact C callback types. They turn user_data back into
 // the handle value. Not static: Go takes their addresses (cgo links those
@@ -51,6 +52,9 @@ int psftpgo_tree_progress(const psftp_tree_progress *p, void *ud) {
 int psftpgo_hostkey(const char *host, int port, const psftp_hostkey *key, int status, void *ud) {
 	return psftpGoHostKey((char *)host, port, (psftp_hostkey *)key, status, (uintptr_t)ud);
 }
+void psftpgo_release_handle(void *ud) {
+	psftpGoReleaseHandle((uintptr_t)ud);
+}
 
 // A handle value as user_data. Converting in C spares Go a uintptr to
 // unsafe.Pointer conversion (which go vet rightly flags).
@@ -76,6 +80,7 @@ var (
 	cLocalCdBody = C.psftp_local_cd_cb(C.psftpgo_local_cd_body)
 	cTreeProg    = C.psftp_tree_progress_cb(C.psftpgo_tree_progress)
 	cHostKey     = C.psftp_hostkey_cb(C.psftpgo_hostkey)
+	cRelease     = C.psftp_finalizer(C.psftpgo_release_handle)
 )
 
 // call runs one C call and turns its result code into an error.
@@ -102,8 +107,9 @@ func call(args *cArgs, f func() C.int) error {
 // cArgs collects the C strings of one call and frees them afterwards. The
 // first invalid argument is kept and returned by call() instead of calling C.
 type cArgs struct {
-	ptrs []unsafe.Pointer
-	err  error
+	ptrs    []unsafe.Pointer
+	secrets [][]byte // C copies of secrets among ptrs, wiped before they are freed
+	err     error
 }
 
 // str is a C copy of s. A NUL byte would silently cut the string short in C,
@@ -129,7 +135,23 @@ func (a *cArgs) optStr(param, s string) *C.char {
 	return a.str(param, s)
 }
 
+// secret is a C copy of b (a private key's contents) that free() wipes
+// before releasing it; nil for an empty b.
+func (a *cArgs) secret(b []byte) *C.uint8_t {
+	if a.err != nil || len(b) == 0 {
+		return nil
+	}
+	p := C.CBytes(b)
+	a.secrets = append(a.secrets, unsafe.Slice((*byte)(p), len(b)))
+	a.ptrs = append(a.ptrs, p)
+	return (*C.uint8_t)(p)
+}
+
 func (a *cArgs) free() {
+	for _, s := range a.secrets {
+		clear(s)
+	}
+	a.secrets = nil
 	for _, p := range a.ptrs {
 		C.free(p)
 	}

@@ -21,7 +21,8 @@ type Config struct {
 	Password string // tried first when given, as pysftp does
 
 	KeyFile    string // private key file (OpenSSH or PEM; ~ expanded)
-	Passphrase string // of an encrypted KeyFile
+	KeyData    []byte // a private key's contents (OpenSSH or PEM), instead of KeyFile
+	Passphrase string // of an encrypted KeyFile or KeyData
 	Agent      bool   // authenticate with ssh-agent ($SSH_AUTH_SOCK) keys
 	AgentKey   string // only the agent key with this comment or SHA256 fingerprint (implies Agent)
 
@@ -67,16 +68,21 @@ func Dial(host string, cfg Config) (*Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	port, err := cInt("Port", cfg.Port)
+	co, err := cfg.newConnectOpts(host, key)
 	if err != nil {
 		return nil, err
 	}
+	defer C.psftp_connect_opts_free(co)
 	var a cArgs
-	defer a.free()
-	h, u, k := a.str("host", host), a.optStr("User", cfg.User), a.optStr("KeyFile", key)
-	pw, pass, dp := a.optStr("Password", cfg.Password), a.optStr("Passphrase", cfg.Passphrase), a.optStr("DefaultPath", cfg.DefaultPath)
 	var conn *C.psftp_conn
-	connect := func() C.int { return C.psftp_connect(h, u, k, pw, port, pass, opts, dp, &conn, nil) }
+	connect := func() C.int {
+		// The connect options copy the CnOpts now, with the host-key
+		// callback installed.
+		if rc := C.psftp_connect_opts_set_cnopts(co, opts); rc != C.PSFTP_OK {
+			return rc
+		}
+		return C.psftp_connect_with(co, &conn, nil)
+	}
 	if cfg.HostKeyCallback == nil {
 		err = call(&a, connect)
 	} else {
@@ -89,15 +95,17 @@ func Dial(host string, cfg Config) (*Conn, error) {
 }
 
 // dialWithHostKeyCallback makes the psftp_connect call connect with cb
-// installed on opts through a runtime/cgo.Handle. A panic in cb is raised
-// again once connect has returned (the panic made the callback reject the
-// key, so no connection was made).
+// installed on opts through a runtime/cgo.Handle, which psftp releases
+// (its finalizer) once neither opts nor the connection needs it. psftp
+// calls cb one connect at a time. A panic in cb is raised again once
+// connect has returned (the panic made the callback reject the key, so no
+// connection was made).
 func dialWithHostKeyCallback(a *cArgs, opts *C.psftp_cnopts, cb HostKeyCallback, connect func() C.int) error {
 	s := &callbackState{hostKey: cb}
 	h := cgo.NewHandle(s)
-	defer h.Delete()
+	storedHandles.Add(1)
 	if err := call(a, func() C.int {
-		return C.psftp_cnopts_set_hostkey_callback(opts, cHostKey, userData(C.uintptr_t(h)))
+		return C.psftp_cnopts_set_hostkey_callback(opts, cHostKey, userData(C.uintptr_t(h)), cRelease)
 	}); err != nil {
 		return err
 	}
@@ -145,11 +153,50 @@ const (
 // why it is asked. See Config.HostKeyCallback.
 type HostKeyCallback func(host string, port int, key HostKey, status HostKeyStatus) HostKeyDecision
 
+// newConnectOpts builds the C connect options (all but the CnOpts) from
+// cfg; free them with psftp_connect_opts_free.
+func (cfg *Config) newConnectOpts(host, key string) (*C.psftp_connect_opts, error) {
+	port, err := cInt("Port", cfg.Port)
+	if err != nil {
+		return nil, err
+	}
+	var a cArgs
+	defer a.free()
+	h := a.str("host", host)
+	var co *C.psftp_connect_opts
+	if err := call(&a, func() C.int { return C.psftp_connect_opts_new(h, &co) }); err != nil {
+		return nil, err
+	}
+	u, pw := a.optStr("User", cfg.User), a.optStr("Password", cfg.Password)
+	k, pass := a.optStr("KeyFile", key), a.optStr("Passphrase", cfg.Passphrase)
+	data, dp := a.secret(cfg.KeyData), a.optStr("DefaultPath", cfg.DefaultPath)
+	setters := []func() C.int{
+		func() C.int { return C.psftp_connect_opts_set_port(co, port) },
+		func() C.int { return C.psftp_connect_opts_set_username(co, u) },
+		func() C.int { return C.psftp_connect_opts_set_password(co, pw) },
+		func() C.int { return C.psftp_connect_opts_set_private_key(co, k, pass) },
+		func() C.int { return C.psftp_connect_opts_set_default_path(co, dp) },
+	}
+	if data != nil {
+		n := C.size_t(len(cfg.KeyData))
+		setters = append(setters, func() C.int { return C.psftp_connect_opts_set_private_key_data(co, data, n, pass) })
+	}
+	for _, set := range setters {
+		if err := call(&a, set); err != nil {
+			C.psftp_connect_opts_free(co)
+			return nil, err
+		}
+	}
+	return co, nil
+}
+
 // privateKey is psftp_connect's private_key: a file, "agent" or
 // "agent:NAME".
 func (cfg *Config) privateKey() (string, error) {
 	agent := cfg.Agent || cfg.AgentKey != ""
 	switch {
+	case len(cfg.KeyData) > 0 && (agent || cfg.KeyFile != ""):
+		return "", invalidArg("KeyData", "set together with KeyFile or Agent/AgentKey; use one")
 	case agent && cfg.KeyFile != "":
 		return "", invalidArg("KeyFile", "set together with Agent/AgentKey; use one")
 	case cfg.AgentKey != "":

@@ -6,7 +6,11 @@
 
 import type { Readable, Writable } from 'node:stream';
 
-/** psftp error names, and their numbers (the C codes PSFTP_E_*). */
+/**
+ * psftp error names, and their numbers (the C codes PSFTP_E_*). The names
+ * come from the library (psftp_error_name); the tests check this list
+ * against it.
+ */
 export type ErrorCode =
   | 'EINVAL'
   | 'ECONNECT'
@@ -25,7 +29,9 @@ export type ErrorCode =
   | 'ECONNLOST'
   | 'EUNSAFEPATH'
   | 'EPANIC'
-  | 'EUNSUPPORTED';
+  | 'EUNSUPPORTED'
+  | 'ENOTEMPTY'
+  | 'EUSER';
 
 export declare const codes: Readonly<Record<ErrorCode, number>>;
 
@@ -160,10 +166,12 @@ export interface ConnectOptions {
   username?: string;
   /** A key file's path (OpenSSH or PEM), or 'agent' / 'agent:NAME' for ssh-agent keys. */
   privateKey?: string;
+  /** A private key's contents (OpenSSH or PEM) instead of privateKey; never shown in an error. */
+  privateKeyData?: Buffer | Uint8Array | string;
   password?: string;
   /** Default 22. */
   port?: number;
-  /** Passphrase of an encrypted key. */
+  /** Passphrase of an encrypted privateKey or privateKeyData. */
   privateKeyPass?: string;
   cnopts?: CnOpts | CnOptsOptions;
   /** Directory to change to after connecting. */
@@ -172,7 +180,7 @@ export interface ConnectOptions {
   hostKeyCallback?: HostKeyCallback;
 }
 
-/** Called with bytes done and the total (0 when unknown); returning false cancels (ECANCELED). */
+/** Called with bytes done and the total (0 when unknown); returning false stops the call (EUSER). */
 export type ProgressCallback = (bytesDone: number, bytesTotal: number) => boolean | void;
 
 /** Atomic replacement, resume and fsync of a transfer (psftp_transfer_opts). */
@@ -244,7 +252,7 @@ export interface TreeProgress extends TreeTotals {
 
 /**
  * Called when a file finishes and at least every 100 ms, synchronously;
- * returning false cancels (ECANCELED), throwing stops and rejects with the exception.
+ * returning false stops the operation (EUSER), throwing stops and rejects with the exception.
  */
 export type TreeProgressCallback = (progress: TreeProgress) => boolean | void;
 
@@ -316,7 +324,7 @@ export type PutfoSource = Buffer | Uint8Array | string | ((maxBytes: number) => 
 /** Return from a walktree directory callback to skip that directory's contents. */
 export declare const WALK_SKIP: 'skip';
 
-/** A walktree callback; runs synchronously. false stops the walk (ECANCELED). */
+/** A walktree callback; runs synchronously. false stops the walk (EUSER). */
 export type WalkCallback = (path: string, attrs: Attributes) => boolean | 'skip' | void;
 
 export interface StreamOptions {
@@ -347,7 +355,10 @@ export interface SecurityOptions {
   compression: string[];
 }
 
-/** A pysftp mode: 755 or '755' is rwxr-xr-x (not 0o755). */
+/**
+ * A mode as Node's fs.chmod takes it: POSIX bits, 0o755 (or the string
+ * '755') is rwxr-xr-x. Bits above 0o7777 are rejected (EINVAL).
+ */
 export type Mode = number | string;
 
 export declare const SEEK_SET: 0;
@@ -402,8 +413,14 @@ export declare class Connection {
   logfile(): Promise<string | null>;
   /** stdout's lines then stderr's, each with its newline, and the exit status. */
   execute(command: string): Promise<{ lines: string[]; exitStatus: number }>;
-  /** Raw LIBSSH2_SESSION and LIBSSH2_SFTP pointers, for koffi users. */
+  /** Raw LIBSSH2_SESSION and LIBSSH2_SFTP pointers, for koffi users: use them only inside withSftpClient(). */
   sftpClient(): Promise<{ session: bigint; sftp: bigint }>;
+  /**
+   * Runs `fn` synchronously while holding the connection (keepalives paused,
+   * later calls queued), for direct libssh2 calls on the pointers; resolves
+   * with fn's result. fn must not use this Connection.
+   */
+  withSftpClient<T>(fn: (pointers: { session: bigint; sftp: bigint }) => T): Promise<T>;
   sftp_client(): Promise<{ session: bigint; sftp: bigint }>;
   hasExtension(name: string): Promise<boolean>;
   has_extension(name: string): Promise<boolean>;
@@ -434,6 +451,7 @@ export declare class Connection {
   readlink(remotelink: PathLike): Promise<Name>;
   mkdir(remotepath: PathLike, mode?: Mode | boolean | { mode?: Mode; recursive?: boolean }): Promise<void>;
   makedirs(remotedir: PathLike, mode?: Mode): Promise<void>;
+  /** Rejects with ENOTEMPTY when the directory still has entries. */
   rmdir(remotepath: PathLike): Promise<void>;
   remove(remotefile: PathLike): Promise<void>;
   unlink(remotefile: PathLike): Promise<void>;

@@ -2,6 +2,8 @@
 
 use std::ffi::{c_char, c_int, c_void};
 use std::sync::{Arc, Mutex};
+
+use parking_lot::ReentrantMutex;
 use std::time::Duration;
 
 use super::types::psftp_hostkey;
@@ -65,12 +67,16 @@ pub unsafe extern "C" fn psftp_cnopts_new(
     knownhosts: *const c_char,
     out: *mut *mut psftp_cnopts,
 ) -> c_int {
-    guard(|| {
-        let out = arg_out(out, "out")?;
-        let kh = arg_opt_str(knownhosts, "knownhosts")?;
-        *out = CNOPTS.insert(Mutex::new(CnOpts::new(kh)));
-        Ok(())
-    })
+    // SAFETY: the caller keeps this function's contract: `knownhosts` is NULL or a NUL-terminated
+    // string; `out` is writable.
+    unsafe {
+        guard(|| {
+            let out = arg_out(out, "out")?;
+            let kh = arg_opt_str(knownhosts, "knownhosts")?;
+            *out = CNOPTS.insert(Mutex::new(CnOpts::new(kh)));
+            Ok(())
+        })
+    }
 }
 
 /// Release options. NULL is ignored; a second free is ignored too.
@@ -93,7 +99,8 @@ pub unsafe extern "C" fn psftp_cnopts_free(opts: *mut psftp_cnopts) {
 /// `path` is a NUL-terminated string.
 #[no_mangle]
 pub unsafe extern "C" fn psftp_cnopts_load(opts: *mut psftp_cnopts, path: *const c_char) -> c_int {
-    with_opts(opts, |o| o.load(arg_str(path, "path")?))
+    // SAFETY: the caller keeps this function's contract: `path` is a NUL-terminated string.
+    unsafe { with_opts(opts, |o| o.load(arg_str(path, "path")?)) }
 }
 
 /// pysftp `cnopts.hostkeys = ...`: NULL turns host-key checking off (pysftp
@@ -107,10 +114,14 @@ pub unsafe extern "C" fn psftp_cnopts_set_hostkeys(
     opts: *mut psftp_cnopts,
     knownhosts: *const c_char,
 ) -> c_int {
-    with_opts(opts, |o| {
-        o.set_hostkeys(arg_opt_str(knownhosts, "knownhosts")?);
-        Ok(())
-    })
+    // SAFETY: the caller keeps this function's contract: `knownhosts` is NULL or a NUL-terminated
+    // string.
+    unsafe {
+        with_opts(opts, |o| {
+            o.set_hostkeys(arg_opt_str(knownhosts, "knownhosts")?);
+            Ok(())
+        })
+    }
 }
 
 /// Trust on first use: with `accept_new`, an unknown host's key is appended
@@ -139,15 +150,18 @@ pub unsafe extern "C" fn psftp_cnopts_set_log(
     log: bool,
     path: *const c_char,
 ) -> c_int {
-    with_opts(opts, |o| {
-        let path = arg_opt_str(path, "path")?;
-        o.log = match (log, path) {
-            (false, _) => LogTarget::Off,
-            (true, None) => LogTarget::TempFile,
-            (true, Some(p)) => LogTarget::File(crate::core::paths::expand_user(p)),
-        };
-        Ok(())
-    })
+    // SAFETY: the caller keeps this function's contract: `path` is NULL or a NUL-terminated string.
+    unsafe {
+        with_opts(opts, |o| {
+            let path = arg_opt_str(path, "path")?;
+            o.log = match (log, path) {
+                (false, _) => LogTarget::Off,
+                (true, None) => LogTarget::TempFile,
+                (true, Some(p)) => LogTarget::File(crate::core::paths::expand_user(p)),
+            };
+            Ok(())
+        })
+    }
 }
 
 /// pysftp `cnopts.compression`: offer zlib compression. Default false.
@@ -173,7 +187,9 @@ pub unsafe extern "C" fn psftp_cnopts_set_ciphers(
     opts: *mut psftp_cnopts,
     ciphers: *const c_char,
 ) -> c_int {
-    with_opts(opts, |o| o.set_ciphers(arg_opt_str(ciphers, "ciphers")?))
+    // SAFETY: the caller keeps this function's contract: `ciphers` is NULL or a NUL-terminated
+    // string.
+    unsafe { with_opts(opts, |o| o.set_ciphers(arg_opt_str(ciphers, "ciphers")?)) }
 }
 
 /// Limit for TCP connect, SSH handshake and authentication, in seconds;
@@ -226,22 +242,26 @@ pub unsafe extern "C" fn psftp_cnopts_get_hostkey(
     host: *const c_char,
     out: *mut *mut psftp_hostkey,
 ) -> c_int {
-    guard(|| {
-        if opts.is_null() {
-            return Err(Error::invalid_arg("cnopts", "is NULL"));
-        }
-        let o = cnopts_snapshot(opts)?;
-        let host = arg_str(host, "host")?;
-        let out = arg_out(out, "out")?;
-        let k = o.get_hostkey(host)?;
-        let blob = base64_decode(&k.base64).unwrap_or_default();
-        *out = psftp_hostkey::boxed(&ServerKey {
-            key_type: k.key_type.to_string(),
-            fingerprint: sha256_fingerprint(&blob),
-            base64: k.base64,
-        })?;
-        Ok(())
-    })
+    // SAFETY: the caller keeps this function's contract: `host` is a NUL-terminated string; `out`
+    // is writable.
+    unsafe {
+        guard(|| {
+            if opts.is_null() {
+                return Err(Error::invalid_arg("cnopts", "is NULL"));
+            }
+            let o = cnopts_snapshot(opts)?;
+            let host = arg_str(host, "host")?;
+            let out = arg_out(out, "out")?;
+            let k = o.get_hostkey(host)?;
+            let blob = base64_decode(&k.base64).unwrap_or_default();
+            *out = psftp_hostkey::boxed(&ServerKey {
+                key_type: k.key_type.to_string(),
+                fingerprint: sha256_fingerprint(&blob),
+                base64: k.base64,
+            })?;
+            Ok(())
+        })
+    }
 }
 
 /// `status` of a host-key callback: the host is not in known_hosts.
@@ -259,7 +279,10 @@ pub const PSFTP_HOSTKEY_ACCEPT_AND_SAVE: c_int = 2;
 /// Decides about a host key that known_hosts does not vouch for: `host`
 /// and `port` as given to psftp_connect(), the key offered, and why
 /// (PSFTP_HOSTKEY_STATUS_*). Return a PSFTP_HOSTKEY_* answer; any other
-/// value rejects. Called on the thread running psftp_connect(), during it.
+/// value rejects. Called during a psftp_connect() with these options, on
+/// its thread. Options shared by connects on several threads call it from
+/// each of them, but never two at once: `user_data` must be usable from
+/// any thread, one call at a time.
 pub type psftp_hostkey_cb = Option<
     unsafe extern "C" fn(
         host: *const c_char,
@@ -270,6 +293,47 @@ pub type psftp_hostkey_cb = Option<
     ) -> c_int,
 >;
 
+/// Frees what a stored callback's `user_data` holds; psftp calls it once,
+/// when no copy of the options needs `user_data` any more.
+pub type psftp_finalizer = Option<unsafe extern "C" fn(user_data: *mut c_void)>;
+
+/// The `user_data` of a stored callback and its finalizer (wasmtime's
+/// ForeignData). Every copy of the options shares one, and the finalizer
+/// runs when the last copy is dropped: on the thread that frees the
+/// options or closes the last connection made with them.
+pub(crate) struct ForeignData {
+    data: *mut c_void,
+    finalizer: psftp_finalizer,
+}
+
+// SAFETY: the header requires a stored callback's user_data (and its
+// finalizer) to be usable from any thread; psftp never touches the
+// pointer itself, it only hands it back.
+unsafe impl Send for ForeignData {}
+// SAFETY: as for Send; shared references only read the pointer.
+unsafe impl Sync for ForeignData {}
+
+impl ForeignData {
+    pub(crate) fn new(data: *mut c_void, finalizer: psftp_finalizer) -> ForeignData {
+        ForeignData { data, finalizer }
+    }
+
+    pub(crate) fn get(&self) -> *mut c_void {
+        self.data
+    }
+}
+
+impl Drop for ForeignData {
+    fn drop(&mut self) {
+        if let Some(f) = self.finalizer.take() {
+            // SAFETY: the caller gave a valid finalizer for this user_data
+            // and psftp calls it exactly once (take() above), after the
+            // last use of the data.
+            unsafe { f(self.data) };
+        }
+    }
+}
+
 /// The C callback and its user_data, callable from the core.
 struct HostKeyCb {
     f: unsafe extern "C" fn(
@@ -279,12 +343,11 @@ struct HostKeyCb {
         c_int,
         *mut c_void,
     ) -> c_int,
-    user_data: *mut c_void,
+    user_data: ForeignData,
+    /// Connects on several threads with the same options call the
+    /// callback one at a time (re-entrant: a callback may connect).
+    one_at_a_time: ReentrantMutex<()>,
 }
-
-// Only called during psftp_connect(), on the caller's thread.
-unsafe impl Send for HostKeyCb {}
-unsafe impl Sync for HostKeyCb {}
 
 impl HostKeyCb {
     fn decide(&self, q: &HostKeyQuery<'_>) -> HostKeyDecision {
@@ -296,6 +359,7 @@ impl HostKeyCb {
             c(&q.key.fingerprint),
         );
         let key = psftp_hostkey {
+            struct_size: std::mem::size_of::<psftp_hostkey>(),
             key_type: kt.as_ptr() as *mut c_char,
             base64: b64.as_ptr() as *mut c_char,
             fingerprint: fp.as_ptr() as *mut c_char,
@@ -304,7 +368,13 @@ impl HostKeyCb {
             HostKeyStatus::Unknown => PSFTP_HOSTKEY_STATUS_UNKNOWN,
             HostKeyStatus::Changed => PSFTP_HOSTKEY_STATUS_CHANGED,
         };
-        match unsafe { (self.f)(host.as_ptr(), q.port as c_int, &key, status, self.user_data) } {
+        let _one = self.one_at_a_time.lock();
+        let data = self.user_data.get();
+        // SAFETY: `f` and its user_data were given together to
+        // psftp_cnopts_set_hostkey_callback, whose contract makes them a
+        // valid pair callable from any thread, one call at a time (the lock
+        // above); host and key live until it returns.
+        match unsafe { (self.f)(host.as_ptr(), q.port as c_int, &key, status, data) } {
             PSFTP_HOSTKEY_ACCEPT => HostKeyDecision::Accept,
             PSFTP_HOSTKEY_ACCEPT_AND_SAVE => HostKeyDecision::AcceptAndSave,
             _ => HostKeyDecision::Reject,
@@ -314,19 +384,39 @@ impl HostKeyCb {
 
 /// Let the application decide about unknown and changed host keys (instead
 /// of refusing them, or of accept-new for unknown ones). NULL removes the
-/// callback. Matching keys never reach it.
+/// callback. Matching keys never reach it. See psftp_hostkey_cb for the
+/// threads it runs on and what `user_data` must allow.
+///
+/// `finalizer` (may be NULL) releases `user_data`: psftp calls it exactly
+/// once, when nothing needs `user_data` any more. The options and every
+/// connection made with them hold the callback, so that is when the last
+/// of them is freed or closed, or when the callback is replaced; also at
+/// once when `callback` is NULL or this call fails. It may run on any
+/// thread that frees or closes one of them.
 #[no_mangle]
 pub extern "C" fn psftp_cnopts_set_hostkey_callback(
     opts: *mut psftp_cnopts,
     callback: psftp_hostkey_cb,
     user_data: *mut c_void,
+    finalizer: psftp_finalizer,
 ) -> c_int {
-    with_opts(opts, |o| {
-        o.hostkey_callback = callback.map(|f| {
-            let cb = HostKeyCb { f, user_data };
-            Arc::new(move |q: &HostKeyQuery<'_>| cb.decide(q))
-                as crate::core::cnopts::HostKeyCallback
-        });
+    // From here on psftp owns user_data: every path drops it exactly once.
+    let user_data = ForeignData::new(user_data, finalizer);
+    let new = callback.map(|f| {
+        let cb = HostKeyCb {
+            f,
+            user_data,
+            one_at_a_time: ReentrantMutex::new(()),
+        };
+        Arc::new(move |q: &HostKeyQuery<'_>| cb.decide(q)) as crate::core::cnopts::HostKeyCallback
+    });
+    let mut old = None;
+    let rc = with_opts(opts, |o| {
+        old = std::mem::replace(&mut o.hostkey_callback, new);
         Ok(())
-    })
+    });
+    // The replaced callback's finalizer may run here, with the options
+    // unlocked, so that it may use them.
+    drop(old);
+    rc
 }

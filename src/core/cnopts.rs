@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::hostkeys::{self, lookup_name, KnownHosts, StoredKey};
+use super::hostkeys::{self, KnownHosts, ServerKey, StoredKey};
 use super::log::LogTarget;
 use super::paths::expand_user;
 use crate::error::{Error, ErrorKind, Result};
@@ -31,7 +31,7 @@ pub enum HostKeyStatus {
 pub struct HostKeyQuery<'a> {
     pub host: &'a str,
     pub port: u16,
-    pub key: &'a super::connect::ServerKey,
+    pub key: &'a ServerKey,
     pub status: HostKeyStatus,
 }
 
@@ -69,7 +69,7 @@ pub struct CnOpts {
     pub hostkey_callback: Option<HostKeyCallback>,
     /// Accept exactly this key and nothing else: how the extra connections
     /// of a tree operation trust the key the first one checked.
-    pub pinned_host_key: Option<super::connect::ServerKey>,
+    pub pinned_host_key: Option<ServerKey>,
 }
 
 impl std::fmt::Debug for CnOpts {
@@ -221,9 +221,4 @@ pub fn supported_algorithms(kind: ssh2::MethodType) -> Result<Vec<&'static str>>
     session
         .supported_algs(kind)
         .map_err(|e| Error::new(ErrorKind::Ssh, format!("libssh2 supported algorithms: {e}")))
-}
-
-/// The known_hosts name for host and port (re-exported for callers).
-pub fn known_hosts_name(host: &str, port: u16) -> String {
-    lookup_name(host, port)
 }

@@ -3,14 +3,15 @@
 //! safe to share between threads.
 
 use std::cell::RefCell;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
 
 use parking_lot::ReentrantMutex;
 use ssh2::MethodType;
 
-use super::connect::{establish, millis, ConnectSpec, OnSocket, ServerKey};
+use super::connect::{establish, millis, ConnectSpec, OnSocket};
+use super::hostkeys::ServerKey;
 use super::log::Logger;
 use crate::error::{Error, ErrorKind, Result};
 use crate::log_to;
@@ -35,6 +36,8 @@ pub struct State {
 
 /// The escape-hatch libssh2 SFTP pointer; only used under the session lock.
 pub struct RawSftp(pub *mut libssh2_sys::LIBSSH2_SFTP);
+// SAFETY: the pointer is only used (by psftp: init and shutdown) while
+// holding the session's lock, so moving it to another thread is fine.
 unsafe impl Send for RawSftp {}
 
 impl State {
@@ -62,6 +65,8 @@ impl State {
 #[derive(Debug, Clone)]
 pub struct ConnInfo {
     pub peer: String,
+    /// The user name authenticated as (issue 15's username getter reads it).
+    #[allow(dead_code)]
     pub username: String,
     pub server_key: ServerKey,
 }
@@ -78,34 +83,61 @@ pub struct Connection {
     /// for `interrupt` from another thread.
     interrupt_socket: std::net::TcpStream,
     interrupted: AtomicBool,
-    /// The thread coordinating a tree operation on this connection: its
-    /// progress callback runs there while a worker holds the connection.
-    /// pthread_self, not std::thread::current: on a thread psftp did not
-    /// start, the latter registers a pthread-key destructor inside
-    /// libpsftp, which crashes that thread's exit once the library has been
-    /// unloaded (Node/koffi at process exit, dlclose).
-    coordinator: Mutex<Option<libc::pthread_t>>,
+    /// How many `lock` calls are not yet matched by `unlock`; only the
+    /// thread holding the state lock changes it.
+    explicit_locks: AtomicUsize,
+    /// Set when a call on this connection panicked: the panic may have left
+    /// requests in flight or state half-changed, so no later call may use
+    /// the session. Holds the panic's message.
+    poisoned: Arc<OnceLock<String>>,
 }
 
-/// Marks the calling thread as a tree operation's coordinator until dropped.
-pub struct CoordinatorMark<'a>(&'a Connection);
+thread_local! {
+    /// The connections whose tree operation this thread coordinates, most
+    /// recent last: their progress callbacks run on this thread while
+    /// workers hold the connection, so a call from such a callback into the
+    /// same connection would wait for its own operation. Per thread, so
+    /// that two threads running operations on one connection each keep
+    /// their own mark (one slot per connection let one operation erase the
+    /// other's). A const-initialized Vec: no lazy registration on first use
+    /// beyond the destructor every thread-local with a heap buffer has
+    /// (glibc keeps the library loaded until it has run).
+    static COORDINATING: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };
+}
 
-impl Drop for CoordinatorMark<'_> {
+/// Marks the calling thread as a tree operation's coordinator until
+/// dropped (a checked stack: each mark removes its own entry).
+pub struct CoordinatorMark(usize);
+
+impl Drop for CoordinatorMark {
     fn drop(&mut self) {
-        *self.0.coordinator.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        let _ = COORDINATING.try_with(|c| {
+            let mut c = c.borrow_mut();
+            // Marks are scoped, so this is the top entry; rposition keeps
+            // the stack right even if it were not.
+            if let Some(i) = c.iter().rposition(|id| *id == self.0) {
+                c.remove(i);
+            }
+        });
     }
 }
 
 /// A thread that sends an SSH keepalive every interval while the
-/// connection is idle (libssh2 only sends them when asked to).
+/// connection is idle (libssh2 only sends them when asked to), unless the
+/// connection was poisoned.
 struct KeepAlive {
     stop: Arc<AtomicBool>,
     thread: std::thread::Thread,
 }
 
 impl KeepAlive {
-    fn start(state: &SharedState, every: Duration) -> Option<KeepAlive> {
+    fn start(
+        state: &SharedState,
+        poisoned: &Arc<OnceLock<String>>,
+        every: Duration,
+    ) -> Option<KeepAlive> {
         let weak: Weak<ReentrantMutex<RefCell<State>>> = Arc::downgrade(state);
+        let poisoned = poisoned.clone();
         let stop = Arc::new(AtomicBool::new(false));
         let stop2 = stop.clone();
         let handle = std::thread::Builder::new()
@@ -118,6 +150,9 @@ impl KeepAlive {
                 let Some(state) = weak.upgrade() else {
                     return;
                 };
+                if poisoned.get().is_some() {
+                    return;
+                }
                 send_if_idle(&state);
             })
             .ok()?;
@@ -150,7 +185,9 @@ impl Connection {
     /// pysftp `Connection(host, username, private_key, password, port,
     /// private_key_pass, cnopts=..., default_path=...)`.
     pub fn connect(spec: ConnectSpec) -> Result<Connection> {
-        let log = Logger::open(&spec.cnopts.log)?.map(Arc::new);
+        let log = Logger::open(&spec.cnopts.log, spec.redactor())?.map(Arc::new);
+        spec.check()
+            .inspect_err(|e| log_to!(log, "connect refused: {e}"))?;
         Connection::connect_with_log(spec, log, None)
     }
 
@@ -173,7 +210,17 @@ impl Connection {
         Connection::connect_with_log(spec, self.log.clone(), Some(on_socket))
     }
 
+    /// Connect; no password, passphrase or key of `spec` is in the error.
     fn connect_with_log(
+        spec: ConnectSpec,
+        log: Option<Arc<Logger>>,
+        on_socket: Option<OnSocket<'_>>,
+    ) -> Result<Connection> {
+        let redactor = spec.redactor();
+        Connection::connect_unscrubbed(spec, log, on_socket).map_err(|e| redactor.scrub_error(e))
+    }
+
+    fn connect_unscrubbed(
         spec: ConnectSpec,
         log: Option<Arc<Logger>>,
         on_socket: Option<OnSocket<'_>>,
@@ -208,10 +255,11 @@ impl Connection {
             socket: est.socket,
             closed: false,
         })));
+        let poisoned = Arc::new(OnceLock::new());
         let keepalive = spec
             .cnopts
             .keepalive
-            .and_then(|every| KeepAlive::start(&state, every));
+            .and_then(|every| KeepAlive::start(&state, &poisoned, every));
         let interrupt_socket =
             state.lock().borrow().socket.try_clone().map_err(|e| {
                 Error::new(ErrorKind::Connect, format!("connection to {peer}: {e}"))
@@ -226,7 +274,8 @@ impl Connection {
             keepalive,
             interrupt_socket,
             interrupted: AtomicBool::new(false),
-            coordinator: Mutex::new(None),
+            explicit_locks: AtomicUsize::new(0),
+            poisoned,
             log,
             spec,
         };
@@ -240,6 +289,7 @@ impl Connection {
     /// wait; a callback re-entering its own connection mid-operation gets an
     /// error instead of corrupting the request pipeline.
     pub fn with<R>(&self, f: impl FnOnce(&mut State) -> Result<R>) -> Result<R> {
+        self.refuse_poisoned()?;
         self.refuse_coordinator()?;
         let guard = self.state.lock();
         let mut st = guard.try_borrow_mut().map_err(|_| {
@@ -273,27 +323,59 @@ impl Connection {
         log_to!(self.log, "connection to {} interrupted", self.info.peer);
     }
 
+    /// This connection's identity for the coordinator marks.
+    fn id(&self) -> usize {
+        Arc::as_ptr(&self.state) as usize
+    }
+
     /// Mark the calling thread as the coordinator of a tree operation.
-    pub fn mark_coordinator(&self) -> CoordinatorMark<'_> {
-        *self.coordinator.lock().unwrap_or_else(|p| p.into_inner()) =
-            // SAFETY: pthread_self has no preconditions.
-            Some(unsafe { libc::pthread_self() });
-        CoordinatorMark(self)
+    pub fn mark_coordinator(&self) -> CoordinatorMark {
+        COORDINATING.with(|c| c.borrow_mut().push(self.id()));
+        CoordinatorMark(self.id())
     }
 
     /// A tree operation's progress callback calling into its own connection
-    /// would wait for a worker holding it: refuse, as for get's callback.
+    /// would wait for a worker holding it: refuse at once, as for get's
+    /// callback.
     fn refuse_coordinator(&self) -> Result<()> {
-        let coordinator = *self.coordinator.lock().unwrap_or_else(|p| p.into_inner());
-        // SAFETY: pthread_self and pthread_equal have no preconditions.
-        if coordinator.is_some_and(|t| unsafe { libc::pthread_equal(t, libc::pthread_self()) } != 0)
-        {
+        let id = self.id();
+        let coordinating = COORDINATING
+            .try_with(|c| c.borrow().contains(&id))
+            .unwrap_or(false);
+        if coordinating {
             return Err(Error::invalid_arg(
                 "conn",
                 "is in use by an unfinished call on this thread (a callback cannot use the connection that called it, except walktree's)",
             ));
         }
         Ok(())
+    }
+
+    /// A call on this connection panicked (`why` is the panic's message):
+    /// every later call fails with ConnectionLost saying so, and close()
+    /// drops the link without a goodbye.
+    pub fn poison(&self, why: &str) {
+        if self.poisoned.set(why.to_string()).is_ok() {
+            log_to!(
+                self.log,
+                "connection to {} poisoned by a panic: {why}",
+                self.info.peer
+            );
+        }
+    }
+
+    fn refuse_poisoned(&self) -> Result<()> {
+        match self.poisoned.get() {
+            None => Ok(()),
+            Some(why) => Err(Error::new(
+                ErrorKind::ConnectionLost,
+                format!(
+                    "connection to {} is unusable: an earlier call on it panicked inside psftp \
+                     ({why}), which may have left it mid-request; close it and connect again",
+                    self.info.peer
+                ),
+            )),
+        }
     }
 
     pub fn is_interrupted(&self) -> bool {
@@ -321,19 +403,12 @@ impl Connection {
         &self,
         f: impl FnOnce(&mut State) -> Result<R>,
     ) -> Result<R> {
+        self.refuse_poisoned()?;
         let guard = self.state.lock();
         let mut st = guard.try_borrow_mut().map_err(|_| {
             Error::invalid_arg("conn", "is in use by an unfinished call on this thread")
         })?;
         f(&mut st)
-    }
-
-    pub fn info(&self) -> &ConnInfo {
-        &self.info
-    }
-
-    pub fn spec(&self) -> &ConnectSpec {
-        &self.spec
     }
 
     pub fn log(&self, msg: &str) {
@@ -456,6 +531,11 @@ impl Connection {
         &self.info.username
     }
 
+    /// The server as messages name it ("host:port").
+    pub fn peer(&self) -> &str {
+        &self.info.peer
+    }
+
     /// pysftp `close()`: end the session; later calls fail with
     /// ConnectionLost.
     pub fn close(&self) {
@@ -470,7 +550,7 @@ impl Connection {
             return;
         }
         st.closed = true;
-        if st.sftp.check_usable().is_ok() {
+        if st.sftp.check_usable().is_ok() && self.poisoned.get().is_none() {
             close_raw_sftp(&mut st);
             st.sftp.shutdown();
             let _ = st
@@ -483,6 +563,43 @@ impl Connection {
             close_raw_sftp(&mut st);
         }
         log_to!(self.log, "connection to {} closed", self.info.peer);
+    }
+
+    /// Hold the connection for the calling thread until `unlock`: calls
+    /// from other threads wait, and the keepalive thread sends nothing, so
+    /// the caller may use the raw libssh2 pointers of `sftp_client`.
+    /// Re-entrant: this thread's own calls still work.
+    pub fn lock(&self) -> Result<()> {
+        self.refuse_poisoned()?;
+        self.refuse_coordinator()?;
+        let guard = self.state.lock();
+        if guard.try_borrow_mut().is_err() {
+            // A callback of a call that is using the session right now.
+            return Err(Error::invalid_arg(
+                "conn",
+                "is in use by an unfinished call on this thread (a callback cannot lock the connection that called it)",
+            ));
+        }
+        std::mem::forget(guard);
+        self.explicit_locks.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }
+
+    /// Release one `lock` of the calling thread.
+    pub fn unlock(&self) -> Result<()> {
+        let held_here = self.state.is_owned_by_current_thread()
+            && self.explicit_locks.load(Ordering::SeqCst) > 0;
+        if !held_here {
+            return Err(Error::invalid_arg(
+                "conn",
+                "is not locked by this thread (psftp_lock and psftp_unlock pair up on one thread)",
+            ));
+        }
+        self.explicit_locks.fetch_sub(1, Ordering::SeqCst);
+        // SAFETY: this thread holds the lock (checked above), once for the
+        // guard `lock` forgot.
+        unsafe { self.state.force_unlock() };
+        Ok(())
     }
 
     /// pysftp `sftp_client`: the libssh2 session and a libssh2 SFTP session
@@ -498,6 +615,8 @@ impl Connection {
             let mut guard = session.raw();
             let raw_session: *mut libssh2_sys::LIBSSH2_SESSION = &mut *guard;
             if st.raw_sftp.0.is_null() {
+                // SAFETY: raw_session is this connection's live session,
+                // and `guard` holds its lock during the call.
                 let p = unsafe { libssh2_sys::libssh2_sftp_init(raw_session) };
                 if p.is_null() {
                     return Err(Error::new(
@@ -516,6 +635,8 @@ fn close_raw_sftp(st: &mut State) {
     let p = std::mem::replace(&mut st.raw_sftp, RawSftp(std::ptr::null_mut())).0;
     if !p.is_null() {
         let _guard = st.session().raw();
+        // SAFETY: `p` came from libssh2_sftp_init on this live session, is
+        // shut down once (taken out of the state above), under its lock.
         unsafe { libssh2_sys::libssh2_sftp_shutdown(p) };
     }
 }

@@ -10,9 +10,10 @@ use std::time::Duration;
 use ssh2::{MethodType, Session};
 
 use super::cnopts::{CnOpts, HostKeyDecision, HostKeyQuery, HostKeyStatus, UnknownHostPolicy};
-use super::hostkeys::{self, lookup_name, Check, KnownHosts};
+use super::hostkeys::{self, lookup_name, Check, KnownHosts, ServerKey};
 use super::log::Logger;
 use super::paths::{default_username, expand_user, home_dir};
+use super::secret::{refuse_key_material, Redactor, Secret};
 use crate::error::{Error, ErrorKind, Result};
 use crate::log_to;
 
@@ -22,21 +23,53 @@ pub struct ConnectSpec {
     pub host: String,
     pub port: u16,
     pub username: Option<String>,
-    pub password: Option<String>,
+    pub password: Option<Secret>,
     /// A key file path, or "agent" / "agent:<comment or SHA256 fingerprint>"
     /// for keys held by ssh-agent (pysftp's AgentKey).
     pub private_key: Option<String>,
-    pub private_key_pass: Option<String>,
+    pub private_key_pass: Option<Secret>,
+    /// A private key given by its contents (PEM or OpenSSH format) instead
+    /// of `private_key`, with its own passphrase.
+    pub private_key_data: Option<KeyData>,
     pub cnopts: CnOpts,
     pub default_path: Option<String>,
 }
 
-/// The server's host key as the session saw it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ServerKey {
-    pub key_type: String,
-    pub base64: String,
-    pub fingerprint: String,
+/// A private key in memory and the passphrase that decrypts it.
+#[derive(Clone, Debug)]
+pub struct KeyData {
+    pub key: Secret,
+    pub passphrase: Option<Secret>,
+}
+
+impl ConnectSpec {
+    /// Key material in a slot that messages repeat is a caller's mistake
+    /// (a key's contents given as its path): refuse it without showing it.
+    pub fn check(&self) -> Result<()> {
+        refuse_key_material("host", &self.host, "a host name")?;
+        for (param, value, what) in [
+            ("username", &self.username, "a user name"),
+            ("private_key", &self.private_key, "a key file's path"),
+            ("default_path", &self.default_path, "a path"),
+        ] {
+            if let Some(v) = value {
+                refuse_key_material(param, v, what)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// This connection's secrets, to keep out of its messages and log.
+    pub fn redactor(&self) -> Redactor {
+        let data = self.private_key_data.iter();
+        Redactor::new(
+            self.password
+                .iter()
+                .chain(&self.private_key_pass)
+                .chain(data.clone().map(|d| &d.key))
+                .chain(data.filter_map(|d| d.passphrase.as_ref())),
+        )
+    }
 }
 
 /// A connected, authenticated session.
@@ -421,6 +454,7 @@ struct FileLock<'a>(&'a std::fs::File);
 impl<'a> FileLock<'a> {
     fn exclusive(file: &'a std::fs::File, path: &Path) -> Result<FileLock<'a>> {
         use std::os::fd::AsRawFd;
+        // SAFETY: flock on a descriptor `file` owns and keeps open.
         if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } != 0 {
             return Err(Error::local_io(
                 "lock",
@@ -435,6 +469,7 @@ impl<'a> FileLock<'a> {
 impl Drop for FileLock<'_> {
     fn drop(&mut self) {
         use std::os::fd::AsRawFd;
+        // SAFETY: flock on a descriptor the borrowed File keeps open.
         unsafe { libc::flock(self.0.as_raw_fd(), libc::LOCK_UN) };
     }
 }
@@ -454,16 +489,60 @@ fn authenticate(
     log: Option<&Logger>,
 ) -> Result<()> {
     if let Some(password) = &spec.password {
-        return password_auth(session, user, password, peer);
+        return password_auth(session, user, password.expose(), peer);
     }
     if let Some(key) = &spec.private_key {
         if let Some(selector) = agent_selector(key) {
             return agent_auth(session, user, selector, peer, log);
         }
         let path = expand_user(key);
-        return key_file_auth(session, user, &path, spec.private_key_pass.as_deref(), peer);
+        let passphrase = spec.private_key_pass.as_ref().map(Secret::expose);
+        return key_file_auth(session, user, &path, passphrase, peer);
+    }
+    if let Some(data) = &spec.private_key_data {
+        return key_data_auth(session, user, data, peer);
     }
     default_auth(session, user, peer, log)
+}
+
+/// Public-key authentication with a key held in memory (libssh2 derives
+/// the public key from it). Messages never include the key.
+fn key_data_auth(session: &Session, user: &str, data: &KeyData, peer: &str) -> Result<()> {
+    let passphrase = data.passphrase.as_ref().map(Secret::expose);
+    let r = session.userauth_pubkey_memory(user, None, data.key.expose(), passphrase);
+    r.map_err(|e| match e.code() {
+        ssh2::ErrorCode::Session(libssh2_sys::LIBSSH2_ERROR_FILE) if passphrase.is_some() => {
+            auth_failed(
+                user,
+                peer,
+                format!(
+                    "cannot use private_key_data: wrong passphrase or unsupported format ({})",
+                    e.message()
+                ),
+            )
+        }
+        ssh2::ErrorCode::Session(libssh2_sys::LIBSSH2_ERROR_FILE) => auth_failed(
+            user,
+            peer,
+            format!(
+                "cannot use private_key_data: it is encrypted (give its passphrase) or not a \
+                 PEM or OpenSSH private key ({})",
+                e.message()
+            ),
+        ),
+        ssh2::ErrorCode::Session(libssh2_sys::LIBSSH2_ERROR_TIMEOUT) => Error::new(
+            ErrorKind::Timeout,
+            format!("authentication on {peer} timed out"),
+        ),
+        _ => auth_failed(
+            user,
+            peer,
+            format!(
+                "the server refused the key given as private_key_data ({})",
+                e.message()
+            ),
+        ),
+    })
 }
 
 /// Some("") for "agent", Some(sel) for "agent:sel", None for a file path.
@@ -523,10 +602,26 @@ fn key_file_auth(
     passphrase: Option<&str>,
     peer: &str,
 ) -> Result<()> {
-    std::fs::File::open(path).map_err(|e| Error::local_io("read private_key", path, &e))?;
+    std::fs::File::open(path).map_err(|e| unreadable_key(path, &e))?;
     session
         .userauth_pubkey_file(user, None, path, passphrase)
         .map_err(|e| key_auth_error(user, peer, path, passphrase.is_some(), &e))
+}
+
+/// A private_key that cannot be read. Its path is named only when
+/// something exists there: a value naming nothing may be a password or a
+/// key given in the wrong argument, and is not repeated.
+fn unreadable_key(path: &Path, e: &std::io::Error) -> Error {
+    if std::fs::symlink_metadata(path).is_ok() {
+        return Error::local_io("read private_key", path, e);
+    }
+    Error::new(
+        ErrorKind::LocalIo,
+        format!(
+            "read private_key: no key file at the path given ({e}); the value is not shown, \
+             in case it is a password or key given in the wrong argument"
+        ),
+    )
 }
 
 fn key_auth_error(user: &str, peer: &str, path: &Path, had_pass: bool, e: &ssh2::Error) -> Error {

@@ -13,6 +13,7 @@ pub mod options;
 pub mod paths;
 pub mod remote;
 pub mod resume;
+pub mod secret;
 pub mod siblings;
 pub mod split;
 pub mod transfer;
@@ -21,8 +22,9 @@ pub mod walk;
 
 pub use cnopts::{CnOpts, UnknownHostPolicy};
 pub use conn::{Connection, SecurityOptions};
-pub use connect::{ConnectSpec, ServerKey};
+pub use connect::ConnectSpec;
 pub use fsops::DirEntry;
+pub use hostkeys::ServerKey;
 pub use log::LogTarget;
 pub use options::{ErrorPolicy, SymlinkPolicy, TransferOpts};
 pub use tree::{Failure, TreeProgress, TreeReport};

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import ctypes
+import itertools
 import os
+import threading
 import warnings
 from typing import Any, Callable, Dict, List, Optional, Sequence, Union
 
@@ -172,11 +174,9 @@ class CnOpts:
             raise SSHException(f"No hostkey for host {host} found.")
         return _lookup(self.hostkeys.filenames, host)
 
-    def _to_c(self, keep: List[Any], errors: List[BaseException]) -> int:
-        """Build the C options for one connect. The host-key callback's
-        ctypes trampoline is appended to `keep` (the caller keeps it alive
-        while the connect runs); what the callback raises goes to
-        `errors`."""
+    def _to_c(self, errors: List[BaseException]) -> int:
+        """Build the C options for one connect. What the host-key callback
+        raises goes to `errors`."""
         on = self.hostkeys is not None
         files = self.hostkeys.filenames if self.hostkeys is not None else []
         if on and not files:
@@ -200,12 +200,37 @@ class CnOpts:
             _check(lib.psftp_cnopts_set_keepalive(handle, int(self.keepalive or 0)))
             if self.hostkey_callback is not None:
                 cb = _hostkey_trampoline(self.hostkey_callback, errors)
-                keep.append(cb)
-                _check(lib.psftp_cnopts_set_hostkey_callback(handle, cb, None))
+                _check(
+                    lib.psftp_cnopts_set_hostkey_callback(handle, cb, _hold(cb), _RELEASE_HOSTKEY_CB)
+                )
         except BaseException:
             lib.psftp_cnopts_free(handle)
             raise
         return handle
+
+
+# A host-key callback's trampoline must live as long as psftp may call it:
+# the C options and every connection made with them hold it. psftp owns the
+# callback's user_data (a key into _held) and calls the finalizer once, when
+# nothing holds the callback any more, or at once if it is not set.
+_held: Dict[int, Any] = {}
+_held_lock = threading.Lock()
+_held_keys = itertools.count(1)
+
+
+def _hold(trampoline: Any) -> int:
+    key = next(_held_keys)
+    with _held_lock:
+        _held[key] = trampoline
+    return key
+
+
+def _release(user_data: Optional[int], held: Dict[int, Any] = _held, lock: Any = _held_lock) -> None:
+    with lock:
+        held.pop(user_data or 0, None)
+
+
+_RELEASE_HOSTKEY_CB = _ffi.FINALIZER(_release)
 
 
 _ANSWERS = {

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ctypes
 import hashlib
 import base64
+import io
 import os
 import posixpath
 import warnings
@@ -63,6 +64,47 @@ def _agent_key_name(key: Any) -> str:
     return "agent:SHA256:" + fp
 
 
+def _private_key_text(key: Any) -> Optional[bytes]:
+    """The private key of a paramiko-style key object (RSAKey, ECDSAKey,
+    anything with write_private_key()) as PEM or OpenSSH text, or None for
+    a key that has no private part here (paramiko's AgentKey, whose
+    write_private_key raises)."""
+    write = getattr(key, "write_private_key", None)
+    if write is None:
+        return None
+    text = io.StringIO()
+    try:
+        write(text)
+    except Exception:  # noqa: BLE001 - "not implemented": no private part
+        return None
+    data = text.getvalue()
+    return data.encode("ascii") if data.strip() else None
+
+
+class _Key(NamedTuple):
+    """How the private key reaches the C API: a path or selector
+    ("agent:..."), or the key itself."""
+
+    path: Optional[bytes] = None
+    data: Optional[bytes] = None
+
+
+def _key_arg(private_key: Any) -> _Key:
+    if private_key is None:
+        return _Key()
+    if isinstance(private_key, (str, bytes, os.PathLike)):
+        return _Key(path=_ffi.enc_local(private_key))
+    data = _private_key_text(private_key)
+    if data is not None:
+        return _Key(data=data)
+    if hasattr(private_key, "asbytes"):
+        return _Key(path=_ffi.enc_local(_agent_key_name(private_key)))
+    raise CredentialException(
+        f"private_key must be a key file path, a key object (paramiko's RSAKey, "
+        f"ECDSAKey, ...) or an agent key, not {type(private_key).__name__}"
+    )
+
+
 def _split_lines(data: bytes) -> List[bytes]:
     """readlines() of a binary stream: lines keep their b'\\n'."""
     lines = data.split(b"\n")
@@ -77,10 +119,12 @@ class Connection:
     password=None, port=22, private_key_pass=None, ciphers=None, log=False,
     cnopts=None, default_path=None)``: connects and logs in.
 
-    ``private_key`` is a key file path (Ed25519, ECDSA, RSA; ``~`` expanded)
-    or an ssh-agent key (paramiko's AgentKey, or "agent" /
-    "agent:COMMENT"). Without password or key, the default keys in ~/.ssh
-    and then ssh-agent are tried. ``ciphers`` and ``log`` are deprecated in
+    ``private_key`` is a key file path (Ed25519, ECDSA, RSA; ``~`` expanded),
+    a key object that can write its private key (paramiko's RSAKey or
+    ECDSAKey: used from memory, never written to disk), or an ssh-agent
+    key (paramiko's AgentKey, or "agent" / "agent:COMMENT"). Without
+    password or key, the default keys in ~/.ssh and then ssh-agent are
+    tried. ``ciphers`` and ``log`` are deprecated in
     pysftp in favour of ``cnopts``; they still work, with a warning.
 
     A Connection may be shared by threads (calls take turns); every
@@ -119,21 +163,55 @@ class Connection:
                 stacklevel=2,
             )
             self._cnopts.ciphers = ciphers
-        if private_key is not None and not isinstance(private_key, (str, bytes, os.PathLike)):
-            if not hasattr(private_key, "asbytes"):
-                raise CredentialException(
-                    f"private_key must be a key file path or an agent key, not "
-                    f"{type(private_key).__name__}"
-                )
-            private_key = _agent_key_name(private_key)
-        key = None if private_key is None else _ffi.enc_local(private_key)
+        key = _key_arg(private_key)
         self._connect(host, username, key, password, port, private_key_pass, default_path)
+
+    def _connect_opts(
+        self,
+        host: str,
+        username: Optional[str],
+        key: _Key,
+        password: Optional[str],
+        port: int,
+        private_key_pass: Optional[str],
+        default_path: Optional[str],
+        errors: List[BaseException],
+    ) -> int:
+        """C connect options for this connection; free with
+        psftp_connect_opts_free."""
+        lib = _ffi.lib
+        out = ctypes.c_void_p()
+        name = host.encode("idna") if host and not host.isascii() else host.encode()
+        self._c(lib.psftp_connect_opts_new(name, ctypes.byref(out)))
+        h = int(out.value or 0)
+        try:
+            self._c(lib.psftp_connect_opts_set_port(h, int(port)))
+            self._c(lib.psftp_connect_opts_set_username(h, _ffi.opt(username)))
+            self._c(lib.psftp_connect_opts_set_password(h, _ffi.opt(password)))
+            passphrase = _ffi.opt(private_key_pass)
+            if key.data is not None:
+                self._c(
+                    lib.psftp_connect_opts_set_private_key_data(h, key.data, len(key.data), passphrase)
+                )
+            else:
+                self._c(lib.psftp_connect_opts_set_private_key(h, key.path, passphrase))
+            if default_path is not None:
+                self._c(lib.psftp_connect_opts_set_default_path(h, _ffi.enc_remote(default_path)))
+            cnopts = self._cnopts._to_c(errors)
+            try:
+                self._c(lib.psftp_connect_opts_set_cnopts(h, cnopts))
+            finally:
+                lib.psftp_cnopts_free(cnopts)  # the connect options hold a copy
+        except BaseException:
+            lib.psftp_connect_opts_free(h)
+            raise
+        return h
 
     def _connect(
         self,
         host: str,
         username: Optional[str],
-        key: Optional[bytes],
+        key: _Key,
         password: Optional[str],
         port: int,
         private_key_pass: Optional[str],
@@ -142,25 +220,14 @@ class Connection:
         if not isinstance(host, str):
             raise TypeError(f"host must be a str, not {type(host).__name__}")
         state = _calls.CallState()
-        opts = self._cnopts._to_c(state.keep, state.errors)
+        opts = self._connect_opts(
+            host, username, key, password, port, private_key_pass, default_path, state.errors
+        )
         out = ctypes.c_void_p()
         lib = _ffi.lib
 
         def call() -> int:
-            return int(
-                lib.psftp_connect(
-                    host.encode("idna") if host and not host.isascii() else host.encode(),
-                    _ffi.opt(username),
-                    key,
-                    _ffi.opt(password),
-                    int(port),
-                    _ffi.opt(private_key_pass),
-                    opts,
-                    None if default_path is None else _ffi.enc_remote(default_path),
-                    ctypes.byref(out),
-                    None,
-                )
-            )
+            return int(lib.psftp_connect_with(opts, ctypes.byref(out), None))
 
         def abandon() -> None:  # Ctrl-C during the connect: close what it made
             if out.value:
@@ -169,7 +236,7 @@ class Connection:
         try:
             rc, info = _calls.run(state, call, None, abandon)
         finally:
-            lib.psftp_cnopts_free(opts)
+            lib.psftp_connect_opts_free(opts)
         if state.errors:
             if rc == 0 and out.value:
                 lib.psftp_close(out.value)
@@ -227,7 +294,7 @@ class Connection:
         return bool(out.value)
 
     def _attrs(self, name: str, remotepath: RemotePath) -> SFTPAttributes:
-        a = _ffi.Attrs()
+        a = _ffi.sized(_ffi.Attrs)
         fn = getattr(_ffi.lib, "psftp_" + name)
         self._c(fn(self._handle(), _ffi.enc_remote(remotepath), ctypes.byref(a)), remotepath)
         return SFTPAttributes._from_c(a)
@@ -487,6 +554,14 @@ class Connection:
             remotepath,
         )
 
+    def _mkdir_posix(self, remotepath: RemotePath, bits: int) -> None:
+        self._c(
+            _ffi.lib.psftp_mkdir(
+                self._handle(), _ffi.enc_remote(remotepath), _ffi.posix_mode_for_c(bits)
+            ),
+            remotepath,
+        )
+
     def chown(
         self, remotepath: RemotePath, uid: Optional[int] = None, gid: Optional[int] = None
     ) -> None:
@@ -557,7 +632,7 @@ class Connection:
 
     def statvfs(self, remotepath: RemotePath = ".") -> os.statvfs_result:
         """Beyond pysftp: file-system figures (statvfs@openssh.com)."""
-        out = _ffi.StatVfsInfo()
+        out = _ffi.sized(_ffi.StatVfsInfo)
         self._c(
             _ffi.lib.psftp_statvfs(self._handle(), _ffi.enc_remote(remotepath), ctypes.byref(out)),
             remotepath,
@@ -683,7 +758,7 @@ class Connection:
         x = self._xopts(resume=resume, atomic=atomic, fsync=fsync, parallelism=parallelism)
         lp = _ffi.enc_local(localpath)
         rp = None if remotepath is None else _ffi.enc_remote(remotepath)
-        a = _ffi.Attrs()
+        a = _ffi.sized(_ffi.Attrs)
         try:
             self._run(
                 state,
@@ -760,7 +835,7 @@ class Connection:
         cb = state.progress(callback)
         x = self._xopts(atomic=atomic, fsync=fsync)
         rp = _ffi.enc_remote(remotepath)
-        a = _ffi.Attrs()
+        a = _ffi.sized(_ffi.Attrs)
         try:
             self._run(
                 state,
@@ -852,7 +927,8 @@ class Connection:
         Beyond pysftp, as keywords: ``progress(TreeProgress)``,
         ``parallelism`` (connections, default 4), ``sync`` (skip files with
         the same size and mtime), ``include``/``exclude`` (globs),
-        ``symlinks`` ("skip", "follow", "copy"), ``preserve_mode``,
+        ``symlinks`` ("skip", "follow", "copy": links whose target stays in
+        the tree, "copy-all": every link verbatim), ``preserve_mode``,
         ``on_error`` ("stop", or "continue": the exception's ``failures``
         lists every failed entry), ``resume``, ``atomic``, ``fsync``."""
         self._tree("get_r", _ffi.enc_remote(remotedir), _ffi.enc_local(localdir),
@@ -929,8 +1005,10 @@ class SFTPClient:
     """``Connection.sftp_client``: paramiko's method names and semantics
     (modes in POSIX bits, e.g. chmod(path, 0o644); mkdir(path, mode=0o777))
     on the same connection, and ``session_ptr``/``sftp_ptr``, the raw
-    LIBSSH2_SESSION and LIBSSH2_SFTP pointers (for ctypes users of libssh2;
-    never use them while another call runs on the connection)."""
+    LIBSSH2_SESSION and LIBSSH2_SFTP pointers for ctypes users of libssh2.
+    libssh2 sessions are not thread-safe: use the pointers only inside
+    ``with client.locked():``, which keeps other threads' calls on the
+    connection and its keepalives waiting until the block ends."""
 
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
@@ -943,7 +1021,20 @@ class SFTPClient:
         self._conn._chmod_posix(path, mode)
 
     def mkdir(self, path: RemotePath, mode: int = 0o777) -> None:
-        self._conn.mkdir(path, int(oct(mode & 0o7777)[2:]))
+        self._conn._mkdir_posix(path, mode)
+
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        """Take the connection for this thread while the block runs
+        (psftp_lock): other threads' calls on it wait, keepalives pause,
+        this thread's own calls still work. For direct libssh2 calls on
+        ``session_ptr``/``sftp_ptr``; keep the block short."""
+        h = self._conn._handle()
+        self._conn._c(_ffi.lib.psftp_lock(h))
+        try:
+            yield
+        finally:
+            self._conn._c(_ffi.lib.psftp_unlock(h))
 
     def getcwd(self) -> Optional[str]:
         return self._conn.getcwd()
