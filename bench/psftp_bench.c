@@ -115,7 +115,7 @@ static void check_failures(const char *what, int rc, psftp_failure_list *failure
             psftp_last_error());
     if (failures)
         for (size_t i = 0; i < failures->count && i < 10; i++)
-            fprintf(stderr, "  %s: %s\n", failures->items[i].path, failures->items[i].message);
+            fprintf(stderr, "  %s: %s\n", failures->items[i]->path, failures->items[i]->message);
     exit(1);
 }
 
@@ -204,7 +204,7 @@ int main(int argc, char **argv) {
         if (rc != PSFTP_OK)
             die("psftp_get", rc);
     } else if (!strcmp(op, "put") && npos == 3) {
-        psftp_attrs attrs;
+        psftp_attrs attrs = {.struct_size = sizeof attrs};
         rc = psftp_put(conn, pos[1], pos[2], NULL, NULL, true, false, NULL, &attrs);
         if (rc != PSFTP_OK)
             die("psftp_put", rc);

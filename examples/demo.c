@@ -65,7 +65,7 @@ int main(int argc, char **argv) {
     psftp_conn *conn = NULL;
     psftp_hostkey *key = NULL;
     psftp_dirent_list *entries = NULL;
-    psftp_attrs attrs;
+    psftp_attrs attrs = {.struct_size = sizeof attrs};
     char *pwd = NULL, *cipher_out = NULL, *cipher_in = NULL;
     int last = -1;
     size_t i;
@@ -99,7 +99,7 @@ int main(int argc, char **argv) {
         return fprintf(stderr, "demo: cannot write psftp-demo.bin\n"), 1;
     printf("uploading psftp-demo.bin (%d bytes)\n", SIZE);
     /* pysftp: sftp.makedirs('psftp-demo'); sftp.put(local, remote, callback, confirm=True) */
-    if (psftp_makedirs(conn, "psftp-demo", 755) != PSFTP_OK)
+    if (psftp_makedirs(conn, "psftp-demo", 0755) != PSFTP_OK)
         return fail("psftp_makedirs");
     if (psftp_put(conn, "psftp-demo.bin", "psftp-demo/sample.bin", show_progress, &last, true,
                   true, NULL, &attrs) != PSFTP_OK)
@@ -112,7 +112,7 @@ int main(int argc, char **argv) {
         return fail("psftp_listdir_attr");
     printf("listing %s/psftp-demo:\n", pwd);
     for (i = 0; i < entries->count; i++)
-        printf("  %s\n", entries->entries[i].longname);
+        printf("  %s\n", entries->entries[i]->longname);
     psftp_dirent_list_free(entries);
 
     printf("downloading it back to psftp-demo.back\n");

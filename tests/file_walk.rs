@@ -297,7 +297,7 @@ fn walktree_is_depth_first_sorted_and_safe_with_links() {
                 &mut stop as *mut _ as *mut c_void,
             )
         }),
-        PSFTP_E_CANCELLED,
+        PSFTP_E_USER,
         &["walktree", root],
     );
     assert_eq!(stop.events.last().unwrap(), &format!("f {root}/a/x"));

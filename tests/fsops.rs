@@ -44,7 +44,7 @@ fn listdir_attr_gives_sorted_entries_with_attributes() {
     check(unsafe { psftp_listdir_attr(conn.0, path(&dir).as_ptr(), &mut out) }).unwrap();
     let list = unsafe { &*out };
     let entries: Vec<_> = (0..list.count)
-        .map(|i| unsafe { &*list.entries.add(i) })
+        .map(|i| unsafe { &**list.entries.add(i) })
         .collect();
     let name = |e: &psftp_dirent| {
         unsafe { CStr::from_ptr(e.filename) }
@@ -275,38 +275,56 @@ fn cd_restores_the_directory_even_when_the_body_fails() {
     );
 }
 
+/// Modes are POSIX bits, as for chmod(2): 0o644 gives rw-r--r-- on the
+/// server's file (pysftp's 644 form would have given 0o1204).
 #[test]
-fn mkdir_chmod_take_pysftp_octal_integers() {
+fn mkdir_chmod_take_posix_mode_bits() {
     let conn = connect();
     let dir = remote_scratch("mode");
     let d = dir.join("d");
-    check(unsafe { psftp_mkdir(conn.0, path(&d).as_ptr(), 700) }).unwrap();
-    assert_eq!(mode(&d) & 0o777, 0o700);
+    check(unsafe { psftp_mkdir(conn.0, path(&d).as_ptr(), 0o700) }).unwrap();
+    assert_eq!(mode(&d) & 0o7777, 0o700);
     assert_fail(
-        check(unsafe { psftp_mkdir(conn.0, path(&d).as_ptr(), 755) }),
+        check(unsafe { psftp_mkdir(conn.0, path(&d).as_ptr(), 0o755) }),
         PSFTP_E_EXISTS,
         &["exists"],
     );
     put_remote_file(&dir.join("f"), b"x");
-    check(unsafe { psftp_chmod(conn.0, path(&dir.join("f")).as_ptr(), 640) }).unwrap();
-    assert_eq!(mode(&dir.join("f")) & 0o777, 0o640);
-    check(unsafe { psftp_chmod(conn.0, path(&dir.join("f")).as_ptr(), 4755) }).unwrap();
+    check(unsafe { psftp_chmod(conn.0, path(&dir.join("f")).as_ptr(), 0o640) }).unwrap();
+    assert_eq!(mode(&dir.join("f")) & 0o7777, 0o640);
+    check(unsafe { psftp_chmod(conn.0, path(&dir.join("f")).as_ptr(), 0o644) }).unwrap();
+    assert_eq!(mode(&dir.join("f")) & 0o7777, 0o644);
+    assert_eq!(
+        stat(&conn, dir.join("f").to_str().unwrap()).unwrap().mode,
+        0o100644
+    );
+    check(unsafe { psftp_chmod(conn.0, path(&dir.join("f")).as_ptr(), 0o4755) }).unwrap();
     assert_eq!(mode(&dir.join("f")) & 0o7777, 0o4755);
-    for bad in [648, 9, -1, 77777] {
+    // A whole st_mode (file type bits) or more than 07777 is refused.
+    for (bad, shown) in [
+        (0o100644, "0100644"),
+        (0o10000, "010000"),
+        (u32::MAX, "037777777777"),
+    ] {
         assert_fail(
             check(unsafe { psftp_chmod(conn.0, path(&dir.join("f")).as_ptr(), bad) }),
             PSFTP_E_INVALID_ARG,
-            &["mode", &bad.to_string()],
+            &["mode", shown, "07777"],
         );
     }
+    assert_eq!(
+        mode(&dir.join("f")) & 0o7777,
+        0o4755,
+        "unchanged by the refusals"
+    );
     assert_fail(
-        check(unsafe { psftp_chmod(conn.0, c("/no/such").as_ptr(), 644) }),
+        check(unsafe { psftp_chmod(conn.0, c("/no/such").as_ptr(), 0o644) }),
         PSFTP_E_NOT_FOUND,
         &["/no/such"],
     );
     // The test user cannot create directories in /root.
     assert_fail(
-        check(unsafe { psftp_mkdir(conn.0, c("/root/x").as_ptr(), 755) }),
+        check(unsafe { psftp_mkdir(conn.0, c("/root/x").as_ptr(), 0o755) }),
         PSFTP_E_PERMISSION,
         &["/root/x"],
     );
@@ -317,24 +335,29 @@ fn makedirs_creates_levels_and_refuses_a_file_in_the_way() {
     let conn = connect();
     let dir = remote_scratch("makedirs");
     let deep = dir.join("pub/show/off");
-    check(unsafe { psftp_makedirs(conn.0, path(&deep).as_ptr(), 750) }).unwrap();
+    check(unsafe { psftp_makedirs(conn.0, path(&deep).as_ptr(), 0o750) }).unwrap();
     assert!(deep.is_dir());
     assert_eq!(mode(&deep) & 0o777, 0o750);
-    check(unsafe { psftp_makedirs(conn.0, path(&deep).as_ptr(), 750) }).unwrap();
+    assert_eq!(
+        mode(&dir.join("pub")) & 0o777,
+        0o750,
+        "every level gets the mode"
+    );
+    check(unsafe { psftp_makedirs(conn.0, path(&deep).as_ptr(), 0o750) }).unwrap();
     put_remote_file(&dir.join("file"), b"x");
     assert_fail(
-        check(unsafe { psftp_makedirs(conn.0, path(&dir.join("file/sub")).as_ptr(), 777) }),
+        check(unsafe { psftp_makedirs(conn.0, path(&dir.join("file/sub")).as_ptr(), 0o777) }),
         PSFTP_E_EXISTS,
         &["file"],
     );
     assert_fail(
-        check(unsafe { psftp_makedirs(conn.0, path(&dir.join("file")).as_ptr(), 777) }),
+        check(unsafe { psftp_makedirs(conn.0, path(&dir.join("file")).as_ptr(), 0o777) }),
         PSFTP_E_EXISTS,
         &["already exists"],
     );
     // Relative to the cwd.
     check(unsafe { psftp_chdir(conn.0, path(&dir).as_ptr()) }).unwrap();
-    check(unsafe { psftp_makedirs(conn.0, c("rel/a/b").as_ptr(), 777) }).unwrap();
+    check(unsafe { psftp_makedirs(conn.0, c("rel/a/b").as_ptr(), 0o777) }).unwrap();
     assert!(dir.join("rel/a/b").is_dir());
 }
 
@@ -363,11 +386,13 @@ fn remove_unlink_rmdir_rename() {
     })
     .unwrap();
     assert_eq!(std::fs::read(dir.join("d/c2")).unwrap(), b"c");
+    // OpenSSH says only "Failure"; psftp tells a non-empty directory apart.
     assert_fail(
         check(unsafe { psftp_rmdir(conn.0, path(&dir.join("d")).as_ptr()) }),
-        PSFTP_E_SFTP,
-        &["/d"],
+        PSFTP_E_DIR_NOT_EMPTY,
+        &["/d", "directory not empty"],
     );
+    assert!(dir.join("d/c2").exists());
     put_remote_file(&dir.join("e"), b"e");
     assert_fail(
         check(unsafe {
@@ -396,6 +421,39 @@ fn remove_unlink_rmdir_rename() {
     check(unsafe { psftp_remove(conn.0, path(&dir.join("d/c2")).as_ptr()) }).unwrap();
     check(unsafe { psftp_rmdir(conn.0, path(&dir.join("d")).as_ptr()) }).unwrap();
     assert!(!dir.join("d").exists());
+}
+
+/// rmdir's "directory not empty" comes from a listing after OpenSSH's
+/// generic failure: a hidden entry counts, and failures that are not about
+/// contents keep their own code.
+#[test]
+fn rmdir_tells_a_non_empty_directory_from_other_failures() {
+    let conn = connect();
+    let dir = remote_scratch("rmdir");
+    let rmdir = |p: &std::path::Path| check(unsafe { psftp_rmdir(conn.0, path(p).as_ptr()) });
+    std::fs::create_dir(dir.join("hidden")).unwrap();
+    chown_to_test_user(&dir.join("hidden"));
+    put_remote_file(&dir.join("hidden/.dotfile"), b"x");
+    assert_fail(
+        rmdir(&dir.join("hidden")),
+        PSFTP_E_DIR_NOT_EMPTY,
+        &["hidden", "not empty"],
+    );
+    std::fs::create_dir(dir.join("hidden/sub")).unwrap();
+    std::fs::remove_file(dir.join("hidden/.dotfile")).unwrap();
+    assert_fail(
+        rmdir(&dir.join("hidden")),
+        PSFTP_E_DIR_NOT_EMPTY,
+        &["hidden"],
+    );
+    put_remote_file(&dir.join("plain"), b"p");
+    let not_a_dir = rmdir(&dir.join("plain")).expect_err("rmdir of a file fails");
+    assert_ne!(not_a_dir.code, PSFTP_E_DIR_NOT_EMPTY, "{not_a_dir:?}");
+    assert_fail(rmdir(&dir.join("absent")), PSFTP_E_NOT_FOUND, &["absent"]);
+    std::fs::create_dir(dir.join("empty")).unwrap();
+    chown_to_test_user(&dir.join("empty"));
+    rmdir(&dir.join("empty")).unwrap();
+    assert!(!dir.join("empty").exists());
 }
 
 #[test]

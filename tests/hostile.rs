@@ -37,7 +37,7 @@ fn get_r(
     let l = unsafe { &*f };
     let failures = (0..l.count)
         .map(|i| {
-            let x = unsafe { &*l.items.add(i) };
+            let x = unsafe { &**l.items.add(i) };
             let s = |p| unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned();
             (s(x.path), x.code, s(x.message))
         })

@@ -43,6 +43,9 @@ struct StopFirst {
     first: Option<u64>,
 }
 
+/// What a stop by stop_first says (psftp_last_callback_value() is 1).
+const STOPPED: &[&str] = &["stopped by the progress callback (it returned 1)"];
+
 unsafe extern "C" fn stop_first(done: u64, _t: u64, ud: *mut c_void) -> c_int {
     let s = &mut *(ud as *mut StopFirst);
     s.first.get_or_insert(done);
@@ -94,7 +97,7 @@ fn a_get_resumes_only_a_part_file_of_the_same_source() {
         first: None,
     };
     let stopped = get_full(&conn, r, &local, progress_to(stop_first, &mut s), false, xo);
-    assert_fail(stopped, PSFTP_E_CANCELLED, &[]);
+    assert_fail(stopped, PSFTP_E_USER, STOPPED);
     let have = std::fs::metadata(&part).unwrap().len();
     assert!(have > 0 && have < v1.len() as u64, "{have}");
     // ... which a new version of the file (same size, same mtime, other
@@ -125,7 +128,7 @@ fn a_get_resumes_only_a_part_file_of_the_same_source() {
         first: None,
     };
     let stopped = get_full(&conn, r, &local, progress_to(stop_first, &mut s), false, xo);
-    assert_fail(stopped, PSFTP_E_CANCELLED, &[]);
+    assert_fail(stopped, PSFTP_E_USER, STOPPED);
     let have = std::fs::metadata(&part).unwrap().len();
     let mut s = StopFirst {
         stop: false,
@@ -194,7 +197,7 @@ fn a_put_resumes_only_a_part_file_of_the_same_source() {
         false,
         xo,
     );
-    assert_fail(stopped, PSFTP_E_CANCELLED, &[]);
+    assert_fail(stopped, PSFTP_E_USER, STOPPED);
     wait_for(|| rpart.exists(), "the partial upload");
     assert!(rdir.join(".f.psftp.resume").exists());
     // ... and a changed local file (same size and mtime) starts over.
@@ -237,7 +240,7 @@ fn a_put_resumes_only_a_part_file_of_the_same_source() {
         false,
         xo,
     );
-    assert_fail(stopped, PSFTP_E_CANCELLED, &[]);
+    assert_fail(stopped, PSFTP_E_USER, STOPPED);
     let have = std::fs::metadata(&rpart).unwrap().len();
     let mut s = StopFirst {
         stop: false,
@@ -307,7 +310,7 @@ fn names_that_are_not_utf8_are_listed_read_and_written_byte_for_byte() {
     assert_eq!(listdir_bytes(&conn, &rd), vec![name.to_vec()]);
     let mut list = std::ptr::null_mut();
     check(unsafe { psftp_listdir_attr(conn.0, cb(&rd).as_ptr(), &mut list) }).unwrap();
-    let e = unsafe { &*(*list).entries };
+    let e = unsafe { &**(*list).entries };
     assert_eq!(unsafe { CStr::from_ptr(e.filename) }.to_bytes(), name);
     unsafe { psftp_dirent_list_free(list) };
     let mut a = psftp_attrs::default();

@@ -438,7 +438,7 @@ fn listdir_attr(conn: &Conn, path: &str) -> Result<Vec<(String, psftp_attrs)>, F
     let list = unsafe { &*out };
     let v = (0..list.count)
         .map(|i| {
-            let e = unsafe { &*list.entries.add(i) };
+            let e = unsafe { &**list.entries.add(i) };
             let name = unsafe { CStr::from_ptr(e.filename) }
                 .to_string_lossy()
                 .into_owned();
@@ -477,11 +477,12 @@ fn two_paths(
     check(unsafe { f(conn.0, a.as_ptr(), b.as_ptr()) })
 }
 
-fn path_int(
+/// chmod, mkdir or makedirs with `mode` in POSIX bits (0o755).
+fn path_mode(
     conn: &Conn,
-    f: unsafe extern "C" fn(*mut psftp_conn, *const c_char, i32) -> i32,
+    f: unsafe extern "C" fn(*mut psftp_conn, *const c_char, u32) -> i32,
     path: &str,
-    mode: i32,
+    mode: u32,
 ) -> Result<(), Fail> {
     check(unsafe { f(conn.0, c(path).as_ptr(), mode) })
 }
@@ -563,7 +564,7 @@ fn take_failures(list: *mut psftp_failure_list) -> Failures {
     let l = unsafe { &*list };
     let v = (0..l.count)
         .map(|i| {
-            let f = unsafe { &*l.items.add(i) };
+            let f = unsafe { &**l.items.add(i) };
             let s = |p| unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned();
             (s(f.path), f.code, s(f.message))
         })
@@ -849,7 +850,7 @@ fn put_r_and_get_r_round_trip(s: &Srv) {
     let src = ld.0.join("src");
     assert_eq!(make_tree(&src), 300);
     ok(
-        path_int(&conn, psftp_mkdir, &sc.r("up"), 755),
+        path_mode(&conn, psftp_mkdir, &sc.r("up"), 0o755),
         s,
         "mkdir up",
     );
@@ -922,7 +923,7 @@ fn names_as_bytes_both_ways(s: &Srv) {
     std::fs::create_dir(&src).unwrap();
     std::fs::write(src.join(OsStr::from_bytes(up_name)), pattern(7_000, 22)).unwrap();
     ok(
-        path_int(&conn, psftp_mkdir, &sc.r("up"), 755),
+        path_mode(&conn, psftp_mkdir, &sc.r("up"), 0o755),
         s,
         "mkdir up",
     );
@@ -1039,30 +1040,30 @@ fn listing_stat_and_tests(s: &Srv) {
 fn mkdir_makedirs_rmdir_remove(s: &Srv) {
     let conn = s.connect();
     let sc = Scratch::new(s, "dirs");
-    ok(path_int(&conn, psftp_mkdir, &sc.r("m"), 755), s, "mkdir");
+    ok(path_mode(&conn, psftp_mkdir, &sc.r("m"), 0o755), s, "mkdir");
     let m = std::fs::metadata(sc.l("m")).unwrap();
     assert!(m.is_dir(), "{}: mkdir made a directory", s.name);
     assert_eq!(m.mode() & 0o777, 0o755, "{}: mkdir mode", s.name);
     expect_code(
-        path_int(&conn, psftp_mkdir, &sc.r("m"), 755),
+        path_mode(&conn, psftp_mkdir, &sc.r("m"), 0o755),
         PSFTP_E_EXISTS,
         s,
         "mkdir of an existing directory",
     );
     ok(
-        path_int(&conn, psftp_makedirs, &sc.r("p/q/r"), 700),
+        path_mode(&conn, psftp_makedirs, &sc.r("p/q/r"), 0o700),
         s,
         "makedirs",
     );
     assert!(sc.l("p/q/r").is_dir(), "{}: makedirs", s.name);
     ok(
-        path_int(&conn, psftp_makedirs, &sc.r("p/q/r"), 700),
+        path_mode(&conn, psftp_makedirs, &sc.r("p/q/r"), 0o700),
         s,
         "makedirs of an existing tree",
     );
     sc.write(s, "file", b"x");
     expect_code(
-        path_int(&conn, psftp_makedirs, &sc.r("file/deeper"), 755),
+        path_mode(&conn, psftp_makedirs, &sc.r("file/deeper"), 0o755),
         PSFTP_E_EXISTS,
         s,
         "makedirs through a file",
@@ -1162,7 +1163,7 @@ fn chmod_chown_utime_truncate(s: &Srv) {
     let data = pattern(10_000, 31);
     let f = sc.write(s, "f.bin", &data);
     ok(
-        path_int(&conn, psftp_chmod, &sc.r("f.bin"), 640),
+        path_mode(&conn, psftp_chmod, &sc.r("f.bin"), 0o640),
         s,
         "chmod",
     );
@@ -1265,7 +1266,7 @@ fn setstat_refused(s: &Srv) {
     let p = sc.r("f.bin");
     let (uid, gid) = s.owner();
     expect_code(
-        path_int(&conn, psftp_chmod, &p, 600),
+        path_mode(&conn, psftp_chmod, &p, 0o600),
         PSFTP_E_PERMISSION,
         s,
         "chmod",

@@ -339,6 +339,7 @@ fn the_host_key_callback_decides_about_unknown_and_changed_keys() {
         opts.0,
         Some(decide),
         &mut asked as *mut _ as *mut c_void,
+        None,
     ))
     .unwrap();
     asked.answer = PSFTP_HOSTKEY_REJECT;
@@ -380,6 +381,7 @@ fn the_host_key_callback_decides_about_unknown_and_changed_keys() {
         changed.0,
         Some(decide),
         &mut asked as *mut _ as *mut c_void,
+        None,
     ))
     .unwrap();
     let conn = Login::password(s).connect(&changed).unwrap();
@@ -504,7 +506,7 @@ fn sixteen_threads_with_their_own_connections_do_200_mixed_operations_each() {
             std::thread::spawn(move || -> Result<usize, String> {
                 std::fs::create_dir_all(&ldir).unwrap();
                 let conn = connect();
-                check(unsafe { psftp_mkdir(conn.0, c(dir.to_str().unwrap()).as_ptr(), 755) })
+                check(unsafe { psftp_mkdir(conn.0, c(dir.to_str().unwrap()).as_ptr(), 0o755) })
                     .map_err(|f| f.msg)?;
                 let mut ops = 1;
                 let mut i = 0;

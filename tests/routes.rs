@@ -8,6 +8,8 @@
 mod common;
 
 use common::*;
+use psftp::capi::connect_opts::*;
+use psftp::capi::kbdint::*;
 use psftp::capi::tree::{psftp_failure_list_free, psftp_put_r};
 use std::collections::HashMap;
 use std::ffi::{c_char, c_int, c_void, CStr};
@@ -338,6 +340,17 @@ fn an_explicit_jump_list_and_the_callers_key_open_every_hop() {
     };
     let conn = login.connect(&opts).unwrap();
     assert_eq!(pwd(&conn), net.var("JUMP_TARGET_HOME"));
+    // The same key from memory opens every hop too.
+    let no_file = Login { key: None, ..login };
+    let key_bytes = std::fs::read(&key).unwrap();
+    let before = net.logins("BASTION1");
+    let from_memory = COpts::from_login(&no_file, &opts)
+        .key_data(&key_bytes, None)
+        .connect()
+        .unwrap();
+    assert_eq!(pwd(&from_memory), net.var("JUMP_TARGET_HOME"));
+    assert_eq!(net.logins("BASTION1"), before + 1);
+    drop(from_memory);
     // A tree operation's extra connections take the same route: each one
     // logs in at every hop (three workers: the connection and two more).
     let local = local_scratch("jump-tree");
@@ -495,29 +508,83 @@ fn a_proxy_command_carries_the_connection_and_is_reaped_on_close() {
     );
 }
 
+fn set_socket(o: &COpts, fd: c_int) -> Result<(), Fail> {
+    check(psftp_connect_opts_set_socket(o.0, fd))
+}
+
 #[test]
 fn a_socket_the_caller_connected_carries_the_connection() {
     let s = server();
     let opts = Opts::trusting(s);
+    let o = COpts::from_login(&Login::password(s), &opts);
     let sock = std::net::TcpStream::connect(("127.0.0.1", s.port)).unwrap();
-    check(psftp_cnopts_set_socket(opts.0, sock.as_raw_fd())).unwrap();
+    set_socket(&o, sock.as_raw_fd()).unwrap();
     // psftp holds its own duplicate: the caller may close theirs.
     drop(sock);
-    let conn = Login::password(s).connect(&opts).unwrap();
+    let conn = o.connect().unwrap();
     assert_eq!(pwd(&conn), s.home.display().to_string());
+    // The socket carries this connection only: a tree operation runs on
+    // it alone, and its data is intact.
+    let local = local_scratch("socket-tree");
+    for i in 0..4 {
+        std::fs::write(local.join(format!("f{i}")), pattern(50_000 + i, i as u8)).unwrap();
+    }
+    let rdir = remote_scratch("socket-tree");
+    let mut xopts = std::ptr::null_mut();
+    check(unsafe { psftp_transfer_opts_new(&mut xopts) }).unwrap();
+    check(psftp_transfer_opts_set_parallelism(xopts, 3)).unwrap();
+    let mut failures = std::ptr::null_mut();
+    let rc = unsafe {
+        psftp_put_r(
+            conn.0,
+            c(local.to_str().unwrap()).as_ptr(),
+            c(rdir.to_str().unwrap()).as_ptr(),
+            true,
+            false,
+            None,
+            std::ptr::null_mut(),
+            xopts,
+            &mut failures,
+        )
+    };
+    psftp_transfer_opts_free(xopts);
+    unsafe { psftp_failure_list_free(failures) };
+    check(rc).unwrap();
+    for i in 0..4 {
+        let name = format!("f{i}");
+        assert_eq!(
+            std::fs::read(rdir.join(&name)).unwrap(),
+            pattern(50_000 + i, i as u8),
+            "{name}"
+        );
+    }
     drop(conn);
-    // Not a stream socket.
+    // A ProxyCommand cannot also carry it.
+    let sock = std::net::TcpStream::connect(("127.0.0.1", s.port)).unwrap();
+    set_socket(&o, sock.as_raw_fd()).unwrap();
+    let proxied = Opts::trusting(s);
+    check(unsafe { psftp_cnopts_set_proxy_command(proxied.0, c("nc %h %p").as_ptr()) }).unwrap();
+    check(psftp_connect_opts_set_cnopts(o.0, proxied.0)).unwrap();
+    assert_fail(
+        o.connect(),
+        PSFTP_E_INVALID_ARG,
+        &["socket", "ProxyCommand"],
+    );
+    // Not a stream socket, not a descriptor, not open.
     let udp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
     assert_fail(
-        check(psftp_cnopts_set_socket(opts.0, udp.as_raw_fd())),
+        set_socket(&o, udp.as_raw_fd()),
         PSFTP_E_INVALID_ARG,
         &["not a stream socket"],
     );
+    assert_fail(set_socket(&o, -7), PSFTP_E_INVALID_ARG, &["fd", "-7"]);
+    // (A number far above any descriptor a test opens.)
     assert_fail(
-        check(psftp_cnopts_set_socket(opts.0, -7)),
+        set_socket(&o, 999_999),
         PSFTP_E_INVALID_ARG,
-        &["-7"],
+        &["fd", "999999", "Bad file descriptor"],
     );
+    set_socket(&o, -1).unwrap();
 }
 
 #[test]
@@ -525,27 +592,17 @@ fn a_private_key_from_memory_authenticates_and_stays_secret() {
     let s = server();
     let key = std::fs::read(s.file("id_ed25519_enc")).unwrap();
     let opts = Opts::trusting(s);
-    let set = |pass: Option<&str>| {
-        let p = pass.map(c);
-        check(unsafe {
-            psftp_cnopts_set_private_key_data(
-                opts.0,
-                key.as_ptr(),
-                key.len(),
-                p.as_ref().map_or(std::ptr::null(), |p| p.as_ptr()),
-            )
-        })
-    };
-    set(Some(s.passphrase())).unwrap();
     let mut login = Login::password(s);
     login.password = None;
-    let conn = login.connect(&opts).unwrap();
+    let o = COpts::from_login(&login, &opts);
+    o.set_key_data(&key, Some(s.passphrase())).unwrap();
+    let conn = o.connect().unwrap();
     assert!(listdir(&conn, ".").is_ok());
-    set(Some("wrong passphrase 123")).unwrap();
+    o.set_key_data(&key, Some("wrong passphrase 123")).unwrap();
     let msg = assert_fail(
-        login.connect(&opts),
+        o.connect(),
         PSFTP_E_AUTH,
-        &["private key from memory", "wrong passphrase"],
+        &["private_key_data", "wrong passphrase"],
     );
     assert!(
         !msg.contains("wrong passphrase 123") && !msg.contains("BEGIN"),
@@ -553,24 +610,13 @@ fn a_private_key_from_memory_authenticates_and_stays_secret() {
     );
     // A PEM RSA key works as well.
     let rsa = std::fs::read(s.file("id_rsa_pem")).unwrap();
-    check(unsafe {
-        psftp_cnopts_set_private_key_data(opts.0, rsa.as_ptr(), rsa.len(), std::ptr::null())
-    })
-    .unwrap();
-    assert!(login.connect(&opts).is_ok());
-    // Not a key at all, or a key and a key file together.
+    o.set_key_data(&rsa, None).unwrap();
+    assert!(o.connect().is_ok());
+    // Not a key at all.
     assert_fail(
-        check(unsafe {
-            psftp_cnopts_set_private_key_data(opts.0, b"hello".as_ptr(), 5, std::ptr::null())
-        }),
+        o.set_key_data(b"hello", None),
         PSFTP_E_INVALID_ARG,
-        &["private_key_data", "-----BEGIN"],
-    );
-    let file = s.file("id_ed25519");
-    assert_fail(
-        Login::key(s, &file).connect(&opts),
-        PSFTP_E_INVALID_ARG,
-        &["private_key", "from memory"],
+        &["data", "-----BEGIN", "not shown"],
     );
 }
 
@@ -662,7 +708,8 @@ struct Kbd {
     /// Answer the password prompt too (instead of leaving it to the
     /// password given to psftp_connect).
     password: Option<String>,
-    decline: bool,
+    /// Give up with this value.
+    stop: c_int,
     rounds: Vec<(String, Vec<(String, bool)>)>,
 }
 
@@ -673,16 +720,18 @@ unsafe extern "C" fn kbd_cb(
 ) -> c_int {
     let k = &mut *(ud as *mut Kbd);
     let r = &*req;
+    assert_eq!(r.struct_size, std::mem::size_of::<psftp_kbdint_request>());
     let s = |p: *const c_char| CStr::from_ptr(p).to_str().unwrap().to_string();
     let prompts: Vec<(String, bool)> = (0..r.num_prompts)
         .map(|i| {
-            let p = &*r.prompts.add(i);
+            let p = &**r.prompts.add(i);
+            assert_eq!(p.struct_size, std::mem::size_of::<psftp_kbdint_prompt>());
             (s(p.text), p.echo)
         })
         .collect();
     k.rounds.push((s(r.user), prompts.clone()));
-    if k.decline {
-        return 1;
+    if k.stop != 0 {
+        return k.stop;
     }
     for (i, (text, _)) in prompts.iter().enumerate() {
         if text.contains("One-time password") {
@@ -702,8 +751,25 @@ unsafe extern "C" fn kbd_cb(
     0
 }
 
+static KBD_FINALIZED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+unsafe extern "C" fn kbd_finalizer(_ud: *mut c_void) {
+    KBD_FINALIZED.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+}
+
+fn set_kbd(o: &COpts, kbd: &mut Kbd) {
+    check(psftp_connect_opts_set_kbdint_callback(
+        o.0,
+        Some(kbd_cb),
+        kbd as *mut Kbd as *mut c_void,
+        Some(kbd_finalizer),
+    ))
+    .unwrap();
+}
+
 #[test]
 fn keyboard_interactive_callback_answers_the_second_factor() {
+    use std::sync::atomic::Ordering::SeqCst;
     let (s, counter) = kbd_server();
     let mut n = counter.lock().unwrap();
     let secret = s.var("PSFTP_TEST_OATH_SECRET").to_string();
@@ -712,15 +778,11 @@ fn keyboard_interactive_callback_answers_the_second_factor() {
         code: hotp(&secret, *n),
         ..Kbd::default()
     };
-    check(psftp_cnopts_set_kbdint_callback(
-        opts.0,
-        Some(kbd_cb),
-        &mut kbd as *mut Kbd as *mut c_void,
-    ))
-    .unwrap();
-    // The password given to psftp_connect answers "Password:", the
-    // callback the one-time code.
-    let conn = Login::password(s).connect(&opts).unwrap();
+    let o = COpts::from_login(&Login::password(s), &opts);
+    set_kbd(&o, &mut kbd);
+    // The connection's password answers "Password:", the callback the
+    // one-time code.
+    let conn = o.connect().unwrap();
     *n += 1;
     assert_eq!(pwd(&conn), s.home.display().to_string());
     // PAM ends with a round of no prompts; the callback sees it too.
@@ -741,33 +803,46 @@ fn keyboard_interactive_callback_answers_the_second_factor() {
         ]
     );
     assert!(kbd.rounds.iter().all(|r| r.0 == s.user()));
-    drop(conn);
     // The callback alone, without a password argument.
     kbd.rounds.clear();
     kbd.code = hotp(&secret, *n);
     kbd.password = Some(s.password().to_string());
     let mut login = Login::password(s);
     login.password = None;
-    assert!(login.connect(&opts).is_ok());
+    let alone = COpts::from_login(&login, &opts);
+    set_kbd(&alone, &mut kbd);
+    assert!(alone.connect().is_ok());
     *n += 1;
     // A used code is refused (single-use), and nothing secret is echoed.
-    let msg = assert_fail(
-        login.connect(&opts),
-        PSFTP_E_AUTH,
-        &["keyboard-interactive"],
-    );
+    let msg = assert_fail(alone.connect(), PSFTP_E_AUTH, &["keyboard-interactive"]);
     assert!(
         !msg.contains(&kbd.code) && !msg.contains(s.password()),
         "{msg}"
     );
-    // Giving up is Cancelled.
-    kbd.decline = true;
-    assert_fail(login.connect(&opts), PSFTP_E_CANCELLED, &["gave up"]);
-    // Without a callback the password alone is not enough.
-    let plain = Opts::trusting(s);
+    // Giving up is PSFTP_E_USER with the callback's value.
+    kbd.stop = -4242;
     assert_fail(
-        Login::password(s).connect(&plain),
-        PSFTP_E_AUTH,
-        &[s.user()],
+        alone.connect(),
+        PSFTP_E_USER,
+        &[
+            "stopped by the keyboard-interactive callback (it returned -4242)",
+            s.user(),
+        ],
     );
+    assert_eq!(psftp_last_callback_value(), -4242);
+    // Without a callback the password alone is not enough.
+    assert_fail(Login::password(s).connect(&opts), PSFTP_E_AUTH, &[s.user()]);
+    // The finalizer runs once per callback stored, when the options and
+    // every connection made with them are gone.
+    let before = KBD_FINALIZED.load(SeqCst);
+    drop(o);
+    assert_eq!(
+        KBD_FINALIZED.load(SeqCst),
+        before,
+        "the connection holds it"
+    );
+    drop(conn);
+    assert_eq!(KBD_FINALIZED.load(SeqCst), before + 1);
+    drop(alone);
+    assert_eq!(KBD_FINALIZED.load(SeqCst), before + 2);
 }

@@ -241,7 +241,7 @@ fn cancelling_a_split_transfer_keeps_the_old_files_and_no_part_files() {
             &mut w,
             &XOpts::parallel(4),
         ),
-        PSFTP_E_CANCELLED,
+        PSFTP_E_USER,
         &["progress"],
     );
     assert_eq!(std::fs::read(ldir.join("big")).unwrap(), b"old local");
@@ -257,7 +257,7 @@ fn cancelling_a_split_transfer_keeps_the_old_files_and_no_part_files() {
             &XOpts::parallel(4),
         )
         .map(|_| ()),
-        PSFTP_E_CANCELLED,
+        PSFTP_E_USER,
         &["progress"],
     );
     assert_eq!(std::fs::read(rdir.join("up")).unwrap(), b"old remote");

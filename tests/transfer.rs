@@ -248,10 +248,10 @@ fn cancelling_a_get_keeps_the_old_local_file() {
             &mut p,
             false,
         ),
-        PSFTP_E_CANCELLED,
+        PSFTP_E_USER,
         &["progress"],
     );
-    assert!(msg.contains("cancelled"), "{msg}");
+    assert!(msg.contains("stopped"), "{msg}");
     assert_eq!(p.calls.len(), 2, "no callback after the stop");
     assert_eq!(std::fs::read(&local).unwrap(), b"the good old content");
     assert_eq!(
@@ -279,7 +279,7 @@ fn cancelling_a_put_keeps_the_old_remote_file() {
     };
     assert_fail(
         put_with(&conn, &local, remote.to_str().unwrap(), &mut p, true, false),
-        PSFTP_E_CANCELLED,
+        PSFTP_E_USER,
         &[],
     );
     assert_eq!(std::fs::read(&remote).unwrap(), b"remote original");
@@ -409,7 +409,7 @@ fn getfo_streams_into_a_callback_and_counts_bytes() {
                 &mut n,
             )
         }),
-        PSFTP_E_CANCELLED,
+        PSFTP_E_USER,
         &["write callback"],
     );
     assert_fail(
@@ -484,7 +484,7 @@ fn putfo_uploads_from_a_callback_and_confirms_the_size() {
                 &mut a,
             )
         }),
-        PSFTP_E_CANCELLED,
+        PSFTP_E_USER,
         &["read callback", "-5"],
     );
     assert_eq!(std::fs::read(rdir.join("dst")).unwrap(), data);

@@ -50,7 +50,8 @@ fn take_failures(list: *mut psftp_failure_list) -> Failures {
     let l = unsafe { &*list };
     let v = (0..l.count)
         .map(|i| {
-            let f = unsafe { &*l.items.add(i) };
+            let f = unsafe { &**l.items.add(i) };
+            assert_eq!(f.struct_size, std::mem::size_of::<psftp_failure>());
             let s = |p| unsafe { CStr::from_ptr(p) }.to_str().unwrap().to_string();
             (s(f.path), f.code, s(f.message))
         })
@@ -506,7 +507,7 @@ fn cancelling_midway_stops_and_leaves_no_partial_files() {
     let mut c = Cancel { calls: 0, at: 3 };
     let opts = opts.progress(Some(cancel_at), &mut c);
     let (r, _) = put_r(&conn, &local, &remote, false, &opts);
-    assert_fail(r, PSFTP_E_CANCELLED, &["progress"]);
+    assert_fail(r, PSFTP_E_USER, &["progress"]);
     let snap = snapshot(&remote);
     assert!(
         snap.keys().all(|k| !k.contains(".psftp.part")),
@@ -535,7 +536,7 @@ fn cancelling_midway_stops_and_leaves_no_partial_files() {
     let opts = opts.progress(Some(cancel_at), &mut c);
     assert_fail(
         get_r(&conn, &full, &back, false, &opts).0,
-        PSFTP_E_CANCELLED,
+        PSFTP_E_USER,
         &[],
     );
     let snap = snapshot(&back);
@@ -922,4 +923,89 @@ fn a_tree_progress_callback_cannot_use_its_own_connection() {
     );
     // After the operation the connection is free again.
     assert!(string_out(|o| unsafe { psftp_pwd(conn.0, o) }).is_ok());
+}
+
+/// A tree progress callback that calls psftp_pwd on its connection and
+/// records the result code and how long the call took.
+struct TimedReenter {
+    conn: *mut psftp_conn,
+    calls: Vec<(i32, std::time::Duration)>,
+}
+
+unsafe extern "C" fn reenter_timed(_p: *const psftp_tree_progress, ud: *mut c_void) -> i32 {
+    let r = &mut *(ud as *mut TimedReenter);
+    let mut out = std::ptr::null_mut();
+    let start = std::time::Instant::now();
+    let rc = psftp_pwd(r.conn, &mut out);
+    r.calls.push((rc, start.elapsed()));
+    psftp_string_free(out);
+    0
+}
+
+/// A connection handle to share between threads (psftp_conn is
+/// thread-safe).
+struct SendConn(*mut psftp_conn);
+unsafe impl Send for SendConn {}
+unsafe impl Sync for SendConn {}
+
+impl SendConn {
+    fn get(&self) -> *mut psftp_conn {
+        self.0
+    }
+}
+
+/// The re-entry guard is per thread: while a second thread runs its own
+/// get_r on the same connection, the first thread's progress callback is
+/// still refused at once, every time (with one slot per connection the
+/// second operation overwrote the first one's mark, and calls were let
+/// through after blocking until a worker let go of the connection).
+#[test]
+fn two_threads_get_r_on_one_connection_and_only_the_callbacks_are_refused() {
+    let conn = connect();
+    let remote = remote_scratch("reenter2");
+    make_tree(&remote, true);
+    let shared = SendConn(conn.0);
+    let (local_a, local_b) = (local_scratch("reenter2a"), local_scratch("reenter2b"));
+    let run = |local: &Path, with_callback: bool| {
+        let conn = Conn(shared.get());
+        let mut r = TimedReenter {
+            conn: conn.0,
+            calls: Vec::new(),
+        };
+        let opts = XOpts::new().parallel(4);
+        let opts = if with_callback {
+            opts.progress(Some(reenter_timed), &mut r)
+        } else {
+            opts
+        };
+        let (result, failures) = get_r(&conn, &remote, local, false, &opts);
+        std::mem::forget(conn); // the test owns the connection
+        (result, failures, r.calls)
+    };
+    let (a, b) = std::thread::scope(|s| {
+        let a = s.spawn(|| run(&local_a, true));
+        let b = s.spawn(|| run(&local_b, false));
+        (a.join().unwrap(), b.join().unwrap())
+    });
+    a.0.unwrap();
+    b.0.unwrap();
+    assert!(a.1.is_empty() && b.1.is_empty());
+    let calls = a.2;
+    assert!(calls.len() >= 10, "{} progress calls", calls.len());
+    let codes: Vec<i32> = calls.iter().map(|c| c.0).collect();
+    let slowest = calls.iter().map(|c| c.1).max().unwrap();
+    eprintln!(
+        "{} re-entering calls, the slowest took {slowest:?}",
+        calls.len()
+    );
+    assert!(
+        codes.iter().all(|c| *c == PSFTP_E_INVALID_ARG),
+        "every re-entering call is refused: {codes:?}"
+    );
+    for local in [&local_a, &local_b] {
+        assert_eq!(
+            snapshot(&local.join(remote.strip_prefix("/").unwrap())),
+            snapshot(&remote)
+        );
+    }
 }

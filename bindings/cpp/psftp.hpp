@@ -50,6 +50,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -57,7 +58,9 @@ namespace psftp {
 
 // ---------------------------------------------------------------- errors
 
-/// The C result codes (PSFTP_E_*), for switching on Error::errc().
+/// The C result codes (PSFTP_E_*), for switching on Error::errc(). The tests
+/// check that every code the library defines has its enumerator and
+/// exception type.
 enum class Errc : int {
     invalid_arg = PSFTP_E_INVALID_ARG,
     connect = PSFTP_E_CONNECT,
@@ -77,6 +80,11 @@ enum class Errc : int {
     unsafe_path = PSFTP_E_UNSAFE_PATH,
     panic = PSFTP_E_PANIC,
     unsupported = PSFTP_E_UNSUPPORTED,
+    dir_not_empty = PSFTP_E_DIR_NOT_EMPTY,
+    /// A callback stopped the call. The binding's callbacks stop by
+    /// throwing, and that exception comes out instead, so this code only
+    /// shows through the C API.
+    user = PSFTP_E_USER,
 };
 
 /// One entry a tree operation (get_d, get_r, put_d, put_r) could not copy.
@@ -102,6 +110,8 @@ public:
     Errc errc() const noexcept { return static_cast<Errc>(code_); }
     /// The code's name, "PSFTP_E_NOT_FOUND".
     const char* name() const noexcept { return psftp_strerror(code_); }
+    /// The code's short name, "ENOTFOUND" (as the Node binding's error.code).
+    const char* short_name() const noexcept { return psftp_error_name(code_); }
     /// For a failed tree operation: every entry that failed (all of them
     /// with OnError::Continue, else the first). The exception's own code is
     /// the first one's, or that of a failure of the whole operation (a bad
@@ -149,6 +159,8 @@ using ConnectionLost = CodeError<Errc::connection_lost>;
 using UnsafePath = CodeError<Errc::unsafe_path>;
 using Panic = CodeError<Errc::panic>;
 using Unsupported = CodeError<Errc::unsupported>;
+using DirectoryNotEmpty = CodeError<Errc::dir_not_empty>;
+using CallbackStopped = CodeError<Errc::user>;
 
 /// Throws the exception type of `code` with `message` (and the failed
 /// entries of a tree operation).
@@ -173,6 +185,8 @@ using Unsupported = CodeError<Errc::unsupported>;
     case Errc::unsafe_path: throw UnsafePath(message, std::move(failures));
     case Errc::panic: throw Panic(message, std::move(failures));
     case Errc::unsupported: throw Unsupported(message, std::move(failures));
+    case Errc::dir_not_empty: throw DirectoryNotEmpty(message, std::move(failures));
+    case Errc::user: throw CallbackStopped(message, std::move(failures));
     }
     throw Error(code, message, std::move(failures));
 }
@@ -226,6 +240,24 @@ struct SftpClient {
     void* sftp;
 };
 
+/// Connection::lock(): the connection is held for this thread until the
+/// guard goes out of scope (psftp_unlock). Move-only.
+class [[nodiscard]] SessionLock {
+public:
+    explicit SessionLock(psftp_conn* conn) : conn_(conn) { check(psftp_lock(conn_)); }
+    SessionLock(SessionLock&& other) noexcept : conn_(std::exchange(other.conn_, nullptr)) {}
+    SessionLock(const SessionLock&) = delete;
+    SessionLock& operator=(const SessionLock&) = delete;
+    SessionLock& operator=(SessionLock&&) = delete;
+    ~SessionLock() {
+        if (conn_)
+            static_cast<void>(psftp_unlock(conn_));
+    }
+
+private:
+    psftp_conn* conn_;
+};
+
 /// Progress of one file: bytes done and total (0 if unknown). Throw to stop.
 using Progress = std::function<void(std::uint64_t done, std::uint64_t total)>;
 /// getfo() destination: consume a chunk. Throw to stop.
@@ -251,8 +283,9 @@ struct TreeProgress {
 /// Called on the calling thread when a file finishes and at least every
 /// 100 ms. Throw to stop: every connection of the operation stops, and the
 /// exception comes out of the call. It must not use the Connection running
-/// the operation (such a call waits until that connection's share of the
-/// work is done); other connections are fine.
+/// the operation (such a call throws InvalidArgument at once, also while
+/// another thread runs its own operation on it); other connections are
+/// fine.
 using TreeProgressFn = std::function<void(const TreeProgress& progress)>;
 
 /// Tree operations: what to do with symbolic links.
@@ -310,9 +343,10 @@ struct KbdPrompt {
 /// Answers a keyboard-interactive round (a one-time code, a PAM
 /// conversation): one answer per prompt, in order; prompts past the end of
 /// the vector get the password given to the connection (for the server),
-/// else an empty answer. std::nullopt gives up (the connect fails with
-/// Cancelled); an exception gives up too and comes out of the Connection
-/// constructor.
+/// else an empty answer. std::nullopt gives up (the constructor throws
+/// CallbackStopped, PSFTP_E_USER); an exception gives up too and comes out
+/// of the Connection constructor. Each Connection calls its own copy, so
+/// connects on several threads may call copies of one function at once.
 using KbdIntFn = std::function<std::optional<std::vector<std::string>>(
     const std::string& name, const std::string& instruction, const std::vector<KbdPrompt>& prompts)>;
 
@@ -344,6 +378,12 @@ inline const char* c_str(const std::filesystem::path& p, const char* param) {
 template <class S>
 const char* c_str(const std::optional<S>& s, const char* param) {
     return s ? c_str(*s, param) : nullptr;
+}
+
+/// std::filesystem::perms as psftp's POSIX mode bits (perms::unknown and
+/// any other bit above 07777 is refused by psftp, naming the mode).
+inline std::uint32_t mode_bits(std::filesystem::perms mode) {
+    return static_cast<std::uint32_t>(mode);
 }
 
 inline std::string take_string(char* s) {
@@ -475,7 +515,7 @@ inline std::vector<TreeFailure> copy_failures(const psftp_failure_list* list) {
         return failures;
     failures.reserve(list->count);
     for (std::size_t i = 0; i < list->count; i++) {
-        const psftp_failure& f = list->items[i];
+        const psftp_failure& f = *list->items[i];
         failures.push_back(
             TreeFailure{f.path ? f.path : "", f.code, f.message ? f.message : ""});
     }
@@ -497,11 +537,15 @@ void tree(const TreeProgressFn& progress, Call&& call) {
     }
 }
 
-/// user_data of a CnOpts host-key callback; owned by the CnOpts, so it
-/// stays put when the CnOpts moves.
+/// user_data of a CnOpts host-key callback; owned by psftp, which deletes
+/// it through delete_hostkey_context when nothing needs it any more.
 struct HostKeyContext {
     HostKeyFn decide;
 };
+
+inline void delete_hostkey_context(void* ctx) noexcept {
+    delete static_cast<HostKeyContext*>(ctx);
+}
 
 /// Where the host-key callback of the Connection constructor running on
 /// this thread leaves its exception (the callback runs on the connecting
@@ -539,41 +583,64 @@ inline int hostkey_trampoline(const char* host, int port, const psftp_hostkey* k
     return answer < 0 ? PSFTP_HOSTKEY_REJECT : answer; // -1: it threw
 }
 
+/// user_data of a keyboard-interactive callback; owned by psftp, which
+/// deletes it through delete_kbdint_context when nothing needs it.
 struct KbdIntContext {
     KbdIntFn answer;
 };
+
+inline void delete_kbdint_context(void* ctx) noexcept {
+    delete static_cast<KbdIntContext*>(ctx);
+}
 
 inline int kbdint_trampoline(const psftp_kbdint_request* req, psftp_kbdint_answers* answers,
                              void* ud) noexcept {
     const auto* ctx = static_cast<const KbdIntContext*>(ud);
     if (req == nullptr)
         return 1;
+    // As for the host-key callback: an exception goes to the Connection
+    // constructor running on this thread, if any.
     CallbackError unclaimed;
     CallbackError& errors = connect_errors ? *connect_errors : unclaimed;
     return errors.run([&] {
         std::vector<KbdPrompt> prompts;
-        for (size_t i = 0; i < req->num_prompts; i++)
-            prompts.push_back({req->prompts[i].text ? req->prompts[i].text : "",
-                               req->prompts[i].echo});
+        for (size_t i = 0; i < req->num_prompts; i++) {
+            const psftp_kbdint_prompt* p = req->prompts[i];
+            prompts.push_back({p->text ? p->text : "", p->echo});
+        }
         auto replies = ctx->answer(req->name ? req->name : "",
                                    req->instruction ? req->instruction : "", prompts);
         if (!replies)
-            return 1;
-        for (size_t i = 0; i < replies->size() && i < prompts.size(); i++) {
-            if (psftp_kbdint_answer(answers, i, (*replies)[i].c_str()) != PSFTP_OK)
-                return 1;
-        }
+            return 1; // gives up: PSFTP_E_USER, CallbackStopped
+        int rc = 0;
+        for (size_t i = 0; i < replies->size() && i < prompts.size() && rc == 0; i++)
+            rc = psftp_kbdint_answer(answers, i, (*replies)[i].c_str()) == PSFTP_OK ? 0 : 1;
         // Our copies of the answers are wiped; psftp keeps its own.
         for (auto& r : *replies)
             std::fill(r.begin(), r.end(), '\0');
-        return 0;
+        return rc;
     });
+}
+
+template <class T, class = void>
+struct has_struct_size : std::false_type {};
+template <class T>
+struct has_struct_size<T, std::void_t<decltype(std::declval<T&>().struct_size)>>
+    : std::true_type {};
+
+/// An empty T for psftp to fill: a value struct gets its struct_size.
+template <class T>
+T empty() {
+    T value{};
+    if constexpr (has_struct_size<T>::value)
+        value.struct_size = sizeof(T);
+    return value;
 }
 
 /// Calls `f(&out)` and throws on failure; returns what it wrote.
 template <class T, class F>
 T out(F&& f) {
-    T value{};
+    T value = empty<T>();
     check(f(&value));
     return value;
 }
@@ -674,19 +741,21 @@ public:
     /// constructor, on its thread. An exception thrown in it rejects the key
     /// and comes out of the constructor. The extra connections of a tree
     /// operation trust the key the first one accepted without asking again.
-    /// An empty function removes the callback. The callback is kept by
-    /// these options (moving them is fine).
+    /// An empty function removes the callback. psftp keeps the callback
+    /// (and what it captured) as long as these options or a Connection made
+    /// with them lives, and destroys it after the last of them, on that
+    /// one's thread. Connects on several threads with the same options call
+    /// it one at a time.
     CnOpts& set_hostkey_callback(HostKeyFn callback) {
         if (!callback) {
-            check(psftp_cnopts_set_hostkey_callback(handle(), nullptr, nullptr));
-            hostkey_.reset();
+            check(psftp_cnopts_set_hostkey_callback(handle(), nullptr, nullptr, nullptr));
             return *this;
         }
-        auto ctx = std::make_unique<detail::HostKeyContext>(
-            detail::HostKeyContext{std::move(callback)});
-        check(psftp_cnopts_set_hostkey_callback(handle(), &detail::hostkey_trampoline,
-                                                ctx.get()));
-        hostkey_ = std::move(ctx); // the previous context is no longer referenced
+        // psftp owns the context from here on: its finalizer deletes it,
+        // also when this call fails.
+        auto* ctx = new detail::HostKeyContext{std::move(callback)};
+        check(psftp_cnopts_set_hostkey_callback(handle(), &detail::hostkey_trampoline, ctx,
+                                                &detail::delete_hostkey_context));
         return *this;
     }
     /// The first known key of `host` ("[host]:port" for a port other than 22).
@@ -721,44 +790,9 @@ public:
         check(psftp_cnopts_set_proxy_command(handle(), detail::c_str(command, "command")));
         return *this;
     }
-    /// A stream socket the application connected (to the server or the
-    /// first jump host). psftp duplicates `fd` now: the caller keeps and
-    /// closes its own. -1 removes it.
-    CnOpts& set_socket(int fd) {
-        check(psftp_cnopts_set_socket(handle(), fd));
-        return *this;
-    }
-    /// A private key held in memory (OpenSSH or PEM text), used when the
-    /// Connection is given no key file; psftp keeps a copy zeroed when freed.
-    CnOpts& set_private_key_data(std::string_view key,
-                                 const std::optional<std::string>& passphrase = std::nullopt) {
-        check(psftp_cnopts_set_private_key_data(
-            handle(), reinterpret_cast<const uint8_t*>(key.data()), key.size(),
-            detail::c_str(passphrase, "passphrase")));
-        return *this;
-    }
-    /// Answers keyboard-interactive prompts for the server and jump hosts
-    /// (see KbdIntFn). It runs during the Connection constructor, on its
-    /// thread; never for the extra connections of tree and split
-    /// operations. An empty function removes it.
-    CnOpts& set_kbdint_callback(KbdIntFn callback) {
-        if (!callback) {
-            check(psftp_cnopts_set_kbdint_callback(handle(), nullptr, nullptr));
-            kbdint_.reset();
-            return *this;
-        }
-        auto ctx = std::make_unique<detail::KbdIntContext>(
-            detail::KbdIntContext{std::move(callback)});
-        check(psftp_cnopts_set_kbdint_callback(handle(), &detail::kbdint_trampoline, ctx.get()));
-        kbdint_ = std::move(ctx);
-        return *this;
-    }
     psftp_cnopts* handle() const noexcept { return handle_.get(); }
 
 private:
-    // Declared before handle_, so the C options (which point at them) go first.
-    std::unique_ptr<detail::HostKeyContext> hostkey_;
-    std::unique_ptr<detail::KbdIntContext> kbdint_;
     detail::Handle<psftp_cnopts, psftp_cnopts_free> handle_;
 };
 
@@ -927,10 +961,27 @@ struct ConnectArgs {
     std::optional<std::string> password;
     /// 0: 22, or ssh_config's Port when CnOpts::set_ssh_config is on.
     int port = 0;
+    /// The passphrase of private_key or private_key_data.
     std::optional<std::string> private_key_pass;
     /// Not owned; nullptr means defaults (~/.ssh/known_hosts, checked).
     const CnOpts* cnopts = nullptr;
     std::optional<std::string> default_path;
+    /// A private key by its contents (OpenSSH or PEM format) instead of
+    /// private_key; psftp never shows it in a message. Jump hosts are
+    /// offered it too.
+    std::optional<std::string> private_key_data;
+    /// A stream socket the application connected (to the server or the
+    /// first jump host, through a SOCKS proxy, say); -1 for none. psftp
+    /// duplicates it in the constructor: the caller keeps and closes its
+    /// own. It carries this one connection (tree operations run on it
+    /// alone).
+    int socket = -1;
+    /// Answers keyboard-interactive prompts (a one-time code, a PAM
+    /// conversation) for the server and jump hosts; see KbdIntFn. It runs
+    /// during the constructor, on its thread; never for the extra
+    /// connections of tree operations. psftp keeps a copy as long as the
+    /// Connection lives.
+    KbdIntFn keyboard_interactive;
 };
 
 /// pysftp Connection. Thread-safe (the C library serializes calls).
@@ -938,21 +989,45 @@ struct ConnectArgs {
 /// InvalidArgument.
 class Connection {
 public:
-    /// Connects; an exception from the CnOpts host-key callback comes out
-    /// here (the key was rejected).
+    /// Connects; an exception from the CnOpts host-key callback (the key
+    /// was rejected) or from args.keyboard_interactive comes out here.
     explicit Connection(const std::string& host, const ConnectArgs& args = {}) {
+        detail::Handle<psftp_connect_opts, psftp_connect_opts_free> opts(
+            detail::out<psftp_connect_opts*>([&](psftp_connect_opts** o) {
+                return psftp_connect_opts_new(detail::c_str(host, "host"), o);
+            }));
+        psftp_connect_opts* o = opts.get();
+        check(psftp_connect_opts_set_port(o, args.port));
+        check(psftp_connect_opts_set_username(o, detail::c_str(args.username, "username")));
+        check(psftp_connect_opts_set_password(o, detail::c_str(args.password, "password")));
+        const char* pass = detail::c_str(args.private_key_pass, "private_key_pass");
+        if (args.private_key_data) {
+            if (args.private_key)
+                throw InvalidArgument("private_key_data: set together with private_key; use one");
+            const std::string& key = *args.private_key_data;
+            check(psftp_connect_opts_set_private_key_data(
+                o, reinterpret_cast<const std::uint8_t*>(key.data()), key.size(), pass));
+        } else {
+            check(psftp_connect_opts_set_private_key(
+                o, detail::c_str(args.private_key, "private_key"), pass));
+        }
+        check(psftp_connect_opts_set_cnopts(o, args.cnopts ? args.cnopts->handle() : nullptr));
+        check(psftp_connect_opts_set_default_path(
+            o, detail::c_str(args.default_path, "default_path")));
+        if (args.socket != -1)
+            check(psftp_connect_opts_set_socket(o, args.socket));
+        if (args.keyboard_interactive) {
+            // psftp owns the context from here on: its finalizer deletes
+            // it, also when this call fails.
+            auto* ctx = new detail::KbdIntContext{args.keyboard_interactive};
+            check(psftp_connect_opts_set_kbdint_callback(o, &detail::kbdint_trampoline, ctx,
+                                                         &detail::delete_kbdint_context));
+        }
         detail::CallbackError hostkey_errors;
         psftp_conn* conn = nullptr;
         const int rc = [&] {
             detail::ConnectScope scope(&hostkey_errors);
-            return psftp_connect(detail::c_str(host, "host"),
-                                 detail::c_str(args.username, "username"),
-                                 detail::c_str(args.private_key, "private_key"),
-                                 detail::c_str(args.password, "password"), args.port,
-                                 detail::c_str(args.private_key_pass, "private_key_pass"),
-                                 args.cnopts ? args.cnopts->handle() : nullptr,
-                                 detail::c_str(args.default_path, "default_path"), &conn,
-                                 nullptr);
+            return psftp_connect_with(o, &conn, nullptr);
         }();
         handle_.reset(rc == PSFTP_OK ? conn : nullptr);
         hostkey_errors.check(rc);
@@ -992,7 +1067,7 @@ public:
               bool preserve_mtime = false, const TransferOpts* opts = nullptr) {
         detail::TransferCallbacks cb;
         cb.progress = &callback;
-        Attrs attrs{};
+        Attrs attrs = detail::empty<Attrs>();
         cb.error.check(psftp_put(handle(), detail::c_str(localpath, "localpath"),
                                  detail::c_str(remotepath, "remotepath"),
                                  detail::progress_cb(callback), &cb, confirm, preserve_mtime,
@@ -1028,7 +1103,7 @@ public:
         detail::TransferCallbacks cb;
         cb.progress = &callback;
         cb.read = &read;
-        Attrs attrs{};
+        Attrs attrs = detail::empty<Attrs>();
         cb.error.check(psftp_putfo(handle(), read ? &detail::read_trampoline : nullptr,
                                    detail::c_str(remotepath, "remotepath"), file_size,
                                    detail::progress_cb(callback), &cb, confirm,
@@ -1126,7 +1201,7 @@ public:
             }));
         std::vector<DirEntry> entries;
         for (std::size_t i = 0; i < list->count; i++) {
-            const psftp_dirent& e = list->entries[i];
+            const psftp_dirent& e = *list->entries[i];
             entries.push_back(DirEntry{e.filename, e.longname, e.attrs});
         }
         return entries;
@@ -1149,17 +1224,24 @@ public:
         });
     }
 
-    // Changing the remote tree. Modes are pysftp's octal-looking integers
-    // (755 is rwxr-xr-x).
+    // Changing the remote tree. Modes are std::filesystem::perms, the POSIX
+    // bits (perms::owner_all | perms::group_read is 0740, perms::set_uid is
+    // 04000); pysftp's default mode=777 is perms::all.
 
-    void mkdir(const std::string& remotepath, int mode = 777) {
-        check(psftp_mkdir(handle(), detail::c_str(remotepath, "remotepath"), mode));
+    void mkdir(const std::string& remotepath,
+               std::filesystem::perms mode = std::filesystem::perms::all) {
+        check(psftp_mkdir(handle(), detail::c_str(remotepath, "remotepath"),
+                          detail::mode_bits(mode)));
     }
-    void makedirs(const std::string& remotedir, int mode = 777) {
-        check(psftp_makedirs(handle(), detail::c_str(remotedir, "remotedir"), mode));
+    void makedirs(const std::string& remotedir,
+                  std::filesystem::perms mode = std::filesystem::perms::all) {
+        check(psftp_makedirs(handle(), detail::c_str(remotedir, "remotedir"),
+                             detail::mode_bits(mode)));
     }
-    void chmod(const std::string& remotepath, int mode = 777) {
-        check(psftp_chmod(handle(), detail::c_str(remotepath, "remotepath"), mode));
+    void chmod(const std::string& remotepath,
+               std::filesystem::perms mode = std::filesystem::perms::all) {
+        check(psftp_chmod(handle(), detail::c_str(remotepath, "remotepath"),
+                          detail::mode_bits(mode)));
     }
     /// nullopt keeps that id.
     void chown(const std::string& remotepath, std::optional<std::uint32_t> uid = std::nullopt,
@@ -1255,12 +1337,18 @@ public:
         return detail::take_optional_string(
             detail::out<char*>([&](char** o) { return psftp_logfile(handle(), o); }));
     }
-    /// libssh2's session and SFTP handles; see psftp_sftp_client().
+    /// libssh2's session and SFTP handles; see psftp_sftp_client(). Use them
+    /// only while a SessionLock from lock() is alive.
     SftpClient sftp_client() {
         SftpClient c{nullptr, nullptr};
         check(psftp_sftp_client(handle(), &c.session, &c.sftp));
         return c;
     }
+    /// Holds this connection for the calling thread (psftp_lock) until the
+    /// returned guard goes out of scope: other threads' calls wait and
+    /// keepalives pause, so the sftp_client() pointers may be used. Destroy
+    /// the guard on the thread that took it.
+    SessionLock lock();
     bool has_extension(const std::string& name) {
         return detail::out<bool>([&](bool* o) {
             return psftp_has_extension(handle(), detail::c_str(name, "name"), o);
@@ -1331,6 +1419,8 @@ private:
 
     detail::Handle<psftp_conn, psftp_close> handle_;
 };
+
+inline SessionLock Connection::lock() { return SessionLock(handle()); }
 
 // --------------------------------------------------------- module helpers
 

@@ -18,6 +18,8 @@ import "C"
 
 import (
 	"io"
+	"runtime/cgo"
+	"sync/atomic"
 	"unsafe"
 )
 
@@ -121,6 +123,17 @@ func psftpGoTreeProgress(p *C.psftp_tree_progress, h C.uintptr_t) C.int {
 		return s.cancelled()
 	})
 	return stopCode(stop, 1)
+}
+
+// storedHandles counts the handles psftp holds for stored callbacks (the
+// host-key callback): each is released by psftp's finalizer when no copy
+// of the options needs it any more.
+var storedHandles atomic.Int64
+
+//export psftpGoReleaseHandle
+func psftpGoReleaseHandle(h C.uintptr_t) {
+	cgo.Handle(h).Delete()
+	storedHandles.Add(-1)
 }
 
 //export psftpGoHostKey

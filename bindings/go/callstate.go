@@ -30,7 +30,7 @@ type callbackState struct {
 
 // run executes a user callback. It reports whether the C call must stop:
 // when f fails (the error is kept to be returned instead of C's
-// PSFTP_E_CANCELLED) or panics (the panic is kept and raised again once C
+// PSFTP_E_USER) or panics (the panic is kept and raised again once C
 // has returned, because a panic must never unwind through C frames).
 func (s *callbackState) run(f func() error) (stop bool) {
 	if s.stopErr != nil || s.panicked {

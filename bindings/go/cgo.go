@@ -17,6 +17,7 @@ extern int psftpGoBody(uintptr_t h);
 extern int psftpGoTreeProgress(psftp_tree_progress *p, uintptr_t h);
 extern int psftpGoHostKey(char *host, int port, psftp_hostkey *key, int status, uintptr_t h);
 extern int psftpGoKbdInt(psftp_kbdint_request *req, psftp_kbdint_answers *answers, uintptr_t h);
+extern void psftpGoReleaseHandle(uintptr_t h);
 
 // Adapters with the exact C callback types. They turn user_data back into
 // the handle value. Not static: Go takes their addresses (cgo links those
@@ -52,13 +53,16 @@ int psftpgo_tree_progress(const psftp_tree_progress *p, void *ud) {
 int psftpgo_hostkey(const char *host, int port, const psftp_hostkey *key, int status, void *ud) {
 	return psftpGoHostKey((char *)host, port, (psftp_hostkey *)key, status, (uintptr_t)ud);
 }
+void psftpgo_release_handle(void *ud) {
+	psftpGoReleaseHandle((uintptr_t)ud);
+}
 
 int psftpgo_kbdint(const psftp_kbdint_request *req, psftp_kbdint_answers *answers, void *ud) {
 	return psftpGoKbdInt((psftp_kbdint_request *)req, answers, (uintptr_t)ud);
 }
 // The i-th prompt of a request (Go cannot index a C array directly).
 const psftp_kbdint_prompt *psftpgo_prompt(const psftp_kbdint_request *r, size_t i) {
-	return &r->prompts[i];
+	return r->prompts[i];
 }
 
 // A handle value as user_data. Converting in C spares Go a uintptr to
@@ -86,6 +90,7 @@ var (
 	cTreeProg    = C.psftp_tree_progress_cb(C.psftpgo_tree_progress)
 	cHostKey     = C.psftp_hostkey_cb(C.psftpgo_hostkey)
 	cKbdInt      = C.psftp_kbdint_cb(C.psftpgo_kbdint)
+	cRelease     = C.psftp_finalizer(C.psftpgo_release_handle)
 )
 
 // call runs one C call and turns its result code into an error.
@@ -112,8 +117,9 @@ func call(args *cArgs, f func() C.int) error {
 // cArgs collects the C strings of one call and frees them afterwards. The
 // first invalid argument is kept and returned by call() instead of calling C.
 type cArgs struct {
-	ptrs []unsafe.Pointer
-	err  error
+	ptrs    []unsafe.Pointer
+	secrets [][]byte // C copies of secrets among ptrs, wiped before they are freed
+	err     error
 }
 
 // str is a C copy of s. A NUL byte would silently cut the string short in C,
@@ -139,7 +145,23 @@ func (a *cArgs) optStr(param, s string) *C.char {
 	return a.str(param, s)
 }
 
+// secret is a C copy of b (a private key's contents) that free() wipes
+// before releasing it; nil for an empty b.
+func (a *cArgs) secret(b []byte) *C.uint8_t {
+	if a.err != nil || len(b) == 0 {
+		return nil
+	}
+	p := C.CBytes(b)
+	a.secrets = append(a.secrets, unsafe.Slice((*byte)(p), len(b)))
+	a.ptrs = append(a.ptrs, p)
+	return (*C.uint8_t)(p)
+}
+
 func (a *cArgs) free() {
+	for _, s := range a.secrets {
+		clear(s)
+	}
+	a.secrets = nil
 	for _, p := range a.ptrs {
 		C.free(p)
 	}

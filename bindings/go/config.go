@@ -10,7 +10,6 @@ import (
 	"strings"
 	"syscall"
 	"time"
-	"unsafe"
 )
 
 // Config is everything pysftp's Connection() and CnOpts take besides the
@@ -18,12 +17,13 @@ import (
 // ~/.ssh/id_* keys and then ssh-agent, and checks the host key against
 // ~/.ssh/known_hosts.
 type Config struct {
-	Port     int    // 0 means 22
+	Port     int    // 0 means 22 (or ssh_config's Port, with SSHConfig)
 	User     string // "" means $LOGNAME, then $USER, then the password database
 	Password string // tried first when given, as pysftp does
 
 	KeyFile    string // private key file (OpenSSH or PEM; ~ expanded)
-	Passphrase string // of an encrypted KeyFile
+	KeyData    []byte // a private key's contents (OpenSSH or PEM), instead of KeyFile; offered to jump hosts too
+	Passphrase string // of an encrypted KeyFile or KeyData
 	Agent      bool   // authenticate with ssh-agent ($SSH_AUTH_SOCK) keys
 	AgentKey   string // only the agent key with this comment or SHA256 fingerprint (implies Agent)
 
@@ -69,9 +69,6 @@ type Config struct {
 	// and closes NetConn. It must be a *net.TCPConn, *net.UnixConn or
 	// anything else with a stream socket behind syscall.Conn.
 	NetConn syscall.Conn
-	// KeyData is a private key held in memory (OpenSSH or PEM text), used
-	// when KeyFile is empty; Passphrase decrypts it.
-	KeyData []byte
 	// KeyboardInteractive answers the prompts of keyboard-interactive
 	// authentication (a one-time code, a PAM conversation), for the
 	// server and jump hosts. Prompts it leaves unanswered (a shorter
@@ -117,20 +114,25 @@ func Dial(host string, cfg Config) (*Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	port, err := cInt("Port", cfg.Port)
+	co, err := cfg.newConnectOpts(host, key)
 	if err != nil {
 		return nil, err
 	}
+	defer C.psftp_connect_opts_free(co)
 	var a cArgs
-	defer a.free()
-	h, u, k := a.str("host", host), a.optStr("User", cfg.User), a.optStr("KeyFile", key)
-	pw, pass, dp := a.optStr("Password", cfg.Password), a.optStr("Passphrase", cfg.Passphrase), a.optStr("DefaultPath", cfg.DefaultPath)
 	var conn *C.psftp_conn
-	connect := func() C.int { return C.psftp_connect(h, u, k, pw, port, pass, opts, dp, &conn, nil) }
+	connect := func() C.int {
+		// The connect options copy the CnOpts now, with the host-key
+		// callback installed.
+		if rc := C.psftp_connect_opts_set_cnopts(co, opts); rc != C.PSFTP_OK {
+			return rc
+		}
+		return C.psftp_connect_with(co, &conn, nil)
+	}
 	if cfg.HostKeyCallback == nil && cfg.KeyboardInteractive == nil {
 		err = call(&a, connect)
 	} else {
-		err = dialWithCallbacks(&a, opts, &cfg, connect)
+		err = dialWithCallbacks(&a, opts, co, &cfg, connect)
 	}
 	if err != nil {
 		return nil, err
@@ -138,25 +140,30 @@ func Dial(host string, cfg Config) (*Conn, error) {
 	return newConn(conn, cfg.CancelGrace), nil
 }
 
-// dialWithCallbacks makes the psftp_connect call connect with cfg's
-// host-key and keyboard-interactive callbacks installed on opts through a
-// runtime/cgo.Handle. A panic in one is raised again once connect has
-// returned (the panic made the callback reject the key or give up, so no
-// connection was made); an error from KeyboardInteractive is returned.
-func dialWithCallbacks(a *cArgs, opts *C.psftp_cnopts, cfg *Config, connect func() C.int) error {
+// dialWithCallbacks makes the psftp_connect_with call connect with cfg's
+// host-key callback installed on opts and its keyboard-interactive
+// callback on co, each through a runtime/cgo.Handle that psftp releases
+// (its finalizer) once neither the options nor the connection need it.
+// psftp calls each one connect at a time. A panic in one is raised again
+// once connect has returned (the panic made the callback reject the key
+// or give up, so no connection was made); an error from
+// KeyboardInteractive is returned.
+func dialWithCallbacks(a *cArgs, opts *C.psftp_cnopts, co *C.psftp_connect_opts, cfg *Config, connect func() C.int) error {
 	s := &callbackState{hostKey: cfg.HostKeyCallback, kbdInt: cfg.KeyboardInteractive}
-	h := cgo.NewHandle(s)
-	defer h.Delete()
 	if s.hostKey != nil {
+		h := cgo.NewHandle(s)
+		storedHandles.Add(1)
 		if err := call(a, func() C.int {
-			return C.psftp_cnopts_set_hostkey_callback(opts, cHostKey, userData(C.uintptr_t(h)))
+			return C.psftp_cnopts_set_hostkey_callback(opts, cHostKey, userData(C.uintptr_t(h)), cRelease)
 		}); err != nil {
 			return err
 		}
 	}
 	if s.kbdInt != nil {
+		h := cgo.NewHandle(s)
+		storedHandles.Add(1)
 		if err := call(a, func() C.int {
-			return C.psftp_cnopts_set_kbdint_callback(opts, cKbdInt, userData(C.uintptr_t(h)))
+			return C.psftp_connect_opts_set_kbdint_callback(co, cKbdInt, userData(C.uintptr_t(h)), cRelease)
 		}); err != nil {
 			return err
 		}
@@ -208,11 +215,54 @@ const (
 // why it is asked. See Config.HostKeyCallback.
 type HostKeyCallback func(host string, port int, key HostKey, status HostKeyStatus) HostKeyDecision
 
+// newConnectOpts builds the C connect options (all but the CnOpts) from
+// cfg; free them with psftp_connect_opts_free.
+func (cfg *Config) newConnectOpts(host, key string) (*C.psftp_connect_opts, error) {
+	port, err := cInt("Port", cfg.Port)
+	if err != nil {
+		return nil, err
+	}
+	var a cArgs
+	defer a.free()
+	h := a.str("host", host)
+	var co *C.psftp_connect_opts
+	if err := call(&a, func() C.int { return C.psftp_connect_opts_new(h, &co) }); err != nil {
+		return nil, err
+	}
+	u, pw := a.optStr("User", cfg.User), a.optStr("Password", cfg.Password)
+	k, pass := a.optStr("KeyFile", key), a.optStr("Passphrase", cfg.Passphrase)
+	data, dp := a.secret(cfg.KeyData), a.optStr("DefaultPath", cfg.DefaultPath)
+	setters := []func() C.int{
+		func() C.int { return C.psftp_connect_opts_set_port(co, port) },
+		func() C.int { return C.psftp_connect_opts_set_username(co, u) },
+		func() C.int { return C.psftp_connect_opts_set_password(co, pw) },
+		func() C.int { return C.psftp_connect_opts_set_private_key(co, k, pass) },
+		func() C.int { return C.psftp_connect_opts_set_default_path(co, dp) },
+	}
+	if data != nil {
+		n := C.size_t(len(cfg.KeyData))
+		setters = append(setters, func() C.int { return C.psftp_connect_opts_set_private_key_data(co, data, n, pass) })
+	}
+	if cfg.NetConn != nil {
+		nc := cfg.NetConn
+		setters = append(setters, func() C.int { return setSocket(co, nc) })
+	}
+	for _, set := range setters {
+		if err := call(&a, set); err != nil {
+			C.psftp_connect_opts_free(co)
+			return nil, err
+		}
+	}
+	return co, nil
+}
+
 // privateKey is psftp_connect's private_key: a file, "agent" or
 // "agent:NAME".
 func (cfg *Config) privateKey() (string, error) {
 	agent := cfg.Agent || cfg.AgentKey != ""
 	switch {
+	case len(cfg.KeyData) > 0 && (agent || cfg.KeyFile != ""):
+		return "", invalidArg("KeyData", "set together with KeyFile or Agent/AgentKey; use one")
 	case agent && cfg.KeyFile != "":
 		return "", invalidArg("KeyFile", "set together with Agent/AgentKey; use one")
 	case cfg.AgentKey != "":
@@ -282,7 +332,7 @@ func (cfg *Config) cnOptSetters(a *cArgs) []func(*C.psftp_cnopts) C.int {
 	return append(s, cfg.routeSetters(a)...)
 }
 
-// routeSetters are the ssh_config, proxy, socket and key-data calls.
+// routeSetters are the ssh_config and proxy calls.
 func (cfg *Config) routeSetters(a *cArgs) []func(*C.psftp_cnopts) C.int {
 	var s []func(*C.psftp_cnopts) C.int
 	if cfg.SSHConfig || cfg.SSHConfigFile != "" {
@@ -297,31 +347,18 @@ func (cfg *Config) routeSetters(a *cArgs) []func(*C.psftp_cnopts) C.int {
 		p := a.str("ProxyCommand", cfg.ProxyCommand)
 		s = append(s, func(o *C.psftp_cnopts) C.int { return C.psftp_cnopts_set_proxy_command(o, p) })
 	}
-	if cfg.NetConn != nil {
-		nc := cfg.NetConn
-		s = append(s, func(o *C.psftp_cnopts) C.int { return setSocket(o, nc) })
-	}
-	if len(cfg.KeyData) > 0 {
-		data := cfg.KeyData
-		p := a.optStr("Passphrase", cfg.Passphrase)
-		s = append(s, func(o *C.psftp_cnopts) C.int {
-			// C copies the bytes during the call; a Go pointer to a byte
-			// slice may be passed for that long.
-			return C.psftp_cnopts_set_private_key_data(o, (*C.uint8_t)(unsafe.Pointer(&data[0])), C.size_t(len(data)), p)
-		})
-	}
 	return s
 }
 
 // setSocket hands psftp the descriptor behind nc (psftp duplicates it
 // inside Control, while the descriptor is sure to be open).
-func setSocket(o *C.psftp_cnopts, nc syscall.Conn) C.int {
+func setSocket(co *C.psftp_connect_opts, nc syscall.Conn) C.int {
 	raw, err := nc.SyscallConn()
 	if err != nil {
 		return C.PSFTP_E_INVALID_ARG
 	}
 	rc := C.int(C.PSFTP_E_INVALID_ARG)
-	if err := raw.Control(func(fd uintptr) { rc = C.psftp_cnopts_set_socket(o, C.int(fd)) }); err != nil {
+	if err := raw.Control(func(fd uintptr) { rc = C.psftp_connect_opts_set_socket(co, C.int(fd)) }); err != nil {
 		return C.PSFTP_E_INVALID_ARG
 	}
 	return rc

@@ -167,10 +167,30 @@ func (c *Conn) Execute(command string) (lines []string, exitStatus int, err erro
 
 // SftpClient is pysftp sftp_client, the escape hatch: the LIBSSH2_SESSION
 // and LIBSSH2_SFTP pointers, valid until Close. Do not close or free them,
-// and do not use them while another call runs on this Conn.
+// and use them only inside WithSftpClient (libssh2 sessions are not
+// thread-safe: another call or a keepalive may run on the session at any
+// other time).
 func (c *Conn) SftpClient() (session, sftp unsafe.Pointer, err error) {
 	err = c.call(nil, func(h *C.psftp_conn) C.int { return C.psftp_sftp_client(h, &session, &sftp) })
 	return session, sftp, err
+}
+
+// WithSftpClient runs f with the LIBSSH2_SESSION and LIBSSH2_SFTP pointers
+// while holding the Conn (psftp_lock): calls on it from other goroutines
+// wait and keepalives pause until f returns. f runs on a locked OS thread
+// and must not call this Conn itself. f's error is returned.
+func (c *Conn) WithSftpClient(f func(session, sftp unsafe.Pointer) error) error {
+	session, sftp, err := c.SftpClient()
+	if err != nil {
+		return err
+	}
+	runtime.LockOSThread() // psftp_lock and psftp_unlock pair up on one thread
+	defer runtime.UnlockOSThread()
+	if err := c.call(nil, func(h *C.psftp_conn) C.int { return C.psftp_lock(h) }); err != nil {
+		return err
+	}
+	defer c.call(nil, func(h *C.psftp_conn) C.int { return C.psftp_unlock(h) })
+	return f(session, sftp)
 }
 
 // HasExtension reports whether the server announced the SFTP extension

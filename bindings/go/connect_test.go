@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	psftp "psftp/bindings/go"
 )
@@ -61,6 +62,31 @@ func TestEveryKeyFormatAuthenticates(t *testing.T) {
 	}
 }
 
+// Config.KeyData: every key format the fixture makes, from memory.
+func TestEveryKeyFormatAuthenticatesFromMemory(t *testing.T) {
+	for _, k := range []struct{ file, pass string }{
+		{"id_ed25519", ""}, {"id_ecdsa_pem", ""}, {"id_rsa_pem", ""},
+		{"id_ed25519_enc", srv.passphrase}, {"id_rsa_enc_pem", srv.passphrase},
+	} {
+		cfg := config()
+		cfg.Password, cfg.KeyData, cfg.Passphrase = "", readFile(t, fixtureFile(k.file)), k.pass
+		c, err := psftp.Dial(srv.host, cfg)
+		if err != nil {
+			t.Fatalf("%s: %v", k.file, err)
+		}
+		if _, err := c.Listdir("."); err != nil {
+			t.Fatalf("%s: session does not work: %v", k.file, err)
+		}
+		must(t, c.Close())
+	}
+	cfg := config()
+	cfg.Password, cfg.KeyData, cfg.Passphrase = "", readFile(t, fixtureFile("id_ed25519_enc")), "wrong"
+	err := dial2(cfg)
+	wantErr(t, err, psftp.ErrAuth, "private_key_data", "wrong passphrase")
+	cfg.KeyFile = fixtureFile("id_ed25519")
+	wantErr(t, dial2(cfg), psftp.ErrInvalidArg, "KeyData", "use one")
+}
+
 func TestAuthenticationFailuresAreErrAuth(t *testing.T) {
 	cfg := config()
 	cfg.Password = "wrong"
@@ -75,9 +101,18 @@ func TestAuthenticationFailuresAreErrAuth(t *testing.T) {
 	cfg.KeyFile, cfg.Passphrase = fixtureFile("id_unauthorized"), ""
 	wantErr(t, dial2(cfg), psftp.ErrAuth, "refused", "id_unauthorized")
 
+	// A path naming no file is not repeated: it may be a password.
 	cfg.KeyFile = fixtureFile("no_such_key")
 	err := dial2(cfg)
-	wantErr(t, err, psftp.ErrLocalIO, "no_such_key", "No such file")
+	wantErr(t, err, psftp.ErrLocalIO, "private_key", "No such file", "not shown")
+	if strings.Contains(err.Error(), "no_such_key") {
+		t.Fatalf("the value is repeated: %v", err)
+	}
+	// A password given as the key file: nowhere in the error.
+	cfg.KeyFile = srv.password
+	if err := dial2(cfg); err == nil || strings.Contains(err.Error(), srv.password) {
+		t.Fatalf("the password shows: %v", err)
+	}
 }
 
 // dial2 dials and closes, returning only the error.
@@ -372,6 +407,33 @@ func TestSftpClientAndExtensions(t *testing.T) {
 	}
 }
 
+// While WithSftpClient's function runs, the Conn is held: another
+// goroutine's call waits until it returns.
+func TestWithSftpClientHoldsTheConn(t *testing.T) {
+	c := dial(t)
+	done := make(chan error, 1)
+	err := c.WithSftpClient(func(session, sftp unsafe.Pointer) error {
+		if session == nil || sftp == nil {
+			return fmt.Errorf("session %p sftp %p", session, sftp)
+		}
+		go func() {
+			_, err := c.Pwd()
+			done <- err
+		}()
+		time.Sleep(300 * time.Millisecond)
+		select {
+		case err := <-done:
+			return fmt.Errorf("Pwd ran while the Conn was held: %v", err)
+		default:
+		}
+		return errors.New("f's own error")
+	})
+	if err == nil || err.Error() != "f's own error" {
+		t.Fatalf("WithSftpClient returned %v", err)
+	}
+	must(t, <-done)
+}
+
 // ssh-agent on a private socket, holding the fixture's Ed25519 key.
 func startAgent(t *testing.T) string {
 	t.Helper()
@@ -454,27 +516,36 @@ func TestErrorsMatchSentinelsAndFsErrors(t *testing.T) {
 	}
 }
 
+// Every code psftp's one table defines (walked down from -1 until
+// psftp_error_name says EUNKNOWN) has exactly one Go sentinel, named by
+// psftp.
 func TestErrorCodesAreNamedByPsftp(t *testing.T) {
-	codes := map[psftp.ErrorCode]string{
-		psftp.ErrInvalidArg: "PSFTP_E_INVALID_ARG", psftp.ErrConnect: "PSFTP_E_CONNECT",
-		psftp.ErrHostKeyUnknown: "PSFTP_E_HOSTKEY_UNKNOWN", psftp.ErrHostKeyMismatch: "PSFTP_E_HOSTKEY_MISMATCH",
-		psftp.ErrAuth: "PSFTP_E_AUTH", psftp.ErrNotFound: "PSFTP_E_NOT_FOUND",
-		psftp.ErrPermission: "PSFTP_E_PERMISSION", psftp.ErrExists: "PSFTP_E_EXISTS",
-		psftp.ErrNotADirectory: "PSFTP_E_NOT_A_DIRECTORY", psftp.ErrLocalIO: "PSFTP_E_LOCAL_IO",
-		psftp.ErrSFTP: "PSFTP_E_SFTP", psftp.ErrSSH: "PSFTP_E_SSH", psftp.ErrTimeout: "PSFTP_E_TIMEOUT",
-		psftp.ErrCancelled: "PSFTP_E_CANCELLED", psftp.ErrConnectionLost: "PSFTP_E_CONNECTION_LOST",
-		psftp.ErrUnsafePath: "PSFTP_E_UNSAFE_PATH", psftp.ErrPanic: "PSFTP_E_PANIC",
-		psftp.ErrUnsupported: "PSFTP_E_UNSUPPORTED",
+	var known []psftp.ErrorCode
+	for code := psftp.ErrorCode(-1); code.Name() != "EUNKNOWN"; code-- {
+		known = append(known, code)
 	}
-	if len(codes) != 18 {
-		t.Fatalf("%d distinct codes, psftp.h has 18", len(codes))
+	if len(known) < 20 {
+		t.Fatalf("only %d codes: %v", len(known), known)
 	}
-	for code, name := range codes {
-		if code.Error() != name || int(code) >= 0 {
-			t.Fatalf("%d: %q, want %s", int(code), code.Error(), name)
+	sentinels := psftp.ErrorCodes()
+	if len(sentinels) != len(known) {
+		t.Fatalf("%d Go sentinels for %d psftp codes", len(sentinels), len(known))
+	}
+	seen := map[psftp.ErrorCode]bool{}
+	for i, code := range sentinels {
+		if seen[code] || code != known[i] {
+			t.Fatalf("sentinel %d is %d, psftp's table has %d", i, int(code), int(known[i]))
+		}
+		seen[code] = true
+		if !strings.HasPrefix(code.Error(), "PSFTP_E_") || !strings.HasPrefix(code.Name(), "E") {
+			t.Fatalf("%d: %q %q", int(code), code.Error(), code.Name())
 		}
 	}
-	if psftp.ErrorCode(-999).Error() != "PSFTP_E_UNKNOWN" {
+	if psftp.ErrNotFound.Error() != "PSFTP_E_NOT_FOUND" || psftp.ErrNotFound.Name() != "ENOTFOUND" ||
+		psftp.ErrDirNotEmpty.Name() != "ENOTEMPTY" {
+		t.Fatalf("names: %s %s %s", psftp.ErrNotFound.Error(), psftp.ErrNotFound.Name(), psftp.ErrDirNotEmpty.Name())
+	}
+	if psftp.ErrorCode(-999).Error() != "PSFTP_E_UNKNOWN" || psftp.ErrorCode(-999).Name() != "EUNKNOWN" {
 		t.Fatal("unknown code")
 	}
 	if v := psftp.Version(); !regexpVersion(v) {

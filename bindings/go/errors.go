@@ -5,6 +5,7 @@ import "C"
 
 import (
 	"io/fs"
+	"syscall"
 )
 
 // ErrorCode is a psftp result code (PSFTP_E_*). Each code is a sentinel:
@@ -26,20 +27,42 @@ const (
 	ErrSFTP            ErrorCode = C.PSFTP_E_SFTP             // other SFTP failure
 	ErrSSH             ErrorCode = C.PSFTP_E_SSH              // SSH protocol failure
 	ErrTimeout         ErrorCode = C.PSFTP_E_TIMEOUT          // operation or connect timed out
-	ErrCancelled       ErrorCode = C.PSFTP_E_CANCELLED        // a callback asked to stop
+	ErrCancelled       ErrorCode = C.PSFTP_E_CANCELLED        // stopped by Interrupt or a context
 	ErrConnectionLost  ErrorCode = C.PSFTP_E_CONNECTION_LOST  // connection dropped or closed
 	ErrUnsafePath      ErrorCode = C.PSFTP_E_UNSAFE_PATH      // remote name leads outside the destination
 	ErrPanic           ErrorCode = C.PSFTP_E_PANIC            // internal panic in psftp (a psftp bug)
 	ErrUnsupported     ErrorCode = C.PSFTP_E_UNSUPPORTED      // server lacks the SFTP extension
+	ErrDirNotEmpty     ErrorCode = C.PSFTP_E_DIR_NOT_EMPTY    // rmdir of a directory with entries
+	// A callback stopped the call. Calls return the callback's own error
+	// (or its context's) instead, so this code only shows through the C API.
+	ErrUser ErrorCode = C.PSFTP_E_USER
 )
+
+// errorCodes lists every sentinel; the tests check it against the codes
+// the library defines (psftp_error_name), so a code added to psftp's table
+// cannot be forgotten here.
+var errorCodes = []ErrorCode{
+	ErrInvalidArg, ErrConnect, ErrHostKeyUnknown, ErrHostKeyMismatch, ErrAuth,
+	ErrNotFound, ErrPermission, ErrExists, ErrNotADirectory, ErrLocalIO, ErrSFTP,
+	ErrSSH, ErrTimeout, ErrCancelled, ErrConnectionLost, ErrUnsafePath, ErrPanic,
+	ErrUnsupported, ErrDirNotEmpty, ErrUser,
+}
 
 // Error returns the code's C name, such as "PSFTP_E_NOT_FOUND".
 func (e ErrorCode) Error() string {
 	return C.GoString(C.psftp_strerror(C.int(e)))
 }
 
-// Is lets the io/fs sentinels match the codes that mean the same, so
-// errors.Is(err, fs.ErrNotExist) works as with the os package.
+// Name is the code's short name, such as "ENOTFOUND" (the same names as
+// the Node binding's error.code); "EUNKNOWN" for a code psftp does not
+// define.
+func (e ErrorCode) Name() string {
+	return C.GoString(C.psftp_error_name(C.int(e)))
+}
+
+// Is lets the io/fs sentinels (and syscall.ENOTEMPTY) match the codes that
+// mean the same, so errors.Is(err, fs.ErrNotExist) works as with the os
+// package.
 func (e ErrorCode) Is(target error) bool {
 	switch target {
 	case fs.ErrNotExist:
@@ -48,6 +71,8 @@ func (e ErrorCode) Is(target error) bool {
 		return e == ErrPermission
 	case fs.ErrExist:
 		return e == ErrExists
+	case syscall.ENOTEMPTY:
+		return e == ErrDirNotEmpty
 	}
 	return false
 }

@@ -138,7 +138,7 @@ func (f *File) Tell() (int64, error) {
 
 // Stat gives the open file's attributes (after flushing buffered writes).
 func (f *File) Stat() (os.FileInfo, error) {
-	var attrs C.psftp_attrs
+	attrs := C.psftp_attrs{struct_size: C.sizeof_psftp_attrs}
 	if err := f.call(func(h *C.psftp_file) C.int { return C.psftp_file_stat(h, &attrs) }); err != nil {
 		return nil, err
 	}

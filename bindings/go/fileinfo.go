@@ -128,12 +128,10 @@ func fileMode(st uint32) fs.FileMode {
 	return m
 }
 
-// pysftpMode turns a Go mode into the octal-looking integer psftp takes
-// (pysftp's chmod(path, 644)): 0o755 becomes 755. The special bits may be
-// given either as fs.ModeSetuid/ModeSetgid/ModeSticky or as the Unix bits
-// 0o4000/0o2000/0o1000 (0o4755 works as in chmod(1)). Any other bit (a
-// file type) is an invalid argument.
-func pysftpMode(mode fs.FileMode) (C.int, error) {
+// posixMode turns a Go mode into the POSIX bits psftp takes (chmod(2)'s
+// mode): the permission bits plus setuid, setgid and sticky, from Go's
+// flags or from Unix's own bits (0o4755).
+func posixMode(mode fs.FileMode) (C.uint32_t, error) {
 	const special = fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky
 	if mode&^(special|0o7777) != 0 {
 		return 0, invalidArg("mode", mode.String()+" has bits other than permissions, setuid, setgid and sticky")
@@ -148,17 +146,7 @@ func pysftpMode(mode fs.FileMode) (C.int, error) {
 	if mode&fs.ModeSticky != 0 {
 		bits |= sISVTX
 	}
-	return C.int(octalDigitsAsDecimal(bits)), nil
-}
-
-// octalDigitsAsDecimal writes n in octal and reads the digits as decimal.
-func octalDigitsAsDecimal(n uint32) int {
-	out, scale := 0, 1
-	for ; n > 0; n /= 8 {
-		out += int(n%8) * scale
-		scale *= 10
-	}
-	return out
+	return C.uint32_t(bits), nil
 }
 
 // StatVFS are the file-system figures of statvfs@openssh.com (statvfs(3)).

@@ -80,7 +80,7 @@ func (c *Conn) ListdirAttr(remotepath string) ([]os.FileInfo, error) {
 
 // statCall runs stat or lstat.
 func (c *Conn) statCall(remotepath string, f func(h *C.psftp_conn, p *C.char, out *C.psftp_attrs) C.int) (os.FileInfo, error) {
-	var attrs C.psftp_attrs
+	attrs := C.psftp_attrs{struct_size: C.sizeof_psftp_attrs}
 	err := c.pathCall("remotepath", remotepath, func(h *C.psftp_conn, p *C.char) C.int { return f(h, p, &attrs) })
 	if err != nil {
 		return nil, err
@@ -201,9 +201,9 @@ func (c *Conn) Readlink(remotelink string) (string, error) {
 	})
 }
 
-// modeCall runs mkdir, makedirs or chmod with mode in pysftp's form.
-func (c *Conn) modeCall(param, p string, mode fs.FileMode, f func(h *C.psftp_conn, p *C.char, mode C.int) C.int) error {
-	m, err := pysftpMode(mode)
+// modeCall runs mkdir, makedirs or chmod with mode as POSIX bits.
+func (c *Conn) modeCall(param, p string, mode fs.FileMode, f func(h *C.psftp_conn, p *C.char, mode C.uint32_t) C.int) error {
+	m, err := posixMode(mode)
 	if err != nil {
 		return err
 	}
@@ -213,7 +213,7 @@ func (c *Conn) modeCall(param, p string, mode fs.FileMode, f func(h *C.psftp_con
 // Mkdir is pysftp mkdir(remotepath, mode): mode is a Go mode (0o755); the
 // server applies its umask. ErrExists if something is there.
 func (c *Conn) Mkdir(remotepath string, mode fs.FileMode) error {
-	return c.modeCall("remotepath", remotepath, mode, func(h *C.psftp_conn, p *C.char, m C.int) C.int {
+	return c.modeCall("remotepath", remotepath, mode, func(h *C.psftp_conn, p *C.char, m C.uint32_t) C.int {
 		return C.psftp_mkdir(h, p, m)
 	})
 }
@@ -221,7 +221,7 @@ func (c *Conn) Mkdir(remotepath string, mode fs.FileMode) error {
 // Makedirs is pysftp makedirs(remotedir, mode): creates every missing
 // level. Succeeds if the directory exists; ErrExists if a file is in the way.
 func (c *Conn) Makedirs(remotedir string, mode fs.FileMode) error {
-	return c.modeCall("remotedir", remotedir, mode, func(h *C.psftp_conn, p *C.char, m C.int) C.int {
+	return c.modeCall("remotedir", remotedir, mode, func(h *C.psftp_conn, p *C.char, m C.uint32_t) C.int {
 		return C.psftp_makedirs(h, p, m)
 	})
 }
@@ -229,7 +229,7 @@ func (c *Conn) Makedirs(remotedir string, mode fs.FileMode) error {
 // Chmod is pysftp chmod(remotepath, mode) with a Go mode (0o644, or
 // 0o755|fs.ModeSetuid; 0o4755 works too).
 func (c *Conn) Chmod(remotepath string, mode fs.FileMode) error {
-	return c.modeCall("remotepath", remotepath, mode, func(h *C.psftp_conn, p *C.char, m C.int) C.int {
+	return c.modeCall("remotepath", remotepath, mode, func(h *C.psftp_conn, p *C.char, m C.uint32_t) C.int {
 		return C.psftp_chmod(h, p, m)
 	})
 }
@@ -241,7 +241,8 @@ func (c *Conn) Chown(remotepath string, uid, gid int) error {
 	})
 }
 
-// Rmdir is pysftp rmdir(remotepath): removes an empty directory.
+// Rmdir is pysftp rmdir(remotepath): removes an empty directory;
+// ErrDirNotEmpty (also errors.Is syscall.ENOTEMPTY) if it has entries.
 func (c *Conn) Rmdir(remotepath string) error {
 	return c.pathCall("remotepath", remotepath, func(h *C.psftp_conn, p *C.char) C.int { return C.psftp_rmdir(h, p) })
 }
@@ -306,7 +307,7 @@ func (c *Conn) Utime(remotepath string, atime, mtime time.Time) error {
 // Statvfs gives the figures of the file system holding remotepath
 // (statvfs@openssh.com); ErrUnsupported if the server lacks it.
 func (c *Conn) Statvfs(remotepath string) (*StatVFS, error) {
-	var v C.psftp_statvfs_info
+	v := C.psftp_statvfs_info{struct_size: C.sizeof_psftp_statvfs_info}
 	err := c.pathCall("remotepath", remotepath, func(h *C.psftp_conn, p *C.char) C.int { return C.psftp_statvfs(h, p, &v) })
 	if err != nil {
 		return nil, err

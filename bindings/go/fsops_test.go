@@ -208,6 +208,8 @@ func TestCdRunsTheBodyThereAndAlwaysComesBack(t *testing.T) {
 	wantErr(t, c.CdPop(), psftp.ErrInvalidArg, "cd_pop without a matching cd_push")
 }
 
+// Go modes reach the server as exactly those bits: the st_mode of the
+// server's file (local: the server is local) is what was asked for.
 func TestMkdirChmodTakeGoModes(t *testing.T) {
 	c := dial(t)
 	dir := remoteScratch(t, "mode")
@@ -219,6 +221,11 @@ func TestMkdirChmodTakeGoModes(t *testing.T) {
 	wantErr(t, c.Mkdir(d, 0o755), psftp.ErrExists, "exists")
 	f := filepath.Join(dir, "f")
 	putRemote(t, f, []byte("x"))
+	must(t, c.Chmod(f, 0o644))
+	var st syscall.Stat_t
+	if err := syscall.Stat(f, &st); err != nil || st.Mode != syscall.S_IFREG|0o644 {
+		t.Fatalf("st_mode %#o (%v), want 0100644", st.Mode, err)
+	}
 	must(t, c.Chmod(f, 0o640))
 	if m := mode(t, f); m != 0o640 {
 		t.Fatalf("mode %v", m)
@@ -269,7 +276,11 @@ func TestRemoveUnlinkRmdirRename(t *testing.T) {
 	if string(readFile(t, p("d/c2"))) != "c" {
 		t.Fatal("rename moved the wrong content")
 	}
-	wantErr(t, c.Rmdir(p("d")), psftp.ErrSFTP, "/d")
+	err := c.Rmdir(p("d"))
+	wantErr(t, err, psftp.ErrDirNotEmpty, "/d", "not empty")
+	if !errors.Is(err, syscall.ENOTEMPTY) {
+		t.Fatalf("%v is not syscall.ENOTEMPTY", err)
+	}
 	wantErr(t, c.Rename(p("e"), p("d/c2")), psftp.ErrExists, "c2")
 	must(t, c.PosixRename(p("e"), p("d/c2")))
 	if string(readFile(t, p("d/c2"))) != "e" {

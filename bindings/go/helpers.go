@@ -1,6 +1,11 @@
 package psftp
 
-// #include <psftp.h>
+/*
+#include <psftp.h>
+
+// A test hook of libpsftp that psftp.h does not declare (see debugPanic).
+int psftp_debug_panic(psftp_conn *conn, const char *remotepath);
+*/
 import "C"
 
 // Version is the psftp library's version, "MAJOR.MINOR.PATCH".
@@ -77,8 +82,15 @@ func LocalCdPop() error {
 	return call(nil, func() C.int { return C.psftp_local_cd_pop() })
 }
 
-// debugPanic makes psftp panic internally (psftp_debug_panic), for the
-// test of the ErrPanic mapping.
-func debugPanic() error {
-	return call(nil, func() C.int { return C.psftp_debug_panic() })
+// debugPanic makes psftp panic internally (psftp_debug_panic, a test hook
+// of the library), for the tests of the ErrPanic mapping: outside any
+// connection when c is nil, else in the middle of a download of
+// remotepath on c (which poisons c).
+func debugPanic(c *Conn, remotepath string) error {
+	if c == nil {
+		return call(nil, func() C.int { return C.psftp_debug_panic(nil, nil) })
+	}
+	return c.pathCall("remotepath", remotepath, func(h *C.psftp_conn, p *C.char) C.int {
+		return C.psftp_debug_panic(h, p)
+	})
 }

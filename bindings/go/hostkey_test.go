@@ -118,3 +118,29 @@ func TestAPanickingHostKeyCallbackRejectsAndIsRaisedAgain(t *testing.T) {
 		t.Fatalf("calls %q", a.calls)
 	}
 }
+
+// The host-key callback stays with psftp while the Conn needs it, and its
+// handle is released (psftp's finalizer) once the Conn is closed.
+func TestTheHostKeyCallbackIsReleasedAfterTheConnCloses(t *testing.T) {
+	kh := filepath.Join(t.TempDir(), "known_hosts")
+	must(t, os.WriteFile(kh, nil, 0o644))
+	a := &asked{decision: psftp.HostKeyAccept}
+	cfg := config()
+	cfg.KnownHosts, cfg.HostKeyCallback = kh, a.callback
+	before := psftp.StoredHandles()
+	c, err := psftp.Dial(srv.host, cfg)
+	must(t, err)
+	if n := psftp.StoredHandles(); n != before+1 {
+		t.Fatalf("%d handles held while the Conn is open, want %d", n, before+1)
+	}
+	must(t, c.Close())
+	if n := psftp.StoredHandles(); n != before {
+		t.Fatalf("%d handles held after Close, want %d", n, before)
+	}
+	// A rejected Dial leaves nothing behind either.
+	a.decision = psftp.HostKeyReject
+	wantErr(t, dial2(cfg), psftp.ErrHostKeyUnknown, "callback rejected")
+	if n := psftp.StoredHandles(); n != before {
+		t.Fatalf("%d handles held after a failed Dial, want %d", n, before)
+	}
+}

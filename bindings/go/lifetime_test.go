@@ -1,6 +1,7 @@
 package psftp
 
 import (
+	"context"
 	"errors"
 	"os"
 	"runtime"
@@ -70,12 +71,42 @@ func TestAnUnreachableConnIsClosedByTheCleanup(t *testing.T) {
 }
 
 func TestAPanicInsidePsftpIsErrPanic(t *testing.T) {
-	err := debugPanic()
+	err := debugPanic(nil, "")
 	var pe *Error
 	if !errors.As(err, &pe) || pe.Code != ErrPanic || !errors.Is(err, ErrPanic) {
 		t.Fatalf("%v", err)
 	}
 	if want := "psftp_debug_panic was called"; !strings.Contains(pe.Message, want) {
 		t.Fatalf("message %q lacks %q", pe.Message, want)
+	}
+}
+
+// A panic inside a call poisons its Conn: every later call fails with
+// ErrConnectionLost saying why (not with a reply meant for a request the
+// panic abandoned).
+func TestAPanicPoisonsTheConn(t *testing.T) {
+	c := dialForTest(t)
+	defer c.Close()
+	dir := t.TempDir()
+	big := dir + "/big"
+	if err := os.WriteFile(big, make([]byte, 4<<20), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	remote := os.Getenv("PSFTP_TEST_HOME") + "/go-panic-" + strconv.Itoa(os.Getpid())
+	if _, err := c.Put(context.Background(), big, remote, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := debugPanic(c, remote); !errors.Is(err, ErrPanic) {
+		t.Fatalf("debugPanic: %v", err)
+	}
+	_, err := c.Pwd()
+	var pe *Error
+	if !errors.As(err, &pe) || pe.Code != ErrConnectionLost || !strings.Contains(pe.Message, "panicked") {
+		t.Fatalf("the call after the panic: %v", err)
+	}
+	other := dialForTest(t)
+	defer other.Close()
+	if err := other.Remove(remote); err != nil {
+		t.Fatalf("another Conn is unaffected: %v", err)
 	}
 }

@@ -117,9 +117,16 @@ func TestKeyboardInteractiveAnswersTheSecondFactor(t *testing.T) {
 			return nil, nil // the password answers the rest
 		},
 	}
+	before := psftp.StoredHandles()
 	c, err := psftp.Dial("127.0.0.1", cfg)
 	must(t, err)
+	if n := psftp.StoredHandles(); n != before+1 {
+		t.Fatalf("%d handles held while connected, want %d", n, before+1)
+	}
 	must(t, c.Close())
+	if n := psftp.StoredHandles(); n != before {
+		t.Fatalf("%d handles held after Close, want %d (psftp's finalizer releases it)", n, before)
+	}
 	if len(asked) != 2 || asked[0] != "Password: " {
 		t.Fatalf("prompts %q", asked)
 	}
@@ -127,5 +134,8 @@ func TestKeyboardInteractiveAnswersTheSecondFactor(t *testing.T) {
 	cfg.KeyboardInteractive = func(string, string, []string, []bool) ([]string, error) { return nil, stop }
 	if _, err := psftp.Dial("127.0.0.1", cfg); !errors.Is(err, stop) {
 		t.Fatalf("giving up: %v", err)
+	}
+	if n := psftp.StoredHandles(); n != before {
+		t.Fatalf("%d handles held after a failed Dial, want %d", n, before)
 	}
 }

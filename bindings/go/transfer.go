@@ -150,7 +150,7 @@ func (c *Conn) Put(ctx context.Context, localpath, remotepath string, opts *Tran
 	var a cArgs
 	defer a.free()
 	l, r := a.str("localpath", localpath), a.optStr("remotepath", remotepath)
-	var attrs C.psftp_attrs
+	attrs := C.psftp_attrs{struct_size: C.sizeof_psftp_attrs}
 	s := &callbackState{progress: o.Progress}
 	err := c.transfer(ctx, &a, s, o, func(h *C.psftp_conn, x *C.psftp_transfer_opts, ud C.uintptr_t) C.int {
 		return C.psftp_put(h, l, r, cProgress, userData(ud), C.bool(!o.NoConfirm), C.bool(o.PreserveMtime), x, &attrs)
@@ -200,7 +200,7 @@ func (c *Conn) Putfo(ctx context.Context, r io.Reader, remotepath string, fileSi
 	var a cArgs
 	defer a.free()
 	rp := a.str("remotepath", remotepath)
-	var attrs C.psftp_attrs
+	attrs := C.psftp_attrs{struct_size: C.sizeof_psftp_attrs}
 	s := &callbackState{progress: o.Progress, reader: r}
 	err := c.transfer(ctx, &a, s, o, func(h *C.psftp_conn, x *C.psftp_transfer_opts, ud C.uintptr_t) C.int {
 		return C.psftp_putfo(h, cRead, rp, C.uint64_t(fileSize), cProgress, userData(ud), C.bool(!o.NoConfirm), x, &attrs)

@@ -6,7 +6,11 @@
 
 import type { Readable, Writable } from 'node:stream';
 
-/** psftp error names, and their numbers (the C codes PSFTP_E_*). */
+/**
+ * psftp error names, and their numbers (the C codes PSFTP_E_*). The names
+ * come from the library (psftp_error_name); the tests check this list
+ * against it.
+ */
 export type ErrorCode =
   | 'EINVAL'
   | 'ECONNECT'
@@ -25,7 +29,9 @@ export type ErrorCode =
   | 'ECONNLOST'
   | 'EUNSAFEPATH'
   | 'EPANIC'
-  | 'EUNSUPPORTED';
+  | 'EUNSUPPORTED'
+  | 'ENOTEMPTY'
+  | 'EUSER';
 
 export declare const codes: Readonly<Record<ErrorCode, number>>;
 
@@ -112,12 +118,6 @@ export interface CnOptsOptions {
   proxyJump?: string | null;
   /** A command carrying the connection on stdin/stdout (%h %p %r tokens), as ssh's ProxyCommand. */
   proxyCommand?: string | null;
-  /**
-   * A connected stream socket's descriptor (duplicated: the caller keeps its
-   * own); -1 removes. Nothing else may read from it: a net.Socket must be
-   * paused before it connects (then its `_handle.fd` can be given).
-   */
-  socket?: number;
 }
 
 /** pysftp CnOpts. Its calls read local files only, so they are synchronous. */
@@ -137,9 +137,6 @@ export declare class CnOpts {
   sshConfigReport(host: string): string;
   setProxyJump(hops: string | null): this;
   setProxyCommand(command: string | null): this;
-  setSocket(fd: number): this;
-  /** A private key held in memory (OpenSSH or PEM text). */
-  setPrivateKeyData(key: Buffer | string, passphrase?: string | null): this;
   /** Write '[host]:port' for a port other than 22. */
   getHostkey(host: string): HostKey;
   /** Release now (a connection keeps its own copy); otherwise garbage collection does. */
@@ -178,12 +175,14 @@ export interface ConnectOptions {
   host: string;
   /** Default: $LOGNAME, $USER, then the password database. */
   username?: string;
-  /** A key file's path (OpenSSH or PEM), or 'agent' / 'agent:NAME' for ssh-agent keys; a Buffer is the key itself. */
-  privateKey?: string | Buffer;
+  /** A key file's path (OpenSSH or PEM), or 'agent' / 'agent:NAME' for ssh-agent keys. */
+  privateKey?: string;
+  /** A private key's contents (OpenSSH or PEM) instead of privateKey; never shown in an error; offered to jump hosts too. */
+  privateKeyData?: Buffer | Uint8Array | string;
   password?: string;
   /** Default 22 (or ssh_config's Port when cnopts.sshConfig is on). */
   port?: number;
-  /** Passphrase of an encrypted key. */
+  /** Passphrase of an encrypted privateKey or privateKeyData. */
   privateKeyPass?: string;
   cnopts?: CnOpts | CnOptsOptions;
   /** Directory to change to after connecting. */
@@ -193,9 +192,17 @@ export interface ConnectOptions {
   /**
    * Answers keyboard-interactive prompts (a one-time code, a PAM conversation)
    * for the server and jump hosts, synchronously. Prompts left unanswered get
-   * `password`; false gives up (ECANCELED); a throw rejects connect() with it.
+   * `password`; false gives up (EUSER); a throw rejects connect() with it.
    */
   keyboardInteractive?: KeyboardInteractive;
+  /**
+   * The file descriptor of a stream socket the program connected (through a
+   * SOCKS proxy, say) to the server or the first jump host; psftp duplicates
+   * it, the program keeps and closes its own. It carries this connection only.
+   * Nothing else may read from it: a net.Socket must be paused before it
+   * connects (then its `_handle.fd` can be given).
+   */
+  socket?: number;
 }
 
 /** One keyboard-interactive round as the callback sees it. */
@@ -212,7 +219,7 @@ export interface KeyboardInteractiveRequest {
 
 export type KeyboardInteractive = (request: KeyboardInteractiveRequest) => string[] | undefined | false;
 
-/** Called with bytes done and the total (0 when unknown); returning false cancels (ECANCELED). */
+/** Called with bytes done and the total (0 when unknown); returning false stops the call (EUSER). */
 export type ProgressCallback = (bytesDone: number, bytesTotal: number) => boolean | void;
 
 /** Atomic replacement, resume and fsync of a transfer (psftp_transfer_opts). */
@@ -284,7 +291,7 @@ export interface TreeProgress extends TreeTotals {
 
 /**
  * Called when a file finishes and at least every 100 ms, synchronously;
- * returning false cancels (ECANCELED), throwing stops and rejects with the exception.
+ * returning false stops the operation (EUSER), throwing stops and rejects with the exception.
  */
 export type TreeProgressCallback = (progress: TreeProgress) => boolean | void;
 
@@ -356,7 +363,7 @@ export type PutfoSource = Buffer | Uint8Array | string | ((maxBytes: number) => 
 /** Return from a walktree directory callback to skip that directory's contents. */
 export declare const WALK_SKIP: 'skip';
 
-/** A walktree callback; runs synchronously. false stops the walk (ECANCELED). */
+/** A walktree callback; runs synchronously. false stops the walk (EUSER). */
 export type WalkCallback = (path: string, attrs: Attributes) => boolean | 'skip' | void;
 
 export interface StreamOptions {
@@ -387,7 +394,10 @@ export interface SecurityOptions {
   compression: string[];
 }
 
-/** A pysftp mode: 755 or '755' is rwxr-xr-x (not 0o755). */
+/**
+ * A mode as Node's fs.chmod takes it: POSIX bits, 0o755 (or the string
+ * '755') is rwxr-xr-x. Bits above 0o7777 are rejected (EINVAL).
+ */
 export type Mode = number | string;
 
 export declare const SEEK_SET: 0;
@@ -442,8 +452,14 @@ export declare class Connection {
   logfile(): Promise<string | null>;
   /** stdout's lines then stderr's, each with its newline, and the exit status. */
   execute(command: string): Promise<{ lines: string[]; exitStatus: number }>;
-  /** Raw LIBSSH2_SESSION and LIBSSH2_SFTP pointers, for koffi users. */
+  /** Raw LIBSSH2_SESSION and LIBSSH2_SFTP pointers, for koffi users: use them only inside withSftpClient(). */
   sftpClient(): Promise<{ session: bigint; sftp: bigint }>;
+  /**
+   * Runs `fn` synchronously while holding the connection (keepalives paused,
+   * later calls queued), for direct libssh2 calls on the pointers; resolves
+   * with fn's result. fn must not use this Connection.
+   */
+  withSftpClient<T>(fn: (pointers: { session: bigint; sftp: bigint }) => T): Promise<T>;
   sftp_client(): Promise<{ session: bigint; sftp: bigint }>;
   hasExtension(name: string): Promise<boolean>;
   has_extension(name: string): Promise<boolean>;
@@ -474,6 +490,7 @@ export declare class Connection {
   readlink(remotelink: PathLike): Promise<Name>;
   mkdir(remotepath: PathLike, mode?: Mode | boolean | { mode?: Mode; recursive?: boolean }): Promise<void>;
   makedirs(remotedir: PathLike, mode?: Mode): Promise<void>;
+  /** Rejects with ENOTEMPTY when the directory still has entries. */
   rmdir(remotepath: PathLike): Promise<void>;
   remove(remotefile: PathLike): Promise<void>;
   unlink(remotefile: PathLike): Promise<void>;

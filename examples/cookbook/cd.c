@@ -41,7 +41,7 @@ int main(void) {
     psftp_string_free(start);
 
     cookbook_scratch(sftp, "cd");
-    OK(psftp_makedirs(sftp, "static/here/there", 755));
+    OK(psftp_makedirs(sftp, "static/here/there", 0755));
     start = pwd_of(sftp);
     OK(psftp_cd(sftp, "static", walk_down, NULL)); /* with sftp.cd('static'): */
     now = pwd_of(sftp);

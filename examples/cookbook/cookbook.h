@@ -57,7 +57,7 @@ static inline psftp_conn *cookbook_connect(void) {
 static inline void cookbook_scratch(psftp_conn *sftp, const char *tag) {
     char dir[512];
     snprintf(dir, sizeof dir, "%s/cookbook-%s-%d", env("PSFTP_TEST_HOME"), tag, (int)getpid());
-    OK(psftp_makedirs(sftp, dir, 755));
+    OK(psftp_makedirs(sftp, dir, 0755));
     OK(psftp_chdir(sftp, dir));
 }
 

@@ -8,7 +8,7 @@ int main(void) {
     psftp_conn *sftp = cookbook_connect();
     struct utimbuf old = {1000000000, 1234567890};
     struct stat st;
-    psftp_attrs attrs;
+    psftp_attrs attrs = {.struct_size = sizeof attrs};
     cookbook_scratch(sftp, "getput");
 
     write_local("myfile", "mine\n");

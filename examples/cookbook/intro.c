@@ -21,7 +21,7 @@ int main(void) {
     char *cwd_before = NULL, *cwd_after = NULL;
     psftp_strarray *names = NULL;
     cookbook_scratch(sftp, "intro");
-    OK(psftp_mkdir(sftp, "public", 755));
+    OK(psftp_mkdir(sftp, "public", 0755));
     /* something to get */
     write_local("remote_file", "served\n");
     OK(psftp_put(sftp, "remote_file", "public/remote_file", NULL, NULL, true, false, NULL, NULL));

@@ -15,7 +15,7 @@ int main(void) {
     write_local("readme.txt", "r");
     OK(psftp_put(sftp, "readme.txt", NULL, NULL, NULL, true, false, NULL, NULL));
     remove("readme.txt");
-    OK(psftp_mkdir(sftp, "pub", 755));
+    OK(psftp_mkdir(sftp, "pub", 0755));
     OK(psftp_symlink(sftp, "readme.txt", "readme.sym"));
 
     /* sftp.listdir() -> [u'pub', u'readme.sym', u'readme.txt'] */
@@ -28,9 +28,9 @@ int main(void) {
     /* for attr in sftp.listdir_attr(): print attr.filename, attr */
     OK(psftp_listdir_attr(sftp, ".", &attrs));
     for (i = 0; i < attrs->count; i++)
-        printf("  %s %s\n", attrs->entries[i].filename, attrs->entries[i].longname);
-    EXPECT(attrs->count == 3 && strcmp(attrs->entries[2].filename, "readme.txt") == 0);
-    EXPECT(attrs->entries[2].attrs.size == 1);
+        printf("  %s %s\n", attrs->entries[i]->filename, attrs->entries[i]->longname);
+    EXPECT(attrs->count == 3 && strcmp(attrs->entries[2]->filename, "readme.txt") == 0);
+    EXPECT(attrs->entries[2]->attrs.size == 1);
     psftp_dirent_list_free(attrs);
 
     OK(psftp_isdir(sftp, "pub", &yes)); /* sftp.isdir('pub') -> True */

@@ -13,7 +13,7 @@ int main(void) {
     psftp_conn *sftp = cookbook_connect();
     void *session = NULL, *raw = NULL;
     LIBSSH2_SFTP_ATTRIBUTES attrs;
-    psftp_attrs ours;
+    psftp_attrs ours = {.struct_size = sizeof ours};
     const char *home = env("PSFTP_TEST_HOME");
 
     OK(psftp_sftp_client(sftp, &session, &raw));

@@ -19,7 +19,7 @@ int main(void) {
     write_local("static/css/site.css", "body{}");
 
     /* sftp.put_d('images', 'static/images', preserve_mtime=True) */
-    OK(psftp_makedirs(sftp, "static/images", 755));
+    OK(psftp_makedirs(sftp, "static/images", 0755));
     OK(psftp_put_d(sftp, "images", "static/images", true, true, NULL, NULL, NULL, NULL));
     OK(psftp_listdir(sftp, "static/images", &names));
     EXPECT(names->count == 1 && strcmp(names->strings[0], "a.png") == 0);

@@ -2,7 +2,7 @@
 //! matched or not (paths are bytes), without a panic.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use psftp::core::options::Filters;
+use psftp::fuzzing::Filters;
 
 fuzz_target!(|data: &[u8]| {
     let mut parts = data.split(|&b| b == b'\n');

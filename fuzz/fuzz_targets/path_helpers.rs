@@ -1,7 +1,7 @@
 //! pysftp's path_advance, path_retreat and reparent on any bytes.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use psftp::core::helpers::{path_advance, path_retreat, reparent};
+use psftp::fuzzing::{path_advance, path_retreat, reparent};
 
 fuzz_target!(|data: &[u8]| {
     let (a, b) = match data.iter().position(|&c| c == 0) {

@@ -2,7 +2,7 @@
 //! a value or an error: no panic, no out-of-bounds read, no huge allocation.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use psftp::sftp::codec::{decode_reply, decode_version, Reply};
+use psftp::fuzzing::{decode_reply, decode_version, Reply};
 
 fuzz_target!(|data: &[u8]| {
     if let Ok((_, reply)) = decode_reply(data) {

@@ -2,7 +2,7 @@
 //! a hang or unbounded memory; the first value obtained always wins.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use psftp::core::ssh_config::{check_tokens, parse_jump_list, resolve_text, Local};
+use psftp::fuzzing::{check_tokens, parse_jump_list, resolve_text, Local};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else { return };

@@ -2,11 +2,12 @@
 
 use std::ffi::{c_char, c_int, c_void};
 use std::sync::{Arc, Mutex};
+
+use parking_lot::ReentrantMutex;
 use std::time::Duration;
 
 use super::types::psftp_hostkey;
 use super::{arg_opt_str, arg_out, arg_str, c_message, guard, guard_void, new_c_string, Registry};
-use crate::core::auth::{KbdAnswers, KbdRequest, MemoryKey};
 use crate::core::cnopts::{HostKeyDecision, HostKeyQuery, HostKeyStatus, SshConfigFiles};
 use crate::core::hostkeys::{base64_decode, sha256_fingerprint};
 use crate::core::{CnOpts, LogTarget, ServerKey, UnknownHostPolicy};
@@ -66,12 +67,16 @@ pub unsafe extern "C" fn psftp_cnopts_new(
     knownhosts: *const c_char,
     out: *mut *mut psftp_cnopts,
 ) -> c_int {
-    guard(|| {
-        let out = arg_out(out, "out")?;
-        let kh = arg_opt_str(knownhosts, "knownhosts")?;
-        *out = CNOPTS.insert(Mutex::new(CnOpts::new(kh)));
-        Ok(())
-    })
+    // SAFETY: the caller keeps this function's contract: `knownhosts` is NULL or a NUL-terminated
+    // string; `out` is writable.
+    unsafe {
+        guard(|| {
+            let out = arg_out(out, "out")?;
+            let kh = arg_opt_str(knownhosts, "knownhosts")?;
+            *out = CNOPTS.insert(Mutex::new(CnOpts::new(kh)));
+            Ok(())
+        })
+    }
 }
 
 /// Release options. NULL is ignored; a second free is ignored too.
@@ -94,7 +99,8 @@ pub unsafe extern "C" fn psftp_cnopts_free(opts: *mut psftp_cnopts) {
 /// `path` is a NUL-terminated string.
 #[no_mangle]
 pub unsafe extern "C" fn psftp_cnopts_load(opts: *mut psftp_cnopts, path: *const c_char) -> c_int {
-    with_opts(opts, |o| o.load(arg_str(path, "path")?))
+    // SAFETY: the caller keeps this function's contract: `path` is a NUL-terminated string.
+    unsafe { with_opts(opts, |o| o.load(arg_str(path, "path")?)) }
 }
 
 /// pysftp `cnopts.hostkeys = ...`: NULL turns host-key checking off (pysftp
@@ -108,10 +114,14 @@ pub unsafe extern "C" fn psftp_cnopts_set_hostkeys(
     opts: *mut psftp_cnopts,
     knownhosts: *const c_char,
 ) -> c_int {
-    with_opts(opts, |o| {
-        o.set_hostkeys(arg_opt_str(knownhosts, "knownhosts")?);
-        Ok(())
-    })
+    // SAFETY: the caller keeps this function's contract: `knownhosts` is NULL or a NUL-terminated
+    // string.
+    unsafe {
+        with_opts(opts, |o| {
+            o.set_hostkeys(arg_opt_str(knownhosts, "knownhosts")?);
+            Ok(())
+        })
+    }
 }
 
 /// Trust on first use: with `accept_new`, an unknown host's key is appended
@@ -141,15 +151,18 @@ pub unsafe extern "C" fn psftp_cnopts_set_log(
     log: bool,
     path: *const c_char,
 ) -> c_int {
-    with_opts(opts, |o| {
-        let path = arg_opt_str(path, "path")?;
-        o.log = match (log, path) {
-            (false, _) => LogTarget::Off,
-            (true, None) => LogTarget::TempFile,
-            (true, Some(p)) => LogTarget::File(crate::core::paths::expand_user(p)),
-        };
-        Ok(())
-    })
+    // SAFETY: the caller keeps this function's contract: `path` is NULL or a NUL-terminated string.
+    unsafe {
+        with_opts(opts, |o| {
+            let path = arg_opt_str(path, "path")?;
+            o.log = match (log, path) {
+                (false, _) => LogTarget::Off,
+                (true, None) => LogTarget::TempFile,
+                (true, Some(p)) => LogTarget::File(crate::core::paths::expand_user(p)),
+            };
+            Ok(())
+        })
+    }
 }
 
 /// pysftp `cnopts.compression`: offer zlib compression. Default false.
@@ -176,7 +189,9 @@ pub unsafe extern "C" fn psftp_cnopts_set_ciphers(
     opts: *mut psftp_cnopts,
     ciphers: *const c_char,
 ) -> c_int {
-    with_opts(opts, |o| o.set_ciphers(arg_opt_str(ciphers, "ciphers")?))
+    // SAFETY: the caller keeps this function's contract: `ciphers` is NULL or a NUL-terminated
+    // string.
+    unsafe { with_opts(opts, |o| o.set_ciphers(arg_opt_str(ciphers, "ciphers")?)) }
 }
 
 /// Limit for TCP connect, SSH handshake and authentication, in seconds;
@@ -234,22 +249,26 @@ pub unsafe extern "C" fn psftp_cnopts_get_hostkey(
     host: *const c_char,
     out: *mut *mut psftp_hostkey,
 ) -> c_int {
-    guard(|| {
-        if opts.is_null() {
-            return Err(Error::invalid_arg("cnopts", "is NULL"));
-        }
-        let o = cnopts_snapshot(opts)?;
-        let host = arg_str(host, "host")?;
-        let out = arg_out(out, "out")?;
-        let k = o.get_hostkey(host)?;
-        let blob = base64_decode(&k.base64).unwrap_or_default();
-        *out = psftp_hostkey::boxed(&ServerKey {
-            key_type: k.key_type.to_string(),
-            fingerprint: sha256_fingerprint(&blob),
-            base64: k.base64,
-        })?;
-        Ok(())
-    })
+    // SAFETY: the caller keeps this function's contract: `host` is a NUL-terminated string; `out`
+    // is writable.
+    unsafe {
+        guard(|| {
+            if opts.is_null() {
+                return Err(Error::invalid_arg("cnopts", "is NULL"));
+            }
+            let o = cnopts_snapshot(opts)?;
+            let host = arg_str(host, "host")?;
+            let out = arg_out(out, "out")?;
+            let k = o.get_hostkey(host)?;
+            let blob = base64_decode(&k.base64).unwrap_or_default();
+            *out = psftp_hostkey::boxed(&ServerKey {
+                key_type: k.key_type.to_string(),
+                fingerprint: sha256_fingerprint(&blob),
+                base64: k.base64,
+            })?;
+            Ok(())
+        })
+    }
 }
 
 /// `status` of a host-key callback: the host is not in known_hosts.
@@ -267,7 +286,10 @@ pub const PSFTP_HOSTKEY_ACCEPT_AND_SAVE: c_int = 2;
 /// Decides about a host key that known_hosts does not vouch for: `host`
 /// and `port` as given to psftp_connect(), the key offered, and why
 /// (PSFTP_HOSTKEY_STATUS_*). Return a PSFTP_HOSTKEY_* answer; any other
-/// value rejects. Called on the thread running psftp_connect(), during it.
+/// value rejects. Called during a psftp_connect() with these options, on
+/// its thread. Options shared by connects on several threads call it from
+/// each of them, but never two at once: `user_data` must be usable from
+/// any thread, one call at a time.
 pub type psftp_hostkey_cb = Option<
     unsafe extern "C" fn(
         host: *const c_char,
@@ -278,6 +300,47 @@ pub type psftp_hostkey_cb = Option<
     ) -> c_int,
 >;
 
+/// Frees what a stored callback's `user_data` holds; psftp calls it once,
+/// when no copy of the options needs `user_data` any more.
+pub type psftp_finalizer = Option<unsafe extern "C" fn(user_data: *mut c_void)>;
+
+/// The `user_data` of a stored callback and its finalizer (wasmtime's
+/// ForeignData). Every copy of the options shares one, and the finalizer
+/// runs when the last copy is dropped: on the thread that frees the
+/// options or closes the last connection made with them.
+pub(crate) struct ForeignData {
+    data: *mut c_void,
+    finalizer: psftp_finalizer,
+}
+
+// SAFETY: the header requires a stored callback's user_data (and its
+// finalizer) to be usable from any thread; psftp never touches the
+// pointer itself, it only hands it back.
+unsafe impl Send for ForeignData {}
+// SAFETY: as for Send; shared references only read the pointer.
+unsafe impl Sync for ForeignData {}
+
+impl ForeignData {
+    pub(crate) fn new(data: *mut c_void, finalizer: psftp_finalizer) -> ForeignData {
+        ForeignData { data, finalizer }
+    }
+
+    pub(crate) fn get(&self) -> *mut c_void {
+        self.data
+    }
+}
+
+impl Drop for ForeignData {
+    fn drop(&mut self) {
+        if let Some(f) = self.finalizer.take() {
+            // SAFETY: the caller gave a valid finalizer for this user_data
+            // and psftp calls it exactly once (take() above), after the
+            // last use of the data.
+            unsafe { f(self.data) };
+        }
+    }
+}
+
 /// The C callback and its user_data, callable from the core.
 struct HostKeyCb {
     f: unsafe extern "C" fn(
@@ -287,12 +350,11 @@ struct HostKeyCb {
         c_int,
         *mut c_void,
     ) -> c_int,
-    user_data: *mut c_void,
+    user_data: ForeignData,
+    /// Connects on several threads with the same options call the
+    /// callback one at a time (re-entrant: a callback may connect).
+    one_at_a_time: ReentrantMutex<()>,
 }
-
-// Only called during psftp_connect(), on the caller's thread.
-unsafe impl Send for HostKeyCb {}
-unsafe impl Sync for HostKeyCb {}
 
 impl HostKeyCb {
     fn decide(&self, q: &HostKeyQuery<'_>) -> HostKeyDecision {
@@ -304,6 +366,7 @@ impl HostKeyCb {
             c(&q.key.fingerprint),
         );
         let key = psftp_hostkey {
+            struct_size: std::mem::size_of::<psftp_hostkey>(),
             key_type: kt.as_ptr() as *mut c_char,
             base64: b64.as_ptr() as *mut c_char,
             fingerprint: fp.as_ptr() as *mut c_char,
@@ -312,7 +375,13 @@ impl HostKeyCb {
             HostKeyStatus::Unknown => PSFTP_HOSTKEY_STATUS_UNKNOWN,
             HostKeyStatus::Changed => PSFTP_HOSTKEY_STATUS_CHANGED,
         };
-        match unsafe { (self.f)(host.as_ptr(), q.port as c_int, &key, status, self.user_data) } {
+        let _one = self.one_at_a_time.lock();
+        let data = self.user_data.get();
+        // SAFETY: `f` and its user_data were given together to
+        // psftp_cnopts_set_hostkey_callback, whose contract makes them a
+        // valid pair callable from any thread, one call at a time (the lock
+        // above); host and key live until it returns.
+        match unsafe { (self.f)(host.as_ptr(), q.port as c_int, &key, status, data) } {
             PSFTP_HOSTKEY_ACCEPT => HostKeyDecision::Accept,
             PSFTP_HOSTKEY_ACCEPT_AND_SAVE => HostKeyDecision::AcceptAndSave,
             _ => HostKeyDecision::Reject,
@@ -322,21 +391,41 @@ impl HostKeyCb {
 
 /// Let the application decide about unknown and changed host keys (instead
 /// of refusing them, or of accept-new for unknown ones). NULL removes the
-/// callback. Matching keys never reach it.
+/// callback. Matching keys never reach it. See psftp_hostkey_cb for the
+/// threads it runs on and what `user_data` must allow.
+///
+/// `finalizer` (may be NULL) releases `user_data`: psftp calls it exactly
+/// once, when nothing needs `user_data` any more. The options and every
+/// connection made with them hold the callback, so that is when the last
+/// of them is freed or closed, or when the callback is replaced; also at
+/// once when `callback` is NULL or this call fails. It may run on any
+/// thread that frees or closes one of them.
 #[no_mangle]
 pub extern "C" fn psftp_cnopts_set_hostkey_callback(
     opts: *mut psftp_cnopts,
     callback: psftp_hostkey_cb,
     user_data: *mut c_void,
+    finalizer: psftp_finalizer,
 ) -> c_int {
-    with_opts(opts, |o| {
-        o.hostkey_callback = callback.map(|f| {
-            let cb = HostKeyCb { f, user_data };
-            Arc::new(move |q: &HostKeyQuery<'_>| cb.decide(q))
-                as crate::core::cnopts::HostKeyCallback
-        });
+    // From here on psftp owns user_data: every path drops it exactly once.
+    let user_data = ForeignData::new(user_data, finalizer);
+    let new = callback.map(|f| {
+        let cb = HostKeyCb {
+            f,
+            user_data,
+            one_at_a_time: ReentrantMutex::new(()),
+        };
+        Arc::new(move |q: &HostKeyQuery<'_>| cb.decide(q)) as crate::core::cnopts::HostKeyCallback
+    });
+    let mut old = None;
+    let rc = with_opts(opts, |o| {
+        old = std::mem::replace(&mut o.hostkey_callback, new);
         Ok(())
-    })
+    });
+    // The replaced callback's finalizer may run here, with the options
+    // unlocked, so that it may use them.
+    drop(old);
+    rc
 }
 
 /// Read ssh_config for this connection, as `ssh HOST` would: with `use`
@@ -363,14 +452,18 @@ pub unsafe extern "C" fn psftp_cnopts_set_ssh_config(
     use_: bool,
     path: *const c_char,
 ) -> c_int {
-    with_opts(opts, |o| {
-        let path = arg_opt_str(path, "path")?;
-        o.set_ssh_config(match (use_, path) {
-            (false, _) => SshConfigFiles::Off,
-            (true, None) => SshConfigFiles::Default,
-            (true, Some(p)) => SshConfigFiles::File(crate::core::paths::expand_user(p)),
+    // SAFETY: the caller keeps this function's contract: `path` is NULL or
+    // a NUL-terminated string.
+    unsafe {
+        with_opts(opts, |o| {
+            let path = arg_opt_str(path, "path")?;
+            o.set_ssh_config(match (use_, path) {
+                (false, _) => SshConfigFiles::Off,
+                (true, None) => SshConfigFiles::Default,
+                (true, Some(p)) => SshConfigFiles::File(crate::core::paths::expand_user(p)),
+            })
         })
-    })
+    }
 }
 
 /// The settings a psftp_connect() to `host` with these options would use,
@@ -392,16 +485,20 @@ pub unsafe extern "C" fn psftp_cnopts_ssh_config_report(
     host: *const c_char,
     out: *mut *mut c_char,
 ) -> c_int {
-    guard(|| {
-        if opts.is_null() {
-            return Err(Error::invalid_arg("cnopts", "is NULL"));
-        }
-        let o = cnopts_snapshot(opts)?;
-        let host = arg_str(host, "host")?;
-        let out = arg_out(out, "out")?;
-        *out = new_c_string(&crate::core::plan::report(host, &o)?, "report")?;
-        Ok(())
-    })
+    // SAFETY: the caller keeps this function's contract: `host` is
+    // NUL-terminated; `out` is writable.
+    unsafe {
+        guard(|| {
+            if opts.is_null() {
+                return Err(Error::invalid_arg("cnopts", "is NULL"));
+            }
+            let o = cnopts_snapshot(opts)?;
+            let host = arg_str(host, "host")?;
+            let out = arg_out(out, "out")?;
+            *out = new_c_string(crate::core::plan::report(host, &o)?, "report")?;
+            Ok(())
+        })
+    }
 }
 
 /// Reach the server through jump hosts, as ssh's ProxyJump / -J:
@@ -409,10 +506,10 @@ pub unsafe extern "C" fn psftp_cnopts_ssh_config_report(
 /// through a direct-tcpip channel of the one before. Each jump host's
 /// key is checked like the server's (same known_hosts files and policy,
 /// host-key callback), and each authenticates on its own: its ssh_config
-/// block (when ssh_config is on), else the private key given to
-/// psftp_connect() or in memory, ~/.ssh/id_* keys, ssh-agent, then the
-/// keyboard-interactive callback. The password given to psftp_connect()
-/// goes to the server only, never to a jump host. "none" connects
+/// block's IdentityFile keys (when ssh_config is on), else ~/.ssh/id_*
+/// keys, then the connection's private key (file or memory), ssh-agent,
+/// and the keyboard-interactive callback (psftp_connect_opts). The
+/// password goes to the server only, never to a jump host. "none" connects
 /// directly whatever ssh_config says; NULL removes the setting (ssh_config
 /// decides again). Replaces a ProxyCommand set here. A malformed list is
 /// PSFTP_E_INVALID_ARG naming the hop; a jump host that fails makes the
@@ -425,7 +522,9 @@ pub unsafe extern "C" fn psftp_cnopts_set_proxy_jump(
     opts: *mut psftp_cnopts,
     hops: *const c_char,
 ) -> c_int {
-    with_opts(opts, |o| o.set_proxy_jump(arg_opt_str(hops, "hops")?))
+    // SAFETY: the caller keeps this function's contract: `hops` is NULL or
+    // a NUL-terminated string.
+    unsafe { with_opts(opts, |o| o.set_proxy_jump(arg_opt_str(hops, "hops")?)) }
 }
 
 /// Reach the server through a command whose stdin and stdout carry the
@@ -435,6 +534,10 @@ pub unsafe extern "C" fn psftp_cnopts_set_proxy_jump(
 /// (SIGTERM, then SIGKILL if it lingers). What it writes on stderr goes
 /// to the log, and its end into the error message when the connection
 /// fails. NULL removes the setting. Replaces a jump-host list set here.
+/// Messages, the log and psftp_cnopts_ssh_config_report() quote the
+/// command, so keep secrets out of it (a connection's own password,
+/// passphrase or key is removed from them wherever it appears; key
+/// material in the command is PSFTP_E_INVALID_ARG).
 ///
 /// # Safety
 /// `command` is NULL or a NUL-terminated string.
@@ -443,215 +546,11 @@ pub unsafe extern "C" fn psftp_cnopts_set_proxy_command(
     opts: *mut psftp_cnopts,
     command: *const c_char,
 ) -> c_int {
-    with_opts(opts, |o| {
-        o.set_proxy_command(arg_opt_str(command, "command")?)
-    })
-}
-
-/// Run the connection over `fd`, a stream socket the application already
-/// connected (through a SOCKS or HTTP proxy, say) to the server, or to the
-/// first jump host. psftp duplicates `fd` here: the application keeps its
-/// own descriptor and may close it at any time; psftp closes its copies
-/// when the options are freed and when the connection is closed (which
-/// also shuts the socket down, ending the connection for every holder).
-/// One socket carries one connection: extra connections of tree and split
-/// operations are not made (they run on the one connection). -1 removes
-/// the setting. PSFTP_E_INVALID_ARG if `fd` is not a stream socket.
-#[no_mangle]
-pub extern "C" fn psftp_cnopts_set_socket(opts: *mut psftp_cnopts, fd: c_int) -> c_int {
-    with_opts(opts, |o| {
-        if fd == -1 {
-            o.socket = None;
-            return Ok(());
-        }
-        if fd < 0 {
-            return Err(Error::invalid_arg(
-                "fd",
-                format!("{fd} is not a descriptor"),
-            ));
-        }
-        // SAFETY: borrowed only for the duplicate made here; the caller
-        // keeps ownership of `fd`.
-        let borrowed = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
-        let dup = borrowed
-            .try_clone_to_owned()
-            .map_err(|e| Error::invalid_arg("fd", format!("{fd}: {e}")))?;
-        crate::core::route::caller_socket(&dup)?;
-        o.socket = Some(Arc::new(dup));
-        Ok(())
-    })
-}
-
-/// A private key held in memory instead of a file (OpenSSH or PEM text,
-/// as in a key file; Ed25519, ECDSA or RSA), with its `passphrase` or
-/// NULL. Used as psftp_connect()'s private key when that is NULL (giving
-/// both is PSFTP_E_INVALID_ARG), and offered to jump hosts. psftp keeps a
-/// copy, zeroed when the options are freed; the bytes never appear in a
-/// message or log. `data` NULL removes the key.
-///
-/// # Safety
-/// `data` is NULL or readable for `len` bytes; `passphrase` is NULL or a
-/// NUL-terminated string.
-#[no_mangle]
-pub unsafe extern "C" fn psftp_cnopts_set_private_key_data(
-    opts: *mut psftp_cnopts,
-    data: *const u8,
-    len: usize,
-    passphrase: *const c_char,
-) -> c_int {
-    with_opts(opts, |o| {
-        if data.is_null() {
-            o.private_key_data = None;
-            return Ok(());
-        }
-        let key = std::slice::from_raw_parts(data, len);
-        let pass = arg_opt_str(passphrase, "passphrase")?;
-        o.private_key_data = Some(Arc::new(MemoryKey::new(key, pass)?));
-        Ok(())
-    })
-}
-
-/// One prompt of a keyboard-interactive round.
-#[repr(C)]
-pub struct psftp_kbdint_prompt {
-    /// The server's text, such as "Password: " or "Verification code: ".
-    pub text: *const c_char,
-    /// Whether the answer may be shown as it is typed (false for secrets).
-    pub echo: bool,
-}
-
-/// A keyboard-interactive round: who asks, and what. Valid during the
-/// callback only.
-#[repr(C)]
-pub struct psftp_kbdint_request {
-    /// The endpoint asking: the server, or a jump host.
-    pub host: *const c_char,
-    pub port: c_int,
-    pub user: *const c_char,
-    /// The server's name for the exchange (often empty).
-    pub name: *const c_char,
-    /// The server's instruction text (often empty).
-    pub instruction: *const c_char,
-    pub num_prompts: usize,
-    pub prompts: *const psftp_kbdint_prompt,
-}
-
-/// The answers of one keyboard-interactive round; fill them with
-/// psftp_kbdint_answer() during the callback (valid during it only).
-pub struct psftp_kbdint_answers {
-    _private: [u8; 0],
-}
-
-static ANSWERS: Registry<Mutex<KbdAnswers>> = Registry::new("psftp_kbdint_answers", 5);
-
-/// Answers keyboard-interactive prompts (passwords, one-time codes of a
-/// second factor). Answer each prompt with psftp_kbdint_answer(); a prompt
-/// left unanswered gets the password given to psftp_connect() (for the
-/// server only), else an empty answer. Return 0 to send the answers;
-/// anything else gives up, and the connect fails with PSFTP_E_CANCELLED.
-/// Called on the thread running psftp_connect(), once per round (a server
-/// may ask several: password, then a code). Not called for the extra
-/// connections of tree and split operations (a one-time code cannot be
-/// given twice): against a server that needs it they are not made.
-pub type psftp_kbdint_cb = Option<
-    unsafe extern "C" fn(
-        request: *const psftp_kbdint_request,
-        answers: *mut psftp_kbdint_answers,
-        user_data: *mut c_void,
-    ) -> c_int,
->;
-
-/// Answer prompt `index` (0-based) of the round the callback was given;
-/// psftp copies `answer` (and zeroes its copy after use). Callable only
-/// during the callback; a later answer to the same prompt replaces the
-/// earlier one. PSFTP_E_INVALID_ARG for a stale handle or an index out of
-/// range.
-///
-/// # Safety
-/// `answer` is a NUL-terminated string.
-#[no_mangle]
-pub unsafe extern "C" fn psftp_kbdint_answer(
-    answers: *mut psftp_kbdint_answers,
-    index: usize,
-    answer: *const c_char,
-) -> c_int {
-    guard(|| {
-        let h = ANSWERS.get(answers, "answers")?;
-        let answer = arg_str(answer, "answer")?;
-        let mut a = h.lock().unwrap_or_else(|p| p.into_inner());
-        a.set(index, answer.as_bytes())
-    })
-}
-
-/// The C callback and its user_data, callable from the core.
-struct KbdIntCb {
-    f: unsafe extern "C" fn(
-        *const psftp_kbdint_request,
-        *mut psftp_kbdint_answers,
-        *mut c_void,
-    ) -> c_int,
-    user_data: *mut c_void,
-}
-
-// Only called during psftp_connect(), on the caller's thread.
-unsafe impl Send for KbdIntCb {}
-unsafe impl Sync for KbdIntCb {}
-
-impl KbdIntCb {
-    fn ask(&self, q: &KbdRequest<'_>, answers: &mut KbdAnswers) -> bool {
-        let texts: Vec<_> = q.prompts.iter().map(|p| c_message(p.text)).collect();
-        let prompts: Vec<psftp_kbdint_prompt> = q
-            .prompts
-            .iter()
-            .zip(&texts)
-            .map(|(p, t)| psftp_kbdint_prompt {
-                text: t.as_ptr(),
-                echo: p.echo,
-            })
-            .collect();
-        let (host, user, name, instruction) = (
-            c_message(q.host),
-            c_message(q.user),
-            c_message(q.name),
-            c_message(q.instruction),
-        );
-        let req = psftp_kbdint_request {
-            host: host.as_ptr(),
-            port: q.port as c_int,
-            user: user.as_ptr(),
-            name: name.as_ptr(),
-            instruction: instruction.as_ptr(),
-            num_prompts: prompts.len(),
-            prompts: prompts.as_ptr(),
-        };
-        // The answers live in the registry while the callback runs, so a
-        // stale or forged handle is refused rather than followed.
-        let handle: *mut psftp_kbdint_answers = ANSWERS.insert(Mutex::new(std::mem::take(answers)));
-        let rc = unsafe { (self.f)(&req, handle, self.user_data) };
-        if let Some(h) = ANSWERS.remove(handle) {
-            if let Ok(m) = Arc::try_unwrap(h) {
-                *answers = m.into_inner().unwrap_or_else(|p| p.into_inner());
-            }
-        }
-        rc == 0
+    // SAFETY: the caller keeps this function's contract: `command` is NULL
+    // or a NUL-terminated string.
+    unsafe {
+        with_opts(opts, |o| {
+            o.set_proxy_command(arg_opt_str(command, "command")?)
+        })
     }
-}
-
-/// Install (or with NULL remove) the keyboard-interactive callback, for
-/// servers that ask for more than a key or password: a one-time code, a
-/// PAM conversation. Called for the server and for jump hosts.
-#[no_mangle]
-pub extern "C" fn psftp_cnopts_set_kbdint_callback(
-    opts: *mut psftp_cnopts,
-    callback: psftp_kbdint_cb,
-    user_data: *mut c_void,
-) -> c_int {
-    with_opts(opts, |o| {
-        o.kbdint_callback = callback.map(|f| {
-            let cb = KbdIntCb { f, user_data };
-            Arc::new(move |q: &KbdRequest<'_>, a: &mut KbdAnswers| cb.ask(q, a))
-                as crate::core::auth::KbdIntCallback
-        });
-        Ok(())
-    })
 }

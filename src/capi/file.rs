@@ -4,7 +4,7 @@ use std::ffi::{c_char, c_int, c_void};
 use std::sync::{Arc, Mutex};
 
 use super::conn::{conn_handle, psftp_conn, with_conn, ConnHandle};
-use super::types::{bytes_out, psftp_attrs};
+use super::types::{bytes_out, psftp_attrs, write_sized};
 use super::{arg_bytes, arg_out, arg_str, catch, guard, Registry};
 use crate::core::file::RemoteFile;
 use crate::error::{Error, Result};
@@ -65,17 +65,21 @@ pub unsafe extern "C" fn psftp_open(
     bufsize: i64,
     out: *mut *mut psftp_file,
 ) -> c_int {
-    with_conn(conn, |c| {
-        let path = arg_bytes(remote_file, "remote_file")?;
-        let mode = arg_str(mode, "mode")?;
-        let out = arg_out(out, "out")?;
-        let rf = RemoteFile::open(c, path, mode, bufsize)?;
-        *out = FILES.insert(FileHandle {
-            conn: conn_handle(conn)?,
-            file: Mutex::new(rf),
-        });
-        Ok(())
-    })
+    // SAFETY: the caller keeps this function's contract: Strings are NUL-terminated; `out` is
+    // writable.
+    unsafe {
+        with_conn(conn, |c| {
+            let path = arg_bytes(remote_file, "remote_file")?;
+            let mode = arg_str(mode, "mode")?;
+            let out = arg_out(out, "out")?;
+            let rf = RemoteFile::open(c, path, mode, bufsize)?;
+            *out = FILES.insert(FileHandle {
+                conn: conn_handle(conn)?,
+                file: Mutex::new(rf),
+            });
+            Ok(())
+        })
+    }
 }
 
 /// Read up to `size` bytes into `buf`; `*read_out` is the count, less than
@@ -90,12 +94,16 @@ pub unsafe extern "C" fn psftp_file_read(
     size: usize,
     read_out: *mut usize,
 ) -> c_int {
-    with_file(file, |f, c| {
-        let out = arg_out(read_out, "read_out")?;
-        let buf = out_buffer(buf, size)?;
-        *out = f.read(c, buf)?;
-        Ok(())
-    })
+    // SAFETY: the caller keeps this function's contract: `buf` has room for `size` bytes;
+    // `read_out` is writable.
+    unsafe {
+        with_file(file, |f, c| {
+            let out = arg_out(read_out, "read_out")?;
+            let buf = out_buffer(buf, size)?;
+            *out = f.read(c, buf)?;
+            Ok(())
+        })
+    }
 }
 
 /// Read a line: up to and including the next '\n', or `size` bytes, or to
@@ -111,12 +119,16 @@ pub unsafe extern "C" fn psftp_file_readline(
     size: usize,
     read_out: *mut usize,
 ) -> c_int {
-    with_file(file, |f, c| {
-        let out = arg_out(read_out, "read_out")?;
-        let buf = out_buffer(buf, size)?;
-        *out = f.readline(c, buf)?;
-        Ok(())
-    })
+    // SAFETY: the caller keeps this function's contract: `buf` has room for `size` bytes;
+    // `read_out` is writable.
+    unsafe {
+        with_file(file, |f, c| {
+            let out = arg_out(read_out, "read_out")?;
+            let buf = out_buffer(buf, size)?;
+            *out = f.readline(c, buf)?;
+            Ok(())
+        })
+    }
 }
 
 /// Read up to `max` bytes (0: everything up to the end of the file) into a
@@ -134,12 +146,16 @@ pub unsafe extern "C" fn psftp_file_read_alloc(
     data_out: *mut *mut u8,
     len_out: *mut usize,
 ) -> c_int {
-    with_file(file, |f, c| {
-        let (data_out, len_out) = (arg_out(data_out, "data_out")?, arg_out(len_out, "len_out")?);
-        let data = f.read_to_vec(c, (max > 0).then_some(max))?;
-        bytes_out(data, data_out, len_out);
-        Ok(())
-    })
+    // SAFETY: the caller keeps this function's contract: `data_out` and `len_out` are writable.
+    unsafe {
+        with_file(file, |f, c| {
+            let (data_out, len_out) =
+                (arg_out(data_out, "data_out")?, arg_out(len_out, "len_out")?);
+            let data = f.read_to_vec(c, (max > 0).then_some(max))?;
+            bytes_out(data, data_out, len_out);
+            Ok(())
+        })
+    }
 }
 
 /// Read a line (up to and including the next '\n', or `max` bytes when
@@ -156,14 +172,22 @@ pub unsafe extern "C" fn psftp_file_readline_alloc(
     data_out: *mut *mut u8,
     len_out: *mut usize,
 ) -> c_int {
-    with_file(file, |f, c| {
-        let (data_out, len_out) = (arg_out(data_out, "data_out")?, arg_out(len_out, "len_out")?);
-        let data = f.readline_to_vec(c, (max > 0).then_some(max))?;
-        bytes_out(data, data_out, len_out);
-        Ok(())
-    })
+    // SAFETY: the caller keeps this function's contract: `data_out` and `len_out` are writable.
+    unsafe {
+        with_file(file, |f, c| {
+            let (data_out, len_out) =
+                (arg_out(data_out, "data_out")?, arg_out(len_out, "len_out")?);
+            let data = f.readline_to_vec(c, (max > 0).then_some(max))?;
+            bytes_out(data, data_out, len_out);
+            Ok(())
+        })
+    }
 }
 
+/// The caller's buffer as a byte slice.
+///
+/// # Safety
+/// `buf` is NULL or points to `size` writable bytes, unaliased for `'a`.
 unsafe fn out_buffer<'a>(buf: *mut c_void, size: usize) -> Result<&'a mut [u8]> {
     if size == 0 {
         return Ok(&mut []);
@@ -171,7 +195,9 @@ unsafe fn out_buffer<'a>(buf: *mut c_void, size: usize) -> Result<&'a mut [u8]> 
     if buf.is_null() {
         return Err(Error::invalid_arg("buf", "is NULL"));
     }
-    Ok(std::slice::from_raw_parts_mut(buf as *mut u8, size))
+    // SAFETY: not NULL (checked); `size` writable, unaliased bytes as this
+    // function requires.
+    Ok(unsafe { std::slice::from_raw_parts_mut(buf as *mut u8, size) })
 }
 
 /// Write all `size` bytes of `data` (buffered per `bufsize`).
@@ -184,15 +210,18 @@ pub unsafe extern "C" fn psftp_file_write(
     data: *const c_void,
     size: usize,
 ) -> c_int {
-    with_file(file, |f, c| {
-        if size == 0 {
-            return Ok(());
-        }
-        if data.is_null() {
-            return Err(Error::invalid_arg("data", "is NULL"));
-        }
-        f.write(c, std::slice::from_raw_parts(data as *const u8, size))
-    })
+    // SAFETY: the caller keeps this function's contract: `data` points to `size` readable bytes.
+    unsafe {
+        with_file(file, |f, c| {
+            if size == 0 {
+                return Ok(());
+            }
+            if data.is_null() {
+                return Err(Error::invalid_arg("data", "is NULL"));
+            }
+            f.write(c, std::slice::from_raw_parts(data as *const u8, size))
+        })
+    }
 }
 
 /// Move to `offset` from PSFTP_SEEK_SET, _CUR or _END; `*pos_out` (may be
@@ -207,13 +236,16 @@ pub unsafe extern "C" fn psftp_file_seek(
     whence: c_int,
     pos_out: *mut u64,
 ) -> c_int {
-    with_file(file, |f, c| {
-        let p = f.seek(c, offset, whence)?;
-        if !pos_out.is_null() {
-            *pos_out = p;
-        }
-        Ok(())
-    })
+    // SAFETY: the caller keeps this function's contract: `pos_out` is NULL or writable.
+    unsafe {
+        with_file(file, |f, c| {
+            let p = f.seek(c, offset, whence)?;
+            if !pos_out.is_null() {
+                *pos_out = p;
+            }
+            Ok(())
+        })
+    }
 }
 
 /// The current position.
@@ -222,23 +254,28 @@ pub unsafe extern "C" fn psftp_file_seek(
 /// `pos_out` is writable.
 #[no_mangle]
 pub unsafe extern "C" fn psftp_file_tell(file: *mut psftp_file, pos_out: *mut u64) -> c_int {
-    with_file(file, |f, _| {
-        *arg_out(pos_out, "pos_out")? = f.tell();
-        Ok(())
-    })
+    // SAFETY: the caller keeps this function's contract: `pos_out` is writable.
+    unsafe {
+        with_file(file, |f, _| {
+            *arg_out(pos_out, "pos_out")? = f.tell();
+            Ok(())
+        })
+    }
 }
 
-/// The open file's attributes (after flushing buffered writes).
+/// The open file's attributes (after flushing buffered writes). Set
+/// `out->struct_size` to sizeof(psftp_attrs) first.
 ///
 /// # Safety
-/// `out` is writable.
+/// `out` is writable for its struct_size.
 #[no_mangle]
 pub unsafe extern "C" fn psftp_file_stat(file: *mut psftp_file, out: *mut psftp_attrs) -> c_int {
-    with_file(file, |f, c| {
-        let out = arg_out(out, "out")?;
-        *out = psftp_attrs::from(&f.stat(c)?);
-        Ok(())
-    })
+    // SAFETY: the caller keeps this function's contract: `out` is writable for its struct_size.
+    unsafe {
+        with_file(file, |f, c| {
+            write_sized(out, psftp_attrs::from(&f.stat(c)?), "out")
+        })
+    }
 }
 
 /// Send buffered writes to the server.

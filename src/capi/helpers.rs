@@ -5,15 +5,16 @@ use std::ffi::{c_char, c_int, c_void, CString};
 
 use super::conn::{psftp_conn, with_conn};
 use super::types::{psftp_attrs, psftp_strarray};
-use super::{arg_bytes, arg_opt_path, arg_out, arg_path, guard, new_c_string};
+use super::{arg_bytes, arg_opt_path, arg_out, arg_path, guard, new_c_string, StopValue};
 use crate::core::helpers;
 use crate::core::walk::{self, EntryKind, Visit, WalkFn};
-use crate::error::{Error, Result};
-use crate::sftp::Attrs;
+use crate::error::{Error, ErrorKind, Result};
+use crate::sftp::{show, Attrs};
 
 /// Return this from a walk's directory callback to skip that directory's
-/// contents. 0 continues; any other value (use -1) stops the walk with
-/// PSFTP_E_CANCELLED. From a file or unknown callback it means continue.
+/// contents. 0 continues; any other value stops the walk, which returns
+/// PSFTP_E_USER with your value in psftp_last_callback_value(). From a
+/// file or unknown callback PSFTP_WALK_SKIP means continue.
 pub const PSFTP_WALK_SKIP: c_int = 1;
 
 /// A walktree callback: the entry's path (the root joined with the names
@@ -36,10 +37,17 @@ pub extern "C" fn psftp_st_mode_to_int(mode: u32) -> u32 {
     helpers::st_mode_to_int(mode)
 }
 
+/// A list of strings for the caller.
+///
+/// # Safety
+/// `out` is NULL or writable.
 unsafe fn list_out(out: *mut *mut psftp_strarray, items: Result<Vec<Vec<u8>>>) -> Result<()> {
-    let out = arg_out(out, "out")?;
-    *out = Box::into_raw(Box::new(psftp_strarray::from_strings(&items?, "path")?));
-    Ok(())
+    // SAFETY: the caller keeps this function's contract: `out` is NULL or writable.
+    unsafe {
+        let out = arg_out(out, "out")?;
+        *out = Box::into_raw(Box::new(psftp_strarray::from_strings(&items?, "path")?));
+        Ok(())
+    }
 }
 
 /// pysftp `path_advance(thepath)`: './pub/example/example01' gives '.',
@@ -53,7 +61,9 @@ pub unsafe extern "C" fn psftp_path_advance(
     thepath: *const c_char,
     out: *mut *mut psftp_strarray,
 ) -> c_int {
-    guard(|| list_out(out, helpers::path_advance(arg_bytes(thepath, "thepath")?)))
+    // SAFETY: the caller keeps this function's contract: `thepath` is NUL-terminated; `out` is
+    // writable.
+    unsafe { guard(|| list_out(out, helpers::path_advance(arg_bytes(thepath, "thepath")?))) }
 }
 
 /// pysftp `path_retreat(thepath)`: the same paths, longest first.
@@ -65,7 +75,9 @@ pub unsafe extern "C" fn psftp_path_retreat(
     thepath: *const c_char,
     out: *mut *mut psftp_strarray,
 ) -> c_int {
-    guard(|| list_out(out, helpers::path_retreat(arg_bytes(thepath, "thepath")?)))
+    // SAFETY: the caller keeps this function's contract: `thepath` is NUL-terminated; `out` is
+    // writable.
+    unsafe { guard(|| list_out(out, helpers::path_retreat(arg_bytes(thepath, "thepath")?))) }
 }
 
 /// pysftp `reparent(newparent, oldpath)`: ('backup', '/home/test/pub')
@@ -81,20 +93,26 @@ pub unsafe extern "C" fn psftp_reparent(
     oldpath: *const c_char,
     out: *mut *mut c_char,
 ) -> c_int {
-    guard(|| {
-        let p = arg_bytes(newparent, "newparent")?;
-        let o = arg_bytes(oldpath, "oldpath")?;
-        let out = arg_out(out, "out")?;
-        *out = new_c_string(&helpers::reparent(p, o)?, "path")?;
-        Ok(())
-    })
+    // SAFETY: the caller keeps this function's contract: Both strings are NUL-terminated; `out` is
+    // writable.
+    unsafe {
+        guard(|| {
+            let p = arg_bytes(newparent, "newparent")?;
+            let o = arg_bytes(oldpath, "oldpath")?;
+            let out = arg_out(out, "out")?;
+            *out = new_c_string(&helpers::reparent(p, o)?, "path")?;
+            Ok(())
+        })
+    }
 }
 
-/// Call the C callback for `kind`, turning its result into a Visit.
+/// Call the C callback for `kind`, turning its result into a Visit; a stop
+/// is recorded in `stop`.
 fn dispatch(
     cbs: [psftp_walk_cb; 3],
     user_data: *mut c_void,
-) -> impl FnMut(EntryKind, &[u8], &Attrs) -> Visit {
+    stop: &StopValue,
+) -> impl FnMut(EntryKind, &[u8], &Attrs) -> Visit + '_ {
     move |kind, path, attrs| {
         let cb = match kind {
             EntryKind::File => cbs[0],
@@ -105,14 +123,24 @@ fn dispatch(
             return Visit::Continue;
         };
         let Ok(cpath) = CString::new(path) else {
+            stop.fail(Error::new(
+                ErrorKind::Sftp,
+                format!("walktree: the name '{}' contains a NUL byte", show(path)),
+            ));
             return Visit::Stop;
         };
         let a = psftp_attrs::from(attrs);
+        // SAFETY: the walk's caller gave `f` with this user_data (a valid
+        // pair, by the walk functions' contract); path and attributes live
+        // until it returns.
         match unsafe { f(cpath.as_ptr(), &a, user_data) } {
             0 => Visit::Continue,
             PSFTP_WALK_SKIP if kind == EntryKind::Dir => Visit::SkipSubtree,
             PSFTP_WALK_SKIP => Visit::Continue,
-            _ => Visit::Stop,
+            v => {
+                stop.stops(v.into(), true);
+                Visit::Stop
+            }
         }
     }
 }
@@ -140,11 +168,16 @@ pub unsafe extern "C" fn psftp_walktree(
     recurse: bool,
     user_data: *mut c_void,
 ) -> c_int {
-    with_conn(conn, |c| {
-        let root = arg_bytes(remotepath, "remotepath")?;
-        let mut visit = dispatch([fcallback, dcallback, ucallback], user_data);
-        c.walktree(root, recurse, &mut visit as &mut WalkFn<'_>)
-    })
+    // SAFETY: the caller keeps this function's contract: `remotepath` is NUL-terminated; callbacks
+    // are valid functions or NULL.
+    unsafe {
+        with_conn(conn, |c| {
+            let root = arg_bytes(remotepath, "remotepath")?;
+            let stop = StopValue::default();
+            let mut visit = dispatch([fcallback, dcallback, ucallback], user_data, &stop);
+            stop.attach(c.walktree(root, recurse, &mut visit as &mut WalkFn<'_>))
+        })
+    }
 }
 
 /// pysftp `walktree(localpath, ...)` (the module function): the same walk
@@ -161,11 +194,20 @@ pub unsafe extern "C" fn psftp_local_walktree(
     recurse: bool,
     user_data: *mut c_void,
 ) -> c_int {
-    guard(|| {
-        let root = arg_path(localpath, "localpath")?;
-        let mut visit = dispatch([fcallback, dcallback, ucallback], user_data);
-        walk::local_walktree(root, recurse, &mut visit as &mut WalkFn<'_>)
-    })
+    // SAFETY: the caller keeps this function's contract: `localpath` is NUL-terminated; callbacks
+    // are valid functions or NULL.
+    unsafe {
+        guard(|| {
+            let root = arg_path(localpath, "localpath")?;
+            let stop = StopValue::default();
+            let mut visit = dispatch([fcallback, dcallback, ucallback], user_data, &stop);
+            stop.attach(walk::local_walktree(
+                root,
+                recurse,
+                &mut visit as &mut WalkFn<'_>,
+            ))
+        })
+    }
 }
 
 /// pysftp `cd(localpath)` (the module function) as a push: remember the
@@ -176,7 +218,8 @@ pub unsafe extern "C" fn psftp_local_walktree(
 /// `localpath` is NULL or NUL-terminated.
 #[no_mangle]
 pub unsafe extern "C" fn psftp_local_cd_push(localpath: *const c_char) -> c_int {
-    guard(|| walk::local_cd_push(arg_opt_path(localpath, "localpath")?))
+    // SAFETY: the caller keeps this function's contract: `localpath` is NULL or NUL-terminated.
+    unsafe { guard(|| walk::local_cd_push(arg_opt_path(localpath, "localpath")?)) }
 }
 
 /// Return to the directory the matching psftp_local_cd_push() remembered.
@@ -197,16 +240,20 @@ pub unsafe extern "C" fn psftp_local_cd(
     body: psftp_local_cd_cb,
     user_data: *mut c_void,
 ) -> c_int {
-    let mut body_rc = 0;
-    let rc = guard(|| {
-        let body = body.ok_or_else(|| Error::invalid_arg("body", "is NULL"))?;
-        walk::local_cd_push(arg_opt_path(localpath, "localpath")?)?;
-        body_rc = body(user_data);
-        walk::local_cd_pop()
-    });
-    if rc != 0 {
-        rc
-    } else {
-        body_rc
+    // SAFETY: the caller keeps this function's contract: `localpath` is NULL or NUL-terminated;
+    // `body` is a valid function.
+    unsafe {
+        let mut body_rc = 0;
+        let rc = guard(|| {
+            let body = body.ok_or_else(|| Error::invalid_arg("body", "is NULL"))?;
+            walk::local_cd_push(arg_opt_path(localpath, "localpath")?)?;
+            body_rc = body(user_data);
+            walk::local_cd_pop()
+        });
+        if rc != 0 {
+            rc
+        } else {
+            body_rc
+        }
     }
 }

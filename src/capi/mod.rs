@@ -18,51 +18,18 @@ use crate::error::{Error, ErrorKind, Result};
 
 pub mod cnopts;
 pub mod conn;
+pub mod connect_opts;
 pub mod file;
 pub mod fsops;
 pub mod helpers;
+pub mod kbdint;
 pub mod transfer;
 pub mod tree;
 pub mod types;
 
-/// Success.
-pub const PSFTP_OK: c_int = 0;
-/// A NULL, malformed, out-of-range or closed argument; the message names it.
-pub const PSFTP_E_INVALID_ARG: c_int = -1;
-/// TCP connection failed (refused, unreachable, name not resolved).
-pub const PSFTP_E_CONNECT: c_int = -2;
-/// The server's host key is not in known_hosts.
-pub const PSFTP_E_HOSTKEY_UNKNOWN: c_int = -3;
-/// known_hosts holds a different key for the server.
-pub const PSFTP_E_HOSTKEY_MISMATCH: c_int = -4;
-/// Authentication failed (password, key, passphrase, agent).
-pub const PSFTP_E_AUTH: c_int = -5;
-/// The remote path does not exist.
-pub const PSFTP_E_NOT_FOUND: c_int = -6;
-/// The server refused access to the remote path.
-pub const PSFTP_E_PERMISSION: c_int = -7;
-/// The destination already exists.
-pub const PSFTP_E_EXISTS: c_int = -8;
-/// A remote path component is not a directory.
-pub const PSFTP_E_NOT_A_DIRECTORY: c_int = -9;
-/// A local file-system operation failed; the message names the local path.
-pub const PSFTP_E_LOCAL_IO: c_int = -10;
-/// Any other SFTP failure, or a malformed reply from the server.
-pub const PSFTP_E_SFTP: c_int = -11;
-/// An SSH protocol failure (handshake, channel, algorithm negotiation).
-pub const PSFTP_E_SSH: c_int = -12;
-/// An operation or connect timed out.
-pub const PSFTP_E_TIMEOUT: c_int = -13;
-/// A callback asked to stop.
-pub const PSFTP_E_CANCELLED: c_int = -14;
-/// The connection dropped, or was closed, or broke after an earlier error.
-pub const PSFTP_E_CONNECTION_LOST: c_int = -15;
-/// A remote name would lead outside the destination directory.
-pub const PSFTP_E_UNSAFE_PATH: c_int = -16;
-/// An internal panic was caught at the API boundary (a psftp bug).
-pub const PSFTP_E_PANIC: c_int = -17;
-/// The server lacks the SFTP extension this call needs.
-pub const PSFTP_E_UNSUPPORTED: c_int = -18;
+// PSFTP_OK and the PSFTP_E_* result codes, generated from the one table in
+// src/error_codes.rs (build.rs writes their #defines into psftp.h).
+pub use crate::error::codes::*;
 
 /// Major version of this header.
 pub const PSFTP_VERSION_MAJOR: c_int = 0;
@@ -76,6 +43,7 @@ pub const PSFTP_VERSION_NUMBER: c_int = 100;
 struct LastError {
     code: c_int,
     message: CString,
+    callback_value: i64,
     os_errno: c_int,
     sftp_status: i64,
 }
@@ -84,6 +52,7 @@ thread_local! {
     static LAST_ERROR: RefCell<LastError> = RefCell::new(LastError {
         code: PSFTP_OK,
         message: CString::default(),
+        callback_value: 0,
         os_errno: 0,
         sftp_status: -1,
     });
@@ -109,6 +78,7 @@ fn set_last_error(err: &Error) {
         *l.borrow_mut() = LastError {
             code: err.kind().code(),
             message: c_message(err.message()),
+            callback_value: err.callback_value().unwrap_or(0),
             os_errno: errno_of(err),
             sftp_status: sftp_status_of(err),
         }
@@ -147,6 +117,38 @@ pub(crate) fn guard(f: impl FnOnce() -> Result<()>) -> c_int {
 /// For void exports (free functions): swallow panics and errors.
 pub(crate) fn guard_void(f: impl FnOnce()) {
     let _ = catch_unwind(AssertUnwindSafe(f));
+}
+
+/// Remembers why the C side of a call stopped it, so that the call's
+/// error says so: the value a C callback returned (PSFTP_E_USER, as
+/// libgit2's GIT_EUSER, with the value kept instead of lost), or an error
+/// found while calling it. The core only learns "stop".
+#[derive(Default)]
+pub(crate) struct StopValue(RefCell<Option<Result<i64>>>);
+
+impl StopValue {
+    /// Record `value` when it stops the call; returns whether it does.
+    pub fn stops(&self, value: i64, stop: bool) -> bool {
+        if stop {
+            self.0.borrow_mut().get_or_insert(Ok(value));
+        }
+        stop
+    }
+
+    /// The call must stop because of `e` (before a callback could run).
+    pub fn fail(&self, e: Error) {
+        self.0.borrow_mut().get_or_insert(Err(e));
+    }
+
+    /// A stop of the C side, as the core reports it, gets its value or
+    /// its own error.
+    pub fn attach<T>(&self, r: Result<T>) -> Result<T> {
+        r.map_err(|e| match self.0.borrow_mut().take() {
+            Some(Ok(v)) if e.kind() == ErrorKind::User => e.with_callback_value(v),
+            Some(Err(why)) if e.kind() == ErrorKind::User => why,
+            _ => e,
+        })
+    }
 }
 
 /// Live handles of one type, by id.
@@ -206,53 +208,86 @@ impl<T> Registry<T> {
 }
 
 /// A required input string.
+///
+/// # Safety
+/// `p` is NULL or a NUL-terminated string that stays valid and unchanged
+/// for `'a`.
 pub(crate) unsafe fn arg_str<'a>(p: *const c_char, param: &str) -> Result<&'a str> {
-    std::str::from_utf8(arg_bytes(p, param)?)
+    // SAFETY: this function's contract is arg_bytes's.
+    std::str::from_utf8(unsafe { arg_bytes(p, param) }?)
         .map_err(|_| Error::invalid_arg(param, "is not valid UTF-8"))
 }
 
 /// An optional input string (NULL = not given).
+///
+/// # Safety
+/// As for arg_str.
 pub(crate) unsafe fn arg_opt_str<'a>(p: *const c_char, param: &str) -> Result<Option<&'a str>> {
     if p.is_null() {
         return Ok(None);
     }
-    arg_str(p, param).map(Some)
+    // SAFETY: this function's contract is arg_str's.
+    unsafe { arg_str(p, param) }.map(Some)
 }
 
 /// A required path: its bytes as given, UTF-8 or not (Linux names are
 /// bytes).
+///
+/// # Safety
+/// `p` is NULL or a NUL-terminated string that stays valid and unchanged
+/// for `'a`.
 pub(crate) unsafe fn arg_bytes<'a>(p: *const c_char, param: &str) -> Result<&'a [u8]> {
     if p.is_null() {
         return Err(Error::invalid_arg(param, "is NULL"));
     }
-    Ok(CStr::from_ptr(p).to_bytes())
+    // SAFETY: not NULL (checked), and NUL-terminated and valid for 'a as
+    // this function requires.
+    let s = unsafe { CStr::from_ptr(p) };
+    Ok(s.to_bytes())
 }
 
 /// An optional path (NULL = not given).
+///
+/// # Safety
+/// As for arg_bytes.
 pub(crate) unsafe fn arg_opt_bytes<'a>(p: *const c_char, param: &str) -> Result<Option<&'a [u8]>> {
     if p.is_null() {
         return Ok(None);
     }
-    arg_bytes(p, param).map(Some)
+    // SAFETY: this function's contract is arg_bytes's.
+    unsafe { arg_bytes(p, param) }.map(Some)
 }
 
 /// A required local path, as bytes.
+///
+/// # Safety
+/// As for arg_bytes.
 pub(crate) unsafe fn arg_path<'a>(p: *const c_char, param: &str) -> Result<&'a std::path::Path> {
-    arg_bytes(p, param).map(crate::core::paths::bytes_path)
+    // SAFETY: this function's contract is arg_bytes's.
+    unsafe { arg_bytes(p, param) }.map(crate::core::paths::bytes_path)
 }
 
 /// An optional local path.
+///
+/// # Safety
+/// As for arg_bytes.
 pub(crate) unsafe fn arg_opt_path<'a>(
     p: *const c_char,
     param: &str,
 ) -> Result<Option<&'a std::path::Path>> {
-    arg_opt_bytes(p, param).map(|o| o.map(crate::core::paths::bytes_path))
+    // SAFETY: this function's contract is arg_bytes's.
+    unsafe { arg_opt_bytes(p, param) }.map(|o| o.map(crate::core::paths::bytes_path))
 }
 
 /// A required out-parameter.
+///
+/// # Safety
+/// `p` is NULL or points to a `T` writable, and not otherwise referenced,
+/// for `'a`.
 pub(crate) unsafe fn arg_out<'a, T>(p: *mut T, param: &str) -> Result<&'a mut T> {
-    p.as_mut()
-        .ok_or_else(|| Error::invalid_arg(param, "is NULL"))
+    // SAFETY: NULL gives None; otherwise valid and unaliased for 'a as
+    // this function requires.
+    unsafe { p.as_mut() }.ok_or_else(|| Error::invalid_arg(param, "is NULL"))
 }
 
 /// A library-allocated C string for the caller (free with
@@ -292,6 +327,16 @@ pub extern "C" fn psftp_last_error_code() -> c_int {
     LAST_ERROR.with(|l| l.borrow().code)
 }
 
+/// When the last failed call on this thread returned PSFTP_E_USER: the
+/// value your callback returned to stop it (any non-zero int, or the
+/// negative value of psftp_putfo()'s read callback), so a callback can
+/// pass its own error code out through psftp. 0 after any other failure.
+/// Calls that succeed leave it unchanged.
+#[no_mangle]
+pub extern "C" fn psftp_last_callback_value() -> i64 {
+    LAST_ERROR.with(|l| l.borrow().callback_value)
+}
+
 /// The OS error number (errno) behind the last failed call on this thread
 /// when it was a local failure (PSFTP_E_LOCAL_IO: ENOENT, EACCES, ENOSPC,
 /// EISDIR, ...) or a refused TCP connect (PSFTP_E_CONNECT: ECONNREFUSED,
@@ -310,33 +355,30 @@ pub extern "C" fn psftp_last_error_sftp_status() -> i64 {
     LAST_ERROR.with(|l| l.borrow().sftp_status)
 }
 
-/// A static, human-readable name for a result code ("PSFTP_E_NOT_FOUND"),
-/// or "PSFTP_E_UNKNOWN" for a code psftp does not define. Never NULL.
+/// A static name for a result code: "PSFTP_E_NOT_FOUND" for
+/// PSFTP_E_NOT_FOUND, "PSFTP_OK" for PSFTP_OK, "PSFTP_E_UNKNOWN" for a code
+/// psftp does not define. Never NULL.
 #[no_mangle]
 pub extern "C" fn psftp_strerror(code: c_int) -> *const c_char {
     let s: &'static CStr = match ErrorKind::from_code(code) {
+        Some(k) => k.c_name(),
         None if code == PSFTP_OK => c"PSFTP_OK",
         None => c"PSFTP_E_UNKNOWN",
-        Some(k) => match k {
-            ErrorKind::InvalidArgument => c"PSFTP_E_INVALID_ARG",
-            ErrorKind::Connect => c"PSFTP_E_CONNECT",
-            ErrorKind::HostKeyUnknown => c"PSFTP_E_HOSTKEY_UNKNOWN",
-            ErrorKind::HostKeyMismatch => c"PSFTP_E_HOSTKEY_MISMATCH",
-            ErrorKind::Auth => c"PSFTP_E_AUTH",
-            ErrorKind::NotFound => c"PSFTP_E_NOT_FOUND",
-            ErrorKind::PermissionDenied => c"PSFTP_E_PERMISSION",
-            ErrorKind::Exists => c"PSFTP_E_EXISTS",
-            ErrorKind::NotADirectory => c"PSFTP_E_NOT_A_DIRECTORY",
-            ErrorKind::LocalIo => c"PSFTP_E_LOCAL_IO",
-            ErrorKind::Sftp => c"PSFTP_E_SFTP",
-            ErrorKind::Ssh => c"PSFTP_E_SSH",
-            ErrorKind::Timeout => c"PSFTP_E_TIMEOUT",
-            ErrorKind::Cancelled => c"PSFTP_E_CANCELLED",
-            ErrorKind::ConnectionLost => c"PSFTP_E_CONNECTION_LOST",
-            ErrorKind::UnsafePath => c"PSFTP_E_UNSAFE_PATH",
-            ErrorKind::Panic => c"PSFTP_E_PANIC",
-            ErrorKind::Unsupported => c"PSFTP_E_UNSUPPORTED",
-        },
+    };
+    s.as_ptr()
+}
+
+/// The short name the bindings give a result code: "ENOTFOUND" for
+/// PSFTP_E_NOT_FOUND (Node's `error.code`), "OK" for PSFTP_OK, "EUNKNOWN"
+/// for a code psftp does not define. Static, never NULL. The codes are
+/// contiguous from -1, so a binding can build its table by walking down
+/// from -1 to the first "EUNKNOWN".
+#[no_mangle]
+pub extern "C" fn psftp_error_name(code: c_int) -> *const c_char {
+    let s: &'static CStr = match ErrorKind::from_code(code) {
+        Some(k) => k.short_name(),
+        None if code == PSFTP_OK => c"OK",
+        None => c"EUNKNOWN",
     };
     s.as_ptr()
 }
@@ -359,21 +401,15 @@ pub extern "C" fn psftp_version() -> *const c_char {
 /// `s` is NULL or a string psftp returned and has not been freed.
 #[no_mangle]
 pub unsafe extern "C" fn psftp_string_free(s: *mut c_char) {
-    guard_void(|| {
-        if !s.is_null() {
-            drop(CString::from_raw(s));
-        }
-    })
-}
-
-/// Exercises the panic boundary: it panics inside psftp and returns
-/// PSFTP_E_PANIC with the panic's message in psftp_last_error(). For tests
-/// of bindings; no other use.
-#[no_mangle]
-pub extern "C" fn psftp_debug_panic() -> c_int {
-    // resume_unwind unwinds like a panic without running the panic hook, so
-    // this deliberate panic prints nothing on stderr.
-    guard(|| std::panic::resume_unwind(Box::new("psftp_debug_panic was called")))
+    // SAFETY: the caller keeps this function's contract: `s` is NULL or a string psftp returned and
+    // has not been freed.
+    unsafe {
+        guard_void(|| {
+            if !s.is_null() {
+                drop(CString::from_raw(s));
+            }
+        })
+    }
 }
 
 #[cfg(test)]
@@ -398,44 +434,62 @@ mod tests {
             PSFTP_VERSION_NUMBER,
             PSFTP_VERSION_MAJOR * 10000 + PSFTP_VERSION_MINOR * 100 + PSFTP_VERSION_PATCH
         );
+        // SAFETY: psftp_version returns a static NUL-terminated string.
         let v = unsafe { CStr::from_ptr(psftp_version()) };
         assert_eq!(v.to_str().unwrap(), env!("CARGO_PKG_VERSION"));
     }
 
     #[test]
-    fn result_codes_match_error_kinds() {
-        let consts = [
-            PSFTP_E_INVALID_ARG,
-            PSFTP_E_CONNECT,
-            PSFTP_E_HOSTKEY_UNKNOWN,
-            PSFTP_E_HOSTKEY_MISMATCH,
-            PSFTP_E_AUTH,
-            PSFTP_E_NOT_FOUND,
-            PSFTP_E_PERMISSION,
-            PSFTP_E_EXISTS,
-            PSFTP_E_NOT_A_DIRECTORY,
-            PSFTP_E_LOCAL_IO,
-            PSFTP_E_SFTP,
-            PSFTP_E_SSH,
-            PSFTP_E_TIMEOUT,
-            PSFTP_E_CANCELLED,
-            PSFTP_E_CONNECTION_LOST,
-            PSFTP_E_UNSAFE_PATH,
-            PSFTP_E_PANIC,
-            PSFTP_E_UNSUPPORTED,
-        ];
-        let kinds: Vec<c_int> = ErrorKind::ALL.iter().map(|k| k.code()).collect();
-        assert_eq!(kinds, consts);
+    fn strerror_and_error_name_come_from_the_table() {
         for k in ErrorKind::ALL {
-            let name = unsafe { CStr::from_ptr(psftp_strerror(k.code())) };
-            assert!(name.to_str().unwrap().starts_with("PSFTP_E_"));
+            // SAFETY: both return static NUL-terminated strings.
+            let (c_name, short) = unsafe {
+                (
+                    CStr::from_ptr(psftp_strerror(k.code())),
+                    CStr::from_ptr(psftp_error_name(k.code())),
+                )
+            };
+            assert_eq!(c_name, k.c_name());
+            assert_eq!(short, k.short_name());
+        }
+        let name = |f: extern "C" fn(c_int) -> *const c_char, code| {
+            // SAFETY: `f` is psftp_strerror or psftp_error_name, which
+            // return static NUL-terminated strings.
+            unsafe { CStr::from_ptr(f(code)) }.to_str().unwrap()
+        };
+        assert_eq!(name(psftp_strerror, PSFTP_OK), "PSFTP_OK");
+        assert_eq!(name(psftp_error_name, PSFTP_OK), "OK");
+        assert_eq!(name(psftp_strerror, PSFTP_E_NOT_FOUND), "PSFTP_E_NOT_FOUND");
+        assert_eq!(name(psftp_error_name, PSFTP_E_DIR_NOT_EMPTY), "ENOTEMPTY");
+        assert_eq!(name(psftp_strerror, -1000), "PSFTP_E_UNKNOWN");
+        assert_eq!(name(psftp_error_name, 7), "EUNKNOWN");
+    }
+
+    /// Every code of the table is a parenthesized #define in the committed
+    /// header, in table order, with its doc comment.
+    #[test]
+    fn the_header_defines_every_code_of_the_table() {
+        let header =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/include/psftp.h"))
+                .unwrap();
+        let mut at = header.find("#define PSFTP_OK 0").expect("PSFTP_OK");
+        for k in ErrorKind::ALL {
+            let line = format!("#define {} ({})", k.c_name().to_str().unwrap(), k.code());
+            let pos = header[at..]
+                .find(&line)
+                .unwrap_or_else(|| panic!("psftp.h lacks `{line}` after the previous code"));
+            at += pos;
         }
     }
 
     #[test]
     fn panics_become_the_panic_code_with_a_message() {
-        assert_eq!(psftp_debug_panic(), PSFTP_E_PANIC);
+        // SAFETY: NULL is allowed for both.
+        let rc = unsafe { conn::psftp_debug_panic(std::ptr::null_mut(), std::ptr::null()) };
+        assert_eq!(rc, PSFTP_E_PANIC);
         assert_eq!(psftp_last_error_code(), PSFTP_E_PANIC);
+        // SAFETY: psftp_last_error returns a NUL-terminated string valid
+        // until the next psftp call on this thread.
         let msg = unsafe { CStr::from_ptr(psftp_last_error()) };
         assert!(msg
             .to_str()

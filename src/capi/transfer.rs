@@ -4,28 +4,31 @@ use std::ffi::{c_char, c_int, c_void};
 use std::sync::Mutex;
 
 use super::conn::{psftp_conn, with_conn};
-use super::types::psftp_attrs;
+use super::types::{caller_size, psftp_attrs, write_sized_opt};
 use super::{
-    arg_bytes, arg_opt_bytes, arg_opt_path, arg_out, arg_path, arg_str, guard, guard_void, Registry,
+    arg_bytes, arg_opt_bytes, arg_opt_path, arg_out, arg_path, arg_str, guard, guard_void,
+    Registry, StopValue,
 };
 use crate::core::TransferOpts;
 use crate::error::{Error, ErrorKind, Result};
 
 /// Progress of one file: bytes done so far and the total (0 when unknown).
-/// Return 0 to continue; any other value stops the transfer with
-/// PSFTP_E_CANCELLED. Called on the calling thread, during the call only.
+/// Return 0 to continue; any other value stops the transfer, which then
+/// returns PSFTP_E_USER with your value in psftp_last_callback_value().
+/// Called on the calling thread, during the call only.
 pub type psftp_progress_cb = Option<
     unsafe extern "C" fn(bytes_done: u64, bytes_total: u64, user_data: *mut c_void) -> c_int,
 >;
 
 /// psftp_getfo() destination: consume `len` bytes at `data`. Return 0 to
-/// continue; any other value stops with PSFTP_E_CANCELLED.
+/// continue; any other value stops with PSFTP_E_USER (the value in
+/// psftp_last_callback_value()).
 pub type psftp_write_cb =
     Option<unsafe extern "C" fn(data: *const u8, len: usize, user_data: *mut c_void) -> c_int>;
 
 /// psftp_putfo() origin: fill up to `len` bytes at `buf` and return how
 /// many; 0 at the end of the data; a negative value stops with
-/// PSFTP_E_CANCELLED.
+/// PSFTP_E_USER (the value in psftp_last_callback_value()).
 pub type psftp_read_cb =
     Option<unsafe extern "C" fn(buf: *mut u8, len: usize, user_data: *mut c_void) -> i64>;
 
@@ -62,6 +65,8 @@ fn with_xopts(
 /// Progress of a tree operation (valid during the callback only).
 #[repr(C)]
 pub struct psftp_tree_progress {
+    /// The bytes psftp filled (sizeof(psftp_tree_progress) of its version).
+    pub struct_size: usize,
     pub files_done: u64,
     pub files_total: u64,
     pub bytes_done: u64,
@@ -74,7 +79,11 @@ pub struct psftp_tree_progress {
 /// like): called on the calling thread when a file finishes and at least
 /// every 100 ms while bytes move, during the call only. Return 0 to go on;
 /// any other value stops every connection of the operation promptly, and
-/// the call returns PSFTP_E_CANCELLED.
+/// the call returns PSFTP_E_USER with your value in
+/// psftp_last_callback_value(). It must not call into the connection
+/// running the operation: such a call fails at once with
+/// PSFTP_E_INVALID_ARG (also while other threads run operations on it);
+/// other connections are fine.
 pub type psftp_tree_progress_cb = Option<
     unsafe extern "C" fn(progress: *const psftp_tree_progress, user_data: *mut c_void) -> c_int,
 >;
@@ -87,11 +96,14 @@ pub type psftp_tree_progress_cb = Option<
 /// `out` is writable.
 #[no_mangle]
 pub unsafe extern "C" fn psftp_transfer_opts_new(out: *mut *mut psftp_transfer_opts) -> c_int {
-    guard(|| {
-        let out = arg_out(out, "out")?;
-        *out = XOPTS.insert(Mutex::new(TransferOpts::default()));
-        Ok(())
-    })
+    // SAFETY: the caller keeps this function's contract: `out` is writable.
+    unsafe {
+        guard(|| {
+            let out = arg_out(out, "out")?;
+            *out = XOPTS.insert(Mutex::new(TransferOpts::default()));
+            Ok(())
+        })
+    }
 }
 
 /// Release options. NULL and a second free are ignored.
@@ -148,12 +160,21 @@ pub extern "C" fn psftp_transfer_opts_set_fsync(
     })
 }
 
-/// Wrap a C progress callback for the core.
+/// Wrap a C progress callback for the core; a stop is recorded in `stop`.
 pub(crate) fn progress_closure(
     cb: psftp_progress_cb,
     user_data: *mut c_void,
-) -> Option<impl FnMut(u64, u64) -> bool> {
-    cb.map(|f| move |done: u64, total: u64| unsafe { f(done, total, user_data) } == 0)
+    stop: &StopValue,
+) -> Option<impl FnMut(u64, u64) -> bool + '_> {
+    cb.map(|f| {
+        move |done: u64, total: u64| {
+            // SAFETY: the transfer's caller gave `f` with this user_data,
+            // a valid pair by the transfer functions' contract; called on
+            // its thread, during its call.
+            let v = unsafe { f(done, total, user_data) };
+            !stop.stops(v.into(), v != 0)
+        }
+    })
 }
 
 /// pysftp `get(remotepath, localpath=None, callback=None,
@@ -174,24 +195,29 @@ pub unsafe extern "C" fn psftp_get(
     preserve_mtime: bool,
     opts: *const psftp_transfer_opts,
 ) -> c_int {
-    with_conn(conn, |c| {
-        let remote = arg_bytes(remotepath, "remotepath")?;
-        let local = arg_opt_path(localpath, "localpath")?;
-        let opts = xopts_snapshot(opts)?;
-        let mut progress = progress_closure(callback, user_data);
-        let p = progress
-            .as_mut()
-            .map(|f| f as &mut dyn FnMut(u64, u64) -> bool);
-        c.get(remote, local, p, preserve_mtime, &opts)
-    })
+    // SAFETY: the caller keeps this function's contract: Strings are NULL (where allowed) or
+    // NUL-terminated.
+    unsafe {
+        with_conn(conn, |c| {
+            let remote = arg_bytes(remotepath, "remotepath")?;
+            let local = arg_opt_path(localpath, "localpath")?;
+            let opts = xopts_snapshot(opts)?;
+            let stop = StopValue::default();
+            let mut progress = progress_closure(callback, user_data, &stop);
+            let p = progress
+                .as_mut()
+                .map(|f| f as &mut dyn FnMut(u64, u64) -> bool);
+            stop.attach(c.get(remote, local, p, preserve_mtime, &opts))
+        })
+    }
 }
 
 /// pysftp `put(localpath, remotepath=None, callback=None, confirm=True,
 /// preserve_mtime=False)`. `remotepath` NULL means the local file's name in
 /// the remote working directory. With `confirm` the remote size is checked
-/// afterwards. `*attrs_out` (may be NULL) receives the remote attributes
-/// from that check (flags 0 without `confirm`, as in pysftp). `opts` may be
-/// NULL.
+/// afterwards. `*attrs_out` (may be NULL; set its struct_size first)
+/// receives the remote attributes from that check (flags 0 without
+/// `confirm`, as in pysftp). `opts` may be NULL.
 ///
 /// # Safety
 /// Strings are NULL (where allowed) or NUL-terminated; `attrs_out` is NULL
@@ -208,20 +234,25 @@ pub unsafe extern "C" fn psftp_put(
     opts: *const psftp_transfer_opts,
     attrs_out: *mut psftp_attrs,
 ) -> c_int {
-    with_conn(conn, |c| {
-        let local = arg_path(localpath, "localpath")?;
-        let remote = arg_opt_bytes(remotepath, "remotepath")?;
-        let opts = xopts_snapshot(opts)?;
-        let mut progress = progress_closure(callback, user_data);
-        let p = progress
-            .as_mut()
-            .map(|f| f as &mut dyn FnMut(u64, u64) -> bool);
-        let attrs = c.put(local, remote, p, confirm, preserve_mtime, &opts)?;
-        if !attrs_out.is_null() {
-            *attrs_out = psftp_attrs::from(&attrs);
-        }
-        Ok(())
-    })
+    // SAFETY: the caller keeps this function's contract: Strings are NULL (where allowed) or
+    // NUL-terminated; `attrs_out` is NULL or writable.
+    unsafe {
+        with_conn(conn, |c| {
+            let local = arg_path(localpath, "localpath")?;
+            let remote = arg_opt_bytes(remotepath, "remotepath")?;
+            if !attrs_out.is_null() {
+                caller_size(attrs_out, "attrs_out")?; // before the transfer, not after
+            }
+            let opts = xopts_snapshot(opts)?;
+            let stop = StopValue::default();
+            let mut progress = progress_closure(callback, user_data, &stop);
+            let p = progress
+                .as_mut()
+                .map(|f| f as &mut dyn FnMut(u64, u64) -> bool);
+            let attrs = stop.attach(c.put(local, remote, p, confirm, preserve_mtime, &opts))?;
+            write_sized_opt(attrs_out, psftp_attrs::from(&attrs), "attrs_out")
+        })
+    }
 }
 
 /// pysftp `getfo(remotepath, flo, callback=None)`: stream a remote file to
@@ -239,25 +270,31 @@ pub unsafe extern "C" fn psftp_getfo(
     user_data: *mut c_void,
     bytes_out: *mut u64,
 ) -> c_int {
-    with_conn(conn, |c| {
-        let remote = arg_bytes(remotepath, "remotepath")?;
-        let write = write.ok_or_else(|| Error::invalid_arg("write", "is NULL"))?;
-        let mut sink = |data: &[u8]| -> Result<()> {
-            match write(data.as_ptr(), data.len(), user_data) {
-                0 => Ok(()),
-                _ => Err(Error::cancelled("write")),
+    // SAFETY: the caller keeps this function's contract: `remotepath` is NUL-terminated;
+    // `bytes_out` is NULL or writable.
+    unsafe {
+        with_conn(conn, |c| {
+            let remote = arg_bytes(remotepath, "remotepath")?;
+            let write = write.ok_or_else(|| Error::invalid_arg("write", "is NULL"))?;
+            let stop = StopValue::default();
+            let mut sink = |data: &[u8]| -> Result<()> {
+                let v = write(data.as_ptr(), data.len(), user_data);
+                match stop.stops(v.into(), v != 0) {
+                    false => Ok(()),
+                    true => Err(Error::stopped_by("write")),
+                }
+            };
+            let mut progress = progress_closure(callback, user_data, &stop);
+            let p = progress
+                .as_mut()
+                .map(|f| f as &mut dyn FnMut(u64, u64) -> bool);
+            let n = stop.attach(c.getfo(remote, &mut sink, p))?;
+            if !bytes_out.is_null() {
+                *bytes_out = n;
             }
-        };
-        let mut progress = progress_closure(callback, user_data);
-        let p = progress
-            .as_mut()
-            .map(|f| f as &mut dyn FnMut(u64, u64) -> bool);
-        let n = c.getfo(remote, &mut sink, p)?;
-        if !bytes_out.is_null() {
-            *bytes_out = n;
-        }
-        Ok(())
-    })
+            Ok(())
+        })
+    }
 }
 
 /// pysftp `putfo(flo, remotepath, file_size=0, callback=None,
@@ -280,37 +317,41 @@ pub unsafe extern "C" fn psftp_putfo(
     opts: *const psftp_transfer_opts,
     attrs_out: *mut psftp_attrs,
 ) -> c_int {
-    with_conn(conn, |c| {
-        let read = read.ok_or_else(|| Error::invalid_arg("read", "is NULL"))?;
-        let remote = arg_bytes(remotepath, "remotepath")?;
-        let opts = xopts_snapshot(opts)?;
-        let mut source = |buf: &mut [u8]| -> Result<usize> {
-            let n = read(buf.as_mut_ptr(), buf.len(), user_data);
-            match usize::try_from(n) {
-                Ok(n) if n <= buf.len() => Ok(n),
-                Ok(_) => Err(Error::new(
-                    ErrorKind::InvalidArgument,
-                    format!(
-                        "read callback returned {n}, more than the {} bytes asked for",
-                        buf.len()
-                    ),
-                )),
-                Err(_) => Err(Error::new(
-                    ErrorKind::Cancelled,
-                    format!("cancelled by the read callback (it returned {n})"),
-                )),
+    // SAFETY: the caller keeps this function's contract: `remotepath` is NUL-terminated;
+    // `attrs_out` is NULL or writable.
+    unsafe {
+        with_conn(conn, |c| {
+            let read = read.ok_or_else(|| Error::invalid_arg("read", "is NULL"))?;
+            let remote = arg_bytes(remotepath, "remotepath")?;
+            if !attrs_out.is_null() {
+                caller_size(attrs_out, "attrs_out")?; // before the transfer, not after
             }
-        };
-        let mut progress = progress_closure(callback, user_data);
-        let p = progress
-            .as_mut()
-            .map(|f| f as &mut dyn FnMut(u64, u64) -> bool);
-        let attrs = c.putfo(&mut source, remote, file_size, p, confirm, &opts)?;
-        if !attrs_out.is_null() {
-            *attrs_out = psftp_attrs::from(&attrs);
-        }
-        Ok(())
-    })
+            let opts = xopts_snapshot(opts)?;
+            let stop = StopValue::default();
+            let mut source = |buf: &mut [u8]| -> Result<usize> {
+                let n = read(buf.as_mut_ptr(), buf.len(), user_data);
+                if stop.stops(n, n < 0) {
+                    return Err(Error::stopped_by("read"));
+                }
+                match usize::try_from(n) {
+                    Ok(n) if n <= buf.len() => Ok(n),
+                    _ => Err(Error::new(
+                        ErrorKind::InvalidArgument,
+                        format!(
+                            "read callback returned {n}, more than the {} bytes asked for",
+                            buf.len()
+                        ),
+                    )),
+                }
+            };
+            let mut progress = progress_closure(callback, user_data, &stop);
+            let p = progress
+                .as_mut()
+                .map(|f| f as &mut dyn FnMut(u64, u64) -> bool);
+            let attrs = stop.attach(c.putfo(&mut source, remote, file_size, p, confirm, &opts))?;
+            write_sized_opt(attrs_out, psftp_attrs::from(&attrs), "attrs_out")
+        })
+    }
 }
 
 /// How many connections work at once (1 to 64, default 4): for tree
@@ -365,9 +406,12 @@ pub unsafe extern "C" fn psftp_transfer_opts_add_include(
     opts: *mut psftp_transfer_opts,
     pattern: *const c_char,
 ) -> c_int {
-    with_xopts(opts, |o| {
-        o.filters.add_include(arg_str(pattern, "pattern")?)
-    })
+    // SAFETY: the caller keeps this function's contract: `pattern` is NUL-terminated.
+    unsafe {
+        with_xopts(opts, |o| {
+            o.filters.add_include(arg_str(pattern, "pattern")?)
+        })
+    }
 }
 
 /// Tree operations: leave out files and directories matching the pattern
@@ -380,9 +424,12 @@ pub unsafe extern "C" fn psftp_transfer_opts_add_exclude(
     opts: *mut psftp_transfer_opts,
     pattern: *const c_char,
 ) -> c_int {
-    with_xopts(opts, |o| {
-        o.filters.add_exclude(arg_str(pattern, "pattern")?)
-    })
+    // SAFETY: the caller keeps this function's contract: `pattern` is NUL-terminated.
+    unsafe {
+        with_xopts(opts, |o| {
+            o.filters.add_exclude(arg_str(pattern, "pattern")?)
+        })
+    }
 }
 
 /// `policy` of psftp_transfer_opts_set_symlinks(): leave links out (default).

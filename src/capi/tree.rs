@@ -7,13 +7,16 @@ use super::conn::{psftp_conn, with_conn};
 use super::transfer::{
     psftp_transfer_opts, psftp_tree_progress, psftp_tree_progress_cb, xopts_snapshot,
 };
-use super::{arg_bytes, arg_path, c_bytes, c_message, guard_void};
+use super::types::{pointer_array, take_pointer_array};
+use super::{arg_bytes, arg_path, c_bytes, c_message, guard_void, StopValue};
 use crate::core::{Connection, Failure, TreeProgress, TreeReport};
 use crate::error::Result;
 
 /// One entry a tree operation could not copy.
 #[repr(C)]
 pub struct psftp_failure {
+    /// The bytes psftp filled (sizeof(psftp_failure) of its version).
+    pub struct_size: usize,
     /// The source path of the entry.
     pub path: *mut c_char,
     /// Its PSFTP_E_* code.
@@ -22,24 +25,28 @@ pub struct psftp_failure {
 }
 
 /// The entries a tree operation could not copy; free with
-/// psftp_failure_list_free().
+/// psftp_failure_list_free(). `items` holds `count` pointers (so entries
+/// can grow, see struct_size).
 #[repr(C)]
 pub struct psftp_failure_list {
-    pub items: *mut psftp_failure,
+    pub items: *mut *mut psftp_failure,
     pub count: usize,
 }
 
 fn failure_list(failures: &[Failure]) -> *mut psftp_failure_list {
-    let items: Vec<psftp_failure> = failures
+    let items: Vec<*mut psftp_failure> = failures
         .iter()
-        .map(|f| psftp_failure {
-            path: c_bytes(&f.path).into_raw(),
-            code: f.error.kind().code(),
-            message: c_message(f.error.message()).into_raw(),
+        .map(|f| {
+            Box::into_raw(Box::new(psftp_failure {
+                struct_size: std::mem::size_of::<psftp_failure>(),
+                path: c_bytes(&f.path).into_raw(),
+                code: f.error.kind().code(),
+                message: c_message(f.error.message()).into_raw(),
+            }))
         })
         .collect();
     let count = items.len();
-    let items = Box::into_raw(items.into_boxed_slice()) as *mut psftp_failure;
+    let items = pointer_array(items);
     Box::into_raw(Box::new(psftp_failure_list { items, count }))
 }
 
@@ -49,17 +56,20 @@ fn failure_list(failures: &[Failure]) -> *mut psftp_failure_list {
 /// `list` is NULL or a list psftp returned and has not been freed.
 #[no_mangle]
 pub unsafe extern "C" fn psftp_failure_list_free(list: *mut psftp_failure_list) {
-    guard_void(|| {
-        if list.is_null() {
-            return;
-        }
-        let b = Box::from_raw(list);
-        let items = Box::from_raw(std::ptr::slice_from_raw_parts_mut(b.items, b.count));
-        for f in items.iter() {
-            drop(CString::from_raw(f.path));
-            drop(CString::from_raw(f.message));
-        }
-    })
+    // SAFETY: the caller keeps this function's contract: `list` is NULL or a list psftp returned
+    // and has not been freed.
+    unsafe {
+        guard_void(|| {
+            if list.is_null() {
+                return;
+            }
+            let b = Box::from_raw(list);
+            for f in take_pointer_array(b.items, b.count) {
+                drop(CString::from_raw(f.path));
+                drop(CString::from_raw(f.message));
+            }
+        })
+    }
 }
 
 /// Which tree operation, with its pysftp arguments.
@@ -86,23 +96,36 @@ struct TreeProgressCb {
     user_data: *mut c_void,
 }
 
-/// Call the C progress callback with a C view of `p`.
-fn call_progress(cb: TreeProgressCb) -> Option<impl FnMut(&TreeProgress) -> bool> {
+/// Call the C progress callback with a C view of `p`; a stop is recorded
+/// in `stop`.
+fn call_progress(
+    cb: TreeProgressCb,
+    stop: &StopValue,
+) -> Option<impl FnMut(&TreeProgress) -> bool + '_> {
     let f = cb.cb?;
     Some(move |p: &TreeProgress| {
         let path = c_bytes(&p.current_path);
         let view = psftp_tree_progress {
+            struct_size: std::mem::size_of::<psftp_tree_progress>(),
             files_done: p.files_done,
             files_total: p.files_total,
             bytes_done: p.bytes_done,
             bytes_total: p.bytes_total,
             current_path: path.as_ptr(),
         };
-        unsafe { f(&view, cb.user_data) == 0 }
+        // SAFETY: the tree operation's caller gave `f` with this
+        // user_data, a valid pair by its contract; `view` and the path it
+        // points to live until it returns.
+        let v = unsafe { f(&view, cb.user_data) };
+        !stop.stops(v.into(), v != 0)
     })
 }
 
-fn run_tree(
+/// Run a tree operation and hand its failures out.
+///
+/// # Safety
+/// `failures_out` is NULL or writable.
+unsafe fn run_tree(
     c: &Connection,
     op: TreeOp<'_>,
     progress: TreeProgressCb,
@@ -110,7 +133,8 @@ fn run_tree(
     failures_out: *mut *mut psftp_failure_list,
 ) -> Result<()> {
     let opts = xopts_snapshot(opts)?;
-    let mut progress = call_progress(progress);
+    let stop = StopValue::default();
+    let mut progress = call_progress(progress, &stop);
     let p = progress
         .as_mut()
         .map(|f| f as &mut dyn FnMut(&TreeProgress) -> bool);
@@ -159,14 +183,23 @@ fn run_tree(
         ),
     };
     if !failures_out.is_null() {
+        // SAFETY: not NULL (checked), and writable by this function's
+        // contract.
         unsafe { *failures_out = failure_list(&report.failures) };
     }
-    report.result(name, &root)
+    stop.attach(report.result(name, &root))
 }
 
+/// NULL in the failure list out-parameter, if there is one.
+///
+/// # Safety
+/// `failures_out` is NULL or writable.
 unsafe fn clear(failures_out: *mut *mut psftp_failure_list) {
-    if !failures_out.is_null() {
-        *failures_out = std::ptr::null_mut();
+    // SAFETY: the caller keeps this function's contract: `failures_out` is NULL or writable.
+    unsafe {
+        if !failures_out.is_null() {
+            *failures_out = std::ptr::null_mut();
+        }
     }
 }
 
@@ -195,20 +228,24 @@ pub unsafe extern "C" fn psftp_get_d(
     opts: *const psftp_transfer_opts,
     failures_out: *mut *mut psftp_failure_list,
 ) -> c_int {
-    let progress = TreeProgressCb {
-        cb: callback,
-        user_data,
-    };
-    get_tree(
-        conn,
-        remotedir,
-        localdir,
-        false,
-        preserve_mtime,
-        progress,
-        opts,
-        failures_out,
-    )
+    // SAFETY: the caller keeps this function's contract: Strings are NUL-terminated; `failures_out`
+    // is NULL or writable.
+    unsafe {
+        let progress = TreeProgressCb {
+            cb: callback,
+            user_data,
+        };
+        get_tree(
+            conn,
+            remotedir,
+            localdir,
+            false,
+            preserve_mtime,
+            progress,
+            opts,
+            failures_out,
+        )
+    }
 }
 
 /// pysftp `get_r(remotedir, localdir, preserve_mtime=False)`: copy the
@@ -234,22 +271,30 @@ pub unsafe extern "C" fn psftp_get_r(
     opts: *const psftp_transfer_opts,
     failures_out: *mut *mut psftp_failure_list,
 ) -> c_int {
-    let progress = TreeProgressCb {
-        cb: callback,
-        user_data,
-    };
-    get_tree(
-        conn,
-        remotedir,
-        localdir,
-        true,
-        preserve_mtime,
-        progress,
-        opts,
-        failures_out,
-    )
+    // SAFETY: the caller keeps this function's contract: Strings are NUL-terminated; `failures_out`
+    // is NULL or writable.
+    unsafe {
+        let progress = TreeProgressCb {
+            cb: callback,
+            user_data,
+        };
+        get_tree(
+            conn,
+            remotedir,
+            localdir,
+            true,
+            preserve_mtime,
+            progress,
+            opts,
+            failures_out,
+        )
+    }
 }
 
+/// get_d and get_r.
+///
+/// # Safety
+/// As for psftp_get_r.
 #[allow(clippy::too_many_arguments)]
 unsafe fn get_tree(
     conn: *mut psftp_conn,
@@ -261,18 +306,21 @@ unsafe fn get_tree(
     opts: *const psftp_transfer_opts,
     failures_out: *mut *mut psftp_failure_list,
 ) -> c_int {
-    clear(failures_out);
-    with_conn(conn, |c| {
-        let remote = arg_bytes(remotedir, "remotedir")?;
-        let local = arg_path(localdir, "localdir")?;
-        let op = TreeOp::Get {
-            remote,
-            local,
-            recurse,
-            preserve_mtime,
-        };
-        run_tree(c, op, progress, opts, failures_out)
-    })
+    // SAFETY: the caller keeps this function's contract: As for psftp_get_r.
+    unsafe {
+        clear(failures_out);
+        with_conn(conn, |c| {
+            let remote = arg_bytes(remotedir, "remotedir")?;
+            let local = arg_path(localdir, "localdir")?;
+            let op = TreeOp::Get {
+                remote,
+                local,
+                recurse,
+                preserve_mtime,
+            };
+            run_tree(c, op, progress, opts, failures_out)
+        })
+    }
 }
 
 /// pysftp `put_d(localpath, remotepath, confirm=True, preserve_mtime=False)`:
@@ -293,21 +341,25 @@ pub unsafe extern "C" fn psftp_put_d(
     opts: *const psftp_transfer_opts,
     failures_out: *mut *mut psftp_failure_list,
 ) -> c_int {
-    let progress = TreeProgressCb {
-        cb: callback,
-        user_data,
-    };
-    put_tree(
-        conn,
-        localpath,
-        remotepath,
-        false,
-        confirm,
-        preserve_mtime,
-        progress,
-        opts,
-        failures_out,
-    )
+    // SAFETY: the caller keeps this function's contract: Strings are NUL-terminated; `failures_out`
+    // is NULL or writable.
+    unsafe {
+        let progress = TreeProgressCb {
+            cb: callback,
+            user_data,
+        };
+        put_tree(
+            conn,
+            localpath,
+            remotepath,
+            false,
+            confirm,
+            preserve_mtime,
+            progress,
+            opts,
+            failures_out,
+        )
+    }
 }
 
 /// pysftp `put_r(localpath, remotepath, confirm=True, preserve_mtime=False)`:
@@ -329,23 +381,31 @@ pub unsafe extern "C" fn psftp_put_r(
     opts: *const psftp_transfer_opts,
     failures_out: *mut *mut psftp_failure_list,
 ) -> c_int {
-    let progress = TreeProgressCb {
-        cb: callback,
-        user_data,
-    };
-    put_tree(
-        conn,
-        localpath,
-        remotepath,
-        true,
-        confirm,
-        preserve_mtime,
-        progress,
-        opts,
-        failures_out,
-    )
+    // SAFETY: the caller keeps this function's contract: Strings are NUL-terminated; `failures_out`
+    // is NULL or writable.
+    unsafe {
+        let progress = TreeProgressCb {
+            cb: callback,
+            user_data,
+        };
+        put_tree(
+            conn,
+            localpath,
+            remotepath,
+            true,
+            confirm,
+            preserve_mtime,
+            progress,
+            opts,
+            failures_out,
+        )
+    }
 }
 
+/// put_d and put_r.
+///
+/// # Safety
+/// As for psftp_put_r.
 #[allow(clippy::too_many_arguments)]
 unsafe fn put_tree(
     conn: *mut psftp_conn,
@@ -358,17 +418,20 @@ unsafe fn put_tree(
     opts: *const psftp_transfer_opts,
     failures_out: *mut *mut psftp_failure_list,
 ) -> c_int {
-    clear(failures_out);
-    with_conn(conn, |c| {
-        let local = arg_path(localpath, "localpath")?;
-        let remote = arg_bytes(remotepath, "remotepath")?;
-        let op = TreeOp::Put {
-            local,
-            remote,
-            recurse,
-            confirm,
-            preserve_mtime,
-        };
-        run_tree(c, op, progress, opts, failures_out)
-    })
+    // SAFETY: the caller keeps this function's contract: As for psftp_put_r.
+    unsafe {
+        clear(failures_out);
+        with_conn(conn, |c| {
+            let local = arg_path(localpath, "localpath")?;
+            let remote = arg_bytes(remotepath, "remotepath")?;
+            let op = TreeOp::Put {
+                local,
+                remote,
+                recurse,
+                confirm,
+                preserve_mtime,
+            };
+            run_tree(c, op, progress, opts, failures_out)
+        })
+    }
 }

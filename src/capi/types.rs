@@ -1,12 +1,92 @@
 //! Plain C structs returned to callers, their conversions and their free
 //! functions.
+//!
+//! Value structs begin with `struct_size` so that they can grow without an
+//! ABI break (the rule is in the header, psftp.h's top comment): psftp
+//! writes a struct the caller allocated only as far as the caller's
+//! `struct_size` says, and sets `struct_size` in every struct it fills.
 
 use std::ffi::{c_char, CString};
+use std::mem::size_of;
 
 use super::{guard_void, new_c_string};
 use crate::core::{DirEntry, SecurityOptions, ServerKey};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::sftp::{Attrs, StatVfs};
+
+/// A value struct whose first member is `size_t struct_size`.
+///
+/// # Safety
+/// The type is #[repr(C)] and starts with a `usize` struct_size;
+/// `FIRST_SIZE` is its size in the first version of the header, which no
+/// later version shrinks.
+pub(crate) unsafe trait SizedStruct: Copy {
+    const FIRST_SIZE: usize;
+    fn set_struct_size(&mut self, n: usize);
+}
+
+/// Write `value` into a struct the caller allocated, as far as the
+/// caller's `struct_size` (which it set to its sizeof) reaches, and set
+/// `struct_size` to the bytes written.
+///
+/// # Safety
+/// `out` is NULL or points to a struct of at least its `struct_size`
+/// bytes, writable.
+pub(crate) unsafe fn write_sized<T: SizedStruct>(out: *mut T, value: T, param: &str) -> Result<()> {
+    // SAFETY: the caller keeps this function's contract: `out` is NULL or points to a struct of at
+    // least its `struct_size` bytes, writable.
+    unsafe {
+        let theirs = caller_size(out, param)?;
+        let n = theirs.min(size_of::<T>());
+        let mut v = value;
+        v.set_struct_size(n);
+        std::ptr::copy_nonoverlapping(&v as *const T as *const u8, out as *mut u8, n);
+        Ok(())
+    }
+}
+
+/// The `struct_size` the caller set in `out`, if it is one psftp can fill.
+///
+/// # Safety
+/// `out` is NULL or points to a readable struct_size.
+pub(crate) unsafe fn caller_size<T: SizedStruct>(out: *const T, param: &str) -> Result<usize> {
+    // SAFETY: the caller keeps this function's contract: `out` is NULL or points to a readable
+    // struct_size.
+    unsafe {
+        if out.is_null() {
+            return Err(Error::invalid_arg(param, "is NULL"));
+        }
+        let theirs = std::ptr::read_unaligned(out as *const usize);
+        if theirs < T::FIRST_SIZE {
+            return Err(Error::invalid_arg(
+                param,
+                format!(
+                    "struct_size is {theirs}: set it to the struct's sizeof ({}) before the call",
+                    size_of::<T>()
+                ),
+            ));
+        }
+        Ok(theirs)
+    }
+}
+
+/// write_sized for an optional out-parameter (NULL: nothing to write).
+///
+/// # Safety
+/// As for write_sized.
+pub(crate) unsafe fn write_sized_opt<T: SizedStruct>(
+    out: *mut T,
+    value: T,
+    param: &str,
+) -> Result<()> {
+    // SAFETY: the caller keeps this function's contract: As for write_sized.
+    unsafe {
+        if out.is_null() {
+            return Ok(());
+        }
+        write_sized(out, value, param)
+    }
+}
 
 /// `psftp_attrs.flags`: size is valid.
 pub const PSFTP_ATTR_SIZE: u32 = 0x1;
@@ -21,10 +101,14 @@ pub const PSFTP_ATTR_ACMODTIME: u32 = 0x8;
 /// when its PSFTP_ATTR_* bit is set in `flags`; the server decides which it
 /// sends. `mode` holds the file type and permission bits as in st_mode
 /// (psftp_st_mode_to_int() gives pysftp's 644 form). Times are seconds
-/// since the epoch.
+/// since the epoch. Set `struct_size = sizeof(psftp_attrs)` before passing
+/// one to psftp to fill.
 #[repr(C)]
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct psftp_attrs {
+    /// sizeof(psftp_attrs) as the caller knows it; then the bytes psftp
+    /// filled.
+    pub struct_size: usize,
     pub flags: u32,
     pub size: u64,
     pub uid: u32,
@@ -32,6 +116,30 @@ pub struct psftp_attrs {
     pub mode: u32,
     pub atime: i64,
     pub mtime: i64,
+}
+
+impl Default for psftp_attrs {
+    /// Empty attributes, ready to be filled: struct_size is set.
+    fn default() -> Self {
+        psftp_attrs {
+            struct_size: size_of::<psftp_attrs>(),
+            flags: 0,
+            size: 0,
+            uid: 0,
+            gid: 0,
+            mode: 0,
+            atime: 0,
+            mtime: 0,
+        }
+    }
+}
+
+// SAFETY: repr(C), struct_size first; this is the first version.
+unsafe impl SizedStruct for psftp_attrs {
+    const FIRST_SIZE: usize = size_of::<psftp_attrs>();
+    fn set_struct_size(&mut self, n: usize) {
+        self.struct_size = n;
+    }
 }
 
 impl From<&Attrs> for psftp_attrs {
@@ -76,6 +184,8 @@ impl psftp_strarray {
             match new_c_string(s.as_ref(), what) {
                 Ok(p) => ptrs.push(p),
                 Err(e) => {
+                    // SAFETY: each came from new_c_string (CString::into_raw)
+                    // just above and is freed once, here.
                     ptrs.into_iter()
                         .for_each(|p| drop(unsafe { CString::from_raw(p) }));
                     return Err(e);
@@ -89,17 +199,27 @@ impl psftp_strarray {
     }
 
     /// Free the strings (not the struct itself).
+    ///
+    /// # Safety
+    /// `self` was made by from_strings and not released since (the caller
+    /// has not changed its pointers).
     pub(crate) unsafe fn release(&mut self) {
         if self.strings.is_null() {
             return;
         }
-        let all = Box::from_raw(std::ptr::slice_from_raw_parts_mut(
-            self.strings,
-            self.count + 1,
-        ));
+        // SAFETY: from_strings boxed a slice of count + 1 pointers; by this
+        // function's contract it is still there and ours.
+        let all = unsafe {
+            Box::from_raw(std::ptr::slice_from_raw_parts_mut(
+                self.strings,
+                self.count + 1,
+            ))
+        };
         for p in all.iter().take(self.count) {
             if !p.is_null() {
-                drop(CString::from_raw(*p));
+                // SAFETY: each string came from new_c_string and is freed
+                // once, here.
+                drop(unsafe { CString::from_raw(*p) });
             }
         }
         self.strings = std::ptr::null_mut();
@@ -113,12 +233,16 @@ impl psftp_strarray {
 /// `list` is NULL or a list psftp returned and has not been freed.
 #[no_mangle]
 pub unsafe extern "C" fn psftp_strarray_free(list: *mut psftp_strarray) {
-    guard_void(|| {
-        if !list.is_null() {
-            let mut b = Box::from_raw(list);
-            b.release();
-        }
-    })
+    // SAFETY: the caller keeps this function's contract: `list` is NULL or a list psftp returned
+    // and has not been freed.
+    unsafe {
+        guard_void(|| {
+            if !list.is_null() {
+                let mut b = Box::from_raw(list);
+                b.release();
+            }
+        })
+    }
 }
 
 /// One entry of psftp_listdir_attr(): name (the bytes the server sent,
@@ -127,43 +251,73 @@ pub unsafe extern "C" fn psftp_strarray_free(list: *mut psftp_strarray) {
 #[repr(C)]
 #[derive(Debug)]
 pub struct psftp_dirent {
+    /// The bytes psftp filled (sizeof(psftp_dirent) of its version).
+    pub struct_size: usize,
     pub filename: *mut c_char,
     pub longname: *mut c_char,
     pub attrs: psftp_attrs,
 }
 
 /// Entries sorted by filename; free with psftp_dirent_list_free().
+/// `entries` holds `count` pointers (so entries can grow, see struct_size).
 #[repr(C)]
 #[derive(Debug)]
 pub struct psftp_dirent_list {
-    pub entries: *mut psftp_dirent,
+    pub entries: *mut *mut psftp_dirent,
     pub count: usize,
+}
+
+/// A boxed slice of `count` pointers as C sees it.
+pub(crate) fn pointer_array<T>(items: Vec<*mut T>) -> *mut *mut T {
+    Box::into_raw(items.into_boxed_slice()) as *mut *mut T
+}
+
+/// The boxes of a pointer array made by `pointer_array`.
+///
+/// # Safety
+/// `p` and `count` come from pointer_array, not yet taken.
+pub(crate) unsafe fn take_pointer_array<T>(p: *mut *mut T, count: usize) -> Vec<Box<T>> {
+    // SAFETY: the caller keeps this function's contract: `p` and `count` come from pointer_array,
+    // not yet taken.
+    unsafe {
+        let all = Box::from_raw(std::ptr::slice_from_raw_parts_mut(p, count));
+        all.iter().map(|item| Box::from_raw(*item)).collect()
+    }
 }
 
 impl psftp_dirent_list {
     pub(crate) fn from_entries(items: &[DirEntry]) -> Result<*mut psftp_dirent_list> {
-        let mut out: Vec<psftp_dirent> = Vec::with_capacity(items.len());
+        let mut out: Vec<*mut psftp_dirent> = Vec::with_capacity(items.len());
         let mut fill = || -> Result<()> {
             for e in items {
                 let filename = new_c_string(&e.filename, "a file name from the server")?;
-                let longname = new_c_string(&e.longname, "a longname from the server")
-                    .inspect_err(|_| drop(unsafe { CString::from_raw(filename) }))?;
-                out.push(psftp_dirent {
+                let longname = match new_c_string(&e.longname, "a longname from the server") {
+                    Ok(l) => l,
+                    Err(err) => {
+                        // SAFETY: `filename` came from new_c_string just
+                        // above, is not kept, and is freed once, here.
+                        drop(unsafe { CString::from_raw(filename) });
+                        return Err(err);
+                    }
+                };
+                out.push(Box::into_raw(Box::new(psftp_dirent {
+                    struct_size: size_of::<psftp_dirent>(),
                     filename,
                     longname,
                     attrs: psftp_attrs::from(&e.attrs),
-                });
+                })));
             }
             Ok(())
         };
         let filled = fill();
         let count = out.len();
         let list = psftp_dirent_list {
-            entries: Box::into_raw(out.into_boxed_slice()) as *mut psftp_dirent,
+            entries: pointer_array(out),
             count,
         };
         let list = Box::into_raw(Box::new(list));
         if let Err(e) = filled {
+            // SAFETY: `list` was boxed just above and is freed once.
             unsafe { psftp_dirent_list_free(list) };
             return Err(e);
         }
@@ -177,17 +331,20 @@ impl psftp_dirent_list {
 /// `list` is NULL or a list psftp returned and has not been freed.
 #[no_mangle]
 pub unsafe extern "C" fn psftp_dirent_list_free(list: *mut psftp_dirent_list) {
-    guard_void(|| {
-        if list.is_null() {
-            return;
-        }
-        let b = Box::from_raw(list);
-        let entries = Box::from_raw(std::ptr::slice_from_raw_parts_mut(b.entries, b.count));
-        for e in entries.iter() {
-            drop(CString::from_raw(e.filename));
-            drop(CString::from_raw(e.longname));
-        }
-    })
+    // SAFETY: the caller keeps this function's contract: `list` is NULL or a list psftp returned
+    // and has not been freed.
+    unsafe {
+        guard_void(|| {
+            if list.is_null() {
+                return;
+            }
+            let b = Box::from_raw(list);
+            for e in take_pointer_array(b.entries, b.count) {
+                drop(CString::from_raw(e.filename));
+                drop(CString::from_raw(e.longname));
+            }
+        })
+    }
 }
 
 /// A host key: type ("ssh-ed25519"), base64 blob as in known_hosts, and
@@ -196,6 +353,8 @@ pub unsafe extern "C" fn psftp_dirent_list_free(list: *mut psftp_dirent_list) {
 #[repr(C)]
 #[derive(Debug)]
 pub struct psftp_hostkey {
+    /// The bytes psftp filled (sizeof(psftp_hostkey) of its version).
+    pub struct_size: usize,
     pub key_type: *mut c_char,
     pub base64: *mut c_char,
     pub fingerprint: *mut c_char,
@@ -204,6 +363,7 @@ pub struct psftp_hostkey {
 impl psftp_hostkey {
     pub(crate) fn boxed(k: &ServerKey) -> Result<*mut psftp_hostkey> {
         let hk = psftp_hostkey {
+            struct_size: size_of::<psftp_hostkey>(),
             key_type: new_c_string(&k.key_type, "key type")?,
             base64: new_c_string(&k.base64, "key")?,
             fingerprint: new_c_string(&k.fingerprint, "fingerprint")?,
@@ -218,16 +378,20 @@ impl psftp_hostkey {
 /// `key` is NULL or a key psftp returned and has not been freed.
 #[no_mangle]
 pub unsafe extern "C" fn psftp_hostkey_free(key: *mut psftp_hostkey) {
-    guard_void(|| {
-        if !key.is_null() {
-            let b = Box::from_raw(key);
-            for p in [b.key_type, b.base64, b.fingerprint] {
-                if !p.is_null() {
-                    drop(CString::from_raw(p));
+    // SAFETY: the caller keeps this function's contract: `key` is NULL or a key psftp returned and
+    // has not been freed.
+    unsafe {
+        guard_void(|| {
+            if !key.is_null() {
+                let b = Box::from_raw(key);
+                for p in [b.key_type, b.base64, b.fingerprint] {
+                    if !p.is_null() {
+                        drop(CString::from_raw(p));
+                    }
                 }
             }
-        }
-    })
+        })
+    }
 }
 
 /// pysftp's security_options: what this libssh2 build can negotiate, best
@@ -235,6 +399,8 @@ pub unsafe extern "C" fn psftp_hostkey_free(key: *mut psftp_hostkey) {
 #[repr(C)]
 #[derive(Debug)]
 pub struct psftp_security_info {
+    /// The bytes psftp filled (sizeof(psftp_security_info) of its version).
+    pub struct_size: usize,
     pub ciphers: psftp_strarray,
     pub digests: psftp_strarray,
     pub key_types: psftp_strarray,
@@ -245,6 +411,7 @@ pub struct psftp_security_info {
 impl psftp_security_info {
     pub(crate) fn boxed(o: &SecurityOptions) -> Result<*mut psftp_security_info> {
         let v = psftp_security_info {
+            struct_size: size_of::<psftp_security_info>(),
             ciphers: psftp_strarray::from_strings(&o.ciphers, "cipher")?,
             digests: psftp_strarray::from_strings(&o.digests, "digest")?,
             key_types: psftp_strarray::from_strings(&o.key_types, "key type")?,
@@ -261,26 +428,34 @@ impl psftp_security_info {
 /// `opts` is NULL or a value psftp returned and has not been freed.
 #[no_mangle]
 pub unsafe extern "C" fn psftp_security_info_free(opts: *mut psftp_security_info) {
-    guard_void(|| {
-        if !opts.is_null() {
-            let mut b = Box::from_raw(opts);
-            for l in [
-                &mut b.ciphers,
-                &mut b.digests,
-                &mut b.key_types,
-                &mut b.kex,
-                &mut b.compression,
-            ] {
-                l.release();
+    // SAFETY: the caller keeps this function's contract: `opts` is NULL or a value psftp returned
+    // and has not been freed.
+    unsafe {
+        guard_void(|| {
+            if !opts.is_null() {
+                let mut b = Box::from_raw(opts);
+                for l in [
+                    &mut b.ciphers,
+                    &mut b.digests,
+                    &mut b.key_types,
+                    &mut b.kex,
+                    &mut b.compression,
+                ] {
+                    l.release();
+                }
             }
-        }
-    })
+        })
+    }
 }
 
-/// File-system figures from statvfs@openssh.com (as statvfs(3)).
+/// File-system figures from statvfs@openssh.com (as statvfs(3)). Set
+/// `struct_size = sizeof(psftp_statvfs_info)` before passing one to psftp.
 #[repr(C)]
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 pub struct psftp_statvfs_info {
+    /// sizeof(psftp_statvfs_info) as the caller knows it; then the bytes
+    /// psftp filled.
+    pub struct_size: usize,
     pub bsize: u64,
     pub frsize: u64,
     pub blocks: u64,
@@ -294,9 +469,25 @@ pub struct psftp_statvfs_info {
     pub namemax: u64,
 }
 
+impl Default for psftp_statvfs_info {
+    /// Empty figures, ready to be filled: struct_size is set.
+    fn default() -> Self {
+        psftp_statvfs_info::from(&StatVfs::default())
+    }
+}
+
+// SAFETY: repr(C), struct_size first; this is the first version.
+unsafe impl SizedStruct for psftp_statvfs_info {
+    const FIRST_SIZE: usize = size_of::<psftp_statvfs_info>();
+    fn set_struct_size(&mut self, n: usize) {
+        self.struct_size = n;
+    }
+}
+
 impl From<&StatVfs> for psftp_statvfs_info {
     fn from(s: &StatVfs) -> Self {
         psftp_statvfs_info {
+            struct_size: size_of::<psftp_statvfs_info>(),
             bsize: s.bsize,
             frsize: s.frsize,
             blocks: s.blocks,
@@ -329,9 +520,13 @@ pub(crate) fn bytes_out(data: Vec<u8>, data_out: &mut *mut u8, len_out: &mut usi
 /// has not been freed.
 #[no_mangle]
 pub unsafe extern "C" fn psftp_bytes_free(data: *mut u8, len: usize) {
-    guard_void(|| {
-        if !data.is_null() {
-            drop(Box::from_raw(std::ptr::slice_from_raw_parts_mut(data, len)));
-        }
-    })
+    // SAFETY: the caller keeps this function's contract: `data` is NULL or a buffer psftp returned
+    // with exactly `len` bytes and has not been freed.
+    unsafe {
+        guard_void(|| {
+            if !data.is_null() {
+                drop(Box::from_raw(std::ptr::slice_from_raw_parts_mut(data, len)));
+            }
+        })
+    }
 }

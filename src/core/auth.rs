@@ -19,93 +19,70 @@ use ssh2::Session;
 use super::hostkeys;
 use super::log::Logger;
 use super::paths::home_dir;
+use super::secret::{Redactor, Secret};
 use crate::error::{Error, ErrorKind, Result};
 use crate::log_to;
 
-/// Bytes that are zeroed when dropped (passwords, answers, key material).
-#[derive(Clone, Default)]
-pub struct Secret(Vec<u8>);
-
-impl Secret {
-    pub fn new(bytes: &[u8]) -> Secret {
-        Secret(bytes.to_vec())
-    }
-
-    pub fn bytes(&self) -> &[u8] {
-        &self.0
-    }
-
-    /// A NUL-terminated copy for C, or None when the secret holds a NUL.
-    fn c_string(&self) -> Option<Secret> {
-        if self.0.contains(&0) {
-            return None;
-        }
-        let mut v = Vec::with_capacity(self.0.len() + 1);
-        v.extend_from_slice(&self.0);
-        v.push(0);
-        Some(Secret(v))
-    }
-}
-
-impl Drop for Secret {
-    fn drop(&mut self) {
-        for b in self.0.iter_mut() {
-            // SAFETY: a valid, aligned, exclusive reference; volatile so
-            // the zeroing is not optimised away as a dead store.
-            unsafe { std::ptr::write_volatile(b, 0) };
-        }
-        std::sync::atomic::compiler_fence(std::sync::atomic::Ordering::SeqCst);
-    }
-}
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Secret(..)")
-    }
-}
-
-/// A private key held in memory (OpenSSH or PEM text) and its passphrase.
+/// A private key held in memory (OpenSSH or PEM text) and the passphrase
+/// that decrypts it: psftp_connect_opts_set_private_key_data().
 ///
 /// This is the one place psftp handles keys from memory, for the server
 /// and for jump hosts alike.
-#[derive(Debug)]
-pub struct MemoryKey {
+#[derive(Clone, Debug)]
+pub struct KeyData {
     key: Secret,
+    /// NUL-terminated, for libssh2.
     passphrase: Option<Secret>,
 }
 
 /// Larger than any private key file (an 16384-bit RSA key is ~13 KiB).
 const MAX_KEY_BYTES: usize = 64 * 1024;
 
-impl MemoryKey {
-    pub fn new(key: &[u8], passphrase: Option<&str>) -> Result<MemoryKey> {
-        if key.is_empty() {
-            return Err(Error::invalid_arg("private_key_data", "is empty"));
-        }
+impl KeyData {
+    /// Check `key` enough to name a mistake now (never showing it); libssh2
+    /// parses it when it is used.
+    pub fn new(key: &[u8], passphrase: Option<&str>) -> Result<KeyData> {
+        let not_key = |why: &str| {
+            Error::invalid_arg(
+                "data",
+                format!("is not a PEM or OpenSSH private key ({why}; the value is not shown)"),
+            )
+        };
         if key.len() > MAX_KEY_BYTES {
             return Err(Error::invalid_arg(
-                "private_key_data",
+                "data",
                 format!("is {} bytes, more than a private key can be", key.len()),
             ));
         }
-        if !key.windows(10).any(|w| w == b"-----BEGIN") {
-            return Err(Error::invalid_arg(
-                "private_key_data",
-                "is not an OpenSSH or PEM private key (no -----BEGIN line)",
-            ));
+        let text = std::str::from_utf8(key).map_err(|_| not_key("not text"))?;
+        if text.trim().is_empty() {
+            return Err(Error::invalid_arg("data", "is empty"));
+        }
+        if !text.contains("-----BEGIN") {
+            return Err(not_key("no -----BEGIN line"));
         }
         let passphrase = match passphrase {
             None => None,
-            Some(p) => Some(
-                Secret::new(p.as_bytes())
-                    .c_string()
-                    .ok_or_else(|| Error::invalid_arg("passphrase", "contains a NUL byte"))?,
-            ),
+            Some(p) if p.contains('\0') => {
+                return Err(Error::invalid_arg("passphrase", "contains a NUL byte"))
+            }
+            Some(p) => {
+                // Sized first, so that no unzeroed copy is left behind.
+                let mut s = String::with_capacity(p.len() + 1);
+                s.push_str(p);
+                s.push('\0');
+                Some(Secret::new(s))
+            }
         };
-        Ok(MemoryKey {
-            key: Secret::new(key),
+        Ok(KeyData {
+            key: Secret::new(text),
             passphrase,
         })
+    }
+
+    /// The key and its passphrase, to keep out of messages.
+    pub fn secrets(&self) -> impl Iterator<Item = &Secret> {
+        std::iter::once(&self.key).chain(self.passphrase.as_ref())
     }
 }
 
@@ -143,16 +120,8 @@ impl KbdAnswers {
         }
     }
 
-    pub fn len(&self) -> usize {
-        self.answers.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.answers.is_empty()
-    }
-
     /// Answer prompt `index` (0-based); a later answer replaces an earlier.
-    pub fn set(&mut self, index: usize, answer: &[u8]) -> Result<()> {
+    pub fn set(&mut self, index: usize, answer: &str) -> Result<()> {
         let n = self.answers.len();
         let slot = self.answers.get_mut(index).ok_or_else(|| {
             Error::invalid_arg(
@@ -166,9 +135,10 @@ impl KbdAnswers {
 }
 
 /// The application's keyboard-interactive callback: fills the answers and
-/// returns true, or returns false to give up (the connect then fails with
-/// Cancelled).
-pub type KbdIntCallback = Arc<dyn Fn(&KbdRequest<'_>, &mut KbdAnswers) -> bool + Send + Sync>;
+/// returns Ok, or Err with its own value to give up (the connect then
+/// fails with ErrorKind::User carrying that value).
+pub type KbdIntCallback =
+    Arc<dyn Fn(&KbdRequest<'_>, &mut KbdAnswers) -> std::result::Result<(), i64> + Send + Sync>;
 
 /// ssh-agent, as ssh_config's IdentityAgent chooses it.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -187,7 +157,7 @@ pub enum KeyChoice<'a> {
     File(&'a Path),
     /// Agent keys whose comment or SHA256 fingerprint is this ("" = any).
     Agent(&'a str),
-    Memory(&'a MemoryKey),
+    Memory(&'a KeyData),
 }
 
 /// What one endpoint is authenticated with.
@@ -208,6 +178,8 @@ pub struct Credentials<'a> {
     pub identities_only: bool,
     pub agent: AgentChoice,
     pub kbdint: Option<&'a KbdIntCallback>,
+    /// Learns the callback's answers, to keep them out of every message.
+    pub redactor: &'a Redactor,
 }
 
 impl Credentials<'_> {
@@ -327,7 +299,7 @@ fn key_file_auth(
     path: &Path,
     passphrase: Option<&str>,
 ) -> Result<()> {
-    std::fs::File::open(path).map_err(|e| Error::local_io("read private_key", path, &e))?;
+    std::fs::File::open(path).map_err(|e| unreadable_key(path, &e))?;
     session
         .userauth_pubkey_file(c.user, None, path, passphrase)
         .map_err(|e| {
@@ -335,18 +307,44 @@ fn key_file_auth(
                 c,
                 &format!("private key '{}'", path.display()),
                 passphrase.is_some(),
+                "pass private_key_pass",
                 &e,
             )
         })
 }
 
+/// A private_key that cannot be read. Its path is named only when
+/// something exists there: a value naming nothing may be a password or a
+/// key given in the wrong argument, and is not repeated.
+fn unreadable_key(path: &Path, e: &std::io::Error) -> Error {
+    if std::fs::symlink_metadata(path).is_ok() {
+        return Error::local_io("read private_key", path, e);
+    }
+    Error::new(
+        ErrorKind::LocalIo,
+        format!(
+            "read private_key: no key file at the path given ({e}); the value is not shown, \
+             in case it is a password or key given in the wrong argument"
+        ),
+    )
+    .with_os_errno(e.raw_os_error())
+}
+
 /// A key from memory. The bytes go to libssh2 straight from psftp's
-/// zeroed-on-drop copy.
-fn memory_key_auth(session: &Session, c: &Credentials<'_>, key: &MemoryKey) -> Result<()> {
+/// zeroed-on-drop copy (ssh2's wrapper would copy them into CStrings that
+/// nobody zeroes).
+fn memory_key_auth(session: &Session, c: &Credentials<'_>, key: &KeyData) -> Result<()> {
+    let data = key.key.expose();
+    let passphrase = key
+        .passphrase
+        .as_ref()
+        .map_or(std::ptr::null(), |p| p.expose().as_ptr() as *const c_char);
     let rc = {
         let mut raw = session.raw();
-        // SAFETY: the session is locked for the call; every pointer is
-        // valid for the length given, and the passphrase is NUL-terminated.
+        // SAFETY: `raw` is this live session, locked for the call; user
+        // and key are valid for the lengths given, and the passphrase is
+        // NULL or NUL-terminated (KeyData::new appends the NUL). libssh2
+        // copies what it keeps.
         unsafe {
             libssh2_sys::libssh2_userauth_publickey_frommemory(
                 &mut *raw,
@@ -354,11 +352,9 @@ fn memory_key_auth(session: &Session, c: &Credentials<'_>, key: &MemoryKey) -> R
                 c.user.len(),
                 std::ptr::null(),
                 0,
-                key.key.bytes().as_ptr() as *const c_char,
-                key.key.bytes().len(),
-                key.passphrase
-                    .as_ref()
-                    .map_or(std::ptr::null(), |p| p.bytes().as_ptr() as *const c_char),
+                data.as_ptr() as *const c_char,
+                data.len(),
+                passphrase,
             )
         }
     };
@@ -368,20 +364,27 @@ fn memory_key_auth(session: &Session, c: &Credentials<'_>, key: &MemoryKey) -> R
     let e = ssh2::Error::from_session_error(session, rc);
     Err(key_auth_error(
         c,
-        "the private key from memory",
+        "the key given as private_key_data",
         key.passphrase.is_some(),
+        "give its passphrase",
         &e,
     ))
 }
 
-fn key_auth_error(c: &Credentials<'_>, key: &str, had_pass: bool, e: &ssh2::Error) -> Error {
+fn key_auth_error(
+    c: &Credentials<'_>,
+    key: &str,
+    had_pass: bool,
+    pass_hint: &str,
+    e: &ssh2::Error,
+) -> Error {
     match e.code() {
         ssh2::ErrorCode::Session(libssh2_sys::LIBSSH2_ERROR_FILE) if had_pass => c.failed(format!(
             "cannot use {key}: wrong passphrase or unsupported format ({})",
             e.message()
         )),
         ssh2::ErrorCode::Session(libssh2_sys::LIBSSH2_ERROR_FILE) => c.failed(format!(
-            "cannot use {key}: it is encrypted (pass private_key_pass) or in an unsupported format ({})",
+            "cannot use {key}: it is encrypted ({pass_hint}) or in an unsupported format ({})",
             e.message()
         )),
         ssh2::ErrorCode::Session(libssh2_sys::LIBSSH2_ERROR_TIMEOUT) => Error::new(
@@ -526,15 +529,18 @@ fn keyboard_interactive(
     let mut state = KbdState {
         creds: c,
         log,
-        declined: false,
+        stopped: None,
         callback_panicked: false,
     };
     let rc = {
         let mut raw = session.raw();
         let raw: *mut libssh2_sys::LIBSSH2_SESSION = &mut *raw;
-        // SAFETY: the session is locked; its abstract pointer is swapped
-        // for our state only for this call (as ssh2's own wrapper does) and
-        // restored before the lock is released.
+        // SAFETY: `raw` is this live session, locked (by `session.raw()`)
+        // for the whole block. Its abstract slot is pointed at `state`, which
+        // outlives the call, only for this call (as ssh2's own wrapper does)
+        // and restored before the lock is released; kbd_response, the only
+        // reader, runs inside the call. The user name is valid for its
+        // length.
         unsafe {
             let slot = libssh2_sys::libssh2_session_abstract(raw);
             let saved = *slot;
@@ -555,15 +561,10 @@ fn keyboard_interactive(
             "internal error (panic) in the keyboard-interactive callback",
         ));
     }
-    if state.declined {
-        return Err(Error::new(
-            ErrorKind::Cancelled,
-            format!(
-                "authentication as '{}' on {}: the keyboard-interactive callback gave up",
-                c.user,
-                c.peer()
-            ),
-        ));
+    if let Some(value) = state.stopped {
+        return Err(Error::stopped_by("keyboard-interactive")
+            .with_callback_value(value)
+            .context(format!("authentication as '{}' on {}", c.user, c.peer())));
     }
     if rc == 0 {
         log_to!(log, "authenticated on {} by keyboard-interactive", c.peer());
@@ -584,16 +585,22 @@ fn keyboard_interactive(
 struct KbdState<'a, 'b> {
     creds: &'a Credentials<'b>,
     log: Option<&'a Logger>,
-    declined: bool,
+    /// What the callback returned to give up, once it did.
+    stopped: Option<i64>,
     callback_panicked: bool,
 }
 
 /// Text the server sent, as UTF-8 (lossy: a server is input too).
+///
+/// # Safety
+/// `p` is NULL or valid for reads of `len` bytes.
 unsafe fn server_text(p: *const c_char, len: c_int) -> String {
     if p.is_null() || len <= 0 {
         return String::new();
     }
-    let bytes = std::slice::from_raw_parts(p as *const u8, len as usize);
+    // SAFETY: not NULL (checked) and readable for `len` bytes, as this
+    // function's contract requires.
+    let bytes = unsafe { std::slice::from_raw_parts(p as *const u8, len as usize) };
     String::from_utf8_lossy(bytes).into_owned()
 }
 
@@ -609,49 +616,90 @@ extern "C" fn kbd_response(
     responses: *mut libssh2_sys::LIBSSH2_USERAUTH_KBDINT_RESPONSE,
     abstract_: *mut *mut c_void,
 ) {
-    // SAFETY: libssh2 passes its own valid prompt and response arrays of
-    // `num_prompts` entries and the session's abstract slot, which
-    // keyboard_interactive pointed at a live KbdState for this call.
-    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| unsafe {
-        if abstract_.is_null() || (*abstract_).is_null() || num_prompts < 0 {
-            return;
-        }
-        let state = &mut *(*abstract_ as *mut KbdState<'_, '_>);
-        let n = num_prompts as usize;
-        if n > 0 && (prompts.is_null() || responses.is_null()) {
-            return;
-        }
-        let texts: Vec<(String, bool)> = (0..n)
-            .map(|i| {
-                let p = &*prompts.add(i);
-                (
-                    server_text(p.text as *const c_char, p.length as c_int),
-                    p.echo != 0,
-                )
-            })
-            .collect();
-        let answers = answer_round(
-            state,
-            &server_text(name, name_len),
-            &server_text(instruction, instruction_len),
-            &texts,
-        );
-        for (i, a) in answers.iter().enumerate().take(n) {
-            let r = &mut *responses.add(i);
-            let bytes = a.as_ref().map_or(&[][..], |s| s.bytes());
-            let p = libc::malloc(bytes.len() + 1) as *mut u8;
-            if p.is_null() {
-                continue;
+    let round = KbdRound {
+        name,
+        name_len,
+        instruction,
+        instruction_len,
+        num_prompts,
+        prompts,
+        responses,
+        abstract_,
+    };
+    // SAFETY: libssh2 calls this only from inside
+    // libssh2_userauth_keyboard_interactive_ex, which keyboard_interactive
+    // runs with the session's abstract slot pointing at its live KbdState;
+    // the other pointers are libssh2's own, as `respond` requires.
+    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| unsafe { round.respond() }));
+}
+
+/// The arguments of one kbd_response call.
+struct KbdRound {
+    name: *const c_char,
+    name_len: c_int,
+    instruction: *const c_char,
+    instruction_len: c_int,
+    num_prompts: c_int,
+    prompts: *const libssh2_sys::LIBSSH2_USERAUTH_KBDINT_PROMPT,
+    responses: *mut libssh2_sys::LIBSSH2_USERAUTH_KBDINT_RESPONSE,
+    abstract_: *mut *mut c_void,
+}
+
+impl KbdRound {
+    /// # Safety
+    /// As libssh2 promises its response callback: `name` and `instruction`
+    /// are NULL or readable for their lengths; `prompts` and `responses`
+    /// hold `num_prompts` entries each, every prompt's text readable for
+    /// its length, every response writable; `abstract_` is NULL or the
+    /// session's abstract slot, which is NULL or points at a live KbdState
+    /// nothing else uses during the call.
+    unsafe fn respond(&self) {
+        // SAFETY: the pointers are as this function's contract says; every
+        // index stays below num_prompts; each response gets a malloc'd,
+        // NUL-terminated copy, which libssh2 frees with free().
+        unsafe {
+            if self.abstract_.is_null() || (*self.abstract_).is_null() || self.num_prompts < 0 {
+                return;
             }
-            std::ptr::copy_nonoverlapping(bytes.as_ptr(), p, bytes.len());
-            *p.add(bytes.len()) = 0;
-            r.text = p as *mut c_char;
-            r.length = bytes.len() as c_uint;
+            let state = &mut *(*self.abstract_ as *mut KbdState<'_, '_>);
+            let n = self.num_prompts as usize;
+            if n > 0 && (self.prompts.is_null() || self.responses.is_null()) {
+                return;
+            }
+            let texts: Vec<(String, bool)> = (0..n)
+                .map(|i| {
+                    let p = &*self.prompts.add(i);
+                    (
+                        server_text(p.text as *const c_char, p.length as c_int),
+                        p.echo != 0,
+                    )
+                })
+                .collect();
+            let answers = answer_round(
+                state,
+                &server_text(self.name, self.name_len),
+                &server_text(self.instruction, self.instruction_len),
+                &texts,
+            );
+            for (i, a) in answers.iter().enumerate().take(n) {
+                let r = &mut *self.responses.add(i);
+                let bytes = a.as_ref().map_or(&[][..], |s| s.expose().as_bytes());
+                let p = libc::malloc(bytes.len() + 1) as *mut u8;
+                if p.is_null() {
+                    continue;
+                }
+                std::ptr::copy_nonoverlapping(bytes.as_ptr(), p, bytes.len());
+                *p.add(bytes.len()) = 0;
+                r.text = p as *mut c_char;
+                r.length = bytes.len() as c_uint;
+            }
         }
-    }));
+    }
 }
 
 /// The answers of one round: the callback's, the password for the rest.
+/// After the callback gave up (or panicked), every later round of the
+/// exchange gets empty answers without asking it again.
 fn answer_round(
     state: &mut KbdState<'_, '_>,
     name: &str,
@@ -670,6 +718,9 @@ fn answer_round(
         texts.len(),
         shown.join(", ")
     );
+    if state.stopped.is_some() || state.callback_panicked {
+        return vec![None; texts.len()];
+    }
     let mut answers = KbdAnswers::new(texts.len());
     if let Some(cb) = c.kbdint {
         let prompts: Vec<KbdPrompt<'_>> = texts
@@ -688,9 +739,9 @@ fn answer_round(
             prompts: &prompts,
         };
         match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| cb(&req, &mut answers))) {
-            Ok(true) => {}
-            Ok(false) => {
-                state.declined = true;
+            Ok(Ok(())) => {}
+            Ok(Err(value)) => {
+                state.stopped = Some(value);
                 return vec![None; texts.len()];
             }
             Err(_) => {
@@ -699,9 +750,15 @@ fn answer_round(
             }
         }
     }
-    answers
+    let answers: Vec<Option<Secret>> = answers
         .answers
         .into_iter()
-        .map(|a| a.or_else(|| c.password.map(|p| Secret::new(p.as_bytes()))))
-        .collect()
+        .map(|a| a.or_else(|| c.password.map(Secret::new)))
+        .collect();
+    // A server may quote an answer back (a wrong code, say): never let it
+    // into a message or log line.
+    for a in answers.iter().flatten() {
+        c.redactor.add(a);
+    }
+    answers
 }

@@ -1,11 +1,9 @@
 //! pysftp's CnOpts: connection options beyond authentication.
 
-use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
-use super::hostkeys::{self, lookup_name, KnownHosts, StoredKey};
+use super::hostkeys::{self, KnownHosts, ServerKey, StoredKey};
 use super::log::LogTarget;
 use super::paths::expand_user;
 use crate::error::{Error, ErrorKind, Result};
@@ -33,7 +31,7 @@ pub enum HostKeyStatus {
 pub struct HostKeyQuery<'a> {
     pub host: &'a str,
     pub port: u16,
-    pub key: &'a super::connect::ServerKey,
+    pub key: &'a ServerKey,
     pub status: HostKeyStatus,
 }
 
@@ -97,9 +95,9 @@ pub struct CnOpts {
     pub hostkey_callback: Option<HostKeyCallback>,
     /// Accept exactly this key and nothing else: how the extra connections
     /// of a tree operation trust the key the first one checked.
-    pub pinned_host_key: Option<super::connect::ServerKey>,
+    pub pinned_host_key: Option<ServerKey>,
     /// The same for each jump host, in order.
-    pub pinned_hop_keys: Option<Vec<super::connect::ServerKey>>,
+    pub pinned_hop_keys: Option<Vec<ServerKey>>,
     /// Read-only known_hosts files consulted after `hostkeys`.
     pub global_hostkeys: Vec<PathBuf>,
     /// With `keepalive`: a server that leaves data unacknowledged for
@@ -109,12 +107,6 @@ pub struct CnOpts {
     /// The caller's route (psftp_cnopts_set_proxy_jump / _proxy_command):
     /// wins over ssh_config's.
     pub proxy: Option<super::ssh_config::Proxy>,
-    /// A connected socket of the caller's (duplicated; see route.rs).
-    pub socket: Option<Arc<OwnedFd>>,
-    /// Answers keyboard-interactive prompts (2FA).
-    pub kbdint_callback: Option<super::auth::KbdIntCallback>,
-    /// A private key held in memory instead of a file.
-    pub private_key_data: Option<Arc<super::auth::MemoryKey>>,
     pub set_by_caller: SetByCaller,
 }
 
@@ -136,9 +128,6 @@ impl std::fmt::Debug for CnOpts {
             .field("keepalive_count_max", &self.keepalive_count_max)
             .field("ssh_config", &self.ssh_config)
             .field("proxy", &self.proxy)
-            .field("socket", &self.socket.as_ref().map(|s| s.as_raw_fd()))
-            .field("kbdint_callback", &self.kbdint_callback.is_some())
-            .field("private_key_data", &self.private_key_data.is_some())
             .field("set_by_caller", &self.set_by_caller)
             .finish()
     }
@@ -170,9 +159,6 @@ impl CnOpts {
             keepalive_count_max: 3,
             ssh_config: SshConfigFiles::Off,
             proxy: None,
-            socket: None,
-            kbdint_callback: None,
-            private_key_data: None,
             set_by_caller: SetByCaller {
                 hostkeys: knownhosts.is_some(),
                 ..SetByCaller::default()
@@ -342,9 +328,4 @@ pub fn supported_algorithms(kind: ssh2::MethodType) -> Result<Vec<&'static str>>
     session
         .supported_algs(kind)
         .map_err(|e| Error::new(ErrorKind::Ssh, format!("libssh2 supported algorithms: {e}")))
-}
-
-/// The known_hosts name for host and port (re-exported for callers).
-pub fn known_hosts_name(host: &str, port: u16) -> String {
-    lookup_name(host, port)
 }

@@ -3,16 +3,18 @@
 //! safe to share between threads.
 
 use std::cell::RefCell;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Duration;
 
 use parking_lot::ReentrantMutex;
 use ssh2::MethodType;
 
-use super::connect::{establish, millis, ConnectSpec, ServerKey};
+use super::connect::{establish, millis, ConnectSpec};
+use super::hostkeys::ServerKey;
 use super::log::Logger;
 use super::route::{Cutter, Link};
+use super::secret::Redactor;
 use crate::error::{Error, ErrorKind, Result};
 use crate::log_to;
 use crate::sftp::SftpChannel;
@@ -34,6 +36,8 @@ pub struct State {
 
 /// The escape-hatch libssh2 SFTP pointer; only used under the session lock.
 pub struct RawSftp(pub *mut libssh2_sys::LIBSSH2_SFTP);
+// SAFETY: the pointer is only used (by psftp: init and shutdown) while
+// holding the session's lock, so moving it to another thread is fine.
 unsafe impl Send for RawSftp {}
 
 impl State {
@@ -61,6 +65,8 @@ impl State {
 #[derive(Debug, Clone)]
 pub struct ConnInfo {
     pub peer: String,
+    /// The user name authenticated as (issue 15's username getter reads it).
+    #[allow(dead_code)]
     pub username: String,
     pub server_key: ServerKey,
 }
@@ -80,35 +86,65 @@ pub struct Connection {
     link: Mutex<Option<Link>>,
     /// The jump hosts' keys, which extra connections must see again.
     hop_keys: Vec<ServerKey>,
+    /// The connection's secrets, kept out of the errors of its extra
+    /// connections (the log has its own reference).
+    redactor: Redactor,
     interrupted: AtomicBool,
-    /// The thread coordinating a tree operation on this connection: its
-    /// progress callback runs there while a worker holds the connection.
-    /// pthread_self, not std::thread::current: on a thread psftp did not
-    /// start, the latter registers a pthread-key destructor inside
-    /// libpsftp, which crashes that thread's exit once the library has been
-    /// unloaded (Node/koffi at process exit, dlclose).
-    coordinator: Mutex<Option<libc::pthread_t>>,
+    /// How many `lock` calls are not yet matched by `unlock`; only the
+    /// thread holding the state lock changes it.
+    explicit_locks: AtomicUsize,
+    /// Set when a call on this connection panicked: the panic may have left
+    /// requests in flight or state half-changed, so no later call may use
+    /// the session. Holds the panic's message.
+    poisoned: Arc<OnceLock<String>>,
 }
 
-/// Marks the calling thread as a tree operation's coordinator until dropped.
-pub struct CoordinatorMark<'a>(&'a Connection);
+thread_local! {
+    /// The connections whose tree operation this thread coordinates, most
+    /// recent last: their progress callbacks run on this thread while
+    /// workers hold the connection, so a call from such a callback into the
+    /// same connection would wait for its own operation. Per thread, so
+    /// that two threads running operations on one connection each keep
+    /// their own mark (one slot per connection let one operation erase the
+    /// other's). A const-initialized Vec: no lazy registration on first use
+    /// beyond the destructor every thread-local with a heap buffer has
+    /// (glibc keeps the library loaded until it has run).
+    static COORDINATING: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };
+}
 
-impl Drop for CoordinatorMark<'_> {
+/// Marks the calling thread as a tree operation's coordinator until
+/// dropped (a checked stack: each mark removes its own entry).
+pub struct CoordinatorMark(usize);
+
+impl Drop for CoordinatorMark {
     fn drop(&mut self) {
-        *self.0.coordinator.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        let _ = COORDINATING.try_with(|c| {
+            let mut c = c.borrow_mut();
+            // Marks are scoped, so this is the top entry; rposition keeps
+            // the stack right even if it were not.
+            if let Some(i) = c.iter().rposition(|id| *id == self.0) {
+                c.remove(i);
+            }
+        });
     }
 }
 
 /// A thread that sends an SSH keepalive every interval while the
-/// connection is idle (libssh2 only sends them when asked to).
+/// connection is idle (libssh2 only sends them when asked to), unless the
+/// connection was poisoned.
 struct KeepAlive {
     stop: Arc<AtomicBool>,
     thread: std::thread::Thread,
 }
 
 impl KeepAlive {
-    fn start(state: &SharedState, every: Duration) -> Option<KeepAlive> {
+    fn start(
+        state: &SharedState,
+        poisoned: &Arc<OnceLock<String>>,
+        every: Duration,
+    ) -> Option<KeepAlive> {
         let weak: Weak<ReentrantMutex<RefCell<State>>> = Arc::downgrade(state);
+        let poisoned = poisoned.clone();
         let stop = Arc::new(AtomicBool::new(false));
         let stop2 = stop.clone();
         let handle = std::thread::Builder::new()
@@ -121,6 +157,9 @@ impl KeepAlive {
                 let Some(state) = weak.upgrade() else {
                     return;
                 };
+                if poisoned.get().is_some() {
+                    return;
+                }
                 send_if_idle(&state);
             })
             .ok()?;
@@ -153,8 +192,11 @@ impl Connection {
     /// pysftp `Connection(host, username, private_key, password, port,
     /// private_key_pass, cnopts=..., default_path=...)`.
     pub fn connect(spec: ConnectSpec) -> Result<Connection> {
-        let log = Logger::open(&spec.cnopts.log)?.map(Arc::new);
-        Connection::connect_with_log(spec, log, Arc::new(Cutter::default()))
+        let redactor = spec.redactor();
+        let log = Logger::open(&spec.cnopts.log, redactor.clone())?.map(Arc::new);
+        spec.check()
+            .inspect_err(|e| log_to!(log, "connect refused: {e}"))?;
+        Connection::connect_with_log(spec, log, redactor, Arc::new(Cutter::default()))
     }
 
     /// Another connection to the same server, by the same route, with the
@@ -165,7 +207,7 @@ impl Connection {
             default_path: None,
             ..self.spec.clone()
         };
-        if spec.cnopts.socket.is_some() {
+        if spec.socket.is_some() {
             return Err(Error::new(
                 ErrorKind::Unsupported,
                 "no extra connection over the application's socket (it carries this one)",
@@ -178,17 +220,30 @@ impl Connection {
         spec.cnopts.pinned_host_key = Some(self.info.server_key.clone());
         spec.cnopts.pinned_hop_keys = Some(self.hop_keys.clone());
         spec.cnopts.hostkey_callback = None;
-        spec.cnopts.kbdint_callback = None;
+        spec.kbdint_callback = None;
         // Connecting is part of the operation: its timeout bounds it too.
         if let Some(t) = spec.cnopts.timeout {
             spec.cnopts.connect_timeout = Some(spec.cnopts.connect_timeout.map_or(t, |c| c.min(t)));
         }
-        Connection::connect_with_log(spec, self.log.clone(), cutter)
+        Connection::connect_with_log(spec, self.log.clone(), self.redactor.clone(), cutter)
     }
 
+    /// Connect; no secret `redactor` knows (the password, passphrase and
+    /// key of `spec`, keyboard-interactive answers) is in the error.
     fn connect_with_log(
         spec: ConnectSpec,
         log: Option<Arc<Logger>>,
+        redactor: Redactor,
+        cutter: Arc<Cutter>,
+    ) -> Result<Connection> {
+        Connection::connect_unscrubbed(spec, log, &redactor, cutter)
+            .map_err(|e| redactor.scrub_error(e))
+    }
+
+    fn connect_unscrubbed(
+        spec: ConnectSpec,
+        log: Option<Arc<Logger>>,
+        redactor: &Redactor,
         cutter: Arc<Cutter>,
     ) -> Result<Connection> {
         if spec.host.is_empty() {
@@ -198,7 +253,7 @@ impl Connection {
                 "cannot connect: host is empty",
             ));
         }
-        let est = establish(&spec, log.as_ref(), cutter).inspect_err(|e| {
+        let est = establish(&spec, log.as_ref(), redactor, cutter).inspect_err(|e| {
             log_to!(log, "connect failed: {e}");
         })?;
         let peer = est.peer.clone();
@@ -220,10 +275,11 @@ impl Connection {
             cd_stack: Vec::new(),
             closed: false,
         })));
+        let poisoned = Arc::new(OnceLock::new());
         let keepalive = spec
             .cnopts
             .keepalive
-            .and_then(|every| KeepAlive::start(&state, every));
+            .and_then(|every| KeepAlive::start(&state, &poisoned, every));
         let conn = Connection {
             info: ConnInfo {
                 peer,
@@ -235,8 +291,10 @@ impl Connection {
             cutter: est.link.cutter.clone(),
             link: Mutex::new(Some(est.link)),
             hop_keys: est.hop_keys,
+            redactor: redactor.clone(),
             interrupted: AtomicBool::new(false),
-            coordinator: Mutex::new(None),
+            explicit_locks: AtomicUsize::new(0),
+            poisoned,
             log,
             spec,
         };
@@ -250,6 +308,7 @@ impl Connection {
     /// wait; a callback re-entering its own connection mid-operation gets an
     /// error instead of corrupting the request pipeline.
     pub fn with<R>(&self, f: impl FnOnce(&mut State) -> Result<R>) -> Result<R> {
+        self.refuse_poisoned()?;
         self.refuse_coordinator()?;
         let guard = self.state.lock();
         let mut st = guard.try_borrow_mut().map_err(|_| {
@@ -283,27 +342,59 @@ impl Connection {
         log_to!(self.log, "connection to {} interrupted", self.info.peer);
     }
 
+    /// This connection's identity for the coordinator marks.
+    fn id(&self) -> usize {
+        Arc::as_ptr(&self.state) as usize
+    }
+
     /// Mark the calling thread as the coordinator of a tree operation.
-    pub fn mark_coordinator(&self) -> CoordinatorMark<'_> {
-        *self.coordinator.lock().unwrap_or_else(|p| p.into_inner()) =
-            // SAFETY: pthread_self has no preconditions.
-            Some(unsafe { libc::pthread_self() });
-        CoordinatorMark(self)
+    pub fn mark_coordinator(&self) -> CoordinatorMark {
+        COORDINATING.with(|c| c.borrow_mut().push(self.id()));
+        CoordinatorMark(self.id())
     }
 
     /// A tree operation's progress callback calling into its own connection
-    /// would wait for a worker holding it: refuse, as for get's callback.
+    /// would wait for a worker holding it: refuse at once, as for get's
+    /// callback.
     fn refuse_coordinator(&self) -> Result<()> {
-        let coordinator = *self.coordinator.lock().unwrap_or_else(|p| p.into_inner());
-        // SAFETY: pthread_self and pthread_equal have no preconditions.
-        if coordinator.is_some_and(|t| unsafe { libc::pthread_equal(t, libc::pthread_self()) } != 0)
-        {
+        let id = self.id();
+        let coordinating = COORDINATING
+            .try_with(|c| c.borrow().contains(&id))
+            .unwrap_or(false);
+        if coordinating {
             return Err(Error::invalid_arg(
                 "conn",
                 "is in use by an unfinished call on this thread (a callback cannot use the connection that called it, except walktree's)",
             ));
         }
         Ok(())
+    }
+
+    /// A call on this connection panicked (`why` is the panic's message):
+    /// every later call fails with ConnectionLost saying so, and close()
+    /// drops the link without a goodbye.
+    pub fn poison(&self, why: &str) {
+        if self.poisoned.set(why.to_string()).is_ok() {
+            log_to!(
+                self.log,
+                "connection to {} poisoned by a panic: {why}",
+                self.info.peer
+            );
+        }
+    }
+
+    fn refuse_poisoned(&self) -> Result<()> {
+        match self.poisoned.get() {
+            None => Ok(()),
+            Some(why) => Err(Error::new(
+                ErrorKind::ConnectionLost,
+                format!(
+                    "connection to {} is unusable: an earlier call on it panicked inside psftp \
+                     ({why}), which may have left it mid-request; close it and connect again",
+                    self.info.peer
+                ),
+            )),
+        }
     }
 
     pub fn is_interrupted(&self) -> bool {
@@ -331,19 +422,12 @@ impl Connection {
         &self,
         f: impl FnOnce(&mut State) -> Result<R>,
     ) -> Result<R> {
+        self.refuse_poisoned()?;
         let guard = self.state.lock();
         let mut st = guard.try_borrow_mut().map_err(|_| {
             Error::invalid_arg("conn", "is in use by an unfinished call on this thread")
         })?;
         f(&mut st)
-    }
-
-    pub fn info(&self) -> &ConnInfo {
-        &self.info
-    }
-
-    pub fn spec(&self) -> &ConnectSpec {
-        &self.spec
     }
 
     pub fn log(&self, msg: &str) {
@@ -466,6 +550,11 @@ impl Connection {
         &self.info.username
     }
 
+    /// The server as messages name it ("host:port").
+    pub fn peer(&self) -> &str {
+        &self.info.peer
+    }
+
     /// pysftp `close()`: end the session; later calls fail with
     /// ConnectionLost.
     pub fn close(&self) {
@@ -480,7 +569,7 @@ impl Connection {
             return;
         }
         st.closed = true;
-        if st.sftp.check_usable().is_ok() {
+        if st.sftp.check_usable().is_ok() && self.poisoned.get().is_none() {
             close_raw_sftp(&mut st);
             st.sftp.shutdown();
             let _ = st
@@ -501,6 +590,43 @@ impl Connection {
         log_to!(self.log, "connection to {} closed", self.info.peer);
     }
 
+    /// Hold the connection for the calling thread until `unlock`: calls
+    /// from other threads wait, and the keepalive thread sends nothing, so
+    /// the caller may use the raw libssh2 pointers of `sftp_client`.
+    /// Re-entrant: this thread's own calls still work.
+    pub fn lock(&self) -> Result<()> {
+        self.refuse_poisoned()?;
+        self.refuse_coordinator()?;
+        let guard = self.state.lock();
+        if guard.try_borrow_mut().is_err() {
+            // A callback of a call that is using the session right now.
+            return Err(Error::invalid_arg(
+                "conn",
+                "is in use by an unfinished call on this thread (a callback cannot lock the connection that called it)",
+            ));
+        }
+        std::mem::forget(guard);
+        self.explicit_locks.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }
+
+    /// Release one `lock` of the calling thread.
+    pub fn unlock(&self) -> Result<()> {
+        let held_here = self.state.is_owned_by_current_thread()
+            && self.explicit_locks.load(Ordering::SeqCst) > 0;
+        if !held_here {
+            return Err(Error::invalid_arg(
+                "conn",
+                "is not locked by this thread (psftp_lock and psftp_unlock pair up on one thread)",
+            ));
+        }
+        self.explicit_locks.fetch_sub(1, Ordering::SeqCst);
+        // SAFETY: this thread holds the lock (checked above), once for the
+        // guard `lock` forgot.
+        unsafe { self.state.force_unlock() };
+        Ok(())
+    }
+
     /// pysftp `sftp_client`: the libssh2 session and a libssh2 SFTP session
     /// opened on first use; both live until `close`.
     pub fn sftp_client(
@@ -514,6 +640,8 @@ impl Connection {
             let mut guard = session.raw();
             let raw_session: *mut libssh2_sys::LIBSSH2_SESSION = &mut *guard;
             if st.raw_sftp.0.is_null() {
+                // SAFETY: raw_session is this connection's live session,
+                // and `guard` holds its lock during the call.
                 let p = unsafe { libssh2_sys::libssh2_sftp_init(raw_session) };
                 if p.is_null() {
                     return Err(Error::new(
@@ -532,6 +660,8 @@ fn close_raw_sftp(st: &mut State) {
     let p = std::mem::replace(&mut st.raw_sftp, RawSftp(std::ptr::null_mut())).0;
     if !p.is_null() {
         let _guard = st.session().raw();
+        // SAFETY: `p` came from libssh2_sftp_init on this live session, is
+        // shut down once (taken out of the state above), under its lock.
         unsafe { libssh2_sys::libssh2_sftp_shutdown(p) };
     }
 }

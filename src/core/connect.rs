@@ -4,46 +4,116 @@
 //! authentication (auth.rs).
 
 use std::io::Write;
-use std::os::fd::{AsFd, AsRawFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use ssh2::{MethodType, Session};
 
-use super::auth::{self, Credentials, KeyChoice};
+use super::auth::{self, Credentials, KbdIntCallback, KeyChoice, KeyData};
 use super::cnopts::{CnOpts, HostKeyDecision, HostKeyQuery, HostKeyStatus, UnknownHostPolicy};
-use super::hostkeys::{self, lookup_name, Check, KnownHosts};
+use super::hostkeys::{self, lookup_name, Check, KnownHosts, ServerKey};
 use super::log::Logger;
 use super::paths::expand_user;
 use super::plan::{self, Endpoint, FirstLeg, Plan};
 use super::route::{self, Chain, Cutter, Link, Stream};
+use super::secret::{refuse_key_material, Redactor, Secret};
 use crate::error::{Error, ErrorKind, Result};
 use crate::log_to;
 
-/// Everything pysftp's `Connection(...)` takes.
-#[derive(Clone, Debug)]
+/// Everything pysftp's `Connection(...)` takes, and what only
+/// psftp_connect_opts adds (a key from memory, the caller's socket, the
+/// keyboard-interactive callback).
+#[derive(Clone)]
 pub struct ConnectSpec {
     /// A host name, address, or ssh_config Host alias.
     pub host: String,
     /// 0: ssh_config's Port, else 22.
     pub port: u16,
     pub username: Option<String>,
-    pub password: Option<String>,
+    pub password: Option<Secret>,
     /// A key file path, or "agent" / "agent:<comment or SHA256 fingerprint>"
     /// for keys held by ssh-agent (pysftp's AgentKey).
     pub private_key: Option<String>,
-    pub private_key_pass: Option<String>,
+    pub private_key_pass: Option<Secret>,
+    /// A private key given by its contents (PEM or OpenSSH format) instead
+    /// of `private_key`, with its own passphrase.
+    pub private_key_data: Option<KeyData>,
     pub cnopts: CnOpts,
     pub default_path: Option<String>,
+    /// A connected socket of the caller's (a duplicate; see route.rs).
+    pub socket: Option<Arc<OwnedFd>>,
+    /// Answers keyboard-interactive prompts (2FA), for the server and the
+    /// jump hosts.
+    pub kbdint_callback: Option<KbdIntCallback>,
 }
 
-/// The server's host key as the session saw it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ServerKey {
-    pub key_type: String,
-    pub base64: String,
-    pub fingerprint: String,
+impl std::fmt::Debug for ConnectSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnectSpec")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("username", &self.username)
+            .field("password", &self.password)
+            .field("private_key", &self.private_key)
+            .field("private_key_pass", &self.private_key_pass)
+            .field("private_key_data", &self.private_key_data)
+            .field("cnopts", &self.cnopts)
+            .field("default_path", &self.default_path)
+            .field("socket", &self.socket.as_ref().map(|s| s.as_raw_fd()))
+            .field("kbdint_callback", &self.kbdint_callback.is_some())
+            .finish()
+    }
+}
+
+impl ConnectSpec {
+    /// pysftp's arguments; nothing that only the connect options set.
+    pub fn new(host: &str) -> ConnectSpec {
+        ConnectSpec {
+            host: host.to_string(),
+            port: 0,
+            username: None,
+            password: None,
+            private_key: None,
+            private_key_pass: None,
+            private_key_data: None,
+            cnopts: CnOpts::default(),
+            default_path: None,
+            socket: None,
+            kbdint_callback: None,
+        }
+    }
+
+    /// Key material in a slot that messages repeat is a caller's mistake
+    /// (a key's contents given as its path): refuse it without showing it.
+    pub fn check(&self) -> Result<()> {
+        refuse_key_material("host", &self.host, "a host name")?;
+        for (param, value, what) in [
+            ("username", &self.username, "a user name"),
+            ("private_key", &self.private_key, "a key file's path"),
+            ("default_path", &self.default_path, "a path"),
+        ] {
+            if let Some(v) = value {
+                refuse_key_material(param, v, what)?;
+            }
+        }
+        if let Some(super::ssh_config::Proxy::Command(cmd)) = &self.cnopts.proxy {
+            refuse_key_material("command", cmd, "a command")?;
+        }
+        Ok(())
+    }
+
+    /// This connection's secrets, to keep out of its messages and log.
+    pub fn redactor(&self) -> Redactor {
+        let data = self.private_key_data.iter().flat_map(KeyData::secrets);
+        Redactor::new(
+            self.password
+                .iter()
+                .chain(&self.private_key_pass)
+                .chain(data),
+        )
+    }
 }
 
 /// A connected, authenticated session.
@@ -65,23 +135,21 @@ pub(crate) const AGENT_PREFIX: &str = "agent";
 /// Connect as `spec` says. Every socket of the route is registered with
 /// `cutter` as soon as it exists, so a coordinator can cut a connection
 /// that is still handshaking.
+/// `redactor` learns the secrets met on the way (keyboard-interactive
+/// answers).
 pub fn establish(
     spec: &ConnectSpec,
     log: Option<&Arc<Logger>>,
+    redactor: &Redactor,
     cutter: Arc<Cutter>,
 ) -> Result<Established> {
     let plan = plan::plan(spec)?;
-    if spec.private_key.is_some() && spec.cnopts.private_key_data.is_some() {
-        return Err(Error::invalid_arg(
-            "private_key",
-            "is given, and a private key from memory too: use one",
-        ));
-    }
     for n in &plan.notes {
         log_to!(log, "ssh_config: {n}");
     }
     let mut chain = Chain::default();
-    let r = establish_route(spec, &plan, log, &cutter, &mut chain);
+    let ends = Ends { spec, redactor };
+    let r = establish_route(&ends, &plan, log, &cutter, &mut chain);
     match r {
         Ok((est, stream_fd)) => {
             let link = Link::new(cutter, stream_fd.as_fd(), chain);
@@ -106,9 +174,16 @@ pub fn establish(
 
 type Reached = (Session, ServerKey, Vec<ServerKey>);
 
+/// What every endpoint of a route authenticates with: the caller's
+/// settings, and where secrets met on the way are recorded.
+struct Ends<'a> {
+    spec: &'a ConnectSpec,
+    redactor: &'a Redactor,
+}
+
 /// The first leg, each jump host, then the server.
 fn establish_route(
-    spec: &ConnectSpec,
+    ends: &Ends<'_>,
     plan: &Plan,
     log: Option<&Arc<Logger>>,
     cutter: &Cutter,
@@ -117,19 +192,20 @@ fn establish_route(
     let first = plan.hops.first().unwrap_or(&plan.target);
     let mut stream = first_stream(plan, first, chain, log)?;
     cutter.add(stream.as_fd())?;
-    let pins = spec.cnopts.pinned_hop_keys.as_deref().unwrap_or_default();
+    let pins = ends
+        .spec
+        .cnopts
+        .pinned_hop_keys
+        .as_deref()
+        .unwrap_or_default();
     let mut hop_keys = Vec::new();
     for (i, hop) in plan.hops.iter().enumerate() {
         let next = plan.hops.get(i + 1).unwrap_or(&plan.target);
         let fd = stream.as_raw_fd();
-        let name_hop = |e: Error| {
-            Error::new(
-                e.kind(),
-                format!("jump host {} {}: {}", i + 1, hop.label(), e.message()),
-            )
-        };
+        // The error keeps its errno, status and callback value.
+        let name_hop = |e: Error| e.context(format!("jump host {} {}", i + 1, hop.label()));
         let (session, key) =
-            session_over(stream, hop, Role::Hop(pins.get(i)), spec, log.map(|l| &**l))
+            session_over(stream, hop, Role::Hop(pins.get(i)), ends, log.map(|l| &**l))
                 .map_err(|e| name_hop(with_diagnosis(e, i == 0, chain)))?;
         log_to!(
             log,
@@ -159,7 +235,7 @@ fn establish_route(
         .as_fd()
         .try_clone_to_owned()
         .map_err(|e| Error::new(ErrorKind::Connect, format!("duplicate a socket: {e}")))?;
-    let (session, key) = session_over(stream, &plan.target, Role::Target, spec, log.map(|l| &**l))
+    let (session, key) = session_over(stream, &plan.target, Role::Target, ends, log.map(|l| &**l))
         .map_err(|e| with_diagnosis(e, plan.hops.is_empty(), chain))?;
     Ok(((session, key, hop_keys), server_fd))
 }
@@ -175,7 +251,10 @@ fn with_diagnosis(e: Error, behind_first_leg: bool, chain: &mut Chain) -> Error 
         return e;
     }
     match chain.proxy_diagnosis() {
-        Some(d) => Error::new(e.kind(), format!("{}; {d}", e.message())),
+        Some(d) => {
+            let message = format!("{}; {d}", e.message());
+            e.with_message(message)
+        }
         None => e,
     }
 }
@@ -224,9 +303,10 @@ fn session_over(
     stream: Stream,
     ep: &Endpoint,
     role: Role<'_>,
-    spec: &ConnectSpec,
+    ends: &Ends<'_>,
     log: Option<&Logger>,
 ) -> Result<(Session, ServerKey)> {
+    let spec = ends.spec;
     let peer = ep.peer();
     let opts = &ep.opts;
     let mut session = Session::new()
@@ -277,7 +357,7 @@ fn session_over(
         ),
     }
     let key_path;
-    let key = match (&spec.private_key, &spec.cnopts.private_key_data) {
+    let key = match (&spec.private_key, &spec.private_key_data) {
         (Some(k), _) => match agent_selector(k) {
             Some(sel) => Some(KeyChoice::Agent(sel)),
             None => {
@@ -293,14 +373,19 @@ fn session_over(
         user: &ep.user,
         host: &ep.host,
         port: ep.port,
-        password: spec.password.as_deref().filter(|_| target),
+        password: spec
+            .password
+            .as_ref()
+            .map(Secret::expose)
+            .filter(|_| target),
         key,
-        passphrase: spec.private_key_pass.as_deref(),
+        passphrase: spec.private_key_pass.as_ref().map(Secret::expose),
         explicit_is_final: target,
         identity_files: &ep.identity_files,
         identities_only: ep.identities_only,
         agent: ep.agent.clone(),
-        kbdint: opts.kbdint_callback.as_ref(),
+        kbdint: spec.kbdint_callback.as_ref(),
+        redactor: ends.redactor,
     };
     auth::authenticate(&session, &creds, log)?;
     log_to!(log, "authenticated as {} on {peer}", ep.user);
@@ -564,6 +649,7 @@ struct FileLock<'a>(&'a std::fs::File);
 impl<'a> FileLock<'a> {
     fn exclusive(file: &'a std::fs::File, path: &Path) -> Result<FileLock<'a>> {
         use std::os::fd::AsRawFd;
+        // SAFETY: flock on a descriptor `file` owns and keeps open.
         if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } != 0 {
             return Err(Error::local_io(
                 "lock",
@@ -578,6 +664,7 @@ impl<'a> FileLock<'a> {
 impl Drop for FileLock<'_> {
     fn drop(&mut self) {
         use std::os::fd::AsRawFd;
+        // SAFETY: flock on a descriptor the borrowed File keeps open.
         unsafe { libc::flock(self.0.as_raw_fd(), libc::LOCK_UN) };
     }
 }

@@ -143,10 +143,6 @@ impl RemoteFile {
         })
     }
 
-    pub fn path(&self) -> &[u8] {
-        &self.path
-    }
-
     fn check_open(&self) -> Result<()> {
         if self.closed {
             return Err(Error::invalid_arg(

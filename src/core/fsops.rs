@@ -3,9 +3,9 @@
 //! working directory and names it in errors.
 
 use super::conn::{Connection, State};
-use super::helpers::octal_int_to_mode;
 use super::paths::{remote_dirname, remote_join};
 use crate::error::{Error, ErrorKind, Result};
+use crate::sftp::list::is_entry;
 use crate::sftp::{show, Attrs, NameEntry, StatVfs};
 
 /// One entry of `listdir_attr`: the name's bytes exactly as the server
@@ -31,7 +31,7 @@ impl DirEntry {
 pub fn sorted_entries(entries: Vec<NameEntry>) -> Vec<DirEntry> {
     let mut v: Vec<DirEntry> = entries
         .into_iter()
-        .filter(|e| e.filename != b"." && e.filename != b"..")
+        .filter(|e| is_entry(&e.filename))
         .map(DirEntry::from_name)
         .collect();
     v.sort_by(|a, b| a.filename.cmp(&b.filename));
@@ -68,12 +68,21 @@ impl State {
     /// answers "Failure" when the target exists.
     fn refine_exists(&mut self, err: Error, resolved: &[u8]) -> Error {
         if err.kind() == ErrorKind::Sftp && self.sftp.lstat(resolved).is_ok() {
-            return Error::new(
-                ErrorKind::Exists,
-                format!("{} (it already exists)", err.message()),
-            );
+            let message = format!("{} (it already exists)", err.message());
+            return err.refined(ErrorKind::Exists, message);
         }
         err
+    }
+
+    /// SFTP v3 has no "directory not empty" status: OpenSSH answers a
+    /// generic "Failure" to rmdir of a non-empty directory. Tell the caller
+    /// when a listing (only on that failure) shows entries.
+    fn refine_not_empty(&mut self, err: Error, resolved: &[u8]) -> Error {
+        if err.kind() != ErrorKind::Sftp || !self.sftp.has_entries(resolved).unwrap_or(false) {
+            return err;
+        }
+        let message = format!("rmdir '{}': directory not empty", show(resolved));
+        err.refined(ErrorKind::DirNotEmpty, message)
     }
 
     /// OpenSSH reports ENOTDIR as "no such file": tell the caller when the
@@ -81,10 +90,8 @@ impl State {
     pub fn refine_not_a_directory(&mut self, err: Error, resolved: &[u8]) -> Error {
         if err.kind() == ErrorKind::NotFound && self.sftp.stat(resolved).is_ok_and(|a| !a.is_dir())
         {
-            return Error::new(
-                ErrorKind::NotADirectory,
-                format!("{}: not a directory", err.message()),
-            );
+            let message = format!("{}: not a directory", err.message());
+            return err.refined(ErrorKind::NotADirectory, message);
         }
         err
     }
@@ -259,24 +266,22 @@ impl Connection {
         })
     }
 
-    /// pysftp `mkdir(remotepath, mode=777)`; `mode` in pysftp's octal-looking
-    /// integer form.
-    pub fn mkdir(&self, path: &[u8], mode: i64) -> Result<()> {
-        let mode = octal_int_to_mode(mode)?;
+    /// pysftp `mkdir(remotepath, mode=777)`; `mode` in POSIX bits (0o777).
+    pub fn mkdir(&self, path: &[u8], mode: u32) -> Result<()> {
         self.with(|st| st.mkdir_path(path, mode))
     }
 
     /// pysftp `makedirs(remotedir, mode=777)`: create missing levels; an
     /// existing directory is fine, a file in the way is an error.
-    pub fn makedirs(&self, path: &[u8], mode: i64) -> Result<()> {
-        let mode = octal_int_to_mode(mode)?;
+    pub fn makedirs(&self, path: &[u8], mode: u32) -> Result<()> {
         self.with(|st| makedirs_in(st, path, mode))
     }
 
+    /// pysftp `rmdir(remotepath)`: remove an empty directory.
     pub fn rmdir(&self, path: &[u8]) -> Result<()> {
         self.with(|st| {
             let p = st.resolve(path);
-            st.sftp.rmdir(&p)
+            st.sftp.rmdir(&p).map_err(|e| st.refine_not_empty(e, &p))
         })
     }
 
@@ -327,9 +332,8 @@ impl Connection {
         })
     }
 
-    /// pysftp `chmod(remotepath, mode=777)`.
-    pub fn chmod(&self, path: &[u8], mode: i64) -> Result<()> {
-        let mode = octal_int_to_mode(mode)?;
+    /// pysftp `chmod(remotepath, mode=777)`; `mode` in POSIX bits.
+    pub fn chmod(&self, path: &[u8], mode: u32) -> Result<()> {
         self.setstat(
             path,
             Attrs {

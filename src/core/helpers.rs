@@ -9,26 +9,6 @@ pub fn st_mode_to_int(mode: u32) -> u32 {
     (bits >> 6) * 100 + ((bits >> 3) & 7) * 10 + (bits & 7)
 }
 
-/// The reverse, as pysftp's chmod/mkdir do with `int(str(mode), 8)`: 644
-/// becomes 0o644. Digits 8 and 9, negative values and more than four digits
-/// are invalid.
-pub fn octal_int_to_mode(value: i64) -> Result<u32> {
-    if !(0..=7777).contains(&value) {
-        return Err(Error::invalid_arg(
-            "mode",
-            format!("{value} is not an octal-looking mode like 644 (0 to 7777)"),
-        ));
-    }
-    let digits = value.to_string();
-    if let Some(bad) = digits.chars().find(|c| *c > '7') {
-        return Err(Error::invalid_arg(
-            "mode",
-            format!("{value} has the digit {bad}; modes are written in octal digits 0-7, like 644"),
-        ));
-    }
-    Ok(u32::from_str_radix(&digits, 8).expect("digits checked"))
-}
-
 /// Python's posixpath.join for two parts (what pysftp uses).
 pub fn posix_join(a: &[u8], b: &[u8]) -> Vec<u8> {
     if b.starts_with(b"/") {
@@ -109,18 +89,6 @@ mod tests {
         assert_eq!(st_mode_to_int(0o40755), 755);
         assert_eq!(st_mode_to_int(0o104755), 755);
         assert_eq!(st_mode_to_int(0o7), 7);
-    }
-
-    #[test]
-    fn octal_int_to_mode_accepts_octal_digits_only() {
-        assert_eq!(octal_int_to_mode(644).unwrap(), 0o644);
-        assert_eq!(octal_int_to_mode(777).unwrap(), 0o777);
-        assert_eq!(octal_int_to_mode(1777).unwrap(), 0o1777);
-        assert_eq!(octal_int_to_mode(0).unwrap(), 0);
-        for bad in [648, 999, -1, 10000] {
-            let e = octal_int_to_mode(bad).unwrap_err();
-            assert!(e.message().starts_with("mode:"), "{e}");
-        }
     }
 
     fn strs(v: Vec<Vec<u8>>) -> Vec<String> {

@@ -86,6 +86,14 @@ pub enum Check {
     NotFound,
 }
 
+/// The server's host key as the session saw it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerKey {
+    pub key_type: String,
+    pub base64: String,
+    pub fingerprint: String,
+}
+
 /// A key stored in known_hosts for a host.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredKey {
@@ -112,12 +120,16 @@ struct Revoked {
     at: String,
 }
 
-// The collection is only touched while holding the session lock.
+// SAFETY: the libssh2 collection is only touched while holding its
+// session's lock (every use below takes session.raw()), so it may move to
+// another thread.
 unsafe impl Send for KnownHosts {}
 
 impl Drop for KnownHosts {
     fn drop(&mut self) {
         let _guard = self.session.raw();
+        // SAFETY: `raw` came from libssh2_knownhost_init on this session
+        // and is freed once, here, under the session's lock.
         unsafe { raw::libssh2_knownhost_free(self.raw) }
     }
 }
@@ -127,6 +139,7 @@ impl KnownHosts {
     pub fn new(session: &ssh2::Session) -> Result<KnownHosts> {
         let raw = {
             let mut guard = session.raw();
+            // SAFETY: a live session, locked by `guard` during the call.
             unsafe { raw::libssh2_knownhost_init(&mut *guard) }
         };
         if raw.is_null() {
@@ -158,6 +171,8 @@ impl KnownHosts {
             }
             let rc = {
                 let _guard = self.session.raw();
+                // SAFETY: a live collection, under its session's lock;
+                // `line` and its length describe one borrowed slice.
                 unsafe {
                     raw::libssh2_knownhost_readline(
                         self.raw,
@@ -206,9 +221,13 @@ impl KnownHosts {
         name: &CStr,
         key: &[u8],
         mask: i32,
-        store: *mut *mut raw::libssh2_knownhost,
+        store: Option<&mut *mut raw::libssh2_knownhost>,
     ) -> i32 {
+        let store = store.map_or(ptr::null_mut(), |s| s as *mut _);
         let _guard = self.session.raw();
+        // SAFETY: a live collection, under its session's lock; `name` is
+        // NUL-terminated (its length -1 says so), `key` one borrowed slice,
+        // `store` NULL or a live &mut the entry pointer is written to.
         unsafe {
             raw::libssh2_knownhost_checkp(
                 self.raw,
@@ -228,10 +247,12 @@ impl KnownHosts {
         let mut store: *mut raw::libssh2_knownhost = ptr::null_mut();
         let mask =
             raw::LIBSSH2_KNOWNHOST_TYPE_PLAIN | raw::LIBSSH2_KNOWNHOST_KEYENC_BASE64 | kt.mask;
-        let rc = self.check_raw(name, b"!\0", mask, &mut store);
+        let rc = self.check_raw(name, b"!\0", mask, Some(&mut store));
         if rc != raw::LIBSSH2_KNOWNHOST_CHECK_MISMATCH || store.is_null() {
             return None;
         }
+        // SAFETY: libssh2 set `store` (not NULL, checked) to an entry of the
+        // collection, alive as long as `self`; its key is NUL-terminated.
         let key = unsafe { CStr::from_ptr((*store).key) };
         Some(StoredKey {
             key_type: kt.name,
@@ -280,7 +301,7 @@ impl KnownHosts {
             return Check::NotFound;
         };
         let mask = raw::LIBSSH2_KNOWNHOST_TYPE_PLAIN | raw::LIBSSH2_KNOWNHOST_KEYENC_RAW | kt.mask;
-        match self.check_raw(&cname, key, mask, ptr::null_mut()) {
+        match self.check_raw(&cname, key, mask, None) {
             raw::LIBSSH2_KNOWNHOST_CHECK_MATCH => Check::Match,
             raw::LIBSSH2_KNOWNHOST_CHECK_MISMATCH => Check::Mismatch,
             _ => Check::NotFound,
@@ -291,24 +312,6 @@ impl KnownHosts {
     pub fn line_for(name: &str, kt: KeyType, key: &[u8]) -> String {
         format!("{name} {} {}\n", kt.name, base64(key))
     }
-}
-
-/// Host-key algorithms for the key types `first` (in that order), then the
-/// rest of `supported`, as a libssh2 preference string.
-pub fn algorithms_first(first: &[&str], supported: &[&str]) -> String {
-    let preferred: Vec<&str> = first
-        .iter()
-        .filter_map(|name| KEY_TYPES.iter().find(|t| t.name == *name))
-        .flat_map(|t| t.algorithms.iter().copied())
-        .filter(|a| supported.contains(a))
-        .collect();
-    let rest = supported.iter().filter(|a| !preferred.contains(a)).copied();
-    preferred
-        .iter()
-        .copied()
-        .chain(rest)
-        .collect::<Vec<_>>()
-        .join(",")
 }
 
 /// Whether a known_hosts host field (comma-separated patterns with `*`,
@@ -333,8 +336,11 @@ pub fn host_patterns_match(field: &str, name: &str) -> bool {
 fn hmac_sha1(key: &[u8], data: &[u8]) -> Option<[u8; 20]> {
     let mut out = [0u8; 20];
     let mut len: std::ffi::c_uint = 0;
-    // SAFETY: a fresh context, inputs valid for their lengths, a 20-byte
-    // output for SHA-1; the context is freed on every path.
+    // SAFETY: the context is a fresh one, checked for NULL and freed once
+    // on every path after its last use; key and data are borrowed slices
+    // read for their own lengths (a known_hosts salt is far below
+    // c_int::MAX); HMAC_Final writes SHA-1's 20 bytes into `out` (20 bytes)
+    // and the length into `len`.
     unsafe {
         let ctx = openssl_sys::HMAC_CTX_new();
         if ctx.is_null() {
@@ -391,6 +397,8 @@ pub fn base64(data: &[u8]) -> String {
 /// OpenSSH's fingerprint form: "SHA256:" and unpadded base64 of the digest.
 pub fn sha256_fingerprint(key: &[u8]) -> String {
     let mut digest = [0u8; 32];
+    // SAFETY: SHA256 reads key.len() bytes of `key` and writes 32 bytes to
+    // `digest`, which has room for them.
     unsafe {
         openssl_sys::SHA256(key.as_ptr(), key.len(), digest.as_mut_ptr());
     }

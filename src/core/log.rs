@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use super::secret::Redactor;
 use crate::error::{Error, Result};
 
 /// Where CnOpts.log sends the log.
@@ -21,11 +22,14 @@ pub enum LogTarget {
 pub struct Logger {
     path: PathBuf,
     file: Mutex<File>,
+    /// The connection's secrets: no line ever carries one.
+    redactor: Redactor,
 }
 
 impl Logger {
-    /// Open the log for `target`; None when logging is off.
-    pub fn open(target: &LogTarget) -> Result<Option<Logger>> {
+    /// Open the log for `target`; None when logging is off. Lines are
+    /// scrubbed of the secrets `redactor` knows.
+    pub fn open(target: &LogTarget, redactor: Redactor) -> Result<Option<Logger>> {
         let path = match target {
             LogTarget::Off => return Ok(None),
             LogTarget::File(p) => p.clone(),
@@ -39,6 +43,7 @@ impl Logger {
         Ok(Some(Logger {
             path,
             file: Mutex::new(file),
+            redactor,
         }))
     }
 
@@ -47,6 +52,7 @@ impl Logger {
     }
 
     pub fn log(&self, msg: &str) {
+        let msg = self.redactor.scrub(msg);
         let line = format!("{} psftp: {msg}\n", utc_timestamp(SystemTime::now()));
         if let Ok(mut f) = self.file.lock() {
             // A full disk must not fail the transfer being logged.
@@ -56,7 +62,6 @@ impl Logger {
 }
 
 /// Log through an optional logger without formatting when it is off.
-#[macro_export]
 macro_rules! log_to {
     ($logger:expr, $($arg:tt)*) => {
         if let Some(l) = $logger.as_ref() {
@@ -64,6 +69,7 @@ macro_rules! log_to {
         }
     };
 }
+pub(crate) use log_to;
 
 fn temp_log_path() -> PathBuf {
     use std::sync::atomic::{AtomicU32, Ordering};

@@ -16,6 +16,7 @@ pub mod plan;
 pub mod remote;
 pub mod resume;
 pub mod route;
+pub mod secret;
 pub mod siblings;
 pub mod split;
 pub mod ssh_config;
@@ -25,8 +26,9 @@ pub mod walk;
 
 pub use cnopts::{CnOpts, UnknownHostPolicy};
 pub use conn::{Connection, SecurityOptions};
-pub use connect::{ConnectSpec, ServerKey};
+pub use connect::ConnectSpec;
 pub use fsops::DirEntry;
+pub use hostkeys::ServerKey;
 pub use log::LogTarget;
 pub use options::{ErrorPolicy, SymlinkPolicy, TransferOpts};
 pub use tree::{Failure, TreeProgress, TreeReport};

@@ -23,9 +23,12 @@ pub fn default_username() -> Option<String> {
 }
 
 fn passwd_field(field: impl Fn(&libc::passwd) -> *mut libc::c_char) -> Option<String> {
+    // SAFETY: passwd is plain C data (integers and pointers); all-zero is
+    // a valid value, overwritten by getpwuid_r.
     let mut pw: libc::passwd = unsafe { std::mem::zeroed() };
     let mut result: *mut libc::passwd = std::ptr::null_mut();
     let mut buf = vec![0 as libc::c_char; 16 * 1024];
+    // SAFETY: every pointer is to a live local; buf.len() is buf's size.
     let rc = unsafe {
         libc::getpwuid_r(
             libc::getuid(),
@@ -42,6 +45,8 @@ fn passwd_field(field: impl Fn(&libc::passwd) -> *mut libc::c_char) -> Option<St
     if p.is_null() {
         return None;
     }
+    // SAFETY: getpwuid_r succeeded, so the field is a NUL-terminated string
+    // inside `buf`, which is still alive.
     Some(unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned())
 }
 

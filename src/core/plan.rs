@@ -83,6 +83,7 @@ pub fn plan(spec: &ConnectSpec) -> Result<Plan> {
         spec.username.as_deref(),
         port,
         &spec.cnopts,
+        spec.socket.as_ref(),
         &local,
     )
 }
@@ -92,6 +93,7 @@ fn plan_for(
     user: Option<&str>,
     port: Option<u16>,
     opts: &CnOpts,
+    socket: Option<&Arc<OwnedFd>>,
     local: &Local,
 ) -> Result<Plan> {
     if host.is_empty() {
@@ -106,7 +108,11 @@ fn plan_for(
     };
     let cfg = ssh_config::resolve(host, &presets, &files, local)?;
     let mut notes = cfg.notes.clone();
-    let (first, hops) = route(&cfg, opts, &files, local, 0, &mut notes)?;
+    let direct = match socket {
+        Some(fd) => FirstLeg::Socket(fd.clone()),
+        None => FirstLeg::Direct,
+    };
+    let (first, hops) = route(&cfg, opts, &direct, &files, local, 0, &mut notes)?;
     Ok(Plan {
         target: endpoint(&cfg, opts, local, &mut notes)?,
         hops,
@@ -124,24 +130,23 @@ fn config_files(opts: &CnOpts, local: &Local) -> Vec<ConfigFile> {
     }
 }
 
-/// The first leg and the jump hosts `cfg`'s proxy asks for.
+/// The first leg and the jump hosts `cfg`'s proxy asks for; `direct` is
+/// the first leg without a proxy (TCP, or the caller's socket).
 fn route(
     cfg: &HostConfig,
     opts: &CnOpts,
+    direct: &FirstLeg,
     files: &[ConfigFile],
     local: &Local,
     depth: usize,
     notes: &mut Vec<String>,
 ) -> Result<(FirstLeg, Vec<Endpoint>)> {
-    let direct = match &opts.socket {
-        Some(fd) => FirstLeg::Socket(fd.clone()),
-        None => FirstLeg::Direct,
-    };
+    let direct = direct.clone();
     match &cfg.proxy {
         None | Some(Proxy::None) => Ok((direct, Vec::new())),
         Some(Proxy::Command(cmd)) => match direct {
             FirstLeg::Socket(_) => Err(Error::invalid_arg(
-                "cnopts",
+                "socket",
                 format!(
                     "a socket is given, and ProxyCommand '{cmd}' applies to '{}': use one or the other",
                     cfg.alias
@@ -171,7 +176,8 @@ fn route(
                 }
                 if i == 0 {
                     // Only the first hop's own route counts, as with ssh -J.
-                    let (leg, earlier) = route(&hop_cfg, opts, files, local, depth + 1, notes)?;
+                    let (leg, earlier) =
+                        route(&hop_cfg, opts, &first, files, local, depth + 1, notes)?;
                     first = leg;
                     out.extend(earlier);
                 }
@@ -319,7 +325,7 @@ fn config_ciphers(spec: &str, notes: &mut Vec<String>) -> Result<Vec<String>> {
 /// hosts and notes.
 pub fn report(host: &str, opts: &CnOpts) -> Result<String> {
     let local = Local::current();
-    let plan = plan_for(host, None, None, opts, &local)?;
+    let plan = plan_for(host, None, None, opts, None, &local)?;
     let t = &plan.target;
     let mut out = Vec::new();
     let mut line = |k: &str, v: String| out.push(format!("{k} {v}"));
@@ -474,7 +480,7 @@ mod tests {
              Host b3\n  User ignored\n  ProxyJump never\n",
         )
         .unwrap();
-        let p = plan_for("target", None, None, &opts_with(&cfg), &local(&d.0)).unwrap();
+        let p = plan_for("target", None, None, &opts_with(&cfg), None, &local(&d.0)).unwrap();
         let hops: Vec<String> = p
             .hops
             .iter()
@@ -503,7 +509,7 @@ mod tests {
         o.compression = false;
         o.set_by_caller.compression = true;
         o.proxy = Some(Proxy::None);
-        let p = plan_for("h", Some("given"), Some(2200), &o, &local(&d.0)).unwrap();
+        let p = plan_for("h", Some("given"), Some(2200), &o, None, &local(&d.0)).unwrap();
         assert_eq!((p.target.user.as_str(), p.target.port), ("given", 2200));
         assert!(!p.target.opts.compression);
         assert_eq!(
@@ -512,7 +518,7 @@ mod tests {
         );
         assert!(p.hops.is_empty());
         // Without the explicit proxy, `Host *` makes bastion jump through itself.
-        let e = plan_for("h", None, None, &opts_with(&cfg), &local(&d.0)).unwrap_err();
+        let e = plan_for("h", None, None, &opts_with(&cfg), None, &local(&d.0)).unwrap_err();
         assert!(e.message().contains("nest more than 8 deep"), "{e}");
     }
 
@@ -527,7 +533,7 @@ mod tests {
         )
         .unwrap();
         let o = opts_with(&cfg);
-        let p = plan_for("web", None, None, &o, &local(&d.0)).unwrap();
+        let p = plan_for("web", None, None, &o, None, &local(&d.0)).unwrap();
         assert_eq!(p.target.opts.ciphers, Some(vec!["aes256-ctr".to_string()]));
         assert_eq!(p.target.opts.hostkeys, Some(vec![d.0.join("kh")]));
         assert_eq!(p.target.opts.unknown_host, UnknownHostPolicy::AcceptNew);

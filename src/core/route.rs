@@ -25,9 +25,10 @@
 
 use std::io::{Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::os::unix::net::UnixStream;
-use std::process::{Child, Command, Stdio};
+use std::os::unix::process::ExitStatusExt;
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -56,8 +57,9 @@ impl AsFd for Stream {
 }
 
 fn shutdown(fd: BorrowedFd<'_>) {
-    // SAFETY: shutdown(2) on a descriptor we hold; errors (not a socket,
-    // not connected) are of no interest.
+    // SAFETY: shutdown(2) touches no memory, and `fd` is open for as long
+    // as it is borrowed. Errors (not a socket, not connected) are of no
+    // interest.
     unsafe { libc::shutdown(fd.as_raw_fd(), libc::SHUT_RDWR) };
 }
 
@@ -211,8 +213,9 @@ pub fn set_user_timeout(stream: &Stream, every: Duration, count: u32) {
         .saturating_mul(count.max(1))
         .as_millis()
         .min(u32::MAX as u128) as libc::c_uint;
-    // SAFETY: setsockopt with a valid descriptor and a c_uint option value;
-    // a non-TCP descriptor just fails.
+    // SAFETY: setsockopt reads a c_uint from `ms`, which lives across the
+    // call and whose size is given; `stream` keeps its descriptor open. A
+    // descriptor that is not TCP just fails.
     unsafe {
         libc::setsockopt(
             stream.as_raw_fd(),
@@ -229,7 +232,8 @@ pub fn set_user_timeout(stream: &Stream, every: Duration, count: u32) {
 pub fn caller_socket(fd: &OwnedFd) -> Result<Stream> {
     let mut kind: libc::c_int = 0;
     let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
-    // SAFETY: getsockopt into a c_int-sized buffer.
+    // SAFETY: getsockopt writes at most `len` bytes (a c_int's) into
+    // `kind`, and `len` back; `fd` is open (an OwnedFd).
     let rc = unsafe {
         libc::getsockopt(
             fd.as_raw_fd(),
@@ -271,22 +275,68 @@ struct ProxyChild {
 const STDERR_TAIL: usize = 2048;
 
 impl ProxyChild {
+    /// The child's exit status once it has exited, without reaping it: an
+    /// unreaped child keeps its pid, which is also its process group's id,
+    /// so signals to the group can never reach a stranger that reused it.
+    fn exit_status(&self) -> Option<ExitStatus> {
+        // SAFETY: siginfo_t is plain data, for which all zeroes is a valid
+        // value (and si_pid 0 is how WNOHANG says "not yet").
+        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+        // SAFETY: waitid writes one siginfo_t into `info`, which is ours and
+        // writable; WNOWAIT leaves the child unreaped for Child::wait.
+        let rc = unsafe {
+            libc::waitid(
+                libc::P_PID,
+                self.child.id(),
+                &mut info,
+                libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
+            )
+        };
+        // SAFETY: for a successful waitid of a child (SIGCHLD information)
+        // si_pid and si_status are the fields the kernel filled.
+        let (pid, status) = unsafe { (info.si_pid(), info.si_status()) };
+        if rc != 0 || pid == 0 {
+            return None;
+        }
+        // The wait(2) status word ExitStatus expects.
+        Some(ExitStatus::from_raw(match info.si_code {
+            libc::CLD_EXITED => (status & 0xff) << 8,
+            libc::CLD_DUMPED => (status & 0x7f) | 0x80,
+            _ => status & 0x7f,
+        }))
+    }
+
+    fn wait_exit(&self, within: Duration) -> Option<ExitStatus> {
+        let deadline = Instant::now() + within;
+        loop {
+            let status = self.exit_status();
+            if status.is_some() || Instant::now() >= deadline {
+                return status;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// Let the stderr reader reach the end of what the command wrote; a
+    /// straggler that keeps stderr open is not waited for beyond `within`.
+    fn wait_reader(&mut self, within: Duration) {
+        let deadline = Instant::now() + within;
+        while self.reader.as_ref().is_some_and(|r| !r.is_finished()) {
+            if Instant::now() >= deadline {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        if let Some(r) = self.reader.take() {
+            let _ = r.join();
+        }
+    }
+
     fn diagnosis(&mut self) -> String {
         // A command that failed usually exits at once: give it a moment.
-        let deadline = Instant::now() + Duration::from_millis(300);
-        let status = loop {
-            match self.child.try_wait() {
-                Ok(Some(s)) => break Some(s),
-                Ok(None) if Instant::now() < deadline => {
-                    std::thread::sleep(Duration::from_millis(10))
-                }
-                _ => break None,
-            }
-        };
+        let status = self.wait_exit(Duration::from_millis(300));
         if status.is_some() {
-            if let Some(r) = self.reader.take() {
-                let _ = r.join();
-            }
+            self.wait_reader(Duration::from_millis(300));
         }
         let said = self.stderr.lock().unwrap_or_else(|p| p.into_inner());
         let said = said.trim();
@@ -302,31 +352,25 @@ impl ProxyChild {
     }
 
     /// Wait a little for the child to leave by itself (its stdin is
-    /// closed), then SIGTERM its process group, then SIGKILL; always reap.
+    /// closed), then SIGTERM its process group, then SIGKILL; then end
+    /// what is left of the group (a pipeline's stragglers) and reap.
     fn reap(mut self) {
         let pgid = self.child.id() as libc::pid_t;
         for signal in [None, Some(libc::SIGTERM), Some(libc::SIGKILL)] {
             if let Some(sig) = signal {
-                // SAFETY: signalling the process group the child leads.
+                // SAFETY: kill(2) touches no memory. The group is the one
+                // the child leads (setpgid in proxy_command), and the child
+                // is not reaped yet, so its id names no other group.
                 unsafe { libc::kill(-pgid, sig) };
             }
-            let deadline = Instant::now() + Duration::from_millis(500);
-            while Instant::now() < deadline {
-                if let Ok(Some(_)) = self.child.try_wait() {
-                    if let Some(r) = self.reader.take() {
-                        let _ = r.join();
-                    }
-                    // Stragglers of a pipeline in the same group.
-                    unsafe { libc::kill(-pgid, libc::SIGKILL) };
-                    return;
-                }
-                std::thread::sleep(Duration::from_millis(5));
+            if self.wait_exit(Duration::from_millis(500)).is_some() {
+                break;
             }
         }
+        // SAFETY: as above: the leader is still unreaped.
+        unsafe { libc::kill(-pgid, libc::SIGKILL) };
         let _ = self.child.wait();
-        if let Some(r) = self.reader.take() {
-            let _ = r.join();
-        }
+        self.wait_reader(Duration::from_millis(500));
     }
 }
 
@@ -346,8 +390,10 @@ pub fn proxy_command(command: &str, chain: &mut Chain, log: Option<Arc<Logger>>)
         .stdout(Stdio::from(OwnedFd::from(theirs_out)))
         .stderr(Stdio::piped());
     use std::os::unix::process::CommandExt;
-    // SAFETY: setpgid is async-signal-safe; it puts the command (and any
-    // pipeline it starts) in a group of its own, so close can end it all.
+    // SAFETY: the closure runs in the forked child before exec, where only
+    // async-signal-safe calls are allowed: setpgid is one, and nothing
+    // allocates. It puts the command (and any pipeline it starts) in a
+    // group of its own, so close can end it all.
     unsafe {
         cmd.pre_exec(|| {
             libc::setpgid(0, 0);
@@ -464,10 +510,7 @@ pub fn jump(
         .spawn(move || pump.run())
         .map_err(fail)?;
     chain.pumps.push(handle);
-    // SAFETY: `theirs` is an open descriptor we own; its ownership moves.
-    Ok(Stream(unsafe {
-        OwnedFd::from_raw_fd(std::os::fd::IntoRawFd::into_raw_fd(theirs))
-    }))
+    Ok(Stream(OwnedFd::from(theirs)))
 }
 
 /// Bytes read but not yet written.
@@ -583,7 +626,8 @@ impl Pump {
     /// SIGPIPE must not die because the session above went away.
     fn local_send(&self) -> std::io::Result<usize> {
         let data = self.down.pending();
-        // SAFETY: sending from a valid buffer of the given length.
+        // SAFETY: send reads `data.len()` bytes from `data`, borrowed for
+        // the call; `self.local` keeps the descriptor open.
         let n = unsafe {
             libc::send(
                 self.local.as_raw_fd(),
@@ -706,7 +750,9 @@ impl Pump {
         let timeout = self
             .keepalive
             .map_or(-1, |k| k.as_millis().min(i32::MAX as u128) as i32);
-        // SAFETY: two valid pollfd entries.
+        // SAFETY: poll writes only the revents of the 2 entries of `fds`,
+        // which it is told the length of. A closed descriptor in it is
+        // POLLNVAL, not a memory error.
         let rc = unsafe { libc::poll(fds.as_mut_ptr(), 2, timeout) };
         if rc < 0 {
             let e = std::io::Error::last_os_error();
@@ -779,13 +825,14 @@ impl Pump {
                             },
                         revents: 0,
                     }];
-                    // SAFETY: one valid pollfd entry.
+                    // SAFETY: as in `wait`: one entry, ours and writable.
                     unsafe { libc::poll(fds.as_mut_ptr(), 1, 50) };
                 }
             }
         }
-        // SAFETY: the hop session's descriptor stays open until the
-        // session is dropped, after this.
+        // SAFETY: shutdown(2) touches no memory; the hop session's
+        // descriptor stays open until the session (which this pump owns) is
+        // dropped, after this.
         unsafe { libc::shutdown(self.session_fd, libc::SHUT_RDWR) };
         let _ = self.local.shutdown(std::net::Shutdown::Both);
         // Freeing the channel and session must not wait on EAGAIN: with

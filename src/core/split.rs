@@ -106,7 +106,7 @@ impl Chunks {
             self.done.fetch_add(n - last, Ordering::Relaxed);
             last = n;
             if self.stop.load(Ordering::Relaxed) {
-                return Err(Error::cancelled("progress"));
+                return Err(Error::stopped_by("progress"));
             }
             Ok(())
         }
@@ -270,8 +270,8 @@ mod tests {
     fn a_failure_stops_handing_out_chunks() {
         let c = Chunks::new(1 << 30, 2);
         assert!(c.next().is_some());
-        c.fail(Error::cancelled("first"));
-        c.fail(Error::cancelled("second"));
+        c.fail(Error::stopped_by("first"));
+        c.fail(Error::stopped_by("second"));
         assert_eq!(c.next(), None);
         assert!(c.counter()(1).is_err());
         assert!(c.take_error().unwrap().message().contains("first"));

@@ -129,8 +129,9 @@ impl Local {
 
 fn local_hostname() -> String {
     let mut buf = [0u8; 256];
-    // SAFETY: the buffer is writable for its whole length; gethostname
-    // NUL-terminates within it when the name fits.
+    // SAFETY: gethostname writes at most `buf.len()` bytes into `buf`,
+    // which is ours and writable; a name that does not fit may lack its
+    // NUL, which the search below allows for (it never reads past `buf`).
     let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
     if rc != 0 {
         return String::new();
@@ -193,7 +194,8 @@ pub fn resolve(
 }
 
 /// Evaluate config `text` (as if read from `name`) for `alias`: what the
-/// fuzz target drives.
+/// fuzz target drives (through `psftp::fuzzing`).
+#[cfg(feature = "fuzzing")]
 pub fn resolve_text(alias: &str, text: &str, name: &Path, local: &Local) -> Result<HostConfig> {
     let presets = HostConfig::default();
     let mut eval = Eval::new(alias, &presets, local);
@@ -723,8 +725,14 @@ fn glob(pattern: &Path, at: &Origin<'_>) -> Result<Vec<PathBuf>> {
     use std::os::unix::ffi::OsStrExt;
     let c = std::ffi::CString::new(pattern.as_os_str().as_bytes())
         .map_err(|_| at.error("Include path contains a NUL"))?;
-    // SAFETY: glob_t is plain data; glob() fills it and globfree() frees
-    // what glob() allocated, also after a failed or empty match.
+    // SAFETY: glob_t is plain data (all zeroes is a valid, empty value);
+    // glob() reads the NUL-terminated pattern `c` and fills `g`, whose
+    // gl_pathv then holds gl_pathc NUL-terminated strings until globfree(),
+    // which frees what glob() allocated, also after a failed or empty
+    // match, and is called exactly once. glob(3) reads the environment
+    // (no GLOB_TILDE here, so no password database); like every getenv
+    // caller it relies on no other thread changing the environment at the
+    // same time, which std::env::set_var's contract already forbids.
     unsafe {
         let mut g: libc::glob_t = std::mem::zeroed();
         let rc = libc::glob(c.as_ptr(), 0, None, &mut g);
@@ -805,26 +813,6 @@ pub fn parse_jump_list(v: &str) -> Result<Vec<Hop>> {
 pub fn check_tokens(cmd: &str, what: &str) -> Result<()> {
     let t: Vec<(char, &str)> = "dulihnpr".chars().map(|c| (c, "x")).collect();
     expand(cmd, &t, what).map(|_| ())
-}
-
-/// Expand a ProxyCommand for the endpoint `host`:`port` as `user`
-/// (`alias` is %n, the name asked for).
-pub fn expand_proxy_command(
-    cmd: &str,
-    alias: &str,
-    host: &str,
-    port: u16,
-    user: &str,
-    local: &Local,
-) -> Result<String> {
-    Tokens {
-        alias: alias.to_string(),
-        host: host.to_string(),
-        user: user.to_string(),
-        port,
-        local,
-    }
-    .expand(cmd, "ProxyCommand")
 }
 
 /// One `[user@]host[:port]` (IPv6 in brackets), or `ssh://[user@]host[:port]`.

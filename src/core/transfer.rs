@@ -32,7 +32,7 @@ fn progress_adapter<'a>(
             if cb(done, total) {
                 Ok(())
             } else {
-                Err(Error::cancelled("progress"))
+                Err(Error::stopped_by("progress"))
             }
         }
         None => Ok(()),
@@ -656,8 +656,7 @@ impl State {
 impl Connection {
     /// How resume records name this connection's files.
     pub(crate) fn origin(&self) -> Vec<u8> {
-        let info = self.info();
-        format!("sftp://{}@{}", info.username, info.peer).into_bytes()
+        format!("sftp://{}@{}", self.username(), self.peer()).into_bytes()
     }
 
     /// pysftp `get(remotepath, localpath=None, callback=None,

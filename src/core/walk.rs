@@ -53,7 +53,7 @@ pub enum EntryKind {
 pub type WalkFn<'a> = dyn FnMut(EntryKind, &[u8], &Attrs) -> Visit + 'a;
 
 fn stopped(root: &[u8]) -> Error {
-    Error::cancelled("walktree").context(format!("walktree '{}'", show(root)))
+    Error::stopped_by("walktree").context(format!("walktree '{}'", show(root)))
 }
 
 fn kind_of(a: &Attrs) -> EntryKind {

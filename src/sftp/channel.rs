@@ -181,10 +181,6 @@ impl SftpChannel {
         self.extensions.iter().map(|(n, _)| n.clone()).collect()
     }
 
-    pub fn peer(&self) -> &str {
-        &self.peer
-    }
-
     /// Choose the read and write sizes: what limits@openssh.com announces,
     /// else what the server's implementation is known to accept.
     fn apply_limits(&mut self) -> Result<()> {

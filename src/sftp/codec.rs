@@ -123,7 +123,7 @@ pub enum Reply<'a> {
     Data(Cow<'a, [u8]>),
     Name(Vec<NameEntry>),
     Attrs(Attrs),
-    ExtendedReply(Cow<'a, [u8]>),
+    Extended(Cow<'a, [u8]>),
 }
 
 impl Reply<'_> {
@@ -136,7 +136,7 @@ impl Reply<'_> {
             Reply::Data(d) => Reply::Data(own(d)),
             Reply::Name(n) => Reply::Name(n),
             Reply::Attrs(a) => Reply::Attrs(a),
-            Reply::ExtendedReply(b) => Reply::ExtendedReply(own(b)),
+            Reply::Extended(b) => Reply::Extended(own(b)),
         }
     }
 }
@@ -258,7 +258,7 @@ pub fn decode_reply(packet: &[u8]) -> Result<(u32, Reply<'_>)> {
             Reply::Name(entries)
         }
         fxp::ATTRS => Reply::Attrs(d.attrs()?),
-        fxp::EXTENDED_REPLY => Reply::ExtendedReply(Cow::Borrowed(&packet[5..])),
+        fxp::EXTENDED_REPLY => Reply::Extended(Cow::Borrowed(&packet[5..])),
         other => return Err(malformed(&format!("unexpected packet type {other}"))),
     };
     Ok((id, reply))

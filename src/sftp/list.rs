@@ -58,7 +58,14 @@ pub struct ListTask {
     /// Hashes of the names seen (8 bytes each, not the names again).
     seen: HashSet<u64>,
     stalls: u32,
+    /// Stop at the first batch with an entry besides '.' and '..'.
+    first_entry_only: bool,
     error: Option<Error>,
+}
+
+/// A directory entry proper: not '.' or '..'.
+pub fn is_entry(name: &[u8]) -> bool {
+    name != b"." && name != b".."
 }
 
 fn name_hash(name: &[u8]) -> u64 {
@@ -81,13 +88,23 @@ impl ListTask {
             bytes: 0,
             seen: HashSet::new(),
             stalls: 0,
+            first_entry_only: false,
             error: None,
         }
     }
 
-    /// The directory this task lists.
-    pub fn path(&self) -> &[u8] {
-        &self.path
+    /// Lists only until a batch brings an entry besides '.' and '..'
+    /// (whether a directory is empty, without reading all of it).
+    pub fn until_first_entry(path: Vec<u8>) -> ListTask {
+        ListTask {
+            first_entry_only: true,
+            ..ListTask::new(path)
+        }
+    }
+
+    /// Whether the names read so far hold an entry besides '.' and '..'.
+    fn has_entry(&self) -> bool {
+        self.names.iter().any(|n| is_entry(&n.filename))
     }
 
     /// The directory and its entries ('.' and '..' included, in server
@@ -183,7 +200,9 @@ impl Task for ListTask {
                     path: &self.path,
                 };
                 let more = read.decode(reply).and_then(|batch| match batch {
-                    Some(names) => self.add(names).map(|_| true),
+                    Some(names) => self
+                        .add(names)
+                        .map(|_| !(self.first_entry_only && self.has_entry())),
                     None => Ok(false),
                 });
                 match more {

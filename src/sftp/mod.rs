@@ -10,9 +10,8 @@ mod pipeline;
 pub mod request;
 mod show;
 
-pub use channel::{Quirks, SftpChannel};
+pub use channel::SftpChannel;
 pub use codec::{open_flags, Attrs, NameEntry, Reply};
-pub use ops::Handle;
 pub use pipeline::{download, download_range, upload, Sink, Source};
-pub use request::{LinkOrder, Request, StatVfs};
-pub use show::{show, Show};
+pub use request::StatVfs;
+pub use show::show;

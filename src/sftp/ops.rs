@@ -4,7 +4,7 @@
 use super::batch;
 use super::channel::SftpChannel;
 use super::codec::{open_flags, Attrs, NameEntry};
-use super::list::ListTask;
+use super::list::{is_entry, ListTask};
 use super::request::*;
 use super::show::show;
 use crate::error::{Error, ErrorKind, Result};
@@ -76,6 +76,14 @@ impl SftpChannel {
     /// (bounded, see list.rs).
     pub fn read_dir(&mut self, path: &[u8]) -> Result<Vec<NameEntry>> {
         batch::run_one(self, ListTask::new(path.to_vec()))?.into_result()
+    }
+
+    /// Whether a directory has an entry besides '.' and '..' (reads only
+    /// until the first).
+    pub fn has_entries(&mut self, path: &[u8]) -> Result<bool> {
+        let names =
+            batch::run_one(self, ListTask::until_first_entry(path.to_vec()))?.into_result()?;
+        Ok(names.iter().any(|n| is_entry(&n.filename)))
     }
 
     pub fn realpath(&mut self, path: &[u8]) -> Result<Vec<u8>> {

@@ -30,8 +30,8 @@ pub trait Source {
     fn read(&mut self, buf: &mut [u8]) -> Result<usize>;
 }
 
-/// Called with the byte count done so far; an error (Cancelled) stops the
-/// transfer.
+/// Called with the byte count done so far; an error (the caller's stop,
+/// `Error::stopped_by`) stops the transfer.
 pub type Progress<'a> = &'a mut dyn FnMut(u64) -> Result<()>;
 
 /// One outstanding READ: where it starts and how much it asked for.

@@ -126,7 +126,7 @@ fn expect_one_name<R: Request + ?Sized>(req: &R, reply: Reply<'_>) -> Result<Vec
 
 fn expect_extended<'r, R: Request + ?Sized>(req: &R, reply: Reply<'r>) -> Result<Cow<'r, [u8]>> {
     match reply {
-        Reply::ExtendedReply(b) => Ok(b),
+        Reply::Extended(b) => Ok(b),
         Reply::Status { code, message } => Err(failed(req, code, &message)),
         _ => Err(wrong_type(req)),
     }

@@ -35,6 +35,11 @@ static int checks_failed = 0;
 
 #define CHECK_OK(call) CHECK((call) == PSFTP_OK)
 
+/* A test hook of libpsftp that psftp.h does not declare: makes psftp panic
+ * inside a getfo of `remotepath` on `conn` (or outside any connection when
+ * conn is NULL) and returns PSFTP_E_PANIC. */
+int psftp_debug_panic(psftp_conn *conn, const char *remotepath);
+
 static inline const char *env_or_die(const char *name) {
     const char *v = getenv(name);
     if (v == NULL || *v == '\0') {

@@ -18,11 +18,13 @@ HANDLES = {
     "struct psftp_transfer_opts *": "xopts",
     "const struct psftp_transfer_opts *": "xopts",
     "struct psftp_file *": "file",
+    "struct psftp_connect_opts *": "copts",
+    "const struct psftp_connect_opts *": "copts",
 }
 # Functions whose all-NULL call is valid, or that return no result code.
 NULL_IS_FINE = {"psftp_local_cd_push", "psftp_file_close"}
-NOT_A_RESULT = {"psftp_st_mode_to_int", "psftp_last_error_code", "psftp_debug_panic",
-                "psftp_conn_last_error_errno"}  # an errno value, not a result code
+NOT_A_RESULT = {"psftp_st_mode_to_int", "psftp_last_error_code",
+                "psftp_conn_last_error_errno"}  # a value (0 for a bad handle), not a result code
 
 
 def declarations(header):
@@ -89,15 +91,20 @@ def emit(out, fns):
     w("int main(void) {\n")
     w("    psftp_conn *live = connect_password(), *closed_conn = connect_password();\n")
     w("    psftp_cnopts *closed_cnopts = NULL;\n    psftp_transfer_opts *closed_xopts = NULL;\n")
-    w("    psftp_file *closed_file = NULL;\n    int rc;\n    (void)rc;\n")
+    w("    psftp_file *closed_file = NULL;\n    psftp_connect_opts *closed_copts = NULL;\n")
+    w("    int rc;\n    (void)rc;\n")
     w('    CHECK(live != NULL && closed_conn != NULL);\n')
     w('    CHECK_OK(psftp_cnopts_new(NULL, &closed_cnopts));\n    psftp_cnopts_free(closed_cnopts);\n')
     w('    CHECK_OK(psftp_transfer_opts_new(&closed_xopts));\n    psftp_transfer_opts_free(closed_xopts);\n')
+    w('    CHECK_OK(psftp_connect_opts_new("127.0.0.1", &closed_copts));\n')
+    w('    psftp_connect_opts_free(closed_copts);\n')
     w('    CHECK_OK(psftp_open(live, "psftp-bad-calls", "w", -1, &closed_file));\n')
     w('    CHECK_OK(psftp_file_close(closed_file));\n    psftp_close(closed_conn);\n\n')
     garbage = {"conn": "(psftp_conn *)(uintptr_t)0x5a5a5a5a", "cnopts": "(psftp_cnopts *)(uintptr_t)0x77777",
-               "xopts": "(psftp_transfer_opts *)(uintptr_t)0x1230", "file": "(psftp_file *)(uintptr_t)0x4444"}
-    closed = {"conn": "closed_conn", "cnopts": "closed_cnopts", "xopts": "closed_xopts", "file": "closed_file"}
+               "xopts": "(psftp_transfer_opts *)(uintptr_t)0x1230", "file": "(psftp_file *)(uintptr_t)0x4444",
+               "copts": "(psftp_connect_opts *)(uintptr_t)0x5550"}
+    closed = {"conn": "closed_conn", "cnopts": "closed_cnopts", "xopts": "closed_xopts", "file": "closed_file",
+              "copts": "closed_copts"}
     for ret, name, params, texts in fns:
         if not params:
             w(f"    /* {name}(): no arguments */\n")

@@ -32,6 +32,42 @@ static void test_key_login_and_server_key(void) {
     psftp_cnopts_free(opts);
 }
 
+/* psftp_connect_with: the options object, with an encrypted PEM key read
+ * into memory. */
+static void test_connect_options_and_a_key_from_memory(void) {
+    psftp_cnopts *cnopts = NULL;
+    psftp_connect_opts *opts = NULL;
+    psftp_conn *conn = NULL;
+    char *pwd = NULL, *err = NULL;
+    unsigned char key[8192];
+    size_t len = 0;
+    FILE *f = fopen(fixture_file("id_rsa_enc_pem"), "rb");
+    CHECK(f != NULL);
+    if (f) {
+        len = fread(key, 1, sizeof key, f);
+        fclose(f);
+    }
+    CHECK(len > 100);
+    CHECK_OK(psftp_cnopts_new(env_or_die("PSFTP_TEST_KNOWN_HOSTS"), &cnopts));
+    CHECK_OK(psftp_connect_opts_new("127.0.0.1", &opts));
+    CHECK_OK(psftp_connect_opts_set_port(opts, test_port()));
+    CHECK_OK(psftp_connect_opts_set_username(opts, env_or_die("PSFTP_TEST_USER")));
+    CHECK_OK(psftp_connect_opts_set_cnopts(opts, cnopts));
+    psftp_cnopts_free(cnopts); /* copied */
+    CHECK_OK(psftp_connect_opts_set_private_key_data(opts, key, len, "not the passphrase"));
+    CHECK_FAIL(psftp_connect_with(opts, &conn, &err), PSFTP_E_AUTH, "wrong passphrase");
+    CHECK(conn == NULL && err != NULL && strstr(err, "private_key_data") != NULL);
+    psftp_string_free(err);
+    CHECK_OK(psftp_connect_opts_set_private_key_data(opts, key, len,
+                                                     env_or_die("PSFTP_TEST_PASSPHRASE")));
+    CHECK_OK(psftp_connect_with(opts, &conn, NULL));
+    psftp_connect_opts_free(opts); /* the connection does not need them */
+    CHECK_OK(psftp_pwd(conn, &pwd));
+    CHECK(pwd != NULL && strcmp(pwd, env_or_die("PSFTP_TEST_HOME")) == 0);
+    psftp_string_free(pwd);
+    psftp_close(conn);
+}
+
 static void test_refusals(void) {
     psftp_cnopts *opts = NULL, *changed = NULL;
     psftp_conn *conn = NULL;
@@ -65,7 +101,7 @@ static void test_refusals(void) {
 static void test_bad_arguments(void) {
     psftp_conn *conn = connect_password();
     psftp_strarray *list = NULL;
-    psftp_attrs attrs;
+    psftp_attrs attrs = {.struct_size = sizeof attrs};
     char not_utf8[] = {'/', 't', 'm', 'p', '/', (char)0xff, 0};
     CHECK(conn != NULL);
     CHECK_FAIL(psftp_listdir(NULL, ".", &list), PSFTP_E_INVALID_ARG, "conn");
@@ -76,7 +112,7 @@ static void test_bad_arguments(void) {
     CHECK_FAIL(psftp_stat(conn, not_utf8, &attrs), PSFTP_E_NOT_FOUND, "/tmp/\\xff");
     CHECK_FAIL(psftp_get(conn, NULL, "x", NULL, NULL, false, NULL), PSFTP_E_INVALID_ARG,
                "remotepath");
-    CHECK_FAIL(psftp_chmod(conn, "/tmp", 999), PSFTP_E_INVALID_ARG, "mode");
+    CHECK_FAIL(psftp_chmod(conn, "/tmp", 010000), PSFTP_E_INVALID_ARG, "mode");
     CHECK(list == NULL);
     /* The message is kept on the connection too. */
     {
@@ -95,13 +131,14 @@ static void test_bad_arguments(void) {
     psftp_strarray_free(NULL);
     psftp_dirent_list_free(NULL);
     psftp_hostkey_free(NULL);
-    CHECK(psftp_debug_panic() == PSFTP_E_PANIC);
+    CHECK(psftp_debug_panic(NULL, NULL) == PSFTP_E_PANIC);
     CHECK(strstr(psftp_last_error(), "panic") != NULL);
 }
 
 int main(void) {
     test_version();
     test_key_login_and_server_key();
+    test_connect_options_and_a_key_from_memory();
     test_refusals();
     test_bad_arguments();
     return finish("test_connect");

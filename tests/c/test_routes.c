@@ -1,7 +1,8 @@
 /* Issue 16 through the C ABI under ASan/LSan/UBSan: ssh_config (an alias,
- * the -G report, a malformed line), a key from memory, a socket the
- * caller connected, a ProxyCommand, a jump-host list that names a bad hop,
- * and the keyboard-interactive answers handle refusing misuse. */
+ * the -G report, a malformed line), a key from memory and a socket the
+ * caller connected (on psftp_connect_opts), a ProxyCommand, a jump-host
+ * list that names a bad hop, and the keyboard-interactive callback: its
+ * finalizer, and the answers handle refusing misuse. */
 #include "check.h"
 
 #include <arpa/inet.h>
@@ -72,25 +73,36 @@ static void ssh_config_alias_and_report(void) {
     psftp_cnopts_free(opts);
 }
 
+/* Connect options for the test server as its user, trusting its key. */
+static psftp_connect_opts *for_server(void) {
+    psftp_connect_opts *opts = NULL;
+    psftp_cnopts *cnopts = trusting();
+    CHECK_OK(psftp_connect_opts_new("127.0.0.1", &opts));
+    CHECK_OK(psftp_connect_opts_set_port(opts, test_port()));
+    CHECK_OK(psftp_connect_opts_set_username(opts, env_or_die("PSFTP_TEST_USER")));
+    CHECK_OK(psftp_connect_opts_set_cnopts(opts, cnopts));
+    psftp_cnopts_free(cnopts); /* copied */
+    return opts;
+}
+
 static void key_from_memory(void) {
     size_t len = 0;
     char *key = read_all(fixture_file("id_ed25519_enc"), &len);
-    psftp_cnopts *opts = trusting();
-    CHECK_OK(psftp_cnopts_set_private_key_data(opts, (const uint8_t *)key, len,
-                                               env_or_die("PSFTP_TEST_PASSPHRASE")));
+    psftp_connect_opts *opts = for_server();
+    CHECK_OK(psftp_connect_opts_set_private_key_data(opts, (const uint8_t *)key, len,
+                                                     env_or_die("PSFTP_TEST_PASSPHRASE")));
     memset(key, 0, len); /* psftp keeps its own copy */
     free(key);
     psftp_conn *conn = NULL;
-    CHECK_OK(psftp_connect("127.0.0.1", env_or_die("PSFTP_TEST_USER"), NULL, NULL, test_port(),
-                           NULL, opts, NULL, &conn, NULL));
+    CHECK_OK(psftp_connect_with(opts, &conn, NULL));
     if (conn != NULL) {
         listable(conn);
         psftp_close(conn);
     }
-    CHECK_FAIL(psftp_cnopts_set_private_key_data(opts, (const uint8_t *)"x", 1, NULL),
-               PSFTP_E_INVALID_ARG, "private_key_data");
-    CHECK_OK(psftp_cnopts_set_private_key_data(opts, NULL, 0, NULL));
-    psftp_cnopts_free(opts);
+    CHECK_FAIL(psftp_connect_opts_set_private_key_data(opts, (const uint8_t *)"x", 1, NULL),
+               PSFTP_E_INVALID_ARG, "data: is not a PEM or OpenSSH private key");
+    CHECK_OK(psftp_connect_opts_set_private_key_data(opts, NULL, 0, NULL));
+    psftp_connect_opts_free(opts);
 }
 
 static void callers_socket(void) {
@@ -101,18 +113,19 @@ static void callers_socket(void) {
     a.sin_port = htons((unsigned short)test_port());
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     CHECK(connect(fd, (struct sockaddr *)&a, sizeof a) == 0);
-    psftp_cnopts *opts = trusting();
-    CHECK_OK(psftp_cnopts_set_socket(opts, fd));
+    psftp_connect_opts *opts = for_server();
+    CHECK_OK(psftp_connect_opts_set_password(opts, env_or_die("PSFTP_TEST_PASSWORD")));
+    CHECK_OK(psftp_connect_opts_set_socket(opts, fd));
     close(fd); /* psftp holds a duplicate */
     psftp_conn *conn = NULL;
-    CHECK_OK(psftp_connect("127.0.0.1", env_or_die("PSFTP_TEST_USER"), NULL,
-                           env_or_die("PSFTP_TEST_PASSWORD"), test_port(), NULL, opts, NULL,
-                           &conn, NULL));
+    CHECK_OK(psftp_connect_with(opts, &conn, NULL));
     if (conn != NULL) {
         listable(conn);
         psftp_close(conn);
     }
-    psftp_cnopts_free(opts);
+    CHECK_FAIL(psftp_connect_opts_set_socket(opts, -2), PSFTP_E_INVALID_ARG, "fd: -2");
+    CHECK_OK(psftp_connect_opts_set_socket(opts, -1));
+    psftp_connect_opts_free(opts);
 }
 
 static void proxy_command_and_jump_errors(void) {
@@ -137,29 +150,41 @@ static void proxy_command_and_jump_errors(void) {
 }
 
 static int kbd_calls = 0;
+static int kbd_finalized = 0;
 
 static int kbd_cb(const psftp_kbdint_request *req, psftp_kbdint_answers *answers, void *ud) {
     (void)ud;
     kbd_calls++;
     CHECK(req != NULL && req->host != NULL && req->user != NULL);
+    CHECK(PSFTP_HAS_FIELD(req, psftp_kbdint_request, prompts));
     CHECK(psftp_kbdint_answer(answers, req->num_prompts, "x") == PSFTP_E_INVALID_ARG);
     return 0;
 }
 
+static void kbd_finalizer(void *ud) {
+    CHECK(ud == &kbd_calls);
+    kbd_finalized++;
+}
+
 static void kbdint_handle_misuse(void) {
-    psftp_cnopts *opts = trusting();
-    CHECK_OK(psftp_cnopts_set_kbdint_callback(opts, kbd_cb, NULL));
+    psftp_connect_opts *opts = for_server();
+    CHECK_OK(psftp_connect_opts_set_password(opts, env_or_die("PSFTP_TEST_PASSWORD")));
+    CHECK_OK(psftp_connect_opts_set_kbdint_callback(opts, kbd_cb, &kbd_calls, kbd_finalizer));
     /* This server takes passwords: the callback is never needed. */
     psftp_conn *conn = NULL;
-    CHECK_OK(psftp_connect("127.0.0.1", env_or_die("PSFTP_TEST_USER"), NULL,
-                           env_or_die("PSFTP_TEST_PASSWORD"), test_port(), NULL, opts, NULL,
-                           &conn, NULL));
+    CHECK_OK(psftp_connect_with(opts, &conn, NULL));
+    psftp_connect_opts_free(opts);
+    CHECK(kbd_finalized == 0); /* the connection still holds the callback */
     psftp_close(conn);
     CHECK(kbd_calls == 0);
+    CHECK(kbd_finalized == 1);
     CHECK_FAIL(psftp_kbdint_answer((psftp_kbdint_answers *)(uintptr_t)0x55, 0, "x"),
                PSFTP_E_INVALID_ARG, "not a live");
-    CHECK_OK(psftp_cnopts_set_kbdint_callback(opts, NULL, NULL));
-    psftp_cnopts_free(opts);
+    /* A NULL callback's user_data is released at once. */
+    opts = for_server();
+    CHECK_OK(psftp_connect_opts_set_kbdint_callback(opts, NULL, &kbd_calls, kbd_finalizer));
+    CHECK(kbd_finalized == 2);
+    psftp_connect_opts_free(opts);
 }
 
 int main(void) {

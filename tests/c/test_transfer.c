@@ -13,7 +13,7 @@ static void make_dirs(psftp_conn *conn) {
              (int)getpid());
     snprintf(local_dir, sizeof local_dir, "/tmp/psftp-ctest-%d", (int)getpid());
     mkdir(local_dir, 0755);
-    CHECK_OK(psftp_makedirs(conn, remote_dir, 755));
+    CHECK_OK(psftp_makedirs(conn, remote_dir, 0755));
 }
 
 static int write_file(const char *path, size_t size) {
@@ -53,13 +53,14 @@ static int on_progress(uint64_t done, uint64_t total, void *user_data) {
     p->last_done = done;
     p->last_total = total;
     p->calls++;
-    return p->stop_at != 0 && p->calls >= p->stop_at;
+    /* A stop passes the callback's own value out: here -4242. */
+    return (p->stop_at != 0 && p->calls >= p->stop_at) ? -4242 : 0;
 }
 
 static void test_put_get_round_trip(psftp_conn *conn) {
     char local[600], back[600], remote[600];
     struct progress p = {0, 0, 0, 0};
-    psftp_attrs attrs;
+    psftp_attrs attrs = {.struct_size = sizeof attrs};
     psftp_strarray *names = NULL;
     snprintf(local, sizeof local, "%s/data.bin", local_dir);
     snprintf(back, sizeof back, "%s/back.bin", local_dir);
@@ -76,11 +77,14 @@ static void test_put_get_round_trip(psftp_conn *conn) {
     psftp_strarray_free(names);
     CHECK_OK(psftp_get(conn, remote, back, NULL, NULL, true, NULL));
     CHECK(same_files(local, back));
-    /* A cancelled get leaves the good file alone. */
+    /* A get stopped by its callback leaves the good file alone, and the
+     * callback's value comes back. */
     p.calls = 0;
     p.stop_at = 1;
-    CHECK_FAIL(psftp_get(conn, remote, back, on_progress, &p, false, NULL), PSFTP_E_CANCELLED,
-               "progress");
+    CHECK_FAIL(psftp_get(conn, remote, back, on_progress, &p, false, NULL), PSFTP_E_USER,
+               "progress callback (it returned -4242)");
+    CHECK(psftp_last_callback_value() == -4242);
+    CHECK(psftp_conn_last_callback_value(conn) == -4242);
     CHECK(same_files(local, back));
     CHECK_FAIL(psftp_get(conn, "/no/such/file", back, NULL, NULL, false, NULL),
                PSFTP_E_NOT_FOUND, "/no/such/file");
@@ -96,7 +100,7 @@ static void test_directories(psftp_conn *conn) {
     CHECK_OK(psftp_getcwd(conn, &cwd));
     CHECK(cwd != NULL && strcmp(cwd, remote_dir) == 0);
     psftp_string_free(cwd);
-    CHECK_OK(psftp_mkdir(conn, "sub", 700));
+    CHECK_OK(psftp_mkdir(conn, "sub", 0700));
     CHECK_OK(psftp_isdir(conn, "sub", &yes));
     CHECK(yes);
     CHECK_OK(psftp_exists(conn, "missing", &yes));
@@ -109,12 +113,27 @@ static void test_directories(psftp_conn *conn) {
     CHECK_OK(psftp_listdir_attr(conn, ".", &entries));
     CHECK(entries != NULL && entries->count == 2);
     if (entries && entries->count == 2) {
-        CHECK(strcmp(entries->entries[0].filename, "data.bin") == 0);
-        CHECK(strcmp(entries->entries[1].filename, "sub") == 0);
-        CHECK(psftp_st_mode_to_int(entries->entries[1].attrs.mode) == 700);
+        CHECK(strcmp(entries->entries[0]->filename, "data.bin") == 0);
+        CHECK(strcmp(entries->entries[1]->filename, "sub") == 0);
+        CHECK(psftp_st_mode_to_int(entries->entries[1]->attrs.mode) == 700);
     }
     psftp_dirent_list_free(entries);
-    CHECK_FAIL(psftp_mkdir(conn, "sub", 755), PSFTP_E_EXISTS, "sub");
+    CHECK_FAIL(psftp_mkdir(conn, "sub", 0755), PSFTP_E_EXISTS, "sub");
+    {
+        /* Modes are POSIX bits as for chmod(2): the server's file (a local
+         * path, the server is local) gets exactly 0644, and 0750. */
+        char server_path[700];
+        struct stat st;
+        snprintf(server_path, sizeof server_path, "%s/data.bin", remote_dir);
+        CHECK_OK(psftp_chmod(conn, "data.bin", 0644));
+        CHECK(stat(server_path, &st) == 0 && (st.st_mode & 07777) == 0644);
+        CHECK_OK(psftp_chmod(conn, "data.bin", 0750));
+        CHECK(stat(server_path, &st) == 0 && (st.st_mode & 07777) == 0750);
+        CHECK_OK(psftp_chmod(conn, "sub", 02750));
+        snprintf(server_path, sizeof server_path, "%s/sub", remote_dir);
+        CHECK(stat(server_path, &st) == 0 && (st.st_mode & 07777) == 02750);
+        CHECK_FAIL(psftp_chmod(conn, "data.bin", 0100644), PSFTP_E_INVALID_ARG, "07777");
+    }
     CHECK_OK(psftp_rmdir(conn, "sub"));
     CHECK_OK(psftp_remove(conn, "data.bin"));
     CHECK_OK(psftp_chdir(conn, NULL));
@@ -201,6 +220,24 @@ static void test_ciphers(void) {
     }
 }
 
+/* A panic inside a call poisons that connection only: later calls fail
+ * with PSFTP_E_CONNECTION_LOST saying why, instead of reading replies to
+ * the requests the panic abandoned. */
+static void test_panic_poisons_the_connection(void) {
+    char remote[600];
+    char *pwd = NULL;
+    psftp_conn *conn = connect_password();
+    CHECK(conn != NULL);
+    if (conn == NULL)
+        return;
+    snprintf(remote, sizeof remote, "%s/data.bin", remote_dir);
+    CHECK_FAIL(psftp_debug_panic(conn, remote), PSFTP_E_PANIC, "psftp_debug_panic was called");
+    CHECK_FAIL(psftp_pwd(conn, &pwd), PSFTP_E_CONNECTION_LOST, "panicked");
+    CHECK(pwd == NULL);
+    CHECK(psftp_conn_last_error_code(conn) == PSFTP_E_CONNECTION_LOST);
+    psftp_close(conn);
+}
+
 /* The buffers bindings use: read-to-end, readline, command output as
  * bytes, the user name, errno and SFTP status; every one freed (LSan). */
 static void test_binding_buffers(psftp_conn *conn) {
@@ -256,6 +293,7 @@ int main(void) {
         return finish("test_transfer");
     make_dirs(conn);
     test_put_get_round_trip(conn);
+    test_panic_poisons_the_connection();
     test_trees(conn);
     test_binding_buffers(conn);
     test_directories(conn);

@@ -418,6 +418,86 @@ impl<'a> Login<'a> {
     }
 }
 
+/// psftp_connect_opts through the C ABI, freed on drop.
+pub struct COpts(pub *mut psftp::capi::connect_opts::psftp_connect_opts);
+
+impl COpts {
+    pub fn new(host: &str) -> COpts {
+        let mut p = std::ptr::null_mut();
+        check(unsafe {
+            psftp::capi::connect_opts::psftp_connect_opts_new(c(host).as_ptr(), &mut p)
+        })
+        .unwrap();
+        COpts(p)
+    }
+
+    /// What `login` and `opts` would give psftp_connect().
+    pub fn from_login(login: &Login<'_>, opts: &Opts) -> COpts {
+        use psftp::capi::connect_opts::*;
+        let o = COpts::new(login.host);
+        let cs = |v: Option<&str>| v.map(c);
+        let p = |v: &Option<CString>| v.as_ref().map_or(std::ptr::null(), |s| s.as_ptr());
+        let (user, pw, key, pass, dp) = (
+            cs(login.user),
+            cs(login.password),
+            cs(login.key),
+            cs(login.passphrase),
+            cs(login.default_path),
+        );
+        check(psftp_connect_opts_set_port(o.0, login.port as c_int)).unwrap();
+        check(psftp_connect_opts_set_cnopts(o.0, opts.0)).unwrap();
+        // SAFETY: every string is NULL or a live CString.
+        unsafe {
+            check(psftp_connect_opts_set_username(o.0, p(&user))).unwrap();
+            check(psftp_connect_opts_set_password(o.0, p(&pw))).unwrap();
+            if key.is_some() {
+                check(psftp_connect_opts_set_private_key(o.0, p(&key), p(&pass))).unwrap();
+            }
+            check(psftp_connect_opts_set_default_path(o.0, p(&dp))).unwrap();
+        }
+        o
+    }
+
+    /// A private key from memory (psftp_connect_opts_set_private_key_data).
+    pub fn key_data(self, key: &[u8], passphrase: Option<&str>) -> COpts {
+        self.set_key_data(key, passphrase).unwrap();
+        self
+    }
+
+    pub fn set_key_data(&self, key: &[u8], passphrase: Option<&str>) -> Result<(), Fail> {
+        let p = passphrase.map(c);
+        check(unsafe {
+            psftp::capi::connect_opts::psftp_connect_opts_set_private_key_data(
+                self.0,
+                key.as_ptr(),
+                key.len(),
+                p.as_ref().map_or(std::ptr::null(), |p| p.as_ptr()),
+            )
+        })
+    }
+
+    /// psftp_connect_with(); on failure also check that `error_out` got
+    /// the message and `conn_out` was left alone.
+    pub fn connect(&self) -> Result<Conn, Fail> {
+        let mut conn = std::ptr::null_mut();
+        let mut err = std::ptr::null_mut();
+        let r = check(unsafe {
+            psftp::capi::connect_opts::psftp_connect_with(self.0, &mut conn, &mut err)
+        });
+        if let Err(f) = &r {
+            assert!(conn.is_null(), "conn_out untouched on failure");
+            assert_eq!(take_string(err).as_deref(), Some(f.msg.as_str()));
+        }
+        r.map(|_| Conn(conn))
+    }
+}
+
+impl Drop for COpts {
+    fn drop(&mut self) {
+        psftp::capi::connect_opts::psftp_connect_opts_free(self.0)
+    }
+}
+
 /// A password connection to the shared server that trusts its host keys.
 pub fn connect() -> Conn {
     let s = server();

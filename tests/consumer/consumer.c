@@ -32,7 +32,7 @@ static int same_files(const char *a, const char *b) {
 
 static int transfer(psftp_conn *conn, const char *local, const char *remote) {
     char back[4096];
-    psftp_attrs attrs;
+    psftp_attrs attrs = {.struct_size = sizeof attrs};
     snprintf(back, sizeof back, "%s.back", local);
     if (psftp_put(conn, local, remote, NULL, NULL, true, false, NULL, &attrs) != PSFTP_OK)
         return fail("put");

@@ -2,6 +2,8 @@
 #include "fixture.hpp"
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <thread>
 #include <type_traits>
 
@@ -43,6 +45,32 @@ TEST(Connection, KeyFilesAndEncryptedKeysAuthenticate) {
     EXPECT_EQ(psftp::Connection("127.0.0.1", args).pwd(), home());
     args.private_key_pass = "not the passphrase";
     EXPECT_THROW_MSG(psftp::Connection("127.0.0.1", args), psftp::AuthError, "wrong passphrase");
+}
+
+TEST(Connection, KeysFromMemoryAuthenticate) {
+    psftp::CnOpts opts(env("PSFTP_TEST_KNOWN_HOSTS"));
+    psftp::ConnectArgs args;
+    args.username = user();
+    args.port = port();
+    args.cnopts = &opts;
+    args.private_key_data = read_file(file("id_ecdsa_pem"));
+    EXPECT_EQ(psftp::Connection("127.0.0.1", args).pwd(), home());
+    args.private_key_data = read_file(file("id_rsa_enc_pem"));
+    args.private_key_pass = env("PSFTP_TEST_PASSPHRASE");
+    EXPECT_EQ(psftp::Connection("127.0.0.1", args).pwd(), home());
+    args.private_key_pass = "not the passphrase";
+    try {
+        psftp::Connection("127.0.0.1", args);
+        ADD_FAILURE() << "a wrong passphrase connected";
+    } catch (const psftp::AuthError& e) {
+        const std::string what = e.what();
+        EXPECT_NE(what.find("private_key_data"), std::string::npos) << what;
+        EXPECT_EQ(what.find("not the passphrase"), std::string::npos) << what;
+        EXPECT_EQ(what.find(args.private_key_data->substr(40, 30)), std::string::npos) << what;
+    }
+    args.private_key = file("id_ed25519");
+    EXPECT_THROW_MSG(psftp::Connection("127.0.0.1", args), psftp::InvalidArgument,
+                     "private_key_data");
 }
 
 TEST(Connection, DefaultPathSetsTheWorkingDirectory) {
@@ -159,6 +187,27 @@ TEST(Connection, SecurityOptionsExtensionsAndRawClient) {
     psftp::SftpClient raw = sftp.sftp_client();
     EXPECT_NE(raw.session, nullptr);
     EXPECT_NE(raw.sftp, nullptr);
+}
+
+TEST(Connection, ASessionLockHoldsTheConnectionUntilItGoesOutOfScope) {
+    psftp::Connection sftp = connect();
+    std::atomic<bool> released{false};
+    std::thread other;
+    bool other_saw_release = false;
+    {
+        psftp::SessionLock held = sftp.lock();
+        EXPECT_EQ(sftp.pwd(), home()); // this thread's own calls work
+        other = std::thread([&] {
+            sftp.pwd();
+            other_saw_release = released.load();
+        });
+        std::this_thread::sleep_for(std::chrono::milliseconds(300));
+        released = true;
+    }
+    other.join();
+    EXPECT_TRUE(other_saw_release) << "the other thread's call waited for the guard";
+    EXPECT_THROW_MSG(psftp::check(psftp_unlock(sftp.handle())), psftp::InvalidArgument,
+                     "not locked");
 }
 
 TEST(Connection, MovedFromAndClosedConnectionsThrowInvalidArgument) {

@@ -9,8 +9,13 @@
 
 #include <thread>
 #include <type_traits>
+#include <typeinfo>
 
 using namespace fixture;
+
+// A test hook of libpsftp that psftp.h does not declare: panics inside a
+// download on `conn` (or outside any connection when it is NULL).
+extern "C" int psftp_debug_panic(psftp_conn* conn, const char* remotepath);
 
 namespace {
 
@@ -87,8 +92,28 @@ TEST(Errors, EveryCodeHasItsExceptionType) {
     expect_mapped<psftp::UnsafePath>(E::unsafe_path, "PSFTP_E_UNSAFE_PATH");
     expect_mapped<psftp::Panic>(E::panic, "PSFTP_E_PANIC");
     expect_mapped<psftp::Unsupported>(E::unsupported, "PSFTP_E_UNSUPPORTED");
+    expect_mapped<psftp::DirectoryNotEmpty>(E::dir_not_empty, "PSFTP_E_DIR_NOT_EMPTY");
+    expect_mapped<psftp::CallbackStopped>(E::user, "PSFTP_E_USER");
     expect_mapped<psftp::Error>(static_cast<E>(-999), "PSFTP_E_UNKNOWN");
     EXPECT_NO_THROW(psftp::check(PSFTP_OK));
+}
+
+/// Every code of psftp's table (walked down from -1 until psftp_error_name
+/// says EUNKNOWN) is thrown as a type of its own, not the catch-all Error:
+/// a code added to the library without its C++ type fails here.
+TEST(Errors, EveryCodeOfTheLibraryHasItsOwnType) {
+    int count = 0;
+    for (int code = -1; std::string(psftp_error_name(code)) != "EUNKNOWN"; code--, count++) {
+        try {
+            psftp::throw_error(code, "m");
+        } catch (const psftp::Error& e) {
+            EXPECT_NE(typeid(e), typeid(psftp::Error)) << psftp_strerror(code);
+            EXPECT_EQ(e.code(), code);
+            EXPECT_STREQ(e.name(), psftp_strerror(code));
+            EXPECT_STREQ(e.short_name(), psftp_error_name(code));
+        }
+    }
+    EXPECT_GE(count, 20);
 }
 
 static_assert(std::is_nothrow_copy_constructible_v<psftp::Error>);
@@ -185,8 +210,9 @@ TEST(Errors, RemoteFailuresHaveTheirTypesAndNameThePath) {
     EXPECT_THROW_MSG(sftp.chdir(dir / "file"), psftp::NotADirectory, "file");
     EXPECT_THROW_MSG(sftp.mkdir(dir / "full"), psftp::AlreadyExists, "full");
     EXPECT_THROW_MSG(sftp.mkdir("/root/psftp-cpp-denied"), psftp::PermissionDenied, "/root/");
-    EXPECT_THROW_MSG(sftp.rmdir(dir / "full"), psftp::SftpError, "full");
-    EXPECT_THROW_MSG(sftp.chmod(dir / "file", 999), psftp::InvalidArgument, "mode");
+    EXPECT_THROW_MSG(sftp.rmdir(dir / "full"), psftp::DirectoryNotEmpty, "full");
+    EXPECT_THROW_MSG(sftp.chmod(dir / "file", static_cast<std::filesystem::perms>(010000)),
+                     psftp::InvalidArgument, "mode");
     EXPECT_THROW_MSG(sftp.put("/no/such/local", dir / "x"), psftp::LocalIoError,
                      "/no/such/local");
 }
@@ -201,7 +227,19 @@ TEST(Errors, EmbeddedNulIsRefusedNotTruncated) {
 }
 
 TEST(Errors, PanicsAreCaughtAtTheBoundary) {
-    EXPECT_THROW(psftp::check(psftp_debug_panic()), psftp::Panic);
+    EXPECT_THROW(psftp::check(psftp_debug_panic(nullptr, nullptr)), psftp::Panic);
+}
+
+TEST(Errors, APanicPoisonsItsConnection) {
+    auto dir = remote_dir("panic");
+    put_remote_file(dir / "big", std::string(4 << 20, 'p'));
+    psftp::Connection sftp = connect();
+    const std::string big = dir / "big";
+    EXPECT_THROW_MSG(psftp::check(psftp_debug_panic(sftp.handle(), big.c_str())), psftp::Panic,
+                     "psftp_debug_panic was called");
+    EXPECT_THROW_MSG(sftp.pwd(), psftp::ConnectionLost, "panicked");
+    psftp::Connection other = connect();
+    EXPECT_EQ(other.listdir(dir.path().string()), std::vector<std::string>{"big"});
 }
 
 TEST(Errors, AFileOutlivingItsConnectionIsConnectionLost) {

@@ -11,7 +11,7 @@ TEST(FsOps, ListdirAndListdirAttrAreSorted) {
     auto dir = remote_dir("list");
     put_remote_file(dir / "b.txt", "bbb");
     put_remote_file(dir / "a.txt", "a");
-    sftp.mkdir(dir / "c", 700);
+    sftp.mkdir(dir / "c", fs::perms::owner_all);
     EXPECT_EQ(sftp.listdir(dir.path().string()),
               (std::vector<std::string>{"a.txt", "b.txt", "c"}));
     std::vector<psftp::DirEntry> entries = sftp.listdir_attr(dir.path().string());
@@ -94,17 +94,28 @@ TEST(FsOps, CdGuardRestoresTheDirectoryEvenOnExceptions) {
                      "without a matching");
 }
 
-TEST(FsOps, MkdirMakedirsChmodChownUsePysftpModes) {
+/// Modes are std::filesystem::perms: the server's file (local, the server
+/// is local) gets exactly those bits.
+TEST(FsOps, MkdirMakedirsChmodChownUsePosixModes) {
+    using fs::perms;
     psftp::Connection sftp = connect();
     auto dir = remote_dir("modes");
-    sftp.mkdir(dir / "d", 700);
+    sftp.mkdir(dir / "d", perms::owner_all);
     EXPECT_EQ(stat_of(dir / "d").st_mode & 07777, 0700u);
-    sftp.makedirs(dir / "x/y/z", 755);
+    sftp.makedirs(dir / "x/y/z", perms::owner_all | perms::group_read | perms::group_exec);
     EXPECT_TRUE(fs::is_directory(dir / "x/y/z"));
+    EXPECT_EQ(stat_of(dir / "x/y").st_mode & 07777, 0750u);
     sftp.makedirs(dir / "x/y/z");
     put_remote_file(dir / "f", "f");
-    sftp.chmod(dir / "f", 640);
+    sftp.chmod(dir / "f", perms::owner_read | perms::owner_write | perms::group_read |
+                              perms::others_read);
+    EXPECT_EQ(stat_of(dir / "f").st_mode, static_cast<mode_t>(S_IFREG | 0644));
+    sftp.chmod(dir / "f", static_cast<perms>(0640));
     EXPECT_EQ(stat_of(dir / "f").st_mode & 07777, 0640u);
+    sftp.chmod(dir / "f", static_cast<perms>(0755) | perms::set_uid);
+    EXPECT_EQ(stat_of(dir / "f").st_mode & 07777, 04755u);
+    EXPECT_THROW_MSG(sftp.chmod(dir / "f", perms::unknown), psftp::InvalidArgument, "07777");
+    EXPECT_EQ(stat_of(dir / "f").st_mode & 07777, 04755u);
     const auto owner = stat_of(dir / "f").st_uid;
     sftp.chown(dir / "f");
     sftp.chown(dir / "f", owner, std::nullopt);

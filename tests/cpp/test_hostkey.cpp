@@ -3,6 +3,8 @@
 #include "fixture.hpp"
 
 #include <algorithm>
+#include <memory>
+#include <optional>
 #include <thread>
 
 using namespace fixture;
@@ -191,6 +193,30 @@ TEST(HostKeyCallback, SurvivesAMoveAndCanBeReplacedOrRemoved) {
                      "ssh-ed25519");
     EXPECT_EQ(other.calls.size(), 1u) << "removed";
     EXPECT_THROW_MSG(moved.set_hostkey_callback(asked.fn()), psftp::InvalidArgument, "opts");
+}
+
+/// psftp keeps the callback (and what it captured) while the options or a
+/// connection made with them lives, and destroys it once after the last.
+TEST(HostKeyCallback, LivesAsLongAsTheOptionsOrAConnectionNeedIt) {
+    auto dir = local_dir("hklife");
+    const auto kh = dir.path() / "known_hosts";
+    write_file(kh, "");
+    auto captured = std::make_shared<int>(42);
+    std::weak_ptr<int> watch = captured;
+    std::optional<psftp::Connection> conn;
+    {
+        psftp::CnOpts opts(kh);
+        opts.set_hostkey_callback([captured](const std::string&, int, const psftp::HostKey&,
+                                             psftp::HostKeyStatus) {
+            return *captured == 42 ? psftp::HostKeyAnswer::Accept : psftp::HostKeyAnswer::Reject;
+        });
+        captured.reset();
+        conn.emplace("127.0.0.1", password_login(opts));
+    }
+    EXPECT_FALSE(watch.expired()) << "the connection still holds the callback";
+    EXPECT_EQ(conn->pwd(), home());
+    conn.reset();
+    EXPECT_TRUE(watch.expired()) << "destroyed after the last holder";
 }
 
 TEST(HostKeyCallback, DecidesInsteadOfAcceptNew) {

@@ -45,12 +45,12 @@ TEST(Routes, AnSshConfigAliasConnectsAndIsReported) {
 
 TEST(Routes, KeyFromMemorySocketAndProxyCommand) {
     psftp::CnOpts opts(fixture::env("PSFTP_TEST_KNOWN_HOSTS"));
-    opts.set_private_key_data(read_all(fixture::file("id_ed25519_enc")),
-                              fixture::env("PSFTP_TEST_PASSPHRASE"));
     psftp::ConnectArgs args;
     args.username = fixture::user();
     args.port = fixture::port();
     args.cnopts = &opts;
+    args.private_key_data = read_all(fixture::file("id_ed25519_enc"));
+    args.private_key_pass = fixture::env("PSFTP_TEST_PASSPHRASE");
     EXPECT_EQ(psftp::Connection("127.0.0.1", args).pwd(), fixture::home());
 
     int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -59,11 +59,11 @@ TEST(Routes, KeyFromMemorySocketAndProxyCommand) {
     a.sin_port = htons(static_cast<uint16_t>(fixture::port()));
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-    psftp::CnOpts viasock(fixture::env("PSFTP_TEST_KNOWN_HOSTS"));
-    viasock.set_socket(fd);
-    close(fd);
-    EXPECT_EQ(psftp::Connection("127.0.0.1", fixture::password_login(viasock)).pwd(),
-              fixture::home());
+    auto viasock = fixture::password_login(opts);
+    viasock.socket = fd;
+    psftp::Connection over_socket("127.0.0.1", viasock);
+    close(fd); // psftp holds its own duplicate
+    EXPECT_EQ(over_socket.pwd(), fixture::home());
 
     psftp::CnOpts viacmd(fixture::env("PSFTP_TEST_KNOWN_HOSTS"));
     viacmd.set_proxy_command(
@@ -72,21 +72,32 @@ TEST(Routes, KeyFromMemorySocketAndProxyCommand) {
         "[os.write(1,b) for b in iter(lambda: s.recv(65536), b\"\")]' %h %p");
     EXPECT_EQ(psftp::Connection("127.0.0.1", fixture::password_login(viacmd)).pwd(),
               fixture::home());
-    EXPECT_THROW(viacmd.set_proxy_jump("a@b,@c"), psftp::Error);
+    EXPECT_THROW(viacmd.set_proxy_jump("a@b,@c"), psftp::InvalidArgument);
+    auto bad = fixture::password_login(opts);
+    bad.socket = -5;
+    EXPECT_THROW(psftp::Connection("127.0.0.1", bad), psftp::InvalidArgument);
 }
 
 TEST(Routes, AKeyboardInteractiveCallbackIsKeptAndNotAskedWhenNotNeeded) {
     psftp::CnOpts opts(fixture::env("PSFTP_TEST_KNOWN_HOSTS"));
-    int calls = 0;
-    opts.set_kbdint_callback([&](const std::string&, const std::string&,
-                                 const std::vector<psftp::KbdPrompt>&) {
-        calls++;
+    auto calls = std::make_shared<int>(0);
+    std::weak_ptr<int> watch = calls;
+    auto args = fixture::password_login(opts);
+    args.keyboard_interactive = [calls](const std::string&, const std::string&,
+                                        const std::vector<psftp::KbdPrompt>&) {
+        (*calls)++;
         return std::optional<std::vector<std::string>>{};
-    });
-    EXPECT_EQ(psftp::Connection("127.0.0.1", fixture::password_login(opts)).pwd(),
-              fixture::home());
-    EXPECT_EQ(calls, 0) << "a password server never asks";
-    opts.set_kbdint_callback(nullptr);
+    };
+    {
+        psftp::Connection conn("127.0.0.1", args);
+        args.keyboard_interactive = nullptr;
+        const int* seen = calls.get();
+        calls.reset();
+        EXPECT_EQ(conn.pwd(), fixture::home());
+        EXPECT_EQ(*seen, 0) << "a password server never asks";
+        EXPECT_FALSE(watch.expired()) << "the connection keeps its copy";
+    }
+    EXPECT_TRUE(watch.expired()) << "released with the connection";
 }
 
 } // namespace

@@ -33,7 +33,7 @@ async function demo(): Promise<number> {
   const size: number = await sftp.getfo('remote.bin', (chunk: Buffer) => void chunk.length);
   const buf: Buffer = await sftp.getBuffer('remote.bin');
   await sftp.putfo((max: number) => (max > 0 ? null : Buffer.alloc(0)), 'out.bin', { fileSize: 0 });
-  await sftp.mkdir('a/b/c', { recursive: true, mode: 755 });
+  await sftp.mkdir('a/b/c', { recursive: true, mode: 0o755 });
   await sftp.chmod('a', '750');
   const pwd: Name = await sftp.cd('a', async (s) => s.pwd());
   await sftp.walktree('/srv', (path, a) => a.isFile() && path.length > 0, () => WALK_SKIP);

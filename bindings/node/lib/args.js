@@ -1,16 +1,20 @@
 'use strict';
 // Argument checks before anything reaches C: a wrong JS type is a
 // TypeError naming the parameter (as Node's own APIs do), never a crash or
-// a silently truncated string. Values C can judge (a mode of 648, a port of
-// 70000) are left to psftp, whose message names the parameter too.
+// a silently truncated string. Values C can judge (a mode of 0o10000, a
+// port of 70000) are left to psftp, whose message names the parameter too.
 
-/** How Node's own messages show a received value. */
+/**
+ * How Node's own messages show a received value, except that a string's
+ * contents are never shown: it may be a password or a key given in the
+ * wrong argument.
+ */
 function describe(value) {
   if (value === null || value === undefined) return String(value);
   if (typeof value === 'function') return `function ${value.name || '(anonymous)'}`;
   if (typeof value === 'object') return `an instance of ${value.constructor?.name ?? 'Object'}`;
-  const shown = typeof value === 'string' ? JSON.stringify(value.slice(0, 40)) : String(value);
-  return `type ${typeof value} (${shown})`;
+  if (typeof value === 'string') return `type string (${value.length} characters, not shown)`;
+  return `type ${typeof value} (${String(value)})`;
 }
 
 function invalid(name, expected, value) {
@@ -129,13 +133,14 @@ function options(value, known = null, name = 'options') {
 }
 
 /**
- * A pysftp mode: the octal-looking integer (755 is rwxr-xr-x) or the same
- * digits as a string ('755', '0644'). psftp rejects digits 8 and 9.
+ * A mode as Node's fs.chmod takes it: POSIX bits as a number (0o755 is
+ * rwxr-xr-x) or as a string of octal digits ('755', '0644'). psftp rejects
+ * bits above 0o7777.
  */
 function mode(value, name = 'mode') {
-  if (typeof value === 'string' && /^[0-7]{1,5}$/.test(value)) return Number.parseInt(value, 10);
+  if (typeof value === 'string' && /^[0-7]{1,12}$/.test(value)) return Number.parseInt(value, 8);
   if (typeof value === 'string') throw invalid(name, "octal digits such as '755'", value);
-  return int(value, name, 'int32');
+  return int(value, name, 'uint32');
 }
 
 /** Seconds since the epoch from a number of seconds or a Date. */

@@ -11,7 +11,7 @@ const { Attributes } = require('./attrs');
 const WALK_SKIP = 'skip';
 
 // C's return values: 0 continues; PSFTP_WALK_SKIP (1) skips a directory;
-// any other value stops the operation with PSFTP_E_CANCELLED.
+// any other value stops the operation with PSFTP_E_USER (EUSER).
 const C_CONTINUE = 0;
 const C_WALK_SKIP = 1;
 const C_STOP = -1;
@@ -71,7 +71,7 @@ class CallbackScope {
     if (this.#thrown) throw this.#error;
   }
 
-  /** progress(bytesDone, bytesTotal); returning false cancels. */
+  /** progress(bytesDone, bytesTotal); returning false stops (EUSER). */
   progress(fn) {
     if (!fn) return null;
     return this.wrap((done, total) => fn(done, total), (r) => (r === false ? C_STOP : C_CONTINUE));
@@ -89,7 +89,7 @@ class CallbackScope {
   /**
    * A tree operation's progress: `last` keeps the latest figures (the
    * result reports them) and `fn({ filesDone, filesTotal, bytesDone,
-   * bytesTotal, currentPath })`, if given, sees them; false cancels.
+   * bytesTotal, currentPath })`, if given, sees them; false stops (EUSER).
    * Always installed, so an abort can stop the operation through it (psftp
    * calls it every 100 ms, also on a stalled link).
    */

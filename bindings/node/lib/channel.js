@@ -127,6 +127,15 @@ class Channel {
   }
 
   /**
+   * Run `task()` synchronously on the event loop thread when this
+   * connection's earlier calls are done (nothing of this binding runs on
+   * it meanwhile). Resolves with its result.
+   */
+  exclusive(task) {
+    return this.#enqueue(async () => task());
+  }
+
+  /**
    * psftp_interrupt: whatever runs on the connection returns promptly
    * (ECANCELED) and the connection is unusable afterwards. Synchronous:
    * it is thread-safe and does not wait for the running call.

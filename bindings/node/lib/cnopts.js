@@ -34,7 +34,6 @@ const APPLY = {
   sshConfig: (o, v) => o.setSshConfig(v),
   proxyJump: (o, v) => o.setProxyJump(v),
   proxyCommand: (o, v) => o.setProxyCommand(v),
-  socket: (o, v) => o.setSocket(v),
 };
 
 const kCopy = Symbol('copy');
@@ -155,21 +154,6 @@ class CnOpts {
   /** A command carrying the connection on stdin/stdout (%h %p %r), as ssh's ProxyCommand; null removes. */
   setProxyCommand(command) {
     return this.#set('psftp_cnopts_set_proxy_command', args.optStr(command, 'proxyCommand'));
-  }
-
-  /**
-   * A connected stream socket's file descriptor (a SOCKS tunnel, say), to
-   * the server or the first jump host. psftp duplicates it now: the caller
-   * keeps and closes its own. -1 removes it.
-   */
-  setSocket(fd) {
-    return this.#set('psftp_cnopts_set_socket', args.int(fd, 'socket', 'int32'));
-  }
-
-  /** A private key held in memory (OpenSSH or PEM; Buffer or string), used when connect() names no key file. */
-  setPrivateKeyData(key, passphrase) {
-    const data = Buffer.isBuffer(key) ? key : Buffer.from(args.str(key, 'privateKey'));
-    return this.#set('psftp_cnopts_set_private_key_data', data, data.length, args.optStr(passphrase, 'privateKeyPass'));
   }
 
   /** pysftp `get_hostkey(host)`; write '[host]:port' for a port other than 22. */

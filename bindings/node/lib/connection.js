@@ -4,8 +4,8 @@
 
 const fs = require('node:fs');
 const { Readable } = require('node:stream');
-const { koffi, fns, types, takeString, takeStrarray, stringsOf, nameOf } = require('./native');
-const { PsftpError, codes, codeName } = require('./errors');
+const { koffi, fns, types, takeString, takeStrarray, stringsOf, nameOf, sized, entriesOf } = require('./native');
+const { PsftpError, codes, codeName, checkSync } = require('./errors');
 const { Channel, callAsync } = require('./channel');
 const { CallbackScope } = require('./callbacks');
 const { Attributes, DirEntry } = require('./attrs');
@@ -20,6 +20,7 @@ const CONNECT_OPTIONS = [
   'host',
   'username',
   'privateKey',
+  'privateKeyData',
   'password',
   'port',
   'privateKeyPass',
@@ -27,6 +28,7 @@ const CONNECT_OPTIONS = [
   'defaultPath',
   'hostKeyCallback',
   'keyboardInteractive',
+  'socket',
 ];
 const GET_OPTIONS = ['callback', 'preserveMtime', 'atomic', 'resume', 'fsync', 'parallelism', 'signal'];
 const PUT_OPTIONS = ['callback', 'confirm', 'preserveMtime', 'atomic', 'resume', 'fsync', 'parallelism', 'signal'];
@@ -46,52 +48,92 @@ const HOSTKEY_ATTEMPTS = 3;
 const kCreate = Symbol('create');
 
 /**
- * pysftp `Connection(host, username, private_key, password, port,
- * private_key_pass, cnopts, default_path)`. `privateKey` is a key file's
- * path, or 'agent' / 'agent:NAME' for ssh-agent keys. `hostKeyCallback`
- * decides about unknown and changed host keys (see hostkey.js).
+ * psftp_connect_opts for `o` (all but the CnOpts), freed by the caller
+ * with psftp_connect_opts_free.
  */
-async function connect(options) {
-  const o = args.options(options, CONNECT_OPTIONS);
+function connectOptions(o) {
   const host = args.str(o.host, 'host');
   const username = args.optStr(o.username, 'username');
-  // A Buffer is the key itself (as ssh2-sftp-client takes it); a string a path.
-  const keyData = Buffer.isBuffer(o.privateKey) ? o.privateKey : null;
-  const privateKey = keyData ? null : args.optStr(o.privateKey, 'privateKey');
+  if (Buffer.isBuffer(o.privateKey)) {
+    throw args.invalid('privateKey', "a key file's path or 'agent' (give the key itself as privateKeyData)", o.privateKey);
+  }
+  const privateKey = args.optStr(o.privateKey, 'privateKey');
+  const keyData = o.privateKeyData === undefined || o.privateKeyData === null ? null : args.bytes(o.privateKeyData, 'privateKeyData');
+  if (keyData !== null && privateKey !== null) {
+    throw args.invalid('privateKeyData', 'not given together with privateKey', o.privateKeyData);
+  }
   const password = args.optStr(o.password, 'password');
   const port = o.port === undefined ? 0 : args.int(o.port, 'port', 'int32'); // 0: 22
   const privateKeyPass = args.optStr(o.privateKeyPass, 'privateKeyPass');
   const defaultPath = args.optStr(o.defaultPath, 'defaultPath');
+  const socket = o.socket === undefined || o.socket === null ? -1 : args.int(o.socket, 'socket', 'int32');
+  const out = [null];
+  checkSync(fns.psftp_connect_opts_new(host, out));
+  const opts = out[0];
+  try {
+    checkSync(fns.psftp_connect_opts_set_port(opts, port));
+    checkSync(fns.psftp_connect_opts_set_username(opts, username));
+    checkSync(fns.psftp_connect_opts_set_password(opts, password));
+    if (keyData !== null) {
+      checkSync(fns.psftp_connect_opts_set_private_key_data(opts, keyData, keyData.length, privateKeyPass));
+    } else {
+      checkSync(fns.psftp_connect_opts_set_private_key(opts, privateKey, privateKeyPass));
+    }
+    checkSync(fns.psftp_connect_opts_set_default_path(opts, defaultPath));
+    if (socket !== -1) checkSync(fns.psftp_connect_opts_set_socket(opts, socket));
+    return opts;
+  } catch (e) {
+    fns.psftp_connect_opts_free(opts);
+    throw e;
+  }
+}
+
+/**
+ * pysftp `Connection(host, username, private_key, password, port,
+ * private_key_pass, cnopts, default_path)`. `privateKey` is a key file's
+ * path, or 'agent' / 'agent:NAME' for ssh-agent keys; `privateKeyData` a
+ * key's contents instead (a Buffer or a string, OpenSSH or PEM), with
+ * `privateKeyPass` as its passphrase too. `hostKeyCallback` decides about
+ * unknown and changed host keys (see hostkey.js), `keyboardInteractive`
+ * answers keyboard-interactive prompts (see kbdint.js), and `socket` is
+ * the descriptor of a stream socket the program connected (psftp
+ * duplicates it; the program keeps and closes its own).
+ */
+async function connect(options) {
+  const o = args.options(options, CONNECT_OPTIONS);
   const hostKeyCallback = args.optFunc(o.hostKeyCallback, 'hostKeyCallback');
   const asker = hostKeyCallback ? new HostKeyAsker(hostKeyCallback) : null;
   const kbdFn = args.optFunc(o.keyboardInteractive, 'keyboardInteractive');
   const answerer = kbdFn ? new KbdIntAnswerer(kbdFn) : null;
-  for (let attempt = 1; ; attempt++) {
-    // With callbacks or key bytes, connect's own copy of the options carries them.
-    const { cnopts, owned } = cnoptsFrom(o.cnopts, asker !== null || answerer !== null || keyData !== null);
-    const conn = [null];
-    const error = [null]; // the message comes back here: the thread-local one stays on the worker
-    let rc;
-    let uninstall = null;
-    let uninstallKbd = null;
-    try {
-      const cnoptsHandle = cnopts ? cnopts[kHandle] : null;
-      if (keyData) cnopts.setPrivateKeyData(keyData, privateKeyPass);
-      if (asker) uninstall = asker.install(cnoptsHandle);
-      if (answerer) uninstallKbd = answerer.install(cnoptsHandle);
-      rc = await callAsync(fns.psftp_connect, [
-        host, username, privateKey, password, port, privateKeyPass, cnoptsHandle, defaultPath, conn, error,
-      ]);
-    } finally {
-      uninstall?.();
-      uninstallKbd?.();
-      if (owned) cnopts.free(); // psftp_connect copied what it needs
+  const connectOpts = connectOptions(o);
+  try {
+    for (let attempt = 1; ; attempt++) {
+      // With a host-key callback, connect's own copy of the options carries it.
+      const { cnopts, owned } = cnoptsFrom(o.cnopts, asker !== null);
+      const conn = [null];
+      const error = [null]; // the message comes back here: the thread-local one stays on the worker
+      let rc;
+      let uninstall = null;
+      let uninstallKbd = null;
+      try {
+        const cnoptsHandle = cnopts ? cnopts[kHandle] : null;
+        if (asker) uninstall = asker.install(cnoptsHandle);
+        if (answerer) uninstallKbd = answerer.install(connectOpts);
+        checkSync(fns.psftp_connect_opts_set_cnopts(connectOpts, cnoptsHandle)); // copied now
+        rc = await callAsync(fns.psftp_connect_with, [connectOpts, conn, error]);
+      } finally {
+        uninstall?.();
+        uninstallKbd?.();
+        if (owned) cnopts.free(); // copied into the connect options
+      }
+      if (rc >= 0) return new Connection(kCreate, conn[0]);
+      const err = new PsftpError(rc, takeString(error[0]));
+      asker?.rethrow();
+      answerer?.rethrow();
+      if (!asker || attempt === HOSTKEY_ATTEMPTS || !(await asker.acceptedLater())) throw err;
     }
-    if (rc >= 0) return new Connection(kCreate, conn[0]);
-    const err = new PsftpError(rc, takeString(error[0]));
-    asker?.rethrow();
-    answerer?.rethrow();
-    if (!asker || attempt === HOSTKEY_ATTEMPTS || !(await asker.acceptedLater())) throw err;
+  } finally {
+    fns.psftp_connect_opts_free(connectOpts);
   }
 }
 
@@ -100,8 +142,7 @@ function takeFailures(ptr) {
   if (ptr === null) return [];
   try {
     const list = koffi.decode(ptr, types.failureList);
-    const count = Number(list.count);
-    const raw = count === 0 ? [] : koffi.decode(list.items, types.failure, count);
+    const raw = entriesOf(list.items, Number(list.count), types.failure);
     return raw.map((f) => ({ path: f.path, code: codeName(f.code), errno: f.code, message: f.message }));
   } finally {
     fns.psftp_failure_list_free(ptr);
@@ -201,11 +242,11 @@ function sourceOf(flo) {
 }
 
 function modeOptions(modeOrOptions) {
-  if (typeof modeOrOptions === 'boolean') return { mode: 777, recursive: modeOrOptions };
+  if (typeof modeOrOptions === 'boolean') return { mode: 0o777, recursive: modeOrOptions };
   if (modeOrOptions !== null && typeof modeOrOptions === 'object') {
-    return { mode: 777, recursive: false, ...modeOrOptions };
+    return { mode: 0o777, recursive: false, ...modeOrOptions };
   }
-  return { mode: modeOrOptions ?? 777, recursive: false };
+  return { mode: modeOrOptions ?? 0o777, recursive: false };
 }
 
 class Connection {
@@ -244,7 +285,7 @@ class Connection {
   }
 
   async #attrs(name, remotepath) {
-    const out = {};
+    const out = sized(types.attrs);
     await this.#run(name, args.path(remotepath, 'remotepath'), out);
     return new Attributes(out);
   }
@@ -341,12 +382,36 @@ class Connection {
     return { lines: takeStrarray(lines[0]), exitStatus: status[0] };
   }
 
-  /** pysftp `sftp_client`: raw LIBSSH2_SESSION and LIBSSH2_SFTP pointers (for koffi users). */
+  /**
+   * pysftp `sftp_client`: raw LIBSSH2_SESSION and LIBSSH2_SFTP pointers (for
+   * koffi users). Use them only inside withSftpClient().
+   */
   async sftpClient() {
     const session = [null];
     const sftp = [null];
     await this.#run('psftp_sftp_client', session, sftp);
     return { session: session[0], sftp: sftp[0] };
+  }
+
+  /**
+   * Run `fn({ session, sftp })` synchronously while holding the connection
+   * (psftp_lock): after this connection's earlier calls, with keepalives
+   * paused and later calls queued until it returns. For direct libssh2
+   * calls through koffi; fn must not use this Connection. Resolves with
+   * fn's result.
+   */
+  async withSftpClient(fn) {
+    args.func(fn, 'fn');
+    const pointers = await this.sftpClient();
+    const channel = this.#channel;
+    return channel.exclusive(() => {
+      checkSync(fns.psftp_lock(channel.handle));
+      try {
+        return fn(pointers);
+      } finally {
+        fns.psftp_unlock(channel.handle);
+      }
+    });
   }
 
   /** Whether the server offers the SFTP extension `name`. */
@@ -371,8 +436,7 @@ class Connection {
     await this.#run('psftp_listdir_attr', args.path(remotepath, 'remotepath'), out);
     try {
       const list = koffi.decode(out[0], types.direntList);
-      const count = Number(list.count);
-      const raw = count === 0 ? [] : koffi.decode(list.entries, types.dirent, count);
+      const raw = entriesOf(list.entries, Number(list.count), types.dirent);
       return raw.map((entry) => new DirEntry(entry, nameOf(entry.filename)));
     } finally {
       fns.psftp_dirent_list_free(out[0]);
@@ -471,7 +535,7 @@ class Connection {
   }
 
   /** pysftp `makedirs`: every missing level; fine if it exists. */
-  async makedirs(remotedir, mode = 777) {
+  async makedirs(remotedir, mode = 0o777) {
     await this.#run('psftp_makedirs', args.path(remotedir, 'remotedir'), args.mode(mode));
   }
 
@@ -507,8 +571,8 @@ class Connection {
     await this.#run('psftp_symlink', args.path(remoteSrc, 'remoteSrc'), args.path(remoteDest, 'remoteDest'));
   }
 
-  /** pysftp `chmod(remotepath, mode=777)`: 644 or '644' is rw-r--r--. */
-  async chmod(remotepath, mode = 777) {
+  /** pysftp `chmod(remotepath, mode=777)`, with Node's modes: 0o644 or '644' is rw-r--r--. */
+  async chmod(remotepath, mode = 0o777) {
     await this.#run('psftp_chmod', args.path(remotepath, 'remotepath'), args.mode(mode));
   }
 
@@ -537,15 +601,16 @@ class Connection {
 
   /** Free-space figures (statvfs@openssh.com). */
   async statvfs(remotepath) {
-    const out = {};
+    const out = sized(types.statvfs);
     await this.#run('psftp_statvfs', args.path(remotepath, 'remotepath'), out);
+    delete out.struct_size;
     return out;
   }
 
   /**
    * pysftp `walktree(remotepath, fcallback, dcallback, ucallback, recurse=True)`.
    * Callbacks get (path, attrs) and run synchronously; returning false
-   * stops the walk (ECANCELED), WALK_SKIP from dcallback skips a directory.
+   * stops the walk (EUSER), WALK_SKIP from dcallback skips a directory.
    */
   async walktree(remotepath, fcallback, dcallback, ucallback, recurse = true) {
     const scope = new CallbackScope();
@@ -629,7 +694,7 @@ class Connection {
     const o = args.options(options, PUT_OPTIONS);
     const scope = new CallbackScope();
     const signal = args.signal(o.signal, 'options.signal');
-    const out = {};
+    const out = sized(types.attrs);
     await withTransferOptions(o, (topts) =>
       this.#runAbortable(
         scope,
@@ -700,7 +765,7 @@ class Connection {
     const signal = args.signal(o.signal, 'options.signal');
     const source = sourceOf(flo);
     const size = o.fileSize ?? (typeof flo === 'function' ? 0 : args.bytes(flo, 'flo').length);
-    const out = {};
+    const out = sized(types.attrs);
     await withTransferOptions(o, (topts) =>
       this.#runAbortable(
         scope,

@@ -6,27 +6,20 @@
 
 const { fns, takeString } = require('./native');
 
-// Index i names the code -(i + 1): PSFTP_E_INVALID_ARG (-1) .. PSFTP_E_UNSUPPORTED (-18).
-const CODE_NAMES = [
-  'EINVAL',
-  'ECONNECT',
-  'EHOSTKEY',
-  'EHOSTKEYMISMATCH',
-  'EAUTH',
-  'ENOTFOUND',
-  'EPERM',
-  'EEXIST',
-  'ENOTDIR',
-  'ELOCALIO',
-  'ESFTP',
-  'ESSH',
-  'ETIMEDOUT',
-  'ECANCELED',
-  'ECONNLOST',
-  'EUNSAFEPATH',
-  'EPANIC',
-  'EUNSUPPORTED',
-];
+// psftp's one table of result codes, read from the library: the codes are
+// contiguous from -1, each with its short name ("ENOTFOUND"), so a code
+// added to psftp is known here without a change.
+function readCodeTable() {
+  const names = [];
+  for (let code = -1; ; code--) {
+    const name = fns.psftp_error_name(code);
+    if (name === 'EUNKNOWN') return names;
+    names.push(name);
+  }
+}
+
+// Index i names the code -(i + 1).
+const CODE_NAMES = readCodeTable();
 
 /** { EINVAL: -1, ECONNECT: -2, ... }: the numeric psftp code of each name. */
 const codes = Object.freeze(Object.fromEntries(CODE_NAMES.map((name, i) => [name, -(i + 1)])));

@@ -3,7 +3,7 @@
 // share the connection's queue, and their errors are read from it.
 
 const { Readable, Writable } = require('node:stream');
-const { fns } = require('./native');
+const { fns, types, sized } = require('./native');
 const { Attributes } = require('./attrs');
 const args = require('./args');
 
@@ -92,7 +92,7 @@ class SftpFile {
   }
 
   async stat() {
-    const out = {};
+    const out = sized(types.attrs);
     await this.#run('psftp_file_stat', out);
     return new Attributes(out);
   }

@@ -84,7 +84,9 @@ class HostKeyAsker {
       }
     }, types.hostkeyCb);
     try {
-      checkSync(fns.psftp_cnopts_set_hostkey_callback(cnoptsHandle, callback, null));
+      // No user_data, so no finalizer: the JS function lives in the
+      // registered callback, which install() owns.
+      checkSync(fns.psftp_cnopts_set_hostkey_callback(cnoptsHandle, callback, null, null));
     } catch (e) {
       koffi.unregister(callback);
       throw e;

@@ -1,13 +1,13 @@
 'use strict';
-// connect()'s keyboardInteractive over psftp_cnopts_set_kbdint_callback.
+// connect()'s keyboardInteractive over psftp_connect_opts_set_kbdint_callback.
 //
-// psftp asks during psftp_connect, on the worker thread running it; koffi
+// psftp asks during psftp_connect_with, on the worker thread running it; koffi
 // runs the JS function on the event loop thread while that worker waits,
 // so the answers are needed synchronously (a code from a TOTP secret, a
 // value prepared beforehand). A one-time code cannot be asked for again on
 // a second attempt the way a host key can, so a Promise is not accepted.
 
-const { koffi, fns, types } = require('./native');
+const { koffi, fns, types, entriesOf } = require('./native');
 const { checkSync } = require('./errors');
 const args = require('./args');
 
@@ -23,12 +23,9 @@ class KbdIntAnswerer {
   #answer(reqPtr, answers) {
     const req = koffi.decode(reqPtr, types.kbdRequest);
     const count = Number(req.num_prompts);
-    const prompts =
-      count === 0
-        ? []
-        : koffi.decode(req.prompts, types.kbdPrompt, count).map((p) => ({ prompt: p.text, echo: p.echo }));
+    const prompts = entriesOf(req.prompts, count, types.kbdPrompt).map((p) => ({ prompt: p.text, echo: p.echo }));
     const replies = this.#fn({ host: req.host, port: req.port, user: req.user, name: req.name, instruction: req.instruction, prompts });
-    if (replies === false || replies === null) return 1; // give up
+    if (replies === false || replies === null) return 1; // give up: EUSER
     if (replies !== undefined && typeof replies.then === 'function') {
       throw args.invalid('keyboardInteractive\'s answer', 'an array of strings, returned synchronously', 'a Promise');
     }
@@ -38,8 +35,12 @@ class KbdIntAnswerer {
     return 0;
   }
 
-  /** Register on `cnoptsHandle` for one psftp_connect; returns the unregister function. */
-  install(cnoptsHandle) {
+  /**
+   * Register on `connectOpts` for one psftp_connect_with; returns the
+   * unregister function (psftp never calls it after the connect: the
+   * extra connections of tree operations do not ask).
+   */
+  install(connectOpts) {
     const callback = koffi.register((reqPtr, answers) => {
       if (this.#thrown) return 1;
       try {
@@ -51,7 +52,9 @@ class KbdIntAnswerer {
       }
     }, types.kbdintCb);
     try {
-      checkSync(fns.psftp_cnopts_set_kbdint_callback(cnoptsHandle, callback, null));
+      // No user_data, so no finalizer: the JS function lives in the
+      // registered callback, which install() owns.
+      checkSync(fns.psftp_connect_opts_set_kbdint_callback(connectOpts, callback, null, null));
     } catch (e) {
       koffi.unregister(callback);
       throw e;

@@ -72,9 +72,11 @@ koffi.opaque('psftp_conn');
 koffi.opaque('psftp_cnopts');
 koffi.opaque('psftp_file');
 koffi.opaque('psftp_transfer_opts');
+koffi.opaque('psftp_connect_opts');
 
 const types = {
   attrs: koffi.struct('psftp_attrs', {
+    struct_size: 'size_t',
     flags: 'uint32_t',
     size: 'uint64_t',
     uid: 'uint32_t',
@@ -84,6 +86,7 @@ const types = {
     mtime: 'int64_t',
   }),
   hostkey: koffi.struct('psftp_hostkey', {
+    struct_size: 'size_t',
     key_type: 'char *',
     base64: 'char *',
     fingerprint: 'char *',
@@ -91,13 +94,16 @@ const types = {
   // `strings` stays a raw pointer: decoded with its count (stringsOf).
   strarray: koffi.struct('psftp_strarray', { strings: 'void *', count: 'size_t' }),
   dirent: koffi.struct('psftp_dirent', {
+    struct_size: 'size_t',
     // Bytes, decoded by nameOf: a file name need not be UTF-8.
     filename: 'void *',
     longname: 'char *',
     attrs: 'psftp_attrs',
   }),
+  // `entries` stays a raw pointer to `count` pointers (entriesOf).
   direntList: koffi.struct('psftp_dirent_list', { entries: 'void *', count: 'size_t' }),
   statvfs: koffi.struct('psftp_statvfs_info', {
+    struct_size: 'size_t',
     bsize: 'uint64_t',
     frsize: 'uint64_t',
     blocks: 'uint64_t',
@@ -111,10 +117,16 @@ const types = {
     namemax: 'uint64_t',
   }),
 };
-types.failure = koffi.struct('psftp_failure', { path: 'char *', code: 'int', message: 'char *' });
-// `items` stays a raw pointer: decoded with its count (takeFailures).
+types.failure = koffi.struct('psftp_failure', {
+  struct_size: 'size_t',
+  path: 'char *',
+  code: 'int',
+  message: 'char *',
+});
+// `items` stays a raw pointer to `count` pointers: decoded with entriesOf.
 types.failureList = koffi.struct('psftp_failure_list', { items: 'void *', count: 'size_t' });
 types.treeProgress = koffi.struct('psftp_tree_progress', {
+    struct_size: 'size_t',
   files_done: 'uint64_t',
   files_total: 'uint64_t',
   bytes_done: 'uint64_t',
@@ -122,6 +134,7 @@ types.treeProgress = koffi.struct('psftp_tree_progress', {
   current_path: 'const char *',
 });
 types.securityInfo = koffi.struct('psftp_security_info', {
+    struct_size: 'size_t',
   ciphers: 'psftp_strarray',
   digests: 'psftp_strarray',
   key_types: 'psftp_strarray',
@@ -138,8 +151,10 @@ koffi.proto('int psftp_hostkey_cb(const char *host, int port, const psftp_hostke
 // The host-key callback is stored in the options and called later, during
 // psftp_connect: it must be a registered callback of this pointer type.
 types.hostkeyCb = 'psftp_hostkey_cb *';
-types.kbdPrompt = koffi.struct('psftp_kbdint_prompt', { text: 'const char *', echo: 'bool' });
+types.kbdPrompt = koffi.struct('psftp_kbdint_prompt', { struct_size: 'size_t', text: 'const char *', echo: 'bool' });
+// `prompts` stays a raw pointer to `num_prompts` pointers (entriesOf).
 types.kbdRequest = koffi.struct('psftp_kbdint_request', {
+  struct_size: 'size_t',
   host: 'const char *',
   port: 'int',
   user: 'const char *',
@@ -149,6 +164,7 @@ types.kbdRequest = koffi.struct('psftp_kbdint_request', {
   prompts: 'void *',
 });
 koffi.proto('int psftp_kbdint_cb(const psftp_kbdint_request *request, void *answers, void *user_data)');
+// Stored in the connect options and called during psftp_connect_with.
 types.kbdintCb = 'psftp_kbdint_cb *';
 
 // Strings and lists psftp allocates come back as raw pointers (`void **`),
@@ -157,9 +173,9 @@ const PROTOTYPES = [
   'const char *psftp_last_error()',
   'int psftp_last_error_code()',
   'const char *psftp_strerror(int code)',
+  'const char *psftp_error_name(int code)',
   'const char *psftp_version()',
   'void psftp_string_free(void *s)',
-  'int psftp_debug_panic()',
 
   'int psftp_cnopts_new(const char *knownhosts, _Out_ psftp_cnopts **out)',
   'void psftp_cnopts_free(psftp_cnopts *opts)',
@@ -173,16 +189,28 @@ const PROTOTYPES = [
   'int psftp_cnopts_set_timeout(psftp_cnopts *opts, double seconds)',
   'int psftp_cnopts_set_keepalive(psftp_cnopts *opts, int seconds)',
   'int psftp_cnopts_get_hostkey(const psftp_cnopts *opts, const char *host, _Out_ void **out)',
-  'int psftp_cnopts_set_hostkey_callback(psftp_cnopts *opts, psftp_hostkey_cb *callback, void *user_data)',
+  'int psftp_cnopts_set_hostkey_callback(psftp_cnopts *opts, psftp_hostkey_cb *callback, void *user_data, ' +
+    'void *finalizer)',
   'int psftp_cnopts_set_ssh_config(psftp_cnopts *opts, bool use_, const char *path)',
   'int psftp_cnopts_ssh_config_report(const psftp_cnopts *opts, const char *host, _Out_ void **out)',
   'int psftp_cnopts_set_proxy_jump(psftp_cnopts *opts, const char *hops)',
   'int psftp_cnopts_set_proxy_command(psftp_cnopts *opts, const char *command)',
-  'int psftp_cnopts_set_socket(psftp_cnopts *opts, int fd)',
-  'int psftp_cnopts_set_private_key_data(psftp_cnopts *opts, const uint8_t *data, size_t len, const char *passphrase)',
-  'int psftp_cnopts_set_kbdint_callback(psftp_cnopts *opts, psftp_kbdint_cb *callback, void *user_data)',
-  'int psftp_kbdint_answer(void *answers, size_t index, const char *answer)',
 
+  'int psftp_connect_opts_new(const char *host, _Out_ psftp_connect_opts **out)',
+  'void psftp_connect_opts_free(psftp_connect_opts *opts)',
+  'int psftp_connect_opts_set_port(psftp_connect_opts *opts, int port)',
+  'int psftp_connect_opts_set_username(psftp_connect_opts *opts, const char *username)',
+  'int psftp_connect_opts_set_password(psftp_connect_opts *opts, const char *password)',
+  'int psftp_connect_opts_set_private_key(psftp_connect_opts *opts, const char *path, const char *passphrase)',
+  'int psftp_connect_opts_set_private_key_data(psftp_connect_opts *opts, const uint8_t *data, size_t len, ' +
+    'const char *passphrase)',
+  'int psftp_connect_opts_set_cnopts(psftp_connect_opts *opts, const psftp_cnopts *cnopts)',
+  'int psftp_connect_opts_set_default_path(psftp_connect_opts *opts, const char *path)',
+  'int psftp_connect_opts_set_socket(psftp_connect_opts *opts, int fd)',
+  'int psftp_connect_opts_set_kbdint_callback(psftp_connect_opts *opts, psftp_kbdint_cb *callback, ' +
+    'void *user_data, void *finalizer)',
+  'int psftp_kbdint_answer(void *answers, size_t index, const char *answer)',
+  'int psftp_connect_with(const psftp_connect_opts *opts, _Out_ psftp_conn **conn_out, _Out_ void **error_out)',
   'int psftp_connect(const char *host, const char *username, const char *private_key, ' +
     'const char *password, int port, const char *private_key_pass, const psftp_cnopts *cnopts, ' +
     'const char *default_path, _Out_ psftp_conn **conn_out, _Out_ void **error_out)',
@@ -198,6 +226,8 @@ const PROTOTYPES = [
   'int psftp_logfile(psftp_conn *conn, _Out_ void **out)',
   'int psftp_execute(psftp_conn *conn, const char *command, _Out_ void **lines_out, _Out_ int *exit_status_out)',
   'int psftp_sftp_client(psftp_conn *conn, _Out_ void **session_out, _Out_ void **sftp_out)',
+  'int psftp_lock(psftp_conn *conn)',
+  'int psftp_unlock(psftp_conn *conn)',
   'int psftp_has_extension(psftp_conn *conn, const char *name, _Out_ bool *out)',
   'void psftp_interrupt(psftp_conn *conn)',
 
@@ -207,7 +237,7 @@ const PROTOTYPES = [
   'int psftp_file_write(psftp_file *file, const void *data, size_t size)',
   'int psftp_file_seek(psftp_file *file, int64_t offset, int whence, _Out_ uint64_t *pos_out)',
   'int psftp_file_tell(psftp_file *file, _Out_ uint64_t *pos_out)',
-  'int psftp_file_stat(psftp_file *file, _Out_ psftp_attrs *out)',
+  'int psftp_file_stat(psftp_file *file, _Inout_ psftp_attrs *out)',
   'int psftp_file_flush(psftp_file *file)',
   'int psftp_file_fsync(psftp_file *file)',
   'int psftp_file_truncate(psftp_file *file, uint64_t size)',
@@ -215,8 +245,8 @@ const PROTOTYPES = [
 
   'int psftp_listdir(psftp_conn *conn, const char *remotepath, _Out_ void **out)',
   'int psftp_listdir_attr(psftp_conn *conn, const char *remotepath, _Out_ void **out)',
-  'int psftp_stat(psftp_conn *conn, const char *remotepath, _Out_ psftp_attrs *out)',
-  'int psftp_lstat(psftp_conn *conn, const char *remotepath, _Out_ psftp_attrs *out)',
+  'int psftp_stat(psftp_conn *conn, const char *remotepath, _Inout_ psftp_attrs *out)',
+  'int psftp_lstat(psftp_conn *conn, const char *remotepath, _Inout_ psftp_attrs *out)',
   'int psftp_exists(psftp_conn *conn, const char *remotepath, _Out_ bool *out)',
   'int psftp_lexists(psftp_conn *conn, const char *remotepath, _Out_ bool *out)',
   'int psftp_isdir(psftp_conn *conn, const char *remotepath, _Out_ bool *out)',
@@ -229,8 +259,8 @@ const PROTOTYPES = [
   'int psftp_pwd(psftp_conn *conn, _Out_ void **out)',
   'int psftp_normalize(psftp_conn *conn, const char *remotepath, _Out_ void **out)',
   'int psftp_readlink(psftp_conn *conn, const char *remotelink, _Out_ void **out)',
-  'int psftp_mkdir(psftp_conn *conn, const char *remotepath, int mode)',
-  'int psftp_makedirs(psftp_conn *conn, const char *remotedir, int mode)',
+  'int psftp_mkdir(psftp_conn *conn, const char *remotepath, uint32_t mode)',
+  'int psftp_makedirs(psftp_conn *conn, const char *remotedir, uint32_t mode)',
   'int psftp_rmdir(psftp_conn *conn, const char *remotepath)',
   'int psftp_remove(psftp_conn *conn, const char *remotefile)',
   'int psftp_unlink(psftp_conn *conn, const char *remotefile)',
@@ -238,11 +268,11 @@ const PROTOTYPES = [
   'int psftp_posix_rename(psftp_conn *conn, const char *remote_src, const char *remote_dest)',
   'int psftp_hardlink(psftp_conn *conn, const char *remote_src, const char *remote_dest)',
   'int psftp_symlink(psftp_conn *conn, const char *remote_src, const char *remote_dest)',
-  'int psftp_chmod(psftp_conn *conn, const char *remotepath, int mode)',
+  'int psftp_chmod(psftp_conn *conn, const char *remotepath, uint32_t mode)',
   'int psftp_chown(psftp_conn *conn, const char *remotepath, int64_t uid, int64_t gid)',
   'int psftp_truncate(psftp_conn *conn, const char *remotepath, uint64_t size, _Out_ uint64_t *new_size_out)',
   'int psftp_utime(psftp_conn *conn, const char *remotepath, int64_t atime, int64_t mtime)',
-  'int psftp_statvfs(psftp_conn *conn, const char *remotepath, _Out_ psftp_statvfs_info *out)',
+  'int psftp_statvfs(psftp_conn *conn, const char *remotepath, _Inout_ psftp_statvfs_info *out)',
   'uint32_t psftp_st_mode_to_int(uint32_t mode)',
   'int psftp_path_advance(const char *thepath, _Out_ void **out)',
   'int psftp_path_retreat(const char *thepath, _Out_ void **out)',
@@ -263,12 +293,12 @@ const PROTOTYPES = [
     'psftp_progress_cb *callback, void *user_data, bool preserve_mtime, const psftp_transfer_opts *opts)',
   'int psftp_put(psftp_conn *conn, const char *localpath, const char *remotepath, ' +
     'psftp_progress_cb *callback, void *user_data, bool confirm, bool preserve_mtime, ' +
-    'const psftp_transfer_opts *opts, _Out_ psftp_attrs *attrs_out)',
+    'const psftp_transfer_opts *opts, _Inout_ psftp_attrs *attrs_out)',
   'int psftp_getfo(psftp_conn *conn, const char *remotepath, psftp_write_cb *write, ' +
     'psftp_progress_cb *callback, void *user_data, _Out_ uint64_t *bytes_out)',
   'int psftp_putfo(psftp_conn *conn, psftp_read_cb *read, const char *remotepath, uint64_t file_size, ' +
     'psftp_progress_cb *callback, void *user_data, bool confirm, const psftp_transfer_opts *opts, ' +
-    '_Out_ psftp_attrs *attrs_out)',
+    '_Inout_ psftp_attrs *attrs_out)',
 
   'int psftp_transfer_opts_set_parallelism(psftp_transfer_opts *opts, int connections)',
   'int psftp_transfer_opts_set_sync(psftp_transfer_opts *opts, bool sync)',
@@ -306,6 +336,14 @@ function declareAll() {
 
 const fns = declareAll();
 
+// Test hooks of libpsftp that psftp.h does not declare, for the binding's
+// own tests; not part of the API.
+const testHooks = {
+  // Panics inside a download of `remotepath` on `conn` (outside any
+  // connection when conn is null) and returns PSFTP_E_PANIC.
+  psftp_debug_panic: lib.func('int psftp_debug_panic(psftp_conn *conn, const char *remotepath)'),
+};
+
 const version = fns.psftp_version();
 if (!version.startsWith(`${ABI_VERSION}.`)) {
   throw libraryError(
@@ -340,6 +378,20 @@ function takeString(ptr) {
   }
 }
 
+/**
+ * A value struct for psftp to fill: its struct_size set (psftp.h's rule),
+ * as an _Inout_ argument.
+ */
+function sized(type) {
+  return { struct_size: koffi.sizeof(type) };
+}
+
+/** The `count` structs of `type` a list's array of pointers points to. */
+function entriesOf(array, count, type) {
+  if (count === 0) return [];
+  return koffi.decode(array, 'void *', count).map((p) => koffi.decode(p, type));
+}
+
 /** The strings of a decoded psftp_strarray struct (not freed here). */
 function stringsOf(array) {
   if (array.count === 0) return [];
@@ -355,4 +407,4 @@ function takeStrarray(ptr) {
   }
 }
 
-module.exports = { koffi, fns, types, takeString, takeStrarray, stringsOf, nameOf };
+module.exports = { koffi, fns, types, takeString, takeStrarray, stringsOf, nameOf, sized, entriesOf, testHooks };

@@ -58,11 +58,12 @@ test('authentication failures are EAUTH naming user, host and cause', async () =
     'EAUTH',
     ['refused', 'id_unauthorized'],
   );
-  await rejectsWith(
+  const missing = await rejectsWith(
     psftp.connect(login({ password: undefined, privateKey: server.file('no_such_key') })),
     'ELOCALIO',
-    ['no_such_key', 'No such file'],
+    ['private_key', 'No such file', 'not shown'],
   );
+  assert.ok(!missing.message.includes('no_such_key'), 'a path naming no file is not repeated');
 });
 
 test('an unknown host is EHOSTKEY with type and fingerprint; a changed key EHOSTKEYMISMATCH', async (t) => {
@@ -169,6 +170,80 @@ test('execute returns lines and the exit status; hasExtension; sftpClient', asyn
   assert.equal(typeof raw.session, 'bigint');
   assert.equal(typeof raw.sftp, 'bigint');
   assert.notEqual(raw.session, 0n);
+  // withSftpClient holds the connection: a call made meanwhile runs after.
+  let later = null;
+  let settled = false;
+  const result = await sftp.withSftpClient((pointers) => {
+    assert.deepEqual(pointers, raw);
+    later = sftp.pwd().then((p) => {
+      settled = true;
+      return p;
+    });
+    return 'fn result';
+  });
+  assert.equal(result, 'fn result');
+  assert.equal(settled, false);
+  assert.equal(typeof (await later), 'string');
+  await assert.rejects(sftp.withSftpClient('nope'), TypeError);
+});
+
+test('privateKeyData: every key format the fixture makes, from memory', async () => {
+  for (const [file, pass] of [
+    ['id_ed25519', undefined],
+    ['id_ecdsa_pem', undefined],
+    ['id_rsa_pem', undefined],
+    ['id_ed25519_enc', server.passphrase],
+    ['id_rsa_enc_pem', server.passphrase],
+  ]) {
+    const data = fs.readFileSync(server.file(file));
+    for (const privateKeyData of [data, data.toString('utf8')]) {
+      const sftp = await psftp.connect(login({ password: undefined, privateKeyData, privateKeyPass: pass }));
+      assert.equal(await sftp.pwd(), server.home, file);
+      await sftp.close();
+    }
+  }
+  const enc = fs.readFileSync(server.file('id_ed25519_enc'));
+  const err = await rejectsWith(
+    psftp.connect(login({ password: undefined, privateKeyData: enc, privateKeyPass: 'wrong' })),
+    'EAUTH',
+    ['private_key_data', 'wrong passphrase'],
+  );
+  assert.ok(!err.message.includes(enc.toString().split('\n')[1]));
+  await assert.rejects(
+    psftp.connect(login({ privateKey: server.key, privateKeyData: enc })),
+    { code: 'ERR_INVALID_ARG_TYPE' },
+  );
+});
+
+// Host and user name are repeated in messages (they name what failed), so
+// a password there cannot be told from a name; key material is recognized
+// in every argument.
+test('no password or key shows in an error, whatever argument it was given in', async () => {
+  const key = fs.readFileSync(path.join(server.dir, 'id_ed25519'), 'utf8');
+  const keyLines = key.split('\n').filter((l) => l.length >= 16 && !l.startsWith('-----'));
+  const credentials = ['privateKey', 'password', 'privateKeyPass', 'port'];
+  const cases = [
+    [server.password, credentials],
+    [server.passphrase, credentials],
+    [key, [...credentials, 'username', 'host', 'defaultPath']],
+  ];
+  for (const [secret, slots] of cases) {
+    for (const slot of slots) {
+      const base = login({ password: undefined });
+      let error = null;
+      try {
+        const sftp = await psftp.connect({ ...base, [slot]: secret });
+        await sftp.close();
+      } catch (e) {
+        error = e;
+      }
+      const text = error ? `${error.message} ${error.stack}` : '';
+      assert.ok(!text.includes(secret), `the secret given as ${slot} shows: ${text}`);
+      for (const line of keyLines) assert.ok(!text.includes(line), `a key line given as ${slot} shows: ${text}`);
+    }
+  }
+  // The key's contents as its path: refused, naming the argument.
+  await rejectsWith(psftp.connect(login({ password: undefined, privateKey: key })), 'EINVAL', ['private_key', 'not shown']);
 });
 
 test('connect errors: refused port, silent server, not SSH, bad arguments', async (t) => {

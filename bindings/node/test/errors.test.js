@@ -7,53 +7,84 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { spawnSync } = require('node:child_process');
-const { psftp, assertPsftpError } = require('./helpers');
+const { psftp, assertPsftpError, connectFor, remoteScratch, putRemoteFile, pattern, rejectsWith } = require('./helpers');
 
-// The C name of every code and the JS code it must become.
-const TABLE = [
-  [-1, 'PSFTP_E_INVALID_ARG', 'EINVAL'],
-  [-2, 'PSFTP_E_CONNECT', 'ECONNECT'],
-  [-3, 'PSFTP_E_HOSTKEY_UNKNOWN', 'EHOSTKEY'],
-  [-4, 'PSFTP_E_HOSTKEY_MISMATCH', 'EHOSTKEYMISMATCH'],
-  [-5, 'PSFTP_E_AUTH', 'EAUTH'],
-  [-6, 'PSFTP_E_NOT_FOUND', 'ENOTFOUND'],
-  [-7, 'PSFTP_E_PERMISSION', 'EPERM'],
-  [-8, 'PSFTP_E_EXISTS', 'EEXIST'],
-  [-9, 'PSFTP_E_NOT_A_DIRECTORY', 'ENOTDIR'],
-  [-10, 'PSFTP_E_LOCAL_IO', 'ELOCALIO'],
-  [-11, 'PSFTP_E_SFTP', 'ESFTP'],
-  [-12, 'PSFTP_E_SSH', 'ESSH'],
-  [-13, 'PSFTP_E_TIMEOUT', 'ETIMEDOUT'],
-  [-14, 'PSFTP_E_CANCELLED', 'ECANCELED'],
-  [-15, 'PSFTP_E_CONNECTION_LOST', 'ECONNLOST'],
-  [-16, 'PSFTP_E_UNSAFE_PATH', 'EUNSAFEPATH'],
-  [-17, 'PSFTP_E_PANIC', 'EPANIC'],
-  [-18, 'PSFTP_E_UNSUPPORTED', 'EUNSUPPORTED'],
-];
+const root = path.join(__dirname, '..', '..', '..');
 
-test('every psftp code has its JS name and number', () => {
-  for (const [errno, cName, code] of TABLE) {
+/** [errno, C name] of every PSFTP_E_* #define of include/psftp.h. */
+function headerCodes() {
+  const header = fs.readFileSync(path.join(root, 'include', 'psftp.h'), 'utf8');
+  return [...header.matchAll(/^#define (PSFTP_E_\w+) \((-\d+)\)$/gm)].map((m) => [Number(m[2]), m[1]]);
+}
+
+/** The names of the ErrorCode union of index.d.ts. */
+function declaredNames() {
+  const dts = fs.readFileSync(path.join(__dirname, '..', 'index.d.ts'), 'utf8');
+  const union = dts.match(/export type ErrorCode =([^;]*);/)[1];
+  return [...union.matchAll(/'(\w+)'/g)].map((m) => m[1]);
+}
+
+test('every code of psftp.h has its JS name and number, from the library', () => {
+  const table = headerCodes();
+  assert.ok(table.length >= 20, `${table.length} codes parsed from psftp.h`);
+  for (const [errno, cName] of table) {
     assert.equal(psftp.strerror(errno), cName);
-    assert.equal(psftp.codes[code], errno);
     const err = new psftp.PsftpError(errno, 'msg');
-    assert.deepEqual([err.code, err.errno, err.message, err.name], [code, errno, 'msg', 'PsftpError']);
+    assert.match(err.code, /^E[A-Z]+$/);
+    assert.equal(psftp.codes[err.code], errno);
+    assert.deepEqual([err.errno, err.message, err.name], [errno, 'msg', 'PsftpError']);
     assert.ok(err instanceof Error);
   }
-  assert.equal(Object.keys(psftp.codes).length, TABLE.length);
+  assert.equal(Object.keys(psftp.codes).length, table.length);
+  assert.deepEqual(declaredNames(), Object.keys(psftp.codes), 'index.d.ts ErrorCode lists the same names');
+  assert.equal(psftp.codes.ENOTFOUND, -6);
+  assert.equal(psftp.codes.ENOTEMPTY, -19);
   assert.equal(new psftp.PsftpError(-99, '').code, 'EUNKNOWN');
   assert.equal(psftp.strerror(-99), 'PSFTP_E_UNKNOWN');
 });
 
 test('a panic inside psftp becomes EPANIC with its message', () => {
-  const { fns } = require('../lib/native');
+  const { testHooks } = require('../lib/native');
   const { checkSync } = require('../lib/errors');
   assert.throws(
-    () => checkSync(fns.psftp_debug_panic()),
+    () => checkSync(testHooks.psftp_debug_panic(null, null)),
     (e) => {
       assertPsftpError(e, 'EPANIC', ['panic', 'psftp_debug_panic was called']);
       return true;
     },
   );
+});
+
+test('a panic inside a call poisons its connection: later calls reject with ECONNLOST', async (t) => {
+  const { fns, testHooks } = require('../lib/native');
+  const { checkSync } = require('../lib/errors');
+  const sftp = await connectFor(t);
+  const big = path.join(remoteScratch(t, 'panic'), 'big');
+  putRemoteFile(big, pattern(4 * 1024 * 1024, 5));
+  // The handle is private: catch it as a call hands it to C.
+  const pwd = fns.psftp_pwd;
+  let handle = null;
+  fns.psftp_pwd = Object.assign((...a) => pwd(...a), {
+    async: (...a) => {
+      handle = a[0];
+      return pwd.async(...a);
+    },
+  });
+  try {
+    await sftp.pwd();
+  } finally {
+    fns.psftp_pwd = pwd;
+  }
+  assert.throws(
+    () => checkSync(testHooks.psftp_debug_panic(handle, big)),
+    (e) => {
+      assertPsftpError(e, 'EPANIC', ['psftp_debug_panic was called']);
+      return true;
+    },
+  );
+  await rejectsWith(sftp.pwd(), 'ECONNLOST', ['panicked', 'psftp_debug_panic was called']);
+  const other = await connectFor(t);
+  assert.deepEqual(await other.listdir(path.dirname(big)), ['big']);
 });
 
 /** Run `code` in a fresh node with `env`; its stderr and exit status. */

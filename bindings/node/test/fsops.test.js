@@ -167,41 +167,47 @@ test('cd(path, body) runs the body there and always comes back', async (t) => {
   await assert.rejects(sftp.cd(dir), { code: 'ERR_INVALID_ARG_TYPE', message: /"body"/ });
 });
 
-test('mkdir and chmod take pysftp modes; mkdir recursive is makedirs', async (t) => {
+test('mkdir and chmod take Node modes (0o644); mkdir recursive is makedirs', async (t) => {
   const sftp = await connectFor(t);
   const dir = remoteScratch(t, 'mode');
   const d = path.join(dir, 'd');
-  await sftp.mkdir(d, 700);
+  await sftp.mkdir(d, 0o700);
   assert.equal(modeOf(d), 0o700);
-  await rejectsWith(sftp.mkdir(d, 755), 'EEXIST', ['exists']);
+  await rejectsWith(sftp.mkdir(d, 0o755), 'EEXIST', ['exists']);
   await sftp.mkdir(path.join(dir, 'e'));
-  assert.equal(modeOf(path.join(dir, 'e')), 0o755, '777 minus the umask');
-  await sftp.mkdir(path.join(dir, 'deep/er/est'), { recursive: true, mode: 750 });
+  assert.equal(modeOf(path.join(dir, 'e')), 0o755, '0o777 minus the umask');
+  await sftp.mkdir(path.join(dir, 'deep/er/est'), { recursive: true, mode: 0o750 });
   assert.equal(modeOf(path.join(dir, 'deep/er/est')), 0o750);
   await sftp.mkdir(path.join(dir, 'ssh2/style'), true);
   assert.ok(fs.statSync(path.join(dir, 'ssh2/style')).isDirectory());
   putRemoteFile(path.join(dir, 'f'), 'x');
-  await sftp.chmod(path.join(dir, 'f'), 640);
+  // The server's file gets exactly these bits.
+  await sftp.chmod(path.join(dir, 'f'), 0o644);
+  assert.equal(modeOf(path.join(dir, 'f')), 0o644);
+  assert.equal((await sftp.stat(path.join(dir, 'f'))).mode, 0o100644);
+  await sftp.chmod(path.join(dir, 'f'), 0o640);
   assert.equal(modeOf(path.join(dir, 'f')), 0o640);
   await sftp.chmod(path.join(dir, 'f'), '4755');
   assert.equal(modeOf(path.join(dir, 'f')), 0o4755);
-  for (const bad of [648, 9, -1, 77777]) {
-    await rejectsWith(sftp.chmod(path.join(dir, 'f'), bad), 'EINVAL', ['mode', String(bad)]);
+  for (const [bad, shown] of [[0o100644, '0100644'], [0o10000, '010000']]) {
+    await rejectsWith(sftp.chmod(path.join(dir, 'f'), bad), 'EINVAL', ['mode', shown, '07777']);
   }
   await assert.rejects(sftp.chmod(path.join(dir, 'f'), 'rwx'), { code: 'ERR_INVALID_ARG_TYPE' });
-  await assert.rejects(sftp.chmod(path.join(dir, 'f'), 2 ** 32 + 644), { code: 'ERR_OUT_OF_RANGE' });
+  await assert.rejects(sftp.chmod(path.join(dir, 'f'), '648'), { code: 'ERR_INVALID_ARG_TYPE' });
+  await assert.rejects(sftp.chmod(path.join(dir, 'f'), -1), { code: 'ERR_OUT_OF_RANGE' });
+  await assert.rejects(sftp.chmod(path.join(dir, 'f'), 2 ** 32 + 0o644), { code: 'ERR_OUT_OF_RANGE' });
   assert.equal(modeOf(path.join(dir, 'f')), 0o4755, 'unchanged');
-  await rejectsWith(sftp.chmod('/no/such', 644), 'ENOTFOUND', ['/no/such']);
-  await rejectsWith(sftp.mkdir('/root/x', 755), 'EPERM', ['/root/x']);
+  await rejectsWith(sftp.chmod('/no/such', 0o644), 'ENOTFOUND', ['/no/such']);
+  await rejectsWith(sftp.mkdir('/root/x', 0o755), 'EPERM', ['/root/x']);
 });
 
 test('makedirs creates every level and refuses a file in the way', async (t) => {
   const sftp = await connectFor(t);
   const dir = remoteScratch(t, 'makedirs');
   const deep = path.join(dir, 'pub/show/off');
-  await sftp.makedirs(deep, 750);
+  await sftp.makedirs(deep, 0o750);
   assert.equal(modeOf(deep), 0o750);
-  await sftp.makedirs(deep, 750);
+  await sftp.makedirs(deep, 0o750);
   putRemoteFile(path.join(dir, 'file'), 'x');
   await rejectsWith(sftp.makedirs(path.join(dir, 'file')), 'EEXIST', ['already exists']);
 });
@@ -219,7 +225,7 @@ test('remove, unlink, delete, rmdir, rename, posixRename', async (t) => {
   mkdirRemote(p('d'));
   await sftp.rename(p('c'), p('d/c2'));
   assert.equal(fs.readFileSync(p('d/c2'), 'utf8'), 'c');
-  await rejectsWith(sftp.rmdir(p('d')), 'ESFTP', ['/d']);
+  await rejectsWith(sftp.rmdir(p('d')), 'ENOTEMPTY', ['/d', 'directory not empty']);
   putRemoteFile(p('e'), 'e');
   await rejectsWith(sftp.rename(p('e'), p('d/c2')), 'EEXIST', ['c2']);
   await sftp.posixRename(p('e'), p('d/c2'));

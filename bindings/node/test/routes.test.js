@@ -35,17 +35,21 @@ test('an ssh_config alias connects, and the report shows what it resolves to', a
 });
 
 test('a key Buffer, a socket and a ProxyCommand each carry a connection', async (t) => {
-  const keyed = await psftp.connect(
-    login({ password: undefined, privateKey: fs.readFileSync(server.file('id_ed25519_enc')), privateKeyPass: server.passphrase }),
-  );
+  const key = fs.readFileSync(server.file('id_ed25519_enc'));
+  const keyed = await psftp.connect(login({ password: undefined, privateKeyData: key, privateKeyPass: server.passphrase }));
   assert.equal(await keyed.pwd(), server.home);
   await keyed.close();
+  // A Buffer is not a path: the message says where the key goes, not what it holds.
+  await assert.rejects(
+    psftp.connect(login({ password: undefined, privateKey: key })),
+    (e) => e.code === 'ERR_INVALID_ARG_TYPE' && /privateKeyData/.test(e.message) && !e.message.includes('BEGIN'),
+  );
 
   // Paused before it connects, Node never reads from it (psftp must get the banner).
   const sock = net.connect(server.port, server.host).pause();
   await new Promise((resolve, reject) => sock.once('connect', resolve).once('error', reject));
   // Node keeps a socket's descriptor private; psftp only duplicates it.
-  const viaSocket = await psftp.connect(login({ cnopts: { knownHosts: server.knownHosts, socket: sock._handle.fd } }));
+  const viaSocket = await psftp.connect(login({ socket: sock._handle.fd }));
   sock.destroy();
   assert.equal(await viaSocket.pwd(), server.home);
   await viaSocket.close();
@@ -95,7 +99,9 @@ test('keyboardInteractive answers the one-time code after the password', async (
   await sftp.close();
   assert.equal(asked[0], 'Password: ');
   assert.match(asked[1], /^One-time password/);
-  await rejectsWith(psftp.connect({ ...options, keyboardInteractive: () => false }), 'ECANCELED', ['gave up']);
+  await rejectsWith(psftp.connect({ ...options, keyboardInteractive: () => false }), 'EUSER', [
+    'stopped by the keyboard-interactive callback (it returned 1)',
+  ]);
   const oops = new Error('no code');
   await assert.rejects(psftp.connect({ ...options, keyboardInteractive: () => { throw oops; } }), (e) => e === oops);
 });

@@ -30,7 +30,7 @@ from ctypes import (
     c_uint64,
     c_void_p,
 )
-from typing import Any, Callable, List, NamedTuple, Optional, Tuple, Union
+from typing import Any, Callable, Dict, List, NamedTuple, Optional, Tuple, Type, TypeVar, Union
 
 # ---------------------------------------------------------------------------
 # Loading
@@ -60,6 +60,11 @@ lib = _load()
 
 # ---------------------------------------------------------------------------
 # Structs (include/psftp.h)
+#
+# Every value struct begins with `size_t struct_size`, and later versions of
+# the library only add fields at the end. A struct handed to psftp to fill
+# (stat, statvfs, put's attributes) carries its own size (`sized()`); a
+# struct psftp hands out says in struct_size how much it filled.
 
 ATTR_SIZE = 0x1
 ATTR_UIDGID = 0x2
@@ -69,6 +74,7 @@ ATTR_ACMODTIME = 0x8
 
 class Attrs(Structure):
     _fields_ = [
+        ("struct_size", c_size_t),
         ("flags", c_uint32),
         ("size", c_uint64),
         ("uid", c_uint32),
@@ -80,11 +86,17 @@ class Attrs(Structure):
 
 
 class Dirent(Structure):
-    _fields_ = [("filename", c_void_p), ("longname", c_void_p), ("attrs", Attrs)]
+    _fields_ = [
+        ("struct_size", c_size_t),
+        ("filename", c_void_p),
+        ("longname", c_void_p),
+        ("attrs", Attrs),
+    ]
 
 
 class DirentList(Structure):
-    _fields_ = [("entries", POINTER(Dirent)), ("count", c_size_t)]
+    # Pointers to the entries (their size may grow), not entries.
+    _fields_ = [("entries", POINTER(POINTER(Dirent))), ("count", c_size_t)]
 
 
 class StrArray(Structure):
@@ -92,11 +104,17 @@ class StrArray(Structure):
 
 
 class HostKeyStruct(Structure):
-    _fields_ = [("key_type", c_char_p), ("base64", c_char_p), ("fingerprint", c_char_p)]
+    _fields_ = [
+        ("struct_size", c_size_t),
+        ("key_type", c_char_p),
+        ("base64", c_char_p),
+        ("fingerprint", c_char_p),
+    ]
 
 
 class SecurityInfo(Structure):
     _fields_ = [
+        ("struct_size", c_size_t),
         ("ciphers", StrArray),
         ("digests", StrArray),
         ("key_types", StrArray),
@@ -106,7 +124,7 @@ class SecurityInfo(Structure):
 
 
 class StatVfsInfo(Structure):
-    _fields_ = [
+    _fields_ = [("struct_size", c_size_t)] + [
         (name, c_uint64)
         for name in (
             "bsize",
@@ -125,21 +143,54 @@ class StatVfsInfo(Structure):
 
 
 class FailureStruct(Structure):
-    _fields_ = [("path", c_char_p), ("code", c_int), ("message", c_char_p)]
+    _fields_ = [
+        ("struct_size", c_size_t),
+        ("path", c_char_p),
+        ("code", c_int),
+        ("message", c_char_p),
+    ]
 
 
 class FailureList(Structure):
-    _fields_ = [("items", POINTER(FailureStruct)), ("count", c_size_t)]
+    # Pointers to the entries, as DirentList.
+    _fields_ = [("items", POINTER(POINTER(FailureStruct))), ("count", c_size_t)]
 
 
 class TreeProgressStruct(Structure):
     _fields_ = [
+        ("struct_size", c_size_t),
         ("files_done", c_uint64),
         ("files_total", c_uint64),
         ("bytes_done", c_uint64),
         ("bytes_total", c_uint64),
         ("current_path", c_char_p),
     ]
+
+
+class KbdPromptStruct(Structure):
+    _fields_ = [("struct_size", c_size_t), ("text", c_char_p), ("echo", c_bool)]
+
+
+class KbdRequestStruct(Structure):
+    # `prompts` points to pointers to the prompts, as the lists above.
+    _fields_ = [
+        ("struct_size", c_size_t),
+        ("host", c_char_p),
+        ("port", c_int),
+        ("user", c_char_p),
+        ("name", c_char_p),
+        ("instruction", c_char_p),
+        ("num_prompts", c_size_t),
+        ("prompts", POINTER(POINTER(KbdPromptStruct))),
+    ]
+
+
+_Sized = TypeVar("_Sized", Attrs, StatVfsInfo)
+
+
+def sized(cls: Type[_Sized]) -> _Sized:
+    """A struct for psftp to fill, with struct_size set to its size."""
+    return cls(struct_size=ctypes.sizeof(cls))
 
 
 # ---------------------------------------------------------------------------
@@ -151,6 +202,8 @@ READ_CB = CFUNCTYPE(c_int64, POINTER(c_uint8), c_size_t, c_void_p)
 WALK_CB = CFUNCTYPE(c_int, c_char_p, POINTER(Attrs), c_void_p)
 TREE_PROGRESS_CB = CFUNCTYPE(c_int, POINTER(TreeProgressStruct), c_void_p)
 HOSTKEY_CB = CFUNCTYPE(c_int, c_char_p, c_int, POINTER(HostKeyStruct), c_int, c_void_p)
+FINALIZER = CFUNCTYPE(None, c_void_p)
+KBDINT_CB = CFUNCTYPE(c_int, POINTER(KbdRequestStruct), c_void_p, c_void_p)
 
 # Answers and statuses of the host-key callback.
 HOSTKEY_STATUS_UNKNOWN = 1
@@ -161,7 +214,7 @@ HOSTKEY_ACCEPT_AND_SAVE = 2
 
 SEEK_SET, SEEK_CUR, SEEK_END = 0, 1, 2
 WALK_SKIP = 1
-SYMLINKS = {"skip": 0, "follow": 1, "copy": 2}
+SYMLINKS = {"skip": 0, "follow": 1, "copy": 2, "copy-all": 3, "copy_all": 3}
 ON_ERROR = {"stop": 0, "continue": 1}
 EXECUTE_STDERR_IF_NO_STDOUT = 1
 
@@ -182,7 +235,9 @@ _sig("psftp_last_error", c_char_p)
 _sig("psftp_last_error_code", c_int)
 _sig("psftp_last_error_errno", c_int)
 _sig("psftp_last_error_sftp_status", c_int64)
+_sig("psftp_last_callback_value", c_int64)
 _sig("psftp_strerror", c_char_p, c_int)
+_sig("psftp_error_name", c_char_p, c_int)
 _sig("psftp_version", c_char_p)
 _sig("psftp_string_free", None, c_void_p)
 _sig("psftp_bytes_free", None, c_void_p, c_size_t)
@@ -204,22 +259,25 @@ _sig("psftp_cnopts_set_connect_timeout", c_int, _P, c_double)
 _sig("psftp_cnopts_set_timeout", c_int, _P, c_double)
 _sig("psftp_cnopts_set_keepalive", c_int, _P, c_int)
 _sig("psftp_cnopts_get_hostkey", c_int, _P, c_char_p, POINTER(POINTER(HostKeyStruct)))
-_sig("psftp_cnopts_set_hostkey_callback", c_int, _P, HOSTKEY_CB, c_void_p)
+_sig("psftp_cnopts_set_hostkey_callback", c_int, _P, HOSTKEY_CB, c_void_p, FINALIZER)
+_sig("psftp_cnopts_set_ssh_config", c_int, _P, c_bool, c_char_p)
+_sig("psftp_cnopts_ssh_config_report", c_int, _P, c_char_p, _OUT_P)
+_sig("psftp_cnopts_set_proxy_jump", c_int, _P, c_char_p)
+_sig("psftp_cnopts_set_proxy_command", c_int, _P, c_char_p)
 
-_sig(
-    "psftp_connect",
-    c_int,
-    c_char_p,  # host
-    c_char_p,  # username
-    c_char_p,  # private_key
-    c_char_p,  # password
-    c_int,  # port
-    c_char_p,  # private_key_pass
-    _P,  # cnopts
-    c_char_p,  # default_path
-    _OUT_P,  # conn_out
-    _OUT_P,  # error_out
-)
+_sig("psftp_connect_opts_new", c_int, c_char_p, _OUT_P)
+_sig("psftp_connect_opts_free", None, _P)
+_sig("psftp_connect_opts_set_port", c_int, _P, c_int)
+_sig("psftp_connect_opts_set_username", c_int, _P, c_char_p)
+_sig("psftp_connect_opts_set_password", c_int, _P, c_char_p)
+_sig("psftp_connect_opts_set_private_key", c_int, _P, c_char_p, c_char_p)
+_sig("psftp_connect_opts_set_private_key_data", c_int, _P, c_char_p, c_size_t, c_char_p)
+_sig("psftp_connect_opts_set_cnopts", c_int, _P, _P)
+_sig("psftp_connect_opts_set_default_path", c_int, _P, c_char_p)
+_sig("psftp_connect_opts_set_socket", c_int, _P, c_int)
+_sig("psftp_connect_opts_set_kbdint_callback", c_int, _P, KBDINT_CB, c_void_p, FINALIZER)
+_sig("psftp_kbdint_answer", c_int, c_void_p, c_size_t, c_char_p)
+_sig("psftp_connect_with", c_int, _P, _OUT_P, _OUT_P)
 _sig("psftp_close", None, _P)
 _sig("psftp_interrupt", None, _P)
 _sig("psftp_username", c_int, _P, _OUT_P)
@@ -243,6 +301,8 @@ _sig(
     POINTER(c_int),
 )
 _sig("psftp_sftp_client", c_int, _P, _OUT_P, _OUT_P)
+_sig("psftp_lock", c_int, _P)
+_sig("psftp_unlock", c_int, _P)
 _sig("psftp_has_extension", c_int, _P, c_char_p, POINTER(c_bool))
 
 _sig("psftp_open", c_int, _P, c_char_p, c_char_p, c_int64, _OUT_P)
@@ -271,9 +331,9 @@ _sig("psftp_getcwd", c_int, _P, _OUT_P)
 _sig("psftp_pwd", c_int, _P, _OUT_P)
 _sig("psftp_normalize", c_int, _P, c_char_p, _OUT_P)
 _sig("psftp_readlink", c_int, _P, c_char_p, _OUT_P)
-_sig("psftp_mkdir", c_int, _P, c_char_p, c_int)
-_sig("psftp_makedirs", c_int, _P, c_char_p, c_int)
-_sig("psftp_chmod", c_int, _P, c_char_p, c_int)
+_sig("psftp_mkdir", c_int, _P, c_char_p, c_uint32)
+_sig("psftp_makedirs", c_int, _P, c_char_p, c_uint32)
+_sig("psftp_chmod", c_int, _P, c_char_p, c_uint32)
 _sig("psftp_rmdir", c_int, _P, c_char_p)
 _sig("psftp_remove", c_int, _P, c_char_p)
 for _name in ("rename", "posix_rename", "hardlink", "symlink"):
@@ -367,19 +427,37 @@ NO_TREE_PROGRESS = TREE_PROGRESS_CB()
 
 class ErrorInfo(NamedTuple):
     """A failed call: the code's name ("NOT_FOUND"), message, errno (0 for
-    none) and SFTP status (-1 for none)."""
+    none), SFTP status (-1 for none) and, for PSFTP_E_USER, the value the
+    callback returned to stop the call (0 otherwise)."""
 
     code: int
     name: str
     message: str
     errno: int
     sftp_status: int
+    callback_value: int = 0
+
+
+def _code_table() -> Dict[int, str]:
+    """The library's result codes, {-6: "NOT_FOUND", ...}: its C names
+    without "PSFTP_E_". The codes are contiguous from -1, so the table ends
+    at the first one psftp_error_name() does not know."""
+    table = {}
+    code = -1
+    while lib.psftp_error_name(code) != b"EUNKNOWN":
+        table[code] = lib.psftp_strerror(code).decode("ascii")[len("PSFTP_E_") :]
+        code -= 1
+    return table
+
+
+#: Every result code of the loaded library, by code.
+CODES = _code_table()
 
 
 def code_name(code: int) -> str:
-    raw = lib.psftp_strerror(code) or b"PSFTP_E_UNKNOWN"
-    name = raw.decode("ascii")
-    return name[len("PSFTP_E_") :] if name.startswith("PSFTP_E_") else name
+    """A result code's name ("NOT_FOUND"); "UNKNOWN" for one the library
+    does not define."""
+    return CODES.get(code, "UNKNOWN")
 
 
 def last_error(code: int) -> ErrorInfo:
@@ -391,6 +469,7 @@ def last_error(code: int) -> ErrorInfo:
         msg,
         int(lib.psftp_last_error_errno()),
         int(lib.psftp_last_error_sftp_status()),
+        int(lib.psftp_last_callback_value()),
     )
 
 
@@ -463,7 +542,7 @@ def take_dirents(p: "ctypes._Pointer[DirentList]") -> List[Tuple[bytes, bytes, A
         lst = p.contents
         out = []
         for i in range(lst.count):
-            e = lst.entries[i]
+            e = lst.entries[i].contents
             a = Attrs.from_buffer_copy(e.attrs)
             out.append((ctypes.string_at(e.filename), ctypes.string_at(e.longname), a))
         return out
@@ -492,6 +571,30 @@ def take_hostkey(p: "ctypes._Pointer[HostKeyStruct]") -> HostKeyValue:
         lib.psftp_hostkey_free(p)
 
 
+class KbdRequestValue(NamedTuple):
+    """A keyboard-interactive round: who asks (the server or a jump host),
+    the server's name and instruction, and its prompts with their echo
+    flags (False: a secret)."""
+
+    host: str
+    port: int
+    user: str
+    name: str
+    instruction: str
+    prompts: List[Tuple[str, bool]]
+
+
+def kbd_request_value(r: KbdRequestStruct) -> KbdRequestValue:
+    def text(b: Optional[bytes]) -> str:
+        return (b or b"").decode("utf-8", "replace")
+
+    prompts = []
+    for i in range(r.num_prompts):
+        p = r.prompts[i].contents
+        prompts.append((text(p.text), bool(p.echo)))
+    return KbdRequestValue(text(r.host), r.port, text(r.user), text(r.name), text(r.instruction), prompts)
+
+
 class FailureValue(NamedTuple):
     path: str
     code: int
@@ -502,14 +605,14 @@ def take_failures(p: "ctypes._Pointer[FailureList]") -> List[FailureValue]:
     if not p:
         return []
     try:
-        lst = p.contents
+        items = [p.contents.items[i].contents for i in range(p.contents.count)]
         return [
             FailureValue(
-                dec_str(lst.items[i].path or b""),
-                lst.items[i].code,
-                (lst.items[i].message or b"").decode("utf-8", "replace"),
+                dec_str(f.path or b""),
+                f.code,
+                (f.message or b"").decode("utf-8", "replace"),
             )
-            for i in range(lst.count)
+            for f in items
         ]
     finally:
         lib.psftp_failure_list_free(p)
@@ -538,35 +641,31 @@ def attr_values(a: Attrs) -> AttrValues:
     )
 
 
-# Modes. pysftp writes modes as decimal numbers that read like octal
-# (chmod(path, 644) means rw-r--r--: int(str(644), 8)). The C API takes
-# pysftp's form today; once it takes POSIX bits (issue 14), set this to
-# True: the conversion below is the only place that changes.
-C_MODES_ARE_POSIX = False
+# Modes. The C API takes POSIX bits, as chmod(2) does (0o644). pysftp
+# writes modes as decimal numbers that read like octal (chmod(path, 644)
+# means rw-r--r--); this is the one place that converts them.
 
 
 def pysftp_mode_to_posix(mode: int) -> int:
     """pysftp's rule: int(str(mode), 8). 648 raises ValueError, as in pysftp."""
     if isinstance(mode, bool) or not isinstance(mode, int):
         raise TypeError(f"mode must be an int like 644, not {type(mode).__name__}")
-    return int(str(mode), 8)
+    return posix_mode_for_c(int(str(mode), 8))
 
 
 def mode_for_c(pysftp_mode: int) -> int:
-    """A mode in pysftp's integer form, as the C API takes it."""
-    bits = pysftp_mode_to_posix(pysftp_mode)
-    if C_MODES_ARE_POSIX:
-        return bits
-    return int(oct(bits)[2:])
+    """A mode in pysftp's integer form (644), as the C API takes it (0o644)."""
+    return pysftp_mode_to_posix(pysftp_mode)
 
 
 def posix_mode_for_c(bits: int) -> int:
-    """A mode in POSIX bits (paramiko's form), as the C API takes it."""
+    """A mode in POSIX bits (paramiko's form, 0o644), checked: permission,
+    setuid, setgid and sticky bits only."""
+    if isinstance(bits, bool) or not isinstance(bits, int):
+        raise TypeError(f"mode must be an int like 0o644, not {type(bits).__name__}")
     if bits < 0 or bits > 0o7777:
         raise ValueError(f"mode {bits:#o} is outside 0o0..0o7777")
-    if C_MODES_ARE_POSIX:
-        return bits
-    return int(oct(bits)[2:])
+    return bits
 
 
 def version() -> str:

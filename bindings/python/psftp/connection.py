@@ -5,6 +5,7 @@ from __future__ import annotations
 import ctypes
 import hashlib
 import base64
+import io
 import os
 import posixpath
 import warnings
@@ -26,7 +27,7 @@ from typing import (
 
 from . import _calls, _ffi
 from .attributes import HostKey, SecurityOptions, SFTPAttributes
-from .cnopts import CnOpts
+from .cnopts import RELEASE_HELD, CnOpts, hold
 from .exceptions import (
     ConnectionLostError,
     CredentialException,
@@ -54,6 +55,50 @@ class TreeProgress(NamedTuple):
 
 TreeCallback = Callable[[TreeProgress], Any]
 
+#: A keyboard-interactive handler, as paramiko's ``auth_interactive`` takes
+#: it: (title, instructions, [(prompt, echo), ...]) -> the answers, in
+#: order. Prompts left without an answer (a shorter list, or None) get the
+#: password given to Connection(), else an empty answer.
+KeyboardInteractive = Callable[[str, str, List[Tuple[str, bool]]], Optional[Sequence[str]]]
+
+
+def _kbdint_trampoline(fn: KeyboardInteractive, errors: List[BaseException]) -> Any:
+    """A C keyboard-interactive callback calling `fn`; an exception it
+    raises gives up (kept in `errors`, re-raised from Connection())."""
+
+    def call(req: Any, answers: Any, _ud: Any) -> int:
+        try:
+            r = _ffi.kbd_request_value(req.contents)
+            replies = fn(r.name, r.instruction, r.prompts)
+            if replies is None:
+                return 0
+            if isinstance(replies, (str, bytes)):
+                raise TypeError("keyboard_interactive must return a list of answers, not one string")
+            for i, answer in enumerate(list(replies)[: len(r.prompts)]):
+                if not isinstance(answer, str):
+                    raise TypeError(f"keyboard_interactive answer {i} must be a str, not {type(answer).__name__}")
+                rc = _ffi.lib.psftp_kbdint_answer(answers, i, answer.encode("utf-8"))
+                if rc != 0:
+                    raise from_info(_ffi.last_error(rc))
+            return 0
+        except BaseException as e:  # noqa: BLE001 - re-raised after the connect
+            errors.append(e)
+            return 1
+
+    return _ffi.KBDINT_CB(call)
+
+
+def _socket_fd(sock: Any) -> int:
+    """The descriptor of a socket object (anything with fileno()) or an int."""
+    if isinstance(sock, bool):
+        raise TypeError("sock must be a socket or a file descriptor, not bool")
+    if isinstance(sock, int):
+        return sock
+    fileno = getattr(sock, "fileno", None)
+    if fileno is None:
+        raise TypeError(f"sock must be a socket or a file descriptor, not {type(sock).__name__}")
+    return int(fileno())
+
 
 def _agent_key_name(key: Any) -> str:
     """paramiko's AgentKey (or any key object with asbytes()) as psftp's
@@ -61,6 +106,63 @@ def _agent_key_name(key: Any) -> str:
     blob = key.asbytes()
     fp = base64.b64encode(hashlib.sha256(blob).digest()).decode().rstrip("=")
     return "agent:SHA256:" + fp
+
+
+def _private_key_text(key: Any) -> Optional[bytes]:
+    """The private key of a paramiko-style key object (RSAKey, ECDSAKey,
+    anything with write_private_key()) as PEM or OpenSSH text, or None for
+    a key that has no private part here (paramiko's AgentKey, whose
+    write_private_key raises)."""
+    write = getattr(key, "write_private_key", None)
+    if write is None:
+        return None
+    text = io.StringIO()
+    try:
+        write(text)
+    except Exception:  # noqa: BLE001 - "not implemented": no private part
+        return None
+    data = text.getvalue()
+    return data.encode("ascii") if data.strip() else None
+
+
+class _Key(NamedTuple):
+    """How the private key reaches the C API: a path or selector
+    ("agent:..."), or the key itself."""
+
+    path: Optional[bytes] = None
+    data: Optional[bytes] = None
+
+
+def _key_arg(private_key: Any, private_key_data: Union[bytes, str, None] = None) -> _Key:
+    if private_key_data is not None:
+        if private_key is not None:
+            raise ValueError("private_key_data: give it or private_key, not both")
+        if isinstance(private_key_data, str):
+            private_key_data = private_key_data.encode("utf-8")
+        if not isinstance(private_key_data, (bytes, bytearray, memoryview)):
+            raise TypeError(f"private_key_data must be bytes or str, not {type(private_key_data).__name__}")
+        return _Key(data=bytes(private_key_data))
+    if private_key is None:
+        return _Key()
+    if isinstance(private_key, (str, bytes, os.PathLike)):
+        return _Key(path=_ffi.enc_local(private_key))
+    data = _private_key_text(private_key)
+    if data is not None:
+        return _Key(data=data)
+    if hasattr(private_key, "asbytes"):
+        return _Key(path=_ffi.enc_local(_agent_key_name(private_key)))
+    raise CredentialException(
+        f"private_key must be a key file path, a key object (paramiko's RSAKey, "
+        f"ECDSAKey, ...) or an agent key, not {type(private_key).__name__}"
+    )
+
+
+class _Extras(NamedTuple):
+    """What only the connect options take: a socket's descriptor, the
+    keyboard-interactive handler."""
+
+    sock: Optional[int] = None
+    keyboard_interactive: Optional[KeyboardInteractive] = None
 
 
 def _split_lines(data: bytes) -> List[bytes]:
@@ -77,11 +179,29 @@ class Connection:
     password=None, port=22, private_key_pass=None, ciphers=None, log=False,
     cnopts=None, default_path=None)``: connects and logs in.
 
-    ``private_key`` is a key file path (Ed25519, ECDSA, RSA; ``~`` expanded)
-    or an ssh-agent key (paramiko's AgentKey, or "agent" /
-    "agent:COMMENT"). Without password or key, the default keys in ~/.ssh
-    and then ssh-agent are tried. ``ciphers`` and ``log`` are deprecated in
+    ``private_key`` is a key file path (Ed25519, ECDSA, RSA; ``~`` expanded),
+    a key object that can write its private key (paramiko's RSAKey or
+    ECDSAKey: used from memory, never written to disk), or an ssh-agent
+    key (paramiko's AgentKey, or "agent" / "agent:COMMENT"). Without
+    password or key, the default keys in ~/.ssh and then ssh-agent are
+    tried. ``ciphers`` and ``log`` are deprecated in
     pysftp in favour of ``cnopts``; they still work, with a warning.
+    ``port`` None (the default) is 22, or ssh_config's Port when
+    ``cnopts.ssh_config`` is on; ``host`` may then be a Host alias.
+
+    Beyond pysftp (keywords): ``private_key_data`` is a private key's
+    contents (OpenSSH or PEM, bytes or str; ``private_key_pass`` decrypts
+    it) instead of ``private_key``, never shown in a message and offered to
+    jump hosts too. ``sock`` is a connected socket (a ``socket.socket``, or
+    a file descriptor) to carry the connection, to the server or the first
+    jump host, as paramiko's ``sock``: psftp duplicates its descriptor, so
+    it stays yours to close, and it carries this connection only.
+    ``keyboard_interactive`` answers keyboard-interactive prompts (a
+    one-time code, a PAM conversation) for the server and jump hosts,
+    shaped as paramiko's ``auth_interactive`` handler: (title,
+    instructions, [(prompt, echo), ...]) -> answers. Prompts it leaves
+    unanswered get ``password``; an exception raised in it gives up and
+    comes out of Connection(). It runs during Connection() only.
 
     A Connection may be shared by threads (calls take turns); every
     blocking call releases the GIL.
@@ -93,16 +213,20 @@ class Connection:
         username: Optional[str] = None,
         private_key: Any = None,
         password: Optional[str] = None,
-        port: int = 22,
+        port: Optional[int] = None,
         private_key_pass: Optional[str] = None,
         ciphers: Optional[Sequence[str]] = None,
         log: Union[bool, str] = False,
         cnopts: Optional[CnOpts] = None,
         default_path: Optional[str] = None,
+        *,
+        private_key_data: Union[bytes, str, None] = None,
+        sock: Any = None,
+        keyboard_interactive: Optional[KeyboardInteractive] = None,
     ) -> None:
         self._h: Optional[int] = None
         self._host = host
-        self._port = port
+        self._port = 22 if port is None else port
         self._cnopts = cnopts or CnOpts()
         self._default_path = default_path
         if log:
@@ -119,48 +243,79 @@ class Connection:
                 stacklevel=2,
             )
             self._cnopts.ciphers = ciphers
-        if private_key is not None and not isinstance(private_key, (str, bytes, os.PathLike)):
-            if not hasattr(private_key, "asbytes"):
-                raise CredentialException(
-                    f"private_key must be a key file path or an agent key, not "
-                    f"{type(private_key).__name__}"
+        key = _key_arg(private_key, private_key_data)
+        extras = _Extras(None if sock is None else _socket_fd(sock), keyboard_interactive)
+        self._connect(host, username, key, password, port or 0, private_key_pass, default_path, extras)
+
+    def _connect_opts(
+        self,
+        host: str,
+        username: Optional[str],
+        key: _Key,
+        password: Optional[str],
+        port: int,
+        private_key_pass: Optional[str],
+        default_path: Optional[str],
+        extras: "_Extras",
+        errors: List[BaseException],
+    ) -> int:
+        """C connect options for this connection; free with
+        psftp_connect_opts_free."""
+        lib = _ffi.lib
+        out = ctypes.c_void_p()
+        name = host.encode("idna") if host and not host.isascii() else host.encode()
+        self._c(lib.psftp_connect_opts_new(name, ctypes.byref(out)))
+        h = int(out.value or 0)
+        try:
+            self._c(lib.psftp_connect_opts_set_port(h, int(port)))
+            self._c(lib.psftp_connect_opts_set_username(h, _ffi.opt(username)))
+            self._c(lib.psftp_connect_opts_set_password(h, _ffi.opt(password)))
+            passphrase = _ffi.opt(private_key_pass)
+            if key.data is not None:
+                self._c(
+                    lib.psftp_connect_opts_set_private_key_data(h, key.data, len(key.data), passphrase)
                 )
-            private_key = _agent_key_name(private_key)
-        key = None if private_key is None else _ffi.enc_local(private_key)
-        self._connect(host, username, key, password, port, private_key_pass, default_path)
+            else:
+                self._c(lib.psftp_connect_opts_set_private_key(h, key.path, passphrase))
+            if default_path is not None:
+                self._c(lib.psftp_connect_opts_set_default_path(h, _ffi.enc_remote(default_path)))
+            if extras.sock is not None:
+                self._c(lib.psftp_connect_opts_set_socket(h, extras.sock))
+            if extras.keyboard_interactive is not None:
+                cb = _kbdint_trampoline(extras.keyboard_interactive, errors)
+                self._c(lib.psftp_connect_opts_set_kbdint_callback(h, cb, hold(cb), RELEASE_HELD))
+            cnopts = self._cnopts._to_c(errors)
+            try:
+                self._c(lib.psftp_connect_opts_set_cnopts(h, cnopts))
+            finally:
+                lib.psftp_cnopts_free(cnopts)  # the connect options hold a copy
+        except BaseException:
+            lib.psftp_connect_opts_free(h)
+            raise
+        return h
 
     def _connect(
         self,
         host: str,
         username: Optional[str],
-        key: Optional[bytes],
+        key: _Key,
         password: Optional[str],
         port: int,
         private_key_pass: Optional[str],
         default_path: Optional[str],
+        extras: "_Extras",
     ) -> None:
         if not isinstance(host, str):
             raise TypeError(f"host must be a str, not {type(host).__name__}")
         state = _calls.CallState()
-        opts = self._cnopts._to_c(state.keep, state.errors)
+        opts = self._connect_opts(
+            host, username, key, password, port, private_key_pass, default_path, extras, state.errors
+        )
         out = ctypes.c_void_p()
         lib = _ffi.lib
 
         def call() -> int:
-            return int(
-                lib.psftp_connect(
-                    host.encode("idna") if host and not host.isascii() else host.encode(),
-                    _ffi.opt(username),
-                    key,
-                    _ffi.opt(password),
-                    int(port),
-                    _ffi.opt(private_key_pass),
-                    opts,
-                    None if default_path is None else _ffi.enc_remote(default_path),
-                    ctypes.byref(out),
-                    None,
-                )
-            )
+            return int(lib.psftp_connect_with(opts, ctypes.byref(out), None))
 
         def abandon() -> None:  # Ctrl-C during the connect: close what it made
             if out.value:
@@ -169,14 +324,14 @@ class Connection:
         try:
             rc, info = _calls.run(state, call, None, abandon)
         finally:
-            lib.psftp_cnopts_free(opts)
+            lib.psftp_connect_opts_free(opts)
         if state.errors:
             if rc == 0 and out.value:
                 lib.psftp_close(out.value)
             raise state.errors[0]
         if rc != 0:
             assert info is not None
-            raise from_info(info, filename=None, host=host, port=port)
+            raise from_info(info, filename=None, host=host, port=self._port)
         self._h = int(out.value or 0)
         self._finalizer = weakref.finalize(self, lib.psftp_close, self._h)
 
@@ -227,7 +382,7 @@ class Connection:
         return bool(out.value)
 
     def _attrs(self, name: str, remotepath: RemotePath) -> SFTPAttributes:
-        a = _ffi.Attrs()
+        a = _ffi.sized(_ffi.Attrs)
         fn = getattr(_ffi.lib, "psftp_" + name)
         self._c(fn(self._handle(), _ffi.enc_remote(remotepath), ctypes.byref(a)), remotepath)
         return SFTPAttributes._from_c(a)
@@ -487,6 +642,14 @@ class Connection:
             remotepath,
         )
 
+    def _mkdir_posix(self, remotepath: RemotePath, bits: int) -> None:
+        self._c(
+            _ffi.lib.psftp_mkdir(
+                self._handle(), _ffi.enc_remote(remotepath), _ffi.posix_mode_for_c(bits)
+            ),
+            remotepath,
+        )
+
     def chown(
         self, remotepath: RemotePath, uid: Optional[int] = None, gid: Optional[int] = None
     ) -> None:
@@ -557,7 +720,7 @@ class Connection:
 
     def statvfs(self, remotepath: RemotePath = ".") -> os.statvfs_result:
         """Beyond pysftp: file-system figures (statvfs@openssh.com)."""
-        out = _ffi.StatVfsInfo()
+        out = _ffi.sized(_ffi.StatVfsInfo)
         self._c(
             _ffi.lib.psftp_statvfs(self._handle(), _ffi.enc_remote(remotepath), ctypes.byref(out)),
             remotepath,
@@ -683,7 +846,7 @@ class Connection:
         x = self._xopts(resume=resume, atomic=atomic, fsync=fsync, parallelism=parallelism)
         lp = _ffi.enc_local(localpath)
         rp = None if remotepath is None else _ffi.enc_remote(remotepath)
-        a = _ffi.Attrs()
+        a = _ffi.sized(_ffi.Attrs)
         try:
             self._run(
                 state,
@@ -760,7 +923,7 @@ class Connection:
         cb = state.progress(callback)
         x = self._xopts(atomic=atomic, fsync=fsync)
         rp = _ffi.enc_remote(remotepath)
-        a = _ffi.Attrs()
+        a = _ffi.sized(_ffi.Attrs)
         try:
             self._run(
                 state,
@@ -852,7 +1015,8 @@ class Connection:
         Beyond pysftp, as keywords: ``progress(TreeProgress)``,
         ``parallelism`` (connections, default 4), ``sync`` (skip files with
         the same size and mtime), ``include``/``exclude`` (globs),
-        ``symlinks`` ("skip", "follow", "copy"), ``preserve_mode``,
+        ``symlinks`` ("skip", "follow", "copy": links whose target stays in
+        the tree, "copy-all": every link verbatim), ``preserve_mode``,
         ``on_error`` ("stop", or "continue": the exception's ``failures``
         lists every failed entry), ``resume``, ``atomic``, ``fsync``."""
         self._tree("get_r", _ffi.enc_remote(remotedir), _ffi.enc_local(localdir),
@@ -929,8 +1093,10 @@ class SFTPClient:
     """``Connection.sftp_client``: paramiko's method names and semantics
     (modes in POSIX bits, e.g. chmod(path, 0o644); mkdir(path, mode=0o777))
     on the same connection, and ``session_ptr``/``sftp_ptr``, the raw
-    LIBSSH2_SESSION and LIBSSH2_SFTP pointers (for ctypes users of libssh2;
-    never use them while another call runs on the connection)."""
+    LIBSSH2_SESSION and LIBSSH2_SFTP pointers for ctypes users of libssh2.
+    libssh2 sessions are not thread-safe: use the pointers only inside
+    ``with client.locked():``, which keeps other threads' calls on the
+    connection and its keepalives waiting until the block ends."""
 
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
@@ -943,7 +1109,20 @@ class SFTPClient:
         self._conn._chmod_posix(path, mode)
 
     def mkdir(self, path: RemotePath, mode: int = 0o777) -> None:
-        self._conn.mkdir(path, int(oct(mode & 0o7777)[2:]))
+        self._conn._mkdir_posix(path, mode)
+
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        """Take the connection for this thread while the block runs
+        (psftp_lock): other threads' calls on it wait, keepalives pause,
+        this thread's own calls still work. For direct libssh2 calls on
+        ``session_ptr``/``sftp_ptr``; keep the block short."""
+        h = self._conn._handle()
+        self._conn._c(_ffi.lib.psftp_lock(h))
+        try:
+            yield
+        finally:
+            self._conn._c(_ffi.lib.psftp_unlock(h))
 
     def getcwd(self) -> Optional[str]:
         return self._conn.getcwd()

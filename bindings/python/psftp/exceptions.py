@@ -94,7 +94,8 @@ class SSHTimeoutError(SSHException, TimeoutError):
 
 
 class TransferCancelled(Error):
-    """A transfer was stopped (by Connection.interrupt() or a callback)."""
+    """A transfer was stopped: by Connection.interrupt() (code "CANCELLED")
+    or by its own callback (code "USER")."""
 
 
 class InvalidArgumentError(Error, ValueError):
@@ -160,6 +161,9 @@ def _local_class(err: int) -> Type[LocalOSError]:
     return cls
 
 
+# Every code of the library's table (_ffi.CODES) has its class here or in
+# from_info(); the test suite checks that none falls through to Error.
+
 # Remote failures by psftp code name: (class, errno as paramiko gives it).
 _REMOTE = {
     "NOT_FOUND": (RemoteFileNotFoundError, _errno.ENOENT),
@@ -167,8 +171,6 @@ _REMOTE = {
     "EXISTS": (RemoteFileExistsError, _errno.EEXIST),
     "NOT_A_DIRECTORY": (RemoteNotADirectoryError, _errno.ENOTDIR),
     "DIR_NOT_EMPTY": (RemoteOSError, _errno.ENOTEMPTY),
-    "DIRECTORY_NOT_EMPTY": (RemoteOSError, _errno.ENOTEMPTY),
-    "NOT_EMPTY": (RemoteOSError, _errno.ENOTEMPTY),
     "UNSAFE_PATH": (UnsafePathError, None),
     "UNSUPPORTED": (UnsupportedError, _errno.EOPNOTSUPP),
     "SFTP": (RemoteOSError, None),
@@ -181,9 +183,14 @@ _OTHER = {
     "SSH": SSHException,
     "CONNECTION_LOST": ConnectionLostError,
     "CANCELLED": TransferCancelled,
+    "USER": TransferCancelled,
     "INVALID_ARG": InvalidArgumentError,
     "PANIC": InternalError,
 }
+
+
+#: The codes from_info() turns into exceptions of their own.
+HANDLED_CODES = frozenset(_REMOTE) | frozenset(_OTHER) | {"LOCAL_IO", "CONNECT", "TIMEOUT"}
 
 
 def from_info(

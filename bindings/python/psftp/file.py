@@ -160,7 +160,7 @@ class SFTPFile:
     # -- attributes -------------------------------------------------------
 
     def stat(self) -> SFTPAttributes:
-        a = _ffi.Attrs()
+        a = _ffi.sized(_ffi.Attrs)
         self._check(_ffi.lib.psftp_file_stat(self._handle(), ctypes.byref(a)))
         return SFTPAttributes._from_c(a)
 

@@ -61,6 +61,50 @@ def test_properties(sftp: pysftp.Connection, server: Dict[str, str]) -> None:
     assert client.listdir(".") == sftp.listdir(".")
 
 
+def test_ctypes_structs_match_the_library(sftp: pysftp.Connection, rdir: str) -> None:
+    """psftp says in struct_size how much of a struct it filled: the whole
+    of each ctypes struct in _ffi, so their layouts are the header's."""
+    import ctypes
+
+    ffi, h = pysftp._ffi, sftp._handle()
+    make_remote(f"{rdir}/f", b"x", rdir)
+    a = ffi.sized(ffi.Attrs)
+    assert ffi.lib.psftp_stat(h, f"{rdir}/f".encode(), ctypes.byref(a)) == 0
+    assert a.struct_size == ctypes.sizeof(ffi.Attrs) and a.size == 1
+    v = ffi.sized(ffi.StatVfsInfo)
+    assert ffi.lib.psftp_statvfs(h, rdir.encode(), ctypes.byref(v)) == 0
+    assert v.struct_size == ctypes.sizeof(ffi.StatVfsInfo) and v.bsize > 0
+    dl = ctypes.POINTER(ffi.DirentList)()
+    assert ffi.lib.psftp_listdir_attr(h, rdir.encode(), ctypes.byref(dl)) == 0
+    entry = dl.contents.entries[0].contents
+    assert entry.struct_size == ctypes.sizeof(ffi.Dirent) and entry.attrs.size == 1
+    ffi.lib.psftp_dirent_list_free(dl)
+    k = ctypes.POINTER(ffi.HostKeyStruct)()
+    assert ffi.lib.psftp_remote_server_key(h, ctypes.byref(k)) == 0
+    assert k.contents.struct_size == ctypes.sizeof(ffi.HostKeyStruct)
+    ffi.lib.psftp_hostkey_free(k)
+    si = ctypes.POINTER(ffi.SecurityInfo)()
+    assert ffi.lib.psftp_security_options(h, ctypes.byref(si)) == 0
+    assert si.contents.struct_size == ctypes.sizeof(ffi.SecurityInfo)
+    ffi.lib.psftp_security_info_free(si)
+
+
+def test_sftp_client_locked_keeps_other_threads_waiting(sftp: pysftp.Connection) -> None:
+    import threading
+    import time
+
+    client = sftp.sftp_client
+    order: List[str] = []
+    with client.locked():
+        assert sftp.exists("."), "this thread's own calls still work"
+        t = threading.Thread(target=lambda: order.append("other" if sftp.exists(".") else "?"))
+        t.start()
+        time.sleep(0.5)
+        order.append("unlock")
+    t.join(10)
+    assert order == ["unlock", "other"], "the other thread's call waited for the unlock"
+
+
 def test_pwd_getcwd_chdir_cwd_normalize(sftp: pysftp.Connection, rdir: str, home: str) -> None:
     assert sftp.getcwd() is None, "None until chdir, as paramiko"
     assert sftp.pwd == home
@@ -152,6 +196,11 @@ def test_mkdir_makedirs_chmod_take_pysftps_integer_modes(sftp: pysftp.Connection
     assert stat.S_IMODE(os.stat(f"{rdir}/readme.txt").st_mode) == 0o777
     with pytest.raises(ValueError):
         sftp.chmod(f"{rdir}/readme.txt", 648)  # int('648', 8), as pysftp
+    sftp.chmod(f"{rdir}/readme.txt", 4750)  # four digits: setuid, int('4750', 8)
+    assert stat.S_IMODE(os.stat(f"{rdir}/readme.txt").st_mode) == 0o4750
+    with pytest.raises(ValueError):
+        sftp.chmod(f"{rdir}/readme.txt", 10000)  # int('10000', 8): file type bits
+    assert stat.S_IMODE(os.stat(f"{rdir}/readme.txt").st_mode) == 0o4750
     sftp.makedirs(f"{rdir}/pub/show/off", mode=750)
     assert stat.S_IMODE(os.stat(f"{rdir}/pub/show/off").st_mode) == 0o750
     sftp.makedirs(f"{rdir}/pub/show/off")  # exists: silently fine
@@ -164,6 +213,8 @@ def test_mkdir_makedirs_chmod_take_pysftps_integer_modes(sftp: pysftp.Connection
     assert stat.S_IMODE(os.stat(f"{rdir}/readme.txt").st_mode) == 0o640
     client.mkdir(f"{rdir}/posix", 0o711)
     assert stat.S_IMODE(os.stat(f"{rdir}/posix").st_mode) == 0o711
+    with pytest.raises(ValueError):
+        client.chmod(f"{rdir}/readme.txt", 0o100644)  # an st_mode, not a mode
 
 
 def test_chown_rename_remove_unlink_rmdir_symlink_truncate(sftp: pysftp.Connection, rdir: str) -> None:
@@ -336,6 +387,42 @@ def test_keys_default_path_and_port(server: Dict[str, str], cnopts: pysftp.CnOpt
         assert s.exists(".")
 
 
+def test_key_objects_are_used_from_memory(
+    server: Dict[str, str], cnopts: pysftp.CnOpts, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A paramiko key object as private_key: its private key goes to the
+    library from memory (psftp_connect_opts_set_private_key_data), not to
+    ssh-agent, and never into a message."""
+    import paramiko
+
+    monkeypatch.delenv("SSH_AUTH_SOCK", raising=False)  # no agent to fall back on
+    keys = server["PSFTP_TEST_DIR"]
+    args = dict(
+        host=server["PSFTP_TEST_HOST"],
+        username=server["PSFTP_TEST_USER"],
+        port=int(server["PSFTP_TEST_PORT"]),
+        cnopts=cnopts,
+    )
+    for key in (
+        paramiko.RSAKey.from_private_key_file(os.path.join(keys, "id_rsa_pem")),
+        paramiko.ECDSAKey.from_private_key_file(os.path.join(keys, "id_ecdsa_pem")),
+        paramiko.RSAKey.from_private_key_file(
+            os.path.join(keys, "id_rsa_enc_pem"), password=server["PSFTP_TEST_PASSPHRASE"]
+        ),
+    ):
+        with pysftp.Connection(private_key=key, **args) as s:  # type: ignore[arg-type]
+            assert s.exists(".")
+    stranger = paramiko.RSAKey.generate(2048)
+    text = tmp_path / "stranger"
+    stranger.write_private_key_file(str(text))
+    with pytest.raises(pysftp.AuthenticationException) as e:
+        pysftp.Connection(private_key=stranger, **args)  # type: ignore[arg-type]
+    for line in text.read_text().splitlines()[1:-1]:
+        assert line not in str(e.value), "no line of the key in the message"
+    with pytest.raises(pysftp.CredentialException):
+        pysftp.Connection(private_key=42, **args)  # type: ignore[arg-type]
+
+
 def test_beyond_pysftp_hostkey_callback_and_accept_new(cinfo: Dict[str, object], server: Dict[str, str], tmp_path: Path) -> None:
     seen = []
 
@@ -349,6 +436,13 @@ def test_beyond_pysftp_hostkey_callback_and_accept_new(cinfo: Dict[str, object],
         assert s.exists(".")
     assert seen and seen[0][:3] == ("127.0.0.1", int(server["PSFTP_TEST_PORT"]), "unknown")
     assert not kh.exists() or kh.read_text() == ""
+    # psftp holds the callback while the connection lives and releases it
+    # (its finalizer) when nothing holds it any more.
+    held = len(pysftp.cnopts._held)
+    s = pysftp.Connection(**dict(cinfo, cnopts=cn))  # type: ignore[arg-type]
+    assert len(pysftp.cnopts._held) == held + 1, "the connection holds the callback"
+    s.close()
+    assert len(pysftp.cnopts._held) == held, "released when the connection closed"
 
     def refuse(host: str, port: int, key: pysftp.HostKey, status: str) -> bool:
         raise RuntimeError("asked")

@@ -53,6 +53,8 @@ def test_permission_exists_notadirectory(sftp: pysftp.Connection, rdir: str) -> 
     make_remote(f"{rdir}/d/inner", b"x", rdir)
     with pytest.raises(OSError) as ne:
         sftp.rmdir(f"{rdir}/d")  # not empty: SSH_FX_FAILURE, IOError as paramiko
+    assert ne.value.errno == errno.ENOTEMPTY
+    assert ne.value.code == "DIR_NOT_EMPTY"  # type: ignore[attr-defined]
     assert ne.value.sftp_status == 4  # type: ignore[attr-defined]
 
 
@@ -117,6 +119,18 @@ def test_bad_arguments(sftp: pysftp.Connection, rdir: str) -> None:
         sftp.stat(123)  # type: ignore[arg-type]
     with pytest.raises(ValueError):
         sftp.get_r(rdir, "/tmp", symlinks="sometimes")
+
+
+def test_every_code_of_the_library_has_its_exception() -> None:
+    """The codes come from the library's one table (psftp_error_name, walked
+    down from -1): a code the package does not map fails here."""
+    codes = pysftp._ffi.CODES
+    assert sorted(codes) == list(range(-len(codes), 0)), "contiguous from -1"
+    assert codes[-6] == "NOT_FOUND" and "DIR_NOT_EMPTY" in codes.values() and "USER" in codes.values()
+    unmapped = sorted(set(codes.values()) - pysftp.exceptions.HANDLED_CODES)
+    assert unmapped == [], f"codes without an exception class: {unmapped}"
+    info = pysftp._ffi.ErrorInfo(-20, "USER", "stopped by the progress callback (it returned 1)", 0, -1, 1)
+    assert isinstance(pysftp.exceptions.from_info(info), pysftp.TransferCancelled)
 
 
 def test_timeout_is_socket_timeout_class() -> None:

@@ -92,11 +92,28 @@ def test_callback_exception_stops_and_keeps_the_old_file(sftp: pysftp.Connection
 def test_resume_and_atomic_keywords(sftp: pysftp.Connection, rdir: str, tmp_path: Path) -> None:
     data = os.urandom(3_000_000)
     make_remote(f"{rdir}/r.bin", data, rdir)
-    (tmp_path / ".r.bin.psftp.part").write_bytes(data[:1_000_000])
+    dest, part = tmp_path / "r.bin", tmp_path / ".r.bin.psftp.part"
+    # A part file nothing vouches for (no record of its source) is not
+    # resumed: the copy starts over.
+    part.write_bytes(data[:1_000_000])
     seen: List[int] = []
-    sftp.get(f"{rdir}/r.bin", str(tmp_path / "r.bin"), callback=lambda d, t: seen.append(d), resume=True)
-    assert (tmp_path / "r.bin").read_bytes() == data
-    assert seen[0] >= 1_000_000, "resumed from the part file"
+    sftp.get(f"{rdir}/r.bin", str(dest), callback=lambda d, t: seen.append(d), resume=True)
+    assert dest.read_bytes() == data
+    assert seen[0] < 1_000_000, "started over"
+    # An interrupted resumable get leaves its part file, and continues it.
+    dest.unlink()
+
+    def stop(done: int, total: int) -> None:
+        raise RuntimeError("enough")
+
+    with pytest.raises(RuntimeError, match="enough"):
+        sftp.get(f"{rdir}/r.bin", str(dest), callback=stop, resume=True)
+    have = part.stat().st_size
+    assert 0 < have < len(data) and not dest.exists()
+    seen.clear()
+    sftp.get(f"{rdir}/r.bin", str(dest), callback=lambda d, t: seen.append(d), resume=True)
+    assert dest.read_bytes() == data
+    assert seen[0] > have, f"resumed after the {have} bytes there (first report {seen[0]})"
     sftp.get(f"{rdir}/r.bin", str(tmp_path / "inplace.bin"), atomic=False, fsync=True, parallelism=1)
     assert (tmp_path / "inplace.bin").read_bytes() == data
 

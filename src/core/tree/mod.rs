@@ -46,7 +46,7 @@ pub struct TreeProgress {
     pub current_path: Vec<u8>,
 }
 
-/// The progress callback: false stops the operation (Cancelled).
+/// The progress callback: false stops the operation (ErrorKind::User).
 pub type TreeProgressFn<'a> = dyn FnMut(&TreeProgress) -> bool + 'a;
 
 /// What a tree operation did.

@@ -249,7 +249,7 @@ impl Coordinator<'_, '_> {
         if !cb(self.totals) {
             self.cancelled = true;
             self.stop.store(true, Ordering::Relaxed);
-            self.report.fatal = Some(Error::cancelled("progress"));
+            self.report.fatal = Some(Error::stopped_by("progress"));
         }
     }
 }
