@@ -1321,6 +1321,15 @@ fn symlink_and_readlink(s: &Srv) {
         "{}: the link is named link",
         s.name
     );
+    // A link made the wrong way round would be named like the target, in
+    // the server's starting directory (the served root): none is left.
+    if !target.contains('/') {
+        assert!(
+            std::fs::symlink_metadata(s.root.join(&target)).is_err(),
+            "{}: a reversed link was left at {target}",
+            s.name
+        );
+    }
     let lm = std::fs::symlink_metadata(sc.l("link")).unwrap();
     assert!(lm.file_type().is_symlink(), "{}: link is a link", s.name);
     assert_eq!(

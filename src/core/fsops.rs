@@ -245,7 +245,20 @@ impl Connection {
     pub fn readlink(&self, path: &[u8]) -> Result<Vec<u8>> {
         self.with(|st| {
             let link = st.resolve(path);
-            let target = st.sftp.readlink(&link)?;
+            let target = match st.sftp.readlink(&link) {
+                Ok(t) => t,
+                // asyncssh's server, serving a chroot, answers READLINK of
+                // a link with a relative target "not found" (it resolves
+                // the text against its own working directory); its
+                // realpath of the link is where the link leads.
+                Err(e)
+                    if e.kind() == ErrorKind::NotFound
+                        && st.sftp.lstat(&link).is_ok_and(|a| a.is_symlink()) =>
+                {
+                    return st.sftp.realpath(&link).map_err(|_| e);
+                }
+                Err(e) => return Err(e),
+            };
             let absolute = if target.starts_with(b"/") {
                 target
             } else {
