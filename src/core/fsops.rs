@@ -301,11 +301,24 @@ impl Connection {
         })
     }
 
-    /// pysftp `rename(remote_src, remote_dest)`: fails if the destination
-    /// exists (SFTP v3 semantics).
+    /// pysftp `rename(remote_src, remote_dest)`: fails with Exists if
+    /// anything is at the destination (SFTP v3 semantics). Some servers'
+    /// RENAME replaces it anyway (pkg/sftp's NewServer), so the destination
+    /// is looked at first: two requests, so a file another client creates
+    /// there in between may still be replaced on such a server.
     pub fn rename(&self, src: &[u8], dst: &[u8]) -> Result<()> {
         self.with(|st| {
             let (s, d) = (st.resolve(src), st.resolve(dst));
+            if st.sftp.lstat(&d).is_ok() {
+                return Err(Error::new(
+                    ErrorKind::Exists,
+                    format!(
+                        "rename '{}' to '{}': the destination already exists; nothing was renamed",
+                        show(&s),
+                        show(&d)
+                    ),
+                ));
+            }
             st.sftp.rename(&s, &d).map_err(|e| st.refine_exists(e, &d))
         })
     }
