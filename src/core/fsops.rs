@@ -466,17 +466,12 @@ pub fn makedirs_in(st: &mut State, path: &[u8], mode: u32) -> Result<()> {
     let p = st.resolve(path);
     match st.sftp.stat(&p) {
         Ok(a) if a.is_dir() => return Ok(()),
-        Ok(_) => {
-            return Err(Error::new(
-                ErrorKind::Exists,
-                format!(
-                    "makedirs '{}': a file with the same name as the remotedir already exists",
-                    show(&p)
-                ),
-            ))
-        }
-        Err(e) if e.kind() != ErrorKind::NotFound => return Err(e.context("makedirs")),
-        Err(_) => {}
+        Ok(_) => return Err(in_the_way(&p)),
+        // Not there. A generic failure may mean the same: pkg/sftp and
+        // ProFTPD answer a path through a file with it ("not a
+        // directory"); the parent's level finds the file in the way.
+        Err(e) if matches!(e.kind(), ErrorKind::NotFound | ErrorKind::Sftp) => {}
+        Err(e) => return Err(e.context("makedirs")),
     }
     let end = p.iter().rposition(|&b| b != b'/').map_or(0, |i| i + 1);
     let trimmed = &p[..end];
@@ -488,11 +483,27 @@ pub fn makedirs_in(st: &mut State, path: &[u8], mode: u32) -> Result<()> {
         permissions: Some(mode),
         ..Attrs::default()
     };
-    match st.sftp.mkdir(trimmed, &attrs) {
-        // Another client may have created it meanwhile.
-        Err(_) if st.sftp.stat(trimmed).is_ok_and(|a| a.is_dir()) => Ok(()),
-        other => other,
+    let Err(e) = st.sftp.mkdir(trimmed, &attrs) else {
+        return Ok(());
+    };
+    // What is there now: a directory another client made meanwhile is
+    // fine; anything else is in the way (servers answer EEXIST with a
+    // generic failure).
+    match st.sftp.stat(trimmed) {
+        Ok(a) if a.is_dir() => Ok(()),
+        _ if st.sftp.lstat(trimmed).is_ok() => Err(in_the_way(trimmed)),
+        _ => Err(e),
     }
+}
+
+fn in_the_way(path: &[u8]) -> Error {
+    Error::new(
+        ErrorKind::Exists,
+        format!(
+            "makedirs '{}': a file with the same name as the remotedir already exists",
+            show(path)
+        ),
+    )
 }
 
 /// Collapse ".", ".." and repeated slashes of an absolute POSIX path.
