@@ -30,8 +30,11 @@ echo "--- pip wheel ./bindings/python (cargo build --release inside)"
 python3 -m pip wheel --no-deps -q --disable-pip-version-check -w "$work/dist" "$here"
 wheel=$(ls "$work"/dist/psftp-*.whl)
 echo "$(basename "$wheel"): $(du -h "$wheel" | cut -f1)"
-unzip -l "$wheel" | grep -q 'psftp/libpsftp.so' || { echo "the wheel lacks libpsftp.so" >&2; exit 1; }
-unzip -l "$wheel" | grep -q 'psftp/py.typed' || { echo "the wheel lacks py.typed" >&2; exit 1; }
+# Listed to a file first: with pipefail, grep -q quitting at its match
+# can kill unzip with SIGPIPE and fail the check although the file is there.
+unzip -l "$wheel" > "$work/wheel.list"
+grep -q 'psftp/libpsftp.so' "$work/wheel.list" || { echo "the wheel lacks libpsftp.so" >&2; exit 1; }
+grep -q 'psftp/py.typed' "$work/wheel.list" || { echo "the wheel lacks py.typed" >&2; exit 1; }
 
 echo "--- fresh virtualenv with the wheel, pytest and mypy"
 python3 -m venv "$work/venv"
