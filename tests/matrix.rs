@@ -58,6 +58,19 @@ enum PosixRename {
     RefusesToReplace,
 }
 
+/// What a server's realpath (pysftp's normalize) makes of a missing path.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum RealpathOfMissing {
+    /// A missing last component is resolved; a missing directory on the
+    /// way is NOT_FOUND (OpenSSH, which calls realpath(3) on the parent).
+    LastComponent,
+    /// Any path is resolved lexically, whatever is missing (asyncssh,
+    /// paramiko, pkg/sftp).
+    Any,
+    /// Whatever is missing is NOT_FOUND (ProFTPD).
+    Refused,
+}
+
 /// What each server legitimately does differently.
 #[derive(Debug, Clone, Copy)]
 struct Quirks {
@@ -82,10 +95,12 @@ struct Quirks {
     /// SETSTAT and FSETSTAT are refused with SSH_FX_PERMISSION_DENIED, as
     /// on many managed SFTP services (chmod, chown, utime, truncate).
     setstat_refused: bool,
+    realpath_of_missing: RealpathOfMissing,
 }
 
 fn quirks(server: &str) -> Quirks {
     use PosixRename::*;
+    use RealpathOfMissing::*;
     let standard = Quirks {
         statvfs: true,
         posix_rename: Replaces,
@@ -95,9 +110,13 @@ fn quirks(server: &str) -> Quirks {
         lstat_follows_links: false,
         link_targets_from_cwd: false,
         setstat_refused: false,
+        realpath_of_missing: Any,
     };
     match server {
-        "openssh" => standard,
+        "openssh" => Quirks {
+            realpath_of_missing: LastComponent,
+            ..standard
+        },
         "asyncssh" => Quirks {
             chown_any: true,
             ..standard
@@ -126,11 +145,13 @@ fn quirks(server: &str) -> Quirks {
         },
         "proftpd" => Quirks {
             lstat_follows_links: true,
+            realpath_of_missing: Refused,
             ..standard
         },
         "proftpd-nosetstat" => Quirks {
             lstat_follows_links: true,
             setstat_refused: true,
+            realpath_of_missing: Refused,
             ..standard
         },
         other => panic!("no quirks for server {other}"),
@@ -1029,12 +1050,28 @@ fn listing_stat_and_tests(s: &Srv) {
     ok(one_path(&conn, psftp_chdir, &sc.r("sub")), s, "chdir");
     let norm = ok(path_string(&conn, psftp_normalize, ".."), s, "normalize");
     assert_eq!(norm, sc.remote, "{}: normalize of .. from sub", s.name);
-    expect_code(
-        path_string(&conn, psftp_normalize, &sc.r("missing")),
-        PSFTP_E_NOT_FOUND,
-        s,
-        "normalize of a missing path",
-    );
+    // normalize is the server's realpath (as in pysftp): what it makes of
+    // a missing path is the server's choice.
+    let missing = path_string(&conn, psftp_normalize, &sc.r("missing"));
+    let missing_dir = path_string(&conn, psftp_normalize, &sc.r("nodir/missing"));
+    let resolved = |r, p: &str| assert_eq!(ok(r, s, p), sc.r(p), "{}: normalize of {p}", s.name);
+    let refused = |r, p: &str| {
+        expect_code(r, PSFTP_E_NOT_FOUND, s, &format!("normalize of {p}"));
+    };
+    match s.quirks.realpath_of_missing {
+        RealpathOfMissing::Any => {
+            resolved(missing, "missing");
+            resolved(missing_dir, "nodir/missing");
+        }
+        RealpathOfMissing::LastComponent => {
+            resolved(missing, "missing");
+            refused(missing_dir, "nodir/missing");
+        }
+        RealpathOfMissing::Refused => {
+            refused(missing, "missing");
+            refused(missing_dir, "nodir/missing");
+        }
+    }
 }
 
 fn mkdir_makedirs_rmdir_remove(s: &Srv) {
@@ -1322,6 +1359,15 @@ fn symlink_and_readlink(s: &Srv) {
         "{}: the link is named link",
         s.name
     );
+    // A link made the wrong way round would be named like the target, in
+    // the server's starting directory (the served root): none is left.
+    if !target.contains('/') {
+        assert!(
+            std::fs::symlink_metadata(s.root.join(&target)).is_err(),
+            "{}: a reversed link was left at {target}",
+            s.name
+        );
+    }
     let lm = std::fs::symlink_metadata(sc.l("link")).unwrap();
     assert!(lm.file_type().is_symlink(), "{}: link is a link", s.name);
     assert_eq!(

@@ -74,7 +74,9 @@ bench_smoke() {
 # here; tests/matrix.rs is not among --all-targets, so it is linted here).
 server_matrix() {
   local dir=$work/matrix
-  trap 'bash tests/servers/matrix.sh stop "$dir" || true' EXIT
+  # Expanded now: the trap runs when the stage's subshell exits, after this
+  # function has returned and its local is gone (set -u failed the stage).
+  trap "bash tests/servers/matrix.sh stop '$dir' || true" EXIT
   cargo clippy --quiet --test matrix -- -D warnings
   bash tests/servers/matrix.sh start "$dir"
   (cd tests/servers/gosftp && test -z "$(gofmt -l .)" && go vet ./...)

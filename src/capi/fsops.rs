@@ -465,7 +465,11 @@ pub unsafe extern "C" fn psftp_unlink(conn: *mut psftp_conn, remotefile: *const 
 }
 
 /// pysftp `rename(remote_src, remote_dest)`: PSFTP_E_EXISTS if the
-/// destination exists (SFTP v3 semantics). psftp_posix_rename() replaces.
+/// destination exists (SFTP v3 semantics), on every server: psftp looks at
+/// the destination first, since some servers' RENAME replaces it (pkg/sftp's
+/// NewServer). The check and the rename are two requests: a file another
+/// client creates at the destination in between may still be replaced on
+/// such a server. psftp_posix_rename() replaces.
 ///
 /// # Safety
 /// Both paths are NUL-terminated.

@@ -252,7 +252,20 @@ impl Connection {
     pub fn readlink(&self, path: &[u8]) -> Result<Vec<u8>> {
         self.with(|st| {
             let link = st.resolve(path);
-            let target = st.sftp.readlink(&link)?;
+            let target = match st.sftp.readlink(&link) {
+                Ok(t) => t,
+                // asyncssh's server, serving a chroot, answers READLINK of
+                // a link with a relative target "not found" (it resolves
+                // the text against its own working directory); its
+                // realpath of the link is where the link leads.
+                Err(e)
+                    if e.kind() == ErrorKind::NotFound
+                        && st.sftp.lstat(&link).is_ok_and(|a| a.is_symlink()) =>
+                {
+                    return st.sftp.realpath(&link).map_err(|_| e);
+                }
+                Err(e) => return Err(e),
+            };
             let absolute = if target.starts_with(b"/") {
                 target
             } else {
@@ -293,11 +306,24 @@ impl Connection {
         })
     }
 
-    /// pysftp `rename(remote_src, remote_dest)`: fails if the destination
-    /// exists (SFTP v3 semantics).
+    /// pysftp `rename(remote_src, remote_dest)`: fails with Exists if
+    /// anything is at the destination (SFTP v3 semantics). Some servers'
+    /// RENAME replaces it anyway (pkg/sftp's NewServer), so the destination
+    /// is looked at first: two requests, so a file another client creates
+    /// there in between may still be replaced on such a server.
     pub fn rename(&self, src: &[u8], dst: &[u8]) -> Result<()> {
         self.with(|st| {
             let (s, d) = (st.resolve(src), st.resolve(dst));
+            if st.sftp.lstat(&d).is_ok() {
+                return Err(Error::new(
+                    ErrorKind::Exists,
+                    format!(
+                        "rename '{}' to '{}': the destination already exists; nothing was renamed",
+                        show(&s),
+                        show(&d)
+                    ),
+                ));
+            }
             st.sftp.rename(&s, &d).map_err(|e| st.refine_exists(e, &d))
         })
     }
@@ -444,17 +470,12 @@ pub fn makedirs_in(st: &mut State, path: &[u8], mode: u32) -> Result<()> {
     let p = st.resolve(path);
     match st.sftp.stat(&p) {
         Ok(a) if a.is_dir() => return Ok(()),
-        Ok(_) => {
-            return Err(Error::new(
-                ErrorKind::Exists,
-                format!(
-                    "makedirs '{}': a file with the same name as the remotedir already exists",
-                    show(&p)
-                ),
-            ))
-        }
-        Err(e) if e.kind() != ErrorKind::NotFound => return Err(e.context("makedirs")),
-        Err(_) => {}
+        Ok(_) => return Err(in_the_way(&p)),
+        // Not there. A generic failure may mean the same: pkg/sftp and
+        // ProFTPD answer a path through a file with it ("not a
+        // directory"); the parent's level finds the file in the way.
+        Err(e) if matches!(e.kind(), ErrorKind::NotFound | ErrorKind::Sftp) => {}
+        Err(e) => return Err(e.context("makedirs")),
     }
     let end = p.iter().rposition(|&b| b != b'/').map_or(0, |i| i + 1);
     let trimmed = &p[..end];
@@ -466,11 +487,27 @@ pub fn makedirs_in(st: &mut State, path: &[u8], mode: u32) -> Result<()> {
         permissions: Some(mode),
         ..Attrs::default()
     };
-    match st.sftp.mkdir(trimmed, &attrs) {
-        // Another client may have created it meanwhile.
-        Err(_) if st.sftp.stat(trimmed).is_ok_and(|a| a.is_dir()) => Ok(()),
-        other => other,
+    let Err(e) = st.sftp.mkdir(trimmed, &attrs) else {
+        return Ok(());
+    };
+    // What is there now: a directory another client made meanwhile is
+    // fine; anything else is in the way (servers answer EEXIST with a
+    // generic failure).
+    match st.sftp.stat(trimmed) {
+        Ok(a) if a.is_dir() => Ok(()),
+        _ if st.sftp.lstat(trimmed).is_ok() => Err(in_the_way(trimmed)),
+        _ => Err(e),
     }
+}
+
+fn in_the_way(path: &[u8]) -> Error {
+    Error::new(
+        ErrorKind::Exists,
+        format!(
+            "makedirs '{}': a file with the same name as the remotedir already exists",
+            show(path)
+        ),
+    )
 }
 
 /// Collapse ".", ".." and repeated slashes of an absolute POSIX path.

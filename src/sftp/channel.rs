@@ -23,45 +23,82 @@ pub(crate) const DRAFT_IO_SIZE: u32 = 32 * 1024;
 /// 256 KiB messages and announces 255 KiB of data.
 const MAX_IO_SIZE: u32 = 255 * 1024;
 
-/// The read and write size of a server without limits@openssh.com, by the
-/// SSH version banner of its implementation (what each accepts, from its
-/// sources), and why. Unknown servers get the draft's 32 KiB. Reads
+/// What psftp knows of a server implementation, by the SSH version banner
+/// it sends (each fact from the implementation's sources).
+struct KnownServer {
+    banner_prefix: &'static str,
+    /// Why it takes 255 KiB reads and writes without limits@openssh.com.
+    io_size: &'static str,
+    /// It runs one request at a time, in the order received, so a request
+    /// may go out right behind those it depends on (see Quirks::in_order).
+    in_order: bool,
+}
+
+const KNOWN_SERVERS: [KnownServer; 6] = [
+    // sftp-server reads messages of up to 256 KiB and handles them one by
+    // one as they come (process() in sftp-server.c).
+    KnownServer {
+        banner_prefix: "SSH-2.0-OpenSSH_",
+        io_size: "OpenSSH's sftp-server takes 256 KiB messages",
+        in_order: true,
+    },
+    // Dropbear runs OpenSSH's sftp-server.
+    KnownServer {
+        banner_prefix: "SSH-2.0-dropbear",
+        io_size: "Dropbear runs OpenSSH's sftp-server",
+        in_order: true,
+    },
+    // SFTPServer.start_subsystem reads a packet, handles it, then reads
+    // the next; it takes any packet below 16 MiB.
+    KnownServer {
+        banner_prefix: "SSH-2.0-paramiko_",
+        io_size: "paramiko's server takes packets up to 16 MiB",
+        in_order: true,
+    },
+    // 4 MiB reads and writes (announced by newer versions); its
+    // recv_packets awaits each request before it reads the next.
+    KnownServer {
+        banner_prefix: "SSH-2.0-AsyncSSH_",
+        io_size: "asyncssh's server takes 4 MiB requests",
+        in_order: true,
+    },
+    // pkg/sftp (rclone, SFTPGo): 256 KiB messages; reads are cut to 32 KiB
+    // unless configured otherwise, which reads adapt to. Its packet
+    // manager runs READs and WRITEs on 8 workers beside one worker for
+    // everything else; only a CLOSE waits for the requests before it. So a
+    // FSTAT, FSETSTAT or RENAME may run before earlier WRITEs have landed.
+    KnownServer {
+        banner_prefix: "SSH-2.0-Go",
+        io_size: "pkg/sftp takes 256 KiB messages",
+        in_order: false,
+    },
+    // ProFTPD mod_sftp: 512 KiB messages; sftp_fxp_handle_packet handles
+    // each request to its end in the session's process.
+    KnownServer {
+        banner_prefix: "SSH-2.0-mod_sftp",
+        io_size: "ProFTPD's mod_sftp takes 512 KiB messages",
+        in_order: true,
+    },
+];
+
+fn known_server(banner: &str) -> Option<&'static KnownServer> {
+    KNOWN_SERVERS
+        .iter()
+        .find(|k| banner.starts_with(k.banner_prefix))
+}
+
+/// The read and write size of a server without limits@openssh.com, by its
+/// implementation, and why. Unknown servers get the draft's 32 KiB. Reads
 /// also adapt to servers that answer with less (see pipeline.rs).
 fn io_size_by_banner(banner: &str) -> (u32, &'static str) {
-    const KNOWN: [(&str, &str); 6] = [
-        // sftp-server has read messages of up to 256 KiB since its start.
-        (
-            "SSH-2.0-OpenSSH_",
-            "OpenSSH's sftp-server takes 256 KiB messages",
-        ),
-        // Dropbear runs OpenSSH's sftp-server.
-        ("SSH-2.0-dropbear", "Dropbear runs OpenSSH's sftp-server"),
-        // paramiko's SFTPServer reads any packet below 16 MiB.
-        (
-            "SSH-2.0-paramiko_",
-            "paramiko's server takes packets up to 16 MiB",
-        ),
-        // asyncssh: 4 MiB reads and writes (announced by newer versions).
-        (
-            "SSH-2.0-AsyncSSH_",
-            "asyncssh's server takes 4 MiB requests",
-        ),
-        // pkg/sftp (rclone, SFTPGo): 256 KiB messages; reads are cut to
-        // 32 KiB unless configured otherwise, which reads adapt to.
-        ("SSH-2.0-Go", "pkg/sftp takes 256 KiB messages"),
-        // ProFTPD mod_sftp: 512 KiB messages.
-        (
-            "SSH-2.0-mod_sftp",
-            "ProFTPD's mod_sftp takes 512 KiB messages",
-        ),
-    ];
-    KNOWN
-        .iter()
-        .find(|(prefix, _)| banner.starts_with(prefix))
-        .map_or(
-            (DRAFT_IO_SIZE, "unknown server: the draft's 32 KiB"),
-            |(_, why)| (MAX_IO_SIZE, why),
-        )
+    known_server(banner).map_or((DRAFT_IO_SIZE, "unknown server: the draft's 32 KiB"), |k| {
+        (MAX_IO_SIZE, k.io_size)
+    })
+}
+
+/// Whether the server is one known to run requests strictly in order.
+fn in_order_by_banner(banner: &str) -> bool {
+    known_server(banner).is_some_and(|k| k.in_order)
 }
 
 /// What psftp has learned about how this server departs from the draft.
@@ -74,6 +111,15 @@ pub struct Quirks {
     /// False once posix-rename@openssh.com refused to replace an existing
     /// file (pkg/sftp request servers announce it without supporting it).
     pub posix_rename_replaces: bool,
+    /// The server runs requests one at a time in the order it received
+    /// them (OpenSSH, Dropbear, paramiko, asyncssh, ProFTPD: known by
+    /// banner), so a request may be queued right behind those it depends
+    /// on. Any other server may run data requests (READ, WRITE) alongside
+    /// the others, as pkg/sftp does: there a request that depends on READs
+    /// or WRITEs (the FSETSTAT, fsync, FSTAT and CLOSE of that handle) goes
+    /// out only once their replies are in, and a MKDIR only once its
+    /// parent's is answered.
+    pub in_order: bool,
 }
 
 pub struct SftpChannel {
@@ -145,6 +191,7 @@ impl SftpChannel {
                 symlink_order: LinkOrder::TargetFirst,
                 symlink_order_confirmed: false,
                 posix_rename_replaces: true,
+                in_order: false,
             },
             notes: Vec::new(),
         };
@@ -153,6 +200,15 @@ impl SftpChannel {
         // confirms or corrects this guess either way.
         if ch.banner.starts_with("SSH-2.0-AsyncSSH_") {
             ch.quirks.symlink_order = LinkOrder::LinkFirst;
+        }
+        ch.quirks.in_order = in_order_by_banner(&ch.banner);
+        if !ch.quirks.in_order {
+            let note = format!(
+                "requests that depend on reads or writes wait for their replies: the server \
+                 ('{}') is not one known to run requests in order",
+                ch.banner
+            );
+            ch.note(note);
         }
         let mut init = Encoder::new(&mut ch.wbuf, fxp::INIT, None);
         init.u32(3);
@@ -536,7 +592,32 @@ fn in_flight_budget(min_rtt: Option<std::time::Duration>, share: usize) -> usize
 
 #[cfg(test)]
 mod tests {
-    use super::{in_flight_budget, io_size_by_banner, DRAFT_IO_SIZE, MAX_IO_SIZE};
+    use super::{
+        in_flight_budget, in_order_by_banner, io_size_by_banner, DRAFT_IO_SIZE, MAX_IO_SIZE,
+    };
+
+    #[test]
+    fn only_servers_known_to_run_requests_in_order_get_dependent_requests_pipelined() {
+        for banner in [
+            "SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u10",
+            "SSH-2.0-dropbear_2022.83",
+            "SSH-2.0-paramiko_3.5.1",
+            "SSH-2.0-AsyncSSH_2.24.1",
+            "SSH-2.0-mod_sftp",
+        ] {
+            assert!(in_order_by_banner(banner), "{banner}");
+        }
+        // pkg/sftp runs READ and WRITE concurrently with the rest; an
+        // unknown server may too.
+        for banner in [
+            "SSH-2.0-Go",
+            "SSH-2.0-SFTPGo_2.6.0",
+            "SSH-2.0-psftp matrix",
+            "",
+        ] {
+            assert!(!in_order_by_banner(banner), "{banner}");
+        }
+    }
 
     #[test]
     fn known_servers_get_large_requests_unknown_ones_the_drafts_32_kib() {

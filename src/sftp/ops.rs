@@ -139,23 +139,36 @@ impl SftpChannel {
     /// Create `link` pointing at `target`, and make sure that is what the
     /// server made. Servers read the two paths in different orders
     /// (request.rs, LinkOrder): until a link has confirmed this server's
-    /// order, each new link is read back. A link made the wrong way round
-    /// (named `target`, pointing at `link`) is removed and made again in
-    /// the other order, which is then remembered for this channel.
+    /// order, each new link is checked. Something at `link` that was not
+    /// there before is the link asked for; something at `target` that was
+    /// not there before is the link made the wrong way round (named
+    /// `target`, pointing at `link`): it is removed and made again in the
+    /// other order, which is then remembered for this channel. While the
+    /// order is unknown, a `link` that already exists is refused without
+    /// asking the server, which might otherwise make the link reversed.
     pub fn symlink(&mut self, target: &[u8], link: &[u8]) -> Result<()> {
         let order = self.quirks().symlink_order;
-        let confirmed = self.quirks().symlink_order_confirmed;
+        if self.quirks().symlink_order_confirmed {
+            return self.call(&Symlink {
+                target,
+                link,
+                order,
+            });
+        }
+        if self.is_there(link)? {
+            return Err(Error::new(
+                ErrorKind::Exists,
+                format!("symlink {}: it already exists", quoted(link)),
+            ));
+        }
         // Whatever is at `target` before is never taken for a reversed
         // link of ours.
-        let target_was_there = !confirmed && self.lstat(target).is_ok();
+        let target_was_there = self.is_there(target)?;
         self.call(&Symlink {
             target,
             link,
             order,
         })?;
-        if confirmed {
-            return Ok(());
-        }
         match self.check_link(target, link, !target_was_there)? {
             LinkCheck::AsAsked => {
                 self.quirks_mut().symlink_order_confirmed = true;
@@ -193,29 +206,51 @@ impl SftpChannel {
         }
     }
 
-    /// What a SYMLINK that the server accepted made (`may_be_reversed`:
-    /// nothing was at `target` before, so a link there is the server's).
+    /// Whether anything (a dangling link too) is at `path`. Only a broken
+    /// channel is an error.
+    fn is_there(&mut self, path: &[u8]) -> Result<bool> {
+        match self.lstat(path) {
+            Ok(_) => Ok(true),
+            Err(e) if self.check_usable().is_err() => Err(e),
+            Err(_) => Ok(false),
+        }
+    }
+
+    /// Whether a symbolic link is at `path`: READLINK answers (whatever
+    /// the text), or LSTAT says so. READLINK comes first because ProFTPD's
+    /// LSTAT of a link to an existing file describes the file; LSTAT backs
+    /// it up because asyncssh's server, serving a chroot, cannot READLINK a
+    /// link with a relative target (it resolves the text against its own
+    /// working directory and answers "not found").
+    fn link_is_there(&mut self, path: &[u8]) -> Result<bool> {
+        if self.readlink(path).is_ok() {
+            return Ok(true);
+        }
+        self.check_usable()?;
+        match self.lstat(path) {
+            Ok(a) => Ok(a.is_symlink()),
+            Err(e) if self.check_usable().is_err() => Err(e),
+            Err(_) => Ok(false),
+        }
+    }
+
+    /// What a SYMLINK that the server accepted made, given that nothing
+    /// was at `link` before (`may_be_reversed`: nor at `target`). The link
+    /// text is not compared: servers rewrite it (ProFTPD and pkg/sftp's
+    /// NewServer read back an absolute path).
     fn check_link(
         &mut self,
         target: &[u8],
         link: &[u8],
         may_be_reversed: bool,
     ) -> Result<LinkCheck> {
-        match self.readlink(link) {
-            Ok(t) if t == target => return Ok(LinkCheck::AsAsked),
-            // The link itself is fine; the channel is not.
-            Err(e) if self.check_usable().is_err() => return Err(e),
-            _ => {}
+        if self.link_is_there(link)? {
+            return Ok(LinkCheck::AsAsked);
         }
-        if may_be_reversed && target != link && self.readlink(target).is_ok_and(|t| t == link) {
+        if may_be_reversed && target != link && self.link_is_there(target)? {
             return Ok(LinkCheck::Reversed);
         }
-        // A link at `link` whose text the server rewrote is still the link
-        // asked for; nothing there at all is not.
-        match self.lstat(link) {
-            Ok(a) if a.is_symlink() => Ok(LinkCheck::AsAsked),
-            _ => Err(no_link(link)),
-        }
+        Err(no_link(link))
     }
 }
 

@@ -756,8 +756,18 @@ pub fn bool_out(f: impl FnOnce(*mut bool) -> c_int) -> Result<bool, Fail> {
 /// The scripted hostile SFTP server (tests/hostile/sftp_server.py): its
 /// port. It runs until this test process exits.
 pub fn hostile_server() -> u16 {
-    static PORT: OnceLock<u16> = OnceLock::new();
-    *PORT.get_or_init(|| {
+    hostile_ports().0
+}
+
+/// The same server's second port: a banner psftp does not know, and
+/// requests that arrive together run out of order.
+pub fn hostile_reordering_server() -> u16 {
+    hostile_ports().1
+}
+
+fn hostile_ports() -> (u16, u16) {
+    static PORTS: OnceLock<(u16, u16)> = OnceLock::new();
+    *PORTS.get_or_init(|| {
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
         let python = root.join("tests/hostile/.venv/bin/python");
         assert!(
@@ -788,11 +798,9 @@ pub fn hostile_server() -> u16 {
             let _ = child.wait();
         });
         wait_for(|| port_file.exists(), "the hostile server to listen");
-        std::fs::read_to_string(&port_file)
-            .unwrap()
-            .trim()
-            .parse()
-            .unwrap()
+        let ports = std::fs::read_to_string(&port_file).unwrap();
+        let mut ports = ports.split_whitespace().map(|p| p.parse().unwrap());
+        (ports.next().unwrap(), ports.next().unwrap())
     })
 }
 
@@ -811,6 +819,15 @@ pub fn connect_hostile() -> Conn {
 /// quirks of its writable area (see tests/hostile/sftp_server.py), with a
 /// log file if given.
 pub fn connect_hostile_as(user: &str, log: Option<&Path>) -> Conn {
+    connect_hostile_on(hostile_server(), user, log)
+}
+
+/// A connection to the hostile server's reordering port.
+pub fn connect_hostile_reordering(log: Option<&Path>) -> Conn {
+    connect_hostile_on(hostile_reordering_server(), "test", log)
+}
+
+fn connect_hostile_on(port: u16, user: &str, log: Option<&Path>) -> Conn {
     let s = server();
     let opts = Opts::new(None);
     check(unsafe { psftp_cnopts_set_hostkeys(opts.0, std::ptr::null()) }).unwrap();
@@ -819,7 +836,7 @@ pub fn connect_hostile_as(user: &str, log: Option<&Path>) -> Conn {
         check(unsafe { psftp_cnopts_set_log(opts.0, true, l.as_ptr()) }).unwrap();
     }
     let mut login = Login::password(s);
-    login.port = hostile_server();
+    login.port = port;
     login.user = Some(user);
     login.password = Some("any");
     login.connect(&opts).expect("connect to the hostile server")

@@ -30,13 +30,19 @@ The user name picks how the writable area departs from OpenSSH:
              back in a second prompt ("code X is wrong; try again: "), as
              a careless server would, and a second wrong one fails
 Any user: renaming a part file into a name containing "fail-place" fails.
-Any password is accepted (but kbd's). Usage:
-  sftp_server.py PORT_FILE ROOT   listen on a free 127.0.0.1 port, write it
-                                  to PORT_FILE, serve /w from ROOT
+A second port serves the same under a banner psftp does not know, and runs
+the requests that arrive together out of order, as far as the draft and
+pkg/sftp let a server: READs and WRITEs after every other request, and
+MKDIRs (of different paths) in reverse. Any password is accepted (but
+kbd's). Usage:
+  sftp_server.py PORT_FILE ROOT   listen on two free 127.0.0.1 ports, write
+                                  "PORT REORDERING_PORT" to PORT_FILE,
+                                  serve /w from ROOT
 """
 import errno
 import os
 import random
+import select
 import socket
 import stat
 import sys
@@ -46,7 +52,7 @@ import time
 import paramiko
 from paramiko import SFTPAttributes, SFTPHandle, SFTPServer, SFTPServerInterface
 from paramiko.message import Message
-from paramiko.sftp import CMD_VERSION
+from paramiko.sftp import CMD_MKDIR, CMD_READ, CMD_VERSION, CMD_WRITE
 from paramiko.sftp import (
     SFTP_FAILURE,
     SFTP_NO_SUCH_FILE,
@@ -407,6 +413,53 @@ class Sftp(SFTPServer):
         return version
 
 
+class ReorderingSftp(Sftp):
+    """Collects the requests that arrive together (within 20 ms of each
+    other) and runs them out of order: READs and WRITEs after all the
+    others, as pkg/sftp's workers may (only its CLOSE waits for them, this
+    server's does not), and MKDIRs in reverse, since nothing orders
+    requests on different paths. Other requests keep their order, as the
+    draft requires for requests on the same file."""
+
+    DATA = (CMD_READ, CMD_WRITE)
+
+    def start_subsystem(self, name, transport, channel):
+        self.sock = channel
+        self._send_server_version()
+        self.server.session_started()
+        while True:
+            batch, ended = self._read_batch(channel)
+            for t, data in self._out_of_order(batch):
+                msg = Message(data)
+                request_number = msg.get_int()
+                try:
+                    self._process(t, request_number, msg)
+                except Exception:
+                    self._send_status(request_number, SFTP_FAILURE)
+            if ended:
+                return
+
+    def _read_batch(self, channel):
+        batch = []
+        try:
+            batch.append(self._read_packet())
+            while True:
+                deadline = time.time() + 0.02
+                while not channel.recv_ready() and time.time() < deadline:
+                    time.sleep(0.001)
+                if not channel.recv_ready():
+                    return batch, False
+                batch.append(self._read_packet())
+        except (EOFError, OSError):
+            return batch, True
+
+    def _out_of_order(self, batch):
+        others = [r for r in batch if r[0] not in self.DATA]
+        mkdirs = iter(reversed([r for r in others if r[0] == CMD_MKDIR]))
+        others = [next(mkdirs) if r[0] == CMD_MKDIR else r for r in others]
+        return others + [r for r in batch if r[0] in self.DATA]
+
+
 class Auth(paramiko.ServerInterface):
     username = "test"
     kbd_rounds = 0
@@ -440,10 +493,12 @@ class Auth(paramiko.ServerInterface):
         return paramiko.OPEN_SUCCEEDED if kind == "session" else paramiko.OPEN_FAILED_ADMINISTRATIVELY_PROHIBITED
 
 
-def serve(sock, host_key):
+def serve(sock, host_key, reordering):
     t = paramiko.Transport(sock)
+    if reordering:
+        t.local_version = "SSH-2.0-psftp_hostile_reordering"
     t.add_server_key(host_key)
-    t.set_subsystem_handler("sftp", Sftp, Server)
+    t.set_subsystem_handler("sftp", ReorderingSftp if reordering else Sftp, Server)
     t.start_server(server=Auth())
 
 
@@ -452,23 +507,25 @@ def main():
     ROOT = os.path.realpath(sys.argv[2])
     os.makedirs(ROOT, exist_ok=True)
     host_key = paramiko.RSAKey.generate(2048)
-    lsock = socket.socket()
-    lsock.bind(("127.0.0.1", 0))
-    lsock.listen(16)
+    listeners = []
+    for _ in range(2):  # the plain server, then the reordering one
+        lsock = socket.socket()
+        lsock.bind(("127.0.0.1", 0))
+        lsock.listen(16)
+        listeners.append(lsock)
     port_file = sys.argv[1]
     with open(port_file + ".tmp", "w") as f:
-        f.write(str(lsock.getsockname()[1]))
+        f.write(" ".join(str(l.getsockname()[1]) for l in listeners))
     os.rename(port_file + ".tmp", port_file)
-    lsock.settimeout(1.0)
     deadline = time.time() + 600  # never outlive a test run
     while time.time() < deadline:
-        try:
+        ready, _, _ = select.select(listeners, [], [], 1.0)
+        if not ready and os.getppid() == 1:
+            return  # the test process is gone
+        for lsock in ready:
             sock, _ = lsock.accept()
-        except socket.timeout:
-            if os.getppid() == 1:
-                return  # the test process is gone
-            continue
-        threading.Thread(target=serve, args=(sock, host_key), daemon=True).start()
+            reordering = lsock is listeners[1]
+            threading.Thread(target=serve, args=(sock, host_key, reordering), daemon=True).start()
 
 
 if __name__ == "__main__":

@@ -10,7 +10,9 @@
 //! short read) is streamed instead, where FSTAT's size is the promise. A
 //! small put is [STAT of the destination for sync or to keep its mode] +
 //! OPEN, then WRITEs and the commit's FSETSTAT, FSTAT and CLOSE at once,
-//! then the rename into place.
+//! then the rename into place. On a server not known to run requests in
+//! order (Quirks::in_order) the commit waits for the WRITEs' replies, and
+//! a get's CLOSE for its READs'.
 
 use std::collections::HashMap;
 use std::os::unix::fs::FileExt;
@@ -128,13 +130,21 @@ impl<'a> GetTask<'a> {
             }
             off += len as u64;
         }
+        // A server not known to run requests in order might close the
+        // handle under READs still running: the CLOSE waits for them there.
+        if ch.quirks().in_order {
+            ids.push(self.close(ch, handle));
+        }
+        ids
+    }
+
+    fn close(&mut self, ch: &mut SftpChannel, handle: &[u8]) -> u32 {
         let close = ch.send(&Close {
             handle,
             path: &self.remote,
         });
         self.close = Some(close);
-        ids.push(close);
-        ids
+        close
     }
 
     fn on_read(&mut self, req: ReadReq, reply: Reply<'static>) {
@@ -240,6 +250,10 @@ impl Task for GetTask<'_> {
         }
         if let Some(req) = self.reads.remove(&id) {
             self.on_read(req, reply);
+            if self.reads.is_empty() && self.close.is_none() {
+                let handle = self.handle.clone().unwrap_or_default();
+                return vec![self.close(ch, &handle)];
+            }
         } else if self.close == Some(id) {
             let handle = self.handle.clone().unwrap_or_default();
             if let Err(e) = (Close {
@@ -387,7 +401,11 @@ impl<'a> PutTask<'a> {
         }
     }
 
-    /// All WRITEs, and the commit's first requests right behind them.
+    /// All WRITEs, and on a server that runs requests in order the
+    /// commit's first requests (FSETSTAT, fsync, FSTAT, CLOSE) right behind
+    /// them. Any other server may run them before the WRITEs land (pkg/sftp
+    /// does: its FSTAT saw an empty file), so there the commit starts when
+    /// every WRITE is answered.
     fn write_all(&mut self, ch: &mut SftpChannel, handle: Vec<u8>) -> Vec<u32> {
         self.phase = PutPhase::Writing;
         let mut ids = Vec::new();
@@ -406,19 +424,40 @@ impl<'a> PutTask<'a> {
             ids.push(self.send(ch, &write, Role::Write { offset, len }));
         }
         self.data = data;
+        self.handle = Some(handle);
+        if ids.is_empty() {
+            ids.extend(self.start_commit(ch, Some(true))); // an empty file
+        } else if ch.quirks().in_order {
+            ids.extend(self.start_commit(ch, None));
+        }
+        ids
+    }
+
+    /// Start the commit of the part file; `written`: the data's fate if
+    /// already known (else the last WRITE's reply tells it).
+    fn start_commit(&mut self, ch: &mut SftpChannel, written: Option<bool>) -> Vec<u32> {
+        let handle = self.handle.clone().unwrap_or_default();
         let mut commit = RemoteCommit::new(
             self.part.clone(),
             self.remote.clone(),
-            handle.clone(),
+            handle,
             self.finish_spec(),
         );
-        ids.extend(commit.start(ch));
-        if self.roles.is_empty() {
-            ids.extend(commit.data_written(ch, true)); // an empty file
+        if let Some(whole) = written {
+            commit = commit.with_data(whole);
         }
-        self.handle = Some(handle);
+        let ids = commit.start(ch);
         self.commit = Some(Box::new(commit));
         ids
+    }
+
+    /// Every WRITE is answered: the commit may go on (or start).
+    fn writes_done(&mut self, ch: &mut SftpChannel) -> Vec<u32> {
+        let whole = self.error.is_none();
+        match self.commit.as_mut() {
+            Some(c) => c.data_written(ch, whole),
+            None => self.start_commit(ch, Some(whole)),
+        }
     }
 
     fn on_reply(&mut self, ch: &mut SftpChannel, role: Role, reply: Reply<'static>) -> Vec<u32> {
@@ -457,10 +496,7 @@ impl<'a> PutTask<'a> {
                     self.fail(e);
                 }
                 if self.roles.is_empty() {
-                    let whole = self.error.is_none();
-                    if let Some(c) = self.commit.as_mut() {
-                        return c.data_written(ch, whole);
-                    }
+                    return self.writes_done(ch);
                 }
             }
         }
@@ -587,8 +623,9 @@ impl Task for MkdirTask {
     }
 }
 
-/// Create the remote directories of a put_r, parents first, pipelined (the
-/// server handles requests in order).
+/// Create the remote directories of a put_r, parents first, pipelined: all
+/// at once on a server that runs requests in order, else one level at a
+/// time (nothing orders a MKDIR behind its parent's there).
 pub fn make_remote_dirs(
     st: &mut State,
     base: &[u8],
@@ -600,23 +637,34 @@ pub fn make_remote_dirs(
         .map(|d| (d.rel.len(), remote_path(base, &d.rel)))
         .collect();
     paths.sort();
-    let mut it = paths.into_iter();
-    batch::run(
-        &mut st.sftp,
-        64,
-        || {
-            it.next().map(|(_, path)| MkdirTask {
-                path,
-                checking: false,
-                error: None,
-            })
-        },
-        |t| {
-            if let Some(e) = t.error {
-                report.failures.push(Failure::new(&t.path, e));
-            }
-        },
-    )
+    let mut levels: Vec<Vec<Vec<u8>>> = Vec::new();
+    let in_order = st.sftp.quirks().in_order;
+    for (i, (level, path)) in paths.iter().enumerate() {
+        if levels.is_empty() || (!in_order && paths[i - 1].0 != *level) {
+            levels.push(Vec::new());
+        }
+        levels.last_mut().expect("a level").push(path.clone());
+    }
+    for level in levels {
+        let mut it = level.into_iter();
+        batch::run(
+            &mut st.sftp,
+            64,
+            || {
+                it.next().map(|path| MkdirTask {
+                    path,
+                    checking: false,
+                    error: None,
+                })
+            },
+            |t| {
+                if let Some(e) = t.error {
+                    report.failures.push(Failure::new(&t.path, e));
+                }
+            },
+        )?;
+    }
+    Ok(())
 }
 
 /// After the files of a put: recreate links and set directory modes.
