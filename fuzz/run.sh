@@ -30,6 +30,7 @@ seed path_helpers pub   "b'./pub/example/example01\\0/home/test/pub'"
 seed modes        644   "(644).to_bytes(8,'little')+b'r+'"
 seed glob_filters globs "b'*.c\\nlogs/**\\nsrc/main.c\\nlogs/a/b.gz'"
 seed remote_names ok    "b'readme.txt'"
+seed ssh_config  alias   "b'web\\nHost web !x\\n  HostName %h.example\\n  Port 2222\\n  ProxyJump a@b:1,c\\nMatch user u\\n  IdentityFile ~/.ssh/id_%r\\n'"
 
 echo "== cargo fuzz build"
 cargo fuzz build --release

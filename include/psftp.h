@@ -320,6 +320,14 @@ typedef struct psftp_conn psftp_conn;
  * What psftp_connect_with() connects with: host, port, user,
  * credentials, CnOpts and default path, each set by its own
  * psftp_connect_opts_set_*() function (all but the host are optional).
+ *
+ * The split between the two options objects: psftp_cnopts holds how to
+ * connect, reusable for any number of connections and hosts (host-key
+ * policy, ciphers, timeouts, ssh_config, a ProxyJump or ProxyCommand
+ * route); psftp_connect_opts holds what one connection is made with:
+ * the host and user, every credential (password, key file, key from
+ * memory, the keyboard-interactive callback that answers for the user)
+ * and a socket of the caller's, which can carry only one connection.
  * Create with psftp_connect_opts_new(), release with
  * psftp_connect_opts_free(). Later versions add settings as new setters
  * whose defaults keep the behaviour of this one. psftp_connect_with()
@@ -335,6 +343,12 @@ typedef struct psftp_connect_opts psftp_connect_opts;
  * connection first makes later calls fail with PSFTP_E_CONNECTION_LOST.
  */
 typedef struct psftp_file psftp_file;
+
+/**
+ * The answers of one keyboard-interactive round; fill them with
+ * psftp_kbdint_answer() during the callback (valid during it only).
+ */
+typedef struct psftp_kbdint_answers psftp_kbdint_answers;
 
 /**
  * Options of a transfer call (get, put, putfo and the tree operations).
@@ -404,6 +418,69 @@ typedef struct psftp_security_info {
     struct psftp_strarray kex;
     struct psftp_strarray compression;
 } psftp_security_info;
+
+/**
+ * One prompt of a keyboard-interactive round. Handed out by psftp:
+ * `struct_size` is what it filled (see PSFTP_HAS_FIELD).
+ */
+typedef struct psftp_kbdint_prompt {
+    size_t struct_size;
+    /**
+     * The server's text, such as "Password: " or "Verification code: ".
+     */
+    const char *text;
+    /**
+     * Whether the answer may be shown as it is typed (false for secrets).
+     */
+    bool echo;
+} psftp_kbdint_prompt;
+
+/**
+ * A keyboard-interactive round: who asks, and what. Handed out by psftp
+ * (`struct_size` is what it filled), valid during the callback only.
+ */
+typedef struct psftp_kbdint_request {
+    size_t struct_size;
+    /**
+     * The endpoint asking: the server, or a jump host.
+     */
+    const char *host;
+    int port;
+    const char *user;
+    /**
+     * The server's name for the exchange (often empty).
+     */
+    const char *name;
+    /**
+     * The server's instruction text (often empty).
+     */
+    const char *instruction;
+    size_t num_prompts;
+    /**
+     * `num_prompts` pointers to the prompts, in the server's order.
+     */
+    const struct psftp_kbdint_prompt *const *prompts;
+} psftp_kbdint_request;
+
+/**
+ * Answers keyboard-interactive prompts (passwords, one-time codes of a
+ * second factor): answer each prompt with psftp_kbdint_answer(); a prompt
+ * left unanswered gets the connection's password (for the server only),
+ * else an empty answer. Return 0 to send the answers. Any other value
+ * gives up: the connect fails with PSFTP_E_USER, and
+ * psftp_last_callback_value() gives the value returned.
+ *
+ * Called during psftp_connect_with(), on its thread, once per round (a
+ * server may ask several: a password, then a code), for the server and
+ * for jump hosts. Options shared by connects on several threads call it
+ * from each of them, but never two at once: `user_data` must be usable
+ * from any thread, one call at a time. Not called for the extra
+ * connections of tree and split operations (a one-time code cannot be
+ * given twice): against a server that needs it they are not made.
+ */
+typedef int (*psftp_kbdint_cb)(const struct psftp_kbdint_request *request,
+                               struct psftp_kbdint_answers *answers,
+                               void *user_data);
 
 /**
  * File attributes (paramiko's SFTPAttributes). A field is meaningful only
@@ -737,7 +814,10 @@ int psftp_cnopts_set_timeout(struct psftp_cnopts *opts, double seconds_);
 
 /**
  * Send an SSH keepalive when the connection has been idle this many
- * seconds (0 = never, the default).
+ * seconds (0 = never, the default). A server that then leaves data
+ * unacknowledged for 3 such intervals (ssh_config's ServerAliveCountMax)
+ * is given up on a direct TCP connection: blocked calls fail with
+ * PSFTP_E_CONNECTION_LOST instead of waiting for TCP's own minutes.
  */
 int psftp_cnopts_set_keepalive(struct psftp_cnopts *opts, int seconds_);
 
@@ -773,11 +853,90 @@ int psftp_cnopts_set_hostkey_callback(struct psftp_cnopts *opts,
                                       psftp_finalizer finalizer);
 
 /**
+ * Read ssh_config for this connection, as `ssh HOST` would: with `use`
+ * true and `path` NULL, ~/.ssh/config then /etc/ssh/ssh_config; with a
+ * `path`, that file only (as `ssh -F`; it must be readable now, else
+ * PSFTP_E_LOCAL_IO); `use` false turns it off (the default, as pysftp).
+ *
+ * The host given to psftp_connect() is then matched against Host and
+ * Match blocks, and HostName, User, Port, IdentityFile, IdentitiesOnly,
+ * IdentityAgent, ProxyJump, ProxyCommand, UserKnownHostsFile,
+ * GlobalKnownHostsFile, StrictHostKeyChecking, ConnectTimeout,
+ * ServerAliveInterval, ServerAliveCountMax, Ciphers and Compression apply;
+ * other keywords are ignored. The first value obtained wins. What the
+ * caller gives explicitly wins over the files: psftp_connect()'s
+ * username, port (0 = the file's, else 22), password and key, and every
+ * option set on these CnOpts. A malformed file makes psftp_connect() fail
+ * with PSFTP_E_INVALID_ARG naming the file and line.
+ *
+ * # Safety
+ * `path` is NULL or a NUL-terminated string.
+ */
+int psftp_cnopts_set_ssh_config(struct psftp_cnopts *opts, bool use_, const char *path);
+
+/**
+ * The settings a psftp_connect() to `host` with these options would use,
+ * one "keyword value" line each, as `ssh -G host` prints them (host,
+ * hostname, user, port, identityfile, proxyjump or proxycommand,
+ * userknownhostsfile, globalknownhostsfile, stricthostkeychecking,
+ * connecttimeout, serveraliveinterval, serveralivecountmax, ciphers,
+ * compression), then "#" lines naming the config files read, each jump
+ * host and anything ssh_config asked that psftp cannot do. For debugging
+ * a configuration; nothing is sent anywhere. Free with
+ * psftp_string_free(). A malformed config file is PSFTP_E_INVALID_ARG
+ * naming file and line.
+ *
+ * # Safety
+ * `host` is NUL-terminated; `out` is writable.
+ */
+int psftp_cnopts_ssh_config_report(const struct psftp_cnopts *opts, const char *host, char **out);
+
+/**
+ * Reach the server through jump hosts, as ssh's ProxyJump / -J:
+ * "[user@]host[:port],..." (IPv6 addresses in brackets), each reached
+ * through a direct-tcpip channel of the one before. Each jump host's
+ * key is checked like the server's (same known_hosts files and policy,
+ * host-key callback), and each authenticates on its own: its ssh_config
+ * block's IdentityFile keys (when ssh_config is on), else ~/.ssh/id_*
+ * keys, then the connection's private key (file or memory), ssh-agent,
+ * and the keyboard-interactive callback (psftp_connect_opts). The
+ * password goes to the server only, never to a jump host. "none" connects
+ * directly whatever ssh_config says; NULL removes the setting (ssh_config
+ * decides again). Replaces a ProxyCommand set here. A malformed list is
+ * PSFTP_E_INVALID_ARG naming the hop; a jump host that fails makes the
+ * connect fail with a message naming it.
+ *
+ * # Safety
+ * `hops` is NULL or a NUL-terminated string.
+ */
+int psftp_cnopts_set_proxy_jump(struct psftp_cnopts *opts, const char *hops);
+
+/**
+ * Reach the server through a command whose stdin and stdout carry the
+ * connection, as ssh's ProxyCommand: run by /bin/sh, with %h (host), %p
+ * (port), %r (user), %n (the name given), %% and %d %u %l %i expanded.
+ * It runs in its own process group; psftp_close() ends and reaps it
+ * (SIGTERM, then SIGKILL if it lingers). What it writes on stderr goes
+ * to the log, and its end into the error message when the connection
+ * fails. NULL removes the setting. Replaces a jump-host list set here.
+ * Messages, the log and psftp_cnopts_ssh_config_report() quote the
+ * command, so keep secrets out of it (a connection's own password,
+ * passphrase or key is removed from them wherever it appears; key
+ * material in the command is PSFTP_E_INVALID_ARG).
+ *
+ * # Safety
+ * `command` is NULL or a NUL-terminated string.
+ */
+int psftp_cnopts_set_proxy_command(struct psftp_cnopts *opts, const char *command);
+
+/**
  * pysftp `Connection(host, username=None, private_key=None, password=None,
  * port=22, private_key_pass=None, cnopts=None, default_path=None)`.
  *
- * - `host`: name or IP address.
- * - `username`: NULL uses $LOGNAME, then $USER, then the password database.
+ * - `host`: name or IP address; with psftp_cnopts_set_ssh_config(), also
+ *   a Host alias of ssh_config.
+ * - `username`: NULL uses ssh_config's User (when on), else $LOGNAME, then
+ *   $USER, then the password database.
  * - `private_key`: a key file (OpenSSH or PEM; Ed25519, ECDSA or RSA; `~`
  *   expanded), or "agent" for any ssh-agent key, or "agent:NAME" for the
  *   agent key whose comment or SHA256 fingerprint is NAME (pysftp's
@@ -786,8 +945,10 @@ int psftp_cnopts_set_hostkey_callback(struct psftp_cnopts *opts,
  *   given here are PSFTP_E_INVALID_ARG.
  * - `password`: tried first when given, as pysftp does. With neither
  *   password nor key, ~/.ssh/id_ed25519, id_ecdsa, id_rsa and id_dsa are
- *   tried, then ssh-agent.
- * - `port`: 0 means 22.
+ *   tried (or ssh_config's IdentityFile keys), then ssh-agent. Keys from
+ *   memory, a keyboard-interactive callback and a socket of the caller's
+ *   are set on psftp_connect_opts (psftp_connect_with()).
+ * - `port`: 0 means 22 (or ssh_config's Port, when on).
  * - `private_key_pass`: passphrase of an encrypted key.
  * - `cnopts`: NULL for defaults (host keys checked against
  *   ~/.ssh/known_hosts).
@@ -799,7 +960,8 @@ int psftp_cnopts_set_hostkey_callback(struct psftp_cnopts *opts,
  * on another thread.
  *
  * psftp_connect_with() takes the same settings as an options object, and
- * more (a private key from memory).
+ * more (a private key from memory, a keyboard-interactive callback, a
+ * socket of the caller's).
  *
  * # Safety
  * String arguments are NULL or NUL-terminated; `conn_out` is writable;
@@ -1018,10 +1180,11 @@ int psftp_has_extension(struct psftp_conn *conn, const char *name, bool *out);
 void psftp_interrupt(struct psftp_conn *conn);
 
 /**
- * New connect options for `host` (a name or an IP address): port 22, the
- * user from $LOGNAME, $USER or the password database, no password or
- * key (the usual ~/.ssh keys and ssh-agent are tried, as by
- * psftp_connect), default CnOpts.
+ * New connect options for `host` (a name or an IP address, or a Host
+ * alias of ssh_config when the CnOpts read it): port 0 (ssh_config's
+ * Port, else 22), the user from ssh_config, else $LOGNAME, $USER or the
+ * password database, no password or key (the usual ~/.ssh keys and
+ * ssh-agent are tried, as by psftp_connect), default CnOpts.
  *
  * # Safety
  * `host` is NUL-terminated; `out` is writable.
@@ -1035,7 +1198,7 @@ int psftp_connect_opts_new(const char *host, struct psftp_connect_opts **out);
 void psftp_connect_opts_free(struct psftp_connect_opts *opts);
 
 /**
- * The TCP port: 1 to 65535, or 0 for 22.
+ * The TCP port: 1 to 65535, or 0 for ssh_config's Port, else 22.
  */
 int psftp_connect_opts_set_port(struct psftp_connect_opts *opts, int port);
 
@@ -1078,6 +1241,9 @@ int psftp_connect_opts_set_private_key(struct psftp_connect_opts *opts,
  * both (and overwrites its copies when done with them), and never shows
  * them in a message or log. This replaces a key given by
  * psftp_connect_opts_set_private_key(). NULL `data` removes the key.
+ * Jump hosts are offered the same key. Data that is not text, is empty,
+ * larger than 64 KiB or has no "-----BEGIN" line is PSFTP_E_INVALID_ARG
+ * now; a key libssh2 cannot use fails the connect with PSFTP_E_AUTH.
  *
  * # Safety
  * `data` is NULL or points to `len` readable bytes; `passphrase` is NULL
@@ -1087,6 +1253,42 @@ int psftp_connect_opts_set_private_key_data(struct psftp_connect_opts *opts,
                                             const uint8_t *data,
                                             size_t len,
                                             const char *passphrase);
+
+/**
+ * Run the connection over `fd`, a stream socket the application already
+ * connected (through a SOCKS or HTTP proxy, say) to the server, or to the
+ * first jump host. psftp duplicates `fd` here: the application keeps its
+ * own descriptor and may close it at any time; psftp closes its copies
+ * when the options are freed and when the connection is closed (which
+ * also shuts the socket down, ending the connection for every holder).
+ * One socket carries one connection: a second psftp_connect_with() with
+ * the same socket fails in the SSH handshake, and extra connections of
+ * tree and split operations are not made (they run on the one
+ * connection). A ProxyCommand that applies (CnOpts or ssh_config) is
+ * PSFTP_E_INVALID_ARG at connect; a ProxyJump route starts on the socket.
+ * -1 removes the setting. PSFTP_E_INVALID_ARG if `fd` is not a stream
+ * socket.
+ */
+int psftp_connect_opts_set_socket(struct psftp_connect_opts *opts, int fd);
+
+/**
+ * Answer keyboard-interactive prompts with `callback` (NULL removes it),
+ * for servers that ask for more than a key or password: a one-time code,
+ * a PAM conversation. Used for the server and for jump hosts, after the
+ * password or key (a second factor) or when nothing else got in. See
+ * psftp_kbdint_cb for when it runs and what `user_data` must allow.
+ *
+ * `finalizer` (may be NULL) releases `user_data`: psftp calls it exactly
+ * once, when nothing needs `user_data` any more: these options and every
+ * connection made with them hold the callback, so that is when the last
+ * of them is freed or closed, or when the callback is replaced; also at
+ * once when `callback` is NULL or this call fails. It may run on any
+ * thread that frees or closes one of them.
+ */
+int psftp_connect_opts_set_kbdint_callback(struct psftp_connect_opts *opts,
+                                           psftp_kbdint_cb callback,
+                                           void *user_data,
+                                           psftp_finalizer finalizer);
 
 /**
  * The CnOpts to connect with (copied now: later changes to `cnopts` do
@@ -1629,6 +1831,19 @@ int psftp_local_cd_pop(void);
  * `localpath` is NULL or NUL-terminated; `body` is a valid function.
  */
 int psftp_local_cd(const char *localpath, psftp_local_cd_cb body, void *user_data);
+
+/**
+ * Answer prompt `index` (0-based) of the round the callback was given;
+ * psftp copies `answer` (and overwrites its copy after use), and never
+ * shows it in a message or log. Callable only during the callback; a
+ * later answer to the same prompt replaces the earlier one.
+ * PSFTP_E_INVALID_ARG for a stale handle, an index out of range or an
+ * answer that is not UTF-8 (RFC 4256 answers are UTF-8).
+ *
+ * # Safety
+ * `answer` is a NUL-terminated string.
+ */
+int psftp_kbdint_answer(struct psftp_kbdint_answers *answers, size_t index, const char *answer);
 
 /**
  * New options with the defaults: atomic replacement on, resume off,

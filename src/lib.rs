@@ -27,5 +27,6 @@ pub mod fuzzing {
     pub use crate::core::local::check_remote_name;
     pub use crate::core::options::Filters;
     pub use crate::core::paths::bytes_path;
+    pub use crate::core::ssh_config::{check_tokens, parse_jump_list, resolve_text, Local};
     pub use crate::sftp::codec::{decode_reply, decode_version, Reply};
 }

@@ -10,6 +10,7 @@ use psftp::capi::helpers::*;
 use psftp::capi::tree::*;
 use std::ffi::{c_char, c_int, c_void};
 use std::path::Path;
+use std::sync::Mutex;
 
 fn cs(p: &Path) -> std::ffi::CString {
     c(p.to_str().unwrap())
@@ -398,7 +399,12 @@ fn connect_with_slot(slot: &str, value: &str, also_password: bool, log: &Path) -
     }
     let mut login = Login::password(s);
     login.password = also_password.then(|| s.password());
+    // (Kept alive for the connect below.)
+    let command = c(&format!("false # {value}"));
     match slot {
+        "proxy_command" => {
+            check(unsafe { psftp_cnopts_set_proxy_command(opts.0, command.as_ptr()) }).unwrap()
+        }
         "host" => login.host = value,
         "username" => login.user = Some(value),
         "password" => login.password = Some(value),
@@ -504,6 +510,7 @@ fn no_secret_in_any_message_or_log() {
                 "default_path",
                 "private_key_data",
                 "private_key_data_pass",
+                "proxy_command",
             ]
         } else {
             &[
@@ -519,6 +526,13 @@ fn no_secret_in_any_message_or_log() {
                 n += 1;
                 let log = dir.join(format!("log{n}"));
                 let texts = connect_with_slot(slot, secret, also_password, &log);
+                if *slot == "proxy_command" && is_key {
+                    assert!(
+                        texts[0].contains("command: looks like") && texts[0].contains("not shown"),
+                        "{what} in {slot}: {}",
+                        texts[0]
+                    );
+                }
                 for text in &texts {
                     assert!(
                         !text.contains(secret.as_str()),
@@ -553,11 +567,187 @@ fn no_secret_in_any_message_or_log() {
             }
         }
     }
+    // A ProxyCommand holding the connection's password: messages and log
+    // quote the command without it.
+    let log = dir.join("log-command");
+    let texts = connect_with_slot("proxy_command", s.password(), true, &log);
+    assert!(texts.iter().all(|t| !t.contains(s.password())), "{texts:?}");
+    assert!(
+        texts[0].contains("ProxyCommand 'false # <redacted>' exited"),
+        "{}",
+        texts[0]
+    );
     // The user name given with the password itself is removed from messages.
     let log = dir.join("log-user");
     let texts = connect_with_slot("username", s.password(), true, &log);
     assert!(texts.iter().all(|t| !t.contains(s.password())), "{texts:?}");
     assert!(texts[0].contains("<redacted>"), "{}", texts[0]);
+}
+
+/// The hostile server's keyboard-interactive user: "Code: ", a wrong
+/// answer quoted back in a second prompt (tests/hostile/sftp_server.py).
+const KBD_CODE: &str = "let-me-in-123";
+
+/// What the keyboard-interactive callback of these tests does and counts.
+#[derive(Default)]
+struct KbdCounts {
+    /// Answered to the first prompt (then KBD_CODE to the second).
+    first: String,
+    /// Answer `first` to every prompt.
+    always_first: bool,
+    prompts: Mutex<Vec<String>>,
+    calls: std::sync::atomic::AtomicUsize,
+    active: std::sync::atomic::AtomicUsize,
+    most_at_once: std::sync::atomic::AtomicUsize,
+    finalized: std::sync::atomic::AtomicUsize,
+}
+
+unsafe extern "C" fn kbd_answer(
+    req: *const psftp::capi::kbdint::psftp_kbdint_request,
+    answers: *mut psftp::capi::kbdint::psftp_kbdint_answers,
+    ud: *mut c_void,
+) -> c_int {
+    use std::sync::atomic::Ordering::SeqCst;
+    let k = &*(ud as *const KbdCounts);
+    let calls = k.calls.fetch_add(1, SeqCst);
+    let now = k.active.fetch_add(1, SeqCst) + 1;
+    k.most_at_once.fetch_max(now, SeqCst);
+    let r = &*req;
+    for i in 0..r.num_prompts {
+        let text = std::ffi::CStr::from_ptr((**r.prompts.add(i)).text);
+        k.prompts
+            .lock()
+            .unwrap()
+            .push(text.to_string_lossy().into_owned());
+        let answer = if (calls == 0 || k.always_first) && !k.first.is_empty() {
+            &k.first
+        } else {
+            KBD_CODE
+        };
+        psftp::capi::kbdint::psftp_kbdint_answer(answers, i, c(answer).as_ptr());
+    }
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    k.active.fetch_sub(1, SeqCst);
+    0
+}
+
+unsafe extern "C" fn kbd_finalize(ud: *mut c_void) {
+    let k = &*(ud as *const KbdCounts);
+    k.finalized
+        .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+}
+
+/// Connect options for the hostile server's keyboard-interactive user
+/// with the counting callback, logging to `log` if given.
+fn kbd_opts(k: &KbdCounts, log: Option<&Path>) -> COpts {
+    let opts = Opts::new(None);
+    check(unsafe { psftp_cnopts_set_hostkeys(opts.0, std::ptr::null()) }).unwrap();
+    if let Some(l) = log {
+        let l = c(l.to_str().unwrap());
+        check(unsafe { psftp_cnopts_set_log(opts.0, true, l.as_ptr()) }).unwrap();
+    }
+    let mut login = Login::password(server());
+    login.port = hostile_server();
+    login.user = Some("kbd");
+    login.password = None;
+    let o = COpts::from_login(&login, &opts);
+    check(
+        psftp::capi::connect_opts::psftp_connect_opts_set_kbdint_callback(
+            o.0,
+            Some(kbd_answer),
+            k as *const KbdCounts as *mut c_void,
+            Some(kbd_finalize),
+        ),
+    )
+    .unwrap();
+    o
+}
+
+/// A keyboard-interactive answer is a secret too: a server that quotes a
+/// wrong answer back in its next prompt does not get it into the log or
+/// a message.
+#[test]
+fn no_keyboard_interactive_answer_in_any_message_or_log() {
+    let log = local_scratch("kbd-secret").join("log");
+    let k = KbdCounts {
+        first: "wrong-answer-4711".to_string(),
+        ..KbdCounts::default()
+    };
+    let o = kbd_opts(&k, Some(&log));
+    let conn = o.connect().unwrap();
+    // The server did quote it...
+    let prompts = k.prompts.lock().unwrap().clone();
+    assert_eq!(
+        prompts,
+        ["Code: ", "code wrong-answer-4711 is wrong; try again: "]
+    );
+    let _ = listdir(&conn, "/no/such/dir");
+    let conn_msg = take_string(psftp_conn_last_error(conn.0)).unwrap_or_default();
+    drop(conn);
+    // ...and psftp did not repeat it.
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        text.contains("keyboard-interactive on 127.0.0.1:")
+            && text.contains("'code <redacted> is wrong; try again: '"),
+        "{text}"
+    );
+    for t in [&text, &conn_msg] {
+        assert!(
+            !t.contains("wrong-answer-4711") && !t.contains(KBD_CODE),
+            "{t}"
+        );
+    }
+    // A failed connect's message and log neither.
+    let log2 = local_scratch("kbd-secret").join("log");
+    let k2 = KbdCounts {
+        first: "another-wrong-0815".to_string(),
+        always_first: true,
+        ..KbdCounts::default()
+    };
+    let msg = assert_fail(
+        kbd_opts(&k2, Some(&log2)).connect(),
+        PSFTP_E_AUTH,
+        &["'kbd'", "keyboard-interactive answers were not accepted"],
+    );
+    let text = std::fs::read_to_string(&log2).unwrap();
+    assert!(text.contains("'code <redacted> is wrong"), "{text}");
+    for t in [&text, &msg, &last_error()] {
+        assert!(!t.contains("another-wrong-0815"), "{t}");
+    }
+    drop(o);
+    assert_eq!(k.finalized.load(std::sync::atomic::Ordering::SeqCst), 1);
+    assert_eq!(k2.finalized.load(std::sync::atomic::Ordering::SeqCst), 1);
+}
+
+/// Connect options shared by connects on several threads call the
+/// keyboard-interactive callback from each of them, one at a time.
+#[test]
+fn concurrent_connects_call_a_shared_kbdint_callback_one_at_a_time() {
+    let k = KbdCounts::default();
+    let o = kbd_opts(&k, None);
+    struct SendOpts(*mut psftp::capi::connect_opts::psftp_connect_opts);
+    unsafe impl Sync for SendOpts {}
+    impl SendOpts {
+        fn get(&self) -> *mut psftp::capi::connect_opts::psftp_connect_opts {
+            self.0
+        }
+    }
+    let shared = SendOpts(o.0);
+    std::thread::scope(|scope| {
+        for _ in 0..4 {
+            scope.spawn(|| {
+                let o = COpts(shared.get());
+                let conn = o.connect().expect("the callback answers");
+                drop(conn);
+                std::mem::forget(o); // owned by the test's COpts
+            });
+        }
+    });
+    use std::sync::atomic::Ordering::SeqCst;
+    assert_eq!(k.calls.load(SeqCst), 4);
+    assert_eq!(k.most_at_once.load(SeqCst), 1, "never two calls at once");
+    drop(o);
+    assert_eq!(k.finalized.load(SeqCst), 1);
 }
 
 /// What the host-key callback and its finalizer of these tests count.

@@ -6,55 +6,16 @@ mod common;
 use common::*;
 use psftp::capi::connect_opts::*;
 use std::ffi::CStr;
-use std::ptr::{null, null_mut};
+use std::ptr::null;
 
-/// Connect options through the C ABI, freed on drop.
-struct COpts(*mut psftp_connect_opts);
-
-impl COpts {
-    fn new(host: &str) -> COpts {
-        let mut p = null_mut();
-        check(unsafe { psftp_connect_opts_new(c(host).as_ptr(), &mut p) }).unwrap();
-        COpts(p)
-    }
-    /// The test server, its user, its known_hosts; no credentials yet.
-    fn for_server() -> COpts {
-        let s = server();
-        let o = COpts::new("127.0.0.1");
-        check(psftp_connect_opts_set_port(o.0, s.port as i32)).unwrap();
-        check(unsafe { psftp_connect_opts_set_username(o.0, c(s.user()).as_ptr()) }).unwrap();
-        check(psftp_connect_opts_set_cnopts(o.0, Opts::trusting(s).0)).unwrap();
-        o
-    }
-    fn key_data(self, key: &[u8], passphrase: Option<&str>) -> COpts {
-        let p = passphrase.map(c);
-        check(unsafe {
-            psftp_connect_opts_set_private_key_data(
-                self.0,
-                key.as_ptr(),
-                key.len(),
-                p.as_ref().map_or(null(), |p| p.as_ptr()),
-            )
-        })
-        .unwrap();
-        self
-    }
-    fn connect(&self) -> Result<Conn, Fail> {
-        let mut conn = null_mut();
-        let mut err = null_mut();
-        let r = check(unsafe { psftp_connect_with(self.0, &mut conn, &mut err) });
-        if let Err(f) = &r {
-            assert!(conn.is_null(), "conn_out untouched on failure");
-            assert_eq!(take_string(err).as_deref(), Some(f.msg.as_str()));
-        }
-        r.map(|_| Conn(conn))
-    }
-}
-
-impl Drop for COpts {
-    fn drop(&mut self) {
-        psftp_connect_opts_free(self.0)
-    }
+/// The test server, its user, its known_hosts; no credentials yet.
+fn for_server() -> COpts {
+    let s = server();
+    let o = COpts::new("127.0.0.1");
+    check(psftp_connect_opts_set_port(o.0, s.port as i32)).unwrap();
+    check(unsafe { psftp_connect_opts_set_username(o.0, c(s.user()).as_ptr()) }).unwrap();
+    check(psftp_connect_opts_set_cnopts(o.0, Opts::trusting(s).0)).unwrap();
+    o
 }
 
 fn pwd(conn: &Conn) -> String {
@@ -77,7 +38,7 @@ fn every_key_format_authenticates_from_memory() {
         ("id_rsa_enc_pem", Some(s.passphrase())),
     ] {
         let key = std::fs::read(s.file(file)).unwrap();
-        let conn = COpts::for_server()
+        let conn = for_server()
             .key_data(&key, pass)
             .connect()
             .unwrap_or_else(|f| panic!("{file}: {f:?}"));
@@ -114,7 +75,7 @@ fn unusable_keys_from_memory_are_clear_errors_without_the_key() {
     ];
     for (key, pass, parts) in cases {
         let msg = assert_fail(
-            COpts::for_server().key_data(key.as_bytes(), pass).connect(),
+            for_server().key_data(key.as_bytes(), pass).connect(),
             PSFTP_E_AUTH,
             parts,
         );
@@ -123,7 +84,7 @@ fn unusable_keys_from_memory_are_clear_errors_without_the_key() {
             assert!(!msg.contains(p), "{msg}");
         }
     }
-    let o = COpts::for_server();
+    let o = for_server();
     let binary = [0xffu8, 0xfe, 0x00, 0x41];
     assert_fail(
         check(unsafe { psftp_connect_opts_set_private_key_data(o.0, binary.as_ptr(), 4, null()) }),
@@ -142,7 +103,7 @@ fn unusable_keys_from_memory_are_clear_errors_without_the_key() {
 #[test]
 fn connect_options_set_everything_psftp_connect_takes() {
     let s = server();
-    let o = COpts::for_server();
+    let o = for_server();
     // No credentials: the root user's default keys and agent do not get in.
     assert_fail(o.connect(), PSFTP_E_AUTH, &[s.user()]);
     check(unsafe { psftp_connect_opts_set_password(o.0, c(s.password()).as_ptr()) }).unwrap();

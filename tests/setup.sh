@@ -27,6 +27,9 @@ need bc bc
 need valgrind valgrind
 need patch patch
 need gdb gdb
+need ip iproute2
+# Keyboard-interactive tests: PAM's one-time-code module.
+need_file /usr/lib/x86_64-linux-gnu/security/pam_oath.so libpam-oath
 need_file /usr/include/openssl/ssl.h libssl-dev
 need_file /usr/include/zlib.h zlib1g-dev
 need_file /usr/include/gtest/gtest.h libgtest-dev

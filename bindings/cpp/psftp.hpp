@@ -36,6 +36,7 @@
 
 #include <psftp.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <exception>
@@ -332,6 +333,23 @@ enum class HostKeyAnswer : int {
 using HostKeyFn = std::function<HostKeyAnswer(const std::string& host, int port,
                                               const HostKey& key, HostKeyStatus status)>;
 
+/// One prompt of a keyboard-interactive round: the server's text and
+/// whether the answer may be shown as typed (false for secrets).
+struct KbdPrompt {
+    std::string text;
+    bool echo = false;
+};
+
+/// Answers a keyboard-interactive round (a one-time code, a PAM
+/// conversation): one answer per prompt, in order; prompts past the end of
+/// the vector get the password given to the connection (for the server),
+/// else an empty answer. std::nullopt gives up (the constructor throws
+/// CallbackStopped, PSFTP_E_USER); an exception gives up too and comes out
+/// of the Connection constructor. Each Connection calls its own copy, so
+/// connects on several threads may call copies of one function at once.
+using KbdIntFn = std::function<std::optional<std::vector<std::string>>(
+    const std::string& name, const std::string& instruction, const std::vector<KbdPrompt>& prompts)>;
+
 // ---------------------------------------------------------------- detail
 
 namespace detail {
@@ -565,6 +583,45 @@ inline int hostkey_trampoline(const char* host, int port, const psftp_hostkey* k
     return answer < 0 ? PSFTP_HOSTKEY_REJECT : answer; // -1: it threw
 }
 
+/// user_data of a keyboard-interactive callback; owned by psftp, which
+/// deletes it through delete_kbdint_context when nothing needs it.
+struct KbdIntContext {
+    KbdIntFn answer;
+};
+
+inline void delete_kbdint_context(void* ctx) noexcept {
+    delete static_cast<KbdIntContext*>(ctx);
+}
+
+inline int kbdint_trampoline(const psftp_kbdint_request* req, psftp_kbdint_answers* answers,
+                             void* ud) noexcept {
+    const auto* ctx = static_cast<const KbdIntContext*>(ud);
+    if (req == nullptr)
+        return 1;
+    // As for the host-key callback: an exception goes to the Connection
+    // constructor running on this thread, if any.
+    CallbackError unclaimed;
+    CallbackError& errors = connect_errors ? *connect_errors : unclaimed;
+    return errors.run([&] {
+        std::vector<KbdPrompt> prompts;
+        for (size_t i = 0; i < req->num_prompts; i++) {
+            const psftp_kbdint_prompt* p = req->prompts[i];
+            prompts.push_back({p->text ? p->text : "", p->echo});
+        }
+        auto replies = ctx->answer(req->name ? req->name : "",
+                                   req->instruction ? req->instruction : "", prompts);
+        if (!replies)
+            return 1; // gives up: PSFTP_E_USER, CallbackStopped
+        int rc = 0;
+        for (size_t i = 0; i < replies->size() && i < prompts.size() && rc == 0; i++)
+            rc = psftp_kbdint_answer(answers, i, (*replies)[i].c_str()) == PSFTP_OK ? 0 : 1;
+        // Our copies of the answers are wiped; psftp keeps its own.
+        for (auto& r : *replies)
+            std::fill(r.begin(), r.end(), '\0');
+        return rc;
+    });
+}
+
 template <class T, class = void>
 struct has_struct_size : std::false_type {};
 template <class T>
@@ -706,6 +763,32 @@ public:
         return detail::take_hostkey(detail::out<psftp_hostkey*>([&](psftp_hostkey** o) {
             return psftp_cnopts_get_hostkey(handle(), detail::c_str(host, "host"), o);
         }));
+    }
+    /// Read ssh_config as `ssh HOST` does: ~/.ssh/config and
+    /// /etc/ssh/ssh_config, or only `path` (ssh -F). The host may then be a
+    /// Host alias; what the Connection is given explicitly, and every
+    /// option set here, wins over the files. Off by default (as pysftp).
+    CnOpts& set_ssh_config(bool use, const std::optional<std::filesystem::path>& path = std::nullopt) {
+        check(psftp_cnopts_set_ssh_config(handle(), use, detail::c_str(path, "path")));
+        return *this;
+    }
+    /// What connecting to `host` would use, as `ssh -G host` prints it.
+    std::string ssh_config_report(const std::string& host) const {
+        return detail::take_string(detail::out<char*>([&](char** o) {
+            return psftp_cnopts_ssh_config_report(handle(), detail::c_str(host, "host"), o);
+        }));
+    }
+    /// Jump hosts, as ssh -J: "user@host:port,host2"; "none" ignores
+    /// ssh_config's; nullopt removes the setting.
+    CnOpts& set_proxy_jump(const std::optional<std::string>& hops) {
+        check(psftp_cnopts_set_proxy_jump(handle(), detail::c_str(hops, "hops")));
+        return *this;
+    }
+    /// A command carrying the connection on stdin/stdout (%h %p %r tokens),
+    /// as ssh's ProxyCommand; nullopt removes the setting.
+    CnOpts& set_proxy_command(const std::optional<std::string>& command) {
+        check(psftp_cnopts_set_proxy_command(handle(), detail::c_str(command, "command")));
+        return *this;
     }
     psftp_cnopts* handle() const noexcept { return handle_.get(); }
 
@@ -876,15 +959,29 @@ struct ConnectArgs {
     /// A key file, or "agent" / "agent:NAME" for an ssh-agent key.
     std::optional<std::string> private_key;
     std::optional<std::string> password;
-    int port = 22;
+    /// 0: 22, or ssh_config's Port when CnOpts::set_ssh_config is on.
+    int port = 0;
     /// The passphrase of private_key or private_key_data.
     std::optional<std::string> private_key_pass;
     /// Not owned; nullptr means defaults (~/.ssh/known_hosts, checked).
     const CnOpts* cnopts = nullptr;
     std::optional<std::string> default_path;
     /// A private key by its contents (OpenSSH or PEM format) instead of
-    /// private_key; psftp never shows it in a message.
+    /// private_key; psftp never shows it in a message. Jump hosts are
+    /// offered it too.
     std::optional<std::string> private_key_data;
+    /// A stream socket the application connected (to the server or the
+    /// first jump host, through a SOCKS proxy, say); -1 for none. psftp
+    /// duplicates it in the constructor: the caller keeps and closes its
+    /// own. It carries this one connection (tree operations run on it
+    /// alone).
+    int socket = -1;
+    /// Answers keyboard-interactive prompts (a one-time code, a PAM
+    /// conversation) for the server and jump hosts; see KbdIntFn. It runs
+    /// during the constructor, on its thread; never for the extra
+    /// connections of tree operations. psftp keeps a copy as long as the
+    /// Connection lives.
+    KbdIntFn keyboard_interactive;
 };
 
 /// pysftp Connection. Thread-safe (the C library serializes calls).
@@ -892,8 +989,8 @@ struct ConnectArgs {
 /// InvalidArgument.
 class Connection {
 public:
-    /// Connects; an exception from the CnOpts host-key callback comes out
-    /// here (the key was rejected).
+    /// Connects; an exception from the CnOpts host-key callback (the key
+    /// was rejected) or from args.keyboard_interactive comes out here.
     explicit Connection(const std::string& host, const ConnectArgs& args = {}) {
         detail::Handle<psftp_connect_opts, psftp_connect_opts_free> opts(
             detail::out<psftp_connect_opts*>([&](psftp_connect_opts** o) {
@@ -917,6 +1014,15 @@ public:
         check(psftp_connect_opts_set_cnopts(o, args.cnopts ? args.cnopts->handle() : nullptr));
         check(psftp_connect_opts_set_default_path(
             o, detail::c_str(args.default_path, "default_path")));
+        if (args.socket != -1)
+            check(psftp_connect_opts_set_socket(o, args.socket));
+        if (args.keyboard_interactive) {
+            // psftp owns the context from here on: its finalizer deletes
+            // it, also when this call fails.
+            auto* ctx = new detail::KbdIntContext{args.keyboard_interactive};
+            check(psftp_connect_opts_set_kbdint_callback(o, &detail::kbdint_trampoline, ctx,
+                                                         &detail::delete_kbdint_context));
+        }
         detail::CallbackError hostkey_errors;
         psftp_conn* conn = nullptr;
         const int rc = [&] {

@@ -8,7 +8,11 @@ package psftp
 
 /*
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 #include <psftp.h>
+
+extern const psftp_kbdint_prompt *psftpgo_prompt(const psftp_kbdint_request *r, size_t i);
 */
 import "C"
 
@@ -147,4 +151,36 @@ func psftpGoHostKey(host *C.char, port C.int, key *C.psftp_hostkey, status C.int
 		return C.int(decision)
 	}
 	return C.PSFTP_HOSTKEY_REJECT // and any value psftp does not know
+}
+
+//export psftpGoKbdInt
+func psftpGoKbdInt(req *C.psftp_kbdint_request, answers *C.psftp_kbdint_answers, h C.uintptr_t) C.int {
+	s := stateOf(h)
+	n := int(req.num_prompts)
+	questions, echos := make([]string, n), make([]bool, n)
+	for i := 0; i < n; i++ {
+		p := C.psftpgo_prompt(req, C.size_t(i))
+		questions[i], echos[i] = C.GoString(p.text), bool(p.echo)
+	}
+	stop := s.run(func() error {
+		replies, err := s.kbdInt(C.GoString(req.name), C.GoString(req.instruction), questions, echos)
+		if err != nil {
+			return err
+		}
+		for i, r := range replies {
+			if i >= n {
+				break
+			}
+			cr := C.CString(r)
+			rc := C.psftp_kbdint_answer(answers, C.size_t(i), cr)
+			// psftp copied the answer: wipe and free ours.
+			C.memset(unsafe.Pointer(cr), 0, C.size_t(len(r)))
+			C.free(unsafe.Pointer(cr))
+			if rc != C.PSFTP_OK {
+				return &Error{Code: ErrorCode(rc), Message: C.GoString(C.psftp_last_error())}
+			}
+		}
+		return nil
+	})
+	return stopCode(stop, 1)
 }

@@ -22,6 +22,7 @@ type callbackState struct {
 	body     func() error            // Cd, LocalCd
 	tree     func(TreeProgress)      // tree operations: the user's progress function
 	hostKey  HostKeyCallback         // Dial: decides about unknown and changed host keys
+	kbdInt   KeyboardInteractive     // Dial: answers keyboard-interactive prompts
 	stopErr  error                   // why a callback stopped the call
 	panicked bool                    // a callback panicked with panicVal
 	panicVal any

@@ -16,6 +16,7 @@ extern int psftpGoWalk(int kind, char *path, psftp_attrs *attrs, uintptr_t h);
 extern int psftpGoBody(uintptr_t h);
 extern int psftpGoTreeProgress(psftp_tree_progress *p, uintptr_t h);
 extern int psftpGoHostKey(char *host, int port, psftp_hostkey *key, int status, uintptr_t h);
+extern int psftpGoKbdInt(psftp_kbdint_request *req, psftp_kbdint_answers *answers, uintptr_t h);
 extern void psftpGoReleaseHandle(uintptr_t h);
 
 // Adapters with the exact C callback types. They turn user_data back into
@@ -56,6 +57,14 @@ void psftpgo_release_handle(void *ud) {
 	psftpGoReleaseHandle((uintptr_t)ud);
 }
 
+int psftpgo_kbdint(const psftp_kbdint_request *req, psftp_kbdint_answers *answers, void *ud) {
+	return psftpGoKbdInt((psftp_kbdint_request *)req, answers, (uintptr_t)ud);
+}
+// The i-th prompt of a request (Go cannot index a C array directly).
+const psftp_kbdint_prompt *psftpgo_prompt(const psftp_kbdint_request *r, size_t i) {
+	return r->prompts[i];
+}
+
 // A handle value as user_data. Converting in C spares Go a uintptr to
 // unsafe.Pointer conversion (which go vet rightly flags).
 static void *psftpgo_ud(uintptr_t h) { return (void *)h; }
@@ -80,6 +89,7 @@ var (
 	cLocalCdBody = C.psftp_local_cd_cb(C.psftpgo_local_cd_body)
 	cTreeProg    = C.psftp_tree_progress_cb(C.psftpgo_tree_progress)
 	cHostKey     = C.psftp_hostkey_cb(C.psftpgo_hostkey)
+	cKbdInt      = C.psftp_kbdint_cb(C.psftpgo_kbdint)
 	cRelease     = C.psftp_finalizer(C.psftpgo_release_handle)
 )
 

@@ -8,6 +8,7 @@ import (
 	"runtime/cgo"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -16,12 +17,12 @@ import (
 // ~/.ssh/id_* keys and then ssh-agent, and checks the host key against
 // ~/.ssh/known_hosts.
 type Config struct {
-	Port     int    // 0 means 22
+	Port     int    // 0 means 22 (or ssh_config's Port, with SSHConfig)
 	User     string // "" means $LOGNAME, then $USER, then the password database
 	Password string // tried first when given, as pysftp does
 
 	KeyFile    string // private key file (OpenSSH or PEM; ~ expanded)
-	KeyData    []byte // a private key's contents (OpenSSH or PEM), instead of KeyFile
+	KeyData    []byte // a private key's contents (OpenSSH or PEM), instead of KeyFile; offered to jump hosts too
 	Passphrase string // of an encrypted KeyFile or KeyData
 	Agent      bool   // authenticate with ssh-agent ($SSH_AUTH_SOCK) keys
 	AgentKey   string // only the agent key with this comment or SHA256 fingerprint (implies Agent)
@@ -55,6 +56,51 @@ type Config struct {
 	LogFile string // log to this file (implies Log)
 
 	DefaultPath string // remote directory to change to after connecting
+
+	// Connecting wherever ssh connects (off unless set).
+
+	SSHConfig     bool   // read ~/.ssh/config and /etc/ssh/ssh_config: host may be a Host alias; explicit fields win
+	SSHConfigFile string // read this file only, as ssh -F (implies SSHConfig)
+	ProxyJump     string // jump hosts, as ssh -J: "user@host:port,host2"; "none" ignores ssh_config's
+	ProxyCommand  string // a command carrying the connection on stdin/stdout (%h %p %r tokens)
+	// NetConn, when set, carries the connection: a socket the application
+	// connected (through a SOCKS proxy, say) to the server or first jump
+	// host. psftp duplicates its descriptor during Dial; the caller keeps
+	// and closes NetConn. It must be a *net.TCPConn, *net.UnixConn or
+	// anything else with a stream socket behind syscall.Conn.
+	NetConn syscall.Conn
+	// KeyboardInteractive answers the prompts of keyboard-interactive
+	// authentication (a one-time code, a PAM conversation), for the
+	// server and jump hosts. Prompts it leaves unanswered (a shorter
+	// slice) get Password. An error gives up: Dial returns it. It runs on
+	// the goroutine calling Dial, during Dial only.
+	KeyboardInteractive KeyboardInteractive
+}
+
+// KeyboardInteractive answers one keyboard-interactive round: the server's
+// name and instruction, and its questions, with whether each answer may be
+// echoed (false for secrets). The same shape as
+// golang.org/x/crypto/ssh.KeyboardInteractiveChallenge.
+type KeyboardInteractive func(name, instruction string, questions []string, echos []bool) ([]string, error)
+
+// SSHConfigReport is what Dial(host, cfg) would use, as `ssh -G host`
+// prints it: one "keyword value" line each, then "#" lines naming the
+// config files, jump hosts and anything psftp cannot honour.
+func SSHConfigReport(host string, cfg Config) (string, error) {
+	opts, err := cfg.newCnOpts()
+	if err != nil {
+		return "", err
+	}
+	defer C.psftp_cnopts_free(opts)
+	var a cArgs
+	defer a.free()
+	h := a.str("host", host)
+	var out *C.char
+	if err := call(&a, func() C.int { return C.psftp_cnopts_ssh_config_report(opts, h, &out) }); err != nil {
+		return "", err
+	}
+	defer C.psftp_string_free(out)
+	return C.GoString(out), nil
 }
 
 // Dial connects and authenticates (pysftp Connection(host, ...)).
@@ -83,10 +129,10 @@ func Dial(host string, cfg Config) (*Conn, error) {
 		}
 		return C.psftp_connect_with(co, &conn, nil)
 	}
-	if cfg.HostKeyCallback == nil {
+	if cfg.HostKeyCallback == nil && cfg.KeyboardInteractive == nil {
 		err = call(&a, connect)
 	} else {
-		err = dialWithHostKeyCallback(&a, opts, cfg.HostKeyCallback, connect)
+		err = dialWithCallbacks(&a, opts, co, &cfg, connect)
 	}
 	if err != nil {
 		return nil, err
@@ -94,24 +140,40 @@ func Dial(host string, cfg Config) (*Conn, error) {
 	return newConn(conn, cfg.CancelGrace), nil
 }
 
-// dialWithHostKeyCallback makes the psftp_connect call connect with cb
-// installed on opts through a runtime/cgo.Handle, which psftp releases
-// (its finalizer) once neither opts nor the connection needs it. psftp
-// calls cb one connect at a time. A panic in cb is raised again once
-// connect has returned (the panic made the callback reject the key, so no
-// connection was made).
-func dialWithHostKeyCallback(a *cArgs, opts *C.psftp_cnopts, cb HostKeyCallback, connect func() C.int) error {
-	s := &callbackState{hostKey: cb}
-	h := cgo.NewHandle(s)
-	storedHandles.Add(1)
-	if err := call(a, func() C.int {
-		return C.psftp_cnopts_set_hostkey_callback(opts, cHostKey, userData(C.uintptr_t(h)), cRelease)
-	}); err != nil {
-		return err
+// dialWithCallbacks makes the psftp_connect_with call connect with cfg's
+// host-key callback installed on opts and its keyboard-interactive
+// callback on co, each through a runtime/cgo.Handle that psftp releases
+// (its finalizer) once neither the options nor the connection need it.
+// psftp calls each one connect at a time. A panic in one is raised again
+// once connect has returned (the panic made the callback reject the key
+// or give up, so no connection was made); an error from
+// KeyboardInteractive is returned.
+func dialWithCallbacks(a *cArgs, opts *C.psftp_cnopts, co *C.psftp_connect_opts, cfg *Config, connect func() C.int) error {
+	s := &callbackState{hostKey: cfg.HostKeyCallback, kbdInt: cfg.KeyboardInteractive}
+	if s.hostKey != nil {
+		h := cgo.NewHandle(s)
+		storedHandles.Add(1)
+		if err := call(a, func() C.int {
+			return C.psftp_cnopts_set_hostkey_callback(opts, cHostKey, userData(C.uintptr_t(h)), cRelease)
+		}); err != nil {
+			return err
+		}
+	}
+	if s.kbdInt != nil {
+		h := cgo.NewHandle(s)
+		storedHandles.Add(1)
+		if err := call(a, func() C.int {
+			return C.psftp_connect_opts_set_kbdint_callback(co, cKbdInt, userData(C.uintptr_t(h)), cRelease)
+		}); err != nil {
+			return err
+		}
 	}
 	err := call(a, connect)
 	if s.panicked {
 		panic(s.panicVal)
+	}
+	if s.stopErr != nil {
+		return s.stopErr
 	}
 	return err
 }
@@ -180,6 +242,10 @@ func (cfg *Config) newConnectOpts(host, key string) (*C.psftp_connect_opts, erro
 	if data != nil {
 		n := C.size_t(len(cfg.KeyData))
 		setters = append(setters, func() C.int { return C.psftp_connect_opts_set_private_key_data(co, data, n, pass) })
+	}
+	if cfg.NetConn != nil {
+		nc := cfg.NetConn
+		setters = append(setters, func() C.int { return setSocket(co, nc) })
 	}
 	for _, set := range setters {
 		if err := call(&a, set); err != nil {
@@ -263,7 +329,39 @@ func (cfg *Config) cnOptSetters(a *cArgs) []func(*C.psftp_cnopts) C.int {
 		secs := C.int(math.Ceil(min(cfg.Keepalive.Seconds(), math.MaxInt32)))
 		s = append(s, func(o *C.psftp_cnopts) C.int { return C.psftp_cnopts_set_keepalive(o, secs) })
 	}
+	return append(s, cfg.routeSetters(a)...)
+}
+
+// routeSetters are the ssh_config and proxy calls.
+func (cfg *Config) routeSetters(a *cArgs) []func(*C.psftp_cnopts) C.int {
+	var s []func(*C.psftp_cnopts) C.int
+	if cfg.SSHConfig || cfg.SSHConfigFile != "" {
+		p := a.optStr("SSHConfigFile", cfg.SSHConfigFile)
+		s = append(s, func(o *C.psftp_cnopts) C.int { return C.psftp_cnopts_set_ssh_config(o, true, p) })
+	}
+	if cfg.ProxyJump != "" {
+		p := a.str("ProxyJump", cfg.ProxyJump)
+		s = append(s, func(o *C.psftp_cnopts) C.int { return C.psftp_cnopts_set_proxy_jump(o, p) })
+	}
+	if cfg.ProxyCommand != "" {
+		p := a.str("ProxyCommand", cfg.ProxyCommand)
+		s = append(s, func(o *C.psftp_cnopts) C.int { return C.psftp_cnopts_set_proxy_command(o, p) })
+	}
 	return s
+}
+
+// setSocket hands psftp the descriptor behind nc (psftp duplicates it
+// inside Control, while the descriptor is sure to be open).
+func setSocket(co *C.psftp_connect_opts, nc syscall.Conn) C.int {
+	raw, err := nc.SyscallConn()
+	if err != nil {
+		return C.PSFTP_E_INVALID_ARG
+	}
+	rc := C.int(C.PSFTP_E_INVALID_ARG)
+	if err := raw.Control(func(fd uintptr) { rc = C.psftp_connect_opts_set_socket(co, C.int(fd)) }); err != nil {
+		return C.PSFTP_E_INVALID_ARG
+	}
+	return rc
 }
 
 // HostKey is an SSH host key: its type ("ssh-ed25519"), the base64 blob as

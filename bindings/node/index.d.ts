@@ -112,6 +112,12 @@ export interface CnOptsOptions {
   timeout?: number;
   /** Seconds of idleness before a keepalive (default 0: never). */
   keepalive?: number;
+  /** Read ssh_config: true for ~/.ssh/config and /etc/ssh/ssh_config, or one file's path (ssh -F). Default false. */
+  sshConfig?: boolean | string;
+  /** Jump hosts, as ssh -J: 'user@host:port,host2'; 'none' ignores ssh_config's. */
+  proxyJump?: string | null;
+  /** A command carrying the connection on stdin/stdout (%h %p %r tokens), as ssh's ProxyCommand. */
+  proxyCommand?: string | null;
 }
 
 /** pysftp CnOpts. Its calls read local files only, so they are synchronous. */
@@ -126,6 +132,11 @@ export declare class CnOpts {
   setConnectTimeout(seconds: number): this;
   setTimeout(seconds: number): this;
   setKeepalive(seconds: number): this;
+  setSshConfig(useOrPath: boolean | string): this;
+  /** What connecting to `host` would use, as `ssh -G host` prints it. */
+  sshConfigReport(host: string): string;
+  setProxyJump(hops: string | null): this;
+  setProxyCommand(command: string | null): this;
   /** Write '[host]:port' for a port other than 22. */
   getHostkey(host: string): HostKey;
   /** Release now (a connection keeps its own copy); otherwise garbage collection does. */
@@ -166,10 +177,10 @@ export interface ConnectOptions {
   username?: string;
   /** A key file's path (OpenSSH or PEM), or 'agent' / 'agent:NAME' for ssh-agent keys. */
   privateKey?: string;
-  /** A private key's contents (OpenSSH or PEM) instead of privateKey; never shown in an error. */
+  /** A private key's contents (OpenSSH or PEM) instead of privateKey; never shown in an error; offered to jump hosts too. */
   privateKeyData?: Buffer | Uint8Array | string;
   password?: string;
-  /** Default 22. */
+  /** Default 22 (or ssh_config's Port when cnopts.sshConfig is on). */
   port?: number;
   /** Passphrase of an encrypted privateKey or privateKeyData. */
   privateKeyPass?: string;
@@ -178,7 +189,35 @@ export interface ConnectOptions {
   defaultPath?: string;
   /** Decides about unknown and changed host keys (instead of refusing them, or of cnopts.acceptNew). */
   hostKeyCallback?: HostKeyCallback;
+  /**
+   * Answers keyboard-interactive prompts (a one-time code, a PAM conversation)
+   * for the server and jump hosts, synchronously. Prompts left unanswered get
+   * `password`; false gives up (EUSER); a throw rejects connect() with it.
+   */
+  keyboardInteractive?: KeyboardInteractive;
+  /**
+   * The file descriptor of a stream socket the program connected (through a
+   * SOCKS proxy, say) to the server or the first jump host; psftp duplicates
+   * it, the program keeps and closes its own. It carries this connection only.
+   * Nothing else may read from it: a net.Socket must be paused before it
+   * connects (then its `_handle.fd` can be given).
+   */
+  socket?: number;
 }
+
+/** One keyboard-interactive round as the callback sees it. */
+export interface KeyboardInteractiveRequest {
+  /** The endpoint asking: the server or a jump host. */
+  host: string;
+  port: number;
+  user: string;
+  name: string;
+  instruction: string;
+  /** echo false: a secret, not to be shown as typed. */
+  prompts: { prompt: string; echo: boolean }[];
+}
+
+export type KeyboardInteractive = (request: KeyboardInteractiveRequest) => string[] | undefined | false;
 
 /** Called with bytes done and the total (0 when unknown); returning false stops the call (EUSER). */
 export type ProgressCallback = (bytesDone: number, bytesTotal: number) => boolean | void;

@@ -7,8 +7,8 @@ use parking_lot::ReentrantMutex;
 use std::time::Duration;
 
 use super::types::psftp_hostkey;
-use super::{arg_opt_str, arg_out, arg_str, c_message, guard, guard_void, Registry};
-use crate::core::cnopts::{HostKeyDecision, HostKeyQuery, HostKeyStatus};
+use super::{arg_opt_str, arg_out, arg_str, c_message, guard, guard_void, new_c_string, Registry};
+use crate::core::cnopts::{HostKeyDecision, HostKeyQuery, HostKeyStatus, SshConfigFiles};
 use crate::core::hostkeys::{base64_decode, sha256_fingerprint};
 use crate::core::{CnOpts, LogTarget, ServerKey, UnknownHostPolicy};
 use crate::error::{Error, Result};
@@ -135,6 +135,7 @@ pub extern "C" fn psftp_cnopts_set_accept_new(opts: *mut psftp_cnopts, accept_ne
         } else {
             UnknownHostPolicy::Reject
         };
+        o.set_by_caller.unknown_host = true;
         Ok(())
     })
 }
@@ -172,6 +173,7 @@ pub extern "C" fn psftp_cnopts_set_compression(
 ) -> c_int {
     with_opts(opts, |o| {
         o.compression = compression;
+        o.set_by_caller.compression = true;
         Ok(())
     })
 }
@@ -201,6 +203,7 @@ pub extern "C" fn psftp_cnopts_set_connect_timeout(
 ) -> c_int {
     with_opts(opts, |o| {
         o.connect_timeout = seconds(seconds_, "seconds")?;
+        o.set_by_caller.connect_timeout = true;
         Ok(())
     })
 }
@@ -217,7 +220,10 @@ pub extern "C" fn psftp_cnopts_set_timeout(opts: *mut psftp_cnopts, seconds_: f6
 }
 
 /// Send an SSH keepalive when the connection has been idle this many
-/// seconds (0 = never, the default).
+/// seconds (0 = never, the default). A server that then leaves data
+/// unacknowledged for 3 such intervals (ssh_config's ServerAliveCountMax)
+/// is given up on a direct TCP connection: blocked calls fail with
+/// PSFTP_E_CONNECTION_LOST instead of waiting for TCP's own minutes.
 #[no_mangle]
 pub extern "C" fn psftp_cnopts_set_keepalive(opts: *mut psftp_cnopts, seconds_: c_int) -> c_int {
     with_opts(opts, |o| {
@@ -225,6 +231,7 @@ pub extern "C" fn psftp_cnopts_set_keepalive(opts: *mut psftp_cnopts, seconds_: 
             return Err(Error::invalid_arg("seconds", "is negative"));
         }
         o.keepalive = (seconds_ > 0).then(|| Duration::from_secs(seconds_ as u64));
+        o.set_by_caller.keepalive = true;
         Ok(())
     })
 }
@@ -419,4 +426,131 @@ pub extern "C" fn psftp_cnopts_set_hostkey_callback(
     // unlocked, so that it may use them.
     drop(old);
     rc
+}
+
+/// Read ssh_config for this connection, as `ssh HOST` would: with `use`
+/// true and `path` NULL, ~/.ssh/config then /etc/ssh/ssh_config; with a
+/// `path`, that file only (as `ssh -F`; it must be readable now, else
+/// PSFTP_E_LOCAL_IO); `use` false turns it off (the default, as pysftp).
+///
+/// The host given to psftp_connect() is then matched against Host and
+/// Match blocks, and HostName, User, Port, IdentityFile, IdentitiesOnly,
+/// IdentityAgent, ProxyJump, ProxyCommand, UserKnownHostsFile,
+/// GlobalKnownHostsFile, StrictHostKeyChecking, ConnectTimeout,
+/// ServerAliveInterval, ServerAliveCountMax, Ciphers and Compression apply;
+/// other keywords are ignored. The first value obtained wins. What the
+/// caller gives explicitly wins over the files: psftp_connect()'s
+/// username, port (0 = the file's, else 22), password and key, and every
+/// option set on these CnOpts. A malformed file makes psftp_connect() fail
+/// with PSFTP_E_INVALID_ARG naming the file and line.
+///
+/// # Safety
+/// `path` is NULL or a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn psftp_cnopts_set_ssh_config(
+    opts: *mut psftp_cnopts,
+    use_: bool,
+    path: *const c_char,
+) -> c_int {
+    // SAFETY: the caller keeps this function's contract: `path` is NULL or
+    // a NUL-terminated string.
+    unsafe {
+        with_opts(opts, |o| {
+            let path = arg_opt_str(path, "path")?;
+            o.set_ssh_config(match (use_, path) {
+                (false, _) => SshConfigFiles::Off,
+                (true, None) => SshConfigFiles::Default,
+                (true, Some(p)) => SshConfigFiles::File(crate::core::paths::expand_user(p)),
+            })
+        })
+    }
+}
+
+/// The settings a psftp_connect() to `host` with these options would use,
+/// one "keyword value" line each, as `ssh -G host` prints them (host,
+/// hostname, user, port, identityfile, proxyjump or proxycommand,
+/// userknownhostsfile, globalknownhostsfile, stricthostkeychecking,
+/// connecttimeout, serveraliveinterval, serveralivecountmax, ciphers,
+/// compression), then "#" lines naming the config files read, each jump
+/// host and anything ssh_config asked that psftp cannot do. For debugging
+/// a configuration; nothing is sent anywhere. Free with
+/// psftp_string_free(). A malformed config file is PSFTP_E_INVALID_ARG
+/// naming file and line.
+///
+/// # Safety
+/// `host` is NUL-terminated; `out` is writable.
+#[no_mangle]
+pub unsafe extern "C" fn psftp_cnopts_ssh_config_report(
+    opts: *const psftp_cnopts,
+    host: *const c_char,
+    out: *mut *mut c_char,
+) -> c_int {
+    // SAFETY: the caller keeps this function's contract: `host` is
+    // NUL-terminated; `out` is writable.
+    unsafe {
+        guard(|| {
+            if opts.is_null() {
+                return Err(Error::invalid_arg("cnopts", "is NULL"));
+            }
+            let o = cnopts_snapshot(opts)?;
+            let host = arg_str(host, "host")?;
+            let out = arg_out(out, "out")?;
+            *out = new_c_string(crate::core::plan::report(host, &o)?, "report")?;
+            Ok(())
+        })
+    }
+}
+
+/// Reach the server through jump hosts, as ssh's ProxyJump / -J:
+/// "[user@]host[:port],..." (IPv6 addresses in brackets), each reached
+/// through a direct-tcpip channel of the one before. Each jump host's
+/// key is checked like the server's (same known_hosts files and policy,
+/// host-key callback), and each authenticates on its own: its ssh_config
+/// block's IdentityFile keys (when ssh_config is on), else ~/.ssh/id_*
+/// keys, then the connection's private key (file or memory), ssh-agent,
+/// and the keyboard-interactive callback (psftp_connect_opts). The
+/// password goes to the server only, never to a jump host. "none" connects
+/// directly whatever ssh_config says; NULL removes the setting (ssh_config
+/// decides again). Replaces a ProxyCommand set here. A malformed list is
+/// PSFTP_E_INVALID_ARG naming the hop; a jump host that fails makes the
+/// connect fail with a message naming it.
+///
+/// # Safety
+/// `hops` is NULL or a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn psftp_cnopts_set_proxy_jump(
+    opts: *mut psftp_cnopts,
+    hops: *const c_char,
+) -> c_int {
+    // SAFETY: the caller keeps this function's contract: `hops` is NULL or
+    // a NUL-terminated string.
+    unsafe { with_opts(opts, |o| o.set_proxy_jump(arg_opt_str(hops, "hops")?)) }
+}
+
+/// Reach the server through a command whose stdin and stdout carry the
+/// connection, as ssh's ProxyCommand: run by /bin/sh, with %h (host), %p
+/// (port), %r (user), %n (the name given), %% and %d %u %l %i expanded.
+/// It runs in its own process group; psftp_close() ends and reaps it
+/// (SIGTERM, then SIGKILL if it lingers). What it writes on stderr goes
+/// to the log, and its end into the error message when the connection
+/// fails. NULL removes the setting. Replaces a jump-host list set here.
+/// Messages, the log and psftp_cnopts_ssh_config_report() quote the
+/// command, so keep secrets out of it (a connection's own password,
+/// passphrase or key is removed from them wherever it appears; key
+/// material in the command is PSFTP_E_INVALID_ARG).
+///
+/// # Safety
+/// `command` is NULL or a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn psftp_cnopts_set_proxy_command(
+    opts: *mut psftp_cnopts,
+    command: *const c_char,
+) -> c_int {
+    // SAFETY: the caller keeps this function's contract: `command` is NULL
+    // or a NUL-terminated string.
+    unsafe {
+        with_opts(opts, |o| {
+            o.set_proxy_command(arg_opt_str(command, "command")?)
+        })
+    }
 }

@@ -87,11 +87,11 @@ pub unsafe extern "C" fn psftp_debug_panic(
     }
 }
 
-/// Port 0 means 22; anything outside 1..65535 is invalid.
+/// Port 0 means ssh_config's Port, else 22; anything outside 1..65535 is
+/// invalid.
 pub(crate) fn port_arg(port: c_int) -> Result<u16> {
     match port {
-        0 => Ok(22),
-        1..=65535 => Ok(port as u16),
+        0..=65535 => Ok(port as u16),
         _ => Err(Error::invalid_arg(
             "port",
             format!("{port} is not a TCP port (1-65535, or 0 for 22)"),
@@ -102,8 +102,10 @@ pub(crate) fn port_arg(port: c_int) -> Result<u16> {
 /// pysftp `Connection(host, username=None, private_key=None, password=None,
 /// port=22, private_key_pass=None, cnopts=None, default_path=None)`.
 ///
-/// - `host`: name or IP address.
-/// - `username`: NULL uses $LOGNAME, then $USER, then the password database.
+/// - `host`: name or IP address; with psftp_cnopts_set_ssh_config(), also
+///   a Host alias of ssh_config.
+/// - `username`: NULL uses ssh_config's User (when on), else $LOGNAME, then
+///   $USER, then the password database.
 /// - `private_key`: a key file (OpenSSH or PEM; Ed25519, ECDSA or RSA; `~`
 ///   expanded), or "agent" for any ssh-agent key, or "agent:NAME" for the
 ///   agent key whose comment or SHA256 fingerprint is NAME (pysftp's
@@ -112,8 +114,10 @@ pub(crate) fn port_arg(port: c_int) -> Result<u16> {
 ///   given here are PSFTP_E_INVALID_ARG.
 /// - `password`: tried first when given, as pysftp does. With neither
 ///   password nor key, ~/.ssh/id_ed25519, id_ecdsa, id_rsa and id_dsa are
-///   tried, then ssh-agent.
-/// - `port`: 0 means 22.
+///   tried (or ssh_config's IdentityFile keys), then ssh-agent. Keys from
+///   memory, a keyboard-interactive callback and a socket of the caller's
+///   are set on psftp_connect_opts (psftp_connect_with()).
+/// - `port`: 0 means 22 (or ssh_config's Port, when on).
 /// - `private_key_pass`: passphrase of an encrypted key.
 /// - `cnopts`: NULL for defaults (host keys checked against
 ///   ~/.ssh/known_hosts).
@@ -125,7 +129,8 @@ pub(crate) fn port_arg(port: c_int) -> Result<u16> {
 /// on another thread.
 ///
 /// psftp_connect_with() takes the same settings as an options object, and
-/// more (a private key from memory).
+/// more (a private key from memory, a keyboard-interactive callback, a
+/// socket of the caller's).
 ///
 /// # Safety
 /// String arguments are NULL or NUL-terminated; `conn_out` is writable;
@@ -147,17 +152,17 @@ pub unsafe extern "C" fn psftp_connect(
     // NUL-terminated; `conn_out` is writable; `error_out` is NULL or writable.
     unsafe {
         connect_to(conn_out, error_out, || {
+            let host = arg_str(host, "host")?;
             Ok(ConnectSpec {
-                host: arg_str(host, "host")?.to_string(),
                 port: port_arg(port)?,
                 username: arg_opt_str(username, "username")?.map(String::from),
                 password: arg_opt_str(password, "password")?.map(Secret::new),
                 private_key: arg_opt_str(private_key, "private_key")?.map(String::from),
                 private_key_pass: arg_opt_str(private_key_pass, "private_key_pass")?
                     .map(Secret::new),
-                private_key_data: None,
                 cnopts: cnopts_snapshot(cnopts)?,
                 default_path: arg_opt_str(default_path, "default_path")?.map(String::from),
+                ..ConnectSpec::new(host)
             })
         })
     }

@@ -22,6 +22,7 @@ pub mod connect_opts;
 pub mod file;
 pub mod fsops;
 pub mod helpers;
+pub mod kbdint;
 pub mod transfer;
 pub mod tree;
 pub mod types;

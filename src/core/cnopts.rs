@@ -49,6 +49,32 @@ pub enum UnknownHostPolicy {
     AcceptNew,
 }
 
+/// Which ssh_config files a connect reads.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum SshConfigFiles {
+    /// None (the default, as pysftp).
+    #[default]
+    Off,
+    /// ~/.ssh/config then /etc/ssh/ssh_config, as `ssh` reads them.
+    Default,
+    /// This file only, as `ssh -F FILE`.
+    File(PathBuf),
+}
+
+/// The options the caller set: they win over ssh_config.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SetByCaller {
+    pub hostkeys: bool,
+    pub unknown_host: bool,
+    pub compression: bool,
+    pub ciphers: bool,
+    pub connect_timeout: bool,
+    pub keepalive: bool,
+}
+
+/// The global known_hosts files OpenSSH reads (read-only, missing is fine).
+pub const GLOBAL_KNOWN_HOSTS: [&str; 2] = ["/etc/ssh/ssh_known_hosts", "/etc/ssh/ssh_known_hosts2"];
+
 #[derive(Clone)]
 pub struct CnOpts {
     /// known_hosts files to check against; None turns checking off (pysftp
@@ -70,6 +96,18 @@ pub struct CnOpts {
     /// Accept exactly this key and nothing else: how the extra connections
     /// of a tree operation trust the key the first one checked.
     pub pinned_host_key: Option<ServerKey>,
+    /// The same for each jump host, in order.
+    pub pinned_hop_keys: Option<Vec<ServerKey>>,
+    /// Read-only known_hosts files consulted after `hostkeys`.
+    pub global_hostkeys: Vec<PathBuf>,
+    /// With `keepalive`: a server that leaves data unacknowledged for
+    /// keepalive x this many intervals is given up (TCP_USER_TIMEOUT).
+    pub keepalive_count_max: u32,
+    pub ssh_config: SshConfigFiles,
+    /// The caller's route (psftp_cnopts_set_proxy_jump / _proxy_command):
+    /// wins over ssh_config's.
+    pub proxy: Option<super::ssh_config::Proxy>,
+    pub set_by_caller: SetByCaller,
 }
 
 impl std::fmt::Debug for CnOpts {
@@ -85,6 +123,12 @@ impl std::fmt::Debug for CnOpts {
             .field("keepalive", &self.keepalive)
             .field("hostkey_callback", &self.hostkey_callback.is_some())
             .field("pinned_host_key", &self.pinned_host_key)
+            .field("pinned_hop_keys", &self.pinned_hop_keys)
+            .field("global_hostkeys", &self.global_hostkeys)
+            .field("keepalive_count_max", &self.keepalive_count_max)
+            .field("ssh_config", &self.ssh_config)
+            .field("proxy", &self.proxy)
+            .field("set_by_caller", &self.set_by_caller)
             .finish()
     }
 }
@@ -110,6 +154,15 @@ impl CnOpts {
         };
         CnOpts {
             hostkeys: Some(primary.into_iter().collect()),
+            pinned_hop_keys: None,
+            global_hostkeys: GLOBAL_KNOWN_HOSTS.iter().map(PathBuf::from).collect(),
+            keepalive_count_max: 3,
+            ssh_config: SshConfigFiles::Off,
+            proxy: None,
+            set_by_caller: SetByCaller {
+                hostkeys: knownhosts.is_some(),
+                ..SetByCaller::default()
+            },
             unknown_host: UnknownHostPolicy::Reject,
             log: LogTarget::Off,
             compression: false,
@@ -140,12 +193,14 @@ impl CnOpts {
     /// pysftp `cnopts.hostkeys = None` (None) or a fresh known_hosts file.
     pub fn set_hostkeys(&mut self, knownhosts: Option<&str>) {
         self.hostkeys = knownhosts.map(|p| vec![expand_user(p)]);
+        self.set_by_caller.hostkeys = true;
     }
 
     /// Validate and set the cipher preference ("aes128-ctr,aes256-gcm@openssh.com").
     pub fn set_ciphers(&mut self, list: Option<&str>) -> Result<()> {
         let Some(list) = list else {
             self.ciphers = None;
+            self.set_by_caller.ciphers = false;
             return Ok(());
         };
         let names: Vec<String> = list
@@ -167,19 +222,71 @@ impl CnOpts {
             ));
         }
         self.ciphers = Some(names);
+        self.set_by_caller.ciphers = true;
         Ok(())
     }
 
-    /// Load every configured known_hosts file that exists into `kh`;
-    /// returns the files that could not be read, for messages.
+    /// Load every configured known_hosts file into `kh`, then the global
+    /// ones that exist; returns the files that could not be read, for
+    /// messages.
     pub fn load_known_hosts(&self, kh: &mut KnownHosts) -> Vec<String> {
         let mut unreadable = Vec::new();
-        for f in self.hostkeys.iter().flatten() {
+        let Some(user) = &self.hostkeys else {
+            return unreadable;
+        };
+        let global = self.global_hostkeys.iter().filter(|p| p.exists());
+        for f in user.iter().chain(global) {
             if let Err(e) = kh.load_file(f) {
                 unreadable.push(e.message().to_string());
             }
         }
         unreadable
+    }
+
+    /// Use ssh_config: `Default` files, a `File`, or `Off`. A named file
+    /// must be readable now.
+    pub fn set_ssh_config(&mut self, files: SshConfigFiles) -> Result<()> {
+        if let SshConfigFiles::File(p) = &files {
+            std::fs::File::open(p).map_err(|e| Error::local_io("read ssh_config", p, &e))?;
+        }
+        self.ssh_config = files;
+        Ok(())
+    }
+
+    /// psftp_cnopts_set_proxy_jump: "[user@]host[:port],..." or None.
+    pub fn set_proxy_jump(&mut self, hops: Option<&str>) -> Result<()> {
+        self.proxy = match hops {
+            None => None,
+            Some(spec) => match super::ssh_config::parse_jump_list(spec)? {
+                hops if hops.is_empty() => Some(super::ssh_config::Proxy::None),
+                hops => Some(super::ssh_config::Proxy::Jump(hops)),
+            },
+        };
+        Ok(())
+    }
+
+    /// psftp_cnopts_set_proxy_command: a shell command with %h %p %r %n
+    /// %% tokens, or None.
+    pub fn set_proxy_command(&mut self, command: Option<&str>) -> Result<()> {
+        self.proxy = match command.map(str::trim) {
+            None => None,
+            Some("") => return Err(Error::invalid_arg("command", "is empty")),
+            Some(c) => {
+                super::ssh_config::check_tokens(c, "command")?;
+                Some(super::ssh_config::Proxy::Command(c.to_string()))
+            }
+        };
+        Ok(())
+    }
+
+    /// The known_hosts files consulted, for messages: the user's, then the
+    /// global ones that exist.
+    pub fn all_hostkeys_description(&self) -> String {
+        let mut d = self.hostkeys_description();
+        for g in self.global_hostkeys.iter().filter(|p| p.exists()) {
+            d.push_str(&format!(", {}", g.display()));
+        }
+        d
     }
 
     /// pysftp `CnOpts.get_hostkey(host)`: the first stored key for `host`

@@ -4,15 +4,17 @@
 
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock, Weak};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Duration;
 
 use parking_lot::ReentrantMutex;
 use ssh2::MethodType;
 
-use super::connect::{establish, millis, ConnectSpec, OnSocket};
+use super::connect::{establish, millis, ConnectSpec};
 use super::hostkeys::ServerKey;
 use super::log::Logger;
+use super::route::{Cutter, Link};
+use super::secret::Redactor;
 use crate::error::{Error, ErrorKind, Result};
 use crate::log_to;
 use crate::sftp::SftpChannel;
@@ -29,8 +31,6 @@ pub struct State {
     pub timeout: Option<Duration>,
     /// Working directories saved by `cd_push`.
     pub cd_stack: Vec<Option<Vec<u8>>>,
-    /// A duplicate of the session's socket, to cut a broken link.
-    socket: std::net::TcpStream,
     closed: bool,
 }
 
@@ -79,9 +79,16 @@ pub struct Connection {
     log: Option<Arc<Logger>>,
     state: SharedState,
     keepalive: Option<KeepAlive>,
-    /// Another duplicate of the socket, reachable without the state lock,
-    /// for `interrupt` from another thread.
-    interrupt_socket: std::net::TcpStream,
+    /// Every socket of the route, reachable without the state lock, for
+    /// `interrupt` from another thread.
+    cutter: Arc<Cutter>,
+    /// The route (jump-host pumps, a ProxyCommand), ended by `close`.
+    link: Mutex<Option<Link>>,
+    /// The jump hosts' keys, which extra connections must see again.
+    hop_keys: Vec<ServerKey>,
+    /// The connection's secrets, kept out of the errors of its extra
+    /// connections (the log has its own reference).
+    redactor: Redactor,
     interrupted: AtomicBool,
     /// How many `lock` calls are not yet matched by `unlock`; only the
     /// thread holding the state lock changes it.
@@ -185,45 +192,59 @@ impl Connection {
     /// pysftp `Connection(host, username, private_key, password, port,
     /// private_key_pass, cnopts=..., default_path=...)`.
     pub fn connect(spec: ConnectSpec) -> Result<Connection> {
-        let log = Logger::open(&spec.cnopts.log, spec.redactor())?.map(Arc::new);
+        let redactor = spec.redactor();
+        let log = Logger::open(&spec.cnopts.log, redactor.clone())?.map(Arc::new);
         spec.check()
             .inspect_err(|e| log_to!(log, "connect refused: {e}"))?;
-        Connection::connect_with_log(spec, log, None)
+        Connection::connect_with_log(spec, log, redactor, Arc::new(Cutter::default()))
     }
 
-    /// Another connection to the same server with the same credentials and
-    /// log (the tree operations' extra workers).
-    /// `on_socket` sees the socket before the handshake.
-    pub fn connect_sibling(&self, on_socket: OnSocket<'_>) -> Result<Connection> {
+    /// Another connection to the same server, by the same route, with the
+    /// same credentials and log (the tree and split operations' extra
+    /// workers). Its sockets are registered with `cutter` as they appear.
+    pub fn connect_sibling(&self, cutter: Arc<Cutter>) -> Result<Connection> {
         let mut spec = ConnectSpec {
             default_path: None,
             ..self.spec.clone()
         };
-        // Trust exactly the key this connection verified: no second round
-        // of known_hosts, callbacks or accept-new on a worker thread.
+        if spec.socket.is_some() {
+            return Err(Error::new(
+                ErrorKind::Unsupported,
+                "no extra connection over the application's socket (it carries this one)",
+            ));
+        }
+        // Trust exactly the keys this connection verified: no second round
+        // of known_hosts, callbacks or accept-new on a worker thread; and
+        // no keyboard-interactive prompts from a worker either (a one-time
+        // code cannot be given twice).
         spec.cnopts.pinned_host_key = Some(self.info.server_key.clone());
+        spec.cnopts.pinned_hop_keys = Some(self.hop_keys.clone());
         spec.cnopts.hostkey_callback = None;
+        spec.kbdint_callback = None;
         // Connecting is part of the operation: its timeout bounds it too.
         if let Some(t) = spec.cnopts.timeout {
             spec.cnopts.connect_timeout = Some(spec.cnopts.connect_timeout.map_or(t, |c| c.min(t)));
         }
-        Connection::connect_with_log(spec, self.log.clone(), Some(on_socket))
+        Connection::connect_with_log(spec, self.log.clone(), self.redactor.clone(), cutter)
     }
 
-    /// Connect; no password, passphrase or key of `spec` is in the error.
+    /// Connect; no secret `redactor` knows (the password, passphrase and
+    /// key of `spec`, keyboard-interactive answers) is in the error.
     fn connect_with_log(
         spec: ConnectSpec,
         log: Option<Arc<Logger>>,
-        on_socket: Option<OnSocket<'_>>,
+        redactor: Redactor,
+        cutter: Arc<Cutter>,
     ) -> Result<Connection> {
-        let redactor = spec.redactor();
-        Connection::connect_unscrubbed(spec, log, on_socket).map_err(|e| redactor.scrub_error(e))
+        Connection::connect_unscrubbed(spec, log, &redactor, cutter)
+            .map_err(|e| redactor.scrub_error(e))
     }
 
     fn connect_unscrubbed(
         spec: ConnectSpec,
         log: Option<Arc<Logger>>,
-        on_socket: Option<OnSocket<'_>>,
+        redactor: &Redactor,
+        cutter: Arc<Cutter>,
     ) -> Result<Connection> {
         if spec.host.is_empty() {
             // pysftp raises ConnectionException for it: a connection error.
@@ -232,10 +253,10 @@ impl Connection {
                 "cannot connect: host is empty",
             ));
         }
-        let est = establish(&spec, log.as_deref(), on_socket).inspect_err(|e| {
+        let est = establish(&spec, log.as_ref(), redactor, cutter).inspect_err(|e| {
             log_to!(log, "connect failed: {e}");
         })?;
-        let peer = format!("{}:{}", spec.host, spec.port);
+        let peer = est.peer.clone();
         let mut sftp = SftpChannel::open(&est.session, &peer)?;
         log_to!(
             log,
@@ -252,7 +273,6 @@ impl Connection {
             raw_sftp: RawSftp(std::ptr::null_mut()),
             timeout: spec.cnopts.timeout,
             cd_stack: Vec::new(),
-            socket: est.socket,
             closed: false,
         })));
         let poisoned = Arc::new(OnceLock::new());
@@ -260,10 +280,6 @@ impl Connection {
             .cnopts
             .keepalive
             .and_then(|every| KeepAlive::start(&state, &poisoned, every));
-        let interrupt_socket =
-            state.lock().borrow().socket.try_clone().map_err(|e| {
-                Error::new(ErrorKind::Connect, format!("connection to {peer}: {e}"))
-            })?;
         let conn = Connection {
             info: ConnInfo {
                 peer,
@@ -272,7 +288,10 @@ impl Connection {
             },
             state,
             keepalive,
-            interrupt_socket,
+            cutter: est.link.cutter.clone(),
+            link: Mutex::new(Some(est.link)),
+            hop_keys: est.hop_keys,
+            redactor: redactor.clone(),
             interrupted: AtomicBool::new(false),
             explicit_locks: AtomicUsize::new(0),
             poisoned,
@@ -319,7 +338,7 @@ impl Connection {
     /// Cancelled, and the connection is unusable afterwards (close it).
     pub fn interrupt(&self) {
         self.interrupted.store(true, Ordering::SeqCst);
-        let _ = self.interrupt_socket.shutdown(std::net::Shutdown::Both);
+        self.cutter.cut();
         log_to!(self.log, "connection to {} interrupted", self.info.peer);
     }
 
@@ -559,8 +578,14 @@ impl Connection {
         } else {
             // A broken link gets no goodbye: libssh2 would wait out the
             // timeout for the server's replies when freeing channels.
-            let _ = st.socket.shutdown(std::net::Shutdown::Both);
+            self.cutter.cut();
             close_raw_sftp(&mut st);
+        }
+        drop(st);
+        drop(guard);
+        // Jump hosts and a ProxyCommand end after the server's goodbye.
+        if let Some(mut link) = self.link.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            link.close();
         }
         log_to!(self.log, "connection to {} closed", self.info.peer);
     }

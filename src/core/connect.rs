@@ -1,26 +1,35 @@
-//! Establishing an authenticated SSH session: TCP connect with a timeout,
-//! algorithm preferences, handshake, host-key verification and the pysftp
-//! order of authentication (password, else private key, else default keys).
+//! Establishing an authenticated SSH session: the route to the server
+//! (TCP, ProxyCommand, the caller's socket, jump hosts), algorithm
+//! preferences, handshake and host-key verification at each endpoint, then
+//! authentication (auth.rs).
 
 use std::io::Write;
-use std::net::{TcpStream, ToSocketAddrs};
-use std::path::{Path, PathBuf};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use ssh2::{MethodType, Session};
 
+use super::auth::{self, Credentials, KbdIntCallback, KeyChoice, KeyData};
 use super::cnopts::{CnOpts, HostKeyDecision, HostKeyQuery, HostKeyStatus, UnknownHostPolicy};
 use super::hostkeys::{self, lookup_name, Check, KnownHosts, ServerKey};
 use super::log::Logger;
-use super::paths::{default_username, expand_user, home_dir};
+use super::paths::expand_user;
+use super::plan::{self, Endpoint, FirstLeg, Plan};
+use super::route::{self, Chain, Cutter, Link, Stream};
 use super::secret::{refuse_key_material, Redactor, Secret};
 use crate::error::{Error, ErrorKind, Result};
 use crate::log_to;
 
-/// Everything pysftp's `Connection(...)` takes.
-#[derive(Clone, Debug)]
+/// Everything pysftp's `Connection(...)` takes, and what only
+/// psftp_connect_opts adds (a key from memory, the caller's socket, the
+/// keyboard-interactive callback).
+#[derive(Clone)]
 pub struct ConnectSpec {
+    /// A host name, address, or ssh_config Host alias.
     pub host: String,
+    /// 0: ssh_config's Port, else 22.
     pub port: u16,
     pub username: Option<String>,
     pub password: Option<Secret>,
@@ -33,16 +42,49 @@ pub struct ConnectSpec {
     pub private_key_data: Option<KeyData>,
     pub cnopts: CnOpts,
     pub default_path: Option<String>,
+    /// A connected socket of the caller's (a duplicate; see route.rs).
+    pub socket: Option<Arc<OwnedFd>>,
+    /// Answers keyboard-interactive prompts (2FA), for the server and the
+    /// jump hosts.
+    pub kbdint_callback: Option<KbdIntCallback>,
 }
 
-/// A private key in memory and the passphrase that decrypts it.
-#[derive(Clone, Debug)]
-pub struct KeyData {
-    pub key: Secret,
-    pub passphrase: Option<Secret>,
+impl std::fmt::Debug for ConnectSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnectSpec")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("username", &self.username)
+            .field("password", &self.password)
+            .field("private_key", &self.private_key)
+            .field("private_key_pass", &self.private_key_pass)
+            .field("private_key_data", &self.private_key_data)
+            .field("cnopts", &self.cnopts)
+            .field("default_path", &self.default_path)
+            .field("socket", &self.socket.as_ref().map(|s| s.as_raw_fd()))
+            .field("kbdint_callback", &self.kbdint_callback.is_some())
+            .finish()
+    }
 }
 
 impl ConnectSpec {
+    /// pysftp's arguments; nothing that only the connect options set.
+    pub fn new(host: &str) -> ConnectSpec {
+        ConnectSpec {
+            host: host.to_string(),
+            port: 0,
+            username: None,
+            password: None,
+            private_key: None,
+            private_key_pass: None,
+            private_key_data: None,
+            cnopts: CnOpts::default(),
+            default_path: None,
+            socket: None,
+            kbdint_callback: None,
+        }
+    }
+
     /// Key material in a slot that messages repeat is a caller's mistake
     /// (a key's contents given as its path): refuse it without showing it.
     pub fn check(&self) -> Result<()> {
@@ -56,18 +98,20 @@ impl ConnectSpec {
                 refuse_key_material(param, v, what)?;
             }
         }
+        if let Some(super::ssh_config::Proxy::Command(cmd)) = &self.cnopts.proxy {
+            refuse_key_material("command", cmd, "a command")?;
+        }
         Ok(())
     }
 
     /// This connection's secrets, to keep out of its messages and log.
     pub fn redactor(&self) -> Redactor {
-        let data = self.private_key_data.iter();
+        let data = self.private_key_data.iter().flat_map(KeyData::secrets);
         Redactor::new(
             self.password
                 .iter()
                 .chain(&self.private_key_pass)
-                .chain(data.clone().map(|d| &d.key))
-                .chain(data.filter_map(|d| d.passphrase.as_ref())),
+                .chain(data),
         )
     }
 }
@@ -77,54 +121,216 @@ pub struct Established {
     pub session: Session,
     pub username: String,
     pub server_key: ServerKey,
-    /// The session's socket (a duplicate): shutting it down makes every
-    /// libssh2 call on the session fail at once instead of waiting.
-    pub socket: TcpStream,
+    /// "host:port" of the server (after ssh_config).
+    pub peer: String,
+    /// The jump hosts' keys, in order (for the extra connections).
+    pub hop_keys: Vec<ServerKey>,
+    /// The route: cut it to interrupt, close it after the goodbye.
+    pub link: Link,
 }
 
 /// Prefix for `private_key` values that select ssh-agent keys.
 pub(crate) const AGENT_PREFIX: &str = "agent";
 
-/// Called with the TCP socket as soon as it is connected, before the SSH
-/// handshake (so a coordinator can cut a connection that is still
-/// handshaking).
-pub type OnSocket<'a> = &'a dyn Fn(&TcpStream);
-
+/// Connect as `spec` says. Every socket of the route is registered with
+/// `cutter` as soon as it exists, so a coordinator can cut a connection
+/// that is still handshaking.
+/// `redactor` learns the secrets met on the way (keyboard-interactive
+/// answers).
 pub fn establish(
     spec: &ConnectSpec,
-    log: Option<&Logger>,
-    on_socket: Option<OnSocket<'_>>,
+    log: Option<&Arc<Logger>>,
+    redactor: &Redactor,
+    cutter: Arc<Cutter>,
 ) -> Result<Established> {
-    let peer = format!("{}:{}", spec.host, spec.port);
-    let username = match &spec.username {
-        Some(u) => u.clone(),
-        None => default_username().ok_or_else(|| {
-            Error::invalid_arg("username", "not given, and $LOGNAME and $USER are unset")
-        })?,
-    };
-    let tcp = tcp_connect(&spec.host, spec.port, spec.cnopts.connect_timeout)?;
-    log_to!(log, "connected to {peer} over TCP");
-    if let Some(f) = on_socket {
-        f(&tcp);
+    let plan = plan::plan(spec)?;
+    for n in &plan.notes {
+        log_to!(log, "ssh_config: {n}");
     }
-    let socket = tcp
-        .try_clone()
-        .map_err(|e| Error::new(ErrorKind::Connect, format!("connect to {peer}: {e}")))?;
+    let mut chain = Chain::default();
+    let ends = Ends { spec, redactor };
+    let r = establish_route(&ends, &plan, log, &cutter, &mut chain);
+    match r {
+        Ok((est, stream_fd)) => {
+            let link = Link::new(cutter, stream_fd.as_fd(), chain);
+            drop(stream_fd);
+            let (session, server_key, hop_keys) = est;
+            Ok(Established {
+                session,
+                username: plan.target.user.clone(),
+                server_key,
+                peer: plan.target.peer(),
+                hop_keys,
+                link: link?,
+            })
+        }
+        Err(e) => {
+            cutter.cut();
+            chain.close();
+            Err(e)
+        }
+    }
+}
+
+type Reached = (Session, ServerKey, Vec<ServerKey>);
+
+/// What every endpoint of a route authenticates with: the caller's
+/// settings, and where secrets met on the way are recorded.
+struct Ends<'a> {
+    spec: &'a ConnectSpec,
+    redactor: &'a Redactor,
+}
+
+/// The first leg, each jump host, then the server.
+fn establish_route(
+    ends: &Ends<'_>,
+    plan: &Plan,
+    log: Option<&Arc<Logger>>,
+    cutter: &Cutter,
+    chain: &mut Chain,
+) -> Result<(Reached, std::os::fd::OwnedFd)> {
+    let first = plan.hops.first().unwrap_or(&plan.target);
+    let mut stream = first_stream(plan, first, chain, log)?;
+    cutter.add(stream.as_fd())?;
+    let pins = ends
+        .spec
+        .cnopts
+        .pinned_hop_keys
+        .as_deref()
+        .unwrap_or_default();
+    let mut hop_keys = Vec::new();
+    for (i, hop) in plan.hops.iter().enumerate() {
+        let next = plan.hops.get(i + 1).unwrap_or(&plan.target);
+        let fd = stream.as_raw_fd();
+        // The error keeps its errno, status and callback value.
+        let name_hop = |e: Error| e.context(format!("jump host {} {}", i + 1, hop.label()));
+        let (session, key) =
+            session_over(stream, hop, Role::Hop(pins.get(i)), ends, log.map(|l| &**l))
+                .map_err(|e| name_hop(with_diagnosis(e, i == 0, chain)))?;
+        log_to!(
+            log,
+            "jump host {} {}: authenticated; opening a channel to {}",
+            i + 1,
+            hop.label(),
+            next.peer()
+        );
+        hop_keys.push(key);
+        let jump_host = route::JumpHost {
+            session,
+            fd,
+            label: format!("{} {}", i + 1, hop.label()),
+            keepalive: hop.opts.keepalive,
+        };
+        stream = route::jump(
+            jump_host,
+            &next.host,
+            next.port,
+            chain,
+            cutter,
+            log.cloned(),
+        )
+        .map_err(name_hop)?;
+    }
+    let server_fd = stream
+        .as_fd()
+        .try_clone_to_owned()
+        .map_err(|e| Error::new(ErrorKind::Connect, format!("duplicate a socket: {e}")))?;
+    let (session, key) = session_over(stream, &plan.target, Role::Target, ends, log.map(|l| &**l))
+        .map_err(|e| with_diagnosis(e, plan.hops.is_empty(), chain))?;
+    Ok(((session, key, hop_keys), server_fd))
+}
+
+/// A failure right behind a ProxyCommand says what the command said.
+fn with_diagnosis(e: Error, behind_first_leg: bool, chain: &mut Chain) -> Error {
+    if !behind_first_leg
+        || !matches!(
+            e.kind(),
+            ErrorKind::Ssh | ErrorKind::Timeout | ErrorKind::ConnectionLost
+        )
+    {
+        return e;
+    }
+    match chain.proxy_diagnosis() {
+        Some(d) => {
+            let message = format!("{}; {d}", e.message());
+            e.with_message(message)
+        }
+        None => e,
+    }
+}
+
+fn first_stream(
+    plan: &Plan,
+    first: &Endpoint,
+    chain: &mut Chain,
+    log: Option<&Arc<Logger>>,
+) -> Result<Stream> {
+    match &plan.first {
+        FirstLeg::Direct => {
+            let s = route::tcp(&first.host, first.port, first.opts.connect_timeout)?;
+            log_to!(log, "connected to {} over TCP", first.peer());
+            if let Some(k) = first.opts.keepalive {
+                route::set_user_timeout(&s, k, first.opts.keepalive_count_max);
+            }
+            Ok(s)
+        }
+        FirstLeg::Command(cmd) => {
+            log_to!(log, "starting ProxyCommand '{cmd}' for {}", first.peer());
+            route::proxy_command(cmd, chain, log.cloned())
+        }
+        FirstLeg::Socket(fd) => {
+            log_to!(
+                log,
+                "using the application's socket (descriptor {}) for {}",
+                fd.as_raw_fd(),
+                first.peer()
+            );
+            route::caller_socket(fd)
+        }
+    }
+}
+
+/// Which endpoint a session is for.
+#[derive(Clone, Copy)]
+enum Role<'a> {
+    Target,
+    /// A jump host, with the key an earlier connection verified for it.
+    Hop(Option<&'a ServerKey>),
+}
+
+/// Handshake, host key and authentication with `ep` over `stream`.
+fn session_over(
+    stream: Stream,
+    ep: &Endpoint,
+    role: Role<'_>,
+    ends: &Ends<'_>,
+    log: Option<&Logger>,
+) -> Result<(Session, ServerKey)> {
+    let spec = ends.spec;
+    let peer = ep.peer();
+    let opts = &ep.opts;
     let mut session = Session::new()
         .map_err(|e| Error::new(ErrorKind::Ssh, format!("libssh2 session for {peer}: {e}")))?;
-    session.set_tcp_stream(tcp);
-    session.set_timeout(millis(spec.cnopts.connect_timeout));
-    apply_preferences(&session, &spec.cnopts)?;
-    let known = load_known_hosts(&session, spec, log)?;
-    if let Some(kh) = &known {
-        let supported = session
-            .supported_algs(MethodType::HostKey)
-            .unwrap_or_default();
-        let pref = kh.algorithm_preference(&lookup_name(&spec.host, spec.port), &supported);
-        session
-            .method_pref(MethodType::HostKey, &pref)
-            .map_err(|e| Error::new(ErrorKind::Ssh, format!("host key preference: {e}")))?;
-    }
+    session.set_tcp_stream(stream);
+    session.set_timeout(millis(opts.connect_timeout));
+    apply_preferences(&session, opts)?;
+    let known = load_known_hosts(&session, opts, log)?;
+    let supported = session
+        .supported_algs(MethodType::HostKey)
+        .unwrap_or_default();
+    // libssh2 takes host certificates but does not check them (CA, validity,
+    // principals): never offer those algorithms.
+    let plain: Vec<&str> = supported
+        .into_iter()
+        .filter(|a| !a.contains("-cert-v01@openssh.com"))
+        .collect();
+    let pref = match &known {
+        Some(kh) => kh.algorithm_preference(&lookup_name(&ep.host, ep.port), &plain),
+        None => plain.join(","),
+    };
+    session
+        .method_pref(MethodType::HostKey, &pref)
+        .map_err(|e| Error::new(ErrorKind::Ssh, format!("host key preference: {e}")))?;
     session
         .handshake()
         .map_err(|e| handshake_error(&peer, &e))?;
@@ -136,28 +342,66 @@ pub fn establish(
         session.methods(MethodType::MacCs).unwrap_or("?")
     );
     let server_key = server_key(&session, &peer)?;
-    match (&spec.cnopts.pinned_host_key, known) {
-        (Some(pinned), _) => verify_pinned(pinned, spec, &server_key)?,
-        (None, Some(kh)) => verify_host_key(&session, &kh, spec, &server_key, log)?,
+    let pinned = match role {
+        Role::Target => opts.pinned_host_key.as_ref(),
+        Role::Hop(p) => p,
+    };
+    match (pinned, known) {
+        (Some(pinned), _) => verify_pinned(pinned, ep, &server_key)?,
+        (None, Some(kh)) => verify_host_key(&session, &kh, ep, &server_key, log)?,
         (None, None) => log_to!(
             log,
-            "host key checking is off; accepted {} {}",
+            "host key checking is off; accepted {} {} for {peer}",
             server_key.key_type,
             server_key.fingerprint
         ),
     }
-    authenticate(&session, &username, spec, &peer, log)?;
-    log_to!(log, "authenticated as {username} on {peer}");
-    session.set_timeout(millis(spec.cnopts.timeout));
-    if let Some(k) = spec.cnopts.keepalive {
+    let key_path;
+    let key = match (&spec.private_key, &spec.private_key_data) {
+        (Some(k), _) => match agent_selector(k) {
+            Some(sel) => Some(KeyChoice::Agent(sel)),
+            None => {
+                key_path = expand_user(k);
+                Some(KeyChoice::File(&key_path))
+            }
+        },
+        (None, Some(m)) => Some(KeyChoice::Memory(m)),
+        (None, None) => None,
+    };
+    let target = matches!(role, Role::Target);
+    let creds = Credentials {
+        user: &ep.user,
+        host: &ep.host,
+        port: ep.port,
+        password: spec
+            .password
+            .as_ref()
+            .map(Secret::expose)
+            .filter(|_| target),
+        key,
+        passphrase: spec.private_key_pass.as_ref().map(Secret::expose),
+        explicit_is_final: target,
+        identity_files: &ep.identity_files,
+        identities_only: ep.identities_only,
+        agent: ep.agent.clone(),
+        kbdint: spec.kbdint_callback.as_ref(),
+        redactor: ends.redactor,
+    };
+    auth::authenticate(&session, &creds, log)?;
+    log_to!(log, "authenticated as {} on {peer}", ep.user);
+    session.set_timeout(millis(opts.timeout));
+    if let Some(k) = opts.keepalive {
         session.set_keepalive(false, k.as_secs().max(1) as u32);
     }
-    Ok(Established {
-        session,
-        username,
-        server_key,
-        socket,
-    })
+    Ok((session, server_key))
+}
+
+/// Some("") for "agent", Some(sel) for "agent:sel", None for a file path.
+fn agent_selector(key: &str) -> Option<&str> {
+    if key == AGENT_PREFIX {
+        return Some("");
+    }
+    key.strip_prefix("agent:")
 }
 
 /// libssh2 timeouts are in milliseconds; 0 means none.
@@ -165,59 +409,12 @@ pub fn millis(t: Option<Duration>) -> u32 {
     t.map_or(0, |d| d.as_millis().clamp(1, u32::MAX as u128) as u32)
 }
 
-fn tcp_connect(host: &str, port: u16, timeout: Option<Duration>) -> Result<TcpStream> {
-    let peer = format!("{host}:{port}");
-    let addrs: Vec<_> = (host, port)
-        .to_socket_addrs()
-        .map_err(|e| {
-            Error::new(
-                ErrorKind::Connect,
-                format!("cannot resolve host '{host}': {e}"),
-            )
-        })?
-        .collect();
-    let mut last = None;
-    for addr in &addrs {
-        let attempt = match timeout {
-            Some(t) => TcpStream::connect_timeout(addr, t),
-            None => TcpStream::connect(addr),
-        };
-        match attempt {
-            Ok(s) => {
-                let _ = s.set_nodelay(true);
-                return Ok(s);
-            }
-            Err(e) => last = Some(e),
-        }
-    }
-    let e = last.ok_or_else(|| {
-        Error::new(
-            ErrorKind::Connect,
-            format!("host '{host}' has no addresses"),
-        )
-    })?;
-    if matches!(
-        e.kind(),
-        std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock
-    ) {
-        let secs = timeout.map_or(0.0, |t| t.as_secs_f64());
-        return Err(Error::new(
-            ErrorKind::Timeout,
-            format!("connect to {peer} timed out after {secs:.1} s"),
-        ));
-    }
-    Err(
-        Error::new(ErrorKind::Connect, format!("connect to {peer}: {e}"))
-            .with_os_errno(e.raw_os_error()),
-    )
-}
-
 /// Ciphers psftp prefers when the caller names none, fastest first on
 /// machines with AES instructions (with the vendored libssh2, a 1 GiB get
 /// on loopback moves ~1000 MB/s with AES-GCM and ~670 with
 /// ChaCha20-Poly1305). Whatever else libssh2 supports follows, so any
 /// server still finds a match.
-const FAST_CIPHERS: [&str; 5] = [
+pub(crate) const FAST_CIPHERS: [&str; 5] = [
     "aes128-gcm@openssh.com",
     "aes256-gcm@openssh.com",
     "aes128-ctr",
@@ -274,14 +471,14 @@ fn handshake_error(peer: &str, e: &ssh2::Error) -> Error {
 
 fn load_known_hosts(
     session: &Session,
-    spec: &ConnectSpec,
+    opts: &CnOpts,
     log: Option<&Logger>,
 ) -> Result<Option<KnownHosts>> {
-    if spec.cnopts.hostkeys.is_none() {
+    if opts.hostkeys.is_none() {
         return Ok(None);
     }
     let mut kh = KnownHosts::new(session)?;
-    for problem in spec.cnopts.load_known_hosts(&mut kh) {
+    for problem in opts.load_known_hosts(&mut kh) {
         log_to!(log, "known_hosts: {problem}");
     }
     for skipped in &kh.skipped {
@@ -304,7 +501,7 @@ fn server_key(session: &Session, peer: &str) -> Result<ServerKey> {
 
 /// The extra connections of a tree operation accept only the key the first
 /// connection verified.
-fn verify_pinned(pinned: &ServerKey, spec: &ConnectSpec, key: &ServerKey) -> Result<()> {
+fn verify_pinned(pinned: &ServerKey, ep: &Endpoint, key: &ServerKey) -> Result<()> {
     if key.base64 == pinned.base64 {
         return Ok(());
     }
@@ -312,7 +509,7 @@ fn verify_pinned(pinned: &ServerKey, spec: &ConnectSpec, key: &ServerKey) -> Res
         ErrorKind::HostKeyMismatch,
         format!(
             "HOST KEY MISMATCH for {}: a second connection was offered {} {}, not the key of the first",
-            lookup_name(&spec.host, spec.port),
+            lookup_name(&ep.host, ep.port),
             key.key_type,
             key.fingerprint
         ),
@@ -320,15 +517,11 @@ fn verify_pinned(pinned: &ServerKey, spec: &ConnectSpec, key: &ServerKey) -> Res
 }
 
 /// Ask the application's callback, if any, about an unknown or changed key.
-fn ask_callback(
-    spec: &ConnectSpec,
-    key: &ServerKey,
-    status: HostKeyStatus,
-) -> Option<HostKeyDecision> {
-    let cb = spec.cnopts.hostkey_callback.as_ref()?;
+fn ask_callback(ep: &Endpoint, key: &ServerKey, status: HostKeyStatus) -> Option<HostKeyDecision> {
+    let cb = ep.opts.hostkey_callback.as_ref()?;
     Some(cb(&HostKeyQuery {
-        host: &spec.host,
-        port: spec.port,
+        host: &ep.host,
+        port: ep.port,
         key,
         status,
     }))
@@ -337,13 +530,13 @@ fn ask_callback(
 fn verify_host_key(
     session: &Session,
     kh: &KnownHosts,
-    spec: &ConnectSpec,
+    ep: &Endpoint,
     key: &ServerKey,
     log: Option<&Logger>,
 ) -> Result<()> {
-    let name = lookup_name(&spec.host, spec.port);
+    let name = lookup_name(&ep.host, ep.port);
     let (raw_key, kind) = session.host_key().expect("checked by server_key");
-    let files = spec.cnopts.hostkeys_description();
+    let files = ep.opts.all_hostkeys_description();
     let offered = format!("{} {}", key.key_type, key.fingerprint);
     let Some(kt) = hostkeys::key_type_of(kind) else {
         return Err(Error::new(
@@ -351,19 +544,27 @@ fn verify_host_key(
             format!("host key for {name} has an unsupported type; cannot check it against {files}"),
         ));
     };
+    if let Some(at) = kh.revoked(&name, raw_key) {
+        return Err(Error::new(
+            ErrorKind::HostKeyMismatch,
+            format!(
+                "HOST KEY REVOKED for {name}: the server offered {offered}, which {at} marks @revoked; refusing it"
+            ),
+        ));
+    }
     match kh.check(&name, raw_key, kt) {
         Check::Match => {
             log_to!(log, "host key for {name} matches known_hosts: {offered}");
             Ok(())
         }
-        Check::Mismatch if ask_callback(spec, key, HostKeyStatus::Changed).is_some_and(|d| d != HostKeyDecision::Reject) => {
+        Check::Mismatch if ask_callback(ep, key, HostKeyStatus::Changed).is_some_and(|d| d != HostKeyDecision::Reject) => {
             log_to!(log, "host key for {name} changed to {offered}; the host-key callback accepted it");
             Ok(())
         }
-        Check::NotFound if spec.cnopts.hostkey_callback.is_some() => {
-            match ask_callback(spec, key, HostKeyStatus::Unknown) {
+        Check::NotFound if ep.opts.hostkey_callback.is_some() => {
+            match ask_callback(ep, key, HostKeyStatus::Unknown) {
                 Some(HostKeyDecision::AcceptAndSave) => {
-                    accept_new(spec, &name, kt, raw_key, log)?;
+                    accept_new(&ep.opts, &name, kt, raw_key, log)?;
                     log_to!(log, "host-key callback: added {name} {offered}");
                     Ok(())
                 }
@@ -386,8 +587,8 @@ fn verify_host_key(
                 key.key_type
             ),
         )),
-        Check::NotFound if spec.cnopts.unknown_host == UnknownHostPolicy::AcceptNew => {
-            accept_new(spec, &name, kt, raw_key, log)?;
+        Check::NotFound if ep.opts.unknown_host == UnknownHostPolicy::AcceptNew => {
+            accept_new(&ep.opts, &name, kt, raw_key, log)?;
             log_to!(log, "accept-new: added {name} {offered}");
             Ok(())
         }
@@ -402,19 +603,13 @@ fn verify_host_key(
 /// O_APPEND, one write of the whole line, after re-reading the file under an
 /// exclusive lock so that two processes never add the same host twice.
 fn accept_new(
-    spec: &ConnectSpec,
+    opts: &CnOpts,
     name: &str,
     kt: hostkeys::KeyType,
     key: &[u8],
     log: Option<&Logger>,
 ) -> Result<()> {
-    let Some(path) = spec
-        .cnopts
-        .hostkeys
-        .as_ref()
-        .and_then(|v| v.first())
-        .cloned()
-    else {
+    let Some(path) = opts.hostkeys.as_ref().and_then(|v| v.first()).cloned() else {
         return Err(Error::invalid_arg(
             "cnopts",
             "accept-new needs a known_hosts file",
@@ -472,261 +667,4 @@ impl Drop for FileLock<'_> {
         // SAFETY: flock on a descriptor the borrowed File keeps open.
         unsafe { libc::flock(self.0.as_raw_fd(), libc::LOCK_UN) };
     }
-}
-
-fn auth_failed(user: &str, peer: &str, why: impl std::fmt::Display) -> Error {
-    Error::new(
-        ErrorKind::Auth,
-        format!("authentication as '{user}' on {peer} failed: {why}"),
-    )
-}
-
-fn authenticate(
-    session: &Session,
-    user: &str,
-    spec: &ConnectSpec,
-    peer: &str,
-    log: Option<&Logger>,
-) -> Result<()> {
-    if let Some(password) = &spec.password {
-        return password_auth(session, user, password.expose(), peer);
-    }
-    if let Some(key) = &spec.private_key {
-        if let Some(selector) = agent_selector(key) {
-            return agent_auth(session, user, selector, peer, log);
-        }
-        let path = expand_user(key);
-        let passphrase = spec.private_key_pass.as_ref().map(Secret::expose);
-        return key_file_auth(session, user, &path, passphrase, peer);
-    }
-    if let Some(data) = &spec.private_key_data {
-        return key_data_auth(session, user, data, peer);
-    }
-    default_auth(session, user, peer, log)
-}
-
-/// Public-key authentication with a key held in memory (libssh2 derives
-/// the public key from it). Messages never include the key.
-fn key_data_auth(session: &Session, user: &str, data: &KeyData, peer: &str) -> Result<()> {
-    let passphrase = data.passphrase.as_ref().map(Secret::expose);
-    let r = session.userauth_pubkey_memory(user, None, data.key.expose(), passphrase);
-    r.map_err(|e| match e.code() {
-        ssh2::ErrorCode::Session(libssh2_sys::LIBSSH2_ERROR_FILE) if passphrase.is_some() => {
-            auth_failed(
-                user,
-                peer,
-                format!(
-                    "cannot use private_key_data: wrong passphrase or unsupported format ({})",
-                    e.message()
-                ),
-            )
-        }
-        ssh2::ErrorCode::Session(libssh2_sys::LIBSSH2_ERROR_FILE) => auth_failed(
-            user,
-            peer,
-            format!(
-                "cannot use private_key_data: it is encrypted (give its passphrase) or not a \
-                 PEM or OpenSSH private key ({})",
-                e.message()
-            ),
-        ),
-        ssh2::ErrorCode::Session(libssh2_sys::LIBSSH2_ERROR_TIMEOUT) => Error::new(
-            ErrorKind::Timeout,
-            format!("authentication on {peer} timed out"),
-        ),
-        _ => auth_failed(
-            user,
-            peer,
-            format!(
-                "the server refused the key given as private_key_data ({})",
-                e.message()
-            ),
-        ),
-    })
-}
-
-/// Some("") for "agent", Some(sel) for "agent:sel", None for a file path.
-fn agent_selector(key: &str) -> Option<&str> {
-    if key == AGENT_PREFIX {
-        return Some("");
-    }
-    key.strip_prefix("agent:")
-}
-
-/// Password authentication; servers that only offer keyboard-interactive
-/// (PAM setups) get the password as the answer to their prompt, as paramiko
-/// does.
-fn password_auth(session: &Session, user: &str, password: &str, peer: &str) -> Result<()> {
-    let methods = session.auth_methods(user).unwrap_or("password").to_string();
-    if session.authenticated() {
-        return Ok(());
-    }
-    let result = if methods.split(',').any(|m| m == "password") {
-        session.userauth_password(user, password)
-    } else if methods.split(',').any(|m| m == "keyboard-interactive") {
-        let mut prompt = PasswordPrompt(password);
-        session.userauth_keyboard_interactive(user, &mut prompt)
-    } else {
-        return Err(auth_failed(
-            user,
-            peer,
-            format!("the server does not accept passwords (it allows: {methods})"),
-        ));
-    };
-    result.map_err(|e| match e.code() {
-        ssh2::ErrorCode::Session(libssh2_sys::LIBSSH2_ERROR_TIMEOUT) => Error::new(
-            ErrorKind::Timeout,
-            format!("authentication on {peer} timed out"),
-        ),
-        _ => auth_failed(user, peer, "wrong password or user"),
-    })
-}
-
-struct PasswordPrompt<'a>(&'a str);
-
-impl ssh2::KeyboardInteractivePrompt for PasswordPrompt<'_> {
-    fn prompt<'b>(
-        &mut self,
-        _user: &str,
-        _instructions: &str,
-        prompts: &[ssh2::Prompt<'b>],
-    ) -> Vec<String> {
-        prompts.iter().map(|_| self.0.to_string()).collect()
-    }
-}
-
-fn key_file_auth(
-    session: &Session,
-    user: &str,
-    path: &Path,
-    passphrase: Option<&str>,
-    peer: &str,
-) -> Result<()> {
-    std::fs::File::open(path).map_err(|e| unreadable_key(path, &e))?;
-    session
-        .userauth_pubkey_file(user, None, path, passphrase)
-        .map_err(|e| key_auth_error(user, peer, path, passphrase.is_some(), &e))
-}
-
-/// A private_key that cannot be read. Its path is named only when
-/// something exists there: a value naming nothing may be a password or a
-/// key given in the wrong argument, and is not repeated.
-fn unreadable_key(path: &Path, e: &std::io::Error) -> Error {
-    if std::fs::symlink_metadata(path).is_ok() {
-        return Error::local_io("read private_key", path, e);
-    }
-    Error::new(
-        ErrorKind::LocalIo,
-        format!(
-            "read private_key: no key file at the path given ({e}); the value is not shown, \
-             in case it is a password or key given in the wrong argument"
-        ),
-    )
-}
-
-fn key_auth_error(user: &str, peer: &str, path: &Path, had_pass: bool, e: &ssh2::Error) -> Error {
-    let key = path.display();
-    match e.code() {
-        ssh2::ErrorCode::Session(libssh2_sys::LIBSSH2_ERROR_FILE) if had_pass => auth_failed(
-            user,
-            peer,
-            format!("cannot use private key '{key}': wrong passphrase or unsupported format ({})", e.message()),
-        ),
-        ssh2::ErrorCode::Session(libssh2_sys::LIBSSH2_ERROR_FILE) => auth_failed(
-            user,
-            peer,
-            format!(
-                "cannot use private key '{key}': it is encrypted (pass private_key_pass) or in an unsupported format ({})",
-                e.message()
-            ),
-        ),
-        ssh2::ErrorCode::Session(libssh2_sys::LIBSSH2_ERROR_TIMEOUT) => {
-            Error::new(ErrorKind::Timeout, format!("authentication on {peer} timed out"))
-        }
-        _ => auth_failed(user, peer, format!("the server refused private key '{key}' ({})", e.message())),
-    }
-}
-
-fn agent_auth(
-    session: &Session,
-    user: &str,
-    selector: &str,
-    peer: &str,
-    log: Option<&Logger>,
-) -> Result<()> {
-    let agent_err = |why: String| auth_failed(user, peer, format!("ssh-agent: {why}"));
-    let mut agent = session.agent().map_err(|e| agent_err(e.to_string()))?;
-    agent.connect().map_err(|e| {
-        agent_err(format!(
-            "cannot connect (is SSH_AUTH_SOCK set?): {}",
-            e.message()
-        ))
-    })?;
-    agent
-        .list_identities()
-        .map_err(|e| agent_err(e.message().to_string()))?;
-    let identities = agent
-        .identities()
-        .map_err(|e| agent_err(e.message().to_string()))?;
-    let chosen: Vec<_> = identities
-        .iter()
-        .filter(|id| {
-            selector.is_empty()
-                || id.comment() == selector
-                || hostkeys::sha256_fingerprint(id.blob()) == selector
-        })
-        .collect();
-    if chosen.is_empty() {
-        let _ = agent.disconnect();
-        return Err(agent_err(if selector.is_empty() {
-            "the agent holds no keys".to_string()
-        } else {
-            format!("no agent key matches '{selector}'")
-        }));
-    }
-    for id in chosen {
-        if agent.userauth(user, id).is_ok() {
-            log_to!(log, "authenticated with agent key {}", id.comment());
-            let _ = agent.disconnect();
-            return Ok(());
-        }
-    }
-    let _ = agent.disconnect();
-    Err(agent_err(
-        "the server accepted none of the agent's keys".to_string(),
-    ))
-}
-
-/// No password and no key: try the usual key files, then the agent.
-fn default_auth(session: &Session, user: &str, peer: &str, log: Option<&Logger>) -> Result<()> {
-    let candidates: Vec<PathBuf> = home_dir()
-        .map(|h| {
-            ["id_ed25519", "id_ecdsa", "id_rsa", "id_dsa"]
-                .iter()
-                .map(|n| h.join(".ssh").join(n))
-                .filter(|p| p.is_file())
-                .collect()
-        })
-        .unwrap_or_default();
-    for key in &candidates {
-        if session.userauth_pubkey_file(user, None, key, None).is_ok() {
-            log_to!(log, "authenticated with default key {}", key.display());
-            return Ok(());
-        }
-    }
-    if std::env::var_os("SSH_AUTH_SOCK").is_some()
-        && agent_auth(session, user, "", peer, log).is_ok()
-    {
-        return Ok(());
-    }
-    Err(auth_failed(
-        user,
-        peer,
-        if candidates.is_empty() {
-            "no password or private key given, no ~/.ssh/id_* key found and no usable ssh-agent"
-                .to_string()
-        } else {
-            "no password or private key given, and the server refused the default keys".to_string()
-        },
-    ))
 }

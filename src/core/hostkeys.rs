@@ -105,9 +105,19 @@ pub struct StoredKey {
 pub struct KnownHosts {
     session: ssh2::Session,
     raw: *mut raw::LIBSSH2_KNOWNHOSTS,
-    /// Lines libssh2 could not parse (markers, unknown key types): "file:line".
+    /// Lines libssh2 could not parse (unknown key types, @cert-authority):
+    /// "file:line".
     pub skipped: Vec<String>,
     pub entries: usize,
+    /// `@revoked` lines: never accept these keys for matching hosts.
+    revoked: Vec<Revoked>,
+}
+
+/// One `@revoked host-patterns key-type base64` line.
+struct Revoked {
+    patterns: String,
+    key: Vec<u8>,
+    at: String,
 }
 
 // SAFETY: the libssh2 collection is only touched while holding its
@@ -140,6 +150,7 @@ impl KnownHosts {
             raw,
             skipped: Vec::new(),
             entries: 0,
+            revoked: Vec::new(),
         })
     }
 
@@ -152,6 +163,10 @@ impl KnownHosts {
         for (n, line) in text.split(|&b| b == b'\n').enumerate() {
             let line = trim_ascii(line);
             if line.is_empty() || line[0] == b'#' {
+                continue;
+            }
+            if line[0] == b'@' {
+                self.marker_line(line, &format!("{}:{}", path.display(), n + 1));
                 continue;
             }
             let rc = {
@@ -174,6 +189,31 @@ impl KnownHosts {
             }
         }
         Ok(())
+    }
+
+    /// `@revoked` lines are kept for `revoked`; `@cert-authority` lines
+    /// are skipped: libssh2 cannot check host certificates.
+    fn marker_line(&mut self, line: &[u8], at: &str) {
+        let text = String::from_utf8_lossy(line);
+        let mut f = text.split_ascii_whitespace();
+        let (marker, patterns, _kind, b64) = (f.next(), f.next(), f.next(), f.next());
+        match (marker, patterns, b64.and_then(base64_decode)) {
+            (Some("@revoked"), Some(p), Some(key)) => self.revoked.push(Revoked {
+                patterns: p.to_string(),
+                key,
+                at: at.to_string(),
+            }),
+            (Some("@cert-authority"), ..) => self.skipped.push(format!("{at} (@cert-authority)")),
+            _ => self.skipped.push(at.to_string()),
+        }
+    }
+
+    /// Where `key` is marked `@revoked` for `name`, if it is.
+    pub fn revoked(&self, name: &str, key: &[u8]) -> Option<String> {
+        self.revoked
+            .iter()
+            .find(|r| r.key == key && host_patterns_match(&r.patterns, name))
+            .map(|r| r.at.clone())
     }
 
     fn check_raw(
@@ -271,6 +311,52 @@ impl KnownHosts {
     /// Append a plain entry for `name` (used by the accept-new policy).
     pub fn line_for(name: &str, kt: KeyType, key: &[u8]) -> String {
         format!("{name} {} {}\n", kt.name, base64(key))
+    }
+}
+
+/// Whether a known_hosts host field (comma-separated patterns with `*`,
+/// `?` and `!`, or one hashed `|1|salt|hash`) matches `name`.
+pub fn host_patterns_match(field: &str, name: &str) -> bool {
+    if let Some(hashed) = field.strip_prefix("|1|") {
+        let Some((salt, hash)) = hashed.split_once('|') else {
+            return false;
+        };
+        return match (base64_decode(salt), base64_decode(hash)) {
+            (Some(salt), Some(hash)) => {
+                hmac_sha1(&salt, name.as_bytes()).is_some_and(|h| h[..] == hash[..])
+            }
+            _ => false,
+        };
+    }
+    let name = name.to_ascii_lowercase();
+    super::ssh_config::pattern_list_matches(&name, field.split(',').map(|p| p.to_ascii_lowercase()))
+}
+
+/// HMAC-SHA1 (hashed known_hosts names) from the OpenSSL libssh2 links.
+fn hmac_sha1(key: &[u8], data: &[u8]) -> Option<[u8; 20]> {
+    let mut out = [0u8; 20];
+    let mut len: std::ffi::c_uint = 0;
+    // SAFETY: the context is a fresh one, checked for NULL and freed once
+    // on every path after its last use; key and data are borrowed slices
+    // read for their own lengths (a known_hosts salt is far below
+    // c_int::MAX); HMAC_Final writes SHA-1's 20 bytes into `out` (20 bytes)
+    // and the length into `len`.
+    unsafe {
+        let ctx = openssl_sys::HMAC_CTX_new();
+        if ctx.is_null() {
+            return None;
+        }
+        let ok = openssl_sys::HMAC_Init_ex(
+            ctx,
+            key.as_ptr() as *const std::ffi::c_void,
+            key.len() as std::ffi::c_int,
+            openssl_sys::EVP_sha1(),
+            ptr::null_mut(),
+        ) == 1
+            && openssl_sys::HMAC_Update(ctx, data.as_ptr(), data.len()) == 1
+            && openssl_sys::HMAC_Final(ctx, out.as_mut_ptr(), &mut len) == 1;
+        openssl_sys::HMAC_CTX_free(ctx);
+        (ok && len == 20).then_some(out)
     }
 }
 
@@ -384,6 +470,28 @@ mod tests {
         assert_eq!(
             sha256_fingerprint(b""),
             "SHA256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU"
+        );
+    }
+
+    #[test]
+    fn revoked_host_fields_match_plain_wildcard_and_hashed_names() {
+        assert!(host_patterns_match("*", "[127.0.0.1]:2222"));
+        assert!(host_patterns_match(
+            "a.example,[127.0.0.1]:*",
+            "[127.0.0.1]:2222"
+        ));
+        assert!(!host_patterns_match("*.example,!b.example", "b.example"));
+        // `ssh-keygen -H` of "[127.0.0.1]:2222" with this salt.
+        let salt = base64(&[7u8; 20]);
+        let hash = base64(&hmac_sha1(&[7u8; 20], b"[127.0.0.1]:2222").unwrap());
+        let field = format!("|1|{salt}|{hash}");
+        assert!(host_patterns_match(&field, "[127.0.0.1]:2222"));
+        assert!(!host_patterns_match(&field, "[127.0.0.1]:2223"));
+        // RFC 2202 test case 2.
+        let mac = hmac_sha1(b"Jefe", b"what do ya want for nothing?").unwrap();
+        assert_eq!(
+            mac.iter().map(|b| format!("{b:02x}")).collect::<String>(),
+            "effcdf6ae5eb2fa2d27416d5f184df9c259a7c79"
         );
     }
 

@@ -1,5 +1,6 @@
 //! The safe Rust core: every behaviour of psftp lives here.
 
+pub mod auth;
 pub mod cnopts;
 pub mod conn;
 pub mod connect;
@@ -11,11 +12,14 @@ pub mod local;
 pub mod log;
 pub mod options;
 pub mod paths;
+pub mod plan;
 pub mod remote;
 pub mod resume;
+pub mod route;
 pub mod secret;
 pub mod siblings;
 pub mod split;
+pub mod ssh_config;
 pub mod transfer;
 pub mod tree;
 pub mod walk;

@@ -8,7 +8,7 @@
 //! removed (Redactor), in case one was also given in another slot.
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use crate::error::{Error, Result};
 
@@ -72,45 +72,56 @@ const MIN_SECRET_LEN: usize = 6;
 const MIN_KEY_LINE_LEN: usize = 16;
 
 /// The secrets of one connection, to remove from its messages and logs.
+/// Clones share one list, which grows as the connection learns more
+/// secrets (the answers of a keyboard-interactive callback).
 #[derive(Clone, Default)]
 pub struct Redactor {
-    needles: Arc<Vec<Secret>>,
+    needles: Arc<RwLock<Vec<Secret>>>,
 }
 
 impl fmt::Debug for Redactor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Redactor({} secrets)", self.needles.len())
+        write!(f, "Redactor({} secrets)", self.read().len())
     }
 }
 
 impl Redactor {
     pub fn new<'a>(secrets: impl IntoIterator<Item = &'a Secret>) -> Redactor {
-        let mut needles = Vec::new();
+        let r = Redactor::default();
         for s in secrets {
-            let text = s.expose();
-            if text.len() >= MIN_SECRET_LEN {
-                needles.push(s.clone());
-            }
-            if looks_like_key(text) {
-                needles.extend(
-                    text.lines()
-                        .map(str::trim)
-                        .filter(|l| l.len() >= MIN_KEY_LINE_LEN && !l.starts_with("-----"))
-                        .map(Secret::new),
-                );
-            }
+            r.add(s);
+        }
+        r
+    }
+
+    /// Keep `secret` (and each line of it, when it is key material) out
+    /// of every later message and log line.
+    pub fn add(&self, secret: &Secret) {
+        let text = secret.expose();
+        let mut needles = self.needles.write().unwrap_or_else(|p| p.into_inner());
+        if text.len() >= MIN_SECRET_LEN && !needles.contains(secret) {
+            needles.push(secret.clone());
+        }
+        if looks_like_key(text) {
+            needles.extend(
+                text.lines()
+                    .map(str::trim)
+                    .filter(|l| l.len() >= MIN_KEY_LINE_LEN && !l.starts_with("-----"))
+                    .map(Secret::new),
+            );
         }
         // Longest first, so that a whole key goes before its lines.
         needles.sort_by_key(|s| std::cmp::Reverse(s.expose().len()));
-        Redactor {
-            needles: Arc::new(needles),
-        }
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Vec<Secret>> {
+        self.needles.read().unwrap_or_else(|p| p.into_inner())
     }
 
     /// `text` without any of the secrets.
     pub fn scrub(&self, text: &str) -> String {
         let mut out = text.to_string();
-        for n in self.needles.iter() {
+        for n in self.read().iter() {
             if out.contains(n.expose()) {
                 out = out.replace(n.expose(), "<redacted>");
             }
@@ -168,5 +179,14 @@ mod tests {
             clean.contains("host:22"),
             "short secrets are not searched for"
         );
+    }
+
+    #[test]
+    fn secrets_added_later_reach_every_clone() {
+        let r = Redactor::new([&Secret::new("correct horse")]);
+        let log_copy = r.clone();
+        r.add(&Secret::new("493817"));
+        let clean = log_copy.scrub("prompt 'code 493817 expired' for correct horse");
+        assert_eq!(clean, "prompt 'code <redacted> expired' for <redacted>");
     }
 }

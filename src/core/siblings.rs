@@ -1,44 +1,45 @@
 //! Extra connections opened for one operation (tree transfers, split
-//! files). Their sockets are kept so that an interrupt of the caller's
+//! files). Their routes are kept so that an interrupt of the caller's
 //! connection reaches them too.
 
-use std::net::{Shutdown, TcpStream};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use super::conn::Connection;
+use super::route::Cutter;
 use crate::error::Result;
 
 #[derive(Default)]
 pub struct Siblings {
-    sockets: Mutex<Vec<TcpStream>>,
+    cutters: Mutex<Vec<Arc<Cutter>>>,
 }
 
 impl Siblings {
-    /// A new connection to `conn`'s server, cut at once if `conn` is (or
-    /// already was) interrupted.
+    /// A new connection to `conn`'s server by the same route, cut at once
+    /// if `conn` is (or already was) interrupted.
     pub fn connect(&self, conn: &Connection) -> Result<Connection> {
-        let register = |sock: &TcpStream| {
-            let mut sockets = self.sockets.lock().unwrap_or_else(|p| p.into_inner());
+        let cutter = Arc::new(Cutter::default());
+        {
+            let mut all = self.cutters.lock().unwrap_or_else(|p| p.into_inner());
             // Registered under the lock `cut_all` takes: a connection
             // arriving after an interrupt is cut at once instead of waiting
             // out its timeout.
             if conn.is_interrupted() {
-                let _ = sock.shutdown(Shutdown::Both);
+                cutter.cut();
             }
-            sockets.extend(sock.try_clone().ok());
-        };
-        conn.connect_sibling(&register)
+            all.push(cutter.clone());
+        }
+        conn.connect_sibling(cutter)
     }
 
     /// Shut down every sibling: blocked calls on them return at once.
     pub fn cut_all(&self) {
-        for s in self
-            .sockets
+        for c in self
+            .cutters
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .iter()
         {
-            let _ = s.shutdown(Shutdown::Both);
+            c.cut();
         }
     }
 }

@@ -27,7 +27,7 @@ export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 # generated from the header so new functions are covered automatically.
 python3 "$root/tests/c/gen_bad_calls.py" "$root/include/psftp.h" > "$out/bad_calls.c"
 cp "$root/tests/c/check.h" "$out/"
-for t in test_connect test_transfer bad_calls; do
+for t in test_connect test_transfer test_routes bad_calls; do
   src=$root/tests/c/$t.c
   [ -f "$src" ] || src=$out/$t.c
   echo "== $t (ASan, LSan, UBSan)"

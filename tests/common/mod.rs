@@ -57,7 +57,7 @@ impl Server {
         self.file("known_hosts")
     }
 
-    fn from_env_file(path: &Path) -> Server {
+    pub fn from_env_file(path: &Path) -> Server {
         let text =
             std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         let env: HashMap<String, String> = text
@@ -77,11 +77,20 @@ impl Server {
     /// Start a private server in `dir` (kept alive by a parked thread, so
     /// PR_SET_PDEATHSIG only fires when the test process exits).
     pub fn spawn(dir: &Path) -> Server {
+        Server::spawn_with(dir, &[])
+    }
+
+    /// A private server with fixture knobs (PSFTP_SSHD_* in tests/fixture/sshd.sh).
+    pub fn spawn_with(dir: &Path, knobs: &[(&str, &str)]) -> Server {
         let _ = std::fs::remove_file(dir.join("env"));
         let (tx, rx) = std::sync::mpsc::channel();
         let dir2 = dir.to_path_buf();
+        let knobs: Vec<(String, String)> = knobs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         std::thread::spawn(move || {
-            let child = spawn_sshd(&dir2, None);
+            let child = spawn_script("sshd.sh", &dir2, None, &knobs);
             tx.send(child).unwrap();
             loop {
                 std::thread::park();
@@ -122,7 +131,8 @@ impl Server {
         let (tx, rx) = std::sync::mpsc::channel();
         let (dir, port) = (self.dir.clone(), self.port);
         std::thread::spawn(move || {
-            tx.send(spawn_sshd(&dir, Some(port))).unwrap();
+            tx.send(spawn_script("sshd.sh", &dir, Some(port), &[]))
+                .unwrap();
             loop {
                 std::thread::park();
             }
@@ -170,10 +180,20 @@ pub fn open_fds() -> usize {
     std::fs::read_dir("/proc/self/fd").unwrap().count()
 }
 
-fn spawn_sshd(dir: &Path, port: Option<u16>) -> Child {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixture/sshd.sh");
+/// `tests/fixture/SCRIPT run DIR [PORT]`, stopped by SIGTERM when this
+/// process exits.
+pub fn spawn_script(
+    script: &str,
+    dir: &Path,
+    port: Option<u16>,
+    knobs: &[(String, String)],
+) -> Child {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixture")
+        .join(script);
     let mut cmd = Command::new("bash");
     cmd.arg(script).arg("run").arg(dir);
+    cmd.envs(knobs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     if let Some(p) = port {
         cmd.arg(p.to_string());
     }
@@ -395,6 +415,86 @@ impl<'a> Login<'a> {
             );
         }
         r.map(|_| Conn(conn))
+    }
+}
+
+/// psftp_connect_opts through the C ABI, freed on drop.
+pub struct COpts(pub *mut psftp::capi::connect_opts::psftp_connect_opts);
+
+impl COpts {
+    pub fn new(host: &str) -> COpts {
+        let mut p = std::ptr::null_mut();
+        check(unsafe {
+            psftp::capi::connect_opts::psftp_connect_opts_new(c(host).as_ptr(), &mut p)
+        })
+        .unwrap();
+        COpts(p)
+    }
+
+    /// What `login` and `opts` would give psftp_connect().
+    pub fn from_login(login: &Login<'_>, opts: &Opts) -> COpts {
+        use psftp::capi::connect_opts::*;
+        let o = COpts::new(login.host);
+        let cs = |v: Option<&str>| v.map(c);
+        let p = |v: &Option<CString>| v.as_ref().map_or(std::ptr::null(), |s| s.as_ptr());
+        let (user, pw, key, pass, dp) = (
+            cs(login.user),
+            cs(login.password),
+            cs(login.key),
+            cs(login.passphrase),
+            cs(login.default_path),
+        );
+        check(psftp_connect_opts_set_port(o.0, login.port as c_int)).unwrap();
+        check(psftp_connect_opts_set_cnopts(o.0, opts.0)).unwrap();
+        // SAFETY: every string is NULL or a live CString.
+        unsafe {
+            check(psftp_connect_opts_set_username(o.0, p(&user))).unwrap();
+            check(psftp_connect_opts_set_password(o.0, p(&pw))).unwrap();
+            if key.is_some() {
+                check(psftp_connect_opts_set_private_key(o.0, p(&key), p(&pass))).unwrap();
+            }
+            check(psftp_connect_opts_set_default_path(o.0, p(&dp))).unwrap();
+        }
+        o
+    }
+
+    /// A private key from memory (psftp_connect_opts_set_private_key_data).
+    pub fn key_data(self, key: &[u8], passphrase: Option<&str>) -> COpts {
+        self.set_key_data(key, passphrase).unwrap();
+        self
+    }
+
+    pub fn set_key_data(&self, key: &[u8], passphrase: Option<&str>) -> Result<(), Fail> {
+        let p = passphrase.map(c);
+        check(unsafe {
+            psftp::capi::connect_opts::psftp_connect_opts_set_private_key_data(
+                self.0,
+                key.as_ptr(),
+                key.len(),
+                p.as_ref().map_or(std::ptr::null(), |p| p.as_ptr()),
+            )
+        })
+    }
+
+    /// psftp_connect_with(); on failure also check that `error_out` got
+    /// the message and `conn_out` was left alone.
+    pub fn connect(&self) -> Result<Conn, Fail> {
+        let mut conn = std::ptr::null_mut();
+        let mut err = std::ptr::null_mut();
+        let r = check(unsafe {
+            psftp::capi::connect_opts::psftp_connect_with(self.0, &mut conn, &mut err)
+        });
+        if let Err(f) = &r {
+            assert!(conn.is_null(), "conn_out untouched on failure");
+            assert_eq!(take_string(err).as_deref(), Some(f.msg.as_str()));
+        }
+        r.map(|_| Conn(conn))
+    }
+}
+
+impl Drop for COpts {
+    fn drop(&mut self) {
+        psftp::capi::connect_opts::psftp_connect_opts_free(self.0)
     }
 }
 

@@ -25,11 +25,16 @@ The user name picks how the writable area departs from OpenSSH:
   noposix    no posix-rename@openssh.com at all
   draftlink  SSH_FXP_SYMLINK is read in the draft's order (link first),
              as asyncssh's server does for clients that are not OpenSSH
+  kbd        no password: keyboard-interactive only, asking "Code: "; the
+             answer KBD_CODE gets in (then as test), any other is quoted
+             back in a second prompt ("code X is wrong; try again: "), as
+             a careless server would, and a second wrong one fails
 Any user: renaming a part file into a name containing "fail-place" fails.
 A second port serves the same under a banner psftp does not know, and runs
 the requests that arrive together out of order, as far as the draft and
 pkg/sftp let a server: READs and WRITEs after every other request, and
-MKDIRs (of different paths) in reverse. Any password is accepted. Usage:
+MKDIRs (of different paths) in reverse. Any password is accepted (but
+kbd's). Usage:
   sftp_server.py PORT_FILE ROOT   listen on two free 127.0.0.1 ports, write
                                   "PORT REORDERING_PORT" to PORT_FILE,
                                   serve /w from ROOT
@@ -62,6 +67,7 @@ SHORT = bytes((i * 13 + i // 251) & 0xFF for i in range(3 * 1024 * 1024 + 123))
 READS_SIZE = 300_000
 ROOT = None  # the real directory behind /w
 USERS = ("test", "nosetstat", "noclobber", "noposix", "draftlink")
+KBD_CODE = "let-me-in-123"
 
 
 def attrs(mode, size, name=""):
@@ -456,6 +462,7 @@ class ReorderingSftp(Sftp):
 
 class Auth(paramiko.ServerInterface):
     username = "test"
+    kbd_rounds = 0
 
     def check_auth_password(self, username, password):
         if username not in USERS:
@@ -464,7 +471,23 @@ class Auth(paramiko.ServerInterface):
         return paramiko.AUTH_SUCCESSFUL
 
     def get_allowed_auths(self, username):
-        return "password"
+        return "keyboard-interactive" if username == "kbd" else "password"
+
+    def check_auth_interactive(self, username, submethods):
+        if username != "kbd":
+            return paramiko.AUTH_FAILED
+        self.kbd_rounds = 0
+        return paramiko.InteractiveQuery("", "", ("Code: ", False))
+
+    def check_auth_interactive_response(self, responses):
+        self.kbd_rounds += 1
+        answer = responses[0] if responses else ""
+        if answer == KBD_CODE:
+            self.username = "test"
+            return paramiko.AUTH_SUCCESSFUL
+        if self.kbd_rounds == 1:
+            return paramiko.InteractiveQuery("", "", ("code %s is wrong; try again: " % answer, False))
+        return paramiko.AUTH_FAILED
 
     def check_channel_request(self, kind, chanid):
         return paramiko.OPEN_SUCCEEDED if kind == "session" else paramiko.OPEN_FAILED_ADMINISTRATIVELY_PROHIBITED

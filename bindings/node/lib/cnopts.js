@@ -2,7 +2,7 @@
 // pysftp CnOpts over psftp_cnopts. These calls only read local files
 // (known_hosts), never the network, so they are synchronous.
 
-const { koffi, fns, types } = require('./native');
+const { koffi, fns, types, takeString } = require('./native');
 const { checkSync, PsftpError, codes } = require('./errors');
 const args = require('./args');
 
@@ -31,6 +31,9 @@ const APPLY = {
   connectTimeout: (o, v) => o.setConnectTimeout(v),
   timeout: (o, v) => o.setTimeout(v),
   keepalive: (o, v) => o.setKeepalive(v),
+  sshConfig: (o, v) => o.setSshConfig(v),
+  proxyJump: (o, v) => o.setProxyJump(v),
+  proxyCommand: (o, v) => o.setProxyCommand(v),
 };
 
 const kCopy = Symbol('copy');
@@ -123,6 +126,34 @@ class CnOpts {
   /** Send a keepalive after this many idle seconds (0: never). */
   setKeepalive(seconds) {
     return this.#set('psftp_cnopts_set_keepalive', args.int(seconds, 'seconds', 'int32'));
+  }
+
+  /**
+   * Read ssh_config as `ssh HOST` does: true for ~/.ssh/config and
+   * /etc/ssh/ssh_config, a path for that file only (ssh -F), false to stop
+   * (the default). connect()'s host may then be a Host alias; what
+   * connect() is given, and every option set here, wins over the files.
+   */
+  setSshConfig(useOrPath) {
+    if (typeof useOrPath === 'string') return this.#set('psftp_cnopts_set_ssh_config', true, args.str(useOrPath, 'sshConfig'));
+    return this.#set('psftp_cnopts_set_ssh_config', args.bool(useOrPath, 'sshConfig'), null);
+  }
+
+  /** What connecting to `host` would use, as `ssh -G host` prints it. */
+  sshConfigReport(host) {
+    const out = [null];
+    checkSync(fns.psftp_cnopts_ssh_config_report(this[kHandle], args.str(host, 'host'), out));
+    return takeString(out[0]);
+  }
+
+  /** Jump hosts, as ssh -J: 'user@host:port,host2'; 'none' ignores ssh_config's; null removes. */
+  setProxyJump(hops) {
+    return this.#set('psftp_cnopts_set_proxy_jump', args.optStr(hops, 'proxyJump'));
+  }
+
+  /** A command carrying the connection on stdin/stdout (%h %p %r), as ssh's ProxyCommand; null removes. */
+  setProxyCommand(command) {
+    return this.#set('psftp_cnopts_set_proxy_command', args.optStr(command, 'proxyCommand'));
   }
 
   /** pysftp `get_hostkey(host)`; write '[host]:port' for a port other than 22. */

@@ -11,6 +11,7 @@ const { CallbackScope } = require('./callbacks');
 const { Attributes, DirEntry } = require('./attrs');
 const { cnoptsFrom, takeHostkey, kHandle } = require('./cnopts');
 const { HostKeyAsker } = require('./hostkey');
+const { KbdIntAnswerer } = require('./kbdint');
 const { withTransferOptions, transferOptions, TREE_SETTINGS } = require('./transfer-options');
 const { SftpFile, readStream, writeStream } = require('./file');
 const args = require('./args');
@@ -26,6 +27,8 @@ const CONNECT_OPTIONS = [
   'cnopts',
   'defaultPath',
   'hostKeyCallback',
+  'keyboardInteractive',
+  'socket',
 ];
 const GET_OPTIONS = ['callback', 'preserveMtime', 'atomic', 'resume', 'fsync', 'parallelism', 'signal'];
 const PUT_OPTIONS = ['callback', 'confirm', 'preserveMtime', 'atomic', 'resume', 'fsync', 'parallelism', 'signal'];
@@ -51,6 +54,9 @@ const kCreate = Symbol('create');
 function connectOptions(o) {
   const host = args.str(o.host, 'host');
   const username = args.optStr(o.username, 'username');
+  if (Buffer.isBuffer(o.privateKey)) {
+    throw args.invalid('privateKey', "a key file's path or 'agent' (give the key itself as privateKeyData)", o.privateKey);
+  }
   const privateKey = args.optStr(o.privateKey, 'privateKey');
   const keyData = o.privateKeyData === undefined || o.privateKeyData === null ? null : args.bytes(o.privateKeyData, 'privateKeyData');
   if (keyData !== null && privateKey !== null) {
@@ -60,6 +66,7 @@ function connectOptions(o) {
   const port = o.port === undefined ? 0 : args.int(o.port, 'port', 'int32'); // 0: 22
   const privateKeyPass = args.optStr(o.privateKeyPass, 'privateKeyPass');
   const defaultPath = args.optStr(o.defaultPath, 'defaultPath');
+  const socket = o.socket === undefined || o.socket === null ? -1 : args.int(o.socket, 'socket', 'int32');
   const out = [null];
   checkSync(fns.psftp_connect_opts_new(host, out));
   const opts = out[0];
@@ -73,6 +80,7 @@ function connectOptions(o) {
       checkSync(fns.psftp_connect_opts_set_private_key(opts, privateKey, privateKeyPass));
     }
     checkSync(fns.psftp_connect_opts_set_default_path(opts, defaultPath));
+    if (socket !== -1) checkSync(fns.psftp_connect_opts_set_socket(opts, socket));
     return opts;
   } catch (e) {
     fns.psftp_connect_opts_free(opts);
@@ -86,12 +94,17 @@ function connectOptions(o) {
  * path, or 'agent' / 'agent:NAME' for ssh-agent keys; `privateKeyData` a
  * key's contents instead (a Buffer or a string, OpenSSH or PEM), with
  * `privateKeyPass` as its passphrase too. `hostKeyCallback` decides about
- * unknown and changed host keys (see hostkey.js).
+ * unknown and changed host keys (see hostkey.js), `keyboardInteractive`
+ * answers keyboard-interactive prompts (see kbdint.js), and `socket` is
+ * the descriptor of a stream socket the program connected (psftp
+ * duplicates it; the program keeps and closes its own).
  */
 async function connect(options) {
   const o = args.options(options, CONNECT_OPTIONS);
   const hostKeyCallback = args.optFunc(o.hostKeyCallback, 'hostKeyCallback');
   const asker = hostKeyCallback ? new HostKeyAsker(hostKeyCallback) : null;
+  const kbdFn = args.optFunc(o.keyboardInteractive, 'keyboardInteractive');
+  const answerer = kbdFn ? new KbdIntAnswerer(kbdFn) : null;
   const connectOpts = connectOptions(o);
   try {
     for (let attempt = 1; ; attempt++) {
@@ -101,18 +114,22 @@ async function connect(options) {
       const error = [null]; // the message comes back here: the thread-local one stays on the worker
       let rc;
       let uninstall = null;
+      let uninstallKbd = null;
       try {
         const cnoptsHandle = cnopts ? cnopts[kHandle] : null;
         if (asker) uninstall = asker.install(cnoptsHandle);
+        if (answerer) uninstallKbd = answerer.install(connectOpts);
         checkSync(fns.psftp_connect_opts_set_cnopts(connectOpts, cnoptsHandle)); // copied now
         rc = await callAsync(fns.psftp_connect_with, [connectOpts, conn, error]);
       } finally {
         uninstall?.();
+        uninstallKbd?.();
         if (owned) cnopts.free(); // copied into the connect options
       }
       if (rc >= 0) return new Connection(kCreate, conn[0]);
       const err = new PsftpError(rc, takeString(error[0]));
       asker?.rethrow();
+      answerer?.rethrow();
       if (!asker || attempt === HOSTKEY_ATTEMPTS || !(await asker.acceptedLater())) throw err;
     }
   } finally {

@@ -151,6 +151,21 @@ koffi.proto('int psftp_hostkey_cb(const char *host, int port, const psftp_hostke
 // The host-key callback is stored in the options and called later, during
 // psftp_connect: it must be a registered callback of this pointer type.
 types.hostkeyCb = 'psftp_hostkey_cb *';
+types.kbdPrompt = koffi.struct('psftp_kbdint_prompt', { struct_size: 'size_t', text: 'const char *', echo: 'bool' });
+// `prompts` stays a raw pointer to `num_prompts` pointers (entriesOf).
+types.kbdRequest = koffi.struct('psftp_kbdint_request', {
+  struct_size: 'size_t',
+  host: 'const char *',
+  port: 'int',
+  user: 'const char *',
+  name: 'const char *',
+  instruction: 'const char *',
+  num_prompts: 'size_t',
+  prompts: 'void *',
+});
+koffi.proto('int psftp_kbdint_cb(const psftp_kbdint_request *request, void *answers, void *user_data)');
+// Stored in the connect options and called during psftp_connect_with.
+types.kbdintCb = 'psftp_kbdint_cb *';
 
 // Strings and lists psftp allocates come back as raw pointers (`void **`),
 // so the binding can copy them and release them with psftp's own free.
@@ -176,6 +191,10 @@ const PROTOTYPES = [
   'int psftp_cnopts_get_hostkey(const psftp_cnopts *opts, const char *host, _Out_ void **out)',
   'int psftp_cnopts_set_hostkey_callback(psftp_cnopts *opts, psftp_hostkey_cb *callback, void *user_data, ' +
     'void *finalizer)',
+  'int psftp_cnopts_set_ssh_config(psftp_cnopts *opts, bool use_, const char *path)',
+  'int psftp_cnopts_ssh_config_report(const psftp_cnopts *opts, const char *host, _Out_ void **out)',
+  'int psftp_cnopts_set_proxy_jump(psftp_cnopts *opts, const char *hops)',
+  'int psftp_cnopts_set_proxy_command(psftp_cnopts *opts, const char *command)',
 
   'int psftp_connect_opts_new(const char *host, _Out_ psftp_connect_opts **out)',
   'void psftp_connect_opts_free(psftp_connect_opts *opts)',
@@ -187,6 +206,10 @@ const PROTOTYPES = [
     'const char *passphrase)',
   'int psftp_connect_opts_set_cnopts(psftp_connect_opts *opts, const psftp_cnopts *cnopts)',
   'int psftp_connect_opts_set_default_path(psftp_connect_opts *opts, const char *path)',
+  'int psftp_connect_opts_set_socket(psftp_connect_opts *opts, int fd)',
+  'int psftp_connect_opts_set_kbdint_callback(psftp_connect_opts *opts, psftp_kbdint_cb *callback, ' +
+    'void *user_data, void *finalizer)',
+  'int psftp_kbdint_answer(void *answers, size_t index, const char *answer)',
   'int psftp_connect_with(const psftp_connect_opts *opts, _Out_ psftp_conn **conn_out, _Out_ void **error_out)',
   'int psftp_connect(const char *host, const char *username, const char *private_key, ' +
     'const char *password, int port, const char *private_key_pass, const psftp_cnopts *cnopts, ' +

@@ -13,7 +13,7 @@ from __future__ import annotations
 from . import _ffi
 from .attributes import HostKey, SecurityOptions, SFTPAttributes
 from .cnopts import CnOpts, HostKeys, known_hosts
-from .connection import Connection, SFTPClient, TreeProgress
+from .connection import Connection, KeyboardInteractive, SFTPClient, TreeProgress
 from .exceptions import (
     AuthenticationException,
     BadHostKeyException,
@@ -57,6 +57,7 @@ __all__ = [
     "HostKeysException",
     "InternalError",
     "InvalidArgumentError",
+    "KeyboardInteractive",
     "LocalOSError",
     "PasswordRequiredException",
     "RemoteOSError",

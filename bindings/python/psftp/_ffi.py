@@ -167,6 +167,24 @@ class TreeProgressStruct(Structure):
     ]
 
 
+class KbdPromptStruct(Structure):
+    _fields_ = [("struct_size", c_size_t), ("text", c_char_p), ("echo", c_bool)]
+
+
+class KbdRequestStruct(Structure):
+    # `prompts` points to pointers to the prompts, as the lists above.
+    _fields_ = [
+        ("struct_size", c_size_t),
+        ("host", c_char_p),
+        ("port", c_int),
+        ("user", c_char_p),
+        ("name", c_char_p),
+        ("instruction", c_char_p),
+        ("num_prompts", c_size_t),
+        ("prompts", POINTER(POINTER(KbdPromptStruct))),
+    ]
+
+
 _Sized = TypeVar("_Sized", Attrs, StatVfsInfo)
 
 
@@ -185,6 +203,7 @@ WALK_CB = CFUNCTYPE(c_int, c_char_p, POINTER(Attrs), c_void_p)
 TREE_PROGRESS_CB = CFUNCTYPE(c_int, POINTER(TreeProgressStruct), c_void_p)
 HOSTKEY_CB = CFUNCTYPE(c_int, c_char_p, c_int, POINTER(HostKeyStruct), c_int, c_void_p)
 FINALIZER = CFUNCTYPE(None, c_void_p)
+KBDINT_CB = CFUNCTYPE(c_int, POINTER(KbdRequestStruct), c_void_p, c_void_p)
 
 # Answers and statuses of the host-key callback.
 HOSTKEY_STATUS_UNKNOWN = 1
@@ -241,6 +260,10 @@ _sig("psftp_cnopts_set_timeout", c_int, _P, c_double)
 _sig("psftp_cnopts_set_keepalive", c_int, _P, c_int)
 _sig("psftp_cnopts_get_hostkey", c_int, _P, c_char_p, POINTER(POINTER(HostKeyStruct)))
 _sig("psftp_cnopts_set_hostkey_callback", c_int, _P, HOSTKEY_CB, c_void_p, FINALIZER)
+_sig("psftp_cnopts_set_ssh_config", c_int, _P, c_bool, c_char_p)
+_sig("psftp_cnopts_ssh_config_report", c_int, _P, c_char_p, _OUT_P)
+_sig("psftp_cnopts_set_proxy_jump", c_int, _P, c_char_p)
+_sig("psftp_cnopts_set_proxy_command", c_int, _P, c_char_p)
 
 _sig("psftp_connect_opts_new", c_int, c_char_p, _OUT_P)
 _sig("psftp_connect_opts_free", None, _P)
@@ -251,6 +274,9 @@ _sig("psftp_connect_opts_set_private_key", c_int, _P, c_char_p, c_char_p)
 _sig("psftp_connect_opts_set_private_key_data", c_int, _P, c_char_p, c_size_t, c_char_p)
 _sig("psftp_connect_opts_set_cnopts", c_int, _P, _P)
 _sig("psftp_connect_opts_set_default_path", c_int, _P, c_char_p)
+_sig("psftp_connect_opts_set_socket", c_int, _P, c_int)
+_sig("psftp_connect_opts_set_kbdint_callback", c_int, _P, KBDINT_CB, c_void_p, FINALIZER)
+_sig("psftp_kbdint_answer", c_int, c_void_p, c_size_t, c_char_p)
 _sig("psftp_connect_with", c_int, _P, _OUT_P, _OUT_P)
 _sig("psftp_close", None, _P)
 _sig("psftp_interrupt", None, _P)
@@ -543,6 +569,30 @@ def take_hostkey(p: "ctypes._Pointer[HostKeyStruct]") -> HostKeyValue:
         return hostkey_value(p.contents)
     finally:
         lib.psftp_hostkey_free(p)
+
+
+class KbdRequestValue(NamedTuple):
+    """A keyboard-interactive round: who asks (the server or a jump host),
+    the server's name and instruction, and its prompts with their echo
+    flags (False: a secret)."""
+
+    host: str
+    port: int
+    user: str
+    name: str
+    instruction: str
+    prompts: List[Tuple[str, bool]]
+
+
+def kbd_request_value(r: KbdRequestStruct) -> KbdRequestValue:
+    def text(b: Optional[bytes]) -> str:
+        return (b or b"").decode("utf-8", "replace")
+
+    prompts = []
+    for i in range(r.num_prompts):
+        p = r.prompts[i].contents
+        prompts.append((text(p.text), bool(p.echo)))
+    return KbdRequestValue(text(r.host), r.port, text(r.user), text(r.name), text(r.instruction), prompts)
 
 
 class FailureValue(NamedTuple):

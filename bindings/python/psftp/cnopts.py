@@ -95,10 +95,13 @@ def _check(rc: int) -> None:
         raise from_info(_ffi.last_error(rc))
 
 
-def _build_c(files: Sequence[str], hostkeys_on: bool) -> int:
-    """A C cnopts checking against `files` (or nothing when off)."""
+def _build_c(files: Sequence[str], hostkeys_on: bool, first_is_default: bool = False) -> int:
+    """A C cnopts checking against `files` (or nothing when off). With
+    `first_is_default`, the first file is ~/.ssh/known_hosts because the
+    caller named none: psftp is then told so (NULL), and ssh_config's
+    UserKnownHostsFile may replace it, as it replaces ssh's default."""
     out = ctypes.c_void_p()
-    first = files[0] if files else None
+    first = files[0] if files and not first_is_default else None
     _check(_ffi.lib.psftp_cnopts_new(_ffi.opt(first), ctypes.byref(out)))
     handle = int(out.value or 0)
     try:
@@ -126,6 +129,16 @@ class CnOpts:
     ``connect_timeout`` (seconds, default 30; 0 waits forever),
     ``timeout`` (the initial ``Connection.timeout``), ``keepalive``
     (seconds between SSH keepalives while idle; 0 never).
+
+    Connecting wherever ``ssh`` connects (off by default, as pysftp):
+    ``ssh_config`` (True reads ~/.ssh/config and /etc/ssh/ssh_config, a
+    path reads that file only, as ``ssh -F``; the host may then be a Host
+    alias, and what Connection() is given explicitly, and every option set
+    here, wins over the files), ``proxy_jump`` (jump hosts as ``ssh -J``:
+    "user@host:port,host2"; "none" ignores ssh_config's) and
+    ``proxy_command`` (a command carrying the connection on its
+    stdin/stdout, with %h %p %r tokens). ``ssh_config_report(host)`` shows
+    what a connect to ``host`` would use, as ``ssh -G``.
     """
 
     def __init__(
@@ -137,6 +150,9 @@ class CnOpts:
         connect_timeout: float = 30.0,
         timeout: Optional[float] = None,
         keepalive: int = 0,
+        ssh_config: Union[bool, str, "os.PathLike[str]"] = False,
+        proxy_jump: Optional[str] = None,
+        proxy_command: Optional[str] = None,
     ) -> None:
         self.log: Union[bool, str] = False
         self.compression = False
@@ -146,6 +162,12 @@ class CnOpts:
         self.connect_timeout = connect_timeout
         self.timeout = timeout
         self.keepalive = keepalive
+        self.ssh_config = ssh_config
+        self.proxy_jump = proxy_jump
+        self.proxy_command = proxy_command
+        # Whether the caller named the known_hosts file (ssh_config's
+        # UserKnownHostsFile then does not replace it).
+        self._knownhosts_given = knownhosts is not None
         if knownhosts is None:
             knownhosts = known_hosts()
         # Where accept_new and the callback's "accept-and-save" write.
@@ -174,6 +196,33 @@ class CnOpts:
             raise SSHException(f"No hostkey for host {host} found.")
         return _lookup(self.hostkeys.filenames, host)
 
+    def ssh_config_report(self, host: str) -> str:
+        """What a Connection(host, cnopts=self) would use, one "keyword
+        value" line each as ``ssh -G host`` prints them, then "#" lines
+        naming the config files read, the jump hosts and anything psftp
+        cannot honour. Nothing is sent anywhere. A malformed config file
+        raises InvalidArgumentError naming the file and line."""
+        handle = self._to_c([])
+        try:
+            out = ctypes.c_void_p()
+            _check(_ffi.lib.psftp_cnopts_ssh_config_report(handle, host.encode(), ctypes.byref(out)))
+            return (_ffi.take_string(out.value) or b"").decode("utf-8", "replace")
+        finally:
+            _ffi.lib.psftp_cnopts_free(handle)
+
+    def _route_to_c(self, handle: int) -> None:
+        """ssh_config, proxy_jump and proxy_command on the C options."""
+        lib = _ffi.lib
+        cfg = self.ssh_config
+        if cfg is True:
+            _check(lib.psftp_cnopts_set_ssh_config(handle, True, None))
+        elif cfg is not False and cfg is not None:
+            _check(lib.psftp_cnopts_set_ssh_config(handle, True, _ffi.enc_local(cfg)))
+        if self.proxy_jump is not None:
+            _check(lib.psftp_cnopts_set_proxy_jump(handle, self.proxy_jump.encode()))
+        if self.proxy_command is not None:
+            _check(lib.psftp_cnopts_set_proxy_command(handle, self.proxy_command.encode()))
+
     def _to_c(self, errors: List[BaseException]) -> int:
         """Build the C options for one connect. What the host-key callback
         raises goes to `errors`."""
@@ -181,7 +230,8 @@ class CnOpts:
         files = self.hostkeys.filenames if self.hostkeys is not None else []
         if on and not files:
             files = [self._knownhosts]
-        handle = _build_c(files, on)
+        default_first = not self._knownhosts_given and files[:1] == [self._knownhosts]
+        handle = _build_c(files, on, default_first)
         lib = _ffi.lib
         try:
             _check(lib.psftp_cnopts_set_compression(handle, bool(self.compression)))
@@ -198,27 +248,27 @@ class CnOpts:
             if self.timeout:
                 _check(lib.psftp_cnopts_set_timeout(handle, float(self.timeout)))
             _check(lib.psftp_cnopts_set_keepalive(handle, int(self.keepalive or 0)))
+            self._route_to_c(handle)
             if self.hostkey_callback is not None:
                 cb = _hostkey_trampoline(self.hostkey_callback, errors)
-                _check(
-                    lib.psftp_cnopts_set_hostkey_callback(handle, cb, _hold(cb), _RELEASE_HOSTKEY_CB)
-                )
+                _check(lib.psftp_cnopts_set_hostkey_callback(handle, cb, hold(cb), RELEASE_HELD))
         except BaseException:
             lib.psftp_cnopts_free(handle)
             raise
         return handle
 
 
-# A host-key callback's trampoline must live as long as psftp may call it:
-# the C options and every connection made with them hold it. psftp owns the
-# callback's user_data (a key into _held) and calls the finalizer once, when
-# nothing holds the callback any more, or at once if it is not set.
+# A stored callback's trampoline (host-key, keyboard-interactive) must live
+# as long as psftp may call it: the C options and every connection made
+# with them hold it. psftp owns the callback's user_data (a key into _held)
+# and calls the finalizer once, when nothing holds the callback any more,
+# or at once if it is not set.
 _held: Dict[int, Any] = {}
 _held_lock = threading.Lock()
 _held_keys = itertools.count(1)
 
 
-def _hold(trampoline: Any) -> int:
+def hold(trampoline: Any) -> int:
     key = next(_held_keys)
     with _held_lock:
         _held[key] = trampoline
@@ -230,7 +280,7 @@ def _release(user_data: Optional[int], held: Dict[int, Any] = _held, lock: Any =
         held.pop(user_data or 0, None)
 
 
-_RELEASE_HOSTKEY_CB = _ffi.FINALIZER(_release)
+RELEASE_HELD = _ffi.FINALIZER(_release)
 
 
 _ANSWERS = {

@@ -27,7 +27,7 @@ from typing import (
 
 from . import _calls, _ffi
 from .attributes import HostKey, SecurityOptions, SFTPAttributes
-from .cnopts import CnOpts
+from .cnopts import RELEASE_HELD, CnOpts, hold
 from .exceptions import (
     ConnectionLostError,
     CredentialException,
@@ -54,6 +54,50 @@ class TreeProgress(NamedTuple):
 
 
 TreeCallback = Callable[[TreeProgress], Any]
+
+#: A keyboard-interactive handler, as paramiko's ``auth_interactive`` takes
+#: it: (title, instructions, [(prompt, echo), ...]) -> the answers, in
+#: order. Prompts left without an answer (a shorter list, or None) get the
+#: password given to Connection(), else an empty answer.
+KeyboardInteractive = Callable[[str, str, List[Tuple[str, bool]]], Optional[Sequence[str]]]
+
+
+def _kbdint_trampoline(fn: KeyboardInteractive, errors: List[BaseException]) -> Any:
+    """A C keyboard-interactive callback calling `fn`; an exception it
+    raises gives up (kept in `errors`, re-raised from Connection())."""
+
+    def call(req: Any, answers: Any, _ud: Any) -> int:
+        try:
+            r = _ffi.kbd_request_value(req.contents)
+            replies = fn(r.name, r.instruction, r.prompts)
+            if replies is None:
+                return 0
+            if isinstance(replies, (str, bytes)):
+                raise TypeError("keyboard_interactive must return a list of answers, not one string")
+            for i, answer in enumerate(list(replies)[: len(r.prompts)]):
+                if not isinstance(answer, str):
+                    raise TypeError(f"keyboard_interactive answer {i} must be a str, not {type(answer).__name__}")
+                rc = _ffi.lib.psftp_kbdint_answer(answers, i, answer.encode("utf-8"))
+                if rc != 0:
+                    raise from_info(_ffi.last_error(rc))
+            return 0
+        except BaseException as e:  # noqa: BLE001 - re-raised after the connect
+            errors.append(e)
+            return 1
+
+    return _ffi.KBDINT_CB(call)
+
+
+def _socket_fd(sock: Any) -> int:
+    """The descriptor of a socket object (anything with fileno()) or an int."""
+    if isinstance(sock, bool):
+        raise TypeError("sock must be a socket or a file descriptor, not bool")
+    if isinstance(sock, int):
+        return sock
+    fileno = getattr(sock, "fileno", None)
+    if fileno is None:
+        raise TypeError(f"sock must be a socket or a file descriptor, not {type(sock).__name__}")
+    return int(fileno())
 
 
 def _agent_key_name(key: Any) -> str:
@@ -89,7 +133,15 @@ class _Key(NamedTuple):
     data: Optional[bytes] = None
 
 
-def _key_arg(private_key: Any) -> _Key:
+def _key_arg(private_key: Any, private_key_data: Union[bytes, str, None] = None) -> _Key:
+    if private_key_data is not None:
+        if private_key is not None:
+            raise ValueError("private_key_data: give it or private_key, not both")
+        if isinstance(private_key_data, str):
+            private_key_data = private_key_data.encode("utf-8")
+        if not isinstance(private_key_data, (bytes, bytearray, memoryview)):
+            raise TypeError(f"private_key_data must be bytes or str, not {type(private_key_data).__name__}")
+        return _Key(data=bytes(private_key_data))
     if private_key is None:
         return _Key()
     if isinstance(private_key, (str, bytes, os.PathLike)):
@@ -103,6 +155,14 @@ def _key_arg(private_key: Any) -> _Key:
         f"private_key must be a key file path, a key object (paramiko's RSAKey, "
         f"ECDSAKey, ...) or an agent key, not {type(private_key).__name__}"
     )
+
+
+class _Extras(NamedTuple):
+    """What only the connect options take: a socket's descriptor, the
+    keyboard-interactive handler."""
+
+    sock: Optional[int] = None
+    keyboard_interactive: Optional[KeyboardInteractive] = None
 
 
 def _split_lines(data: bytes) -> List[bytes]:
@@ -126,6 +186,22 @@ class Connection:
     password or key, the default keys in ~/.ssh and then ssh-agent are
     tried. ``ciphers`` and ``log`` are deprecated in
     pysftp in favour of ``cnopts``; they still work, with a warning.
+    ``port`` None (the default) is 22, or ssh_config's Port when
+    ``cnopts.ssh_config`` is on; ``host`` may then be a Host alias.
+
+    Beyond pysftp (keywords): ``private_key_data`` is a private key's
+    contents (OpenSSH or PEM, bytes or str; ``private_key_pass`` decrypts
+    it) instead of ``private_key``, never shown in a message and offered to
+    jump hosts too. ``sock`` is a connected socket (a ``socket.socket``, or
+    a file descriptor) to carry the connection, to the server or the first
+    jump host, as paramiko's ``sock``: psftp duplicates its descriptor, so
+    it stays yours to close, and it carries this connection only.
+    ``keyboard_interactive`` answers keyboard-interactive prompts (a
+    one-time code, a PAM conversation) for the server and jump hosts,
+    shaped as paramiko's ``auth_interactive`` handler: (title,
+    instructions, [(prompt, echo), ...]) -> answers. Prompts it leaves
+    unanswered get ``password``; an exception raised in it gives up and
+    comes out of Connection(). It runs during Connection() only.
 
     A Connection may be shared by threads (calls take turns); every
     blocking call releases the GIL.
@@ -137,16 +213,20 @@ class Connection:
         username: Optional[str] = None,
         private_key: Any = None,
         password: Optional[str] = None,
-        port: int = 22,
+        port: Optional[int] = None,
         private_key_pass: Optional[str] = None,
         ciphers: Optional[Sequence[str]] = None,
         log: Union[bool, str] = False,
         cnopts: Optional[CnOpts] = None,
         default_path: Optional[str] = None,
+        *,
+        private_key_data: Union[bytes, str, None] = None,
+        sock: Any = None,
+        keyboard_interactive: Optional[KeyboardInteractive] = None,
     ) -> None:
         self._h: Optional[int] = None
         self._host = host
-        self._port = port
+        self._port = 22 if port is None else port
         self._cnopts = cnopts or CnOpts()
         self._default_path = default_path
         if log:
@@ -163,8 +243,9 @@ class Connection:
                 stacklevel=2,
             )
             self._cnopts.ciphers = ciphers
-        key = _key_arg(private_key)
-        self._connect(host, username, key, password, port, private_key_pass, default_path)
+        key = _key_arg(private_key, private_key_data)
+        extras = _Extras(None if sock is None else _socket_fd(sock), keyboard_interactive)
+        self._connect(host, username, key, password, port or 0, private_key_pass, default_path, extras)
 
     def _connect_opts(
         self,
@@ -175,6 +256,7 @@ class Connection:
         port: int,
         private_key_pass: Optional[str],
         default_path: Optional[str],
+        extras: "_Extras",
         errors: List[BaseException],
     ) -> int:
         """C connect options for this connection; free with
@@ -197,6 +279,11 @@ class Connection:
                 self._c(lib.psftp_connect_opts_set_private_key(h, key.path, passphrase))
             if default_path is not None:
                 self._c(lib.psftp_connect_opts_set_default_path(h, _ffi.enc_remote(default_path)))
+            if extras.sock is not None:
+                self._c(lib.psftp_connect_opts_set_socket(h, extras.sock))
+            if extras.keyboard_interactive is not None:
+                cb = _kbdint_trampoline(extras.keyboard_interactive, errors)
+                self._c(lib.psftp_connect_opts_set_kbdint_callback(h, cb, hold(cb), RELEASE_HELD))
             cnopts = self._cnopts._to_c(errors)
             try:
                 self._c(lib.psftp_connect_opts_set_cnopts(h, cnopts))
@@ -216,12 +303,13 @@ class Connection:
         port: int,
         private_key_pass: Optional[str],
         default_path: Optional[str],
+        extras: "_Extras",
     ) -> None:
         if not isinstance(host, str):
             raise TypeError(f"host must be a str, not {type(host).__name__}")
         state = _calls.CallState()
         opts = self._connect_opts(
-            host, username, key, password, port, private_key_pass, default_path, state.errors
+            host, username, key, password, port, private_key_pass, default_path, extras, state.errors
         )
         out = ctypes.c_void_p()
         lib = _ffi.lib
@@ -243,7 +331,7 @@ class Connection:
             raise state.errors[0]
         if rc != 0:
             assert info is not None
-            raise from_info(info, filename=None, host=host, port=port)
+            raise from_info(info, filename=None, host=host, port=self._port)
         self._h = int(out.value or 0)
         self._finalizer = weakref.finalize(self, lib.psftp_close, self._h)
 

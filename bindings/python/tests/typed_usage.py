@@ -4,7 +4,8 @@ pysftp cookbook, plus the keywords beyond pysftp. Not run by pytest."""
 from __future__ import annotations
 
 import io
-from typing import List
+import socket
+from typing import List, Tuple
 
 import psftp as pysftp
 
@@ -34,3 +35,20 @@ def cookbook(host: str, user: str, password: str, port: int, known_hosts: str) -
         key: pysftp.HostKey = sftp.remote_server_key
         print(size, mode, n, head, line, lines, key.get_name(), sftp.pwd, sftp.timeout)
         return names + list(pysftp.path_advance("./pub/example"))
+
+
+def routes(sock: socket.socket, key: bytes, otp: str) -> str:
+    """Issue 16: ssh_config, jump hosts, a ProxyCommand, a socket, a key
+    from memory, keyboard-interactive."""
+    cnopts = pysftp.CnOpts(ssh_config=True, proxy_jump="ops@bastion:2222")
+    cnopts.proxy_command = None
+    cnopts.ssh_config = "~/.ssh/config.d/work"
+    report: str = cnopts.ssh_config_report("prod-db")
+
+    def answer(title: str, instructions: str, prompts: List[Tuple[str, bool]]) -> List[str]:
+        return [otp for text, echo in prompts if "code" in text.lower()]
+
+    handler: pysftp.KeyboardInteractive = answer
+    with pysftp.Connection("prod-db", cnopts=cnopts, sock=sock, private_key_data=key,
+                           private_key_pass="secret", keyboard_interactive=handler) as sftp:
+        return report + sftp.pwd

@@ -1,0 +1,107 @@
+'use strict';
+// ssh_config, proxies, a caller's socket, keys from memory and
+// keyboard-interactive (issue 16) through the Node binding.
+
+const { test } = require('node:test');
+const assert = require('node:assert/strict');
+const crypto = require('node:crypto');
+const { execFileSync } = require('node:child_process');
+const fs = require('node:fs');
+const net = require('node:net');
+const os = require('node:os');
+const path = require('node:path');
+const { psftp, server, login, localScratch, rejectsWith } = require('./helpers');
+
+const RELAY =
+  `python3 -c 'import os,socket,sys,threading; s=socket.create_connection((sys.argv[1],int(sys.argv[2]))); ` +
+  `threading.Thread(target=lambda: [s.sendall(b) for b in iter(lambda: os.read(0,65536), b"")],daemon=True).start(); ` +
+  `[os.write(1,b) for b in iter(lambda: s.recv(65536), b"")]' %h %p`;
+
+test('an ssh_config alias connects, and the report shows what it resolves to', async (t) => {
+  const config = path.join(localScratch(t, 'cfg'), 'config');
+  fs.writeFileSync(
+    config,
+    `Host nodealias\n  HostName ${server.host}\n  Port ${server.port}\n  User ${server.user}\n` +
+      `  IdentityFile ${server.key}\n  UserKnownHostsFile ${server.knownHosts}\n`,
+  );
+  const cnopts = new psftp.CnOpts({ sshConfig: config });
+  const sftp = await psftp.connect({ host: 'nodealias', cnopts });
+  assert.equal(await sftp.pwd(), server.home);
+  await sftp.close();
+  const report = cnopts.sshConfigReport('nodealias');
+  assert.match(report, new RegExp(`^port ${server.port}$`, 'm'));
+  fs.writeFileSync(config, 'Host x\n  Port nope\n');
+  assert.throws(() => cnopts.sshConfigReport('x'), (e) => e.code === 'EINVAL' && /line 2/.test(e.message));
+});
+
+test('a key Buffer, a socket and a ProxyCommand each carry a connection', async (t) => {
+  const key = fs.readFileSync(server.file('id_ed25519_enc'));
+  const keyed = await psftp.connect(login({ password: undefined, privateKeyData: key, privateKeyPass: server.passphrase }));
+  assert.equal(await keyed.pwd(), server.home);
+  await keyed.close();
+  // A Buffer is not a path: the message says where the key goes, not what it holds.
+  await assert.rejects(
+    psftp.connect(login({ password: undefined, privateKey: key })),
+    (e) => e.code === 'ERR_INVALID_ARG_TYPE' && /privateKeyData/.test(e.message) && !e.message.includes('BEGIN'),
+  );
+
+  // Paused before it connects, Node never reads from it (psftp must get the banner).
+  const sock = net.connect(server.port, server.host).pause();
+  await new Promise((resolve, reject) => sock.once('connect', resolve).once('error', reject));
+  // Node keeps a socket's descriptor private; psftp only duplicates it.
+  const viaSocket = await psftp.connect(login({ socket: sock._handle.fd }));
+  sock.destroy();
+  assert.equal(await viaSocket.pwd(), server.home);
+  await viaSocket.close();
+
+  const viaCommand = await psftp.connect(login({ cnopts: { knownHosts: server.knownHosts, proxyCommand: RELAY } }));
+  assert.equal(await viaCommand.pwd(), server.home);
+  await viaCommand.close();
+
+  assert.throws(() => new psftp.CnOpts({ proxyJump: 'a@b,@c' }), (e) => e.code === 'EINVAL' && /hop 2/.test(e.message));
+});
+
+function hotp(secretHex, counter) {
+  const msg = Buffer.alloc(8);
+  msg.writeBigUInt64BE(BigInt(counter));
+  const mac = crypto.createHmac('sha1', Buffer.from(secretHex, 'hex')).update(msg).digest();
+  const o = mac[19] & 15;
+  return String((mac.readUInt32BE(o) & 0x7fffffff) % 1000000).padStart(6, '0');
+}
+
+test('keyboardInteractive answers the one-time code after the password', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'psftp-node-kbd-'));
+  fs.chmodSync(dir, 0o755);
+  const script = path.join(__dirname, '..', '..', '..', 'tests', 'fixture', 'sshd.sh');
+  const out = execFileSync('bash', [script, 'start', path.join(dir, 's')], {
+    env: { ...process.env, PSFTP_SSHD_KBD: '1' },
+    encoding: 'utf8',
+  });
+  t.after(() => {
+    execFileSync('bash', [script, 'stop', path.join(dir, 's')]);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  const env = Object.fromEntries(out.trim().split('\n').map((l) => l.split(/=(.*)/s).slice(0, 2)));
+  const asked = [];
+  const options = {
+    host: '127.0.0.1',
+    port: Number(env.PSFTP_TEST_PORT),
+    username: env.PSFTP_TEST_USER,
+    password: env.PSFTP_TEST_PASSWORD,
+    cnopts: { knownHosts: env.PSFTP_TEST_KNOWN_HOSTS },
+    keyboardInteractive: ({ prompts }) => {
+      asked.push(...prompts.map((p) => p.prompt));
+      return prompts.map((p) => (p.prompt.startsWith('One-time password') ? hotp(env.PSFTP_TEST_OATH_SECRET, 0) : undefined)).filter((a) => a !== undefined);
+    },
+  };
+  const sftp = await psftp.connect(options);
+  assert.equal(await sftp.pwd(), env.PSFTP_TEST_HOME);
+  await sftp.close();
+  assert.equal(asked[0], 'Password: ');
+  assert.match(asked[1], /^One-time password/);
+  await rejectsWith(psftp.connect({ ...options, keyboardInteractive: () => false }), 'EUSER', [
+    'stopped by the keyboard-interactive callback (it returned 1)',
+  ]);
+  const oops = new Error('no code');
+  await assert.rejects(psftp.connect({ ...options, keyboardInteractive: () => { throw oops; } }), (e) => e === oops);
+});

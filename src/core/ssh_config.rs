@@ -1,0 +1,1286 @@
+//! ssh_config(5), the part psftp honours: what `ssh HOST` would use for
+//! the host name, port, user, keys, proxies, known_hosts files, host-key
+//! policy, timeouts, keepalives, ciphers and compression.
+//!
+//! As in OpenSSH the files are evaluated for one host at a time: lines are
+//! read in order, `Host` and `Match` lines switch the following lines on or
+//! off, `Include` reads other files in place, and the first value obtained
+//! for a keyword wins (IdentityFile accumulates). Unknown keywords are
+//! ignored; a malformed line is an error naming its file and line.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::error::{Error, ErrorKind, Result};
+
+/// OpenSSH's limit on nested Include.
+const MAX_INCLUDE_DEPTH: usize = 16;
+/// Files read for one evaluation: a file that includes itself twice would
+/// otherwise be read 2^16 times before the depth limit stops it.
+const MAX_FILES_READ: usize = 256;
+/// A config file larger than this is refused (they are a few KiB).
+const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
+
+/// What `StrictHostKeyChecking` asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StrictHostKeyChecking {
+    /// Refuse unknown hosts (also `ask`: psftp cannot ask).
+    Yes,
+    /// Add unknown hosts' keys, refuse changed ones.
+    AcceptNew,
+    /// Accept any key (`no`, `off`).
+    No,
+}
+
+/// One `ProxyJump` hop: `[user@]host[:port]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hop {
+    pub user: Option<String>,
+    pub host: String,
+    pub port: Option<u16>,
+}
+
+/// How the host is reached: `ProxyJump` and `ProxyCommand` share one slot,
+/// so whichever comes first wins, as in OpenSSH.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Proxy {
+    /// `ProxyJump none` or `ProxyCommand none`: connect directly.
+    None,
+    /// Jump hosts in order.
+    Jump(Vec<Hop>),
+    /// A command whose stdin and stdout carry the connection; `%` tokens
+    /// are expanded once host, port and user are final.
+    Command(String),
+}
+
+/// Everything a config gives one host. `None` (or empty) means the config
+/// says nothing and psftp's own default applies. Values the caller gave
+/// explicitly are put in before the files are read (`resolve`'s
+/// `presets`), so they win, as ssh's command-line options do.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HostConfig {
+    /// The name the caller asked for (the `Host` patterns match it).
+    pub alias: String,
+    pub hostname: Option<String>,
+    pub user: Option<String>,
+    pub port: Option<u16>,
+    pub identity_files: Vec<PathBuf>,
+    pub identities_only: Option<bool>,
+    /// A socket path, or `None` inside for "none" (no agent).
+    pub identity_agent: Option<Option<PathBuf>>,
+    /// ProxyJump or ProxyCommand (expanded), whichever came first.
+    pub proxy: Option<Proxy>,
+    pub user_known_hosts_files: Option<Vec<PathBuf>>,
+    pub global_known_hosts_files: Option<Vec<PathBuf>>,
+    pub strict_host_key_checking: Option<StrictHostKeyChecking>,
+    pub connect_timeout: Option<Duration>,
+    pub server_alive_interval: Option<Duration>,
+    pub server_alive_count_max: Option<u32>,
+    /// The cipher list as written: a plain list, or one starting with
+    /// `+`, `-` or `^` to change the default list (see `ciphers_from`).
+    pub ciphers: Option<String>,
+    pub compression: Option<bool>,
+    /// Lines that could not be honoured (a `Match exec`, say), for the
+    /// effective-settings report and the log.
+    pub notes: Vec<String>,
+}
+
+/// Where a line came from, for error messages.
+#[derive(Debug, Clone)]
+struct Origin<'a> {
+    file: &'a Path,
+    line: usize,
+}
+
+impl Origin<'_> {
+    fn error(&self, why: impl std::fmt::Display) -> Error {
+        Error::new(
+            ErrorKind::InvalidArgument,
+            format!(
+                "ssh_config '{}' line {}: {why}",
+                self.file.display(),
+                self.line
+            ),
+        )
+    }
+}
+
+/// The local facts tokens and `Match` need.
+#[derive(Debug, Clone)]
+pub struct Local {
+    pub user: String,
+    pub home: PathBuf,
+    pub hostname: String,
+    pub uid: u32,
+}
+
+impl Local {
+    /// The facts of the calling process.
+    pub fn current() -> Local {
+        Local {
+            user: super::paths::default_username().unwrap_or_default(),
+            home: super::paths::home_dir().unwrap_or_else(|| PathBuf::from("/")),
+            hostname: local_hostname(),
+            // SAFETY: getuid has no preconditions and cannot fail.
+            uid: unsafe { libc::getuid() },
+        }
+    }
+}
+
+fn local_hostname() -> String {
+    let mut buf = [0u8; 256];
+    // SAFETY: gethostname writes at most `buf.len()` bytes into `buf`,
+    // which is ours and writable; a name that does not fit may lack its
+    // NUL, which the search below allows for (it never reads past `buf`).
+    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+    if rc != 0 {
+        return String::new();
+    }
+    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    String::from_utf8_lossy(&buf[..end]).into_owned()
+}
+
+/// A config file and how relative `Include` paths in it are anchored.
+#[derive(Debug, Clone)]
+pub struct ConfigFile {
+    pub path: PathBuf,
+    /// Relative Include paths live here: ~/.ssh for a user's file,
+    /// /etc/ssh for the system's.
+    pub include_dir: PathBuf,
+}
+
+impl ConfigFile {
+    /// `~/.ssh/config` then `/etc/ssh/ssh_config`, as `ssh` reads them.
+    pub fn defaults(local: &Local) -> Vec<ConfigFile> {
+        let ssh_dir = local.home.join(".ssh");
+        vec![
+            ConfigFile {
+                path: ssh_dir.join("config"),
+                include_dir: ssh_dir,
+            },
+            ConfigFile {
+                path: PathBuf::from("/etc/ssh/ssh_config"),
+                include_dir: PathBuf::from("/etc/ssh"),
+            },
+        ]
+    }
+
+    /// A file the caller names; relative Includes are anchored at ~/.ssh.
+    pub fn named(path: &Path, local: &Local) -> ConfigFile {
+        ConfigFile {
+            path: path.to_path_buf(),
+            include_dir: local.home.join(".ssh"),
+        }
+    }
+}
+
+/// Evaluate `files` for `alias`, starting from `presets` (the caller's
+/// explicit values, which win as the first obtained). Missing default
+/// files are fine; a named file that is missing is the caller's to check
+/// first.
+pub fn resolve(
+    alias: &str,
+    presets: &HostConfig,
+    files: &[ConfigFile],
+    local: &Local,
+) -> Result<HostConfig> {
+    let mut eval = Eval::new(alias, presets, local);
+    for f in files {
+        if f.path.exists() {
+            eval.file(&f.path, &f.include_dir, 0, true)?;
+        }
+    }
+    eval.finish()
+}
+
+/// Evaluate config `text` (as if read from `name`) for `alias`: what the
+/// fuzz target drives (through `psftp::fuzzing`).
+#[cfg(feature = "fuzzing")]
+pub fn resolve_text(alias: &str, text: &str, name: &Path, local: &Local) -> Result<HostConfig> {
+    let presets = HostConfig::default();
+    let mut eval = Eval::new(alias, &presets, local);
+    eval.text(text, name, &local.home.join(".ssh"), 0, true)?;
+    eval.finish()
+}
+
+struct Eval<'a> {
+    cfg: HostConfig,
+    /// What the caller fixed: never token-expanded (a literal '%' in a
+    /// path the caller gives stays as it is).
+    presets: &'a HostConfig,
+    local: &'a Local,
+    files_read: usize,
+}
+
+/// Whether the lines of a file may apply at all (an Include met in an
+/// inactive block is read with every block forced off, as OpenSSH does).
+type MayMatch = bool;
+
+impl<'a> Eval<'a> {
+    fn new(alias: &str, presets: &'a HostConfig, local: &'a Local) -> Eval<'a> {
+        Eval {
+            cfg: HostConfig {
+                alias: alias.to_string(),
+                notes: Vec::new(),
+                ..presets.clone()
+            },
+            presets,
+            local,
+            files_read: 0,
+        }
+    }
+
+    fn file(&mut self, path: &Path, include_dir: &Path, depth: usize, may: MayMatch) -> Result<()> {
+        self.files_read += 1;
+        if self.files_read > MAX_FILES_READ {
+            return Err(Error::invalid_arg(
+                "ssh_config",
+                format!(
+                    "more than {MAX_FILES_READ} files read through Include (at '{}'); is a file included twice in a loop?",
+                    path.display()
+                ),
+            ));
+        }
+        let text = read_config(path)?;
+        self.text(&text, path, include_dir, depth, may)
+    }
+
+    fn text(
+        &mut self,
+        text: &str,
+        path: &Path,
+        include_dir: &Path,
+        depth: usize,
+        may: MayMatch,
+    ) -> Result<()> {
+        // Lines before the first Host or Match apply to every host.
+        let mut active = may;
+        for (i, raw) in text.lines().enumerate() {
+            let at = Origin {
+                file: path,
+                line: i + 1,
+            };
+            let Some(line) = split_line(raw).map_err(|e| at.error(e))? else {
+                continue;
+            };
+            let args = &line.args;
+            match line.keyword.to_ascii_lowercase().as_str() {
+                "host" => active = may && self.host_matches(args, &at)?,
+                "match" => active = may && self.match_matches(args, &at)?,
+                "include" => {
+                    if depth >= MAX_INCLUDE_DEPTH {
+                        return Err(at.error("Include nested too deeply"));
+                    }
+                    for inc in include_paths(args, include_dir, self.local, &at)? {
+                        self.file(&inc, include_dir, depth + 1, active)?;
+                    }
+                }
+                _ => self.setting(&line, active, &at)?,
+            }
+        }
+        Ok(())
+    }
+
+    fn host_matches(&self, patterns: &[String], at: &Origin<'_>) -> Result<bool> {
+        if patterns.is_empty() {
+            return Err(at.error("Host needs at least one pattern"));
+        }
+        Ok(pattern_list_matches(
+            &self.cfg.alias.to_ascii_lowercase(),
+            patterns.iter().map(|p| p.to_ascii_lowercase()),
+        ))
+    }
+
+    /// `Match` criteria; all must hold. Criteria psftp cannot evaluate
+    /// (exec, canonical, final, tagged, localnetwork) make the block not
+    /// apply, with a note.
+    fn match_matches(&mut self, args: &[String], at: &Origin<'_>) -> Result<bool> {
+        if args.is_empty() {
+            return Err(at.error("Match needs criteria"));
+        }
+        let mut all = true;
+        let mut it = args.iter();
+        while let Some(raw) = it.next() {
+            let (negate, crit) = match raw.strip_prefix('!') {
+                Some(c) => (true, c.to_ascii_lowercase()),
+                None => (false, raw.to_ascii_lowercase()),
+            };
+            if crit == "all" {
+                continue;
+            }
+            let Some(arg) = it.next() else {
+                return Err(at.error(format!("Match {crit} needs an argument")));
+            };
+            let subject = match crit.as_str() {
+                "host" => self.cfg.hostname.clone().unwrap_or(self.cfg.alias.clone()),
+                "originalhost" => self.cfg.alias.clone(),
+                "user" => self.cfg.user.clone().unwrap_or(self.local.user.clone()),
+                "localuser" => self.local.user.clone(),
+                "exec" | "canonical" | "final" | "tagged" | "localnetwork" => {
+                    self.note(
+                        at,
+                        format!("Match {crit} is not supported; the block is ignored"),
+                    );
+                    all = false;
+                    continue;
+                }
+                other => return Err(at.error(format!("unknown Match criterion '{other}'"))),
+            };
+            let hit = pattern_list_matches(
+                &subject.to_ascii_lowercase(),
+                arg.split(',').map(|p| p.to_ascii_lowercase()),
+            );
+            all &= hit != negate;
+        }
+        Ok(all)
+    }
+
+    fn note(&mut self, at: &Origin<'_>, what: String) {
+        self.cfg
+            .notes
+            .push(format!("{} line {}: {what}", at.file.display(), at.line));
+    }
+
+    /// One keyword line (`key` as written). Its arguments are checked even
+    /// in inactive blocks, so a typo is reported whichever host is asked
+    /// for.
+    fn setting(&mut self, line: &Line, active: bool, at: &Origin<'_>) -> Result<()> {
+        let (key, args) = (line.keyword.as_str(), line.args.as_slice());
+        let one = || -> Result<&String> {
+            match args {
+                [a] => Ok(a),
+                [] => Err(at.error(format!("{key} needs a value"))),
+                _ => Err(at.error(format!("{key} takes one value"))),
+            }
+        };
+        let c = &mut self.cfg;
+        match key.to_ascii_lowercase().as_str() {
+            "hostname" => set(&mut c.hostname, active, one()?.clone()),
+            "user" => set(&mut c.user, active, one()?.clone()),
+            "port" => set(&mut c.port, active, parse_port(one()?, at)?),
+            "identityfile" => {
+                let f = one()?;
+                if active {
+                    c.identity_files.push(PathBuf::from(f));
+                }
+            }
+            "identitiesonly" => set(&mut c.identities_only, active, yes_no(one()?, at)?),
+            "identityagent" => {
+                let v = one()?;
+                let agent = (!v.eq_ignore_ascii_case("none")).then(|| PathBuf::from(v));
+                set(&mut c.identity_agent, active, agent)
+            }
+            "proxyjump" => {
+                let proxy = match parse_jump(one()?, at)? {
+                    hops if hops.is_empty() => Proxy::None,
+                    hops => Proxy::Jump(hops),
+                };
+                set(&mut c.proxy, active, proxy)
+            }
+            "proxycommand" => {
+                // The rest of the line as written, quotes and all: it is
+                // a shell command, not a list of arguments.
+                let cmd = line.rest.trim();
+                if cmd.is_empty() {
+                    return Err(at.error("ProxyCommand needs a command"));
+                }
+                let proxy = if cmd.eq_ignore_ascii_case("none") {
+                    Proxy::None
+                } else {
+                    Proxy::Command(cmd.to_string())
+                };
+                set(&mut c.proxy, active, proxy)
+            }
+            "userknownhostsfile" => set(
+                &mut c.user_known_hosts_files,
+                active,
+                file_list(args, key, at)?,
+            ),
+            "globalknownhostsfile" => set(
+                &mut c.global_known_hosts_files,
+                active,
+                file_list(args, key, at)?,
+            ),
+            "stricthostkeychecking" => {
+                let v = match one()?.to_ascii_lowercase().as_str() {
+                    "yes" | "ask" => StrictHostKeyChecking::Yes,
+                    "accept-new" => StrictHostKeyChecking::AcceptNew,
+                    "no" | "off" => StrictHostKeyChecking::No,
+                    other => {
+                        return Err(at.error(format!(
+                            "StrictHostKeyChecking '{other}' is not yes, accept-new, no or ask"
+                        )))
+                    }
+                };
+                set(&mut c.strict_host_key_checking, active, v)
+            }
+            "connecttimeout" => set(
+                &mut c.connect_timeout,
+                active,
+                Duration::from_secs(seconds(one()?, key, at)?.into()),
+            ),
+            "serveraliveinterval" => set(
+                &mut c.server_alive_interval,
+                active,
+                Duration::from_secs(seconds(one()?, key, at)?.into()),
+            ),
+            "serveralivecountmax" => set(
+                &mut c.server_alive_count_max,
+                active,
+                count(one()?, key, at)?,
+            ),
+            "ciphers" => set(&mut c.ciphers, active, one()?.clone()),
+            "compression" => set(&mut c.compression, active, yes_no(one()?, at)?),
+            _ => {} // unknown or not psftp's business
+        }
+        Ok(())
+    }
+
+    /// Tokens and `~` once host, user and port are final. What the caller
+    /// preset is taken as it is, except a ProxyCommand, whose tokens are
+    /// the point.
+    fn finish(mut self) -> Result<HostConfig> {
+        let p = self.presets;
+        if let (Some(h), None) = (&self.cfg.hostname, &p.hostname) {
+            // HostName only knows %h (the name asked for) and %%.
+            let host = expand(h, &[('h', &self.cfg.alias)], "HostName")?;
+            self.cfg.hostname = Some(host);
+        }
+        let t = Tokens {
+            alias: self.cfg.alias.clone(),
+            host: self.cfg.hostname.clone().unwrap_or(self.cfg.alias.clone()),
+            user: self.cfg.user.clone().unwrap_or(self.local.user.clone()),
+            port: self.cfg.port.unwrap_or(22),
+            local: self.local,
+        };
+        self.cfg.identity_files = self
+            .cfg
+            .identity_files
+            .iter()
+            .map(|f| t.path(f, "IdentityFile"))
+            .collect::<Result<_>>()?;
+        for (files, preset) in [
+            (
+                &mut self.cfg.user_known_hosts_files,
+                &p.user_known_hosts_files,
+            ),
+            (
+                &mut self.cfg.global_known_hosts_files,
+                &p.global_known_hosts_files,
+            ),
+        ] {
+            if let (Some(list), None) = (files.as_mut(), preset) {
+                *list = list
+                    .iter()
+                    .map(|f| t.path(f, "KnownHostsFile"))
+                    .collect::<Result<_>>()?;
+            }
+        }
+        if let (Some(Some(agent)), None) = (&self.cfg.identity_agent, &p.identity_agent) {
+            self.cfg.identity_agent = Some(Some(t.path(agent, "IdentityAgent")?));
+        }
+        if let Some(Proxy::Command(cmd)) = &self.cfg.proxy {
+            self.cfg.proxy = Some(Proxy::Command(t.expand(cmd, "ProxyCommand")?));
+        }
+        Ok(self.cfg)
+    }
+}
+
+/// First value wins: later lines never overwrite.
+fn set<T>(slot: &mut Option<T>, active: bool, value: T) {
+    if active && slot.is_none() {
+        *slot = Some(value);
+    }
+}
+
+/// The values `%` tokens stand for.
+struct Tokens<'a> {
+    alias: String,
+    host: String,
+    user: String,
+    port: u16,
+    local: &'a Local,
+}
+
+impl Tokens<'_> {
+    fn expand(&self, s: &str, what: &str) -> Result<String> {
+        let port = self.port.to_string();
+        let uid = self.local.uid.to_string();
+        let home = self.local.home.display().to_string();
+        expand(
+            s,
+            &[
+                ('d', &home),
+                ('u', &self.local.user),
+                ('l', &self.local.hostname),
+                ('i', &uid),
+                ('h', &self.host),
+                ('n', &self.alias),
+                ('p', &port),
+                ('r', &self.user),
+            ],
+            what,
+        )
+    }
+
+    /// Tokens, then a leading `~`.
+    fn path(&self, p: &Path, what: &str) -> Result<PathBuf> {
+        let s = self.expand(&p.to_string_lossy(), what)?;
+        Ok(tilde(&s, self.local))
+    }
+}
+
+/// Replace `%x` tokens from `table`; `%%` is a percent sign.
+fn expand(s: &str, table: &[(char, &str)], what: &str) -> Result<String> {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c != '%' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('%') => out.push('%'),
+            Some(t) => match table.iter().find(|(k, _)| *k == t) {
+                Some((_, v)) => out.push_str(v),
+                None => {
+                    return Err(Error::invalid_arg(
+                        "ssh_config",
+                        format!("{what} '{s}': unknown token %{t}"),
+                    ))
+                }
+            },
+            None => {
+                return Err(Error::invalid_arg(
+                    "ssh_config",
+                    format!("{what} '{s}': a lone % at the end"),
+                ))
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn tilde(s: &str, local: &Local) -> PathBuf {
+    match s.strip_prefix("~/") {
+        Some(rest) => local.home.join(rest),
+        None if s == "~" => local.home.clone(),
+        None => PathBuf::from(s),
+    }
+}
+
+fn read_config(path: &Path) -> Result<String> {
+    let file =
+        std::fs::File::open(path).map_err(|e| Error::local_io("read ssh_config", path, &e))?;
+    let len = file
+        .metadata()
+        .map_err(|e| Error::local_io("read ssh_config", path, &e))?
+        .len();
+    if len > MAX_FILE_BYTES {
+        return Err(Error::invalid_arg(
+            "ssh_config",
+            format!(
+                "'{}' is {len} bytes, more than a config file can be",
+                path.display()
+            ),
+        ));
+    }
+    let bytes = std::fs::read(path).map_err(|e| Error::local_io("read ssh_config", path, &e))?;
+    String::from_utf8(bytes).map_err(|e| {
+        let line = 1 + e.as_bytes()[..e.utf8_error().valid_up_to()]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count();
+        Origin { file: path, line }.error("not valid UTF-8")
+    })
+}
+
+/// A line's keyword (as written) and arguments; None for blank lines and
+/// comments. `Keyword value`, `Keyword=value` and `"quoted values"`.
+fn split_line(line: &str) -> std::result::Result<Option<Line>, String> {
+    let line = line.trim_matches(|c: char| c.is_ascii_whitespace());
+    if line.is_empty() || line.starts_with('#') {
+        return Ok(None);
+    }
+    let key_end = line
+        .find(|c: char| c.is_ascii_whitespace() || c == '=')
+        .unwrap_or(line.len());
+    let keyword = line[..key_end].to_string();
+    let mut rest = line[key_end..].trim_start_matches(|c: char| c.is_ascii_whitespace());
+    if let Some(r) = rest.strip_prefix('=') {
+        rest = r;
+    }
+    // `Keyword = value`: spaces may stand on both sides of the '='.
+    let rest = rest.trim_start_matches(|c: char| c.is_ascii_whitespace());
+    Ok(Some(Line {
+        keyword,
+        args: split_args(rest)?,
+        rest: rest.to_string(),
+    }))
+}
+
+/// One keyword line.
+struct Line {
+    /// As written (keywords are case-insensitive).
+    keyword: String,
+    args: Vec<String>,
+    /// Everything after the keyword and its separator, unsplit.
+    rest: String,
+}
+
+/// Whitespace-separated arguments; double quotes group, a trailing
+/// `# comment` ends them.
+fn split_args(s: &str) -> std::result::Result<Vec<String>, String> {
+    let mut args = Vec::new();
+    let mut chars = s.chars().peekable();
+    loop {
+        while chars.next_if(|c| c.is_ascii_whitespace()).is_some() {}
+        match chars.peek() {
+            None | Some('#') => return Ok(args),
+            Some('"') => {
+                chars.next();
+                let mut arg = String::new();
+                loop {
+                    match chars.next() {
+                        Some('"') => break,
+                        Some(c) => arg.push(c),
+                        None => return Err("unterminated quote".to_string()),
+                    }
+                }
+                args.push(arg);
+            }
+            Some(_) => {
+                let mut arg = String::new();
+                while let Some(c) = chars.next_if(|c| !c.is_ascii_whitespace()) {
+                    arg.push(c);
+                }
+                args.push(arg);
+            }
+        }
+    }
+}
+
+/// A pattern list matches when some pattern matches and no negated one
+/// does.
+pub(crate) fn pattern_list_matches(subject: &str, patterns: impl Iterator<Item = String>) -> bool {
+    let mut hit = false;
+    for p in patterns {
+        match p.strip_prefix('!') {
+            Some(neg) if wildcard(neg.as_bytes(), subject.as_bytes()) => return false,
+            Some(_) => {}
+            None => hit |= wildcard(p.as_bytes(), subject.as_bytes()),
+        }
+    }
+    hit
+}
+
+/// `*` (any run) and `?` (one character) matching, iterative with one
+/// backtrack point, so no pattern costs more than |p| x |s| steps.
+fn wildcard(p: &[u8], s: &[u8]) -> bool {
+    let (mut pi, mut si) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while si < s.len() {
+        match p.get(pi) {
+            Some(b'*') => {
+                star = Some((pi, si));
+                pi += 1;
+            }
+            Some(&c) if c == b'?' || c == s[si] => {
+                pi += 1;
+                si += 1;
+            }
+            _ => match star {
+                Some((sp, ss)) => {
+                    pi = sp + 1;
+                    si = ss + 1;
+                    star = Some((sp, ss + 1));
+                }
+                None => return false,
+            },
+        }
+    }
+    p[pi..].iter().all(|&c| c == b'*')
+}
+
+fn include_paths(
+    args: &[String],
+    dir: &Path,
+    local: &Local,
+    at: &Origin<'_>,
+) -> Result<Vec<PathBuf>> {
+    if args.is_empty() {
+        return Err(at.error("Include needs a file"));
+    }
+    let mut out = Vec::new();
+    for a in args {
+        let p = tilde(a, local);
+        let p = if p.is_absolute() { p } else { dir.join(p) };
+        out.extend(glob(&p, at)?);
+    }
+    Ok(out)
+}
+
+/// The files a glob names, sorted; none is fine (as in OpenSSH).
+fn glob(pattern: &Path, at: &Origin<'_>) -> Result<Vec<PathBuf>> {
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(pattern.as_os_str().as_bytes())
+        .map_err(|_| at.error("Include path contains a NUL"))?;
+    // SAFETY: glob_t is plain data (all zeroes is a valid, empty value);
+    // glob() reads the NUL-terminated pattern `c` and fills `g`, whose
+    // gl_pathv then holds gl_pathc NUL-terminated strings until globfree(),
+    // which frees what glob() allocated, also after a failed or empty
+    // match, and is called exactly once. glob(3) reads the environment
+    // (no GLOB_TILDE here, so no password database); like every getenv
+    // caller it relies on no other thread changing the environment at the
+    // same time, which std::env::set_var's contract already forbids.
+    unsafe {
+        let mut g: libc::glob_t = std::mem::zeroed();
+        let rc = libc::glob(c.as_ptr(), 0, None, &mut g);
+        let mut out = Vec::new();
+        if rc == 0 {
+            for i in 0..g.gl_pathc {
+                let s = std::ffi::CStr::from_ptr(*g.gl_pathv.add(i));
+                out.push(PathBuf::from(std::ffi::OsStr::from_bytes(s.to_bytes())));
+            }
+        }
+        libc::globfree(&mut g);
+        Ok(out)
+    }
+}
+
+fn parse_port(v: &str, at: &Origin<'_>) -> Result<u16> {
+    match v.parse::<u16>() {
+        Ok(p) if p > 0 => Ok(p),
+        _ => Err(at.error(format!("bad port '{v}' (1-65535)"))),
+    }
+}
+
+fn yes_no(v: &str, at: &Origin<'_>) -> Result<bool> {
+    match v.to_ascii_lowercase().as_str() {
+        "yes" | "true" => Ok(true),
+        "no" | "false" => Ok(false),
+        other => Err(at.error(format!("'{other}' is not yes or no"))),
+    }
+}
+
+fn seconds(v: &str, key: &str, at: &Origin<'_>) -> Result<u32> {
+    v.parse::<u32>()
+        .map_err(|_| at.error(format!("{key} '{v}' is not a number of seconds")))
+}
+
+fn count(v: &str, key: &str, at: &Origin<'_>) -> Result<u32> {
+    v.parse::<u32>()
+        .map_err(|_| at.error(format!("{key} '{v}' is not a count")))
+}
+
+fn file_list(args: &[String], key: &str, at: &Origin<'_>) -> Result<Vec<PathBuf>> {
+    if args.is_empty() {
+        return Err(at.error(format!("{key} needs a file")));
+    }
+    if args.len() == 1 && args[0].eq_ignore_ascii_case("none") {
+        return Ok(Vec::new());
+    }
+    Ok(args.iter().map(PathBuf::from).collect())
+}
+
+/// `ProxyJump none` or `[user@]host[:port],...` (also `ssh://` URIs).
+fn parse_jump(v: &str, at: &Origin<'_>) -> Result<Vec<Hop>> {
+    if v.eq_ignore_ascii_case("none") {
+        return Ok(Vec::new());
+    }
+    v.split(',')
+        .map(|hop| parse_hop(hop).map_err(|why| at.error(format!("ProxyJump '{hop}': {why}"))))
+        .collect()
+}
+
+/// A jump-host list the caller gives ("a@b:22,c", or "none" for an empty
+/// list); errors name the hop by position.
+pub fn parse_jump_list(v: &str) -> Result<Vec<Hop>> {
+    if v.trim().eq_ignore_ascii_case("none") {
+        return Ok(Vec::new());
+    }
+    v.split(',')
+        .enumerate()
+        .map(|(i, hop)| {
+            parse_hop(hop.trim()).map_err(|why| {
+                Error::invalid_arg("proxy_jump", format!("hop {} '{hop}': {why}", i + 1))
+            })
+        })
+        .collect()
+}
+
+/// Check that `cmd` uses only the tokens a ProxyCommand knows.
+pub fn check_tokens(cmd: &str, what: &str) -> Result<()> {
+    let t: Vec<(char, &str)> = "dulihnpr".chars().map(|c| (c, "x")).collect();
+    expand(cmd, &t, what).map(|_| ())
+}
+
+/// One `[user@]host[:port]` (IPv6 in brackets), or `ssh://[user@]host[:port]`.
+pub fn parse_hop(hop: &str) -> std::result::Result<Hop, String> {
+    let s = hop.strip_prefix("ssh://").unwrap_or(hop);
+    let (user, rest) = match s.rsplit_once('@') {
+        Some((u, r)) if !u.is_empty() => (Some(u.to_string()), r),
+        Some(_) => return Err("empty user".to_string()),
+        None => (None, s),
+    };
+    let (host, port) = if let Some(inner) = rest.strip_prefix('[') {
+        let (h, tail) = inner.split_once(']').ok_or("unclosed '['")?;
+        match tail.strip_prefix(':') {
+            Some(p) => (h, Some(p)),
+            None if tail.is_empty() => (h, None),
+            None => return Err(format!("unexpected '{tail}' after ']'")),
+        }
+    } else {
+        match rest.split_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (rest, None),
+        }
+    };
+    if host.is_empty() {
+        return Err("empty host".to_string());
+    }
+    let port = match port {
+        Some(p) => match p.parse::<u16>() {
+            Ok(n) if n > 0 => Some(n),
+            _ => return Err(format!("bad port '{p}'")),
+        },
+        None => None,
+    };
+    Ok(Hop {
+        user,
+        host: host.to_string(),
+        port,
+    })
+}
+
+/// The cipher list `spec` makes of `default` (comma-separated): a plain
+/// list replaces it; `+list` appends, `-list` removes (wildcards allowed),
+/// `^list` puts in front.
+pub fn ciphers_from(spec: &str, default: &[&str]) -> Vec<String> {
+    let items = |s: &str| -> Vec<String> {
+        s.split(',')
+            .filter(|c| !c.is_empty())
+            .map(str::to_string)
+            .collect()
+    };
+    let base: Vec<String> = default.iter().map(|c| c.to_string()).collect();
+    if let Some(add) = spec.strip_prefix('+') {
+        let mut v = base;
+        v.extend(
+            items(add)
+                .into_iter()
+                .filter(|c| !default.contains(&c.as_str())),
+        );
+        v
+    } else if let Some(remove) = spec.strip_prefix('-') {
+        let gone = items(remove);
+        base.into_iter()
+            .filter(|c| !gone.iter().any(|g| wildcard(g.as_bytes(), c.as_bytes())))
+            .collect()
+    } else if let Some(front) = spec.strip_prefix('^') {
+        let first = items(front);
+        let rest = base.into_iter().filter(|c| !first.contains(c));
+        first.iter().cloned().chain(rest).collect()
+    } else {
+        items(spec)
+    }
+}
+
+impl std::fmt::Display for Hop {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if let Some(u) = &self.user {
+            write!(f, "{u}@")?;
+        }
+        if self.host.contains(':') {
+            write!(f, "[{}]", self.host)?;
+        } else {
+            f.write_str(&self.host)?;
+        }
+        if let Some(p) = self.port {
+            write!(f, ":{p}")?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Dir(PathBuf);
+
+    impl Dir {
+        fn new(tag: &str) -> Dir {
+            let d = std::env::temp_dir().join(format!(
+                "psftp-sshcfg-{tag}-{}-{:?}",
+                std::process::id(),
+                std::thread::current().id()
+            ));
+            let _ = std::fs::remove_dir_all(&d);
+            std::fs::create_dir_all(d.join(".ssh/config.d")).unwrap();
+            Dir(d)
+        }
+        fn write(&self, rel: &str, text: &str) -> PathBuf {
+            let p = self.0.join(rel);
+            std::fs::write(&p, text).unwrap();
+            p
+        }
+        fn local(&self) -> Local {
+            Local {
+                user: "me".into(),
+                home: self.0.clone(),
+                hostname: "laptop".into(),
+                uid: 1000,
+            }
+        }
+        fn resolve(&self, alias: &str, config: &str) -> Result<HostConfig> {
+            self.resolve_with(alias, config, &HostConfig::default())
+        }
+        fn resolve_with(
+            &self,
+            alias: &str,
+            config: &str,
+            presets: &HostConfig,
+        ) -> Result<HostConfig> {
+            let path = self.write(".ssh/config", config);
+            let local = self.local();
+            resolve(alias, presets, &[ConfigFile::named(&path, &local)], &local)
+        }
+    }
+
+    impl Drop for Dir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    #[test]
+    fn an_alias_gets_host_port_user_and_keys_with_tokens_and_the_first_value_wins() {
+        let d = Dir::new("alias");
+        let c = d
+            .resolve(
+                "web",
+                "# comment\n\
+                 Host web\n\
+                 \tHostName=%h.example.com\n\
+                 \tUser deploy\n\
+                 \tPort 2222\n\
+                 \tIdentityFile ~/.ssh/id_%r_%h\n\
+                 \tIdentityFile \"%d/keys/%u at %l %p %n %i %%\"\n\
+                 Host *\n\
+                 \tPort 22\n\
+                 \tUser nobody\n\
+                 \tIdentityFile ~/.ssh/id_default\n",
+            )
+            .unwrap();
+        assert_eq!(c.hostname.as_deref(), Some("web.example.com"));
+        assert_eq!(c.user.as_deref(), Some("deploy"));
+        assert_eq!(c.port, Some(2222));
+        let home = d.0.display().to_string();
+        assert_eq!(
+            c.identity_files,
+            vec![
+                d.0.join(".ssh/id_deploy_web.example.com"),
+                PathBuf::from(format!("{home}/keys/me at laptop 2222 web 1000 %")),
+                d.0.join(".ssh/id_default"),
+            ]
+        );
+        // Another host only gets the catch-all block.
+        let other = d.resolve(
+            "db",
+            &std::fs::read_to_string(d.0.join(".ssh/config")).unwrap(),
+        );
+        let other = other.unwrap();
+        assert_eq!(
+            (other.port, other.user.as_deref()),
+            (Some(22), Some("nobody"))
+        );
+        assert_eq!(other.hostname, None);
+    }
+
+    #[test]
+    fn host_patterns_take_wildcards_and_negation_case_insensitively() {
+        let d = Dir::new("patterns");
+        let cfg = "Host *.prod !bastion.prod\n  User ops\nHost db? \"x y\"\n  Port 5\n";
+        assert_eq!(
+            d.resolve("web.PROD", cfg).unwrap().user.as_deref(),
+            Some("ops")
+        );
+        assert_eq!(d.resolve("bastion.prod", cfg).unwrap().user, None);
+        assert_eq!(d.resolve("db1", cfg).unwrap().port, Some(5));
+        assert_eq!(d.resolve("db12", cfg).unwrap().port, None);
+        assert_eq!(d.resolve("x y", cfg).unwrap().port, Some(5));
+    }
+
+    #[test]
+    fn include_reads_files_in_place_relative_to_dot_ssh_and_only_where_active() {
+        let d = Dir::new("include");
+        d.write(".ssh/config.d/10-web", "Host web\n  Port 2200\n");
+        d.write(".ssh/config.d/20-all", "User everyone\n");
+        d.write(".ssh/inner", "User inner\nHost *\n  Compression yes\n");
+        let cfg = "Include config.d/*\nHost other\n  Include inner\nHost *\n  User late\n";
+        let web = d.resolve("web", cfg).unwrap();
+        assert_eq!(web.port, Some(2200));
+        // The included file's top lines apply to every host.
+        assert_eq!(web.user.as_deref(), Some("everyone"));
+        // An Include inside an inactive block contributes nothing, not
+        // even through its own Host lines.
+        assert_eq!(web.compression, None);
+        let other = d
+            .resolve(
+                "other",
+                "Host other\n  Include inner\nHost *\n  User late\n",
+            )
+            .unwrap();
+        assert_eq!(other.user.as_deref(), Some("inner"));
+        assert_eq!(other.compression, Some(true));
+        // A glob that matches nothing is fine.
+        assert!(d.resolve("x", "Include nothing-here-*\n").is_ok());
+    }
+
+    #[test]
+    fn include_loops_end_with_an_error() {
+        let d = Dir::new("loop");
+        let e = d.resolve("x", "Include config\n").unwrap_err();
+        assert!(e.message().contains("Include nested too deeply"), "{e}");
+    }
+
+    #[test]
+    fn a_malformed_line_names_its_file_and_line() {
+        let d = Dir::new("malformed");
+        let e = d
+            .resolve("x", "Host y\n  Port 22\n\n  Port twenty\n")
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+        let file = d.0.join(".ssh/config").display().to_string();
+        assert_eq!(
+            e.message(),
+            format!("ssh_config '{file}' line 4: bad port 'twenty' (1-65535)")
+        );
+        for (text, why) in [
+            ("Host\n", "line 1: Host needs at least one pattern"),
+            ("User a b\n", "line 1: User takes one value"),
+            ("IdentityFile \"open\n", "line 1: unterminated quote"),
+            (
+                "StrictHostKeyChecking maybe\n",
+                "line 1: StrictHostKeyChecking 'maybe'",
+            ),
+            (
+                "Compression perhaps\n",
+                "line 1: 'perhaps' is not yes or no",
+            ),
+            (
+                "Match nonsense x\n",
+                "line 1: unknown Match criterion 'nonsense'",
+            ),
+            ("ProxyJump a@:22\n", "line 1: ProxyJump 'a@:22': empty host"),
+            (
+                "ConnectTimeout soon\n",
+                "line 1: ConnectTimeout 'soon' is not a number",
+            ),
+        ] {
+            let e = d.resolve("x", text).unwrap_err();
+            assert!(e.message().contains(why), "{text:?}: {e}");
+        }
+    }
+
+    #[test]
+    fn unknown_keywords_are_ignored() {
+        let d = Dir::new("unknown");
+        let c = d
+            .resolve("x", "ForwardAgent yes\nFrobnicate 3\nUser u\n")
+            .unwrap();
+        assert_eq!(c.user.as_deref(), Some("u"));
+    }
+
+    #[test]
+    fn match_host_user_and_all_apply_and_exec_is_noted_not_run() {
+        let d = Dir::new("match");
+        let cfg = "Host alias\n  HostName real.example\n\
+                   Match host real.example user root\n  Port 1\n\
+                   Match host real.example !user root\n  Port 2\n\
+                   Match originalhost alias exec \"touch /tmp/psftp-must-not-exist\"\n  User x\n\
+                   Match all\n  Compression yes\n";
+        let c = d.resolve("alias", cfg).unwrap();
+        assert_eq!(c.port, Some(2));
+        assert_eq!(c.user, None);
+        assert_eq!(c.compression, Some(true));
+        assert!(!Path::new("/tmp/psftp-must-not-exist").exists());
+        assert_eq!(c.notes.len(), 1, "{:?}", c.notes);
+        assert!(
+            c.notes[0].contains("line 7: Match exec is not supported"),
+            "{:?}",
+            c.notes
+        );
+    }
+
+    #[test]
+    fn proxies_known_hosts_and_policies() {
+        let d = Dir::new("proxy");
+        let cfg = "Host in\n  ProxyJump alice@bastion:2022,[::1]:23,ssh://bob@gw\n\
+                   \x20 ProxyCommand nc -X 5 %h %p # ignored: ProxyJump came first\n\
+                   \x20 User carol\n\
+                   \x20 UserKnownHostsFile ~/kh1 /etc/kh2\n\
+                   \x20 GlobalKnownHostsFile none\n\
+                   \x20 StrictHostKeyChecking accept-new\n\
+                   \x20 ConnectTimeout 7\n  ServerAliveInterval 15\n  ServerAliveCountMax 2\n\
+                   \x20 Ciphers +aes256-ctr\n  IdentitiesOnly yes\n  IdentityAgent %d/agent.sock\n";
+        let c = d.resolve("in", cfg).unwrap();
+        assert_eq!(
+            c.proxy,
+            Some(Proxy::Jump(vec![
+                Hop {
+                    user: Some("alice".into()),
+                    host: "bastion".into(),
+                    port: Some(2022)
+                },
+                Hop {
+                    user: None,
+                    host: "::1".into(),
+                    port: Some(23)
+                },
+                Hop {
+                    user: Some("bob".into()),
+                    host: "gw".into(),
+                    port: None
+                },
+            ]))
+        );
+        assert_eq!(
+            c.user_known_hosts_files,
+            Some(vec![d.0.join("kh1"), PathBuf::from("/etc/kh2")])
+        );
+        assert_eq!(c.global_known_hosts_files, Some(vec![]));
+        assert_eq!(
+            c.strict_host_key_checking,
+            Some(StrictHostKeyChecking::AcceptNew)
+        );
+        assert_eq!(
+            (
+                c.connect_timeout,
+                c.server_alive_interval,
+                c.server_alive_count_max
+            ),
+            (
+                Some(Duration::from_secs(7)),
+                Some(Duration::from_secs(15)),
+                Some(2)
+            )
+        );
+        assert_eq!(c.identities_only, Some(true));
+        assert_eq!(c.identity_agent, Some(Some(d.0.join("agent.sock"))));
+        let none = d
+            .resolve(
+                "in",
+                "ProxyCommand none\nIdentityAgent none\nHost *\n  ProxyJump x\n",
+            )
+            .unwrap();
+        assert_eq!(
+            (none.proxy, none.identity_agent),
+            (Some(Proxy::None), Some(None))
+        );
+        let e = d.resolve("in", "ProxyCommand %z\n").unwrap_err();
+        assert!(e.message().contains("unknown token %z"), "{e}");
+    }
+
+    #[test]
+    fn proxy_command_is_the_raw_rest_of_the_line_with_tokens() {
+        let d = Dir::new("proxycmd");
+        let c = d
+            .resolve(
+                "in",
+                "Host in\n  User carol\n  ProxyCommand = sh -c \"exec nc '%h' %p\"  # as %r %n %%\n",
+            )
+            .unwrap();
+        assert_eq!(
+            c.proxy,
+            Some(Proxy::Command(
+                "sh -c \"exec nc 'in' 22\"  # as carol in %".into()
+            ))
+        );
+    }
+
+    #[test]
+    fn presets_win_over_the_files_and_feed_their_tokens() {
+        let d = Dir::new("presets");
+        let presets = HostConfig {
+            user: Some("explicit".into()),
+            port: Some(2200),
+            proxy: Some(Proxy::Command("connect %h %p %r".into())),
+            user_known_hosts_files: Some(vec![PathBuf::from("/tmp/100%kh")]),
+            ..HostConfig::default()
+        };
+        let c = d
+            .resolve_with(
+                "web",
+                "Host web\n  User file\n  Port 22\n  HostName web.example\n\
+                 \x20 ProxyJump other\n  UserKnownHostsFile ~/kh\n  IdentityFile ~/id_%r_%p\n\
+                 Match user explicit\n  Compression yes\n",
+                &presets,
+            )
+            .unwrap();
+        assert_eq!(
+            (c.user.as_deref(), c.port, c.hostname.as_deref()),
+            (Some("explicit"), Some(2200), Some("web.example"))
+        );
+        assert_eq!(
+            c.proxy,
+            Some(Proxy::Command("connect web.example 2200 explicit".into()))
+        );
+        // A preset path is the caller's, never token-expanded.
+        assert_eq!(
+            c.user_known_hosts_files,
+            Some(vec![PathBuf::from("/tmp/100%kh")])
+        );
+        assert_eq!(c.identity_files, vec![d.0.join("id_explicit_2200")]);
+        assert_eq!(c.compression, Some(true), "Match user sees the preset user");
+    }
+
+    #[test]
+    fn files_that_include_the_next_twice_are_stopped_by_the_file_budget() {
+        // No loop, so the depth limit never fires: 2^12 reads without the budget.
+        let d = Dir::new("budget");
+        for i in 0..12 {
+            d.write(
+                &format!(".ssh/f{i}"),
+                &format!("Include f{0} f{0}\n", i + 1),
+            );
+        }
+        let e = d.resolve("x", "Include f0\n").unwrap_err();
+        assert!(e.message().contains("more than 256 files"), "{e}");
+    }
+
+    #[test]
+    fn cipher_lists_replace_append_remove_and_prepend() {
+        let def = ["a-gcm", "b-ctr", "c-poly"];
+        assert_eq!(ciphers_from("x,y", &def), ["x", "y"]);
+        assert_eq!(
+            ciphers_from("+b-ctr,z", &def),
+            ["a-gcm", "b-ctr", "c-poly", "z"]
+        );
+        assert_eq!(ciphers_from("-*-ctr", &def), ["a-gcm", "c-poly"]);
+        assert_eq!(ciphers_from("^c-poly", &def), ["c-poly", "a-gcm", "b-ctr"]);
+    }
+
+    #[test]
+    fn wildcards_match_like_openssh() {
+        for (p, s, want) in [
+            ("*", "", true),
+            ("*", "abc", true),
+            ("a*c", "abbbc", true),
+            ("a*c", "abbbd", false),
+            ("a?c", "abc", true),
+            ("a?c", "ac", false),
+            ("*.example.com", "www.example.com", true),
+            ("*.example.com", "example.com", false),
+            ("**a**b", "xaxb", true),
+            ("", "", true),
+            ("", "a", false),
+        ] {
+            assert_eq!(wildcard(p.as_bytes(), s.as_bytes()), want, "{p} ~ {s}");
+        }
+        // Many stars against a long mismatch stays quick (no exponential backtracking).
+        let p = "*a".repeat(50) + "b";
+        assert!(!wildcard(p.as_bytes(), "a".repeat(5000).as_bytes()));
+    }
+}
