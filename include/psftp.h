@@ -1,7 +1,7 @@
 /*
  * psftp: the pysftp 0.2.9 API as a C library (SFTP over libssh2).
  *
- * Conventions (README, "API conventions"):
+ * Conventions (docs/c-api.md, "API conventions"):
  *  - Result codes. Every fallible function returns PSFTP_OK (0) or a
  *    negative PSFTP_E_* code (below; they never change meaning).
  *    psftp_last_error() has the message for this thread,

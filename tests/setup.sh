@@ -19,6 +19,9 @@ need cmake cmake
 need ninja ninja-build
 need pkg-config pkg-config
 need python3 python3
+# Debian's python3 has no ensurepip: `python3 -m venv` (below, and in the
+# bench and the server matrix) needs python3-venv.
+command -v python3 >/dev/null 2>&1 && python3 -c 'import ensurepip' 2>/dev/null || missing+=(python3-venv)
 need flock util-linux
 need chattr e2fsprogs
 need objdump binutils
