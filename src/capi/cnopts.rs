@@ -28,6 +28,12 @@ pub(crate) fn cnopts_snapshot(opts: *const psftp_cnopts) -> Result<CnOpts> {
     if opts.is_null() {
         return Ok(CnOpts::default());
     }
+    cnopts_required(opts)
+}
+
+/// A copy of the options behind a handle that must be given (NULL is
+/// INVALID_ARG).
+fn cnopts_required(opts: *const psftp_cnopts) -> Result<CnOpts> {
     let h = CNOPTS.get(opts, "cnopts")?;
     let o = h.lock().unwrap_or_else(|p| p.into_inner()).clone();
     Ok(o)
@@ -253,10 +259,7 @@ pub unsafe extern "C" fn psftp_cnopts_get_hostkey(
     // is writable.
     unsafe {
         guard(|| {
-            if opts.is_null() {
-                return Err(Error::invalid_arg("cnopts", "is NULL"));
-            }
-            let o = cnopts_snapshot(opts)?;
+            let o = cnopts_required(opts)?;
             let host = arg_str(host, "host")?;
             let out = arg_out(out, "out")?;
             let k = o.get_hostkey(host)?;
@@ -489,10 +492,7 @@ pub unsafe extern "C" fn psftp_cnopts_ssh_config_report(
     // NUL-terminated; `out` is writable.
     unsafe {
         guard(|| {
-            if opts.is_null() {
-                return Err(Error::invalid_arg("cnopts", "is NULL"));
-            }
-            let o = cnopts_snapshot(opts)?;
+            let o = cnopts_required(opts)?;
             let host = arg_str(host, "host")?;
             let out = arg_out(out, "out")?;
             *out = new_c_string(crate::core::plan::report(host, &o)?, "report")?;

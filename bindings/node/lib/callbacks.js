@@ -4,7 +4,8 @@
 // worker waits). An exception must never cross into C: it is stored, C is
 // told to stop, and the call's Promise rejects with that same exception.
 
-const { koffi, types } = require('./native');
+const { koffi, fns, types } = require('./native');
+const { checkSync } = require('./errors');
 const { Attributes } = require('./attrs');
 
 /** Return from a walktree directory callback to skip that directory's contents. */
@@ -146,4 +147,45 @@ class CallbackScope {
   }
 }
 
-module.exports = { CallbackScope, WALK_SKIP };
+/**
+ * A JS function psftp calls during one connect (host key, keyboard-
+ * interactive): what it throws is kept, C gets `refusal`, and rethrow()
+ * throws it again once the connect is over.
+ */
+class ConnectCallback {
+  #thrown = false;
+  #error;
+
+  /**
+   * Register `call` as the C callback type `type` and give it to the
+   * setter `fnName(handle, callback, NULL, NULL)`; returns the unregister
+   * function. No user_data, so no finalizer: the JS function lives in the
+   * registered callback, which the caller owns through that function.
+   */
+  register(call, type, refusal, fnName, handle) {
+    const callback = koffi.register((...cArgs) => {
+      if (this.#thrown) return refusal;
+      try {
+        return call(...cArgs);
+      } catch (e) {
+        this.#thrown = true;
+        this.#error = e;
+        return refusal;
+      }
+    }, type);
+    try {
+      checkSync(fns[fnName](handle, callback, null, null));
+    } catch (e) {
+      koffi.unregister(callback);
+      throw e;
+    }
+    return () => koffi.unregister(callback);
+  }
+
+  /** Re-throw what the program's function threw, if it did. */
+  rethrow() {
+    if (this.#thrown) throw this.#error;
+  }
+}
+
+module.exports = { CallbackScope, ConnectCallback, WALK_SKIP };

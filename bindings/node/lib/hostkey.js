@@ -11,8 +11,8 @@
 // ever held while the program decides, and the connect timeout does not
 // run meanwhile.
 
-const { koffi, fns, types } = require('./native');
-const { checkSync } = require('./errors');
+const { koffi, types } = require('./native');
+const { ConnectCallback } = require('./callbacks');
 const args = require('./args');
 
 // PSFTP_HOSTKEY_* answers by their JS names; true and false mean accept and reject.
@@ -33,15 +33,14 @@ function isThenable(value) {
 }
 
 /** One connect() call's host-key decisions, over as many attempts as it takes. */
-class HostKeyAsker {
+class HostKeyAsker extends ConnectCallback {
   #fn;
   // status + key -> C answer the program gave asynchronously
   #decided = new Map();
   #pending = null;
-  #thrown = false;
-  #error;
 
   constructor(fn) {
+    super();
     this.#fn = fn;
   }
 
@@ -73,30 +72,8 @@ class HostKeyAsker {
    */
   install(cnoptsHandle) {
     this.#pending = null;
-    const callback = koffi.register((host, port, keyPtr, status) => {
-      if (this.#thrown) return ANSWERS.reject;
-      try {
-        return this.#ask(host, port, keyPtr, status);
-      } catch (e) {
-        this.#thrown = true;
-        this.#error = e;
-        return ANSWERS.reject;
-      }
-    }, types.hostkeyCb);
-    try {
-      // No user_data, so no finalizer: the JS function lives in the
-      // registered callback, which install() owns.
-      checkSync(fns.psftp_cnopts_set_hostkey_callback(cnoptsHandle, callback, null, null));
-    } catch (e) {
-      koffi.unregister(callback);
-      throw e;
-    }
-    return () => koffi.unregister(callback);
-  }
-
-  /** Re-throw what the program's callback threw, if it did. */
-  rethrow() {
-    if (this.#thrown) throw this.#error;
+    const ask = (host, port, keyPtr, status) => this.#ask(host, port, keyPtr, status);
+    return this.register(ask, types.hostkeyCb, ANSWERS.reject, 'psftp_cnopts_set_hostkey_callback', cnoptsHandle);
   }
 
   /**

@@ -9,14 +9,14 @@
 
 const { koffi, fns, types, entriesOf } = require('./native');
 const { checkSync } = require('./errors');
+const { ConnectCallback } = require('./callbacks');
 const args = require('./args');
 
-class KbdIntAnswerer {
+class KbdIntAnswerer extends ConnectCallback {
   #fn;
-  #thrown = false;
-  #error;
 
   constructor(fn) {
+    super();
     this.#fn = fn;
   }
 
@@ -41,30 +41,8 @@ class KbdIntAnswerer {
    * extra connections of tree operations do not ask).
    */
   install(connectOpts) {
-    const callback = koffi.register((reqPtr, answers) => {
-      if (this.#thrown) return 1;
-      try {
-        return this.#answer(reqPtr, answers);
-      } catch (e) {
-        this.#thrown = true;
-        this.#error = e;
-        return 1;
-      }
-    }, types.kbdintCb);
-    try {
-      // No user_data, so no finalizer: the JS function lives in the
-      // registered callback, which install() owns.
-      checkSync(fns.psftp_connect_opts_set_kbdint_callback(connectOpts, callback, null, null));
-    } catch (e) {
-      koffi.unregister(callback);
-      throw e;
-    }
-    return () => koffi.unregister(callback);
-  }
-
-  /** Re-throw what the program's function threw, if it did. */
-  rethrow() {
-    if (this.#thrown) throw this.#error;
+    const answer = (reqPtr, answers) => this.#answer(reqPtr, answers);
+    return this.register(answer, types.kbdintCb, 1, 'psftp_connect_opts_set_kbdint_callback', connectOpts);
   }
 }
 
