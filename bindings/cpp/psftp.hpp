@@ -81,9 +81,9 @@ enum class Errc : int {
     panic = PSFTP_E_PANIC,
     unsupported = PSFTP_E_UNSUPPORTED,
     dir_not_empty = PSFTP_E_DIR_NOT_EMPTY,
-    /// A callback stopped the call. The binding's callbacks stop by
-    /// throwing, and that exception comes out instead, so this code only
-    /// shows through the C API.
+    /// A callback stopped the call: a keyboard_interactive callback that
+    /// returned std::nullopt (CallbackStopped). The other callbacks stop by
+    /// throwing, and that exception comes out instead.
     user = PSFTP_E_USER,
 };
 
@@ -340,6 +340,20 @@ struct KbdPrompt {
     bool echo = false;
 };
 
+/// One keyboard-interactive round: who asks (the server, or a jump host:
+/// each hop authenticates on its own) and what.
+struct KbdRequest {
+    std::string host;
+    int port = 0;
+    /// The user name the asking endpoint authenticates.
+    std::string user;
+    /// The server's name for the exchange and its instruction (often empty).
+    std::string name;
+    std::string instruction;
+    /// In the server's order.
+    std::vector<KbdPrompt> prompts;
+};
+
 /// Answers a keyboard-interactive round (a one-time code, a PAM
 /// conversation): one answer per prompt, in order; prompts past the end of
 /// the vector get the password given to the connection (for the server),
@@ -347,8 +361,7 @@ struct KbdPrompt {
 /// CallbackStopped, PSFTP_E_USER); an exception gives up too and comes out
 /// of the Connection constructor. Each Connection calls its own copy, so
 /// connects on several threads may call copies of one function at once.
-using KbdIntFn = std::function<std::optional<std::vector<std::string>>(
-    const std::string& name, const std::string& instruction, const std::vector<KbdPrompt>& prompts)>;
+using KbdIntFn = std::function<std::optional<std::vector<std::string>>(const KbdRequest& request)>;
 
 // ---------------------------------------------------------------- detail
 
@@ -603,17 +616,18 @@ inline int kbdint_trampoline(const psftp_kbdint_request* req, psftp_kbdint_answe
     CallbackError unclaimed;
     CallbackError& errors = connect_errors ? *connect_errors : unclaimed;
     return errors.run([&] {
-        std::vector<KbdPrompt> prompts;
+        auto text = [](const char* s) { return std::string(s ? s : ""); };
+        KbdRequest request{text(req->host), req->port, text(req->user),
+                           text(req->name), text(req->instruction), {}};
         for (size_t i = 0; i < req->num_prompts; i++) {
             const psftp_kbdint_prompt* p = req->prompts[i];
-            prompts.push_back({p->text ? p->text : "", p->echo});
+            request.prompts.push_back({text(p->text), p->echo});
         }
-        auto replies = ctx->answer(req->name ? req->name : "",
-                                   req->instruction ? req->instruction : "", prompts);
+        auto replies = ctx->answer(request);
         if (!replies)
             return 1; // gives up: PSFTP_E_USER, CallbackStopped
         int rc = 0;
-        for (size_t i = 0; i < replies->size() && i < prompts.size() && rc == 0; i++)
+        for (size_t i = 0; i < replies->size() && i < request.prompts.size() && rc == 0; i++)
             rc = psftp_kbdint_answer(answers, i, (*replies)[i].c_str()) == PSFTP_OK ? 0 : 1;
         // Our copies of the answers are wiped; psftp keeps its own.
         for (auto& r : *replies)

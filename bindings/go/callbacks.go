@@ -157,13 +157,17 @@ func psftpGoHostKey(host *C.char, port C.int, key *C.psftp_hostkey, status C.int
 func psftpGoKbdInt(req *C.psftp_kbdint_request, answers *C.psftp_kbdint_answers, h C.uintptr_t) C.int {
 	s := stateOf(h)
 	n := int(req.num_prompts)
-	questions, echos := make([]string, n), make([]bool, n)
+	r := KeyboardInteractiveRequest{
+		Host: C.GoString(req.host), Port: int(req.port), User: C.GoString(req.user),
+		Name: C.GoString(req.name), Instruction: C.GoString(req.instruction),
+		Questions: make([]string, n), Echos: make([]bool, n),
+	}
 	for i := 0; i < n; i++ {
 		p := C.psftpgo_prompt(req, C.size_t(i))
-		questions[i], echos[i] = C.GoString(p.text), bool(p.echo)
+		r.Questions[i], r.Echos[i] = C.GoString(p.text), bool(p.echo)
 	}
 	stop := s.run(func() error {
-		replies, err := s.kbdInt(C.GoString(req.name), C.GoString(req.instruction), questions, echos)
+		replies, err := s.kbdInt(r)
 		if err != nil {
 			return err
 		}

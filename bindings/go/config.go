@@ -4,7 +4,9 @@ package psftp
 import "C"
 
 import (
+	"fmt"
 	"math"
+	"net"
 	"runtime/cgo"
 	"strconv"
 	"strings"
@@ -63,25 +65,41 @@ type Config struct {
 	SSHConfigFile string // read this file only, as ssh -F (implies SSHConfig)
 	ProxyJump     string // jump hosts, as ssh -J: "user@host:port,host2"; "none" ignores ssh_config's
 	ProxyCommand  string // a command carrying the connection on stdin/stdout (%h %p %r tokens)
-	// NetConn, when set, carries the connection: a socket the application
-	// connected (through a SOCKS proxy, say) to the server or first jump
-	// host. psftp duplicates its descriptor during Dial; the caller keeps
-	// and closes NetConn. It must be a *net.TCPConn, *net.UnixConn or
-	// anything else with a stream socket behind syscall.Conn.
-	NetConn syscall.Conn
+	// NetConn, when set, carries the connection: a stream socket the
+	// application connected (net.Dial, a SOCKS dialer) to the server or
+	// first jump host. The binding takes its descriptor through
+	// syscall.Conn, so a conn without one (net.Pipe, a *tls.Conn or
+	// another wrapper) fails Dial with ErrInvalidArg. psftp duplicates the
+	// descriptor during Dial; the caller keeps and closes NetConn, and
+	// must not read from or write to it meanwhile.
+	NetConn net.Conn
 	// KeyboardInteractive answers the prompts of keyboard-interactive
 	// authentication (a one-time code, a PAM conversation), for the
-	// server and jump hosts. Prompts it leaves unanswered (a shorter
-	// slice) get Password. An error gives up: Dial returns it. It runs on
-	// the goroutine calling Dial, during Dial only.
+	// server and jump hosts. Prompts it leaves unanswered (a shorter or
+	// nil slice) get Password. An error gives up: Dial returns it. It runs
+	// on the goroutine calling Dial, during Dial only.
 	KeyboardInteractive KeyboardInteractive
 }
 
-// KeyboardInteractive answers one keyboard-interactive round: the server's
-// name and instruction, and its questions, with whether each answer may be
-// echoed (false for secrets). The same shape as
-// golang.org/x/crypto/ssh.KeyboardInteractiveChallenge.
-type KeyboardInteractive func(name, instruction string, questions []string, echos []bool) ([]string, error)
+// KeyboardInteractive answers one keyboard-interactive round with one
+// answer per question, in order.
+type KeyboardInteractive func(req KeyboardInteractiveRequest) ([]string, error)
+
+// KeyboardInteractiveRequest is one keyboard-interactive round: who asks
+// (the server, or a jump host: each hop authenticates on its own) and
+// what. Name, Instruction, Questions and Echos are the arguments of
+// golang.org/x/crypto/ssh.KeyboardInteractiveChallenge, so such a function
+// adapts in one line.
+type KeyboardInteractiveRequest struct {
+	Host string // the endpoint asking, as psftp connects to it
+	Port int
+	User string // the user it authenticates as
+
+	Name        string   // the server's name for the exchange (often empty)
+	Instruction string   // the server's instruction text (often empty)
+	Questions   []string // the prompts, in the server's order
+	Echos       []bool   // whether each answer may be shown as typed (false for secrets)
+}
 
 // SSHConfigReport is what Dial(host, cfg) would use, as `ssh -G host`
 // prints it: one "keyword value" line each, then "#" lines naming the
@@ -243,12 +261,14 @@ func (cfg *Config) newConnectOpts(host, key string) (*C.psftp_connect_opts, erro
 		n := C.size_t(len(cfg.KeyData))
 		setters = append(setters, func() C.int { return C.psftp_connect_opts_set_private_key_data(co, data, n, pass) })
 	}
-	if cfg.NetConn != nil {
-		nc := cfg.NetConn
-		setters = append(setters, func() C.int { return setSocket(co, nc) })
-	}
 	for _, set := range setters {
 		if err := call(&a, set); err != nil {
+			C.psftp_connect_opts_free(co)
+			return nil, err
+		}
+	}
+	if cfg.NetConn != nil {
+		if err := setSocket(&a, co, cfg.NetConn); err != nil {
 			C.psftp_connect_opts_free(co)
 			return nil, err
 		}
@@ -276,6 +296,11 @@ func (cfg *Config) privateKey() (string, error) {
 // newCnOpts builds the C options (pysftp CnOpts) from cfg; free them with
 // psftp_cnopts_free.
 func (cfg *Config) newCnOpts() (*C.psftp_cnopts, error) {
+	// psftp's setters replace each other; fields set together are a
+	// mistake to report, not a choice to make silently.
+	if cfg.ProxyJump != "" && cfg.ProxyCommand != "" {
+		return nil, invalidArg("ProxyJump", "set together with ProxyCommand; use one")
+	}
 	var a cArgs
 	defer a.free()
 	kh := a.optStr("KnownHosts", cfg.KnownHosts)
@@ -350,18 +375,25 @@ func (cfg *Config) routeSetters(a *cArgs) []func(*C.psftp_cnopts) C.int {
 	return s
 }
 
-// setSocket hands psftp the descriptor behind nc (psftp duplicates it
-// inside Control, while the descriptor is sure to be open).
-func setSocket(co *C.psftp_connect_opts, nc syscall.Conn) C.int {
-	raw, err := nc.SyscallConn()
+// setSocket hands psftp the descriptor behind nc, which psftp duplicates
+// (inside Control, while the descriptor is sure to be open).
+func setSocket(a *cArgs, co *C.psftp_connect_opts, nc net.Conn) error {
+	sc, ok := nc.(syscall.Conn)
+	if !ok {
+		return invalidArg("NetConn", fmt.Sprintf("a %T has no file descriptor; give the socket itself "+
+			"(a *net.TCPConn or *net.UnixConn), not net.Pipe or a wrapper such as *tls.Conn", nc))
+	}
+	raw, err := sc.SyscallConn()
 	if err != nil {
-		return C.PSFTP_E_INVALID_ARG
+		return invalidArg("NetConn", err.Error())
 	}
-	rc := C.int(C.PSFTP_E_INVALID_ARG)
-	if err := raw.Control(func(fd uintptr) { rc = C.psftp_connect_opts_set_socket(co, C.int(fd)) }); err != nil {
-		return C.PSFTP_E_INVALID_ARG
+	var set error
+	if err := raw.Control(func(fd uintptr) {
+		set = call(a, func() C.int { return C.psftp_connect_opts_set_socket(co, C.int(fd)) })
+	}); err != nil {
+		return invalidArg("NetConn", err.Error()) // closed
 	}
-	return rc
+	return set
 }
 
 // HostKey is an SSH host key: its type ("ssh-ed25519"), the base64 blob as

@@ -60,15 +60,28 @@
 // extra connections (Parallelism > 1), so on a stalled link the call
 // returns only when their Config.Timeout expires, or never without one.
 //
+// # Connecting through ssh_config, jump hosts and proxies
+//
+// Off unless set, as in pysftp. Config.SSHConfig (or SSHConfigFile) reads
+// ssh_config, so Dial's host may be a Host alias (SSHConfigReport shows
+// what it resolves to, as ssh -G); ProxyJump goes through jump hosts, as
+// ssh -J; ProxyCommand runs a command carrying the connection (set one
+// of the two: both fail with ErrInvalidArg); NetConn carries the
+// connection over a net.Conn the application dialled (psftp duplicates
+// its descriptor); KeyData is a private key's contents; and
+// KeyboardInteractive answers keyboard-interactive prompts, with a
+// KeyboardInteractiveRequest naming the server or jump host that asks
+// (nil answers leave the prompts to Password; an error gives up).
+//
 // # Callbacks
 //
 // Progress functions, Walktree callbacks, Getfo's writer, Putfo's reader,
-// Cd bodies and Config.HostKeyCallback run on the calling goroutine,
-// during the call. C reaches them through a runtime/cgo.Handle, never a Go
-// pointer. A callback that panics stops the C call (a panicking
-// HostKeyCallback rejects the key), and the panic is raised again once C
-// has returned, so no Go panic unwinds through C frames. Do not call
-// runtime.Goexit (t.FailNow) in a callback.
+// Cd bodies, Config.HostKeyCallback and Config.KeyboardInteractive run on
+// the calling goroutine, during the call. C reaches them through a
+// runtime/cgo.Handle, never a Go pointer. A callback that panics stops the
+// C call (a panicking HostKeyCallback rejects the key), and the panic is
+// raised again once C has returned, so no Go panic unwinds through C
+// frames. Do not call runtime.Goexit (t.FailNow) in a callback.
 //
 // # Goroutines and lifetime
 //

@@ -53,9 +53,22 @@ func TestKeyDataNetConnAndProxyCommand(t *testing.T) {
 	nc, err := net.Dial("tcp", net.JoinHostPort(srv.host, strconv.Itoa(srv.port)))
 	must(t, err)
 	cfg = config()
-	cfg.NetConn = nc.(*net.TCPConn)
+	cfg.NetConn = nc // a net.Conn as net.Dial returns it
 	must(t, dial2(cfg))
 	nc.Close()
+	// psftp dialled over its own duplicate: the closed original is refused.
+	if err := dial2(cfg); !errors.Is(err, psftp.ErrInvalidArg) || !strings.Contains(err.Error(), "NetConn: ") ||
+		!strings.Contains(err.Error(), "closed") {
+		t.Fatalf("a closed NetConn: %v", err)
+	}
+	pipe, other := net.Pipe()
+	defer pipe.Close()
+	defer other.Close()
+	cfg.NetConn = pipe
+	if err := dial2(cfg); !errors.Is(err, psftp.ErrInvalidArg) ||
+		!strings.Contains(err.Error(), "NetConn: a *net.pipe has no file descriptor") {
+		t.Fatalf("net.Pipe as NetConn: %v", err)
+	}
 
 	cfg = config()
 	cfg.ProxyCommand = `python3 -c 'import os,socket,sys,threading; s=socket.create_connection((sys.argv[1],int(sys.argv[2]))); ` +
@@ -67,6 +80,21 @@ func TestKeyDataNetConnAndProxyCommand(t *testing.T) {
 	cfg.ProxyJump = "a@b:22,@c"
 	if err := dial2(cfg); !errors.Is(err, psftp.ErrInvalidArg) || !strings.Contains(err.Error(), "hop 2") {
 		t.Fatalf("bad ProxyJump: %v", err)
+	}
+}
+
+// Each of ProxyJump and ProxyCommand connects on its own (above); set
+// together, neither silently wins.
+func TestProxyJumpAndProxyCommandTogetherAreRefused(t *testing.T) {
+	cfg := config()
+	cfg.ProxyJump = fmt.Sprintf("%s@%s:%d", srv.user, srv.host, srv.port)
+	cfg.ProxyCommand = "nc %h %p"
+	const want = "psftp: ProxyJump: set together with ProxyCommand; use one"
+	if _, err := psftp.Dial(srv.host, cfg); !errors.Is(err, psftp.ErrInvalidArg) || err.Error() != want {
+		t.Fatalf("Dial: %v", err)
+	}
+	if _, err := psftp.SSHConfigReport(srv.host, cfg); !errors.Is(err, psftp.ErrInvalidArg) || err.Error() != want {
+		t.Fatalf("SSHConfigReport: %v", err)
 	}
 }
 
@@ -106,12 +134,17 @@ func TestKeyboardInteractiveAnswersTheSecondFactor(t *testing.T) {
 	env := kbdServer(t)
 	port, _ := strconv.Atoi(env["PSFTP_TEST_PORT"])
 	var asked []string
+	var askers []string
 	cfg := psftp.Config{
 		Port: port, User: env["PSFTP_TEST_USER"], Password: env["PSFTP_TEST_PASSWORD"],
 		KnownHosts: env["PSFTP_TEST_KNOWN_HOSTS"],
-		KeyboardInteractive: func(name, instruction string, questions []string, echos []bool) ([]string, error) {
-			asked = append(asked, questions...)
-			if len(questions) == 1 && strings.HasPrefix(questions[0], "One-time password") {
+		KeyboardInteractive: func(r psftp.KeyboardInteractiveRequest) ([]string, error) {
+			asked = append(asked, r.Questions...)
+			askers = append(askers, fmt.Sprintf("%s@%s:%d", r.User, r.Host, r.Port))
+			if len(r.Echos) != len(r.Questions) {
+				t.Errorf("%d echo flags for %d questions", len(r.Echos), len(r.Questions))
+			}
+			if len(r.Questions) == 1 && strings.HasPrefix(r.Questions[0], "One-time password") {
 				return []string{hotp(env["PSFTP_TEST_OATH_SECRET"], 0)}, nil
 			}
 			return nil, nil // the password answers the rest
@@ -130,8 +163,13 @@ func TestKeyboardInteractiveAnswersTheSecondFactor(t *testing.T) {
 	if len(asked) != 2 || asked[0] != "Password: " {
 		t.Fatalf("prompts %q", asked)
 	}
+	// Every round (PAM ends with one of no prompts) names the server.
+	server := fmt.Sprintf("%s@127.0.0.1:%d", env["PSFTP_TEST_USER"], port)
+	if len(askers) < 2 || strings.Count(strings.Join(askers, " ")+" ", server+" ") != len(askers) {
+		t.Fatalf("asked by %q, want %s each time", askers, server)
+	}
 	stop := errors.New("no code today")
-	cfg.KeyboardInteractive = func(string, string, []string, []bool) ([]string, error) { return nil, stop }
+	cfg.KeyboardInteractive = func(psftp.KeyboardInteractiveRequest) ([]string, error) { return nil, stop }
 	if _, err := psftp.Dial("127.0.0.1", cfg); !errors.Is(err, stop) {
 		t.Fatalf("giving up: %v", err)
 	}

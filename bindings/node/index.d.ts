@@ -4,6 +4,7 @@
 
 /// <reference types="node" />
 
+import type { Socket } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
 
 /**
@@ -91,7 +92,11 @@ export interface HostKey {
   fingerprint: string;
 }
 
-/** Options of `new CnOpts({...})` or of connect()'s `cnopts`. */
+/**
+ * Options of `new CnOpts({...})` or of connect()'s `cnopts`. proxyJump and
+ * proxyCommand together throw EINVAL (setProxyJump() and setProxyCommand()
+ * replace each other instead).
+ */
 export interface CnOptsOptions {
   /** pysftp CnOpts(knownhosts): default ~/.ssh/known_hosts. */
   knownHosts?: string;
@@ -135,7 +140,9 @@ export declare class CnOpts {
   setSshConfig(useOrPath: boolean | string): this;
   /** What connecting to `host` would use, as `ssh -G host` prints it. */
   sshConfigReport(host: string): string;
+  /** Jump hosts, as ssh -J; replaces a proxyCommand set before; null removes. */
   setProxyJump(hops: string | null): this;
+  /** A ProxyCommand (%h %p %r tokens); replaces a proxyJump set before; null removes. */
   setProxyCommand(command: string | null): this;
   /** Write '[host]:port' for a port other than 22. */
   getHostkey(host: string): HostKey;
@@ -191,18 +198,24 @@ export interface ConnectOptions {
   hostKeyCallback?: HostKeyCallback;
   /**
    * Answers keyboard-interactive prompts (a one-time code, a PAM conversation)
-   * for the server and jump hosts, synchronously. Prompts left unanswered get
-   * `password`; false gives up (EUSER); a throw rejects connect() with it.
+   * for the server and jump hosts, synchronously, one answer per prompt by
+   * index. Prompts left unanswered (a shorter array, [] or undefined) get
+   * `password`; false or null gives up (EUSER); a throw rejects connect()
+   * with it.
    */
   keyboardInteractive?: KeyboardInteractive;
   /**
-   * The file descriptor of a stream socket the program connected (through a
-   * SOCKS proxy, say) to the server or the first jump host; psftp duplicates
-   * it, the program keeps and closes its own. It carries this connection only.
-   * Nothing else may read from it: a net.Socket must be paused before it
-   * connects (then its `_handle.fd` can be given).
+   * A stream socket the program connected (through a SOCKS proxy, say) to the
+   * server or the first jump host: a connected net.Socket or a file
+   * descriptor. psftp duplicates it; the program keeps its own and destroys
+   * (or closes) it when it likes, but never end()s it (that shuts the shared
+   * connection down). It carries this connection only. Nothing else may read
+   * from it: connect() pauses a net.Socket and stops Node reading from it,
+   * and refuses one Node has read from already (pause() it before it
+   * connects if anything may delay connect()), or one not connected, with
+   * EINVAL.
    */
-  socket?: number;
+  socket?: Socket | number;
 }
 
 /** One keyboard-interactive round as the callback sees it. */
@@ -217,7 +230,7 @@ export interface KeyboardInteractiveRequest {
   prompts: { prompt: string; echo: boolean }[];
 }
 
-export type KeyboardInteractive = (request: KeyboardInteractiveRequest) => string[] | undefined | false;
+export type KeyboardInteractive = (request: KeyboardInteractiveRequest) => string[] | undefined | false | null;
 
 /** Called with bytes done and the total (0 when unknown); returning false stops the call (EUSER). */
 export type ProgressCallback = (bytesDone: number, bytesTotal: number) => boolean | void;

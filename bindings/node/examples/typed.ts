@@ -1,4 +1,6 @@
 // Compiled with `tsc --noEmit` (tsconfig.json) to check index.d.ts against real use.
+import { once } from 'node:events';
+import { connect as tcpConnect } from 'node:net';
 import { pipeline } from 'node:stream/promises';
 import { createReadStream } from 'node:fs';
 import psftp, { connect, CnOpts, PsftpError, WALK_SKIP, SEEK_END } from 'psftp';
@@ -10,6 +12,8 @@ import type {
   HostKey,
   HostKeyCallback,
   HostKeyQuery,
+  KeyboardInteractive,
+  KeyboardInteractiveRequest,
   Name,
   SftpFile,
   TreeFailure,
@@ -104,3 +108,27 @@ async function trees(): Promise<void> {
 }
 
 void trees();
+
+// Routes: ssh_config, a jump host, a ProxyCommand, a socket, keyboard-interactive.
+async function routes(totp: () => string): Promise<void> {
+  const cnopts = new CnOpts({ sshConfig: true, proxyJump: 'ops@bastion:2222' });
+  console.log(cnopts.sshConfigReport('prod-db'));
+  const keyboardInteractive: KeyboardInteractive = (r: KeyboardInteractiveRequest) => {
+    if (r.host === 'bastion' && r.port === 2222 && r.user === 'ops') return false; // the jump host asks: give up
+    if (!r.prompts.some((p) => /code/i.test(p.prompt))) return undefined; // the password answers
+    return r.prompts.map((p) => (/code/i.test(p.prompt) ? totp() : 'secret')); // by index
+  };
+  const viaHop = await connect({ host: 'prod-db', username: 'me', password: 'secret', cnopts, keyboardInteractive });
+  await viaHop.close();
+  const viaCommand = await connect({ host: 'db.internal', cnopts: { proxyCommand: 'nc %h %p' } });
+  await viaCommand.close();
+  const sock = tcpConnect(22, 'db.internal');
+  await once(sock, 'connect');
+  const viaSocket = await connect({ host: 'db.internal', username: 'me', socket: sock });
+  sock.destroy();
+  await viaSocket.close();
+  const viaFd = await connect({ host: 'db.internal', socket: 7 }); // a descriptor works too
+  await viaFd.close();
+}
+
+void routes(() => '123456');

@@ -47,13 +47,19 @@ class CnOpts {
   /**
    * pysftp `CnOpts(knownhosts=None)`: `new CnOpts()`, `new CnOpts(path)`, or
    * `new CnOpts({ knownHosts, hostkeys, load, acceptNew, log, compression,
-   * ciphers, connectTimeout, timeout, keepalive })`.
+   * ciphers, connectTimeout, timeout, keepalive, sshConfig, proxyJump,
+   * proxyCommand })`. proxyJump and proxyCommand together throw EINVAL
+   * (the setters replace each other instead, as in C).
    */
   constructor(knownHostsOrOptions) {
     const opts =
       typeof knownHostsOrOptions === 'string'
         ? { knownHosts: knownHostsOrOptions }
         : args.options(knownHostsOrOptions, ['knownHosts', ...Object.keys(APPLY)], 'CnOpts option');
+    const given = (v) => v !== undefined && v !== null;
+    if (given(opts.proxyJump) && given(opts.proxyCommand)) {
+      throw new PsftpError(codes.EINVAL, 'proxyJump: given together with proxyCommand; set one');
+    }
     this.#knownHosts = args.optStr(opts.knownHosts, 'knownHosts');
     const out = [null];
     checkSync(fns.psftp_cnopts_new(this.#knownHosts, out));
@@ -146,12 +152,12 @@ class CnOpts {
     return takeString(out[0]);
   }
 
-  /** Jump hosts, as ssh -J: 'user@host:port,host2'; 'none' ignores ssh_config's; null removes. */
+  /** Jump hosts, as ssh -J: 'user@host:port,host2'; 'none' ignores ssh_config's; null removes. Replaces a proxyCommand. */
   setProxyJump(hops) {
     return this.#set('psftp_cnopts_set_proxy_jump', args.optStr(hops, 'proxyJump'));
   }
 
-  /** A command carrying the connection on stdin/stdout (%h %p %r), as ssh's ProxyCommand; null removes. */
+  /** A command carrying the connection on stdin/stdout (%h %p %r), as ssh's ProxyCommand; null removes. Replaces a proxyJump. */
   setProxyCommand(command) {
     return this.#set('psftp_cnopts_set_proxy_command', args.optStr(command, 'proxyCommand'));
   }

@@ -3,6 +3,7 @@
 // every one runs on a koffi worker thread and returns a Promise.
 
 const fs = require('node:fs');
+const net = require('node:net');
 const { Readable } = require('node:stream');
 const { koffi, fns, types, takeString, takeStrarray, stringsOf, nameOf, sized, entriesOf } = require('./native');
 const { PsftpError, codes, codeName, checkSync } = require('./errors');
@@ -66,7 +67,7 @@ function connectOptions(o) {
   const port = o.port === undefined ? 0 : args.int(o.port, 'port', 'int32'); // 0: 22
   const privateKeyPass = args.optStr(o.privateKeyPass, 'privateKeyPass');
   const defaultPath = args.optStr(o.defaultPath, 'defaultPath');
-  const socket = o.socket === undefined || o.socket === null ? -1 : args.int(o.socket, 'socket', 'int32');
+  const socket = socketFd(o.socket);
   const out = [null];
   checkSync(fns.psftp_connect_opts_new(host, out));
   const opts = out[0];
@@ -89,6 +90,40 @@ function connectOptions(o) {
 }
 
 /**
+ * The descriptor connect()'s `socket` stands for: a number as given, or a
+ * connected net.Socket's (-1 for none). psftp needs every byte the server
+ * sends, from its banner on, but Node reads a connected socket unless it
+ * was paused before it connected: so Node's reading is stopped here,
+ * before psftp duplicates the descriptor, and a socket Node has already
+ * read from is refused. Node keeps both the descriptor and the reading
+ * private (`_handle`), hence the private fields.
+ */
+function socketFd(value) {
+  if (value === undefined || value === null) return -1;
+  if (!(value instanceof net.Socket)) {
+    if (typeof value !== 'number' && typeof value !== 'bigint') {
+      throw args.invalid('socket', 'a file descriptor (an integer) or a connected net.Socket', value);
+    }
+    return args.int(value, 'socket', 'int32');
+  }
+  const refuse = (why) => new PsftpError(codes.EINVAL, `socket: ${why}`);
+  if (value.destroyed) throw refuse('the net.Socket is destroyed');
+  if (value.pending) throw refuse("the net.Socket is not connected (wait for its 'connect' event)");
+  if (value.encrypted) throw refuse('the net.Socket is a TLS socket; SSH needs the plain one');
+  const handle = value._handle;
+  if (!handle || !Number.isInteger(handle.fd) || handle.fd < 0) throw refuse('the net.Socket has no file descriptor');
+  if (value.bytesRead > 0) {
+    throw refuse(`Node has read ${value.bytesRead} bytes from the net.Socket, which psftp needs: pause() it before it connects`);
+  }
+  value.pause();
+  if (handle.reading) {
+    handle.reading = false;
+    handle.readStop();
+  }
+  return handle.fd;
+}
+
+/**
  * pysftp `Connection(host, username, private_key, password, port,
  * private_key_pass, cnopts, default_path)`. `privateKey` is a key file's
  * path, or 'agent' / 'agent:NAME' for ssh-agent keys; `privateKeyData` a
@@ -96,8 +131,8 @@ function connectOptions(o) {
  * `privateKeyPass` as its passphrase too. `hostKeyCallback` decides about
  * unknown and changed host keys (see hostkey.js), `keyboardInteractive`
  * answers keyboard-interactive prompts (see kbdint.js), and `socket` is
- * the descriptor of a stream socket the program connected (psftp
- * duplicates it; the program keeps and closes its own).
+ * a stream socket the program connected, a net.Socket or a descriptor
+ * (psftp duplicates it; the program keeps and closes its own).
  */
 async function connect(options) {
   const o = args.options(options, CONNECT_OPTIONS);

@@ -45,20 +45,62 @@ test('a key Buffer, a socket and a ProxyCommand each carry a connection', async 
     (e) => e.code === 'ERR_INVALID_ARG_TYPE' && /privateKeyData/.test(e.message) && !e.message.includes('BEGIN'),
   );
 
-  // Paused before it connects, Node never reads from it (psftp must get the banner).
-  const sock = net.connect(server.port, server.host).pause();
-  await new Promise((resolve, reject) => sock.once('connect', resolve).once('error', reject));
-  // Node keeps a socket's descriptor private; psftp only duplicates it.
-  const viaSocket = await psftp.connect(login({ socket: sock._handle.fd }));
-  sock.destroy();
-  assert.equal(await viaSocket.pwd(), server.home);
-  await viaSocket.close();
+  // A descriptor: of a socket paused before it connects, so Node never
+  // reads from it (psftp must get the banner); psftp only duplicates it.
+  const paused = await connected(net.connect(server.port, server.host).pause());
+  const viaFd = await psftp.connect(login({ socket: paused._handle.fd }));
+  paused.destroy();
+  assert.equal(await viaFd.pwd(), server.home);
+  await viaFd.close();
 
   const viaCommand = await psftp.connect(login({ cnopts: { knownHosts: server.knownHosts, proxyCommand: RELAY } }));
   assert.equal(await viaCommand.pwd(), server.home);
   await viaCommand.close();
 
   assert.throws(() => new psftp.CnOpts({ proxyJump: 'a@b,@c' }), (e) => e.code === 'EINVAL' && /hop 2/.test(e.message));
+});
+
+/** `sock` once it has connected. */
+function connected(sock) {
+  return new Promise((resolve, reject) => sock.once('connect', () => resolve(sock)).once('error', reject));
+}
+
+test('a connected net.Socket carries a connection; one psftp cannot use is refused', async () => {
+  // Not paused: Node reads a connected socket from its next turn of the
+  // event loop, so the binding must stop it before the server's banner
+  // arrives there.
+  const sock = await connected(net.connect(server.port, server.host));
+  const viaSocket = await psftp.connect(login({ socket: sock }));
+  assert.equal(sock.bytesRead, 0, 'Node read none of what psftp needed');
+  assert.ok(sock.isPaused());
+  sock.destroy(); // psftp holds its own duplicate
+  assert.equal(await viaSocket.pwd(), server.home);
+  await viaSocket.close();
+
+  // Node has read the banner: psftp would never see it.
+  const late = await connected(net.connect(server.port, server.host));
+  await new Promise((resolve) => late.once('readable', resolve));
+  await rejectsWith(psftp.connect(login({ socket: late })), 'EINVAL', ['socket: Node has read', 'pause() it before it connects']);
+  late.destroy();
+  await rejectsWith(psftp.connect(login({ socket: late })), 'EINVAL', ['socket: the net.Socket is destroyed']);
+
+  const pending = net.connect(server.port, server.host);
+  const pendingConnected = connected(pending);
+  await rejectsWith(psftp.connect(login({ socket: pending })), 'EINVAL', ['socket: the net.Socket is not connected']);
+  (await pendingConnected).destroy();
+  await rejectsWith(psftp.connect(login({ socket: new net.Socket() })), 'EINVAL', ['not connected']);
+  await assert.rejects(psftp.connect(login({ socket: '127.0.0.1:22' })), { code: 'ERR_INVALID_ARG_TYPE', name: 'TypeError' });
+});
+
+test('proxyJump and proxyCommand together are refused, not one silently chosen', async () => {
+  const both = { knownHosts: server.knownHosts, proxyJump: `${server.user}@${server.host}:${server.port}`, proxyCommand: RELAY };
+  const message = 'proxyJump: given together with proxyCommand; set one';
+  assert.throws(() => new psftp.CnOpts(both), (e) => e instanceof psftp.PsftpError && e.code === 'EINVAL' && e.message === message);
+  await rejectsWith(psftp.connect(login({ cnopts: both })), 'EINVAL', [message]);
+  // The setters replace each other, as in C: the last one set is used.
+  const cnopts = new psftp.CnOpts(server.knownHosts).setProxyJump('a@b,c').setProxyCommand(RELAY);
+  assert.match(cnopts.sshConfigReport(server.host), /^proxycommand python3 /m);
+  assert.doesNotMatch(cnopts.sshConfigReport(server.host), /^proxyjump /m);
 });
 
 function hotp(secretHex, counter) {
@@ -83,15 +125,20 @@ test('keyboardInteractive answers the one-time code after the password', async (
   });
   const env = Object.fromEntries(out.trim().split('\n').map((l) => l.split(/=(.*)/s).slice(0, 2)));
   const asked = [];
+  const askers = new Set();
+  const isCode = (p) => p.prompt.startsWith('One-time password');
   const options = {
     host: '127.0.0.1',
     port: Number(env.PSFTP_TEST_PORT),
     username: env.PSFTP_TEST_USER,
     password: env.PSFTP_TEST_PASSWORD,
     cnopts: { knownHosts: env.PSFTP_TEST_KNOWN_HOSTS },
-    keyboardInteractive: ({ prompts }) => {
+    keyboardInteractive: ({ host, port, user, prompts }) => {
       asked.push(...prompts.map((p) => p.prompt));
-      return prompts.map((p) => (p.prompt.startsWith('One-time password') ? hotp(env.PSFTP_TEST_OATH_SECRET, 0) : undefined)).filter((a) => a !== undefined);
+      askers.add(`${user}@${host}:${port}`);
+      if (!prompts.some(isCode)) return undefined; // the password answers "Password:"
+      // One answer per prompt, by index: a round may mix the password and the code.
+      return prompts.map((p) => (isCode(p) ? hotp(env.PSFTP_TEST_OATH_SECRET, 0) : env.PSFTP_TEST_PASSWORD));
     },
   };
   const sftp = await psftp.connect(options);
@@ -99,6 +146,7 @@ test('keyboardInteractive answers the one-time code after the password', async (
   await sftp.close();
   assert.equal(asked[0], 'Password: ');
   assert.match(asked[1], /^One-time password/);
+  assert.deepEqual([...askers], [`${env.PSFTP_TEST_USER}@127.0.0.1:${env.PSFTP_TEST_PORT}`]);
   await rejectsWith(psftp.connect({ ...options, keyboardInteractive: () => false }), 'EUSER', [
     'stopped by the keyboard-interactive callback (it returned 1)',
   ]);

@@ -13,7 +13,7 @@ from __future__ import annotations
 from . import _ffi
 from .attributes import HostKey, SecurityOptions, SFTPAttributes
 from .cnopts import CnOpts, HostKeys, known_hosts
-from .connection import Connection, KeyboardInteractive, SFTPClient, TreeProgress
+from .connection import Connection, KeyboardInteractive, KeyboardInteractiveRequest, SFTPClient, TreeProgress
 from .exceptions import (
     AuthenticationException,
     BadHostKeyException,
@@ -58,6 +58,7 @@ __all__ = [
     "InternalError",
     "InvalidArgumentError",
     "KeyboardInteractive",
+    "KeyboardInteractiveRequest",
     "LocalOSError",
     "PasswordRequiredException",
     "RemoteOSError",

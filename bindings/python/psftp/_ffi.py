@@ -571,30 +571,6 @@ def take_hostkey(p: "ctypes._Pointer[HostKeyStruct]") -> HostKeyValue:
         lib.psftp_hostkey_free(p)
 
 
-class KbdRequestValue(NamedTuple):
-    """A keyboard-interactive round: who asks (the server or a jump host),
-    the server's name and instruction, and its prompts with their echo
-    flags (False: a secret)."""
-
-    host: str
-    port: int
-    user: str
-    name: str
-    instruction: str
-    prompts: List[Tuple[str, bool]]
-
-
-def kbd_request_value(r: KbdRequestStruct) -> KbdRequestValue:
-    def text(b: Optional[bytes]) -> str:
-        return (b or b"").decode("utf-8", "replace")
-
-    prompts = []
-    for i in range(r.num_prompts):
-        p = r.prompts[i].contents
-        prompts.append((text(p.text), bool(p.echo)))
-    return KbdRequestValue(text(r.host), r.port, text(r.user), text(r.name), text(r.instruction), prompts)
-
-
 class FailureValue(NamedTuple):
     path: str
     code: int

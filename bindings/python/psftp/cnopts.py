@@ -11,7 +11,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Union
 
 from . import _ffi
 from .attributes import HostKey
-from .exceptions import HostKeysException, SSHException, from_info
+from .exceptions import HostKeysException, InvalidArgumentError, SSHException, from_info
 
 #: A host-key callback: (host, port, key, status) -> answer, where status is
 #: "unknown" or "changed" and the answer "reject", "accept" or
@@ -137,8 +137,9 @@ class CnOpts:
     here, wins over the files), ``proxy_jump`` (jump hosts as ``ssh -J``:
     "user@host:port,host2"; "none" ignores ssh_config's) and
     ``proxy_command`` (a command carrying the connection on its
-    stdin/stdout, with %h %p %r tokens). ``ssh_config_report(host)`` shows
-    what a connect to ``host`` would use, as ``ssh -G``.
+    stdin/stdout, with %h %p %r tokens); set one of the two: both raise
+    InvalidArgumentError when the options are used. ``ssh_config_report(host)``
+    shows what a connect to ``host`` would use, as ``ssh -G``.
     """
 
     def __init__(
@@ -212,6 +213,11 @@ class CnOpts:
 
     def _route_to_c(self, handle: int) -> None:
         """ssh_config, proxy_jump and proxy_command on the C options."""
+        if self.proxy_jump is not None and self.proxy_command is not None:
+            # psftp's setters replace each other: both is a mistake, not a choice.
+            both = InvalidArgumentError("proxy_jump: give it or proxy_command, not both")
+            both.code = "INVALID_ARG"
+            raise both
         lib = _ffi.lib
         cfg = self.ssh_config
         if cfg is True:

@@ -55,11 +55,38 @@ class TreeProgress(NamedTuple):
 
 TreeCallback = Callable[[TreeProgress], Any]
 
-#: A keyboard-interactive handler, as paramiko's ``auth_interactive`` takes
-#: it: (title, instructions, [(prompt, echo), ...]) -> the answers, in
-#: order. Prompts left without an answer (a shorter list, or None) get the
-#: password given to Connection(), else an empty answer.
-KeyboardInteractive = Callable[[str, str, List[Tuple[str, bool]]], Optional[Sequence[str]]]
+
+class KeyboardInteractiveRequest(NamedTuple):
+    """One keyboard-interactive round, as the ``keyboard_interactive``
+    handler gets it: who asks (``host``, ``port`` and ``user`` of the
+    server, or of a jump host: each hop authenticates on its own), the
+    server's ``name`` and ``instruction`` (paramiko's title and
+    instructions; often empty), and its ``prompts`` as paramiko lists
+    them: [(text, echo), ...], echo False for a secret."""
+
+    host: str
+    port: int
+    user: str
+    name: str
+    instruction: str
+    prompts: List[Tuple[str, bool]]
+
+
+#: A keyboard-interactive handler: the round -> the answers, in order.
+#: Prompts left without an answer (a shorter list, or None) get the
+#: password given to Connection() (for the server), else an empty answer.
+#: An exception raised in it gives up.
+KeyboardInteractive = Callable[[KeyboardInteractiveRequest], Optional[Sequence[str]]]
+
+
+def _kbd_request(r: _ffi.KbdRequestStruct) -> KeyboardInteractiveRequest:
+    def text(b: Optional[bytes]) -> str:
+        return (b or b"").decode("utf-8", "replace")
+
+    prompts = [(text(p.text), bool(p.echo)) for p in (r.prompts[i].contents for i in range(r.num_prompts))]
+    return KeyboardInteractiveRequest(
+        text(r.host), r.port, text(r.user), text(r.name), text(r.instruction), prompts
+    )
 
 
 def _kbdint_trampoline(fn: KeyboardInteractive, errors: List[BaseException]) -> Any:
@@ -68,8 +95,8 @@ def _kbdint_trampoline(fn: KeyboardInteractive, errors: List[BaseException]) -> 
 
     def call(req: Any, answers: Any, _ud: Any) -> int:
         try:
-            r = _ffi.kbd_request_value(req.contents)
-            replies = fn(r.name, r.instruction, r.prompts)
+            r = _kbd_request(req.contents)
+            replies = fn(r)
             if replies is None:
                 return 0
             if isinstance(replies, (str, bytes)):
@@ -197,11 +224,12 @@ class Connection:
     jump host, as paramiko's ``sock``: psftp duplicates its descriptor, so
     it stays yours to close, and it carries this connection only.
     ``keyboard_interactive`` answers keyboard-interactive prompts (a
-    one-time code, a PAM conversation) for the server and jump hosts,
-    shaped as paramiko's ``auth_interactive`` handler: (title,
-    instructions, [(prompt, echo), ...]) -> answers. Prompts it leaves
-    unanswered get ``password``; an exception raised in it gives up and
-    comes out of Connection(). It runs during Connection() only.
+    one-time code, a PAM conversation) for the server and jump hosts: it
+    gets a KeyboardInteractiveRequest (who asks, and paramiko's title,
+    instructions and [(prompt, echo), ...]) and returns the answers, in
+    order. Prompts it leaves unanswered (a shorter list, or None) get
+    ``password``; an exception raised in it gives up and comes out of
+    Connection(). It runs during Connection() only.
 
     A Connection may be shared by threads (calls take turns); every
     blocking call releases the GIL.

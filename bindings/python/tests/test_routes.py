@@ -153,6 +153,22 @@ def test_a_key_from_memory_authenticates_and_stays_secret(
         login(server, cnopts, private_key="~/.ssh/id_ed25519", private_key_data=key)
 
 
+def test_proxy_jump_and_proxy_command_together_are_refused(
+    server: Dict[str, str], cnopts: pysftp.CnOpts
+) -> None:
+    # Each carries a connection on its own (above); together neither wins.
+    cnopts.proxy_jump = f"{server['PSFTP_TEST_USER']}@{server['PSFTP_TEST_HOST']}:{server['PSFTP_TEST_PORT']}"
+    cnopts.proxy_command = RELAY
+    for use in (lambda: login(server, cnopts), lambda: cnopts.ssh_config_report("target")):
+        with pytest.raises(pysftp.InvalidArgumentError) as e:
+            use()
+        assert str(e.value) == "proxy_jump: give it or proxy_command, not both"
+        assert e.value.code == "INVALID_ARG" and isinstance(e.value, ValueError)
+    cnopts.proxy_jump = None  # the one left connects
+    with login(server, cnopts) as sftp:
+        assert sftp.pwd == server["PSFTP_TEST_HOME"]
+
+
 def test_a_jump_list_is_checked_and_named(cnopts: pysftp.CnOpts) -> None:
     cnopts.proxy_jump = "a@b:22,@c"
     with pytest.raises(pysftp.InvalidArgumentError) as e:
@@ -193,11 +209,13 @@ def hotp(secret_hex: str, counter: int) -> str:
 def test_keyboard_interactive_answers_the_second_prompt(kbd_server: Dict[str, str]) -> None:
     env = kbd_server
     rounds: List[List[Tuple[str, bool]]] = []
+    askers: List[Tuple[str, int, str]] = []
     counter = [0]
 
-    def answer(title: str, instructions: str, prompts: List[Tuple[str, bool]]) -> Optional[Sequence[str]]:
-        rounds.append(prompts)
-        if prompts and prompts[0][0].startswith("One-time password"):
+    def answer(req: pysftp.KeyboardInteractiveRequest) -> Optional[Sequence[str]]:
+        rounds.append(req.prompts)
+        askers.append((req.host, req.port, req.user))
+        if req.prompts and req.prompts[0][0].startswith("One-time password"):
             return [hotp(env["PSFTP_TEST_OATH_SECRET"], counter[0])]
         return None  # the password answers "Password:"
 
@@ -220,12 +238,15 @@ def test_keyboard_interactive_answers_the_second_prompt(kbd_server: Dict[str, st
         [("Password: ", False)],
         [(f"One-time password (OATH) for `{env['PSFTP_TEST_USER']}': ", False)],
     ]
+    # Every round (PAM may end with one of no prompts) names the server.
+    assert len(askers) >= 2
+    assert set(askers) == {("127.0.0.1", int(env["PSFTP_TEST_PORT"]), env["PSFTP_TEST_USER"])}
 
     # The handler alone, answering both prompts; then a used code fails
     # without either secret in the message.
-    def both(title: str, instructions: str, prompts: List[Tuple[str, bool]]) -> List[str]:
+    def both(req: pysftp.KeyboardInteractiveRequest) -> List[str]:
         code = hotp(env["PSFTP_TEST_OATH_SECRET"], counter[0])
-        return [code if text.startswith("One-time") else env["PSFTP_TEST_PASSWORD"] for text, _ in prompts]
+        return [code if text.startswith("One-time") else env["PSFTP_TEST_PASSWORD"] for text, _ in req.prompts]
 
     args: Dict[str, object] = {
         "username": env["PSFTP_TEST_USER"],
@@ -244,7 +265,7 @@ def test_keyboard_interactive_answers_the_second_prompt(kbd_server: Dict[str, st
     class NoCode(Exception):
         pass
 
-    def refuse(title: str, instructions: str, prompts: List[Tuple[str, bool]]) -> List[str]:
+    def refuse(req: pysftp.KeyboardInteractiveRequest) -> List[str]:
         raise NoCode("no token today")
 
     args["keyboard_interactive"] = refuse

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 import socket
-from typing import List, Tuple
+from typing import List, Optional, Tuple
 
 import psftp as pysftp
 
@@ -45,8 +45,14 @@ def routes(sock: socket.socket, key: bytes, otp: str) -> str:
     cnopts.ssh_config = "~/.ssh/config.d/work"
     report: str = cnopts.ssh_config_report("prod-db")
 
-    def answer(title: str, instructions: str, prompts: List[Tuple[str, bool]]) -> List[str]:
-        return [otp for text, echo in prompts if "code" in text.lower()]
+    def answer(req: pysftp.KeyboardInteractiveRequest) -> Optional[List[str]]:
+        port: int = req.port
+        if (req.user, req.host, port) == ("ops", "bastion", 2222):
+            return None  # nothing to answer for the jump host
+        prompts: List[Tuple[str, bool]] = req.prompts
+        if len(prompts) == 1 and "code" in prompts[0][0].lower():
+            return [otp]
+        return []  # the password answers the rest
 
     handler: pysftp.KeyboardInteractive = answer
     with pysftp.Connection("prod-db", cnopts=cnopts, sock=sock, private_key_data=key,
