@@ -298,8 +298,8 @@ export interface TreeTotals {
 }
 
 export interface TreeProgress extends TreeTotals {
-  /** The file most recently started or finished, relative to the root. */
-  currentPath: string;
+  /** The file most recently started or finished, relative to the root (a Buffer when not UTF-8). */
+  currentPath: Name;
 }
 
 /**
@@ -310,8 +310,8 @@ export type TreeProgressCallback = (progress: TreeProgress) => boolean | void;
 
 /** An entry a tree operation could not copy. */
 export interface TreeFailure {
-  /** Relative to the root. */
-  path: string;
+  /** The source path, relative to the root (a Buffer when not UTF-8). */
+  path: Name;
   code: ErrorCode | 'EUNKNOWN';
   errno: number;
   message: string;
@@ -376,8 +376,11 @@ export type PutfoSource = Buffer | Uint8Array | string | ((maxBytes: number) => 
 /** Return from a walktree directory callback to skip that directory's contents. */
 export declare const WALK_SKIP: 'skip';
 
-/** A walktree callback; runs synchronously. false stops the walk (EUSER). */
-export type WalkCallback = (path: string, attrs: Attributes) => boolean | 'skip' | void;
+/**
+ * A walktree callback; runs synchronously. false stops the walk (EUSER).
+ * `path` is a Buffer when it is not UTF-8, and works as a path argument.
+ */
+export type WalkCallback = (path: Name, attrs: Attributes) => boolean | 'skip' | void;
 
 export interface StreamOptions {
   highWaterMark?: number;
@@ -571,10 +574,16 @@ export declare function stModeToInt(mode: number): number;
 export declare function st_mode_to_int(mode: number): number;
 /** './a/b' gives ['.', './a', './a/b']. */
 export declare function pathAdvance(thepath: string): string[];
+export declare function pathAdvance(thepath: PathLike): Name[];
 export declare function path_advance(thepath: string): string[];
+export declare function path_advance(thepath: PathLike): Name[];
 export declare function pathRetreat(thepath: string): string[];
+export declare function pathRetreat(thepath: PathLike): Name[];
 export declare function path_retreat(thepath: string): string[];
+export declare function path_retreat(thepath: PathLike): Name[];
+/** pysftp reparent; a Buffer path (e.g. a walked name that is not UTF-8) may give a Buffer. */
 export declare function reparent(newparent: string, oldpath: string): string;
+export declare function reparent(newparent: PathLike, oldpath: PathLike): Name;
 /** pysftp's module walktree over a local directory (synchronous). */
 export declare function walktree(
   localpath: PathLike,

@@ -41,6 +41,14 @@ async function demo(): Promise<number> {
   await sftp.chmod('a', '750');
   const pwd: Name = await sftp.cd('a', async (s) => s.pwd());
   await sftp.walktree('/srv', (path, a) => a.isFile() && path.length > 0, () => WALK_SKIP);
+  // Walked paths are Names (a Buffer when not UTF-8) and work as path arguments.
+  const walked: Name[] = [];
+  await sftp.walktree('/srv', (path: Name) => void walked.push(path));
+  for (const p of walked) await sftp.stat(p);
+  const landing: Name = psftp.reparent('backup', walked[0] ?? '/srv');
+  const steps: string[] = psftp.pathAdvance('./pub/a');
+  // @ts-expect-error a walked path may be a Buffer
+  const text: string = walked[0];
   const file: SftpFile = await sftp.open('remote.bin', 'r+');
   const end: number = await file.seek(0, SEEK_END);
   await file.close();
@@ -56,6 +64,7 @@ async function demo(): Promise<number> {
   }
   await sftp.end();
   console.log(key.fingerprint, names, entries[0]?.filename, attrs.size, size, buf.length, pwd, end, lines, exitStatus);
+  console.log(landing, steps, text);
   return psftp.stModeToInt(33188) + psftp.codes.ENOTFOUND;
 }
 
@@ -98,6 +107,8 @@ async function trees(): Promise<void> {
     if (err instanceof PsftpError) {
       const failed: TreeFailure[] = err.failures ?? [];
       for (const f of failed) console.log(f.path, f.code, f.errno, f.message);
+      const retry: Name[] = failed.map((f) => f.path); // relative to the root, bytes when not UTF-8
+      console.log(retry);
       console.log(err.progress?.filesDone);
     } else if (err instanceof Error && err.name === 'AbortError') {
       console.log('aborted; usable:', !sftp.interrupted);

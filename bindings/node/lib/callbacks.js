@@ -4,7 +4,7 @@
 // worker waits). An exception must never cross into C: it is stored, C is
 // told to stop, and the call's Promise rejects with that same exception.
 
-const { koffi, fns, types } = require('./native');
+const { koffi, fns, types, nameOf } = require('./native');
 const { checkSync } = require('./errors');
 const { Attributes } = require('./attrs');
 
@@ -90,7 +90,8 @@ class CallbackScope {
   /**
    * A tree operation's progress: `last` keeps the latest figures (the
    * result reports them) and `fn({ filesDone, filesTotal, bytesDone,
-   * bytesTotal, currentPath })`, if given, sees them; false stops (EUSER).
+   * bytesTotal, currentPath })`, if given, sees them (currentPath a Name:
+   * a Buffer when not UTF-8); false stops (EUSER).
    * Always installed, so an abort can stop the operation through it (psftp
    * calls it every 100 ms, also on a stalled link).
    */
@@ -103,7 +104,7 @@ class CallbackScope {
         last.bytesDone = p.bytes_done;
         last.bytesTotal = p.bytes_total;
         if (this.#stopped) return false;
-        const result = fn ? fn({ ...last, currentPath: p.current_path }) : undefined;
+        const result = fn ? fn({ ...last, currentPath: nameOf(p.current_path) }) : undefined;
         return this.#stopped ? false : result; // fn itself may have aborted
       },
       (r) => (r === false ? C_STOP : C_CONTINUE),
@@ -112,11 +113,11 @@ class CallbackScope {
     );
   }
 
-  /** walk(path, attrs); false stops the walk, WALK_SKIP skips a directory. */
+  /** walk(path, attrs), path a Name; false stops the walk, WALK_SKIP skips a directory. */
   walk(fn) {
     if (!fn) return null;
     return this.wrap(
-      (path, attrs) => fn(path, new Attributes(koffi.decode(attrs, types.attrs))),
+      (path, attrs) => fn(nameOf(path), new Attributes(koffi.decode(attrs, types.attrs))),
       (r) => (r === false ? C_STOP : r === WALK_SKIP ? C_WALK_SKIP : C_CONTINUE),
     );
   }

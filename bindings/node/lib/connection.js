@@ -178,7 +178,7 @@ function takeFailures(ptr) {
   try {
     const list = koffi.decode(ptr, types.failureList);
     const raw = entriesOf(list.items, Number(list.count), types.failure);
-    return raw.map((f) => ({ path: f.path, code: codeName(f.code), errno: f.code, message: f.message }));
+    return raw.map((f) => ({ path: nameOf(f.path), code: codeName(f.code), errno: f.code, message: f.message }));
   } finally {
     fns.psftp_failure_list_free(ptr);
   }

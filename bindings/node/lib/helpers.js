@@ -20,20 +20,23 @@ function strarrayOf(name, ...rest) {
   return takeStrarray(out[0]);
 }
 
+// The path helpers take and give bytes like every path: a walked Buffer
+// path can be reparented, and what is not UTF-8 comes back as a Buffer.
+
 /** pysftp `path_advance`: './a/b' gives ['.', './a', './a/b']. */
 function pathAdvance(thepath) {
-  return strarrayOf('psftp_path_advance', args.str(thepath, 'thepath'));
+  return strarrayOf('psftp_path_advance', args.path(thepath, 'thepath'));
 }
 
 /** pysftp `path_retreat`: the same paths, longest first. */
 function pathRetreat(thepath) {
-  return strarrayOf('psftp_path_retreat', args.str(thepath, 'thepath'));
+  return strarrayOf('psftp_path_retreat', args.path(thepath, 'thepath'));
 }
 
 /** pysftp `reparent(newparent, oldpath)`. */
 function reparent(newparent, oldpath) {
   const out = [null];
-  checkSync(fns.psftp_reparent(args.str(newparent, 'newparent'), args.str(oldpath, 'oldpath'), out));
+  checkSync(fns.psftp_reparent(args.path(newparent, 'newparent'), args.path(oldpath, 'oldpath'), out));
   return takeString(out[0]);
 }
 

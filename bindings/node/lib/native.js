@@ -119,19 +119,19 @@ const types = {
 };
 types.failure = koffi.struct('psftp_failure', {
   struct_size: 'size_t',
-  path: 'char *',
+  path: 'void *', // bytes, decoded by nameOf
   code: 'int',
   message: 'char *',
 });
 // `items` stays a raw pointer to `count` pointers: decoded with entriesOf.
 types.failureList = koffi.struct('psftp_failure_list', { items: 'void *', count: 'size_t' });
 types.treeProgress = koffi.struct('psftp_tree_progress', {
-    struct_size: 'size_t',
+  struct_size: 'size_t',
   files_done: 'uint64_t',
   files_total: 'uint64_t',
   bytes_done: 'uint64_t',
   bytes_total: 'uint64_t',
-  current_path: 'const char *',
+  current_path: 'void *', // bytes, decoded by nameOf
 });
 types.securityInfo = koffi.struct('psftp_security_info', {
     struct_size: 'size_t',
@@ -142,7 +142,9 @@ types.securityInfo = koffi.struct('psftp_security_info', {
   compression: 'psftp_strarray',
 });
 
-koffi.proto('int psftp_walk_cb(const char *path, const psftp_attrs *attrs, void *user_data)');
+// Paths psftp hands out are bytes, so they come as raw pointers for nameOf,
+// never as koffi strings (which would replace bytes that are not UTF-8).
+koffi.proto('int psftp_walk_cb(const void *path, const psftp_attrs *attrs, void *user_data)');
 koffi.proto('int psftp_progress_cb(uint64_t bytes_done, uint64_t bytes_total, void *user_data)');
 koffi.proto('int psftp_write_cb(const uint8_t *data, size_t len, void *user_data)');
 koffi.proto('int64_t psftp_read_cb(uint8_t *buf, size_t len, void *user_data)');

@@ -343,6 +343,68 @@ test('failures: stop at the first, or continue and reject with every failed path
   await assert.rejects(sftp.getR(rdir), { code: 'ERR_INVALID_ARG_TYPE', message: /"localdir"/ });
 });
 
+test('names that are not UTF-8 reach walktree, progress and failure lists as their bytes', async (t) => {
+  const sftp = await connectFor(t);
+  const rdir = remoteScratch(t, 'latin1tree');
+  const latin1 = (s) => Buffer.from(s, 'latin1');
+  const under = (root, rel) => Buffer.concat([Buffer.from(`${root}/`), latin1(rel)]);
+  // 'dîr/café.txt' in Latin-1: bytes 0xee and 0xe9 alone are not UTF-8.
+  const rel = latin1('d\xeer/caf\xe9.txt');
+  fs.mkdirSync(under(rdir, 'd\xeer'));
+  chownToTestUser(under(rdir, 'd\xeer'));
+  fs.writeFileSync(under(rdir, 'd\xeer/caf\xe9.txt'), 'latin-1\n');
+  chownToTestUser(under(rdir, 'd\xeer/caf\xe9.txt'));
+  fs.writeFileSync(path.join(rdir, 'plain.txt'), 'plain');
+  chownToTestUser(path.join(rdir, 'plain.txt'));
+
+  // walktree: the exact bytes, not U+FFFD, and they work as a path again.
+  const walked = [];
+  const record = (tag) => (p) => void walked.push([tag, p]);
+  await sftp.walktree(rdir, record('f'), record('d'), record('u'));
+  assert.deepEqual(walked, [
+    ['d', under(rdir, 'd\xeer')],
+    ['f', under(rdir, 'd\xeer/caf\xe9.txt')],
+    ['f', `${rdir}/plain.txt`],
+  ]);
+  assert.ok(Buffer.isBuffer(walked[1][1]) && typeof walked[2][1] === 'string', 'a Buffer only when not UTF-8');
+  assert.equal((await sftp.stat(walked[1][1])).size, 8, 'the walked Buffer names the file');
+  assert.ok((await sftp.stat(walked[0][1])).isDirectory());
+  assert.deepEqual(psftp.reparent('backup', walked[1][1]), Buffer.concat([Buffer.from('backup/.'), walked[1][1]]));
+  assert.deepEqual(psftp.pathAdvance(rel), [latin1('d\xeer'), rel]);
+
+  // getR's progress names the file by its bytes, relative to the root.
+  const ldir = localScratch(t, 'latin1tree');
+  const seen = [];
+  await sftp.getR(rdir, ldir, { parallelism: 1, callback: (p) => void seen.push(p.currentPath) });
+  assert.ok(seen.some((p) => Buffer.isBuffer(p) && p.equals(rel)), `progress paths: ${seen.map((p) => JSON.stringify(p))}`);
+  assert.ok(seen.every((p) => Buffer.isBuffer(p) || !p.includes('\ufffd')), 'nothing decoded lossily');
+  const landed = landing(ldir, rdir);
+  assert.equal(fs.readFileSync(under(landed, 'd\xeer/caf\xe9.txt'), 'utf8'), 'latin-1\n');
+
+  // The local walk and putR's progress: the same bytes from the local side.
+  const lwalked = [];
+  psftp.walktree(landed, (p) => void lwalked.push(p));
+  assert.deepEqual(lwalked, [under(landed, 'd\xeer/caf\xe9.txt'), path.join(landed, 'plain.txt')]);
+  const back = path.join(rdir, 'back');
+  const putSeen = [];
+  await sftp.putR(landed, back, { callback: (p) => void putSeen.push(p.currentPath) });
+  assert.ok(putSeen.some((p) => Buffer.isBuffer(p) && p.equals(rel)), `putR progress paths: ${putSeen.map((p) => JSON.stringify(p))}`);
+  assert.equal(fs.readFileSync(under(back, 'd\xeer/caf\xe9.txt'), 'utf8'), 'latin-1\n');
+
+  // With onError 'continue' the failure list names the entry by its bytes.
+  fs.chownSync(under(rdir, 'd\xeer/caf\xe9.txt'), 0, 0); // the server runs as the test user: unreadable
+  fs.chmodSync(under(rdir, 'd\xeer/caf\xe9.txt'), 0o600);
+  const again = localScratch(t, 'latin1fail');
+  const err = await rejectsWith(sftp.getR(rdir, again, { onError: 'continue' }), 'EPERM', ['caf\\xe9.txt']);
+  assert.deepEqual(
+    err.failures.map((f) => f.path),
+    [rel],
+  );
+  assert.match(err.failures[0].message, /Permission denied/);
+  assert.equal((await sftp.lstat(Buffer.concat([Buffer.from(`${rdir}/`), err.failures[0].path]))).size, 8);
+  assert.equal(fs.readFileSync(path.join(landing(again, rdir), 'plain.txt'), 'utf8'), 'plain', 'the rest was copied');
+});
+
 test('a tree callback returning false cancels; one that throws stops the operation and rejects with it', async (t) => {
   const sftp = await connectFor(t);
   const ldir = localScratch(t, 'cancel');
