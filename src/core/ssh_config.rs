@@ -809,6 +809,61 @@ pub fn parse_jump_list(v: &str) -> Result<Vec<Hop>> {
         .collect()
 }
 
+/// Whether `s` may be used as a host name: OpenSSH's rule (ssh 9.6,
+/// CVE-2023-51385) for names that end up in `%h` of a shell command: no
+/// leading '-', no shell metacharacters, quotes, commas, whitespace or
+/// control characters. IPv6 literals (`::1`, `[::1]`) pass.
+pub fn valid_hostname(s: &str) -> bool {
+    !s.starts_with('-')
+        && !s
+            .chars()
+            .any(|c| "'`\"$\\;&<>|(){},".contains(c) || c.is_whitespace() || c.is_control())
+}
+
+/// Whether `s` may be used as a remote user name (OpenSSH's rule): no
+/// leading '-', no control characters or shell metacharacters, no '-'
+/// right after whitespace, no '\\' at the end.
+pub fn valid_ruser(s: &str) -> bool {
+    let b = s.as_bytes();
+    !s.starts_with('-')
+        && !s
+            .chars()
+            .any(|c| c.is_control() || "'`\";&<>|(){}".contains(c))
+        && !b
+            .windows(2)
+            .any(|w| w[0].is_ascii_whitespace() && w[1] == b'-')
+        && !s.ends_with('\\')
+}
+
+/// `valid_hostname` as an error naming `param`; the name is shown
+/// escaped (a host name is not a secret).
+pub fn check_hostname(param: &str, host: &str) -> Result<()> {
+    if valid_hostname(host) {
+        return Ok(());
+    }
+    Err(Error::invalid_arg(
+        param,
+        format!(
+            "host name '{}' contains characters a host name cannot have (a leading '-', whitespace, control characters or any of ' ` \" $ \\ ; & < > | ( ) {{ }} ,)",
+            host.escape_debug()
+        ),
+    ))
+}
+
+/// `valid_ruser` as an error naming `param`.
+pub fn check_ruser(param: &str, user: &str) -> Result<()> {
+    if valid_ruser(user) {
+        return Ok(());
+    }
+    Err(Error::invalid_arg(
+        param,
+        format!(
+            "user name '{}' contains characters a user name cannot have (a leading '-', control characters, '-' after a space, a trailing '\\' or any of ' ` \" ; & < > | ( ) {{ }})",
+            user.escape_debug()
+        ),
+    ))
+}
+
 /// Check that `cmd` uses only the tokens a ProxyCommand knows.
 pub fn check_tokens(cmd: &str, what: &str) -> Result<()> {
     let t: Vec<(char, &str)> = "dulihnpr".chars().map(|c| (c, "x")).collect();
@@ -838,6 +893,12 @@ pub fn parse_hop(hop: &str) -> std::result::Result<Hop, String> {
     };
     if host.is_empty() {
         return Err("empty host".to_string());
+    }
+    if !valid_hostname(host) {
+        return Err("the host name contains characters a host name cannot have".to_string());
+    }
+    if user.as_deref().is_some_and(|u| !valid_ruser(u)) {
+        return Err("the user name contains characters a user name cannot have".to_string());
     }
     let port = match port {
         Some(p) => match p.parse::<u16>() {
@@ -1248,6 +1309,32 @@ mod tests {
         }
         let e = d.resolve("x", "Include f0\n").unwrap_err();
         assert!(e.message().contains("more than 256 files"), "{e}");
+    }
+
+    #[test]
+    fn host_and_user_names_follow_openssh_validity_rules() {
+        for h in ["web", "::1", "[::1]", "10.0.0.1", "a_b.c", "x%y", "h@st"] {
+            assert!(valid_hostname(h), "{h}");
+        }
+        for h in [
+            "-x", "a b", "a\tb", "a\x01", "a'", "a`", "a\"", "a$", "a\\", "a;", "a&", "a<", "a>",
+            "a|", "a(", "a)", "a{", "a}", "a,b",
+        ] {
+            assert!(!valid_hostname(h), "{h:?}");
+        }
+        for u in ["me", "dom\\user", "a b", "a$b", "a,b"] {
+            assert!(valid_ruser(u), "{u}");
+        }
+        for u in [
+            "-u", "a -b", "a\\", "a\x7f", "a'", "a`", "a\"", "a;", "a&", "a<", "a>", "a|", "a(",
+            "a)", "a{", "a}",
+        ] {
+            assert!(!valid_ruser(u), "{u:?}");
+        }
+        let e = parse_jump_list("ok,bad host").unwrap_err();
+        assert!(e.message().contains("hop 2 'bad host'"), "{e}");
+        assert!(parse_jump_list("-oops@gw").is_err());
+        assert!(parse_jump_list("a@[::1]:22").is_ok());
     }
 
     #[test]
