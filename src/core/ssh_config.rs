@@ -147,6 +147,10 @@ pub struct ConfigFile {
     /// Relative Include paths live here: ~/.ssh for a user's file,
     /// /etc/ssh for the system's.
     pub include_dir: PathBuf,
+    /// Refuse the file unless it is owned by root or the user and not
+    /// writable by group or others (OpenSSH's check on ~/.ssh/config;
+    /// every Included file is checked whatever this says).
+    pub check_perms: bool,
 }
 
 impl ConfigFile {
@@ -157,19 +161,24 @@ impl ConfigFile {
             ConfigFile {
                 path: ssh_dir.join("config"),
                 include_dir: ssh_dir,
+                check_perms: true,
             },
             ConfigFile {
                 path: PathBuf::from("/etc/ssh/ssh_config"),
                 include_dir: PathBuf::from("/etc/ssh"),
+                check_perms: false,
             },
         ]
     }
 
-    /// A file the caller names; relative Includes are anchored at ~/.ssh.
+    /// A file the caller names (`ssh -F`); relative Includes are anchored
+    /// at ~/.ssh. Like OpenSSH's -F, the file itself is not checked for
+    /// owner and mode; the files it Includes are.
     pub fn named(path: &Path, local: &Local) -> ConfigFile {
         ConfigFile {
             path: path.to_path_buf(),
             include_dir: local.home.join(".ssh"),
+            check_perms: false,
         }
     }
 }
@@ -187,7 +196,7 @@ pub fn resolve(
     let mut eval = Eval::new(alias, presets, local);
     for f in files {
         if f.path.exists() {
-            eval.file(&f.path, &f.include_dir, 0, true)?;
+            eval.file(&f.path, &f.include_dir, 0, true, f.check_perms)?;
         }
     }
     eval.finish()
@@ -230,7 +239,14 @@ impl<'a> Eval<'a> {
         }
     }
 
-    fn file(&mut self, path: &Path, include_dir: &Path, depth: usize, may: MayMatch) -> Result<()> {
+    fn file(
+        &mut self,
+        path: &Path,
+        include_dir: &Path,
+        depth: usize,
+        may: MayMatch,
+        check_perms: bool,
+    ) -> Result<()> {
         self.files_read += 1;
         if self.files_read > MAX_FILES_READ {
             return Err(Error::invalid_arg(
@@ -241,7 +257,8 @@ impl<'a> Eval<'a> {
                 ),
             ));
         }
-        let text = read_config(path)?;
+        let owner = check_perms.then_some(self.local.uid);
+        let text = read_config(path, owner)?;
         self.text(&text, path, include_dir, depth, may)
     }
 
@@ -272,7 +289,7 @@ impl<'a> Eval<'a> {
                         return Err(at.error("Include nested too deeply"));
                     }
                     for inc in include_paths(args, include_dir, self.local, &at)? {
-                        self.file(&inc, include_dir, depth + 1, active)?;
+                        self.file(&inc, include_dir, depth + 1, active, true)?;
                     }
                 }
                 _ => self.setting(&line, active, &at)?,
@@ -569,13 +586,31 @@ fn tilde(s: &str, local: &Local) -> PathBuf {
     }
 }
 
-fn read_config(path: &Path) -> Result<String> {
-    let file =
+/// The file's text; with `owner`, refused unless owned by root or that
+/// uid and not writable by group or others, as OpenSSH refuses "Bad owner
+/// or permissions" (checked on the opened file: no race with a rename).
+fn read_config(path: &Path, owner: Option<u32>) -> Result<String> {
+    use std::io::Read;
+    use std::os::unix::fs::MetadataExt;
+    let mut file =
         std::fs::File::open(path).map_err(|e| Error::local_io("read ssh_config", path, &e))?;
-    let len = file
+    let meta = file
         .metadata()
-        .map_err(|e| Error::local_io("read ssh_config", path, &e))?
-        .len();
+        .map_err(|e| Error::local_io("read ssh_config", path, &e))?;
+    if let Some(uid) = owner {
+        if (meta.uid() != 0 && meta.uid() != uid) || meta.mode() & 0o022 != 0 {
+            return Err(Error::invalid_arg(
+                "ssh_config",
+                format!(
+                    "bad owner or permissions on '{}' (owner uid {}, mode {:o}): it must belong to you or root and not be writable by group or others",
+                    path.display(),
+                    meta.uid(),
+                    meta.mode() & 0o7777
+                ),
+            ));
+        }
+    }
+    let len = meta.len();
     if len > MAX_FILE_BYTES {
         return Err(Error::invalid_arg(
             "ssh_config",
@@ -585,7 +620,9 @@ fn read_config(path: &Path) -> Result<String> {
             ),
         ));
     }
-    let bytes = std::fs::read(path).map_err(|e| Error::local_io("read ssh_config", path, &e))?;
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes)
+        .map_err(|e| Error::local_io("read ssh_config", path, &e))?;
     String::from_utf8(bytes).map_err(|e| {
         let line = 1 + e.as_bytes()[..e.utf8_error().valid_up_to()]
             .iter()
@@ -982,8 +1019,11 @@ mod tests {
             Dir(d)
         }
         fn write(&self, rel: &str, text: &str) -> PathBuf {
+            use std::os::unix::fs::PermissionsExt;
             let p = self.0.join(rel);
             std::fs::write(&p, text).unwrap();
+            // Whatever the umask: Included files must not be group-writable.
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).unwrap();
             p
         }
         fn local(&self) -> Local {
@@ -1309,6 +1349,56 @@ mod tests {
         }
         let e = d.resolve("x", "Include f0\n").unwrap_err();
         assert!(e.message().contains("more than 256 files"), "{e}");
+    }
+
+    #[test]
+    fn included_and_user_files_with_a_bad_owner_or_mode_are_refused() {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let d = Dir::new("perms");
+        let inc = d.write(".ssh/inc", "User inc\n");
+        let mut local = d.local();
+        // Someone else's uid: the file belongs to the test runner.
+        local.uid = std::fs::metadata(&inc).unwrap().uid() + 4242;
+        let main = d.write(".ssh/config", "Include inc\n");
+        let named = |l: &Local| {
+            resolve(
+                "x",
+                &HostConfig::default(),
+                &[ConfigFile::named(&main, l)],
+                l,
+            )
+        };
+        let owned_by_runner = std::fs::metadata(&inc).unwrap().uid() != 0;
+        if !owned_by_runner {
+            // Running as root: give the file to another user.
+            std::os::unix::fs::chown(&inc, Some(local.uid - 1), None).unwrap();
+        }
+        let e = named(&local).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+        assert!(
+            e.message()
+                .contains(&format!("bad owner or permissions on '{}'", inc.display())),
+            "{e}"
+        );
+        // Owned by the user but group-writable: refused too.
+        let mut mine = d.local();
+        mine.uid = std::fs::metadata(&inc).unwrap().uid();
+        assert_eq!(named(&mine).unwrap().user.as_deref(), Some("inc"));
+        std::fs::set_permissions(&inc, std::fs::Permissions::from_mode(0o664)).unwrap();
+        let e = named(&mine).unwrap_err();
+        assert!(e.message().contains("mode 664"), "{e}");
+        // The named file itself is not checked (ssh -F); ~/.ssh/config is.
+        std::fs::set_permissions(&inc, std::fs::Permissions::from_mode(0o600)).unwrap();
+        std::fs::set_permissions(&main, std::fs::Permissions::from_mode(0o666)).unwrap();
+        assert!(named(&mine).is_ok());
+        let user_file = ConfigFile::defaults(&mine).remove(0);
+        assert_eq!(user_file.path, main);
+        let e = resolve("x", &HostConfig::default(), &[user_file], &mine).unwrap_err();
+        assert!(
+            e.message()
+                .contains(&format!("bad owner or permissions on '{}'", main.display())),
+            "{e}"
+        );
     }
 
     #[test]
