@@ -329,7 +329,7 @@ impl<'a> Eval<'a> {
                 return Err(at.error(format!("Match {crit} needs an argument")));
             };
             let subject = match crit.as_str() {
-                "host" => self.cfg.hostname.clone().unwrap_or(self.cfg.alias.clone()),
+                "host" => self.match_host(),
                 "originalhost" => self.cfg.alias.clone(),
                 "user" => self.cfg.user.clone().unwrap_or(self.local.user.clone()),
                 "localuser" => self.local.user.clone(),
@@ -350,6 +350,18 @@ impl<'a> Eval<'a> {
             all &= hit != negate;
         }
         Ok(all)
+    }
+
+    /// What `Match host` compares: HostName with its `%h` expanded (as
+    /// OpenSSH's match_cfg_line does), else the name asked for.
+    fn match_host(&self) -> String {
+        match &self.cfg.hostname {
+            Some(h) if self.presets.hostname.is_none() => {
+                expand(h, &[('h', &self.cfg.alias)], "HostName").unwrap_or(h.clone())
+            }
+            Some(h) => h.clone(),
+            None => self.cfg.alias.clone(),
+        }
     }
 
     fn note(&mut self, at: &Origin<'_>, what: String) {
@@ -1213,6 +1225,19 @@ mod tests {
             "{:?}",
             c.notes
         );
+    }
+
+    #[test]
+    fn match_host_sees_hostname_with_its_tokens_expanded() {
+        let d = Dir::new("matchhost");
+        let c = d
+            .resolve(
+                "web",
+                "Host web\n  HostName %h.example.com\nMatch host web.example.com\n  User deploy\n",
+            )
+            .unwrap();
+        assert_eq!(c.user.as_deref(), Some("deploy"));
+        assert_eq!(c.hostname.as_deref(), Some("web.example.com"));
     }
 
     #[test]
