@@ -40,8 +40,10 @@ pub struct Hop {
     pub port: Option<u16>,
 }
 
-/// How the host is reached: `ProxyJump` and `ProxyCommand` share one slot,
-/// so whichever comes first wins, as in OpenSSH.
+/// How the host is reached. As in OpenSSH, whichever of a real
+/// `ProxyJump` and a real `ProxyCommand` comes first wins; `ProxyJump none`
+/// leaves a later ProxyCommand free, `ProxyCommand none` blocks a later
+/// ProxyJump.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Proxy {
     /// `ProxyJump none` or `ProxyCommand none`: connect directly.
@@ -219,6 +221,12 @@ struct Eval<'a> {
     presets: &'a HostConfig,
     local: &'a Local,
     files_read: usize,
+    /// ProxyJump's slot: empty for `none`. OpenSSH keeps ProxyJump and
+    /// ProxyCommand apart: `ProxyJump none` leaves a later ProxyCommand
+    /// free, while any ProxyCommand (`none` too) blocks a later ProxyJump.
+    jump: Option<Vec<Hop>>,
+    /// ProxyCommand's slot, raw: `None` inside for `none`.
+    command: Option<Option<String>>,
 }
 
 /// Whether the lines of a file may apply at all (an Include met in an
@@ -236,6 +244,16 @@ impl<'a> Eval<'a> {
             presets,
             local,
             files_read: 0,
+            jump: match &presets.proxy {
+                Some(Proxy::None) => Some(Vec::new()),
+                Some(Proxy::Jump(hops)) => Some(hops.clone()),
+                _ => None,
+            },
+            command: match &presets.proxy {
+                Some(Proxy::None) => Some(None),
+                Some(Proxy::Command(c)) => Some(Some(c.clone())),
+                _ => None,
+            },
         }
     }
 
@@ -400,11 +418,10 @@ impl<'a> Eval<'a> {
                 set(&mut c.identity_agent, active, agent)
             }
             "proxyjump" => {
-                let proxy = match parse_jump(one()?, at)? {
-                    hops if hops.is_empty() => Proxy::None,
-                    hops => Proxy::Jump(hops),
-                };
-                set(&mut c.proxy, active, proxy)
+                let hops = parse_jump(one()?, at)?;
+                // A real jump list only if no ProxyCommand came first.
+                let free = hops.is_empty() || self.command.is_none();
+                set(&mut self.jump, active && free, hops)
             }
             "proxycommand" => {
                 // The rest of the line as written, quotes and all: it is
@@ -413,12 +430,8 @@ impl<'a> Eval<'a> {
                 if cmd.is_empty() {
                     return Err(at.error("ProxyCommand needs a command"));
                 }
-                let proxy = if cmd.eq_ignore_ascii_case("none") {
-                    Proxy::None
-                } else {
-                    Proxy::Command(cmd.to_string())
-                };
-                set(&mut c.proxy, active, proxy)
+                let command = (!cmd.eq_ignore_ascii_case("none")).then(|| cmd.to_string());
+                set(&mut self.command, active, command)
             }
             "userknownhostsfile" => set(
                 &mut c.user_known_hosts_files,
@@ -508,9 +521,14 @@ impl<'a> Eval<'a> {
         if let (Some(Some(agent)), None) = (&self.cfg.identity_agent, &p.identity_agent) {
             self.cfg.identity_agent = Some(Some(t.path(agent, "IdentityAgent")?));
         }
-        if let Some(Proxy::Command(cmd)) = &self.cfg.proxy {
-            self.cfg.proxy = Some(Proxy::Command(t.expand(cmd, "ProxyCommand")?));
-        }
+        // A real jump list can only have been set before any
+        // ProxyCommand, so it wins; else a real ProxyCommand does.
+        self.cfg.proxy = match (self.jump.take(), self.command.take()) {
+            (Some(hops), _) if !hops.is_empty() => Some(Proxy::Jump(hops)),
+            (_, Some(Some(cmd))) => Some(Proxy::Command(t.expand(&cmd, "ProxyCommand")?)),
+            (None, None) => None,
+            _ => Some(Proxy::None),
+        };
         Ok(self.cfg)
     }
 }
@@ -1307,6 +1325,36 @@ mod tests {
         );
         let e = d.resolve("in", "ProxyCommand %z\n").unwrap_err();
         assert!(e.message().contains("unknown token %z"), "{e}");
+    }
+
+    #[test]
+    fn proxy_jump_none_leaves_a_later_proxy_command_free_but_not_the_reverse() {
+        let d = Dir::new("proxyslots");
+        let c = d
+            .resolve("h", "ProxyJump none\nProxyCommand nc %h %p\n")
+            .unwrap();
+        assert_eq!(c.proxy, Some(Proxy::Command("nc h 22".into())));
+        let c = d.resolve("h", "ProxyCommand none\nProxyJump gw\n").unwrap();
+        assert_eq!(c.proxy, Some(Proxy::None));
+        let c = d.resolve("h", "ProxyJump none\nProxyJump gw\n").unwrap();
+        assert_eq!(c.proxy, Some(Proxy::None));
+        let c = d
+            .resolve("h", "ProxyCommand nc %h %p\nProxyJump gw\n")
+            .unwrap();
+        assert_eq!(c.proxy, Some(Proxy::Command("nc h 22".into())));
+        let c = d
+            .resolve("h", "ProxyJump gw\nProxyCommand nc %h %p\n")
+            .unwrap();
+        assert!(matches!(c.proxy, Some(Proxy::Jump(_))), "{:?}", c.proxy);
+        // The caller's "none" (either setter) stands for both.
+        let presets = HostConfig {
+            proxy: Some(Proxy::None),
+            ..HostConfig::default()
+        };
+        let c = d
+            .resolve_with("h", "ProxyCommand nc %h %p\nProxyJump gw\n", &presets)
+            .unwrap();
+        assert_eq!(c.proxy, Some(Proxy::None));
     }
 
     #[test]
