@@ -13,6 +13,20 @@ use std::time::Duration;
 
 use crate::error::{Error, ErrorKind, Result};
 
+/// Every Match criterion OpenSSH knows that takes an argument.
+const MATCH_CRITERIA: &[&str] = &[
+    "host",
+    "originalhost",
+    "user",
+    "localuser",
+    "sessiontype",
+    "exec",
+    "localnetwork",
+    "tagged",
+    "version",
+    "command",
+];
+
 /// OpenSSH's limit on nested Include.
 const MAX_INCLUDE_DEPTH: usize = 16;
 /// Files read for one evaluation: a file that includes itself twice would
@@ -316,42 +330,80 @@ impl<'a> Eval<'a> {
         Ok(())
     }
 
+    /// `Host` patterns compare case-sensitively with the name as given,
+    /// as in OpenSSH (readconf.c match_pattern on the unlowered name).
     fn host_matches(&self, patterns: &[String], at: &Origin<'_>) -> Result<bool> {
         if patterns.is_empty() {
             return Err(at.error("Host needs at least one pattern"));
         }
         Ok(pattern_list_matches(
-            &self.cfg.alias.to_ascii_lowercase(),
-            patterns.iter().map(|p| p.to_ascii_lowercase()),
+            &self.cfg.alias,
+            patterns.iter().cloned(),
         ))
     }
 
-    /// `Match` criteria; all must hold. Criteria psftp cannot evaluate
-    /// (exec, canonical, final, tagged, localnetwork) make the block not
-    /// apply, with a note.
+    /// `Match` criteria, OpenSSH's set and forms (`crit arg`, `crit=arg`,
+    /// `!crit`); all must hold. `all` must stand alone. Criteria psftp
+    /// cannot evaluate (exec, localnetwork, canonical, final, tagged,
+    /// version, command) make the block not apply, with a note; `exec`
+    /// is never run.
     fn match_matches(&mut self, args: &[String], at: &Origin<'_>) -> Result<bool> {
         if args.is_empty() {
             return Err(at.error("Match needs criteria"));
         }
         let mut all = true;
         let mut it = args.iter();
+        let mut first = true;
         while let Some(raw) = it.next() {
-            let (negate, crit) = match raw.strip_prefix('!') {
-                Some(c) => (true, c.to_ascii_lowercase()),
-                None => (false, raw.to_ascii_lowercase()),
+            let (negate, word) = match raw.strip_prefix('!') {
+                Some(c) => (true, c),
+                None => (false, raw.as_str()),
             };
-            if crit == "all" {
+            let (crit, inline) = match word.split_once('=') {
+                Some((c, v)) => (c.to_ascii_lowercase(), Some(v)),
+                None => (word.to_ascii_lowercase(), None),
+            };
+            if crit == "all" && inline.is_none() {
+                if !first || it.len() > 0 {
+                    return Err(at.error(format!(
+                        "Match '{raw}' cannot be combined with other criteria"
+                    )));
+                }
+                return Ok(!negate);
+            }
+            first = false;
+            if matches!(crit.as_str(), "canonical" | "final") && inline.is_none() {
+                // No argument. psftp makes one pass and never
+                // canonicalises the host name, so neither state exists.
+                self.note(
+                    at,
+                    format!("Match {crit} is not supported; the block is ignored"),
+                );
+                all = false;
                 continue;
             }
-            let Some(arg) = it.next() else {
-                return Err(at.error(format!("Match {crit} needs an argument")));
+            if !MATCH_CRITERIA.contains(&crit.as_str()) {
+                return Err(at.error(format!("unknown Match criterion '{crit}'")));
+            }
+            let arg = match inline.or_else(|| it.next().map(String::as_str)) {
+                Some(a) if !a.is_empty() || matches!(crit.as_str(), "tagged" | "command") => a,
+                _ => return Err(at.error(format!("Match {crit} needs an argument"))),
             };
-            let subject = match crit.as_str() {
-                "host" => self.match_host(),
-                "originalhost" => self.cfg.alias.clone(),
-                "user" => self.cfg.user.clone().unwrap_or(self.local.user.clone()),
-                "localuser" => self.local.user.clone(),
-                "exec" | "canonical" | "final" | "tagged" | "localnetwork" => {
+            let hit = match crit.as_str() {
+                "host" => host_list_matches(&self.match_host(), arg),
+                "originalhost" => host_list_matches(&self.cfg.alias, arg),
+                "user" => {
+                    let user = self.cfg.user.as_deref().unwrap_or(&self.local.user);
+                    pattern_list_matches(user, arg.split(',').map(String::from))
+                }
+                "localuser" => {
+                    pattern_list_matches(&self.local.user, arg.split(',').map(String::from))
+                }
+                // psftp's session is the sftp subsystem.
+                "sessiontype" => {
+                    pattern_list_matches("subsystem", arg.split(',').map(String::from))
+                }
+                _ => {
                     self.note(
                         at,
                         format!("Match {crit} is not supported; the block is ignored"),
@@ -359,12 +411,7 @@ impl<'a> Eval<'a> {
                     all = false;
                     continue;
                 }
-                other => return Err(at.error(format!("unknown Match criterion '{other}'"))),
             };
-            let hit = pattern_list_matches(
-                &subject.to_ascii_lowercase(),
-                arg.split(',').map(|p| p.to_ascii_lowercase()),
-            );
             all &= hit != negate;
         }
         Ok(all)
@@ -490,7 +537,7 @@ impl<'a> Eval<'a> {
         }
         let t = Tokens {
             alias: self.cfg.alias.clone(),
-            host: self.cfg.hostname.clone().unwrap_or(self.cfg.alias.clone()),
+            host: lower_unless_address(self.cfg.hostname.as_deref().unwrap_or(&self.cfg.alias)),
             user: self.cfg.user.clone().unwrap_or(self.local.user.clone()),
             port: self.cfg.port.unwrap_or(22),
             local: self.local,
@@ -530,6 +577,19 @@ impl<'a> Eval<'a> {
             _ => Some(Proxy::None),
         };
         Ok(self.cfg)
+    }
+}
+
+/// The host name as `%h` gives it: lowercased, as ssh does once the
+/// config is read, unless it is an address (OpenSSH's is_addr: a `:`, a
+/// `%`, or only digits and dots).
+fn lower_unless_address(host: &str) -> String {
+    let address =
+        host.contains([':', '%']) || host.bytes().all(|b| b.is_ascii_digit() || b == b'.');
+    if address {
+        host.to_string()
+    } else {
+        host.to_ascii_lowercase()
     }
 }
 
@@ -725,6 +785,15 @@ fn split_args(s: &str) -> std::result::Result<Vec<String>, String> {
             }
         }
     }
+}
+
+/// `Match host`/`originalhost`: case-insensitive, both sides lowered (as
+/// OpenSSH's match_hostname).
+fn host_list_matches(host: &str, list: &str) -> bool {
+    pattern_list_matches(
+        &host.to_ascii_lowercase(),
+        list.split(',').map(|p| p.to_ascii_lowercase()),
+    )
 }
 
 /// A pattern list matches when some pattern matches and no negated one
@@ -1130,13 +1199,15 @@ mod tests {
     }
 
     #[test]
-    fn host_patterns_take_wildcards_and_negation_case_insensitively() {
+    fn host_patterns_take_wildcards_and_negation_case_sensitively() {
         let d = Dir::new("patterns");
         let cfg = "Host *.prod !bastion.prod\n  User ops\nHost db? \"x y\"\n  Port 5\n";
         assert_eq!(
-            d.resolve("web.PROD", cfg).unwrap().user.as_deref(),
+            d.resolve("web.prod", cfg).unwrap().user.as_deref(),
             Some("ops")
         );
+        // As OpenSSH: Host compares the name as typed, case and all.
+        assert_eq!(d.resolve("web.PROD", cfg).unwrap().user, None);
         assert_eq!(d.resolve("bastion.prod", cfg).unwrap().user, None);
         assert_eq!(d.resolve("db1", cfg).unwrap().port, Some(5));
         assert_eq!(d.resolve("db12", cfg).unwrap().port, None);
@@ -1242,6 +1313,67 @@ mod tests {
             c.notes[0].contains("line 7: Match exec is not supported"),
             "{:?}",
             c.notes
+        );
+    }
+
+    #[test]
+    fn match_criteria_follow_openssh_case_forms_and_arity() {
+        let d = Dir::new("matchcase");
+        let cfg = "Match user Deploy\n  Port 1\n\
+                   Match originalhost WEB.example host=web.EXAMPLE\n  User u\n\
+                   Match localuser=ME\n  Compression yes\n\
+                   Match !all\n  ConnectTimeout 9\n\
+                   Match sessiontype subsystem\n  IdentitiesOnly yes\n\
+                   Match sessiontype shell\n  ServerAliveCountMax 9\n\
+                   Match canonical\n  ServerAliveInterval 9\n\
+                   Match final version OpenSSH* command=\"\" tagged=\"\" exec=true\n  Ciphers x\n";
+        let c = d.resolve("web.example", cfg).unwrap();
+        assert_eq!(c.port, None, "Match user is case-sensitive");
+        assert_eq!(c.user.as_deref(), Some("u"), "Match host is not");
+        assert_eq!(c.compression, None, "Match localuser is case-sensitive");
+        assert_eq!(c.connect_timeout, None, "Match !all never matches");
+        assert_eq!(
+            (c.identities_only, c.server_alive_count_max),
+            (Some(true), None)
+        );
+        assert_eq!((c.server_alive_interval, c.ciphers), (None, None));
+        let notes = c.notes.join("\n");
+        for n in [
+            "line 13: Match canonical is not supported",
+            "line 15: Match final is not supported",
+            "line 15: Match version is not supported",
+            "line 15: Match command is not supported",
+            "line 15: Match tagged is not supported",
+            "line 15: Match exec is not supported",
+        ] {
+            assert!(notes.contains(n), "{n} not in {notes}");
+        }
+        for (text, why) in [
+            ("Match all host x\n", "Match 'all' cannot be combined"),
+            ("Match host x all\n", "Match 'all' cannot be combined"),
+            ("Match host\n", "Match host needs an argument"),
+            ("Match user=\n", "Match user needs an argument"),
+            ("Match frob x\n", "unknown Match criterion 'frob'"),
+        ] {
+            let e = d.resolve("x", text).unwrap_err();
+            assert!(e.message().contains(why), "{text:?}: {e}");
+        }
+    }
+
+    #[test]
+    fn percent_h_is_the_lowercased_host_name_unless_an_address() {
+        let d = Dir::new("lowerh");
+        let cfg = "Host Web\n  HostName %h.Example.COM\nHost *\n  ProxyCommand nc %h %n\n";
+        let c = d.resolve("Web", cfg).unwrap();
+        assert_eq!(c.hostname.as_deref(), Some("Web.Example.COM"));
+        assert_eq!(
+            c.proxy,
+            Some(Proxy::Command("nc web.example.com Web".into()))
+        );
+        let c = d.resolve("FE80::A%eth0", cfg).unwrap();
+        assert_eq!(
+            c.proxy,
+            Some(Proxy::Command("nc FE80::A%eth0 FE80::A%eth0".into()))
         );
     }
 
