@@ -492,27 +492,29 @@ impl<'a> Eval<'a> {
             ),
             "stricthostkeychecking" => {
                 let v = match one()?.to_ascii_lowercase().as_str() {
-                    "yes" | "ask" => StrictHostKeyChecking::Yes,
+                    "yes" | "true" | "ask" => StrictHostKeyChecking::Yes,
                     "accept-new" => StrictHostKeyChecking::AcceptNew,
-                    "no" | "off" => StrictHostKeyChecking::No,
+                    "no" | "false" | "off" => StrictHostKeyChecking::No,
                     other => {
                         return Err(at.error(format!(
-                            "StrictHostKeyChecking '{other}' is not yes, accept-new, no or ask"
+                            "StrictHostKeyChecking '{other}' is not yes, accept-new, no, off or ask"
                         )))
                     }
                 };
                 set(&mut c.strict_host_key_checking, active, v)
             }
-            "connecttimeout" => set(
-                &mut c.connect_timeout,
-                active,
-                Duration::from_secs(seconds(one()?, key, at)?.into()),
-            ),
-            "serveraliveinterval" => set(
-                &mut c.server_alive_interval,
-                active,
-                Duration::from_secs(seconds(one()?, key, at)?.into()),
-            ),
+            // `none` leaves the value unset, so a later line may still
+            // set it (OpenSSH stores -1, its "unset").
+            "connecttimeout" => {
+                if let Some(t) = time(one()?, key, at)? {
+                    set(&mut c.connect_timeout, active, t)
+                }
+            }
+            "serveraliveinterval" => {
+                if let Some(t) = time(one()?, key, at)? {
+                    set(&mut c.server_alive_interval, active, t)
+                }
+            }
             "serveralivecountmax" => set(
                 &mut c.server_alive_count_max,
                 active,
@@ -899,9 +901,68 @@ fn yes_no(v: &str, at: &Origin<'_>) -> Result<bool> {
     }
 }
 
-fn seconds(v: &str, key: &str, at: &Origin<'_>) -> Result<u32> {
-    v.parse::<u32>()
-        .map_err(|_| at.error(format!("{key} '{v}' is not a number of seconds")))
+/// OpenSSH's time format (misc.c convtime): `none` (unset, `None`), or
+/// numbers each with an optional unit s m h d w (none = seconds), added
+/// up: `90`, `1h30m`, `2m10s`. A fraction is allowed on seconds only and,
+/// as in convtime, dropped. At most INT_MAX seconds.
+fn time(v: &str, key: &str, at: &Origin<'_>) -> Result<Option<Duration>> {
+    if v == "none" {
+        return Ok(None);
+    }
+    convtime(v)
+        .map(|s| Some(Duration::from_secs(s)))
+        .ok_or_else(|| {
+            at.error(format!(
+                "{key} '{v}' is not a time (seconds, or like 1h30m: units s m h d w)"
+            ))
+        })
+}
+
+fn convtime(v: &str) -> Option<u64> {
+    let mut total: u64 = 0;
+    let mut seen_seconds = false;
+    let mut rest = v;
+    if rest.is_empty() {
+        return None;
+    }
+    while !rest.is_empty() {
+        let end = rest
+            .find(|c: char| !c.is_ascii_digit() && c != '.')
+            .unwrap_or(rest.len());
+        let (num, tail) = rest.split_at(end);
+        let mut tail = tail.chars();
+        let unit = tail.next();
+        rest = tail.as_str();
+        let mult: u64 = match unit {
+            None | Some('s' | 'S') if !seen_seconds => {
+                seen_seconds = true;
+                1
+            }
+            Some('m' | 'M') => 60,
+            Some('h' | 'H') => 3600,
+            Some('d' | 'D') => 86_400,
+            Some('w' | 'W') => 604_800,
+            _ => return None,
+        };
+        let whole = match num.split_once('.') {
+            // Fractions of seconds only, digits on both sides of one dot.
+            Some((w, f)) if mult == 1 && !f.is_empty() && f.bytes().all(|b| b.is_ascii_digit()) => {
+                w
+            }
+            Some(_) => return None,
+            None => num,
+        };
+        if num.is_empty() || (whole.is_empty() && !num.starts_with('.')) {
+            return None;
+        }
+        let n: u64 = if whole.is_empty() {
+            0
+        } else {
+            whole.parse().ok()?
+        };
+        total = total.checked_add(n.checked_mul(mult)?)?;
+    }
+    (total <= i32::MAX as u64).then_some(total)
 }
 
 fn count(v: &str, key: &str, at: &Origin<'_>) -> Result<u32> {
@@ -1278,7 +1339,7 @@ mod tests {
             ("ProxyJump a@:22\n", "line 1: ProxyJump 'a@:22': empty host"),
             (
                 "ConnectTimeout soon\n",
-                "line 1: ConnectTimeout 'soon' is not a number",
+                "line 1: ConnectTimeout 'soon' is not a time",
             ),
         ] {
             let e = d.resolve("x", text).unwrap_err();
@@ -1630,6 +1691,64 @@ mod tests {
         assert!(e.message().contains("hop 2 'bad host'"), "{e}");
         assert!(parse_jump_list("-oops@gw").is_err());
         assert!(parse_jump_list("a@[::1]:22").is_ok());
+    }
+
+    #[test]
+    fn times_take_openssh_units_and_none() {
+        for (v, want) in [
+            ("0", Some(0)),
+            ("90", Some(90)),
+            ("90s", Some(90)),
+            ("1h30m", Some(5400)),
+            ("2m10", Some(130)),
+            ("1w1d1h1m1s", Some(694_861)),
+            ("1M", Some(60)),
+            ("1.5", Some(1)),
+            ("10.9s", Some(10)),
+            ("2147483647", Some(2_147_483_647)),
+            ("2147483648", None),
+            ("1.5m", None),
+            ("1.", None),
+            ("", None),
+            ("s", None),
+            ("1x", None),
+            ("1s1s", None),
+            ("-1", None),
+            ("1 m", None),
+        ] {
+            assert_eq!(convtime(v), want, "{v:?}");
+        }
+        let d = Dir::new("times");
+        let c = d
+            .resolve(
+                "x",
+                "ConnectTimeout none\nConnectTimeout 1m\nServerAliveInterval 1h\n",
+            )
+            .unwrap();
+        assert_eq!(
+            (c.connect_timeout, c.server_alive_interval),
+            (
+                Some(Duration::from_secs(60)),
+                Some(Duration::from_secs(3600))
+            )
+        );
+        assert_eq!(
+            d.resolve("x", "ConnectTimeout none\n")
+                .unwrap()
+                .connect_timeout,
+            None
+        );
+        for (v, want) in [
+            ("true", StrictHostKeyChecking::Yes),
+            ("false", StrictHostKeyChecking::No),
+            ("off", StrictHostKeyChecking::No),
+            ("ASK", StrictHostKeyChecking::Yes),
+        ] {
+            let c = d
+                .resolve("x", &format!("StrictHostKeyChecking {v}\n"))
+                .unwrap();
+            assert_eq!(c.strict_host_key_checking, Some(want), "{v}");
+        }
     }
 
     #[test]
