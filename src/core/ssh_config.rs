@@ -29,9 +29,10 @@ const MATCH_CRITERIA: &[&str] = &[
 
 /// OpenSSH's limit on nested Include.
 const MAX_INCLUDE_DEPTH: usize = 16;
-/// Files read for one evaluation: a file that includes itself twice would
-/// otherwise be read 2^16 times before the depth limit stops it.
-const MAX_FILES_READ: usize = 256;
+/// Files read for one evaluation. Loops are caught by the include stack;
+/// this bounds files that include the next one twice, which would be
+/// read 2^16 times before the depth limit stops them.
+const MAX_FILES_READ: usize = 10_000;
 /// A config file larger than this is refused (they are a few KiB).
 const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
 
@@ -212,7 +213,7 @@ pub fn resolve(
     let mut eval = Eval::new(alias, presets, local);
     for f in files {
         if f.path.exists() {
-            eval.file(&f.path, &f.include_dir, 0, true, f.check_perms)?;
+            eval.file(&f.path, &f.include_dir, 0, true, f.check_perms, None)?;
         }
     }
     eval.finish()
@@ -224,7 +225,7 @@ pub fn resolve(
 pub fn resolve_text(alias: &str, text: &str, name: &Path, local: &Local) -> Result<HostConfig> {
     let presets = HostConfig::default();
     let mut eval = Eval::new(alias, &presets, local);
-    eval.text(text, name, &local.home.join(".ssh"), 0, true)?;
+    eval.text(text.as_bytes(), name, &local.home.join(".ssh"), 0, true)?;
     eval.finish()
 }
 
@@ -235,6 +236,9 @@ struct Eval<'a> {
     presets: &'a HostConfig,
     local: &'a Local,
     files_read: usize,
+    /// (device, inode) of each file being read, outermost first: a file
+    /// met again here includes itself.
+    reading: Vec<(u64, u64)>,
     /// ProxyJump's slot: empty for `none`. OpenSSH keeps ProxyJump and
     /// ProxyCommand apart: `ProxyJump none` leaves a later ProxyCommand
     /// free, while any ProxyCommand (`none` too) blocks a later ProxyJump.
@@ -258,6 +262,7 @@ impl<'a> Eval<'a> {
             presets,
             local,
             files_read: 0,
+            reading: Vec::new(),
             jump: match &presets.proxy {
                 Some(Proxy::None) => Some(Vec::new()),
                 Some(Proxy::Jump(hops)) => Some(hops.clone()),
@@ -278,25 +283,39 @@ impl<'a> Eval<'a> {
         depth: usize,
         may: MayMatch,
         check_perms: bool,
+        include: Option<&Origin<'_>>,
     ) -> Result<()> {
+        let fail = |why: String| match include {
+            Some(at) => at.error(why),
+            None => Error::invalid_arg("ssh_config", why),
+        };
         self.files_read += 1;
         if self.files_read > MAX_FILES_READ {
-            return Err(Error::invalid_arg(
-                "ssh_config",
-                format!(
-                    "more than {MAX_FILES_READ} files read through Include (at '{}'); is a file included twice in a loop?",
-                    path.display()
-                ),
-            ));
+            return Err(fail(format!(
+                "Include '{}': more than {MAX_FILES_READ} files read; do files include each other many times over?",
+                path.display()
+            )));
         }
         let owner = check_perms.then_some(self.local.uid);
-        let text = read_config(path, owner)?;
-        self.text(&text, path, include_dir, depth, may)
+        let (text, id) = read_config(path, owner)?;
+        if self.reading.contains(&id) {
+            return Err(fail(format!(
+                "Include loop: '{}' is already being read",
+                path.display()
+            )));
+        }
+        self.reading.push(id);
+        let r = self.text(&text, path, include_dir, depth, may);
+        self.reading.pop();
+        r
     }
 
+    /// The lines of one file. A line that is not UTF-8 is an error (naming
+    /// file and line) only if it holds a keyword, in any block: blank and
+    /// comment lines may hold any bytes.
     fn text(
         &mut self,
-        text: &str,
+        text: &[u8],
         path: &Path,
         include_dir: &Path,
         depth: usize,
@@ -304,10 +323,16 @@ impl<'a> Eval<'a> {
     ) -> Result<()> {
         // Lines before the first Host or Match apply to every host.
         let mut active = may;
-        for (i, raw) in text.lines().enumerate() {
+        for (i, raw) in text.split(|&b| b == b'\n').enumerate() {
             let at = Origin {
                 file: path,
                 line: i + 1,
+            };
+            let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+            let raw = match std::str::from_utf8(raw) {
+                Ok(s) => s,
+                Err(_) if is_blank_or_comment(raw) => continue,
+                Err(_) => return Err(at.error("not valid UTF-8")),
             };
             let Some(line) = split_line(raw).map_err(|e| at.error(e))? else {
                 continue;
@@ -321,7 +346,7 @@ impl<'a> Eval<'a> {
                         return Err(at.error("Include nested too deeply"));
                     }
                     for inc in include_paths(args, include_dir, self.local, &at)? {
-                        self.file(&inc, include_dir, depth + 1, active, true)?;
+                        self.file(&inc, include_dir, depth + 1, active, true, Some(&at))?;
                     }
                 }
                 _ => self.setting(&line, active, &at)?,
@@ -678,10 +703,17 @@ fn tilde(s: &str, local: &Local) -> PathBuf {
     }
 }
 
-/// The file's text; with `owner`, refused unless owned by root or that
+/// A line of only whitespace, or whose first other byte is '#'.
+fn is_blank_or_comment(raw: &[u8]) -> bool {
+    raw.iter()
+        .find(|b| !b.is_ascii_whitespace())
+        .is_none_or(|&b| b == b'#')
+}
+
+/// The file's bytes and (device, inode); with `owner`, refused unless owned by root or that
 /// uid and not writable by group or others, as OpenSSH refuses "Bad owner
 /// or permissions" (checked on the opened file: no race with a rename).
-fn read_config(path: &Path, owner: Option<u32>) -> Result<String> {
+fn read_config(path: &Path, owner: Option<u32>) -> Result<(Vec<u8>, (u64, u64))> {
     use std::io::Read;
     use std::os::unix::fs::MetadataExt;
     let mut file =
@@ -715,13 +747,7 @@ fn read_config(path: &Path, owner: Option<u32>) -> Result<String> {
     let mut bytes = Vec::new();
     file.read_to_end(&mut bytes)
         .map_err(|e| Error::local_io("read ssh_config", path, &e))?;
-    String::from_utf8(bytes).map_err(|e| {
-        let line = 1 + e.as_bytes()[..e.utf8_error().valid_up_to()]
-            .iter()
-            .filter(|&&b| b == b'\n')
-            .count();
-        Origin { file: path, line }.error("not valid UTF-8")
-    })
+    Ok((bytes, (meta.dev(), meta.ino())))
 }
 
 /// A line's keyword (as written) and arguments; None for blank lines and
@@ -1302,10 +1328,57 @@ mod tests {
     }
 
     #[test]
-    fn include_loops_end_with_an_error() {
+    fn include_loops_end_with_an_error_naming_the_include_line() {
         let d = Dir::new("loop");
-        let e = d.resolve("x", "Include config\n").unwrap_err();
+        let e = d.resolve("x", "User u\nInclude config\n").unwrap_err();
+        let file = d.0.join(".ssh/config").display().to_string();
+        assert_eq!(
+            e.message(),
+            format!("ssh_config '{file}' line 2: Include loop: '{file}' is already being read")
+        );
+        // Through a link and another file too: (device, inode) decide.
+        std::os::unix::fs::symlink(d.0.join(".ssh/config"), d.0.join(".ssh/link")).unwrap();
+        d.write(".ssh/mid", "\n\nInclude link\n");
+        let e = d.resolve("x", "Include mid\n").unwrap_err();
+        assert!(e.message().contains("mid' line 3: Include loop"), "{e}");
+        // The same file included twice one after the other is no loop.
+        d.write(".ssh/once", "Port 7\n");
+        assert_eq!(
+            d.resolve("x", "Include once\nInclude once\n").unwrap().port,
+            Some(7)
+        );
+        // A chain of 17 different files still meets the depth limit.
+        for i in 0..17 {
+            d.write(&format!(".ssh/c{i}"), &format!("Include c{}\n", i + 1));
+        }
+        let e = d.resolve("x", "Include c0\n").unwrap_err();
         assert!(e.message().contains("Include nested too deeply"), "{e}");
+    }
+
+    #[test]
+    fn bytes_that_are_not_utf8_only_matter_on_keyword_lines() {
+        let d = Dir::new("utf8");
+        let path = d.0.join(".ssh/config");
+        let text: &[u8] =
+            b"# caf\xe9 latin-1 comment\n  \t# \xff\n\xa0\nHost x\n  Port 5 # \xe9\r\n";
+        std::fs::write(&path, text).unwrap();
+        let l = d.local();
+        let files = [ConfigFile::named(&path, &l)];
+        let e = resolve("x", &HostConfig::default(), &files, &l).unwrap_err();
+        // Line 3 (a lone 0xa0) is not whitespace in UTF-8 terms: refused.
+        assert!(e.message().ends_with("line 3: not valid UTF-8"), "{e}");
+        // A keyword line counts in any block, as other malformed lines do.
+        std::fs::write(&path, b"Host other\n  User caf\xe9\n").unwrap();
+        let e = resolve("x", &HostConfig::default(), &files, &l).unwrap_err();
+        assert!(e.message().ends_with("line 2: not valid UTF-8"), "{e}");
+        let ok: &[u8] = b"# caf\xe9\n\t# \xff\n\nHost x\n  Port 5\r\n";
+        std::fs::write(&path, ok).unwrap();
+        assert_eq!(
+            resolve("x", &HostConfig::default(), &files, &l)
+                .unwrap()
+                .port,
+            Some(5)
+        );
     }
 
     #[test]
@@ -1605,16 +1678,17 @@ mod tests {
 
     #[test]
     fn files_that_include_the_next_twice_are_stopped_by_the_file_budget() {
-        // No loop, so the depth limit never fires: 2^12 reads without the budget.
+        // No loop, so the depth limit never fires: 2^14 reads without the budget.
         let d = Dir::new("budget");
-        for i in 0..12 {
+        for i in 0..14 {
             d.write(
                 &format!(".ssh/f{i}"),
                 &format!("Include f{0} f{0}\n", i + 1),
             );
         }
         let e = d.resolve("x", "Include f0\n").unwrap_err();
-        assert!(e.message().contains("more than 256 files"), "{e}");
+        assert!(e.message().contains("more than 10000 files read"), "{e}");
+        assert!(e.message().contains("' line 1: Include '"), "{e}");
     }
 
     #[test]
