@@ -705,9 +705,7 @@ fn tilde(s: &str, local: &Local) -> PathBuf {
 
 /// A line of only whitespace, or whose first other byte is '#'.
 fn is_blank_or_comment(raw: &[u8]) -> bool {
-    raw.iter()
-        .find(|b| !b.is_ascii_whitespace())
-        .is_none_or(|&b| b == b'#')
+    !matches!(raw.iter().find(|b| !b.is_ascii_whitespace()), Some(&b) if b != b'#')
 }
 
 /// The file's bytes and (device, inode); with `owner`, refused unless owned by root or that
