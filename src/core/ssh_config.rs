@@ -447,7 +447,7 @@ impl<'a> Eval<'a> {
     fn match_host(&self) -> String {
         match &self.cfg.hostname {
             Some(h) if self.presets.hostname.is_none() => {
-                expand(h, &[('h', &self.cfg.alias)], "HostName").unwrap_or(h.clone())
+                expand(h, &[('h', &self.cfg.alias)], "HostName", false).unwrap_or(h.clone())
             }
             Some(h) => h.clone(),
             None => self.cfg.alias.clone(),
@@ -559,10 +559,29 @@ impl<'a> Eval<'a> {
         let p = self.presets;
         if let (Some(h), None) = (&self.cfg.hostname, &p.hostname) {
             // HostName only knows %h (the name asked for) and %%.
-            let host = expand(h, &[('h', &self.cfg.alias)], "HostName")?;
+            let host = expand(h, &[('h', &self.cfg.alias)], "HostName", false)?;
             self.cfg.hostname = Some(host);
         }
+        // A real jump list can only have been set before any
+        // ProxyCommand, so it wins; else a real ProxyCommand does (its
+        // tokens are expanded below).
+        let mut command = None;
+        self.cfg.proxy = match (self.jump.take(), self.command.take()) {
+            (Some(hops), _) if !hops.is_empty() => Some(Proxy::Jump(hops)),
+            (_, Some(Some(cmd))) => {
+                command = Some(cmd);
+                None
+            }
+            (None, None) => None,
+            _ => Some(Proxy::None),
+        };
         let t = Tokens {
+            // %j: the jump host the target is reached from (OpenSSH's
+            // jump_host, the last of the list), or empty.
+            jump: match &self.cfg.proxy {
+                Some(Proxy::Jump(hops)) => hops.last().map_or(String::new(), |h| h.host.clone()),
+                _ => String::new(),
+            },
             alias: self.cfg.alias.clone(),
             host: lower_unless_address(self.cfg.hostname.as_deref().unwrap_or(&self.cfg.alias)),
             user: self.cfg.user.clone().unwrap_or(self.local.user.clone()),
@@ -593,16 +612,13 @@ impl<'a> Eval<'a> {
             }
         }
         if let (Some(Some(agent)), None) = (&self.cfg.identity_agent, &p.identity_agent) {
-            self.cfg.identity_agent = Some(Some(t.path(agent, "IdentityAgent")?));
+            self.cfg.identity_agent = identity_agent(agent, &t)?;
         }
-        // A real jump list can only have been set before any
-        // ProxyCommand, so it wins; else a real ProxyCommand does.
-        self.cfg.proxy = match (self.jump.take(), self.command.take()) {
-            (Some(hops), _) if !hops.is_empty() => Some(Proxy::Jump(hops)),
-            (_, Some(Some(cmd))) => Some(Proxy::Command(t.expand(&cmd, "ProxyCommand")?)),
-            (None, None) => None,
-            _ => Some(Proxy::None),
-        };
+        if let Some(cmd) = command {
+            // No ${VAR} here: the shell expands those itself.
+            let cmd = t.expand(&cmd, "ProxyCommand", false)?;
+            self.cfg.proxy = Some(Proxy::Command(cmd));
+        }
         Ok(self.cfg)
     }
 }
@@ -627,8 +643,44 @@ fn set<T>(slot: &mut Option<T>, active: bool, value: T) {
     }
 }
 
+/// IdentityAgent as OpenSSH reads it (ssh.c): `SSH_AUTH_SOCK` is the
+/// default (that variable), `$NAME` the socket another variable names (no
+/// agent if it is unset), anything else a path with `~`, tokens and
+/// `${VAR}`. `None` = the default, `Some(None)` = no agent.
+fn identity_agent(agent: &Path, t: &Tokens<'_>) -> Result<Option<Option<PathBuf>>> {
+    let raw = agent.to_string_lossy();
+    if raw == "SSH_AUTH_SOCK" {
+        return Ok(None);
+    }
+    if let Some(name) = raw.strip_prefix('$').filter(|n| !n.starts_with('{')) {
+        if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+            return Err(Error::invalid_arg(
+                "ssh_config",
+                format!("IdentityAgent '{raw}': not a valid environment variable name"),
+            ));
+        }
+        return Ok(Some(std::env::var_os(name).map(PathBuf::from)));
+    }
+    Ok(Some(Some(t.path(agent, "IdentityAgent")?)))
+}
+
+/// %C: OpenSSH's connection hash, the SHA-1 (hex) of %l %h %p %r %j run
+/// together.
+fn connection_hash(parts: &[&str]) -> String {
+    let data = parts.concat();
+    let mut digest = [0u8; 20];
+    // SAFETY: SHA1 reads `data.len()` bytes from `data` and writes its
+    // 20-byte digest into `digest`, both ours and live for the call.
+    unsafe {
+        openssl_sys::SHA1(data.as_ptr(), data.len(), digest.as_mut_ptr());
+    }
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// The values `%` tokens stand for.
 struct Tokens<'a> {
+    /// %j: the last jump host's name, or empty.
+    jump: String,
     alias: String,
     host: String,
     user: String,
@@ -637,13 +689,21 @@ struct Tokens<'a> {
 }
 
 impl Tokens<'_> {
-    fn expand(&self, s: &str, what: &str) -> Result<String> {
+    /// `%` tokens, and `${VAR}` when `dollar` (paths, not commands).
+    fn expand(&self, s: &str, what: &str, dollar: bool) -> Result<String> {
         let port = self.port.to_string();
         let uid = self.local.uid.to_string();
         let home = self.local.home.display().to_string();
+        let l = &self.local.hostname;
+        let short = l.split('.').next().unwrap_or_default();
+        let hash = connection_hash(&[l, &self.host, &port, &self.user, &self.jump]);
         expand(
             s,
             &[
+                ('C', &hash),
+                ('L', short),
+                ('k', &self.host),
+                ('j', &self.jump),
                 ('d', &home),
                 ('u', &self.local.user),
                 ('l', &self.local.hostname),
@@ -654,21 +714,41 @@ impl Tokens<'_> {
                 ('r', &self.user),
             ],
             what,
+            dollar,
         )
     }
 
     /// Tokens, then a leading `~`.
     fn path(&self, p: &Path, what: &str) -> Result<PathBuf> {
-        let s = self.expand(&p.to_string_lossy(), what)?;
+        let s = self.expand(&p.to_string_lossy(), what, true)?;
         Ok(tilde(&s, self.local))
     }
 }
 
-/// Replace `%x` tokens from `table`; `%%` is a percent sign.
-fn expand(s: &str, table: &[(char, &str)], what: &str) -> Result<String> {
+/// Replace `%x` tokens from `table`; `%%` is a percent sign. With
+/// `dollar`, `${VAR}` is the variable's value (an unset one is an error),
+/// in the same single pass, as OpenSSH's percent_dollar_expand.
+fn expand(s: &str, table: &[(char, &str)], what: &str, dollar: bool) -> Result<String> {
     let mut out = String::with_capacity(s.len());
     let mut chars = s.chars();
+    let fail = |why: String| Error::invalid_arg("ssh_config", format!("{what} '{s}': {why}"));
     while let Some(c) = chars.next() {
+        if dollar && c == '$' && chars.as_str().starts_with('{') {
+            let rest = &chars.as_str()[1..];
+            let Some(end) = rest.find('}') else {
+                return Err(fail("'${' without its closing '}'".to_string()));
+            };
+            let name = &rest[..end];
+            if name.is_empty() {
+                return Err(fail("an empty ${}".to_string()));
+            }
+            match std::env::var(name) {
+                Ok(v) => out.push_str(&v),
+                Err(_) => return Err(fail(format!("environment variable {name} is not set"))),
+            }
+            chars = rest[end + 1..].chars();
+            continue;
+        }
         if c != '%' {
             out.push(c);
             continue;
@@ -1087,8 +1167,8 @@ pub fn check_ruser(param: &str, user: &str) -> Result<()> {
 
 /// Check that `cmd` uses only the tokens a ProxyCommand knows.
 pub fn check_tokens(cmd: &str, what: &str) -> Result<()> {
-    let t: Vec<(char, &str)> = "dulihnpr".chars().map(|c| (c, "x")).collect();
-    expand(cmd, &t, what).map(|_| ())
+    let t: Vec<(char, &str)> = "CLkjdulihnpr".chars().map(|c| (c, "x")).collect();
+    expand(cmd, &t, what, false).map(|_| ())
 }
 
 /// One `[user@]host[:port]` (IPv6 in brackets), or `ssh://[user@]host[:port]`.
@@ -1619,6 +1699,78 @@ mod tests {
             .resolve_with("h", "ProxyCommand nc %h %p\nProxyJump gw\n", &presets)
             .unwrap();
         assert_eq!(c.proxy, Some(Proxy::None));
+    }
+
+    #[test]
+    fn paths_take_env_variables_and_the_c_l_k_j_tokens() {
+        let d = Dir::new("moretokens");
+        let mut l = d.local();
+        l.hostname = "laptop.lan".into();
+        let path = d.write(
+            ".ssh/config",
+            "Host t\n  HostName T.example\n  User bob\n  Port 2\n  ProxyJump a@gw1,gw2:22\n\
+               IdentityFile ${HOME}/%L/%k/%j/%C\n  UserKnownHostsFile ${PSFTP_SURELY_UNSET_VAR}\n",
+        );
+        let files = [ConfigFile::named(&path, &l)];
+        let e = resolve("t", &HostConfig::default(), &files, &l).unwrap_err();
+        assert!(
+            e.message()
+                .contains("environment variable PSFTP_SURELY_UNSET_VAR is not set"),
+            "{e}"
+        );
+        let text = std::fs::read_to_string(&path)
+            .unwrap()
+            .replace("${PSFTP_SURELY_UNSET_VAR}", "~/kh");
+        d.write(".ssh/config", &text);
+        let c = resolve("t", &HostConfig::default(), &files, &l).unwrap();
+        let home = std::env::var("HOME").unwrap();
+        // sha1("laptop.lant.example2bobgw2"), as OpenSSH's %C.
+        let hash = connection_hash(&["laptop.lan", "t.example", "2", "bob", "gw2"]);
+        assert_eq!(hash.len(), 40);
+        assert_eq!(
+            c.identity_files,
+            [PathBuf::from(format!("{home}/laptop/t.example/gw2/{hash}"))]
+        );
+        assert_eq!(
+            connection_hash(&["abc"]),
+            "a9993e364706816aba3e25717850c26c9cd0d89d"
+        );
+        // ProxyCommand leaves ${...} to the shell.
+        let c = d.resolve("x", "ProxyCommand echo ${HOME} %n\n").unwrap();
+        assert_eq!(c.proxy, Some(Proxy::Command("echo ${HOME} x".into())));
+    }
+
+    #[test]
+    fn identity_agent_takes_ssh_auth_sock_and_dollar_names() {
+        let d = Dir::new("agentvars");
+        let c = d
+            .resolve("x", "IdentityAgent SSH_AUTH_SOCK\nIdentityAgent /late\n")
+            .unwrap();
+        assert_eq!(
+            c.identity_agent, None,
+            "SSH_AUTH_SOCK: the default, and it came first"
+        );
+        let c = d.resolve("x", "IdentityAgent $HOME\n").unwrap();
+        let home = std::env::var_os("HOME").map(PathBuf::from);
+        assert_eq!(c.identity_agent, Some(home));
+        let c = d
+            .resolve("x", "IdentityAgent $PSFTP_SURELY_UNSET_VAR\n")
+            .unwrap();
+        assert_eq!(c.identity_agent, Some(None), "unset: no agent, as ssh");
+        let e = d.resolve("x", "IdentityAgent $BAD-NAME\n").unwrap_err();
+        assert!(
+            e.message()
+                .contains("not a valid environment variable name"),
+            "{e}"
+        );
+        let c = d.resolve("x", "IdentityAgent ${HOME}/s\n").unwrap();
+        assert_eq!(
+            c.identity_agent,
+            Some(Some(PathBuf::from(format!(
+                "{}/s",
+                std::env::var("HOME").unwrap()
+            ))))
+        );
     }
 
     #[test]
