@@ -239,6 +239,9 @@ struct Eval<'a> {
     /// (device, inode) of each file being read, outermost first: a file
     /// met again here includes itself.
     reading: Vec<(u64, u64)>,
+    /// (keyword, index of the value, "ssh_config 'FILE' line N") of the
+    /// values whose tokens are expanded at the end.
+    origins: Vec<(String, usize, String)>,
     /// ProxyJump's slot: empty for `none`. OpenSSH keeps ProxyJump and
     /// ProxyCommand apart: `ProxyJump none` leaves a later ProxyCommand
     /// free, while any ProxyCommand (`none` too) blocks a later ProxyJump.
@@ -263,6 +266,7 @@ impl<'a> Eval<'a> {
             local,
             files_read: 0,
             reading: Vec::new(),
+            origins: Vec::new(),
             jump: match &presets.proxy {
                 Some(Proxy::None) => Some(Vec::new()),
                 Some(Proxy::Jump(hops)) => Some(hops.clone()),
@@ -464,6 +468,35 @@ impl<'a> Eval<'a> {
     /// in inactive blocks, so a typo is reported whichever host is asked
     /// for.
     fn setting(&mut self, line: &Line, active: bool, at: &Origin<'_>) -> Result<()> {
+        let key = line.keyword.to_ascii_lowercase();
+        let before = self.filled(&key);
+        self.setting_here(line, active, at)?;
+        let after = self.filled(&key);
+        if after != before {
+            // Tokens are expanded at the end: remember where the value
+            // came from for their errors.
+            let place = format!("ssh_config '{}' line {}", at.file.display(), at.line);
+            self.origins.push((key, after - 1, place));
+        }
+        Ok(())
+    }
+
+    /// How many values the slot of `key` (lowercase) holds, for the
+    /// keywords whose values take tokens.
+    fn filled(&self, key: &str) -> usize {
+        let c = &self.cfg;
+        match key {
+            "identityfile" => c.identity_files.len(),
+            "hostname" => c.hostname.is_some().into(),
+            "userknownhostsfile" => c.user_known_hosts_files.is_some().into(),
+            "globalknownhostsfile" => c.global_known_hosts_files.is_some().into(),
+            "identityagent" => c.identity_agent.is_some().into(),
+            "proxycommand" => self.command.is_some().into(),
+            _ => 0,
+        }
+    }
+
+    fn setting_here(&mut self, line: &Line, active: bool, at: &Origin<'_>) -> Result<()> {
         let (key, args) = (line.keyword.as_str(), line.args.as_slice());
         let one = || -> Result<&String> {
             match args {
@@ -559,7 +592,8 @@ impl<'a> Eval<'a> {
         let p = self.presets;
         if let (Some(h), None) = (&self.cfg.hostname, &p.hostname) {
             // HostName only knows %h (the name asked for) and %%.
-            let host = expand(h, &[('h', &self.cfg.alias)], "HostName", false)?;
+            let host = expand(h, &[('h', &self.cfg.alias)], "HostName", false)
+                .map_err(|e| locate(&self.origins, "hostname", 0, e))?;
             self.cfg.hostname = Some(host);
         }
         // A real jump list can only have been set before any
@@ -592,31 +626,41 @@ impl<'a> Eval<'a> {
             .cfg
             .identity_files
             .iter()
-            .map(|f| t.path(f, "IdentityFile"))
+            .enumerate()
+            .map(|(i, f)| {
+                t.path(f, "IdentityFile")
+                    .map_err(|e| locate(&self.origins, "identityfile", i, e))
+            })
             .collect::<Result<_>>()?;
-        for (files, preset) in [
+        for (files, preset, key) in [
             (
                 &mut self.cfg.user_known_hosts_files,
                 &p.user_known_hosts_files,
+                "userknownhostsfile",
             ),
             (
                 &mut self.cfg.global_known_hosts_files,
                 &p.global_known_hosts_files,
+                "globalknownhostsfile",
             ),
         ] {
             if let (Some(list), None) = (files.as_mut(), preset) {
                 *list = list
                     .iter()
                     .map(|f| t.path(f, "KnownHostsFile"))
-                    .collect::<Result<_>>()?;
+                    .collect::<Result<_>>()
+                    .map_err(|e| locate(&self.origins, key, 0, e))?;
             }
         }
         if let (Some(Some(agent)), None) = (&self.cfg.identity_agent, &p.identity_agent) {
-            self.cfg.identity_agent = identity_agent(agent, &t)?;
+            self.cfg.identity_agent = identity_agent(agent, &t)
+                .map_err(|e| locate(&self.origins, "identityagent", 0, e))?;
         }
         if let Some(cmd) = command {
             // No ${VAR} here: the shell expands those itself.
-            let cmd = t.expand(&cmd, "ProxyCommand", false)?;
+            let cmd = t
+                .expand(&cmd, "ProxyCommand", false)
+                .map_err(|e| locate(&self.origins, "proxycommand", 0, e))?;
             self.cfg.proxy = Some(Proxy::Command(cmd));
         }
         Ok(self.cfg)
@@ -640,6 +684,19 @@ fn lower_unless_address(host: &str) -> String {
 fn set<T>(slot: &mut Option<T>, active: bool, value: T) {
     if active && slot.is_none() {
         *slot = Some(value);
+    }
+}
+
+/// `e`, a token error of value `index` of `key`, with the file and line
+/// the value came from (a caller's value has none and stays as it is).
+fn locate(origins: &[(String, usize, String)], key: &str, index: usize, e: Error) -> Error {
+    match origins.iter().find(|(k, i, _)| k == key && *i == index) {
+        Some((_, _, place)) => {
+            let why = e.message();
+            let why = why.strip_prefix("ssh_config: ").unwrap_or(why);
+            Error::new(e.kind(), format!("{place}: {why}"))
+        }
+        None => e,
     }
 }
 
@@ -1738,6 +1795,54 @@ mod tests {
         // ProxyCommand leaves ${...} to the shell.
         let c = d.resolve("x", "ProxyCommand echo ${HOME} %n\n").unwrap();
         assert_eq!(c.proxy, Some(Proxy::Command("echo ${HOME} x".into())));
+    }
+
+    #[test]
+    fn token_errors_found_at_the_end_name_the_line_of_the_value() {
+        let d = Dir::new("tokenlines");
+        let file = d.0.join(".ssh/config").display().to_string();
+        for (text, want) in [
+            (
+                "IdentityFile ~/a\n\nIdentityFile ~/%z\n",
+                "line 3: IdentityFile '~/%z': unknown token %z",
+            ),
+            (
+                "Host x\n  HostName %r\n",
+                "line 2: HostName '%r': unknown token %r",
+            ),
+            (
+                "\nProxyCommand nc %h %\n",
+                "line 2: ProxyCommand 'nc %h %': a lone %",
+            ),
+            (
+                "UserKnownHostsFile ${PSFTP_SURELY_UNSET_VAR}\n",
+                "line 1: KnownHostsFile '${PSFTP_SURELY_UNSET_VAR}': environment variable",
+            ),
+            (
+                "IdentityAgent /%q\n",
+                "line 1: IdentityAgent '/%q': unknown token %q",
+            ),
+        ] {
+            let e = d.resolve("x", text).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+            assert!(
+                e.message()
+                    .starts_with(&format!("ssh_config '{file}' {want}")),
+                "{text:?}: {e}"
+            );
+        }
+        // The caller's own command has no line: its error says so.
+        let presets = HostConfig {
+            proxy: Some(Proxy::Command("nc %q".into())),
+            ..HostConfig::default()
+        };
+        let e = d
+            .resolve_with("x", "ProxyCommand nc %z\n", &presets)
+            .unwrap_err();
+        assert_eq!(
+            e.message(),
+            "ssh_config: ProxyCommand 'nc %q': unknown token %q"
+        );
     }
 
     #[test]
