@@ -918,35 +918,43 @@ struct Line {
     rest: String,
 }
 
-/// Whitespace-separated arguments; double quotes group, a trailing
-/// `# comment` ends them.
+/// Arguments split as OpenSSH's argv_split does: spaces and tabs
+/// separate; double or single quotes group, also in mid-word
+/// (`a"b c"d` is `ab cd`); a backslash escapes a quote, a backslash or
+/// (outside quotes) a space, and stays as it is before anything else; a
+/// `#` starting an argument ends the line.
 fn split_args(s: &str) -> std::result::Result<Vec<String>, String> {
     let mut args = Vec::new();
     let mut chars = s.chars().peekable();
     loop {
-        while chars.next_if(|c| c.is_ascii_whitespace()).is_some() {}
+        while chars.next_if(|&c| c == ' ' || c == '\t').is_some() {}
         match chars.peek() {
             None | Some('#') => return Ok(args),
-            Some('"') => {
-                chars.next();
-                let mut arg = String::new();
-                loop {
-                    match chars.next() {
-                        Some('"') => break,
-                        Some(c) => arg.push(c),
-                        None => return Err("unterminated quote".to_string()),
+            Some(_) => {}
+        }
+        let mut arg = String::new();
+        let mut quote = None;
+        while let Some(c) = chars.next() {
+            match (c, quote) {
+                ('\\', _) => match chars.peek() {
+                    Some(&n)
+                        if n == '\'' || n == '"' || n == '\\' || (n == ' ' && quote.is_none()) =>
+                    {
+                        arg.push(n);
+                        chars.next();
                     }
-                }
-                args.push(arg);
-            }
-            Some(_) => {
-                let mut arg = String::new();
-                while let Some(c) = chars.next_if(|c| !c.is_ascii_whitespace()) {
-                    arg.push(c);
-                }
-                args.push(arg);
+                    _ => arg.push('\\'),
+                },
+                (' ' | '\t', None) => break,
+                ('"' | '\'', None) => quote = Some(c),
+                (c, Some(q)) if c == q => quote = None,
+                (c, _) => arg.push(c),
             }
         }
+        if quote.is_some() {
+            return Err("unterminated quote".to_string());
+        }
+        args.push(arg);
     }
 }
 
@@ -1553,6 +1561,29 @@ mod tests {
             let e = d.resolve("x", text).unwrap_err();
             assert!(e.message().contains(why), "{text:?}: {e}");
         }
+    }
+
+    #[test]
+    fn arguments_are_split_like_openssh_argv_split() {
+        for (line, want) in [
+            ("a b\tc", vec!["a", "b", "c"]),
+            ("'a b' \"c d\"", vec!["a b", "c d"]),
+            ("pre\"mid dle\"post x'y z'", vec!["premid dlepost", "xy z"]),
+            ("a\\ b", vec!["a b"]),
+            ("\"a\\ b\"", vec!["a\\ b"]),
+            ("\"a\\\"b\" 'c\\'d'", vec!["a\"b", "c'd"]),
+            ("a\\\\b a\\xb", vec!["a\\b", "a\\xb"]),
+            ("\"it's\" 'say \"hi\"'", vec!["it's", "say \"hi\""]),
+            ("a#b # comment", vec!["a#b"]),
+            ("\"\"", vec![""]),
+        ] {
+            assert_eq!(split_args(line).unwrap(), want, "{line:?}");
+        }
+        assert!(split_args("'open").is_err());
+        assert!(split_args("a\"b").is_err());
+        let d = Dir::new("argv");
+        let c = d.resolve("x", "IdentityFile '~/my key'\n").unwrap();
+        assert_eq!(c.identity_files, [d.0.join("my key")]);
     }
 
     #[test]
