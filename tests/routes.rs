@@ -18,8 +18,12 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
+/// A config file with a safe mode whatever the umask: psftp, like ssh,
+/// refuses an Included file that group or others can write.
 fn write(path: &Path, text: &str) -> String {
+    use std::os::unix::fs::PermissionsExt;
     std::fs::write(path, text).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
     path.display().to_string()
 }
 

@@ -99,6 +99,12 @@ fn plan_for(
     if host.is_empty() {
         return Err(Error::invalid_arg("host", "is empty"));
     }
+    // Before any token expansion: the name and user reach a ProxyCommand's
+    // shell through %h %n %r (OpenSSH 9.6, CVE-2023-51385).
+    ssh_config::check_hostname("host", host)?;
+    if let Some(u) = user {
+        ssh_config::check_ruser("username", u)?;
+    }
     let files = config_files(opts, local);
     let presets = HostConfig {
         user: user.map(String::from),
@@ -191,6 +197,10 @@ fn route(
 /// A jump host's settings: its own Host block, with the user and port the
 /// hop spec names. Later hops ignore their own ProxyJump/ProxyCommand.
 fn hop_config(hop: &Hop, index: usize, files: &[ConfigFile], local: &Local) -> Result<HostConfig> {
+    ssh_config::check_hostname("proxy_jump", &hop.host)?;
+    if let Some(u) = &hop.user {
+        ssh_config::check_ruser("proxy_jump", u)?;
+    }
     let presets = HostConfig {
         user: hop.user.clone(),
         port: hop.port,
@@ -520,6 +530,63 @@ mod tests {
         // Without the explicit proxy, `Host *` makes bastion jump through itself.
         let e = plan_for("h", None, None, &opts_with(&cfg), None, &local(&d.0)).unwrap_err();
         assert!(e.message().contains("nest more than 8 deep"), "{e}");
+    }
+
+    #[test]
+    fn an_injected_host_or_user_never_reaches_a_proxy_command() {
+        let d = dir("inject");
+        let cfg = d.0.join(".ssh/config");
+        std::fs::write(&cfg, "Host *\n  ProxyCommand nc %h %p %r\n").unwrap();
+        let l = local(&d.0);
+        let evil = "x;touch /tmp/pwned;#";
+        let e = plan_for(evil, None, None, &opts_with(&cfg), None, &l).unwrap_err();
+        assert_eq!(e.kind(), crate::error::ErrorKind::InvalidArgument);
+        assert!(
+            e.message()
+                .starts_with("host: host name 'x;touch /tmp/pwned;#' contains characters"),
+            "{e}"
+        );
+        for bad in ["-oProxyCommand=x", "a b", "a$(id)", "a`id`", "a,b", "a\nb"] {
+            assert!(
+                plan_for(bad, None, None, &opts_with(&cfg), None, &l).is_err(),
+                "{bad:?}"
+            );
+        }
+        let e = plan_for("h", Some("u;id"), None, &opts_with(&cfg), None, &l).unwrap_err();
+        assert!(e.message().starts_with("username: user name 'u;id'"), "{e}");
+        // The caller's own ProxyCommand, no ssh_config at all.
+        let mut o = CnOpts::new(None);
+        o.set_proxy_command(Some("nc %h %p")).unwrap();
+        let e = plan_for("a|b", None, None, &o, None, &l).unwrap_err();
+        assert!(e.message().starts_with("host: "), "{e}");
+        // Jump hosts, from the caller and from a file.
+        o.proxy = Some(Proxy::Jump(vec![Hop {
+            user: Some("-x".into()),
+            host: "gw".into(),
+            port: None,
+        }]));
+        let e = plan_for("h", None, None, &o, None, &l).unwrap_err();
+        assert!(e.message().starts_with("proxy_jump: user name '-x'"), "{e}");
+        assert!(o.set_proxy_jump(Some("gw,a&b")).is_err());
+        std::fs::write(&cfg, "Host *\n  ProxyJump gw;id\n").unwrap();
+        let e = plan_for("h", None, None, &opts_with(&cfg), None, &l).unwrap_err();
+        assert!(e.message().contains("line 2: ProxyJump 'gw;id'"), "{e}");
+        // Addresses still work, IPv6 ones too.
+        std::fs::write(&cfg, "Host *\n  ProxyCommand nc %h %p\n").unwrap();
+        for ok in [
+            "::1",
+            "[::1]",
+            "10.0.0.1",
+            "web-1.example.com",
+            "fe80::1%eth0",
+        ] {
+            let p = plan_for(ok, Some("dom\\user"), None, &opts_with(&cfg), None, &l).unwrap();
+            assert!(
+                matches!(&p.first, FirstLeg::Command(c) if c == &format!("nc {ok} 22")),
+                "{ok}: {:?}",
+                p.first
+            );
+        }
     }
 
     #[test]

@@ -13,11 +13,26 @@ use std::time::Duration;
 
 use crate::error::{Error, ErrorKind, Result};
 
+/// Every Match criterion OpenSSH knows that takes an argument.
+const MATCH_CRITERIA: &[&str] = &[
+    "host",
+    "originalhost",
+    "user",
+    "localuser",
+    "sessiontype",
+    "exec",
+    "localnetwork",
+    "tagged",
+    "version",
+    "command",
+];
+
 /// OpenSSH's limit on nested Include.
 const MAX_INCLUDE_DEPTH: usize = 16;
-/// Files read for one evaluation: a file that includes itself twice would
-/// otherwise be read 2^16 times before the depth limit stops it.
-const MAX_FILES_READ: usize = 256;
+/// Files read for one evaluation. Loops are caught by the include stack;
+/// this bounds files that include the next one twice, which would be
+/// read 2^16 times before the depth limit stops them.
+const MAX_FILES_READ: usize = 10_000;
 /// A config file larger than this is refused (they are a few KiB).
 const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
 
@@ -40,8 +55,10 @@ pub struct Hop {
     pub port: Option<u16>,
 }
 
-/// How the host is reached: `ProxyJump` and `ProxyCommand` share one slot,
-/// so whichever comes first wins, as in OpenSSH.
+/// How the host is reached. As in OpenSSH, whichever of a real
+/// `ProxyJump` and a real `ProxyCommand` comes first wins; `ProxyJump none`
+/// leaves a later ProxyCommand free, `ProxyCommand none` blocks a later
+/// ProxyJump.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Proxy {
     /// `ProxyJump none` or `ProxyCommand none`: connect directly.
@@ -147,6 +164,10 @@ pub struct ConfigFile {
     /// Relative Include paths live here: ~/.ssh for a user's file,
     /// /etc/ssh for the system's.
     pub include_dir: PathBuf,
+    /// Refuse the file unless it is owned by root or the user and not
+    /// writable by group or others (OpenSSH's check on ~/.ssh/config;
+    /// every Included file is checked whatever this says).
+    pub check_perms: bool,
 }
 
 impl ConfigFile {
@@ -157,19 +178,24 @@ impl ConfigFile {
             ConfigFile {
                 path: ssh_dir.join("config"),
                 include_dir: ssh_dir,
+                check_perms: true,
             },
             ConfigFile {
                 path: PathBuf::from("/etc/ssh/ssh_config"),
                 include_dir: PathBuf::from("/etc/ssh"),
+                check_perms: false,
             },
         ]
     }
 
-    /// A file the caller names; relative Includes are anchored at ~/.ssh.
+    /// A file the caller names (`ssh -F`); relative Includes are anchored
+    /// at ~/.ssh. Like OpenSSH's -F, the file itself is not checked for
+    /// owner and mode; the files it Includes are.
     pub fn named(path: &Path, local: &Local) -> ConfigFile {
         ConfigFile {
             path: path.to_path_buf(),
             include_dir: local.home.join(".ssh"),
+            check_perms: false,
         }
     }
 }
@@ -187,7 +213,7 @@ pub fn resolve(
     let mut eval = Eval::new(alias, presets, local);
     for f in files {
         if f.path.exists() {
-            eval.file(&f.path, &f.include_dir, 0, true)?;
+            eval.file(&f.path, &f.include_dir, 0, true, f.check_perms, None)?;
         }
     }
     eval.finish()
@@ -199,7 +225,7 @@ pub fn resolve(
 pub fn resolve_text(alias: &str, text: &str, name: &Path, local: &Local) -> Result<HostConfig> {
     let presets = HostConfig::default();
     let mut eval = Eval::new(alias, &presets, local);
-    eval.text(text, name, &local.home.join(".ssh"), 0, true)?;
+    eval.text(text.as_bytes(), name, &local.home.join(".ssh"), 0, true)?;
     eval.finish()
 }
 
@@ -210,6 +236,18 @@ struct Eval<'a> {
     presets: &'a HostConfig,
     local: &'a Local,
     files_read: usize,
+    /// (device, inode) of each file being read, outermost first: a file
+    /// met again here includes itself.
+    reading: Vec<(u64, u64)>,
+    /// (keyword, index of the value, "ssh_config 'FILE' line N") of the
+    /// values whose tokens are expanded at the end.
+    origins: Vec<(String, usize, String)>,
+    /// ProxyJump's slot: empty for `none`. OpenSSH keeps ProxyJump and
+    /// ProxyCommand apart: `ProxyJump none` leaves a later ProxyCommand
+    /// free, while any ProxyCommand (`none` too) blocks a later ProxyJump.
+    jump: Option<Vec<Hop>>,
+    /// ProxyCommand's slot, raw: `None` inside for `none`.
+    command: Option<Option<String>>,
 }
 
 /// Whether the lines of a file may apply at all (an Include met in an
@@ -227,27 +265,61 @@ impl<'a> Eval<'a> {
             presets,
             local,
             files_read: 0,
+            reading: Vec::new(),
+            origins: Vec::new(),
+            jump: match &presets.proxy {
+                Some(Proxy::None) => Some(Vec::new()),
+                Some(Proxy::Jump(hops)) => Some(hops.clone()),
+                _ => None,
+            },
+            command: match &presets.proxy {
+                Some(Proxy::None) => Some(None),
+                Some(Proxy::Command(c)) => Some(Some(c.clone())),
+                _ => None,
+            },
         }
     }
 
-    fn file(&mut self, path: &Path, include_dir: &Path, depth: usize, may: MayMatch) -> Result<()> {
+    fn file(
+        &mut self,
+        path: &Path,
+        include_dir: &Path,
+        depth: usize,
+        may: MayMatch,
+        check_perms: bool,
+        include: Option<&Origin<'_>>,
+    ) -> Result<()> {
+        let fail = |why: String| match include {
+            Some(at) => at.error(why),
+            None => Error::invalid_arg("ssh_config", why),
+        };
         self.files_read += 1;
         if self.files_read > MAX_FILES_READ {
-            return Err(Error::invalid_arg(
-                "ssh_config",
-                format!(
-                    "more than {MAX_FILES_READ} files read through Include (at '{}'); is a file included twice in a loop?",
-                    path.display()
-                ),
-            ));
+            return Err(fail(format!(
+                "Include '{}': more than {MAX_FILES_READ} files read; do files include each other many times over?",
+                path.display()
+            )));
         }
-        let text = read_config(path)?;
-        self.text(&text, path, include_dir, depth, may)
+        let owner = check_perms.then_some(self.local.uid);
+        let (text, id) = read_config(path, owner)?;
+        if self.reading.contains(&id) {
+            return Err(fail(format!(
+                "Include loop: '{}' is already being read",
+                path.display()
+            )));
+        }
+        self.reading.push(id);
+        let r = self.text(&text, path, include_dir, depth, may);
+        self.reading.pop();
+        r
     }
 
+    /// The lines of one file. A line that is not UTF-8 is an error (naming
+    /// file and line) only if it holds a keyword, in any block: blank and
+    /// comment lines may hold any bytes.
     fn text(
         &mut self,
-        text: &str,
+        text: &[u8],
         path: &Path,
         include_dir: &Path,
         depth: usize,
@@ -255,10 +327,16 @@ impl<'a> Eval<'a> {
     ) -> Result<()> {
         // Lines before the first Host or Match apply to every host.
         let mut active = may;
-        for (i, raw) in text.lines().enumerate() {
+        for (i, raw) in text.split(|&b| b == b'\n').enumerate() {
             let at = Origin {
                 file: path,
                 line: i + 1,
+            };
+            let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+            let raw = match std::str::from_utf8(raw) {
+                Ok(s) => s,
+                Err(_) if is_blank_or_comment(raw) => continue,
+                Err(_) => return Err(at.error("not valid UTF-8")),
             };
             let Some(line) = split_line(raw).map_err(|e| at.error(e))? else {
                 continue;
@@ -272,7 +350,7 @@ impl<'a> Eval<'a> {
                         return Err(at.error("Include nested too deeply"));
                     }
                     for inc in include_paths(args, include_dir, self.local, &at)? {
-                        self.file(&inc, include_dir, depth + 1, active)?;
+                        self.file(&inc, include_dir, depth + 1, active, true, Some(&at))?;
                     }
                 }
                 _ => self.setting(&line, active, &at)?,
@@ -281,42 +359,80 @@ impl<'a> Eval<'a> {
         Ok(())
     }
 
+    /// `Host` patterns compare case-sensitively with the name as given,
+    /// as in OpenSSH (readconf.c match_pattern on the unlowered name).
     fn host_matches(&self, patterns: &[String], at: &Origin<'_>) -> Result<bool> {
         if patterns.is_empty() {
             return Err(at.error("Host needs at least one pattern"));
         }
         Ok(pattern_list_matches(
-            &self.cfg.alias.to_ascii_lowercase(),
-            patterns.iter().map(|p| p.to_ascii_lowercase()),
+            &self.cfg.alias,
+            patterns.iter().cloned(),
         ))
     }
 
-    /// `Match` criteria; all must hold. Criteria psftp cannot evaluate
-    /// (exec, canonical, final, tagged, localnetwork) make the block not
-    /// apply, with a note.
+    /// `Match` criteria, OpenSSH's set and forms (`crit arg`, `crit=arg`,
+    /// `!crit`); all must hold. `all` must stand alone. Criteria psftp
+    /// cannot evaluate (exec, localnetwork, canonical, final, tagged,
+    /// version, command) make the block not apply, with a note; `exec`
+    /// is never run.
     fn match_matches(&mut self, args: &[String], at: &Origin<'_>) -> Result<bool> {
         if args.is_empty() {
             return Err(at.error("Match needs criteria"));
         }
         let mut all = true;
         let mut it = args.iter();
+        let mut first = true;
         while let Some(raw) = it.next() {
-            let (negate, crit) = match raw.strip_prefix('!') {
-                Some(c) => (true, c.to_ascii_lowercase()),
-                None => (false, raw.to_ascii_lowercase()),
+            let (negate, word) = match raw.strip_prefix('!') {
+                Some(c) => (true, c),
+                None => (false, raw.as_str()),
             };
-            if crit == "all" {
+            let (crit, inline) = match word.split_once('=') {
+                Some((c, v)) => (c.to_ascii_lowercase(), Some(v)),
+                None => (word.to_ascii_lowercase(), None),
+            };
+            if crit == "all" && inline.is_none() {
+                if !first || it.len() > 0 {
+                    return Err(at.error(format!(
+                        "Match '{raw}' cannot be combined with other criteria"
+                    )));
+                }
+                return Ok(!negate);
+            }
+            first = false;
+            if matches!(crit.as_str(), "canonical" | "final") && inline.is_none() {
+                // No argument. psftp makes one pass and never
+                // canonicalises the host name, so neither state exists.
+                self.note(
+                    at,
+                    format!("Match {crit} is not supported; the block is ignored"),
+                );
+                all = false;
                 continue;
             }
-            let Some(arg) = it.next() else {
-                return Err(at.error(format!("Match {crit} needs an argument")));
+            if !MATCH_CRITERIA.contains(&crit.as_str()) {
+                return Err(at.error(format!("unknown Match criterion '{crit}'")));
+            }
+            let arg = match inline.or_else(|| it.next().map(String::as_str)) {
+                Some(a) if !a.is_empty() || matches!(crit.as_str(), "tagged" | "command") => a,
+                _ => return Err(at.error(format!("Match {crit} needs an argument"))),
             };
-            let subject = match crit.as_str() {
-                "host" => self.cfg.hostname.clone().unwrap_or(self.cfg.alias.clone()),
-                "originalhost" => self.cfg.alias.clone(),
-                "user" => self.cfg.user.clone().unwrap_or(self.local.user.clone()),
-                "localuser" => self.local.user.clone(),
-                "exec" | "canonical" | "final" | "tagged" | "localnetwork" => {
+            let hit = match crit.as_str() {
+                "host" => host_list_matches(&self.match_host(), arg),
+                "originalhost" => host_list_matches(&self.cfg.alias, arg),
+                "user" => {
+                    let user = self.cfg.user.as_deref().unwrap_or(&self.local.user);
+                    pattern_list_matches(user, arg.split(',').map(String::from))
+                }
+                "localuser" => {
+                    pattern_list_matches(&self.local.user, arg.split(',').map(String::from))
+                }
+                // psftp's session is the sftp subsystem.
+                "sessiontype" => {
+                    pattern_list_matches("subsystem", arg.split(',').map(String::from))
+                }
+                _ => {
                     self.note(
                         at,
                         format!("Match {crit} is not supported; the block is ignored"),
@@ -324,15 +440,22 @@ impl<'a> Eval<'a> {
                     all = false;
                     continue;
                 }
-                other => return Err(at.error(format!("unknown Match criterion '{other}'"))),
             };
-            let hit = pattern_list_matches(
-                &subject.to_ascii_lowercase(),
-                arg.split(',').map(|p| p.to_ascii_lowercase()),
-            );
             all &= hit != negate;
         }
         Ok(all)
+    }
+
+    /// What `Match host` compares: HostName with its `%h` expanded (as
+    /// OpenSSH's match_cfg_line does), else the name asked for.
+    fn match_host(&self) -> String {
+        match &self.cfg.hostname {
+            Some(h) if self.presets.hostname.is_none() => {
+                expand(h, &[('h', &self.cfg.alias)], "HostName", false).unwrap_or(h.clone())
+            }
+            Some(h) => h.clone(),
+            None => self.cfg.alias.clone(),
+        }
     }
 
     fn note(&mut self, at: &Origin<'_>, what: String) {
@@ -345,6 +468,35 @@ impl<'a> Eval<'a> {
     /// in inactive blocks, so a typo is reported whichever host is asked
     /// for.
     fn setting(&mut self, line: &Line, active: bool, at: &Origin<'_>) -> Result<()> {
+        let key = line.keyword.to_ascii_lowercase();
+        let before = self.filled(&key);
+        self.setting_here(line, active, at)?;
+        let after = self.filled(&key);
+        if after != before {
+            // Tokens are expanded at the end: remember where the value
+            // came from for their errors.
+            let place = format!("ssh_config '{}' line {}", at.file.display(), at.line);
+            self.origins.push((key, after - 1, place));
+        }
+        Ok(())
+    }
+
+    /// How many values the slot of `key` (lowercase) holds, for the
+    /// keywords whose values take tokens.
+    fn filled(&self, key: &str) -> usize {
+        let c = &self.cfg;
+        match key {
+            "identityfile" => c.identity_files.len(),
+            "hostname" => c.hostname.is_some().into(),
+            "userknownhostsfile" => c.user_known_hosts_files.is_some().into(),
+            "globalknownhostsfile" => c.global_known_hosts_files.is_some().into(),
+            "identityagent" => c.identity_agent.is_some().into(),
+            "proxycommand" => self.command.is_some().into(),
+            _ => 0,
+        }
+    }
+
+    fn setting_here(&mut self, line: &Line, active: bool, at: &Origin<'_>) -> Result<()> {
         let (key, args) = (line.keyword.as_str(), line.args.as_slice());
         let one = || -> Result<&String> {
             match args {
@@ -371,11 +523,10 @@ impl<'a> Eval<'a> {
                 set(&mut c.identity_agent, active, agent)
             }
             "proxyjump" => {
-                let proxy = match parse_jump(one()?, at)? {
-                    hops if hops.is_empty() => Proxy::None,
-                    hops => Proxy::Jump(hops),
-                };
-                set(&mut c.proxy, active, proxy)
+                let hops = parse_jump(one()?, at)?;
+                // A real jump list only if no ProxyCommand came first.
+                let free = hops.is_empty() || self.command.is_none();
+                set(&mut self.jump, active && free, hops)
             }
             "proxycommand" => {
                 // The rest of the line as written, quotes and all: it is
@@ -384,12 +535,8 @@ impl<'a> Eval<'a> {
                 if cmd.is_empty() {
                     return Err(at.error("ProxyCommand needs a command"));
                 }
-                let proxy = if cmd.eq_ignore_ascii_case("none") {
-                    Proxy::None
-                } else {
-                    Proxy::Command(cmd.to_string())
-                };
-                set(&mut c.proxy, active, proxy)
+                let command = (!cmd.eq_ignore_ascii_case("none")).then(|| cmd.to_string());
+                set(&mut self.command, active, command)
             }
             "userknownhostsfile" => set(
                 &mut c.user_known_hosts_files,
@@ -403,27 +550,29 @@ impl<'a> Eval<'a> {
             ),
             "stricthostkeychecking" => {
                 let v = match one()?.to_ascii_lowercase().as_str() {
-                    "yes" | "ask" => StrictHostKeyChecking::Yes,
+                    "yes" | "true" | "ask" => StrictHostKeyChecking::Yes,
                     "accept-new" => StrictHostKeyChecking::AcceptNew,
-                    "no" | "off" => StrictHostKeyChecking::No,
+                    "no" | "false" | "off" => StrictHostKeyChecking::No,
                     other => {
                         return Err(at.error(format!(
-                            "StrictHostKeyChecking '{other}' is not yes, accept-new, no or ask"
+                            "StrictHostKeyChecking '{other}' is not yes, accept-new, no, off or ask"
                         )))
                     }
                 };
                 set(&mut c.strict_host_key_checking, active, v)
             }
-            "connecttimeout" => set(
-                &mut c.connect_timeout,
-                active,
-                Duration::from_secs(seconds(one()?, key, at)?.into()),
-            ),
-            "serveraliveinterval" => set(
-                &mut c.server_alive_interval,
-                active,
-                Duration::from_secs(seconds(one()?, key, at)?.into()),
-            ),
+            // `none` leaves the value unset, so a later line may still
+            // set it (OpenSSH stores -1, its "unset").
+            "connecttimeout" => {
+                if let Some(t) = time(one()?, key, at)? {
+                    set(&mut c.connect_timeout, active, t)
+                }
+            }
+            "serveraliveinterval" => {
+                if let Some(t) = time(one()?, key, at)? {
+                    set(&mut c.server_alive_interval, active, t)
+                }
+            }
             "serveralivecountmax" => set(
                 &mut c.server_alive_count_max,
                 active,
@@ -443,12 +592,32 @@ impl<'a> Eval<'a> {
         let p = self.presets;
         if let (Some(h), None) = (&self.cfg.hostname, &p.hostname) {
             // HostName only knows %h (the name asked for) and %%.
-            let host = expand(h, &[('h', &self.cfg.alias)], "HostName")?;
+            let host = expand(h, &[('h', &self.cfg.alias)], "HostName", false)
+                .map_err(|e| locate(&self.origins, "hostname", 0, e))?;
             self.cfg.hostname = Some(host);
         }
+        // A real jump list can only have been set before any
+        // ProxyCommand, so it wins; else a real ProxyCommand does (its
+        // tokens are expanded below).
+        let mut command = None;
+        self.cfg.proxy = match (self.jump.take(), self.command.take()) {
+            (Some(hops), _) if !hops.is_empty() => Some(Proxy::Jump(hops)),
+            (_, Some(Some(cmd))) => {
+                command = Some(cmd);
+                None
+            }
+            (None, None) => None,
+            _ => Some(Proxy::None),
+        };
         let t = Tokens {
+            // %j: the jump host the target is reached from (OpenSSH's
+            // jump_host, the last of the list), or empty.
+            jump: match &self.cfg.proxy {
+                Some(Proxy::Jump(hops)) => hops.last().map_or(String::new(), |h| h.host.clone()),
+                _ => String::new(),
+            },
             alias: self.cfg.alias.clone(),
-            host: self.cfg.hostname.clone().unwrap_or(self.cfg.alias.clone()),
+            host: lower_unless_address(self.cfg.hostname.as_deref().unwrap_or(&self.cfg.alias)),
             user: self.cfg.user.clone().unwrap_or(self.local.user.clone()),
             port: self.cfg.port.unwrap_or(22),
             local: self.local,
@@ -457,32 +626,57 @@ impl<'a> Eval<'a> {
             .cfg
             .identity_files
             .iter()
-            .map(|f| t.path(f, "IdentityFile"))
+            .enumerate()
+            .map(|(i, f)| {
+                t.path(f, "IdentityFile")
+                    .map_err(|e| locate(&self.origins, "identityfile", i, e))
+            })
             .collect::<Result<_>>()?;
-        for (files, preset) in [
+        for (files, preset, key) in [
             (
                 &mut self.cfg.user_known_hosts_files,
                 &p.user_known_hosts_files,
+                "userknownhostsfile",
             ),
             (
                 &mut self.cfg.global_known_hosts_files,
                 &p.global_known_hosts_files,
+                "globalknownhostsfile",
             ),
         ] {
             if let (Some(list), None) = (files.as_mut(), preset) {
                 *list = list
                     .iter()
                     .map(|f| t.path(f, "KnownHostsFile"))
-                    .collect::<Result<_>>()?;
+                    .collect::<Result<_>>()
+                    .map_err(|e| locate(&self.origins, key, 0, e))?;
             }
         }
         if let (Some(Some(agent)), None) = (&self.cfg.identity_agent, &p.identity_agent) {
-            self.cfg.identity_agent = Some(Some(t.path(agent, "IdentityAgent")?));
+            self.cfg.identity_agent = identity_agent(agent, &t)
+                .map_err(|e| locate(&self.origins, "identityagent", 0, e))?;
         }
-        if let Some(Proxy::Command(cmd)) = &self.cfg.proxy {
-            self.cfg.proxy = Some(Proxy::Command(t.expand(cmd, "ProxyCommand")?));
+        if let Some(cmd) = command {
+            // No ${VAR} here: the shell expands those itself.
+            let cmd = t
+                .expand(&cmd, "ProxyCommand", false)
+                .map_err(|e| locate(&self.origins, "proxycommand", 0, e))?;
+            self.cfg.proxy = Some(Proxy::Command(cmd));
         }
         Ok(self.cfg)
+    }
+}
+
+/// The host name as `%h` gives it: lowercased, as ssh does once the
+/// config is read, unless it is an address (OpenSSH's is_addr: a `:`, a
+/// `%`, or only digits and dots).
+fn lower_unless_address(host: &str) -> String {
+    let address =
+        host.contains([':', '%']) || host.bytes().all(|b| b.is_ascii_digit() || b == b'.');
+    if address {
+        host.to_string()
+    } else {
+        host.to_ascii_lowercase()
     }
 }
 
@@ -493,8 +687,57 @@ fn set<T>(slot: &mut Option<T>, active: bool, value: T) {
     }
 }
 
+/// `e`, a token error of value `index` of `key`, with the file and line
+/// the value came from (a caller's value has none and stays as it is).
+fn locate(origins: &[(String, usize, String)], key: &str, index: usize, e: Error) -> Error {
+    match origins.iter().find(|(k, i, _)| k == key && *i == index) {
+        Some((_, _, place)) => {
+            let why = e.message();
+            let why = why.strip_prefix("ssh_config: ").unwrap_or(why);
+            Error::new(e.kind(), format!("{place}: {why}"))
+        }
+        None => e,
+    }
+}
+
+/// IdentityAgent as OpenSSH reads it (ssh.c): `SSH_AUTH_SOCK` is the
+/// default (that variable), `$NAME` the socket another variable names (no
+/// agent if it is unset), anything else a path with `~`, tokens and
+/// `${VAR}`. `None` = the default, `Some(None)` = no agent.
+fn identity_agent(agent: &Path, t: &Tokens<'_>) -> Result<Option<Option<PathBuf>>> {
+    let raw = agent.to_string_lossy();
+    if raw == "SSH_AUTH_SOCK" {
+        return Ok(None);
+    }
+    if let Some(name) = raw.strip_prefix('$').filter(|n| !n.starts_with('{')) {
+        if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+            return Err(Error::invalid_arg(
+                "ssh_config",
+                format!("IdentityAgent '{raw}': not a valid environment variable name"),
+            ));
+        }
+        return Ok(Some(std::env::var_os(name).map(PathBuf::from)));
+    }
+    Ok(Some(Some(t.path(agent, "IdentityAgent")?)))
+}
+
+/// %C: OpenSSH's connection hash, the SHA-1 (hex) of %l %h %p %r %j run
+/// together.
+fn connection_hash(parts: &[&str]) -> String {
+    let data = parts.concat();
+    let mut digest = [0u8; 20];
+    // SAFETY: SHA1 reads `data.len()` bytes from `data` and writes its
+    // 20-byte digest into `digest`, both ours and live for the call.
+    unsafe {
+        openssl_sys::SHA1(data.as_ptr(), data.len(), digest.as_mut_ptr());
+    }
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// The values `%` tokens stand for.
 struct Tokens<'a> {
+    /// %j: the last jump host's name, or empty.
+    jump: String,
     alias: String,
     host: String,
     user: String,
@@ -503,13 +746,21 @@ struct Tokens<'a> {
 }
 
 impl Tokens<'_> {
-    fn expand(&self, s: &str, what: &str) -> Result<String> {
+    /// `%` tokens, and `${VAR}` when `dollar` (paths, not commands).
+    fn expand(&self, s: &str, what: &str, dollar: bool) -> Result<String> {
         let port = self.port.to_string();
         let uid = self.local.uid.to_string();
         let home = self.local.home.display().to_string();
+        let l = &self.local.hostname;
+        let short = l.split('.').next().unwrap_or_default();
+        let hash = connection_hash(&[l, &self.host, &port, &self.user, &self.jump]);
         expand(
             s,
             &[
+                ('C', &hash),
+                ('L', short),
+                ('k', &self.host),
+                ('j', &self.jump),
                 ('d', &home),
                 ('u', &self.local.user),
                 ('l', &self.local.hostname),
@@ -520,21 +771,41 @@ impl Tokens<'_> {
                 ('r', &self.user),
             ],
             what,
+            dollar,
         )
     }
 
     /// Tokens, then a leading `~`.
     fn path(&self, p: &Path, what: &str) -> Result<PathBuf> {
-        let s = self.expand(&p.to_string_lossy(), what)?;
+        let s = self.expand(&p.to_string_lossy(), what, true)?;
         Ok(tilde(&s, self.local))
     }
 }
 
-/// Replace `%x` tokens from `table`; `%%` is a percent sign.
-fn expand(s: &str, table: &[(char, &str)], what: &str) -> Result<String> {
+/// Replace `%x` tokens from `table`; `%%` is a percent sign. With
+/// `dollar`, `${VAR}` is the variable's value (an unset one is an error),
+/// in the same single pass, as OpenSSH's percent_dollar_expand.
+fn expand(s: &str, table: &[(char, &str)], what: &str, dollar: bool) -> Result<String> {
     let mut out = String::with_capacity(s.len());
     let mut chars = s.chars();
+    let fail = |why: String| Error::invalid_arg("ssh_config", format!("{what} '{s}': {why}"));
     while let Some(c) = chars.next() {
+        if dollar && c == '$' && chars.as_str().starts_with('{') {
+            let rest = &chars.as_str()[1..];
+            let Some(end) = rest.find('}') else {
+                return Err(fail("'${' without its closing '}'".to_string()));
+            };
+            let name = &rest[..end];
+            if name.is_empty() {
+                return Err(fail("an empty ${}".to_string()));
+            }
+            match std::env::var(name) {
+                Ok(v) => out.push_str(&v),
+                Err(_) => return Err(fail(format!("environment variable {name} is not set"))),
+            }
+            chars = rest[end + 1..].chars();
+            continue;
+        }
         if c != '%' {
             out.push(c);
             continue;
@@ -569,13 +840,36 @@ fn tilde(s: &str, local: &Local) -> PathBuf {
     }
 }
 
-fn read_config(path: &Path) -> Result<String> {
-    let file =
+/// A line of only whitespace, or whose first other byte is '#'.
+fn is_blank_or_comment(raw: &[u8]) -> bool {
+    !matches!(raw.iter().find(|b| !b.is_ascii_whitespace()), Some(&b) if b != b'#')
+}
+
+/// The file's bytes and (device, inode); with `owner`, refused unless owned by root or that
+/// uid and not writable by group or others, as OpenSSH refuses "Bad owner
+/// or permissions" (checked on the opened file: no race with a rename).
+fn read_config(path: &Path, owner: Option<u32>) -> Result<(Vec<u8>, (u64, u64))> {
+    use std::io::Read;
+    use std::os::unix::fs::MetadataExt;
+    let mut file =
         std::fs::File::open(path).map_err(|e| Error::local_io("read ssh_config", path, &e))?;
-    let len = file
+    let meta = file
         .metadata()
-        .map_err(|e| Error::local_io("read ssh_config", path, &e))?
-        .len();
+        .map_err(|e| Error::local_io("read ssh_config", path, &e))?;
+    if let Some(uid) = owner {
+        if (meta.uid() != 0 && meta.uid() != uid) || meta.mode() & 0o022 != 0 {
+            return Err(Error::invalid_arg(
+                "ssh_config",
+                format!(
+                    "bad owner or permissions on '{}' (owner uid {}, mode {:o}): it must belong to you or root and not be writable by group or others",
+                    path.display(),
+                    meta.uid(),
+                    meta.mode() & 0o7777
+                ),
+            ));
+        }
+    }
+    let len = meta.len();
     if len > MAX_FILE_BYTES {
         return Err(Error::invalid_arg(
             "ssh_config",
@@ -585,14 +879,10 @@ fn read_config(path: &Path) -> Result<String> {
             ),
         ));
     }
-    let bytes = std::fs::read(path).map_err(|e| Error::local_io("read ssh_config", path, &e))?;
-    String::from_utf8(bytes).map_err(|e| {
-        let line = 1 + e.as_bytes()[..e.utf8_error().valid_up_to()]
-            .iter()
-            .filter(|&&b| b == b'\n')
-            .count();
-        Origin { file: path, line }.error("not valid UTF-8")
-    })
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes)
+        .map_err(|e| Error::local_io("read ssh_config", path, &e))?;
+    Ok((bytes, (meta.dev(), meta.ino())))
 }
 
 /// A line's keyword (as written) and arguments; None for blank lines and
@@ -628,36 +918,53 @@ struct Line {
     rest: String,
 }
 
-/// Whitespace-separated arguments; double quotes group, a trailing
-/// `# comment` ends them.
+/// Arguments split as OpenSSH's argv_split does: spaces and tabs
+/// separate; double or single quotes group, also in mid-word
+/// (`a"b c"d` is `ab cd`); a backslash escapes a quote, a backslash or
+/// (outside quotes) a space, and stays as it is before anything else; a
+/// `#` starting an argument ends the line.
 fn split_args(s: &str) -> std::result::Result<Vec<String>, String> {
     let mut args = Vec::new();
     let mut chars = s.chars().peekable();
     loop {
-        while chars.next_if(|c| c.is_ascii_whitespace()).is_some() {}
+        while chars.next_if(|&c| c == ' ' || c == '\t').is_some() {}
         match chars.peek() {
             None | Some('#') => return Ok(args),
-            Some('"') => {
-                chars.next();
-                let mut arg = String::new();
-                loop {
-                    match chars.next() {
-                        Some('"') => break,
-                        Some(c) => arg.push(c),
-                        None => return Err("unterminated quote".to_string()),
+            Some(_) => {}
+        }
+        let mut arg = String::new();
+        let mut quote = None;
+        while let Some(c) = chars.next() {
+            match (c, quote) {
+                ('\\', _) => match chars.peek() {
+                    Some(&n)
+                        if n == '\'' || n == '"' || n == '\\' || (n == ' ' && quote.is_none()) =>
+                    {
+                        arg.push(n);
+                        chars.next();
                     }
-                }
-                args.push(arg);
-            }
-            Some(_) => {
-                let mut arg = String::new();
-                while let Some(c) = chars.next_if(|c| !c.is_ascii_whitespace()) {
-                    arg.push(c);
-                }
-                args.push(arg);
+                    _ => arg.push('\\'),
+                },
+                (' ' | '\t', None) => break,
+                ('"' | '\'', None) => quote = Some(c),
+                (c, Some(q)) if c == q => quote = None,
+                (c, _) => arg.push(c),
             }
         }
+        if quote.is_some() {
+            return Err("unterminated quote".to_string());
+        }
+        args.push(arg);
     }
+}
+
+/// `Match host`/`originalhost`: case-insensitive, both sides lowered (as
+/// OpenSSH's match_hostname).
+fn host_list_matches(host: &str, list: &str) -> bool {
+    pattern_list_matches(
+        &host.to_ascii_lowercase(),
+        list.split(',').map(|p| p.to_ascii_lowercase()),
+    )
 }
 
 /// A pattern list matches when some pattern matches and no negated one
@@ -763,9 +1070,68 @@ fn yes_no(v: &str, at: &Origin<'_>) -> Result<bool> {
     }
 }
 
-fn seconds(v: &str, key: &str, at: &Origin<'_>) -> Result<u32> {
-    v.parse::<u32>()
-        .map_err(|_| at.error(format!("{key} '{v}' is not a number of seconds")))
+/// OpenSSH's time format (misc.c convtime): `none` (unset, `None`), or
+/// numbers each with an optional unit s m h d w (none = seconds), added
+/// up: `90`, `1h30m`, `2m10s`. A fraction is allowed on seconds only and,
+/// as in convtime, dropped. At most INT_MAX seconds.
+fn time(v: &str, key: &str, at: &Origin<'_>) -> Result<Option<Duration>> {
+    if v == "none" {
+        return Ok(None);
+    }
+    convtime(v)
+        .map(|s| Some(Duration::from_secs(s)))
+        .ok_or_else(|| {
+            at.error(format!(
+                "{key} '{v}' is not a time (seconds, or like 1h30m: units s m h d w)"
+            ))
+        })
+}
+
+fn convtime(v: &str) -> Option<u64> {
+    let mut total: u64 = 0;
+    let mut seen_seconds = false;
+    let mut rest = v;
+    if rest.is_empty() {
+        return None;
+    }
+    while !rest.is_empty() {
+        let end = rest
+            .find(|c: char| !c.is_ascii_digit() && c != '.')
+            .unwrap_or(rest.len());
+        let (num, tail) = rest.split_at(end);
+        let mut tail = tail.chars();
+        let unit = tail.next();
+        rest = tail.as_str();
+        let mult: u64 = match unit {
+            None | Some('s' | 'S') if !seen_seconds => {
+                seen_seconds = true;
+                1
+            }
+            Some('m' | 'M') => 60,
+            Some('h' | 'H') => 3600,
+            Some('d' | 'D') => 86_400,
+            Some('w' | 'W') => 604_800,
+            _ => return None,
+        };
+        let whole = match num.split_once('.') {
+            // Fractions of seconds only, digits on both sides of one dot.
+            Some((w, f)) if mult == 1 && !f.is_empty() && f.bytes().all(|b| b.is_ascii_digit()) => {
+                w
+            }
+            Some(_) => return None,
+            None => num,
+        };
+        if num.is_empty() || (whole.is_empty() && !num.starts_with('.')) {
+            return None;
+        }
+        let n: u64 = if whole.is_empty() {
+            0
+        } else {
+            whole.parse().ok()?
+        };
+        total = total.checked_add(n.checked_mul(mult)?)?;
+    }
+    (total <= i32::MAX as u64).then_some(total)
 }
 
 fn count(v: &str, key: &str, at: &Origin<'_>) -> Result<u32> {
@@ -809,10 +1175,65 @@ pub fn parse_jump_list(v: &str) -> Result<Vec<Hop>> {
         .collect()
 }
 
+/// Whether `s` may be used as a host name: OpenSSH's rule (ssh 9.6,
+/// CVE-2023-51385) for names that end up in `%h` of a shell command: no
+/// leading '-', no shell metacharacters, quotes, commas, whitespace or
+/// control characters. IPv6 literals (`::1`, `[::1]`) pass.
+pub fn valid_hostname(s: &str) -> bool {
+    !s.starts_with('-')
+        && !s
+            .chars()
+            .any(|c| "'`\"$\\;&<>|(){},".contains(c) || c.is_whitespace() || c.is_control())
+}
+
+/// Whether `s` may be used as a remote user name (OpenSSH's rule): no
+/// leading '-', no control characters or shell metacharacters, no '-'
+/// right after whitespace, no '\\' at the end.
+pub fn valid_ruser(s: &str) -> bool {
+    let b = s.as_bytes();
+    !s.starts_with('-')
+        && !s
+            .chars()
+            .any(|c| c.is_control() || "'`\";&<>|(){}".contains(c))
+        && !b
+            .windows(2)
+            .any(|w| w[0].is_ascii_whitespace() && w[1] == b'-')
+        && !s.ends_with('\\')
+}
+
+/// `valid_hostname` as an error naming `param`; the name is shown
+/// escaped (a host name is not a secret).
+pub fn check_hostname(param: &str, host: &str) -> Result<()> {
+    if valid_hostname(host) {
+        return Ok(());
+    }
+    Err(Error::invalid_arg(
+        param,
+        format!(
+            "host name '{}' contains characters a host name cannot have (a leading '-', whitespace, control characters or any of ' ` \" $ \\ ; & < > | ( ) {{ }} ,)",
+            host.escape_debug()
+        ),
+    ))
+}
+
+/// `valid_ruser` as an error naming `param`.
+pub fn check_ruser(param: &str, user: &str) -> Result<()> {
+    if valid_ruser(user) {
+        return Ok(());
+    }
+    Err(Error::invalid_arg(
+        param,
+        format!(
+            "user name '{}' contains characters a user name cannot have (a leading '-', control characters, '-' after a space, a trailing '\\' or any of ' ` \" ; & < > | ( ) {{ }})",
+            user.escape_debug()
+        ),
+    ))
+}
+
 /// Check that `cmd` uses only the tokens a ProxyCommand knows.
 pub fn check_tokens(cmd: &str, what: &str) -> Result<()> {
-    let t: Vec<(char, &str)> = "dulihnpr".chars().map(|c| (c, "x")).collect();
-    expand(cmd, &t, what).map(|_| ())
+    let t: Vec<(char, &str)> = "CLkjdulihnpr".chars().map(|c| (c, "x")).collect();
+    expand(cmd, &t, what, false).map(|_| ())
 }
 
 /// One `[user@]host[:port]` (IPv6 in brackets), or `ssh://[user@]host[:port]`.
@@ -838,6 +1259,12 @@ pub fn parse_hop(hop: &str) -> std::result::Result<Hop, String> {
     };
     if host.is_empty() {
         return Err("empty host".to_string());
+    }
+    if !valid_hostname(host) {
+        return Err("the host name contains characters a host name cannot have".to_string());
+    }
+    if user.as_deref().is_some_and(|u| !valid_ruser(u)) {
+        return Err("the user name contains characters a user name cannot have".to_string());
     }
     let port = match port {
         Some(p) => match p.parse::<u16>() {
@@ -921,8 +1348,11 @@ mod tests {
             Dir(d)
         }
         fn write(&self, rel: &str, text: &str) -> PathBuf {
+            use std::os::unix::fs::PermissionsExt;
             let p = self.0.join(rel);
             std::fs::write(&p, text).unwrap();
+            // Whatever the umask: Included files must not be group-writable.
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).unwrap();
             p
         }
         fn local(&self) -> Local {
@@ -999,13 +1429,15 @@ mod tests {
     }
 
     #[test]
-    fn host_patterns_take_wildcards_and_negation_case_insensitively() {
+    fn host_patterns_take_wildcards_and_negation_case_sensitively() {
         let d = Dir::new("patterns");
         let cfg = "Host *.prod !bastion.prod\n  User ops\nHost db? \"x y\"\n  Port 5\n";
         assert_eq!(
-            d.resolve("web.PROD", cfg).unwrap().user.as_deref(),
+            d.resolve("web.prod", cfg).unwrap().user.as_deref(),
             Some("ops")
         );
+        // As OpenSSH: Host compares the name as typed, case and all.
+        assert_eq!(d.resolve("web.PROD", cfg).unwrap().user, None);
         assert_eq!(d.resolve("bastion.prod", cfg).unwrap().user, None);
         assert_eq!(d.resolve("db1", cfg).unwrap().port, Some(5));
         assert_eq!(d.resolve("db12", cfg).unwrap().port, None);
@@ -1039,10 +1471,57 @@ mod tests {
     }
 
     #[test]
-    fn include_loops_end_with_an_error() {
+    fn include_loops_end_with_an_error_naming_the_include_line() {
         let d = Dir::new("loop");
-        let e = d.resolve("x", "Include config\n").unwrap_err();
+        let e = d.resolve("x", "User u\nInclude config\n").unwrap_err();
+        let file = d.0.join(".ssh/config").display().to_string();
+        assert_eq!(
+            e.message(),
+            format!("ssh_config '{file}' line 2: Include loop: '{file}' is already being read")
+        );
+        // Through a link and another file too: (device, inode) decide.
+        std::os::unix::fs::symlink(d.0.join(".ssh/config"), d.0.join(".ssh/link")).unwrap();
+        d.write(".ssh/mid", "\n\nInclude link\n");
+        let e = d.resolve("x", "Include mid\n").unwrap_err();
+        assert!(e.message().contains("mid' line 3: Include loop"), "{e}");
+        // The same file included twice one after the other is no loop.
+        d.write(".ssh/once", "Port 7\n");
+        assert_eq!(
+            d.resolve("x", "Include once\nInclude once\n").unwrap().port,
+            Some(7)
+        );
+        // A chain of 17 different files still meets the depth limit.
+        for i in 0..17 {
+            d.write(&format!(".ssh/c{i}"), &format!("Include c{}\n", i + 1));
+        }
+        let e = d.resolve("x", "Include c0\n").unwrap_err();
         assert!(e.message().contains("Include nested too deeply"), "{e}");
+    }
+
+    #[test]
+    fn bytes_that_are_not_utf8_only_matter_on_keyword_lines() {
+        let d = Dir::new("utf8");
+        let path = d.0.join(".ssh/config");
+        let text: &[u8] =
+            b"# caf\xe9 latin-1 comment\n  \t# \xff\n\xa0\nHost x\n  Port 5 # \xe9\r\n";
+        std::fs::write(&path, text).unwrap();
+        let l = d.local();
+        let files = [ConfigFile::named(&path, &l)];
+        let e = resolve("x", &HostConfig::default(), &files, &l).unwrap_err();
+        // Line 3 (a lone 0xa0) is not whitespace in UTF-8 terms: refused.
+        assert!(e.message().ends_with("line 3: not valid UTF-8"), "{e}");
+        // A keyword line counts in any block, as other malformed lines do.
+        std::fs::write(&path, b"Host other\n  User caf\xe9\n").unwrap();
+        let e = resolve("x", &HostConfig::default(), &files, &l).unwrap_err();
+        assert!(e.message().ends_with("line 2: not valid UTF-8"), "{e}");
+        let ok: &[u8] = b"# caf\xe9\n\t# \xff\n\nHost x\n  Port 5\r\n";
+        std::fs::write(&path, ok).unwrap();
+        assert_eq!(
+            resolve("x", &HostConfig::default(), &files, &l)
+                .unwrap()
+                .port,
+            Some(5)
+        );
     }
 
     #[test]
@@ -1076,12 +1555,35 @@ mod tests {
             ("ProxyJump a@:22\n", "line 1: ProxyJump 'a@:22': empty host"),
             (
                 "ConnectTimeout soon\n",
-                "line 1: ConnectTimeout 'soon' is not a number",
+                "line 1: ConnectTimeout 'soon' is not a time",
             ),
         ] {
             let e = d.resolve("x", text).unwrap_err();
             assert!(e.message().contains(why), "{text:?}: {e}");
         }
+    }
+
+    #[test]
+    fn arguments_are_split_like_openssh_argv_split() {
+        for (line, want) in [
+            ("a b\tc", vec!["a", "b", "c"]),
+            ("'a b' \"c d\"", vec!["a b", "c d"]),
+            ("pre\"mid dle\"post x'y z'", vec!["premid dlepost", "xy z"]),
+            ("a\\ b", vec!["a b"]),
+            ("\"a\\ b\"", vec!["a\\ b"]),
+            ("\"a\\\"b\" 'c\\'d'", vec!["a\"b", "c'd"]),
+            ("a\\\\b a\\xb", vec!["a\\b", "a\\xb"]),
+            ("\"it's\" 'say \"hi\"'", vec!["it's", "say \"hi\""]),
+            ("a#b # comment", vec!["a#b"]),
+            ("\"\"", vec![""]),
+        ] {
+            assert_eq!(split_args(line).unwrap(), want, "{line:?}");
+        }
+        assert!(split_args("'open").is_err());
+        assert!(split_args("a\"b").is_err());
+        let d = Dir::new("argv");
+        let c = d.resolve("x", "IdentityFile '~/my key'\n").unwrap();
+        assert_eq!(c.identity_files, [d.0.join("my key")]);
     }
 
     #[test]
@@ -1112,6 +1614,80 @@ mod tests {
             "{:?}",
             c.notes
         );
+    }
+
+    #[test]
+    fn match_criteria_follow_openssh_case_forms_and_arity() {
+        let d = Dir::new("matchcase");
+        let cfg = "Match user Deploy\n  Port 1\n\
+                   Match originalhost WEB.example host=web.EXAMPLE\n  User u\n\
+                   Match localuser=ME\n  Compression yes\n\
+                   Match !all\n  ConnectTimeout 9\n\
+                   Match sessiontype subsystem\n  IdentitiesOnly yes\n\
+                   Match sessiontype shell\n  ServerAliveCountMax 9\n\
+                   Match canonical\n  ServerAliveInterval 9\n\
+                   Match final version OpenSSH* command=\"\" tagged=\"\" exec=true\n  Ciphers x\n";
+        let c = d.resolve("web.example", cfg).unwrap();
+        assert_eq!(c.port, None, "Match user is case-sensitive");
+        assert_eq!(c.user.as_deref(), Some("u"), "Match host is not");
+        assert_eq!(c.compression, None, "Match localuser is case-sensitive");
+        assert_eq!(c.connect_timeout, None, "Match !all never matches");
+        assert_eq!(
+            (c.identities_only, c.server_alive_count_max),
+            (Some(true), None)
+        );
+        assert_eq!((c.server_alive_interval, c.ciphers), (None, None));
+        let notes = c.notes.join("\n");
+        for n in [
+            "line 13: Match canonical is not supported",
+            "line 15: Match final is not supported",
+            "line 15: Match version is not supported",
+            "line 15: Match command is not supported",
+            "line 15: Match tagged is not supported",
+            "line 15: Match exec is not supported",
+        ] {
+            assert!(notes.contains(n), "{n} not in {notes}");
+        }
+        for (text, why) in [
+            ("Match all host x\n", "Match 'all' cannot be combined"),
+            ("Match host x all\n", "Match 'all' cannot be combined"),
+            ("Match host\n", "Match host needs an argument"),
+            ("Match user=\n", "Match user needs an argument"),
+            ("Match frob x\n", "unknown Match criterion 'frob'"),
+        ] {
+            let e = d.resolve("x", text).unwrap_err();
+            assert!(e.message().contains(why), "{text:?}: {e}");
+        }
+    }
+
+    #[test]
+    fn percent_h_is_the_lowercased_host_name_unless_an_address() {
+        let d = Dir::new("lowerh");
+        let cfg = "Host Web\n  HostName %h.Example.COM\nHost *\n  ProxyCommand nc %h %n\n";
+        let c = d.resolve("Web", cfg).unwrap();
+        assert_eq!(c.hostname.as_deref(), Some("Web.Example.COM"));
+        assert_eq!(
+            c.proxy,
+            Some(Proxy::Command("nc web.example.com Web".into()))
+        );
+        let c = d.resolve("FE80::A%eth0", cfg).unwrap();
+        assert_eq!(
+            c.proxy,
+            Some(Proxy::Command("nc FE80::A%eth0 FE80::A%eth0".into()))
+        );
+    }
+
+    #[test]
+    fn match_host_sees_hostname_with_its_tokens_expanded() {
+        let d = Dir::new("matchhost");
+        let c = d
+            .resolve(
+                "web",
+                "Host web\n  HostName %h.example.com\nMatch host web.example.com\n  User deploy\n",
+            )
+            .unwrap();
+        assert_eq!(c.user.as_deref(), Some("deploy"));
+        assert_eq!(c.hostname.as_deref(), Some("web.example.com"));
     }
 
     #[test]
@@ -1184,6 +1760,156 @@ mod tests {
     }
 
     #[test]
+    fn proxy_jump_none_leaves_a_later_proxy_command_free_but_not_the_reverse() {
+        let d = Dir::new("proxyslots");
+        let c = d
+            .resolve("h", "ProxyJump none\nProxyCommand nc %h %p\n")
+            .unwrap();
+        assert_eq!(c.proxy, Some(Proxy::Command("nc h 22".into())));
+        let c = d.resolve("h", "ProxyCommand none\nProxyJump gw\n").unwrap();
+        assert_eq!(c.proxy, Some(Proxy::None));
+        let c = d.resolve("h", "ProxyJump none\nProxyJump gw\n").unwrap();
+        assert_eq!(c.proxy, Some(Proxy::None));
+        let c = d
+            .resolve("h", "ProxyCommand nc %h %p\nProxyJump gw\n")
+            .unwrap();
+        assert_eq!(c.proxy, Some(Proxy::Command("nc h 22".into())));
+        let c = d
+            .resolve("h", "ProxyJump gw\nProxyCommand nc %h %p\n")
+            .unwrap();
+        assert!(matches!(c.proxy, Some(Proxy::Jump(_))), "{:?}", c.proxy);
+        // The caller's "none" (either setter) stands for both.
+        let presets = HostConfig {
+            proxy: Some(Proxy::None),
+            ..HostConfig::default()
+        };
+        let c = d
+            .resolve_with("h", "ProxyCommand nc %h %p\nProxyJump gw\n", &presets)
+            .unwrap();
+        assert_eq!(c.proxy, Some(Proxy::None));
+    }
+
+    #[test]
+    fn paths_take_env_variables_and_the_c_l_k_j_tokens() {
+        let d = Dir::new("moretokens");
+        let mut l = d.local();
+        l.hostname = "laptop.lan".into();
+        let path = d.write(
+            ".ssh/config",
+            "Host t\n  HostName T.example\n  User bob\n  Port 2\n  ProxyJump a@gw1,gw2:22\n\
+               IdentityFile ${HOME}/%L/%k/%j/%C\n  UserKnownHostsFile ${PSFTP_SURELY_UNSET_VAR}\n",
+        );
+        let files = [ConfigFile::named(&path, &l)];
+        let e = resolve("t", &HostConfig::default(), &files, &l).unwrap_err();
+        assert!(
+            e.message()
+                .contains("environment variable PSFTP_SURELY_UNSET_VAR is not set"),
+            "{e}"
+        );
+        let text = std::fs::read_to_string(&path)
+            .unwrap()
+            .replace("${PSFTP_SURELY_UNSET_VAR}", "~/kh");
+        d.write(".ssh/config", &text);
+        let c = resolve("t", &HostConfig::default(), &files, &l).unwrap();
+        let home = std::env::var("HOME").unwrap();
+        // sha1("laptop.lant.example2bobgw2"), as OpenSSH's %C.
+        let hash = connection_hash(&["laptop.lan", "t.example", "2", "bob", "gw2"]);
+        assert_eq!(hash.len(), 40);
+        assert_eq!(
+            c.identity_files,
+            [PathBuf::from(format!("{home}/laptop/t.example/gw2/{hash}"))]
+        );
+        assert_eq!(
+            connection_hash(&["abc"]),
+            "a9993e364706816aba3e25717850c26c9cd0d89d"
+        );
+        // ProxyCommand leaves ${...} to the shell.
+        let c = d.resolve("x", "ProxyCommand echo ${HOME} %n\n").unwrap();
+        assert_eq!(c.proxy, Some(Proxy::Command("echo ${HOME} x".into())));
+    }
+
+    #[test]
+    fn token_errors_found_at_the_end_name_the_line_of_the_value() {
+        let d = Dir::new("tokenlines");
+        let file = d.0.join(".ssh/config").display().to_string();
+        for (text, want) in [
+            (
+                "IdentityFile ~/a\n\nIdentityFile ~/%z\n",
+                "line 3: IdentityFile '~/%z': unknown token %z",
+            ),
+            (
+                "Host x\n  HostName %r\n",
+                "line 2: HostName '%r': unknown token %r",
+            ),
+            (
+                "\nProxyCommand nc %h %\n",
+                "line 2: ProxyCommand 'nc %h %': a lone %",
+            ),
+            (
+                "UserKnownHostsFile ${PSFTP_SURELY_UNSET_VAR}\n",
+                "line 1: KnownHostsFile '${PSFTP_SURELY_UNSET_VAR}': environment variable",
+            ),
+            (
+                "IdentityAgent /%q\n",
+                "line 1: IdentityAgent '/%q': unknown token %q",
+            ),
+        ] {
+            let e = d.resolve("x", text).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+            assert!(
+                e.message()
+                    .starts_with(&format!("ssh_config '{file}' {want}")),
+                "{text:?}: {e}"
+            );
+        }
+        // The caller's own command has no line: its error says so.
+        let presets = HostConfig {
+            proxy: Some(Proxy::Command("nc %q".into())),
+            ..HostConfig::default()
+        };
+        let e = d
+            .resolve_with("x", "ProxyCommand nc %z\n", &presets)
+            .unwrap_err();
+        assert_eq!(
+            e.message(),
+            "ssh_config: ProxyCommand 'nc %q': unknown token %q"
+        );
+    }
+
+    #[test]
+    fn identity_agent_takes_ssh_auth_sock_and_dollar_names() {
+        let d = Dir::new("agentvars");
+        let c = d
+            .resolve("x", "IdentityAgent SSH_AUTH_SOCK\nIdentityAgent /late\n")
+            .unwrap();
+        assert_eq!(
+            c.identity_agent, None,
+            "SSH_AUTH_SOCK: the default, and it came first"
+        );
+        let c = d.resolve("x", "IdentityAgent $HOME\n").unwrap();
+        let home = std::env::var_os("HOME").map(PathBuf::from);
+        assert_eq!(c.identity_agent, Some(home));
+        let c = d
+            .resolve("x", "IdentityAgent $PSFTP_SURELY_UNSET_VAR\n")
+            .unwrap();
+        assert_eq!(c.identity_agent, Some(None), "unset: no agent, as ssh");
+        let e = d.resolve("x", "IdentityAgent $BAD-NAME\n").unwrap_err();
+        assert!(
+            e.message()
+                .contains("not a valid environment variable name"),
+            "{e}"
+        );
+        let c = d.resolve("x", "IdentityAgent ${HOME}/s\n").unwrap();
+        assert_eq!(
+            c.identity_agent,
+            Some(Some(PathBuf::from(format!(
+                "{}/s",
+                std::env::var("HOME").unwrap()
+            ))))
+        );
+    }
+
+    #[test]
     fn proxy_command_is_the_raw_rest_of_the_line_with_tokens() {
         let d = Dir::new("proxycmd");
         let c = d
@@ -1238,16 +1964,151 @@ mod tests {
 
     #[test]
     fn files_that_include_the_next_twice_are_stopped_by_the_file_budget() {
-        // No loop, so the depth limit never fires: 2^12 reads without the budget.
+        // No loop, so the depth limit never fires: 2^14 reads without the budget.
         let d = Dir::new("budget");
-        for i in 0..12 {
+        for i in 0..14 {
             d.write(
                 &format!(".ssh/f{i}"),
                 &format!("Include f{0} f{0}\n", i + 1),
             );
         }
         let e = d.resolve("x", "Include f0\n").unwrap_err();
-        assert!(e.message().contains("more than 256 files"), "{e}");
+        assert!(e.message().contains("more than 10000 files read"), "{e}");
+        assert!(e.message().contains("' line 1: Include '"), "{e}");
+    }
+
+    #[test]
+    fn included_and_user_files_with_a_bad_owner_or_mode_are_refused() {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let d = Dir::new("perms");
+        let inc = d.write(".ssh/inc", "User inc\n");
+        let mut local = d.local();
+        // Someone else's uid: the file belongs to the test runner.
+        local.uid = std::fs::metadata(&inc).unwrap().uid() + 4242;
+        let main = d.write(".ssh/config", "Include inc\n");
+        let named = |l: &Local| {
+            resolve(
+                "x",
+                &HostConfig::default(),
+                &[ConfigFile::named(&main, l)],
+                l,
+            )
+        };
+        let owned_by_runner = std::fs::metadata(&inc).unwrap().uid() != 0;
+        if !owned_by_runner {
+            // Running as root: give the file to another user.
+            std::os::unix::fs::chown(&inc, Some(local.uid - 1), None).unwrap();
+        }
+        let e = named(&local).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+        assert!(
+            e.message()
+                .contains(&format!("bad owner or permissions on '{}'", inc.display())),
+            "{e}"
+        );
+        // Owned by the user but group-writable: refused too.
+        let mut mine = d.local();
+        mine.uid = std::fs::metadata(&inc).unwrap().uid();
+        assert_eq!(named(&mine).unwrap().user.as_deref(), Some("inc"));
+        std::fs::set_permissions(&inc, std::fs::Permissions::from_mode(0o664)).unwrap();
+        let e = named(&mine).unwrap_err();
+        assert!(e.message().contains("mode 664"), "{e}");
+        // The named file itself is not checked (ssh -F); ~/.ssh/config is.
+        std::fs::set_permissions(&inc, std::fs::Permissions::from_mode(0o600)).unwrap();
+        std::fs::set_permissions(&main, std::fs::Permissions::from_mode(0o666)).unwrap();
+        assert!(named(&mine).is_ok());
+        let user_file = ConfigFile::defaults(&mine).remove(0);
+        assert_eq!(user_file.path, main);
+        let e = resolve("x", &HostConfig::default(), &[user_file], &mine).unwrap_err();
+        assert!(
+            e.message()
+                .contains(&format!("bad owner or permissions on '{}'", main.display())),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn host_and_user_names_follow_openssh_validity_rules() {
+        for h in ["web", "::1", "[::1]", "10.0.0.1", "a_b.c", "x%y", "h@st"] {
+            assert!(valid_hostname(h), "{h}");
+        }
+        for h in [
+            "-x", "a b", "a\tb", "a\x01", "a'", "a`", "a\"", "a$", "a\\", "a;", "a&", "a<", "a>",
+            "a|", "a(", "a)", "a{", "a}", "a,b",
+        ] {
+            assert!(!valid_hostname(h), "{h:?}");
+        }
+        for u in ["me", "dom\\user", "a b", "a$b", "a,b"] {
+            assert!(valid_ruser(u), "{u}");
+        }
+        for u in [
+            "-u", "a -b", "a\\", "a\x7f", "a'", "a`", "a\"", "a;", "a&", "a<", "a>", "a|", "a(",
+            "a)", "a{", "a}",
+        ] {
+            assert!(!valid_ruser(u), "{u:?}");
+        }
+        let e = parse_jump_list("ok,bad host").unwrap_err();
+        assert!(e.message().contains("hop 2 'bad host'"), "{e}");
+        assert!(parse_jump_list("-oops@gw").is_err());
+        assert!(parse_jump_list("a@[::1]:22").is_ok());
+    }
+
+    #[test]
+    fn times_take_openssh_units_and_none() {
+        for (v, want) in [
+            ("0", Some(0)),
+            ("90", Some(90)),
+            ("90s", Some(90)),
+            ("1h30m", Some(5400)),
+            ("2m10", Some(130)),
+            ("1w1d1h1m1s", Some(694_861)),
+            ("1M", Some(60)),
+            ("1.5", Some(1)),
+            ("10.9s", Some(10)),
+            ("2147483647", Some(2_147_483_647)),
+            ("2147483648", None),
+            ("1.5m", None),
+            ("1.", None),
+            ("", None),
+            ("s", None),
+            ("1x", None),
+            ("1s1s", None),
+            ("-1", None),
+            ("1 m", None),
+        ] {
+            assert_eq!(convtime(v), want, "{v:?}");
+        }
+        let d = Dir::new("times");
+        let c = d
+            .resolve(
+                "x",
+                "ConnectTimeout none\nConnectTimeout 1m\nServerAliveInterval 1h\n",
+            )
+            .unwrap();
+        assert_eq!(
+            (c.connect_timeout, c.server_alive_interval),
+            (
+                Some(Duration::from_secs(60)),
+                Some(Duration::from_secs(3600))
+            )
+        );
+        assert_eq!(
+            d.resolve("x", "ConnectTimeout none\n")
+                .unwrap()
+                .connect_timeout,
+            None
+        );
+        for (v, want) in [
+            ("true", StrictHostKeyChecking::Yes),
+            ("false", StrictHostKeyChecking::No),
+            ("off", StrictHostKeyChecking::No),
+            ("ASK", StrictHostKeyChecking::Yes),
+        ] {
+            let c = d
+                .resolve("x", &format!("StrictHostKeyChecking {v}\n"))
+                .unwrap();
+            assert_eq!(c.strict_host_key_checking, Some(want), "{v}");
+        }
     }
 
     #[test]
