@@ -846,3 +846,102 @@ fn keyboard_interactive_callback_answers_the_second_factor() {
     drop(alone);
     assert_eq!(KBD_FINALIZED.load(SeqCst), before + 2);
 }
+
+/// put_r with `parallelism` from `local` to `remote` on a thread, failing
+/// the test (instead of hanging it) if it does not return within 2
+/// minutes. The result code and the failures' count.
+fn put_r_bounded(conn: &Conn, local: &Path, remote: &str, parallelism: c_int) -> (c_int, usize) {
+    let (raw, local, remote) = (conn.0 as usize, c(local.to_str().unwrap()), c(remote));
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut xopts = std::ptr::null_mut();
+        check(unsafe { psftp_transfer_opts_new(&mut xopts) }).unwrap();
+        check(psftp_transfer_opts_set_parallelism(xopts, parallelism)).unwrap();
+        let mut failures = std::ptr::null_mut();
+        let rc = unsafe {
+            psftp_put_r(
+                raw as *mut psftp_conn,
+                local.as_ptr(),
+                remote.as_ptr(),
+                true,
+                false,
+                None,
+                std::ptr::null_mut(),
+                xopts,
+                &mut failures,
+            )
+        };
+        psftp_transfer_opts_free(xopts);
+        let n = if failures.is_null() {
+            0
+        } else {
+            unsafe { (*failures).count }
+        };
+        unsafe { psftp_failure_list_free(failures) };
+        let _ = tx.send((rc, n));
+    });
+    rx.recv_timeout(Duration::from_secs(120))
+        .expect("put_r did not return within 2 minutes")
+}
+
+/// A server whose SFTP subsystem starts once: the connection gets it, a
+/// tree operation's extra connections get a channel that closes at once.
+fn sftp_once_server() -> &'static Server {
+    static S: OnceLock<Server> = OnceLock::new();
+    S.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("psftp-once-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        // The shared server's key logs in here too (it is the jump host).
+        let jump_key = format!("{}.pub", server().file("id_ed25519"));
+        let s = Server::spawn_with(&dir, &[("PSFTP_SSHD_AUTHORIZE", &jump_key)]);
+        let lock = std::env::temp_dir().join(format!("psftp-once-lock-{}", std::process::id()));
+        let script = write(
+            &dir.join("sftp-once.sh"),
+            &format!(
+                "#!/bin/sh\nmkdir {} 2>/dev/null && exec /usr/lib/openssh/sftp-server\nexit 1\n",
+                lock.display()
+            ),
+        );
+        let keys = std::fs::read_to_string(s.file("authorized_keys")).unwrap();
+        let forced: String = keys
+            .lines()
+            .map(|l| format!("command=\"sh {script}\" {l}\n"))
+            .collect();
+        std::fs::write(s.file("authorized_keys"), forced).unwrap();
+        s
+    })
+}
+
+#[test]
+fn extra_connections_through_a_jump_host_that_get_no_sftp_do_not_hang_the_tree() {
+    let (jump, s) = (server(), sftp_once_server());
+    let dir = local_scratch("once");
+    let known = dir.join("known_hosts");
+    let both = std::fs::read_to_string(jump.known_hosts()).unwrap()
+        + &std::fs::read_to_string(s.known_hosts()).unwrap();
+    let opts = Opts::new(Some(&write(&known, &both)));
+    let hop = format!("{}@127.0.0.1:{}", jump.user(), jump.port);
+    check(unsafe { psftp_cnopts_set_proxy_jump(opts.0, c(&hop).as_ptr()) }).unwrap();
+    let key = jump.file("id_ed25519");
+    let conn = Login::key(s, &key).connect(&opts).unwrap();
+    let local = dir.join("tree");
+    std::fs::create_dir_all(&local).unwrap();
+    for i in 0..4 {
+        std::fs::write(local.join(format!("f{i}")), pattern(10_000 + i, i as u8)).unwrap();
+    }
+    // As over a direct connection: the extra workers fail to start, the
+    // connection itself carries every file.
+    assert_eq!(put_r_bounded(&conn, &local, "once-tree", 2), (PSFTP_OK, 0));
+    let remote = s.home.join("once-tree");
+    for i in 0..4 {
+        let name = format!("f{i}");
+        assert_eq!(
+            std::fs::read(remote.join(&name)).unwrap(),
+            pattern(10_000 + i, i as u8),
+            "{name}"
+        );
+    }
+    let _ = std::fs::remove_dir(
+        std::env::temp_dir().join(format!("psftp-once-lock-{}", std::process::id())),
+    );
+}

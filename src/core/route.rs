@@ -99,16 +99,27 @@ impl Cutter {
 /// ProxyCommand child.
 #[derive(Default)]
 pub struct Chain {
-    pumps: Vec<JoinHandle<()>>,
+    pumps: Vec<PumpThread>,
     child: Option<ProxyChild>,
 }
 
+/// A pump thread and a duplicate of the stream it feeds (the next
+/// session's).
+struct PumpThread {
+    thread: JoinHandle<()>,
+    above: OwnedFd,
+}
+
 impl Chain {
-    /// Wait for the pumps (they end once the stream above them ends; each
-    /// gives its hop at most `TEARDOWN`), then reap the ProxyCommand.
+    /// End each pump's stream above and wait for it (each gives its hop at
+    /// most `TEARDOWN`), innermost first, then reap the ProxyCommand.
+    /// Ending the stream here, not only in Link::close, bounds the wait
+    /// on every path: a route dropped because its session failed (no SFTP
+    /// channel, no Link) would otherwise leave its pumps in poll forever.
     pub fn close(&mut self) {
         while let Some(p) = self.pumps.pop() {
-            let _ = p.join();
+            shutdown(p.above.as_fd());
+            let _ = p.thread.join();
         }
         if let Some(c) = self.child.take() {
             c.reap();
@@ -490,6 +501,7 @@ pub fn jump(
     ours.set_nonblocking(true).map_err(fail)?;
     cutter.add(ours.as_fd())?;
     cutter.add(theirs.as_fd())?;
+    let above = theirs.as_fd().try_clone_to_owned().map_err(fail)?;
     session.set_blocking(false);
     let mut pump = Pump {
         session,
@@ -509,7 +521,10 @@ pub fn jump(
         .name("psftp-jump".into())
         .spawn(move || pump.run())
         .map_err(fail)?;
-    chain.pumps.push(handle);
+    chain.pumps.push(PumpThread {
+        thread: handle,
+        above,
+    });
     Ok(Stream(OwnedFd::from(theirs)))
 }
 
