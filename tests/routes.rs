@@ -945,3 +945,60 @@ fn extra_connections_through_a_jump_host_that_get_no_sftp_do_not_hang_the_tree()
         std::env::temp_dir().join(format!("psftp-once-lock-{}", std::process::id())),
     );
 }
+
+/// Against a server that needed the keyboard-interactive callback (a
+/// one-time code), a tree operation with parallelism runs on the one
+/// connection: no extra connection answers the code's prompt with the
+/// password and counts as a failed login.
+#[test]
+fn a_tree_operation_after_a_second_factor_makes_no_extra_logins() {
+    let (s, counter) = kbd_server();
+    let mut n = counter.lock().unwrap();
+    let opts = Opts::trusting(s);
+    let dir = local_scratch("kbd-tree");
+    let log = dir.join("psftp.log");
+    let lp = c(log.to_str().unwrap());
+    check(unsafe { psftp_cnopts_set_log(opts.0, true, lp.as_ptr()) }).unwrap();
+    let mut kbd = Kbd {
+        code: hotp(s.var("PSFTP_TEST_OATH_SECRET"), *n),
+        ..Kbd::default()
+    };
+    let o = COpts::from_login(&Login::password(s), &opts);
+    set_kbd(&o, &mut kbd);
+    let conn = o.connect().unwrap();
+    *n += 1;
+    let local = dir.join("tree");
+    std::fs::create_dir_all(&local).unwrap();
+    for i in 0..6 {
+        std::fs::write(local.join(format!("f{i}")), pattern(20_000 + i, i as u8)).unwrap();
+    }
+    let sshd_log = || std::fs::read_to_string(s.dir.join("sshd.log")).unwrap();
+    let count = |text: &str| {
+        (
+            text.matches("Connection from ").count(),
+            text.matches("Failed ").count(),
+        )
+    };
+    let before = count(&sshd_log());
+    assert_eq!(put_r_bounded(&conn, &local, "kbd-tree", 4), (PSFTP_OK, 0));
+    for i in 0..6 {
+        let name = format!("f{i}");
+        assert_eq!(
+            std::fs::read(s.home.join("kbd-tree").join(&name)).unwrap(),
+            pattern(20_000 + i, i as u8),
+            "{name}"
+        );
+    }
+    assert_eq!(
+        count(&sshd_log()),
+        before,
+        "no new connection, no failed login"
+    );
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        text.contains("needed the keyboard-interactive callback")
+            && text.contains("runs on this connection alone"),
+        "{text}"
+    );
+    drop(conn);
+}
