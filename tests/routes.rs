@@ -1002,3 +1002,35 @@ fn a_tree_operation_after_a_second_factor_makes_no_extra_logins() {
     );
     drop(conn);
 }
+
+/// A jump host's pump sends its own keepalives while the route is idle
+/// (they go out only when the socket has room: a keepalive sent in part
+/// would wedge libssh2). Watched through a relay in front of the jump
+/// host, with the connection locked so that its own keepalives (which
+/// the pump would carry too) pause.
+#[test]
+fn the_jump_hosts_pump_sends_keepalives_while_idle() {
+    let s = server();
+    let relay = relay::Relay::start(s.port);
+    let dir = local_scratch("jump-keepalive");
+    // The server is its own jump host, reached through the relay.
+    let known = std::fs::read_to_string(s.known_hosts()).unwrap();
+    let both = known.clone()
+        + &known.replace(
+            &format!("[127.0.0.1]:{} ", s.port),
+            &format!("[127.0.0.1]:{} ", relay.port),
+        );
+    let opts = Opts::new(Some(&write(&dir.join("known_hosts"), &both)));
+    check(psftp_cnopts_set_keepalive(opts.0, 1)).unwrap();
+    let hop = format!("{}@127.0.0.1:{}", s.user(), relay.port);
+    check(unsafe { psftp_cnopts_set_proxy_jump(opts.0, c(&hop).as_ptr()) }).unwrap();
+    let key = s.file("id_ed25519");
+    let conn = Login::key(s, &key).connect(&opts).unwrap();
+    assert_eq!(relay.connections(), 1);
+    check(psftp_lock(conn.0)).unwrap();
+    let before = relay.bytes_up();
+    std::thread::sleep(Duration::from_millis(3500));
+    assert!(relay.bytes_up() > before, "the pump sent keepalives");
+    check(psftp_unlock(conn.0)).unwrap();
+    assert_eq!(pwd(&conn), s.home.display().to_string());
+}

@@ -186,7 +186,10 @@ fn send_if_idle(state: &ReentrantMutex<RefCell<State>>) {
         return;
     };
     if !st.closed {
-        let _ = st.session().keepalive_send();
+        // The session is blocking, but libssh2 sends keepalives without
+        // its blocking loop: one sent in part would wedge the session
+        // (see keepalive_if_room, which makes that all but impossible).
+        let _ = super::route::keepalive_if_room(st.session());
     }
 }
 

@@ -63,6 +63,44 @@ fn shutdown(fd: BorrowedFd<'_>) {
     unsafe { libc::shutdown(fd.as_raw_fd(), libc::SHUT_RDWR) };
 }
 
+/// Send `session` a keepalive only when it can go out whole; Err when it
+/// went out in part after all (the session can then send nothing more).
+///
+/// libssh2_keepalive_send ignores EAGAIN and returns 0, but a keepalive
+/// sent in part stays the pending packet under the address of a buffer on
+/// its stack: every later send of the session then fails with EAGAIN
+/// ("Address is different"), for ever, and a caller that waits for the
+/// socket to be writable spins. So only when no send of the session is
+/// waiting and the socket has room (a packet this small then goes whole).
+pub fn keepalive_if_room(session: &Session) -> std::result::Result<(), String> {
+    let outbound = |s: &Session| {
+        matches!(
+            s.block_directions(),
+            BlockDirections::Outbound | BlockDirections::Both
+        )
+    };
+    if outbound(session) {
+        return Ok(());
+    }
+    let mut fds = [libc::pollfd {
+        fd: session.as_raw_fd(),
+        events: libc::POLLOUT,
+        revents: 0,
+    }];
+    // SAFETY: poll writes only the revents of the one entry of `fds`; it
+    // does not wait (timeout 0).
+    let rc = unsafe { libc::poll(fds.as_mut_ptr(), 1, 0) };
+    if rc != 1 || fds[0].revents & libc::POLLOUT == 0 {
+        return Ok(());
+    }
+    // A socket error shows in the next call that uses the session.
+    let _ = session.keepalive_send();
+    if outbound(session) {
+        return Err("a keepalive was sent only in part: libssh2 can send nothing more".into());
+    }
+    Ok(())
+}
+
 /// Shuts every socket of a route down, from any thread.
 #[derive(Debug, Default)]
 pub struct Cutter {
@@ -566,7 +604,6 @@ enum Op {
     Eof,
     Close,
     Disconnect,
-    Keepalive,
 }
 
 struct Pump {
@@ -781,12 +818,7 @@ impl Pump {
             return Err("the connection to the jump host broke".to_string());
         }
         if rc == 0 && self.pending.is_none() {
-            let r = self
-                .session
-                .keepalive_send()
-                .map(|_| ())
-                .map_err(Into::into);
-            let _ = self.outcome(Op::Keepalive, r);
+            keepalive_if_room(&self.session)?;
         }
         Ok(())
     }
