@@ -829,7 +829,39 @@ impl Pump {
     fn goodbye(&mut self) {
         let deadline = Instant::now() + TEARDOWN;
         let mut stage = 0;
+        let mut scratch = vec![0u8; PUMP_CHUNK];
         while stage < 4 && Instant::now() < deadline {
+            // A channel read that was half-way through sending (a window
+            // adjust) must be finished before any goodbye can go out; what
+            // it reads has nowhere to go any more.
+            let step = if self.pending == Some(Op::Read) {
+                let r = self.channel.read(&mut scratch);
+                match self.outcome(Op::Read, r) {
+                    Step::Done(_) => continue,
+                    other => other.map(|_| ()),
+                }
+            } else {
+                self.goodbye_step(stage)
+            };
+            match step {
+                Step::Done(()) => stage += 1,
+                Step::Failed(_) => break,
+                Step::Again => self.wait_briefly(),
+            }
+        }
+        // SAFETY: shutdown(2) touches no memory; the hop session's
+        // descriptor stays open until the session (which this pump owns) is
+        // dropped, after this.
+        unsafe { libc::shutdown(self.session_fd, libc::SHUT_RDWR) };
+        let _ = self.local.shutdown(std::net::Shutdown::Both);
+        // Freeing the channel and session must not wait on EAGAIN: with
+        // the socket shut down every call fails at once.
+        self.session.set_blocking(true);
+    }
+
+    /// Stage `stage` of the goodbye: flush, EOF, close, disconnect.
+    fn goodbye_step(&mut self, stage: u8) -> Step<()> {
+        loop {
             let step = match stage {
                 0 if !self.up.is_empty() => match self.channel_write() {
                     Step::Done(n) => {
@@ -858,33 +890,27 @@ impl Pump {
                     self.outcome(Op::Disconnect, r)
                 }
             };
-            match step {
-                Step::Done(()) => stage += 1,
-                Step::Failed(_) => break,
-                Step::Again => {
-                    let mut fds = [libc::pollfd {
-                        fd: self.session_fd,
-                        events: libc::POLLIN
-                            | if self.outbound_blocked() {
-                                libc::POLLOUT
-                            } else {
-                                0
-                            },
-                        revents: 0,
-                    }];
-                    // SAFETY: as in `wait`: one entry, ours and writable.
-                    unsafe { libc::poll(fds.as_mut_ptr(), 1, 50) };
-                }
-            }
+            return step;
         }
-        // SAFETY: shutdown(2) touches no memory; the hop session's
-        // descriptor stays open until the session (which this pump owns) is
-        // dropped, after this.
-        unsafe { libc::shutdown(self.session_fd, libc::SHUT_RDWR) };
-        let _ = self.local.shutdown(std::net::Shutdown::Both);
-        // Freeing the channel and session must not wait on EAGAIN: with
-        // the socket shut down every call fails at once.
-        self.session.set_blocking(true);
+    }
+
+    /// Wait (at most 50 ms) for the session's socket to become ready in
+    /// the direction libssh2 is blocked on; only that direction, or data
+    /// waiting unread would wake poll at once, every time.
+    fn wait_briefly(&self) {
+        let events = match self.session.block_directions() {
+            BlockDirections::Inbound => libc::POLLIN,
+            BlockDirections::Outbound => libc::POLLOUT,
+            BlockDirections::Both => libc::POLLIN | libc::POLLOUT,
+            _ => 0,
+        };
+        let mut fds = [libc::pollfd {
+            fd: self.session_fd,
+            events,
+            revents: 0,
+        }];
+        // SAFETY: as in `wait`: one entry, ours and writable.
+        unsafe { libc::poll(fds.as_mut_ptr(), 1, 50) };
     }
 }
 
