@@ -362,26 +362,7 @@ fn an_explicit_jump_list_and_the_callers_key_open_every_hop() {
         net.logins("BASTION2"),
         net.logins("TARGET"),
     );
-    let mut xopts = std::ptr::null_mut();
-    check(unsafe { psftp_transfer_opts_new(&mut xopts) }).unwrap();
-    check(psftp_transfer_opts_set_parallelism(xopts, 3)).unwrap();
-    let mut failures = std::ptr::null_mut();
-    let rc = unsafe {
-        psftp_put_r(
-            conn.0,
-            c(local.to_str().unwrap()).as_ptr(),
-            c("jump-tree").as_ptr(),
-            true,
-            false,
-            None,
-            std::ptr::null_mut(),
-            xopts,
-            &mut failures,
-        )
-    };
-    psftp_transfer_opts_free(xopts);
-    unsafe { psftp_failure_list_free(failures) };
-    check(rc).unwrap();
+    assert_eq!(put_r_bounded(&conn, &local, "jump-tree", 3), (PSFTP_OK, 0));
     let after = (
         net.logins("BASTION1"),
         net.logins("BASTION2"),
@@ -525,39 +506,13 @@ fn a_socket_the_caller_connected_carries_the_connection() {
     assert_eq!(pwd(&conn), s.home.display().to_string());
     // The socket carries this connection only: a tree operation runs on
     // it alone, and its data is intact.
-    let local = local_scratch("socket-tree");
-    for i in 0..4 {
-        std::fs::write(local.join(format!("f{i}")), pattern(50_000 + i, i as u8)).unwrap();
-    }
+    let local = local_tree(&local_scratch("socket-tree"), 4, 50_000);
     let rdir = remote_scratch("socket-tree");
-    let mut xopts = std::ptr::null_mut();
-    check(unsafe { psftp_transfer_opts_new(&mut xopts) }).unwrap();
-    check(psftp_transfer_opts_set_parallelism(xopts, 3)).unwrap();
-    let mut failures = std::ptr::null_mut();
-    let rc = unsafe {
-        psftp_put_r(
-            conn.0,
-            c(local.to_str().unwrap()).as_ptr(),
-            c(rdir.to_str().unwrap()).as_ptr(),
-            true,
-            false,
-            None,
-            std::ptr::null_mut(),
-            xopts,
-            &mut failures,
-        )
-    };
-    psftp_transfer_opts_free(xopts);
-    unsafe { psftp_failure_list_free(failures) };
-    check(rc).unwrap();
-    for i in 0..4 {
-        let name = format!("f{i}");
-        assert_eq!(
-            std::fs::read(rdir.join(&name)).unwrap(),
-            pattern(50_000 + i, i as u8),
-            "{name}"
-        );
-    }
+    assert_eq!(
+        put_r_bounded(&conn, &local, rdir.to_str().unwrap(), 3),
+        (PSFTP_OK, 0)
+    );
+    assert_tree(&rdir, 4, 50_000);
     drop(conn);
     // A ProxyCommand cannot also carry it.
     let sock = std::net::TcpStream::connect(("127.0.0.1", s.port)).unwrap();
@@ -847,9 +802,31 @@ fn keyboard_interactive_callback_answers_the_second_factor() {
     assert_eq!(KBD_FINALIZED.load(SeqCst), before + 2);
 }
 
+/// `n` files f0, f1, .. of `base` + i bytes in `dir`/tree.
+fn local_tree(dir: &Path, n: usize, base: usize) -> PathBuf {
+    let tree = dir.join("tree");
+    std::fs::create_dir_all(&tree).unwrap();
+    for i in 0..n {
+        std::fs::write(tree.join(format!("f{i}")), pattern(base + i, i as u8)).unwrap();
+    }
+    tree
+}
+
+/// `remote` (seen through the file system) holds local_tree's files intact.
+fn assert_tree(remote: &Path, n: usize, base: usize) {
+    for i in 0..n {
+        let name = format!("f{i}");
+        let got = std::fs::read(remote.join(&name)).unwrap();
+        assert!(got == pattern(base + i, i as u8), "{name}");
+    }
+}
+
 /// put_r with `parallelism` from `local` to `remote` on a thread, failing
 /// the test (instead of hanging it) if it does not return within 2
 /// minutes. The result code and the failures' count.
+///
+/// (`conn` is used from that thread while this one waits: psftp
+/// connections may be used from any thread.)
 fn put_r_bounded(conn: &Conn, local: &Path, remote: &str, parallelism: c_int) -> (c_int, usize) {
     let (raw, local, remote) = (conn.0 as usize, c(local.to_str().unwrap()), c(remote));
     let (tx, rx) = std::sync::mpsc::channel();
@@ -924,23 +901,11 @@ fn extra_connections_through_a_jump_host_that_get_no_sftp_do_not_hang_the_tree()
     check(unsafe { psftp_cnopts_set_proxy_jump(opts.0, c(&hop).as_ptr()) }).unwrap();
     let key = jump.file("id_ed25519");
     let conn = Login::key(s, &key).connect(&opts).unwrap();
-    let local = dir.join("tree");
-    std::fs::create_dir_all(&local).unwrap();
-    for i in 0..4 {
-        std::fs::write(local.join(format!("f{i}")), pattern(10_000 + i, i as u8)).unwrap();
-    }
+    let local = local_tree(&dir, 4, 10_000);
     // As over a direct connection: the extra workers fail to start, the
     // connection itself carries every file.
     assert_eq!(put_r_bounded(&conn, &local, "once-tree", 2), (PSFTP_OK, 0));
-    let remote = s.home.join("once-tree");
-    for i in 0..4 {
-        let name = format!("f{i}");
-        assert_eq!(
-            std::fs::read(remote.join(&name)).unwrap(),
-            pattern(10_000 + i, i as u8),
-            "{name}"
-        );
-    }
+    assert_tree(&s.home.join("once-tree"), 4, 10_000);
     let _ = std::fs::remove_dir(
         std::env::temp_dir().join(format!("psftp-once-lock-{}", std::process::id())),
     );
@@ -967,11 +932,7 @@ fn a_tree_operation_after_a_second_factor_makes_no_extra_logins() {
     set_kbd(&o, &mut kbd);
     let conn = o.connect().unwrap();
     *n += 1;
-    let local = dir.join("tree");
-    std::fs::create_dir_all(&local).unwrap();
-    for i in 0..6 {
-        std::fs::write(local.join(format!("f{i}")), pattern(20_000 + i, i as u8)).unwrap();
-    }
+    let local = local_tree(&dir, 6, 20_000);
     let sshd_log = || std::fs::read_to_string(s.dir.join("sshd.log")).unwrap();
     let count = |text: &str| {
         (
@@ -981,14 +942,7 @@ fn a_tree_operation_after_a_second_factor_makes_no_extra_logins() {
     };
     let before = count(&sshd_log());
     assert_eq!(put_r_bounded(&conn, &local, "kbd-tree", 4), (PSFTP_OK, 0));
-    for i in 0..6 {
-        let name = format!("f{i}");
-        assert_eq!(
-            std::fs::read(s.home.join("kbd-tree").join(&name)).unwrap(),
-            pattern(20_000 + i, i as u8),
-            "{name}"
-        );
-    }
+    assert_tree(&s.home.join("kbd-tree"), 6, 20_000);
     assert_eq!(
         count(&sshd_log()),
         before,
