@@ -476,7 +476,8 @@ typedef struct psftp_kbdint_request {
  * from each of them, but never two at once: `user_data` must be usable
  * from any thread, one call at a time. Not called for the extra
  * connections of tree and split operations (a one-time code cannot be
- * given twice): against a server that needs it they are not made.
+ * given twice): once the callback was called while connecting (for the
+ * server or a jump host), those operations run on the one connection.
  */
 typedef int (*psftp_kbdint_cb)(const struct psftp_kbdint_request *request,
                                struct psftp_kbdint_answers *answers,
@@ -916,7 +917,10 @@ int psftp_cnopts_set_proxy_jump(struct psftp_cnopts *opts, const char *hops);
  * connection, as ssh's ProxyCommand: run by /bin/sh, with %h (host), %p
  * (port), %r (user), %n (the name given), %% and %d %u %l %i expanded.
  * It runs in its own process group; psftp_close() ends and reaps it
- * (SIGTERM, then SIGKILL if it lingers). What it writes on stderr goes
+ * (SIGTERM, then SIGKILL if it lingers). Being in a background group, it
+ * cannot prompt on the terminal: a read from the terminal stops it
+ * (SIGTTIN) and the connect then fails on its timeout, so give it what it
+ * needs non-interactively (a key, an agent, BatchMode). What it writes on stderr goes
  * to the log, and its end into the error message when the connection
  * fails. NULL removes the setting. Replaces a jump-host list set here.
  * Messages, the log and psftp_cnopts_ssh_config_report() quote the

@@ -443,7 +443,13 @@ fn connect_with_key_data(
     check(unsafe { psftp_connect_opts_new(c("127.0.0.1").as_ptr(), &mut o) }).unwrap();
     check(psftp_connect_opts_set_port(o, s.port as c_int)).unwrap();
     check(psftp_connect_opts_set_cnopts(o, cnopts.0)).unwrap();
-    check(unsafe { psftp_connect_opts_set_username(o, c(s.user()).as_ptr()) }).unwrap();
+    // "...+username": the value is also given as the user name.
+    let user = if slot.ends_with("+username") {
+        value
+    } else {
+        s.user()
+    };
+    check(unsafe { psftp_connect_opts_set_username(o, c(user).as_ptr()) }).unwrap();
     if also_password {
         check(unsafe { psftp_connect_opts_set_password(o, c(s.password()).as_ptr()) }).unwrap();
     }
@@ -582,6 +588,19 @@ fn no_secret_in_any_message_or_log() {
     let texts = connect_with_slot("username", s.password(), true, &log);
     assert!(texts.iter().all(|t| !t.contains(s.password())), "{texts:?}");
     assert!(texts[0].contains("<redacted>"), "{}", texts[0]);
+    // Likewise the passphrase of a key from memory given as the user name.
+    let log = dir.join("log-user-data");
+    let texts = connect_with_slot(
+        "private_key_data_pass+username",
+        s.passphrase(),
+        false,
+        &log,
+    );
+    assert!(
+        texts.iter().all(|t| !t.contains(s.passphrase())),
+        "{texts:?}"
+    );
+    assert!(texts[0].contains("as '<redacted>'"), "{}", texts[0]);
 }
 
 /// The hostile server's keyboard-interactive user: "Code: ", a wrong

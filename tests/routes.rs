@@ -366,26 +366,7 @@ fn an_explicit_jump_list_and_the_callers_key_open_every_hop() {
         net.logins("BASTION2"),
         net.logins("TARGET"),
     );
-    let mut xopts = std::ptr::null_mut();
-    check(unsafe { psftp_transfer_opts_new(&mut xopts) }).unwrap();
-    check(psftp_transfer_opts_set_parallelism(xopts, 3)).unwrap();
-    let mut failures = std::ptr::null_mut();
-    let rc = unsafe {
-        psftp_put_r(
-            conn.0,
-            c(local.to_str().unwrap()).as_ptr(),
-            c("jump-tree").as_ptr(),
-            true,
-            false,
-            None,
-            std::ptr::null_mut(),
-            xopts,
-            &mut failures,
-        )
-    };
-    psftp_transfer_opts_free(xopts);
-    unsafe { psftp_failure_list_free(failures) };
-    check(rc).unwrap();
+    assert_eq!(put_r_bounded(&conn, &local, "jump-tree", 3), (PSFTP_OK, 0));
     let after = (
         net.logins("BASTION1"),
         net.logins("BASTION2"),
@@ -529,39 +510,13 @@ fn a_socket_the_caller_connected_carries_the_connection() {
     assert_eq!(pwd(&conn), s.home.display().to_string());
     // The socket carries this connection only: a tree operation runs on
     // it alone, and its data is intact.
-    let local = local_scratch("socket-tree");
-    for i in 0..4 {
-        std::fs::write(local.join(format!("f{i}")), pattern(50_000 + i, i as u8)).unwrap();
-    }
+    let local = local_tree(&local_scratch("socket-tree"), 4, 50_000);
     let rdir = remote_scratch("socket-tree");
-    let mut xopts = std::ptr::null_mut();
-    check(unsafe { psftp_transfer_opts_new(&mut xopts) }).unwrap();
-    check(psftp_transfer_opts_set_parallelism(xopts, 3)).unwrap();
-    let mut failures = std::ptr::null_mut();
-    let rc = unsafe {
-        psftp_put_r(
-            conn.0,
-            c(local.to_str().unwrap()).as_ptr(),
-            c(rdir.to_str().unwrap()).as_ptr(),
-            true,
-            false,
-            None,
-            std::ptr::null_mut(),
-            xopts,
-            &mut failures,
-        )
-    };
-    psftp_transfer_opts_free(xopts);
-    unsafe { psftp_failure_list_free(failures) };
-    check(rc).unwrap();
-    for i in 0..4 {
-        let name = format!("f{i}");
-        assert_eq!(
-            std::fs::read(rdir.join(&name)).unwrap(),
-            pattern(50_000 + i, i as u8),
-            "{name}"
-        );
-    }
+    assert_eq!(
+        put_r_bounded(&conn, &local, rdir.to_str().unwrap(), 3),
+        (PSFTP_OK, 0)
+    );
+    assert_tree(&rdir, 4, 50_000);
     drop(conn);
     // A ProxyCommand cannot also carry it.
     let sock = std::net::TcpStream::connect(("127.0.0.1", s.port)).unwrap();
@@ -849,4 +804,191 @@ fn keyboard_interactive_callback_answers_the_second_factor() {
     assert_eq!(KBD_FINALIZED.load(SeqCst), before + 1);
     drop(alone);
     assert_eq!(KBD_FINALIZED.load(SeqCst), before + 2);
+}
+
+/// `n` files f0, f1, .. of `base` + i bytes in `dir`/tree.
+fn local_tree(dir: &Path, n: usize, base: usize) -> PathBuf {
+    let tree = dir.join("tree");
+    std::fs::create_dir_all(&tree).unwrap();
+    for i in 0..n {
+        std::fs::write(tree.join(format!("f{i}")), pattern(base + i, i as u8)).unwrap();
+    }
+    tree
+}
+
+/// `remote` (seen through the file system) holds local_tree's files intact.
+fn assert_tree(remote: &Path, n: usize, base: usize) {
+    for i in 0..n {
+        let name = format!("f{i}");
+        let got = std::fs::read(remote.join(&name)).unwrap();
+        assert!(got == pattern(base + i, i as u8), "{name}");
+    }
+}
+
+/// put_r with `parallelism` from `local` to `remote` on a thread, failing
+/// the test (instead of hanging it) if it does not return within 2
+/// minutes. The result code and the failures' count.
+///
+/// (`conn` is used from that thread while this one waits: psftp
+/// connections may be used from any thread.)
+fn put_r_bounded(conn: &Conn, local: &Path, remote: &str, parallelism: c_int) -> (c_int, usize) {
+    let (raw, local, remote) = (conn.0 as usize, c(local.to_str().unwrap()), c(remote));
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut xopts = std::ptr::null_mut();
+        check(unsafe { psftp_transfer_opts_new(&mut xopts) }).unwrap();
+        check(psftp_transfer_opts_set_parallelism(xopts, parallelism)).unwrap();
+        let mut failures = std::ptr::null_mut();
+        let rc = unsafe {
+            psftp_put_r(
+                raw as *mut psftp_conn,
+                local.as_ptr(),
+                remote.as_ptr(),
+                true,
+                false,
+                None,
+                std::ptr::null_mut(),
+                xopts,
+                &mut failures,
+            )
+        };
+        psftp_transfer_opts_free(xopts);
+        let n = if failures.is_null() {
+            0
+        } else {
+            unsafe { (*failures).count }
+        };
+        unsafe { psftp_failure_list_free(failures) };
+        let _ = tx.send((rc, n));
+    });
+    rx.recv_timeout(Duration::from_secs(120))
+        .expect("put_r did not return within 2 minutes")
+}
+
+/// A server whose SFTP subsystem starts once: the connection gets it, a
+/// tree operation's extra connections get a channel that closes at once.
+fn sftp_once_server() -> &'static Server {
+    static S: OnceLock<Server> = OnceLock::new();
+    S.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("psftp-once-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        // The shared server's key logs in here too (it is the jump host).
+        let jump_key = format!("{}.pub", server().file("id_ed25519"));
+        let s = Server::spawn_with(&dir, &[("PSFTP_SSHD_AUTHORIZE", &jump_key)]);
+        let lock = std::env::temp_dir().join(format!("psftp-once-lock-{}", std::process::id()));
+        let script = write(
+            &dir.join("sftp-once.sh"),
+            &format!(
+                "#!/bin/sh\nmkdir {} 2>/dev/null && exec /usr/lib/openssh/sftp-server\nexit 1\n",
+                lock.display()
+            ),
+        );
+        let keys = std::fs::read_to_string(s.file("authorized_keys")).unwrap();
+        let forced: String = keys
+            .lines()
+            .map(|l| format!("command=\"sh {script}\" {l}\n"))
+            .collect();
+        std::fs::write(s.file("authorized_keys"), forced).unwrap();
+        s
+    })
+}
+
+#[test]
+fn extra_connections_through_a_jump_host_that_get_no_sftp_do_not_hang_the_tree() {
+    let (jump, s) = (server(), sftp_once_server());
+    let dir = local_scratch("once");
+    let known = dir.join("known_hosts");
+    let both = std::fs::read_to_string(jump.known_hosts()).unwrap()
+        + &std::fs::read_to_string(s.known_hosts()).unwrap();
+    let opts = Opts::new(Some(&write(&known, &both)));
+    let hop = format!("{}@127.0.0.1:{}", jump.user(), jump.port);
+    check(unsafe { psftp_cnopts_set_proxy_jump(opts.0, c(&hop).as_ptr()) }).unwrap();
+    let key = jump.file("id_ed25519");
+    let conn = Login::key(s, &key).connect(&opts).unwrap();
+    let local = local_tree(&dir, 4, 10_000);
+    // As over a direct connection: the extra workers fail to start, the
+    // connection itself carries every file.
+    assert_eq!(put_r_bounded(&conn, &local, "once-tree", 2), (PSFTP_OK, 0));
+    assert_tree(&s.home.join("once-tree"), 4, 10_000);
+    let _ = std::fs::remove_dir(
+        std::env::temp_dir().join(format!("psftp-once-lock-{}", std::process::id())),
+    );
+}
+
+/// Against a server that needed the keyboard-interactive callback (a
+/// one-time code), a tree operation with parallelism runs on the one
+/// connection: no extra connection answers the code's prompt with the
+/// password and counts as a failed login.
+#[test]
+fn a_tree_operation_after_a_second_factor_makes_no_extra_logins() {
+    let (s, counter) = kbd_server();
+    let mut n = counter.lock().unwrap();
+    let opts = Opts::trusting(s);
+    let dir = local_scratch("kbd-tree");
+    let log = dir.join("psftp.log");
+    let lp = c(log.to_str().unwrap());
+    check(unsafe { psftp_cnopts_set_log(opts.0, true, lp.as_ptr()) }).unwrap();
+    let mut kbd = Kbd {
+        code: hotp(s.var("PSFTP_TEST_OATH_SECRET"), *n),
+        ..Kbd::default()
+    };
+    let o = COpts::from_login(&Login::password(s), &opts);
+    set_kbd(&o, &mut kbd);
+    let conn = o.connect().unwrap();
+    *n += 1;
+    let local = local_tree(&dir, 6, 20_000);
+    let sshd_log = || std::fs::read_to_string(s.dir.join("sshd.log")).unwrap();
+    let count = |text: &str| {
+        (
+            text.matches("Connection from ").count(),
+            text.matches("Failed ").count(),
+        )
+    };
+    let before = count(&sshd_log());
+    assert_eq!(put_r_bounded(&conn, &local, "kbd-tree", 4), (PSFTP_OK, 0));
+    assert_tree(&s.home.join("kbd-tree"), 6, 20_000);
+    assert_eq!(
+        count(&sshd_log()),
+        before,
+        "no new connection, no failed login"
+    );
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        text.contains("needed the keyboard-interactive callback")
+            && text.contains("runs on this connection alone"),
+        "{text}"
+    );
+    drop(conn);
+}
+
+/// A jump host's pump sends its own keepalives while the route is idle
+/// (they go out only when the socket has room: a keepalive sent in part
+/// would wedge libssh2). Watched through a relay in front of the jump
+/// host, with the connection locked so that its own keepalives (which
+/// the pump would carry too) pause.
+#[test]
+fn the_jump_hosts_pump_sends_keepalives_while_idle() {
+    let s = server();
+    let relay = relay::Relay::start(s.port);
+    let dir = local_scratch("jump-keepalive");
+    // The server is its own jump host, reached through the relay.
+    let known = std::fs::read_to_string(s.known_hosts()).unwrap();
+    let both = known.clone()
+        + &known.replace(
+            &format!("[127.0.0.1]:{} ", s.port),
+            &format!("[127.0.0.1]:{} ", relay.port),
+        );
+    let opts = Opts::new(Some(&write(&dir.join("known_hosts"), &both)));
+    check(psftp_cnopts_set_keepalive(opts.0, 1)).unwrap();
+    let hop = format!("{}@127.0.0.1:{}", s.user(), relay.port);
+    check(unsafe { psftp_cnopts_set_proxy_jump(opts.0, c(&hop).as_ptr()) }).unwrap();
+    let key = s.file("id_ed25519");
+    let conn = Login::key(s, &key).connect(&opts).unwrap();
+    assert_eq!(relay.connections(), 1);
+    check(psftp_lock(conn.0)).unwrap();
+    let before = relay.bytes_up();
+    std::thread::sleep(Duration::from_millis(3500));
+    assert!(relay.bytes_up() > before, "the pump sent keepalives");
+    check(psftp_unlock(conn.0)).unwrap();
+    assert_eq!(pwd(&conn), s.home.display().to_string());
 }

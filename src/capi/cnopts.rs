@@ -531,7 +531,10 @@ pub unsafe extern "C" fn psftp_cnopts_set_proxy_jump(
 /// connection, as ssh's ProxyCommand: run by /bin/sh, with %h (host), %p
 /// (port), %r (user), %n (the name given), %% and %d %u %l %i expanded.
 /// It runs in its own process group; psftp_close() ends and reaps it
-/// (SIGTERM, then SIGKILL if it lingers). What it writes on stderr goes
+/// (SIGTERM, then SIGKILL if it lingers). Being in a background group, it
+/// cannot prompt on the terminal: a read from the terminal stops it
+/// (SIGTTIN) and the connect then fails on its timeout, so give it what it
+/// needs non-interactively (a key, an agent, BatchMode). What it writes on stderr goes
 /// to the log, and its end into the error message when the connection
 /// fails. NULL removes the setting. Replaces a jump-host list set here.
 /// Messages, the log and psftp_cnopts_ssh_config_report() quote the

@@ -61,7 +61,8 @@ static ANSWERS: Registry<Mutex<KbdAnswers>> = Registry::new("psftp_kbdint_answer
 /// from each of them, but never two at once: `user_data` must be usable
 /// from any thread, one call at a time. Not called for the extra
 /// connections of tree and split operations (a one-time code cannot be
-/// given twice): against a server that needs it they are not made.
+/// given twice): once the callback was called while connecting (for the
+/// server or a jump host), those operations run on the one connection.
 pub type psftp_kbdint_cb = Option<
     unsafe extern "C" fn(
         request: *const psftp_kbdint_request,

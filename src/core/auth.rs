@@ -178,6 +178,10 @@ pub struct Credentials<'a> {
     pub identities_only: bool,
     pub agent: AgentChoice,
     pub kbdint: Option<&'a KbdIntCallback>,
+    /// Set once `kbdint` was asked: the connection then needed the
+    /// application (a one-time code, say), which its extra connections
+    /// cannot ask.
+    pub kbdint_asked: &'a std::cell::Cell<bool>,
     /// Learns the callback's answers, to keep them out of every message.
     pub redactor: &'a Redactor,
 }
@@ -723,6 +727,7 @@ fn answer_round(
     }
     let mut answers = KbdAnswers::new(texts.len());
     if let Some(cb) = c.kbdint {
+        c.kbdint_asked.set(true);
         let prompts: Vec<KbdPrompt<'_>> = texts
             .iter()
             .map(|(t, echo)| KbdPrompt {

@@ -86,6 +86,8 @@ pub struct Connection {
     link: Mutex<Option<Link>>,
     /// The jump hosts' keys, which extra connections must see again.
     hop_keys: Vec<ServerKey>,
+    /// The keyboard-interactive callback was asked while connecting.
+    kbdint_asked: bool,
     /// The connection's secrets, kept out of the errors of its extra
     /// connections (the log has its own reference).
     redactor: Redactor,
@@ -184,7 +186,10 @@ fn send_if_idle(state: &ReentrantMutex<RefCell<State>>) {
         return;
     };
     if !st.closed {
-        let _ = st.session().keepalive_send();
+        // The session is blocking, but libssh2 sends keepalives without
+        // its blocking loop: one sent in part would wedge the session
+        // (see keepalive_if_room, which makes that all but impossible).
+        let _ = super::route::keepalive_if_room(st.session());
     }
 }
 
@@ -203,16 +208,17 @@ impl Connection {
     /// same credentials and log (the tree and split operations' extra
     /// workers). Its sockets are registered with `cutter` as they appear.
     pub fn connect_sibling(&self, cutter: Arc<Cutter>) -> Result<Connection> {
+        if let Some(why) = self.sole_connection() {
+            log_to!(
+                self.log,
+                "{why}; the operation runs on this connection alone"
+            );
+            return Err(Error::new(ErrorKind::Unsupported, why));
+        }
         let mut spec = ConnectSpec {
             default_path: None,
             ..self.spec.clone()
         };
-        if spec.socket.is_some() {
-            return Err(Error::new(
-                ErrorKind::Unsupported,
-                "no extra connection over the application's socket (it carries this one)",
-            ));
-        }
         // Trust exactly the keys this connection verified: no second round
         // of known_hosts, callbacks or accept-new on a worker thread; and
         // no keyboard-interactive prompts from a worker either (a one-time
@@ -226,6 +232,22 @@ impl Connection {
             spec.cnopts.connect_timeout = Some(spec.cnopts.connect_timeout.map_or(t, |c| c.min(t)));
         }
         Connection::connect_with_log(spec, self.log.clone(), self.redactor.clone(), cutter)
+    }
+
+    /// Why this connection can have no extra connections, if so: tree and
+    /// split operations then run on it alone (their workers' failure to
+    /// connect is not an error).
+    fn sole_connection(&self) -> Option<&'static str> {
+        if self.spec.socket.is_some() {
+            return Some("no extra connection over the application's socket (it carries this one)");
+        }
+        // A worker has no callback to ask: it would answer a second
+        // factor's prompt with the password, fail, and count as a failed
+        // login (lockouts).
+        self.kbdint_asked.then_some(
+            "no extra connection: this one needed the keyboard-interactive callback \
+             (a one-time code cannot be given twice)",
+        )
     }
 
     /// Connect; no secret `redactor` knows (the password, passphrase and
@@ -291,6 +313,7 @@ impl Connection {
             cutter: est.link.cutter.clone(),
             link: Mutex::new(Some(est.link)),
             hop_keys: est.hop_keys,
+            kbdint_asked: est.kbdint_asked,
             redactor: redactor.clone(),
             interrupted: AtomicBool::new(false),
             explicit_locks: AtomicUsize::new(0),

@@ -127,6 +127,8 @@ pub struct Established {
     pub hop_keys: Vec<ServerKey>,
     /// The route: cut it to interrupt, close it after the goodbye.
     pub link: Link,
+    /// The keyboard-interactive callback was asked on the way in.
+    pub kbdint_asked: bool,
 }
 
 /// Prefix for `private_key` values that select ssh-agent keys.
@@ -148,7 +150,11 @@ pub fn establish(
         log_to!(log, "ssh_config: {n}");
     }
     let mut chain = Chain::default();
-    let ends = Ends { spec, redactor };
+    let ends = Ends {
+        spec,
+        redactor,
+        kbdint_asked: Default::default(),
+    };
     let r = establish_route(&ends, &plan, log, &cutter, &mut chain);
     match r {
         Ok((est, stream_fd)) => {
@@ -162,6 +168,7 @@ pub fn establish(
                 peer: plan.target.peer(),
                 hop_keys,
                 link: link?,
+                kbdint_asked: ends.kbdint_asked.get(),
             })
         }
         Err(e) => {
@@ -179,6 +186,7 @@ type Reached = (Session, ServerKey, Vec<ServerKey>);
 struct Ends<'a> {
     spec: &'a ConnectSpec,
     redactor: &'a Redactor,
+    kbdint_asked: std::cell::Cell<bool>,
 }
 
 /// The first leg, each jump host, then the server.
@@ -385,6 +393,7 @@ fn session_over(
         identities_only: ep.identities_only,
         agent: ep.agent.clone(),
         kbdint: spec.kbdint_callback.as_ref(),
+        kbdint_asked: &ends.kbdint_asked,
         redactor: ends.redactor,
     };
     auth::authenticate(&session, &creds, log)?;

@@ -63,6 +63,44 @@ fn shutdown(fd: BorrowedFd<'_>) {
     unsafe { libc::shutdown(fd.as_raw_fd(), libc::SHUT_RDWR) };
 }
 
+/// Send `session` a keepalive only when it can go out whole; Err when it
+/// went out in part after all (the session can then send nothing more).
+///
+/// libssh2_keepalive_send ignores EAGAIN and returns 0, but a keepalive
+/// sent in part stays the pending packet under the address of a buffer on
+/// its stack: every later send of the session then fails with EAGAIN
+/// ("Address is different"), for ever, and a caller that waits for the
+/// socket to be writable spins. So only when no send of the session is
+/// waiting and the socket has room (a packet this small then goes whole).
+pub fn keepalive_if_room(session: &Session) -> std::result::Result<(), String> {
+    let outbound = |s: &Session| {
+        matches!(
+            s.block_directions(),
+            BlockDirections::Outbound | BlockDirections::Both
+        )
+    };
+    if outbound(session) {
+        return Ok(());
+    }
+    let mut fds = [libc::pollfd {
+        fd: session.as_raw_fd(),
+        events: libc::POLLOUT,
+        revents: 0,
+    }];
+    // SAFETY: poll writes only the revents of the one entry of `fds`; it
+    // does not wait (timeout 0).
+    let rc = unsafe { libc::poll(fds.as_mut_ptr(), 1, 0) };
+    if rc != 1 || fds[0].revents & libc::POLLOUT == 0 {
+        return Ok(());
+    }
+    // A socket error shows in the next call that uses the session.
+    let _ = session.keepalive_send();
+    if outbound(session) {
+        return Err("a keepalive was sent only in part: libssh2 can send nothing more".into());
+    }
+    Ok(())
+}
+
 /// Shuts every socket of a route down, from any thread.
 #[derive(Debug, Default)]
 pub struct Cutter {
@@ -99,16 +137,27 @@ impl Cutter {
 /// ProxyCommand child.
 #[derive(Default)]
 pub struct Chain {
-    pumps: Vec<JoinHandle<()>>,
+    pumps: Vec<PumpThread>,
     child: Option<ProxyChild>,
 }
 
+/// A pump thread and a duplicate of the stream it feeds (the next
+/// session's).
+struct PumpThread {
+    thread: JoinHandle<()>,
+    above: OwnedFd,
+}
+
 impl Chain {
-    /// Wait for the pumps (they end once the stream above them ends; each
-    /// gives its hop at most `TEARDOWN`), then reap the ProxyCommand.
+    /// End each pump's stream above and wait for it (each gives its hop at
+    /// most `TEARDOWN`), innermost first, then reap the ProxyCommand.
+    /// Ending the stream here, not only in Link::close, bounds the wait
+    /// on every path: a route dropped because its session failed (no SFTP
+    /// channel, no Link) would otherwise leave its pumps in poll forever.
     pub fn close(&mut self) {
         while let Some(p) = self.pumps.pop() {
-            let _ = p.join();
+            shutdown(p.above.as_fd());
+            let _ = p.thread.join();
         }
         if let Some(c) = self.child.take() {
             c.reap();
@@ -490,6 +539,7 @@ pub fn jump(
     ours.set_nonblocking(true).map_err(fail)?;
     cutter.add(ours.as_fd())?;
     cutter.add(theirs.as_fd())?;
+    let above = theirs.as_fd().try_clone_to_owned().map_err(fail)?;
     session.set_blocking(false);
     let mut pump = Pump {
         session,
@@ -509,7 +559,10 @@ pub fn jump(
         .name("psftp-jump".into())
         .spawn(move || pump.run())
         .map_err(fail)?;
-    chain.pumps.push(handle);
+    chain.pumps.push(PumpThread {
+        thread: handle,
+        above,
+    });
     Ok(Stream(OwnedFd::from(theirs)))
 }
 
@@ -551,7 +604,6 @@ enum Op {
     Eof,
     Close,
     Disconnect,
-    Keepalive,
 }
 
 struct Pump {
@@ -766,12 +818,7 @@ impl Pump {
             return Err("the connection to the jump host broke".to_string());
         }
         if rc == 0 && self.pending.is_none() {
-            let r = self
-                .session
-                .keepalive_send()
-                .map(|_| ())
-                .map_err(Into::into);
-            let _ = self.outcome(Op::Keepalive, r);
+            keepalive_if_room(&self.session)?;
         }
         Ok(())
     }
@@ -782,7 +829,39 @@ impl Pump {
     fn goodbye(&mut self) {
         let deadline = Instant::now() + TEARDOWN;
         let mut stage = 0;
+        let mut scratch = vec![0u8; PUMP_CHUNK];
         while stage < 4 && Instant::now() < deadline {
+            // A channel read that was half-way through sending (a window
+            // adjust) must be finished before any goodbye can go out; what
+            // it reads has nowhere to go any more.
+            let step = if self.pending == Some(Op::Read) {
+                let r = self.channel.read(&mut scratch);
+                match self.outcome(Op::Read, r) {
+                    Step::Done(_) => continue,
+                    other => other.map(|_| ()),
+                }
+            } else {
+                self.goodbye_step(stage)
+            };
+            match step {
+                Step::Done(()) => stage += 1,
+                Step::Failed(_) => break,
+                Step::Again => self.wait_briefly(),
+            }
+        }
+        // SAFETY: shutdown(2) touches no memory; the hop session's
+        // descriptor stays open until the session (which this pump owns) is
+        // dropped, after this.
+        unsafe { libc::shutdown(self.session_fd, libc::SHUT_RDWR) };
+        let _ = self.local.shutdown(std::net::Shutdown::Both);
+        // Freeing the channel and session must not wait on EAGAIN: with
+        // the socket shut down every call fails at once.
+        self.session.set_blocking(true);
+    }
+
+    /// Stage `stage` of the goodbye: flush, EOF, close, disconnect.
+    fn goodbye_step(&mut self, stage: u8) -> Step<()> {
+        loop {
             let step = match stage {
                 0 if !self.up.is_empty() => match self.channel_write() {
                     Step::Done(n) => {
@@ -811,33 +890,27 @@ impl Pump {
                     self.outcome(Op::Disconnect, r)
                 }
             };
-            match step {
-                Step::Done(()) => stage += 1,
-                Step::Failed(_) => break,
-                Step::Again => {
-                    let mut fds = [libc::pollfd {
-                        fd: self.session_fd,
-                        events: libc::POLLIN
-                            | if self.outbound_blocked() {
-                                libc::POLLOUT
-                            } else {
-                                0
-                            },
-                        revents: 0,
-                    }];
-                    // SAFETY: as in `wait`: one entry, ours and writable.
-                    unsafe { libc::poll(fds.as_mut_ptr(), 1, 50) };
-                }
-            }
+            return step;
         }
-        // SAFETY: shutdown(2) touches no memory; the hop session's
-        // descriptor stays open until the session (which this pump owns) is
-        // dropped, after this.
-        unsafe { libc::shutdown(self.session_fd, libc::SHUT_RDWR) };
-        let _ = self.local.shutdown(std::net::Shutdown::Both);
-        // Freeing the channel and session must not wait on EAGAIN: with
-        // the socket shut down every call fails at once.
-        self.session.set_blocking(true);
+    }
+
+    /// Wait (at most 50 ms) for the session's socket to become ready in
+    /// the direction libssh2 is blocked on; only that direction, or data
+    /// waiting unread would wake poll at once, every time.
+    fn wait_briefly(&self) {
+        let events = match self.session.block_directions() {
+            BlockDirections::Inbound => libc::POLLIN,
+            BlockDirections::Outbound => libc::POLLOUT,
+            BlockDirections::Both => libc::POLLIN | libc::POLLOUT,
+            _ => 0,
+        };
+        let mut fds = [libc::pollfd {
+            fd: self.session_fd,
+            events,
+            revents: 0,
+        }];
+        // SAFETY: as in `wait`: one entry, ours and writable.
+        unsafe { libc::poll(fds.as_mut_ptr(), 1, 50) };
     }
 }
 

@@ -95,12 +95,13 @@ impl Redactor {
     }
 
     /// Keep `secret` (and each line of it, when it is key material) out
-    /// of every later message and log line.
+    /// of every later message and log line. A secret kept NUL-terminated
+    /// for libssh2 is searched for without its NULs.
     pub fn add(&self, secret: &Secret) {
-        let text = secret.expose();
+        let text = secret.expose().trim_end_matches('\0');
         let mut needles = self.needles.write().unwrap_or_else(|p| p.into_inner());
-        if text.len() >= MIN_SECRET_LEN && !needles.contains(secret) {
-            needles.push(secret.clone());
+        if text.len() >= MIN_SECRET_LEN && !needles.iter().any(|n| n.expose() == text) {
+            needles.push(Secret::new(text));
         }
         if looks_like_key(text) {
             needles.extend(
@@ -188,5 +189,12 @@ mod tests {
         r.add(&Secret::new("493817"));
         let clean = log_copy.scrub("prompt 'code 493817 expired' for correct horse");
         assert_eq!(clean, "prompt 'code <redacted> expired' for <redacted>");
+    }
+
+    #[test]
+    fn a_nul_terminated_secret_is_found_without_its_nul() {
+        let r = Redactor::new([&Secret::new("hunter2-passphrase\0")]);
+        let clean = r.scrub("authentication as 'hunter2-passphrase' failed");
+        assert_eq!(clean, "authentication as '<redacted>' failed");
     }
 }
