@@ -15,7 +15,8 @@ use std::collections::HashMap;
 use std::ffi::{c_char, c_int, c_void, CStr};
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, OnceLock};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 /// A config file with a safe mode whatever the umask: psftp, like ssh,
@@ -250,16 +251,37 @@ impl JumpNet {
 fn jumpnet() -> &'static JumpNet {
     static NET: OnceLock<JumpNet> = OnceLock::new();
     NET.get_or_init(|| {
-        let dir = std::env::temp_dir().join(format!("psftp-jumpnet-{}", std::process::id()));
+        // A directory of its own per attempt: a second attempt must not
+        // share (and remove) the first one's, whose script cleans it up.
+        static ATTEMPT: AtomicUsize = AtomicUsize::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "psftp-jumpnet-{}-{}",
+            std::process::id(),
+            ATTEMPT.fetch_add(1, Ordering::Relaxed)
+        ));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let d2 = dir.clone();
+        let ended = Arc::new(AtomicBool::new(false));
+        let ended2 = ended.clone();
         std::thread::spawn(move || {
             let mut child = spawn_script("jumpnet.sh", &d2, None, &[]);
             let _ = child.wait();
+            ended2.store(true, Ordering::SeqCst);
         });
         let env = dir.join("env");
-        wait_for(|| env.exists(), "tests/fixture/jumpnet.sh to write its env");
+        // Three fixtures with their keys and accounts: slow on a loaded
+        // machine. A script that ended without its env failed (it said why
+        // on stderr, and took down what it had made).
+        wait_for_within(
+            || env.exists() || ended.load(Ordering::SeqCst),
+            "tests/fixture/jumpnet.sh to write its env",
+            Duration::from_secs(180),
+        );
+        assert!(
+            env.exists(),
+            "tests/fixture/jumpnet.sh failed (see its stderr above)"
+        );
         let text = std::fs::read_to_string(&env).unwrap();
         JumpNet(
             text.lines()
@@ -883,6 +905,11 @@ fn sftp_once_server() -> &'static Server {
                 lock.display()
             ),
         );
+        // Run by the server's account: readable by it (write() makes 0600).
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
         let keys = std::fs::read_to_string(s.file("authorized_keys")).unwrap();
         let forced: String = keys
             .lines()

@@ -207,8 +207,12 @@ pub fn spawn_script(
         .expect("cannot run tests/fixture/sshd.sh (bash missing?)")
 }
 
-pub fn wait_for(mut cond: impl FnMut() -> bool, what: &str) {
-    let deadline = Instant::now() + Duration::from_secs(30);
+pub fn wait_for(cond: impl FnMut() -> bool, what: &str) {
+    wait_for_within(cond, what, Duration::from_secs(30))
+}
+
+pub fn wait_for_within(mut cond: impl FnMut() -> bool, what: &str, limit: Duration) {
+    let deadline = Instant::now() + limit;
     while !cond() {
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
         std::thread::sleep(Duration::from_millis(50));
