@@ -266,6 +266,17 @@ impl CancelToken {
 /// cancel token.
 const CANCEL_POLL: std::time::Duration = std::time::Duration::from_millis(20);
 
+/// The reader's turn: when it ends (also by unwinding), the next waiting
+/// port may read.
+struct Reading<'a>(&'a SftpLink);
+
+impl Drop for Reading<'_> {
+    fn drop(&mut self) {
+        self.0.table.lock().reading = false;
+        self.0.wake.notify_all();
+    }
+}
+
 fn read_exact(stream: &mut ssh2::Stream, buf: &mut [u8]) -> std::io::Result<bool> {
     let mut got = 0;
     while got < buf.len() {
@@ -795,10 +806,11 @@ impl SftpChannel {
             if !t.reading {
                 t.reading = true;
                 drop(t);
-                let got = link.read_one(self.port, &mut self.rbuf);
+                let got = {
+                    let _reading = Reading(&link);
+                    link.read_one(self.port, &mut self.rbuf)
+                };
                 t = link.table.lock();
-                t.reading = false;
-                link.wake.notify_all();
                 match got {
                     Ok(Some(len)) => {
                         self.outstanding -= 1;
