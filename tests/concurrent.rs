@@ -474,3 +474,45 @@ fn a_cancelled_put_leaves_the_destination_as_it_was() {
     assert_eq!(file_names(&remote), ["dst"]);
     assert_eq!(stat(&conn, dst.to_str().unwrap()).unwrap().size, 11);
 }
+
+/// On a frozen link a cancelled call cannot see its token while it waits
+/// in the read of its own reply; psftp_interrupt ends it, and closing the
+/// connection afterwards returns.
+#[test]
+fn a_cancelled_call_on_a_frozen_link_ends_with_the_interrupt() {
+    let relay = common::relay::Relay::start(server().port);
+    let rdir = remote_scratch("mux-frozen");
+    put_remote_file(&rdir.join("f"), &pattern(1 << 20, 1));
+    let opts = Opts::new(None); // no timeout: only the interrupt can end it
+    check(unsafe { psftp_cnopts_set_hostkeys(opts.0, std::ptr::null()) }).unwrap();
+    let mut login = Login::password(server());
+    login.port = relay.port;
+    let conn = login.connect(&opts).unwrap();
+    let token = Token::new();
+    let view = token.view(&conn);
+    let shared = Shared(view.0);
+    let local = local_scratch("mux-frozen");
+    relay.freeze();
+    let (tx, rx) = mpsc::channel();
+    let (src, dst) = (rdir.join("f"), local.join("f"));
+    let t = std::thread::spawn(move || {
+        let r = shared.with(|c| get(c, src.to_str().unwrap(), &dst));
+        tx.send(r.map_err(|f| f.code)).unwrap();
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    check(psftp::capi::cancel::psftp_cancel_token_cancel(token.0)).unwrap();
+    let early = rx.recv_timeout(Duration::from_millis(700));
+    psftp_interrupt(conn.0);
+    let r = match early {
+        Ok(r) => r,
+        Err(_) => rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("the interrupt ends the call"),
+    };
+    t.join().unwrap();
+    eprintln!("early: {early:?}, result {r:?}");
+    assert_eq!(r, Err(PSFTP_E_CANCELLED));
+    drop(view);
+    drop(conn); // psftp_close returns
+    relay.thaw();
+}

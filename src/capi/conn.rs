@@ -47,7 +47,7 @@ impl ConnHandle {
 
     /// Run `f` with this handle's cancel token (if any) on the calls it
     /// makes.
-    pub(crate) fn run<R>(&self, f: impl FnOnce() -> R) -> R {
+    pub(crate) fn run<R>(&self, f: impl FnOnce() -> Result<R>) -> Result<R> {
         with_cancel_token(self.cancel.clone(), f)
     }
 

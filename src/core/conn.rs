@@ -17,7 +17,7 @@ use super::route::{Cutter, Link};
 use super::secret::Redactor;
 use crate::error::{Error, ErrorKind, Result};
 use crate::log_to;
-use crate::sftp::{CancelToken, SftpChannel, SftpLink};
+use crate::sftp::{CallCancel, CancelToken, SftpChannel, SftpLink};
 
 /// One call's view of the connection, made by `Connection::with`: its own
 /// port on the shared SFTP channel, and a copy of the client-side state
@@ -130,27 +130,38 @@ thread_local! {
     /// run inside its call): `lock` and `close` from there are refused, as
     /// they would wait for the call that runs the callback.
     static IN_CALL: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };
-    /// The cancel token of the calls this thread makes (set by the C ABI
-    /// for the duration of one call).
-    static CALL_TOKEN: RefCell<Option<CancelToken>> = const { RefCell::new(None) };
+    /// The cancel token of the call this thread makes (set by the C ABI
+    /// for the duration of one call; every step of the call shares it).
+    static CALL_TOKEN: RefCell<Option<CallCancel>> = const { RefCell::new(None) };
 }
 
-/// Run `f` with `token` as the cancel token of the calls it makes on this
-/// thread (None: not cancellable), restoring the previous one after.
-pub fn with_cancel_token<R>(token: Option<CancelToken>, f: impl FnOnce() -> R) -> R {
-    struct Restore(Option<CancelToken>);
+/// Run `f`, one call from the application, with `token` as its cancel
+/// token on this thread (None: not cancellable), restoring the previous
+/// one after. A token already cancelled refuses the call.
+pub fn with_cancel_token<R>(
+    token: Option<CancelToken>,
+    f: impl FnOnce() -> Result<R>,
+) -> Result<R> {
+    if token.as_ref().is_some_and(CancelToken::is_cancelled) {
+        return Err(Error::new(
+            ErrorKind::Cancelled,
+            "call refused: its cancel token is cancelled (psftp_cancel_token_reset makes it usable again)",
+        ));
+    }
+    struct Restore(Option<CallCancel>);
     impl Drop for Restore {
         fn drop(&mut self) {
             let prev = self.0.take();
             let _ = CALL_TOKEN.try_with(|t| *t.borrow_mut() = prev);
         }
     }
-    let prev = CALL_TOKEN.with(|t| std::mem::replace(&mut *t.borrow_mut(), token));
+    let call = token.map(CallCancel::new);
+    let prev = CALL_TOKEN.with(|t| std::mem::replace(&mut *t.borrow_mut(), call));
     let _restore = Restore(prev);
     f()
 }
 
-fn current_token() -> Option<CancelToken> {
+fn current_token() -> Option<CallCancel> {
     CALL_TOKEN.try_with(|t| t.borrow().clone()).ok().flatten()
 }
 
@@ -410,7 +421,6 @@ impl Connection {
         self.sftp
             .check_usable()
             .map_err(|e| self.explain_interrupt(e))?;
-        st.sftp.refuse_if_cancelled()?;
         let (cwd, cd_stack, timeout) = (st.cwd.clone(), st.cd_stack.clone(), st.timeout);
         let r = f(&mut st).map_err(|e| self.explain_interrupt(e));
         let cancelled = st.sftp.is_cancelled();

@@ -234,10 +234,7 @@ pub struct SftpChannel {
     in_flight_share: usize,
     /// This port runs a bulk pipeline (counted in the link's `bulk`).
     is_bulk: bool,
-    cancel: Option<CancelToken>,
-    /// The token stopped this call once: the call is ending, and what it
-    /// sends from now on is its cleanup (closing its handles), which runs.
-    cancel_fired: bool,
+    cancel: Option<CallCancel>,
 }
 
 /// A per-call cancellation flag: set from any thread, the call it was
@@ -262,9 +259,48 @@ impl CancelToken {
     }
 }
 
+/// The cancel token of one call from the application, shared by the ports
+/// of its steps: once the token has stopped one of them, the call is
+/// ending, and what it does from then on is its cleanup (closing its
+/// handles, removing a part file), which the token no longer stops.
+#[derive(Clone, Debug)]
+pub struct CallCancel {
+    token: CancelToken,
+    fired: Arc<AtomicBool>,
+}
+
+impl CallCancel {
+    pub fn new(token: CancelToken) -> CallCancel {
+        CallCancel {
+            token,
+            fired: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    /// Whether to stop the call now: its token is set and has not stopped
+    /// it before.
+    pub fn fire(&self) -> bool {
+        self.token.is_cancelled() && !self.fired.swap(true, Ordering::SeqCst)
+    }
+
+    fn is_cancelled(&self) -> bool {
+        self.token.is_cancelled()
+    }
+
+    fn pending(&self) -> bool {
+        !self.fired.load(Ordering::SeqCst)
+    }
+}
+
 /// How often a port waiting for a reply someone else reads looks at its
 /// cancel token.
 const CANCEL_POLL: std::time::Duration = std::time::Duration::from_millis(20);
+
+/// The request id of a reply body (None if it is too short to have one).
+fn reply_id(body: &[u8]) -> Option<u32> {
+    body.get(1..5)
+        .map(|b| u32::from_be_bytes(b.try_into().unwrap()))
+}
 
 /// The reader's turn: when it ends (also by unwinding), the next waiting
 /// port may read.
@@ -397,7 +433,6 @@ impl SftpLink {
             in_flight_share: 1,
             is_bulk: false,
             cancel: None,
-            cancel_fired: false,
         }
     }
 
@@ -645,9 +680,9 @@ impl SftpLink {
 }
 
 impl SftpChannel {
-    /// Stop this call when `token` is cancelled.
-    pub fn set_cancel(&mut self, token: Option<CancelToken>) {
-        self.cancel = token;
+    /// Stop this call when its token is cancelled.
+    pub fn set_cancel(&mut self, cancel: Option<CallCancel>) {
+        self.cancel = cancel;
     }
 
     /// Whether the server announced `name` (for example
@@ -799,8 +834,12 @@ impl SftpChannel {
             if let Some(e) = &t.broken {
                 return Err(link.unusable(e));
             }
-            if self.cancel_now() {
+            // (The link is not broken: checked just above.)
+            if self.cancel.as_ref().is_some_and(CallCancel::fire) {
                 drop(t);
+                // Its replies are dropped as they come: the port's cleanup
+                // requests start clean.
+                self.abandon();
                 return Err(self.cancelled());
             }
             if !t.reading {
@@ -820,7 +859,7 @@ impl SftpChannel {
                     Err(e) => return Err(e),
                 }
             }
-            if self.cancel.is_some() && !self.cancel_fired {
+            if self.cancel.as_ref().is_some_and(CallCancel::pending) {
                 link.wake.wait_for(&mut t, CANCEL_POLL);
             } else {
                 link.wake.wait(&mut t);
@@ -840,25 +879,13 @@ impl SftpChannel {
 
     /// Whether this call's cancel token is set.
     pub fn is_cancelled(&self) -> bool {
-        self.cancel.as_ref().is_some_and(CancelToken::is_cancelled)
-    }
-
-    /// Refuse a call whose token is already cancelled.
-    pub fn refuse_if_cancelled(&mut self) -> Result<()> {
-        if self.cancel_now() {
-            return Err(self.cancelled());
-        }
-        Ok(())
+        self.cancel.as_ref().is_some_and(CallCancel::is_cancelled)
     }
 
     /// Whether to stop the call now: its token is set and has not stopped
-    /// it before.
+    /// it before. A broken link fails the call with its own error instead.
     fn cancel_now(&mut self) -> bool {
-        if !self.cancel_fired && self.is_cancelled() {
-            self.cancel_fired = true;
-            return true;
-        }
-        false
+        self.cancel.as_ref().is_some_and(CallCancel::fire) && self.check_usable().is_ok()
     }
 
     /// Receive the next reply to this port's requests, whichever it
@@ -880,7 +907,12 @@ impl SftpChannel {
         let id = self.send(req);
         self.flush()?;
         let sent = std::time::Instant::now();
-        let len = self.next_packet()?;
+        let mut len = self.next_packet()?;
+        // Replies to this port's earlier requests that a failure left
+        // unread (the ids are this port's, so nothing else) are skipped.
+        while self.outstanding > 0 && reply_id(&self.rbuf[..len]) != Some(id) {
+            len = self.next_packet()?;
+        }
         let rtt = sent.elapsed();
         {
             let mut l = self.link.learned();
