@@ -11,7 +11,7 @@ import (
 	"syscall"
 	"testing"
 
-	psftp "psftp/bindings/go"
+	psftp "github.com/psftp/psftp/bindings/go"
 )
 
 // The test server: a real OpenSSH sshd started by tests/fixture/sshd.sh,
