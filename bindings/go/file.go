@@ -78,10 +78,9 @@ func (f *File) Name() string { return f.name }
 
 // Read reads up to len(p) bytes; it returns io.EOF at the end of the file.
 func (f *File) Read(p []byte) (int, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.noRead {
-		return 0, f.refuse("read")
+	defer f.lock()()
+	if err := f.denied("read"); err != nil {
+		return 0, err
 	}
 	n, err := f.read(p)
 	if err != io.EOF {
@@ -112,8 +111,7 @@ func (f *File) read(p []byte) (int, error) {
 // Readline reads up to and including the next '\n' (or to the end of the
 // file). It returns io.EOF when nothing is left.
 func (f *File) Readline() ([]byte, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
+	defer f.lock()()
 	var line []byte
 	buf := make([]byte, 4096)
 	for {
@@ -138,10 +136,9 @@ func (f *File) Readline() ([]byte, error) {
 
 // Write writes all of p (buffered as Open's bufsize says).
 func (f *File) Write(p []byte) (int, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.noWrite {
-		return 0, f.refuse("write")
+	defer f.lock()()
+	if err := f.denied("write"); err != nil {
+		return 0, err
 	}
 	if err := f.write(p); err != nil {
 		return 0, f.wrap("write", err)
@@ -162,8 +159,7 @@ func (f *File) write(p []byte) error {
 // Seek sets the position for the next Read or Write (io.SeekStart,
 // io.SeekCurrent or io.SeekEnd, which are psftp's SEEK_* values).
 func (f *File) Seek(offset int64, whence int) (int64, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
+	defer f.lock()()
 	pos, err := f.seek(offset, whence)
 	return pos, f.wrap("seek", err)
 }

@@ -191,15 +191,29 @@ func (w *bytesWriter) Write(p []byte) (int, error) {
 // (op "read", "write", "seek", ...); a pysftp-style File (Conn.Open)
 // keeps *psftp.Error.
 func (f *File) wrap(op string, err error) error {
-	if err == nil || !f.osStyle {
+	if err == nil || f == nil || !f.osStyle {
 		return err
 	}
 	return pathErr(op, f.name, err)
 }
 
-// refuse is the error of a read or write that the open flags do not allow.
-func (f *File) refuse(what string) error {
+// denied is the error of a read or write ("read" or "write") that the
+// open flags do not allow, nil if they do.
+func (f *File) denied(what string) error {
+	if f == nil || what == "read" && !f.noRead || what == "write" && !f.noWrite {
+		return nil
+	}
 	return f.wrap(what, invalidArg("file", "'"+f.name+"' was not opened for "+what+"ing"))
+}
+
+// lock takes f.mu (nothing for a nil File, whose calls fail in psftp with
+// ErrInvalidArg) and returns its unlock.
+func (f *File) lock() (unlock func()) {
+	if f == nil {
+		return func() {}
+	}
+	f.mu.Lock()
+	return f.mu.Unlock
 }
 
 // ReadAt is io.ReaderAt: len(p) bytes from offset off, or fewer with an
@@ -209,10 +223,9 @@ func (f *File) ReadAt(p []byte, off int64) (int, error) {
 	if off < 0 {
 		return 0, f.wrap("readat", invalidArg("off", "is negative"))
 	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.noRead {
-		return 0, f.refuse("read")
+	defer f.lock()()
+	if err := f.denied("read"); err != nil {
+		return 0, err
 	}
 	n := 0
 	err := f.atOffset(off, func() error {
@@ -233,16 +246,15 @@ func (f *File) ReadAt(p []byte, off int64) (int, error) {
 // position that Read and Write use. A File opened with O_APPEND refuses
 // it, as os.File does.
 func (f *File) WriteAt(p []byte, off int64) (int, error) {
-	if f.appendOnly {
+	if f != nil && f.appendOnly {
 		return 0, f.wrap("writeat", invalidArg("file", "'"+f.name+"' was opened with O_APPEND or mode 'a'"))
 	}
 	if off < 0 {
 		return 0, f.wrap("writeat", invalidArg("off", "is negative"))
 	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.noWrite {
-		return 0, f.refuse("write")
+	defer f.lock()()
+	if err := f.denied("write"); err != nil {
+		return 0, err
 	}
 	err := f.atOffset(off, func() error { return f.write(p) })
 	if err != nil {
@@ -271,10 +283,9 @@ func (f *File) atOffset(off int64, op func() error) error {
 // ReadFrom is io.ReaderFrom, which io.Copy(file, r) uses: it writes what r
 // gives until io.EOF, in chunks large enough for psftp's pipelined upload.
 func (f *File) ReadFrom(r io.Reader) (int64, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.noWrite {
-		return 0, f.refuse("write")
+	defer f.lock()()
+	if err := f.denied("write"); err != nil {
+		return 0, err
 	}
 	buf := make([]byte, copyChunk)
 	var total int64
@@ -300,10 +311,9 @@ func (f *File) ReadFrom(r io.Reader) (int64, error) {
 // to the end of the file, read in chunks large enough for psftp's
 // pipelined download.
 func (f *File) WriteTo(w io.Writer) (int64, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.noRead {
-		return 0, f.refuse("read")
+	defer f.lock()()
+	if err := f.denied("read"); err != nil {
+		return 0, err
 	}
 	buf := make([]byte, copyChunk)
 	var total int64
@@ -331,6 +341,9 @@ func (f *File) WriteTo(w io.Writer) (int64, error) {
 // Chmod changes the file's mode, as os.File.Chmod (the path it was opened
 // with, made absolute at open: a later Chdir does not matter).
 func (f *File) Chmod(mode fs.FileMode) error {
+	if f == nil {
+		return invalidArg("file", "is nil")
+	}
 	p := f.fullPath
 	if p == "" {
 		p = f.name
