@@ -5,7 +5,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // Throughput of the ways a Go program moves a file, against the test sshd
@@ -14,6 +16,22 @@ import (
 // them, which is what io.Copy did before they existed.
 
 const benchSize = 256 << 20
+
+// reportCPU adds the client's CPU time per GiB moved (user+system, all
+// threads), which stays comparable when the machine is busy and wall-clock
+// throughput is not. Call it with the result of cpuNow at the start.
+func reportCPU(b *testing.B, start time.Duration) {
+	gib := float64(b.N) * benchSize / (1 << 30)
+	b.ReportMetric((cpuNow()-start).Seconds()/gib, "cpu-s/GiB")
+}
+
+func cpuNow() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
 
 func benchFile(b *testing.B) (remote string) {
 	b.Helper()
@@ -26,15 +44,19 @@ func benchFile(b *testing.B) (remote string) {
 
 func BenchmarkDownloadGetfo(b *testing.B) {
 	c, p := dial(b), benchFile(b)
+	cpu := cpuNow()
 	for b.Loop() {
 		if _, err := c.Getfo(context.Background(), p, io.Discard, nil); err != nil {
 			b.Fatal(err)
 		}
 	}
+	reportCPU(b, cpu)
 }
 
 func benchDownloadCopy(b *testing.B, hide bool) {
 	c, p := dial(b), benchFile(b)
+	cpu := cpuNow()
+	defer func() { reportCPU(b, cpu) }()
 	for b.Loop() {
 		f, err := c.OpenFile(p, os.O_RDONLY, 0)
 		if err != nil {
@@ -61,6 +83,8 @@ func benchUpload(b *testing.B, how string) {
 	must(b, os.WriteFile(src, pattern(benchSize, 8), 0o644))
 	b.SetBytes(benchSize)
 	dst := filepath.Join(dir, "up")
+	cpu := cpuNow()
+	defer func() { reportCPU(b, cpu) }()
 	for b.Loop() {
 		in, err := os.Open(src)
 		if err != nil {
