@@ -55,8 +55,10 @@ func modeForFlags(flag int) (osMode, error) {
 	if acc != os.O_RDONLY && acc != os.O_WRONLY && acc != os.O_RDWR {
 		return osMode{}, invalidArg("flag", "has more than one of O_RDONLY, O_WRONLY and O_RDWR")
 	}
-	if flag&^(acc|os.O_CREATE|os.O_EXCL|os.O_TRUNC|os.O_APPEND|os.O_SYNC) != 0 {
-		return osMode{}, invalidArg("flag", "has flags other than O_RDONLY, O_WRONLY, O_RDWR, O_CREATE, O_EXCL, O_TRUNC, O_APPEND and O_SYNC")
+	if flag&^(acc|os.O_CREATE|os.O_EXCL|os.O_TRUNC|os.O_APPEND) != 0 {
+		// O_SYNC among them: SFTP has no synchronous writes (File.Sync
+		// asks for stable storage when the server offers fsync).
+		return osMode{}, invalidArg("flag", "has flags other than O_RDONLY, O_WRONLY, O_RDWR, O_CREATE, O_EXCL, O_TRUNC and O_APPEND")
 	}
 	create, excl := flag&os.O_CREATE != 0, flag&os.O_EXCL != 0
 	trunc, appnd := flag&os.O_TRUNC != 0, flag&os.O_APPEND != 0
@@ -87,8 +89,8 @@ func modeForFlags(flag int) (osMode, error) {
 }
 
 // OpenFile is os.OpenFile on the server: flag is os.O_RDONLY, O_WRONLY or
-// O_RDWR, or'ed with O_CREATE, O_EXCL, O_TRUNC and O_APPEND (O_SYNC is
-// accepted; Sync asks for stable storage). perm sets the mode of a file
+// O_RDWR, or'ed with O_CREATE, O_EXCL, O_TRUNC and O_APPEND (other flags,
+// O_SYNC among them, fail with ErrInvalidArg). perm sets the mode of a file
 // this call creates, when it is not 0666 (0666 leaves it to the server's
 // umask, as os.Create does); an existing file keeps its mode. O_CREATE
 // without O_TRUNC, O_EXCL or O_APPEND, and O_WRONLY without O_TRUNC, open
@@ -115,7 +117,7 @@ func (c *Conn) openFlags(name string, m osMode, flag int, perm fs.FileMode) (*Fi
 		if _, err := c.Stat(name); err != nil {
 			return nil, err
 		}
-	case flag&os.O_CREATE != 0 && m.mode != "r+":
+	case flag&os.O_CREATE != 0 && m.mode != "r+" && perm.Perm() != 0o666:
 		// Whether this call creates the file decides about perm.
 		_, err := c.Lstat(name)
 		created = errors.Is(err, fs.ErrNotExist) || m.mode[0] == 'x'

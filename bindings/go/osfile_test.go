@@ -121,10 +121,12 @@ func TestOpenFileRefusesWhatTheFlagsForbid(t *testing.T) {
 	_, err = a.WriteAt([]byte("x"), 0)
 	wantPathErr(t, err, "writeat", p, psftp.ErrInvalidArg)
 
-	_, err = c.OpenFile(p, os.O_RDWR|os.O_WRONLY, 0)
-	wantPathErr(t, err, "open", p, psftp.ErrInvalidArg)
-	if !strings.Contains(err.Error(), "flag") {
-		t.Fatalf("%v does not name the flag", err)
+	for _, flag := range []int{os.O_RDWR | os.O_WRONLY, os.O_RDWR | os.O_SYNC} {
+		_, err = c.OpenFile(p, flag, 0)
+		wantPathErr(t, err, "open", p, psftp.ErrInvalidArg)
+		if !strings.Contains(err.Error(), "flag") {
+			t.Fatalf("%v does not name the flag", err)
+		}
 	}
 }
 
