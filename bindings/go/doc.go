@@ -103,6 +103,8 @@
 // Glob, RemoveAll and WalkDir as the os and path/filepath functions, a
 // File that is an io.ReaderAt, WriterAt, ReaderFrom and WriterTo (io.Copy
 // takes psftp's pipelined path), Conn.FS for io/fs (fs.WalkDir, http.FS,
-// template.ParseFS) and DialContext. Those return *fs.PathError as os
-// does; the pysftp-named methods return *Error.
+// template.ParseFS) and DialContext. The methods with an os counterpart
+// (those, and Stat, Lstat, Remove, Mkdir, Chmod, ...) return
+// *fs.PathError (*os.LinkError for Rename, Symlink, Hardlink) wrapping an
+// *Error, as os does; the others return the *Error itself.
 package psftp

@@ -13,7 +13,9 @@ import (
 // and Chmod, as the os package has them. Their errors are *fs.PathError
 // (Op and Path as os would give them) wrapping the *psftp.Error, so
 // errors.Is(err, fs.ErrNotExist) and errors.As(err, &pathErr) work as with
-// os; the pysftp-named methods keep returning *psftp.Error.
+// os; so are those of the pysftp-named methods with an os counterpart
+// (fsops.go: Stat, Remove, Mkdir, ...; *os.LinkError for Rename and
+// Symlink). Conn.Open's Files keep returning *psftp.Error.
 
 // copyChunk is how much File.ReadFrom and WriteTo move per call into
 // psftp: a read or write this large bypasses the file's buffer and goes
@@ -23,17 +25,25 @@ import (
 const copyChunk = 8 << 20
 
 // pathErr wraps err as os would: a *fs.PathError with the operation and
-// the path as the caller gave it. nil stays nil; an error that already is
-// a *fs.PathError stays as it is.
+// the path as the caller gave it. nil stays nil; a *fs.PathError (from a
+// call made on the way) is wrapped anew with this op and path.
 func pathErr(op, name string, err error) error {
 	if err == nil {
 		return nil
 	}
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return err
+	if pe, ok := err.(*fs.PathError); ok {
+		err = pe.Err
 	}
 	return &fs.PathError{Op: op, Path: name, Err: err}
+}
+
+// linkErr is pathErr for two paths, as os.Rename, os.Symlink and os.Link
+// report: a *os.LinkError.
+func linkErr(op, oldname, newname string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &os.LinkError{Op: op, Old: oldname, New: newname, Err: err}
 }
 
 // osMode is the pysftp mode string that opens a file as flag asks, and

@@ -307,3 +307,34 @@ func TestReadFileAndOsStyleErrors(t *testing.T) {
 	_, err = c.Create(filepath.Join(missing, "f"))
 	wantPathErr(t, err, "open", filepath.Join(missing, "f"), fs.ErrNotExist)
 }
+
+// The calls with an os counterpart fail as it does: *fs.PathError (or
+// *os.LinkError for two paths) with os's Op, wrapping the *psftp.Error.
+func TestOsLikeCallsReturnPathErrors(t *testing.T) {
+	c := dial(t)
+	dir := remoteScratch(t, "patherr")
+	missing := filepath.Join(dir, "missing")
+	_, err := c.Stat(missing)
+	wantPathErr(t, err, "stat", missing, fs.ErrNotExist)
+	_, err = c.Lstat(missing)
+	wantPathErr(t, err, "lstat", missing, fs.ErrNotExist)
+	wantPathErr(t, c.Remove(missing), "remove", missing, fs.ErrNotExist)
+	wantPathErr(t, c.Rmdir(missing), "remove", missing, fs.ErrNotExist)
+	wantPathErr(t, c.Chmod(missing, 0o600), "chmod", missing, fs.ErrNotExist)
+	wantPathErr(t, c.Chdir(missing), "chdir", missing, fs.ErrNotExist)
+	_, err = c.Readlink(missing)
+	wantPathErr(t, err, "readlink", missing, fs.ErrNotExist)
+	wantPathErr(t, c.Mkdir(dir, 0o755), "mkdir", dir, fs.ErrExist)
+	_, err = c.Truncate(missing, 0)
+	wantPathErr(t, err, "truncate", missing, fs.ErrNotExist)
+
+	err = c.Rename(missing, filepath.Join(dir, "to"))
+	var le *os.LinkError
+	if !errors.As(err, &le) || le.Op != "rename" || le.Old != missing || !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("Rename of a missing file: %v (%T)", err, err)
+	}
+	var pe *psftp.Error
+	if !errors.As(err, &pe) || pe.Code != psftp.ErrNotFound {
+		t.Fatalf("Rename error wraps no *psftp.Error: %v", err)
+	}
+}
