@@ -243,12 +243,20 @@ function noFilterFunction(o) {
   return omit(o, 'filter');
 }
 
-/** getfo's destination: a function (returning false stops) or an object with write(). */
+/**
+ * getfo's destination as `(chunk, flow)`: a function (returning false
+ * stops) or an object with write(); a Writable's false from write() is
+ * backpressure: the download waits for its 'drain'.
+ */
 function sinkOf(flo) {
-  if (typeof flo === 'function') return flo;
+  if (typeof flo === 'function') return (chunk) => flo(chunk);
   if (flo && typeof flo.write === 'function') {
-    // A Writable's write() returns false for backpressure, not to stop.
-    return (chunk) => void flo.write(chunk);
+    return (chunk, flow) => {
+      if (flo.write(chunk) === false && typeof flo.once === 'function') {
+        flow.pause();
+        flo.once('drain', flow.resume);
+      }
+    };
   }
   throw args.invalid('flo', 'a function or an object with a write() method', flo);
 }
@@ -712,8 +720,8 @@ class Connection {
         'psftp_get',
         args.path(remotepath, 'remotepath'),
         args.optPath(localpath, 'localpath'),
-        scope.progressOrStop(args.optFunc(o.callback, 'options.callback'), signal),
-        null,
+        scope.progress(args.optFunc(o.callback, 'options.callback')),
+        scope.userData,
         args.optBool(o.preserveMtime, 'options.preserveMtime', false),
         topts,
       ),
@@ -737,8 +745,8 @@ class Connection {
         'psftp_put',
         args.path(localpath, 'localpath'),
         args.optPath(remotepath, 'remotepath'),
-        scope.progressOrStop(args.optFunc(o.callback, 'options.callback'), signal),
-        null,
+        scope.progress(args.optFunc(o.callback, 'options.callback')),
+        scope.userData,
         args.optBool(o.confirm, 'options.confirm', true),
         args.optBool(o.preserveMtime, 'options.preserveMtime', false),
         topts,
@@ -765,19 +773,13 @@ class Connection {
    */
   async getfo(remotepath, flo, options) {
     const o = args.options(options, GETFO_OPTIONS);
-    const scope = new CallbackScope();
     const signal = args.signal(o.signal, 'options.signal');
+    const remote = args.path(remotepath, 'remotepath');
+    const sink = sinkOf(flo);
+    const callback = args.optFunc(o.callback, 'options.callback');
+    const scope = new CallbackScope();
     const out = [0];
-    await this.#runAbortable(
-      scope,
-      signal,
-      'psftp_getfo',
-      args.path(remotepath, 'remotepath'),
-      scope.write(sinkOf(flo)),
-      scope.progress(args.optFunc(o.callback, 'options.callback')),
-      null,
-      out,
-    );
+    await this.#runAbortable(scope, signal, 'psftp_getfo', remote, scope.write(sink), scope.progress(callback), scope.userData, out);
     return out[0];
   }
 
@@ -796,26 +798,20 @@ class Connection {
    */
   async putfo(flo, remotepath, options) {
     const o = args.options(options, PUTFO_OPTIONS);
-    const scope = new CallbackScope();
     const signal = args.signal(o.signal, 'options.signal');
     const source = sourceOf(flo);
     const size = o.fileSize ?? (typeof flo === 'function' ? 0 : args.bytes(flo, 'flo').length);
+    const remote = args.path(remotepath, 'remotepath');
+    const fileSize = args.int(size, 'options.fileSize', 'uint64');
+    const callback = args.optFunc(o.callback, 'options.callback');
+    const confirm = args.optBool(o.confirm, 'options.confirm', true);
     const out = sized(types.attrs);
-    await withTransferOptions(o, (topts) =>
-      this.#runAbortable(
-        scope,
-        signal,
-        'psftp_putfo',
-        scope.read(source),
-        args.path(remotepath, 'remotepath'),
-        args.int(size, 'options.fileSize', 'uint64'),
-        scope.progress(args.optFunc(o.callback, 'options.callback')),
-        null,
-        args.optBool(o.confirm, 'options.confirm', true),
-        topts,
-        out,
-      ),
-    );
+    await withTransferOptions(o, (topts) => {
+      const scope = new CallbackScope();
+      const read = scope.read(source);
+      const progress = scope.progress(callback);
+      return this.#runAbortable(scope, signal, 'psftp_putfo', read, remote, fileSize, progress, scope.userData, confirm, topts, out);
+    });
     return new Attributes(out);
   }
 
@@ -840,7 +836,7 @@ class Connection {
     let error = null;
     try {
       await withOptions((topts) =>
-        this.#channel.run(fn(handle), [handle, source, dest, ...flags, callback, null, topts, out], scope, signal),
+        this.#channel.run(fn(handle), [handle, source, dest, ...flags, callback, scope.userData, topts, out], scope, signal),
       );
     } catch (e) {
       error = e;

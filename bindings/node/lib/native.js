@@ -142,6 +142,16 @@ types.securityInfo = koffi.struct('psftp_security_info', {
   compression: 'psftp_strarray',
 });
 
+types.relayState = koffi.struct('psftp_relay_state', {
+  struct_size: 'size_t',
+  updates: 'uint64_t',
+  files_done: 'uint64_t',
+  files_total: 'uint64_t',
+  bytes_done: 'uint64_t',
+  bytes_total: 'uint64_t',
+  stopped: 'bool',
+});
+
 // Paths psftp hands out are bytes, so they come as raw pointers for nameOf,
 // never as koffi strings (which would replace bytes that are not UTF-8).
 koffi.proto('int psftp_walk_cb(const void *path, const psftp_attrs *attrs, void *user_data)');
@@ -321,6 +331,12 @@ const PROTOTYPES = [
     'bool preserve_mtime, psftp_tree_progress_cb *callback, void *user_data, const psftp_transfer_opts *opts, ' +
     '_Out_ void **failures_out)',
 
+  'int psftp_relay_new(int fd, _Out_ void **out)',
+  'void psftp_relay_free(void *relay)',
+  'int psftp_relay_stop(void *relay)',
+  'int psftp_relay_state(void *relay, _Inout_ psftp_relay_state *out)',
+  'int psftp_relay_current_path(void *relay, _Out_ void **out)',
+
   'void psftp_strarray_free(void *list)',
   'void psftp_dirent_list_free(void *list)',
   'void psftp_hostkey_free(void *key)',
@@ -353,7 +369,22 @@ if (!version.startsWith(`${ABI_VERSION}.`)) {
   );
 }
 
-const strlen = koffi.load('libc.so.6').func('size_t strlen(const void *s)');
+// psftp's relay callbacks (relay.js): C functions, passed by address, that
+// never wait for the event loop thread.
+const relayCallbacks = {
+  progress: lib.symbol('psftp_relay_progress_cb'),
+  treeProgress: lib.symbol('psftp_relay_tree_progress_cb'),
+  write: lib.symbol('psftp_relay_write_cb'),
+  read: lib.symbol('psftp_relay_read_cb'),
+};
+
+const libc = koffi.load('libc.so.6');
+const strlen = libc.func('size_t strlen(const void *s)');
+const posix = {
+  pipe2: libc.func('int pipe2(_Out_ int *fds, int flags)'),
+  // fcntl(fd, F_SETPIPE_SZ, size): its third argument is variadic.
+  fcntl: libc.func('int fcntl(int fd, int cmd, ...)'),
+};
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
@@ -409,4 +440,4 @@ function takeStrarray(ptr) {
   }
 }
 
-module.exports = { koffi, fns, types, takeString, takeStrarray, stringsOf, nameOf, sized, entriesOf, testHooks };
+module.exports = { koffi, fns, types, relayCallbacks, posix, takeString, takeStrarray, stringsOf, nameOf, sized, entriesOf, testHooks };

@@ -20,7 +20,8 @@ test('get copies the bytes and reports progress up to the total', async (t) => {
   await sftp.get(path.join(rdir, 'big.bin'), local, { callback: (done, total) => calls.push([done, total]) });
   assert.ok(fs.readFileSync(local).equals(data));
   assert.deepEqual(calls.at(-1), [data.length, data.length]);
-  assert.ok(calls.length > 3, `several progress calls: ${calls.length}`);
+  // Sampled while bytes move (the C side never waits for JS), then the last figures.
+  assert.ok(calls.length >= 1, `progress calls: ${calls.length}`);
   assert.ok(calls.every((c, i) => i === 0 || calls[i - 1][0] < c[0]), 'progress only grows');
 });
 
