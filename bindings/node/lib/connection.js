@@ -6,7 +6,7 @@ const fs = require('node:fs');
 const net = require('node:net');
 const { Readable } = require('node:stream');
 const { koffi, fns, types, takeString, takeStrarray, stringsOf, nameOf, sized, entriesOf } = require('./native');
-const { PsftpError, codes, codeName, checkSync } = require('./errors');
+const { PsftpError, codes, codeName, nodeCode, checkSync } = require('./errors');
 const { Channel, callAsync } = require('./channel');
 const { CallbackScope } = require('./callbacks');
 const { Attributes, DirEntry } = require('./attrs');
@@ -178,7 +178,10 @@ function takeFailures(ptr) {
   try {
     const list = koffi.decode(ptr, types.failureList);
     const raw = entriesOf(list.items, Number(list.count), types.failure);
-    return raw.map((f) => ({ path: nameOf(f.path), code: codeName(f.code), errno: f.code, message: f.message }));
+    return raw.map((f) => {
+      const psftpCode = codeName(f.code);
+      return { path: nameOf(f.path), code: nodeCode(psftpCode, 0, f.message), psftpCode, errno: f.code, message: f.message };
+    });
   } finally {
     fns.psftp_failure_list_free(ptr);
   }

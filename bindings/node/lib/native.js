@@ -184,6 +184,7 @@ types.kbdintCb = 'psftp_kbdint_cb *';
 const PROTOTYPES = [
   'const char *psftp_last_error()',
   'int psftp_last_error_code()',
+  'int psftp_last_error_errno()',
   'const char *psftp_strerror(int code)',
   'const char *psftp_error_name(int code)',
   'const char *psftp_version()',
@@ -228,6 +229,7 @@ const PROTOTYPES = [
     'const char *default_path, _Out_ psftp_conn **conn_out, _Out_ void **error_out)',
   'void psftp_close(psftp_conn *conn)',
   'int psftp_conn_last_error_code(const psftp_conn *conn)',
+  'int psftp_conn_last_error_errno(const psftp_conn *conn)',
   'void *psftp_conn_last_error(const psftp_conn *conn)',
   'int psftp_remote_server_key(psftp_conn *conn, _Out_ void **out)',
   'int psftp_active_ciphers(psftp_conn *conn, _Out_ void **local_out, _Out_ void **remote_out)',

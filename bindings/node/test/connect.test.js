@@ -96,7 +96,7 @@ test('hostkeys null turns checking off; load() merges another file', async (t) =
   assert.throws(() => disabled.load(server.knownHosts), (e) => e.code === 'EINVAL' && /hostkeys is None/.test(e.message));
   assert.throws(
     () => new psftp.CnOpts(empty).load('/nonexistent/known_hosts'),
-    (e) => e.code === 'ELOCALIO' && e.message.includes('/nonexistent/known_hosts'),
+    (e) => e.code === 'ENOENT' && e.psftpCode === 'ELOCALIO' && e.message.includes('/nonexistent/known_hosts'),
   );
 });
 
