@@ -194,8 +194,12 @@ export interface ConnectOptions {
   host: string;
   /** Default: $LOGNAME, $USER, then the password database. */
   username?: string;
-  /** A key file's path (OpenSSH or PEM), or 'agent' / 'agent:NAME' for ssh-agent keys. */
-  privateKey?: string;
+  /**
+   * A key file's path (OpenSSH or PEM), 'agent' / 'agent:NAME' for ssh-agent
+   * keys, or the key itself as ssh2 takes it: a Buffer, or a string beginning
+   * with '-----BEGIN ' (never shown in an error).
+   */
+  privateKey?: string | Buffer;
   /** A private key's contents (OpenSSH or PEM) instead of privateKey; never shown in an error; offered to jump hosts too. */
   privateKeyData?: Buffer | Uint8Array | string;
   password?: string;
@@ -391,7 +395,12 @@ export interface UploadDirOptions extends TreePutOptions {
 export type GetfoSink = ((chunk: Buffer) => boolean | void) | { write(chunk: Buffer): unknown };
 
 /** putfo's source: bytes, or a function giving the next chunk of at most maxBytes (null or empty at the end). */
-export type PutfoSource = Buffer | Uint8Array | string | ((maxBytes: number) => Uint8Array | string | null | undefined);
+export type PutfoSource =
+  | Buffer
+  | Uint8Array
+  | string
+  | NodeJS.ReadableStream
+  | ((maxBytes: number) => Uint8Array | string | null | undefined);
 
 /** Return from a walktree directory callback to skip that directory's contents. */
 export declare const WALK_SKIP: 'skip';
@@ -588,6 +597,10 @@ export declare class Connection {
 
 /** pysftp Connection(...): open a connection. */
 export declare function connect(options: ConnectOptions): Promise<Connection>;
+
+/** ssh2-sftp-client v12's API over psftp (also `require('psftp/ssh2-sftp-client')`). */
+import SftpClientClass = require('./ssh2-sftp-client.js');
+export { SftpClientClass as SftpClient };
 
 /** pysftp st_mode_to_int: 33188 gives 644. */
 export declare function stModeToInt(mode: number): number;

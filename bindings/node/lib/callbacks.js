@@ -207,6 +207,15 @@ class CallbackScope {
 
   /** putfo's source: `source(max)` gives up to max bytes, or an empty/null chunk at the end. */
   read(source) {
+    if (typeof source.pipe === 'function') {
+      // A Readable: piped, with its backpressure; its error stops the call.
+      const pipeIn = (socket) => {
+        source.once('error', (e) => this.#fail(e));
+        source.pipe(socket);
+      };
+      this.#relayOf(() => Relay.forUpload(pipeIn));
+      return relayCallbacks.read;
+    }
     const feed = (socket) => {
       const step = () => {
         for (;;) {

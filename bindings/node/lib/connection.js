@@ -55,11 +55,16 @@ const kCreate = Symbol('create');
 function connectOptions(o) {
   const host = args.str(o.host, 'host');
   const username = args.optStr(o.username, 'username');
-  if (Buffer.isBuffer(o.privateKey)) {
-    throw args.invalid('privateKey', "a key file's path or 'agent' (give the key itself as privateKeyData)", o.privateKey);
+  // privateKey may hold the key itself, as ssh2 takes it: a Buffer, or a
+  // string that is a PEM/OpenSSH key (no path starts with '-----BEGIN ').
+  const keyIsData = Buffer.isBuffer(o.privateKey) || (typeof o.privateKey === 'string' && /^\s*-----BEGIN /.test(o.privateKey));
+  if (keyIsData && o.privateKeyData !== undefined && o.privateKeyData !== null) {
+    throw new PsftpError(codes.EINVAL, 'privateKey: holds a key, and privateKeyData another; give one');
   }
-  const privateKey = args.optStr(o.privateKey, 'privateKey');
-  const keyData = o.privateKeyData === undefined || o.privateKeyData === null ? null : args.bytes(o.privateKeyData, 'privateKeyData');
+  const privateKey = keyIsData ? null : args.optStr(o.privateKey, 'privateKey');
+  const keySource = keyIsData ? o.privateKey : o.privateKeyData;
+  const keyName = keyIsData ? 'privateKey' : 'privateKeyData';
+  const keyData = keySource === undefined || keySource === null ? null : args.bytes(keySource, keyName);
   if (keyData !== null && privateKey !== null) {
     throw args.invalid('privateKeyData', 'not given together with privateKey', o.privateKeyData);
   }
@@ -266,12 +271,7 @@ function sinkOf(flo) {
 
 /** putfo's source as a function of the most bytes C can take. */
 function sourceOf(flo) {
-  if (flo instanceof Readable) {
-    throw new TypeError(
-      'putfo cannot read a stream synchronously: use ' +
-        'stream.pipeline(readable, sftp.createWriteStream(remotepath)) instead',
-    );
-  }
+  if (flo instanceof Readable) return flo; // piped into the relay
   if (typeof flo === 'function') {
     return (max) => {
       const chunk = flo(max);
@@ -477,7 +477,8 @@ class Connection {
   }
 
   /** pysftp `listdir_attr`: DirEntry objects sorted by filename. */
-  async listdirAttr(remotepath = '.') {
+  async listdirAttr(remotepath = '.', ...extra) {
+    noMore('listdirAttr', extra, 'list(path, filter) is ssh2-sftp-client\'s: use psftp.SftpClient, or filter the result');
     const out = [null];
     await this.#run('psftp_listdir_attr', args.path(remotepath, 'remotepath'), out);
     try {
@@ -585,15 +586,18 @@ class Connection {
     await this.#run('psftp_makedirs', args.path(remotedir, 'remotedir'), args.mode(mode));
   }
 
-  async rmdir(remotepath) {
+  async rmdir(remotepath, ...extra) {
+    noMore('rmdir', extra, 'rmdir(path, true) is recursive in ssh2-sftp-client: use psftp.SftpClient for that');
     await this.#run('psftp_rmdir', args.path(remotepath, 'remotepath'));
   }
 
-  async remove(remotefile) {
+  async remove(remotefile, ...extra) {
+    noMore('remove', extra, "delete(path, true) means 'no error if missing' in ssh2-sftp-client: use psftp.SftpClient for that");
     await this.#run('psftp_remove', args.path(remotefile, 'remotefile'));
   }
 
-  async unlink(remotefile) {
+  async unlink(remotefile, ...extra) {
+    noMore('unlink', extra);
     await this.#run('psftp_unlink', args.path(remotefile, 'remotefile'));
   }
 
@@ -803,7 +807,7 @@ class Connection {
     const o = args.options(options, PUTFO_OPTIONS);
     const signal = args.signal(o.signal, 'options.signal');
     const source = sourceOf(flo);
-    const size = o.fileSize ?? (typeof flo === 'function' ? 0 : args.bytes(flo, 'flo').length);
+    const size = o.fileSize ?? (typeof flo === 'function' || flo instanceof Readable ? 0 : args.bytes(flo, 'flo').length);
     const remote = args.path(remotepath, 'remotepath');
     const fileSize = args.int(size, 'options.fileSize', 'uint64');
     const callback = args.optFunc(o.callback, 'options.callback');
@@ -907,6 +911,14 @@ class Connection {
     args.optBool(o.useFastput, 'options.useFastput', true);
     return this.putR(args.checkPath(srcDir, 'srcDir'), args.checkPath(dstDir, 'dstDir'), omit(o, 'useFastput'));
   }
+}
+
+/** An argument past the documented ones is an error, not ignored (ssh2-sftp-client look-alikes take more). */
+function noMore(name, extra, hint) {
+  if (extra.length === 0) return;
+  const err = new TypeError(`${name}() takes no argument after the path; got ${extra.length} more${hint ? ` (${hint})` : ''}`);
+  err.code = 'ERR_INVALID_ARG_VALUE';
+  throw err;
 }
 
 function omit(o, key) {
