@@ -16,24 +16,60 @@ const ABI_VERSION = '0.1';
 const ASYNC_STACK_SIZE = 4 * 1024 * 1024;
 
 const LIB_FILE = process.platform === 'darwin' ? 'libpsftp.dylib' : 'libpsftp.so';
+const SONAME = process.platform === 'darwin' ? `libpsftp.${ABI_VERSION}.dylib` : `${LIB_FILE}.${ABI_VERSION}`;
+
+// Debian's multiarch directory (lib/x86_64-linux-gnu) of this machine.
+const MULTIARCH = `${{ x64: 'x86_64', arm64: 'aarch64', ia32: 'i386', arm: 'arm' }[process.arch] ?? process.arch}-linux-gnu`;
+
+// The optional dependency that carries the prebuilt library (pack.sh builds it).
+const PLATFORM_PACKAGE = `@psftp/${process.platform}-${process.arch}-gnu`;
 
 function libraryError(message) {
   const err = new Error(
     `psftp: ${message}. Set PSFTP_LIB to the full path of ${LIB_FILE}, or ` +
-      `PSFTP_PREFIX to the prefix it is installed under (PREFIX/lib/${LIB_FILE}).`,
+      `PSFTP_PREFIX to the prefix it is installed under (PREFIX/lib, lib64 or lib/${MULTIARCH}), ` +
+      `or install the prebuilt package for this platform (${PLATFORM_PACKAGE}).`,
   );
   err.code = 'ERR_PSFTP_LIBRARY';
   return err;
 }
 
-/** Where to load the library from, and why (for error messages). */
+/** The directories under a prefix where libraries go: lib, lib64, and Debian's multiarch one. */
+function libDirs(prefix) {
+  return ['lib', 'lib64', path.join('lib', MULTIARCH)].map((dir) => path.join(prefix, dir));
+}
+
+/** The first of `files` that exists, or null. */
+function firstExisting(files) {
+  return files.find((f) => fs.existsSync(f)) ?? null;
+}
+
+/** The prebuilt library of the platform package (an optional dependency), or null. */
+function platformLibrary() {
+  try {
+    return require(PLATFORM_PACKAGE);
+  } catch (e) {
+    if (e.code === 'MODULE_NOT_FOUND') return null;
+    throw e;
+  }
+}
+
+/**
+ * Where to load the library from, and why (for error messages): PSFTP_LIB;
+ * PSFTP_PREFIX's lib, lib64 or multiarch directory; the platform package;
+ * else the dynamic loader's search (with /usr/local and /usr's lib
+ * directories tried after it, for an install ldconfig does not know).
+ */
 function librarySource(env) {
   if (env.PSFTP_LIB) return { file: env.PSFTP_LIB, origin: 'PSFTP_LIB' };
   if (env.PSFTP_PREFIX) {
-    return { file: path.join(env.PSFTP_PREFIX, 'lib', LIB_FILE), origin: 'PSFTP_PREFIX' };
+    const candidates = libDirs(env.PSFTP_PREFIX).map((dir) => path.join(dir, LIB_FILE));
+    return { file: firstExisting(candidates) ?? candidates[0], origin: 'PSFTP_PREFIX' };
   }
-  // Neither set: let the dynamic loader search (LD_LIBRARY_PATH, ld.so.cache).
-  return { file: `${LIB_FILE}.${ABI_VERSION}`, origin: 'the system library path' };
+  const prebuilt = platformLibrary();
+  if (prebuilt) return { file: prebuilt, origin: PLATFORM_PACKAGE };
+  const fallbacks = ['/usr/local', '/usr'].flatMap((prefix) => libDirs(prefix).map((dir) => path.join(dir, SONAME)));
+  return { file: SONAME, origin: 'the system library path', fallbacks };
 }
 
 function configureKoffi() {
@@ -53,7 +89,7 @@ function configureKoffi() {
 }
 
 function loadLibrary(env) {
-  const { file, origin } = librarySource(env);
+  const { file, origin, fallbacks = [] } = librarySource(env);
   if (path.isAbsolute(file) && !fs.existsSync(file)) {
     throw libraryError(`the library was not found: ${file} (from ${origin}) does not exist`);
   }
@@ -61,6 +97,8 @@ function loadLibrary(env) {
   try {
     return koffi.load(file);
   } catch (e) {
+    const fallback = firstExisting(fallbacks);
+    if (fallback) return koffi.load(fallback);
     throw libraryError(`cannot load ${file} (from ${origin}): ${e.message}`);
   }
 }

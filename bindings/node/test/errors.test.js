@@ -123,14 +123,17 @@ test('a missing library is a clear error naming where it looked', () => {
   assert.match(notALibrary.stderr, /cannot load .*errors\.test\.js \(from PSFTP_LIB\)/);
 });
 
-test('PSFTP_PREFIX finds PREFIX/lib/libpsftp.so', (t) => {
-  const prefix = fs.mkdtempSync(path.join(os.tmpdir(), 'psftp-prefix-'));
-  t.after(() => fs.rmSync(prefix, { recursive: true, force: true }));
-  fs.mkdirSync(path.join(prefix, 'lib'));
-  fs.symlinkSync(process.env.PSFTP_LIB, path.join(prefix, 'lib', 'libpsftp.so'));
-  const ok = runNode("console.log(require('.').version())", { PSFTP_PREFIX: prefix });
-  assert.equal(ok.stderr, '');
-  assert.equal(ok.stdout.trim(), psftp.version());
+test('PSFTP_PREFIX finds PREFIX/lib, lib64 or the multiarch lib directory', (t) => {
+  const multiarch = `lib/${{ x64: 'x86_64', arm64: 'aarch64' }[process.arch]}-linux-gnu`;
+  for (const dir of ['lib', 'lib64', multiarch]) {
+    const prefix = fs.mkdtempSync(path.join(os.tmpdir(), 'psftp-prefix-'));
+    t.after(() => fs.rmSync(prefix, { recursive: true, force: true }));
+    fs.mkdirSync(path.join(prefix, dir), { recursive: true });
+    fs.symlinkSync(process.env.PSFTP_LIB, path.join(prefix, dir, 'libpsftp.so'));
+    const ok = runNode("console.log(require('.').version())", { PSFTP_PREFIX: prefix });
+    assert.equal(ok.stderr, '', dir);
+    assert.equal(ok.stdout.trim(), psftp.version(), dir);
+  }
 });
 
 test('koffi configured too small, too late, is refused with advice', () => {
