@@ -78,8 +78,12 @@ declare namespace SftpClient {
   }
 
   interface DirOptions {
-    /** Not supported (an error): psftp's own uploadDir/downloadDir take include/exclude globs. */
-    filter?: never;
+    /**
+     * Keeps an entry (a refused directory is not entered). Without one the
+     * whole tree moves through psftp's parallel tree transfer; with one,
+     * file by file.
+     */
+    filter?: (path: string, isDirectory: boolean) => boolean;
     useFastput?: boolean;
     useFastget?: boolean;
   }

@@ -7,6 +7,8 @@
 // never ignored.
 
 const EventEmitter = require('node:events');
+const fs = require('node:fs');
+const path = require('node:path');
 const { Readable, Writable } = require('node:stream');
 const { pipeline } = require('node:stream/promises');
 const { connect } = require('./connection');
@@ -386,28 +388,59 @@ class SftpClient extends EventEmitter {
     return 'Successfully change file mode';
   }
 
+  /** The filter function of uploadDir/downloadDir, or null; useFastput/useFastget are accepted (psftp always pipelines). */
   #treeOptions(options, name, fastKey) {
     const o = only(options, ['filter', fastKey], `${name} option`);
-    if (o.filter !== undefined && o.filter !== null) {
-      throw unsupported(`${name}: options.filter`, "psftp's uploadDir/downloadDir take glob patterns (options.include, options.exclude)");
-    }
-    args.optBool(o[fastKey], `${name} options.${fastKey}`, false); // psftp always pipelines
+    args.optBool(o[fastKey], `${name} options.${fastKey}`, false);
+    return args.optFunc(o.filter, `${name} options.filter`);
   }
 
-  /** The contents of local srcDir into remote dstDir (created if missing). Resolves a message. */
+  /**
+   * The contents of local srcDir into remote dstDir (created if missing).
+   * options.filter(localPath, isDirectory) keeps an entry (a directory it
+   * refuses is not entered), as in ssh2-sftp-client. Resolves a message.
+   */
   async uploadDir(srcDir, dstDir, options) {
-    this.#treeOptions(options, 'uploadDir', 'useFastput');
+    const filter = this.#treeOptions(options, 'uploadDir', 'useFastput');
     const type = await this.exists(dstDir);
     if (type && type !== 'd') throw refusal('ENOTDIR', `uploadDir: Bad path ${dstDir} Not a directory`);
-    await this.#conn('uploadDir').uploadDir(srcDir, dstDir);
+    if (filter) await this.#uploadFiltered(srcDir, dstDir, filter);
+    else await this.#conn('uploadDir').uploadDir(srcDir, dstDir);
     return `${srcDir} uploaded to ${dstDir}`;
   }
 
-  /** The contents of remote srcDir into local dstDir (created if missing). Resolves a message. */
+  async #uploadFiltered(srcDir, dstDir, filter) {
+    const sftp = this.#conn('uploadDir');
+    await sftp.makedirs(dstDir);
+    for (const entry of fs.readdirSync(srcDir, { withFileTypes: true })) {
+      const local = path.join(srcDir, entry.name);
+      if (!filter(local, entry.isDirectory())) continue;
+      if (entry.isDirectory()) await this.#uploadFiltered(local, `${dstDir}/${entry.name}`, filter);
+      else await sftp.put(local, `${dstDir}/${entry.name}`);
+    }
+  }
+
+  /**
+   * The contents of remote srcDir into local dstDir (created if missing).
+   * options.filter(remotePath, isDirectory) keeps an entry (a directory it
+   * refuses is not entered), as in ssh2-sftp-client. Resolves a message.
+   */
   async downloadDir(srcDir, dstDir, options) {
-    this.#treeOptions(options, 'downloadDir', 'useFastget');
-    await this.#conn('downloadDir').downloadDir(srcDir, dstDir);
+    const filter = this.#treeOptions(options, 'downloadDir', 'useFastget');
+    if (filter) await this.#downloadFiltered(srcDir, dstDir, filter);
+    else await this.#conn('downloadDir').downloadDir(srcDir, dstDir);
     return `${srcDir} downloaded to ${dstDir}`;
+  }
+
+  async #downloadFiltered(srcDir, dstDir, filter) {
+    const sftp = this.#conn('downloadDir');
+    fs.mkdirSync(dstDir, { recursive: true });
+    for (const entry of await this.list(srcDir)) {
+      const remote = `${srcDir}/${entry.name}`;
+      if (!filter(remote, entry.type === 'd')) continue;
+      if (entry.type === 'd') await this.#downloadFiltered(remote, path.join(dstDir, entry.name), filter);
+      else await sftp.get(remote, path.join(dstDir, entry.name));
+    }
   }
 
   createReadStream(remotePath, options) {

@@ -198,7 +198,7 @@ test('append, rcopy, mkdir, rmdir and delete as ssh2-sftp-client has them', asyn
   }
 });
 
-test('uploadDir and downloadDir copy the contents; a filter function is refused, not ignored', async (t) => {
+test('uploadDir and downloadDir copy the contents, with or without a filter function', async (t) => {
   const sftp = await client(t);
   const rdir = remoteScratch(t, 'client-tree');
   const ldir = localScratch(t, 'client-tree');
@@ -212,8 +212,29 @@ test('uploadDir and downloadDir copy the contents; a filter function is refused,
   assert.equal(await sftp.downloadDir(dst, back), `${dst} downloaded to ${back}`);
   assert.equal(fs.readFileSync(path.join(back, 'a'), 'utf8'), 'A');
   assert.equal(fs.readFileSync(path.join(back, 'sub/b'), 'utf8'), 'B');
-  await assert.rejects(sftp.uploadDir(path.join(ldir, 'src'), dst, { filter: () => true }), { code: 'ERR_INVALID_ARG_VALUE', message: /filter/ });
-  await assert.rejects(sftp.downloadDir(dst, back, { filter: () => true }), { code: 'ERR_INVALID_ARG_VALUE', message: /filter/ });
+
+  // filter(path, isDirectory): a refused directory is not entered, as in ssh2-sftp-client.
+  fs.writeFileSync(path.join(ldir, 'src/skip.tmp'), 'T');
+  fs.mkdirSync(path.join(ldir, 'src/cache'));
+  fs.writeFileSync(path.join(ldir, 'src/cache/c'), 'C');
+  const seen = [];
+  const keep = (p, isDir) => {
+    seen.push([path.relative(path.join(ldir, 'src'), p), isDir]);
+    return !p.endsWith('.tmp') && path.basename(p) !== 'cache';
+  };
+  const filtered = path.join(rdir, 'filtered');
+  await sftp.uploadDir(path.join(ldir, 'src'), filtered, { filter: keep, useFastput: true });
+  assert.deepEqual(seen.sort(), [['a', false], ['cache', true], ['skip.tmp', false], ['sub', true], ['sub/b', false]]);
+  const tree = (root) => fs.readdirSync(root, { recursive: true }).sort();
+  assert.deepEqual(tree(filtered), ['a', 'sub', 'sub/b']);
+  const down = path.join(ldir, 'down');
+  const remoteSeen = [];
+  await sftp.downloadDir(dst, down, { filter: (p, isDir) => (remoteSeen.push(p), isDir || p.endsWith('/b')) });
+  assert.deepEqual(tree(down), ['sub', 'sub/b']);
+  assert.equal(fs.readFileSync(path.join(down, 'sub/b'), 'utf8'), 'B');
+  assert.deepEqual(remoteSeen.sort(), [`${dst}/a`, `${dst}/sub`, `${dst}/sub/b`]);
+  await assert.rejects(sftp.downloadDir(dst, down, { filter: 'yes' }), { code: 'ERR_INVALID_ARG_TYPE' });
+  await assert.rejects(sftp.downloadDir(dst, down, { concurrency: 2 }), { code: 'ERR_INVALID_ARG_VALUE', message: /concurrency/ });
   chownToTestUser(ldir);
 });
 
