@@ -580,7 +580,7 @@ typedef int (*psftp_walk_cb)(const char *path, const struct psftp_attrs *attrs, 
 typedef int (*psftp_local_cd_cb)(void *user_data);
 
 /**
- * The figures a relay has seen (psftp_relay_state()).
+ * The figures a relay has seen (psftp_relay_get_state()).
  */
 typedef struct psftp_relay_state {
     /**
@@ -1908,7 +1908,7 @@ int psftp_relay_stop(struct psftp_relay *relay);
  * # Safety
  * `out` points to a psftp_relay_state with struct_size set.
  */
-int psftp_relay_state(const struct psftp_relay *relay, struct psftp_relay_state *out);
+int psftp_relay_get_state(const struct psftp_relay *relay, struct psftp_relay_state *out);
 
 /**
  * The current_path of the last tree progress `relay` saw (free with

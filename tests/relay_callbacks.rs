@@ -39,7 +39,7 @@ fn state(r: *mut psftp_relay) -> psftp_relay_state {
         bytes_total: 0,
         stopped: false,
     };
-    check(unsafe { psftp_relay_state(r, &mut s) }).unwrap();
+    check(unsafe { psftp_relay_get_state(r, &mut s) }).unwrap();
     s
 }
 

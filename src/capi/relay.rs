@@ -26,7 +26,7 @@ pub struct psftp_relay {
     _private: [u8; 0],
 }
 
-/// The figures a relay has seen (psftp_relay_state()).
+/// The figures a relay has seen (psftp_relay_get_state()).
 #[repr(C)]
 #[derive(Clone, Copy)]
 pub struct psftp_relay_state {
@@ -151,7 +151,7 @@ pub extern "C" fn psftp_relay_stop(relay: *mut psftp_relay) -> c_int {
 /// # Safety
 /// `out` points to a psftp_relay_state with struct_size set.
 #[no_mangle]
-pub unsafe extern "C" fn psftp_relay_state(
+pub unsafe extern "C" fn psftp_relay_get_state(
     relay: *const psftp_relay,
     out: *mut psftp_relay_state,
 ) -> c_int {

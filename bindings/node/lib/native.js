@@ -374,7 +374,7 @@ const PROTOTYPES = [
   'int psftp_relay_new(int fd, _Out_ void **out)',
   'void psftp_relay_free(void *relay)',
   'int psftp_relay_stop(void *relay)',
-  'int psftp_relay_state(void *relay, _Inout_ psftp_relay_state *out)',
+  'int psftp_relay_get_state(void *relay, _Inout_ psftp_relay_state *out)',
   'int psftp_relay_current_path(void *relay, _Out_ void **out)',
 
   'void psftp_strarray_free(void *list)',

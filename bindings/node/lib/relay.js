@@ -129,7 +129,7 @@ class Relay {
 
   state() {
     const out = { struct_size: koffi.sizeof(types.relayState) };
-    checkSync(fns.psftp_relay_state(this.#held.handle, out));
+    checkSync(fns.psftp_relay_get_state(this.#held.handle, out));
     return out;
   }
 
