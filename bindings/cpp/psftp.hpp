@@ -4,10 +4,19 @@
 // It only translates idioms; every behaviour lives in the C library.
 //  - Handles (Connection, CnOpts, File, TransferOpts) are move-only RAII
 //    objects over the C handles: std::unique_ptr with the C free function.
-//  - A failing call throws psftp::Error (code and message). Each result code
+//  - A failing call throws psftp::Error, a std::system_error whose code()
+//    is in psftp::error_category() (equal to std::errc values where they
+//    mean the same) and whose what() is psftp's message. Each result code
 //    has its own subclass (NotFound, AuthError, HostKeyUnknown, ...); the
 //    host-key refusals share HostKeyError. A failed tree operation (get_r,
 //    put_r, ...) also lists every entry that failed in Error::failures().
+//    File-system calls also have std::error_code& overloads, as
+//    std::filesystem has.
+//  - Attrs speaks std::filesystem (file_type, perms) and std::chrono.
+//  - Transfer calls take named options (GetOptions, PutOptions, ...):
+//    aggregates, so C++20 callers may write {.preserve_mtime = true}.
+//  - psftp::ifstream / ofstream / remote_streambuf: iostreams over remote
+//    files.
 //  - Remote paths are std::string (POSIX paths on the server), local paths
 //    std::filesystem::path; lists come back as std::vector.
 //  - Callbacks are std::function. An exception thrown in one is stored, the

@@ -72,6 +72,8 @@ TEST(ErrorCode, PortableConditionsWhereTheyHold) {
     }
     EXPECT_NE(std::error_code(E::auth), std::errc::permission_denied)
         << "a refused login is not a refused file";
+    const psftp::TreeFailure failure{"a/b", PSFTP_E_PERMISSION, "open 'a/b': denied"};
+    EXPECT_EQ(failure.error_code(), std::errc::permission_denied);
 }
 
 TEST(ErrorCode, ExceptionsAreSystemErrorsCarryingTheCode) {
