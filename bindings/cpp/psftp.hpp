@@ -15,8 +15,8 @@
 //  - Attrs speaks std::filesystem (file_type, perms) and std::chrono.
 //  - Transfer calls take named options (GetOptions, PutOptions, ...):
 //    aggregates, so C++20 callers may write {.preserve_mtime = true}.
-//  - psftp::ifstream / ofstream / remote_streambuf: iostreams over remote
-//    files.
+//  - psftp::ifstream / ofstream / fstream / remote_streambuf: iostreams
+//    over remote files.
 //  - Remote paths are std::string (POSIX paths on the server), local paths
 //    std::filesystem::path; lists come back as std::vector.
 //  - Callbacks are std::function. An exception thrown in one is stored, the
@@ -1744,6 +1744,12 @@ public:
     std::string normalize(const std::string& remotepath) {
         return string_of(psftp_normalize, remotepath, "remotepath");
     }
+    std::string readlink(const std::string& remotelink, std::error_code& ec) {
+        return detail::into_error_code(ec, [&] { return readlink(remotelink); });
+    }
+    std::string normalize(const std::string& remotepath, std::error_code& ec) {
+        return detail::into_error_code(ec, [&] { return normalize(remotepath); });
+    }
     StatVfs statvfs(const std::string& remotepath) {
         return detail::out<StatVfs>([&](StatVfs* o) {
             return psftp_statvfs(handle(), detail::c_str(remotepath, "remotepath"), o);
@@ -1986,6 +1992,26 @@ inline SessionLock Connection::lock() { return SessionLock(handle()); }
 
 // ------------------------------------------------------- file streams
 
+namespace detail {
+/// std::filebuf's table of open modes as pysftp open() modes: out and
+/// out|trunc "w", app (with out) "a", in "r", in|out "r+", in|out|trunc
+/// "w+", in|app "a+"; binary changes nothing (always binary).
+inline const char* stream_mode(std::ios_base::openmode mode) {
+    using std::ios_base;
+    const bool in = (mode & ios_base::in) != 0, out = (mode & ios_base::out) != 0;
+    const bool app = (mode & ios_base::app) != 0, trunc = (mode & ios_base::trunc) != 0;
+    if (trunc && (app || !out))
+        throw InvalidArgument("mode: std::ios::trunc needs std::ios::out and no std::ios::app");
+    if (app)
+        return in ? "a+" : "a";
+    if (!in)
+        return "w";
+    if (!out)
+        return "r";
+    return trunc ? "w+" : "r+";
+}
+} // namespace detail
+
 /// Reads a remote file as std::ifstream reads a local one:
 ///
 ///   psftp::ifstream in(sftp, "logs/app.log");
@@ -1997,8 +2023,11 @@ inline SessionLock Connection::lock() { return SessionLock(handle()); }
 class ifstream : public std::istream {
 public:
     ifstream(Connection& sftp, const std::string& remote_file,
+             std::ios_base::openmode mode = std::ios_base::in,
              std::size_t buffer_size = remote_streambuf::default_buffer_size)
-        : std::istream(nullptr), buf_(sftp.open(remote_file, "r"), buffer_size) {
+        : std::istream(nullptr),
+          buf_(sftp.open(remote_file, detail::stream_mode(mode | std::ios_base::in)),
+               buffer_size) {
         init(&buf_);
     }
     remote_streambuf* rdbuf() const noexcept { return &buf_; }
@@ -2010,22 +2039,42 @@ private:
     mutable remote_streambuf buf_;
 };
 
-/// Writes a remote file as std::ofstream writes a local one; `mode` with
-/// std::ios::app appends ("a"), else the file is created or truncated
-/// ("w"). Opening throws psftp::Error. close() reports whether the last
-/// bytes arrived (the destructor cannot): call it.
+/// Writes a remote file as std::ofstream writes a local one: created or
+/// truncated, or appended to with std::ios::app. Opening throws
+/// psftp::Error. close() reports whether the last bytes arrived (the
+/// destructor cannot): call it.
 class ofstream : public std::ostream {
 public:
     ofstream(Connection& sftp, const std::string& remote_file,
              std::ios_base::openmode mode = std::ios_base::out,
              std::size_t buffer_size = remote_streambuf::default_buffer_size)
         : std::ostream(nullptr),
-          buf_(sftp.open(remote_file, (mode & std::ios_base::app) ? "a" : "w"), buffer_size) {
+          buf_(sftp.open(remote_file, detail::stream_mode(mode | std::ios_base::out)),
+               buffer_size) {
         init(&buf_);
     }
     remote_streambuf* rdbuf() const noexcept { return &buf_; }
     bool is_open() const noexcept { return buf_.is_open(); }
     /// Writes what is buffered and closes the file; throws psftp::Error.
+    void close() { buf_.close(); }
+
+private:
+    mutable remote_streambuf buf_;
+};
+
+/// Reads and writes a remote file as std::fstream does: in|out ("r+", the
+/// file must exist), with trunc ("w+") or app ("a+").
+class fstream : public std::iostream {
+public:
+    fstream(Connection& sftp, const std::string& remote_file,
+            std::ios_base::openmode mode = std::ios_base::in | std::ios_base::out,
+            std::size_t buffer_size = remote_streambuf::default_buffer_size)
+        : std::iostream(nullptr),
+          buf_(sftp.open(remote_file, detail::stream_mode(mode)), buffer_size) {
+        init(&buf_);
+    }
+    remote_streambuf* rdbuf() const noexcept { return &buf_; }
+    bool is_open() const noexcept { return buf_.is_open(); }
     void close() { buf_.close(); }
 
 private:

@@ -175,6 +175,15 @@ TEST(ErrorCode, NonThrowingOverloadsSetTheCodeAndClearItOnSuccess) {
     sftp.rmdir(dir / "full", ec);
     EXPECT_FALSE(ec);
     EXPECT_FALSE(fs::exists(dir / "full"));
+    sftp.symlink(dir / "target", dir / "link");
+    EXPECT_EQ(sftp.readlink(dir / "link", ec), dir / "target");
+    EXPECT_FALSE(ec);
+    EXPECT_EQ(sftp.readlink(dir / "nope", ec), "");
+    EXPECT_EQ(ec, std::errc::no_such_file_or_directory);
+    EXPECT_EQ(sftp.normalize(dir.path().string(), ec), dir.path().string());
+    EXPECT_FALSE(ec);
+    EXPECT_EQ(sftp.normalize(dir / "nope/deeper", ec), ""); // a missing parent
+    EXPECT_EQ(ec, psftp::Errc::not_found);
     // A NUL byte is refused before psftp is called, as an error_code too.
     sftp.remove(dir / "x" + std::string("\0y", 2), ec);
     EXPECT_EQ(ec, std::errc::invalid_argument);

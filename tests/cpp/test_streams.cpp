@@ -52,7 +52,7 @@ TEST(Streams, ReadAndIstreambufIteratorAreByteExact) {
     EXPECT_EQ(via_iterator, data);
 
     // Small reads through the buffer and large ones past it, interleaved.
-    psftp::ifstream in(sftp, dir / "bin", 4096);
+    psftp::ifstream in(sftp, dir / "bin", std::ios::binary, 4096);
     std::string got;
     std::size_t step = 1;
     while (got.size() < data.size()) {
@@ -193,8 +193,8 @@ TEST(Streams, ErrorsKeepPsftpsExceptionAndMessage) {
     put_remote_file(dir / "f", pattern(500'000, 25));
 
     // Without exceptions(): badbit, and the psftp error kept in the buffer.
-    psftp::ifstream quiet(sftp, dir / "f", 1000);
-    psftp::ifstream loud(sftp, dir / "f", 1000);
+    psftp::ifstream quiet(sftp, dir / "f", std::ios::in, 1000);
+    psftp::ifstream loud(sftp, dir / "f", std::ios::in, 1000);
     loud.exceptions(std::ios::badbit);
     sftp.close(); // the files outlive their connection
     char c[2000];
@@ -205,4 +205,49 @@ TEST(Streams, ErrorsKeepPsftpsExceptionAndMessage) {
     EXPECT_NE(std::string(quiet.rdbuf()->error()->what()).find("closed"), std::string::npos);
     // With exceptions(badbit): psftp's own exception comes out.
     EXPECT_THROW_MSG(loud.read(c, sizeof c), psftp::ConnectionLost, "closed");
+}
+
+TEST(Streams, OpenModesFollowStdFilebuf) {
+    using std::ios;
+    using psftp::detail::stream_mode;
+    EXPECT_STREQ(stream_mode(ios::in), "r");
+    EXPECT_STREQ(stream_mode(ios::in | ios::binary), "r");
+    EXPECT_STREQ(stream_mode(ios::out), "w");
+    EXPECT_STREQ(stream_mode(ios::out | ios::trunc), "w");
+    EXPECT_STREQ(stream_mode(ios::out | ios::app), "a");
+    EXPECT_STREQ(stream_mode(ios::app), "a");
+    EXPECT_STREQ(stream_mode(ios::in | ios::out), "r+");
+    EXPECT_STREQ(stream_mode(ios::in | ios::out | ios::trunc), "w+");
+    EXPECT_STREQ(stream_mode(ios::in | ios::app), "a+");
+    EXPECT_THROW_MSG(stream_mode(ios::in | ios::trunc), psftp::InvalidArgument, "trunc");
+    EXPECT_THROW_MSG(stream_mode(ios::out | ios::app | ios::trunc), psftp::InvalidArgument,
+                     "trunc");
+
+    psftp::Connection sftp = connect();
+    auto dir = remote_dir("smodes");
+    EXPECT_THROW_MSG(psftp::fstream(sftp, dir / "missing"), psftp::NotFound, "missing");
+    put_remote_file(dir / "f", "0123456789");
+    {
+        psftp::fstream io(sftp, dir / "f"); // in|out: "r+", kept
+        std::string head(4, '\0');
+        io.read(head.data(), 4);
+        EXPECT_EQ(head, "0123");
+        io << "ab";
+        io.close();
+    }
+    EXPECT_EQ(read_file(dir / "f"), "0123ab6789");
+    {
+        psftp::fstream io(sftp, dir / "f", ios::in | ios::out | ios::trunc);
+        io << "fresh";
+        io.seekg(0);
+        std::string all;
+        io >> all;
+        EXPECT_EQ(all, "fresh");
+    }
+    EXPECT_EQ(read_file(dir / "f"), "fresh");
+    {
+        psftp::fstream io(sftp, dir / "f", ios::in | ios::app);
+        io << "+more";
+    }
+    EXPECT_EQ(read_file(dir / "f"), "fresh+more");
 }
