@@ -24,7 +24,7 @@
 //! lingers).
 
 use std::io::{Read, Write};
-use std::net::{TcpStream, ToSocketAddrs};
+
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::os::unix::net::UnixStream;
 use std::os::unix::process::ExitStatusExt;
@@ -205,52 +205,40 @@ impl Link {
     }
 }
 
-/// TCP to `host`:`port`, trying each address, within `timeout`.
-pub fn tcp(host: &str, port: u16, timeout: Option<Duration>) -> Result<Stream> {
+/// TCP to `host`:`port`, its addresses raced (eyeballs.rs), resolution
+/// included, by `deadline`; `limit` is the whole connect's, for messages.
+pub fn tcp(
+    host: &str,
+    port: u16,
+    deadline: Option<std::time::Instant>,
+    limit: Option<Duration>,
+) -> Result<Stream> {
+    use super::eyeballs::{self, Failure};
     let peer = format!("{host}:{port}");
-    let addrs: Vec<_> = (host, port)
-        .to_socket_addrs()
-        .map_err(|e| {
-            Error::new(
-                ErrorKind::Connect,
-                format!("cannot resolve host '{host}': {e}"),
-            )
-        })?
-        .collect();
-    let mut last = None;
-    for addr in &addrs {
-        let attempt = match timeout {
-            Some(t) => TcpStream::connect_timeout(addr, t),
-            None => TcpStream::connect(addr),
-        };
-        match attempt {
-            Ok(s) => {
-                let _ = s.set_nodelay(true);
-                return Ok(Stream(OwnedFd::from(s)));
-            }
-            Err(e) => last = Some(e),
-        }
-    }
-    let e = last.ok_or_else(|| {
-        Error::new(
+    match eyeballs::connect(host, port, deadline) {
+        Ok((fd, _addr)) => Ok(Stream(fd)),
+        Err(Failure::Resolve(e)) => Err(Error::new(
+            ErrorKind::Connect,
+            format!("cannot resolve host '{host}': {e}"),
+        )),
+        Err(Failure::NoAddresses) => Err(Error::new(
             ErrorKind::Connect,
             format!("host '{host}' has no addresses"),
+        )),
+        Err(Failure::TimedOut { resolving }) => {
+            let secs = limit.map_or(0.0, |t| t.as_secs_f64());
+            let what = if resolving { "resolving" } else { "connect to" };
+            Err(Error::new(
+                ErrorKind::Timeout,
+                format!("{what} {peer} timed out after {secs:.1} s (the connect timeout)"),
+            ))
+        }
+        Err(Failure::Refused(e)) => Err(Error::new(
+            ErrorKind::Connect,
+            format!("connect to {peer}: {e}"),
         )
-    })?;
-    if matches!(
-        e.kind(),
-        std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock
-    ) {
-        let secs = timeout.map_or(0.0, |t| t.as_secs_f64());
-        return Err(Error::new(
-            ErrorKind::Timeout,
-            format!("connect to {peer} timed out after {secs:.1} s"),
-        ));
+        .with_os_errno(e.raw_os_error())),
     }
-    Err(
-        Error::new(ErrorKind::Connect, format!("connect to {peer}: {e}"))
-            .with_os_errno(e.raw_os_error()),
-    )
 }
 
 /// With keepalives every `every`: give up on a peer that leaves data
