@@ -59,7 +59,7 @@ fn a_relay_that_goes_silent_ends_a_get_after_the_default_stall_timeout() {
             std::ptr::null(),
         ),
         PSFTP_E_TIMEOUT,
-        &["nothing moved for 60 s", "stall timeout"],
+        &["nothing moved for 60 s", "the stall timeout"],
     );
     let took = t.elapsed();
     eprintln!("default stall timeout ended the get after {took:?}");
@@ -112,6 +112,17 @@ fn a_short_stall_timeout_ends_a_silent_call_but_not_a_slow_moving_transfer() {
     );
     assert!(t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
     assert_fail(listdir(&conn, "."), PSFTP_E_CONNECTION_LOST, &["unusable"]);
+    relay.thaw();
+
+    // pysftp's timeout, shorter than the stall timeout, wins and says so.
+    let conn = relayed(&relay).connect(&unchecked()).unwrap();
+    check(psftp_set_timeout(conn.0, 1.5)).unwrap();
+    relay.freeze();
+    assert_fail(
+        listdir(&conn, "."),
+        PSFTP_E_TIMEOUT,
+        &["nothing moved for 1.5 s (the timeout, psftp_set_timeout)"],
+    );
     relay.thaw();
 
     // 0 turns it off: a silent call still waits after twice the limit.

@@ -12,7 +12,7 @@ use ssh2::MethodType;
 
 use super::connect::{establish, millis, ConnectSpec};
 use super::hostkeys::ServerKey;
-use super::liveness::{stall_limit, Liveness};
+use super::liveness::Liveness;
 use super::log::Logger;
 use super::route::{Cutter, Link};
 use super::secret::Redactor;
@@ -281,7 +281,8 @@ impl Connection {
         let (keepalive, count_max) = est.keepalive.unzip();
         let live = Liveness::new(
             &peer,
-            stall_limit(spec.cnopts.stall_timeout, spec.cnopts.timeout),
+            spec.cnopts.stall_timeout,
+            spec.cnopts.timeout,
             keepalive,
             count_max.unwrap_or(0),
         );
@@ -528,7 +529,7 @@ impl Connection {
         self.with(|st| {
             st.session().set_timeout(millis(t));
             if let Some(live) = st.sftp.liveness() {
-                live.set_stall(stall_limit(self.spec.cnopts.stall_timeout, t));
+                live.set_limits(self.spec.cnopts.stall_timeout, t);
             }
             st.timeout = t;
             Ok(())

@@ -30,6 +30,8 @@ pub struct Liveness {
     /// The longest a call waits without a byte moving (ms, 0 = no limit):
     /// the stall timeout, or pysftp's `timeout` when that is shorter.
     stall_ms: AtomicU64,
+    /// pysftp's `timeout` is that limit (not the stall timeout).
+    limit_is_timeout: std::sync::atomic::AtomicBool,
     /// Keepalive interval and how many may go unanswered.
     keepalive: Option<(Duration, u32)>,
     /// Why the server was given up, once it was.
@@ -39,7 +41,8 @@ pub struct Liveness {
 
 /// Why a wait ended without the socket becoming ready.
 pub enum WaitFailure {
-    Stalled(Duration),
+    /// The limit, and the option that set it.
+    Stalled(Duration, &'static str),
     Dead(String),
     Keepalive(String),
 }
@@ -48,11 +51,10 @@ impl WaitFailure {
     /// The error of a call that was `doing` something with `peer`.
     pub fn into_error(self, doing: &str, peer: &str) -> Error {
         match self {
-            WaitFailure::Stalled(t) => Error::new(
+            WaitFailure::Stalled(t, option) => Error::new(
                 ErrorKind::Timeout,
                 format!(
-                    "timed out {doing} {peer}: nothing moved for {} (stall timeout; \
-                     psftp_cnopts_set_stall_timeout, 0 turns it off)",
+                    "timed out {doing} {peer}: nothing moved for {} ({option})",
                     seconds(t)
                 ),
             ),
@@ -73,18 +75,12 @@ pub fn seconds(d: Duration) -> String {
     }
 }
 
-/// The effective stall limit: the shorter of the two when both are set.
-pub fn stall_limit(stall: Option<Duration>, timeout: Option<Duration>) -> Option<Duration> {
-    match (stall, timeout) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
-    }
-}
-
 impl Liveness {
+    /// `stall`: the stall timeout; `timeout`: pysftp's.
     pub fn new(
         peer: &str,
         stall: Option<Duration>,
+        timeout: Option<Duration>,
         keepalive: Option<Duration>,
         count_max: u32,
     ) -> Arc<Liveness> {
@@ -93,11 +89,12 @@ impl Liveness {
             last_rx: AtomicU64::new(0),
             last_keepalive: AtomicU64::new(0),
             stall_ms: AtomicU64::new(0),
+            limit_is_timeout: Default::default(),
             keepalive: keepalive.map(|k| (k, count_max.max(1))),
             dead: OnceLock::new(),
             peer: peer.to_string(),
         };
-        live.set_stall(stall);
+        live.set_limits(stall, timeout);
         Arc::new(live)
     }
 
@@ -106,15 +103,29 @@ impl Liveness {
         self.epoch.elapsed().as_millis() as u64 + 1
     }
 
-    pub fn set_stall(&self, limit: Option<Duration>) {
+    /// The longest a call waits without a byte moving: the shorter of
+    /// the stall timeout and pysftp's `timeout` when both are set.
+    pub fn set_limits(&self, stall: Option<Duration>, timeout: Option<Duration>) {
+        let is_timeout = match (stall, timeout) {
+            (Some(s), Some(t)) => t < s,
+            (s, t) => s.is_none() && t.is_some(),
+        };
+        let limit = if is_timeout { timeout } else { stall };
         let ms = limit.map_or(0, |d| (d.as_millis() as u64).max(1));
+        self.limit_is_timeout.store(is_timeout, Ordering::Relaxed);
         self.stall_ms.store(ms, Ordering::Relaxed);
     }
 
-    fn stall(&self) -> Option<Duration> {
+    /// The limit in force and the option that set it.
+    fn stall(&self) -> Option<(Duration, &'static str)> {
+        let option = if self.limit_is_timeout.load(Ordering::Relaxed) {
+            "the timeout, psftp_set_timeout"
+        } else {
+            "the stall timeout, psftp_cnopts_set_stall_timeout; 0 turns it off"
+        };
         match self.stall_ms.load(Ordering::Relaxed) {
             0 => None,
-            ms => Some(Duration::from_millis(ms)),
+            ms => Some((Duration::from_millis(ms), option)),
         }
     }
 
@@ -185,10 +196,10 @@ impl Liveness {
         loop {
             self.keep_alive(session)?;
             let mut timeout = self.tick();
-            if let Some(stall) = self.stall() {
+            if let Some((stall, option)) = self.stall() {
                 let waited = since.elapsed();
                 if waited >= stall {
-                    return Err(WaitFailure::Stalled(stall));
+                    return Err(WaitFailure::Stalled(stall, option));
                 }
                 let left = stall - waited;
                 timeout = Some(timeout.map_or(left, |t| t.min(left)));
