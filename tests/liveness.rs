@@ -261,3 +261,37 @@ fn the_connect_timeout_bounds_the_whole_connect_not_each_step() {
     eprintln!("the same login took {took:?} with a 10 s deadline");
     listdir(&conn, "/").unwrap();
 }
+
+#[test]
+fn ssh_configs_server_alive_options_detect_a_dead_peer() {
+    let relay = Relay::start(server().port);
+    let dir = local_scratch("alive-config");
+    let config = dir.join("config");
+    std::fs::write(
+        &config,
+        "Host *\n  ServerAliveInterval 1\n  ServerAliveCountMax 2\n",
+    )
+    .unwrap();
+    let opts = opts_with(0.0, 0, 0);
+    // opts_with set keepalive 0 as the caller's; start again without it.
+    let opts = {
+        drop(opts);
+        let o = unchecked();
+        check(psftp_cnopts_set_stall_timeout(o.0, 0.0)).unwrap();
+        o
+    };
+    let path = c(config.to_str().unwrap());
+    check(unsafe { psftp_cnopts_set_ssh_config(opts.0, true, path.as_ptr()) }).unwrap();
+    let conn = relayed(&relay).connect(&opts).unwrap();
+    // Idle and alive past interval x count.
+    std::thread::sleep(Duration::from_secs(4));
+    listdir(&conn, ".").unwrap();
+    relay.freeze();
+    std::thread::sleep(Duration::from_secs(4));
+    assert_fail(
+        listdir(&conn, "."),
+        PSFTP_E_CONNECTION_LOST,
+        &["answered no keepalive", "keepalive every 1 s, count max 2"],
+    );
+    relay.thaw();
+}

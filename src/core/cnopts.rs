@@ -148,7 +148,7 @@ pub(crate) const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 /// which takes tens of seconds. 60 s sits above that and still ends a
 /// black-holed transfer in a minute: between the GUI clients (WinSCP 15 s,
 /// FileZilla 20 s, Cyberduck 30 s) and rclone's 5 min IO idle timeout.
-pub const DEFAULT_STALL_TIMEOUT: Duration = Duration::from_secs(60);
+pub(crate) const DEFAULT_STALL_TIMEOUT: Duration = Duration::from_secs(60);
 
 impl Default for CnOpts {
     fn default() -> Self {

@@ -520,7 +520,7 @@ fn session_over(
     match (opts.keepalive, role) {
         // The server's keepalives ask for a reply, and psftp times them
         // (liveness.rs); libssh2's own interval only has to be shorter.
-        (Some(_), Role::Target) => session.set_keepalive(true, 1),
+        (Some(_), Role::Target) => session.set_keepalive(true, route::LIBSSH2_KEEPALIVE_INTERVAL),
         // A jump host's pump sends them by libssh2's interval and reads
         // no replies, which libssh2 would keep.
         (Some(k), Role::Hop(_)) => session.set_keepalive(false, k.as_secs().max(1) as u32),

@@ -73,6 +73,17 @@ fn shutdown(fd: BorrowedFd<'_>) {
 /// socket to be writable spins. So only when no send of the session is
 /// waiting and the socket has room (a packet this small then goes whole).
 pub fn keepalive_if_room(session: &Session) -> std::result::Result<(), String> {
+    keepalive_sent_if_room(session).map(|_| ())
+}
+
+/// libssh2's keepalive interval on the server's session, in seconds (its
+/// shortest: it makes 1 into 2). psftp times the keepalives itself
+/// (liveness.rs); libssh2 only refuses one within this of the last.
+pub(crate) const LIBSSH2_KEEPALIVE_INTERVAL: u32 = 2;
+
+/// keepalive_if_room, saying whether one went out: libssh2 sends none
+/// before its own interval has passed since the last.
+pub fn keepalive_sent_if_room(session: &Session) -> std::result::Result<bool, String> {
     let outbound = |s: &Session| {
         matches!(
             s.block_directions(),
@@ -80,7 +91,7 @@ pub fn keepalive_if_room(session: &Session) -> std::result::Result<(), String> {
         )
     };
     if outbound(session) {
-        return Ok(());
+        return Ok(false);
     }
     let mut fds = [libc::pollfd {
         fd: session.as_raw_fd(),
@@ -91,14 +102,18 @@ pub fn keepalive_if_room(session: &Session) -> std::result::Result<(), String> {
     // does not wait (timeout 0).
     let rc = unsafe { libc::poll(fds.as_mut_ptr(), 1, 0) };
     if rc != 1 || fds[0].revents & libc::POLLOUT == 0 {
-        return Ok(());
+        return Ok(false);
     }
-    // A socket error shows in the next call that uses the session.
-    let _ = session.keepalive_send();
+    // A socket error shows in the next call that uses the session. The
+    // seconds to the next keepalive are libssh2's whole interval only
+    // right after one went out (keepalive.c).
+    let sent = session
+        .keepalive_send()
+        .is_ok_and(|next| next >= LIBSSH2_KEEPALIVE_INTERVAL);
     if outbound(session) {
         return Err("a keepalive was sent only in part: libssh2 can send nothing more".into());
     }
-    Ok(())
+    Ok(sent)
 }
 
 /// Shuts every socket of a route down, from any thread.

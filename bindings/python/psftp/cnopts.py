@@ -132,9 +132,9 @@ class CnOpts:
     (a call whose bytes stop moving this many seconds raises
     TimeoutError; default 60, 0 turns it off), ``keepalive`` (seconds of
     silence before a keepalive asking for a reply, as ssh's
-    ServerAliveInterval; 0 never) and ``keepalive_count_max`` (a server
-    silent for keepalive x this many is lost, ServerAliveCountMax;
-    None: ssh_config's, else 3).
+    ServerAliveInterval; 0 never; None, the default: ssh_config's, else
+    never) and ``keepalive_count_max`` (a server silent for keepalive x
+    this many is lost, ServerAliveCountMax; None: ssh_config's, else 3).
 
     Connecting wherever ``ssh`` connects (off by default, as pysftp):
     ``ssh_config`` (True reads ~/.ssh/config and /etc/ssh/ssh_config, a
@@ -157,7 +157,7 @@ class CnOpts:
         connect_timeout: float = 30.0,
         timeout: Optional[float] = None,
         stall_timeout: float = 60.0,
-        keepalive: int = 0,
+        keepalive: Optional[int] = None,
         keepalive_count_max: Optional[int] = None,
         ssh_config: Union[bool, str, "os.PathLike[str]"] = False,
         proxy_jump: Optional[str] = None,
@@ -264,7 +264,8 @@ class CnOpts:
             if self.timeout:
                 _check(lib.psftp_cnopts_set_timeout(handle, float(self.timeout)))
             _check(lib.psftp_cnopts_set_stall_timeout(handle, float(self.stall_timeout or 0)))
-            _check(lib.psftp_cnopts_set_keepalive(handle, int(self.keepalive or 0)))
+            if self.keepalive is not None:
+                _check(lib.psftp_cnopts_set_keepalive(handle, int(self.keepalive)))
             if self.keepalive_count_max is not None:
                 _check(lib.psftp_cnopts_set_keepalive_count_max(handle, int(self.keepalive_count_max)))
             self._route_to_c(handle)
