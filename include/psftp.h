@@ -763,8 +763,8 @@ void psftp_string_free(char *s);
  * ~/.ssh/known_hosts; `~` is expanded. Host-key checking is on. A missing
  * file is not an error here: connecting then fails with
  * PSFTP_E_HOSTKEY_UNKNOWN naming the file. Defaults: no log, no
- * compression, libssh2's cipher order, 30 s connect timeout, no operation
- * timeout.
+ * compression, libssh2's cipher order, 30 s connect deadline, 60 s stall
+ * timeout, no pysftp `timeout`, no keepalives.
  *
  * # Safety
  * `knownhosts` is NULL or a NUL-terminated string; `out` is writable.
@@ -845,13 +845,30 @@ int psftp_cnopts_set_connect_timeout(struct psftp_cnopts *opts, double seconds_)
 int psftp_cnopts_set_timeout(struct psftp_cnopts *opts, double seconds_);
 
 /**
- * Send an SSH keepalive when the connection has been idle this many
- * seconds (0 = never, the default). A server that then leaves data
- * unacknowledged for 3 such intervals (ssh_config's ServerAliveCountMax)
- * is given up on a direct TCP connection: blocked calls fail with
- * PSFTP_E_CONNECTION_LOST instead of waiting for TCP's own minutes.
+ * The stall timeout: a call whose bytes stop moving for this many seconds
+ * returns PSFTP_E_TIMEOUT (the connection is unusable afterwards); a slow
+ * transfer that keeps moving never does. 0 turns it off. Default 60.
+ * Independent of psftp_cnopts_set_timeout (pysftp's `timeout`, off by
+ * default): when both are set, the shorter applies.
+ */
+int psftp_cnopts_set_stall_timeout(struct psftp_cnopts *opts, double seconds_);
+
+/**
+ * Dead-peer detection, as ssh's ServerAliveInterval: when the server has
+ * sent nothing for this many seconds, send it a keepalive that asks for a
+ * reply, and another every interval while it stays silent (0 = never, the
+ * default). A server silent for interval x the count max
+ * (psftp_cnopts_set_keepalive_count_max, default 3) is given up: the
+ * blocked call, or the next one, fails with PSFTP_E_CONNECTION_LOST.
  */
 int psftp_cnopts_set_keepalive(struct psftp_cnopts *opts, int seconds_);
+
+/**
+ * ssh's ServerAliveCountMax: with psftp_cnopts_set_keepalive, a server
+ * that sends nothing for keepalive x `count` seconds is given up (at
+ * least one keepalive goes unanswered first). 1 or more; default 3.
+ */
+int psftp_cnopts_set_keepalive_count_max(struct psftp_cnopts *opts, int count);
 
 /**
  * pysftp `CnOpts.get_hostkey(host)`: the first key known_hosts holds for

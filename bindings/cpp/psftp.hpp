@@ -943,8 +943,22 @@ public:
         check(psftp_cnopts_set_timeout(handle(), seconds));
         return *this;
     }
+    /// A call whose bytes stop moving this long throws a TIMEOUT error
+    /// (default 60 s; 0 turns it off).
+    CnOpts& set_stall_timeout(double seconds) {
+        check(psftp_cnopts_set_stall_timeout(handle(), seconds));
+        return *this;
+    }
+    /// ssh's ServerAliveInterval: keepalives that ask for a reply after
+    /// this many silent seconds (0 = never, the default).
     CnOpts& set_keepalive(int seconds) {
         check(psftp_cnopts_set_keepalive(handle(), seconds));
+        return *this;
+    }
+    /// ssh's ServerAliveCountMax: a server silent for keepalive x count is
+    /// given up (CONNECTION_LOST). Default 3.
+    CnOpts& set_keepalive_count_max(int count) {
+        check(psftp_cnopts_set_keepalive_count_max(handle(), count));
         return *this;
     }
     /// Lets `callback` decide about unknown and changed host keys instead of

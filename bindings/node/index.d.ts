@@ -123,12 +123,16 @@ export interface CnOptsOptions {
   compression?: boolean;
   /** Cipher preference, e.g. ['aes128-gcm@openssh.com']; null restores the default. */
   ciphers?: string | string[] | null;
-  /** Seconds for TCP connect, handshake and authentication (default 30; 0 waits forever). */
+  /** Seconds for resolution, TCP connect, handshake and authentication in total (default 30; 0 waits forever). */
   connectTimeout?: number;
   /** Seconds any later read or write may wait (default 0: forever). */
   timeout?: number;
-  /** Seconds of idleness before a keepalive (default 0: never). */
+  /** Seconds a call may go without a byte moving before it fails with TIMEOUT (default 60; 0: off). */
+  stallTimeout?: number;
+  /** Seconds of silence before a keepalive asking for a reply (ServerAliveInterval; default 0: never). */
   keepalive?: number;
+  /** A server silent for keepalive x this many is lost (ServerAliveCountMax; default 3). */
+  keepaliveCountMax?: number;
   /** Read ssh_config: true for ~/.ssh/config and /etc/ssh/ssh_config, or one file's path (ssh -F). Default false. */
   sshConfig?: boolean | string;
   /** Jump hosts, as ssh -J: 'user@host:port,host2'; 'none' ignores ssh_config's. */
@@ -149,6 +153,8 @@ export declare class CnOpts {
   setConnectTimeout(seconds: number): this;
   setTimeout(seconds: number): this;
   setKeepalive(seconds: number): this;
+  setKeepaliveCountMax(count: number): this;
+  setStallTimeout(seconds: number): this;
   setSshConfig(useOrPath: boolean | string): this;
   /** What connecting to `host` would use, as `ssh -G host` prints it. */
   sshConfigReport(host: string): string;

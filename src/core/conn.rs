@@ -12,6 +12,7 @@ use ssh2::MethodType;
 
 use super::connect::{establish, millis, ConnectSpec};
 use super::hostkeys::ServerKey;
+use super::liveness::Liveness;
 use super::log::Logger;
 use super::route::{Cutter, Link};
 use super::secret::Redactor;
@@ -131,9 +132,9 @@ impl Drop for CoordinatorMark {
     }
 }
 
-/// A thread that sends an SSH keepalive every interval while the
-/// connection is idle (libssh2 only sends them when asked to), unless the
-/// connection was poisoned.
+/// A thread that, while the connection is idle, takes in what the server
+/// sent, gives a silent server up and sends keepalives (libssh2 only sends
+/// them when asked to; a call that is waiting sends its own, liveness.rs).
 struct KeepAlive {
     stop: Arc<AtomicBool>,
     thread: std::thread::Thread,
@@ -143,7 +144,8 @@ impl KeepAlive {
     fn start(
         state: &SharedState,
         poisoned: &Arc<OnceLock<String>>,
-        every: Duration,
+        tick: Duration,
+        log: Option<Arc<Logger>>,
     ) -> Option<KeepAlive> {
         let weak: Weak<ReentrantMutex<RefCell<State>>> = Arc::downgrade(state);
         let poisoned = poisoned.clone();
@@ -152,7 +154,7 @@ impl KeepAlive {
         let handle = std::thread::Builder::new()
             .name("psftp-keepalive".into())
             .spawn(move || loop {
-                std::thread::park_timeout(every);
+                std::thread::park_timeout(tick);
                 if stop2.load(Ordering::Relaxed) {
                     return;
                 }
@@ -162,7 +164,10 @@ impl KeepAlive {
                 if poisoned.get().is_some() {
                     return;
                 }
-                send_if_idle(&state);
+                if let Some(Err(e)) = keep_alive_if_idle(&state) {
+                    log_to!(log, "{e}");
+                    return;
+                }
             })
             .ok()?;
         Some(KeepAlive {
@@ -177,20 +182,14 @@ impl KeepAlive {
     }
 }
 
-/// Send a keepalive unless a call is using the connection.
-fn send_if_idle(state: &ReentrantMutex<RefCell<State>>) {
-    let Some(guard) = state.try_lock() else {
-        return;
-    };
-    let Ok(st) = guard.try_borrow() else {
-        return;
-    };
-    if !st.closed {
-        // The session is blocking, but libssh2 sends keepalives without
-        // its blocking loop: one sent in part would wedge the session
-        // (see keepalive_if_room, which makes that all but impossible).
-        let _ = super::route::keepalive_if_room(st.session());
+/// Keep the connection alive unless a call is using it (None then).
+fn keep_alive_if_idle(state: &ReentrantMutex<RefCell<State>>) -> Option<Result<()>> {
+    let guard = state.try_lock()?;
+    let mut st = guard.try_borrow_mut().ok()?;
+    if st.closed {
+        return None;
     }
+    Some(st.sftp.keep_alive_idle())
 }
 
 impl Connection {
@@ -279,7 +278,20 @@ impl Connection {
             log_to!(log, "connect failed: {e}");
         })?;
         let peer = est.peer.clone();
-        let mut sftp = SftpChannel::open(&est.session, &peer)?;
+        let (keepalive, count_max) = est.keepalive.unzip();
+        let live = Liveness::new(
+            &peer,
+            spec.cnopts.stall_timeout,
+            spec.cnopts.timeout,
+            keepalive,
+            count_max.unwrap_or(0),
+        );
+        let tick = live.tick();
+        est.session.set_timeout(millis(est.watchdog.remaining()));
+        let mut sftp = SftpChannel::open(&est.session, &peer, Some(live))
+            .map_err(|e| est.watchdog.explain(e, &peer))?;
+        est.watchdog.finish();
+        est.session.set_timeout(millis(spec.cnopts.timeout));
         log_to!(
             log,
             "SFTP channel open; server '{}', extensions: {}",
@@ -298,10 +310,8 @@ impl Connection {
             closed: false,
         })));
         let poisoned = Arc::new(OnceLock::new());
-        let keepalive = spec
-            .cnopts
-            .keepalive
-            .and_then(|every| KeepAlive::start(&state, &poisoned, every));
+        let keepalive =
+            tick.and_then(|tick| KeepAlive::start(&state, &poisoned, tick, log.clone()));
         let conn = Connection {
             info: ConnInfo {
                 peer,
@@ -518,6 +528,9 @@ impl Connection {
     pub fn set_timeout(&self, t: Option<Duration>) -> Result<()> {
         self.with(|st| {
             st.session().set_timeout(millis(t));
+            if let Some(live) = st.sftp.liveness() {
+                live.set_limits(self.spec.cnopts.stall_timeout, t);
+            }
             st.timeout = t;
             Ok(())
         })

@@ -4,8 +4,12 @@
 
 use std::io::{Read, Write};
 
+use std::sync::Arc;
+use std::time::Instant;
+
 use super::codec::{self, decode_reply, decode_version, fxp, Encoder, Reply};
 use super::request::{ext, LimitsOf, LinkOrder, Request};
+use crate::core::liveness::{Liveness, RecvHook};
 use crate::error::{Error, ErrorKind, Result};
 
 /// libssh2.h's code for a failed MAC check, which libssh2-sys does not export.
@@ -154,12 +158,41 @@ pub struct SftpChannel {
     /// Things worth a line in the connection's log (sizes chosen, quirks
     /// met), collected until the connection takes them.
     notes: Vec<String>,
+    /// Waits out would-block reads and writes itself (stall timeout,
+    /// keepalives while waiting); None: libssh2 blocks.
+    live: Option<(Arc<Liveness>, RecvHook)>,
+}
+
+/// The session in non-blocking mode until dropped (a waiting channel
+/// polls its socket itself; everything else expects blocking calls).
+struct NonBlocking(Option<ssh2::Session>);
+
+impl NonBlocking {
+    fn new(session: &ssh2::Session, waits: bool) -> NonBlocking {
+        NonBlocking(waits.then(|| {
+            session.set_blocking(false);
+            session.clone()
+        }))
+    }
+}
+
+impl Drop for NonBlocking {
+    fn drop(&mut self) {
+        if let Some(s) = &self.0 {
+            s.set_blocking(true);
+        }
+    }
 }
 
 impl SftpChannel {
     /// Open the "sftp" subsystem on an authenticated session and negotiate
-    /// protocol version 3.
-    pub fn open(session: &ssh2::Session, peer: &str) -> Result<SftpChannel> {
+    /// protocol version 3. With `live`, waits for the server are bounded
+    /// by its stall limit and send its keepalives.
+    pub fn open(
+        session: &ssh2::Session,
+        peer: &str,
+        live: Option<Arc<Liveness>>,
+    ) -> Result<SftpChannel> {
         let ssh_fail = |what: &str, e: ssh2::Error| {
             Error::new(ErrorKind::Ssh, format!("{what} on {peer}: {e}"))
         };
@@ -194,6 +227,10 @@ impl SftpChannel {
                 in_order: false,
             },
             notes: Vec::new(),
+            live: live.map(|l| {
+                let hook = l.hook(session);
+                (l, hook)
+            }),
         };
         // asyncssh's server reads SYMLINK in the draft's order unless the
         // client says it is OpenSSH (libssh2 does not); the first link made
@@ -314,10 +351,19 @@ impl SftpChannel {
         }
     }
 
-    /// Fail fast if an earlier error broke the stream.
+    /// What watches this channel's server, if anything.
+    pub fn liveness(&self) -> Option<&Arc<Liveness>> {
+        self.live.as_ref().map(|(l, _)| l)
+    }
+
+    /// Fail fast if an earlier error broke the stream, or the server was
+    /// given up while the connection was idle.
     pub fn check_usable(&self) -> Result<()> {
         match &self.broken {
-            None => Ok(()),
+            None => match self.liveness().and_then(|l| l.dead()) {
+                Some(why) => Err(Error::new(ErrorKind::ConnectionLost, why.to_string())),
+                None => Ok(()),
+            },
             Some(e) => Err(Error::new(
                 ErrorKind::ConnectionLost,
                 format!(
@@ -434,22 +480,63 @@ impl SftpChannel {
         if self.wbuf.is_empty() {
             return Ok(());
         }
-        let res = self.writer.write_all(&self.wbuf);
+        let res = self.send_all();
         self.wbuf.clear();
-        res.map_err(|e| self.io_failure("sending to", e))
+        res
     }
 
-    /// Make at least `need` unread bytes available in the receive buffer.
-    fn fill(&mut self, need: usize) -> Result<()> {
-        if self.rbuf.len() - self.rpos < need {
+    fn send_all(&mut self) -> Result<()> {
+        let _nb = NonBlocking::new(&self.session, self.live.is_some());
+        let mut sent = 0;
+        let mut since = Instant::now();
+        while sent < self.wbuf.len() {
+            match self.writer.write(&self.wbuf[sent..]) {
+                Ok(0) => {
+                    let e = std::io::Error::from(std::io::ErrorKind::WriteZero);
+                    return Err(self.io_failure("sending to", e));
+                }
+                Ok(n) => {
+                    sent += n;
+                    since = Instant::now();
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock && self.live.is_some() => {
+                    self.wait("sending to", since)?
+                }
+                Err(e) => return Err(self.io_failure("sending to", e)),
+            }
+        }
+        Ok(())
+    }
+
+    /// Wait for the socket after a would-block, within the stall limit.
+    fn wait(&mut self, doing: &str, since: Instant) -> Result<()> {
+        let Some((live, _)) = &self.live else {
+            return Ok(());
+        };
+        let live = live.clone();
+        live.wait(&self.session, since).map_err(|f| {
+            let err = f.into_error(doing, &self.peer);
+            self.fail(err)
+        })
+    }
+
+    /// With nothing in flight: take in what the server sent (the replies
+    /// to keepalives) without waiting, give a silent server up, and send a
+    /// keepalive when one is due.
+    pub fn keep_alive_idle(&mut self) -> Result<()> {
+        self.check_usable()?;
+        let Some((live, _)) = &self.live else {
+            return Ok(());
+        };
+        let live = live.clone();
+        let _nb = NonBlocking::new(&self.session, true);
+        if self.rend == self.rbuf.len() {
             self.rbuf.copy_within(self.rpos..self.rend, 0);
             self.rend -= self.rpos;
             self.rpos = 0;
-            if self.rbuf.len() < need {
-                self.rbuf.resize(need, 0);
-            }
         }
-        while self.rend - self.rpos < need {
+        while self.rend < self.rbuf.len() {
             match self.reader.read(&mut self.rbuf[self.rend..]) {
                 Ok(0) => {
                     let err = Error::new(
@@ -463,6 +550,48 @@ impl SftpChannel {
                 }
                 Ok(n) => self.rend += n,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                Err(e) => return Err(self.io_failure("reading from", e)),
+            }
+        }
+        live.keep_alive(&self.session).map_err(|f| {
+            let err = f.into_error("waiting for", &self.peer);
+            self.fail(err)
+        })
+    }
+
+    /// Make at least `need` unread bytes available in the receive buffer.
+    fn fill(&mut self, need: usize) -> Result<()> {
+        if self.rbuf.len() - self.rpos < need {
+            self.rbuf.copy_within(self.rpos..self.rend, 0);
+            self.rend -= self.rpos;
+            self.rpos = 0;
+            if self.rbuf.len() < need {
+                self.rbuf.resize(need, 0);
+            }
+        }
+        let _nb = NonBlocking::new(&self.session, self.live.is_some());
+        let mut since = Instant::now();
+        while self.rend - self.rpos < need {
+            match self.reader.read(&mut self.rbuf[self.rend..]) {
+                Ok(0) => {
+                    let err = Error::new(
+                        ErrorKind::ConnectionLost,
+                        format!(
+                            "connection to {} lost: the server closed the SFTP channel",
+                            self.peer
+                        ),
+                    );
+                    return Err(self.fail(err));
+                }
+                Ok(n) => {
+                    self.rend += n;
+                    since = Instant::now();
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock && self.live.is_some() => {
+                    self.wait("reading from", since)?
+                }
                 Err(e) => return Err(self.io_failure("reading from", e)),
             }
         }

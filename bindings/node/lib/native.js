@@ -239,6 +239,8 @@ const PROTOTYPES = [
   'int psftp_cnopts_set_connect_timeout(psftp_cnopts *opts, double seconds)',
   'int psftp_cnopts_set_timeout(psftp_cnopts *opts, double seconds)',
   'int psftp_cnopts_set_keepalive(psftp_cnopts *opts, int seconds)',
+  'int psftp_cnopts_set_keepalive_count_max(psftp_cnopts *opts, int count)',
+  'int psftp_cnopts_set_stall_timeout(psftp_cnopts *opts, double seconds)',
   'int psftp_cnopts_get_hostkey(const psftp_cnopts *opts, const char *host, _Out_ void **out)',
   'int psftp_cnopts_set_hostkey_callback(psftp_cnopts *opts, psftp_hostkey_cb *callback, void *user_data, ' +
     'void *finalizer)',
