@@ -37,5 +37,12 @@ separate_arguments(libs UNIX_COMMAND "${PSFTP_NATIVE_STATIC_LIBS}")
 list(TRANSFORM libs REPLACE "^-l" "")
 list(JOIN libs ";" PSFTP_STATIC_LINK_LIBRARIES)
 
+# psftp.pc's rpath to its libdir: on unless the packager turned it off.
+if(PSFTP_PKGCONFIG_RPATH)
+  set(PSFTP_PC_RPATH " -Wl,-rpath,\${libdir}")
+else()
+  set(PSFTP_PC_RPATH "")
+endif()
 configure_file("${TEMPLATES}/psftp.pc.in" "${OUT}/psftp.pc" @ONLY)
+configure_file("${TEMPLATES}/psftp-static.pc.in" "${OUT}/psftp-static.pc" @ONLY)
 configure_file("${TEMPLATES}/psftpConfig.cmake.in" "${OUT}/psftpConfig.cmake" @ONLY)

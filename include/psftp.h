@@ -362,6 +362,15 @@ typedef struct psftp_file psftp_file;
 typedef struct psftp_kbdint_answers psftp_kbdint_answers;
 
 /**
+ * What the relay callbacks of one call report to a binding, and the way
+ * the binding stops them. Create with psftp_relay_new(), pass as the
+ * `user_data` of psftp_relay_progress_cb, psftp_relay_tree_progress_cb,
+ * psftp_relay_write_cb or psftp_relay_read_cb; any thread may read and
+ * stop it while the call runs.
+ */
+typedef struct psftp_relay psftp_relay;
+
+/**
  * Options of a transfer call (get, put, putfo and the tree operations).
  * NULL wherever a call takes options means the defaults. A call copies
  * them, so they can be reused and changed between calls.
@@ -582,6 +591,46 @@ typedef int (*psftp_walk_cb)(const char *path, const struct psftp_attrs *attrs, 
 typedef int (*psftp_local_cd_cb)(void *user_data);
 
 /**
+ * The figures a relay has seen (psftp_relay_get_state()).
+ */
+typedef struct psftp_relay_state {
+    /**
+     * The bytes psftp filled (sizeof(psftp_relay_state) of its version).
+     */
+    size_t struct_size;
+    /**
+     * How many progress callbacks ran: a change means new figures.
+     */
+    uint64_t updates;
+    uint64_t files_done;
+    uint64_t files_total;
+    uint64_t bytes_done;
+    uint64_t bytes_total;
+    /**
+     * Whether psftp_relay_stop() was called.
+     */
+    bool stopped;
+} psftp_relay_state;
+
+/**
+ * Progress of a tree operation (valid during the callback only).
+ */
+typedef struct psftp_tree_progress {
+    /**
+     * The bytes psftp filled (sizeof(psftp_tree_progress) of its version).
+     */
+    size_t struct_size;
+    uint64_t files_done;
+    uint64_t files_total;
+    uint64_t bytes_done;
+    uint64_t bytes_total;
+    /**
+     * The file most recently started or finished (relative to the root).
+     */
+    const char *current_path;
+} psftp_tree_progress;
+
+/**
  * Progress of one file: bytes done so far and the total (0 when unknown).
  * Return 0 to continue; any other value stops the transfer, which then
  * returns PSFTP_E_USER with your value in psftp_last_callback_value().
@@ -631,24 +680,6 @@ typedef struct psftp_failure_list {
     struct psftp_failure **items;
     size_t count;
 } psftp_failure_list;
-
-/**
- * Progress of a tree operation (valid during the callback only).
- */
-typedef struct psftp_tree_progress {
-    /**
-     * The bytes psftp filled (sizeof(psftp_tree_progress) of its version).
-     */
-    size_t struct_size;
-    uint64_t files_done;
-    uint64_t files_total;
-    uint64_t bytes_done;
-    uint64_t bytes_total;
-    /**
-     * The file most recently started or finished (relative to the root).
-     */
-    const char *current_path;
-} psftp_tree_progress;
 
 /**
  * Progress of a tree operation (the `callback` of psftp_get_r() and the
@@ -800,8 +831,8 @@ int psftp_conn_with_cancel(struct psftp_conn *conn,
  * ~/.ssh/known_hosts; `~` is expanded. Host-key checking is on. A missing
  * file is not an error here: connecting then fails with
  * PSFTP_E_HOSTKEY_UNKNOWN naming the file. Defaults: no log, no
- * compression, libssh2's cipher order, 30 s connect timeout, no operation
- * timeout.
+ * compression, libssh2's cipher order, 30 s connect deadline, 60 s stall
+ * timeout, no pysftp `timeout`, no keepalives.
  *
  * # Safety
  * `knownhosts` is NULL or a NUL-terminated string; `out` is writable.
@@ -882,13 +913,30 @@ int psftp_cnopts_set_connect_timeout(struct psftp_cnopts *opts, double seconds_)
 int psftp_cnopts_set_timeout(struct psftp_cnopts *opts, double seconds_);
 
 /**
- * Send an SSH keepalive when the connection has been idle this many
- * seconds (0 = never, the default). A server that then leaves data
- * unacknowledged for 3 such intervals (ssh_config's ServerAliveCountMax)
- * is given up on a direct TCP connection: blocked calls fail with
- * PSFTP_E_CONNECTION_LOST instead of waiting for TCP's own minutes.
+ * The stall timeout: a call whose bytes stop moving for this many seconds
+ * returns PSFTP_E_TIMEOUT (the connection is unusable afterwards); a slow
+ * transfer that keeps moving never does. 0 turns it off. Default 60.
+ * Independent of psftp_cnopts_set_timeout (pysftp's `timeout`, off by
+ * default): when both are set, the shorter applies.
+ */
+int psftp_cnopts_set_stall_timeout(struct psftp_cnopts *opts, double seconds_);
+
+/**
+ * Dead-peer detection, as ssh's ServerAliveInterval: when the server has
+ * sent nothing for this many seconds, send it a keepalive that asks for a
+ * reply, and another every interval while it stays silent (0 = never, the
+ * default). A server silent for interval x the count max
+ * (psftp_cnopts_set_keepalive_count_max, default 3) is given up: the
+ * blocked call, or the next one, fails with PSFTP_E_CONNECTION_LOST.
  */
 int psftp_cnopts_set_keepalive(struct psftp_cnopts *opts, int seconds_);
+
+/**
+ * ssh's ServerAliveCountMax: with psftp_cnopts_set_keepalive, a server
+ * that sends nothing for keepalive x `count` seconds is given up (at
+ * least one keepalive goes unanswered first). 1 or more; default 3.
+ */
+int psftp_cnopts_set_keepalive_count_max(struct psftp_cnopts *opts, int count);
 
 /**
  * pysftp `CnOpts.get_hostkey(host)`: the first key known_hosts holds for
@@ -1916,6 +1964,80 @@ int psftp_local_cd(const char *localpath, psftp_local_cd_cb body, void *user_dat
  * `answer` is a NUL-terminated string.
  */
 int psftp_kbdint_answer(struct psftp_kbdint_answers *answers, size_t index, const char *answer);
+
+/**
+ * A relay for one call. `fd` is the descriptor psftp_relay_write_cb
+ * writes to and psftp_relay_read_cb reads from (usually one end of a
+ * pipe), or -1 when only progress is relayed. psftp makes it non-blocking
+ * and never closes it: close it after the call returns.
+ *
+ * # Safety
+ * `out` is writable.
+ */
+int psftp_relay_new(int fd, struct psftp_relay **out);
+
+/**
+ * Release a relay. NULL and a second free are ignored.
+ */
+void psftp_relay_free(struct psftp_relay *relay);
+
+/**
+ * Make every relay callback of `relay` stop its call (PSFTP_E_USER),
+ * including one waiting on its descriptor (within 50 ms). Any thread.
+ */
+int psftp_relay_stop(struct psftp_relay *relay);
+
+/**
+ * The latest figures of `relay`'s progress callbacks. Any thread.
+ *
+ * # Safety
+ * `out` points to a psftp_relay_state with struct_size set.
+ */
+int psftp_relay_get_state(const struct psftp_relay *relay, struct psftp_relay_state *out);
+
+/**
+ * The current_path of the last tree progress `relay` saw (free with
+ * psftp_string_free); NULL before any.
+ *
+ * # Safety
+ * `out` is writable.
+ */
+int psftp_relay_current_path(const struct psftp_relay *relay, char **out);
+
+/**
+ * A psftp_progress_cb: records the figures in the relay given as
+ * `user_data`; stops the call once the relay is stopped.
+ */
+int psftp_relay_progress_cb(uint64_t bytes_done, uint64_t bytes_total, void *user_data);
+
+/**
+ * A psftp_tree_progress_cb: records the figures and the current path in
+ * the relay given as `user_data`; stops the call once it is stopped.
+ *
+ * # Safety
+ * `progress` is a psftp_tree_progress psftp passed to the callback.
+ */
+int psftp_relay_tree_progress_cb(const struct psftp_tree_progress *progress, void *user_data);
+
+/**
+ * A psftp_write_cb: writes the data to the relay's descriptor, waiting
+ * while it is full (a bounded queue: a pipe). Stops the call when the
+ * relay is stopped or the descriptor fails (its reader closed it).
+ *
+ * # Safety
+ * `data` points to `len` readable bytes.
+ */
+int psftp_relay_write_cb(const uint8_t *data, size_t len, void *user_data);
+
+/**
+ * A psftp_read_cb: reads up to `len` bytes from the relay's descriptor,
+ * waiting while it is empty; 0 when its writer closed it (the end of the
+ * data). Returns -1 (stop) when the relay is stopped or the read fails.
+ *
+ * # Safety
+ * `buf` points to `len` writable bytes.
+ */
+int64_t psftp_relay_read_cb(uint8_t *buf, size_t len, void *user_data);
 
 /**
  * New options with the defaults: atomic replacement on, resume off,

@@ -4,10 +4,19 @@
 // It only translates idioms; every behaviour lives in the C library.
 //  - Handles (Connection, CnOpts, File, TransferOpts) are move-only RAII
 //    objects over the C handles: std::unique_ptr with the C free function.
-//  - A failing call throws psftp::Error (code and message). Each result code
+//  - A failing call throws psftp::Error, a std::system_error whose code()
+//    is in psftp::error_category() (equal to std::errc values where they
+//    mean the same) and whose what() is psftp's message. Each result code
 //    has its own subclass (NotFound, AuthError, HostKeyUnknown, ...); the
 //    host-key refusals share HostKeyError. A failed tree operation (get_r,
 //    put_r, ...) also lists every entry that failed in Error::failures().
+//    File-system calls also have std::error_code& overloads, as
+//    std::filesystem has.
+//  - Attrs speaks std::filesystem (file_type, perms) and std::chrono.
+//  - Transfer calls take named options (GetOptions, PutOptions, ...):
+//    aggregates, so C++20 callers may write {.preserve_mtime = true}.
+//  - psftp::ifstream / ofstream / fstream / remote_streambuf: iostreams
+//    over remote files.
 //  - Remote paths are std::string (POSIX paths on the server), local paths
 //    std::filesystem::path; lists come back as std::vector.
 //  - Callbacks are std::function. An exception thrown in one is stored, the
@@ -37,6 +46,8 @@
 #include <psftp.h>
 
 #include <algorithm>
+#include <chrono>
+#include <ctime>
 #include <cstddef>
 #include <cstdint>
 #include <exception>
@@ -48,8 +59,10 @@
 #include <optional>
 #include <ostream>
 #include <stdexcept>
+#include <streambuf>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -87,6 +100,90 @@ enum class Errc : int {
     user = PSFTP_E_USER,
 };
 
+} // namespace psftp
+
+/// psftp::Errc converts to std::error_code: `e.code() == psftp::Errc::not_found`.
+namespace std {
+template <>
+struct is_error_code_enum<psftp::Errc> : true_type {};
+} // namespace std
+
+namespace psftp {
+
+namespace detail {
+
+/// The std::error_category of psftp's result codes; see error_category().
+class ErrorCategory final : public std::error_category {
+public:
+    const char* name() const noexcept override { return "psftp"; }
+
+    std::string message(int code) const override {
+        switch (static_cast<Errc>(code)) {
+        case Errc::invalid_arg: return "invalid argument";
+        case Errc::connect: return "cannot connect to the server";
+        case Errc::hostkey_unknown: return "host key not in known_hosts";
+        case Errc::hostkey_mismatch: return "host key differs from known_hosts";
+        case Errc::auth: return "authentication failed";
+        case Errc::not_found: return "no such remote file or directory";
+        case Errc::permission: return "permission denied by the server";
+        case Errc::exists: return "file exists";
+        case Errc::not_a_directory: return "not a directory";
+        case Errc::local_io: return "local file-system error";
+        case Errc::sftp: return "SFTP failure";
+        case Errc::ssh: return "SSH protocol failure";
+        case Errc::timeout: return "timed out";
+        case Errc::cancelled: return "cancelled";
+        case Errc::connection_lost: return "connection lost";
+        case Errc::unsafe_path: return "remote name leads outside the destination";
+        case Errc::panic: return "internal error in psftp (panic)";
+        case Errc::unsupported: return "not supported by the server";
+        case Errc::dir_not_empty: return "directory not empty";
+        case Errc::user: return "stopped by a callback";
+        }
+        return code == PSFTP_OK ? "success" : "unknown psftp error " + std::to_string(code);
+    }
+
+    /// The portable condition where one holds, so that
+    /// `ec == std::errc::no_such_file_or_directory` works as for
+    /// std::filesystem. Codes without a POSIX counterpart (auth, host
+    /// keys, SSH, ...) stay conditions of this category; a local failure
+    /// (local_io) has its errno in Error::os_error().
+    std::error_condition default_error_condition(int code) const noexcept override {
+        switch (static_cast<Errc>(code)) {
+        case Errc::invalid_arg: return std::errc::invalid_argument;
+        case Errc::not_found: return std::errc::no_such_file_or_directory;
+        case Errc::permission: return std::errc::permission_denied;
+        case Errc::exists: return std::errc::file_exists;
+        case Errc::not_a_directory: return std::errc::not_a_directory;
+        case Errc::timeout: return std::errc::timed_out;
+        case Errc::cancelled: return std::errc::operation_canceled;
+        case Errc::connection_lost: return std::errc::connection_aborted;
+        case Errc::unsupported: return std::errc::operation_not_supported;
+        case Errc::dir_not_empty: return std::errc::directory_not_empty;
+        default: return std::error_condition(code, *this);
+        }
+    }
+};
+
+} // namespace detail
+
+/// The category of psftp's result codes: name "psftp", a message for each,
+/// and std::errc equivalents where they hold (not_found is
+/// no_such_file_or_directory, permission is permission_denied, exists
+/// file_exists, not_a_directory, dir_not_empty directory_not_empty,
+/// timeout timed_out, cancelled operation_canceled, connection_lost
+/// connection_aborted, unsupported operation_not_supported, invalid_arg
+/// invalid_argument). One object for the whole program.
+inline const std::error_category& error_category() noexcept {
+    static const detail::ErrorCategory category;
+    return category;
+}
+
+/// Found by ADL: `std::error_code ec = psftp::Errc::not_found;`.
+inline std::error_code make_error_code(Errc code) noexcept {
+    return {static_cast<int>(code), error_category()};
+}
+
 /// One entry a tree operation (get_d, get_r, put_d, put_r) could not copy.
 struct TreeFailure {
     /// The entry's source path relative to the root ("a/one.txt").
@@ -96,22 +193,36 @@ struct TreeFailure {
     /// psftp's message for it.
     std::string message;
     Errc errc() const noexcept { return static_cast<Errc>(code); }
+    std::error_code error_code() const noexcept { return {code, error_category()}; }
 };
 
-/// A failed psftp call: the C result code and psftp's message (what()).
-class Error : public std::runtime_error {
+/// A failed psftp call: a std::system_error whose code() is the C result
+/// code in psftp's error_category() (so `e.code() == psftp::Errc::not_found`
+/// and `e.code() == std::errc::no_such_file_or_directory` both hold), and
+/// whose what() is psftp's message, naming the path, host or parameter.
+class Error : public std::system_error {
 public:
-    Error(int code, const std::string& message, std::vector<TreeFailure> failures = {})
-        : std::runtime_error(message), code_(code),
+    Error(int code, const std::string& message, std::vector<TreeFailure> failures = {},
+          int os_errno = 0)
+        : std::system_error(code, error_category(), message),
+          message_(std::make_shared<const std::string>(message)), os_errno_(os_errno),
           failures_(failures.empty() ? nullptr
                                      : std::make_shared<const std::vector<TreeFailure>>(
                                            std::move(failures))) {}
-    int code() const noexcept { return code_; }
-    Errc errc() const noexcept { return static_cast<Errc>(code_); }
+    /// psftp's message alone (std::system_error would append the
+    /// category's message, which psftp's already says).
+    const char* what() const noexcept override { return message_->c_str(); }
+    Errc errc() const noexcept { return static_cast<Errc>(code().value()); }
     /// The code's name, "PSFTP_E_NOT_FOUND".
-    const char* name() const noexcept { return psftp_strerror(code_); }
+    const char* name() const noexcept { return psftp_strerror(code().value()); }
     /// The code's short name, "ENOTFOUND" (as the Node binding's error.code).
-    const char* short_name() const noexcept { return psftp_error_name(code_); }
+    const char* short_name() const noexcept { return psftp_error_name(code().value()); }
+    /// The OS error behind a local failure (local_io: ENOENT, ENOSPC, ...)
+    /// or a refused TCP connect, in std::generic_category(); empty (false)
+    /// when there was none.
+    std::error_code os_error() const noexcept {
+        return os_errno_ ? std::error_code(os_errno_, std::generic_category()) : std::error_code();
+    }
     /// For a failed tree operation: every entry that failed (all of them
     /// with OnError::Continue, else the first). The exception's own code is
     /// the first one's, or that of a failure of the whole operation (a bad
@@ -122,8 +233,9 @@ public:
     }
 
 private:
-    int code_;
     // Shared so that copying the exception never throws.
+    std::shared_ptr<const std::string> message_;
+    int os_errno_;
     std::shared_ptr<const std::vector<TreeFailure>> failures_;
 };
 
@@ -137,8 +249,9 @@ public:
 template <Errc C, class Base = Error>
 class CodeError : public Base {
 public:
-    explicit CodeError(const std::string& message, std::vector<TreeFailure> failures = {})
-        : Base(static_cast<int>(C), message, std::move(failures)) {}
+    explicit CodeError(const std::string& message, std::vector<TreeFailure> failures = {},
+                       int os_errno = 0)
+        : Base(static_cast<int>(C), message, std::move(failures), os_errno) {}
 };
 
 using InvalidArgument = CodeError<Errc::invalid_arg>;
@@ -164,44 +277,113 @@ using CallbackStopped = CodeError<Errc::user>;
 
 /// Throws the exception type of `code` with `message` (and the failed
 /// entries of a tree operation).
+/// `os_errno` is the errno behind it (Error::os_error()), 0 for none.
 [[noreturn]] inline void throw_error(int code, const std::string& message,
-                                     std::vector<TreeFailure> failures = {}) {
+                                     std::vector<TreeFailure> failures = {}, int os_errno = 0) {
     switch (static_cast<Errc>(code)) {
-    case Errc::invalid_arg: throw InvalidArgument(message, std::move(failures));
-    case Errc::connect: throw ConnectError(message, std::move(failures));
-    case Errc::hostkey_unknown: throw HostKeyUnknown(message, std::move(failures));
-    case Errc::hostkey_mismatch: throw HostKeyMismatch(message, std::move(failures));
-    case Errc::auth: throw AuthError(message, std::move(failures));
-    case Errc::not_found: throw NotFound(message, std::move(failures));
-    case Errc::permission: throw PermissionDenied(message, std::move(failures));
-    case Errc::exists: throw AlreadyExists(message, std::move(failures));
-    case Errc::not_a_directory: throw NotADirectory(message, std::move(failures));
-    case Errc::local_io: throw LocalIoError(message, std::move(failures));
-    case Errc::sftp: throw SftpError(message, std::move(failures));
-    case Errc::ssh: throw SshError(message, std::move(failures));
-    case Errc::timeout: throw Timeout(message, std::move(failures));
-    case Errc::cancelled: throw Cancelled(message, std::move(failures));
-    case Errc::connection_lost: throw ConnectionLost(message, std::move(failures));
-    case Errc::unsafe_path: throw UnsafePath(message, std::move(failures));
-    case Errc::panic: throw Panic(message, std::move(failures));
-    case Errc::unsupported: throw Unsupported(message, std::move(failures));
-    case Errc::dir_not_empty: throw DirectoryNotEmpty(message, std::move(failures));
-    case Errc::user: throw CallbackStopped(message, std::move(failures));
+    case Errc::invalid_arg: throw InvalidArgument(message, std::move(failures), os_errno);
+    case Errc::connect: throw ConnectError(message, std::move(failures), os_errno);
+    case Errc::hostkey_unknown: throw HostKeyUnknown(message, std::move(failures), os_errno);
+    case Errc::hostkey_mismatch: throw HostKeyMismatch(message, std::move(failures), os_errno);
+    case Errc::auth: throw AuthError(message, std::move(failures), os_errno);
+    case Errc::not_found: throw NotFound(message, std::move(failures), os_errno);
+    case Errc::permission: throw PermissionDenied(message, std::move(failures), os_errno);
+    case Errc::exists: throw AlreadyExists(message, std::move(failures), os_errno);
+    case Errc::not_a_directory: throw NotADirectory(message, std::move(failures), os_errno);
+    case Errc::local_io: throw LocalIoError(message, std::move(failures), os_errno);
+    case Errc::sftp: throw SftpError(message, std::move(failures), os_errno);
+    case Errc::ssh: throw SshError(message, std::move(failures), os_errno);
+    case Errc::timeout: throw Timeout(message, std::move(failures), os_errno);
+    case Errc::cancelled: throw Cancelled(message, std::move(failures), os_errno);
+    case Errc::connection_lost: throw ConnectionLost(message, std::move(failures), os_errno);
+    case Errc::unsafe_path: throw UnsafePath(message, std::move(failures), os_errno);
+    case Errc::panic: throw Panic(message, std::move(failures), os_errno);
+    case Errc::unsupported: throw Unsupported(message, std::move(failures), os_errno);
+    case Errc::dir_not_empty: throw DirectoryNotEmpty(message, std::move(failures), os_errno);
+    case Errc::user: throw CallbackStopped(message, std::move(failures), os_errno);
     }
-    throw Error(code, message, std::move(failures));
+    throw Error(code, message, std::move(failures), os_errno);
 }
 
 /// Throws for a C result code other than PSFTP_OK. Call it right after the
 /// C call, on the same thread: the message is the thread's last error.
 inline void check(int rc) {
     if (rc != PSFTP_OK)
-        throw_error(rc, psftp_last_error());
+        throw_error(rc, psftp_last_error(), {}, psftp_last_error_errno());
 }
 
 // ----------------------------------------------------------------- types
 
-/// File attributes; a field is valid when its PSFTP_ATTR_* bit is in flags.
-using Attrs = psftp_attrs;
+/// File attributes as the server reported them (stat, lstat,
+/// listdir_attr, walktree, put's confirmation, File::stat), in the
+/// std::filesystem vocabulary: type() and permissions() as a file_status,
+/// times as std::chrono::system_clock time points. The server may leave a
+/// field out (has_size(), has_ids(), has_permissions(), has_times() tell):
+/// such a field reads as 0, the epoch, file_type::unknown or
+/// perms::unknown. raw() is the C struct as psftp filled it.
+class Attrs {
+public:
+    using clock = std::chrono::system_clock;
+
+    /// No field set (flags 0).
+    Attrs() noexcept : raw_() { raw_.struct_size = sizeof raw_; }
+    explicit Attrs(const psftp_attrs& raw) noexcept : raw_(raw) {}
+
+    /// The C struct: flags (PSFTP_ATTR_*), size, uid, gid, mode (st_mode
+    /// bits), atime and mtime in seconds since the Unix epoch.
+    const psftp_attrs& raw() const noexcept { return raw_; }
+    std::uint32_t flags() const noexcept { return raw_.flags; }
+    bool has_size() const noexcept { return (raw_.flags & PSFTP_ATTR_SIZE) != 0; }
+    bool has_ids() const noexcept { return (raw_.flags & PSFTP_ATTR_UIDGID) != 0; }
+    bool has_permissions() const noexcept { return (raw_.flags & PSFTP_ATTR_PERMISSIONS) != 0; }
+    bool has_times() const noexcept { return (raw_.flags & PSFTP_ATTR_ACMODTIME) != 0; }
+
+    std::uint64_t size() const noexcept { return has_size() ? raw_.size : 0; }
+    std::uint32_t uid() const noexcept { return has_ids() ? raw_.uid : 0; }
+    std::uint32_t gid() const noexcept { return has_ids() ? raw_.gid : 0; }
+    /// The whole st_mode: type and permission bits (pysftp's st_mode).
+    std::uint32_t mode() const noexcept { return has_permissions() ? raw_.mode : 0; }
+
+    std::filesystem::file_type type() const noexcept {
+        using std::filesystem::file_type;
+        if (!has_permissions())
+            return file_type::unknown;
+        switch (raw_.mode & type_mask) {
+        case 0040000: return file_type::directory;
+        case 0100000: return file_type::regular;
+        case 0120000: return file_type::symlink;
+        case 0060000: return file_type::block;
+        case 0020000: return file_type::character;
+        case 0010000: return file_type::fifo;
+        case 0140000: return file_type::socket;
+        default: return file_type::unknown;
+        }
+    }
+    /// The permission bits, setuid, setgid and sticky included (07777).
+    std::filesystem::perms permissions() const noexcept {
+        return has_permissions() ? static_cast<std::filesystem::perms>(raw_.mode & 07777)
+                                 : std::filesystem::perms::unknown;
+    }
+    std::filesystem::file_status status() const noexcept {
+        return std::filesystem::file_status(type(), permissions());
+    }
+    bool is_dir() const noexcept { return type() == std::filesystem::file_type::directory; }
+    bool is_regular() const noexcept { return type() == std::filesystem::file_type::regular; }
+    /// Only lstat() and listdir_attr() report links; stat() follows them.
+    bool is_symlink() const noexcept { return type() == std::filesystem::file_type::symlink; }
+
+    /// Second precision, as SFTP v3 carries them.
+    clock::time_point mtime() const noexcept { return time_point(raw_.mtime); }
+    clock::time_point atime() const noexcept { return time_point(raw_.atime); }
+
+private:
+    static constexpr std::uint32_t type_mask = 0170000;
+    clock::time_point time_point(std::int64_t seconds) const noexcept {
+        return clock::from_time_t(has_times() ? static_cast<std::time_t>(seconds) : 0);
+    }
+
+    psftp_attrs raw_;
+};
 /// statvfs@openssh.com figures.
 using StatVfs = psftp_statvfs_info;
 
@@ -494,7 +676,7 @@ struct WalkCallbacks {
 template <const WalkFn* WalkCallbacks::*Which>
 int walk_trampoline(const char* path, const psftp_attrs* attrs, void* ud) noexcept {
     auto* cb = static_cast<WalkCallbacks*>(ud);
-    return cb->error.run([&] { return static_cast<int>((*(cb->*Which))(path, *attrs)); });
+    return cb->error.run([&] { return static_cast<int>((*(cb->*Which))(path, Attrs(*attrs))); });
 }
 
 /// Runs a C walk function with the three callbacks (each may be empty).
@@ -546,7 +728,8 @@ void tree(const TreeProgressFn& progress, Call&& call) {
     cb.error.rethrow();
     if (rc != PSFTP_OK) {
         const std::string message = psftp_last_error(); // before any other psftp call
-        throw_error(rc, message, copy_failures(list));
+        const int os_errno = psftp_last_error_errno();
+        throw_error(rc, message, copy_failures(list), os_errno);
     }
 }
 
@@ -659,6 +842,21 @@ T out(F&& f) {
     return value;
 }
 
+/// Runs `f`, turning a psftp::Error into `ec` (cleared on success) and
+/// the result into its empty value: the std::error_code overloads, as
+/// std::filesystem has them. Other exceptions (std::bad_alloc) pass.
+template <class F>
+auto into_error_code(std::error_code& ec, F&& f) -> decltype(f()) {
+    ec.clear();
+    try {
+        return f();
+    } catch (const Error& e) {
+        ec = e.code();
+        if constexpr (!std::is_void_v<decltype(f())>)
+            return {};
+    }
+}
+
 } // namespace detail
 
 // ----------------------------------------------------------- directories
@@ -745,8 +943,22 @@ public:
         check(psftp_cnopts_set_timeout(handle(), seconds));
         return *this;
     }
+    /// A call whose bytes stop moving this long throws a TIMEOUT error
+    /// (default 60 s; 0 turns it off).
+    CnOpts& set_stall_timeout(double seconds) {
+        check(psftp_cnopts_set_stall_timeout(handle(), seconds));
+        return *this;
+    }
+    /// ssh's ServerAliveInterval: keepalives that ask for a reply after
+    /// this many silent seconds (0 = never, the default).
     CnOpts& set_keepalive(int seconds) {
         check(psftp_cnopts_set_keepalive(handle(), seconds));
+        return *this;
+    }
+    /// ssh's ServerAliveCountMax: a server silent for keepalive x count is
+    /// given up (CONNECTION_LOST). Default 3.
+    CnOpts& set_keepalive_count_max(int count) {
+        check(psftp_cnopts_set_keepalive_count_max(handle(), count));
         return *this;
     }
     /// Lets `callback` decide about unknown and changed host keys instead of
@@ -885,6 +1097,60 @@ inline const psftp_transfer_opts* handle_of(const TransferOpts* opts) {
 }
 } // namespace detail
 
+// ------------------------------------------------ options of one call
+
+// Named options of the transfer calls. They are aggregates: in C++17 set
+// the fields you need by name (`psftp::GetOptions o; o.preserve_mtime =
+// true;`), in C++20 with designated initializers (`sftp.get(r, l,
+// {.preserve_mtime = true})`); unset fields are pysftp's defaults. The
+// tunables shared by many calls (atomic, resume, fsync, parallelism, sync,
+// filters, policies) stay in a TransferOpts, which `transfer` points to.
+
+/// get().
+struct GetOptions {
+    /// Progress of the file (bytes done, total). Throw to stop.
+    Progress progress{};
+    /// Give the local file the remote file's atime and mtime.
+    bool preserve_mtime = false;
+    /// Not owned, must outlive the call; nullptr: the defaults.
+    const TransferOpts* transfer = nullptr;
+};
+
+/// put().
+struct PutOptions {
+    Progress progress{};
+    /// Stat the remote file afterwards and return its attributes.
+    bool confirm = true;
+    /// Give the remote file the local file's atime and mtime.
+    bool preserve_mtime = false;
+    const TransferOpts* transfer = nullptr;
+};
+
+/// putfo().
+struct PutfoOptions {
+    Progress progress{};
+    /// Only the progress callback's total (0: unknown).
+    std::uint64_t file_size = 0;
+    bool confirm = true;
+    const TransferOpts* transfer = nullptr;
+};
+
+/// get_d() and get_r().
+struct TreeGetOptions {
+    /// Progress of the whole operation; see TreeProgressFn.
+    TreeProgressFn progress{};
+    bool preserve_mtime = false;
+    const TransferOpts* transfer = nullptr;
+};
+
+/// put_d() and put_r().
+struct TreePutOptions {
+    TreeProgressFn progress{};
+    bool confirm = true;
+    bool preserve_mtime = false;
+    const TransferOpts* transfer = nullptr;
+};
+
 // ------------------------------------------------------------------ files
 
 /// An open remote file (pysftp open()). Binary. Closed when destroyed;
@@ -931,7 +1197,8 @@ public:
             [&](std::uint64_t* pos) { return psftp_file_tell(handle(), pos); });
     }
     Attrs stat() {
-        return detail::out<Attrs>([&](Attrs* a) { return psftp_file_stat(handle(), a); });
+        return Attrs(detail::out<psftp_attrs>(
+            [&](psftp_attrs* a) { return psftp_file_stat(handle(), a); }));
     }
     void flush() { check(psftp_file_flush(handle())); }
     void fsync() { check(psftp_file_fsync(handle())); }
@@ -965,25 +1232,202 @@ private:
     detail::Handle<psftp_file, psftp_file_close> handle_;
 };
 
+// ---------------------------------------------------------------- streams
+
+/// A std::streambuf over a remote File, so that the iostream machinery
+/// works on it: `std::getline`, `>>`, `<<`, `read`, `write`, `seekg`,
+/// `tellg`, istreambuf_iterator. One buffer (64 KiB by default) serves
+/// reading or writing at a time, as std::filebuf's does; reads and writes
+/// larger than it go straight to the File. Opened for reading and writing
+/// ("r+", "w+") it may switch between the two, after a seek or not.
+///
+/// A psftp failure inside it is kept in error() and thrown on: the stream
+/// calling it sets badbit and, with `exceptions(std::ios::badbit)`,
+/// rethrows the psftp::Error itself. A failed seek (before the start)
+/// returns -1, so seekg/seekp set failbit. The destructor writes what is
+/// buffered and closes the file, ignoring errors: call close() to learn
+/// that the last bytes arrived.
+class remote_streambuf : public std::streambuf {
+public:
+    static constexpr std::size_t default_buffer_size = 64 * 1024;
+
+    explicit remote_streambuf(File file, std::size_t buffer_size = default_buffer_size)
+        : file_(std::move(file)), buffer_(std::max<std::size_t>(buffer_size, 1)) {}
+    remote_streambuf(const remote_streambuf&) = delete;
+    remote_streambuf& operator=(const remote_streambuf&) = delete;
+    ~remote_streambuf() override {
+        try {
+            flush_put_area();
+        } catch (...) { // a destructor cannot report it; close() does
+        }
+    }
+
+    /// Writes what is buffered and closes the file (its final flush
+    /// included); throws psftp::Error. Closing again does nothing.
+    void close() {
+        if (file_.handle() == nullptr)
+            return;
+        guard([&] {
+            flush_put_area();
+            setg(nullptr, nullptr, nullptr);
+            file_.close();
+            return 0;
+        });
+    }
+    bool is_open() const noexcept { return file_.handle() != nullptr; }
+    /// The File beneath (stat(), truncate(), ...); sync first to have it
+    /// see what the stream wrote.
+    File& file() noexcept { return file_; }
+    /// The psftp failure that last stopped this buffer, if any.
+    const std::optional<Error>& error() const noexcept { return error_; }
+
+protected:
+    int_type underflow() override {
+        return guard([&] {
+            start_reading();
+            const std::size_t n = file_.read(buffer_.data(), buffer_.size());
+            if (n == 0)
+                return traits_type::eof();
+            setg(buffer_.data(), buffer_.data(), buffer_.data() + n);
+            return traits_type::to_int_type(*gptr());
+        });
+    }
+
+    std::streamsize xsgetn(char* out, std::streamsize count) override {
+        return guard([&] {
+            std::streamsize done = 0;
+            while (done < count) {
+                if (gptr() == egptr()) {
+                    if (static_cast<std::size_t>(count - done) >= buffer_.size()) {
+                        start_reading(); // large: straight into the caller's memory
+                        const std::size_t n =
+                            file_.read(out + done, static_cast<std::size_t>(count - done));
+                        if (n == 0)
+                            break;
+                        done += static_cast<std::streamsize>(n);
+                        continue;
+                    }
+                    if (traits_type::eq_int_type(underflow(), traits_type::eof()))
+                        break;
+                }
+                const std::streamsize n = std::min<std::streamsize>(count - done, egptr() - gptr());
+                traits_type::copy(out + done, gptr(), static_cast<std::size_t>(n));
+                gbump(static_cast<int>(n));
+                done += n;
+            }
+            return done;
+        });
+    }
+
+    int_type overflow(int_type ch) override {
+        return guard([&] {
+            if (pptr() == epptr())
+                flush_put_area(); // full (or none yet)
+            start_writing();
+            if (!traits_type::eq_int_type(ch, traits_type::eof())) {
+                *pptr() = traits_type::to_char_type(ch);
+                pbump(1);
+            }
+            return traits_type::not_eof(ch);
+        });
+    }
+
+    std::streamsize xsputn(const char* data, std::streamsize count) override {
+        if (static_cast<std::size_t>(count) < buffer_.size())
+            return std::streambuf::xsputn(data, count); // fills the buffer, calls overflow
+        return guard([&] {
+            start_writing(); // large: straight to the File
+            flush_put_area();
+            file_.write(std::string_view(data, static_cast<std::size_t>(count)));
+            return count;
+        });
+    }
+
+    /// Writes the buffer and flushes the File to the server.
+    int sync() override {
+        return guard([&] {
+            flush_put_area();
+            if (file_.handle() != nullptr)
+                file_.flush();
+            return 0;
+        });
+    }
+
+    pos_type seekoff(off_type offset, std::ios_base::seekdir dir,
+                     std::ios_base::openmode) override {
+        try {
+            if (offset == 0 && dir == std::ios_base::cur) // tellg/tellp: nothing moves
+                return pos_type(static_cast<off_type>(file_.tell()) + (pptr() - pbase()) -
+                                (egptr() - gptr()));
+            flush_put_area();
+            if (dir == std::ios_base::cur)
+                offset -= egptr() - gptr(); // the File is ahead by what is unread
+            setg(nullptr, nullptr, nullptr);
+            return pos_type(static_cast<off_type>(file_.seek(offset, dir)));
+        } catch (const Error& e) {
+            error_.emplace(e);
+            return pos_type(off_type(-1));
+        }
+    }
+    pos_type seekpos(pos_type pos, std::ios_base::openmode which) override {
+        return seekoff(off_type(pos), std::ios_base::beg, which);
+    }
+
+private:
+    /// Keeps a psftp failure in error_ and throws on (see the class).
+    template <class F>
+    auto guard(F&& f) -> decltype(f()) {
+        try {
+            return f();
+        } catch (const Error& e) {
+            error_.emplace(e);
+            throw;
+        }
+    }
+    /// Before reading: what is buffered for writing goes out first.
+    void start_reading() { flush_put_area(); }
+    /// Before writing: the File is ahead by what is still unread; move it
+    /// back to where the reader stands, and start a put area.
+    void start_writing() {
+        if (gptr() != egptr())
+            file_.seek(-(egptr() - gptr()), std::ios_base::cur);
+        setg(nullptr, nullptr, nullptr);
+        if (pbase() == nullptr)
+            setp(buffer_.data(), buffer_.data() + buffer_.size());
+    }
+    void flush_put_area() {
+        if (pbase() == nullptr)
+            return;
+        const std::string_view pending(pbase(), static_cast<std::size_t>(pptr() - pbase()));
+        setp(nullptr, nullptr); // written or not, never twice
+        if (!pending.empty())
+            file_.write(pending);
+    }
+
+    File file_;
+    std::vector<char> buffer_;
+    std::optional<Error> error_;
+};
+
 // ------------------------------------------------------------- connection
 
 /// The arguments of pysftp Connection() after `host`; unset means None.
 struct ConnectArgs {
-    std::optional<std::string> username;
+    std::optional<std::string> username{};
     /// A key file, or "agent" / "agent:NAME" for an ssh-agent key.
-    std::optional<std::string> private_key;
-    std::optional<std::string> password;
+    std::optional<std::string> private_key{};
+    std::optional<std::string> password{};
     /// 0: 22, or ssh_config's Port when CnOpts::set_ssh_config is on.
     int port = 0;
     /// The passphrase of private_key or private_key_data.
-    std::optional<std::string> private_key_pass;
+    std::optional<std::string> private_key_pass{};
     /// Not owned; nullptr means defaults (~/.ssh/known_hosts, checked).
     const CnOpts* cnopts = nullptr;
-    std::optional<std::string> default_path;
+    std::optional<std::string> default_path{};
     /// A private key by its contents (OpenSSH or PEM format) instead of
     /// private_key; psftp never shows it in a message. Jump hosts are
     /// offered it too.
-    std::optional<std::string> private_key_data;
+    std::optional<std::string> private_key_data{};
     /// A stream socket the application connected (to the server or the
     /// first jump host, through a SOCKS proxy, say); -1 for none. psftp
     /// duplicates it in the constructor: the caller keeps and closes its
@@ -995,7 +1439,7 @@ struct ConnectArgs {
     /// during the constructor, on its thread; never for the extra
     /// connections of tree operations. psftp keeps a copy as long as the
     /// Connection lives.
-    KbdIntFn keyboard_interactive;
+    KbdIntFn keyboard_interactive{};
 };
 
 /// pysftp Connection. Thread-safe (the C library serializes calls).
@@ -1059,34 +1503,44 @@ public:
     /// destruction of this object.
     void interrupt() noexcept { psftp_interrupt(handle()); }
 
-    // Transfers. A callback that throws stops the transfer; its exception
-    // comes out of the call. `opts` nullptr means the defaults.
+    // Transfers. Their options are named (GetOptions, PutOptions, ...); a
+    // progress callback that throws stops the transfer, and its exception
+    // comes out of the call.
 
     /// pysftp get(); `localpath` nullopt: the remote name, locally.
     void get(const std::string& remotepath,
              const std::optional<std::filesystem::path>& localpath = std::nullopt,
-             const Progress& callback = nullptr, bool preserve_mtime = false,
-             const TransferOpts* opts = nullptr) {
+             const GetOptions& options = {}) {
         detail::TransferCallbacks cb;
-        cb.progress = &callback;
+        cb.progress = &options.progress;
         cb.error.check(psftp_get(handle(), detail::c_str(remotepath, "remotepath"),
                                  detail::c_str(localpath, "localpath"),
-                                 detail::progress_cb(callback), &cb, preserve_mtime,
-                                 detail::handle_of(opts)));
+                                 detail::progress_cb(options.progress), &cb,
+                                 options.preserve_mtime, detail::handle_of(options.transfer)));
     }
-    /// pysftp put(); returns the remote attributes (flags 0 without confirm).
+    /// pysftp get(remotepath, localpath, callback).
+    void get(const std::string& remotepath, const std::optional<std::filesystem::path>& localpath,
+             const Progress& callback) {
+        get(remotepath, localpath, GetOptions{callback, false, nullptr});
+    }
+    /// pysftp put(); returns the remote attributes (none without confirm).
     Attrs put(const std::filesystem::path& localpath,
               const std::optional<std::string>& remotepath = std::nullopt,
-              const Progress& callback = nullptr, bool confirm = true,
-              bool preserve_mtime = false, const TransferOpts* opts = nullptr) {
+              const PutOptions& options = {}) {
         detail::TransferCallbacks cb;
-        cb.progress = &callback;
-        Attrs attrs = detail::empty<Attrs>();
+        cb.progress = &options.progress;
+        psftp_attrs attrs = detail::empty<psftp_attrs>();
         cb.error.check(psftp_put(handle(), detail::c_str(localpath, "localpath"),
                                  detail::c_str(remotepath, "remotepath"),
-                                 detail::progress_cb(callback), &cb, confirm, preserve_mtime,
-                                 detail::handle_of(opts), &attrs));
-        return attrs;
+                                 detail::progress_cb(options.progress), &cb, options.confirm,
+                                 options.preserve_mtime, detail::handle_of(options.transfer),
+                                 &attrs));
+        return Attrs(attrs);
+    }
+    /// pysftp put(localpath, remotepath, callback).
+    Attrs put(const std::filesystem::path& localpath,
+              const std::optional<std::string>& remotepath, const Progress& callback) {
+        return put(localpath, remotepath, PutOptions{callback, true, false, nullptr});
     }
     /// pysftp getfo(): stream a remote file to `write`; returns the bytes.
     std::uint64_t getfo(const std::string& remotepath, const WriteFn& write,
@@ -1109,71 +1563,115 @@ public:
         };
         return getfo(remotepath, WriteFn(write), callback);
     }
-    /// pysftp putfo(): upload what `read` supplies; `file_size` is only the
-    /// progress total.
-    Attrs putfo(const ReadFn& read, const std::string& remotepath, std::uint64_t file_size = 0,
-                const Progress& callback = nullptr, bool confirm = true,
-                const TransferOpts* opts = nullptr) {
+    /// pysftp putfo(): upload what `read` supplies.
+    Attrs putfo(const ReadFn& read, const std::string& remotepath,
+                const PutfoOptions& options = {}) {
         detail::TransferCallbacks cb;
-        cb.progress = &callback;
+        cb.progress = &options.progress;
         cb.read = &read;
-        Attrs attrs = detail::empty<Attrs>();
+        psftp_attrs attrs = detail::empty<psftp_attrs>();
         cb.error.check(psftp_putfo(handle(), read ? &detail::read_trampoline : nullptr,
-                                   detail::c_str(remotepath, "remotepath"), file_size,
-                                   detail::progress_cb(callback), &cb, confirm,
-                                   detail::handle_of(opts), &attrs));
-        return attrs;
+                                   detail::c_str(remotepath, "remotepath"), options.file_size,
+                                   detail::progress_cb(options.progress), &cb, options.confirm,
+                                   detail::handle_of(options.transfer), &attrs));
+        return Attrs(attrs);
     }
     /// pysftp putfo() from a std::istream, to its end.
-    Attrs putfo(std::istream& in, const std::string& remotepath, std::uint64_t file_size = 0,
-                const Progress& callback = nullptr, bool confirm = true,
-                const TransferOpts* opts = nullptr) {
+    Attrs putfo(std::istream& in, const std::string& remotepath,
+                const PutfoOptions& options = {}) {
         auto read = [&in](char* buf, std::size_t size) {
             in.read(buf, static_cast<std::streamsize>(size));
             if (in.bad())
                 throw LocalIoError("putfo: reading the input stream failed");
             return static_cast<std::size_t>(in.gcount());
         };
-        return putfo(ReadFn(read), remotepath, file_size, callback, confirm, opts);
+        return putfo(ReadFn(read), remotepath, options);
     }
 
-    // Tree operations (pysftp get_d, get_r, put_d, put_r). `callback` gets
-    // the progress of the whole operation; `opts` adds parallelism, sync,
-    // filters, symlink, mode and error policies (nullptr: the defaults). On
-    // failure the Error thrown is that of the first failed entry (or of the
-    // whole operation: a bad root, Cancelled, ...), and Error::failures()
-    // lists every failed entry; with OnError::Continue everything else has
-    // been copied. An exception from `callback` stops every connection and
-    // comes out instead.
+    // Tree operations (pysftp get_d, get_r, put_d, put_r). The options'
+    // `progress` gets the progress of the whole operation; their
+    // `transfer` adds parallelism, sync, filters, symlink, mode and error
+    // policies (nullptr: the defaults). On failure the Error thrown is that
+    // of the first failed entry (or of the whole operation: a bad root,
+    // Cancelled, ...), and Error::failures() lists every failed entry; with
+    // OnError::Continue everything else has been copied. An exception from
+    // `progress` stops every connection and comes out instead.
 
     /// pysftp get_d(): the regular files directly inside `remotedir` into
     /// `localdir` (created if missing).
     void get_d(const std::string& remotedir, const std::filesystem::path& localdir,
-               bool preserve_mtime = false, const TreeProgressFn& callback = nullptr,
-               const TransferOpts* opts = nullptr) {
-        tree_get(psftp_get_d, remotedir, localdir, preserve_mtime, callback, opts);
+               const TreeGetOptions& options = {}) {
+        tree_get(psftp_get_d, remotedir, localdir, options);
     }
     /// pysftp get_r(): the whole tree, landing at reparent(localdir,
     /// remotedir): "public" goes to localdir/public, "/srv/pub" to
     /// localdir/./srv/pub.
     void get_r(const std::string& remotedir, const std::filesystem::path& localdir,
-               bool preserve_mtime = false, const TreeProgressFn& callback = nullptr,
-               const TransferOpts* opts = nullptr) {
-        tree_get(psftp_get_r, remotedir, localdir, preserve_mtime, callback, opts);
+               const TreeGetOptions& options = {}) {
+        tree_get(psftp_get_r, remotedir, localdir, options);
     }
     /// pysftp put_d(): the regular files directly inside `localpath` into
     /// `remotepath`.
     void put_d(const std::filesystem::path& localpath, const std::string& remotepath,
-               bool confirm = true, bool preserve_mtime = false,
-               const TreeProgressFn& callback = nullptr, const TransferOpts* opts = nullptr) {
-        tree_put(psftp_put_d, localpath, remotepath, confirm, preserve_mtime, callback, opts);
+               const TreePutOptions& options = {}) {
+        tree_put(psftp_put_d, localpath, remotepath, options);
     }
     /// pysftp put_r(): the contents of `localpath`, recursively, into
     /// `remotepath`; directories are created, existing ones are fine.
     void put_r(const std::filesystem::path& localpath, const std::string& remotepath,
-               bool confirm = true, bool preserve_mtime = false,
-               const TreeProgressFn& callback = nullptr, const TransferOpts* opts = nullptr) {
-        tree_put(psftp_put_r, localpath, remotepath, confirm, preserve_mtime, callback, opts);
+               const TreePutOptions& options = {}) {
+        tree_put(psftp_put_r, localpath, remotepath, options);
+    }
+
+    // The positional forms of psftp 0.1 (pysftp's argument order), kept
+    // for source compatibility: a bare `true` does not say what it turns on.
+
+    [[deprecated("use get(remotepath, localpath, psftp::GetOptions)")]]
+    void get(const std::string& remotepath, const std::optional<std::filesystem::path>& localpath,
+             const Progress& callback, bool preserve_mtime, const TransferOpts* opts = nullptr) {
+        get(remotepath, localpath, GetOptions{callback, preserve_mtime, opts});
+    }
+    [[deprecated("use put(localpath, remotepath, psftp::PutOptions)")]]
+    Attrs put(const std::filesystem::path& localpath, const std::optional<std::string>& remotepath,
+              const Progress& callback, bool confirm, bool preserve_mtime = false,
+              const TransferOpts* opts = nullptr) {
+        return put(localpath, remotepath, PutOptions{callback, confirm, preserve_mtime, opts});
+    }
+    [[deprecated("use putfo(read, remotepath, psftp::PutfoOptions)")]]
+    Attrs putfo(const ReadFn& read, const std::string& remotepath, std::uint64_t file_size,
+                const Progress& callback = nullptr, bool confirm = true,
+                const TransferOpts* opts = nullptr) {
+        return putfo(read, remotepath, PutfoOptions{callback, file_size, confirm, opts});
+    }
+    [[deprecated("use putfo(in, remotepath, psftp::PutfoOptions)")]]
+    Attrs putfo(std::istream& in, const std::string& remotepath, std::uint64_t file_size,
+                const Progress& callback = nullptr, bool confirm = true,
+                const TransferOpts* opts = nullptr) {
+        return putfo(in, remotepath, PutfoOptions{callback, file_size, confirm, opts});
+    }
+    [[deprecated("use get_d(remotedir, localdir, psftp::TreeGetOptions)")]]
+    void get_d(const std::string& remotedir, const std::filesystem::path& localdir,
+               bool preserve_mtime, const TreeProgressFn& callback = nullptr,
+               const TransferOpts* opts = nullptr) {
+        get_d(remotedir, localdir, TreeGetOptions{callback, preserve_mtime, opts});
+    }
+    [[deprecated("use get_r(remotedir, localdir, psftp::TreeGetOptions)")]]
+    void get_r(const std::string& remotedir, const std::filesystem::path& localdir,
+               bool preserve_mtime, const TreeProgressFn& callback = nullptr,
+               const TransferOpts* opts = nullptr) {
+        get_r(remotedir, localdir, TreeGetOptions{callback, preserve_mtime, opts});
+    }
+    [[deprecated("use put_d(localpath, remotepath, psftp::TreePutOptions)")]]
+    void put_d(const std::filesystem::path& localpath, const std::string& remotepath,
+               bool confirm, bool preserve_mtime = false, const TreeProgressFn& callback = nullptr,
+               const TransferOpts* opts = nullptr) {
+        put_d(localpath, remotepath, TreePutOptions{callback, confirm, preserve_mtime, opts});
+    }
+    [[deprecated("use put_r(localpath, remotepath, psftp::TreePutOptions)")]]
+    void put_r(const std::filesystem::path& localpath, const std::string& remotepath,
+               bool confirm, bool preserve_mtime = false, const TreeProgressFn& callback = nullptr,
+               const TransferOpts* opts = nullptr) {
+        put_r(localpath, remotepath, TreePutOptions{callback, confirm, preserve_mtime, opts});
     }
 
     // Working directory.
@@ -1216,7 +1714,7 @@ public:
         std::vector<DirEntry> entries;
         for (std::size_t i = 0; i < list->count; i++) {
             const psftp_dirent& e = *list->entries[i];
-            entries.push_back(DirEntry{e.filename, e.longname, e.attrs});
+            entries.push_back(DirEntry{e.filename, e.longname, Attrs(e.attrs)});
         }
         return entries;
     }
@@ -1226,11 +1724,45 @@ public:
     bool lexists(const std::string& remotepath) { return test(psftp_lexists, remotepath); }
     bool isdir(const std::string& remotepath) { return test(psftp_isdir, remotepath); }
     bool isfile(const std::string& remotepath) { return test(psftp_isfile, remotepath); }
+    /// Non-throwing forms, as std::filesystem's: a failure sets `ec` (a
+    /// psftp error_code, comparable with std::errc) and returns an empty
+    /// value; success clears it. The message is in last_error().
+    std::vector<std::string> listdir(const std::string& remotepath, std::error_code& ec) {
+        return detail::into_error_code(ec, [&] { return listdir(remotepath); });
+    }
+    std::vector<DirEntry> listdir_attr(const std::string& remotepath, std::error_code& ec) {
+        return detail::into_error_code(ec, [&] { return listdir_attr(remotepath); });
+    }
+    Attrs stat(const std::string& remotepath, std::error_code& ec) {
+        return detail::into_error_code(ec, [&] { return stat(remotepath); });
+    }
+    Attrs lstat(const std::string& remotepath, std::error_code& ec) {
+        return detail::into_error_code(ec, [&] { return lstat(remotepath); });
+    }
+    /// A missing path is false with `ec` clear, as std::filesystem::exists.
+    bool exists(const std::string& remotepath, std::error_code& ec) {
+        return detail::into_error_code(ec, [&] { return exists(remotepath); });
+    }
+    bool lexists(const std::string& remotepath, std::error_code& ec) {
+        return detail::into_error_code(ec, [&] { return lexists(remotepath); });
+    }
+    bool isdir(const std::string& remotepath, std::error_code& ec) {
+        return detail::into_error_code(ec, [&] { return isdir(remotepath); });
+    }
+    bool isfile(const std::string& remotepath, std::error_code& ec) {
+        return detail::into_error_code(ec, [&] { return isfile(remotepath); });
+    }
     std::string readlink(const std::string& remotelink) {
         return string_of(psftp_readlink, remotelink, "remotelink");
     }
     std::string normalize(const std::string& remotepath) {
         return string_of(psftp_normalize, remotepath, "remotepath");
+    }
+    std::string readlink(const std::string& remotelink, std::error_code& ec) {
+        return detail::into_error_code(ec, [&] { return readlink(remotelink); });
+    }
+    std::string normalize(const std::string& remotepath, std::error_code& ec) {
+        return detail::into_error_code(ec, [&] { return normalize(remotepath); });
     }
     StatVfs statvfs(const std::string& remotepath) {
         return detail::out<StatVfs>([&](StatVfs* o) {
@@ -1267,6 +1799,35 @@ public:
     void rmdir(const std::string& remotepath) { path_op(psftp_rmdir, remotepath, "remotepath"); }
     void remove(const std::string& remotefile) { path_op(psftp_remove, remotefile, "remotefile"); }
     void unlink(const std::string& remotefile) { path_op(psftp_unlink, remotefile, "remotefile"); }
+    void mkdir(const std::string& remotepath, std::error_code& ec) {
+        detail::into_error_code(ec, [&] { mkdir(remotepath); });
+    }
+    void mkdir(const std::string& remotepath, std::filesystem::perms mode, std::error_code& ec) {
+        detail::into_error_code(ec, [&] { mkdir(remotepath, mode); });
+    }
+    void makedirs(const std::string& remotedir, std::error_code& ec) {
+        detail::into_error_code(ec, [&] { makedirs(remotedir); });
+    }
+    void chmod(const std::string& remotepath, std::filesystem::perms mode, std::error_code& ec) {
+        detail::into_error_code(ec, [&] { chmod(remotepath, mode); });
+    }
+    void rmdir(const std::string& remotepath, std::error_code& ec) {
+        detail::into_error_code(ec, [&] { rmdir(remotepath); });
+    }
+    void remove(const std::string& remotefile, std::error_code& ec) {
+        detail::into_error_code(ec, [&] { remove(remotefile); });
+    }
+    void unlink(const std::string& remotefile, std::error_code& ec) {
+        detail::into_error_code(ec, [&] { unlink(remotefile); });
+    }
+    void rename(const std::string& remote_src, const std::string& remote_dest,
+                std::error_code& ec) {
+        detail::into_error_code(ec, [&] { rename(remote_src, remote_dest); });
+    }
+    void posix_rename(const std::string& remote_src, const std::string& remote_dest,
+                      std::error_code& ec) {
+        detail::into_error_code(ec, [&] { posix_rename(remote_src, remote_dest); });
+    }
     /// Fails with AlreadyExists if `remote_dest` exists; posix_rename replaces.
     void rename(const std::string& remote_src, const std::string& remote_dest) {
         pair_op(psftp_rename, remote_src, remote_dest);
@@ -1289,6 +1850,11 @@ public:
     }
     void utime(const std::string& remotepath, std::int64_t atime, std::int64_t mtime) {
         check(psftp_utime(handle(), detail::c_str(remotepath, "remotepath"), atime, mtime));
+    }
+    /// Times as Attrs::atime() and mtime() give them (whole seconds are kept).
+    void utime(const std::string& remotepath, Attrs::clock::time_point atime,
+               Attrs::clock::time_point mtime) {
+        utime(remotepath, Attrs::clock::to_time_t(atime), Attrs::clock::to_time_t(mtime));
     }
 
     /// pysftp open(remote_file, mode='r', bufsize=-1); always binary.
@@ -1386,23 +1952,25 @@ private:
                               psftp_failure_list**);
 
     void tree_get(TreeGetFn fn, const std::string& remotedir,
-                  const std::filesystem::path& localdir, bool preserve_mtime,
-                  const TreeProgressFn& callback, const TransferOpts* opts) {
+                  const std::filesystem::path& localdir, const TreeGetOptions& options) {
         const char* remote = detail::c_str(remotedir, "remotedir");
         const char* local = detail::c_str(localdir, "localdir");
-        detail::tree(callback, [&](psftp_tree_progress_cb cb, void* ud, psftp_failure_list** f) {
-            return fn(handle(), remote, local, preserve_mtime, cb, ud, detail::handle_of(opts), f);
-        });
+        detail::tree(options.progress,
+                     [&](psftp_tree_progress_cb cb, void* ud, psftp_failure_list** f) {
+                         return fn(handle(), remote, local, options.preserve_mtime, cb, ud,
+                                   detail::handle_of(options.transfer), f);
+                     });
     }
     void tree_put(TreePutFn fn, const std::filesystem::path& localpath,
-                  const std::string& remotepath, bool confirm, bool preserve_mtime,
-                  const TreeProgressFn& callback, const TransferOpts* opts) {
+                  const std::string& remotepath, const TreePutOptions& options) {
         const char* local = detail::c_str(localpath, "localpath");
         const char* remote = detail::c_str(remotepath, "remotepath");
-        detail::tree(callback, [&](psftp_tree_progress_cb cb, void* ud, psftp_failure_list** f) {
-            return fn(handle(), local, remote, confirm, preserve_mtime, cb, ud,
-                      detail::handle_of(opts), f);
-        });
+        detail::tree(options.progress,
+                     [&](psftp_tree_progress_cb cb, void* ud, psftp_failure_list** f) {
+                         return fn(handle(), local, remote, options.confirm,
+                                   options.preserve_mtime, cb, ud,
+                                   detail::handle_of(options.transfer), f);
+                     });
     }
 
     void path_op(PathFn fn, const std::string& path, const char* param) {
@@ -1412,8 +1980,8 @@ private:
         check(fn(handle(), detail::c_str(src, "remote_src"), detail::c_str(dest, "remote_dest")));
     }
     Attrs attrs_of(AttrsFn fn, const std::string& path) {
-        return detail::out<Attrs>(
-            [&](Attrs* a) { return fn(handle(), detail::c_str(path, "remotepath"), a); });
+        return Attrs(detail::out<psftp_attrs>(
+            [&](psftp_attrs* a) { return fn(handle(), detail::c_str(path, "remotepath"), a); }));
     }
     bool test(TestFn fn, const std::string& path) {
         return detail::out<bool>(
@@ -1435,6 +2003,97 @@ private:
 };
 
 inline SessionLock Connection::lock() { return SessionLock(handle()); }
+
+// ------------------------------------------------------- file streams
+
+namespace detail {
+/// std::filebuf's table of open modes as pysftp open() modes: out and
+/// out|trunc "w", app (with out) "a", in "r", in|out "r+", in|out|trunc
+/// "w+", in|app "a+"; binary changes nothing (always binary).
+inline const char* stream_mode(std::ios_base::openmode mode) {
+    using std::ios_base;
+    const bool in = (mode & ios_base::in) != 0, out = (mode & ios_base::out) != 0;
+    const bool app = (mode & ios_base::app) != 0, trunc = (mode & ios_base::trunc) != 0;
+    if (trunc && (app || !out))
+        throw InvalidArgument("mode: std::ios::trunc needs std::ios::out and no std::ios::app");
+    if (app)
+        return in ? "a+" : "a";
+    if (!in)
+        return "w";
+    if (!out)
+        return "r";
+    return trunc ? "w+" : "r+";
+}
+} // namespace detail
+
+/// Reads a remote file as std::ifstream reads a local one:
+///
+///   psftp::ifstream in(sftp, "logs/app.log");
+///   for (std::string line; std::getline(in, line);) ...
+///
+/// Opening throws psftp::Error (NotFound, PermissionDenied, ...) with
+/// psftp's message instead of only setting failbit: the reason matters.
+/// See remote_streambuf for errors while reading.
+class ifstream : public std::istream {
+public:
+    ifstream(Connection& sftp, const std::string& remote_file,
+             std::ios_base::openmode mode = std::ios_base::in,
+             std::size_t buffer_size = remote_streambuf::default_buffer_size)
+        : std::istream(nullptr),
+          buf_(sftp.open(remote_file, detail::stream_mode(mode | std::ios_base::in)),
+               buffer_size) {
+        init(&buf_);
+    }
+    remote_streambuf* rdbuf() const noexcept { return &buf_; }
+    bool is_open() const noexcept { return buf_.is_open(); }
+    /// Closes the file; throws psftp::Error.
+    void close() { buf_.close(); }
+
+private:
+    mutable remote_streambuf buf_;
+};
+
+/// Writes a remote file as std::ofstream writes a local one: created or
+/// truncated, or appended to with std::ios::app. Opening throws
+/// psftp::Error. close() reports whether the last bytes arrived (the
+/// destructor cannot): call it.
+class ofstream : public std::ostream {
+public:
+    ofstream(Connection& sftp, const std::string& remote_file,
+             std::ios_base::openmode mode = std::ios_base::out,
+             std::size_t buffer_size = remote_streambuf::default_buffer_size)
+        : std::ostream(nullptr),
+          buf_(sftp.open(remote_file, detail::stream_mode(mode | std::ios_base::out)),
+               buffer_size) {
+        init(&buf_);
+    }
+    remote_streambuf* rdbuf() const noexcept { return &buf_; }
+    bool is_open() const noexcept { return buf_.is_open(); }
+    /// Writes what is buffered and closes the file; throws psftp::Error.
+    void close() { buf_.close(); }
+
+private:
+    mutable remote_streambuf buf_;
+};
+
+/// Reads and writes a remote file as std::fstream does: in|out ("r+", the
+/// file must exist), with trunc ("w+") or app ("a+").
+class fstream : public std::iostream {
+public:
+    fstream(Connection& sftp, const std::string& remote_file,
+            std::ios_base::openmode mode = std::ios_base::in | std::ios_base::out,
+            std::size_t buffer_size = remote_streambuf::default_buffer_size)
+        : std::iostream(nullptr),
+          buf_(sftp.open(remote_file, detail::stream_mode(mode)), buffer_size) {
+        init(&buf_);
+    }
+    remote_streambuf* rdbuf() const noexcept { return &buf_; }
+    bool is_open() const noexcept { return buf_.is_open(); }
+    void close() { buf_.close(); }
+
+private:
+    mutable remote_streambuf buf_;
+};
 
 // --------------------------------------------------------- module helpers
 

@@ -1,7 +1,6 @@
 package psftp
 
 /*
-#cgo pkg-config: psftp
 #include <stdlib.h>
 #include <stdint.h>
 #include <psftp.h>

@@ -10,7 +10,7 @@ import (
 	"sync"
 	"testing"
 
-	psftp "psftp/bindings/go"
+	psftp "github.com/psftp/psftp/bindings/go"
 )
 
 // Eight goroutines, each with its own Conn, upload and download at once.

@@ -44,9 +44,13 @@ type Config struct {
 	Ciphers     []string // preference list, e.g. "aes128-gcm@openssh.com"; empty keeps libssh2's order
 	Compression bool     // offer zlib compression
 
-	ConnectTimeout time.Duration // TCP connect, handshake and auth; 0 means psftp's 30 s, negative means no limit
+	ConnectTimeout time.Duration // resolution, TCP connect, handshake and auth in total; 0 means psftp's 30 s, negative means no limit
 	Timeout        time.Duration // longest wait of any later read or write; 0 means no limit (pysftp timeout)
-	Keepalive      time.Duration // SSH keepalive after this much idle time; 0 means never
+	// StallTimeout ends a call whose bytes stop moving for this long
+	// (TIMEOUT); 0 means psftp's 60 s, negative means no limit.
+	StallTimeout      time.Duration
+	Keepalive         time.Duration // keepalive asking for a reply after this much silence (ServerAliveInterval); 0 means never
+	KeepaliveCountMax int           // a server silent for Keepalive x this is lost (ServerAliveCountMax); 0 means psftp's 3
 	// CancelGrace is how long a call whose context is done may take to
 	// stop by itself (at its next progress step, keeping the Conn usable)
 	// before the binding interrupts the connection (Conn.Interrupt), which
@@ -350,9 +354,17 @@ func (cfg *Config) cnOptSetters(a *cArgs) []func(*C.psftp_cnopts) C.int {
 		secs := C.double(cfg.Timeout.Seconds())
 		s = append(s, func(o *C.psftp_cnopts) C.int { return C.psftp_cnopts_set_timeout(o, secs) })
 	}
+	if cfg.StallTimeout != 0 {
+		secs := C.double(max(cfg.StallTimeout.Seconds(), 0)) // C: 0 turns it off
+		s = append(s, func(o *C.psftp_cnopts) C.int { return C.psftp_cnopts_set_stall_timeout(o, secs) })
+	}
 	if cfg.Keepalive != 0 {
 		secs := C.int(math.Ceil(min(cfg.Keepalive.Seconds(), math.MaxInt32)))
 		s = append(s, func(o *C.psftp_cnopts) C.int { return C.psftp_cnopts_set_keepalive(o, secs) })
+	}
+	if cfg.KeepaliveCountMax != 0 {
+		n := C.int(min(cfg.KeepaliveCountMax, math.MaxInt32))
+		s = append(s, func(o *C.psftp_cnopts) C.int { return C.psftp_cnopts_set_keepalive_count_max(o, n) })
 	}
 	return append(s, cfg.routeSetters(a)...)
 }

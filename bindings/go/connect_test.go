@@ -15,7 +15,7 @@ import (
 	"time"
 	"unsafe"
 
-	psftp "psftp/bindings/go"
+	psftp "github.com/psftp/psftp/bindings/go"
 )
 
 // pubFingerprint is the SHA256 fingerprint ssh-keygen gives a public key.

@@ -93,5 +93,18 @@
 // # Building
 //
 // The package links libpsftp through pkg-config (`#cgo pkg-config: psftp`):
-// set PKG_CONFIG_PATH to the directory holding psftp.pc.
+// set PKG_CONFIG_PATH to the directory holding psftp.pc; its rpath lets
+// the program find libpsftp.so without LD_LIBRARY_PATH. The build tag
+// psftp_static links libpsftp.a instead (through psftp-static.pc).
+//
+// # The os and io/fs idioms
+//
+// Besides the pysftp API: OpenFile (os flags), Create, ReadFile, ReadDir,
+// Glob, RemoveAll and WalkDir as the os and path/filepath functions, a
+// File that is an io.ReaderAt, WriterAt, ReaderFrom and WriterTo (io.Copy
+// takes psftp's pipelined path), Conn.FS for io/fs (fs.WalkDir, http.FS,
+// template.ParseFS) and DialContext. The methods with an os counterpart
+// (those, and Stat, Lstat, Remove, Mkdir, Chmod, ...) return
+// *fs.PathError (*os.LinkError for Rename, Symlink, Hardlink) wrapping an
+// *Error, as os does; the others return the *Error itself.
 package psftp

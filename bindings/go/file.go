@@ -9,6 +9,8 @@ import (
 	"os"
 	"path"
 	"runtime"
+	"strings"
+	"sync"
 	"unsafe"
 )
 
@@ -22,6 +24,19 @@ type File struct {
 	conn    *Conn
 	name    string
 	cleanup runtime.Cleanup
+
+	// mu orders the calls that use the position (Read, Write, Seek,
+	// Readline, ReadAt, WriteAt, ReadFrom, WriteTo): ReadAt and WriteAt
+	// move it and back, which must look atomic to the others.
+	mu sync.Mutex
+	// osStyle: opened by OpenFile, Create or an FS, so errors are
+	// *fs.PathError as os gives them (osfile.go).
+	osStyle bool
+	// The open flags' access mode forbids reading or writing (psftp may
+	// have opened the file read-write; see OpenFile).
+	noRead, noWrite bool
+	appendOnly      bool   // mode 'a' or O_APPEND: WriteAt is refused
+	fullPath        string // name made absolute at open (for Chmod); "" if unknown
 }
 
 var _ io.ReadWriteSeeker = (*File)(nil)
@@ -41,7 +56,7 @@ func (c *Conn) Open(remotefile, mode string, bufsize int) (*File, error) {
 	if err != nil {
 		return nil, err
 	}
-	file := &File{ptr: f, conn: c, name: remotefile}
+	file := &File{ptr: f, conn: c, name: remotefile, appendOnly: strings.ContainsRune(mode, 'a')}
 	file.cleanup = runtime.AddCleanup(file, closeFileHandle, f)
 	return file, nil
 }
@@ -63,6 +78,19 @@ func (f *File) Name() string { return f.name }
 
 // Read reads up to len(p) bytes; it returns io.EOF at the end of the file.
 func (f *File) Read(p []byte) (int, error) {
+	defer f.lock()()
+	if err := f.denied("read"); err != nil {
+		return 0, err
+	}
+	n, err := f.read(p)
+	if err != io.EOF {
+		err = f.wrap("read", err)
+	}
+	return n, err
+}
+
+// read is Read with f.mu held.
+func (f *File) read(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
@@ -83,6 +111,7 @@ func (f *File) Read(p []byte) (int, error) {
 // Readline reads up to and including the next '\n' (or to the end of the
 // file). It returns io.EOF when nothing is left.
 func (f *File) Readline() ([]byte, error) {
+	defer f.lock()()
 	var line []byte
 	buf := make([]byte, 4096)
 	for {
@@ -107,21 +136,36 @@ func (f *File) Readline() ([]byte, error) {
 
 // Write writes all of p (buffered as Open's bufsize says).
 func (f *File) Write(p []byte) (int, error) {
-	if len(p) == 0 {
-		return 0, nil
-	}
-	err := f.call(func(h *C.psftp_file) C.int {
-		return C.psftp_file_write(h, unsafe.Pointer(&p[0]), C.size_t(len(p)))
-	})
-	if err != nil {
+	defer f.lock()()
+	if err := f.denied("write"); err != nil {
 		return 0, err
 	}
+	if err := f.write(p); err != nil {
+		return 0, f.wrap("write", err)
+	}
 	return len(p), nil
+}
+
+// write is Write with f.mu held.
+func (f *File) write(p []byte) error {
+	if len(p) == 0 {
+		return nil
+	}
+	return f.call(func(h *C.psftp_file) C.int {
+		return C.psftp_file_write(h, unsafe.Pointer(&p[0]), C.size_t(len(p)))
+	})
 }
 
 // Seek sets the position for the next Read or Write (io.SeekStart,
 // io.SeekCurrent or io.SeekEnd, which are psftp's SEEK_* values).
 func (f *File) Seek(offset int64, whence int) (int64, error) {
+	defer f.lock()()
+	pos, err := f.seek(offset, whence)
+	return pos, f.wrap("seek", err)
+}
+
+// seek is Seek with f.mu held.
+func (f *File) seek(offset int64, whence int) (int64, error) {
 	var pos C.uint64_t
 	err := f.call(func(h *C.psftp_file) C.int {
 		return C.psftp_file_seek(h, C.int64_t(offset), C.int(whence), &pos)
@@ -140,7 +184,7 @@ func (f *File) Tell() (int64, error) {
 func (f *File) Stat() (os.FileInfo, error) {
 	attrs := C.psftp_attrs{struct_size: C.sizeof_psftp_attrs}
 	if err := f.call(func(h *C.psftp_file) C.int { return C.psftp_file_stat(h, &attrs) }); err != nil {
-		return nil, err
+		return nil, f.wrap("stat", err)
 	}
 	return &FileInfo{name: path.Base(f.name), attrs: attrsFromC(&attrs)}, nil
 }
@@ -153,15 +197,15 @@ func (f *File) Flush() error {
 // Sync flushes, then asks the server to write the file to stable storage
 // (fsync@openssh.com); ErrUnsupported if it cannot.
 func (f *File) Sync() error {
-	return f.call(func(h *C.psftp_file) C.int { return C.psftp_file_fsync(h) })
+	return f.wrap("sync", f.call(func(h *C.psftp_file) C.int { return C.psftp_file_fsync(h) }))
 }
 
 // Truncate cuts or extends the file to size bytes.
 func (f *File) Truncate(size int64) error {
 	if size < 0 {
-		return invalidArg("size", "is negative")
+		return f.wrap("truncate", invalidArg("size", "is negative"))
 	}
-	return f.call(func(h *C.psftp_file) C.int { return C.psftp_file_truncate(h, C.uint64_t(size)) })
+	return f.wrap("truncate", f.call(func(h *C.psftp_file) C.int { return C.psftp_file_truncate(h, C.uint64_t(size)) }))
 }
 
 // Close flushes and closes the file. It is idempotent: a second Close
@@ -171,5 +215,5 @@ func (f *File) Close() error {
 		return nil
 	}
 	f.cleanup.Stop()
-	return f.call(func(h *C.psftp_file) C.int { return C.psftp_file_close(h) })
+	return f.wrap("close", f.call(func(h *C.psftp_file) C.int { return C.psftp_file_close(h) }))
 }

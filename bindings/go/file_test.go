@@ -8,7 +8,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	psftp "psftp/bindings/go"
+	psftp "github.com/psftp/psftp/bindings/go"
 )
 
 func TestFileReadWriteSeekWithEveryBuffering(t *testing.T) {

@@ -90,16 +90,18 @@ func (c *Conn) statCall(remotepath string, f func(h *C.psftp_conn, p *C.char, ou
 
 // Stat is pysftp stat(remotepath), following symlinks.
 func (c *Conn) Stat(remotepath string) (os.FileInfo, error) {
-	return c.statCall(remotepath, func(h *C.psftp_conn, p *C.char, out *C.psftp_attrs) C.int {
+	fi, err := c.statCall(remotepath, func(h *C.psftp_conn, p *C.char, out *C.psftp_attrs) C.int {
 		return C.psftp_stat(h, p, out)
 	})
+	return fi, pathErr("stat", remotepath, err)
 }
 
 // Lstat is pysftp lstat(remotepath): about a symlink itself.
 func (c *Conn) Lstat(remotepath string) (os.FileInfo, error) {
-	return c.statCall(remotepath, func(h *C.psftp_conn, p *C.char, out *C.psftp_attrs) C.int {
+	fi, err := c.statCall(remotepath, func(h *C.psftp_conn, p *C.char, out *C.psftp_attrs) C.int {
 		return C.psftp_lstat(h, p, out)
 	})
+	return fi, pathErr("lstat", remotepath, err)
 }
 
 // Exists is pysftp exists(remotepath): false for a missing or inaccessible
@@ -130,7 +132,7 @@ func (c *Conn) Chdir(remotepath string) error {
 	var a cArgs
 	defer a.free()
 	p := a.optStr("remotepath", remotepath)
-	return c.call(&a, func(h *C.psftp_conn) C.int { return C.psftp_chdir(h, p) })
+	return pathErr("chdir", remotepath, c.call(&a, func(h *C.psftp_conn) C.int { return C.psftp_chdir(h, p) }))
 }
 
 // Cwd is pysftp cwd(remotepath), a synonym of Chdir.
@@ -138,7 +140,7 @@ func (c *Conn) Cwd(remotepath string) error {
 	var a cArgs
 	defer a.free()
 	p := a.optStr("remotepath", remotepath)
-	return c.call(&a, func(h *C.psftp_conn) C.int { return C.psftp_cwd(h, p) })
+	return pathErr("chdir", remotepath, c.call(&a, func(h *C.psftp_conn) C.int { return C.psftp_cwd(h, p) }))
 }
 
 // Cd is pysftp `with sftp.cd(remotepath):` — it runs body in remotepath
@@ -196,9 +198,10 @@ func (c *Conn) Normalize(remotepath string) (string, error) {
 // Readlink is pysftp readlink(remotelink): the target as an absolute,
 // normalized path (a relative target is resolved from the link's directory).
 func (c *Conn) Readlink(remotelink string) (string, error) {
-	return c.pathString("remotelink", remotelink, func(h *C.psftp_conn, p *C.char, out **C.char) C.int {
+	target, err := c.pathString("remotelink", remotelink, func(h *C.psftp_conn, p *C.char, out **C.char) C.int {
 		return C.psftp_readlink(h, p, out)
 	})
+	return target, pathErr("readlink", remotelink, err)
 }
 
 // modeCall runs mkdir, makedirs or chmod with mode as POSIX bits.
@@ -213,95 +216,101 @@ func (c *Conn) modeCall(param, p string, mode fs.FileMode, f func(h *C.psftp_con
 // Mkdir is pysftp mkdir(remotepath, mode): mode is a Go mode (0o755); the
 // server applies its umask. ErrExists if something is there.
 func (c *Conn) Mkdir(remotepath string, mode fs.FileMode) error {
-	return c.modeCall("remotepath", remotepath, mode, func(h *C.psftp_conn, p *C.char, m C.uint32_t) C.int {
+	return pathErr("mkdir", remotepath, c.modeCall("remotepath", remotepath, mode, func(h *C.psftp_conn, p *C.char, m C.uint32_t) C.int {
 		return C.psftp_mkdir(h, p, m)
-	})
+	}))
 }
 
 // Makedirs is pysftp makedirs(remotedir, mode): creates every missing
 // level. Succeeds if the directory exists; ErrExists if a file is in the way.
 func (c *Conn) Makedirs(remotedir string, mode fs.FileMode) error {
-	return c.modeCall("remotedir", remotedir, mode, func(h *C.psftp_conn, p *C.char, m C.uint32_t) C.int {
+	return pathErr("mkdir", remotedir, c.modeCall("remotedir", remotedir, mode, func(h *C.psftp_conn, p *C.char, m C.uint32_t) C.int {
 		return C.psftp_makedirs(h, p, m)
-	})
+	}))
 }
 
 // Chmod is pysftp chmod(remotepath, mode) with a Go mode (0o644, or
 // 0o755|fs.ModeSetuid; 0o4755 works too).
 func (c *Conn) Chmod(remotepath string, mode fs.FileMode) error {
-	return c.modeCall("remotepath", remotepath, mode, func(h *C.psftp_conn, p *C.char, m C.uint32_t) C.int {
+	return pathErr("chmod", remotepath, c.modeCall("remotepath", remotepath, mode, func(h *C.psftp_conn, p *C.char, m C.uint32_t) C.int {
 		return C.psftp_chmod(h, p, m)
-	})
+	}))
 }
 
 // Chown is pysftp chown(remotepath, uid, gid); -1 keeps that id.
 func (c *Conn) Chown(remotepath string, uid, gid int) error {
-	return c.pathCall("remotepath", remotepath, func(h *C.psftp_conn, p *C.char) C.int {
+	return pathErr("chown", remotepath, c.pathCall("remotepath", remotepath, func(h *C.psftp_conn, p *C.char) C.int {
 		return C.psftp_chown(h, p, C.int64_t(uid), C.int64_t(gid))
-	})
+	}))
 }
 
 // Rmdir is pysftp rmdir(remotepath): removes an empty directory;
 // ErrDirNotEmpty (also errors.Is syscall.ENOTEMPTY) if it has entries.
 func (c *Conn) Rmdir(remotepath string) error {
-	return c.pathCall("remotepath", remotepath, func(h *C.psftp_conn, p *C.char) C.int { return C.psftp_rmdir(h, p) })
+	return pathErr("remove", remotepath, c.pathCall("remotepath", remotepath, func(h *C.psftp_conn, p *C.char) C.int { return C.psftp_rmdir(h, p) }))
 }
 
 // Remove is pysftp remove(remotefile): deletes a file (not a directory).
 func (c *Conn) Remove(remotefile string) error {
-	return c.pathCall("remotefile", remotefile, func(h *C.psftp_conn, p *C.char) C.int { return C.psftp_remove(h, p) })
+	return pathErr("remove", remotefile, c.pathCall("remotefile", remotefile, func(h *C.psftp_conn, p *C.char) C.int { return C.psftp_remove(h, p) }))
 }
 
 // Unlink is pysftp unlink(remotefile), a synonym of Remove.
 func (c *Conn) Unlink(remotefile string) error {
-	return c.pathCall("remotefile", remotefile, func(h *C.psftp_conn, p *C.char) C.int { return C.psftp_unlink(h, p) })
+	return pathErr("remove", remotefile, c.pathCall("remotefile", remotefile, func(h *C.psftp_conn, p *C.char) C.int { return C.psftp_unlink(h, p) }))
 }
 
 // Rename is pysftp rename(src, dest): ErrExists if dest exists (SFTP v3).
 // PosixRename replaces.
 func (c *Conn) Rename(remoteSrc, remoteDest string) error {
-	return c.twoPathCall(remoteSrc, remoteDest, func(h *C.psftp_conn, s, d *C.char) C.int { return C.psftp_rename(h, s, d) })
+	return linkErr("rename", remoteSrc, remoteDest, c.twoPathCall(remoteSrc, remoteDest, func(h *C.psftp_conn, s, d *C.char) C.int {
+		return C.psftp_rename(h, s, d)
+	}))
 }
 
 // PosixRename renames and atomically replaces an existing destination
 // (posix-rename@openssh.com); ErrUnsupported if the server lacks it.
 func (c *Conn) PosixRename(remoteSrc, remoteDest string) error {
-	return c.twoPathCall(remoteSrc, remoteDest, func(h *C.psftp_conn, s, d *C.char) C.int {
+	return linkErr("rename", remoteSrc, remoteDest, c.twoPathCall(remoteSrc, remoteDest, func(h *C.psftp_conn, s, d *C.char) C.int {
 		return C.psftp_posix_rename(h, s, d)
-	})
+	}))
 }
 
 // Hardlink creates remoteDest as a hard link to remoteSrc
 // (hardlink@openssh.com); ErrUnsupported if the server lacks it.
 func (c *Conn) Hardlink(remoteSrc, remoteDest string) error {
-	return c.twoPathCall(remoteSrc, remoteDest, func(h *C.psftp_conn, s, d *C.char) C.int { return C.psftp_hardlink(h, s, d) })
+	return linkErr("link", remoteSrc, remoteDest, c.twoPathCall(remoteSrc, remoteDest, func(h *C.psftp_conn, s, d *C.char) C.int {
+		return C.psftp_hardlink(h, s, d)
+	}))
 }
 
 // Symlink is pysftp symlink(remoteSrc, remoteDest): creates the link
 // remoteDest pointing to remoteSrc (stored as given).
 func (c *Conn) Symlink(remoteSrc, remoteDest string) error {
-	return c.twoPathCall(remoteSrc, remoteDest, func(h *C.psftp_conn, s, d *C.char) C.int { return C.psftp_symlink(h, s, d) })
+	return linkErr("symlink", remoteSrc, remoteDest, c.twoPathCall(remoteSrc, remoteDest, func(h *C.psftp_conn, s, d *C.char) C.int {
+		return C.psftp_symlink(h, s, d)
+	}))
 }
 
 // Truncate is pysftp truncate(remotepath, size): returns the size the
 // server reports afterwards.
 func (c *Conn) Truncate(remotepath string, size int64) (int64, error) {
 	if size < 0 {
-		return 0, invalidArg("size", "is negative")
+		return 0, pathErr("truncate", remotepath, invalidArg("size", "is negative"))
 	}
 	var n C.uint64_t
 	err := c.pathCall("remotepath", remotepath, func(h *C.psftp_conn, p *C.char) C.int {
 		return C.psftp_truncate(h, p, C.uint64_t(size), &n)
 	})
-	return int64(n), err
+	return int64(n), pathErr("truncate", remotepath, err)
 }
 
 // Utime sets the access and modification times (whole seconds; SFTP v3
 // carries 1970 to 2106).
 func (c *Conn) Utime(remotepath string, atime, mtime time.Time) error {
-	return c.pathCall("remotepath", remotepath, func(h *C.psftp_conn, p *C.char) C.int {
+	return pathErr("chtimes", remotepath, c.pathCall("remotepath", remotepath, func(h *C.psftp_conn, p *C.char) C.int {
 		return C.psftp_utime(h, p, C.int64_t(atime.Unix()), C.int64_t(mtime.Unix()))
-	})
+	}))
 }
 
 // Statvfs gives the figures of the file system holding remotepath

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	psftp "psftp/bindings/go"
+	psftp "github.com/psftp/psftp/bindings/go"
 )
 
 func TestListdirIsSortedWithoutDotEntries(t *testing.T) {

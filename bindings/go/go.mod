@@ -1,3 +1,3 @@
-module psftp/bindings/go
+module github.com/psftp/psftp/bindings/go
 
 go 1.24

@@ -7,7 +7,7 @@ import (
 	"slices"
 	"testing"
 
-	psftp "psftp/bindings/go"
+	psftp "github.com/psftp/psftp/bindings/go"
 )
 
 func TestModuleHelpersGivePysftpResults(t *testing.T) {

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	psftp "psftp/bindings/go"
+	psftp "github.com/psftp/psftp/bindings/go"
 )
 
 // asked records HostKeyCallback calls and answers with its decision.

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	psftp "psftp/bindings/go"
+	psftp "github.com/psftp/psftp/bindings/go"
 )
 
 // relay is a TCP relay between the client and the test sshd that stops

@@ -11,7 +11,7 @@ import (
 	"syscall"
 	"testing"
 
-	psftp "psftp/bindings/go"
+	psftp "github.com/psftp/psftp/bindings/go"
 )
 
 // The test server: a real OpenSSH sshd started by tests/fixture/sshd.sh,
@@ -158,7 +158,9 @@ func wantErr(t testing.TB, err error, code psftp.ErrorCode, parts ...string) str
 	if pe.Code != code {
 		t.Fatalf("Code %v, want %v", pe.Code, code)
 	}
-	if err.Error() != "psftp: "+pe.Message {
+	// The os-like calls wrap it in a *fs.PathError or *os.LinkError,
+	// whose text ends with the psftp error's.
+	if !strings.HasSuffix(err.Error(), "psftp: "+pe.Message) {
 		t.Fatalf("Error() %q does not carry the message %q", err.Error(), pe.Message)
 	}
 	for _, p := range parts {

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	psftp "psftp/bindings/go"
+	psftp "github.com/psftp/psftp/bindings/go"
 )
 
 // Issue 18: a context deadline on a call that shares its Conn with another

@@ -15,7 +15,7 @@ import (
 	"strings"
 	"testing"
 
-	psftp "psftp/bindings/go"
+	psftp "github.com/psftp/psftp/bindings/go"
 )
 
 func TestSSHConfigAliasAndReport(t *testing.T) {

@@ -9,6 +9,14 @@
 # temporary psftp.pc points at this tree's include/ and target/release (or
 # at $PSFTP_LIB_DIR, as for tests/c/run.sh).
 # Extra arguments go to both `go test` runs (e.g. -v, -run NAME).
+#
+# Then it builds testdata/consumer as a user would: a fresh module outside
+# this one (a replace line points here) against an installed psftp (the
+# documented cmake install into a temporary prefix, moved, unless
+# PSFTP_PREFIX is set), once linking libpsftp.so and once with -tags
+# psftp_static, and runs each without LD_LIBRARY_PATH: each uploads a file
+# and gets it back. PSFTP_GO_SKIP_CONSUMER=1 leaves that stage out (for
+# quick runs during development; CI runs it).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -24,6 +32,12 @@ for v in HOST PORT USER PASSWORD PASSPHRASE HOME DIR KNOWN_HOSTS KEY; do
     exit 1
   }
 done
+
+# The caller's PKG_CONFIG_PATH, for the cmake install below: cargo reruns
+# the build scripts of openssl-sys and libz-sys (minutes) when it differs
+# from the last build's.
+caller_pkg_config_path=("PKG_CONFIG_PATH=${PKG_CONFIG_PATH:-}")
+[ -n "${PKG_CONFIG_PATH+set}" ] || caller_pkg_config_path=(-u PKG_CONFIG_PATH)
 
 tmp=$(mktemp -d /tmp/psftp-go-test.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
@@ -90,3 +104,58 @@ run_tests test "$@"
 
 echo "== go test -race"
 run_tests race -race "$@"
+
+[ "${PSFTP_GO_SKIP_CONSUMER:-}" = 1 ] && { echo "consumer stage left out (PSFTP_GO_SKIP_CONSUMER=1)"; exit 0; }
+
+echo "== consumer programs: a module outside this one, installed psftp"
+if [ -n "${PSFTP_PREFIX:-}" ]; then
+  prefix=$(cd "$PSFTP_PREFIX" && pwd)
+else
+  (cd "$root" &&
+    env "${caller_pkg_config_path[@]}" cmake -B "$tmp/build" -DCMAKE_INSTALL_PREFIX="$tmp/installed" >/dev/null &&
+    env "${caller_pkg_config_path[@]}" cmake --build "$tmp/build" >/dev/null &&
+    cmake --install "$tmp/build" >/dev/null)
+  mv "$tmp/installed" "$tmp/prefix" # the install is relocatable
+  prefix=$tmp/prefix
+fi
+pcdir=$(dirname "$(find "$prefix" -name psftp.pc -path '*/pkgconfig/*' | head -n 1)")
+[ -f "$pcdir/psftp-static.pc" ] || { echo "test.sh: $pcdir/psftp-static.pc was not installed" >&2; exit 1; }
+head -c 3000017 /dev/urandom > "$tmp/consumer-data"
+consumers=0
+build_consumer() { # shared|static
+  local kind=$1 dir=$tmp/consumer-$1 tags=() needed remote
+  [ "$kind" = static ] && tags=(-tags psftp_static)
+  mkdir -p "$dir"
+  cp "$here/testdata/consumer/main.go" "$dir/"
+  cat > "$dir/go.mod" <<MOD
+module example.com/consumer
+
+go 1.24
+
+require github.com/psftp/psftp/bindings/go v0.0.0
+
+replace github.com/psftp/psftp/bindings/go => $here
+MOD
+  # Only what a user has: PKG_CONFIG_PATH, no LD_LIBRARY_PATH or CGO_* flags.
+  # A build cache of its own: Go's does not notice that psftp.pc changed
+  # (golang/go#24544), so the go test builds above would be reused, with
+  # their flags.
+  (cd "$dir" && env -u LD_LIBRARY_PATH -u CGO_LDFLAGS -u CGO_CFLAGS PKG_CONFIG_PATH="$pcdir" \
+    GOCACHE="$tmp/gocache" go build "${tags[@]}" -o consumer .)
+  needed=$(readelf -d "$dir/consumer" | grep NEEDED)
+  if [ "$kind" = static ]; then
+    [[ $needed != *libpsftp* ]] || { echo "test.sh: the psftp_static build needs libpsftp.so: $needed" >&2; exit 1; }
+  else
+    [[ $needed == *libpsftp.so.* ]] || { echo "test.sh: the shared build does not need libpsftp.so: $needed" >&2; exit 1; }
+  fi
+  remote=$PSFTP_TEST_HOME/go-consumer-$$-$kind
+  env -u LD_LIBRARY_PATH "$dir/consumer" "$PSFTP_TEST_HOST" "$PSFTP_TEST_PORT" "$PSFTP_TEST_USER" \
+    "$PSFTP_TEST_KEY" "$PSFTP_TEST_KNOWN_HOSTS" "$tmp/consumer-data" "$remote"
+  cmp "$tmp/consumer-data" "$remote" # the server's own disk
+  rm -f "$remote"
+  consumers=$((consumers + 1))
+  echo "consumer ($kind) ok"
+}
+build_consumer shared
+build_consumer static
+echo "go consumer: $consumers passed, $((2 - consumers)) failed"

@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	psftp "psftp/bindings/go"
+	psftp "github.com/psftp/psftp/bindings/go"
 )
 
 // snapshot is everything under root: relative path -> "d", "l TARGET" or

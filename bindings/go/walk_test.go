@@ -10,7 +10,7 @@ import (
 	"syscall"
 	"testing"
 
-	psftp "psftp/bindings/go"
+	psftp "github.com/psftp/psftp/bindings/go"
 )
 
 // makeTree makes a/x, a/b/y, skipme/z, e/, top and links: to a file, to a

@@ -36,11 +36,23 @@ export type ErrorCode =
 
 export declare const codes: Readonly<Record<ErrorCode, number>>;
 
-/** A failed psftp call: `code` names it, `errno` is the C code, `message` is psftp's. */
+/**
+ * Node's code of a failure: an OS errno name where one fits (ENOENT,
+ * EACCES, EEXIST, ENOTEMPTY, ENOTDIR, ECONNREFUSED, ECONNRESET, ETIMEDOUT,
+ * ENOTSUP, ENOSPC...; ENOTFOUND only for a host name that did not
+ * resolve), else psftp's own name (EAUTH, EHOSTKEY, ESSH, EUSER...).
+ */
+export type NodeErrorCode = string;
+
+/**
+ * A failed psftp call: `code` is Node's name for it (as fs and net use),
+ * `psftpCode` psftp's, `errno` the C code, `message` is psftp's.
+ */
 export declare class PsftpError extends Error {
-  constructor(errno: number, message: string);
+  constructor(errno: number, message: string, osErrno?: number);
   readonly name: 'PsftpError';
-  readonly code: ErrorCode | 'EUNKNOWN';
+  readonly code: NodeErrorCode;
+  readonly psftpCode: ErrorCode | 'EUNKNOWN';
   readonly errno: number;
   /** Tree operations: every entry that failed (all of them with onError 'continue'); may be empty. */
   readonly failures?: TreeFailure[];
@@ -111,12 +123,16 @@ export interface CnOptsOptions {
   compression?: boolean;
   /** Cipher preference, e.g. ['aes128-gcm@openssh.com']; null restores the default. */
   ciphers?: string | string[] | null;
-  /** Seconds for TCP connect, handshake and authentication (default 30; 0 waits forever). */
+  /** Seconds for resolution, TCP connect, handshake and authentication in total (default 30; 0 waits forever). */
   connectTimeout?: number;
   /** Seconds any later read or write may wait (default 0: forever). */
   timeout?: number;
-  /** Seconds of idleness before a keepalive (default 0: never). */
+  /** Seconds a call may go without a byte moving before it fails with TIMEOUT (default 60; 0: off). */
+  stallTimeout?: number;
+  /** Seconds of silence before a keepalive asking for a reply (ServerAliveInterval; default 0: never). */
   keepalive?: number;
+  /** A server silent for keepalive x this many is lost (ServerAliveCountMax; default 3). */
+  keepaliveCountMax?: number;
   /** Read ssh_config: true for ~/.ssh/config and /etc/ssh/ssh_config, or one file's path (ssh -F). Default false. */
   sshConfig?: boolean | string;
   /** Jump hosts, as ssh -J: 'user@host:port,host2'; 'none' ignores ssh_config's. */
@@ -137,6 +153,8 @@ export declare class CnOpts {
   setConnectTimeout(seconds: number): this;
   setTimeout(seconds: number): this;
   setKeepalive(seconds: number): this;
+  setKeepaliveCountMax(count: number): this;
+  setStallTimeout(seconds: number): this;
   setSshConfig(useOrPath: boolean | string): this;
   /** What connecting to `host` would use, as `ssh -G host` prints it. */
   sshConfigReport(host: string): string;
@@ -182,8 +200,12 @@ export interface ConnectOptions {
   host: string;
   /** Default: $LOGNAME, $USER, then the password database. */
   username?: string;
-  /** A key file's path (OpenSSH or PEM), or 'agent' / 'agent:NAME' for ssh-agent keys. */
-  privateKey?: string;
+  /**
+   * A key file's path (OpenSSH or PEM), 'agent' / 'agent:NAME' for ssh-agent
+   * keys, or the key itself as ssh2 takes it: a Buffer, or a string beginning
+   * with '-----BEGIN ' (never shown in an error).
+   */
+  privateKey?: string | Buffer;
   /** A private key's contents (OpenSSH or PEM) instead of privateKey; never shown in an error; offered to jump hosts too. */
   privateKeyData?: Buffer | Uint8Array | string;
   password?: string;
@@ -232,7 +254,11 @@ export interface KeyboardInteractiveRequest {
 
 export type KeyboardInteractive = (request: KeyboardInteractiveRequest) => string[] | undefined | false | null;
 
-/** Called with bytes done and the total (0 when unknown); returning false stops the call (EUSER). */
+/**
+ * Called with bytes done and the total (0 when unknown), sampled on the event
+ * loop while they change and once at the end (the transfer never waits for
+ * it); returning false stops the call (EUSER).
+ */
 export type ProgressCallback = (bytesDone: number, bytesTotal: number) => boolean | void;
 
 /** Atomic replacement, resume and fsync of a transfer (psftp_transfer_opts). */
@@ -303,8 +329,10 @@ export interface TreeProgress extends TreeTotals {
 }
 
 /**
- * Called when a file finishes and at least every 100 ms, synchronously;
- * returning false stops the operation (EUSER), throwing stops and rejects with the exception.
+ * Sampled on the event loop (every 10 ms while the figures change, and once
+ * at the end with the last ones: the transfer never waits for it). Must be
+ * a synchronous function; returning false stops the operation (EUSER),
+ * throwing stops it and rejects with the exception.
  */
 export type TreeProgressCallback = (progress: TreeProgress) => boolean | void;
 
@@ -312,7 +340,9 @@ export type TreeProgressCallback = (progress: TreeProgress) => boolean | void;
 export interface TreeFailure {
   /** The source path, relative to the root (a Buffer when not UTF-8). */
   path: Name;
-  code: ErrorCode | 'EUNKNOWN';
+  /** Node's name (as PsftpError.code). */
+  code: NodeErrorCode;
+  psftpCode: ErrorCode | 'EUNKNOWN';
   errno: number;
   message: string;
 }
@@ -371,7 +401,12 @@ export interface UploadDirOptions extends TreePutOptions {
 export type GetfoSink = ((chunk: Buffer) => boolean | void) | { write(chunk: Buffer): unknown };
 
 /** putfo's source: bytes, or a function giving the next chunk of at most maxBytes (null or empty at the end). */
-export type PutfoSource = Buffer | Uint8Array | string | ((maxBytes: number) => Uint8Array | string | null | undefined);
+export type PutfoSource =
+  | Buffer
+  | Uint8Array
+  | string
+  | NodeJS.ReadableStream
+  | ((maxBytes: number) => Uint8Array | string | null | undefined);
 
 /** Return from a walktree directory callback to skip that directory's contents. */
 export declare const WALK_SKIP: 'skip';
@@ -568,6 +603,10 @@ export declare class Connection {
 
 /** pysftp Connection(...): open a connection. */
 export declare function connect(options: ConnectOptions): Promise<Connection>;
+
+/** ssh2-sftp-client v12's API over psftp (also `require('psftp/ssh2-sftp-client')`). */
+import SftpClientClass = require('./ssh2-sftp-client.js');
+export { SftpClientClass as SftpClient };
 
 /** pysftp st_mode_to_int: 33188 gives 644. */
 export declare function stModeToInt(mode: number): number;

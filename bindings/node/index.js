@@ -9,10 +9,12 @@ const { Attributes, DirEntry } = require('./lib/attrs');
 const { PsftpError, codes } = require('./lib/errors');
 const { WALK_SKIP } = require('./lib/callbacks');
 const helpers = require('./lib/helpers');
+const SftpClient = require('./lib/client');
 
 module.exports = {
   connect,
   Connection,
+  SftpClient,
   CnOpts,
   SftpFile,
   Attributes,

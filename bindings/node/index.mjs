@@ -4,6 +4,7 @@ import psftp from './index.js';
 export const {
   connect,
   Connection,
+  SftpClient,
   CnOpts,
   SftpFile,
   Attributes,

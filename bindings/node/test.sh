@@ -29,6 +29,6 @@ npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 echo "== node --test"
 node --test --test-reporter=spec test/*.test.js
 
-echo "== tsc --noEmit (index.d.ts, examples/typed.ts, examples/typed-esm.mts)"
+echo "== tsc --noEmit (index.d.ts, ssh2-sftp-client.d.ts, examples/typed*.ts, examples/typed-esm.mts)"
 ./node_modules/.bin/tsc -p tsconfig.json
 echo "tsc: declarations OK"

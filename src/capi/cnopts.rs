@@ -63,8 +63,8 @@ pub(crate) fn seconds(value: f64, param: &str) -> Result<Option<Duration>> {
 /// ~/.ssh/known_hosts; `~` is expanded. Host-key checking is on. A missing
 /// file is not an error here: connecting then fails with
 /// PSFTP_E_HOSTKEY_UNKNOWN naming the file. Defaults: no log, no
-/// compression, libssh2's cipher order, 30 s connect timeout, no operation
-/// timeout.
+/// compression, libssh2's cipher order, 30 s connect deadline, 60 s stall
+/// timeout, no pysftp `timeout`, no keepalives.
 ///
 /// # Safety
 /// `knownhosts` is NULL or a NUL-terminated string; `out` is writable.
@@ -225,11 +225,25 @@ pub extern "C" fn psftp_cnopts_set_timeout(opts: *mut psftp_cnopts, seconds_: f6
     })
 }
 
-/// Send an SSH keepalive when the connection has been idle this many
-/// seconds (0 = never, the default). A server that then leaves data
-/// unacknowledged for 3 such intervals (ssh_config's ServerAliveCountMax)
-/// is given up on a direct TCP connection: blocked calls fail with
-/// PSFTP_E_CONNECTION_LOST instead of waiting for TCP's own minutes.
+/// The stall timeout: a call whose bytes stop moving for this many seconds
+/// returns PSFTP_E_TIMEOUT (the connection is unusable afterwards); a slow
+/// transfer that keeps moving never does. 0 turns it off. Default 60.
+/// Independent of psftp_cnopts_set_timeout (pysftp's `timeout`, off by
+/// default): when both are set, the shorter applies.
+#[no_mangle]
+pub extern "C" fn psftp_cnopts_set_stall_timeout(opts: *mut psftp_cnopts, seconds_: f64) -> c_int {
+    with_opts(opts, |o| {
+        o.stall_timeout = seconds(seconds_, "seconds")?;
+        Ok(())
+    })
+}
+
+/// Dead-peer detection, as ssh's ServerAliveInterval: when the server has
+/// sent nothing for this many seconds, send it a keepalive that asks for a
+/// reply, and another every interval while it stays silent (0 = never, the
+/// default). A server silent for interval x the count max
+/// (psftp_cnopts_set_keepalive_count_max, default 3) is given up: the
+/// blocked call, or the next one, fails with PSFTP_E_CONNECTION_LOST.
 #[no_mangle]
 pub extern "C" fn psftp_cnopts_set_keepalive(opts: *mut psftp_cnopts, seconds_: c_int) -> c_int {
     with_opts(opts, |o| {
@@ -238,6 +252,24 @@ pub extern "C" fn psftp_cnopts_set_keepalive(opts: *mut psftp_cnopts, seconds_: 
         }
         o.keepalive = (seconds_ > 0).then(|| Duration::from_secs(seconds_ as u64));
         o.set_by_caller.keepalive = true;
+        Ok(())
+    })
+}
+
+/// ssh's ServerAliveCountMax: with psftp_cnopts_set_keepalive, a server
+/// that sends nothing for keepalive x `count` seconds is given up (at
+/// least one keepalive goes unanswered first). 1 or more; default 3.
+#[no_mangle]
+pub extern "C" fn psftp_cnopts_set_keepalive_count_max(
+    opts: *mut psftp_cnopts,
+    count: c_int,
+) -> c_int {
+    with_opts(opts, |o| {
+        if count < 1 {
+            return Err(Error::invalid_arg("count", "must be 1 or more"));
+        }
+        o.keepalive_count_max = count as u32;
+        o.set_by_caller.keepalive_count_max = true;
         Ok(())
     })
 }

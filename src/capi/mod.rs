@@ -24,6 +24,7 @@ pub mod file;
 pub mod fsops;
 pub mod helpers;
 pub mod kbdint;
+pub mod relay;
 pub mod transfer;
 pub mod tree;
 pub mod types;

@@ -70,6 +70,7 @@ pub struct SetByCaller {
     pub ciphers: bool,
     pub connect_timeout: bool,
     pub keepalive: bool,
+    pub keepalive_count_max: bool,
 }
 
 /// The global known_hosts files OpenSSH reads (read-only, missing is fine).
@@ -89,6 +90,9 @@ pub struct CnOpts {
     pub connect_timeout: Option<Duration>,
     /// Every later blocking read or write (pysftp's `timeout`).
     pub timeout: Option<Duration>,
+    /// A call whose bytes stop moving for this long ends with Timeout
+    /// (None = off). On by default, unlike `timeout`.
+    pub stall_timeout: Option<Duration>,
     /// Send an SSH keepalive after this much idle time.
     pub keepalive: Option<Duration>,
     /// Asked when the host is unknown or its key changed.
@@ -120,6 +124,7 @@ impl std::fmt::Debug for CnOpts {
             .field("ciphers", &self.ciphers)
             .field("connect_timeout", &self.connect_timeout)
             .field("timeout", &self.timeout)
+            .field("stall_timeout", &self.stall_timeout)
             .field("keepalive", &self.keepalive)
             .field("hostkey_callback", &self.hostkey_callback.is_some())
             .field("pinned_host_key", &self.pinned_host_key)
@@ -136,6 +141,14 @@ impl std::fmt::Debug for CnOpts {
 /// pysftp has no connect timeout; a library that can hang forever on a
 /// black-holed address is not what C callers expect, so default to 30 s.
 pub(crate) const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The stall timeout's default. A healthy server answers an SFTP request or
+/// moves data within seconds; the slowest legitimate silence psftp knows
+/// of is a server-side fsync or close of a large file on slow storage,
+/// which takes tens of seconds. 60 s sits above that and still ends a
+/// black-holed transfer in a minute: between the GUI clients (WinSCP 15 s,
+/// FileZilla 20 s, Cyberduck 30 s) and rclone's 5 min IO idle timeout.
+pub(crate) const DEFAULT_STALL_TIMEOUT: Duration = Duration::from_secs(60);
 
 impl Default for CnOpts {
     fn default() -> Self {
@@ -169,6 +182,7 @@ impl CnOpts {
             ciphers: None,
             connect_timeout: Some(DEFAULT_CONNECT_TIMEOUT),
             timeout: None,
+            stall_timeout: Some(DEFAULT_STALL_TIMEOUT),
             keepalive: None,
             hostkey_callback: None,
             pinned_host_key: None,

@@ -12,6 +12,7 @@ use ssh2::MethodType;
 
 use super::connect::{establish, millis, ConnectSpec};
 use super::hostkeys::ServerKey;
+use super::liveness::Liveness;
 use super::log::Logger;
 use super::route::{Cutter, Link};
 use super::secret::Redactor;
@@ -209,9 +210,9 @@ impl Drop for CoordinatorMark {
     }
 }
 
-/// A thread that sends an SSH keepalive every interval while the
-/// connection is idle (libssh2 only sends them when asked to), unless the
-/// connection was poisoned.
+/// A thread that, while the connection is idle, takes in what the server
+/// sent, gives a silent server up and sends keepalives (libssh2 only sends
+/// them when asked to; a call that is waiting sends its own, liveness.rs).
 struct KeepAlive {
     stop: Arc<AtomicBool>,
     thread: std::thread::Thread,
@@ -222,7 +223,8 @@ impl KeepAlive {
         state: &SharedClient,
         link: &Arc<SftpLink>,
         poisoned: &Arc<OnceLock<String>>,
-        every: Duration,
+        tick: Duration,
+        log: Option<Arc<Logger>>,
     ) -> Option<KeepAlive> {
         let weak: Weak<_> = Arc::downgrade(state);
         let link = Arc::downgrade(link);
@@ -232,7 +234,7 @@ impl KeepAlive {
         let handle = std::thread::Builder::new()
             .name("psftp-keepalive".into())
             .spawn(move || loop {
-                std::thread::park_timeout(every);
+                std::thread::park_timeout(tick);
                 if stop2.load(Ordering::Relaxed) {
                     return;
                 }
@@ -242,7 +244,10 @@ impl KeepAlive {
                 if poisoned.get().is_some() {
                     return;
                 }
-                send_if_idle(&state, &link);
+                if let Some(Err(e)) = keep_alive_if_idle(&state, &link) {
+                    log_to!(log, "{e}");
+                    return;
+                }
             })
             .ok()?;
         Some(KeepAlive {
@@ -257,18 +262,16 @@ impl KeepAlive {
     }
 }
 
-/// Send a keepalive unless a call is using the connection (calls wait
-/// while it is sent).
-fn send_if_idle(state: &SharedClient, link: &SftpLink) {
-    let Some(client) = state.0.try_lock() else {
-        return;
-    };
-    if !client.closed && client.active == 0 && client.holder.is_none() {
-        // The session is blocking, but libssh2 sends keepalives without
-        // its blocking loop: one sent in part would wedge the session
-        // (see keepalive_if_room, which makes that all but impossible).
-        let _ = super::route::keepalive_if_room(link.session());
+/// Keep the connection alive unless the application holds it
+/// (psftp_lock: it may use the session itself) or it is closed (None
+/// then). Calls under way do not stop it: the link only reads when no
+/// port is reading, and a reading port keeps the link alive itself.
+fn keep_alive_if_idle(state: &SharedClient, link: &SftpLink) -> Option<Result<()>> {
+    let client = state.0.try_lock()?;
+    if client.closed || client.holder.is_some() {
+        return None;
     }
+    Some(link.keep_alive_idle())
 }
 
 impl Connection {
@@ -357,7 +360,20 @@ impl Connection {
             log_to!(log, "connect failed: {e}");
         })?;
         let peer = est.peer.clone();
-        let link = SftpLink::open(&est.session, &peer)?;
+        let (keepalive, count_max) = est.keepalive.unzip();
+        let live = Liveness::new(
+            &peer,
+            spec.cnopts.stall_timeout,
+            spec.cnopts.timeout,
+            keepalive,
+            count_max.unwrap_or(0),
+        );
+        let tick = live.tick();
+        est.session.set_timeout(millis(est.watchdog.remaining()));
+        let link = SftpLink::open(&est.session, &peer, Some(live))
+            .map_err(|e| est.watchdog.explain(e, &peer))?;
+        est.watchdog.finish();
+        est.session.set_timeout(millis(spec.cnopts.timeout));
         log_to!(
             log,
             "SFTP channel open; server '{}', extensions: {}",
@@ -380,10 +396,8 @@ impl Connection {
             parking_lot::Condvar::new(),
         ));
         let poisoned = Arc::new(OnceLock::new());
-        let keepalive = spec
-            .cnopts
-            .keepalive
-            .and_then(|every| KeepAlive::start(&client, &link, &poisoned, every));
+        let keepalive =
+            tick.and_then(|tick| KeepAlive::start(&client, &link, &poisoned, tick, log.clone()));
         let conn = Connection {
             info: ConnInfo {
                 peer,
@@ -649,6 +663,9 @@ impl Connection {
     pub fn set_timeout(&self, t: Option<Duration>) -> Result<()> {
         self.with(|st| {
             st.session().set_timeout(millis(t));
+            if let Some(live) = st.sftp.liveness() {
+                live.set_limits(self.spec.cnopts.stall_timeout, t);
+            }
             st.timeout = t;
             Ok(())
         })

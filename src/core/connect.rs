@@ -7,7 +7,7 @@ use std::io::Write;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use ssh2::{MethodType, Session};
 
@@ -129,6 +129,107 @@ pub struct Established {
     pub link: Link,
     /// The keyboard-interactive callback was asked on the way in.
     pub kbdint_asked: bool,
+    /// The server's keepalive interval and count (after ssh_config).
+    pub keepalive: Option<(Duration, u32)>,
+    /// Still watching the connect timeout: the SFTP channel's opening
+    /// is part of connecting.
+    pub watchdog: Watchdog,
+}
+
+/// Holds a connect to its connect timeout as a whole (resolution, TCP,
+/// every hop's handshake and authentication, the SFTP channel): when it
+/// passes, the route's sockets are cut, so whatever call is blocked
+/// returns, and `explain` turns that failure into Timeout.
+pub struct Watchdog {
+    shared: Arc<(std::sync::Mutex<WatchState>, std::sync::Condvar)>,
+    limit: Option<Duration>,
+    deadline: Option<Instant>,
+}
+
+#[derive(Default)]
+struct WatchState {
+    done: bool,
+    fired: bool,
+}
+
+impl Watchdog {
+    pub fn start(limit: Option<Duration>, cutter: Arc<Cutter>) -> Watchdog {
+        let deadline = limit.map(|l| Instant::now() + l);
+        let shared = Arc::new((
+            std::sync::Mutex::new(WatchState::default()),
+            std::sync::Condvar::new(),
+        ));
+        if let Some(deadline) = deadline {
+            let shared = shared.clone();
+            let _ = std::thread::Builder::new()
+                .name("psftp-connect-deadline".into())
+                .spawn(move || {
+                    let (lock, cv) = &*shared;
+                    let mut st = lock.lock().unwrap_or_else(|p| p.into_inner());
+                    while !st.done {
+                        let left = deadline.saturating_duration_since(Instant::now());
+                        if left.is_zero() {
+                            st.fired = true;
+                            cutter.cut();
+                            return;
+                        }
+                        st = cv
+                            .wait_timeout(st, left)
+                            .unwrap_or_else(|p| p.into_inner())
+                            .0;
+                    }
+                });
+        }
+        Watchdog {
+            shared,
+            limit,
+            deadline,
+        }
+    }
+
+    pub fn deadline(&self) -> Option<Instant> {
+        self.deadline
+    }
+
+    /// What is left of the connect timeout (None: no limit).
+    pub fn remaining(&self) -> Option<Duration> {
+        self.deadline
+            .map(|d| d.saturating_duration_since(Instant::now()))
+    }
+
+    /// Connected: stop watching.
+    pub fn finish(&self) {
+        let (lock, cv) = &*self.shared;
+        lock.lock().unwrap_or_else(|p| p.into_inner()).done = true;
+        cv.notify_all();
+    }
+
+    /// A failure of a connect the deadline cut is a Timeout that says so.
+    pub fn explain(&self, e: Error, peer: &str) -> Error {
+        let fired = self
+            .shared
+            .0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .fired;
+        if !fired || e.kind() == ErrorKind::Timeout {
+            return e;
+        }
+        let secs = self.limit.map_or(0.0, |t| t.as_secs_f64());
+        Error::new(
+            ErrorKind::Timeout,
+            format!(
+                "connecting to {peer} took longer than the connect timeout ({secs:.1} s): {}",
+                e.message()
+            ),
+        )
+    }
+}
+
+impl Drop for Watchdog {
+    fn drop(&mut self) {
+        self.finish();
+    }
 }
 
 /// Prefix for `private_key` values that select ssh-agent keys.
@@ -150,12 +251,15 @@ pub fn establish(
         log_to!(log, "ssh_config: {n}");
     }
     let mut chain = Chain::default();
+    let watchdog = Watchdog::start(plan.target.opts.connect_timeout, cutter.clone());
     let ends = Ends {
         spec,
         redactor,
         kbdint_asked: Default::default(),
+        deadline: watchdog.deadline(),
     };
-    let r = establish_route(&ends, &plan, log, &cutter, &mut chain);
+    let r = establish_route(&ends, &plan, log, &cutter, &mut chain)
+        .map_err(|e| watchdog.explain(e, &plan.target.peer()));
     match r {
         Ok((est, stream_fd)) => {
             let link = Link::new(cutter, stream_fd.as_fd(), chain);
@@ -169,6 +273,12 @@ pub fn establish(
                 hop_keys,
                 link: link?,
                 kbdint_asked: ends.kbdint_asked.get(),
+                keepalive: plan
+                    .target
+                    .opts
+                    .keepalive
+                    .map(|k| (k, plan.target.opts.keepalive_count_max)),
+                watchdog,
             })
         }
         Err(e) => {
@@ -187,6 +297,8 @@ struct Ends<'a> {
     spec: &'a ConnectSpec,
     redactor: &'a Redactor,
     kbdint_asked: std::cell::Cell<bool>,
+    /// When the connect timeout ends the whole connect.
+    deadline: Option<Instant>,
 }
 
 /// The first leg, each jump host, then the server.
@@ -198,7 +310,7 @@ fn establish_route(
     chain: &mut Chain,
 ) -> Result<(Reached, std::os::fd::OwnedFd)> {
     let first = plan.hops.first().unwrap_or(&plan.target);
-    let mut stream = first_stream(plan, first, chain, log)?;
+    let mut stream = first_stream(plan, first, chain, log, ends.deadline)?;
     cutter.add(stream.as_fd())?;
     let pins = ends
         .spec
@@ -272,10 +384,12 @@ fn first_stream(
     first: &Endpoint,
     chain: &mut Chain,
     log: Option<&Arc<Logger>>,
+    deadline: Option<Instant>,
 ) -> Result<Stream> {
     match &plan.first {
         FirstLeg::Direct => {
-            let s = route::tcp(&first.host, first.port, first.opts.connect_timeout)?;
+            let limit = plan.target.opts.connect_timeout;
+            let s = route::tcp(&first.host, first.port, deadline, limit)?;
             log_to!(log, "connected to {} over TCP", first.peer());
             if let Some(k) = first.opts.keepalive {
                 route::set_user_timeout(&s, k, first.opts.keepalive_count_max);
@@ -320,7 +434,11 @@ fn session_over(
     let mut session = Session::new()
         .map_err(|e| Error::new(ErrorKind::Ssh, format!("libssh2 session for {peer}: {e}")))?;
     session.set_tcp_stream(stream);
-    session.set_timeout(millis(opts.connect_timeout));
+    // The watchdog ends the connect as a whole; this bounds each call too.
+    let left = ends
+        .deadline
+        .map(|d| d.saturating_duration_since(Instant::now()));
+    session.set_timeout(millis(left));
     apply_preferences(&session, opts)?;
     let known = load_known_hosts(&session, opts, log)?;
     let supported = session
@@ -399,8 +517,14 @@ fn session_over(
     auth::authenticate(&session, &creds, log)?;
     log_to!(log, "authenticated as {} on {peer}", ep.user);
     session.set_timeout(millis(opts.timeout));
-    if let Some(k) = opts.keepalive {
-        session.set_keepalive(false, k.as_secs().max(1) as u32);
+    match (opts.keepalive, role) {
+        // The server's keepalives ask for a reply, and psftp times them
+        // (liveness.rs); libssh2's own interval only has to be shorter.
+        (Some(_), Role::Target) => session.set_keepalive(true, route::LIBSSH2_KEEPALIVE_INTERVAL),
+        // A jump host's pump sends them by libssh2's interval and reads
+        // no replies, which libssh2 would keep.
+        (Some(k), Role::Hop(_)) => session.set_keepalive(false, k.as_secs().max(1) as u32),
+        (None, _) => {}
     }
     Ok((session, server_key))
 }

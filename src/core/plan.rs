@@ -288,7 +288,7 @@ fn effective_opts(cfg: &HostConfig, base: &CnOpts, notes: &mut Vec<String>) -> R
     if let (Some(k), false) = (cfg.server_alive_interval, set.keepalive) {
         o.keepalive = (!k.is_zero()).then_some(k);
     }
-    if let Some(n) = cfg.server_alive_count_max {
+    if let (Some(n), false) = (cfg.server_alive_count_max, set.keepalive_count_max) {
         o.keepalive_count_max = n;
     }
     Ok(o)

@@ -24,7 +24,7 @@
 //! lingers).
 
 use std::io::{Read, Write};
-use std::net::{TcpStream, ToSocketAddrs};
+
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::os::unix::net::UnixStream;
 use std::os::unix::process::ExitStatusExt;
@@ -73,6 +73,17 @@ fn shutdown(fd: BorrowedFd<'_>) {
 /// socket to be writable spins. So only when no send of the session is
 /// waiting and the socket has room (a packet this small then goes whole).
 pub fn keepalive_if_room(session: &Session) -> std::result::Result<(), String> {
+    keepalive_sent_if_room(session).map(|_| ())
+}
+
+/// libssh2's keepalive interval on the server's session, in seconds (its
+/// shortest: it makes 1 into 2). psftp times the keepalives itself
+/// (liveness.rs); libssh2 only refuses one within this of the last.
+pub(crate) const LIBSSH2_KEEPALIVE_INTERVAL: u32 = 2;
+
+/// keepalive_if_room, saying whether one went out: libssh2 sends none
+/// before its own interval has passed since the last.
+pub fn keepalive_sent_if_room(session: &Session) -> std::result::Result<bool, String> {
     let outbound = |s: &Session| {
         matches!(
             s.block_directions(),
@@ -80,7 +91,7 @@ pub fn keepalive_if_room(session: &Session) -> std::result::Result<(), String> {
         )
     };
     if outbound(session) {
-        return Ok(());
+        return Ok(false);
     }
     let mut fds = [libc::pollfd {
         fd: session.as_raw_fd(),
@@ -91,14 +102,18 @@ pub fn keepalive_if_room(session: &Session) -> std::result::Result<(), String> {
     // does not wait (timeout 0).
     let rc = unsafe { libc::poll(fds.as_mut_ptr(), 1, 0) };
     if rc != 1 || fds[0].revents & libc::POLLOUT == 0 {
-        return Ok(());
+        return Ok(false);
     }
-    // A socket error shows in the next call that uses the session.
-    let _ = session.keepalive_send();
+    // A socket error shows in the next call that uses the session. The
+    // seconds to the next keepalive are libssh2's whole interval only
+    // right after one went out (keepalive.c).
+    let sent = session
+        .keepalive_send()
+        .is_ok_and(|next| next >= LIBSSH2_KEEPALIVE_INTERVAL);
     if outbound(session) {
         return Err("a keepalive was sent only in part: libssh2 can send nothing more".into());
     }
-    Ok(())
+    Ok(sent)
 }
 
 /// Shuts every socket of a route down, from any thread.
@@ -205,52 +220,40 @@ impl Link {
     }
 }
 
-/// TCP to `host`:`port`, trying each address, within `timeout`.
-pub fn tcp(host: &str, port: u16, timeout: Option<Duration>) -> Result<Stream> {
+/// TCP to `host`:`port`, its addresses raced (eyeballs.rs), resolution
+/// included, by `deadline`; `limit` is the whole connect's, for messages.
+pub fn tcp(
+    host: &str,
+    port: u16,
+    deadline: Option<std::time::Instant>,
+    limit: Option<Duration>,
+) -> Result<Stream> {
+    use super::eyeballs::{self, Failure};
     let peer = format!("{host}:{port}");
-    let addrs: Vec<_> = (host, port)
-        .to_socket_addrs()
-        .map_err(|e| {
-            Error::new(
-                ErrorKind::Connect,
-                format!("cannot resolve host '{host}': {e}"),
-            )
-        })?
-        .collect();
-    let mut last = None;
-    for addr in &addrs {
-        let attempt = match timeout {
-            Some(t) => TcpStream::connect_timeout(addr, t),
-            None => TcpStream::connect(addr),
-        };
-        match attempt {
-            Ok(s) => {
-                let _ = s.set_nodelay(true);
-                return Ok(Stream(OwnedFd::from(s)));
-            }
-            Err(e) => last = Some(e),
-        }
-    }
-    let e = last.ok_or_else(|| {
-        Error::new(
+    match eyeballs::connect(host, port, deadline) {
+        Ok((fd, _addr)) => Ok(Stream(fd)),
+        Err(Failure::Resolve(e)) => Err(Error::new(
+            ErrorKind::Connect,
+            format!("cannot resolve host '{host}': {e}"),
+        )),
+        Err(Failure::NoAddresses) => Err(Error::new(
             ErrorKind::Connect,
             format!("host '{host}' has no addresses"),
+        )),
+        Err(Failure::TimedOut { resolving }) => {
+            let secs = limit.map_or(0.0, |t| t.as_secs_f64());
+            let what = if resolving { "resolving" } else { "connect to" };
+            Err(Error::new(
+                ErrorKind::Timeout,
+                format!("{what} {peer} timed out after {secs:.1} s (the connect timeout)"),
+            ))
+        }
+        Err(Failure::Refused(e)) => Err(Error::new(
+            ErrorKind::Connect,
+            format!("connect to {peer}: {e}"),
         )
-    })?;
-    if matches!(
-        e.kind(),
-        std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock
-    ) {
-        let secs = timeout.map_or(0.0, |t| t.as_secs_f64());
-        return Err(Error::new(
-            ErrorKind::Timeout,
-            format!("connect to {peer} timed out after {secs:.1} s"),
-        ));
+        .with_os_errno(e.raw_os_error())),
     }
-    Err(
-        Error::new(ErrorKind::Connect, format!("connect to {peer}: {e}"))
-            .with_os_errno(e.raw_os_error()),
-    )
 }
 
 /// With keepalives every `every`: give up on a peer that leaves data

@@ -8,11 +8,13 @@ use std::collections::{HashMap, VecDeque};
 use std::io::{Read, Write};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::time::Instant;
 
 use parking_lot::{Condvar, Mutex};
 
 use super::codec::{self, decode_reply, decode_version, fxp, Encoder, Reply};
 use super::request::{ext, LimitsOf, LinkOrder, Request};
+use crate::core::liveness::{Liveness, RecvHook};
 use crate::error::{Error, ErrorKind, Result};
 
 /// libssh2.h's code for a failed MAC check, which libssh2-sys does not export.
@@ -207,6 +209,53 @@ pub struct SftpLink {
     /// The server's SSH version banner.
     banner: String,
     learned: Mutex<Learned>,
+    /// Waits out would-block reads and writes itself (stall timeout,
+    /// keepalives while waiting); None: libssh2 blocks.
+    live: Option<(Arc<Liveness>, RecvHook)>,
+    /// How many of the link's reads and writes are under way in
+    /// non-blocking mode (the session is blocking again when none is).
+    nonblocking: Mutex<usize>,
+}
+
+/// The session in non-blocking mode while any of the link's reads or
+/// writes needs it (a waiting link polls its socket itself; everything
+/// else expects blocking calls). Counted: ports read and write at once.
+struct NonBlocking<'a>(Option<&'a SftpLink>);
+
+impl<'a> NonBlocking<'a> {
+    fn new(link: &'a SftpLink) -> NonBlocking<'a> {
+        if link.live.is_none() {
+            return NonBlocking(None);
+        }
+        let mut n = link.nonblocking.lock();
+        if *n == 0 {
+            link.session.set_blocking(false);
+        }
+        *n += 1;
+        NonBlocking(Some(link))
+    }
+}
+
+impl Drop for NonBlocking<'_> {
+    fn drop(&mut self) {
+        if let Some(link) = self.0 {
+            let mut n = link.nonblocking.lock();
+            *n -= 1;
+            if *n == 0 {
+                link.session.set_blocking(true);
+            }
+        }
+    }
+}
+
+/// What the reader's turn brought in.
+enum Got {
+    /// A reply to the reading port, of this length (in its buffer).
+    Mine(usize),
+    /// A reply for another port (now in its mailbox) or an abandoned one.
+    Routed,
+    /// Nothing had arrived (only when polling).
+    Nothing,
 }
 
 /// One call's view of the link: the API every request and pipeline uses.
@@ -313,23 +362,15 @@ impl Drop for Reading<'_> {
     }
 }
 
-fn read_exact(stream: &mut ssh2::Stream, buf: &mut [u8]) -> std::io::Result<bool> {
-    let mut got = 0;
-    while got < buf.len() {
-        match stream.read(&mut buf[got..]) {
-            Ok(0) => return Ok(false),
-            Ok(n) => got += n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(true)
-}
-
 impl SftpLink {
     /// Open the "sftp" subsystem on an authenticated session and negotiate
-    /// protocol version 3.
-    pub fn open(session: &ssh2::Session, peer: &str) -> Result<Arc<SftpLink>> {
+    /// protocol version 3. With `live`, waits for the server are bounded
+    /// by its stall limit and send its keepalives.
+    pub fn open(
+        session: &ssh2::Session,
+        peer: &str,
+        live: Option<Arc<Liveness>>,
+    ) -> Result<Arc<SftpLink>> {
         let ssh_fail = |what: &str, e: ssh2::Error| {
             Error::new(ErrorKind::Ssh, format!("{what} on {peer}: {e}"))
         };
@@ -373,6 +414,11 @@ impl SftpLink {
                 quirks,
                 notes: Vec::new(),
             }),
+            live: live.map(|l| {
+                let hook = l.hook(session);
+                (l, hook)
+            }),
+            nonblocking: Mutex::new(0),
         };
         if !quirks.in_order {
             let note = format!(
@@ -396,10 +442,10 @@ impl SftpLink {
         init.finish();
         self.write_all(&wbuf)?;
         let mut len = [0u8; 4];
-        self.read_or_fail(&mut self.reader.lock(), &mut len)?;
+        self.read_or_fail(&mut self.reader.lock(), &mut len, false)?;
         let len = self.check_len(u32::from_be_bytes(len) as usize)?;
         let mut body = vec![0u8; len];
-        self.read_or_fail(&mut self.reader.lock(), &mut body)?;
+        self.read_or_fail(&mut self.reader.lock(), &mut body, false)?;
         let (version, extensions) = decode_version(&body)?;
         if version < 3 {
             return Err(Error::new(
@@ -507,11 +553,30 @@ impl SftpLink {
         std::mem::take(&mut self.learned.lock().notes)
     }
 
-    /// Fail fast if an earlier error broke the stream.
+    /// What watches this link's server, if anything.
+    pub fn liveness(&self) -> Option<&Arc<Liveness>> {
+        self.live.as_ref().map(|(l, _)| l)
+    }
+
+    /// Fail fast if an earlier error broke the stream, or the server was
+    /// given up while the connection was idle.
     pub fn check_usable(&self) -> Result<()> {
         match &self.table.lock().broken {
-            None => Ok(()),
+            None => match self.liveness().and_then(|l| l.dead()) {
+                Some(why) => Err(Error::new(ErrorKind::ConnectionLost, why.to_string())),
+                None => Ok(()),
+            },
             Some(e) => Err(self.unusable(e)),
+        }
+    }
+
+    /// The error of a call that was waiting for another port's reading
+    /// when the link broke: a stall is its stall too (Timeout); anything
+    /// else left the link unusable.
+    fn broke_while_waiting(&self, e: &Error) -> Error {
+        match e.kind() {
+            ErrorKind::Timeout => Error::new(ErrorKind::Timeout, e.message().to_string()),
+            _ => self.unusable(e),
         }
     }
 
@@ -577,28 +642,120 @@ impl SftpLink {
 
     fn write_all(&self, data: &[u8]) -> Result<()> {
         let mut w = self.writer.lock();
-        let res = w.write_all(data);
+        let res = self.send_all(&mut w, data);
         // Hand the session to a waiting writer or reader (a stat behind a
         // transfer's pipeline) rather than barging back in.
         parking_lot::MutexGuard::unlock_fair(w);
-        res.map_err(|e| self.io_failure("sending to", e))
+        res
     }
 
-    fn read_or_fail(&self, stream: &mut ssh2::Stream, buf: &mut [u8]) -> Result<()> {
-        match read_exact(stream, buf) {
-            Ok(true) => Ok(()),
-            Ok(false) => {
-                let err = Error::new(
-                    ErrorKind::ConnectionLost,
-                    format!(
-                        "connection to {} lost: the server closed the SFTP channel",
-                        self.peer
-                    ),
-                );
-                Err(self.fail(err))
+    /// Write all of `data` while holding the writer: libssh2 keeps a packet
+    /// sent in part and must finish it before anything else is sent, so
+    /// no read (which may send a window adjust) runs in between.
+    fn send_all(&self, w: &mut ssh2::Stream, data: &[u8]) -> Result<()> {
+        let _nb = NonBlocking::new(self);
+        let mut sent = 0;
+        let mut since = Instant::now();
+        while sent < data.len() {
+            match w.write(&data[sent..]) {
+                Ok(0) => {
+                    let e = std::io::Error::from(std::io::ErrorKind::WriteZero);
+                    return Err(self.io_failure("sending to", e));
+                }
+                Ok(n) => {
+                    sent += n;
+                    since = Instant::now();
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock && self.live.is_some() => {
+                    // The writer is held: a keepalive may go out only if
+                    // no packet is half sent (keepalive_sent_if_room).
+                    self.wait("sending to", since, true)?
+                }
+                Err(e) => return Err(self.io_failure("sending to", e)),
             }
-            Err(e) => Err(self.io_failure("reading from", e)),
         }
+        Ok(())
+    }
+
+    /// Wait for the socket after a would-block, within the stall limit,
+    /// sending keepalives meanwhile (only with the writer held by the
+    /// caller, `writer_held`, or free to take: never into a half-sent
+    /// packet of another port). A failure breaks the link and wakes every
+    /// waiting port.
+    fn wait(&self, doing: &str, since: Instant, writer_held: bool) -> Result<()> {
+        let Some((live, _)) = &self.live else {
+            return Ok(());
+        };
+        let keep_alive = || {
+            if writer_held {
+                return live.keep_alive(&self.session);
+            }
+            match self.writer.try_lock() {
+                Some(_w) => live.keep_alive(&self.session),
+                // A writer is at work: it waits (and keeps alive) itself.
+                None => live.check_dead(),
+            }
+        };
+        live.wait_with(&self.session, since, keep_alive)
+            .map_err(|f| self.fail(f.into_error(doing, &self.peer)))
+    }
+
+    /// Read all of `buf` from the reader stream (held by the caller).
+    /// Each read holds the writer too (see send_all), and keeps it while
+    /// libssh2 has a packet of its own half sent (a window adjust).
+    /// `poll`: return Ok(false) if nothing at all had arrived.
+    fn read_exact_live(
+        &self,
+        stream: &mut ssh2::Stream,
+        buf: &mut [u8],
+        poll: bool,
+    ) -> Result<bool> {
+        let _nb = NonBlocking::new(self);
+        let mut got = 0;
+        let mut since = Instant::now();
+        let mut w = None;
+        while got < buf.len() {
+            if w.is_none() {
+                w = Some(self.writer.lock());
+            }
+            match stream.read(&mut buf[got..]) {
+                Ok(0) => {
+                    let err = Error::new(
+                        ErrorKind::ConnectionLost,
+                        format!(
+                            "connection to {} lost: the server closed the SFTP channel",
+                            self.peer
+                        ),
+                    );
+                    return Err(self.fail(err));
+                }
+                Ok(n) => {
+                    got += n;
+                    since = Instant::now();
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock && self.live.is_some() => {
+                    if poll && got == 0 {
+                        return Ok(false);
+                    }
+                    let sending = matches!(
+                        self.session.block_directions(),
+                        ssh2::BlockDirections::Outbound | ssh2::BlockDirections::Both
+                    );
+                    if !sending {
+                        w = None;
+                    }
+                    self.wait("reading from", since, w.is_some())?
+                }
+                Err(e) => return Err(self.io_failure("reading from", e)),
+            }
+        }
+        Ok(true)
+    }
+
+    fn read_or_fail(&self, stream: &mut ssh2::Stream, buf: &mut [u8], poll: bool) -> Result<bool> {
+        self.read_exact_live(stream, buf, poll)
     }
 
     fn check_len(&self, len: usize) -> Result<usize> {
@@ -615,13 +772,15 @@ impl SftpLink {
         Err(self.fail(err))
     }
 
-    /// As the leader: read one packet. Returns its length if it answers
-    /// `me` (the body is then in `mine`), None if it went to another port
-    /// or was dropped.
-    fn read_one(&self, me: u64, mine: &mut Vec<u8>) -> Result<Option<usize>> {
+    /// As the leader: read one packet. Mine(length) if it answers `me`
+    /// (the body is then in `mine`), Routed if it went to another port or
+    /// was dropped; with `poll`, Nothing if no packet had begun to arrive.
+    fn read_one(&self, me: u64, mine: &mut Vec<u8>, poll: bool) -> Result<Got> {
         let mut stream = self.reader.lock();
         let mut head = [0u8; 9];
-        self.read_or_fail(&mut stream, &mut head)?;
+        if !self.read_or_fail(&mut stream, &mut head, poll)? {
+            return Ok(Got::Nothing);
+        }
         let len = self.check_len(u32::from_be_bytes(head[..4].try_into().unwrap()) as usize)?;
         let id = u32::from_be_bytes(head[5..9].try_into().unwrap());
         let route = self.table.lock().routes.remove(&id);
@@ -644,18 +803,47 @@ impl SftpLink {
         };
         body.resize(len, 0);
         body[..5].copy_from_slice(&head[4..]);
-        self.read_or_fail(&mut stream, &mut body[5..])?;
+        self.read_or_fail(&mut stream, &mut body[5..], false)?;
         parking_lot::MutexGuard::unlock_fair(stream);
         match route.owner {
-            Owner::Port(p) if p == me => Ok(Some(len)),
+            Owner::Port(p) if p == me => Ok(Got::Mine(len)),
             Owner::Port(p) => {
                 if let Some(q) = self.table.lock().mail.get_mut(&p) {
                     q.push_back(other);
                 }
-                Ok(None)
+                Ok(Got::Routed)
             }
-            Owner::Abandoned => Ok(None),
+            Owner::Abandoned => Ok(Got::Routed),
         }
+    }
+
+    /// While no port is reading: take in what the server sent (replies to
+    /// keepalives, which the receive hook stamps, and replies for ports
+    /// that are not reading yet) without waiting, give a silent server
+    /// up, and send a keepalive when one is due. A port that is reading
+    /// does all this itself while it waits.
+    pub fn keep_alive_idle(&self) -> Result<()> {
+        self.check_usable()?;
+        let Some((live, _)) = &self.live else {
+            return Ok(());
+        };
+        {
+            let mut t = self.table.lock();
+            if t.reading {
+                return Ok(());
+            }
+            t.reading = true;
+        }
+        let _reading = Reading(self);
+        // Ports start at 1: nothing is "mine" here.
+        let mut none = Vec::new();
+        while let Got::Mine(_) | Got::Routed = self.read_one(0, &mut none, true)? {}
+        let Some(_w) = self.writer.try_lock() else {
+            return Ok(());
+        };
+        let _nb = NonBlocking::new(self);
+        live.keep_alive(&self.session)
+            .map_err(|f| self.fail(f.into_error("waiting for", &self.peer)))
     }
 
     fn learned(&self) -> parking_lot::MutexGuard<'_, Learned> {
@@ -725,6 +913,11 @@ impl SftpChannel {
     /// Fail fast if an earlier error broke the stream.
     pub fn check_usable(&self) -> Result<()> {
         self.link.check_usable()
+    }
+
+    /// What watches the link's server, if anything.
+    pub fn liveness(&self) -> Option<&Arc<Liveness>> {
+        self.link.liveness()
     }
 
     fn take_id(&mut self) -> u32 {
@@ -832,7 +1025,7 @@ impl SftpChannel {
                 return Ok(self.rbuf.len());
             }
             if let Some(e) = &t.broken {
-                return Err(link.unusable(e));
+                return Err(link.broke_while_waiting(e));
             }
             // (The link is not broken: checked just above.)
             if self.cancel.as_ref().is_some_and(CallCancel::fire) {
@@ -847,15 +1040,15 @@ impl SftpChannel {
                 drop(t);
                 let got = {
                     let _reading = Reading(&link);
-                    link.read_one(self.port, &mut self.rbuf)
+                    link.read_one(self.port, &mut self.rbuf, false)
                 };
                 t = link.table.lock();
                 match got {
-                    Ok(Some(len)) => {
+                    Ok(Got::Mine(len)) => {
                         self.outstanding -= 1;
                         return Ok(len);
                     }
-                    Ok(None) => continue,
+                    Ok(Got::Routed | Got::Nothing) => continue,
                     Err(e) => return Err(e),
                 }
             }

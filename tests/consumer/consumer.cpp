@@ -35,7 +35,7 @@ int main(int argc, char** argv) {
             return 1;
         }
         std::cout << "consumer_cpp (psftp " << psftp::version() << "): put and got "
-                  << attrs.size << " bytes\n";
+                  << attrs.size() << " bytes\n";
     } catch (const psftp::Error& e) {
         std::cerr << "consumer_cpp: " << e.name() << ": " << e.what() << '\n';
         return 1;

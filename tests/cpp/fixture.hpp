@@ -137,6 +137,14 @@ inline void set_times(const fs::path& path, std::int64_t atime, std::int64_t mti
         throw std::runtime_error("cannot set times of " + path.string());
 }
 
+/// Options of a call (GetOptions, TreePutOptions, ...) with only `transfer` set.
+template <class Options>
+Options with_transfer(const psftp::TransferOpts& transfer) {
+    Options options;
+    options.transfer = &transfer;
+    return options;
+}
+
 } // namespace fixture
 
 /// Asserts that `stmt` throws `type` whose message contains `part`.

@@ -79,6 +79,25 @@ check_header_standards() { # prefix
   echo "header ok: C++14 refused with a message, C++20 clean"
 }
 
+# The positional-bool transfer forms are deprecated with the replacement
+# named in the warning; the named-options forms compile without one.
+check_deprecations() { # prefix
+  local call out
+  for call in 'sftp.get("r", "l", nullptr, true)|get(remotepath, localpath, psftp::GetOptions)' \
+              'sftp.put("l", "r", nullptr, false)|put(localpath, remotepath, psftp::PutOptions)' \
+              'sftp.get_r("r", "l", true)|get_r(remotedir, localdir, psftp::TreeGetOptions)' \
+              'sftp.put_r("l", "r", true, true)|put_r(localpath, remotepath, psftp::TreePutOptions)'; do
+    out=$(printf '#include <psftp.hpp>\nvoid f(psftp::Connection& sftp) { %s; }\n' "${call%%|*}" |
+      g++ -std=c++17 -Werror=deprecated-declarations -x c++ -fsyntax-only -I"$1/include" - 2>&1) &&
+      die "not deprecated: ${call%%|*}"
+    grep -qF "use ${call#*|}" <<<"$out" || die "${call%%|*}: the warning lacks the replacement: $out"
+  done
+  printf '#include <psftp.hpp>\nvoid f(psftp::Connection& sftp) { %s }\n' \
+    'psftp::GetOptions o; o.preserve_mtime = true; sftp.get("r", "l", o); sftp.get("r", "l", [](std::uint64_t, std::uint64_t) {}); sftp.get_r("r", "l");' |
+    g++ -std=c++17 -Wall -Wextra -Werror -pedantic -x c++ -fsyntax-only -I"$1/include" -
+  echo "deprecations ok: positional forms warn with their replacement, named forms do not"
+}
+
 # Runs a consumer build's two programs; each puts and gets a file, which is
 # then compared on the server's disk too. `static` builds must not need
 # libpsftp.so.
@@ -120,6 +139,7 @@ prefix=$work/moved
 soname=$(readelf -d "$prefix/lib/libpsftp.so" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
 check_version_file "$prefix"
 check_header_standards "$prefix"
+check_deprecations "$prefix"
 
 step "C++ binding: GoogleTest suite (ASan, UBSan) via ctest"
 cmake -S "$root/tests/cpp" -B "$work/gtest" -DCMAKE_PREFIX_PATH="$prefix" >/dev/null

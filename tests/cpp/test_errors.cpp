@@ -25,7 +25,7 @@ void expect_mapped(psftp::Errc code, const char* name) {
         psftp::throw_error(static_cast<int>(code), "the message");
     } catch (const E& e) {
         EXPECT_EQ(e.errc(), code);
-        EXPECT_EQ(e.code(), static_cast<int>(code));
+        EXPECT_EQ(e.code().value(), static_cast<int>(code));
         EXPECT_STREQ(e.name(), name);
         EXPECT_STREQ(e.what(), "the message");
         return;
@@ -108,7 +108,7 @@ TEST(Errors, EveryCodeOfTheLibraryHasItsOwnType) {
             psftp::throw_error(code, "m");
         } catch (const psftp::Error& e) {
             EXPECT_NE(typeid(e), typeid(psftp::Error)) << psftp_strerror(code);
-            EXPECT_EQ(e.code(), code);
+            EXPECT_EQ(e.code().value(), code);
             EXPECT_STREQ(e.name(), psftp_strerror(code));
             EXPECT_STREQ(e.short_name(), psftp_error_name(code));
         }

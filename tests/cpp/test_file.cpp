@@ -26,7 +26,7 @@ TEST(File, ReadWriteSeekTellWithEveryBuffering) {
         char raw[3];
         EXPECT_EQ(f.read(raw, sizeof raw), 3u);
         EXPECT_EQ(std::string(raw, 3), big.substr(big.size() - 6, 3));
-        EXPECT_EQ(f.stat().size, 22 + big.size());
+        EXPECT_EQ(f.stat().size(), 22 + big.size());
         f.truncate(5);
         f.flush();
         f.fsync();

@@ -85,8 +85,10 @@ TEST(Interrupt, StopsAParallelGetRMidTransfer) {
     psftp::TransferOpts three;
     three.set_parallelism(3);
     const auto start = Clock::now();
-    EXPECT_THROW_MSG(sftp.get_r(rdir.path().string(), ldir.path(), false, progress, &three),
-                     psftp::Cancelled, "interrupt");
+    auto options = with_transfer<psftp::TreeGetOptions>(three);
+    options.progress = progress;
+    EXPECT_THROW_MSG(sftp.get_r(rdir.path().string(), ldir.path(), options), psftp::Cancelled,
+                     "interrupt");
     interrupter.get();
     EXPECT_LT(Clock::now() - start, std::chrono::seconds(30)) << "promptly, not by the timeout";
     EXPECT_LT(bytes_seen, std::uint64_t{18} << 20);

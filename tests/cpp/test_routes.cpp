@@ -41,7 +41,7 @@ TEST(Routes, AnSshConfigAliasConnectsAndIsReported) {
         opts.ssh_config_report("x");
         ADD_FAILURE() << "a malformed config must throw";
     } catch (const psftp::Error& e) {
-        EXPECT_EQ(e.code(), PSFTP_E_INVALID_ARG);
+        EXPECT_EQ(e.code().value(), PSFTP_E_INVALID_ARG);
         EXPECT_NE(std::string(e.what()).find("line 2"), std::string::npos) << e.what();
     }
     fixture::fs::remove_all(dir);

@@ -30,12 +30,15 @@ TEST(Transfer, PutAndGetCopyBytesTimesAndReportProgress) {
     write_file(local, data);
     set_times(local, 1'234'567'990, 1'234'567'890);
     Recorder up;
-    psftp::Attrs a = sftp.put(local, rdir / "up.bin", up.fn(), true, true);
+    psftp::PutOptions put_opts;
+    put_opts.progress = up.fn();
+    put_opts.preserve_mtime = true;
+    psftp::Attrs a = sftp.put(local, rdir / "up.bin", put_opts);
     EXPECT_EQ(read_file(rdir / "up.bin"), data);
-    EXPECT_EQ(a.size, data.size());
-    EXPECT_EQ(a.mtime, 1'234'567'890);
+    EXPECT_EQ(a.size(), data.size());
+    EXPECT_EQ(a.mtime(), std::chrono::system_clock::from_time_t(1'234'567'890));
     EXPECT_EQ(stat_of(rdir / "up.bin").st_mtime, 1'234'567'890);
-    EXPECT_EQ(psftp::st_mode_to_int(a.mode), 644u);
+    EXPECT_EQ(a.permissions(), fs::perms(0644));
     ASSERT_FALSE(up.calls.empty());
     EXPECT_EQ(up.calls.back(), std::make_pair<std::uint64_t>(data.size(), data.size()));
     EXPECT_TRUE(up.grows());
@@ -44,7 +47,10 @@ TEST(Transfer, PutAndGetCopyBytesTimesAndReportProgress) {
     set_times(rdir / "up.bin", 1'000'000'500, 1'000'000'000);
     Recorder down;
     const auto back = ldir.path() / "back.bin";
-    sftp.get(rdir / "up.bin", back, down.fn(), true);
+    psftp::GetOptions get_opts;
+    get_opts.progress = down.fn();
+    get_opts.preserve_mtime = true;
+    sftp.get(rdir / "up.bin", back, get_opts);
     EXPECT_EQ(stat_of(back).st_mtime, 1'000'000'000);
     EXPECT_EQ(stat_of(back).st_atime, 1'000'000'500); // before reading it
     EXPECT_EQ(read_file(back), data);
@@ -53,7 +59,13 @@ TEST(Transfer, PutAndGetCopyBytesTimesAndReportProgress) {
 
     sftp.get(rdir / "up.bin", ldir.path() / "fresh.bin");
     EXPECT_GT(stat_of(ldir.path() / "fresh.bin").st_mtime, 1'600'000'000) << "mtime not kept";
-    EXPECT_EQ(sftp.put(local, rdir / "up.bin", nullptr, false).flags, 0u) << "no confirm stat";
+    psftp::PutOptions no_confirm;
+    no_confirm.confirm = false;
+    EXPECT_EQ(sftp.put(local, rdir / "up.bin", no_confirm).flags(), 0u) << "no confirm stat";
+    // The progress-only form is pysftp's positional callback.
+    Recorder plain;
+    sftp.get(rdir / "up.bin", ldir.path() / "plain.bin", plain.fn());
+    EXPECT_EQ(plain.calls.back(), std::make_pair<std::uint64_t>(data.size(), data.size()));
 }
 
 TEST(Transfer, DefaultDestinationsAreTheWorkingDirectories) {
@@ -89,7 +101,9 @@ TEST(Transfer, AtomicOptionDecidesBetweenRenameAndInPlace) {
     in_place.set_atomic(false);
     const auto before = stat_of(remote).st_ino;
     write_file(local, "v3");
-    sftp.put(local, remote, nullptr, true, false, &in_place);
+    psftp::PutOptions opts;
+    opts.transfer = &in_place;
+    sftp.put(local, remote, opts);
     EXPECT_EQ(stat_of(remote).st_ino, before) << "written in place";
     EXPECT_EQ(read_file(remote), "v3");
 }
@@ -101,23 +115,26 @@ TEST(Transfer, ResumeContinuesOnlyAPartFileOfTheSameSource) {
     const std::string data = pattern(2'000'000, 5);
     put_remote_file(rdir / "big", data);
     const fs::path part = ldir.path() / ".big.psftp.part";
-    psftp::TransferOpts opts;
-    opts.set_resume(true).set_fsync(true);
+    psftp::TransferOpts resume;
+    resume.set_resume(true).set_fsync(true);
+    psftp::GetOptions opts;
+    opts.transfer = &resume;
     // A part file nothing vouches for (no record of its source): not resumed.
     write_file(part, std::string(1000, 'X'));
-    sftp.get(rdir / "big", ldir.path() / "big", nullptr, false, &opts);
+    sftp.get(rdir / "big", ldir.path() / "big", opts);
     EXPECT_EQ(read_file(ldir.path() / "big"), data);
     EXPECT_FALSE(fs::exists(part));
     // An interrupted resumable get continues where it stopped.
     fs::remove(ldir.path() / "big");
     struct Stop {};
-    EXPECT_THROW(sftp.get(rdir / "big", ldir.path() / "big",
-                          [](std::uint64_t, std::uint64_t) { throw Stop{}; }, false, &opts),
-                 Stop);
+    psftp::GetOptions stopping = opts;
+    stopping.progress = [](std::uint64_t, std::uint64_t) { throw Stop{}; };
+    EXPECT_THROW(sftp.get(rdir / "big", ldir.path() / "big", stopping), Stop);
     const auto have = fs::file_size(part);
     EXPECT_GT(have, 0u);
     Recorder progress;
-    sftp.get(rdir / "big", ldir.path() / "big", progress.fn(), false, &opts);
+    opts.progress = progress.fn();
+    sftp.get(rdir / "big", ldir.path() / "big", opts);
     ASSERT_FALSE(progress.calls.empty());
     EXPECT_GT(progress.calls.front().first, have);
     EXPECT_EQ(read_file(ldir.path() / "big"), data);
@@ -147,9 +164,12 @@ TEST(Transfer, PutfoUploadsFromAnIstreamOrAFunction) {
     const std::string data = pattern((1 << 20) + 3, 7);
     std::istringstream in(data);
     Recorder progress;
-    psftp::Attrs a = sftp.putfo(in, rdir / "a", data.size(), progress.fn());
+    psftp::PutfoOptions sized;
+    sized.file_size = data.size();
+    sized.progress = progress.fn();
+    psftp::Attrs a = sftp.putfo(in, rdir / "a", sized);
     EXPECT_EQ(read_file(rdir / "a"), data);
-    EXPECT_EQ(a.size, data.size());
+    EXPECT_EQ(a.size(), data.size());
     EXPECT_EQ(progress.calls.back(), std::make_pair<std::uint64_t>(data.size(), data.size()));
     std::size_t pos = 0;
     auto short_reads = [&](char* buf, std::size_t size) {
@@ -160,6 +180,9 @@ TEST(Transfer, PutfoUploadsFromAnIstreamOrAFunction) {
     };
     psftp::TransferOpts in_place;
     in_place.set_atomic(false);
-    EXPECT_EQ(sftp.putfo(short_reads, rdir / "b", 0, nullptr, false, &in_place).flags, 0u);
+    psftp::PutfoOptions unconfirmed;
+    unconfirmed.confirm = false;
+    unconfirmed.transfer = &in_place;
+    EXPECT_EQ(sftp.putfo(short_reads, rdir / "b", unconfirmed).flags(), 0u);
     EXPECT_EQ(read_file(rdir / "b"), data);
 }

@@ -124,7 +124,9 @@ TEST(Tree, GetRCopiesTheTreeByteForByteWherePysftpPutsIt) {
     auto ldir = local_dir("getr");
     sftp.chdir(rdir.path().string());
     // pysftp: get_r('public', 'backup') lands in backup/public.
-    sftp.get_r("public", ldir.path() / "backup", true);
+    psftp::TreeGetOptions keep_mtime;
+    keep_mtime.preserve_mtime = true;
+    sftp.get_r("public", ldir.path() / "backup", keep_mtime);
     EXPECT_EQ(snapshot(ldir.path() / "backup/public"), snapshot(pub));
     EXPECT_EQ(stat_of(ldir.path() / "backup/public/a/one.txt").st_mtime, 1'500'000'000);
     EXPECT_TRUE(fs::is_directory(ldir.path() / "backup/public/empty_dir"));
@@ -143,8 +145,10 @@ TEST(Tree, PutRCopiesTheContentsAndAcceptsExistingDirectories) {
     set_times(ldir.path() / "a/b/two.txt", 1'400'000'100, 1'400'000'000);
     auto rdir = remote_dir("putr");
     const std::string dest = rdir / "static";
+    psftp::TreePutOptions keep_mtime;
+    keep_mtime.preserve_mtime = true;
     for (int i = 0; i < 2; i++)
-        sftp.put_r(ldir.path(), dest, true, true);
+        sftp.put_r(ldir.path(), dest, keep_mtime);
     EXPECT_EQ(snapshot(dest), snapshot(ldir.path()));
     EXPECT_EQ(stat_of(fs::path(dest) / "a/b/two.txt").st_mtime, 1'400'000'000);
     EXPECT_FALSE(has_part_files(dest));
@@ -184,12 +188,12 @@ TEST(Tree, ParallelismOpensThatManyConnectionsAndGivesTheSameTree) {
         psftp::TransferOpts parallel;
         parallel.set_parallelism(n);
         const std::string dest = rdir / ("p" + std::to_string(n));
-        sftp.put_r(ldir.path(), dest, true, false, nullptr, &parallel);
+        sftp.put_r(ldir.path(), dest, with_transfer<psftp::TreePutOptions>(parallel));
         EXPECT_EQ(relay.connections() - connections, n - 1) << "put_r with " << n;
         EXPECT_EQ(snapshot(dest), source) << "put_r with " << n;
         connections = relay.connections();
         auto back = local_dir("parback");
-        sftp.get_r(dest, back.path(), false, nullptr, &parallel);
+        sftp.get_r(dest, back.path(), with_transfer<psftp::TreeGetOptions>(parallel));
         EXPECT_EQ(relay.connections() - connections, n - 1) << "get_r with " << n;
         EXPECT_EQ(snapshot(landed(back.path(), dest)), source) << "get_r with " << n;
         connections = relay.connections();
@@ -207,7 +211,7 @@ TEST(Tree, SyncSkipsUnchangedFilesAndCopiesChangedOnes) {
     auto ldir = local_dir("sync");
     psftp::TransferOpts sync;
     sync.set_sync(true);
-    sftp.get_r(rdir.path().string(), ldir.path(), false, nullptr, &sync);
+    sftp.get_r(rdir.path().string(), ldir.path(), with_transfer<psftp::TreeGetOptions>(sync));
     const fs::path got = landed(ldir.path(), rdir.path());
     EXPECT_EQ(snapshot(got), snapshot(rdir.path()));
     auto inode = [](const fs::path& p) { return stat_of(p).st_ino; };
@@ -215,7 +219,9 @@ TEST(Tree, SyncSkipsUnchangedFilesAndCopiesChangedOnes) {
                f05 = inode(got / "many/f05");
     write_file(rdir / "many/f05", "changed"); // new size and mtime
     Recorder progress;
-    sftp.get_r(rdir.path().string(), ldir.path(), false, progress.fn(), &sync);
+    auto sync_progress = with_transfer<psftp::TreeGetOptions>(sync);
+    sync_progress.progress = progress.fn();
+    sftp.get_r(rdir.path().string(), ldir.path(), sync_progress);
     EXPECT_EQ(read_file(got / "many/f05"), "changed");
     EXPECT_NE(inode(got / "many/f05"), f05) << "changed: copied";
     EXPECT_EQ(inode(got / "top.txt"), top) << "unchanged: skipped";
@@ -227,9 +233,9 @@ TEST(Tree, SyncSkipsUnchangedFilesAndCopiesChangedOnes) {
 
     // Upload direction: a second put_r sends nothing.
     auto dest = remote_dir("syncput");
-    sftp.put_r(got, dest.path().string(), true, false, nullptr, &sync);
+    sftp.put_r(got, dest.path().string(), with_transfer<psftp::TreePutOptions>(sync));
     const auto remote_one = inode(dest.path() / "a/one.txt");
-    sftp.put_r(got, dest.path().string(), true, false, nullptr, &sync);
+    sftp.put_r(got, dest.path().string(), with_transfer<psftp::TreePutOptions>(sync));
     EXPECT_EQ(inode(dest.path() / "a/one.txt"), remote_one) << "remote file not replaced";
     EXPECT_EQ(snapshot(dest.path()), snapshot(got));
 }
@@ -241,7 +247,7 @@ TEST(Tree, IncludeAndExcludeFilters) {
     auto ldir = local_dir("filter");
     psftp::TransferOpts filters;
     filters.add_include("*.txt").add_include("many/f0?").add_exclude("a/b");
-    sftp.get_r(rdir.path().string(), ldir.path(), false, nullptr, &filters);
+    sftp.get_r(rdir.path().string(), ldir.path(), with_transfer<psftp::TreeGetOptions>(filters));
     std::vector<std::string> files;
     for (const auto& [path, what] : snapshot(landed(ldir.path(), rdir.path())))
         if (what[0] == 'f')
@@ -285,7 +291,7 @@ TEST(Tree, SymlinkPoliciesSkipFollowOrCopyAndNeverLoop) {
         keep.push_back(std::make_unique<ScratchDir>(fs::temp_directory_path(), "links", false));
         psftp::TransferOpts opts;
         opts.set_symlinks(policy);
-        sftp.get_r(rdir.path().string(), keep.back()->path(), false, nullptr, &opts);
+        sftp.get_r(rdir.path().string(), keep.back()->path(), with_transfer<psftp::TreeGetOptions>(opts));
         return landed(keep.back()->path(), rdir.path());
     };
     EXPECT_EQ(kinds(snapshot(fetch(psftp::Symlinks::Skip))),
@@ -313,17 +319,17 @@ TEST(Tree, SymlinkPoliciesSkipFollowOrCopyAndNeverLoop) {
     auto up_follow = remote_dir("linksup");
     psftp::TransferOpts follow;
     follow.set_symlinks(psftp::Symlinks::Follow);
-    sftp.put_r(ldir.path(), up_follow.path().string(), true, false, nullptr, &follow);
+    sftp.put_r(ldir.path(), up_follow.path().string(), with_transfer<psftp::TreePutOptions>(follow));
     EXPECT_EQ(kinds(snapshot(up_follow.path())), followed_kinds);
     auto up_copy = remote_dir("linksup2");
     psftp::TransferOpts copy;
     copy.set_symlinks(psftp::Symlinks::Copy);
-    sftp.put_r(ldir.path(), up_copy.path().string(), true, false, nullptr, &copy);
+    sftp.put_r(ldir.path(), up_copy.path().string(), with_transfer<psftp::TreePutOptions>(copy));
     EXPECT_EQ(fs::read_symlink(up_copy.path() / "to_dir"), "d");
     auto up_all = remote_dir("linksup3");
     psftp::TransferOpts copy_all;
     copy_all.set_symlinks(psftp::Symlinks::CopyAll);
-    sftp.put_r(ldir.path(), up_all.path().string(), true, false, nullptr, &copy_all);
+    sftp.put_r(ldir.path(), up_all.path().string(), with_transfer<psftp::TreePutOptions>(copy_all));
     EXPECT_EQ(snapshot(up_all.path()), snapshot(ldir.path()));
 
     EXPECT_THROW_MSG(copy.set_symlinks(static_cast<psftp::Symlinks>(7)), psftp::InvalidArgument,
@@ -345,12 +351,12 @@ TEST(Tree, PreserveModeCopiesPermissionBitsBothWays) {
     psftp::TransferOpts modes;
     modes.set_preserve_mode(true);
     auto rdir = remote_dir("mode");
-    sftp.put_r(ldir.path(), rdir.path().string(), true, false, nullptr, &modes);
+    sftp.put_r(ldir.path(), rdir.path().string(), with_transfer<psftp::TreePutOptions>(modes));
     EXPECT_EQ(mode(rdir.path() / "d/script"), 0750u);
     EXPECT_EQ(mode(rdir.path() / "secret"), 0600u);
     EXPECT_EQ(mode(rdir.path() / "d"), 0711u);
     auto back = local_dir("modeback");
-    sftp.get_r(rdir.path().string(), back.path(), false, nullptr, &modes);
+    sftp.get_r(rdir.path().string(), back.path(), with_transfer<psftp::TreeGetOptions>(modes));
     const fs::path got = landed(back.path(), rdir.path());
     EXPECT_EQ(mode(got / "d/script"), 0750u);
     EXPECT_EQ(mode(got / "secret"), 0600u);
@@ -376,7 +382,7 @@ TEST(Tree, FailedEntriesComeWithTheErrorAndContinueCopiesTheRest) {
     psftp::TransferOpts stop;
     stop.set_parallelism(1);
     try {
-        sftp.get_r(rdir.path().string(), ldir.path(), false, nullptr, &stop);
+        sftp.get_r(rdir.path().string(), ldir.path(), with_transfer<psftp::TreeGetOptions>(stop));
         ADD_FAILURE() << "get_r did not throw";
     } catch (const psftp::PermissionDenied& e) {
         EXPECT_NE(std::string(e.what()).find("Permission denied"), std::string::npos) << e.what();
@@ -386,7 +392,7 @@ TEST(Tree, FailedEntriesComeWithTheErrorAndContinueCopiesTheRest) {
 
     psftp::TransferOpts cont = continue_on_error();
     try {
-        sftp.get_r(rdir.path().string(), ldir.path(), false, nullptr, &cont);
+        sftp.get_r(rdir.path().string(), ldir.path(), with_transfer<psftp::TreeGetOptions>(cont));
         ADD_FAILURE() << "get_r did not throw";
     } catch (const psftp::Error& e) { // any psftp::Error reaches the list
         EXPECT_EQ(e.errc(), psftp::Errc::permission) << "the first failure's code";
@@ -418,12 +424,12 @@ TEST(Tree, FailedEntriesComeWithTheErrorAndContinueCopiesTheRest) {
     write_file(dest.path() / "blocked/x", "x"); // a non-empty directory: rename fails
     chown_tree(dest.path());
     try {
-        sftp.put_d(src.path(), dest.path().string(), true, false, nullptr, &cont);
+        sftp.put_d(src.path(), dest.path().string(), with_transfer<psftp::TreePutOptions>(cont));
         ADD_FAILURE() << "put_d did not throw";
     } catch (const psftp::Error& e) {
         ASSERT_EQ(e.failures().size(), 1u) << e.what();
         EXPECT_EQ(e.failures()[0].path, "blocked");
-        EXPECT_EQ(e.failures()[0].code, e.code());
+        EXPECT_EQ(e.failures()[0].code, e.code().value());
     }
     EXPECT_EQ(read_file(dest / "ok1"), "1");
     EXPECT_EQ(read_file(dest / "ok2"), "2");
@@ -440,7 +446,9 @@ TEST(Tree, ProgressCountsFilesAndBytesToTheTotals) {
             total += e.file_size();
     auto rdir = remote_dir("prog");
     Recorder progress;
-    sftp.put_r(ldir.path(), rdir.path().string(), true, false, progress.fn());
+    psftp::TreePutOptions up;
+    up.progress = progress.fn();
+    sftp.put_r(ldir.path(), rdir.path().string(), up);
     ASSERT_FALSE(progress.calls.empty());
     const psftp::TreeProgress& last = progress.calls.back();
     EXPECT_EQ(last.files_done, 47u);
@@ -460,7 +468,9 @@ TEST(Tree, ProgressCountsFilesAndBytesToTheTotals) {
 
     Recorder down;
     auto back = local_dir("progback");
-    sftp.get_d(rdir.path().string(), back.path(), false, down.fn());
+    psftp::TreeGetOptions down_opts;
+    down_opts.progress = down.fn();
+    sftp.get_d(rdir.path().string(), back.path(), down_opts);
     ASSERT_FALSE(down.calls.empty());
     EXPECT_EQ(down.calls.back().files_done, 3u) << "get_d: top.txt, empty.bin, big.bin";
     EXPECT_EQ(down.calls.back().bytes_done, 100u + (3u << 20) + 11u);
@@ -478,9 +488,9 @@ TEST(Tree, AnExceptionFromTheProgressCallbackStopsTheCallAndComesOut) {
         if (++calls == 2)
             throw Stop("enough");
     };
-    EXPECT_THROW_MSG(
-        sftp.put_r(ldir.path(), rdir.path().string(), true, false, throw_at_second, &two), Stop,
-        "enough");
+    auto stopping = with_transfer<psftp::TreePutOptions>(two);
+    stopping.progress = throw_at_second;
+    EXPECT_THROW_MSG(sftp.put_r(ldir.path(), rdir.path().string(), stopping), Stop, "enough");
     EXPECT_EQ(calls, 2) << "no callback after the exception";
     EXPECT_FALSE(has_part_files(rdir.path()));
     // Every file that arrived is whole.
@@ -509,7 +519,9 @@ TEST(Tree, CancellingFromTheCallbackLeavesOldFilesAndNoPartFiles) {
     };
     psftp::TransferOpts one;
     one.set_parallelism(1);
-    EXPECT_THROW_MSG(sftp.get_r(rdir.path().string(), ldir.path(), false, cancel, &one),
+    auto cancelling = with_transfer<psftp::TreeGetOptions>(one);
+    cancelling.progress = cancel;
+    EXPECT_THROW_MSG(sftp.get_r(rdir.path().string(), ldir.path(), cancelling),
                      psftp::Cancelled, "user cancelled");
     EXPECT_FALSE(has_part_files(got));
     // Each file is whole, or still the old one (large5, if its turn had not
@@ -519,7 +531,7 @@ TEST(Tree, CancellingFromTheCallbackLeavesOldFilesAndNoPartFiles) {
             EXPECT_EQ(what, "f " + digest(read_file(rdir / path))) << path << " is whole";
         }
     }
-    sftp.get_r(rdir.path().string(), ldir.path(), false, nullptr, &one);
+    sftp.get_r(rdir.path().string(), ldir.path(), with_transfer<psftp::TreeGetOptions>(one));
     EXPECT_EQ(snapshot(got), snapshot(rdir.path())) << "the connection still works";
 }
 
@@ -561,7 +573,9 @@ TEST(Tree, TheProgressCallbackMayUseAnotherConnection) {
         for (const auto& name : other.listdir(rdir.path().string()))
             listed.insert(name);
     };
-    sftp.get_r(rdir.path().string(), ldir.path(), false, list_with_other);
+    psftp::TreeGetOptions listing;
+    listing.progress = list_with_other;
+    sftp.get_r(rdir.path().string(), ldir.path(), listing);
     EXPECT_EQ(listed.count("many"), 1u);
     EXPECT_EQ(snapshot(landed(ldir.path(), rdir.path())), snapshot(rdir.path()));
 }

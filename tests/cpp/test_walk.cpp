@@ -84,7 +84,7 @@ TEST(Walk, CallbacksMayUseTheConnection) {
     make_tree(dir.path(), true);
     std::uint64_t total = 0;
     auto add_size = [&](const std::string& path, const psftp::Attrs&) {
-        total += sftp.stat(path).size;
+        total += sftp.stat(path).size();
         return psftp::Walk::Continue;
     };
     sftp.walktree(dir.path().string(), add_size, nullptr, nullptr);

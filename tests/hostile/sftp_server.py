@@ -465,12 +465,19 @@ class Auth(paramiko.ServerInterface):
     kbd_rounds = 0
 
     def check_auth_password(self, username, password):
+        if username == "slowauth":
+            # Each step of its login answers within a second and a half;
+            # all of them take longer (the connect deadline's test).
+            time.sleep(1.5)
+            return paramiko.AUTH_SUCCESSFUL
         if username not in USERS:
             return paramiko.AUTH_FAILED
         self.username = username
         return paramiko.AUTH_SUCCESSFUL
 
     def get_allowed_auths(self, username):
+        if username == "slowauth":
+            time.sleep(1.5)
         return "keyboard-interactive" if username == "kbd" else "password"
 
     def check_auth_interactive(self, username, submethods):

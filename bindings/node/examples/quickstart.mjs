@@ -21,7 +21,7 @@ try {
   try {
     await sftp.stat('no-such-file');
   } catch (err) {
-    console.log(err.code, err.message); // ENOTFOUND stat '...': No such file
+    console.log(err.code, err.message); // ENOENT stat '...': No such file
   }
   await sftp.remove('hello.txt');
 } finally {

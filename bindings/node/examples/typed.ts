@@ -58,7 +58,8 @@ async function demo(): Promise<number> {
     await sftp.stat('missing');
   } catch (err) {
     if (err instanceof PsftpError) {
-      const code: ErrorCode | 'EUNKNOWN' = err.code;
+      const code: ErrorCode | 'EUNKNOWN' = err.psftpCode;
+      if (err.code === 'ENOENT') console.log('no such file');
       console.log(code, err.errno, err.message);
     }
   }

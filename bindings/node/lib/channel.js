@@ -25,11 +25,22 @@ const ABORT_GRACE_MS = 1000;
 const connections = new FinalizationRegistry((channel) => channel.close());
 
 /** A synchronous call whose failure is read from this thread's last error. */
-function runNow(fn, args, scope) {
+async function runNow(fn, args, scope) {
+  scope?.begin();
   const rc = fn(...args);
-  scope?.rethrow();
+  await scope?.end();
+  scope?.rethrow(rc);
   return checkSync(rc);
 }
+
+/** Channels with a C call running now: interrupted when the process exits. */
+const busy = new Set();
+
+process.on('exit', () => {
+  // Node joins its worker threads after this, with the event loop gone: a
+  // call still waiting on the network (a stalled link) would hold the exit.
+  for (const channel of busy) channel.interrupt();
+});
 
 class Channel {
   #tail = Promise.resolve();
@@ -102,6 +113,7 @@ class Channel {
     const task = this.#enqueue(async () => {
       if (signal.aborted) {
         done();
+        scope?.release();
         throw signal.reason;
       }
       started = true;
@@ -120,8 +132,16 @@ class Channel {
   async #call(fn, args, scope) {
     // After close() the handle is dead: see runDead().
     if (!this.#open) return runNow(fn, args, scope);
-    const rc = await callAsync(fn, args);
-    scope?.rethrow();
+    let rc;
+    busy.add(this);
+    scope?.begin();
+    try {
+      rc = await callAsync(fn, args);
+    } finally {
+      busy.delete(this);
+      await scope?.end();
+    }
+    scope?.rethrow(rc);
     if (rc < 0) throw connError(this.handle, rc);
     return rc;
   }

@@ -31,6 +31,8 @@ const APPLY = {
   connectTimeout: (o, v) => o.setConnectTimeout(v),
   timeout: (o, v) => o.setTimeout(v),
   keepalive: (o, v) => o.setKeepalive(v),
+  keepaliveCountMax: (o, v) => o.setKeepaliveCountMax(v),
+  stallTimeout: (o, v) => o.setStallTimeout(v),
   sshConfig: (o, v) => o.setSshConfig(v),
   proxyJump: (o, v) => o.setProxyJump(v),
   proxyCommand: (o, v) => o.setProxyCommand(v),
@@ -129,7 +131,17 @@ class CnOpts {
     return this.#set('psftp_cnopts_set_timeout', args.num(seconds, 'seconds'));
   }
 
-  /** Send a keepalive after this many idle seconds (0: never). */
+  /** A call whose bytes stop moving this long fails with TIMEOUT (default 60; 0: off). */
+  setStallTimeout(seconds) {
+    return this.#set('psftp_cnopts_set_stall_timeout', args.num(seconds, 'seconds'));
+  }
+
+  /** A server silent for keepalive x count is lost (ServerAliveCountMax; default 3). */
+  setKeepaliveCountMax(count) {
+    return this.#set('psftp_cnopts_set_keepalive_count_max', args.int(count, 'count', 'int32'));
+  }
+
+  /** Keepalives asking for a reply after this many silent seconds (ServerAliveInterval; 0: never). */
   setKeepalive(seconds) {
     return this.#set('psftp_cnopts_set_keepalive', args.int(seconds, 'seconds', 'int32'));
   }

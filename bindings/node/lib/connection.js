@@ -6,7 +6,7 @@ const fs = require('node:fs');
 const net = require('node:net');
 const { Readable } = require('node:stream');
 const { koffi, fns, types, takeString, takeStrarray, stringsOf, nameOf, sized, entriesOf } = require('./native');
-const { PsftpError, codes, codeName, checkSync } = require('./errors');
+const { PsftpError, codes, codeName, nodeCode, checkSync } = require('./errors');
 const { Channel, callAsync } = require('./channel');
 const { CallbackScope } = require('./callbacks');
 const { Attributes, DirEntry } = require('./attrs');
@@ -55,11 +55,16 @@ const kCreate = Symbol('create');
 function connectOptions(o) {
   const host = args.str(o.host, 'host');
   const username = args.optStr(o.username, 'username');
-  if (Buffer.isBuffer(o.privateKey)) {
-    throw args.invalid('privateKey', "a key file's path or 'agent' (give the key itself as privateKeyData)", o.privateKey);
+  // privateKey may hold the key itself, as ssh2 takes it: a Buffer, or a
+  // string that is a PEM/OpenSSH key (no path starts with '-----BEGIN ').
+  const keyIsData = Buffer.isBuffer(o.privateKey) || (typeof o.privateKey === 'string' && /^\s*-----BEGIN /.test(o.privateKey));
+  if (keyIsData && o.privateKeyData !== undefined && o.privateKeyData !== null) {
+    throw new PsftpError(codes.EINVAL, 'privateKey: holds a key, and privateKeyData another; give one');
   }
-  const privateKey = args.optStr(o.privateKey, 'privateKey');
-  const keyData = o.privateKeyData === undefined || o.privateKeyData === null ? null : args.bytes(o.privateKeyData, 'privateKeyData');
+  const privateKey = keyIsData ? null : args.optStr(o.privateKey, 'privateKey');
+  const keySource = keyIsData ? o.privateKey : o.privateKeyData;
+  const keyName = keyIsData ? 'privateKey' : 'privateKeyData';
+  const keyData = keySource === undefined || keySource === null ? null : args.bytes(keySource, keyName);
   if (keyData !== null && privateKey !== null) {
     throw args.invalid('privateKeyData', 'not given together with privateKey', o.privateKeyData);
   }
@@ -178,7 +183,10 @@ function takeFailures(ptr) {
   try {
     const list = koffi.decode(ptr, types.failureList);
     const raw = entriesOf(list.items, Number(list.count), types.failure);
-    return raw.map((f) => ({ path: nameOf(f.path), code: codeName(f.code), errno: f.code, message: f.message }));
+    return raw.map((f) => {
+      const psftpCode = codeName(f.code);
+      return { path: nameOf(f.path), code: nodeCode(psftpCode, 0, f.message), psftpCode, errno: f.code, message: f.message };
+    });
   } finally {
     fns.psftp_failure_list_free(ptr);
   }
@@ -243,24 +251,27 @@ function noFilterFunction(o) {
   return omit(o, 'filter');
 }
 
-/** getfo's destination: a function (returning false stops) or an object with write(). */
+/**
+ * getfo's destination as `(chunk, flow)`: a function (returning false
+ * stops) or an object with write(); a Writable's false from write() is
+ * backpressure: the download waits for its 'drain'.
+ */
 function sinkOf(flo) {
-  if (typeof flo === 'function') return flo;
+  if (typeof flo === 'function') return (chunk) => flo(chunk);
   if (flo && typeof flo.write === 'function') {
-    // A Writable's write() returns false for backpressure, not to stop.
-    return (chunk) => void flo.write(chunk);
+    return (chunk, flow) => {
+      if (flo.write(chunk) === false && typeof flo.once === 'function') {
+        flow.pause();
+        flo.once('drain', flow.resume);
+      }
+    };
   }
   throw args.invalid('flo', 'a function or an object with a write() method', flo);
 }
 
 /** putfo's source as a function of the most bytes C can take. */
 function sourceOf(flo) {
-  if (flo instanceof Readable) {
-    throw new TypeError(
-      'putfo cannot read a stream synchronously: use ' +
-        'stream.pipeline(readable, sftp.createWriteStream(remotepath)) instead',
-    );
-  }
+  if (flo instanceof Readable) return flo; // piped into the relay
   if (typeof flo === 'function') {
     return (max) => {
       const chunk = flo(max);
@@ -466,7 +477,8 @@ class Connection {
   }
 
   /** pysftp `listdir_attr`: DirEntry objects sorted by filename. */
-  async listdirAttr(remotepath = '.') {
+  async listdirAttr(remotepath = '.', ...extra) {
+    noMore('listdirAttr', extra, 'list(path, filter) is ssh2-sftp-client\'s: use psftp.SftpClient, or filter the result');
     const out = [null];
     await this.#run('psftp_listdir_attr', args.path(remotepath, 'remotepath'), out);
     try {
@@ -574,15 +586,18 @@ class Connection {
     await this.#run('psftp_makedirs', args.path(remotedir, 'remotedir'), args.mode(mode));
   }
 
-  async rmdir(remotepath) {
+  async rmdir(remotepath, ...extra) {
+    noMore('rmdir', extra, 'rmdir(path, true) is recursive in ssh2-sftp-client: use psftp.SftpClient for that');
     await this.#run('psftp_rmdir', args.path(remotepath, 'remotepath'));
   }
 
-  async remove(remotefile) {
+  async remove(remotefile, ...extra) {
+    noMore('remove', extra, "delete(path, true) means 'no error if missing' in ssh2-sftp-client: use psftp.SftpClient for that");
     await this.#run('psftp_remove', args.path(remotefile, 'remotefile'));
   }
 
-  async unlink(remotefile) {
+  async unlink(remotefile, ...extra) {
+    noMore('unlink', extra);
     await this.#run('psftp_unlink', args.path(remotefile, 'remotefile'));
   }
 
@@ -712,8 +727,8 @@ class Connection {
         'psftp_get',
         args.path(remotepath, 'remotepath'),
         args.optPath(localpath, 'localpath'),
-        scope.progressOrStop(args.optFunc(o.callback, 'options.callback'), signal),
-        null,
+        scope.progress(args.optFunc(o.callback, 'options.callback')),
+        scope.userData,
         args.optBool(o.preserveMtime, 'options.preserveMtime', false),
         topts,
       ),
@@ -737,8 +752,8 @@ class Connection {
         'psftp_put',
         args.path(localpath, 'localpath'),
         args.optPath(remotepath, 'remotepath'),
-        scope.progressOrStop(args.optFunc(o.callback, 'options.callback'), signal),
-        null,
+        scope.progress(args.optFunc(o.callback, 'options.callback')),
+        scope.userData,
         args.optBool(o.confirm, 'options.confirm', true),
         args.optBool(o.preserveMtime, 'options.preserveMtime', false),
         topts,
@@ -765,19 +780,13 @@ class Connection {
    */
   async getfo(remotepath, flo, options) {
     const o = args.options(options, GETFO_OPTIONS);
-    const scope = new CallbackScope();
     const signal = args.signal(o.signal, 'options.signal');
+    const remote = args.path(remotepath, 'remotepath');
+    const sink = sinkOf(flo);
+    const callback = args.optFunc(o.callback, 'options.callback');
+    const scope = new CallbackScope();
     const out = [0];
-    await this.#runAbortable(
-      scope,
-      signal,
-      'psftp_getfo',
-      args.path(remotepath, 'remotepath'),
-      scope.write(sinkOf(flo)),
-      scope.progress(args.optFunc(o.callback, 'options.callback')),
-      null,
-      out,
-    );
+    await this.#runAbortable(scope, signal, 'psftp_getfo', remote, scope.write(sink), scope.progress(callback), scope.userData, out);
     return out[0];
   }
 
@@ -796,26 +805,20 @@ class Connection {
    */
   async putfo(flo, remotepath, options) {
     const o = args.options(options, PUTFO_OPTIONS);
-    const scope = new CallbackScope();
     const signal = args.signal(o.signal, 'options.signal');
     const source = sourceOf(flo);
-    const size = o.fileSize ?? (typeof flo === 'function' ? 0 : args.bytes(flo, 'flo').length);
+    const size = o.fileSize ?? (typeof flo === 'function' || flo instanceof Readable ? 0 : args.bytes(flo, 'flo').length);
+    const remote = args.path(remotepath, 'remotepath');
+    const fileSize = args.int(size, 'options.fileSize', 'uint64');
+    const callback = args.optFunc(o.callback, 'options.callback');
+    const confirm = args.optBool(o.confirm, 'options.confirm', true);
     const out = sized(types.attrs);
-    await withTransferOptions(o, (topts) =>
-      this.#runAbortable(
-        scope,
-        signal,
-        'psftp_putfo',
-        scope.read(source),
-        args.path(remotepath, 'remotepath'),
-        args.int(size, 'options.fileSize', 'uint64'),
-        scope.progress(args.optFunc(o.callback, 'options.callback')),
-        null,
-        args.optBool(o.confirm, 'options.confirm', true),
-        topts,
-        out,
-      ),
-    );
+    await withTransferOptions(o, (topts) => {
+      const scope = new CallbackScope();
+      const read = scope.read(source);
+      const progress = scope.progress(callback);
+      return this.#runAbortable(scope, signal, 'psftp_putfo', read, remote, fileSize, progress, scope.userData, confirm, topts, out);
+    });
     return new Attributes(out);
   }
 
@@ -840,7 +843,7 @@ class Connection {
     let error = null;
     try {
       await withOptions((topts) =>
-        this.#channel.run(fn(handle), [handle, source, dest, ...flags, callback, null, topts, out], scope, signal),
+        this.#channel.run(fn(handle), [handle, source, dest, ...flags, callback, scope.userData, topts, out], scope, signal),
       );
     } catch (e) {
       error = e;
@@ -908,6 +911,14 @@ class Connection {
     args.optBool(o.useFastput, 'options.useFastput', true);
     return this.putR(args.checkPath(srcDir, 'srcDir'), args.checkPath(dstDir, 'dstDir'), omit(o, 'useFastput'));
   }
+}
+
+/** An argument past the documented ones is an error, not ignored (ssh2-sftp-client look-alikes take more). */
+function noMore(name, extra, hint) {
+  if (extra.length === 0) return;
+  const err = new TypeError(`${name}() takes no argument after the path; got ${extra.length} more${hint ? ` (${hint})` : ''}`);
+  err.code = 'ERR_INVALID_ARG_VALUE';
+  throw err;
 }
 
 function omit(o, key) {

@@ -16,24 +16,60 @@ const ABI_VERSION = '0.1';
 const ASYNC_STACK_SIZE = 4 * 1024 * 1024;
 
 const LIB_FILE = process.platform === 'darwin' ? 'libpsftp.dylib' : 'libpsftp.so';
+const SONAME = process.platform === 'darwin' ? `libpsftp.${ABI_VERSION}.dylib` : `${LIB_FILE}.${ABI_VERSION}`;
+
+// Debian's multiarch directory (lib/x86_64-linux-gnu) of this machine.
+const MULTIARCH = `${{ x64: 'x86_64', arm64: 'aarch64', ia32: 'i386', arm: 'arm' }[process.arch] ?? process.arch}-linux-gnu`;
+
+// The optional dependency that carries the prebuilt library (pack.sh builds it).
+const PLATFORM_PACKAGE = `@psftp/${process.platform}-${process.arch}-gnu`;
 
 function libraryError(message) {
   const err = new Error(
     `psftp: ${message}. Set PSFTP_LIB to the full path of ${LIB_FILE}, or ` +
-      `PSFTP_PREFIX to the prefix it is installed under (PREFIX/lib/${LIB_FILE}).`,
+      `PSFTP_PREFIX to the prefix it is installed under (PREFIX/lib, lib64 or lib/${MULTIARCH}), ` +
+      `or install the prebuilt package for this platform (${PLATFORM_PACKAGE}).`,
   );
   err.code = 'ERR_PSFTP_LIBRARY';
   return err;
 }
 
-/** Where to load the library from, and why (for error messages). */
+/** The directories under a prefix where libraries go: lib, lib64, and Debian's multiarch one. */
+function libDirs(prefix) {
+  return ['lib', 'lib64', path.join('lib', MULTIARCH)].map((dir) => path.join(prefix, dir));
+}
+
+/** The first of `files` that exists, or null. */
+function firstExisting(files) {
+  return files.find((f) => fs.existsSync(f)) ?? null;
+}
+
+/** The prebuilt library of the platform package (an optional dependency), or null. */
+function platformLibrary() {
+  try {
+    return require(PLATFORM_PACKAGE);
+  } catch (e) {
+    if (e.code === 'MODULE_NOT_FOUND') return null;
+    throw e;
+  }
+}
+
+/**
+ * Where to load the library from, and why (for error messages): PSFTP_LIB;
+ * PSFTP_PREFIX's lib, lib64 or multiarch directory; the platform package;
+ * else the dynamic loader's search (with /usr/local and /usr's lib
+ * directories tried after it, for an install ldconfig does not know).
+ */
 function librarySource(env) {
   if (env.PSFTP_LIB) return { file: env.PSFTP_LIB, origin: 'PSFTP_LIB' };
   if (env.PSFTP_PREFIX) {
-    return { file: path.join(env.PSFTP_PREFIX, 'lib', LIB_FILE), origin: 'PSFTP_PREFIX' };
+    const candidates = libDirs(env.PSFTP_PREFIX).map((dir) => path.join(dir, LIB_FILE));
+    return { file: firstExisting(candidates) ?? candidates[0], origin: 'PSFTP_PREFIX' };
   }
-  // Neither set: let the dynamic loader search (LD_LIBRARY_PATH, ld.so.cache).
-  return { file: `${LIB_FILE}.${ABI_VERSION}`, origin: 'the system library path' };
+  const prebuilt = platformLibrary();
+  if (prebuilt) return { file: prebuilt, origin: PLATFORM_PACKAGE };
+  const fallbacks = ['/usr/local', '/usr'].flatMap((prefix) => libDirs(prefix).map((dir) => path.join(dir, SONAME)));
+  return { file: SONAME, origin: 'the system library path', fallbacks };
 }
 
 function configureKoffi() {
@@ -53,7 +89,7 @@ function configureKoffi() {
 }
 
 function loadLibrary(env) {
-  const { file, origin } = librarySource(env);
+  const { file, origin, fallbacks = [] } = librarySource(env);
   if (path.isAbsolute(file) && !fs.existsSync(file)) {
     throw libraryError(`the library was not found: ${file} (from ${origin}) does not exist`);
   }
@@ -61,6 +97,8 @@ function loadLibrary(env) {
   try {
     return koffi.load(file);
   } catch (e) {
+    const fallback = firstExisting(fallbacks);
+    if (fallback) return koffi.load(fallback);
     throw libraryError(`cannot load ${file} (from ${origin}): ${e.message}`);
   }
 }
@@ -142,6 +180,16 @@ types.securityInfo = koffi.struct('psftp_security_info', {
   compression: 'psftp_strarray',
 });
 
+types.relayState = koffi.struct('psftp_relay_state', {
+  struct_size: 'size_t',
+  updates: 'uint64_t',
+  files_done: 'uint64_t',
+  files_total: 'uint64_t',
+  bytes_done: 'uint64_t',
+  bytes_total: 'uint64_t',
+  stopped: 'bool',
+});
+
 // Paths psftp hands out are bytes, so they come as raw pointers for nameOf,
 // never as koffi strings (which would replace bytes that are not UTF-8).
 koffi.proto('int psftp_walk_cb(const void *path, const psftp_attrs *attrs, void *user_data)');
@@ -174,6 +222,7 @@ types.kbdintCb = 'psftp_kbdint_cb *';
 const PROTOTYPES = [
   'const char *psftp_last_error()',
   'int psftp_last_error_code()',
+  'int psftp_last_error_errno()',
   'const char *psftp_strerror(int code)',
   'const char *psftp_error_name(int code)',
   'const char *psftp_version()',
@@ -190,6 +239,8 @@ const PROTOTYPES = [
   'int psftp_cnopts_set_connect_timeout(psftp_cnopts *opts, double seconds)',
   'int psftp_cnopts_set_timeout(psftp_cnopts *opts, double seconds)',
   'int psftp_cnopts_set_keepalive(psftp_cnopts *opts, int seconds)',
+  'int psftp_cnopts_set_keepalive_count_max(psftp_cnopts *opts, int count)',
+  'int psftp_cnopts_set_stall_timeout(psftp_cnopts *opts, double seconds)',
   'int psftp_cnopts_get_hostkey(const psftp_cnopts *opts, const char *host, _Out_ void **out)',
   'int psftp_cnopts_set_hostkey_callback(psftp_cnopts *opts, psftp_hostkey_cb *callback, void *user_data, ' +
     'void *finalizer)',
@@ -218,6 +269,7 @@ const PROTOTYPES = [
     'const char *default_path, _Out_ psftp_conn **conn_out, _Out_ void **error_out)',
   'void psftp_close(psftp_conn *conn)',
   'int psftp_conn_last_error_code(const psftp_conn *conn)',
+  'int psftp_conn_last_error_errno(const psftp_conn *conn)',
   'void *psftp_conn_last_error(const psftp_conn *conn)',
   'int psftp_remote_server_key(psftp_conn *conn, _Out_ void **out)',
   'int psftp_active_ciphers(psftp_conn *conn, _Out_ void **local_out, _Out_ void **remote_out)',
@@ -321,6 +373,12 @@ const PROTOTYPES = [
     'bool preserve_mtime, psftp_tree_progress_cb *callback, void *user_data, const psftp_transfer_opts *opts, ' +
     '_Out_ void **failures_out)',
 
+  'int psftp_relay_new(int fd, _Out_ void **out)',
+  'void psftp_relay_free(void *relay)',
+  'int psftp_relay_stop(void *relay)',
+  'int psftp_relay_get_state(void *relay, _Inout_ psftp_relay_state *out)',
+  'int psftp_relay_current_path(void *relay, _Out_ void **out)',
+
   'void psftp_strarray_free(void *list)',
   'void psftp_dirent_list_free(void *list)',
   'void psftp_hostkey_free(void *key)',
@@ -353,7 +411,22 @@ if (!version.startsWith(`${ABI_VERSION}.`)) {
   );
 }
 
-const strlen = koffi.load('libc.so.6').func('size_t strlen(const void *s)');
+// psftp's relay callbacks (relay.js): C functions, passed by address, that
+// never wait for the event loop thread.
+const relayCallbacks = {
+  progress: lib.symbol('psftp_relay_progress_cb'),
+  treeProgress: lib.symbol('psftp_relay_tree_progress_cb'),
+  write: lib.symbol('psftp_relay_write_cb'),
+  read: lib.symbol('psftp_relay_read_cb'),
+};
+
+const libc = koffi.load('libc.so.6');
+const strlen = libc.func('size_t strlen(const void *s)');
+const posix = {
+  pipe2: libc.func('int pipe2(_Out_ int *fds, int flags)'),
+  // fcntl(fd, F_SETPIPE_SZ, size): its third argument is variadic.
+  fcntl: libc.func('int fcntl(int fd, int cmd, ...)'),
+};
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
@@ -409,4 +482,4 @@ function takeStrarray(ptr) {
   }
 }
 
-module.exports = { koffi, fns, types, takeString, takeStrarray, stringsOf, nameOf, sized, entriesOf, testHooks };
+module.exports = { koffi, fns, types, relayCallbacks, posix, takeString, takeStrarray, stringsOf, nameOf, sized, entriesOf, testHooks };

@@ -96,7 +96,7 @@ test('hostkeys null turns checking off; load() merges another file', async (t) =
   assert.throws(() => disabled.load(server.knownHosts), (e) => e.code === 'EINVAL' && /hostkeys is None/.test(e.message));
   assert.throws(
     () => new psftp.CnOpts(empty).load('/nonexistent/known_hosts'),
-    (e) => e.code === 'ELOCALIO' && e.message.includes('/nonexistent/known_hosts'),
+    (e) => e.code === 'ENOENT' && e.psftpCode === 'ELOCALIO' && e.message.includes('/nonexistent/known_hosts'),
   );
 });
 
@@ -242,8 +242,10 @@ test('no password or key shows in an error, whatever argument it was given in', 
       for (const line of keyLines) assert.ok(!text.includes(line), `a key line given as ${slot} shows: ${text}`);
     }
   }
-  // The key's contents as its path: refused, naming the argument.
-  await rejectsWith(psftp.connect(login({ password: undefined, privateKey: key })), 'EINVAL', ['private_key', 'not shown']);
+  // The key's contents given as privateKey are the key (as with ssh2), never a path.
+  const sftp = await psftp.connect(login({ password: undefined, privateKey: key }));
+  assert.equal(await sftp.pwd(), server.home);
+  await sftp.close();
 });
 
 test('connect errors: refused port, silent server, not SSH, bad arguments', async (t) => {

@@ -6,6 +6,7 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
+const net = require('node:net');
 const { spawnSync } = require('node:child_process');
 const { psftp, assertPsftpError, connectFor, remoteScratch, putRemoteFile, pattern, rejectsWith } = require('./helpers');
 
@@ -31,7 +32,7 @@ test('every code of psftp.h has its JS name and number, from the library', () =>
     assert.equal(psftp.strerror(errno), cName);
     const err = new psftp.PsftpError(errno, 'msg');
     assert.match(err.code, /^E[A-Z]+$/);
-    assert.equal(psftp.codes[err.code], errno);
+    assert.equal(psftp.codes[err.psftpCode], errno);
     assert.deepEqual([err.errno, err.message, err.name], [errno, 'msg', 'PsftpError']);
     assert.ok(err instanceof Error);
   }
@@ -40,6 +41,7 @@ test('every code of psftp.h has its JS name and number, from the library', () =>
   assert.equal(psftp.codes.ENOTFOUND, -6);
   assert.equal(psftp.codes.ENOTEMPTY, -19);
   assert.equal(new psftp.PsftpError(-99, '').code, 'EUNKNOWN');
+  assert.equal(new psftp.PsftpError(-99, '').psftpCode, 'EUNKNOWN');
   assert.equal(psftp.strerror(-99), 'PSFTP_E_UNKNOWN');
 });
 
@@ -121,14 +123,17 @@ test('a missing library is a clear error naming where it looked', () => {
   assert.match(notALibrary.stderr, /cannot load .*errors\.test\.js \(from PSFTP_LIB\)/);
 });
 
-test('PSFTP_PREFIX finds PREFIX/lib/libpsftp.so', (t) => {
-  const prefix = fs.mkdtempSync(path.join(os.tmpdir(), 'psftp-prefix-'));
-  t.after(() => fs.rmSync(prefix, { recursive: true, force: true }));
-  fs.mkdirSync(path.join(prefix, 'lib'));
-  fs.symlinkSync(process.env.PSFTP_LIB, path.join(prefix, 'lib', 'libpsftp.so'));
-  const ok = runNode("console.log(require('.').version())", { PSFTP_PREFIX: prefix });
-  assert.equal(ok.stderr, '');
-  assert.equal(ok.stdout.trim(), psftp.version());
+test('PSFTP_PREFIX finds PREFIX/lib, lib64 or the multiarch lib directory', (t) => {
+  const multiarch = `lib/${{ x64: 'x86_64', arm64: 'aarch64' }[process.arch]}-linux-gnu`;
+  for (const dir of ['lib', 'lib64', multiarch]) {
+    const prefix = fs.mkdtempSync(path.join(os.tmpdir(), 'psftp-prefix-'));
+    t.after(() => fs.rmSync(prefix, { recursive: true, force: true }));
+    fs.mkdirSync(path.join(prefix, dir), { recursive: true });
+    fs.symlinkSync(process.env.PSFTP_LIB, path.join(prefix, dir, 'libpsftp.so'));
+    const ok = runNode("console.log(require('.').version())", { PSFTP_PREFIX: prefix });
+    assert.equal(ok.stderr, '', dir);
+    assert.equal(ok.stdout.trim(), psftp.version(), dir);
+  }
 });
 
 test('koffi configured too small, too late, is refused with advice', () => {
@@ -141,4 +146,33 @@ test('koffi configured too small, too late, is refused with advice', () => {
     "k.load('libc.so.6'); console.log(require('.').version());";
   const fine = runNode(early, { PSFTP_LIB: process.env.PSFTP_LIB });
   assert.equal(fine.stdout.trim(), psftp.version(), fine.stderr);
+});
+
+test("err.code follows Node's conventions; psftp's name stays in psftpCode", async (t) => {
+  const sftp = await connectFor(t);
+  const rdir = remoteScratch(t, 'nodecodes');
+  putRemoteFile(path.join(rdir, 'f'), 'x');
+  fs.mkdirSync(path.join(rdir, 'full'));
+  putRemoteFile(path.join(rdir, 'full', 'g'), 'y');
+  const codesOf = async (promise) => {
+    const e = await promise.then(() => null, (err) => err);
+    assert.ok(e instanceof psftp.PsftpError, `a PsftpError: ${e && e.stack}`);
+    return [e.code, e.psftpCode];
+  };
+  assert.deepEqual(await codesOf(sftp.stat(path.join(rdir, 'missing'))), ['ENOENT', 'ENOTFOUND']);
+  assert.deepEqual(await codesOf(sftp.mkdir(path.join(rdir, 'f'))), ['EEXIST', 'EEXIST']);
+  assert.deepEqual(await codesOf(sftp.rmdir(path.join(rdir, 'full'))), ['ENOTEMPTY', 'ENOTEMPTY']);
+  assert.deepEqual(await codesOf(sftp.mkdir('/root/psftp-denied')), ['EACCES', 'EPERM']);
+  assert.deepEqual(await codesOf(sftp.get(path.join(rdir, 'f'), '/proc/psftp-no/x')), ['ENOENT', 'ELOCALIO']);
+
+  // ENOTFOUND only when a host name does not resolve, as for net.connect.
+  // A label over 63 bytes is refused by the resolver itself: no DNS query leaves the machine.
+  const unresolvable = `${'x'.repeat(64)}.invalid`;
+  const dns = await codesOf(psftp.connect({ host: unresolvable, username: 'u', password: 'p' }));
+  assert.deepEqual(dns, ['ENOTFOUND', 'ECONNECT']);
+  const closed = net.createServer();
+  await new Promise((resolve) => closed.listen(0, '127.0.0.1', resolve));
+  const port = closed.address().port;
+  await new Promise((resolve) => closed.close(resolve));
+  assert.deepEqual(await codesOf(psftp.connect({ host: '127.0.0.1', port, username: 'u', password: 'p' })), ['ECONNREFUSED', 'ECONNECT']);
 });

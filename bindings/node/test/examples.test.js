@@ -31,7 +31,7 @@ test('the ES module quick start runs', (t) => {
   assert.equal(lines.at(-4), 'downloaded 17 of 17 bytes');
   assert.equal(lines.at(-3), 'hello from psftp');
   assert.equal(lines.at(-2), 'hello.txt 17 file');
-  assert.equal(lines.at(-1), `ENOTFOUND stat '${rdir}/no-such-file': No such file`);
+  assert.equal(lines.at(-1), `ENOENT stat '${rdir}/no-such-file': No such file`);
   assert.equal(fs.readFileSync(path.join(cwd, 'hello-copy.txt'), 'utf8'), 'hello from psftp\n');
   assert.deepEqual(fs.readdirSync(rdir), [], 'the example cleaned up');
 });

@@ -129,7 +129,7 @@ async function rejectsWith(promise, code, parts = []) {
 
 function assertPsftpError(error, code, parts = []) {
   assert.ok(error instanceof psftp.PsftpError, `expected a PsftpError, got ${error && error.stack}`);
-  assert.equal(error.code, code, `code of: ${error.message}`);
+  assert.equal(error.psftpCode, code, `psftp code of: ${error.message}`);
   assert.equal(error.errno, psftp.codes[code]);
   for (const part of parts) {
     assert.ok(error.message.includes(part), `message ${JSON.stringify(error.message)} lacks ${JSON.stringify(part)}`);

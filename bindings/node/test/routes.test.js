@@ -39,10 +39,20 @@ test('a key Buffer, a socket and a ProxyCommand each carry a connection', async 
   const keyed = await psftp.connect(login({ password: undefined, privateKeyData: key, privateKeyPass: server.passphrase }));
   assert.equal(await keyed.pwd(), server.home);
   await keyed.close();
-  // A Buffer is not a path: the message says where the key goes, not what it holds.
+  // privateKey takes the key itself too, as ssh2 users pass it: a Buffer or the PEM/OpenSSH text.
+  for (const privateKey of [key, key.toString('utf8')]) {
+    const direct = await psftp.connect(login({ password: undefined, privateKey, privateKeyPass: server.passphrase }));
+    assert.equal(await direct.pwd(), server.home);
+    await direct.close();
+  }
+  // A wrong passphrase: the message names the parameter, never the key.
   await assert.rejects(
-    psftp.connect(login({ password: undefined, privateKey: key })),
-    (e) => e.code === 'ERR_INVALID_ARG_TYPE' && /privateKeyData/.test(e.message) && !e.message.includes('BEGIN'),
+    psftp.connect(login({ password: undefined, privateKey: key, privateKeyPass: 'Pass-x7Q9' })),
+    (e) => e instanceof psftp.PsftpError && !e.message.includes('BEGIN') && !e.message.includes('Pass-x7Q9'),
+  );
+  await assert.rejects(
+    psftp.connect(login({ password: undefined, privateKey: key, privateKeyData: key })),
+    (e) => e.code === 'EINVAL' && /give one/.test(e.message) && !e.message.includes('BEGIN'),
   );
 
   // A descriptor: of a socket paused before it connects, so Node never

@@ -93,7 +93,7 @@ test('the module walktree walks a local directory the same way', async (t) => {
     events,
     EXPECTED.map((e) => e.replace('{r}', root)),
   );
-  assert.throws(() => psftp.walktree('/no/such/dir'), (e) => e.code === 'ELOCALIO' && e.message.includes('/no/such/dir'));
+  assert.throws(() => psftp.walktree('/no/such/dir'), (e) => e.code === 'ENOENT' && e.psftpCode === 'ELOCALIO' && e.message.includes('/no/such/dir'));
   const boom = new Error('local boom');
   assert.throws(
     () =>
@@ -138,6 +138,6 @@ test('the module cd runs a body in a local directory and restores the process cw
   assert.equal(process.cwd(), dir);
   psftp.localCdPop();
   assert.equal(process.cwd(), before);
-  await assert.rejects(psftp.cd('/no/such/dir', async () => {}), (e) => e.code === 'ELOCALIO' && e.message.includes('/no/such/dir'));
+  await assert.rejects(psftp.cd('/no/such/dir', async () => {}), (e) => e.code === 'ENOENT' && e.message.includes('/no/such/dir'));
   assert.throws(() => psftp.localCdPop(), (e) => e.code === 'EINVAL' && /without a matching/.test(e.message));
 });

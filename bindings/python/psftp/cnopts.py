@@ -126,9 +126,15 @@ class CnOpts:
     Beyond pysftp (keywords or attributes): ``accept_new`` (trust on first
     use: an unknown host's key is saved to the first known_hosts file),
     ``hostkey_callback`` (decide about unknown and changed keys),
-    ``connect_timeout`` (seconds, default 30; 0 waits forever),
-    ``timeout`` (the initial ``Connection.timeout``), ``keepalive``
-    (seconds between SSH keepalives while idle; 0 never).
+    ``connect_timeout`` (seconds for resolution, TCP, handshake and
+    authentication in total, default 30; 0 waits forever),
+    ``timeout`` (the initial ``Connection.timeout``), ``stall_timeout``
+    (a call whose bytes stop moving this many seconds raises
+    TimeoutError; default 60, 0 turns it off), ``keepalive`` (seconds of
+    silence before a keepalive asking for a reply, as ssh's
+    ServerAliveInterval; 0 never; None, the default: ssh_config's, else
+    never) and ``keepalive_count_max`` (a server silent for keepalive x
+    this many is lost, ServerAliveCountMax; None: ssh_config's, else 3).
 
     Connecting wherever ``ssh`` connects (off by default, as pysftp):
     ``ssh_config`` (True reads ~/.ssh/config and /etc/ssh/ssh_config, a
@@ -150,7 +156,9 @@ class CnOpts:
         hostkey_callback: Optional[HostKeyCallback] = None,
         connect_timeout: float = 30.0,
         timeout: Optional[float] = None,
-        keepalive: int = 0,
+        stall_timeout: float = 60.0,
+        keepalive: Optional[int] = None,
+        keepalive_count_max: Optional[int] = None,
         ssh_config: Union[bool, str, "os.PathLike[str]"] = False,
         proxy_jump: Optional[str] = None,
         proxy_command: Optional[str] = None,
@@ -162,7 +170,9 @@ class CnOpts:
         self.hostkey_callback = hostkey_callback
         self.connect_timeout = connect_timeout
         self.timeout = timeout
+        self.stall_timeout = stall_timeout
         self.keepalive = keepalive
+        self.keepalive_count_max = keepalive_count_max
         self.ssh_config = ssh_config
         self.proxy_jump = proxy_jump
         self.proxy_command = proxy_command
@@ -253,7 +263,11 @@ class CnOpts:
             _check(lib.psftp_cnopts_set_connect_timeout(handle, float(self.connect_timeout or 0)))
             if self.timeout:
                 _check(lib.psftp_cnopts_set_timeout(handle, float(self.timeout)))
-            _check(lib.psftp_cnopts_set_keepalive(handle, int(self.keepalive or 0)))
+            _check(lib.psftp_cnopts_set_stall_timeout(handle, float(self.stall_timeout or 0)))
+            if self.keepalive is not None:
+                _check(lib.psftp_cnopts_set_keepalive(handle, int(self.keepalive)))
+            if self.keepalive_count_max is not None:
+                _check(lib.psftp_cnopts_set_keepalive_count_max(handle, int(self.keepalive_count_max)))
             self._route_to_c(handle)
             if self.hostkey_callback is not None:
                 cb = _hostkey_trampoline(self.hostkey_callback, errors)

@@ -732,6 +732,20 @@ int ssh2_packet_add(LIBSSH2_SESSION *session, unsigned char *data,
         /* A couple exceptions to the packet adding rule: */
         switch(msg) {
 
+            /* psftp: the answer to a keepalive asking for one. Nothing
+               reads it (only a tcpip-forward request, whose reply it then
+               is, waits for these), and kept it would stay in the packet
+               list, which every channel read walks, until the session
+               ends. */
+        case SSH_MSG_REQUEST_SUCCESS:
+        case SSH_MSG_REQUEST_FAILURE:
+            if(session->fwdLstn_state != ssh2_NB_state_sent) {
+                SSH2_FREE(session, data);
+                session->packAdd_state = ssh2_NB_state_idle;
+                return 0;
+            }
+            break;
+
             /*
                byte      SSH_MSG_DISCONNECT
                uint32    reason code
