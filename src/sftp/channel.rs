@@ -736,14 +736,14 @@ impl SftpLink {
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock && self.live.is_some() => {
-                    if poll && got == 0 {
-                        return Ok(false);
-                    }
                     let sending = matches!(
                         self.session.block_directions(),
                         ssh2::BlockDirections::Outbound | ssh2::BlockDirections::Both
                     );
                     if !sending {
+                        if poll && got == 0 {
+                            return Ok(false);
+                        }
                         w = None;
                     }
                     self.wait("reading from", since, w.is_some())?
