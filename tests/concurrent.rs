@@ -516,3 +516,42 @@ fn a_cancelled_call_on_a_frozen_link_ends_with_the_interrupt() {
     drop(conn); // psftp_close returns
     relay.thaw();
 }
+
+/// psftp_execute uses the session outside the SFTP channel with blocking
+/// calls while other threads' calls read the channel in non-blocking mode
+/// (they wait for the socket themselves, issue 17): it runs alone on the
+/// session, and both give the right answers.
+#[test]
+fn execute_runs_while_another_thread_transfers_on_the_connection() {
+    let conn = connect();
+    let shared = Shared(conn.0);
+    let remote = remote_scratch("mux-exec");
+    let data = pattern(48 * 1024 * 1024 + 3, 9);
+    let src = remote.join("big");
+    put_remote_file(&src, &data);
+    let local = local_scratch("mux-exec");
+    let (running, started) = mpsc::channel();
+    std::thread::scope(|s| {
+        let (src, local, data) = (&src, &local, &data);
+        s.spawn(move || {
+            shared.with(|conn| {
+                for round in 0..3 {
+                    let _ = running.send(());
+                    let dst = local.join(format!("big{round}"));
+                    get(conn, src.to_str().unwrap(), &dst).unwrap();
+                    assert!(std::fs::read(&dst).unwrap() == *data, "get {round}");
+                }
+            })
+        });
+        started.recv().unwrap();
+        for i in 0..20 {
+            let cmd = std::ffi::CString::new(format!("echo exec{i}")).unwrap();
+            let mut lines = std::ptr::null_mut();
+            let mut status = -1;
+            check(unsafe { psftp_execute(conn.0, cmd.as_ptr(), &mut lines, &mut status) })
+                .unwrap_or_else(|f| panic!("execute {i} during a get: {f:?}"));
+            assert_eq!(take_strarray(lines), [format!("exec{i}\n")]);
+            assert_eq!(status, 0);
+        }
+    });
+}

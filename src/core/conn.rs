@@ -683,7 +683,12 @@ impl Connection {
     /// Run `command` on the server: its stdout and stderr as bytes (they
     /// may hold NULs or non-UTF-8 text) and its exit status.
     pub fn execute_bytes(&self, command: &str) -> Result<ExecOutput> {
-        self.with(|st| {
+        // Alone on the session: other calls' reads run it non-blocking.
+        self.with(|st| st.sftp.blocking(|session| self.exec(session, command)))
+    }
+
+    fn exec(&self, session: &ssh2::Session, command: &str) -> Result<ExecOutput> {
+        {
             let peer = &self.info.peer;
             let fail = |e: ssh2::Error| {
                 Error::new(
@@ -691,7 +696,7 @@ impl Connection {
                     format!("execute '{command}' on {peer}: {e}"),
                 )
             };
-            let mut ch = st.session().channel_session().map_err(fail)?;
+            let mut ch = session.channel_session().map_err(fail)?;
             ch.exec(command).map_err(fail)?;
             let mut stdout = Vec::new();
             let mut stderr = Vec::new();
@@ -712,7 +717,7 @@ impl Connection {
                 stderr,
                 exit_status,
             })
-        })
+        }
     }
 
     /// The user name the connection authenticated as (the given one, or

@@ -553,6 +553,24 @@ impl SftpLink {
         std::mem::take(&mut self.learned.lock().notes)
     }
 
+    /// Run `f`, which uses the session outside this channel with
+    /// blocking libssh2 calls (an exec channel), alone on the session:
+    /// every read and write of the link runs under the write lock, held
+    /// here, and the session is blocking meanwhile (non-blocking again
+    /// after, if a port's read is under way). The link's calls wait.
+    pub fn blocking<R>(&self, f: impl FnOnce(&ssh2::Session) -> R) -> R {
+        let _w = self.writer.lock();
+        let n = self.nonblocking.lock();
+        if *n > 0 {
+            self.session.set_blocking(true);
+        }
+        let r = f(&self.session);
+        if *n > 0 {
+            self.session.set_blocking(false);
+        }
+        r
+    }
+
     /// What watches this link's server, if anything.
     pub fn liveness(&self) -> Option<&Arc<Liveness>> {
         self.live.as_ref().map(|(l, _)| l)
@@ -918,6 +936,11 @@ impl SftpChannel {
     /// What watches the link's server, if anything.
     pub fn liveness(&self) -> Option<&Arc<Liveness>> {
         self.link.liveness()
+    }
+
+    /// SftpLink::blocking.
+    pub fn blocking<R>(&self, f: impl FnOnce(&ssh2::Session) -> R) -> R {
+        self.link.blocking(f)
     }
 
     fn take_id(&mut self) -> u32 {
