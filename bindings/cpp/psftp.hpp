@@ -85,6 +85,9 @@ enum class Errc : int {
     /// returned std::nullopt (CallbackStopped). The other callbacks stop by
     /// throwing, and that exception comes out instead.
     user = PSFTP_E_USER,
+    /// A verified transfer's copy differs from its source
+    /// (TransferOpts::set_verify); the destination keeps its old content.
+    integrity = PSFTP_E_INTEGRITY,
 };
 
 /// One entry a tree operation (get_d, get_r, put_d, put_r) could not copy.
@@ -161,6 +164,7 @@ using Panic = CodeError<Errc::panic>;
 using Unsupported = CodeError<Errc::unsupported>;
 using DirectoryNotEmpty = CodeError<Errc::dir_not_empty>;
 using CallbackStopped = CodeError<Errc::user>;
+using IntegrityError = CodeError<Errc::integrity>;
 
 /// Throws the exception type of `code` with `message` (and the failed
 /// entries of a tree operation).
@@ -187,6 +191,7 @@ using CallbackStopped = CodeError<Errc::user>;
     case Errc::unsupported: throw Unsupported(message, std::move(failures));
     case Errc::dir_not_empty: throw DirectoryNotEmpty(message, std::move(failures));
     case Errc::user: throw CallbackStopped(message, std::move(failures));
+    case Errc::integrity: throw IntegrityError(message, std::move(failures));
     }
     throw Error(code, message, std::move(failures));
 }
@@ -832,6 +837,22 @@ public:
         check(psftp_transfer_opts_set_fsync(handle(), fsync));
         return *this;
     }
+    /// Reconnect and go on up to `retries` times (0 to 1000, default 0)
+    /// after the link failed, waiting `delay_seconds` first (doubled each
+    /// time, at most 60 s); part files are continued, completed files of a
+    /// tree skipped. Connection::last_retries() says how many happened.
+    TransferOpts& set_retries(int retries, double delay_seconds = 1.0) {
+        check(psftp_transfer_opts_set_retries(handle(), retries, delay_seconds));
+        return *this;
+    }
+    /// Check each file against its source before it is put in place
+    /// (PSFTP_VERIFY_OFF, _READ_BACK, _ALLOW_EXEC: sha256sum on the
+    /// server when that works); a difference throws IntegrityError and
+    /// the destination keeps its old content.
+    TransferOpts& set_verify(int mode) {
+        check(psftp_transfer_opts_set_verify(handle(), mode));
+        return *this;
+    }
     /// Connections working at once (1 to 64, default 4) in tree
     /// operations, and for get/put of a file of 64 MiB or more over a link
     /// with a round trip of 5 ms or more; the extra ones use the same host,
@@ -1371,6 +1392,9 @@ public:
     /// The last failure on this connection from any thread ("" if none).
     std::string last_error() const { return detail::take_string(psftp_conn_last_error(handle())); }
     int last_error_code() const noexcept { return psftp_conn_last_error_code(handle()); }
+    /// Retries (reconnects) of the last get, put or tree operation on this
+    /// connection to finish.
+    int last_retries() const noexcept { return psftp_conn_last_retries(handle()); }
 
 private:
     using PathFn = int (*)(psftp_conn*, const char*);

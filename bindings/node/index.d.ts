@@ -32,7 +32,8 @@ export type ErrorCode =
   | 'EPANIC'
   | 'EUNSUPPORTED'
   | 'ENOTEMPTY'
-  | 'EUSER';
+  | 'EUSER'
+  | 'EINTEGRITY';
 
 export declare const codes: Readonly<Record<ErrorCode, number>>;
 
@@ -243,6 +244,19 @@ export interface TransferOptions {
   resume?: boolean;
   /** Flush to stable storage before the rename (default false). */
   fsync?: boolean;
+  /**
+   * Reconnect and go on up to this many times (0 to 1000, default 0) after the link failed
+   * (ECONNLOST, ETIMEDOUT), continuing part files and skipping completed files of a tree.
+   */
+  retries?: number;
+  /** Seconds before the first retry (default 1), doubled each time up to 60. */
+  retryDelay?: number;
+  /**
+   * Check each file against its source before it is put in place: 'read-back' compares SHA-256
+   * digests reading the remote side back, 'allow-exec' asks sha256sum on the server when that works;
+   * a difference rejects with EINTEGRITY and the destination keeps its old content (default 'off').
+   */
+  verify?: 'off' | 'read-back' | 'allow-exec';
 }
 
 /**
@@ -453,6 +467,8 @@ export declare class Connection {
   interrupt(): void;
   /** true once interrupt() ran, or an AbortSignal had to interrupt a call. */
   readonly interrupted: boolean;
+  /** Retries (reconnects) of the last get, put or tree operation to finish. */
+  readonly lastRetries: number;
 
   remoteServerKey(): Promise<HostKey>;
   remote_server_key(): Promise<HostKey>;
