@@ -296,17 +296,18 @@
 #define PSFTP_VERIFY_OFF 0
 
 /**
- * Compare SHA-256 digests of each file and its copy, reading the remote
- * side back (it crosses the link twice).
+ * Compare digests of each file and its copy: the server's own (the
+ * check-file-handle extension, or paramiko's check-file) when it offers
+ * one, else SHA-256 of the file read back (it crosses the link twice).
  */
-#define PSFTP_VERIFY_READ_BACK 1
+#define PSFTP_VERIFY_ON 1
 
 /**
- * As PSFTP_VERIFY_READ_BACK, but the remote digest comes from
- * `sha256sum` (or `md5sum`) run on the server over an exec channel when
- * that works, so the file is read there instead of sent again. Only where
- * SFTP paths are the shell's paths (no chroot, not an SFTP-only account):
- * a failing command falls back to reading back.
+ * As PSFTP_VERIFY_ON, but where the server offers no check-file the
+ * remote digest comes from `sha256sum` (or `md5sum`) run on the server
+ * over an exec channel when that works, so the file is read there instead
+ * of sent again. Only where SFTP paths are the shell's paths (no chroot,
+ * not an SFTP-only account): a failing command falls back to reading back.
  */
 #define PSFTP_VERIFY_ALLOW_EXEC 2
 

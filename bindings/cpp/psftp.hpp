@@ -846,7 +846,7 @@ public:
         return *this;
     }
     /// Check each file against its source before it is put in place
-    /// (PSFTP_VERIFY_OFF, _READ_BACK, _ALLOW_EXEC: sha256sum on the
+    /// (PSFTP_VERIFY_OFF, _ON: check-file or read back, _ALLOW_EXEC: also sha256sum on the
     /// server when that works); a difference throws IntegrityError and
     /// the destination keeps its old content.
     TransferOpts& set_verify(int mode) {

@@ -57,8 +57,8 @@ type VerifyMode int
 
 const (
 	VerifyOff VerifyMode = C.PSFTP_VERIFY_OFF
-	// VerifyReadBack compares SHA-256 digests, reading the remote side back.
-	VerifyReadBack VerifyMode = C.PSFTP_VERIFY_READ_BACK
+	// VerifyOn compares SHA-256 digests, reading the remote side back.
+	VerifyOn VerifyMode = C.PSFTP_VERIFY_ON
 	// VerifyAllowExec gets the remote digest from sha256sum (or md5sum) on
 	// the server when that works (not for chrooted or SFTP-only accounts).
 	VerifyAllowExec VerifyMode = C.PSFTP_VERIFY_ALLOW_EXEC

@@ -498,7 +498,7 @@ func TestVerifiedGetCatchesAFileAlteredOnTheServerAndRetriesAreOptions(t *testin
 		t.Fatal("the destination must keep its old content")
 	}
 	putRemote(t, src, data)
-	must(t, c.Get(t.Context(), src, dst, &psftp.TransferOptions{Verify: psftp.VerifyReadBack, Retries: 2}))
+	must(t, c.Get(t.Context(), src, dst, &psftp.TransferOptions{Verify: psftp.VerifyOn, Retries: 2}))
 	if !bytes.Equal(readFile(t, dst), data) || c.LastRetries() != 0 {
 		t.Fatalf("verified get: retries %d", c.LastRetries())
 	}

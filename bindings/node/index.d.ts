@@ -252,11 +252,12 @@ export interface TransferOptions {
   /** Seconds before the first retry (default 1), doubled each time up to 60. */
   retryDelay?: number;
   /**
-   * Check each file against its source before it is put in place: 'read-back' compares SHA-256
-   * digests reading the remote side back, 'allow-exec' asks sha256sum on the server when that works;
+   * Check each file against its source before it is put in place: 'on' compares digests, the
+   * server's (check-file) when offered, else reading the file back; 'allow-exec' also asks
+   * sha256sum on the server;
    * a difference rejects with EINTEGRITY and the destination keeps its old content (default 'off').
    */
-  verify?: 'off' | 'read-back' | 'allow-exec';
+  verify?: 'off' | 'on' | 'allow-exec';
 }
 
 /**

@@ -566,14 +566,15 @@ pub extern "C" fn psftp_transfer_opts_set_on_error(
 /// `mode` of psftp_transfer_opts_set_verify(): no check beyond sizes
 /// (default).
 pub const PSFTP_VERIFY_OFF: c_int = 0;
-/// Compare SHA-256 digests of each file and its copy, reading the remote
-/// side back (it crosses the link twice).
-pub const PSFTP_VERIFY_READ_BACK: c_int = 1;
-/// As PSFTP_VERIFY_READ_BACK, but the remote digest comes from
-/// `sha256sum` (or `md5sum`) run on the server over an exec channel when
-/// that works, so the file is read there instead of sent again. Only where
-/// SFTP paths are the shell's paths (no chroot, not an SFTP-only account):
-/// a failing command falls back to reading back.
+/// Compare digests of each file and its copy: the server's own (the
+/// check-file-handle extension, or paramiko's check-file) when it offers
+/// one, else SHA-256 of the file read back (it crosses the link twice).
+pub const PSFTP_VERIFY_ON: c_int = 1;
+/// As PSFTP_VERIFY_ON, but where the server offers no check-file the
+/// remote digest comes from `sha256sum` (or `md5sum`) run on the server
+/// over an exec channel when that works, so the file is read there instead
+/// of sent again. Only where SFTP paths are the shell's paths (no chroot,
+/// not an SFTP-only account): a failing command falls back to reading back.
 pub const PSFTP_VERIFY_ALLOW_EXEC: c_int = 2;
 
 /// Verified transfers (PSFTP_VERIFY_*): get, put and the tree operations
@@ -590,7 +591,7 @@ pub extern "C" fn psftp_transfer_opts_set_verify(
     with_xopts(opts, |o| {
         o.verify = match mode {
             PSFTP_VERIFY_OFF => Verify::Off,
-            PSFTP_VERIFY_READ_BACK => Verify::ReadBack,
+            PSFTP_VERIFY_ON => Verify::On,
             PSFTP_VERIFY_ALLOW_EXEC => Verify::AllowExec,
             m => {
                 return Err(Error::invalid_arg(

@@ -29,12 +29,14 @@ pub enum Verify {
     /// No check beyond the sizes (the default).
     #[default]
     Off,
-    /// Compare SHA-256 digests: the remote side's by reading the file back.
-    ReadBack,
-    /// As ReadBack, but the remote digest from `sha256sum` (or `md5sum`)
-    /// run on the server over an exec channel when that works, which reads
-    /// the file there instead of sending it again. Only for servers where
-    /// SFTP paths are shell paths (no chroot, no SFTP-only account).
+    /// Compare digests: the server's (check-file) when offered, else of
+    /// the file read back.
+    On,
+    /// As On, but without check-file the remote digest from `sha256sum`
+    /// (or `md5sum`) run on the server over an exec channel when that
+    /// works, which reads the file there instead of sending it again. Only
+    /// for servers where SFTP paths are shell paths (no chroot, no
+    /// SFTP-only account).
     AllowExec,
 }
 

@@ -146,7 +146,7 @@ TEST(Transfer, VerifyCatchesAFileAlteredOnTheServerAndRetriesAreOptions) {
     EXPECT_THROW(sftp.get(rdir / "src", ldir.path() / "dst", alter, false, &opts), psftp::IntegrityError);
     EXPECT_EQ(read_file(ldir.path() / "dst"), "old");
     put_remote_file(rdir / "src", data);
-    opts.set_verify(PSFTP_VERIFY_READ_BACK);
+    opts.set_verify(PSFTP_VERIFY_ON);
     sftp.get(rdir / "src", ldir.path() / "dst", nullptr, false, &opts);
     EXPECT_EQ(read_file(ldir.path() / "dst"), data);
     EXPECT_EQ(sftp.last_retries(), 0);

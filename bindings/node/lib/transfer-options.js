@@ -11,7 +11,7 @@ const args = require('./args');
 const SYMLINKS = { skip: 0, follow: 1, copy: 2, 'copy-all': 3 };
 const ON_ERROR = { stop: 0, continue: 1 };
 // PSFTP_VERIFY_*.
-const VERIFY = { off: 0, 'read-back': 1, 'allow-exec': 2 };
+const VERIFY = { off: 0, on: 1, 'allow-exec': 2 };
 
 function oneOf(table) {
   const names = Object.keys(table);

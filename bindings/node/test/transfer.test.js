@@ -389,7 +389,7 @@ test('verify catches a file altered on the server during a get; retries are opti
   ]);
   assert.equal(fs.readFileSync(local, 'utf8'), 'old');
   putRemoteFile(remote, data);
-  await sftp.get(remote, local, { verify: 'read-back', retries: 2, retryDelay: 0.1 });
+  await sftp.get(remote, local, { verify: 'on', retries: 2, retryDelay: 0.1 });
   assert.ok(fs.readFileSync(local).equals(data));
   assert.equal(sftp.lastRetries, 0);
   await assert.rejects(sftp.get(remote, local, { verify: 'maybe' }), TypeError);

@@ -858,7 +858,8 @@ class Connection:
         connections a large file may use on a slow link, ``retries``
         reconnects and continues after the link failed (first after
         ``retry_delay`` seconds, doubled each time; see last_retries),
-        ``verify`` ("read-back", or "allow-exec": sha256sum on the server)
+        ``verify`` ("on": the server's check-file digest or a read-back;
+        "allow-exec": also sha256sum on the server)
         checks the copy before it is put in place (IntegrityError if it
         differs; the old file stays)."""
         state = _calls.CallState()

@@ -139,7 +139,7 @@ def test_verify_catches_a_file_altered_on_the_server_and_retries_are_keywords(
         sftp.get(src, str(dest), callback=alter, verify="allow-exec", retries=2)
     assert dest.read_bytes() == b"old", "the destination keeps its old content"
     make_remote(src, data, rdir)
-    sftp.get(src, str(dest), verify="read-back", retries=2, retry_delay=0.1)
+    sftp.get(src, str(dest), verify="on", retries=2, retry_delay=0.1)
     assert dest.read_bytes() == data and sftp.last_retries == 0
     with pytest.raises(ValueError, match="verify"):
         sftp.get(src, str(dest), verify="maybe")
