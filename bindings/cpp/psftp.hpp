@@ -98,6 +98,9 @@ enum class Errc : int {
     /// returned std::nullopt (CallbackStopped). The other callbacks stop by
     /// throwing, and that exception comes out instead.
     user = PSFTP_E_USER,
+    /// A verified transfer's copy differs from its source
+    /// (TransferOpts::set_verify); the destination keeps its old content.
+    integrity = PSFTP_E_INTEGRITY,
 };
 
 } // namespace psftp
@@ -139,6 +142,7 @@ public:
         case Errc::unsupported: return "not supported by the server";
         case Errc::dir_not_empty: return "directory not empty";
         case Errc::user: return "stopped by a callback";
+        case Errc::integrity: return "the verified copy differs from its source";
         }
         return code == PSFTP_OK ? "success" : "unknown psftp error " + std::to_string(code);
     }
@@ -274,6 +278,7 @@ using Panic = CodeError<Errc::panic>;
 using Unsupported = CodeError<Errc::unsupported>;
 using DirectoryNotEmpty = CodeError<Errc::dir_not_empty>;
 using CallbackStopped = CodeError<Errc::user>;
+using IntegrityError = CodeError<Errc::integrity>;
 
 /// Throws the exception type of `code` with `message` (and the failed
 /// entries of a tree operation).
@@ -301,6 +306,7 @@ using CallbackStopped = CodeError<Errc::user>;
     case Errc::unsupported: throw Unsupported(message, std::move(failures), os_errno);
     case Errc::dir_not_empty: throw DirectoryNotEmpty(message, std::move(failures), os_errno);
     case Errc::user: throw CallbackStopped(message, std::move(failures), os_errno);
+    case Errc::integrity: throw IntegrityError(message, std::move(failures), os_errno);
     }
     throw Error(code, message, std::move(failures), os_errno);
 }
@@ -1042,6 +1048,22 @@ public:
     }
     TransferOpts& set_fsync(bool fsync) {
         check(psftp_transfer_opts_set_fsync(handle(), fsync));
+        return *this;
+    }
+    /// Reconnect and go on up to `retries` times (0 to 1000, default 0)
+    /// after the link failed, waiting `delay_seconds` first (doubled each
+    /// time, at most 60 s); part files are continued, completed files of a
+    /// tree skipped. Connection::last_retries() says how many happened.
+    TransferOpts& set_retries(int retries, double delay_seconds = 1.0) {
+        check(psftp_transfer_opts_set_retries(handle(), retries, delay_seconds));
+        return *this;
+    }
+    /// Check each file against its source before it is put in place
+    /// (PSFTP_VERIFY_OFF, _ON: check-file or read back, _ALLOW_EXEC: also sha256sum on the
+    /// server when that works); a difference throws IntegrityError and
+    /// the destination keeps its old content.
+    TransferOpts& set_verify(int mode) {
+        check(psftp_transfer_opts_set_verify(handle(), mode));
         return *this;
     }
     /// Connections working at once (1 to 64, default 4) in tree
@@ -1937,6 +1959,9 @@ public:
     /// The last failure on this connection from any thread ("" if none).
     std::string last_error() const { return detail::take_string(psftp_conn_last_error(handle())); }
     int last_error_code() const noexcept { return psftp_conn_last_error_code(handle()); }
+    /// Retries (reconnects) of the last get, put or tree operation on this
+    /// connection to finish.
+    int last_retries() const noexcept { return psftp_conn_last_retries(handle()); }
 
 private:
     using PathFn = int (*)(psftp_conn*, const char*);

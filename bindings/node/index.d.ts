@@ -32,7 +32,8 @@ export type ErrorCode =
   | 'EPANIC'
   | 'EUNSUPPORTED'
   | 'ENOTEMPTY'
-  | 'EUSER';
+  | 'EUSER'
+  | 'EINTEGRITY';
 
 export declare const codes: Readonly<Record<ErrorCode, number>>;
 
@@ -269,6 +270,20 @@ export interface TransferOptions {
   resume?: boolean;
   /** Flush to stable storage before the rename (default false). */
   fsync?: boolean;
+  /**
+   * Reconnect and go on up to this many times (0 to 1000, default 0) after the link failed
+   * (ECONNLOST, ETIMEDOUT), continuing part files and skipping completed files of a tree.
+   */
+  retries?: number;
+  /** Seconds before the first retry (default 1), doubled each time up to 60. */
+  retryDelay?: number;
+  /**
+   * Check each file against its source before it is put in place: 'on' compares digests, the
+   * server's (check-file) when offered, else reading the file back; 'allow-exec' also asks
+   * sha256sum on the server;
+   * a difference rejects with EINTEGRITY and the destination keeps its old content (default 'off').
+   */
+  verify?: 'off' | 'on' | 'allow-exec';
 }
 
 /**
@@ -488,6 +503,8 @@ export declare class Connection {
   interrupt(): void;
   /** true once interrupt() ran, or an AbortSignal had to interrupt a call. */
   readonly interrupted: boolean;
+  /** Retries (reconnects) of the last get, put or tree operation to finish. */
+  readonly lastRetries: number;
 
   remoteServerKey(): Promise<HostKey>;
   remote_server_key(): Promise<HostKey>;

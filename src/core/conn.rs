@@ -3,14 +3,14 @@
 //! safe to share between threads.
 
 use std::cell::RefCell;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Duration;
 
 use parking_lot::ReentrantMutex;
 use ssh2::MethodType;
 
-use super::connect::{establish, millis, ConnectSpec};
+use super::connect::{establish, millis, ConnectSpec, Established};
 use super::hostkeys::ServerKey;
 use super::liveness::Liveness;
 use super::log::Logger;
@@ -93,6 +93,8 @@ pub struct Connection {
     /// connections (the log has its own reference).
     redactor: Redactor,
     interrupted: AtomicBool,
+    /// Retries of the last get, put or tree operation to finish.
+    last_retries: AtomicU32,
     /// How many `lock` calls are not yet matched by `unlock`; only the
     /// thread holding the state lock changes it.
     explicit_locks: AtomicUsize,
@@ -192,6 +194,25 @@ fn keep_alive_if_idle(state: &ReentrantMutex<RefCell<State>>) -> Option<Result<(
     Some(st.sftp.keep_alive_idle())
 }
 
+/// Open the SFTP channel on a new session, within the connect deadline
+/// and watched for stalls and a silent server; also the keepalive
+/// thread's tick, if keepalives are on.
+fn open_watched_channel(
+    est: &Established,
+    stall: Option<Duration>,
+    timeout: Option<Duration>,
+) -> Result<(SftpChannel, Option<Duration>)> {
+    let (keepalive, count_max) = est.keepalive.unzip();
+    let live = Liveness::new(&est.peer, stall, timeout, keepalive, count_max.unwrap_or(0));
+    let tick = live.tick();
+    est.session.set_timeout(millis(est.watchdog.remaining()));
+    let sftp = SftpChannel::open(&est.session, &est.peer, Some(live))
+        .map_err(|e| est.watchdog.explain(e, &est.peer))?;
+    est.watchdog.finish();
+    est.session.set_timeout(millis(timeout));
+    Ok((sftp, tick))
+}
+
 impl Connection {
     /// pysftp `Connection(host, username, private_key, password, port,
     /// private_key_pass, cnopts=..., default_path=...)`.
@@ -214,6 +235,17 @@ impl Connection {
             );
             return Err(Error::new(ErrorKind::Unsupported, why));
         }
+        Connection::connect_with_log(
+            self.again_spec(),
+            self.log.clone(),
+            self.redactor.clone(),
+            cutter,
+        )
+    }
+
+    /// How to connect again to this connection's server (extra
+    /// connections, a reconnect): the same route and credentials.
+    fn again_spec(&self) -> ConnectSpec {
         let mut spec = ConnectSpec {
             default_path: None,
             ..self.spec.clone()
@@ -230,7 +262,79 @@ impl Connection {
         if let Some(t) = spec.cnopts.timeout {
             spec.cnopts.connect_timeout = Some(spec.cnopts.connect_timeout.map_or(t, |c| c.min(t)));
         }
-        Connection::connect_with_log(spec, self.log.clone(), self.redactor.clone(), cutter)
+        spec
+    }
+
+    /// How many times the last get, put or tree operation on this
+    /// connection to finish reconnected (from any thread).
+    pub fn last_retries(&self) -> u32 {
+        self.last_retries.load(Ordering::SeqCst)
+    }
+
+    /// Record a transfer call's retries, here and for the calling thread.
+    pub(crate) fn note_retries(&self, n: u32) {
+        self.last_retries.store(n, Ordering::SeqCst);
+        super::retry::set_last_retries(n);
+    }
+
+    /// Whether an earlier failure broke the session (a reconnect may mend it).
+    pub fn is_broken(&self) -> bool {
+        self.with_state_even_if_broken(|st| Ok(!st.closed && st.sftp.check_usable().is_err()))
+            .unwrap_or(false)
+    }
+
+    /// After the link failed: a new session to the same server by the same
+    /// route, with the keys this connection verified and its credentials,
+    /// in place of the broken one (transfer retries). The working
+    /// directory, timeout and cd stack carry over, so the caller's handle
+    /// works again. Refused after close, interrupt or a panic, while
+    /// sftp_client's raw session is in use, and where no second login is
+    /// possible (the application's socket, keyboard-interactive).
+    pub fn reconnect(&self) -> Result<()> {
+        if let Some(why) = self.sole_connection() {
+            return Err(Error::new(ErrorKind::Unsupported, why));
+        }
+        self.refuse_poisoned()?;
+        let guard = self.state.lock();
+        let mut st = guard.try_borrow_mut().map_err(|_| {
+            Error::invalid_arg("conn", "is in use by an unfinished call on this thread")
+        })?;
+        if st.closed || self.is_interrupted() {
+            return Err(Error::new(
+                ErrorKind::ConnectionLost,
+                format!("connection to {} is closed or interrupted", self.info.peer),
+            ));
+        }
+        if !st.raw_sftp.0.is_null() {
+            return Err(Error::new(
+                ErrorKind::Unsupported,
+                "no reconnect while the raw libssh2 session of psftp_sftp_client is in use",
+            ));
+        }
+        // The old route's sockets are dead: shut them, so nothing waits on
+        // them, and register the new route's with the same cutter, so an
+        // interrupt from now on reaches it.
+        self.cutter.drop_sockets();
+        let spec = self.again_spec();
+        let est = establish(
+            &spec,
+            self.log.as_ref(),
+            &self.redactor,
+            self.cutter.clone(),
+        )
+        .map_err(|e| self.redactor.scrub_error(e))?;
+        let (sftp, _) = open_watched_channel(&est, spec.cnopts.stall_timeout, st.timeout)?;
+        drop(std::mem::replace(&mut st.sftp, sftp));
+        let old = self
+            .link
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .replace(est.link);
+        if let Some(mut old) = old {
+            old.close();
+        }
+        log_to!(self.log, "reconnected to {}", self.info.peer);
+        Ok(())
     }
 
     /// Why this connection can have no extra connections, if so: tree and
@@ -278,20 +382,8 @@ impl Connection {
             log_to!(log, "connect failed: {e}");
         })?;
         let peer = est.peer.clone();
-        let (keepalive, count_max) = est.keepalive.unzip();
-        let live = Liveness::new(
-            &peer,
-            spec.cnopts.stall_timeout,
-            spec.cnopts.timeout,
-            keepalive,
-            count_max.unwrap_or(0),
-        );
-        let tick = live.tick();
-        est.session.set_timeout(millis(est.watchdog.remaining()));
-        let mut sftp = SftpChannel::open(&est.session, &peer, Some(live))
-            .map_err(|e| est.watchdog.explain(e, &peer))?;
-        est.watchdog.finish();
-        est.session.set_timeout(millis(spec.cnopts.timeout));
+        let (mut sftp, tick) =
+            open_watched_channel(&est, spec.cnopts.stall_timeout, spec.cnopts.timeout)?;
         log_to!(
             log,
             "SFTP channel open; server '{}', extensions: {}",
@@ -326,6 +418,7 @@ impl Connection {
             kbdint_asked: est.kbdint_asked,
             redactor: redactor.clone(),
             interrupted: AtomicBool::new(false),
+            last_retries: AtomicU32::new(0),
             explicit_locks: AtomicUsize::new(0),
             poisoned,
             log,
