@@ -154,14 +154,16 @@ test('transfer options: atomic false writes in place, resume continues a part fi
   await sftp.put(local, remote);
   assert.notEqual(fs.statSync(remote).ino, ino, 'atomic by default: renamed into place');
 
-  const data = pattern(2 * MiB, 5);
+  // Large enough that the progress sample (every 10 ms on the event loop)
+  // that says stop comes while the get still runs.
+  const data = pattern(64 * MiB, 5);
   const src = path.join(rdir, 'src');
   const dst = path.join(ldir, 'dst');
   const part = path.join(ldir, '.dst.psftp.part');
   putRemoteFile(src, data);
   // A part file nothing vouches for (no record of its source) is not
   // resumed: none of its bytes reach the copy.
-  const stale = Buffer.from(data.subarray(0, MiB));
+  const stale = Buffer.from(data.subarray(0, 8 * MiB));
   stale.fill(0xee, 0, 16);
   fs.writeFileSync(part, stale);
   await sftp.get(src, dst, { resume: true });
