@@ -365,7 +365,9 @@ impl State {
             fsync: opts.fsync,
             ..Finish::default()
         };
-        let parts = split_with.map_or(1, |_| split::parts(size, self.sftp.min_rtt(), opts));
+        let parts = split_with.map_or(1, |_| {
+            split::parts(size, self.sftp.min_rtt(), opts, split::Direction::Put)
+        });
         if let (Some(conn), true) = (split_with, parts > 1) {
             conn.log(&format!("put '{}': {parts} connections", path.display()));
             let t = self.open_remote_target(dest, opts, None)?;
@@ -618,7 +620,9 @@ impl State {
             let mut t = LocalTarget::open(dest, opts, start, Some(&source))?;
             let size = attrs.size.unwrap_or(0);
             let parts = match split_with {
-                Some(_) if !t.in_place => split::parts(size, st.sftp.min_rtt(), opts),
+                Some(_) if !t.in_place => {
+                    split::parts(size, st.sftp.min_rtt(), opts, split::Direction::Get)
+                }
                 _ => 1,
             };
             let moved = match split_with {
