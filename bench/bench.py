@@ -93,7 +93,7 @@ FULL = dict(big_bytes=1 << 30, tree_dirs=20, tree_files_per_dir=100, file_bytes=
 QUICK = dict(big_bytes=32 << 20, tree_dirs=5, tree_files_per_dir=20, file_bytes=4096,
              walk_dirs=10, walk_files_per_dir=99, connects=3, reps=1, slow_reps=1,
              relay_test_bytes=64 << 20, timeout=150, server_bytes=4 << 20,
-            trees_sizes=[100, 300], trees_file_bytes=1024, trees_per_dir=100)
+            trees_sizes=[100, 200], trees_file_bytes=1024, trees_per_dir=100)
 
 
 class RunError(Exception):
@@ -132,6 +132,9 @@ class Bench:
         if args.tree_sizes:
             self.cfg["trees_sizes"] = [int(x) for x in args.tree_sizes.split(",")]
         self.relays = {}  # rtt ms -> (process, port, known_hosts file)
+        names = {"gcm": GCM, "chacha": CHACHA}
+        self.ciphers = [names[c.strip()] for c in args.ciphers.split(",")]
+        self.skip_clients = set(PY_CLIENTS) if args.no_python else set()
         self.errors = []
         self.cases = []
         self.sshd_dir = None
@@ -496,9 +499,10 @@ class Bench:
         remote_dst_rel = f"{self.remote_rel}/up/big.bin"
         remote_dst = os.path.join(self.remote_abs, "up", "big.bin")
         where = f"{via_relay} ms RTT" if via_relay else "loopback"
-        for cipher in ciphers:
+        for cipher in [c for c in ciphers if c in self.ciphers]:
             for op in ("get", "put"):
-                clients = clients_for(cipher, base, extra)
+                clients = [c for c in clients_for(cipher, base, extra)
+                           if c not in self.skip_clients]
                 case = {"workload": workload or ("big-rtt" if via_relay else "big"), "op": op,
                         "cipher": cipher, "rtt_ms": via_relay,
                         "bytes": n, "clients": clients,
@@ -544,7 +548,8 @@ class Bench:
             sftp_op = "get -r" if op == "get_r" else "put -r"
             case = {"workload": "tree-rtt" if via_relay else "tree", "op": op, "cipher": GCM,
                     "rtt_ms": via_relay, "files": d * f,
-                    "bytes": d * f * b, "clients": clients_for(GCM),
+                    "bytes": d * f * b,
+                    "clients": [c for c in clients_for(GCM) if c not in self.skip_clients],
                     "title": f"{op} {d * f} files x {human_bytes(b)} in {d} dirs, "
                              f"{SHORT[GCM]}, {where}",
                     "note": f"OpenSSH: sftp {sftp_op}; psftp: its default connections"}
@@ -1021,7 +1026,7 @@ def svg_chart(cases, meta, path):
               "psftp-py": "#17becf", "paramiko": "#d62728", "asyncssh": "#2ca02c"}
     bar_h, gap, label_w, bar_w, right = 14, 14, 330, 330, 200
     rows = [c for c in cases if c.get("median_seconds")]
-    height = 86 + sum(len(c["clients"]) * bar_h + gap + 16 for c in rows) + 30
+    height = 86 + 16 + sum(len(c["clients"]) * bar_h + gap + 16 for c in rows) + 30
     width = label_w + bar_w + right
     esc = lambda s: s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     o = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
@@ -1031,12 +1036,14 @@ def svg_chart(cases, meta, path):
          f'(higher is faster; bars scaled per row)</text>',
          f'<text x="10" y="38" fill="#444">{esc(meta[0])}</text>',
          f'<text x="10" y="54" fill="#444">{esc(meta[1])}</text>']
-    x = 10
+    x, ly = 10, 64
     for c in [cl for cl in ALL_CLIENTS if any(cl in r["clients"] for r in cases)]:
-        o.append(f'<rect x="{x}" y="64" width="12" height="12" fill="{colors[c]}"/>'
-                 f'<text x="{x + 16}" y="74">{LABEL[c]}</text>')
+        if x + 110 > width:  # the legend wraps
+            x, ly = 10, ly + 16
+        o.append(f'<rect x="{x}" y="{ly}" width="12" height="12" fill="{colors[c]}"/>'
+                 f'<text x="{x + 16}" y="{ly + 10}">{LABEL[c]}</text>')
         x += 110
-    y = 92
+    y = ly + 28
     for c in rows:
         o.append(f'<text x="10" y="{y + 10}" font-weight="bold">{esc(c["title"])}</text>')
         y += 16
@@ -1214,11 +1221,15 @@ def main():
     ap.add_argument("--render", metavar="RESULTS_JSON",
                     help="only redo table.md and chart.svg from a saved results.json "
                          "(next to it, or in --out)")
+    ap.add_argument("--ciphers", default="gcm,chacha", choices=["gcm,chacha", "gcm", "chacha"],
+                    help="ciphers of the big workloads (default gcm,chacha)")
+    ap.add_argument("--no-python", action="store_true",
+                    help="leave out the Python-level clients (psftp package, paramiko, asyncssh)")
     ap.add_argument("--big-bytes", type=int, default=0,
                     help="size of the big file (default 1 GiB, quick 32 MiB)")
     ap.add_argument("--tree-sizes", default="",
                     help="file counts of the trees workloads (default 2000,20000; "
-                         "quick 100,300), e.g. 2000,20000,200000")
+                         "quick 100,200), e.g. 2000,20000,200000")
     args = ap.parse_args()
     if args.render:
         with open(args.render) as f:
