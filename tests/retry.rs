@@ -169,8 +169,9 @@ fn a_get_cut_three_times_retries_and_is_byte_exact() {
 #[test]
 fn a_split_get_cut_twice_retries_and_starts_the_file_over() {
     const MIB: usize = 1024 * 1024;
-    // 3 ms each way: slow enough to split the file over 4 connections.
-    let relay = Relay::with_delay(server().port, std::time::Duration::from_millis(3));
+    // 20 ms each way: slow enough to split a download over 4 connections
+    // (downloads split from a 30 ms round trip).
+    let relay = Relay::with_delay(server().port, std::time::Duration::from_millis(20));
     let rdir = remote_scratch("retry-split");
     let data = pattern(96 * MIB, 9);
     put_remote_file(&rdir.join("big"), &data);

@@ -1067,8 +1067,8 @@ public:
         return *this;
     }
     /// Connections working at once (1 to 64, default 4) in tree
-    /// operations, and for get/put of a file of 64 MiB or more over a link
-    /// with a round trip of 5 ms or more; the extra ones use the same host,
+    /// operations, and for a file of 64 MiB or more: put over a link with a
+    /// round trip of 5 ms or more, get from 30 ms; the extra ones use the same host,
     /// credentials and options. 1 never opens extra connections.
     TransferOpts& set_parallelism(int connections) {
         check(psftp_transfer_opts_set_parallelism(handle(), connections));

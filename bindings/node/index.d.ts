@@ -298,8 +298,9 @@ export interface AbortOptions {
 }
 
 /**
- * Connections one file of 64 MiB or more may use over a link with a round
- * trip of 5 ms or more (1 to 64, default 4; 1 never opens extra ones).
+ * Connections one file of 64 MiB or more may use: a put over a link with a
+ * round trip of 5 ms or more, a get from 30 ms (1 to 64, default 4; 1 never
+ * opens extra ones).
  */
 export interface SplitOptions {
   parallelism?: number;

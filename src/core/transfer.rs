@@ -381,7 +381,9 @@ impl State {
             fsync: opts.fsync,
             ..Finish::default()
         };
-        let parts = split_with.map_or(1, |_| split::parts(size, self.sftp.min_rtt(), opts));
+        let parts = split_with.map_or(1, |_| {
+            split::parts(size, self.sftp.min_rtt(), opts, split::Direction::Put)
+        });
         // A split part file has holes where chunks were not yet written:
         // never one to continue.
         let opts = &TransferOpts {
@@ -637,7 +639,9 @@ impl State {
             let size = attrs.size.unwrap_or(0);
             let special = local::is_special(dest);
             let parts = match split_with {
-                Some(_) if !special => split::parts(size, st.sftp.min_rtt(), opts),
+                Some(_) if !special => {
+                    split::parts(size, st.sftp.min_rtt(), opts, split::Direction::Get)
+                }
                 _ => 1,
             };
             // A split part file has holes where chunks were not yet written:
