@@ -2051,6 +2051,29 @@ inline const char* stream_mode(std::ios_base::openmode mode) {
 }
 } // namespace detail
 
+/// The stream over a remote_streambuf that ifstream, ofstream and fstream
+/// are: `Always` is or-ed into the caller's mode (std::ifstream's `in`,
+/// std::ofstream's `out`), `Default` is the mode when none is given.
+template <class Stream, std::ios_base::openmode Always, std::ios_base::openmode Default>
+class remote_stream : public Stream {
+public:
+    remote_stream(Connection& sftp, const std::string& remote_file,
+                  std::ios_base::openmode mode = Default,
+                  std::size_t buffer_size = remote_streambuf::default_buffer_size)
+        : Stream(nullptr),
+          buf_(sftp.open(remote_file, detail::stream_mode(mode | Always)), buffer_size) {
+        this->init(&buf_);
+    }
+    remote_streambuf* rdbuf() const noexcept { return &buf_; }
+    bool is_open() const noexcept { return buf_.is_open(); }
+    /// Writes what is buffered and closes the file; throws psftp::Error
+    /// (call it after writing: the destructor cannot report a failure).
+    void close() { buf_.close(); }
+
+private:
+    mutable remote_streambuf buf_;
+};
+
 /// Reads a remote file as std::ifstream reads a local one:
 ///
 ///   psftp::ifstream in(sftp, "logs/app.log");
@@ -2059,65 +2082,23 @@ inline const char* stream_mode(std::ios_base::openmode mode) {
 /// Opening throws psftp::Error (NotFound, PermissionDenied, ...) with
 /// psftp's message instead of only setting failbit: the reason matters.
 /// See remote_streambuf for errors while reading.
-class ifstream : public std::istream {
-public:
-    ifstream(Connection& sftp, const std::string& remote_file,
-             std::ios_base::openmode mode = std::ios_base::in,
-             std::size_t buffer_size = remote_streambuf::default_buffer_size)
-        : std::istream(nullptr),
-          buf_(sftp.open(remote_file, detail::stream_mode(mode | std::ios_base::in)),
-               buffer_size) {
-        init(&buf_);
-    }
-    remote_streambuf* rdbuf() const noexcept { return &buf_; }
-    bool is_open() const noexcept { return buf_.is_open(); }
-    /// Closes the file; throws psftp::Error.
-    void close() { buf_.close(); }
-
-private:
-    mutable remote_streambuf buf_;
+class ifstream : public remote_stream<std::istream, std::ios_base::in, std::ios_base::in> {
+    using remote_stream::remote_stream;
 };
 
 /// Writes a remote file as std::ofstream writes a local one: created or
 /// truncated, or appended to with std::ios::app. Opening throws
 /// psftp::Error. close() reports whether the last bytes arrived (the
 /// destructor cannot): call it.
-class ofstream : public std::ostream {
-public:
-    ofstream(Connection& sftp, const std::string& remote_file,
-             std::ios_base::openmode mode = std::ios_base::out,
-             std::size_t buffer_size = remote_streambuf::default_buffer_size)
-        : std::ostream(nullptr),
-          buf_(sftp.open(remote_file, detail::stream_mode(mode | std::ios_base::out)),
-               buffer_size) {
-        init(&buf_);
-    }
-    remote_streambuf* rdbuf() const noexcept { return &buf_; }
-    bool is_open() const noexcept { return buf_.is_open(); }
-    /// Writes what is buffered and closes the file; throws psftp::Error.
-    void close() { buf_.close(); }
-
-private:
-    mutable remote_streambuf buf_;
+class ofstream : public remote_stream<std::ostream, std::ios_base::out, std::ios_base::out> {
+    using remote_stream::remote_stream;
 };
 
 /// Reads and writes a remote file as std::fstream does: in|out ("r+", the
 /// file must exist), with trunc ("w+") or app ("a+").
-class fstream : public std::iostream {
-public:
-    fstream(Connection& sftp, const std::string& remote_file,
-            std::ios_base::openmode mode = std::ios_base::in | std::ios_base::out,
-            std::size_t buffer_size = remote_streambuf::default_buffer_size)
-        : std::iostream(nullptr),
-          buf_(sftp.open(remote_file, detail::stream_mode(mode)), buffer_size) {
-        init(&buf_);
-    }
-    remote_streambuf* rdbuf() const noexcept { return &buf_; }
-    bool is_open() const noexcept { return buf_.is_open(); }
-    void close() { buf_.close(); }
-
-private:
-    mutable remote_streambuf buf_;
+class fstream : public remote_stream<std::iostream, std::ios_base::openmode{},
+                                     std::ios_base::in | std::ios_base::out> {
+    using remote_stream::remote_stream;
 };
 
 // --------------------------------------------------------- module helpers
