@@ -22,6 +22,7 @@ import os
 import platform
 import pwd
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -33,6 +34,7 @@ from datetime import datetime, timezone
 BENCH = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(BENCH)
 PSFTP_BENCH = os.path.join(BENCH, "build", "psftp_bench")
+GOSFTP_BENCH = os.path.join(BENCH, "build", "gosftp_bench")
 RELAY = os.path.join(BENCH, "build", "relay")
 VENV_PY = os.path.join(BENCH, ".venv", "bin", "python")
 PYSFTP_BENCH = os.path.join(BENCH, "pysftp_bench.py")
@@ -44,30 +46,59 @@ CLIENTS = ["psftp", "openssh", "pysftp"]
 # the Python clients a Python user would pick (bench/py_bench.py).
 PY_BENCH = os.path.join(BENCH, "py_bench.py")
 PY_CLIENTS = ["psftp-py", "paramiko", "asyncssh"]
-ALL_CLIENTS = CLIENTS + PY_CLIENTS
+# Peers tuned as power users tune them (issue 20; settings in
+# bench/README.md, "The clients"): rclone, lftp, a Go pkg/sftp client.
+PEERS = ["rclone", "lftp", "gosftp"]
+ALL_CLIENTS = CLIENTS + PEERS + PY_CLIENTS
 LABEL = {"psftp": "psftp", "openssh": "OpenSSH sftp", "pysftp": "pysftp",
-         "psftp-py": "psftp (Python)", "paramiko": "paramiko", "asyncssh": "asyncssh"}
+         "psftp-py": "psftp (Python)", "paramiko": "paramiko", "asyncssh": "asyncssh",
+         "rclone": "rclone", "lftp": "lftp", "gosftp": "Go pkg/sftp"}
+# The best settings found for each peer on this machine (bench/README.md
+# says how they were chosen).
+RCLONE_STREAMS = 4        # --multi-thread-streams (downloads of one file)
+RCLONE_CHUNK = "255Ki"    # --sftp-chunk-size (OpenSSH takes up to 255 KiB)
+RCLONE_CONCURRENCY = 64   # --sftp-concurrency (requests in flight per file)
+RCLONE_TRANSFERS = 32     # --transfers / --checkers (trees)
+LFTP_PGET = 4             # pget -n
+LFTP_PARALLEL = 16        # mirror --parallel
+LFTP_IN_FLIGHT = 64       # sftp:max-packets-in-flight
+LFTP_READ = 261120        # sftp:size-read (255 KiB); size-write stays 32 KiB:
+                          # lftp 4.9.2's put stalls with larger writes
+GO_REQUESTS = 64          # MaxConcurrentRequestsPerFile
+GO_PACKET = 261120        # MaxPacketUnchecked (255 KiB, what OpenSSH takes)
+GO_WORKERS = 64           # files at once in trees
 GCM = "aes128-gcm@openssh.com"
 CHACHA = "chacha20-poly1305@openssh.com"
 SHORT = {GCM: "aes128-gcm", CHACHA: "chacha20-poly1305"}
 # paramiko 3.5 (and so pysftp) has no chacha20-poly1305@openssh.com.
 PYSFTP_CIPHERS = {GCM}
-CIPHERS_OF = {"pysftp": PYSFTP_CIPHERS, "paramiko": PYSFTP_CIPHERS}
+# rclone 1.60 has no cipher option: Go's x/crypto picks aes128-gcm first.
+CIPHERS_OF = {"pysftp": PYSFTP_CIPHERS, "paramiko": PYSFTP_CIPHERS, "rclone": {GCM}}
 
 
-def clients_for(cipher, base=CLIENTS):
-    """The clients of a case: `base` plus the Python-level ones, each only
-    where it has the cipher."""
-    return [c for c in list(base) + PY_CLIENTS if cipher in CIPHERS_OF.get(c, {cipher})]
-WORKLOADS = ["big", "tree", "walktree", "connect", "servers", "big-rtt", "tree-rtt"]
+def clients_for(cipher, base=CLIENTS, extra=PEERS + PY_CLIENTS):
+    """The clients of a case: `base` plus the peers and the Python-level
+    ones, each only where it has the cipher."""
+    return [c for c in list(base) + list(extra) if cipher in CIPHERS_OF.get(c, {cipher})]
+
+
+WORKLOADS = ["big", "tree", "walktree", "connect", "servers", "big-rtt", "tree-rtt",
+             "big-rtt100", "trees", "trees-rtt"]
 
 
 FULL = dict(big_bytes=1 << 30, tree_dirs=20, tree_files_per_dir=100, file_bytes=4096,
             walk_dirs=100, walk_files_per_dir=99, connects=10, reps=3, slow_reps=1,
-            relay_test_bytes=1 << 30, timeout=1800, server_bytes=64 << 20)
+            relay_test_bytes=1 << 30, timeout=1800, server_bytes=64 << 20,
+            trees_sizes=[2000, 20000], trees_file_bytes=1024, trees_per_dir=100)
 QUICK = dict(big_bytes=32 << 20, tree_dirs=5, tree_files_per_dir=20, file_bytes=4096,
              walk_dirs=10, walk_files_per_dir=99, connects=3, reps=1, slow_reps=1,
-             relay_test_bytes=64 << 20, timeout=150, server_bytes=4 << 20)
+             relay_test_bytes=64 << 20, timeout=150, server_bytes=4 << 20,
+            trees_sizes=[100, 200], trees_file_bytes=1024, trees_per_dir=100)
+
+
+# Where a --quick run includes the peers (gcm only): enough to check that
+# each of their commands works, and quick stays quick.
+QUICK_PEER_WORKLOADS = ("big", "big-rtt100", "trees", "trees-rtt")
 
 
 class RunError(Exception):
@@ -101,9 +132,16 @@ class Bench:
         if args.slow_reps:
             self.cfg["slow_reps"] = args.slow_reps
         self.rtt_ms = args.rtt_ms
+        if args.big_bytes:
+            self.cfg["big_bytes"] = args.big_bytes
+        if args.tree_sizes:
+            self.cfg["trees_sizes"] = [int(x) for x in args.tree_sizes.split(",")]
+        self.relays = {}  # rtt ms -> (process, port, known_hosts file)
+        names = {"gcm": GCM, "chacha": CHACHA}
+        self.ciphers = [names[c.strip()] for c in args.ciphers.split(",")]
+        self.skip_clients = set(PY_CLIENTS) if args.no_python else set()
         self.errors = []
         self.cases = []
-        self.relay_proc = None
         self.sshd_dir = None
         self.work = None
         self.remote_abs = None
@@ -157,25 +195,32 @@ class Bench:
             for n in filenames:
                 os.chown(os.path.join(dirpath, n), self.uid, self.gid)
 
-    def start_relay(self):
-        if self.relay_proc:
+    def start_relay(self, rtt_ms):
+        """A relay adding `rtt_ms` of round trip in front of the sshd."""
+        if rtt_ms in self.relays:
             return
         # The relay's lifetime bounds it even if this harness dies.
         lifetime = 7200 if not self.args.quick else 600
-        self.relay_proc = subprocess.Popen(
-            [RELAY, "serve", "0", str(self.port), str(self.rtt_ms // 2), str(lifetime)],
+        proc = subprocess.Popen(
+            [RELAY, "serve", "0", str(self.port), str(rtt_ms // 2), str(lifetime)],
             stdout=subprocess.PIPE, text=True)
-        self.relay_port = int(self.relay_proc.stdout.readline().strip())
-        self.known_hosts_relay = os.path.join(self.work, "known_hosts_relay")
-        with open(self.known_hosts) as f, open(self.known_hosts_relay, "w") as g:
-            g.write(f.read().replace(f"[127.0.0.1]:{self.port}",
-                                     f"[127.0.0.1]:{self.relay_port}"))
-        log(f"latency relay on 127.0.0.1:{self.relay_port} -> {self.port}, "
-            f"{self.rtt_ms // 2} ms each way")
+        port = int(proc.stdout.readline().strip())
+        kh = os.path.join(self.work, f"known_hosts_relay{rtt_ms}")
+        with open(self.known_hosts) as f, open(kh, "w") as g:
+            g.write(f.read().replace(f"[127.0.0.1]:{self.port}", f"[127.0.0.1]:{port}"))
+        self.relays[rtt_ms] = (proc, port, kh)
+        log(f"latency relay on 127.0.0.1:{port} -> {self.port}, {rtt_ms // 2} ms each way")
 
-    def relay_selftest(self):
+    def endpoint(self, rtt_ms):
+        """(port, known_hosts) of the sshd, through the relay of `rtt_ms`
+        (0: directly)."""
+        if not rtt_ms:
+            return self.port, self.known_hosts
+        return self.relays[rtt_ms][1], self.relays[rtt_ms][2]
+
+    def relay_selftest(self, rtt_ms):
         n = self.cfg["relay_test_bytes"]
-        out = run_cmd([RELAY, "selftest", str(self.rtt_ms // 2), str(n)], 300)
+        out = run_cmd([RELAY, "selftest", str(rtt_ms // 2), str(n)], 300)
         if out.returncode != 0:
             raise RunError("relay selftest failed: " + out.stderr)
         r = json.loads(out.stdout)
@@ -186,12 +231,12 @@ class Bench:
     def cleanup(self):
         if self.matrix_dir:
             subprocess.run(["bash", MATRIX_SH, "stop", self.matrix_dir], capture_output=True)
-        if self.relay_proc:
-            self.relay_proc.terminate()
+        for proc, _port, _kh in self.relays.values():
+            proc.terminate()
             try:
-                self.relay_proc.wait(10)
+                proc.wait(10)
             except subprocess.TimeoutExpired:
-                self.relay_proc.kill()
+                proc.kill()
         if self.sshd_dir:
             subprocess.run(["bash", SSHD_SH, "stop", self.sshd_dir], capture_output=True)
         if self.remote_abs and os.path.isdir(self.remote_abs):
@@ -254,9 +299,10 @@ class Bench:
 
     # ---------------------------------------------------------------- clients
     def client_cmd(self, client, op, argv, cipher, via_relay, server=None):
-        port = self.relay_port if via_relay else self.port
+        port, kh = self.endpoint(via_relay)
+        if client in PEERS:
+            return self.peer_cmd(client, op, argv, cipher, port, kh, server)
         if client == "psftp":
-            kh = self.known_hosts_relay if via_relay else self.known_hosts
             if server:
                 port, kh = server["port"], server["known_hosts"]
             return [PSFTP_BENCH, op, *argv, "--port", str(port),
@@ -268,28 +314,83 @@ class Bench:
                     "--key", self.key, "--known-hosts", self.known_hosts_bare,
                     "--cipher", cipher]
         if client in PY_CLIENTS:
-            kh = self.known_hosts_relay if via_relay else self.known_hosts
             return [VENV_PY, PY_BENCH, "--client", client, op, *argv, "--port", str(port),
                     "--user", self.user, "--key", self.key, "--known-hosts", kh,
                     "--cipher", cipher]
         raise ValueError(client)
 
-    def sftp_cmd(self, batch, cipher, via_relay, server=None):
-        port = self.relay_port if via_relay else self.port
-        kh = self.known_hosts_relay if via_relay else self.known_hosts
-        key, user = self.key, self.user
-        if server:
-            port, kh, key, user = server["port"], server["known_hosts"], server["key"], server["user"]
-        return ["sftp", "-q", "-b", batch, "-F", "/dev/null",
+    def ssh_options(self, kh, key, cipher):
+        """What OpenSSH's sftp and lftp's ssh are given: no config, the key,
+        a checked host key, the cipher."""
+        return ["-F", "/dev/null",
                 "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes",
                 "-o", f"UserKnownHostsFile={kh}", "-o", "GlobalKnownHostsFile=/dev/null",
                 "-o", "IdentitiesOnly=yes", "-o", "IdentityAgent=none", "-i", key,
-                "-o", f"Ciphers={cipher}", "-P", str(port), f"{user}@127.0.0.1"]
+                "-o", f"Ciphers={cipher}"]
+
+    def peer_cmd(self, client, op, argv, cipher, port, kh, server=None):
+        """rclone, lftp or the Go pkg/sftp client, with the settings at the
+        top of this file. get_r FROM TO and put_r FROM TO copy the contents
+        of FROM into TO; remote paths are relative to the login directory."""
+        user, key = self.user, self.key
+        if server:
+            port, kh, user, key = server["port"], server["known_hosts"], server["user"], server["key"]
+        src, dst = argv
+        if client == "gosftp":
+            return [GOSFTP_BENCH, op, src, dst, "-port", str(port), "-user", user, "-key", key,
+                    "-known-hosts", kh, "-cipher", cipher, "-requests", str(GO_REQUESTS),
+                    "-packet", str(GO_PACKET), "-workers", str(GO_WORKERS)]
+        if client == "rclone":
+            # On-the-fly remote: no config file; no remote md5sum/sha1sum
+            # commands (psftp checks sizes, not hashes) and no SETSTAT of
+            # the mtime after each file (psftp_bench does not preserve it).
+            remote = (f":sftp,host=127.0.0.1,port={port},user={user},key_file={key},"
+                      f"known_hosts_file={kh},disable_hashcheck=true,shell_type=none,"
+                      f"set_modtime=false,chunk_size={RCLONE_CHUNK},"
+                      f"concurrency={RCLONE_CONCURRENCY}:")
+            if op in ("get", "get_r"):
+                src = remote + src
+            else:
+                dst = remote + dst
+            verb = "copyto" if op in ("get", "put") else "copy"
+            return ["rclone", verb, src, dst, "-q", "--config", "/dev/null",
+                    "--multi-thread-streams", str(RCLONE_STREAMS), "--multi-thread-cutoff", "1Mi",
+                    "--transfers", str(RCLONE_TRANSFERS), "--checkers", str(RCLONE_TRANSFERS),
+                    "--no-check-dest", "--retries", "1", "--low-level-retries", "1"]
+        if client == "lftp":
+            ssh = " ".join(["ssh", "-a", "-x", *self.ssh_options(kh, key, cipher)])
+            verb = {"get": f"pget -n {LFTP_PGET} {src} -o {dst}", "put": f"put {src} -o {dst}",
+                    "get_r": f"mirror --parallel={LFTP_PARALLEL} {src} {dst}",
+                    "put_r": f"mirror -R --parallel={LFTP_PARALLEL} {src} {dst}"}[op]
+            script = (f"set sftp:connect-program '{ssh}'; "
+                      f"set sftp:max-packets-in-flight {LFTP_IN_FLIGHT}; "
+                      f"set sftp:size-read {LFTP_READ}; set cmd:fail-exit yes; "
+                      f"set net:max-retries 1; set net:timeout 60; "
+                      f"open -u {user}, -p {port} sftp://127.0.0.1; {verb}")
+            return ["lftp", "-c", script]
+        raise ValueError(client)
+
+    def sftp_cmd(self, batch, cipher, via_relay, server=None):
+        port, kh = self.endpoint(via_relay)
+        key, user = self.key, self.user
+        if server:
+            port, kh, key, user = server["port"], server["known_hosts"], server["key"], server["user"]
+        return ["sftp", "-q", "-b", batch, *self.ssh_options(kh, key, cipher),
+                "-P", str(port), f"{user}@127.0.0.1"]
 
     def run_one(self, client, op, argv, cipher, via_relay, sftp_batch=None, server=None):
         """One timed session (against `server`, a matrix server, when
-        given). Returns the client's result dict."""
+        given). Returns the client's result dict, with `cpu_seconds`: user +
+        system time of the client process and the children it waited for
+        (sftp's ssh; lftp's ssh only if lftp reaps it)."""
         os.sync()  # write-back of the previous run is not charged to this one
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        r = self.run_client(client, op, argv, cipher, via_relay, sftp_batch, server)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        r["cpu_seconds"] = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        return r
+
+    def run_client(self, client, op, argv, cipher, via_relay, sftp_batch, server):
         timeout = self.cfg["timeout"]
         if client == "openssh":
             batch = os.path.join(self.work, "batch")
@@ -303,6 +404,13 @@ class Bench:
                 raise RunError(f"sftp exited {out.returncode}: {out.stderr.strip()[-500:]}")
             return {"seconds": dt}
         cmd = self.client_cmd(client, op, argv, cipher, via_relay, server)
+        if client in ("rclone", "lftp"):  # timed from outside, like sftp
+            t0 = time.monotonic()
+            out = run_cmd(cmd, timeout)
+            dt = time.monotonic() - t0
+            if out.returncode != 0:
+                raise RunError(f"{client} exited {out.returncode}: {out.stderr.strip()[-500:]}")
+            return {"seconds": dt}
         # The psftp package from the source tree, on the release library.
         env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "bindings", "python"),
                    PSFTP_LIB=os.path.join(ROOT, "target", "release", "libpsftp.so"))
@@ -335,12 +443,16 @@ class Bench:
 
     # ---------------------------------------------------------------- cases
     def reps_for(self, workload, client):
-        if workload == "tree-rtt" and client not in ("psftp", "psftp-py"):
+        if workload == "tree-rtt" and client not in ["psftp", "psftp-py"] + PEERS:
             return min(self.cfg["slow_reps"], self.cfg["reps"])
         return self.cfg["reps"]
 
     def run_case(self, case, prepare, run, verify):
         """Alternate the clients over the repetitions of one case."""
+        if self.args.quick and not (case["workload"] in QUICK_PEER_WORKLOADS
+                                    and case["cipher"] == GCM):
+            # A quick run (CI) checks each peer once per workload kind.
+            case["clients"] = [c for c in case["clients"] if c not in PEERS]
         log(f"\n== {case['title']}  (load average {os.getloadavg()[0]:.2f})")
         case["loadavg_start"] = os.getloadavg()
         clients = case["clients"]
@@ -382,26 +494,31 @@ class Bench:
             case["psftp_peak_rss_kib"] = max(r["maxrss_kib"] for r in runs["psftp"])
         self.cases.append(case)
 
-    def big_cases(self, via_relay):
+    def big_cases(self, via_relay, workload=None, ciphers=(GCM, CHACHA), base=CLIENTS,
+                  extra=PEERS + PY_CLIENTS):
+        """get and put of the big file; `via_relay`: 0 (loopback) or the
+        round trip in ms the relay adds."""
         self.make_big()
         if via_relay:
-            self.start_relay()
+            self.start_relay(via_relay)
         n = self.cfg["big_bytes"]
         local = os.path.join(self.work, "big.bin")
         dl = os.path.join(self.work, "dl", "big.bin")
         remote_src = f"{self.remote_rel}/big.bin"
         remote_dst_rel = f"{self.remote_rel}/up/big.bin"
         remote_dst = os.path.join(self.remote_abs, "up", "big.bin")
-        where = f"{self.rtt_ms} ms RTT" if via_relay else "loopback"
-        for cipher in (GCM, CHACHA):
+        where = f"{via_relay} ms RTT" if via_relay else "loopback"
+        for cipher in [c for c in ciphers if c in self.ciphers]:
             for op in ("get", "put"):
-                clients = clients_for(cipher)
-                case = {"workload": "big-rtt" if via_relay else "big", "op": op,
-                        "cipher": cipher, "rtt_ms": self.rtt_ms if via_relay else 0,
+                clients = [c for c in clients_for(cipher, base, extra)
+                           if c not in self.skip_clients]
+                case = {"workload": workload or ("big-rtt" if via_relay else "big"), "op": op,
+                        "cipher": cipher, "rtt_ms": via_relay,
                         "bytes": n, "clients": clients,
                         "title": f"{op} {human_bytes(n)}, {SHORT[cipher]}, {where}"}
                 if cipher not in PYSFTP_CIPHERS:
-                    case["note"] = "pysftp: paramiko 3.5 has no chacha20-poly1305"
+                    case["note"] = ("pysftp: paramiko 3.5 has no chacha20-poly1305; rclone 1.60 "
+                                    "has no cipher option (it negotiates aes128-gcm)")
                 target = dl if op == "get" else remote_dst
 
                 def prepare(_c, target=target):
@@ -424,11 +541,11 @@ class Bench:
     def tree_cases(self, via_relay):
         self.make_tree()
         if via_relay:
-            self.start_relay()
+            self.start_relay(via_relay)
         d, f, b = self.cfg["tree_dirs"], self.cfg["tree_files_per_dir"], self.cfg["file_bytes"]
         src = os.path.join(self.work, "src", "tree")
         remote_src = f"{self.remote_rel}/tree"
-        where = f"{self.rtt_ms} ms RTT" if via_relay else "loopback"
+        where = f"{via_relay} ms RTT" if via_relay else "loopback"
         tag = "rtt" if via_relay else "lo"
         # Every run writes into a new directory and nothing is deleted until
         # the end of the whole run: on ext4, creating thousands of files
@@ -439,12 +556,12 @@ class Bench:
         for op in ("get_r", "put_r"):
             sftp_op = "get -r" if op == "get_r" else "put -r"
             case = {"workload": "tree-rtt" if via_relay else "tree", "op": op, "cipher": GCM,
-                    "rtt_ms": self.rtt_ms if via_relay else 0, "files": d * f,
-                    "bytes": d * f * b, "clients": clients_for(GCM),
+                    "rtt_ms": via_relay, "files": d * f,
+                    "bytes": d * f * b,
+                    "clients": [c for c in clients_for(GCM) if c not in self.skip_clients],
                     "title": f"{op} {d * f} files x {human_bytes(b)} in {d} dirs, "
                              f"{SHORT[GCM]}, {where}",
-                    "note": f"OpenSSH: sftp {sftp_op}; psftp: "
-                            f"{self.args.parallelism} connections (default)"}
+                    "note": f"OpenSSH: sftp {sftp_op}; psftp: its default connections"}
             dest = {}
 
             def prepare(c, op=op, dest=dest):
@@ -467,14 +584,100 @@ class Bench:
             def verify(c, _r, op=op, dest=dest):
                 # pysftp's get_r lands at reparent(localdir, remotedir), and so
                 # does psftp's; sftp's get -r / put -r add the last name.
+                # The peers copy the contents of the source into the target.
                 if op == "get_r":
                     got = (os.path.join(dest["local"], "tree") if c == "openssh"
+                           else dest["local"] if c in PEERS
                            else os.path.join(dest["local"], remote_src))
                 else:
                     got = os.path.join(dest["abs"], "tree") if c == "openssh" else dest["abs"]
                 self.same_tree(src, got)
 
             self.run_case(case, prepare, run, verify)
+
+    def make_trees_src(self, n):
+        """n files of trees_file_bytes, trees_per_dir per directory, locally
+        and (a copy) on the server; made once per size."""
+        per, b = self.cfg["trees_per_dir"], self.cfg["trees_file_bytes"]
+        name = f"trees{n}"
+        src = os.path.join(self.work, "src", name)
+        if not os.path.exists(src):
+            log(f"creating a tree of {n:,} files of {human_bytes(b)}, {per} per directory")
+            for i in range(n):
+                if i % per == 0:
+                    dd = os.path.join(src, f"d{i // per:04d}")
+                    os.makedirs(dd)
+                with open(os.path.join(dd, f"f{i % per:03d}.bin"), "wb") as fh:
+                    fh.write(os.urandom(b))
+            os.chmod(os.path.join(self.work, "src"), 0o755)
+            remote = os.path.join(self.remote_abs, name)
+            shutil.copytree(src, remote)
+            self.chown_tree(remote)
+        return src, f"{self.remote_rel}/{name}"
+
+    def trees_cases(self, via_relay):
+        """get_r and put_r of trees of 1 KiB files, 100 per directory, at
+        each size of trees_sizes: psftp and the peers (and OpenSSH on
+        loopback), an untimed warm-up run of psftp first, every copy into a
+        fresh directory, the copies of a case deleted when it ends."""
+        if via_relay:
+            self.start_relay(via_relay)
+        where = f"{via_relay} ms RTT" if via_relay else "loopback"
+        base = ["psftp"] if via_relay else ["psftp", "openssh"]
+        workload = "trees-rtt" if via_relay else "trees"
+        sizes = self.cfg["trees_sizes"]
+        if self.args.quick and via_relay:
+            sizes = sizes[:1]  # quick: the commands work; no scaling to see
+        for n in sizes:
+            src, remote_src = self.make_trees_src(n)
+            b = self.cfg["trees_file_bytes"]
+            for op in ("get_r", "put_r"):
+                case = {"workload": workload, "op": op, "cipher": GCM, "rtt_ms": via_relay,
+                        "files": n, "bytes": n * b, "clients": base + PEERS,
+                        "title": f"{op} {n:,} files x {human_bytes(b)}, {where}",
+                        "note": "trees: fresh directories, an untimed psftp warm-up run first"}
+                dest = {}
+                made = []
+
+                def prepare(c, op=op, dest=dest, made=made):
+                    self.run_no += 1
+                    name = f"{op}-{workload}-{self.run_no}-{c}"
+                    if op == "get_r":
+                        dest["local"] = os.path.join(self.work, "dl_tree", name)
+                        os.makedirs(dest["local"])
+                        made.append(dest["local"])
+                    else:
+                        dest["rel"] = f"{self.remote_rel}/up_tree/{name}"
+                        dest["abs"] = self.remote_mkdir(f"up_tree/{name}")
+                        made.append(dest["abs"])
+
+                def run(c, op=op, dest=dest, src=src, remote_src=remote_src):
+                    if op == "get_r":
+                        return self.run_one(c, "get_r", [remote_src, dest["local"]], GCM,
+                                            via_relay, f"get -r {remote_src} {dest['local']}")
+                    return self.run_one(c, "put_r", [src, dest["rel"]], GCM, via_relay,
+                                        f"put -r {src} {dest['rel']}")
+
+                def verify(c, _r, op=op, dest=dest, src=src, remote_src=remote_src):
+                    last = os.path.basename(remote_src)
+                    if op == "get_r":
+                        got = (os.path.join(dest["local"], last) if c == "openssh"
+                               else dest["local"] if c in PEERS
+                               else os.path.join(dest["local"], remote_src))
+                    else:
+                        got = os.path.join(dest["abs"], last) if c == "openssh" else dest["abs"]
+                    self.same_tree(src, got)
+
+                log(f"   warm-up (untimed): psftp {op} {n:,} files")
+                prepare("psftp")
+                try:
+                    verify("psftp", run("psftp"))
+                except RunError as e:
+                    self.errors.append(f"warm-up {case['title']}: {e}")
+                self.run_case(case, prepare, run, verify)
+                for d in made:
+                    shutil.rmtree(d, ignore_errors=True)
+                os.sync()
 
     def start_matrix(self):
         """The servers of the test matrix (tests/servers/matrix.sh): the
@@ -552,7 +755,10 @@ class Bench:
         entries = d + d * f
         remote = f"{self.remote_rel}/walk"
         case = {"workload": "walktree", "op": "walktree", "cipher": GCM, "rtt_ms": 0,
-                "entries": entries, "clients": clients_for(GCM, ["psftp", "pysftp"]),
+                "entries": entries,
+                # The peers have no walktree of their own (rclone lsf -R,
+                # lftp find would be listings, not the same walk).
+                "clients": clients_for(GCM, ["psftp", "pysftp"], PY_CLIENTS),
                 "title": f"walktree {entries} entries ({d} dirs), {SHORT[GCM]}, loopback",
                 "note": "OpenSSH sftp has no recursive listing"}
 
@@ -567,7 +773,7 @@ class Bench:
     def connect_case(self):
         n = self.cfg["connects"]
         case = {"workload": "connect", "op": "connect", "cipher": GCM, "rtt_ms": 0,
-                "connects": n, "clients": clients_for(GCM),
+                "connects": n, "clients": clients_for(GCM, extra=PY_CLIENTS),
                 "title": f"connect + authenticate (RSA key) + pwd + close, x{n}, "
                          f"{SHORT[GCM]}, loopback",
                 "note": "seconds: median of single connections; OpenSSH: one sftp process each"}
@@ -640,6 +846,76 @@ def table(cases):
     return "\n".join(lines)
 
 
+def best_peer(case):
+    """The fastest peer of a case (rclone, lftp, Go pkg/sftp) and psftp's
+    ratio to it."""
+    m = case.get("median_seconds", {})
+    got = [(m[p], p) for p in PEERS if p in m]
+    if not got or "psftp" not in m:
+        return None, None
+    s, p = min(got)
+    return p, s / m["psftp"]
+
+
+def peers_table(cases):
+    """psftp against the tuned peers, with the client CPU of each."""
+    cols = ["psftp"] + PEERS + ["openssh"]
+    lines = ["| workload | " + " | ".join(LABEL[c] for c in cols) + " | psftp / best peer |",
+             "|---|" + "---|" * (len(cols) + 1)]
+    for c in cases:
+        if not any(p in c["clients"] for p in PEERS):
+            continue
+        p, r = best_peer(c)
+        best = "-" if p is None else f"{fmt_ratio(r)} ({LABEL[p]})"
+        lines.append(f"| {c['title']} | " + " | ".join(cell(c, x) for x in cols) + f" | {best} |")
+    return "\n".join(lines)
+
+
+def cpu_per_gib(case, client):
+    runs = case.get("runs", {}).get(client)
+    if not runs or "cpu_seconds" not in runs[0] or not case.get("bytes"):
+        return None
+    return statistics.median(r["cpu_seconds"] for r in runs) * (1 << 30) / case["bytes"]
+
+
+def cpu_table(cases):
+    """Client CPU (user + system of the client process) per GiB moved."""
+    cols = ["psftp", "openssh"] + PEERS
+    lines = ["| workload | " + " | ".join(LABEL[c] for c in cols) + " |",
+             "|---|" + "---|" * len(cols)]
+    for c in cases:
+        if c["workload"] not in ("big", "big-rtt", "big-rtt100") or c.get("files"):
+            continue
+        vals = [cpu_per_gib(c, x) for x in cols]
+        lines.append(f"| {c['title']} | " + " | ".join(
+            "-" if v is None else f"{v:.2f} s" for v in vals) + " |")
+    return "\n".join(lines)
+
+
+def scaling_table(cases):
+    """trees: seconds per 1,000 files at each size, and the growth from the
+    smallest size to the largest (1.00 = linear)."""
+    lines = ["| trees | client | " + "files: s per 1,000 files | growth (largest / smallest) |",
+             "|---|---|---|---|"]
+    groups = {}
+    for c in cases:
+        if c["workload"] in ("trees", "trees-rtt"):
+            groups.setdefault((c["workload"], c["op"], c["rtt_ms"]), []).append(c)
+    for (w, op, rtt), cs in groups.items():
+        cs.sort(key=lambda c: c["files"])
+        for cl in cs[0]["clients"]:
+            pts = [(c["files"], c["median_seconds"][cl]) for c in cs
+                   if cl in c.get("median_seconds", {})]
+            if not pts:
+                continue
+            per = [f"{n:,}: {1000 * s / n:.3f} s" for n, s in pts]
+            growth = (pts[-1][1] / pts[-1][0]) / (pts[0][1] / pts[0][0]) if len(pts) > 1 else None
+            where = f"{rtt} ms RTT" if rtt else "loopback"
+            lines.append(f"| {op}, {where} | {LABEL[cl]} | {'; '.join(per)} | "
+                         f"{'-' if growth is None else f'{growth:.2f}'} |")
+    return "\n".join(lines)
+
+
 def py_table(cases):
     """The Python-level comparison: the psftp package against pysftp,
     paramiko and asyncssh (ratios above 1 mean the psftp package is
@@ -681,14 +957,60 @@ def targets(cases, rtt_ms):
             add("2,000 files loopback >= 2x OpenSSH", c, "openssh", 2.0)
         elif w == "walktree":
             add("walktree >= 5x pysftp", c, "pysftp", 5.0)
-    big = [c for c in cases if c["workload"] in ("big", "big-rtt") and c.get("psftp_peak_rss_kib")]
+    out += targets_20(cases)
+    big = [c for c in cases if c["workload"] in ("big", "big-rtt", "big-rtt100")
+           and c.get("psftp_peak_rss_kib")]
     if big:
         peak = max(c["psftp_peak_rss_kib"] for c in big)
-        where = " and ".join(sorted({"loopback" if c["workload"] == "big" else f"{rtt_ms} ms RTT"
+        where = " and ".join(sorted({f"{c['rtt_ms']} ms RTT" if c["rtt_ms"] else "loopback"
                                      for c in big}))
         out.append({"target": "psftp peak RSS during 1 GiB < 64 MiB", "case": f"all 1 GiB runs ({where})",
                     "versus": None, "need": 64 * 1024, "peak_rss_kib": peak,
                     "result": "PASS" if peak < 64 * 1024 else "MISS"})
+    return out
+
+
+def targets_20(cases):
+    """Issue 20's targets, on this run's numbers."""
+    out = []
+    loop = {(c["op"], c["cipher"]): c for c in cases if c["workload"] == "big"}
+
+    def verdict(ok):
+        return "n/a" if ok is None else ("PASS" if ok else "MISS")
+
+    def psftp_s(c):
+        return c.get("median_seconds", {}).get("psftp")
+
+    for c in cases:
+        w, key = c["workload"], (c["op"], c["cipher"])
+        if w in ("big-rtt", "big-rtt100") and key in loop and psftp_s(c) and psftp_s(loop[key]):
+            share = psftp_s(loop[key]) / psftp_s(c)
+            need = 0.8 if w == "big-rtt" else 0.6
+            out.append({"target": f">= {need:.0%} of psftp's loopback rate", "case": c["title"],
+                        "versus": "psftp loopback", "need": need, "ratio": share,
+                        "result": verdict(share >= need)})
+        if w in ("big-rtt", "trees", "trees-rtt"):
+            p, r = best_peer(c)
+            need = 2.0 if w == "big-rtt" else 3.0
+            if p:
+                out.append({"target": f">= {need:g}x the best tuned peer", "case": c["title"],
+                            "versus": p, "need": need, "ratio": r, "result": verdict(r >= need)})
+        if w == "big-rtt100":
+            r = ratio(c, "openssh")
+            out.append({"target": ">= 5x OpenSSH at 100 ms", "case": c["title"],
+                        "versus": "openssh", "need": 5.0, "ratio": r,
+                        "result": verdict(None if r is None else r >= 5.0)})
+        if w == "big" and c["cipher"] == GCM:
+            v = cpu_per_gib(c, "psftp")
+            if v is not None:
+                out.append({"target": "client CPU <= 0.4 s per GiB", "case": c["title"],
+                            "versus": None, "need": 0.4, "cpu_s_per_gib": v,
+                            "result": verdict(v <= 0.4)})
+        if w in ("trees", "trees-rtt") and c.get("psftp_peak_rss_kib"):
+            peak = c["psftp_peak_rss_kib"]
+            out.append({"target": "psftp peak RSS < 64 MiB", "case": c["title"], "versus": None,
+                        "need": 64 * 1024, "peak_rss_kib": peak,
+                        "result": verdict(peak < 64 * 1024)})
     return out
 
 
@@ -703,6 +1025,8 @@ def targets_table(ts):
     for t in ts:
         if "peak_rss_kib" in t:
             m = f"{t['peak_rss_kib'] / 1024:.1f} MiB"
+        elif "cpu_s_per_gib" in t:
+            m = f"{t['cpu_s_per_gib']:.2f} s/GiB (need <= {t['need']:g})"
         else:
             m = fmt_ratio(t["ratio"]) + f" (need {t['need']:g}x)"
         lines.append(f"| {t['target']} | {t['case']} | {m} | {t['result']} |")
@@ -713,10 +1037,11 @@ def svg_chart(cases, meta, path):
     """Grouped horizontal bars, one group per case, each bar scaled to the
     fastest client of its own row, labelled with the absolute value."""
     colors = {"psftp": "#1f77b4", "openssh": "#7f7f7f", "pysftp": "#ff7f0e",
+              "rclone": "#9467bd", "lftp": "#8c564b", "gosftp": "#bcbd22",
               "psftp-py": "#17becf", "paramiko": "#d62728", "asyncssh": "#2ca02c"}
     bar_h, gap, label_w, bar_w, right = 14, 14, 330, 330, 200
     rows = [c for c in cases if c.get("median_seconds")]
-    height = 86 + sum(len(c["clients"]) * bar_h + gap + 16 for c in rows) + 30
+    height = 86 + 16 + sum(len(c["clients"]) * bar_h + gap + 16 for c in rows) + 30
     width = label_w + bar_w + right
     esc = lambda s: s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     o = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
@@ -726,12 +1051,14 @@ def svg_chart(cases, meta, path):
          f'(higher is faster; bars scaled per row)</text>',
          f'<text x="10" y="38" fill="#444">{esc(meta[0])}</text>',
          f'<text x="10" y="54" fill="#444">{esc(meta[1])}</text>']
-    x = 10
+    x, ly = 10, 64
     for c in [cl for cl in ALL_CLIENTS if any(cl in r["clients"] for r in cases)]:
-        o.append(f'<rect x="{x}" y="64" width="12" height="12" fill="{colors[c]}"/>'
-                 f'<text x="{x + 16}" y="74">{LABEL[c]}</text>')
+        if x + 110 > width:  # the legend wraps
+            x, ly = 10, ly + 16
+        o.append(f'<rect x="{x}" y="{ly}" width="12" height="12" fill="{colors[c]}"/>'
+                 f'<text x="{x + 16}" y="{ly + 10}">{LABEL[c]}</text>')
         x += 110
-    y = 92
+    y = ly + 28
     for c in rows:
         o.append(f'<text x="10" y="{y + 10}" font-weight="bold">{esc(c["title"])}</text>')
         y += 16
@@ -795,6 +1122,12 @@ def versions():
         if line.strip():
             k, val = line.split()
             v[k] = val
+    v["rclone"] = first_line(["rclone", "version"])
+    v["lftp"] = first_line(["lftp", "--version"])
+    v["Go pkg/sftp (bench/gosftp)"] = next(
+        (line.split()[1] for line in open(os.path.join(BENCH, "gosftp", "go.mod"))
+         if "github.com/pkg/sftp" in line), None)
+    v["go"] = first_line(["go", "version"])
     v["rustc"] = first_line(["rustc", "-V"])
     v["gcc"] = first_line(["gcc", "--version"])
     return v
@@ -839,6 +1172,7 @@ def report(result, out_dir, echo=False):
     peak = max(loads)
     tbl = table(cases)
     ptbl = py_table(cases)
+    peer_tbl, cpu_tbl, scale_tbl = peers_table(cases), cpu_table(cases), scaling_table(cases)
     ttbl = QUICK_NOTE if quick else targets_table(ts)
     opl = [f"- {c['title']}: operation alone (connect excluded) psftp "
            f"{c['median_op_seconds']['psftp']:.3f} s, pysftp {c['median_op_seconds']['pysftp']:.3f} s, "
@@ -850,6 +1184,13 @@ def report(result, out_dir, echo=False):
                  f"up to {peak:.2f} between workloads")
     if echo:
         log("\n" + tbl + "\n")
+        log("Tuned peers (rclone, lftp, Go pkg/sftp):")
+        log(peer_tbl + "\n")
+        log("Client CPU (user + system) per GiB:")
+        log(cpu_tbl + "\n")
+        if any(c["workload"].startswith("trees") for c in cases):
+            log("Trees, time per 1,000 files by size:")
+            log(scale_tbl + "\n")
         log("Python level (the psftp package vs pysftp, paramiko, asyncssh):")
         log(ptbl + "\n")
         log(ttbl if quick else "Targets:\n" + ttbl)
@@ -869,7 +1210,10 @@ def report(result, out_dir, echo=False):
                 f"{info['machine']['cores']} cores ({info['machine']['cpu']}); "
                 f"took {result['seconds_total']:.0f} s.\n\n"
                 "Versions: " + ", ".join(f"{k} {val}" for k, val in v.items()) +
-                f"\n\n{tbl}\n\n### Python level\n\n{ptbl}\n\n{ttbl}\n")
+                f"\n\n{tbl}\n\n### Tuned peers\n\n{peer_tbl}\n\n"
+                f"### Client CPU (user + system) per GiB\n\n{cpu_tbl}\n\n"
+                f"### Trees: time per 1,000 files by size\n\n{scale_tbl}\n\n"
+                f"### Python level\n\n{ptbl}\n\n{ttbl}\n")
         if relay_test:
             f.write(f"\nRelay alone: round trip {relay_test['rtt_seconds'] * 1000:.1f} ms, "
                     f"{relay_test['up_mb_s']:.0f} MB/s up, {relay_test['down_mb_s']:.0f} MB/s down.\n")
@@ -892,7 +1236,15 @@ def main():
     ap.add_argument("--render", metavar="RESULTS_JSON",
                     help="only redo table.md and chart.svg from a saved results.json "
                          "(next to it, or in --out)")
-    ap.add_argument("--parallelism", type=int, default=4, help=argparse.SUPPRESS)
+    ap.add_argument("--ciphers", default="gcm,chacha", choices=["gcm,chacha", "gcm", "chacha"],
+                    help="ciphers of the big workloads (default gcm,chacha)")
+    ap.add_argument("--no-python", action="store_true",
+                    help="leave out the Python-level clients (psftp package, paramiko, asyncssh)")
+    ap.add_argument("--big-bytes", type=int, default=0,
+                    help="size of the big file (default 1 GiB, quick 32 MiB)")
+    ap.add_argument("--tree-sizes", default="",
+                    help="file counts of the trees workloads (default 2000,20000; "
+                         "quick 100,200), e.g. 2000,20000,200000")
     args = ap.parse_args()
     if args.render:
         with open(args.render) as f:
@@ -926,22 +1278,31 @@ def main():
     relay_test = None
     try:
         b.setup()
-        if any(w.endswith("-rtt") for w in todo):
-            relay_test = b.relay_selftest()
+        if any("-rtt" in w for w in todo):
+            relay_test = b.relay_selftest(args.rtt_ms)
         if "connect" in todo:
             b.connect_case()
         if "big" in todo:
-            b.big_cases(False)
+            b.big_cases(0)
         if "tree" in todo:
-            b.tree_cases(False)
+            b.tree_cases(0)
         if "walktree" in todo:
             b.walk_case()
         if "servers" in todo:
             b.server_cases()
         if "big-rtt" in todo:
-            b.big_cases(True)
+            b.big_cases(args.rtt_ms)
         if "tree-rtt" in todo:
-            b.tree_cases(True)
+            b.tree_cases(args.rtt_ms)
+        if "big-rtt100" in todo:
+            # gcm only; OpenSSH's sftp and the peers (the Python clients
+            # would take minutes per run at 100 ms).
+            b.big_cases(100, "big-rtt100", ciphers=(GCM,), extra=PEERS,
+                        base=["psftp", "openssh"])
+        if "trees" in todo:
+            b.trees_cases(0)
+        if "trees-rtt" in todo:
+            b.trees_cases(args.rtt_ms)
     except RunError as e:
         b.errors.append(str(e))
         log(f"ERROR {e}")

@@ -34,7 +34,7 @@
 
 static const char *host = "127.0.0.1", *user = NULL, *key = NULL, *known_hosts = NULL,
                   *cipher = NULL;
-static int port = 22, parallelism = 4;
+static int port = 22, parallelism = 0; /* 0: the library's default */
 
 static double now(void) {
     struct timespec ts;
@@ -195,32 +195,33 @@ int main(int argc, char **argv) {
         return 0;
     }
 
+    psftp_transfer_opts *topts = NULL;
+    if ((rc = psftp_transfer_opts_new(&topts)) != PSFTP_OK)
+        die("psftp_transfer_opts_new", rc);
+    if (parallelism > 0 &&
+        (rc = psftp_transfer_opts_set_parallelism(topts, parallelism)) != PSFTP_OK)
+        die("psftp_transfer_opts_set_parallelism", rc);
+
     double t0 = now();
     psftp_conn *conn = open_conn(opts);
     double t1 = now();
     struct walk_count wc = {0, 0, 0};
     if (!strcmp(op, "get") && npos == 3) {
-        rc = psftp_get(conn, pos[1], pos[2], NULL, NULL, false, NULL);
+        rc = psftp_get(conn, pos[1], pos[2], NULL, NULL, false, topts);
         if (rc != PSFTP_OK)
             die("psftp_get", rc);
     } else if (!strcmp(op, "put") && npos == 3) {
         psftp_attrs attrs = {.struct_size = sizeof attrs};
-        rc = psftp_put(conn, pos[1], pos[2], NULL, NULL, true, false, NULL, &attrs);
+        rc = psftp_put(conn, pos[1], pos[2], NULL, NULL, true, false, topts, &attrs);
         if (rc != PSFTP_OK)
             die("psftp_put", rc);
     } else if ((!strcmp(op, "get_r") || !strcmp(op, "put_r")) && npos == 3) {
-        psftp_transfer_opts *topts = NULL;
-        if ((rc = psftp_transfer_opts_new(&topts)) != PSFTP_OK)
-            die("psftp_transfer_opts_new", rc);
-        if ((rc = psftp_transfer_opts_set_parallelism(topts, parallelism)) != PSFTP_OK)
-            die("psftp_transfer_opts_set_parallelism", rc);
         psftp_failure_list *failures = NULL;
         if (!strcmp(op, "get_r"))
             rc = psftp_get_r(conn, pos[1], pos[2], false, NULL, NULL, topts, &failures);
         else
             rc = psftp_put_r(conn, pos[1], pos[2], true, false, NULL, NULL, topts, &failures);
         check_failures(op, rc, failures);
-        psftp_transfer_opts_free(topts);
     } else if (!strcmp(op, "walktree") && npos == 2) {
         rc = psftp_walktree(conn, pos[1], on_file, on_dir, on_other, true, &wc);
         if (rc != PSFTP_OK)
@@ -232,6 +233,7 @@ int main(int argc, char **argv) {
     psftp_close(conn);
     double t3 = now();
     psftp_cnopts_free(opts);
+    psftp_transfer_opts_free(topts);
     printf("{\"op\":\"%s\",\"seconds\":%.6f,\"op_seconds\":%.6f,\"connect_seconds\":[%.6f],"
            "\"entries\":%lu,\"files\":%lu,\"dirs\":%lu,\"maxrss_kib\":%ld,\"parallelism\":%d}\n",
            op, t3 - t0, t2 - t1, t1 - t0, wc.files + wc.dirs + wc.others, wc.files, wc.dirs,

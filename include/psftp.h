@@ -171,6 +171,13 @@
  */
 #define PSFTP_E_USER (-20)
 
+/**
+ * A verified transfer's copy differs from its source (the file changed
+ * during the transfer, or the link or a disk corrupted it); the
+ * destination keeps its old content.
+ */
+#define PSFTP_E_INTEGRITY (-21)
+
 
 /**
  * Major version of this header.
@@ -281,6 +288,28 @@
  * Go on after a failure and report every failed path.
  */
 #define PSFTP_ON_ERROR_CONTINUE 1
+
+/**
+ * `mode` of psftp_transfer_opts_set_verify(): no check beyond sizes
+ * (default).
+ */
+#define PSFTP_VERIFY_OFF 0
+
+/**
+ * Compare digests of each file and its copy: the server's own (the
+ * check-file-handle extension, or paramiko's check-file) when it offers
+ * one, else SHA-256 of the file read back (it crosses the link twice).
+ */
+#define PSFTP_VERIFY_ON 1
+
+/**
+ * As PSFTP_VERIFY_ON, but where the server offers no check-file the
+ * remote digest comes from `sha256sum` (or `md5sum`) run on the server
+ * over an exec channel when that works, so the file is read there instead
+ * of sent again. Only where SFTP paths are the shell's paths (no chroot,
+ * not an SFTP-only account): a failing command falls back to reading back.
+ */
+#define PSFTP_VERIFY_ALLOW_EXEC 2
 
 /**
  * `psftp_attrs.flags`: size is valid.
@@ -2080,6 +2109,40 @@ int psftp_transfer_opts_set_resume(struct psftp_transfer_opts *opts, bool resume
 int psftp_transfer_opts_set_fsync(struct psftp_transfer_opts *opts, bool fsync);
 
 /**
+ * Retries (default 0 = none) of get, put and the tree operations after
+ * the link failed (PSFTP_E_CONNECTION_LOST or PSFTP_E_TIMEOUT, also a
+ * failed reconnect): wait `delay_seconds` (default 1; doubled for each
+ * further retry, at most 60 s), reconnect this connection in place (same
+ * route and credentials, only the host key it verified) and go on: a
+ * file continues from its part file when that provably holds the same
+ * source's bytes (so retries keep part files, as resume does; a file
+ * split over several connections starts over), a tree operation skips
+ * the files it completed. Progress never goes back. The handle works
+ * again after a successful retry (its working directory is kept);
+ * psftp_last_retries() says how many happened. Nothing is retried after psftp_interrupt(), over the
+ * application's socket, or after keyboard-interactive authentication
+ * (no second login is possible there); `retries` is 0 to 1000.
+ */
+int psftp_transfer_opts_set_retries(struct psftp_transfer_opts *opts,
+                                    int retries,
+                                    double delay_seconds);
+
+/**
+ * How many times the last psftp_get(), psftp_put() or tree operation
+ * (get_d, get_r, put_d, put_r) on this thread reconnected and went on
+ * (see psftp_transfer_opts_set_retries()); 0 when it needed none. Set by
+ * every such call, failed or not.
+ */
+int psftp_last_retries(void);
+
+/**
+ * psftp_last_retries() of the last get, put or tree operation on this
+ * connection to finish, from any thread (for callers whose calls may
+ * continue on another thread); 0 for a NULL or closed handle.
+ */
+int psftp_conn_last_retries(const struct psftp_conn *conn);
+
+/**
  * pysftp `get(remotepath, localpath=None, callback=None,
  * preserve_mtime=False)`. `localpath` NULL means the remote file's name in
  * the current local directory. `callback` (may be NULL) sees
@@ -2156,9 +2219,10 @@ int psftp_putfo(struct psftp_conn *conn,
 
 /**
  * How many connections work at once (1 to 64, default 4): for tree
- * operations, and for get/put of a file of 64 MiB or more when the link's
- * round trip is 5 ms or more (one connection moves at most the server's
- * window per round trip; on a fast link one is fastest). The extra
+ * operations, for put of a file of 64 MiB or more when the link's round
+ * trip is 5 ms or more (one connection moves at most the server's window
+ * per round trip), and for get of such a file from 30 ms (a download's
+ * window is psftp's own; on a faster link one connection is fastest). The extra
  * connections use the same host, credentials and options, and trust only
  * the host key this connection verified. Set 1 to never open extra
  * connections.
@@ -2208,6 +2272,15 @@ int psftp_transfer_opts_set_preserve_mode(struct psftp_transfer_opts *opts, bool
  * Tree operations: what a failed entry does (PSFTP_ON_ERROR_*).
  */
 int psftp_transfer_opts_set_on_error(struct psftp_transfer_opts *opts, int policy);
+
+/**
+ * Verified transfers (PSFTP_VERIFY_*): get, put and the tree operations
+ * check each file against its source after its bytes moved and before it
+ * is put in place. A difference fails the file with PSFTP_E_INTEGRITY,
+ * and the destination keeps its old content (a get's local part file, a
+ * put's remote part file, is removed).
+ */
+int psftp_transfer_opts_set_verify(struct psftp_transfer_opts *opts, int mode);
 
 /**
  * Free a failure list. NULL is ignored; not twice.

@@ -56,4 +56,8 @@ psftp_error_table! {
     /// negative for psftp_putfo()'s read callback): psftp_last_callback_value()
     /// has that value.
     User = -20, PSFTP_E_USER, "EUSER";
+    /// A verified transfer's copy differs from its source (the file changed
+    /// during the transfer, or the link or a disk corrupted it); the
+    /// destination keeps its old content.
+    Integrity = -21, PSFTP_E_INTEGRITY, "EINTEGRITY";
 }

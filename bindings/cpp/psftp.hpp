@@ -98,6 +98,9 @@ enum class Errc : int {
     /// returned std::nullopt (CallbackStopped). The other callbacks stop by
     /// throwing, and that exception comes out instead.
     user = PSFTP_E_USER,
+    /// A verified transfer's copy differs from its source
+    /// (TransferOpts::set_verify); the destination keeps its old content.
+    integrity = PSFTP_E_INTEGRITY,
 };
 
 } // namespace psftp
@@ -139,6 +142,7 @@ public:
         case Errc::unsupported: return "not supported by the server";
         case Errc::dir_not_empty: return "directory not empty";
         case Errc::user: return "stopped by a callback";
+        case Errc::integrity: return "the verified copy differs from its source";
         }
         return code == PSFTP_OK ? "success" : "unknown psftp error " + std::to_string(code);
     }
@@ -274,6 +278,7 @@ using Panic = CodeError<Errc::panic>;
 using Unsupported = CodeError<Errc::unsupported>;
 using DirectoryNotEmpty = CodeError<Errc::dir_not_empty>;
 using CallbackStopped = CodeError<Errc::user>;
+using IntegrityError = CodeError<Errc::integrity>;
 
 /// Throws the exception type of `code` with `message` (and the failed
 /// entries of a tree operation).
@@ -301,6 +306,7 @@ using CallbackStopped = CodeError<Errc::user>;
     case Errc::unsupported: throw Unsupported(message, std::move(failures), os_errno);
     case Errc::dir_not_empty: throw DirectoryNotEmpty(message, std::move(failures), os_errno);
     case Errc::user: throw CallbackStopped(message, std::move(failures), os_errno);
+    case Errc::integrity: throw IntegrityError(message, std::move(failures), os_errno);
     }
     throw Error(code, message, std::move(failures), os_errno);
 }
@@ -1044,9 +1050,25 @@ public:
         check(psftp_transfer_opts_set_fsync(handle(), fsync));
         return *this;
     }
+    /// Reconnect and go on up to `retries` times (0 to 1000, default 0)
+    /// after the link failed, waiting `delay_seconds` first (doubled each
+    /// time, at most 60 s); part files are continued, completed files of a
+    /// tree skipped. Connection::last_retries() says how many happened.
+    TransferOpts& set_retries(int retries, double delay_seconds = 1.0) {
+        check(psftp_transfer_opts_set_retries(handle(), retries, delay_seconds));
+        return *this;
+    }
+    /// Check each file against its source before it is put in place
+    /// (PSFTP_VERIFY_OFF, _ON: check-file or read back, _ALLOW_EXEC: also sha256sum on the
+    /// server when that works); a difference throws IntegrityError and
+    /// the destination keeps its old content.
+    TransferOpts& set_verify(int mode) {
+        check(psftp_transfer_opts_set_verify(handle(), mode));
+        return *this;
+    }
     /// Connections working at once (1 to 64, default 4) in tree
-    /// operations, and for get/put of a file of 64 MiB or more over a link
-    /// with a round trip of 5 ms or more; the extra ones use the same host,
+    /// operations, and for a file of 64 MiB or more: put over a link with a
+    /// round trip of 5 ms or more, get from 30 ms; the extra ones use the same host,
     /// credentials and options. 1 never opens extra connections.
     TransferOpts& set_parallelism(int connections) {
         check(psftp_transfer_opts_set_parallelism(handle(), connections));
@@ -1937,6 +1959,9 @@ public:
     /// The last failure on this connection from any thread ("" if none).
     std::string last_error() const { return detail::take_string(psftp_conn_last_error(handle())); }
     int last_error_code() const noexcept { return psftp_conn_last_error_code(handle()); }
+    /// Retries (reconnects) of the last get, put or tree operation on this
+    /// connection to finish.
+    int last_retries() const noexcept { return psftp_conn_last_retries(handle()); }
 
 private:
     using PathFn = int (*)(psftp_conn*, const char*);
@@ -2026,6 +2051,29 @@ inline const char* stream_mode(std::ios_base::openmode mode) {
 }
 } // namespace detail
 
+/// The stream over a remote_streambuf that ifstream, ofstream and fstream
+/// are: `Always` is or-ed into the caller's mode (std::ifstream's `in`,
+/// std::ofstream's `out`), `Default` is the mode when none is given.
+template <class Stream, std::ios_base::openmode Always, std::ios_base::openmode Default>
+class remote_stream : public Stream {
+public:
+    remote_stream(Connection& sftp, const std::string& remote_file,
+                  std::ios_base::openmode mode = Default,
+                  std::size_t buffer_size = remote_streambuf::default_buffer_size)
+        : Stream(nullptr),
+          buf_(sftp.open(remote_file, detail::stream_mode(mode | Always)), buffer_size) {
+        this->init(&buf_);
+    }
+    remote_streambuf* rdbuf() const noexcept { return &buf_; }
+    bool is_open() const noexcept { return buf_.is_open(); }
+    /// Writes what is buffered and closes the file; throws psftp::Error
+    /// (call it after writing: the destructor cannot report a failure).
+    void close() { buf_.close(); }
+
+private:
+    mutable remote_streambuf buf_;
+};
+
 /// Reads a remote file as std::ifstream reads a local one:
 ///
 ///   psftp::ifstream in(sftp, "logs/app.log");
@@ -2034,65 +2082,23 @@ inline const char* stream_mode(std::ios_base::openmode mode) {
 /// Opening throws psftp::Error (NotFound, PermissionDenied, ...) with
 /// psftp's message instead of only setting failbit: the reason matters.
 /// See remote_streambuf for errors while reading.
-class ifstream : public std::istream {
-public:
-    ifstream(Connection& sftp, const std::string& remote_file,
-             std::ios_base::openmode mode = std::ios_base::in,
-             std::size_t buffer_size = remote_streambuf::default_buffer_size)
-        : std::istream(nullptr),
-          buf_(sftp.open(remote_file, detail::stream_mode(mode | std::ios_base::in)),
-               buffer_size) {
-        init(&buf_);
-    }
-    remote_streambuf* rdbuf() const noexcept { return &buf_; }
-    bool is_open() const noexcept { return buf_.is_open(); }
-    /// Closes the file; throws psftp::Error.
-    void close() { buf_.close(); }
-
-private:
-    mutable remote_streambuf buf_;
+class ifstream : public remote_stream<std::istream, std::ios_base::in, std::ios_base::in> {
+    using remote_stream::remote_stream;
 };
 
 /// Writes a remote file as std::ofstream writes a local one: created or
 /// truncated, or appended to with std::ios::app. Opening throws
 /// psftp::Error. close() reports whether the last bytes arrived (the
 /// destructor cannot): call it.
-class ofstream : public std::ostream {
-public:
-    ofstream(Connection& sftp, const std::string& remote_file,
-             std::ios_base::openmode mode = std::ios_base::out,
-             std::size_t buffer_size = remote_streambuf::default_buffer_size)
-        : std::ostream(nullptr),
-          buf_(sftp.open(remote_file, detail::stream_mode(mode | std::ios_base::out)),
-               buffer_size) {
-        init(&buf_);
-    }
-    remote_streambuf* rdbuf() const noexcept { return &buf_; }
-    bool is_open() const noexcept { return buf_.is_open(); }
-    /// Writes what is buffered and closes the file; throws psftp::Error.
-    void close() { buf_.close(); }
-
-private:
-    mutable remote_streambuf buf_;
+class ofstream : public remote_stream<std::ostream, std::ios_base::out, std::ios_base::out> {
+    using remote_stream::remote_stream;
 };
 
 /// Reads and writes a remote file as std::fstream does: in|out ("r+", the
 /// file must exist), with trunc ("w+") or app ("a+").
-class fstream : public std::iostream {
-public:
-    fstream(Connection& sftp, const std::string& remote_file,
-            std::ios_base::openmode mode = std::ios_base::in | std::ios_base::out,
-            std::size_t buffer_size = remote_streambuf::default_buffer_size)
-        : std::iostream(nullptr),
-          buf_(sftp.open(remote_file, detail::stream_mode(mode)), buffer_size) {
-        init(&buf_);
-    }
-    remote_streambuf* rdbuf() const noexcept { return &buf_; }
-    bool is_open() const noexcept { return buf_.is_open(); }
-    void close() { buf_.close(); }
-
-private:
-    mutable remote_streambuf buf_;
+class fstream : public remote_stream<std::iostream, std::ios_base::openmode{},
+                                     std::ios_base::in | std::ios_base::out> {
+    using remote_stream::remote_stream;
 };
 
 // --------------------------------------------------------- module helpers

@@ -36,6 +36,9 @@ const (
 	// A callback stopped the call. Calls return the callback's own error
 	// (or its context's) instead, so this code only shows through the C API.
 	ErrUser ErrorCode = C.PSFTP_E_USER
+	// A verified transfer's copy differs from its source (TransferOptions
+	// Verify); the destination keeps its old content.
+	ErrIntegrity ErrorCode = C.PSFTP_E_INTEGRITY
 )
 
 // errorCodes lists every sentinel; the tests check it against the codes
@@ -45,7 +48,7 @@ var errorCodes = []ErrorCode{
 	ErrInvalidArg, ErrConnect, ErrHostKeyUnknown, ErrHostKeyMismatch, ErrAuth,
 	ErrNotFound, ErrPermission, ErrExists, ErrNotADirectory, ErrLocalIO, ErrSFTP,
 	ErrSSH, ErrTimeout, ErrCancelled, ErrConnectionLost, ErrUnsafePath, ErrPanic,
-	ErrUnsupported, ErrDirNotEmpty, ErrUser,
+	ErrUnsupported, ErrDirNotEmpty, ErrUser, ErrIntegrity,
 }
 
 // Error returns the code's C name, such as "PSFTP_E_NOT_FOUND".

@@ -8,6 +8,8 @@ import (
 	"io"
 	"os"
 	"path"
+	"runtime"
+	"time"
 )
 
 // TransferOptions tune Get, Put, Getfo and Putfo. A nil *TransferOptions
@@ -35,15 +37,43 @@ type TransferOptions struct {
 	// Fsync flushes the data to stable storage before the rename.
 	Fsync bool
 	// Parallelism caps the connections Get and Put may use for one file of
-	// 64 MiB or more over a link with a round trip of 5 ms or more (1 to
-	// 64; 0 means psftp's default, 4; 1 never opens extra connections).
+	// 64 MiB or more: a Put over a link with a round trip of 5 ms or more, a
+	// Get from 30 ms (1 to 64; 0 means psftp's default, 4; 1 never opens
+	// extra connections).
 	Parallelism int
+	// Retries reconnects and goes on up to this many times (0 to 1000)
+	// after the link failed (ErrConnectionLost, ErrTimeout), continuing
+	// the part file; RetryDelay is the first wait (0 means 1 s), doubled
+	// each time up to 60 s. Conn.LastRetries tells how many happened.
+	Retries    int
+	RetryDelay time.Duration
+	// Verify checks each file against its source before it is put in place
+	// (a difference is ErrIntegrity and the destination keeps its old
+	// content).
+	Verify VerifyMode
+}
+
+// VerifyMode is how a verified transfer checks a copy.
+type VerifyMode int
+
+const (
+	VerifyOff VerifyMode = C.PSFTP_VERIFY_OFF
+	// VerifyOn compares SHA-256 digests, reading the remote side back.
+	VerifyOn VerifyMode = C.PSFTP_VERIFY_ON
+	// VerifyAllowExec gets the remote digest from sha256sum (or md5sum) on
+	// the server when that works (not for chrooted or SFTP-only accounts).
+	VerifyAllowExec VerifyMode = C.PSFTP_VERIFY_ALLOW_EXEC
+)
+
+// verifySetter sets the verification mode.
+func verifySetter(m VerifyMode) optSetter {
+	return func(x *C.psftp_transfer_opts) C.int { return C.psftp_transfer_opts_set_verify(x, C.int(m)) }
 }
 
 // withCOpts calls f with the C transfer options o asks for (NULL for the
 // defaults) and frees them afterwards.
 func (o *TransferOptions) withCOpts(f func(x *C.psftp_transfer_opts) error) error {
-	if !o.InPlace && !o.Resume && !o.Fsync && o.Parallelism == 0 {
+	if !o.InPlace && !o.Resume && !o.Fsync && o.Parallelism == 0 && o.Retries == 0 && o.Verify == VerifyOff {
 		return f(nil)
 	}
 	s := fileOptSetters(o.InPlace, o.Resume, o.Fsync)
@@ -54,7 +84,33 @@ func (o *TransferOptions) withCOpts(f func(x *C.psftp_transfer_opts) error) erro
 		}
 		s = append(s, parallelismSetter(n))
 	}
+	if o.Retries != 0 {
+		n, err := cInt("Retries", o.Retries)
+		if err != nil {
+			return err
+		}
+		s = append(s, retrySetter(n, o.RetryDelay))
+	}
+	if o.Verify != VerifyOff {
+		s = append(s, verifySetter(o.Verify))
+	}
 	return withTransferOpts(nil, s, f)
+}
+
+// retrySetter sets the retries and their first delay (0: 1 s).
+func retrySetter(n C.int, delay time.Duration) optSetter {
+	if delay == 0 {
+		delay = time.Second
+	}
+	secs := C.double(delay.Seconds())
+	return func(x *C.psftp_transfer_opts) C.int { return C.psftp_transfer_opts_set_retries(x, n, secs) }
+}
+
+// LastRetries is how many times the last Get, Put or tree operation on c
+// to finish reconnected and went on (see TransferOptions.Retries).
+func (c *Conn) LastRetries() int {
+	defer runtime.KeepAlive(c)
+	return int(C.psftp_conn_last_retries(c.handle()))
 }
 
 // parallelismSetter sets how many connections a transfer may use.

@@ -471,3 +471,38 @@ func TestParallelismIsCheckedAndAnyValidValueCopiesTheSameBytes(t *testing.T) {
 		t.Fatal("a refused get changed the local file")
 	}
 }
+
+func TestVerifiedGetCatchesAFileAlteredOnTheServerAndRetriesAreOptions(t *testing.T) {
+	c := dial(t)
+	rdir := remoteScratch(t, "verify")
+	data := pattern(4<<20, 6)
+	src := filepath.Join(rdir, "src")
+	putRemote(t, src, data)
+	dst := filepath.Join(t.TempDir(), "dst")
+	must(t, os.WriteFile(dst, []byte("old"), 0o644))
+	altered := false
+	opts := &psftp.TransferOptions{Verify: psftp.VerifyAllowExec, Retries: 2, Progress: func(done, total int64) {
+		if done == total && !altered {
+			altered = true
+			f, err := os.OpenFile(src, os.O_WRONLY, 0)
+			must(t, err)
+			_, err = f.WriteAt([]byte("X"), 7)
+			must(t, err)
+			must(t, f.Close())
+		}
+	}}
+	if err := c.Get(t.Context(), src, dst, opts); !errors.Is(err, psftp.ErrIntegrity) {
+		t.Fatalf("altered during the get: %v", err)
+	}
+	if string(readFile(t, dst)) != "old" {
+		t.Fatal("the destination must keep its old content")
+	}
+	putRemote(t, src, data)
+	must(t, c.Get(t.Context(), src, dst, &psftp.TransferOptions{Verify: psftp.VerifyOn, Retries: 2}))
+	if !bytes.Equal(readFile(t, dst), data) || c.LastRetries() != 0 {
+		t.Fatalf("verified get: retries %d", c.LastRetries())
+	}
+	if err := c.Get(t.Context(), src, dst, &psftp.TransferOptions{Retries: -1}); !errors.Is(err, psftp.ErrInvalidArg) {
+		t.Fatalf("negative retries: %v", err)
+	}
+}

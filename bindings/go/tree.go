@@ -5,6 +5,7 @@ import "C"
 
 import (
 	"context"
+	"time"
 	"unsafe"
 )
 
@@ -87,6 +88,12 @@ type TreeOptions struct {
 	OnError ErrorPolicy
 	// InPlace, Resume and Fsync work as in TransferOptions, for each file.
 	InPlace, Resume, Fsync bool
+	// Retries and RetryDelay work as in TransferOptions: a retry skips the
+	// files already completed.
+	Retries    int
+	RetryDelay time.Duration
+	// Verify works as in TransferOptions, for each file.
+	Verify VerifyMode
 }
 
 // Failure is one entry a tree operation could not copy: its source path
@@ -110,6 +117,12 @@ func (o *TreeOptions) setters(a *cArgs) []optSetter {
 	if o.Parallelism != 0 {
 		n := cint("Parallelism", o.Parallelism)
 		s = append(s, parallelismSetter(n))
+	}
+	if o.Retries != 0 {
+		s = append(s, retrySetter(cint("Retries", o.Retries), o.RetryDelay))
+	}
+	if o.Verify != VerifyOff {
+		s = append(s, verifySetter(o.Verify))
 	}
 	links, onError := cint("Symlinks", int(o.Symlinks)), cint("OnError", int(o.OnError))
 	s = append(s,

@@ -32,7 +32,8 @@ export type ErrorCode =
   | 'EPANIC'
   | 'EUNSUPPORTED'
   | 'ENOTEMPTY'
-  | 'EUSER';
+  | 'EUSER'
+  | 'EINTEGRITY';
 
 export declare const codes: Readonly<Record<ErrorCode, number>>;
 
@@ -269,6 +270,20 @@ export interface TransferOptions {
   resume?: boolean;
   /** Flush to stable storage before the rename (default false). */
   fsync?: boolean;
+  /**
+   * Reconnect and go on up to this many times (0 to 1000, default 0) after the link failed
+   * (ECONNLOST, ETIMEDOUT), continuing part files and skipping completed files of a tree.
+   */
+  retries?: number;
+  /** Seconds before the first retry (default 1), doubled each time up to 60. */
+  retryDelay?: number;
+  /**
+   * Check each file against its source before it is put in place: 'on' compares digests, the
+   * server's (check-file) when offered, else reading the file back; 'allow-exec' also asks
+   * sha256sum on the server;
+   * a difference rejects with EINTEGRITY and the destination keeps its old content (default 'off').
+   */
+  verify?: 'off' | 'on' | 'allow-exec';
 }
 
 /**
@@ -283,8 +298,9 @@ export interface AbortOptions {
 }
 
 /**
- * Connections one file of 64 MiB or more may use over a link with a round
- * trip of 5 ms or more (1 to 64, default 4; 1 never opens extra ones).
+ * Connections one file of 64 MiB or more may use: a put over a link with a
+ * round trip of 5 ms or more, a get from 30 ms (1 to 64, default 4; 1 never
+ * opens extra ones).
  */
 export interface SplitOptions {
   parallelism?: number;
@@ -488,6 +504,8 @@ export declare class Connection {
   interrupt(): void;
   /** true once interrupt() ran, or an AbortSignal had to interrupt a call. */
   readonly interrupted: boolean;
+  /** Retries (reconnects) of the last get, put or tree operation to finish. */
+  readonly lastRetries: number;
 
   remoteServerKey(): Promise<HostKey>;
   remote_server_key(): Promise<HostKey>;

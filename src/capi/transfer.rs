@@ -160,6 +160,59 @@ pub extern "C" fn psftp_transfer_opts_set_fsync(
     })
 }
 
+/// Retries (default 0 = none) of get, put and the tree operations after
+/// the link failed (PSFTP_E_CONNECTION_LOST or PSFTP_E_TIMEOUT, also a
+/// failed reconnect): wait `delay_seconds` (default 1; doubled for each
+/// further retry, at most 60 s), reconnect this connection in place (same
+/// route and credentials, only the host key it verified) and go on: a
+/// file continues from its part file when that provably holds the same
+/// source's bytes (so retries keep part files, as resume does; a file
+/// split over several connections starts over), a tree operation skips
+/// the files it completed. Progress never goes back. The handle works
+/// again after a successful retry (its working directory is kept);
+/// psftp_last_retries() says how many happened. Nothing is retried after psftp_interrupt(), over the
+/// application's socket, or after keyboard-interactive authentication
+/// (no second login is possible there); `retries` is 0 to 1000.
+#[no_mangle]
+pub extern "C" fn psftp_transfer_opts_set_retries(
+    opts: *mut psftp_transfer_opts,
+    retries: c_int,
+    delay_seconds: f64,
+) -> c_int {
+    with_xopts(opts, |o| {
+        let max = crate::core::options::MAX_RETRIES as c_int;
+        if !(0..=max).contains(&retries) {
+            return Err(Error::invalid_arg(
+                "retries",
+                format!("{retries} is not between 0 and {max}"),
+            ));
+        }
+        let delay = super::cnopts::seconds(delay_seconds, "delay_seconds")?;
+        o.retries = retries as u32;
+        o.retry_delay = delay.unwrap_or_default();
+        Ok(())
+    })
+}
+
+/// How many times the last psftp_get(), psftp_put() or tree operation
+/// (get_d, get_r, put_d, put_r) on this thread reconnected and went on
+/// (see psftp_transfer_opts_set_retries()); 0 when it needed none. Set by
+/// every such call, failed or not.
+#[no_mangle]
+pub extern "C" fn psftp_last_retries() -> c_int {
+    crate::core::retry::last_retries() as c_int
+}
+
+/// psftp_last_retries() of the last get, put or tree operation on this
+/// connection to finish, from any thread (for callers whose calls may
+/// continue on another thread); 0 for a NULL or closed handle.
+#[no_mangle]
+pub extern "C" fn psftp_conn_last_retries(conn: *const psftp_conn) -> c_int {
+    super::conn::CONNS
+        .get(conn, "conn")
+        .map_or(0, |h| h.conn.last_retries() as c_int)
+}
+
 /// Wrap a C progress callback for the core; a stop is recorded in `stop`.
 pub(crate) fn progress_closure(
     cb: psftp_progress_cb,
@@ -355,9 +408,10 @@ pub unsafe extern "C" fn psftp_putfo(
 }
 
 /// How many connections work at once (1 to 64, default 4): for tree
-/// operations, and for get/put of a file of 64 MiB or more when the link's
-/// round trip is 5 ms or more (one connection moves at most the server's
-/// window per round trip; on a fast link one is fastest). The extra
+/// operations, for put of a file of 64 MiB or more when the link's round
+/// trip is 5 ms or more (one connection moves at most the server's window
+/// per round trip), and for get of such a file from 30 ms (a download's
+/// window is psftp's own; on a faster link one connection is fastest). The extra
 /// connections use the same host, credentials and options, and trust only
 /// the host key this connection verified. Set 1 to never open extra
 /// connections.
@@ -503,6 +557,47 @@ pub extern "C" fn psftp_transfer_opts_set_on_error(
                 return Err(Error::invalid_arg(
                     "policy",
                     format!("{p} is not a PSFTP_ON_ERROR_* value"),
+                ))
+            }
+        };
+        Ok(())
+    })
+}
+
+/// `mode` of psftp_transfer_opts_set_verify(): no check beyond sizes
+/// (default).
+pub const PSFTP_VERIFY_OFF: c_int = 0;
+/// Compare digests of each file and its copy: the server's own (the
+/// check-file-handle extension, or paramiko's check-file) when it offers
+/// one, else SHA-256 of the file read back (it crosses the link twice).
+pub const PSFTP_VERIFY_ON: c_int = 1;
+/// As PSFTP_VERIFY_ON, but where the server offers no check-file the
+/// remote digest comes from `sha256sum` (or `md5sum`) run on the server
+/// over an exec channel when that works, so the file is read there instead
+/// of sent again. Only where SFTP paths are the shell's paths (no chroot,
+/// not an SFTP-only account): a failing command falls back to reading back.
+pub const PSFTP_VERIFY_ALLOW_EXEC: c_int = 2;
+
+/// Verified transfers (PSFTP_VERIFY_*): get, put and the tree operations
+/// check each file against its source after its bytes moved and before it
+/// is put in place. A difference fails the file with PSFTP_E_INTEGRITY,
+/// and the destination keeps its old content (a get's local part file, a
+/// put's remote part file, is removed).
+#[no_mangle]
+pub extern "C" fn psftp_transfer_opts_set_verify(
+    opts: *mut psftp_transfer_opts,
+    mode: c_int,
+) -> c_int {
+    use crate::core::Verify;
+    with_xopts(opts, |o| {
+        o.verify = match mode {
+            PSFTP_VERIFY_OFF => Verify::Off,
+            PSFTP_VERIFY_ON => Verify::On,
+            PSFTP_VERIFY_ALLOW_EXEC => Verify::AllowExec,
+            m => {
+                return Err(Error::invalid_arg(
+                    "mode",
+                    format!("{m} is not a PSFTP_VERIFY_* value"),
                 ))
             }
         };

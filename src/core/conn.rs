@@ -3,14 +3,14 @@
 //! several threads run on it at the same time (docs/concurrency.md).
 
 use std::cell::RefCell;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::thread::ThreadId;
 use std::time::Duration;
 
 use ssh2::MethodType;
 
-use super::connect::{establish, millis, ConnectSpec};
+use super::connect::{establish, millis, ConnectSpec, Established};
 use super::hostkeys::ServerKey;
 use super::liveness::Liveness;
 use super::log::Logger;
@@ -51,6 +51,10 @@ struct Client {
 }
 
 type SharedClient = Arc<(parking_lot::Mutex<Client>, parking_lot::Condvar)>;
+
+/// The SFTP channel every call shares; a reconnect (transfer retries)
+/// puts a new one in place of a broken one.
+type LinkSlot = Arc<parking_lot::RwLock<Arc<SftpLink>>>;
 
 /// The escape-hatch libssh2 SFTP pointer; only used under the session lock.
 pub struct RawSftp(pub *mut libssh2_sys::LIBSSH2_SFTP);
@@ -94,7 +98,7 @@ pub struct Connection {
     info: ConnInfo,
     log: Option<Arc<Logger>>,
     /// The SFTP channel every call shares.
-    sftp: Arc<SftpLink>,
+    sftp: LinkSlot,
     client: SharedClient,
     keepalive: Option<KeepAlive>,
     /// Every socket of the route, reachable without the state lock, for
@@ -110,6 +114,8 @@ pub struct Connection {
     /// connections (the log has its own reference).
     redactor: Redactor,
     interrupted: AtomicBool,
+    /// Retries of the last get, put or tree operation to finish.
+    last_retries: AtomicU32,
     /// Set when a call on this connection panicked: the panic may have left
     /// requests in flight or state half-changed, so no later call may use
     /// the session. Holds the panic's message.
@@ -221,7 +227,7 @@ struct KeepAlive {
 impl KeepAlive {
     fn start(
         state: &SharedClient,
-        link: &Arc<SftpLink>,
+        link: &LinkSlot,
         poisoned: &Arc<OnceLock<String>>,
         tick: Duration,
         log: Option<Arc<Logger>>,
@@ -238,9 +244,11 @@ impl KeepAlive {
                 if stop2.load(Ordering::Relaxed) {
                     return;
                 }
-                let (Some(state), Some(link)) = (weak.upgrade(), link.upgrade()) else {
+                let (Some(state), Some(slot)) = (weak.upgrade(), link.upgrade()) else {
                     return;
                 };
+                // The channel of now: a reconnect puts a new one in the slot.
+                let link = slot.read().clone();
                 if poisoned.get().is_some() {
                     return;
                 }
@@ -274,6 +282,25 @@ fn keep_alive_if_idle(state: &SharedClient, link: &SftpLink) -> Option<Result<()
     Some(link.keep_alive_idle())
 }
 
+/// Open the SFTP channel on a new session, within the connect deadline
+/// and watched for stalls and a silent server; also the keepalive
+/// thread's tick, if keepalives are on.
+fn open_watched_channel(
+    est: &Established,
+    stall: Option<Duration>,
+    timeout: Option<Duration>,
+) -> Result<(Arc<SftpLink>, Option<Duration>)> {
+    let (keepalive, count_max) = est.keepalive.unzip();
+    let live = Liveness::new(&est.peer, stall, timeout, keepalive, count_max.unwrap_or(0));
+    let tick = live.tick();
+    est.session.set_timeout(millis(est.watchdog.remaining()));
+    let link = SftpLink::open(&est.session, &est.peer, Some(live))
+        .map_err(|e| est.watchdog.explain(e, &est.peer))?;
+    est.watchdog.finish();
+    est.session.set_timeout(millis(timeout));
+    Ok((link, tick))
+}
+
 impl Connection {
     /// pysftp `Connection(host, username, private_key, password, port,
     /// private_key_pass, cnopts=..., default_path=...)`.
@@ -296,6 +323,17 @@ impl Connection {
             );
             return Err(Error::new(ErrorKind::Unsupported, why));
         }
+        Connection::connect_with_log(
+            self.again_spec(),
+            self.log.clone(),
+            self.redactor.clone(),
+            cutter,
+        )
+    }
+
+    /// How to connect again to this connection's server (extra
+    /// connections, a reconnect): the same route and credentials.
+    fn again_spec(&self) -> ConnectSpec {
         let mut spec = ConnectSpec {
             default_path: None,
             ..self.spec.clone()
@@ -312,7 +350,80 @@ impl Connection {
         if let Some(t) = spec.cnopts.timeout {
             spec.cnopts.connect_timeout = Some(spec.cnopts.connect_timeout.map_or(t, |c| c.min(t)));
         }
-        Connection::connect_with_log(spec, self.log.clone(), self.redactor.clone(), cutter)
+        spec
+    }
+
+    /// How many times the last get, put or tree operation on this
+    /// connection to finish reconnected (from any thread).
+    pub fn last_retries(&self) -> u32 {
+        self.last_retries.load(Ordering::SeqCst)
+    }
+
+    /// Record a transfer call's retries, here and for the calling thread.
+    pub(crate) fn note_retries(&self, n: u32) {
+        self.last_retries.store(n, Ordering::SeqCst);
+        super::retry::set_last_retries(n);
+    }
+
+    /// Whether an earlier failure broke the session (a reconnect may mend it).
+    pub fn is_broken(&self) -> bool {
+        !self.client.0.lock().closed && self.channel().check_usable().is_err()
+    }
+
+    /// After the link failed: a new session to the same server by the same
+    /// route, with the keys this connection verified and its credentials,
+    /// in place of the broken one (transfer retries). The working
+    /// directory, timeout and cd stack carry over, so the caller's handle
+    /// works again. Refused after close, interrupt or a panic, while
+    /// sftp_client's raw session is in use, and where no second login is
+    /// possible (the application's socket, keyboard-interactive).
+    pub fn reconnect(&self) -> Result<()> {
+        if let Some(why) = self.sole_connection() {
+            return Err(Error::new(ErrorKind::Unsupported, why));
+        }
+        self.refuse_poisoned()?;
+        let timeout = {
+            let c = self.client.0.lock();
+            if c.closed || self.is_interrupted() {
+                return Err(Error::new(
+                    ErrorKind::ConnectionLost,
+                    format!("connection to {} is closed or interrupted", self.info.peer),
+                ));
+            }
+            if !c.raw_sftp.0.is_null() {
+                return Err(Error::new(
+                    ErrorKind::Unsupported,
+                    "no reconnect while the raw libssh2 session of psftp_sftp_client is in use",
+                ));
+            }
+            c.timeout
+        };
+        // The old route's sockets are dead: shut them, so nothing waits on
+        // them, and register the new route's with the same cutter, so an
+        // interrupt from now on reaches it.
+        self.cutter.drop_sockets();
+        let spec = self.again_spec();
+        let est = establish(
+            &spec,
+            self.log.as_ref(),
+            &self.redactor,
+            self.cutter.clone(),
+        )
+        .map_err(|e| self.redactor.scrub_error(e))?;
+        let (channel, _) = open_watched_channel(&est, spec.cnopts.stall_timeout, timeout)?;
+        // Calls still on the old channel fail as it is broken; new calls
+        // take their port on this one.
+        drop(std::mem::replace(&mut *self.sftp.write(), channel));
+        let old = self
+            .link
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .replace(est.link);
+        if let Some(mut old) = old {
+            old.close();
+        }
+        log_to!(self.log, "reconnected to {}", self.info.peer);
+        Ok(())
     }
 
     /// Why this connection can have no extra connections, if so: tree and
@@ -360,20 +471,8 @@ impl Connection {
             log_to!(log, "connect failed: {e}");
         })?;
         let peer = est.peer.clone();
-        let (keepalive, count_max) = est.keepalive.unzip();
-        let live = Liveness::new(
-            &peer,
-            spec.cnopts.stall_timeout,
-            spec.cnopts.timeout,
-            keepalive,
-            count_max.unwrap_or(0),
-        );
-        let tick = live.tick();
-        est.session.set_timeout(millis(est.watchdog.remaining()));
-        let link = SftpLink::open(&est.session, &peer, Some(live))
-            .map_err(|e| est.watchdog.explain(e, &peer))?;
-        est.watchdog.finish();
-        est.session.set_timeout(millis(spec.cnopts.timeout));
+        let (link, tick) =
+            open_watched_channel(&est, spec.cnopts.stall_timeout, spec.cnopts.timeout)?;
         log_to!(
             log,
             "SFTP channel open; server '{}', extensions: {}",
@@ -396,6 +495,7 @@ impl Connection {
             parking_lot::Condvar::new(),
         ));
         let poisoned = Arc::new(OnceLock::new());
+        let link: LinkSlot = Arc::new(parking_lot::RwLock::new(link));
         let keepalive =
             tick.and_then(|tick| KeepAlive::start(&client, &link, &poisoned, tick, log.clone()));
         let conn = Connection {
@@ -413,6 +513,7 @@ impl Connection {
             kbdint_asked: est.kbdint_asked,
             redactor: redactor.clone(),
             interrupted: AtomicBool::new(false),
+            last_retries: AtomicU32::new(0),
             poisoned,
             log,
             spec,
@@ -432,7 +533,7 @@ impl Connection {
     pub fn with<R>(&self, f: impl FnOnce(&mut State) -> Result<R>) -> Result<R> {
         self.refuse_poisoned()?;
         let (_call, mut st) = self.enter()?;
-        self.sftp
+        st.sftp
             .check_usable()
             .map_err(|e| self.explain_interrupt(e))?;
         let (cwd, cd_stack, timeout) = (st.cwd.clone(), st.cd_stack.clone(), st.timeout);
@@ -451,7 +552,7 @@ impl Connection {
             }
         }
         drop(st);
-        for note in self.sftp.take_notes() {
+        for note in self.channel().take_notes() {
             self.log(&note);
         }
         if cancelled {
@@ -482,7 +583,7 @@ impl Connection {
             id: self.id(),
         };
         IN_CALL.with(|v| v.borrow_mut().push(self.id()));
-        let mut sftp = self.sftp.port();
+        let mut sftp = self.channel().port();
         sftp.set_cancel(current_token());
         let st = State {
             sftp,
@@ -500,6 +601,11 @@ impl Connection {
         self.interrupted.store(true, Ordering::SeqCst);
         self.cutter.cut();
         log_to!(self.log, "connection to {} interrupted", self.info.peer);
+    }
+
+    /// The SFTP channel calls take their ports on now.
+    fn channel(&self) -> Arc<SftpLink> {
+        self.sftp.read().clone()
     }
 
     /// This connection's identity for the coordinator marks.
@@ -753,18 +859,18 @@ impl Connection {
         }
         c.closed = true;
         cv.notify_all();
-        if self.sftp.check_usable().is_ok() && self.poisoned.get().is_none() {
-            close_raw_sftp(&mut c, &self.sftp);
-            self.sftp.shutdown();
-            let _ = self
-                .sftp
+        let channel = self.channel();
+        if channel.check_usable().is_ok() && self.poisoned.get().is_none() {
+            close_raw_sftp(&mut c, &channel);
+            channel.shutdown();
+            let _ = channel
                 .session()
                 .disconnect(None, "psftp: connection closed", None);
         } else {
             // A broken link gets no goodbye: libssh2 would wait out the
             // timeout for the server's replies when freeing channels.
             self.cutter.cut();
-            close_raw_sftp(&mut c, &self.sftp);
+            close_raw_sftp(&mut c, &channel);
         }
         drop(c);
         // Jump hosts and a ProxyCommand end after the server's goodbye.

@@ -22,6 +22,24 @@ pub enum SymlinkPolicy {
     CopyAll,
 }
 
+/// Whether and how each transferred file is checked against its source
+/// before it is put in place (verify.rs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Verify {
+    /// No check beyond the sizes (the default).
+    #[default]
+    Off,
+    /// Compare digests: the server's (check-file) when offered, else of
+    /// the file read back.
+    On,
+    /// As On, but without check-file the remote digest from `sha256sum`
+    /// (or `md5sum`) run on the server over an exec channel when that
+    /// works, which reads the file there instead of sending it again. Only
+    /// for servers where SFTP paths are shell paths (no chroot, no
+    /// SFTP-only account).
+    AllowExec,
+}
+
 /// What the tree operations do when one entry fails.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ErrorPolicy {
@@ -132,6 +150,15 @@ pub struct TransferOpts {
     /// Tree operations: copy permission bits of files and directories.
     pub preserve_mode: bool,
     pub on_error: ErrorPolicy,
+    /// get, put and the tree operations: how many times to reconnect and
+    /// go on after the link failed (CONNECTION_LOST, TIMEOUT); 0 = never.
+    /// Part files are kept between attempts, as with `resume`.
+    pub retries: u32,
+    /// The wait before the first retry, doubled for each further one (at
+    /// most MAX_RETRY_DELAY).
+    pub retry_delay: std::time::Duration,
+    /// Check each file against its source before putting it in place.
+    pub verify: Verify,
 }
 
 /// Default connections for tree operations.
@@ -151,9 +178,27 @@ impl Default for TransferOpts {
             symlinks: SymlinkPolicy::Skip,
             preserve_mode: false,
             on_error: ErrorPolicy::Stop,
+            retries: 0,
+            retry_delay: DEFAULT_RETRY_DELAY,
+            verify: Verify::Off,
         }
     }
 }
+
+impl TransferOpts {
+    /// Whether a failed transfer keeps its part file for a later attempt:
+    /// with resume, and with retries (the next attempt continues it).
+    pub fn keeps_parts(&self) -> bool {
+        self.atomic && (self.resume || self.retries > 0)
+    }
+}
+
+/// The wait before the first retry.
+pub(crate) const DEFAULT_RETRY_DELAY: std::time::Duration = std::time::Duration::from_secs(1);
+/// The longest wait between retries.
+pub(crate) const MAX_RETRY_DELAY: std::time::Duration = std::time::Duration::from_secs(60);
+/// Upper bound on retries of one call.
+pub(crate) const MAX_RETRIES: u32 = 1000;
 
 /// The suffix of temporary names: `dir/.name.psftp.part`.
 pub(crate) const PART_SUFFIX: &str = "psftp.part";

@@ -109,6 +109,9 @@ enum Stage {
     Waiting,
     /// SETSTAT on the closed part file, after a refused FSETSTAT.
     Retrying,
+    /// Closed and checked, held before placing until the owner's verdict
+    /// (a verified put).
+    Held,
     Placing,
     CleaningUp,
     Done,
@@ -159,6 +162,8 @@ pub struct RemoteCommit {
     aside: Vec<u8>,
     attrs: Option<Attrs>,
     error: Option<Error>,
+    /// Stop before placing (Stage::Held) until `release`.
+    hold: bool,
 }
 
 impl RemoteCommit {
@@ -181,6 +186,27 @@ impl RemoteCommit {
             aside: Vec::new(),
             attrs: None,
             error: None,
+            hold: false,
+        }
+    }
+
+    /// Stop once the part file is closed and checked, before it replaces
+    /// anything: the owner verifies it, then `release`s and runs it again.
+    pub fn hold_before_placing(mut self) -> RemoteCommit {
+        self.hold = true;
+        self
+    }
+
+    /// Whether the commit waits for the owner's verdict.
+    pub fn is_held(&self) -> bool {
+        self.stage == Stage::Held
+    }
+
+    /// The owner's verdict on the held part file: placed when it is Ok,
+    /// removed (the error reported) otherwise, once run again.
+    pub fn release(&mut self, verdict: Result<()>) {
+        if let Err(e) = verdict {
+            self.fail(e);
         }
     }
 
@@ -281,6 +307,7 @@ impl RemoteCommit {
             Stage::Finishing => self.after_finishing(ch),
             Stage::Retrying | Stage::Placing if self.error.is_some() => self.clean_up(ch),
             Stage::Retrying => self.place(ch),
+            Stage::Held => Vec::new(),
             Stage::Placing | Stage::CleaningUp | Stage::Waiting | Stage::Done => {
                 self.stage = Stage::Done;
                 Vec::new()
@@ -345,6 +372,10 @@ impl RemoteCommit {
 
     /// Put the checked part file in place.
     fn place(&mut self, ch: &mut SftpChannel) -> Vec<u32> {
+        if std::mem::take(&mut self.hold) {
+            self.stage = Stage::Held;
+            return Vec::new();
+        }
         self.stage = Stage::Placing;
         if self.part == self.dest {
             return self.placed(ch);
@@ -603,7 +634,11 @@ fn reply_ok(reply: &Reply<'_>) -> bool {
 
 impl Task for RemoteCommit {
     fn start(&mut self, ch: &mut SftpChannel) -> Vec<u32> {
-        self.finishing(ch)
+        match self.stage {
+            Stage::Held if self.error.is_some() => self.clean_up(ch),
+            Stage::Held => self.place(ch),
+            _ => self.finishing(ch),
+        }
     }
 
     fn reply(&mut self, ch: &mut SftpChannel, id: u32, reply: Reply<'static>) -> Vec<u32> {

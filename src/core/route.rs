@@ -146,6 +146,15 @@ impl Cutter {
             shutdown(fd.as_fd());
         }
     }
+
+    /// Shut down and let go of the sockets held so far (a route that
+    /// failed, before a reconnect registers the new one's); a cut stays.
+    pub fn drop_sockets(&self) {
+        let mut fds = self.fds.lock().unwrap_or_else(|p| p.into_inner());
+        for fd in fds.drain(..) {
+            shutdown(fd.as_fd());
+        }
+    }
 }
 
 /// What keeps a route alive besides its sockets: pump threads and a

@@ -10,7 +10,7 @@ use std::path::Path;
 
 use super::conn::{Connection, State};
 use super::local::{self, unix_secs, LocalTarget};
-use super::options::TransferOpts;
+use super::options::{TransferOpts, Verify};
 use super::paths::{bytes_path, local_name_for, path_bytes};
 use super::remote::{self, Finish, RemoteCommit};
 use super::resume::{self, SourceId};
@@ -132,6 +132,8 @@ pub struct RemoteTarget {
     pub start: u64,
     kept_mode: Option<u32>,
     record: Option<Vec<u8>>,
+    /// Verify the part file against this local file before placing it.
+    verify: Option<(std::path::PathBuf, Verify)>,
 }
 
 /// What a get or put does besides moving the bytes.
@@ -197,6 +199,7 @@ impl State {
             start,
             kept_mode,
             record,
+            verify: None,
         };
         if let (Some(r), Some(src), 0) = (&t.record, source, start) {
             // The part file is empty now; the record of what fills it next.
@@ -292,13 +295,26 @@ impl State {
             ..finish
         };
         let mut commit =
-            RemoteCommit::new(t.part, t.dest, t.handle, finish).with_data(written.is_ok());
+            RemoteCommit::new(t.part.clone(), t.dest, t.handle, finish).with_data(written.is_ok());
         if let Some(record) = t.record {
             commit = commit.resumable(record);
         }
+        if t.verify.is_some() {
+            commit = commit.hold_before_placing();
+        }
         let committed = batch::run_one(&mut self.sftp, commit);
         written?;
-        committed?.outcome()
+        let mut commit = committed?;
+        if let (Some((local, verify)), true) = (&t.verify, commit.is_held()) {
+            let what = format!("put '{}'", local.display());
+            let verdict = self.verify_copy(&t.part, local, *verify, &what);
+            if let Ok(how) = &verdict {
+                self.sftp.note(format!("{what}: verified ({how})"));
+            }
+            commit.release(verdict.map(|_| ()));
+            commit = batch::run_one(&mut self.sftp, commit)?;
+        }
+        commit.outcome()
     }
 
     /// Upload `source` into the open target.
@@ -365,17 +381,28 @@ impl State {
             fsync: opts.fsync,
             ..Finish::default()
         };
-        let parts = split_with.map_or(1, |_| split::parts(size, self.sftp.min_rtt(), opts));
+        let parts = split_with.map_or(1, |_| {
+            split::parts(size, self.sftp.min_rtt(), opts, split::Direction::Put)
+        });
+        // A split part file has holes where chunks were not yet written:
+        // never one to continue.
+        let opts = &TransferOpts {
+            resume: opts.keeps_parts() && parts == 1,
+            ..opts.clone()
+        };
+        let verify = (opts.verify != Verify::Off).then(|| (path.to_path_buf(), opts.verify));
         if let (Some(conn), true) = (split_with, parts > 1) {
             conn.log(&format!("put '{}': {parts} connections", path.display()));
-            let t = self.open_remote_target(dest, opts, None)?;
+            let mut t = self.open_remote_target(dest, opts, None)?;
+            t.verify = verify;
             return self.upload_split(conn, t, &file, path, size, parts, progress, finish, fo);
         }
         let source = LocalSource {
             file: &file,
             id: local_id(path, &meta),
         };
-        let t = self.open_remote_target(dest, opts, Some(&source))?;
+        let mut t = self.open_remote_target(dest, opts, Some(&source))?;
+        t.verify = verify;
         // Inside the upload, so that a failure here also cleans up.
         let mut resumed = ResumedFile {
             file: &mut file,
@@ -609,18 +636,27 @@ impl State {
                 size: attrs.size.unwrap_or(0),
                 mtime: attrs.mtime(),
             };
-            let resumable = opts.resume && opts.atomic && !local::is_special(dest);
+            let size = attrs.size.unwrap_or(0);
+            let special = local::is_special(dest);
+            let parts = match split_with {
+                Some(_) if !special => {
+                    split::parts(size, st.sftp.min_rtt(), opts, split::Direction::Get)
+                }
+                _ => 1,
+            };
+            // A split part file has holes where chunks were not yet written:
+            // never one to continue.
+            let resumable = opts.keeps_parts() && parts == 1 && !special;
             let start = if resumable {
                 st.local_resume_point(dest, handle, rpath, &source)
             } else {
                 0
             };
-            let mut t = LocalTarget::open(dest, opts, start, Some(&source))?;
-            let size = attrs.size.unwrap_or(0);
-            let parts = match split_with {
-                Some(_) if !t.in_place => split::parts(size, st.sftp.min_rtt(), opts),
-                _ => 1,
+            let file_opts = TransferOpts {
+                resume: resumable,
+                ..opts.clone()
             };
+            let mut t = LocalTarget::open(dest, &file_opts, start, Some(&source))?;
             let moved = match split_with {
                 Some(conn) if parts > 1 => {
                     conn.log(&format!("get '{}': {parts} connections", show(rpath)));
@@ -634,7 +670,19 @@ impl State {
                     st.read_handle(handle, rpath, t.start, attrs, &mut sink, progress)
                 }
             };
+            let moved = moved.and_then(|n| {
+                if opts.verify != Verify::Off && !t.in_place {
+                    let what = format!("get '{}'", show(rpath));
+                    let how = st.verify_copy(rpath, &t.write_to, opts.verify, &what)?;
+                    st.sftp.note(format!("{what}: verified ({how})"));
+                }
+                Ok(n)
+            });
             match moved {
+                Err(e) if e.kind() == ErrorKind::Integrity => {
+                    t.abandon(false); // its bytes are not the source's
+                    Err(e)
+                }
                 Ok(n) => {
                     let finish = local::Finish {
                         times: attrs.atime_mtime.filter(|_| fo.times),
@@ -645,7 +693,7 @@ impl State {
                     Ok(n)
                 }
                 Err(e) => {
-                    t.abandon(opts.resume);
+                    t.abandon(resumable);
                     Err(e)
                 }
             }
@@ -685,9 +733,12 @@ impl Connection {
             ..FileOpts::default()
         };
         let origin = self.origin();
-        self.with(|st| {
-            let rpath = st.resolve(remote);
-            st.get_file(&rpath, &dest, &origin, progress, fo, opts, Some(self))
+        let what = format!("get '{}'", show(remote));
+        self.transfer_with_retries(opts, &what, progress, |progress| {
+            self.with(|st| {
+                let rpath = st.resolve(remote);
+                st.get_file(&rpath, &dest, &origin, progress, fo, opts, Some(self))
+            })
         })
         .map(|_| {
             self.log(&format!(
@@ -724,9 +775,12 @@ impl Connection {
             confirm,
             ..FileOpts::default()
         };
-        self.with(|st| {
-            let rpath = st.resolve(&remote);
-            st.put_file(local, &rpath, progress, fo, opts, Some(self))
+        let what = format!("put '{}'", show(path_bytes(local)));
+        self.transfer_with_retries(opts, &what, progress, |progress| {
+            self.with(|st| {
+                let rpath = st.resolve(&remote);
+                st.put_file(local, &rpath, progress, fo, opts, Some(self))
+            })
         })
         .inspect(|_| {
             self.log(&format!(

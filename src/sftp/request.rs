@@ -476,6 +476,53 @@ pub mod ext {
     pub const FSYNC: &str = "fsync@openssh.com";
     pub const STATVFS: &str = "statvfs@openssh.com";
     pub const LIMITS: &str = "limits@openssh.com";
+    /// Server-side digests of an open file
+    /// (draft-ietf-secsh-filexfer-extensions-00).
+    pub const CHECK_FILE_HANDLE: &str = "check-file-handle";
+    /// The same under its earlier name (paramiko's servers).
+    pub const CHECK_FILE: &str = "check-file";
+}
+
+/// check-file-handle (or `check-file`, `name`): the server's digests of
+/// each `block`-byte block of the open file (0: the whole file as one),
+/// with the first algorithm of `algs` it supports.
+#[derive(Debug, Clone, Copy)]
+pub struct CheckFile<'a> {
+    pub name: &'static str,
+    pub handle: &'a [u8],
+    pub path: &'a [u8],
+    pub algs: &'a str,
+    pub block: u32,
+}
+
+impl Request for CheckFile<'_> {
+    /// The algorithm's name and the digests, one after another.
+    type Output<'r> = (Vec<u8>, Vec<u8>);
+    const KIND: u8 = fxp::EXTENDED;
+    const OP: &'static str = "check-file";
+    fn encode(&self, e: &mut Encoder<'_>) {
+        e.string(self.name.as_bytes())
+            .string(self.handle)
+            .string(self.algs.as_bytes())
+            .u64(0)
+            .u64(0)
+            .u32(self.block);
+    }
+    fn subject(&self) -> String {
+        quoted(self.path)
+    }
+    fn decode<'r>(&self, reply: Reply<'r>) -> Result<(Vec<u8>, Vec<u8>)> {
+        let body = expect_extended(self, reply)?;
+        let mut d = Decoder::new(&body);
+        let _ = d.string()?; // "check-file"
+        let alg = d.string()?.to_vec();
+        let n = d.remaining();
+        let mut rest = Vec::with_capacity(n);
+        for _ in 0..n {
+            rest.push(d.u8()?);
+        }
+        Ok((alg, rest))
+    }
 }
 
 /// Extension requests with two paths and an OK reply.

@@ -24,7 +24,8 @@ HANDLES = {
 # Functions whose all-NULL call is valid, or that return no result code.
 NULL_IS_FINE = {"psftp_local_cd_push", "psftp_file_close"}
 NOT_A_RESULT = {"psftp_st_mode_to_int", "psftp_last_error_code",
-                "psftp_conn_last_error_errno"}  # a value (0 for a bad handle), not a result code
+                "psftp_conn_last_error_errno", "psftp_last_retries",
+                "psftp_conn_last_retries"}  # a value (0 for a bad handle), not a result code
 
 
 def declarations(header):

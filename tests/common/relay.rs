@@ -15,6 +15,7 @@ struct Flags {
     frozen: AtomicBool,
     corrupt_next_down: AtomicBool,
     up_bytes: AtomicU64,
+    down_bytes: AtomicU64,
     accepted: AtomicU64,
     conns: Mutex<Vec<TcpStream>>,
     /// Added to each direction: round trip = 2 x delay.
@@ -93,6 +94,11 @@ impl Relay {
     pub fn bytes_up(&self) -> u64 {
         self.flags.up_bytes.load(Ordering::SeqCst)
     }
+
+    /// Bytes forwarded from the server to clients so far.
+    pub fn bytes_down(&self) -> u64 {
+        self.flags.down_bytes.load(Ordering::SeqCst)
+    }
 }
 
 fn pump(from: TcpStream, to: TcpStream, flags: Arc<Flags>, upstream: bool) {
@@ -149,8 +155,11 @@ fn forward(
         }
         if upstream {
             flags.up_bytes.fetch_add(n as u64, Ordering::SeqCst);
-        } else if flags.corrupt_next_down.swap(false, Ordering::SeqCst) {
-            buf[n / 2] ^= 0x10;
+        } else {
+            flags.down_bytes.fetch_add(n as u64, Ordering::SeqCst);
+            if flags.corrupt_next_down.swap(false, Ordering::SeqCst) {
+                buf[n / 2] ^= 0x10;
+            }
         }
         if !send(&buf[..n]) {
             break;

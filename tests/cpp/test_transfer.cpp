@@ -1,6 +1,7 @@
 // get, put, getfo, putfo and TransferOpts against the test sshd.
 #include "fixture.hpp"
 
+#include <fstream>
 #include <sstream>
 
 using namespace fixture;
@@ -139,6 +140,38 @@ TEST(Transfer, ResumeContinuesOnlyAPartFileOfTheSameSource) {
     EXPECT_GT(progress.calls.front().first, have);
     EXPECT_EQ(read_file(ldir.path() / "big"), data);
     EXPECT_FALSE(fs::exists(part));
+}
+
+TEST(Transfer, VerifyCatchesAFileAlteredOnTheServerAndRetriesAreOptions) {
+    psftp::Connection sftp = connect();
+    auto rdir = remote_dir("verify");
+    auto ldir = local_dir("verify");
+    const std::string data = pattern(3'000'000, 6);
+    put_remote_file(rdir / "src", data);
+    write_file(ldir.path() / "dst", "old");
+    psftp::TransferOpts opts;
+    opts.set_verify(PSFTP_VERIFY_ALLOW_EXEC).set_retries(2, 0.1);
+    bool altered = false;
+    auto alter = [&](std::uint64_t done, std::uint64_t total) {
+        if (done == total && !altered) {
+            altered = true;
+            std::fstream f(rdir / "src", std::ios::in | std::ios::out | std::ios::binary);
+            f.seekp(7);
+            f.put('X');
+        }
+    };
+    psftp::GetOptions named;
+    named.progress = alter;
+    named.transfer = &opts;
+    EXPECT_THROW(sftp.get(rdir / "src", ldir.path() / "dst", named), psftp::IntegrityError);
+    EXPECT_EQ(read_file(ldir.path() / "dst"), "old");
+    put_remote_file(rdir / "src", data);
+    opts.set_verify(PSFTP_VERIFY_ON);
+    named.progress = nullptr;
+    sftp.get(rdir / "src", ldir.path() / "dst", named);
+    EXPECT_EQ(read_file(ldir.path() / "dst"), data);
+    EXPECT_EQ(sftp.last_retries(), 0);
+    EXPECT_THROW(opts.set_retries(-1), psftp::InvalidArgument);
 }
 
 TEST(Transfer, GetfoStreamsToAnOstreamOrAFunction) {

@@ -25,6 +25,8 @@ The user name picks how the writable area departs from OpenSSH:
   noposix    no posix-rename@openssh.com at all
   draftlink  SSH_FXP_SYMLINK is read in the draft's order (link first),
              as asyncssh's server does for clients that are not OpenSSH
+  checkfile  like test, also announcing paramiko's "check-file" (md5, sha1:
+             server-side digests; paramiko misreads blocks over 64 KiB)
   kbd        no password: keyboard-interactive only, asking "Code: "; the
              answer KBD_CODE gets in (then as test), any other is quoted
              back in a second prompt ("code X is wrong; try again: "), as
@@ -66,7 +68,7 @@ BIG = bytes((i * 7) & 0xFF for i in range(3 * 1024 * 1024))
 SHORT = bytes((i * 13 + i // 251) & 0xFF for i in range(3 * 1024 * 1024 + 123))
 READS_SIZE = 300_000
 ROOT = None  # the real directory behind /w
-USERS = ("test", "nosetstat", "noclobber", "noposix", "draftlink")
+USERS = ("test", "nosetstat", "noclobber", "noposix", "draftlink", "checkfile")
 KBD_CODE = "let-me-in-123"
 
 
@@ -409,6 +411,8 @@ class Sftp(SFTPServer):
         msg.add_int(3)
         if self.server.user != "noposix":
             msg.add("posix-rename@openssh.com", "1")
+        if self.server.user == "checkfile":
+            msg.add("check-file", "md5,sha1")  # what paramiko announces
         self._send_packet(CMD_VERSION, msg)
         return version
 

@@ -31,11 +31,12 @@ const CONNECT_OPTIONS = [
   'keyboardInteractive',
   'socket',
 ];
-const GET_OPTIONS = ['callback', 'preserveMtime', 'atomic', 'resume', 'fsync', 'parallelism', 'signal'];
-const PUT_OPTIONS = ['callback', 'confirm', 'preserveMtime', 'atomic', 'resume', 'fsync', 'parallelism', 'signal'];
+const RETRY_OPTIONS = ['retries', 'retryDelay', 'verify'];
+const GET_OPTIONS = ['callback', 'preserveMtime', 'atomic', 'resume', 'fsync', 'parallelism', 'signal', ...RETRY_OPTIONS];
+const PUT_OPTIONS = ['callback', 'confirm', 'preserveMtime', 'atomic', 'resume', 'fsync', 'parallelism', 'signal', ...RETRY_OPTIONS];
 const GETFO_OPTIONS = ['callback', 'signal'];
 const PUTFO_OPTIONS = ['fileSize', 'callback', 'confirm', 'atomic', 'fsync', 'signal']; // resume does not apply
-const TREE_GET_OPTIONS = ['callback', 'preserveMtime', 'signal', ...TREE_SETTINGS];
+const TREE_GET_OPTIONS = ['callback', 'preserveMtime', 'signal', 'retryDelay', ...TREE_SETTINGS];
 const TREE_PUT_OPTIONS = [...TREE_GET_OPTIONS, 'confirm'];
 // ssh2-sftp-client's own options: accepted, with nothing to do (psftp always pipelines).
 const DOWNLOAD_DIR_OPTIONS = [...TREE_GET_OPTIONS, 'useFastget'];
@@ -361,6 +362,11 @@ class Connection {
    */
   interrupt() {
     this.#channel.interrupt();
+  }
+
+  /** How many times the last get, put or tree operation to finish reconnected (see the retries option). */
+  get lastRetries() {
+    return fns.psftp_conn_last_retries(this.#channel.handle);
   }
 
   /** Whether interrupt() ran, or an AbortSignal had to interrupt a call: the connection is unusable. */

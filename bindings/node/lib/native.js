@@ -355,6 +355,9 @@ const PROTOTYPES = [
     '_Inout_ psftp_attrs *attrs_out)',
 
   'int psftp_transfer_opts_set_parallelism(psftp_transfer_opts *opts, int connections)',
+  'int psftp_transfer_opts_set_retries(psftp_transfer_opts *opts, int retries, double delay_seconds)',
+  'int psftp_conn_last_retries(const psftp_conn *conn)',
+  'int psftp_transfer_opts_set_verify(psftp_transfer_opts *opts, int mode)',
   'int psftp_transfer_opts_set_sync(psftp_transfer_opts *opts, bool sync)',
   'int psftp_transfer_opts_add_include(psftp_transfer_opts *opts, const char *pattern)',
   'int psftp_transfer_opts_add_exclude(psftp_transfer_opts *opts, const char *pattern)',

@@ -10,6 +10,8 @@ const args = require('./args');
 // PSFTP_SYMLINKS_* and PSFTP_ON_ERROR_* by their JS names.
 const SYMLINKS = { skip: 0, follow: 1, copy: 2, 'copy-all': 3 };
 const ON_ERROR = { stop: 0, continue: 1 };
+// PSFTP_VERIFY_*.
+const VERIFY = { off: 0, on: 1, 'allow-exec': 2 };
 
 function oneOf(table) {
   const names = Object.keys(table);
@@ -40,6 +42,12 @@ const SETTERS = {
   symlinks: ['psftp_transfer_opts_set_symlinks', oneOf(SYMLINKS)],
   preserveMode: ['psftp_transfer_opts_set_preserve_mode', args.bool],
   onError: ['psftp_transfer_opts_set_on_error', oneOf(ON_ERROR)],
+  verify: ['psftp_transfer_opts_set_verify', oneOf(VERIFY)],
+  // With retryDelay (seconds, default 1) as the setter's second argument.
+  retries: ['psftp_transfer_opts_set_retries', (v, name, options) => [[
+    args.int(v, name, 'int32'),
+    options.retryDelay === undefined ? 1 : args.num(options.retryDelay, 'options.retryDelay'),
+  ]]],
 };
 
 /** The option names of tree operations (get and put take atomic, resume, fsync, parallelism). */
@@ -56,7 +64,7 @@ function givenSettings(options) {
  */
 function transferOptions(options) {
   const given = givenSettings(options);
-  const values = given.map((name) => SETTERS[name][1](options[name], `options.${name}`));
+  const values = given.map((name) => SETTERS[name][1](options[name], `options.${name}`, options));
   return async (body) => {
     if (given.length === 0) return body(null);
     const out = [null];
@@ -65,7 +73,7 @@ function transferOptions(options) {
     try {
       given.forEach((name, i) => {
         const setter = fns[SETTERS[name][0]];
-        for (const value of [values[i]].flat()) checkSync(setter(handle, value));
+        for (const value of [values[i]].flat()) checkSync(setter(handle, ...[value].flat()));
       });
       return await body(handle);
     } finally {

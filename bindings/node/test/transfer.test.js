@@ -154,14 +154,16 @@ test('transfer options: atomic false writes in place, resume continues a part fi
   await sftp.put(local, remote);
   assert.notEqual(fs.statSync(remote).ino, ino, 'atomic by default: renamed into place');
 
-  const data = pattern(2 * MiB, 5);
+  // Large enough that the progress sample (every 10 ms on the event loop)
+  // that says stop comes while the get still runs.
+  const data = pattern(64 * MiB, 5);
   const src = path.join(rdir, 'src');
   const dst = path.join(ldir, 'dst');
   const part = path.join(ldir, '.dst.psftp.part');
   putRemoteFile(src, data);
   // A part file nothing vouches for (no record of its source) is not
   // resumed: none of its bytes reach the copy.
-  const stale = Buffer.from(data.subarray(0, MiB));
+  const stale = Buffer.from(data.subarray(0, 8 * MiB));
   stale.fill(0xee, 0, 16);
   fs.writeFileSync(part, stale);
   await sftp.get(src, dst, { resume: true });
@@ -374,4 +376,37 @@ test('an AbortSignal stops get, put, getfo and putfo through their callbacks; th
   const reason = new Error('not now');
   await assert.rejects(sftp.putfo('x', path.join(rdir, 'never'), { signal: AbortSignal.abort(reason) }), (e) => e === reason);
   assert.equal(fs.existsSync(path.join(rdir, 'never')), false);
+});
+
+test('verify catches a file altered on the server during a get; retries are options', async (t) => {
+  const sftp = await connectFor(t);
+  const rdir = remoteScratch(t, 'verify');
+  // Progress is sampled on the event loop while the transfer runs on, so
+  // the change comes at the first sample: byte 7 is already copied then,
+  // and the 64 MiB copy and its server-side hash take far longer than a
+  // sample's 10 ms.
+  const data = pattern(64 * MiB, 8);
+  const remote = path.join(rdir, 'src.bin');
+  putRemoteFile(remote, data);
+  const local = path.join(localScratch(t, 'verify'), 'dst.bin');
+  fs.writeFileSync(local, 'old');
+  let altered = false;
+  const callback = (done) => {
+    if (done > 0 && !altered) {
+      altered = true;
+      const fd = fs.openSync(remote, 'r+');
+      fs.writeSync(fd, 'X', 7);
+      fs.closeSync(fd);
+    }
+  };
+  await rejectsWith(sftp.get(remote, local, { verify: 'allow-exec', retries: 2, callback }), 'EINTEGRITY', [
+    'verification failed',
+  ]);
+  assert.equal(fs.readFileSync(local, 'utf8'), 'old');
+  putRemoteFile(remote, data);
+  await sftp.get(remote, local, { verify: 'on', retries: 2, retryDelay: 0.1 });
+  assert.ok(fs.readFileSync(local).equals(data));
+  assert.equal(sftp.lastRetries, 0);
+  await assert.rejects(sftp.get(remote, local, { verify: 'maybe' }), TypeError);
+  await rejectsWith(sftp.get(remote, local, { retries: -1 }), 'EINVAL', ['retries']);
 });

@@ -412,7 +412,9 @@ test('a tree callback returning false cancels; one that throws stops the operati
   const sftp = await connectFor(t);
   const ldir = localScratch(t, 'cancel');
   makeTree(ldir);
-  for (let i = 0; i < 4; i++) fs.writeFileSync(path.join(ldir, `large${i}.bin`), pattern(6 * MiB, i));
+  // Large enough that the third progress sample (every 10 ms) comes while
+  // the upload still runs.
+  for (let i = 0; i < 4; i++) fs.writeFileSync(path.join(ldir, `large${i}.bin`), pattern(16 * MiB, i));
   const rdir = remoteScratch(t, 'cancel');
   let calls = 0;
   const err = await rejectsWith(sftp.putR(ldir, rdir, { parallelism: 2, callback: () => ++calls < 3 }), 'EUSER', ['progress']);

@@ -360,6 +360,10 @@ for _name in ("atomic", "resume", "fsync", "sync", "preserve_mode"):
     _sig("psftp_transfer_opts_set_" + _name, c_int, _P, c_bool)
 for _name in ("parallelism", "symlinks", "on_error"):
     _sig("psftp_transfer_opts_set_" + _name, c_int, _P, c_int)
+_sig("psftp_transfer_opts_set_retries", c_int, _P, c_int, c_double)
+_sig("psftp_conn_last_retries", c_int, _P)
+_sig("psftp_transfer_opts_set_verify", c_int, _P, c_int)
+VERIFY = {"off": 0, "on": 1, "allow-exec": 2}
 _sig("psftp_transfer_opts_add_include", c_int, _P, c_char_p)
 _sig("psftp_transfer_opts_add_exclude", c_int, _P, c_char_p)
 

@@ -488,6 +488,12 @@ class Connection:
         return SecurityOptions(*lists)
 
     @property
+    def last_retries(self) -> int:
+        """How many times the last get, put or tree operation to finish
+        reconnected and went on (the ``retries`` keyword)."""
+        return int(_ffi.lib.psftp_conn_last_retries(self._handle()))
+
+    @property
     def logfile(self) -> Union[str, bool]:
         """The log file's name, or False when not logging."""
         name = self._string(lambda o: _ffi.lib.psftp_logfile(self._handle(), o))
@@ -788,6 +794,9 @@ class Connection:
         symlinks: str = "skip",
         preserve_mode: bool = False,
         on_error: str = "stop",
+        retries: int = 0,
+        retry_delay: float = 1.0,
+        verify: str = "off",
     ) -> int:
         """C transfer options for the beyond-pysftp keywords; free with
         psftp_transfer_opts_free."""
@@ -803,6 +812,11 @@ class Connection:
             self._c(lib.psftp_transfer_opts_set_preserve_mode(h, bool(preserve_mode)))
             if parallelism is not None:
                 self._c(lib.psftp_transfer_opts_set_parallelism(h, int(parallelism)))
+            if retries:
+                self._c(lib.psftp_transfer_opts_set_retries(h, int(retries), float(retry_delay)))
+            if verify not in _ffi.VERIFY:
+                raise ValueError(f"verify must be one of {sorted(_ffi.VERIFY)}, not {verify!r}")
+            self._c(lib.psftp_transfer_opts_set_verify(h, _ffi.VERIFY[verify]))
             if symlinks not in _ffi.SYMLINKS:
                 raise ValueError(f"symlinks must be one of {sorted(_ffi.SYMLINKS)}, not {symlinks!r}")
             self._c(lib.psftp_transfer_opts_set_symlinks(h, _ffi.SYMLINKS[symlinks]))
@@ -831,6 +845,9 @@ class Connection:
         atomic: bool = True,
         fsync: bool = False,
         parallelism: Optional[int] = None,
+        retries: int = 0,
+        retry_delay: float = 1.0,
+        verify: str = "off",
     ) -> None:
         """Copy a remote file to ``localpath`` (default: its name in the
         local working directory). ``callback(bytes_so_far, total)``.
@@ -838,10 +855,17 @@ class Connection:
         Beyond pysftp: ``resume`` continues an interrupted download,
         ``atomic`` (default True) writes a part file and renames it into
         place, ``fsync`` flushes to disk first, ``parallelism`` caps the
-        connections a large file may use on a slow link."""
+        connections a large file may use on a slow link, ``retries``
+        reconnects and continues after the link failed (first after
+        ``retry_delay`` seconds, doubled each time; see last_retries),
+        ``verify`` ("on": the server's check-file digest or a read-back;
+        "allow-exec": also sha256sum on the server)
+        checks the copy before it is put in place (IntegrityError if it
+        differs; the old file stays)."""
         state = _calls.CallState()
         cb = state.progress(callback)
-        x = self._xopts(resume=resume, atomic=atomic, fsync=fsync, parallelism=parallelism)
+        x = self._xopts(resume=resume, atomic=atomic, fsync=fsync, parallelism=parallelism,
+                        retries=retries, retry_delay=retry_delay, verify=verify)
         rp = _ffi.enc_remote(remotepath)
         lp = None if localpath is None else _ffi.enc_local(localpath)
         try:
@@ -865,13 +889,17 @@ class Connection:
         atomic: bool = True,
         fsync: bool = False,
         parallelism: Optional[int] = None,
+        retries: int = 0,
+        retry_delay: float = 1.0,
+        verify: str = "off",
     ) -> SFTPAttributes:
         """Copy a local file to ``remotepath`` (default: its name in the
         remote pwd); returns the remote SFTPAttributes (from the confirming
         stat; empty without ``confirm``). Keywords as for get()."""
         state = _calls.CallState()
         cb = state.progress(callback)
-        x = self._xopts(resume=resume, atomic=atomic, fsync=fsync, parallelism=parallelism)
+        x = self._xopts(resume=resume, atomic=atomic, fsync=fsync, parallelism=parallelism,
+                        retries=retries, retry_delay=retry_delay, verify=verify)
         lp = _ffi.enc_local(localpath)
         rp = None if remotepath is None else _ffi.enc_remote(remotepath)
         a = _ffi.sized(_ffi.Attrs)
@@ -1046,7 +1074,9 @@ class Connection:
         ``symlinks`` ("skip", "follow", "copy": links whose target stays in
         the tree, "copy-all": every link verbatim), ``preserve_mode``,
         ``on_error`` ("stop", or "continue": the exception's ``failures``
-        lists every failed entry), ``resume``, ``atomic``, ``fsync``."""
+        lists every failed entry), ``resume``, ``atomic``, ``fsync``,
+        ``retries``, ``retry_delay`` and ``verify`` (as for get(); a retry
+        skips the files already copied)."""
         self._tree("get_r", _ffi.enc_remote(remotedir), _ffi.enc_local(localdir),
                    (bool(preserve_mtime),), progress, options, remotedir)
 

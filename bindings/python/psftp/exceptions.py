@@ -134,6 +134,11 @@ class UnsupportedError(RemoteOSError):
     """The server lacks the SFTP extension the call needs."""
 
 
+class IntegrityError(Error):
+    """A verified transfer's copy differs from its source (``verify``);
+    the destination keeps its old content."""
+
+
 class LocalOSError(Error, OSError):
     """A local file-system failure (with the OS errno)."""
 
@@ -186,6 +191,7 @@ _OTHER = {
     "USER": TransferCancelled,
     "INVALID_ARG": InvalidArgumentError,
     "PANIC": InternalError,
+    "INTEGRITY": IntegrityError,
 }
 
 

@@ -118,6 +118,35 @@ def test_resume_and_atomic_keywords(sftp: pysftp.Connection, rdir: str, tmp_path
     assert (tmp_path / "inplace.bin").read_bytes() == data
 
 
+def test_verify_catches_a_file_altered_on_the_server_and_retries_are_keywords(
+    sftp: pysftp.Connection, rdir: str, tmp_path: Path
+) -> None:
+    data = os.urandom(3_000_000)
+    src = f"{rdir}/v.bin"
+    make_remote(src, data, rdir)
+    dest = tmp_path / "v.bin"
+    dest.write_bytes(b"old")
+    altered: List[bool] = []
+
+    def alter(done: int, total: int) -> None:
+        if done == total and not altered:
+            altered.append(True)
+            with open(src, "r+b") as f:
+                f.seek(7)
+                f.write(b"X")
+
+    with pytest.raises(pysftp.IntegrityError, match="verification failed"):
+        sftp.get(src, str(dest), callback=alter, verify="allow-exec", retries=2)
+    assert dest.read_bytes() == b"old", "the destination keeps its old content"
+    make_remote(src, data, rdir)
+    sftp.get(src, str(dest), verify="on", retries=2, retry_delay=0.1)
+    assert dest.read_bytes() == data and sftp.last_retries == 0
+    with pytest.raises(ValueError, match="verify"):
+        sftp.get(src, str(dest), verify="maybe")
+    with pytest.raises(pysftp.InvalidArgumentError, match="retries"):
+        sftp.get(src, str(dest), retries=-1)
+
+
 def _tree(root: Path) -> None:
     for i in range(3):
         d = root / f"d{i}"

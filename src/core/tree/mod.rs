@@ -60,6 +60,8 @@ pub struct TreeReport {
     pub failures: Vec<Failure>,
     /// A failure of the whole operation (bad root, cancelled, ...).
     pub fatal: Option<Error>,
+    /// How many times the operation reconnected and went on.
+    pub retries: u32,
 }
 
 impl TreeReport {
@@ -120,6 +122,8 @@ impl Job {
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub opts: TransferOpts,
+    /// How resume records name the remote side's files.
+    pub origin: Vec<u8>,
     pub preserve_mtime: bool,
     pub confirm: bool,
 }
@@ -216,6 +220,23 @@ impl Connection {
         s: Settings,
         progress: Option<&mut TreeProgressFn<'_>>,
     ) -> TreeReport {
+        let s = Settings {
+            origin: self.origin(),
+            ..s
+        };
+        let report = self.get_tree_once(remotedir, base, recurse, s, progress);
+        self.note_retries(report.retries);
+        report
+    }
+
+    fn get_tree_once(
+        &self,
+        remotedir: &[u8],
+        base: PathBuf,
+        recurse: bool,
+        s: Settings,
+        progress: Option<&mut TreeProgressFn<'_>>,
+    ) -> TreeReport {
         let planned = self.with(|st| {
             let root = st.resolve(remotedir);
             plan::remote(st, &root, recurse, &s.opts)
@@ -247,6 +268,19 @@ impl Connection {
     }
 
     fn put_tree(
+        &self,
+        localpath: &Path,
+        remotepath: &[u8],
+        recurse: bool,
+        s: Settings,
+        progress: Option<&mut TreeProgressFn<'_>>,
+    ) -> TreeReport {
+        let report = self.put_tree_once(localpath, remotepath, recurse, s, progress);
+        self.note_retries(report.retries);
+        report
+    }
+
+    fn put_tree_once(
         &self,
         localpath: &Path,
         remotepath: &[u8],
@@ -324,6 +358,7 @@ impl Connection {
 fn settings(opts: &TransferOpts, preserve_mtime: bool, confirm: bool) -> Settings {
     Settings {
         opts: opts.clone(),
+        origin: Vec::new(),
         preserve_mtime,
         confirm,
     }

@@ -5,7 +5,7 @@
 //! caller's thread, as the API promises) and stops the workers on
 //! cancellation or, with the stop policy, on the first failure.
 
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{channel, RecvTimeoutError, Sender};
 use std::sync::Mutex;
@@ -14,8 +14,9 @@ use std::time::{Duration, Instant};
 use super::tasks::{GetTask, Outcome, PutTask, SMALL_FILE, TASKS_IN_FLIGHT};
 use super::{Failure, Job, Settings, TreeProgress, TreeProgressFn, TreeReport};
 use crate::core::conn::{Connection, State};
-use crate::core::local::unix_secs;
-use crate::core::options::{ErrorPolicy, TransferOpts};
+use crate::core::local::{part_path, unix_secs};
+use crate::core::options::ErrorPolicy;
+use crate::core::retry::{retryable, HighWater};
 use crate::core::siblings::Siblings;
 use crate::core::transfer::FileOpts;
 use crate::error::{Error, ErrorKind, Result};
@@ -40,10 +41,13 @@ struct Queue {
 }
 
 impl Queue {
-    fn new(mut jobs: Vec<Job>) -> Queue {
+    /// Large files, and files with a part file to continue, stream; the
+    /// others are batched.
+    fn new(mut jobs: Vec<Job>, s: &Settings) -> Queue {
         jobs.sort_by_key(|j| std::cmp::Reverse(j.size()));
-        let (large, small): (Vec<Job>, Vec<Job>) =
-            jobs.into_iter().partition(|j| j.size() > SMALL_FILE);
+        let (large, small): (Vec<Job>, Vec<Job>) = jobs
+            .into_iter()
+            .partition(|j| j.size() > SMALL_FILE || has_part(j, s));
         Queue {
             large: Mutex::new(large.into()),
             small: Mutex::new(small.into()),
@@ -71,7 +75,10 @@ impl Queue {
     }
 }
 
-/// Run `jobs` and record the outcome in `report`.
+/// Run `jobs` and record the outcome in `report`. With retries, a round
+/// that failed only for the link's sake (CONNECTION_LOST, TIMEOUT) is
+/// followed by another of the files not completed yet, after the back-off
+/// and a reconnect (retry.rs); progress never goes back.
 pub fn run(
     conn: &Connection,
     jobs: Vec<Job>,
@@ -85,14 +92,93 @@ pub fn run(
         bytes_total: jobs.iter().map(Job::size).sum(),
         ..TreeProgress::default()
     };
+    let (mut files, mut bytes) = (HighWater::default(), HighWater::default());
+    let mut user = progress;
+    let mut monotonic = |p: &TreeProgress| {
+        let seen = TreeProgress {
+            files_done: files.see(p.files_done),
+            bytes_done: bytes.see(p.bytes_done),
+            ..p.clone()
+        };
+        user.as_mut().map_or(true, |cb| cb(&seen))
+    };
+    let mut round = jobs;
+    loop {
+        let before = report.failures.len();
+        let completed = run_round(conn, round.clone(), s, &mut monotonic, report, &mut totals);
+        let Some(next) = retry_round(conn, s, report, before, round, &completed) else {
+            return;
+        };
+        report.retries += 1;
+        let what = "tree transfer";
+        if let Err(e) = conn.recover(&s.opts, report.retries, what, &next.1) {
+            report.failures.push(Failure::new(b"(connection)", e));
+            return;
+        }
+        round = next.0;
+        // Every file of the new round reports its bytes from its start.
+        totals.files_done = totals.files_total - round.len() as u64;
+        totals.bytes_done = totals.bytes_total - round.iter().map(Job::size).sum::<u64>();
+    }
+}
+
+/// After a round: the jobs to run again and why, if the round failed only
+/// for the link's sake and retries are left. The retried failures leave
+/// the report (they are attempted again).
+fn retry_round(
+    conn: &Connection,
+    s: &Settings,
+    report: &mut TreeReport,
+    before: usize,
+    round: Vec<Job>,
+    completed: &HashSet<Vec<u8>>,
+) -> Option<(Vec<Job>, Error)> {
+    let new = &report.failures[before..];
+    let first = new.iter().find(|f| retryable(&f.error))?.error.clone();
+    let stop = s.opts.on_error == ErrorPolicy::Stop;
+    if report.retries >= s.opts.retries
+        || report.fatal.is_some()
+        || conn.is_interrupted()
+        || (stop && !new.iter().all(|f| retryable(&f.error)))
+    {
+        return None;
+    }
+    // Entries that failed for another reason stay failed (continue policy).
+    let failed: HashSet<Vec<u8>> = new
+        .iter()
+        .filter(|f| !retryable(&f.error))
+        .map(|f| f.path.clone())
+        .collect();
+    let kept: Vec<Failure> = report.failures.drain(before..).collect();
+    report
+        .failures
+        .extend(kept.into_iter().filter(|f| !retryable(&f.error)));
+    let again: Vec<Job> = round
+        .into_iter()
+        .filter(|j| !completed.contains(j.rel()) && !failed.contains(j.rel()))
+        .collect();
+    (!again.is_empty()).then_some((again, first))
+}
+
+/// One round: run `jobs` on this connection and new extra ones; returns
+/// the relative paths of the files completed (copied or skipped).
+fn run_round(
+    conn: &Connection,
+    jobs: Vec<Job>,
+    s: &Settings,
+    progress: &mut TreeProgressFn<'_>,
+    report: &mut TreeReport,
+    totals: &mut TreeProgress,
+) -> HashSet<Vec<u8>> {
     let workers = s.opts.parallelism.clamp(1, jobs.len().max(1));
-    let queue = Queue::new(jobs);
+    let queue = Queue::new(jobs, s);
     let stop = AtomicBool::new(false);
     let siblings = Siblings::default();
     let (tx, rx) = channel();
     let mut coordinator = Coordinator {
-        progress,
-        totals: &mut totals,
+        progress: Some(progress),
+        totals,
+        completed: HashSet::new(),
         report,
         stop: &stop,
         policy: s.opts.on_error,
@@ -132,6 +218,7 @@ pub fn run(
         coordinator.collect(rx);
     });
     let cancelled = coordinator.cancelled;
+    let completed = std::mem::take(&mut coordinator.completed);
     for job in queue.remaining() {
         if !cancelled && report.fatal.is_none() && stop.load(Ordering::Relaxed) {
             break; // stop policy: the first failure is already recorded
@@ -144,6 +231,7 @@ pub fn run(
             report.failures.push(Failure::new(job.rel(), e));
         }
     }
+    completed
 }
 
 fn send(tx: &Sender<Event>, e: Event) {
@@ -153,6 +241,8 @@ fn send(tx: &Sender<Event>, e: Event) {
 struct Coordinator<'a, 'p> {
     progress: Option<&'a mut TreeProgressFn<'p>>,
     totals: &'a mut TreeProgress,
+    /// The files copied or skipped (a retry skips them).
+    completed: HashSet<Vec<u8>>,
     report: &'a mut TreeReport,
     stop: &'a AtomicBool,
     policy: ErrorPolicy,
@@ -194,11 +284,13 @@ impl Coordinator<'_, '_> {
         self.totals.current_path = path.clone();
         match outcome {
             Outcome::Copied(n) => {
+                self.completed.insert(path.clone());
                 self.report.files_copied += 1;
                 self.report.bytes += n;
                 self.totals.bytes_done += n.saturating_sub(streamed);
             }
             Outcome::Skipped(n) => {
+                self.completed.insert(path.clone());
                 self.report.files_skipped += 1;
                 self.totals.bytes_done += n;
             }
@@ -397,11 +489,20 @@ fn stream(st: &mut State, job: Job, stop: &AtomicBool, tx: &Sender<Event>, s: &S
     send(tx, Event::Finished(job.rel().to_vec(), outcome, sent));
 }
 
-/// Trees never resume: a part file left by an earlier run starts over.
-fn no_resume(s: &Settings) -> TransferOpts {
-    TransferOpts {
-        resume: false,
-        ..s.opts.clone()
+/// A get whose local part file may be continued (the stream path checks
+/// that it provably is the same source's). A small put's remote part file
+/// is not looked for: the batch rewrites it whole.
+fn has_part(job: &Job, s: &Settings) -> bool {
+    // Verified files stream too: the check sits between the data and the
+    // rename, which the batched path does not stop at.
+    if s.opts.verify != crate::core::options::Verify::Off {
+        return true;
+    }
+    match job {
+        Job::Get { local, .. } => {
+            s.opts.keeps_parts() && std::fs::symlink_metadata(part_path(local)).is_ok()
+        }
+        Job::Put { .. } => false,
     }
 }
 
@@ -417,7 +518,7 @@ fn stream_get(
         mode: s.opts.preserve_mode,
         confirm: false,
     };
-    let n = st.get_file(remote, local, b"", Some(progress), fo, &no_resume(s), None)?;
+    let n = st.get_file(remote, local, &s.origin, Some(progress), fo, &s.opts, None)?;
     Ok(Outcome::Copied(n))
 }
 
@@ -443,6 +544,6 @@ fn stream_put(
         mode: s.opts.preserve_mode,
         confirm: s.confirm,
     };
-    st.put_file(local, remote, Some(progress), fo, &no_resume(s), None)?;
+    st.put_file(local, remote, Some(progress), fo, &s.opts, None)?;
     Ok(Outcome::Copied(attrs.size.unwrap_or(0)))
 }

@@ -1,0 +1,516 @@
+//! Retries and tree resume (issue 17): a relay cuts the link during a get,
+//! a put and a get_r; with retries the result is byte-exact and the retry
+//! count is exact, without them the call fails cleanly and the old content
+//! stays. An interrupted get_r / put_r rerun with resume continues its part
+//! files instead of starting over.
+
+mod common;
+
+use common::relay::Relay;
+use common::*;
+
+use psftp::capi::tree::*;
+use std::cell::Cell;
+use std::ffi::{c_int, c_void};
+use std::path::Path;
+
+fn via_relay(relay: &Relay) -> Conn {
+    let s = server();
+    let opts = Opts::new(None);
+    let mut login = Login::password(s);
+    login.port = relay.port;
+    // The relay's port is not the server's known_hosts name.
+    check(unsafe { psftp_cnopts_set_hostkeys(opts.0, std::ptr::null()) }).unwrap();
+    login.connect(&opts).expect("connect through the relay")
+}
+
+/// Transfer options, freed on drop.
+struct XOpts(*mut psftp_transfer_opts);
+
+impl XOpts {
+    fn new() -> XOpts {
+        let mut p = std::ptr::null_mut();
+        check(unsafe { psftp_transfer_opts_new(&mut p) }).unwrap();
+        XOpts(p)
+    }
+    fn retries(self, n: i32) -> XOpts {
+        check(psftp_transfer_opts_set_retries(self.0, n, 0.05)).unwrap();
+        self
+    }
+    fn resume(self) -> XOpts {
+        check(psftp_transfer_opts_set_resume(self.0, true)).unwrap();
+        self
+    }
+    fn parallel(self, n: i32) -> XOpts {
+        check(psftp_transfer_opts_set_parallelism(self.0, n)).unwrap();
+        self
+    }
+}
+
+impl Drop for XOpts {
+    fn drop(&mut self) {
+        psftp_transfer_opts_free(self.0)
+    }
+}
+
+/// Cuts the relay when progress passes each threshold, at most once per
+/// connection made (so every cut hits a fresh attempt), and records
+/// whether progress ever went back.
+struct Cutter<'a> {
+    relay: &'a Relay,
+    at: Vec<u64>,
+    cuts: usize,
+    conns_at_cut: u64,
+    last: u64,
+    went_back: bool,
+}
+
+impl<'a> Cutter<'a> {
+    fn new(relay: &'a Relay, at: Vec<u64>) -> Cutter<'a> {
+        Cutter {
+            relay,
+            at,
+            cuts: 0,
+            conns_at_cut: 0,
+            last: 0,
+            went_back: false,
+        }
+    }
+
+    fn see(&mut self, done: u64) {
+        self.went_back |= done < self.last;
+        self.last = done;
+        let due = self.at.get(self.cuts).is_some_and(|&t| done >= t);
+        if due && self.relay.connections() > self.conns_at_cut {
+            self.conns_at_cut = self.relay.connections();
+            self.cuts += 1;
+            self.relay.cut();
+        }
+    }
+}
+
+unsafe extern "C" fn cut_on_bytes(done: u64, _total: u64, ud: *mut c_void) -> c_int {
+    (*(ud as *mut Cutter<'_>)).see(done);
+    0
+}
+
+unsafe extern "C" fn cut_on_files(p: *const psftp_tree_progress, ud: *mut c_void) -> c_int {
+    (*(ud as *mut Cutter<'_>)).see((*p).files_done);
+    0
+}
+
+fn retries() -> c_int {
+    psftp_last_retries()
+}
+
+#[test]
+fn a_get_cut_three_times_retries_and_is_byte_exact() {
+    const MIB: usize = 1024 * 1024;
+    let relay = Relay::start(server().port);
+    let rdir = remote_scratch("retry-get");
+    let data = pattern(256 * MIB, 17);
+    put_remote_file(&rdir.join("big"), &data);
+    let remote = rdir.join("big");
+    let remote = remote.to_str().unwrap();
+    let ldir = local_scratch("retry-get");
+    let dest = ldir.join("big");
+    std::fs::write(&dest, b"old content").unwrap();
+    let quarters = vec![64 * MIB as u64, 128 * MIB as u64, 192 * MIB as u64];
+
+    // Without retries: a clean failure, the old content kept, no debris.
+    let conn = via_relay(&relay);
+    let mut cut = Cutter::new(&relay, quarters.clone());
+    let r = get_full(
+        &conn,
+        remote,
+        &dest,
+        progress_to(cut_on_bytes, &mut cut),
+        false,
+        std::ptr::null(),
+    );
+    assert_fail(r, PSFTP_E_CONNECTION_LOST, &[]);
+    assert_eq!(retries(), 0);
+    assert_eq!(std::fs::read(&dest).unwrap(), b"old content");
+    assert!(!ldir.join(".big.psftp.part").exists());
+    drop(conn);
+
+    // With retries: three cuts, three retries, the exact bytes.
+    let conn = via_relay(&relay);
+    let before = relay.connections();
+    // One connection (no split even if the busy machine's loopback looks
+    // slow): a split transfer's retry is tested below.
+    let xo = XOpts::new().retries(5).parallel(1);
+    let mut cut = Cutter::new(&relay, quarters);
+    get_full(
+        &conn,
+        remote,
+        &dest,
+        progress_to(cut_on_bytes, &mut cut),
+        false,
+        xo.0,
+    )
+    .unwrap();
+    assert_eq!(cut.cuts, 3);
+    assert_eq!(retries(), 3);
+    assert_eq!(relay.connections() - before, 3, "one reconnect per cut");
+    assert!(!cut.went_back, "progress never goes back");
+    assert_eq!(cut.last, data.len() as u64);
+    assert!(std::fs::read(&dest).unwrap() == data, "byte-exact");
+    assert!(!ldir.join(".big.psftp.part").exists());
+    assert!(!ldir.join(".big.psftp.resume").exists());
+    // Resumed, not restarted: well under two copies went down the link.
+    assert!(relay.bytes_down() < 2 * data.len() as u64 + 64 * MIB as u64);
+    // The caller's handle works again, in the same working directory.
+    assert_eq!(stat(&conn, remote).unwrap().size, data.len() as u64);
+    drop(conn);
+    std::fs::remove_file(&dest).unwrap();
+}
+
+#[test]
+fn a_split_get_cut_twice_retries_and_starts_the_file_over() {
+    const MIB: usize = 1024 * 1024;
+    // 20 ms each way: slow enough to split a download over 4 connections
+    // (downloads split from a 30 ms round trip).
+    let relay = Relay::with_delay(server().port, std::time::Duration::from_millis(20));
+    let rdir = remote_scratch("retry-split");
+    let data = pattern(96 * MIB, 9);
+    put_remote_file(&rdir.join("big"), &data);
+    let remote = rdir.join("big");
+    let ldir = local_scratch("retry-split");
+    let dest = ldir.join("big");
+    let conn = via_relay(&relay);
+    let xo = XOpts::new().retries(3);
+    let before = relay.connections();
+    let mut cut = Cutter::new(&relay, vec![32 * MIB as u64, 64 * MIB as u64]);
+    get_full(
+        &conn,
+        remote.to_str().unwrap(),
+        &dest,
+        progress_to(cut_on_bytes, &mut cut),
+        false,
+        xo.0,
+    )
+    .unwrap();
+    assert_eq!((cut.cuts, retries()), (2, 2));
+    assert!(
+        relay.connections() - before >= 2 + 3,
+        "reconnects, and extra connections: the file was split"
+    );
+    assert!(!cut.went_back);
+    assert!(std::fs::read(&dest).unwrap() == data, "byte-exact");
+    assert_eq!(walk(&ldir).count(), 1, "no part file or record left");
+}
+
+#[test]
+fn a_put_cut_twice_retries_and_is_byte_exact() {
+    const MIB: usize = 1024 * 1024;
+    let relay = Relay::start(server().port);
+    let rdir = remote_scratch("retry-put");
+    let ldir = local_scratch("retry-put");
+    let data = pattern(48 * MIB, 5);
+    std::fs::write(ldir.join("up"), &data).unwrap();
+    let remote = rdir.join("up");
+    put_remote_file(&remote, b"old remote content");
+    let at = vec![12 * MIB as u64, 30 * MIB as u64];
+
+    let conn = via_relay(&relay);
+    let mut cut = Cutter::new(&relay, at.clone());
+    let r = put_full(
+        &conn,
+        &ldir.join("up"),
+        remote.to_str().unwrap(),
+        progress_to(cut_on_bytes, &mut cut),
+        true,
+        false,
+        std::ptr::null(),
+    );
+    assert_fail(r, PSFTP_E_CONNECTION_LOST, &[]);
+    assert_eq!(std::fs::read(&remote).unwrap(), b"old remote content");
+    drop(conn);
+
+    let conn = via_relay(&relay);
+    let xo = XOpts::new().retries(3);
+    let mut cut = Cutter::new(&relay, at);
+    let up_before = relay.bytes_up();
+    let attrs = put_full(
+        &conn,
+        &ldir.join("up"),
+        remote.to_str().unwrap(),
+        progress_to(cut_on_bytes, &mut cut),
+        true,
+        false,
+        xo.0,
+    )
+    .unwrap();
+    assert_eq!(attrs.size, data.len() as u64);
+    assert_eq!((cut.cuts, retries()), (2, 2));
+    assert!(!cut.went_back);
+    assert!(std::fs::read(&remote).unwrap() == data, "byte-exact");
+    assert!(!rdir.join(".up.psftp.part").exists());
+    assert!(!rdir.join(".up.psftp.resume").exists());
+    assert!(
+        relay.bytes_up() - up_before < data.len() as u64 + 40 * MIB as u64,
+        "resumed, not restarted"
+    );
+}
+
+fn get_r(
+    conn: &Conn,
+    remote: &Path,
+    local: &Path,
+    cb: psftp_tree_progress_cb,
+    ud: *mut c_void,
+    opts: &XOpts,
+) -> Result<(), Fail> {
+    let mut f = std::ptr::null_mut();
+    let rc = unsafe {
+        psftp_get_r(
+            conn.0,
+            c(remote.to_str().unwrap()).as_ptr(),
+            c(local.to_str().unwrap()).as_ptr(),
+            false,
+            cb,
+            ud,
+            opts.0,
+            &mut f,
+        )
+    };
+    unsafe { psftp_failure_list_free(f) };
+    check(rc)
+}
+
+fn put_r(
+    conn: &Conn,
+    local: &Path,
+    remote: &Path,
+    cb: psftp_tree_progress_cb,
+    ud: *mut c_void,
+    opts: &XOpts,
+) -> Result<(), Fail> {
+    let mut f = std::ptr::null_mut();
+    let rc = unsafe {
+        psftp_put_r(
+            conn.0,
+            c(local.to_str().unwrap()).as_ptr(),
+            c(remote.to_str().unwrap()).as_ptr(),
+            true,
+            false,
+            cb,
+            ud,
+            opts.0,
+            &mut f,
+        )
+    };
+    unsafe { psftp_failure_list_free(f) };
+    check(rc)
+}
+
+/// 500 files in 10 directories: small ones (batched) and a few of 2 MiB
+/// (streamed).
+fn make_500(root: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut files = Vec::new();
+    for i in 0..500usize {
+        let name = format!("d{}/f{i:03}", i % 10);
+        let len = if i % 100 == 7 { 2 << 20 } else { 1000 + i * 37 };
+        let data = pattern(len, i as u8);
+        let p = root.join(&name);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, &data).unwrap();
+        files.push((name, data));
+    }
+    files
+}
+
+#[test]
+fn a_get_r_of_500_files_cut_three_times_retries_and_is_byte_exact() {
+    let relay = Relay::start(server().port);
+    let rroot = remote_scratch("retry-tree");
+    let files = make_500(&rroot.join("t"));
+    let ldir = local_scratch("retry-tree");
+    let dest = landing(&ldir, &rroot.join("t"));
+    std::fs::create_dir_all(dest.join("d3")).unwrap();
+    std::fs::write(dest.join("d3/f003"), b"old").unwrap();
+    let at = vec![100, 200, 300];
+
+    // Without retries: a clean failure; every file is old or whole.
+    let conn = via_relay(&relay);
+    let xo = XOpts::new();
+    let mut cut = Cutter::new(&relay, at.clone());
+    let ud = &mut cut as *mut Cutter<'_> as *mut c_void;
+    let r = get_r(&conn, &rroot.join("t"), &ldir, Some(cut_on_files), ud, &xo);
+    assert_fail(r, PSFTP_E_CONNECTION_LOST, &[]);
+    assert_eq!(retries(), 0);
+    let mut whole = 0;
+    for (name, data) in &files {
+        match std::fs::read(dest.join(name)) {
+            Ok(got) if &got == data => whole += 1,
+            Ok(got) => assert_eq!(got, b"old", "{name} is old or whole"),
+            Err(_) => {}
+        }
+    }
+    assert!(whole < files.len(), "the cut stopped it: {whole}");
+    let parts = walk(&dest).filter(|p| p.contains(".psftp.")).count();
+    assert_eq!(parts, 0, "no part files left without resume or retries");
+    drop(conn);
+
+    // With retries: three cuts, three retries, every byte.
+    let conn = via_relay(&relay);
+    let xo = XOpts::new().retries(5);
+    let mut cut = Cutter::new(&relay, at);
+    let ud = &mut cut as *mut Cutter<'_> as *mut c_void;
+    get_r(&conn, &rroot.join("t"), &ldir, Some(cut_on_files), ud, &xo).unwrap();
+    assert_eq!(cut.cuts, 3);
+    assert_eq!(retries(), 3);
+    assert!(!cut.went_back, "files_done never goes back");
+    assert_eq!(cut.last, 500);
+    for (name, data) in &files {
+        assert!(
+            &std::fs::read(dest.join(name)).unwrap() == data,
+            "{name} is byte-exact"
+        );
+    }
+    assert_eq!(walk(&dest).filter(|p| p.contains(".psftp.")).count(), 0);
+    assert_eq!(walk(&dest).count(), 500);
+}
+
+/// Where get_r puts an absolute remote directory (pysftp's reparent).
+fn landing(ldir: &Path, remote: &Path) -> std::path::PathBuf {
+    ldir.join(".").join(remote.strip_prefix("/").unwrap())
+}
+
+/// Every file under `root`, as paths relative to it.
+fn walk(root: &Path) -> impl Iterator<Item = String> {
+    let mut out = Vec::new();
+    let mut dirs = vec![root.to_path_buf()];
+    while let Some(d) = dirs.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            if e.file_type().unwrap().is_dir() {
+                dirs.push(e.path());
+            } else {
+                let p = e.path();
+                out.push(p.strip_prefix(root).unwrap().to_str().unwrap().to_string());
+            }
+        }
+    }
+    out.into_iter()
+}
+
+/// Stops a tree operation once this many bytes are done.
+struct StopAt(u64);
+
+unsafe extern "C" fn stop_at_bytes(p: *const psftp_tree_progress, ud: *mut c_void) -> c_int {
+    let s = &*(ud as *const StopAt);
+    c_int::from((*p).bytes_done >= s.0)
+}
+
+/// Files of 24, 40 and 56 MiB and a few small ones: a stop at a quarter
+/// of the bytes (seen at most 100 ms late, or when the 40 MiB file ends)
+/// finds the 56 MiB one moving on the other connection.
+fn make_resumable(root: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut files = Vec::new();
+    for i in 0..8usize {
+        let len = if i < 3 { (24 + 16 * i) << 20 } else { 5000 };
+        let name = format!("f{i}");
+        let data = pattern(len, 40 + i as u8);
+        std::fs::create_dir_all(root).unwrap();
+        std::fs::write(root.join(&name), &data).unwrap();
+        files.push((name, data));
+    }
+    files
+}
+
+#[test]
+fn an_interrupted_get_r_rerun_with_resume_continues_its_part_files() {
+    let relay = Relay::with_delay(server().port, std::time::Duration::from_millis(2));
+    let rroot = remote_scratch("tree-resume");
+    let files = make_resumable(&rroot.join("t"));
+    let total: u64 = files.iter().map(|f| f.1.len() as u64).sum();
+    let ldir = local_scratch("tree-resume");
+    let conn = via_relay(&relay);
+    let xo = XOpts::new().resume().parallel(2);
+    let mut stop = StopAt(total / 4);
+    let ud = &mut stop as *mut StopAt as *mut c_void;
+    let r = get_r(&conn, &rroot.join("t"), &ldir, Some(stop_at_bytes), ud, &xo);
+    assert_fail(r, PSFTP_E_USER, &[]);
+    let dest = landing(&ldir, &rroot.join("t"));
+    let parts: Vec<String> = walk(&dest).filter(|p| p.ends_with(".psftp.part")).collect();
+    let kept = part_bytes(&dest);
+    assert!(
+        kept >= 8 << 20,
+        "part files kept for resume: {parts:?}, {kept} bytes"
+    );
+
+    let down = relay.bytes_down();
+    get_r(
+        &conn,
+        &rroot.join("t"),
+        &ldir,
+        None,
+        std::ptr::null_mut(),
+        &xo,
+    )
+    .unwrap();
+    let second = relay.bytes_down() - down;
+    for (name, data) in &files {
+        assert!(&std::fs::read(dest.join(name)).unwrap() == data);
+    }
+    assert_eq!(walk(&dest).count(), files.len(), "no debris");
+    // Files completed before the stop are copied again (no sync mode):
+    // only the part files' bytes are saved.
+    assert!(
+        second < total - kept / 2,
+        "the rerun continued the {kept} bytes of part files: {second} of {total} bytes moved"
+    );
+}
+
+/// The bytes in part files under `root`.
+fn part_bytes(root: &Path) -> u64 {
+    walk(root)
+        .filter(|p| p.ends_with(".psftp.part"))
+        .map(|p| std::fs::metadata(root.join(p)).unwrap().len())
+        .sum()
+}
+
+#[test]
+fn an_interrupted_put_r_rerun_with_resume_continues_its_part_files() {
+    let relay = Relay::with_delay(server().port, std::time::Duration::from_millis(2));
+    let ldir = local_scratch("tree-resume-put");
+    let files = make_resumable(&ldir.join("t"));
+    let total: u64 = files.iter().map(|f| f.1.len() as u64).sum();
+    let rroot = remote_scratch("tree-resume-put");
+    let conn = via_relay(&relay);
+    let xo = XOpts::new().resume().parallel(2);
+    let mut stop = StopAt(total / 4);
+    let ud = &mut stop as *mut StopAt as *mut c_void;
+    let r = put_r(&conn, &ldir.join("t"), &rroot, Some(stop_at_bytes), ud, &xo);
+    assert_fail(r, PSFTP_E_USER, &[]);
+    let kept = Cell::new(0);
+    wait_for(
+        || {
+            kept.set(part_bytes(&rroot));
+            kept.get() >= 8 << 20
+        },
+        "part files kept for resume",
+    );
+    let kept = kept.get();
+
+    let up = relay.bytes_up();
+    put_r(
+        &conn,
+        &ldir.join("t"),
+        &rroot,
+        None,
+        std::ptr::null_mut(),
+        &xo,
+    )
+    .unwrap();
+    let second = relay.bytes_up() - up;
+    for (name, data) in &files {
+        assert!(&std::fs::read(rroot.join(name)).unwrap() == data);
+    }
+    assert_eq!(walk(&rroot).count(), files.len(), "no debris");
+    assert!(
+        second < total - kept / 2,
+        "the rerun continued the {kept} bytes of part files: {second} of {total} bytes moved"
+    );
+}
