@@ -32,6 +32,8 @@ mkdir -p "$bench/build"
 echo "== building bench/psftp_bench.c and bench/relay.rs"
 gcc -std=c99 -O2 -Wall -Wextra -Werror -I"$root/include" "$bench/psftp_bench.c" \
     -L"$lib" -lpsftp -Wl,-rpath,"$lib" -o "$bench/build/psftp_bench"
+gcc -std=c11 -O2 -Wall -Wextra -Werror -I"$root/include" "$bench/mux_bench.c" \
+    -L"$lib" -lpsftp -Wl,-rpath,"$lib" -lpthread -o "$bench/build/mux_bench"
 if [ ! -x "$bench/build/relay" ] || [ "$bench/relay.rs" -nt "$bench/build/relay" ]; then
   rustc -O --edition 2021 "$bench/relay.rs" -o "$bench/build/relay"
 fi

@@ -332,6 +332,15 @@
 #define PSFTP_ATTR_ACMODTIME 8
 
 /**
+ * A cancel token: psftp_cancel_token_cancel() from any thread stops the
+ * calls made through the connection handles that psftp_conn_with_cancel()
+ * tied to it. Create with psftp_cancel_token_new(), release with
+ * psftp_cancel_token_free() (handles tied to it keep working; they keep
+ * their own reference).
+ */
+typedef struct psftp_cancel_token psftp_cancel_token;
+
+/**
  * Connection options (pysftp CnOpts). Create with psftp_cnopts_new(),
  * release with psftp_cnopts_free(). A psftp_connect() call copies what it
  * needs, so the options may be changed or freed afterwards. Not meant to be
@@ -341,7 +350,9 @@ typedef struct psftp_cnopts psftp_cnopts;
 
 /**
  * An open connection (pysftp Connection). Thread-safe: calls from several
- * threads are serialized by an internal lock. Release with psftp_close().
+ * threads run on it at the same time, each with its own requests in
+ * flight on the one SFTP channel (docs/concurrency.md). Release with
+ * psftp_close().
  */
 typedef struct psftp_conn psftp_conn;
 
@@ -786,6 +797,63 @@ const char *psftp_version(void);
  * `s` is NULL or a string psftp returned and has not been freed.
  */
 void psftp_string_free(char *s);
+
+/**
+ * A new token, not cancelled.
+ *
+ * # Safety
+ * `out` is writable.
+ */
+int psftp_cancel_token_new(struct psftp_cancel_token **out);
+
+/**
+ * Cancel: from any thread. A call made through a handle tied to the
+ * token returns PSFTP_E_CANCELLED at its next reply (at once if it is
+ * waiting for another call's reading); its outstanding requests are
+ * abandoned (their replies are dropped as they arrive), its remote
+ * handles are closed and a get or put leaves no part file behind, as for
+ * a callback's stop. Later calls through such handles fail with
+ * PSFTP_E_CANCELLED until psftp_cancel_token_reset(). The connection and
+ * calls through other handles are not affected. A call blocked on a
+ * frozen link only returns when something arrives: psftp_interrupt() is
+ * for that.
+ */
+int psftp_cancel_token_cancel(struct psftp_cancel_token *token);
+
+/**
+ * Make the token usable again (not cancelled).
+ */
+int psftp_cancel_token_reset(struct psftp_cancel_token *token);
+
+/**
+ * Whether the token was cancelled.
+ *
+ * # Safety
+ * `out` is writable.
+ */
+int psftp_cancel_token_is_cancelled(struct psftp_cancel_token *token, bool *out);
+
+/**
+ * Release a token. NULL and a second free are ignored.
+ */
+void psftp_cancel_token_free(struct psftp_cancel_token *token);
+
+/**
+ * A second handle on the connection `conn` whose calls `token` stops
+ * (see psftp_cancel_token_cancel). It shares everything with `conn` (the
+ * session, the working directory, the log); use it from any thread, and
+ * release it with psftp_close(), which closes only this handle: the
+ * connection stays open until psftp_close(conn). Once the connection is
+ * closed, calls through the handle fail with PSFTP_E_CONNECTION_LOST.
+ * A handle from this function may itself be `conn` (the new handle then
+ * has `token` instead).
+ *
+ * # Safety
+ * `out` is writable.
+ */
+int psftp_conn_with_cancel(struct psftp_conn *conn,
+                           struct psftp_cancel_token *token,
+                           struct psftp_conn **out);
 
 /**
  * pysftp `CnOpts(knownhosts=None)`. `knownhosts` NULL means

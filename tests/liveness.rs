@@ -295,3 +295,76 @@ fn ssh_configs_server_alive_options_detect_a_dead_peer() {
     );
     relay.thaw();
 }
+
+/// A connection handle shared between threads (psftp_conn is
+/// thread-safe); the test keeps the owning `Conn` alive meanwhile.
+#[derive(Clone, Copy)]
+struct Shared(*mut psftp_conn);
+unsafe impl Send for Shared {}
+
+/// Start `calls` listdirs at once on one connection behind a relay that
+/// then goes silent: one of them reads the link, the others wait for its
+/// reading (issue 18's multiplexer). Every call must end, with one of
+/// `codes`, well within `limit`; returns the codes and messages.
+fn silent_link_ends_every_waiting_call(opts: &Opts, limit: Duration) -> Vec<(i32, String)> {
+    let relay = Relay::start(server().port);
+    let rdir = remote_scratch("stall-many");
+    let conn = relayed(&relay).connect(opts).unwrap();
+    listdir(&conn, rdir.to_str().unwrap()).unwrap();
+    relay.freeze();
+    let shared = Shared(conn.0);
+    let (done, results) = std::sync::mpsc::channel();
+    let t = Instant::now();
+    for _ in 0..4 {
+        let done = done.clone();
+        let dir = rdir.to_str().unwrap().to_string();
+        std::thread::spawn(move || {
+            let shared = shared;
+            let borrowed = Conn(shared.0);
+            let r = listdir(&borrowed, &dir);
+            std::mem::forget(borrowed);
+            let _ = done.send(r.map(|_| ()).map_err(|f| (f.code, f.msg)));
+        });
+    }
+    let mut got = Vec::new();
+    for _ in 0..4 {
+        let r = results
+            .recv_timeout(limit)
+            .unwrap_or_else(|_| panic!("a call still waits {limit:?} after the link went silent"));
+        got.push(r.expect_err("a call on a silent link succeeded"));
+    }
+    eprintln!(
+        "4 calls on a silent link all ended after {:?}: {got:?}",
+        t.elapsed()
+    );
+    relay.thaw();
+    got
+}
+
+#[test]
+fn a_silent_link_ends_the_calls_waiting_for_another_calls_read_too() {
+    // The stall timeout: the reading call ends with Timeout and so does
+    // every call waiting for its reading (the stall is theirs too).
+    let got = silent_link_ends_every_waiting_call(&opts_with(1.0, 0, 0), Duration::from_secs(15));
+    for (code, msg) in &got {
+        assert!(
+            *code == PSFTP_E_TIMEOUT
+                || (*code == PSFTP_E_CONNECTION_LOST && msg.contains("unusable")),
+            "code {code}: {msg}"
+        );
+    }
+    let timeouts = got.iter().filter(|(c, _)| *c == PSFTP_E_TIMEOUT).count();
+    assert!(timeouts >= 2, "the waiting calls end with Timeout: {got:?}");
+    for (code, msg) in &got {
+        if *code == PSFTP_E_TIMEOUT {
+            assert!(msg.contains("nothing moved for 1 s"), "{msg}");
+        }
+    }
+
+    // Keepalives unanswered (stall timeout off): ConnectionLost for all.
+    let got = silent_link_ends_every_waiting_call(&opts_with(0.0, 1, 3), Duration::from_secs(15));
+    for (code, msg) in &got {
+        assert_eq!(*code, PSFTP_E_CONNECTION_LOST, "{msg}");
+        assert!(msg.contains("answered no keepalive"), "{msg}");
+    }
+}

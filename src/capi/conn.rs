@@ -9,12 +9,16 @@ use super::{
     arg_bytes, arg_opt_str, arg_out, arg_str, c_message, catch, guard, guard_void, new_c_string,
     Registry,
 };
+use crate::core::conn::with_cancel_token;
 use crate::core::secret::Secret;
 use crate::core::{ConnectSpec, Connection};
 use crate::error::{Error, ErrorKind, Result};
+use crate::sftp::CancelToken;
 
 /// An open connection (pysftp Connection). Thread-safe: calls from several
-/// threads are serialized by an internal lock. Release with psftp_close().
+/// threads run on it at the same time, each with its own requests in
+/// flight on the one SFTP channel (docs/concurrency.md). Release with
+/// psftp_close().
 pub struct psftp_conn {
     _private: [u8; 0],
 }
@@ -22,13 +26,31 @@ pub struct psftp_conn {
 /// The C side of a connection: the core connection plus its last error, kept
 /// here so a caller on another thread can still read it.
 pub(crate) struct ConnHandle {
-    pub conn: Connection,
+    pub conn: Arc<Connection>,
     last_error: Mutex<Option<Error>>,
+    /// For a handle from psftp_conn_with_cancel: the token that stops its
+    /// calls. Such a handle only views the connection: closing it leaves
+    /// the connection open.
+    pub(crate) cancel: Option<CancelToken>,
 }
 
 pub(crate) static CONNS: Registry<ConnHandle> = Registry::new("psftp_conn", 1);
 
 impl ConnHandle {
+    pub(crate) fn new(conn: Arc<Connection>, cancel: Option<CancelToken>) -> ConnHandle {
+        ConnHandle {
+            conn,
+            last_error: Mutex::new(None),
+            cancel,
+        }
+    }
+
+    /// Run `f` with this handle's cancel token (if any) on the calls it
+    /// makes.
+    pub(crate) fn run<R>(&self, f: impl FnOnce() -> Result<R>) -> Result<R> {
+        with_cancel_token(self.cancel.clone(), f)
+    }
+
     /// Keep a failure of a call on this connection; a panic also poisons
     /// the connection, since it may have stopped the call mid-request.
     pub(crate) fn record(&self, e: &Error) {
@@ -48,7 +70,7 @@ pub(crate) fn with_conn(
 ) -> c_int {
     guard(|| {
         let h = CONNS.get(conn, "conn")?;
-        let r = catch(|| f(&h.conn));
+        let r = h.run(|| catch(|| f(&h.conn)));
         if let Err(e) = &r {
             h.record(e);
         }
@@ -184,10 +206,7 @@ pub(crate) unsafe fn connect_to(
         let rc = guard(|| {
             let out = arg_out(conn_out, "conn_out")?;
             let conn = Connection::connect(spec()?)?;
-            *out = CONNS.insert(ConnHandle {
-                conn,
-                last_error: Mutex::new(None),
-            });
+            *out = CONNS.insert(ConnHandle::new(Arc::new(conn), None));
             Ok(())
         });
         if rc != 0 && !error_out.is_null() {
@@ -208,7 +227,10 @@ pub(crate) unsafe fn connect_to(
 pub unsafe extern "C" fn psftp_close(conn: *mut psftp_conn) {
     guard_void(|| {
         if let Some(h) = CONNS.remove(conn) {
-            h.conn.close();
+            // A view (psftp_conn_with_cancel) leaves the connection open.
+            if h.cancel.is_none() {
+                h.conn.close();
+            }
         }
     })
 }

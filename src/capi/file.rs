@@ -38,9 +38,11 @@ fn with_file(
 ) -> c_int {
     guard(|| {
         let h = FILES.get(file, "file")?;
-        let r = catch(|| {
-            let mut rf = h.file.lock().unwrap_or_else(|p| p.into_inner());
-            f(&mut rf, &h.conn.conn)
+        let r = h.conn.run(|| {
+            catch(|| {
+                let mut rf = h.file.lock().unwrap_or_else(|p| p.into_inner());
+                f(&mut rf, &h.conn.conn)
+            })
         });
         if let Err(e) = &r {
             h.conn.record(e);

@@ -16,6 +16,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::error::{Error, ErrorKind, Result};
 
+pub mod cancel;
 pub mod cnopts;
 pub mod conn;
 pub mod connect_opts;

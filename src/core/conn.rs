@@ -1,13 +1,13 @@
 //! pysftp's Connection: an authenticated SSH session with one SFTP channel,
-//! a client-side working directory, and a lock that makes one connection
-//! safe to share between threads.
+//! a client-side working directory, and a multiplexer that lets calls from
+//! several threads run on it at the same time (docs/concurrency.md).
 
 use std::cell::RefCell;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::thread::ThreadId;
 use std::time::Duration;
 
-use parking_lot::ReentrantMutex;
 use ssh2::MethodType;
 
 use super::connect::{establish, millis, ConnectSpec, Established};
@@ -18,22 +18,43 @@ use super::route::{Cutter, Link};
 use super::secret::Redactor;
 use crate::error::{Error, ErrorKind, Result};
 use crate::log_to;
-use crate::sftp::SftpChannel;
+use crate::sftp::{CallCancel, CancelToken, SftpChannel, SftpLink};
 
-/// Mutable per-connection state, reached only through `Connection::with`.
+/// One call's view of the connection, made by `Connection::with`: its own
+/// port on the shared SFTP channel, and a copy of the client-side state
+/// taken when the call began (what it changes is stored back when it
+/// ends).
 pub struct State {
     pub sftp: SftpChannel,
     /// pysftp/paramiko keep the working directory on the client: None until
     /// the first chdir.
     pub cwd: Option<Vec<u8>>,
-    /// Lazily opened libssh2 SFTP session for `sftp_client`.
-    pub raw_sftp: RawSftp,
     /// Last `timeout` set (pysftp attribute).
     pub timeout: Option<Duration>,
     /// Working directories saved by `cd_push`.
     pub cd_stack: Vec<Option<Vec<u8>>>,
-    closed: bool,
 }
+
+/// The client-side state of a connection, shared by its calls (each holds
+/// the lock only to copy it in and out), and who may call now.
+struct Client {
+    cwd: Option<Vec<u8>>,
+    timeout: Option<Duration>,
+    cd_stack: Vec<Option<Vec<u8>>>,
+    /// Lazily opened libssh2 SFTP session for `sftp_client`.
+    raw_sftp: RawSftp,
+    closed: bool,
+    /// Calls running now.
+    active: usize,
+    /// The thread holding the connection by `lock`, and how many times.
+    holder: Option<(ThreadId, usize)>,
+}
+
+type SharedClient = Arc<(parking_lot::Mutex<Client>, parking_lot::Condvar)>;
+
+/// The SFTP channel every call shares; a reconnect (transfer retries)
+/// puts a new one in place of a broken one.
+type LinkSlot = Arc<parking_lot::RwLock<Arc<SftpLink>>>;
 
 /// The escape-hatch libssh2 SFTP pointer; only used under the session lock.
 pub struct RawSftp(pub *mut libssh2_sys::LIBSSH2_SFTP);
@@ -72,13 +93,13 @@ pub struct ConnInfo {
     pub server_key: ServerKey,
 }
 
-type SharedState = Arc<ReentrantMutex<RefCell<State>>>;
-
 pub struct Connection {
     spec: ConnectSpec,
     info: ConnInfo,
     log: Option<Arc<Logger>>,
-    state: SharedState,
+    /// The SFTP channel every call shares.
+    sftp: LinkSlot,
+    client: SharedClient,
     keepalive: Option<KeepAlive>,
     /// Every socket of the route, reachable without the state lock, for
     /// `interrupt` from another thread.
@@ -95,9 +116,6 @@ pub struct Connection {
     interrupted: AtomicBool,
     /// Retries of the last get, put or tree operation to finish.
     last_retries: AtomicU32,
-    /// How many `lock` calls are not yet matched by `unlock`; only the
-    /// thread holding the state lock changes it.
-    explicit_locks: AtomicUsize,
     /// Set when a call on this connection panicked: the panic may have left
     /// requests in flight or state half-changed, so no later call may use
     /// the session. Holds the panic's message.
@@ -107,14 +125,78 @@ pub struct Connection {
 thread_local! {
     /// The connections whose tree operation this thread coordinates, most
     /// recent last: their progress callbacks run on this thread while
-    /// workers hold the connection, so a call from such a callback into the
-    /// same connection would wait for its own operation. Per thread, so
+    /// workers use the connection, so a `lock` from such a callback would
+    /// wait for its own operation. Per thread, so
     /// that two threads running operations on one connection each keep
     /// their own mark (one slot per connection let one operation erase the
     /// other's). A const-initialized Vec: no lazy registration on first use
     /// beyond the destructor every thread-local with a heap buffer has
     /// (glibc keeps the library loaded until it has run).
     static COORDINATING: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };
+    /// The connections this thread is inside a call of (a callback's calls
+    /// run inside its call): `lock` and `close` from there are refused, as
+    /// they would wait for the call that runs the callback.
+    static IN_CALL: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };
+    /// The cancel token of the call this thread makes (set by the C ABI
+    /// for the duration of one call; every step of the call shares it).
+    static CALL_TOKEN: RefCell<Option<CallCancel>> = const { RefCell::new(None) };
+}
+
+/// Run `f`, one call from the application, with `token` as its cancel
+/// token on this thread (None: not cancellable), restoring the previous
+/// one after. A token already cancelled refuses the call.
+pub fn with_cancel_token<R>(
+    token: Option<CancelToken>,
+    f: impl FnOnce() -> Result<R>,
+) -> Result<R> {
+    if token.as_ref().is_some_and(CancelToken::is_cancelled) {
+        return Err(Error::new(
+            ErrorKind::Cancelled,
+            "call refused: its cancel token is cancelled (psftp_cancel_token_reset makes it usable again)",
+        ));
+    }
+    struct Restore(Option<CallCancel>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let prev = self.0.take();
+            let _ = CALL_TOKEN.try_with(|t| *t.borrow_mut() = prev);
+        }
+    }
+    let call = token.map(CallCancel::new);
+    let prev = CALL_TOKEN.with(|t| std::mem::replace(&mut *t.borrow_mut(), call));
+    let _restore = Restore(prev);
+    f()
+}
+
+fn current_token() -> Option<CallCancel> {
+    CALL_TOKEN.try_with(|t| t.borrow().clone()).ok().flatten()
+}
+
+/// A running call: counted in `Client::active` and this thread's IN_CALL
+/// until dropped.
+struct CallGuard<'a> {
+    client: &'a SharedClient,
+    id: usize,
+}
+
+impl Drop for CallGuard<'_> {
+    fn drop(&mut self) {
+        let _ = IN_CALL.try_with(|c| {
+            let mut c = c.borrow_mut();
+            if let Some(i) = c.iter().rposition(|id| *id == self.id) {
+                c.remove(i);
+            }
+        });
+        let (lock, cv) = &**self.client;
+        lock.lock().active -= 1;
+        cv.notify_all();
+    }
+}
+
+fn in_call(id: usize) -> bool {
+    IN_CALL
+        .try_with(|c| c.borrow().contains(&id))
+        .unwrap_or(false)
 }
 
 /// Marks the calling thread as a tree operation's coordinator until
@@ -144,12 +226,14 @@ struct KeepAlive {
 
 impl KeepAlive {
     fn start(
-        state: &SharedState,
+        state: &SharedClient,
+        link: &LinkSlot,
         poisoned: &Arc<OnceLock<String>>,
         tick: Duration,
         log: Option<Arc<Logger>>,
     ) -> Option<KeepAlive> {
-        let weak: Weak<ReentrantMutex<RefCell<State>>> = Arc::downgrade(state);
+        let weak: Weak<_> = Arc::downgrade(state);
+        let link = Arc::downgrade(link);
         let poisoned = poisoned.clone();
         let stop = Arc::new(AtomicBool::new(false));
         let stop2 = stop.clone();
@@ -160,13 +244,15 @@ impl KeepAlive {
                 if stop2.load(Ordering::Relaxed) {
                     return;
                 }
-                let Some(state) = weak.upgrade() else {
+                let (Some(state), Some(slot)) = (weak.upgrade(), link.upgrade()) else {
                     return;
                 };
+                // The channel of now: a reconnect puts a new one in the slot.
+                let link = slot.read().clone();
                 if poisoned.get().is_some() {
                     return;
                 }
-                if let Some(Err(e)) = keep_alive_if_idle(&state) {
+                if let Some(Err(e)) = keep_alive_if_idle(&state, &link) {
                     log_to!(log, "{e}");
                     return;
                 }
@@ -184,14 +270,16 @@ impl KeepAlive {
     }
 }
 
-/// Keep the connection alive unless a call is using it (None then).
-fn keep_alive_if_idle(state: &ReentrantMutex<RefCell<State>>) -> Option<Result<()>> {
-    let guard = state.try_lock()?;
-    let mut st = guard.try_borrow_mut().ok()?;
-    if st.closed {
+/// Keep the connection alive unless the application holds it
+/// (psftp_lock: it may use the session itself) or it is closed (None
+/// then). Calls under way do not stop it: the link only reads when no
+/// port is reading, and a reading port keeps the link alive itself.
+fn keep_alive_if_idle(state: &SharedClient, link: &SftpLink) -> Option<Result<()>> {
+    let client = state.0.try_lock()?;
+    if client.closed || client.holder.is_some() {
         return None;
     }
-    Some(st.sftp.keep_alive_idle())
+    Some(link.keep_alive_idle())
 }
 
 /// Open the SFTP channel on a new session, within the connect deadline
@@ -201,16 +289,16 @@ fn open_watched_channel(
     est: &Established,
     stall: Option<Duration>,
     timeout: Option<Duration>,
-) -> Result<(SftpChannel, Option<Duration>)> {
+) -> Result<(Arc<SftpLink>, Option<Duration>)> {
     let (keepalive, count_max) = est.keepalive.unzip();
     let live = Liveness::new(&est.peer, stall, timeout, keepalive, count_max.unwrap_or(0));
     let tick = live.tick();
     est.session.set_timeout(millis(est.watchdog.remaining()));
-    let sftp = SftpChannel::open(&est.session, &est.peer, Some(live))
+    let link = SftpLink::open(&est.session, &est.peer, Some(live))
         .map_err(|e| est.watchdog.explain(e, &est.peer))?;
     est.watchdog.finish();
     est.session.set_timeout(millis(timeout));
-    Ok((sftp, tick))
+    Ok((link, tick))
 }
 
 impl Connection {
@@ -279,8 +367,7 @@ impl Connection {
 
     /// Whether an earlier failure broke the session (a reconnect may mend it).
     pub fn is_broken(&self) -> bool {
-        self.with_state_even_if_broken(|st| Ok(!st.closed && st.sftp.check_usable().is_err()))
-            .unwrap_or(false)
+        !self.client.0.lock().closed && self.channel().check_usable().is_err()
     }
 
     /// After the link failed: a new session to the same server by the same
@@ -295,22 +382,22 @@ impl Connection {
             return Err(Error::new(ErrorKind::Unsupported, why));
         }
         self.refuse_poisoned()?;
-        let guard = self.state.lock();
-        let mut st = guard.try_borrow_mut().map_err(|_| {
-            Error::invalid_arg("conn", "is in use by an unfinished call on this thread")
-        })?;
-        if st.closed || self.is_interrupted() {
-            return Err(Error::new(
-                ErrorKind::ConnectionLost,
-                format!("connection to {} is closed or interrupted", self.info.peer),
-            ));
-        }
-        if !st.raw_sftp.0.is_null() {
-            return Err(Error::new(
-                ErrorKind::Unsupported,
-                "no reconnect while the raw libssh2 session of psftp_sftp_client is in use",
-            ));
-        }
+        let timeout = {
+            let c = self.client.0.lock();
+            if c.closed || self.is_interrupted() {
+                return Err(Error::new(
+                    ErrorKind::ConnectionLost,
+                    format!("connection to {} is closed or interrupted", self.info.peer),
+                ));
+            }
+            if !c.raw_sftp.0.is_null() {
+                return Err(Error::new(
+                    ErrorKind::Unsupported,
+                    "no reconnect while the raw libssh2 session of psftp_sftp_client is in use",
+                ));
+            }
+            c.timeout
+        };
         // The old route's sockets are dead: shut them, so nothing waits on
         // them, and register the new route's with the same cutter, so an
         // interrupt from now on reaches it.
@@ -323,8 +410,10 @@ impl Connection {
             self.cutter.clone(),
         )
         .map_err(|e| self.redactor.scrub_error(e))?;
-        let (sftp, _) = open_watched_channel(&est, spec.cnopts.stall_timeout, st.timeout)?;
-        drop(std::mem::replace(&mut st.sftp, sftp));
+        let (channel, _) = open_watched_channel(&est, spec.cnopts.stall_timeout, timeout)?;
+        // Calls still on the old channel fail as it is broken; new calls
+        // take their port on this one.
+        drop(std::mem::replace(&mut *self.sftp.write(), channel));
         let old = self
             .link
             .lock()
@@ -382,35 +471,41 @@ impl Connection {
             log_to!(log, "connect failed: {e}");
         })?;
         let peer = est.peer.clone();
-        let (mut sftp, tick) =
+        let (link, tick) =
             open_watched_channel(&est, spec.cnopts.stall_timeout, spec.cnopts.timeout)?;
         log_to!(
             log,
             "SFTP channel open; server '{}', extensions: {}",
-            sftp.banner(),
-            sftp.extension_names().join(", ")
+            link.banner(),
+            link.extension_names().join(", ")
         );
-        for note in sftp.take_notes() {
+        for note in link.take_notes() {
             log_to!(log, "{note}");
         }
-        let state = Arc::new(ReentrantMutex::new(RefCell::new(State {
-            sftp,
-            cwd: None,
-            raw_sftp: RawSftp(std::ptr::null_mut()),
-            timeout: spec.cnopts.timeout,
-            cd_stack: Vec::new(),
-            closed: false,
-        })));
+        let client = Arc::new((
+            parking_lot::Mutex::new(Client {
+                cwd: None,
+                timeout: spec.cnopts.timeout,
+                cd_stack: Vec::new(),
+                raw_sftp: RawSftp(std::ptr::null_mut()),
+                closed: false,
+                active: 0,
+                holder: None,
+            }),
+            parking_lot::Condvar::new(),
+        ));
         let poisoned = Arc::new(OnceLock::new());
+        let link: LinkSlot = Arc::new(parking_lot::RwLock::new(link));
         let keepalive =
-            tick.and_then(|tick| KeepAlive::start(&state, &poisoned, tick, log.clone()));
+            tick.and_then(|tick| KeepAlive::start(&client, &link, &poisoned, tick, log.clone()));
         let conn = Connection {
             info: ConnInfo {
                 peer,
                 username: est.username,
                 server_key: est.server_key,
             },
-            state,
+            sftp: link,
+            client,
             keepalive,
             cutter: est.link.cutter.clone(),
             link: Mutex::new(Some(est.link)),
@@ -419,7 +514,6 @@ impl Connection {
             redactor: redactor.clone(),
             interrupted: AtomicBool::new(false),
             last_retries: AtomicU32::new(0),
-            explicit_locks: AtomicUsize::new(0),
             poisoned,
             log,
             spec,
@@ -430,33 +524,74 @@ impl Connection {
         Ok(conn)
     }
 
-    /// Run `f` with exclusive use of the connection state. Other threads
-    /// wait; a callback re-entering its own connection mid-operation gets an
-    /// error instead of corrupting the request pipeline.
+    /// Run `f` as one call on the connection: with its own port on the
+    /// shared SFTP channel, so calls from other threads (and from this
+    /// call's callbacks) run at the same time. The client-side state (cwd)
+    /// is the connection's as the call begins; what the call changes is
+    /// stored back as it ends. Waits only while another thread holds the
+    /// connection by `lock`.
     pub fn with<R>(&self, f: impl FnOnce(&mut State) -> Result<R>) -> Result<R> {
         self.refuse_poisoned()?;
-        self.refuse_coordinator()?;
-        let guard = self.state.lock();
-        let mut st = guard.try_borrow_mut().map_err(|_| {
-            Error::invalid_arg(
-                "conn",
-                "is in use by an unfinished call on this thread (a callback cannot use the connection that called it, except walktree's)",
-            )
-        })?;
-        if st.closed {
+        let (_call, mut st) = self.enter()?;
+        st.sftp
+            .check_usable()
+            .map_err(|e| self.explain_interrupt(e))?;
+        let (cwd, cd_stack, timeout) = (st.cwd.clone(), st.cd_stack.clone(), st.timeout);
+        let r = f(&mut st).map_err(|e| self.explain_interrupt(e));
+        let cancelled = st.sftp.is_cancelled();
+        {
+            let mut c = self.client.0.lock();
+            if st.cwd != cwd {
+                c.cwd = std::mem::take(&mut st.cwd);
+            }
+            if st.cd_stack != cd_stack {
+                c.cd_stack = std::mem::take(&mut st.cd_stack);
+            }
+            if st.timeout != timeout {
+                c.timeout = st.timeout;
+            }
+        }
+        drop(st);
+        for note in self.channel().take_notes() {
+            self.log(&note);
+        }
+        if cancelled {
+            log_to!(self.log, "a call on {} was cancelled", self.info.peer);
+        }
+        r
+    }
+
+    /// Begin a call: wait while another thread holds the connection by
+    /// `lock`, refuse a closed one; the call's state is a copy of the
+    /// connection's.
+    fn enter(&self) -> Result<(CallGuard<'_>, State)> {
+        let me = std::thread::current().id();
+        let (lock, cv) = &*self.client;
+        let mut c = lock.lock();
+        while c.holder.is_some_and(|(t, _)| t != me) && !c.closed {
+            cv.wait(&mut c);
+        }
+        if c.closed {
             return Err(Error::new(
                 ErrorKind::ConnectionLost,
                 format!("connection to {} is closed", self.info.peer),
             ));
         }
-        st.sftp
-            .check_usable()
-            .map_err(|e| self.explain_interrupt(e))?;
-        let r = f(&mut st).map_err(|e| self.explain_interrupt(e));
-        for note in st.sftp.take_notes() {
-            self.log(&note);
-        }
-        r
+        c.active += 1;
+        let guard = CallGuard {
+            client: &self.client,
+            id: self.id(),
+        };
+        IN_CALL.with(|v| v.borrow_mut().push(self.id()));
+        let mut sftp = self.channel().port();
+        sftp.set_cancel(current_token());
+        let st = State {
+            sftp,
+            cwd: c.cwd.clone(),
+            timeout: c.timeout,
+            cd_stack: c.cd_stack.clone(),
+        };
+        Ok((guard, st))
     }
 
     /// Abort whatever this connection is doing, from any thread: the socket
@@ -468,9 +603,14 @@ impl Connection {
         log_to!(self.log, "connection to {} interrupted", self.info.peer);
     }
 
+    /// The SFTP channel calls take their ports on now.
+    fn channel(&self) -> Arc<SftpLink> {
+        self.sftp.read().clone()
+    }
+
     /// This connection's identity for the coordinator marks.
     fn id(&self) -> usize {
-        Arc::as_ptr(&self.state) as usize
+        Arc::as_ptr(&self.client) as usize
     }
 
     /// Mark the calling thread as the coordinator of a tree operation.
@@ -479,18 +619,20 @@ impl Connection {
         CoordinatorMark(self.id())
     }
 
-    /// A tree operation's progress callback calling into its own connection
-    /// would wait for a worker holding it: refuse at once, as for get's
-    /// callback.
-    fn refuse_coordinator(&self) -> Result<()> {
+    /// `lock` from a callback (or a tree operation's progress callback)
+    /// would wait for the call that runs it: refuse at once.
+    fn refuse_in_call(&self, what: &str) -> Result<()> {
         let id = self.id();
         let coordinating = COORDINATING
             .try_with(|c| c.borrow().contains(&id))
             .unwrap_or(false);
-        if coordinating {
+        if coordinating || in_call(id) {
             return Err(Error::invalid_arg(
                 "conn",
-                "is in use by an unfinished call on this thread (a callback cannot use the connection that called it, except walktree's)",
+                format!(
+                    "is in use by an unfinished call on this thread: a callback cannot {what} \
+                     the connection whose call runs it (other calls on it are allowed)"
+                ),
             ));
         }
         Ok(())
@@ -549,11 +691,17 @@ impl Connection {
         f: impl FnOnce(&mut State) -> Result<R>,
     ) -> Result<R> {
         self.refuse_poisoned()?;
-        let guard = self.state.lock();
-        let mut st = guard.try_borrow_mut().map_err(|_| {
-            Error::invalid_arg("conn", "is in use by an unfinished call on this thread")
-        })?;
-        f(&mut st)
+        let (_call, mut st) = self.enter()?;
+        let (cwd, cd_stack) = (st.cwd.clone(), st.cd_stack.clone());
+        let r = f(&mut st);
+        let mut c = self.client.0.lock();
+        if st.cwd != cwd {
+            c.cwd = std::mem::take(&mut st.cwd);
+        }
+        if st.cd_stack != cd_stack {
+            c.cd_stack = std::mem::take(&mut st.cd_stack);
+        }
+        r
     }
 
     pub fn log(&self, msg: &str) {
@@ -641,7 +789,12 @@ impl Connection {
     /// Run `command` on the server: its stdout and stderr as bytes (they
     /// may hold NULs or non-UTF-8 text) and its exit status.
     pub fn execute_bytes(&self, command: &str) -> Result<ExecOutput> {
-        self.with(|st| {
+        // Alone on the session: other calls' reads run it non-blocking.
+        self.with(|st| st.sftp.blocking(|session| self.exec(session, command)))
+    }
+
+    fn exec(&self, session: &ssh2::Session, command: &str) -> Result<ExecOutput> {
+        {
             let peer = &self.info.peer;
             let fail = |e: ssh2::Error| {
                 Error::new(
@@ -649,7 +802,7 @@ impl Connection {
                     format!("execute '{command}' on {peer}: {e}"),
                 )
             };
-            let mut ch = st.session().channel_session().map_err(fail)?;
+            let mut ch = session.channel_session().map_err(fail)?;
             ch.exec(command).map_err(fail)?;
             let mut stdout = Vec::new();
             let mut stderr = Vec::new();
@@ -670,7 +823,7 @@ impl Connection {
                 stderr,
                 exit_status,
             })
-        })
+        }
     }
 
     /// The user name the connection authenticated as (the given one, or
@@ -690,28 +843,36 @@ impl Connection {
         if let Some(k) = &self.keepalive {
             k.stop();
         }
-        let guard = self.state.lock();
-        let Ok(mut st) = guard.try_borrow_mut() else {
-            return;
-        };
-        if st.closed {
+        // From a callback: the call running it would never end.
+        if in_call(self.id()) {
             return;
         }
-        st.closed = true;
-        if st.sftp.check_usable().is_ok() && self.poisoned.get().is_none() {
-            close_raw_sftp(&mut st);
-            st.sftp.shutdown();
-            let _ = st
+        let me = std::thread::current().id();
+        let (lock, cv) = &*self.client;
+        let mut c = lock.lock();
+        // Calls running on other threads end first (as they always did).
+        while (c.active > 0 || c.holder.is_some_and(|(t, _)| t != me)) && !c.closed {
+            cv.wait(&mut c);
+        }
+        if c.closed {
+            return;
+        }
+        c.closed = true;
+        cv.notify_all();
+        let channel = self.channel();
+        if channel.check_usable().is_ok() && self.poisoned.get().is_none() {
+            close_raw_sftp(&mut c, &channel);
+            channel.shutdown();
+            let _ = channel
                 .session()
                 .disconnect(None, "psftp: connection closed", None);
         } else {
             // A broken link gets no goodbye: libssh2 would wait out the
             // timeout for the server's replies when freeing channels.
             self.cutter.cut();
-            close_raw_sftp(&mut st);
+            close_raw_sftp(&mut c, &channel);
         }
-        drop(st);
-        drop(guard);
+        drop(c);
         // Jump hosts and a ProxyCommand end after the server's goodbye.
         if let Some(mut link) = self.link.lock().unwrap_or_else(|p| p.into_inner()).take() {
             link.close();
@@ -720,40 +881,47 @@ impl Connection {
     }
 
     /// Hold the connection for the calling thread until `unlock`: calls
-    /// from other threads wait, and the keepalive thread sends nothing, so
-    /// the caller may use the raw libssh2 pointers of `sftp_client`.
-    /// Re-entrant: this thread's own calls still work.
+    /// from other threads wait (those running finish first), and the
+    /// keepalive thread sends nothing, so the caller may use the raw
+    /// libssh2 pointers of `sftp_client`. Re-entrant: this thread's own
+    /// calls still work.
     pub fn lock(&self) -> Result<()> {
         self.refuse_poisoned()?;
-        self.refuse_coordinator()?;
-        let guard = self.state.lock();
-        if guard.try_borrow_mut().is_err() {
-            // A callback of a call that is using the session right now.
-            return Err(Error::invalid_arg(
-                "conn",
-                "is in use by an unfinished call on this thread (a callback cannot lock the connection that called it)",
-            ));
+        self.refuse_in_call("lock")?;
+        let me = std::thread::current().id();
+        let (lock, cv) = &*self.client;
+        let mut c = lock.lock();
+        loop {
+            match c.holder {
+                Some((t, n)) if t == me => {
+                    c.holder = Some((t, n + 1));
+                    return Ok(());
+                }
+                None if c.active == 0 => {
+                    c.holder = Some((me, 1));
+                    return Ok(());
+                }
+                _ => cv.wait(&mut c),
+            }
         }
-        std::mem::forget(guard);
-        self.explicit_locks.fetch_add(1, Ordering::SeqCst);
-        Ok(())
     }
 
     /// Release one `lock` of the calling thread.
     pub fn unlock(&self) -> Result<()> {
-        let held_here = self.state.is_owned_by_current_thread()
-            && self.explicit_locks.load(Ordering::SeqCst) > 0;
-        if !held_here {
-            return Err(Error::invalid_arg(
+        let me = std::thread::current().id();
+        let (lock, cv) = &*self.client;
+        let mut c = lock.lock();
+        match c.holder {
+            Some((t, n)) if t == me => {
+                c.holder = (n > 1).then_some((t, n - 1));
+                cv.notify_all();
+                Ok(())
+            }
+            _ => Err(Error::invalid_arg(
                 "conn",
                 "is not locked by this thread (psftp_lock and psftp_unlock pair up on one thread)",
-            ));
+            )),
         }
-        self.explicit_locks.fetch_sub(1, Ordering::SeqCst);
-        // SAFETY: this thread holds the lock (checked above), once for the
-        // guard `lock` forgot.
-        unsafe { self.state.force_unlock() };
-        Ok(())
     }
 
     /// pysftp `sftp_client`: the libssh2 session and a libssh2 SFTP session
@@ -768,7 +936,8 @@ impl Connection {
             let session = st.session().clone();
             let mut guard = session.raw();
             let raw_session: *mut libssh2_sys::LIBSSH2_SESSION = &mut *guard;
-            if st.raw_sftp.0.is_null() {
+            let mut c = self.client.0.lock();
+            if c.raw_sftp.0.is_null() {
                 // SAFETY: raw_session is this connection's live session,
                 // and `guard` holds its lock during the call.
                 let p = unsafe { libssh2_sys::libssh2_sftp_init(raw_session) };
@@ -778,17 +947,17 @@ impl Connection {
                         format!("libssh2_sftp_init on {} failed", self.info.peer),
                     ));
                 }
-                st.raw_sftp = RawSftp(p);
+                c.raw_sftp = RawSftp(p);
             }
-            Ok((raw_session, st.raw_sftp.0))
+            Ok((raw_session, c.raw_sftp.0))
         })
     }
 }
 
-fn close_raw_sftp(st: &mut State) {
-    let p = std::mem::replace(&mut st.raw_sftp, RawSftp(std::ptr::null_mut())).0;
+fn close_raw_sftp(c: &mut Client, link: &SftpLink) {
+    let p = std::mem::replace(&mut c.raw_sftp, RawSftp(std::ptr::null_mut())).0;
     if !p.is_null() {
-        let _guard = st.session().raw();
+        let _guard = link.session().raw();
         // SAFETY: `p` came from libssh2_sftp_init on this live session, is
         // shut down once (taken out of the state above), under its lock.
         unsafe { libssh2_sys::libssh2_sftp_shutdown(p) };

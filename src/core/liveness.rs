@@ -145,6 +145,14 @@ impl Liveness {
             .map(|(every, _)| (every / 4).max(Duration::from_millis(50)))
     }
 
+    /// Fail if the server was given up (by another thread's keepalives).
+    pub fn check_dead(&self) -> Result<(), WaitFailure> {
+        match self.dead() {
+            Some(why) => Err(WaitFailure::Dead(why.to_string())),
+            None => Ok(()),
+        }
+    }
+
     /// Give up on a silent server or send it a keepalive when one is due.
     /// Only when no packet of `session` is half sent (keepalive_if_room).
     pub fn keep_alive(&self, session: &Session) -> Result<(), WaitFailure> {
@@ -191,9 +199,17 @@ impl Liveness {
     /// Wait for `session`'s socket to be ready in the direction libssh2 is
     /// blocked on, sending keepalives meanwhile, until `since` (the last
     /// time a byte moved) is older than the stall limit.
-    pub fn wait(&self, session: &Session, since: Instant) -> Result<(), WaitFailure> {
+    /// `keep_alive` is what to do each time round (Liveness::keep_alive,
+    /// or check_dead when another thread may be half way through sending
+    /// a packet on the session).
+    pub fn wait_with(
+        &self,
+        session: &Session,
+        since: Instant,
+        keep_alive: impl Fn() -> Result<(), WaitFailure>,
+    ) -> Result<(), WaitFailure> {
         loop {
-            self.keep_alive(session)?;
+            keep_alive()?;
             let mut timeout = self.tick();
             if let Some((stall, option)) = self.stall() {
                 let waited = since.elapsed();
@@ -259,6 +275,9 @@ pub struct RecvHook {
 
 // SAFETY: `raw` is an Arc's strong count, only given back in drop.
 unsafe impl Send for RecvHook {}
+// SAFETY: a shared RecvHook offers nothing (no methods; only its drop,
+// which needs ownership, uses `raw`).
+unsafe impl Sync for RecvHook {}
 
 impl Drop for RecvHook {
     fn drop(&mut self) {

@@ -573,7 +573,7 @@ impl RemoteCommit {
                     return self.rename(ch, &aside, dest, Role::Restore);
                 }
                 if self.posix_rename_failed {
-                    ch.quirks_mut().posix_rename_replaces = false;
+                    ch.update_quirks(|q| q.posix_rename_replaces = false);
                     ch.note(
                         "posix-rename@openssh.com does not replace existing files on this \
                          server: replacing by moving the old file aside first",

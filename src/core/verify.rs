@@ -267,15 +267,20 @@ impl State {
     fn exec_digest(&mut self, path: &[u8], algo: Algo) -> Option<Vec<u8>> {
         let path = std::str::from_utf8(path).ok()?;
         let command = format!("{} -b -- {}", algo.command(), shell_quote(path));
-        let mut ch = self.session().channel_session().ok()?;
-        ch.exec(&command).ok()?;
-        let mut out = Vec::new();
-        // Bounded: the answer is one short line.
-        let read = (&mut ch).take(4096).read_to_end(&mut out);
-        let _ = ch.send_eof();
-        let _ = ch.wait_close();
-        let status = ch.exit_status().ok()?;
-        read.ok()?;
+        // Alone on the session, as execute: the exec channel's calls are
+        // blocking libssh2 calls, and other threads' calls use the link.
+        let (status, out) = self.sftp.blocking(|session| {
+            let mut ch = session.channel_session().ok()?;
+            ch.exec(&command).ok()?;
+            let mut out = Vec::new();
+            // Bounded: the answer is one short line.
+            let read = (&mut ch).take(4096).read_to_end(&mut out);
+            let _ = ch.send_eof();
+            let _ = ch.wait_close();
+            let status = ch.exit_status().ok()?;
+            read.ok()?;
+            Some((status, out))
+        })?;
         (status == 0).then(|| parse_sum(&out, algo)).flatten()
     }
 

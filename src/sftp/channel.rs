@@ -1,11 +1,16 @@
-//! One SFTP subsystem channel over a libssh2 session: request framing,
-//! request ids and buffered, bounds-checked reply reading. Requests may be
-//! pipelined: queue several, then collect the replies by id.
+//! One SFTP subsystem channel over a libssh2 session, shared by every call
+//! of a connection: request framing, request ids, bounds-checked reply
+//! reading, and the routing of each reply to the call that sent the
+//! request (docs/concurrency.md). Requests may be pipelined: queue several,
+//! then collect the replies by id.
 
+use std::collections::{HashMap, VecDeque};
 use std::io::{Read, Write};
-
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
+
+use parking_lot::{Condvar, Mutex};
 
 use super::codec::{self, decode_reply, decode_version, fxp, Encoder, Reply};
 use super::request::{ext, LimitsOf, LinkOrder, Request};
@@ -126,65 +131,238 @@ pub struct Quirks {
     pub in_order: bool,
 }
 
-pub struct SftpChannel {
-    session: ssh2::Session,
-    channel: ssh2::Channel,
-    reader: ssh2::Stream,
-    writer: ssh2::Stream,
-    rbuf: Vec<u8>,
-    rpos: usize,
-    rend: usize,
-    wbuf: Vec<u8>,
-    next_id: u32,
-    extensions: codec::Extensions,
-    /// Largest data length of one READ request.
-    pub max_read: u32,
-    /// Largest data length of one WRITE request.
-    pub max_write: u32,
+/// Who a request id's reply goes to.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Owner {
+    /// The port (one call) that sent it.
+    Port(u64),
+    /// Its call gave up on it: the reply is read and dropped.
+    Abandoned,
+}
+
+/// One outstanding request: who gets the reply, and how many bytes of the
+/// shared in-flight budget it holds until then.
+#[derive(Clone, Copy)]
+struct Route {
+    owner: Owner,
+    weight: usize,
+}
+
+/// The routing table of a link: which call each outstanding request id
+/// belongs to, the replies read for calls that were not reading, and
+/// whether some call is reading right now.
+#[derive(Default)]
+struct Table {
+    routes: HashMap<u32, Route>,
+    /// Replies read for a port by another port, in arrival order (a port
+    /// without a mailbox is gone: its replies are dropped).
+    mail: HashMap<u64, VecDeque<Vec<u8>>>,
+    /// A port is reading the channel (the leader); the others wait.
+    reading: bool,
     /// Set once the byte stream can no longer be trusted (I/O failure,
     /// timeout mid-packet, malformed reply): every later call fails fast.
     broken: Option<Error>,
-    /// "host:port", for messages.
-    peer: String,
+}
+
+/// What the ports of a link learn and share (sizes, quirks, notes).
+struct Learned {
+    max_read: u32,
+    max_write: u32,
     /// The shortest round trip of a single request seen so far: how deep
     /// the pipelines must be to keep the link full.
     min_rtt: Option<std::time::Duration>,
-    /// How many connections split one transfer with this one (1 = none):
-    /// they share the in-flight budget, which bounds memory.
-    in_flight_share: usize,
-    /// The server's SSH version banner.
-    banner: String,
     quirks: Quirks,
     /// Things worth a line in the connection's log (sizes chosen, quirks
     /// met), collected until the connection takes them.
     notes: Vec<String>,
+}
+
+/// One SFTP subsystem channel shared by every call of a connection: the
+/// multiplexer. Each call works through its own `SftpChannel` (a port):
+/// it queues requests in its own buffer, sends them under the short write
+/// lock, and gets the replies to its own request ids. Whoever needs a
+/// reply and finds no one reading becomes the reader (the leader): it
+/// reads one packet, keeps it if it is its own, else puts it in the
+/// owning port's mailbox and wakes the waiting ports; then it gives up the
+/// reading, so that a port whose reply came in goes on at once. libssh2
+/// is not thread-safe per session: the ssh2 crate serializes every call
+/// on the session, and psftp holds it per packet, never per call.
+pub struct SftpLink {
+    session: ssh2::Session,
+    channel: Mutex<ssh2::Channel>,
+    reader: Mutex<ssh2::Stream>,
+    writer: Mutex<ssh2::Stream>,
+    table: Mutex<Table>,
+    wake: Condvar,
+    next_id: AtomicU32,
+    next_port: AtomicU64,
+    /// Bytes of the in-flight budget held by outstanding bulk requests of
+    /// every port (READ lengths, WRITE data): the channel's receive window
+    /// must never fill, or a blocked write could wait for the server
+    /// while the server waits for us to read.
+    reserved: AtomicUsize,
+    /// Ports running a bulk pipeline now: they share the budget.
+    bulk: AtomicUsize,
+    extensions: codec::Extensions,
+    /// "host:port", for messages.
+    peer: String,
+    /// The server's SSH version banner.
+    banner: String,
+    learned: Mutex<Learned>,
     /// Waits out would-block reads and writes itself (stall timeout,
     /// keepalives while waiting); None: libssh2 blocks.
     live: Option<(Arc<Liveness>, RecvHook)>,
+    /// How many of the link's reads and writes are under way in
+    /// non-blocking mode (the session is blocking again when none is).
+    nonblocking: Mutex<usize>,
 }
 
-/// The session in non-blocking mode until dropped (a waiting channel
-/// polls its socket itself; everything else expects blocking calls).
-struct NonBlocking(Option<ssh2::Session>);
+/// The session in non-blocking mode while any of the link's reads or
+/// writes needs it (a waiting link polls its socket itself; everything
+/// else expects blocking calls). Counted: ports read and write at once.
+struct NonBlocking<'a>(Option<&'a SftpLink>);
 
-impl NonBlocking {
-    fn new(session: &ssh2::Session, waits: bool) -> NonBlocking {
-        NonBlocking(waits.then(|| {
-            session.set_blocking(false);
-            session.clone()
-        }))
+impl<'a> NonBlocking<'a> {
+    fn new(link: &'a SftpLink) -> NonBlocking<'a> {
+        if link.live.is_none() {
+            return NonBlocking(None);
+        }
+        let mut n = link.nonblocking.lock();
+        if *n == 0 {
+            link.session.set_blocking(false);
+        }
+        *n += 1;
+        NonBlocking(Some(link))
     }
 }
 
-impl Drop for NonBlocking {
+impl Drop for NonBlocking<'_> {
     fn drop(&mut self) {
-        if let Some(s) = &self.0 {
-            s.set_blocking(true);
+        if let Some(link) = self.0 {
+            let mut n = link.nonblocking.lock();
+            *n -= 1;
+            if *n == 0 {
+                link.session.set_blocking(true);
+            }
         }
     }
 }
 
-impl SftpChannel {
+/// What the reader's turn brought in.
+enum Got {
+    /// A reply to the reading port, of this length (in its buffer).
+    Mine(usize),
+    /// A reply for another port (now in its mailbox) or an abandoned one.
+    Routed,
+    /// Nothing had arrived (only when polling).
+    Nothing,
+}
+
+/// One call's view of the link: the API every request and pipeline uses.
+/// Requests queued here go out on `flush` (or when waiting for a reply);
+/// `recv` returns the next reply to one of this port's requests. Dropping
+/// a port abandons its outstanding requests: their replies are drained
+/// and dropped as they arrive, and the link goes on.
+pub struct SftpChannel {
+    link: Arc<SftpLink>,
+    port: u64,
+    wbuf: Vec<u8>,
+    /// Ids queued in `wbuf` and the budget each holds, registered with the
+    /// routing table when they are sent.
+    unsent: Vec<(u32, usize)>,
+    /// Requests sent whose reply this port has not yet taken.
+    outstanding: usize,
+    /// The last reply's body.
+    rbuf: Vec<u8>,
+    /// Largest data length of one READ request.
+    pub max_read: u32,
+    /// Largest data length of one WRITE request.
+    pub max_write: u32,
+    /// How many connections split one transfer with this one (1 = none):
+    /// they share the in-flight budget, which bounds memory.
+    in_flight_share: usize,
+    /// This port runs a bulk pipeline (counted in the link's `bulk`).
+    is_bulk: bool,
+    cancel: Option<CallCancel>,
+}
+
+/// A per-call cancellation flag: set from any thread, the call it was
+/// given to stops at its next reply (or at once if it is waiting for one)
+/// with Cancelled, abandoning its outstanding requests. The connection and
+/// the other calls go on.
+#[derive(Clone, Default, Debug)]
+pub struct CancelToken(Arc<AtomicBool>);
+
+impl CancelToken {
+    pub fn new() -> CancelToken {
+        CancelToken::default()
+    }
+    pub fn cancel(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+    pub fn is_cancelled(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+    pub fn reset(&self) {
+        self.0.store(false, Ordering::SeqCst);
+    }
+}
+
+/// The cancel token of one call from the application, shared by the ports
+/// of its steps: once the token has stopped one of them, the call is
+/// ending, and what it does from then on is its cleanup (closing its
+/// handles, removing a part file), which the token no longer stops.
+#[derive(Clone, Debug)]
+pub struct CallCancel {
+    token: CancelToken,
+    fired: Arc<AtomicBool>,
+}
+
+impl CallCancel {
+    pub fn new(token: CancelToken) -> CallCancel {
+        CallCancel {
+            token,
+            fired: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    /// Whether to stop the call now: its token is set and has not stopped
+    /// it before.
+    pub fn fire(&self) -> bool {
+        self.token.is_cancelled() && !self.fired.swap(true, Ordering::SeqCst)
+    }
+
+    fn is_cancelled(&self) -> bool {
+        self.token.is_cancelled()
+    }
+
+    fn pending(&self) -> bool {
+        !self.fired.load(Ordering::SeqCst)
+    }
+}
+
+/// How often a port waiting for a reply someone else reads looks at its
+/// cancel token.
+const CANCEL_POLL: std::time::Duration = std::time::Duration::from_millis(20);
+
+/// The request id of a reply body (None if it is too short to have one).
+fn reply_id(body: &[u8]) -> Option<u32> {
+    body.get(1..5)
+        .map(|b| u32::from_be_bytes(b.try_into().unwrap()))
+}
+
+/// The reader's turn: when it ends (also by unwinding), the next waiting
+/// port may read.
+struct Reading<'a>(&'a SftpLink);
+
+impl Drop for Reading<'_> {
+    fn drop(&mut self) {
+        self.0.table.lock().reading = false;
+        self.0.wake.notify_all();
+    }
+}
+
+impl SftpLink {
     /// Open the "sftp" subsystem on an authenticated session and negotiate
     /// protocol version 3. With `live`, waits for the server are bounded
     /// by its stall limit and send its keepalives.
@@ -192,7 +370,7 @@ impl SftpChannel {
         session: &ssh2::Session,
         peer: &str,
         live: Option<Arc<Liveness>>,
-    ) -> Result<SftpChannel> {
+    ) -> Result<Arc<SftpLink>> {
         let ssh_fail = |what: &str, e: ssh2::Error| {
             Error::new(ErrorKind::Ssh, format!("{what} on {peer}: {e}"))
         };
@@ -202,66 +380,106 @@ impl SftpChannel {
         channel
             .subsystem("sftp")
             .map_err(|e| ssh_fail("starting the sftp subsystem", e))?;
-        let mut ch = SftpChannel {
-            session: session.clone(),
-            reader: channel.stream(0),
-            writer: channel.stream(0),
-            channel,
-            rbuf: vec![0; 1024 * 1024],
-            rpos: 0,
-            rend: 0,
-            wbuf: Vec::with_capacity(1024 * 1024),
-            next_id: 1,
-            extensions: Vec::new(),
-            max_read: DRAFT_IO_SIZE,
-            max_write: DRAFT_IO_SIZE,
-            broken: None,
-            peer: peer.to_string(),
-            min_rtt: None,
-            in_flight_share: 1,
-            banner: session.banner().unwrap_or("").to_string(),
-            quirks: Quirks {
-                symlink_order: LinkOrder::TargetFirst,
-                symlink_order_confirmed: false,
-                posix_rename_replaces: true,
-                in_order: false,
-            },
-            notes: Vec::new(),
-            live: live.map(|l| {
-                let hook = l.hook(session);
-                (l, hook)
-            }),
+        let banner = session.banner().unwrap_or("").to_string();
+        let mut quirks = Quirks {
+            symlink_order: LinkOrder::TargetFirst,
+            symlink_order_confirmed: false,
+            posix_rename_replaces: true,
+            in_order: in_order_by_banner(&banner),
         };
         // asyncssh's server reads SYMLINK in the draft's order unless the
         // client says it is OpenSSH (libssh2 does not); the first link made
         // confirms or corrects this guess either way.
-        if ch.banner.starts_with("SSH-2.0-AsyncSSH_") {
-            ch.quirks.symlink_order = LinkOrder::LinkFirst;
+        if banner.starts_with("SSH-2.0-AsyncSSH_") {
+            quirks.symlink_order = LinkOrder::LinkFirst;
         }
-        ch.quirks.in_order = in_order_by_banner(&ch.banner);
-        if !ch.quirks.in_order {
+        let mut link = SftpLink {
+            session: session.clone(),
+            reader: Mutex::new(channel.stream(0)),
+            writer: Mutex::new(channel.stream(0)),
+            channel: Mutex::new(channel),
+            table: Mutex::new(Table::default()),
+            wake: Condvar::new(),
+            next_id: AtomicU32::new(1),
+            next_port: AtomicU64::new(1),
+            reserved: AtomicUsize::new(0),
+            bulk: AtomicUsize::new(0),
+            extensions: Vec::new(),
+            peer: peer.to_string(),
+            banner,
+            learned: Mutex::new(Learned {
+                max_read: DRAFT_IO_SIZE,
+                max_write: DRAFT_IO_SIZE,
+                min_rtt: None,
+                quirks,
+                notes: Vec::new(),
+            }),
+            live: live.map(|l| {
+                let hook = l.hook(session);
+                (l, hook)
+            }),
+            nonblocking: Mutex::new(0),
+        };
+        if !quirks.in_order {
             let note = format!(
                 "requests that depend on reads or writes wait for their replies: the server \
                  ('{}') is not one known to run requests in order",
-                ch.banner
+                link.banner
             );
-            ch.note(note);
+            link.note(note);
         }
-        let mut init = Encoder::new(&mut ch.wbuf, fxp::INIT, None);
+        link.extensions = link.version_exchange()?;
+        let link = Arc::new(link);
+        link.apply_limits()?;
+        Ok(link)
+    }
+
+    /// INIT and VERSION, before any port exists.
+    fn version_exchange(&self) -> Result<codec::Extensions> {
+        let mut wbuf = Vec::new();
+        let mut init = Encoder::new(&mut wbuf, fxp::INIT, None);
         init.u32(3);
         init.finish();
-        ch.flush()?;
-        let packet = ch.recv_packet()?;
-        let (version, extensions) = decode_version(&ch.rbuf[packet.0..packet.1])?;
+        self.write_all(&wbuf)?;
+        let mut len = [0u8; 4];
+        self.read_or_fail(&mut self.reader.lock(), &mut len, false)?;
+        let len = self.check_len(u32::from_be_bytes(len) as usize)?;
+        let mut body = vec![0u8; len];
+        self.read_or_fail(&mut self.reader.lock(), &mut body, false)?;
+        let (version, extensions) = decode_version(&body)?;
         if version < 3 {
             return Err(Error::new(
                 ErrorKind::Unsupported,
-                format!("{peer} speaks SFTP version {version}; psftp needs version 3"),
+                format!(
+                    "{} speaks SFTP version {version}; psftp needs version 3",
+                    self.peer
+                ),
             ));
         }
-        ch.extensions = extensions;
-        ch.apply_limits()?;
-        Ok(ch)
+        Ok(extensions)
+    }
+
+    /// A new port for one call.
+    pub fn port(self: &Arc<Self>) -> SftpChannel {
+        let port = self.next_port.fetch_add(1, Ordering::Relaxed);
+        self.table.lock().mail.insert(port, VecDeque::new());
+        let (max_read, max_write) = {
+            let l = self.learned.lock();
+            (l.max_read, l.max_write)
+        };
+        SftpChannel {
+            link: self.clone(),
+            port,
+            wbuf: Vec::new(),
+            unsent: Vec::new(),
+            outstanding: 0,
+            rbuf: Vec::new(),
+            max_read,
+            max_write,
+            in_flight_share: 1,
+            is_bulk: false,
+            cancel: None,
+        }
     }
 
     /// Whether the server announced `name` (for example
@@ -274,9 +492,14 @@ impl SftpChannel {
         self.extensions.iter().map(|(n, _)| n.clone()).collect()
     }
 
+    /// The server's SSH version banner ("SSH-2.0-OpenSSH_9.2p1 ...").
+    pub fn banner(&self) -> &str {
+        &self.banner
+    }
+
     /// Choose the read and write sizes: what limits@openssh.com announces,
     /// else what the server's implementation is known to accept.
-    fn apply_limits(&mut self) -> Result<()> {
+    fn apply_limits(self: &Arc<Self>) -> Result<()> {
         // Zero means "no limit"; anything is capped at what we send anyway.
         let pick = |v: u64| {
             if v == 0 {
@@ -286,7 +509,7 @@ impl SftpChannel {
             }
         };
         let limits = if self.has_extension(ext::LIMITS) {
-            match self.call(&LimitsOf) {
+            match self.port().call(&LimitsOf) {
                 Ok(l) => Some(l),
                 // A refused or garbled answer: use what the server is.
                 Err(_) if self.check_usable().is_ok() => None,
@@ -295,63 +518,60 @@ impl SftpChannel {
         } else {
             None
         };
-        let why = if let Some(limits) = limits {
-            self.max_read = pick(limits.max_read);
-            self.max_write = pick(limits.max_write);
-            "announced by limits@openssh.com".to_string()
+        let (max_read, max_write, why) = if let Some(limits) = limits {
+            (
+                pick(limits.max_read),
+                pick(limits.max_write),
+                "announced by limits@openssh.com".to_string(),
+            )
         } else {
             let (size, why) = io_size_by_banner(&self.banner);
-            self.max_read = size;
-            self.max_write = size;
-            format!("{why} ('{}')", self.banner)
+            (size, size, format!("{why} ('{}')", self.banner))
         };
-        let note = format!(
-            "SFTP requests of up to {} bytes read, {} bytes written: {why}",
-            self.max_read, self.max_write
-        );
-        self.note(note);
+        {
+            let mut l = self.learned.lock();
+            l.max_read = max_read;
+            l.max_write = max_write;
+        }
+        self.note(format!(
+            "SFTP requests of up to {max_read} bytes read, {max_write} bytes written: {why}"
+        ));
         Ok(())
     }
 
-    /// The server's SSH version banner ("SSH-2.0-OpenSSH_9.2p1 ...").
-    pub fn banner(&self) -> &str {
-        &self.banner
-    }
-
-    pub fn quirks(&self) -> Quirks {
-        self.quirks
-    }
-
-    pub fn quirks_mut(&mut self) -> &mut Quirks {
-        &mut self.quirks
-    }
-
     /// Keep `line` for the connection's log.
-    pub fn note(&mut self, line: impl Into<String>) {
+    pub fn note(&self, line: impl Into<String>) {
+        let mut l = self.learned.lock();
         // Bounded: a connection without a log never takes them.
-        if self.notes.len() < 64 {
-            self.notes.push(line.into());
+        if l.notes.len() < 64 {
+            l.notes.push(line.into());
         }
     }
 
     /// The notes since the last call.
-    pub fn take_notes(&mut self) -> Vec<String> {
-        std::mem::take(&mut self.notes)
+    pub fn take_notes(&self) -> Vec<String> {
+        std::mem::take(&mut self.learned.lock().notes)
     }
 
-    /// A READ came back with `got` bytes although more of the file was
-    /// there: the server caps reads. Later reads ask for that much (never
-    /// below the draft's 32 KiB), so each is answered in full.
-    pub(crate) fn reads_capped_at(&mut self, got: u32) {
-        let size = got.max(DRAFT_IO_SIZE);
-        if size < self.max_read {
-            self.max_read = size;
-            let line = format!("the server shortens reads: reading {size} bytes per request");
-            self.note(line);
+    /// Run `f`, which uses the session outside this channel with
+    /// blocking libssh2 calls (an exec channel), alone on the session:
+    /// every read and write of the link runs under the write lock, held
+    /// here, and the session is blocking meanwhile (non-blocking again
+    /// after, if a port's read is under way). The link's calls wait.
+    pub fn blocking<R>(&self, f: impl FnOnce(&ssh2::Session) -> R) -> R {
+        let _w = self.writer.lock();
+        let n = self.nonblocking.lock();
+        if *n > 0 {
+            self.session.set_blocking(true);
         }
+        let r = f(&self.session);
+        if *n > 0 {
+            self.session.set_blocking(false);
+        }
+        r
     }
 
-    /// What watches this channel's server, if anything.
+    /// What watches this link's server, if anything.
     pub fn liveness(&self) -> Option<&Arc<Liveness>> {
         self.live.as_ref().map(|(l, _)| l)
     }
@@ -359,28 +579,47 @@ impl SftpChannel {
     /// Fail fast if an earlier error broke the stream, or the server was
     /// given up while the connection was idle.
     pub fn check_usable(&self) -> Result<()> {
-        match &self.broken {
+        match &self.table.lock().broken {
             None => match self.liveness().and_then(|l| l.dead()) {
                 Some(why) => Err(Error::new(ErrorKind::ConnectionLost, why.to_string())),
                 None => Ok(()),
             },
-            Some(e) => Err(Error::new(
-                ErrorKind::ConnectionLost,
-                format!(
-                    "connection to {} is unusable after an earlier error: {e}",
-                    self.peer
-                ),
-            )),
+            Some(e) => Err(self.unusable(e)),
         }
     }
 
-    fn fail(&mut self, err: Error) -> Error {
-        mark_broken(&mut self.broken, err)
+    /// The error of a call that was waiting for another port's reading
+    /// when the link broke: a stall is its stall too (Timeout); anything
+    /// else left the link unusable.
+    fn broke_while_waiting(&self, e: &Error) -> Error {
+        match e.kind() {
+            ErrorKind::Timeout => Error::new(ErrorKind::Timeout, e.message().to_string()),
+            _ => self.unusable(e),
+        }
+    }
+
+    fn unusable(&self, e: &Error) -> Error {
+        Error::new(
+            ErrorKind::ConnectionLost,
+            format!(
+                "connection to {} is unusable after an earlier error: {e}",
+                self.peer
+            ),
+        )
+    }
+
+    /// Mark the stream broken (the first error is kept) and wake every
+    /// waiting port; hand `err` back.
+    fn fail(&self, err: Error) -> Error {
+        let mut t = self.table.lock();
+        let e = mark_broken(&mut t.broken, err);
+        self.wake.notify_all();
+        e
     }
 
     /// Map an I/O failure of the channel to Timeout or ConnectionLost and
     /// mark the channel broken.
-    fn io_failure(&mut self, doing: &str, e: std::io::Error) -> Error {
+    fn io_failure(&self, doing: &str, e: std::io::Error) -> Error {
         let session_code = match ssh2::Error::last_session_error(&self.session).map(|x| x.code()) {
             Some(ssh2::ErrorCode::Session(code)) => code,
             _ => 0,
@@ -419,20 +658,315 @@ impl SftpChannel {
         self.fail(err)
     }
 
+    fn write_all(&self, data: &[u8]) -> Result<()> {
+        let mut w = self.writer.lock();
+        let res = self.send_all(&mut w, data);
+        // Hand the session to a waiting writer or reader (a stat behind a
+        // transfer's pipeline) rather than barging back in.
+        parking_lot::MutexGuard::unlock_fair(w);
+        res
+    }
+
+    /// Write all of `data` while holding the writer: libssh2 keeps a packet
+    /// sent in part and must finish it before anything else is sent, so
+    /// no read (which may send a window adjust) runs in between.
+    fn send_all(&self, w: &mut ssh2::Stream, data: &[u8]) -> Result<()> {
+        let _nb = NonBlocking::new(self);
+        let mut sent = 0;
+        let mut since = Instant::now();
+        while sent < data.len() {
+            match w.write(&data[sent..]) {
+                Ok(0) => {
+                    let e = std::io::Error::from(std::io::ErrorKind::WriteZero);
+                    return Err(self.io_failure("sending to", e));
+                }
+                Ok(n) => {
+                    sent += n;
+                    since = Instant::now();
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock && self.live.is_some() => {
+                    // The writer is held: a keepalive may go out only if
+                    // no packet is half sent (keepalive_sent_if_room).
+                    self.wait("sending to", since, true)?
+                }
+                Err(e) => return Err(self.io_failure("sending to", e)),
+            }
+        }
+        Ok(())
+    }
+
+    /// Wait for the socket after a would-block, within the stall limit,
+    /// sending keepalives meanwhile (only with the writer held by the
+    /// caller, `writer_held`, or free to take: never into a half-sent
+    /// packet of another port). A failure breaks the link and wakes every
+    /// waiting port.
+    fn wait(&self, doing: &str, since: Instant, writer_held: bool) -> Result<()> {
+        let Some((live, _)) = &self.live else {
+            return Ok(());
+        };
+        let keep_alive = || {
+            if writer_held {
+                return live.keep_alive(&self.session);
+            }
+            match self.writer.try_lock() {
+                Some(_w) => live.keep_alive(&self.session),
+                // A writer is at work: it waits (and keeps alive) itself.
+                None => live.check_dead(),
+            }
+        };
+        live.wait_with(&self.session, since, keep_alive)
+            .map_err(|f| self.fail(f.into_error(doing, &self.peer)))
+    }
+
+    /// Read all of `buf` from the reader stream (held by the caller).
+    /// Each read holds the writer too (see send_all), and keeps it while
+    /// libssh2 has a packet of its own half sent (a window adjust).
+    /// `poll`: return Ok(false) if nothing at all had arrived.
+    fn read_exact_live(
+        &self,
+        stream: &mut ssh2::Stream,
+        buf: &mut [u8],
+        poll: bool,
+    ) -> Result<bool> {
+        let _nb = NonBlocking::new(self);
+        let mut got = 0;
+        let mut since = Instant::now();
+        let mut w = None;
+        while got < buf.len() {
+            if w.is_none() {
+                w = Some(self.writer.lock());
+            }
+            match stream.read(&mut buf[got..]) {
+                Ok(0) => {
+                    let err = Error::new(
+                        ErrorKind::ConnectionLost,
+                        format!(
+                            "connection to {} lost: the server closed the SFTP channel",
+                            self.peer
+                        ),
+                    );
+                    return Err(self.fail(err));
+                }
+                Ok(n) => {
+                    got += n;
+                    since = Instant::now();
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock && self.live.is_some() => {
+                    let sending = matches!(
+                        self.session.block_directions(),
+                        ssh2::BlockDirections::Outbound | ssh2::BlockDirections::Both
+                    );
+                    if !sending {
+                        if poll && got == 0 {
+                            return Ok(false);
+                        }
+                        w = None;
+                    }
+                    self.wait("reading from", since, w.is_some())?
+                }
+                Err(e) => return Err(self.io_failure("reading from", e)),
+            }
+        }
+        Ok(true)
+    }
+
+    fn read_or_fail(&self, stream: &mut ssh2::Stream, buf: &mut [u8], poll: bool) -> Result<bool> {
+        self.read_exact_live(stream, buf, poll)
+    }
+
+    fn check_len(&self, len: usize) -> Result<usize> {
+        if (5..=codec::MAX_PACKET).contains(&len) {
+            return Ok(len);
+        }
+        let err = Error::new(
+            ErrorKind::Sftp,
+            format!(
+                "malformed SFTP reply from {}: packet length {len}",
+                self.peer
+            ),
+        );
+        Err(self.fail(err))
+    }
+
+    /// As the leader: read one packet. Mine(length) if it answers `me`
+    /// (the body is then in `mine`), Routed if it went to another port or
+    /// was dropped; with `poll`, Nothing if no packet had begun to arrive.
+    fn read_one(&self, me: u64, mine: &mut Vec<u8>, poll: bool) -> Result<Got> {
+        let mut stream = self.reader.lock();
+        let mut head = [0u8; 9];
+        if !self.read_or_fail(&mut stream, &mut head, poll)? {
+            return Ok(Got::Nothing);
+        }
+        let len = self.check_len(u32::from_be_bytes(head[..4].try_into().unwrap()) as usize)?;
+        let id = u32::from_be_bytes(head[5..9].try_into().unwrap());
+        let route = self.table.lock().routes.remove(&id);
+        let Some(route) = route else {
+            let err = Error::new(
+                ErrorKind::Sftp,
+                format!(
+                    "malformed SFTP reply from {}: a reply to request {id}, which was never sent",
+                    self.peer
+                ),
+            );
+            return Err(self.fail(err));
+        };
+        self.reserved.fetch_sub(route.weight, Ordering::Relaxed);
+        let mut other = Vec::new();
+        let body = if route.owner == Owner::Port(me) {
+            mine
+        } else {
+            &mut other
+        };
+        body.resize(len, 0);
+        body[..5].copy_from_slice(&head[4..]);
+        self.read_or_fail(&mut stream, &mut body[5..], false)?;
+        parking_lot::MutexGuard::unlock_fair(stream);
+        match route.owner {
+            Owner::Port(p) if p == me => Ok(Got::Mine(len)),
+            Owner::Port(p) => {
+                if let Some(q) = self.table.lock().mail.get_mut(&p) {
+                    q.push_back(other);
+                }
+                Ok(Got::Routed)
+            }
+            Owner::Abandoned => Ok(Got::Routed),
+        }
+    }
+
+    /// While no port is reading: take in what the server sent (replies to
+    /// keepalives, which the receive hook stamps, and replies for ports
+    /// that are not reading yet) without waiting, give a silent server
+    /// up, and send a keepalive when one is due. A port that is reading
+    /// does all this itself while it waits.
+    pub fn keep_alive_idle(&self) -> Result<()> {
+        self.check_usable()?;
+        let Some((live, _)) = &self.live else {
+            return Ok(());
+        };
+        {
+            let mut t = self.table.lock();
+            if t.reading {
+                return Ok(());
+            }
+            t.reading = true;
+        }
+        let _reading = Reading(self);
+        // Ports start at 1: nothing is "mine" here.
+        let mut none = Vec::new();
+        while let Got::Mine(_) | Got::Routed = self.read_one(0, &mut none, true)? {}
+        let Some(_w) = self.writer.try_lock() else {
+            return Ok(());
+        };
+        let _nb = NonBlocking::new(self);
+        live.keep_alive(&self.session)
+            .map_err(|f| self.fail(f.into_error("waiting for", &self.peer)))
+    }
+
+    fn learned(&self) -> parking_lot::MutexGuard<'_, Learned> {
+        self.learned.lock()
+    }
+
+    /// The SSH session this channel runs on.
+    pub fn session(&self) -> &ssh2::Session {
+        &self.session
+    }
+
+    /// Close the channel politely (best effort).
+    pub fn shutdown(&self) {
+        {
+            let mut ch = self.channel.lock();
+            let _ = ch.send_eof();
+            let _ = ch.close();
+        }
+        let closed = Error::new(ErrorKind::ConnectionLost, "connection closed".to_string());
+        let _ = self.fail(closed);
+    }
+}
+
+impl SftpChannel {
+    /// Stop this call when its token is cancelled.
+    pub fn set_cancel(&mut self, cancel: Option<CallCancel>) {
+        self.cancel = cancel;
+    }
+
+    /// Whether the server announced `name` (for example
+    /// "posix-rename@openssh.com").
+    pub fn has_extension(&self, name: &str) -> bool {
+        self.link.has_extension(name)
+    }
+
+    pub fn quirks(&self) -> Quirks {
+        self.link.learned().quirks
+    }
+
+    /// Change what the link knows of the server's quirks.
+    pub fn update_quirks(&mut self, f: impl FnOnce(&mut Quirks)) {
+        f(&mut self.link.learned().quirks)
+    }
+
+    /// Keep `line` for the connection's log.
+    pub fn note(&mut self, line: impl Into<String>) {
+        self.link.note(line)
+    }
+
+    /// A READ came back with `got` bytes although more of the file was
+    /// there: the server caps reads. Later reads ask for that much (never
+    /// below the draft's 32 KiB), so each is answered in full.
+    pub(crate) fn reads_capped_at(&mut self, got: u32) {
+        let size = got.max(DRAFT_IO_SIZE);
+        if size < self.max_read {
+            self.max_read = size;
+            let mut l = self.link.learned();
+            if size < l.max_read {
+                l.max_read = size;
+                drop(l);
+                let line = format!("the server shortens reads: reading {size} bytes per request");
+                self.note(line);
+            }
+        }
+    }
+
+    /// Fail fast if an earlier error broke the stream.
+    pub fn check_usable(&self) -> Result<()> {
+        self.link.check_usable()
+    }
+
+    /// What watches the link's server, if anything.
+    pub fn liveness(&self) -> Option<&Arc<Liveness>> {
+        self.link.liveness()
+    }
+
+    /// SftpLink::blocking.
+    pub fn blocking<R>(&self, f: impl FnOnce(&ssh2::Session) -> R) -> R {
+        self.link.blocking(f)
+    }
+
     fn take_id(&mut self) -> u32 {
-        let id = self.next_id;
-        self.next_id = self.next_id.wrapping_add(1);
-        id
+        self.link.next_id.fetch_add(1, Ordering::Relaxed)
     }
 
     /// Queue a request; it is sent by the next `flush` or `recv`. Returns
     /// its id; decode the reply to it with `req.decode`.
     pub fn send<R: Request>(&mut self, req: &R) -> u32 {
+        self.send_weighted(req, 0)
+    }
+
+    /// `send` for a bulk request holding `weight` bytes of the in-flight
+    /// budget until its reply is read (a READ's length).
+    pub fn send_weighted<R: Request>(&mut self, req: &R, weight: usize) -> u32 {
         let id = self.take_id();
         let mut e = Encoder::new(&mut self.wbuf, R::KIND, Some(id));
         req.encode(&mut e);
         e.finish();
+        self.queued(id, weight);
         id
+    }
+
+    fn queued(&mut self, id: u32, weight: usize) {
+        self.unsent.push((id, weight));
+        self.link.reserved.fetch_add(weight, Ordering::Relaxed);
     }
 
     /// Queue a WRITE of up to `max` bytes that `fill` puts straight into the
@@ -446,7 +980,8 @@ impl SftpChannel {
         fill: impl FnOnce(&mut [u8]) -> Result<usize>,
     ) -> Result<Option<(u32, usize)>> {
         let start = self.wbuf.len();
-        let id = self.next_id;
+        // An id taken and not used is harmless: ids only need be unique.
+        let id = self.take_id();
         let mut e = Encoder::new(
             &mut self.wbuf,
             <super::request::Write<'_> as Request>::KIND,
@@ -466,7 +1001,7 @@ impl SftpChannel {
         buf.truncate(len_at + 4 + n);
         buf[len_at..len_at + 4].copy_from_slice(&(n as u32).to_be_bytes());
         e.finish();
-        self.next_id = self.next_id.wrapping_add(1);
+        self.queued(id, n);
         Ok(Some((id, n)))
     }
 
@@ -475,174 +1010,150 @@ impl SftpChannel {
         self.wbuf.len()
     }
 
+    /// Send what is queued. The ids are routed to this port before the
+    /// requests leave, so a reply can never beat its route.
     pub fn flush(&mut self) -> Result<()> {
         self.check_usable()?;
         if self.wbuf.is_empty() {
             return Ok(());
         }
-        let res = self.send_all();
+        {
+            let mut t = self.link.table.lock();
+            for (id, weight) in self.unsent.drain(..) {
+                let owner = Owner::Port(self.port);
+                t.routes.insert(id, Route { owner, weight });
+                self.outstanding += 1;
+            }
+        }
+        let res = self.link.write_all(&self.wbuf);
         self.wbuf.clear();
         res
     }
 
-    fn send_all(&mut self) -> Result<()> {
-        let _nb = NonBlocking::new(&self.session, self.live.is_some());
-        let mut sent = 0;
-        let mut since = Instant::now();
-        while sent < self.wbuf.len() {
-            match self.writer.write(&self.wbuf[sent..]) {
-                Ok(0) => {
-                    let e = std::io::Error::from(std::io::ErrorKind::WriteZero);
-                    return Err(self.io_failure("sending to", e));
-                }
-                Ok(n) => {
-                    sent += n;
-                    since = Instant::now();
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock && self.live.is_some() => {
-                    self.wait("sending to", since)?
-                }
-                Err(e) => return Err(self.io_failure("sending to", e)),
-            }
-        }
-        Ok(())
-    }
-
-    /// Wait for the socket after a would-block, within the stall limit.
-    fn wait(&mut self, doing: &str, since: Instant) -> Result<()> {
-        let Some((live, _)) = &self.live else {
-            return Ok(());
-        };
-        let live = live.clone();
-        live.wait(&self.session, since).map_err(|f| {
-            let err = f.into_error(doing, &self.peer);
-            self.fail(err)
-        })
-    }
-
-    /// With nothing in flight: take in what the server sent (the replies
-    /// to keepalives) without waiting, give a silent server up, and send a
-    /// keepalive when one is due.
-    pub fn keep_alive_idle(&mut self) -> Result<()> {
-        self.check_usable()?;
-        let Some((live, _)) = &self.live else {
-            return Ok(());
-        };
-        let live = live.clone();
-        let _nb = NonBlocking::new(&self.session, true);
-        if self.rend == self.rbuf.len() {
-            self.rbuf.copy_within(self.rpos..self.rend, 0);
-            self.rend -= self.rpos;
-            self.rpos = 0;
-        }
-        while self.rend < self.rbuf.len() {
-            match self.reader.read(&mut self.rbuf[self.rend..]) {
-                Ok(0) => {
-                    let err = Error::new(
-                        ErrorKind::ConnectionLost,
-                        format!(
-                            "connection to {} lost: the server closed the SFTP channel",
-                            self.peer
-                        ),
-                    );
-                    return Err(self.fail(err));
-                }
-                Ok(n) => self.rend += n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
-                Err(e) => return Err(self.io_failure("reading from", e)),
-            }
-        }
-        live.keep_alive(&self.session).map_err(|f| {
-            let err = f.into_error("waiting for", &self.peer);
-            self.fail(err)
-        })
-    }
-
-    /// Make at least `need` unread bytes available in the receive buffer.
-    fn fill(&mut self, need: usize) -> Result<()> {
-        if self.rbuf.len() - self.rpos < need {
-            self.rbuf.copy_within(self.rpos..self.rend, 0);
-            self.rend -= self.rpos;
-            self.rpos = 0;
-            if self.rbuf.len() < need {
-                self.rbuf.resize(need, 0);
-            }
-        }
-        let _nb = NonBlocking::new(&self.session, self.live.is_some());
-        let mut since = Instant::now();
-        while self.rend - self.rpos < need {
-            match self.reader.read(&mut self.rbuf[self.rend..]) {
-                Ok(0) => {
-                    let err = Error::new(
-                        ErrorKind::ConnectionLost,
-                        format!(
-                            "connection to {} lost: the server closed the SFTP channel",
-                            self.peer
-                        ),
-                    );
-                    return Err(self.fail(err));
-                }
-                Ok(n) => {
-                    self.rend += n;
-                    since = Instant::now();
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock && self.live.is_some() => {
-                    self.wait("reading from", since)?
-                }
-                Err(e) => return Err(self.io_failure("reading from", e)),
-            }
-        }
-        Ok(())
-    }
-
-    /// Read one whole packet; returns the range of its body in `rbuf`.
-    fn recv_packet(&mut self) -> Result<(usize, usize)> {
-        self.flush()?;
-        self.fill(4)?;
-        let len_bytes: [u8; 4] = self.rbuf[self.rpos..self.rpos + 4].try_into().unwrap();
-        let len = u32::from_be_bytes(len_bytes) as usize;
-        if !(5..=codec::MAX_PACKET).contains(&len) {
-            let err = Error::new(
+    /// Wait for the next reply to one of this port's requests; returns the
+    /// length of its body, now in `rbuf`.
+    fn next_packet(&mut self) -> Result<usize> {
+        if self.outstanding == 0 {
+            return Err(Error::new(
                 ErrorKind::Sftp,
-                format!(
-                    "malformed SFTP reply from {}: packet length {len}",
-                    self.peer
-                ),
-            );
-            return Err(self.fail(err));
+                "internal error: waiting for a reply with no request in flight".to_string(),
+            ));
         }
-        self.fill(4 + len)?;
-        let start = self.rpos + 4;
-        self.rpos = start + len;
-        Ok((start, start + len))
+        let link = self.link.clone();
+        let mut t = link.table.lock();
+        loop {
+            if let Some(packet) = t.mail.get_mut(&self.port).and_then(VecDeque::pop_front) {
+                self.outstanding -= 1;
+                self.rbuf = packet;
+                return Ok(self.rbuf.len());
+            }
+            if let Some(e) = &t.broken {
+                return Err(link.broke_while_waiting(e));
+            }
+            // (The link is not broken: checked just above.)
+            if self.cancel.as_ref().is_some_and(CallCancel::fire) {
+                drop(t);
+                // Its replies are dropped as they come: the port's cleanup
+                // requests start clean.
+                self.abandon();
+                return Err(self.cancelled());
+            }
+            if !t.reading {
+                t.reading = true;
+                drop(t);
+                let got = {
+                    let _reading = Reading(&link);
+                    link.read_one(self.port, &mut self.rbuf, false)
+                };
+                t = link.table.lock();
+                match got {
+                    Ok(Got::Mine(len)) => {
+                        self.outstanding -= 1;
+                        return Ok(len);
+                    }
+                    Ok(Got::Routed | Got::Nothing) => continue,
+                    Err(e) => return Err(e),
+                }
+            }
+            if self.cancel.as_ref().is_some_and(CallCancel::pending) {
+                link.wake.wait_for(&mut t, CANCEL_POLL);
+            } else {
+                link.wake.wait(&mut t);
+            }
+        }
     }
 
-    /// Receive the next reply, whichever request it answers.
+    fn cancelled(&self) -> Error {
+        Error::new(
+            ErrorKind::Cancelled,
+            format!(
+                "call on {} cancelled (its cancel token was set)",
+                self.link.peer
+            ),
+        )
+    }
+
+    /// Whether this call's cancel token is set.
+    pub fn is_cancelled(&self) -> bool {
+        self.cancel.as_ref().is_some_and(CallCancel::is_cancelled)
+    }
+
+    /// Whether to stop the call now: its token is set and has not stopped
+    /// it before. A broken link fails the call with its own error instead.
+    fn cancel_now(&mut self) -> bool {
+        self.cancel.as_ref().is_some_and(CallCancel::fire) && self.check_usable().is_ok()
+    }
+
+    /// Receive the next reply to this port's requests, whichever it
+    /// answers.
     pub fn recv(&mut self) -> Result<(u32, Reply<'_>)> {
-        let (start, end) = self.recv_packet()?;
-        decode_reply(&self.rbuf[start..end]).map_err(|e| mark_broken(&mut self.broken, e))
+        self.flush()?;
+        let len = self.next_packet()?;
+        let link = &self.link;
+        decode_reply(&self.rbuf[..len]).map_err(|e| link.fail(e))
     }
 
-    /// Send one request and wait for its reply. Nothing else may be in
-    /// flight.
+    /// Send one request and wait for its reply. Nothing else of this port
+    /// may be in flight.
     pub fn call<R: Request>(&mut self, req: &R) -> Result<R::Output<'_>> {
         self.check_usable()?;
+        if self.cancel_now() {
+            return Err(self.cancelled());
+        }
         let id = self.send(req);
         self.flush()?;
         let sent = std::time::Instant::now();
-        self.fill(4)?; // the reply has started arriving
+        let mut len = self.next_packet()?;
+        // Replies to this port's earlier requests that a failure left
+        // unread (the ids are this port's, so nothing else) are skipped.
+        while self.outstanding > 0 && reply_id(&self.rbuf[..len]) != Some(id) {
+            len = self.next_packet()?;
+        }
         let rtt = sent.elapsed();
-        self.min_rtt = Some(self.min_rtt.map_or(rtt, |m| m.min(rtt)));
-        let reply = self.expect_reply(id)?;
-        req.decode(reply)
+        {
+            let mut l = self.link.learned();
+            l.min_rtt = Some(l.min_rtt.map_or(rtt, |m| m.min(rtt)));
+        }
+        let link = &self.link;
+        match decode_reply(&self.rbuf[..len]) {
+            Ok((got, reply)) if got == id => req.decode(reply),
+            Ok((got, _)) => {
+                let err = Error::new(
+                    ErrorKind::Sftp,
+                    format!(
+                        "malformed SFTP reply from {}: reply to request {got}, expected {id}",
+                        link.peer
+                    ),
+                );
+                Err(link.fail(err))
+            }
+            Err(e) => Err(link.fail(e)),
+        }
     }
 
     /// The shortest round trip seen so far (None before the first call).
     pub fn min_rtt(&self) -> Option<std::time::Duration> {
-        self.min_rtt
+        self.link.learned().min_rtt
     }
 
     /// Bytes a pipeline should keep in flight: enough to cover the round
@@ -652,7 +1163,7 @@ impl SftpChannel {
     /// trip 16 MiB reached 360 MB/s where 4 MiB reached 164).
     /// A share of it when `parts` connections move one file together.
     pub fn in_flight_bytes(&self) -> usize {
-        in_flight_budget(self.min_rtt, self.in_flight_share)
+        in_flight_budget(self.min_rtt(), self.in_flight_share)
     }
 
     /// Keep 1/`parts` of the in-flight budget (1 restores all of it).
@@ -660,45 +1171,84 @@ impl SftpChannel {
         self.in_flight_share = parts;
     }
 
-    fn expect_reply(&mut self, id: u32) -> Result<Reply<'_>> {
-        let (start, end) = self.recv_packet()?;
-        match decode_reply(&self.rbuf[start..end]) {
-            Ok((got, reply)) if got == id => Ok(reply),
-            Ok((got, _)) => {
-                let err = Error::new(
-                    ErrorKind::Sftp,
-                    format!(
-                        "malformed SFTP reply from {}: reply to request {got}, expected {id}",
-                        self.peer
-                    ),
-                );
-                Err(mark_broken(&mut self.broken, err))
-            }
-            Err(e) => Err(mark_broken(&mut self.broken, e)),
+    /// Count this port among the link's bulk pipelines until `end_bulk`
+    /// (or drop): they share the in-flight budget fairly.
+    pub fn begin_bulk(&mut self) {
+        if !self.is_bulk {
+            self.is_bulk = true;
+            self.link.bulk.fetch_add(1, Ordering::Relaxed);
         }
     }
 
-    /// Read and discard `n` replies of an abandoned pipeline, so that the
-    /// channel is in step again.
-    pub fn drain(&mut self, n: usize) -> Result<()> {
-        for _ in 0..n {
-            self.recv_packet()?;
+    pub fn end_bulk(&mut self) {
+        if self.is_bulk {
+            self.is_bulk = false;
+            self.link.bulk.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Whether a bulk pipeline holding `own` bytes in flight may send one
+    /// more request of `len` bytes: within its fair share of the budget
+    /// (the budget split between the link's pipelines) and within the
+    /// budget overall. A pipeline with nothing in flight always may.
+    pub fn may_send_bulk(&self, own: usize, len: usize) -> bool {
+        if own == 0 {
+            return true;
+        }
+        let budget = self.in_flight_bytes();
+        let pipelines = self.link.bulk.load(Ordering::Relaxed).max(1);
+        let share = (budget / pipelines).max(2 * len);
+        own + len <= share && self.link.reserved.load(Ordering::Relaxed) + len <= budget
+    }
+
+    /// Read and discard the replies to this port's outstanding requests,
+    /// so that nothing of an abandoned pipeline lands later (a WRITE after
+    /// the file's CLOSE).
+    pub fn drain(&mut self) -> Result<()> {
+        self.flush()?;
+        while self.outstanding > 0 {
+            if self.is_cancelled() {
+                // Cancelled: leave the replies to whoever reads next.
+                self.abandon();
+                return Ok(());
+            }
+            self.next_packet()?;
         }
         Ok(())
     }
 
-    /// The SSH session this channel runs on.
-    pub fn session(&self) -> &ssh2::Session {
-        &self.session
+    /// Give up on every outstanding request: their replies are dropped as
+    /// they arrive.
+    fn abandon(&mut self) {
+        self.wbuf.clear();
+        let mut unsent = std::mem::take(&mut self.unsent);
+        let mut t = self.link.table.lock();
+        for (_, weight) in unsent.drain(..) {
+            self.link.reserved.fetch_sub(weight, Ordering::Relaxed);
+        }
+        if self.outstanding > 0 {
+            let me = Owner::Port(self.port);
+            for route in t.routes.values_mut().filter(|r| r.owner == me) {
+                route.owner = Owner::Abandoned;
+            }
+            self.outstanding = 0;
+        }
+        if let Some(q) = t.mail.get_mut(&self.port) {
+            q.clear();
+        }
     }
 
-    /// Close the channel politely (best effort).
-    pub fn shutdown(&mut self) {
-        let _ = self.channel.send_eof();
-        let _ = self.channel.close();
-        self.broken.get_or_insert_with(|| {
-            Error::new(ErrorKind::ConnectionLost, "connection closed".to_string())
-        });
+    /// The SSH session this channel runs on.
+    pub fn session(&self) -> &ssh2::Session {
+        self.link.session()
+    }
+}
+
+impl Drop for SftpChannel {
+    fn drop(&mut self) {
+        self.abandon();
+        self.end_bulk();
+        self.link.table.lock().mail.remove(&self.port);
     }
 }
 

@@ -171,7 +171,7 @@ impl SftpChannel {
         })?;
         match self.check_link(target, link, !target_was_there)? {
             LinkCheck::AsAsked => {
-                self.quirks_mut().symlink_order_confirmed = true;
+                self.update_quirks(|q| q.symlink_order_confirmed = true);
                 Ok(())
             }
             LinkCheck::Reversed => {
@@ -198,9 +198,10 @@ impl SftpChannel {
                 self.note(format!(
                     "the server reads SSH_FXP_SYMLINK as {other:?}; using that order"
                 ));
-                let q = self.quirks_mut();
-                q.symlink_order = other;
-                q.symlink_order_confirmed = true;
+                self.update_quirks(|q| {
+                    q.symlink_order = other;
+                    q.symlink_order_confirmed = true;
+                });
                 Ok(())
             }
         }

@@ -2,7 +2,8 @@
 //! requests of up to 255 KiB are kept in flight, so throughput is bounded by
 //! bandwidth and CPU rather than by round trips. Both directions are
 //! memory-bounded: at most `SftpChannel::in_flight_bytes` (4 to 24 MiB,
-//! from the measured round trip) are outstanding.
+//! from the measured round trip) are outstanding, shared fairly with the
+//! other pipelines running on the same connection.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -13,11 +14,16 @@ use crate::error::{Error, ErrorKind, Result};
 /// Queued requests are sent once this much is buffered.
 const FLUSH_BYTES: usize = 1024 * 1024;
 
-/// Requests of `chunk` bytes to keep in flight (the channel's depth, which
-/// stays below its receive window so the server never waits for an
-/// adjust).
-fn max_requests(ch: &SftpChannel, chunk: u32) -> usize {
-    (ch.in_flight_bytes() / chunk.max(1) as usize).clamp(4, 1024)
+/// Most requests one pipeline keeps in flight.
+const MAX_REQUESTS: usize = 1024;
+
+/// Whether a pipeline with `own` requests of about `chunk` bytes in flight
+/// may send another: within its fair share of the connection's in-flight
+/// budget, which stays below the channel's receive window so the server
+/// never waits for an adjust (the share shrinks while other calls on the
+/// connection run pipelines too).
+fn may_send(ch: &SftpChannel, own: usize, chunk: u32) -> bool {
+    own < MAX_REQUESTS && ch.may_send_bulk(own * chunk as usize, chunk as usize)
 }
 
 /// Receives downloaded bytes in file order.
@@ -79,7 +85,7 @@ impl Download<'_> {
     }
 
     fn issue(&mut self, ch: &mut SftpChannel, offset: u64, len: u32) {
-        let id = ch.send(&self.read(offset, len));
+        let id = ch.send_weighted(&self.read(offset, len), len as usize);
         self.in_flight.insert(id, ReadReq { offset, len });
     }
 
@@ -95,8 +101,7 @@ impl Download<'_> {
     fn issue_new(&mut self, ch: &mut SftpChannel) {
         // The server may have cut the read size down meanwhile.
         self.chunk = self.chunk.min(ch.max_read);
-        let max = max_requests(ch, self.chunk);
-        while self.in_flight.len() < max && self.want_more() {
+        while may_send(ch, self.in_flight.len(), self.chunk) && self.want_more() {
             let offset = self.next_req;
             let end = match (self.size_hint, self.limit) {
                 (Some(size), _) if offset < size => Some(size),
@@ -209,10 +214,12 @@ fn run(
         early: BTreeMap::new(),
         eof_at: None,
     };
+    ch.begin_bulk();
     let result = run_download(ch, &mut d, sink, progress);
+    ch.end_bulk();
     if result.is_err() {
         // Best effort: the first error is what the caller needs to see.
-        let _ = ch.drain(d.in_flight.len());
+        let _ = ch.drain();
     }
     result
         .map(|_| d.delivered - start)
@@ -301,10 +308,12 @@ pub fn upload(
     progress: Progress<'_>,
 ) -> Result<u64> {
     let mut in_flight: HashMap<u32, u32> = HashMap::new();
+    ch.begin_bulk();
     let result = run_upload(ch, handle, path, start, source, progress, &mut in_flight);
+    ch.end_bulk();
     if result.is_err() {
         // Best effort: the first error is what the caller needs to see.
-        let _ = ch.drain(in_flight.len());
+        let _ = ch.drain();
     }
     result.map_err(|e| with_path(e, "write", path))
 }
@@ -319,7 +328,6 @@ fn run_upload(
     in_flight: &mut HashMap<u32, u32>,
 ) -> Result<u64> {
     let chunk = ch.max_write as usize;
-    let max = max_requests(ch, ch.max_write);
     let mut offset = start;
     let mut source_done = false;
     let mut acked = 0u64;
@@ -332,7 +340,7 @@ fn run_upload(
         data: &[],
     };
     loop {
-        while !source_done && in_flight.len() < max {
+        while !source_done && may_send(ch, in_flight.len(), ch.max_write) {
             match ch.queue_write(handle, offset, chunk, |buf| source.read(buf))? {
                 Some((id, n)) => {
                     in_flight.insert(id, n as u32);
