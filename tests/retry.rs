@@ -9,6 +9,7 @@ mod common;
 use common::relay::Relay;
 use common::*;
 
+use psftp::capi::file::*;
 use psftp::capi::tree::*;
 use std::cell::Cell;
 use std::ffi::{c_int, c_void};
@@ -251,6 +252,60 @@ fn a_put_cut_twice_retries_and_is_byte_exact() {
     assert!(
         relay.bytes_up() - up_before < data.len() as u64 + 40 * MIB as u64,
         "resumed, not restarted"
+    );
+}
+
+#[test]
+fn a_file_opened_before_a_reconnect_never_writes_into_another_file() {
+    const MIB: usize = 1024 * 1024;
+    let relay = Relay::start(server().port);
+    let rdir = remote_scratch("retry-file");
+    let data = pattern(8 * MIB, 4);
+    put_remote_file(&rdir.join("big"), &data);
+    let (first, second) = (rdir.join("first"), rdir.join("second"));
+    let conn = via_relay(&relay);
+    let open = |path: &Path| {
+        let mut f = std::ptr::null_mut();
+        let (p, mode) = (c(path.to_str().unwrap()), c("w"));
+        check(unsafe { psftp_open(conn.0, p.as_ptr(), mode.as_ptr(), 0, &mut f) }).unwrap();
+        f
+    };
+    let write = |f, data: &[u8]| {
+        check(unsafe { psftp_file_write(f, data.as_ptr() as *const c_void, data.len()) })
+    };
+    let f1 = open(&first);
+    // A get cut once reconnects the connection in place.
+    let ldir = local_scratch("retry-file");
+    let xo = XOpts::new().retries(2).parallel(1);
+    let mut cut = Cutter::new(&relay, vec![2 * MIB as u64]);
+    let big = rdir.join("big");
+    let progress = progress_to(cut_on_bytes, &mut cut);
+    get_full(
+        &conn,
+        big.to_str().unwrap(),
+        &ldir.join("big"),
+        progress,
+        false,
+        xo.0,
+    )
+    .unwrap();
+    assert_eq!(retries(), 1);
+    // The new session's first handle has the value f1's had (OpenSSH
+    // reuses handle numbers): f1's bytes must not land in it.
+    let f2 = open(&second);
+    assert_fail(
+        write(f1, b"stray"),
+        PSFTP_E_CONNECTION_LOST,
+        &["first", "reconnected", "open it again"],
+    );
+    write(f2, b"mine").unwrap();
+    check(psftp_file_close(f2)).unwrap();
+    let _ = psftp_file_close(f1);
+    assert_eq!(std::fs::read(&second).unwrap(), b"mine");
+    assert_eq!(
+        std::fs::read(&first).unwrap(),
+        b"",
+        "f1 was opened, never written"
     );
 }
 

@@ -1,9 +1,11 @@
 //! pysftp `open()`: a remote file with Python file semantics (binary only),
 //! buffered, with large reads and writes pipelined.
 
-use super::conn::Connection;
+use std::sync::Weak;
+
+use super::conn::{Connection, State};
 use crate::error::{Error, ErrorKind, Result};
-use crate::sftp::{download_range, open_flags, show, upload, Attrs, Sink, Source};
+use crate::sftp::{download_range, open_flags, show, upload, Attrs, SftpLink, Sink, Source};
 
 /// Buffer size for `bufsize` -1 (the default).
 const DEFAULT_BUFSIZE: usize = 1024 * 1024;
@@ -61,6 +63,8 @@ pub(crate) const SEEK_END: i32 = 2;
 
 pub struct RemoteFile {
     handle: Vec<u8>,
+    /// The SFTP link the handle belongs to (a reconnect makes a new one).
+    link: Weak<SftpLink>,
     path: Vec<u8>,
     mode: OpenMode,
     pos: u64,
@@ -106,7 +110,7 @@ impl RemoteFile {
             b if b < 0 => DEFAULT_BUFSIZE,
             b => usize::try_from(b).map_err(|_| Error::invalid_arg("bufsize", "too large"))?,
         };
-        let (handle, path, pos) = conn.with(|st| {
+        let (handle, link, path, pos) = conn.with(|st| {
             let p = st.resolve(path);
             let h = st
                 .sftp
@@ -126,10 +130,11 @@ impl RemoteFile {
             } else {
                 0
             };
-            Ok((h, p, pos))
+            Ok((h, st.sftp.link_ref(), p, pos))
         })?;
         Ok(RemoteFile {
             handle,
+            link,
             path,
             mode,
             pos,
@@ -140,6 +145,24 @@ impl RemoteFile {
             wbuf_start: 0,
             known_size: None,
             closed: false,
+        })
+    }
+
+    /// Run `f` as one call on the link the file was opened on: after a
+    /// reconnect (transfer retries) its handle means nothing on the new
+    /// link, or another file opened there since.
+    fn on_link<R>(&self, conn: &Connection, f: impl FnOnce(&mut State) -> Result<R>) -> Result<R> {
+        conn.with(|st| {
+            if !st.sftp.is_on(&self.link) {
+                return Err(Error::new(
+                    ErrorKind::ConnectionLost,
+                    format!(
+                        "'{}' was opened before the connection reconnected: open it again",
+                        show(&self.path)
+                    ),
+                ));
+            }
+            f(st)
         })
     }
 
@@ -174,7 +197,7 @@ impl RemoteFile {
     fn write_at(&mut self, conn: &Connection, offset: u64, data: &[u8]) -> Result<()> {
         let end = offset + data.len() as u64;
         self.known_size = self.known_size.map(|s| s.max(end));
-        conn.with(|st| {
+        self.on_link(conn, |st| {
             upload(
                 &mut st.sftp,
                 &self.handle,
@@ -190,7 +213,7 @@ impl RemoteFile {
     /// Up to `len` bytes from `offset`; fewer means the file ends there.
     fn read_at(&mut self, conn: &Connection, offset: u64, len: usize) -> Result<Vec<u8>> {
         let mut out = Vec::with_capacity(len.min(64 * 1024 * 1024));
-        conn.with(|st| {
+        self.on_link(conn, |st| {
             download_range(
                 &mut st.sftp,
                 &self.handle,
@@ -378,8 +401,8 @@ impl RemoteFile {
     }
 
     fn remote_size(&mut self, conn: &Connection) -> Result<u64> {
-        let size = conn
-            .with(|st| st.sftp.fstat(&self.handle, &self.path))?
+        let size = self
+            .on_link(conn, |st| st.sftp.fstat(&self.handle, &self.path))?
             .size
             .ok_or_else(|| {
                 Error::new(
@@ -426,7 +449,7 @@ impl RemoteFile {
     pub fn stat(&mut self, conn: &Connection) -> Result<Attrs> {
         self.check_open()?;
         self.flush(conn)?;
-        let a = conn.with(|st| st.sftp.fstat(&self.handle, &self.path))?;
+        let a = self.on_link(conn, |st| st.sftp.fstat(&self.handle, &self.path))?;
         if a.size.is_some() {
             self.known_size = a.size;
         }
@@ -442,7 +465,7 @@ impl RemoteFile {
             size: Some(size),
             ..Attrs::default()
         };
-        conn.with(|st| st.sftp.fsetstat(&self.handle, &self.path, &a))?;
+        self.on_link(conn, |st| st.sftp.fsetstat(&self.handle, &self.path, &a))?;
         self.known_size = Some(size);
         Ok(())
     }
@@ -450,7 +473,7 @@ impl RemoteFile {
     /// Flush, then fsync@openssh.com (Unsupported without it).
     pub fn fsync(&mut self, conn: &Connection) -> Result<()> {
         self.flush(conn)?;
-        conn.with(|st| st.sftp.fsync(&self.handle, &self.path))
+        self.on_link(conn, |st| st.sftp.fsync(&self.handle, &self.path))
     }
 
     /// Flush and close; the file is closed even when the flush fails.
@@ -460,7 +483,7 @@ impl RemoteFile {
         }
         let flushed = self.flush(conn);
         self.closed = true;
-        let closed = conn.with(|st| st.sftp.close_handle(&self.handle, &self.path));
+        let closed = self.on_link(conn, |st| st.sftp.close_handle(&self.handle, &self.path));
         flushed.and(closed)
     }
 }

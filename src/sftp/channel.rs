@@ -7,7 +7,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::io::{Read, Write};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::Instant;
 
 use parking_lot::{Condvar, Mutex};
@@ -931,6 +931,17 @@ impl SftpChannel {
     /// Fail fast if an earlier error broke the stream.
     pub fn check_usable(&self) -> Result<()> {
         self.link.check_usable()
+    }
+
+    /// The link this port is on, for handles that outlive one call.
+    pub fn link_ref(&self) -> Weak<SftpLink> {
+        Arc::downgrade(&self.link)
+    }
+
+    /// Whether this port is on `link` (a handle from another link names
+    /// nothing here, or another file: servers reuse handle values).
+    pub fn is_on(&self, link: &Weak<SftpLink>) -> bool {
+        std::ptr::eq(Arc::as_ptr(&self.link), link.as_ptr())
     }
 
     /// What watches the link's server, if anything.
