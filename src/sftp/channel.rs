@@ -159,6 +159,11 @@ struct Table {
     mail: HashMap<u64, VecDeque<Vec<u8>>>,
     /// A port is reading the channel (the leader); the others wait.
     reading: bool,
+    /// The port whose reply the leader is reading now (its route already
+    /// taken out of `routes`), and whether that port gave up on it
+    /// meanwhile: then the reply is dropped, not left in its mailbox for
+    /// the port's next request to mistake for its own.
+    transit: Option<(u64, bool)>,
     /// Set once the byte stream can no longer be trusted (I/O failure,
     /// timeout mid-packet, malformed reply): every later call fails fast.
     broken: Option<Error>,
@@ -801,7 +806,18 @@ impl SftpLink {
         }
         let len = self.check_len(u32::from_be_bytes(head[..4].try_into().unwrap()) as usize)?;
         let id = u32::from_be_bytes(head[5..9].try_into().unwrap());
-        let route = self.table.lock().routes.remove(&id);
+        let route = {
+            let mut t = self.table.lock();
+            let route = t.routes.remove(&id);
+            t.transit = match &route {
+                Some(Route {
+                    owner: Owner::Port(p),
+                    ..
+                }) if *p != me => Some((*p, false)),
+                _ => None,
+            };
+            route
+        };
         let Some(route) = route else {
             let err = Error::new(
                 ErrorKind::Sftp,
@@ -826,7 +842,9 @@ impl SftpLink {
         match route.owner {
             Owner::Port(p) if p == me => Ok(Got::Mine(len)),
             Owner::Port(p) => {
-                if let Some(q) = self.table.lock().mail.get_mut(&p) {
+                let mut t = self.table.lock();
+                let given_up = t.transit.take().is_some_and(|(_, gave_up)| gave_up);
+                if let (false, Some(q)) = (given_up, t.mail.get_mut(&p)) {
                     q.push_back(other);
                 }
                 Ok(Got::Routed)
@@ -1246,6 +1264,9 @@ impl SftpChannel {
         }
         if let Some(q) = t.mail.get_mut(&self.port) {
             q.clear();
+        }
+        if let Some((port, gave_up)) = &mut t.transit {
+            *gave_up |= *port == self.port;
         }
     }
 
