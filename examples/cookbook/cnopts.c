@@ -20,7 +20,7 @@ int main(void) {
     psftp_cnopts *cnopts = NULL;
     psftp_conn *sftp = NULL;
     struct cinfo ci;
-    char empty[] = "/tmp/psftp-cookbook-empty-known_hosts";
+    char empty[] = "empty-known_hosts";
 
     /* An unknown host is refused by default. */
     write_local(empty, "");

@@ -8,7 +8,7 @@ int main(void) {
     char local[256];
     psftp_strarray *names = NULL;
     struct stat st;
-    snprintf(local, sizeof local, "/tmp/psftp-cookbook-trees-%d", (int)getpid());
+    snprintf(local, sizeof local, "psftp-cookbook-trees-%d", (int)getpid());
     EXPECT(mkdir(local, 0755) == 0 && chdir(local) == 0);
     cookbook_scratch(sftp, "trees");
 

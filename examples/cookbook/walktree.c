@@ -32,7 +32,7 @@ int main(void) {
     char root[256];
     memset(&remote, 0, sizeof remote);
     memset(&local, 0, sizeof local);
-    snprintf(root, sizeof root, "/tmp/psftp-cookbook-walk-%d", (int)getpid());
+    snprintf(root, sizeof root, "psftp-cookbook-walk-%d", (int)getpid());
     EXPECT(mkdir(root, 0755) == 0 && chdir(root) == 0);
     EXPECT(mkdir("pub", 0755) == 0 && mkdir("pub/example", 0755) == 0);
     write_local("pub/example/example01", "1");

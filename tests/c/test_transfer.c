@@ -16,6 +16,13 @@ static void make_dirs(psftp_conn *conn) {
     CHECK_OK(psftp_makedirs(conn, remote_dir, 0755));
 }
 
+/* The local files go with the test: a run leaves nothing in /tmp. */
+static void remove_local_dir(void) {
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", local_dir);
+    CHECK(system(cmd) == 0);
+}
+
 static int write_file(const char *path, size_t size) {
     FILE *f = fopen(path, "wb");
     size_t i;
@@ -299,5 +306,6 @@ int main(void) {
     test_directories(conn);
     test_ciphers();
     psftp_close(conn);
+    remove_local_dir();
     return finish("test_transfer");
 }

@@ -544,13 +544,35 @@ pub fn remote_scratch(tag: &str) -> PathBuf {
     server().scratch(tag)
 }
 
-/// A fresh local directory for the test's own files.
+/// A fresh local directory for the test's own files, inside this test
+/// process's local root (removed when the process exits).
 pub fn local_scratch(tag: &str) -> PathBuf {
     let n = SCRATCH_SEQ.fetch_add(1, Ordering::Relaxed);
-    let dir = std::env::temp_dir().join(format!("psftp-local-{tag}-{}-{n}", std::process::id()));
+    let dir = process_local_root().join(format!("{tag}-{n}"));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
+}
+
+/// One local directory per test process; every local file a test makes
+/// lives under it, and an atexit handler removes it, so a run leaves
+/// nothing in /tmp whether its tests passed or failed (the harness ends
+/// through exit() either way).
+fn process_local_root() -> &'static Path {
+    static ROOT: OnceLock<PathBuf> = OnceLock::new();
+    extern "C" fn remove_root() {
+        if let Some(root) = ROOT.get() {
+            let _ = std::fs::remove_dir_all(root);
+        }
+    }
+    ROOT.get_or_init(|| {
+        let root = std::env::temp_dir().join(format!("psftp-local-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        std::fs::create_dir_all(&root).unwrap();
+        // SAFETY: registers a plain function with no captured state.
+        assert_eq!(unsafe { libc::atexit(remove_root) }, 0);
+        root
+    })
 }
 
 pub fn chown_to_test_user(path: &Path) {
@@ -779,8 +801,7 @@ fn hostile_ports() -> (u16, u16) {
             "{} is missing: run tests/setup.sh",
             python.display()
         );
-        let port_file =
-            std::env::temp_dir().join(format!("psftp-hostile-{}.port", std::process::id()));
+        let port_file = process_local_root().join("hostile.port");
         let _ = std::fs::remove_file(&port_file);
         let (py, script, pf) = (
             python.clone(),
@@ -810,7 +831,7 @@ fn hostile_ports() -> (u16, u16) {
 
 /// The real directory behind the hostile server's writable /w.
 pub fn hostile_root() -> PathBuf {
-    std::env::temp_dir().join(format!("psftp-hostile-{}.root", std::process::id()))
+    process_local_root().join("hostile.root")
 }
 
 /// A connection to the hostile server (its host key is not checked: the
