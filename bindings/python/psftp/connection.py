@@ -834,6 +834,21 @@ class Connection:
             raise
         return h
 
+    def _run_transfer(
+        self,
+        state: _calls.CallState,
+        subject: Any,
+        options: Dict[str, Any],
+        call: Callable[[int], int],
+    ) -> None:
+        """Run ``call(transfer_opts)`` as one call of this connection, with
+        C transfer options built from ``options`` and freed afterwards."""
+        x = self._xopts(**options)
+        try:
+            self._run(state, lambda: call(x), subject)
+        finally:
+            _ffi.lib.psftp_transfer_opts_free(x)
+
     def get(
         self,
         remotepath: RemotePath,
@@ -864,18 +879,15 @@ class Connection:
         differs; the old file stays)."""
         state = _calls.CallState()
         cb = state.progress(callback)
-        x = self._xopts(resume=resume, atomic=atomic, fsync=fsync, parallelism=parallelism,
-                        retries=retries, retry_delay=retry_delay, verify=verify)
         rp = _ffi.enc_remote(remotepath)
         lp = None if localpath is None else _ffi.enc_local(localpath)
-        try:
-            self._run(
-                state,
-                lambda: _ffi.lib.psftp_get(self._handle(), rp, lp, cb, None, bool(preserve_mtime), x),
-                remotepath,
-            )
-        finally:
-            _ffi.lib.psftp_transfer_opts_free(x)
+        self._run_transfer(
+            state,
+            remotepath,
+            dict(resume=resume, atomic=atomic, fsync=fsync, parallelism=parallelism,
+                 retries=retries, retry_delay=retry_delay, verify=verify),
+            lambda x: _ffi.lib.psftp_get(self._handle(), rp, lp, cb, None, bool(preserve_mtime), x),
+        )
 
     def put(
         self,
@@ -898,22 +910,19 @@ class Connection:
         stat; empty without ``confirm``). Keywords as for get()."""
         state = _calls.CallState()
         cb = state.progress(callback)
-        x = self._xopts(resume=resume, atomic=atomic, fsync=fsync, parallelism=parallelism,
-                        retries=retries, retry_delay=retry_delay, verify=verify)
         lp = _ffi.enc_local(localpath)
         rp = None if remotepath is None else _ffi.enc_remote(remotepath)
         a = _ffi.sized(_ffi.Attrs)
-        try:
-            self._run(
-                state,
-                lambda: _ffi.lib.psftp_put(
-                    self._handle(), lp, rp, cb, None, bool(confirm), bool(preserve_mtime), x,
-                    ctypes.byref(a),
-                ),
-                os.fsdecode(lp),
-            )
-        finally:
-            _ffi.lib.psftp_transfer_opts_free(x)
+        self._run_transfer(
+            state,
+            os.fsdecode(lp),
+            dict(resume=resume, atomic=atomic, fsync=fsync, parallelism=parallelism,
+                 retries=retries, retry_delay=retry_delay, verify=verify),
+            lambda x: _ffi.lib.psftp_put(
+                self._handle(), lp, rp, cb, None, bool(confirm), bool(preserve_mtime), x,
+                ctypes.byref(a),
+            ),
+        )
         return SFTPAttributes._from_c(a)
 
     def getfo(self, remotepath: RemotePath, flo: Any, callback: Optional[Progress] = None) -> int:
@@ -977,20 +986,17 @@ class Connection:
         rcb = _ffi.READ_CB(source)
         state.keep.append(rcb)
         cb = state.progress(callback)
-        x = self._xopts(atomic=atomic, fsync=fsync)
         rp = _ffi.enc_remote(remotepath)
         a = _ffi.sized(_ffi.Attrs)
-        try:
-            self._run(
-                state,
-                lambda: _ffi.lib.psftp_putfo(
-                    self._handle(), rcb, rp, int(file_size or 0), cb, None, bool(confirm), x,
-                    ctypes.byref(a),
-                ),
-                remotepath,
-            )
-        finally:
-            _ffi.lib.psftp_transfer_opts_free(x)
+        self._run_transfer(
+            state,
+            remotepath,
+            dict(atomic=atomic, fsync=fsync),
+            lambda x: _ffi.lib.psftp_putfo(
+                self._handle(), rcb, rp, int(file_size or 0), cb, None, bool(confirm), x,
+                ctypes.byref(a),
+            ),
+        )
         return SFTPAttributes._from_c(a)
 
     # -- tree operations --------------------------------------------------
@@ -1021,26 +1027,24 @@ class Connection:
 
         tcb = _ffi.TREE_PROGRESS_CB(on_progress)
         state.keep.append(tcb)
-        x = self._xopts(**opts)
         failures = ctypes.POINTER(_ffi.FailureList)()
         fn = getattr(_ffi.lib, "psftp_" + name)
         try:
-            try:
-                self._run(
-                    state,
-                    lambda: fn(self._handle(), src, dst, *flags, tcb, None, x, ctypes.byref(failures)),
-                    report,
-                )
-            except Error as e:
-                e.failures = [
-                    Failure(f.path, _ffi.code_name(f.code), f.message)
-                    for f in _ffi.take_failures(failures)
-                ]
-                failures = ctypes.POINTER(_ffi.FailureList)()
-                raise
+            self._run_transfer(
+                state,
+                report,
+                opts,
+                lambda x: fn(self._handle(), src, dst, *flags, tcb, None, x, ctypes.byref(failures)),
+            )
+        except Error as e:
+            e.failures = [
+                Failure(f.path, _ffi.code_name(f.code), f.message)
+                for f in _ffi.take_failures(failures)
+            ]
+            failures = ctypes.POINTER(_ffi.FailureList)()
+            raise
         finally:
             _ffi.take_failures(failures)
-            _ffi.lib.psftp_transfer_opts_free(x)
 
     def get_d(
         self,
