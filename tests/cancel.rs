@@ -218,6 +218,7 @@ fn assert_usable_after(conn: &Conn, token: &Token, view: &Conn, remote: &Path, d
         std::fs::read(&again).unwrap() == data,
         "the get after a cancel is byte-exact"
     );
+    std::fs::remove_dir_all(again.parent().unwrap()).unwrap();
 }
 
 /// A token cancelled mid get_r stops its four workers (this connection
@@ -265,6 +266,7 @@ fn a_cancel_token_stops_get_r_and_its_extra_connections() {
             .count();
         assert!(big < 8, "{name}: the cancel stopped nothing: {got:?}");
         assert_usable_after(&conn, &token, &view, &files[0].0, &files[0].1);
+        std::fs::remove_dir_all(&local).unwrap();
     }
 }
 
@@ -307,6 +309,7 @@ fn a_cancel_token_stops_put_r_and_its_extra_connections() {
         put(&conn, src, dst.to_str().unwrap()).unwrap();
         assert!(std::fs::read(&dst).unwrap() == *data);
         drop(view);
+        std::fs::remove_dir_all(&local).unwrap();
     }
 }
 
@@ -389,6 +392,7 @@ fn a_cancel_token_stops_a_split_get_and_put() {
     )
     .unwrap();
     assert!(std::fs::read(&full).unwrap() == data);
+    std::fs::remove_dir_all(&local).unwrap();
 }
 
 /// psftp_lock then a tree operation on the same thread: the workers would
@@ -445,6 +449,7 @@ fn a_tree_operation_under_psftp_lock_on_its_thread_is_refused_not_hung() {
     // pysftp's place for it: localdir + the remote path.
     let at = local.join(remote.strip_prefix("/").unwrap()).join("f");
     assert_eq!(std::fs::read(at).unwrap(), b"locked");
+    std::fs::remove_dir_all(&local).unwrap();
 }
 
 #[derive(Clone, Copy)]
