@@ -172,6 +172,13 @@ fn current_token() -> Option<CallCancel> {
     CALL_TOKEN.try_with(|t| t.borrow().clone()).ok().flatten()
 }
 
+/// The cancel token of the call this thread makes, for the threads that
+/// work for it (tree workers, split helpers): each runs under it with
+/// `with_cancel_token`, so the token stops them too.
+pub fn call_token() -> Option<CancelToken> {
+    current_token().map(|c| c.token().clone())
+}
+
 /// A running call: counted in `Client::active` and this thread's IN_CALL
 /// until dropped.
 struct CallGuard<'a> {
@@ -904,6 +911,24 @@ impl Connection {
                 _ => cv.wait(&mut c),
             }
         }
+    }
+
+    /// Refuse `what`, an operation whose work runs on other threads (a
+    /// tree operation's workers), while the calling thread holds the
+    /// connection by `lock`: those threads would wait for the unlock that
+    /// this call keeps from coming.
+    pub fn refuse_held_here(&self, what: &str) -> Result<()> {
+        let me = std::thread::current().id();
+        if self.client.0.lock().holder.is_some_and(|(t, _)| t == me) {
+            return Err(Error::invalid_arg(
+                "conn",
+                format!(
+                    "is locked by this thread (psftp_lock): {what} runs on worker threads, which \
+                     would wait for psftp_unlock; unlock the connection first"
+                ),
+            ));
+        }
+        Ok(())
     }
 
     /// Release one `lock` of the calling thread.

@@ -50,6 +50,19 @@ fn is_absence(e: &Error) -> bool {
     )
 }
 
+/// A probe's answer ("is something there?"): Some if it is, None if the
+/// server said it is not (or refused to say). A failure of the call itself
+/// (cancelled, timed out, connection lost) is an error, never "absent": a
+/// helper that took it for "absent" would go on as if the call were fine
+/// (review finding 5).
+pub(crate) fn probe<T>(r: Result<T>) -> Result<Option<T>> {
+    match r {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if is_absence(&e) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 fn absent_as_false(r: Result<Attrs>, test: impl Fn(&Attrs) -> bool) -> Result<bool> {
     match r {
         Ok(a) => Ok(test(&a)),
@@ -67,19 +80,30 @@ impl State {
     /// Refine a generic SFTP failure of a create-type operation: OpenSSH
     /// answers "Failure" when the target exists.
     fn refine_exists(&mut self, err: Error, resolved: &[u8]) -> Error {
-        if err.kind() == ErrorKind::Sftp && self.sftp.lstat(resolved).is_ok() {
-            let message = format!("{} (it already exists)", err.message());
-            return err.refined(ErrorKind::Exists, message);
+        if err.kind() != ErrorKind::Sftp {
+            return err;
         }
-        err
+        match probe(self.sftp.lstat(resolved)) {
+            Ok(Some(_)) => {
+                let message = format!("{} (it already exists)", err.message());
+                err.refined(ErrorKind::Exists, message)
+            }
+            Ok(None) => err,
+            Err(stopped) => stopped,
+        }
     }
 
     /// SFTP v3 has no "directory not empty" status: OpenSSH answers a
     /// generic "Failure" to rmdir of a non-empty directory. Tell the caller
     /// when a listing (only on that failure) shows entries.
     fn refine_not_empty(&mut self, err: Error, resolved: &[u8]) -> Error {
-        if err.kind() != ErrorKind::Sftp || !self.sftp.has_entries(resolved).unwrap_or(false) {
+        if err.kind() != ErrorKind::Sftp {
             return err;
+        }
+        match probe(self.sftp.has_entries(resolved)) {
+            Ok(Some(true)) => {}
+            Ok(_) => return err,
+            Err(stopped) => return stopped,
         }
         let message = format!("rmdir '{}': directory not empty", show(resolved));
         err.refined(ErrorKind::DirNotEmpty, message)
@@ -88,10 +112,15 @@ impl State {
     /// OpenSSH reports ENOTDIR as "no such file": tell the caller when the
     /// path exists but is not a directory.
     pub fn refine_not_a_directory(&mut self, err: Error, resolved: &[u8]) -> Error {
-        if err.kind() == ErrorKind::NotFound && self.sftp.stat(resolved).is_ok_and(|a| !a.is_dir())
-        {
-            let message = format!("{}: not a directory", err.message());
-            return err.refined(ErrorKind::NotADirectory, message);
+        if err.kind() == ErrorKind::NotFound {
+            match probe(self.sftp.stat(resolved)) {
+                Ok(Some(a)) if !a.is_dir() => {
+                    let message = format!("{}: not a directory", err.message());
+                    return err.refined(ErrorKind::NotADirectory, message);
+                }
+                Ok(_) => {}
+                Err(stopped) => return stopped,
+            }
         }
         err
     }
@@ -260,9 +289,12 @@ impl Connection {
                 // realpath of the link is where the link leads.
                 Err(e)
                     if e.kind() == ErrorKind::NotFound
-                        && st.sftp.lstat(&link).is_ok_and(|a| a.is_symlink()) =>
+                        && probe(st.sftp.lstat(&link))?.is_some_and(|a| a.is_symlink()) =>
                 {
-                    return st.sftp.realpath(&link).map_err(|_| e);
+                    return st
+                        .sftp
+                        .realpath(&link)
+                        .map_err(|r| probe::<()>(Err(r)).err().unwrap_or(e));
                 }
                 Err(e) => return Err(e),
             };
@@ -272,8 +304,8 @@ impl Connection {
                 let dir = st.sftp.realpath(non_empty(remote_dirname(&link)))?;
                 remote_join(&dir, &target)
             };
-            match st.sftp.realpath(&absolute) {
-                Ok(p) if st.sftp.lstat(&p).is_ok() => Ok(p),
+            match probe(st.sftp.realpath(&absolute))? {
+                Some(p) if probe(st.sftp.lstat(&p))?.is_some() => Ok(p),
                 _ => Ok(lexical_normalize(&absolute)),
             }
         })
@@ -314,7 +346,7 @@ impl Connection {
     pub fn rename(&self, src: &[u8], dst: &[u8]) -> Result<()> {
         self.with(|st| {
             let (s, d) = (st.resolve(src), st.resolve(dst));
-            if st.sftp.lstat(&d).is_ok() {
+            if probe(st.sftp.lstat(&d))?.is_some() {
                 return Err(Error::new(
                     ErrorKind::Exists,
                     format!(
@@ -493,9 +525,9 @@ pub fn makedirs_in(st: &mut State, path: &[u8], mode: u32) -> Result<()> {
     // What is there now: a directory another client made meanwhile is
     // fine; anything else is in the way (servers answer EEXIST with a
     // generic failure).
-    match st.sftp.stat(trimmed) {
-        Ok(a) if a.is_dir() => Ok(()),
-        _ if st.sftp.lstat(trimmed).is_ok() => Err(in_the_way(trimmed)),
+    match probe(st.sftp.stat(trimmed))? {
+        Some(a) if a.is_dir() => Ok(()),
+        _ if probe(st.sftp.lstat(trimmed))?.is_some() => Err(in_the_way(trimmed)),
         _ => Err(e),
     }
 }

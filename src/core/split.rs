@@ -19,11 +19,11 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use super::conn::Connection;
+use super::conn::{call_token, with_cancel_token, Connection};
 use super::options::TransferOpts;
 use super::siblings::Siblings;
 use crate::error::{Error, ErrorKind, Result};
-use crate::sftp::{Sink, Source};
+use crate::sftp::{CancelToken, Sink, Source};
 
 /// Files smaller than this are never split.
 const MIN_SPLIT_SIZE: u64 = 64 * 1024 * 1024;
@@ -162,6 +162,8 @@ pub fn run(
 ) -> Result<()> {
     let chunks = Chunks::new(size, parts);
     let siblings = Siblings::default();
+    // The caller's cancel token stops the helpers too.
+    let token = call_token();
     let reported = std::cell::Cell::new(0);
     let mut report = |done| {
         reported.set(done);
@@ -171,12 +173,16 @@ pub fn run(
         let helpers: Vec<_> = (1..parts)
             .map(|_| {
                 let (chunks, siblings, helper) = (&chunks, &siblings, &helper);
+                let token = token.clone();
                 scope.spawn(move || {
-                    // Without this connection the others do its share.
-                    let Ok(c) = siblings.connect(conn) else {
-                        return;
-                    };
-                    if let Err(e) = helper(&c, chunks) {
+                    let r = with_cancel_token(token, || {
+                        // Without this connection the others do its share.
+                        let Ok(c) = siblings.connect(conn) else {
+                            return Ok(());
+                        };
+                        helper(&c, chunks)
+                    });
+                    if let Err(e) = r {
                         chunks.fail(e);
                     }
                 })
@@ -194,6 +200,11 @@ pub fn run(
                 chunks.fail(Error::new(
                     ErrorKind::Cancelled,
                     "the transfer was interrupted (psftp_interrupt)",
+                ));
+            } else if token.as_ref().is_some_and(CancelToken::is_cancelled) {
+                chunks.fail(Error::new(
+                    ErrorKind::Cancelled,
+                    "the transfer was cancelled (its cancel token was set)",
                 ));
             } else if chunks.done() != reported.get() {
                 if let Err(e) = report(chunks.done()) {

@@ -9,6 +9,7 @@ use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::Path;
 
 use super::conn::{Connection, State};
+use super::fsops::probe;
 use super::local::{self, unix_secs, LocalTarget};
 use super::options::{TransferOpts, Verify};
 use super::paths::{bytes_path, local_name_for, path_bytes};
@@ -16,6 +17,7 @@ use super::remote::{self, Finish, RemoteCommit};
 use super::resume::{self, SourceId};
 use super::split::{self, Chunks, RangeSink, RangeSource, Report};
 use crate::error::{Error, ErrorKind, Result};
+use crate::sftp::request::Remove;
 use crate::sftp::{batch, download, download_range, open_flags, show, upload, Attrs, Sink, Source};
 
 /// A byte-count progress callback: (done, total) -> keep going?
@@ -177,14 +179,14 @@ impl State {
         };
         // Never widen access: a replaced file keeps its permission bits.
         let kept_mode = if opts.atomic {
-            let old = self.sftp.stat(dest).ok().filter(Attrs::is_file);
+            let old = probe(self.sftp.stat(dest))?.filter(Attrs::is_file);
             old.and_then(|a| a.permissions).map(|m| m & 0o7777)
         } else {
             None
         };
         let record = (opts.atomic && opts.resume).then(|| remote::record_name(dest));
         let start = match (&record, source) {
-            (Some(r), Some(src)) => self.remote_resume_point(&part, r, src),
+            (Some(r), Some(src)) => self.remote_resume_point(&part, r, src)?,
             _ => 0,
         };
         let mut flags = open_flags::WRITE | open_flags::CREAT;
@@ -215,27 +217,32 @@ impl State {
 
     /// Where the remote part file `part` may continue: its length when its
     /// record names `src` and its last bytes match the source's (else 0).
-    fn remote_resume_point(&mut self, part: &[u8], record: &[u8], src: &LocalSource<'_>) -> u64 {
-        let have = match self.sftp.stat(part) {
-            Ok(a) if a.is_file() => a.size.unwrap_or(0),
-            _ => return 0,
+    fn remote_resume_point(
+        &mut self,
+        part: &[u8],
+        record: &[u8],
+        src: &LocalSource<'_>,
+    ) -> Result<u64> {
+        let have = match probe(self.sftp.stat(part))? {
+            Some(a) if a.is_file() => a.size.unwrap_or(0),
+            _ => return Ok(0),
         };
         if have == 0 {
-            return 0;
+            return Ok(0);
         }
-        let text = self.read_small(record, resume::MAX_RECORD as u64).ok();
+        let text = probe(self.read_small(record, resume::MAX_RECORD as u64))?;
         let start = resume::candidate(have, text.as_deref(), &src.id);
         if start == 0 {
-            return 0;
+            return Ok(0);
         }
         let (from, to) = resume::overlap_range(start);
-        let theirs = self.read_range(part, from, to - from).ok();
+        let theirs = probe(self.read_range(part, from, to - from))?;
         let mut ours = vec![0; (to - from) as usize];
         let read = std::os::unix::fs::FileExt::read_exact_at(src.file, &mut ours, from);
-        match (theirs, read) {
+        Ok(match (theirs, read) {
             (Some(t), Ok(())) if t == ours => start,
             _ => 0,
-        }
+        })
     }
 
     /// Up to `len` bytes of the remote file `path` from `from`.
@@ -288,6 +295,11 @@ impl State {
         write: impl FnOnce(&mut State, &RemoteTarget) -> Result<u64>,
     ) -> Result<Attrs> {
         let written = write(self, &t);
+        if let Err(e) = &written {
+            if self.sftp.is_cancelled() {
+                return Err(self.drop_cancelled_target(t, e.clone()));
+            }
+        }
         let size = t.start + *written.as_ref().unwrap_or(&0);
         let finish = Finish {
             kept_mode: t.kept_mode,
@@ -315,6 +327,20 @@ impl State {
             commit = batch::run_one(&mut self.sftp, commit)?;
         }
         commit.outcome()
+    }
+
+    /// A cancelled upload's cleanup, sent without waiting for the replies
+    /// (the link may have stopped answering, which is what the cancel may
+    /// be for): CLOSE the part file and REMOVE it, unless a resume record
+    /// names its source (then it is provably resumable and stays). The
+    /// server runs both in order before any later request of this
+    /// connection. Returns the call's error.
+    fn drop_cancelled_target(&mut self, t: RemoteTarget, e: Error) -> Error {
+        let _ = self.sftp.close_handle(&t.handle, &t.part);
+        if t.record.is_none() && t.part != t.dest {
+            let _ = self.sftp.send_unanswered(&Remove { path: &t.part });
+        }
+        e
     }
 
     /// Upload `source` into the open target.
@@ -588,14 +614,14 @@ impl State {
         handle: &[u8],
         rpath: &[u8],
         source: &SourceId,
-    ) -> u64 {
+    ) -> Result<u64> {
         let have = local::resume_candidate(dest, source);
         if have == 0 {
-            return 0;
+            return Ok(0);
         }
         let (from, to) = resume::overlap_range(have);
         let Some(ours) = local::read_range(&local::part_path(dest), (from, to)) else {
-            return 0;
+            return Ok(0);
         };
         let mut theirs = Vec::new();
         let read = download_range(
@@ -607,10 +633,10 @@ impl State {
             &mut VecSink(&mut theirs),
             &mut |_| Ok(()),
         );
-        match read {
-            Ok(_) if theirs == ours => have,
+        Ok(match probe(read)? {
+            Some(_) if theirs == ours => have,
             _ => 0,
-        }
+        })
     }
 
     /// Download the resolved remote path `rpath` into the local `dest`
@@ -648,7 +674,7 @@ impl State {
             // never one to continue.
             let resumable = opts.keeps_parts() && parts == 1 && !special;
             let start = if resumable {
-                st.local_resume_point(dest, handle, rpath, &source)
+                st.local_resume_point(dest, handle, rpath, &source)?
             } else {
                 0
             };

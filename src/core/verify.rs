@@ -248,7 +248,9 @@ impl State {
             match st.sftp.call(&req) {
                 Ok(a) => Ok(Some(a)),
                 Err(e) if st.sftp.check_usable().is_err() => Err(e),
-                Err(_) => Ok(None),
+                // Refused or not understood: fall back. A cancel (or a
+                // timeout) is the call's end, not a refusal.
+                Err(e) => crate::core::fsops::probe(Err(e)),
             }
         })?;
         Ok(answer.and_then(|(alg, digest)| {

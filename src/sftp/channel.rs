@@ -341,6 +341,11 @@ impl CallCancel {
         self.token.is_cancelled()
     }
 
+    /// The application's token behind this call.
+    pub fn token(&self) -> &CancelToken {
+        &self.token
+    }
+
     fn pending(&self) -> bool {
         !self.fired.load(Ordering::SeqCst)
     }
@@ -1178,6 +1183,18 @@ impl SftpChannel {
             }
             Err(e) => Err(link.fail(e)),
         }
+    }
+
+    /// Send `req` and do not wait for its reply, which is dropped when it
+    /// arrives (as for abandoned requests): a cancelled call's cleanup (the
+    /// CLOSE of its handles) must not wait on a link that may be frozen.
+    /// The server still runs the request, in order after the earlier ones.
+    pub fn send_unanswered<R: Request>(&mut self, req: &R) -> Result<()> {
+        self.check_usable()?;
+        self.send(req);
+        self.flush()?;
+        self.abandon();
+        Ok(())
     }
 
     /// The shortest round trip seen so far (None before the first call).

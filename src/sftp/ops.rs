@@ -68,7 +68,12 @@ impl SftpChannel {
         self.open_file(path, open_flags::READ, &Attrs::default())
     }
 
+    /// Close a handle. A cancelled call only sends the CLOSE: it returns
+    /// at once, even on a link that stopped answering.
     pub fn close_handle(&mut self, handle: &[u8], path: &[u8]) -> Result<()> {
+        if self.is_cancelled() {
+            return self.send_unanswered(&Close { handle, path });
+        }
         self.call(&Close { handle, path })
     }
 

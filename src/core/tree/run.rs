@@ -13,14 +13,14 @@ use std::time::{Duration, Instant};
 
 use super::tasks::{GetTask, Outcome, PutTask, SMALL_FILE, TASKS_IN_FLIGHT};
 use super::{Failure, Job, Settings, TreeProgress, TreeProgressFn, TreeReport};
-use crate::core::conn::{Connection, State};
+use crate::core::conn::{call_token, with_cancel_token, Connection, State};
 use crate::core::local::{part_path, unix_secs};
 use crate::core::options::ErrorPolicy;
 use crate::core::retry::{retryable, HighWater};
 use crate::core::siblings::Siblings;
 use crate::core::transfer::FileOpts;
 use crate::error::{Error, ErrorKind, Result};
-use crate::sftp::batch;
+use crate::sftp::{batch, CancelToken};
 
 /// How often the progress callback runs while bytes move.
 const PROGRESS_EVERY: Duration = Duration::from_millis(100);
@@ -86,6 +86,10 @@ pub fn run(
     progress: Option<&mut TreeProgressFn<'_>>,
     report: &mut TreeReport,
 ) {
+    if let Err(e) = conn.refuse_held_here("a tree operation") {
+        report.fatal = Some(e);
+        return;
+    }
     let mut totals = TreeProgress {
         files_total: jobs.len() as u64 + report.files_skipped,
         files_done: report.files_skipped,
@@ -174,6 +178,8 @@ fn run_round(
     let queue = Queue::new(jobs, s);
     let stop = AtomicBool::new(false);
     let siblings = Siblings::default();
+    // The caller's cancel token stops the workers too, on every connection.
+    let token = call_token();
     let (tx, rx) = channel();
     let mut coordinator = Coordinator {
         progress: Some(progress),
@@ -187,11 +193,13 @@ fn run_round(
         conn,
         siblings: &siblings,
         interrupt_passed: false,
+        token: token.clone(),
     };
     let _mark = conn.mark_coordinator();
     std::thread::scope(|scope| {
         for i in 0..workers {
             let (tx, queue, stop, siblings) = (tx.clone(), &queue, &stop, &siblings);
+            let token = token.clone();
             scope.spawn(move || {
                 let sibling;
                 let c = if i == 0 {
@@ -205,10 +213,15 @@ fn run_round(
                         Err(e) => return send(&tx, Event::NoConnection(e)),
                     }
                 };
-                let r = c.with(|st| {
-                    st.with_share(workers, |st| work(st, queue, stop, &tx, s));
-                    Ok(())
+                let r = with_cancel_token(token.clone(), || {
+                    c.with(|st| {
+                        st.with_share(workers, |st| work(st, queue, stop, &tx, s));
+                        Ok(())
+                    })
                 });
+                if i > 0 && token.as_ref().is_some_and(CancelToken::is_cancelled) {
+                    settle(c);
+                }
                 if let Err(e) = r {
                     send(&tx, Event::NoConnection(e));
                 }
@@ -234,6 +247,16 @@ fn run_round(
     completed
 }
 
+/// Before an extra connection closes after a cancel: one round trip, so
+/// that the server has run the cleanup the cancelled calls sent without
+/// waiting (CLOSE, REMOVE of part files) before the connection ends (a
+/// server ending the session may drop requests still queued behind the
+/// abandoned WRITEs). Not under the token: this is the cleanup's end. On
+/// a frozen link it waits like any call (timeouts, psftp_interrupt).
+fn settle(c: &Connection) {
+    let _ = c.with(|st| st.sftp.realpath(b"."));
+}
+
 fn send(tx: &Sender<Event>, e: Event) {
     let _ = tx.send(e);
 }
@@ -251,6 +274,8 @@ struct Coordinator<'a, 'p> {
     conn: &'a Connection,
     siblings: &'a Siblings,
     interrupt_passed: bool,
+    /// The caller's cancel token, if the call has one.
+    token: Option<CancelToken>,
 }
 
 impl Coordinator<'_, '_> {
@@ -268,6 +293,7 @@ impl Coordinator<'_, '_> {
                 Err(RecvTimeoutError::Disconnected) => break,
             }
             self.pass_on_interrupt();
+            self.pass_on_cancel();
             self.tick(false);
         }
         self.tick(true);
@@ -328,6 +354,22 @@ impl Coordinator<'_, '_> {
         self.report.fatal.get_or_insert(e);
     }
 
+    /// The caller's cancel token was set: stop handing out files. The
+    /// workers' own calls see the token too, abandon their requests and
+    /// end; the extra connections close as their workers return.
+    fn pass_on_cancel(&mut self) {
+        if self.cancelled || !self.token.as_ref().is_some_and(CancelToken::is_cancelled) {
+            return;
+        }
+        self.cancelled = true;
+        self.stop.store(true, Ordering::Relaxed);
+        let e = Error::new(
+            ErrorKind::Cancelled,
+            "the tree operation was cancelled (its cancel token was set)",
+        );
+        self.report.fatal.get_or_insert(e);
+    }
+
     /// Call the progress callback (at most every PROGRESS_EVERY unless
     /// `now`); a false return cancels the operation.
     fn tick(&mut self, now: bool) {
@@ -348,7 +390,7 @@ impl Coordinator<'_, '_> {
 
 /// One worker: large files one at a time, then the small ones batched.
 fn work(st: &mut State, queue: &Queue, stop: &AtomicBool, tx: &Sender<Event>, s: &Settings) {
-    while !stop.load(Ordering::Relaxed) {
+    while !stop.load(Ordering::Relaxed) && !st.sftp.is_cancelled() {
         let Some(job) = Queue::pop(&queue.large) else {
             break;
         };
@@ -535,7 +577,7 @@ fn stream_put(
         let same = |a: crate::sftp::Attrs| {
             a.size == Some(meta.len()) && a.mtime() == Some(unix_secs(meta.modified()))
         };
-        if st.sftp.stat(remote).is_ok_and(same) {
+        if crate::core::fsops::probe(st.sftp.stat(remote))?.is_some_and(same) {
             return Ok(Outcome::Skipped(meta.len()));
         }
     }
