@@ -2138,7 +2138,10 @@ int psftp_last_retries(void);
 /**
  * psftp_last_retries() of the last get, put or tree operation on this
  * connection to finish, from any thread (for callers whose calls may
- * continue on another thread); 0 for a NULL or closed handle.
+ * continue on another thread); 0 for a NULL or closed handle. With
+ * several transfers running on the connection at once, the one that
+ * finished last wins: psftp_last_retries() on the calling thread right
+ * after the call is the per-call count.
  */
 int psftp_conn_last_retries(const struct psftp_conn *conn);
 
