@@ -588,7 +588,8 @@ impl Shared {
 }
 
 /// Two gets on one connection, progress shared: the relay is cut once,
-/// when both have moved bytes (so both fail on the same link).
+/// when both have moved 4 MiB (each waits there for the other), so both
+/// fail on the same link.
 struct CutOnceWhenBoth<'a> {
     relay: &'a Relay,
     done: [std::sync::atomic::AtomicU64; 2],
@@ -604,6 +605,12 @@ unsafe extern "C" fn cut_when_both(done: u64, _total: u64, ud: *mut c_void) -> c
     let both = shared.done.iter().all(|d| d.load(SeqCst) >= 4 << 20);
     if both && !shared.cut.swap(true, SeqCst) {
         shared.relay.cut();
+    }
+    // Past 4 MiB, wait for the other get to get there too (and the cut):
+    // so neither can finish before the cut, however the threads run.
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while done >= 4 << 20 && !shared.cut.load(SeqCst) && std::time::Instant::now() < until {
+        std::thread::sleep(std::time::Duration::from_millis(1));
     }
     0
 }

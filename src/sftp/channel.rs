@@ -569,7 +569,8 @@ impl SftpLink {
     }
 
     /// Run `f`, which uses the session outside this channel with
-    /// blocking libssh2 calls (an exec channel), alone on the session:
+    /// blocking libssh2 calls (sftp_client's libssh2_sftp_init), alone on
+    /// the session:
     /// every read and write of the link runs under the write lock, held
     /// here, and the session is blocking meanwhile (non-blocking again
     /// after, if a port's read is under way). The link's calls wait.
