@@ -652,3 +652,27 @@ fn stats_keep_completing_during_a_silent_execute() {
     // The connection goes on after it.
     stat(&conn, &home).unwrap();
 }
+
+/// execute is bounded by pysftp's timeout (not by the stall timeout): a
+/// command silent for longer ends with TIMEOUT naming the timeout, and
+/// the connection goes on (the command's stall is not the link's).
+#[test]
+fn a_silent_execute_ends_at_pysftps_timeout_and_the_connection_goes_on() {
+    let conn = connect();
+    check(psftp_set_timeout(conn.0, 1.0)).unwrap();
+    let cmd = std::ffi::CString::new("sleep 4; echo late").unwrap();
+    let mut lines = std::ptr::null_mut();
+    let mut status = -1;
+    let t = std::time::Instant::now();
+    let r = check(unsafe { psftp_execute(conn.0, cmd.as_ptr(), &mut lines, &mut status) });
+    eprintln!("execute ended after {:?}", t.elapsed());
+    assert_fail(r, PSFTP_E_TIMEOUT, &["sleep 4", "psftp_set_timeout"]);
+    let home = server().var("PSFTP_TEST_HOME").to_string();
+    stat(&conn, &home).unwrap();
+    let cmd = std::ffi::CString::new("echo again").unwrap();
+    check(unsafe { psftp_execute(conn.0, cmd.as_ptr(), &mut lines, &mut status) }).unwrap();
+    assert_eq!(
+        (take_strarray(lines), status),
+        (vec!["again\n".to_string()], 0)
+    );
+}

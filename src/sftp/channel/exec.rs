@@ -119,12 +119,18 @@ impl SftpLink {
             })?
         };
         let result = self.exec_on(&mut ch, command, limit, bound, &doing);
-        // Closed here (bounded as the rest), so that freeing the channel
-        // sends nothing; on a broken link there is no one to tell.
-        if self.check_usable().is_ok() {
+        if result.is_ok() {
+            // The server closed its side: this sends ours and is done, so
+            // freeing the channel sends nothing.
             let _ = self.run(&doing, bound, || ssh_step(ch.close(), ssh_fail));
         }
+        // After a failure, no wait for a command that may still run: one
+        // try to send the close, and libssh2 keeps the channel (a few
+        // hundred bytes) until the session ends if it could not finish.
         let _w = self.writer.lock();
+        if result.is_err() && self.check_usable().is_ok() {
+            let _ = ch.close();
+        }
         drop(ch);
         result
     }
