@@ -107,6 +107,8 @@ impl Connection {
             }
             std::thread::sleep((until - Instant::now()).min(Duration::from_millis(50)));
         }
+        // Only if broken (a stall of the command may leave it usable), and
+        // only once for calls that failed together (`reconnect`).
         if self.is_broken() {
             self.reconnect()?;
         }
