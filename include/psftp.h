@@ -1219,8 +1219,10 @@ int psftp_security_options(struct psftp_conn *conn, struct psftp_security_info *
 int psftp_timeout(struct psftp_conn *conn, double *out);
 
 /**
- * pysftp `timeout` (setter); 0 means no limit. After a timeout the
- * connection is unusable (PSFTP_E_CONNECTION_LOST): reconnect.
+ * pysftp `timeout` (setter); 0 means no limit. After a timeout of an SFTP
+ * call the connection is unusable (PSFTP_E_CONNECTION_LOST): reconnect. A
+ * psftp_execute() that times out leaves it usable (the command's silence
+ * is not the link's).
  */
 int psftp_set_timeout(struct psftp_conn *conn, double seconds_);
 
@@ -1238,6 +1240,10 @@ int psftp_logfile(struct psftp_conn *conn, char **out);
  * working directory). `*lines_out` receives stdout's lines then stderr's,
  * each with its trailing newline, as pysftp returns them; `*exit_status_out`
  * (may be NULL) the exit status. Free the lines with psftp_strarray_free().
+ * Other calls on the connection go on while the command runs. Bounded by
+ * pysftp's timeout (psftp_set_timeout(): PSFTP_E_TIMEOUT) and dead-peer
+ * detection (keepalives), not by the stall timeout: a command may stay
+ * silent for minutes.
  *
  * # Safety
  * `command` is NUL-terminated; `lines_out` is writable.
@@ -2138,7 +2144,10 @@ int psftp_last_retries(void);
 /**
  * psftp_last_retries() of the last get, put or tree operation on this
  * connection to finish, from any thread (for callers whose calls may
- * continue on another thread); 0 for a NULL or closed handle.
+ * continue on another thread); 0 for a NULL or closed handle. With
+ * several transfers running on the connection at once, the one that
+ * finished last wins: psftp_last_retries() on the calling thread right
+ * after the call is the per-call count.
  */
 int psftp_conn_last_retries(const struct psftp_conn *conn);
 

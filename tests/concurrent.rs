@@ -610,3 +610,72 @@ fn cancelling_one_of_two_busy_gets_never_breaks_the_connection() {
         let _ = std::fs::remove_file(&cancelled_dst);
     }
 }
+
+/// Review finding 2: a remote command that stays silent (`sleep 3`) no
+/// longer holds the session: stats from another thread on the same
+/// connection keep completing while it runs, and it still answers right.
+#[test]
+fn stats_keep_completing_during_a_silent_execute() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let conn = connect();
+    let shared = Shared(conn.0);
+    let finished = AtomicBool::new(false);
+    let home = server().var("PSFTP_TEST_HOME").to_string();
+    let (during, slowest) = std::thread::scope(|s| {
+        let finished = &finished;
+        let exec = s.spawn(move || {
+            shared.with(|conn| {
+                let cmd = std::ffi::CString::new("sleep 3; echo done").unwrap();
+                let mut lines = std::ptr::null_mut();
+                let mut status = -1;
+                let r =
+                    check(unsafe { psftp_execute(conn.0, cmd.as_ptr(), &mut lines, &mut status) });
+                finished.store(true, Ordering::SeqCst);
+                r.unwrap();
+                (take_strarray(lines), status)
+            })
+        });
+        // Well into the command (it has certainly begun), then stats.
+        std::thread::sleep(Duration::from_secs(1));
+        let (mut during, mut slowest) = (0, Duration::ZERO);
+        while !finished.load(Ordering::SeqCst) {
+            let t = std::time::Instant::now();
+            stat(&conn, &home).unwrap();
+            slowest = slowest.max(t.elapsed());
+            if !finished.load(Ordering::SeqCst) {
+                during += 1;
+            }
+        }
+        let (lines, status) = exec.join().unwrap();
+        assert_eq!((lines, status), (vec!["done\n".to_string()], 0));
+        (during, slowest)
+    });
+    eprintln!("{during} stats completed during a silent execute, slowest {slowest:?}");
+    assert!(during > 0, "no stat completed while the command ran");
+    // The connection goes on after it.
+    stat(&conn, &home).unwrap();
+}
+
+/// execute is bounded by pysftp's timeout (not by the stall timeout): a
+/// command silent for longer ends with TIMEOUT naming the timeout, and
+/// the connection goes on (the command's stall is not the link's).
+#[test]
+fn a_silent_execute_ends_at_pysftps_timeout_and_the_connection_goes_on() {
+    let conn = connect();
+    check(psftp_set_timeout(conn.0, 1.0)).unwrap();
+    let cmd = std::ffi::CString::new("sleep 4; echo late").unwrap();
+    let mut lines = std::ptr::null_mut();
+    let mut status = -1;
+    let t = std::time::Instant::now();
+    let r = check(unsafe { psftp_execute(conn.0, cmd.as_ptr(), &mut lines, &mut status) });
+    eprintln!("execute ended after {:?}", t.elapsed());
+    assert_fail(r, PSFTP_E_TIMEOUT, &["sleep 4", "psftp_set_timeout"]);
+    let home = server().var("PSFTP_TEST_HOME").to_string();
+    stat(&conn, &home).unwrap();
+    let cmd = std::ffi::CString::new("echo again").unwrap();
+    check(unsafe { psftp_execute(conn.0, cmd.as_ptr(), &mut lines, &mut status) }).unwrap();
+    assert_eq!(
+        (take_strarray(lines), status),
+        (vec!["again\n".to_string()], 0)
+    );
+}

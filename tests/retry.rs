@@ -569,3 +569,330 @@ fn an_interrupted_put_r_rerun_with_resume_continues_its_part_files() {
         "the rerun continued the {kept} bytes of part files: {second} of {total} bytes moved"
     );
 }
+
+/// The connection pointer for another thread (the C ABI allows calls from
+/// several threads on one connection).
+#[derive(Clone, Copy)]
+struct Shared(*mut psftp_conn);
+unsafe impl Send for Shared {}
+unsafe impl Sync for Shared {}
+
+impl Shared {
+    /// A borrowed `Conn` that does not close the connection when dropped.
+    fn with<R>(self, f: impl FnOnce(&Conn) -> R) -> R {
+        let conn = Conn(self.0);
+        let r = f(&conn);
+        std::mem::forget(conn);
+        r
+    }
+}
+
+/// Two gets on one connection, progress shared: the relay is cut once,
+/// when both have moved 4 MiB (each waits there for the other), so both
+/// fail on the same link.
+struct CutOnceWhenBoth<'a> {
+    relay: &'a Relay,
+    done: [std::sync::atomic::AtomicU64; 2],
+    cut: std::sync::atomic::AtomicBool,
+}
+
+struct Side<'a, 'b>(&'b CutOnceWhenBoth<'a>, usize);
+
+unsafe extern "C" fn cut_when_both(done: u64, _total: u64, ud: *mut c_void) -> c_int {
+    use std::sync::atomic::Ordering::SeqCst;
+    let Side(shared, me) = &*(ud as *const Side<'_, '_>);
+    shared.done[*me].store(done, SeqCst);
+    let both = shared.done.iter().all(|d| d.load(SeqCst) >= 4 << 20);
+    if both && !shared.cut.swap(true, SeqCst) {
+        shared.relay.cut();
+    }
+    // Past 4 MiB, wait for the other get to get there too (and the cut):
+    // so neither can finish before the cut, however the threads run.
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while done >= 4 << 20 && !shared.cut.load(SeqCst) && std::time::Instant::now() < until {
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    0
+}
+
+/// Review finding 1: two retrying calls on one connection that fail
+/// together reconnect once (the first mends the link, the other uses it),
+/// and neither shuts the other's new sockets: both byte-exact.
+#[test]
+fn two_gets_cut_together_on_one_connection_reconnect_once() {
+    const MIB: usize = 1024 * 1024;
+    let relay = Relay::start(server().port);
+    let rdir = remote_scratch("retry-two");
+    let ldir = local_scratch("retry-two");
+    let data = [pattern(48 * MIB, 21), pattern(48 * MIB + 7, 22)];
+    for (i, d) in data.iter().enumerate() {
+        put_remote_file(&rdir.join(format!("f{i}")), d);
+    }
+    let conn = via_relay(&relay);
+    let before = relay.connections();
+    let shared = CutOnceWhenBoth {
+        relay: &relay,
+        done: Default::default(),
+        cut: Default::default(),
+    };
+    let conn_p = Shared(conn.0);
+    let retries: Vec<i32> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..2)
+            .map(|i| {
+                let (rdir, ldir, shared) = (&rdir, &ldir, &shared);
+                s.spawn(move || {
+                    let xo = XOpts::new().retries(3).parallel(1);
+                    conn_p.with(|conn| {
+                        let mut side = Side(shared, i);
+                        let remote = rdir.join(format!("f{i}"));
+                        get_full(
+                            conn,
+                            remote.to_str().unwrap(),
+                            &ldir.join(format!("f{i}")),
+                            progress_to(cut_when_both, &mut side),
+                            false,
+                            xo.0,
+                        )
+                        .unwrap_or_else(|f| panic!("get {i}: {f:?}"));
+                        psftp_last_retries()
+                    })
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert!(shared.cut.load(std::sync::atomic::Ordering::SeqCst), "cut");
+    for (i, d) in data.iter().enumerate() {
+        assert!(
+            std::fs::read(ldir.join(format!("f{i}"))).unwrap() == *d,
+            "get {i} byte-exact"
+        );
+    }
+    assert_eq!(retries, [1, 1], "each get retried once");
+    assert_eq!(relay.connections() - before, 1, "exactly one reconnect");
+    assert_eq!(
+        stat(&conn, rdir.join("f0").to_str().unwrap()).unwrap().size,
+        48 * MIB as u64
+    );
+}
+
+struct ChdirThenCut<'a> {
+    conn: *mut psftp_conn,
+    relay: &'a Relay,
+    to: std::ffi::CString,
+    done: bool,
+}
+
+unsafe extern "C" fn chdir_then_cut(done: u64, _total: u64, ud: *mut c_void) -> c_int {
+    let s = &mut *(ud as *mut ChdirThenCut<'_>);
+    if !s.done && done >= 8 << 20 {
+        s.done = true;
+        check(psftp_chdir(s.conn, s.to.as_ptr())).unwrap();
+        s.relay.cut();
+    }
+    0
+}
+
+/// Review finding 7: a retried get continues the file it began, even when
+/// the working directory changed before the retry (a relative path is
+/// resolved once). Here the get's own progress callback changes it (the
+/// simplest reproducible form of another thread's chdir), to a directory
+/// holding another file of the same name.
+#[test]
+fn a_retried_get_of_a_relative_path_gets_the_same_file_after_a_chdir() {
+    const MIB: usize = 1024 * 1024;
+    let relay = Relay::start(server().port);
+    let rdir = remote_scratch("retry-cwd");
+    let data = pattern(32 * MIB, 31);
+    let other = pattern(32 * MIB, 32);
+    std::fs::create_dir_all(rdir.join("a")).unwrap();
+    std::fs::create_dir_all(rdir.join("b")).unwrap();
+    chown_to_test_user(&rdir.join("a"));
+    chown_to_test_user(&rdir.join("b"));
+    put_remote_file(&rdir.join("a/f"), &data);
+    put_remote_file(&rdir.join("b/f"), &other);
+    let ldir = local_scratch("retry-cwd");
+    let conn = via_relay(&relay);
+    let a = c(rdir.join("a").to_str().unwrap());
+    check(unsafe { psftp_chdir(conn.0, a.as_ptr()) }).unwrap();
+    let mut s = ChdirThenCut {
+        conn: conn.0,
+        relay: &relay,
+        to: c(rdir.join("b").to_str().unwrap()),
+        done: false,
+    };
+    let xo = XOpts::new().retries(2).parallel(1);
+    get_full(
+        &conn,
+        "f",
+        &ldir.join("f"),
+        progress_to(chdir_then_cut, &mut s),
+        false,
+        xo.0,
+    )
+    .unwrap();
+    assert!(s.done);
+    assert_eq!(retries(), 1);
+    assert!(
+        std::fs::read(ldir.join("f")).unwrap() == data,
+        "a/f, byte-exact"
+    );
+}
+
+/// Cuts the relay once, when progress passes `at`.
+struct CutOnce<'a> {
+    relay: &'a Relay,
+    at: u64,
+    done: bool,
+}
+
+unsafe extern "C" fn cut_once(done: u64, _total: u64, ud: *mut c_void) -> c_int {
+    let s = &mut *(ud as *mut CutOnce<'_>);
+    if !s.done && done >= s.at {
+        s.done = true;
+        s.relay.cut();
+    }
+    0
+}
+
+/// Review finding 4: the idle keepalive thread goes on past the broken
+/// link of a retry's reconnect. After a get that reconnected, the idle
+/// connection still sends keepalives (the relay sees bytes from the
+/// client), and a server that goes silent is given up while idle, at
+/// interval x count, not first noticed by the next call.
+#[test]
+fn after_a_retrys_reconnect_an_idle_connection_keeps_alive_and_detects_a_dead_peer() {
+    const MIB: usize = 1024 * 1024;
+    let relay = Relay::start(server().port);
+    let opts = Opts::new(None);
+    check(unsafe { psftp_cnopts_set_hostkeys(opts.0, std::ptr::null()) }).unwrap();
+    // The stall timeout off: only the keepalives can tell.
+    check(psftp_cnopts_set_stall_timeout(opts.0, 0.0)).unwrap();
+    check(psftp_cnopts_set_keepalive(opts.0, 1)).unwrap();
+    check(psftp_cnopts_set_keepalive_count_max(opts.0, 3)).unwrap();
+    let mut login = Login::password(server());
+    login.port = relay.port;
+    let conn = login.connect(&opts).unwrap();
+
+    let rdir = remote_scratch("retry-keepalive");
+    let data = pattern(16 * MIB, 41);
+    put_remote_file(&rdir.join("f"), &data);
+    let ldir = local_scratch("retry-keepalive");
+    let mut cut = CutOnce {
+        relay: &relay,
+        at: 4 * MIB as u64,
+        done: false,
+    };
+    // A delay of a whole second: the keepalive thread sees the broken
+    // link before the reconnect replaces it.
+    let xo = XOpts::new().parallel(1);
+    check(psftp_transfer_opts_set_retries(xo.0, 2, 1.0)).unwrap();
+    let before = relay.connections();
+    get_full(
+        &conn,
+        rdir.join("f").to_str().unwrap(),
+        &ldir.join("f"),
+        progress_to(cut_once, &mut cut),
+        false,
+        xo.0,
+    )
+    .unwrap();
+    assert_eq!((retries(), relay.connections() - before), (1, 1));
+    assert!(std::fs::read(ldir.join("f")).unwrap() == data);
+
+    // Idle on the new link: keepalives go out.
+    let up = relay.bytes_up();
+    std::thread::sleep(std::time::Duration::from_millis(3500));
+    assert!(relay.bytes_up() > up, "no keepalive after the reconnect");
+
+    // Silent while idle: given up at interval x count (3 s), so after 6 s
+    // the next call fails at once with that verdict.
+    relay.freeze();
+    std::thread::sleep(std::time::Duration::from_secs(6));
+    let msg = assert_fail(
+        listdir(&conn, "."),
+        PSFTP_E_CONNECTION_LOST,
+        &["answered no keepalive", "keepalive every 1 s, count max 3"],
+    );
+    let silent: f64 = msg
+        .split("sent nothing for ")
+        .nth(1)
+        .and_then(|r| r.split(" s").next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no silence in {msg}"));
+    eprintln!("after the reconnect: dead peer given up after {silent} s of silence (1 s x 3)");
+    assert!(
+        silent < 5.0,
+        "given up by the idle keepalive, not the call: {msg}"
+    );
+    relay.thaw();
+}
+
+unsafe extern "C" fn cut_and_freeze(done: u64, _total: u64, ud: *mut c_void) -> c_int {
+    let s = &mut *(ud as *mut CutOnce<'_>);
+    if !s.done && done >= s.at {
+        s.done = true;
+        s.relay.freeze();
+        s.relay.cut();
+    }
+    0
+}
+
+/// Review finding 10: a close that comes while a retry is reconnecting
+/// wins. The relay is cut and frozen, so the reconnect hangs in its
+/// handshake; psftp_close then ends it (its sockets are cut), the get
+/// fails at once without trying again, and nothing connects after the
+/// close.
+#[test]
+fn a_close_during_a_retrys_reconnect_wins() {
+    const MIB: usize = 1024 * 1024;
+    let relay = Relay::start(server().port);
+    let rdir = remote_scratch("retry-close");
+    put_remote_file(&rdir.join("f"), &pattern(16 * MIB, 51));
+    let ldir = local_scratch("retry-close");
+    let conn = via_relay(&relay);
+    let before = relay.connections();
+    let conn_p = Shared(conn.0);
+    let (code, retries_seen) = std::thread::scope(|s| {
+        let (rdir, ldir, relay) = (&rdir, &ldir, &relay);
+        let get = s.spawn(move || {
+            let xo = XOpts::new().retries(5).parallel(1);
+            conn_p.with(|conn| {
+                let mut cut = CutOnce {
+                    relay,
+                    at: 4 * MIB as u64,
+                    done: false,
+                };
+                let r = get_full(
+                    conn,
+                    rdir.join("f").to_str().unwrap(),
+                    &ldir.join("f"),
+                    progress_to(cut_and_freeze, &mut cut),
+                    false,
+                    xo.0,
+                );
+                (r.err().map(|f| (f.code, f.msg)), psftp_last_retries())
+            })
+        });
+        // The reconnect's TCP connection is up (its handshake hangs).
+        wait_for(
+            || relay.connections() > before,
+            "the reconnect's connection",
+        );
+        unsafe { psftp_close(conn.0) };
+        get.join().unwrap()
+    });
+    std::mem::forget(conn); // closed above
+    let (code, msg) = code.expect("the get fails");
+    assert_eq!(code, PSFTP_E_CONNECTION_LOST, "{msg}");
+    assert!(msg.contains("closed while reconnecting"), "{msg}");
+    assert_eq!(retries_seen, 1, "no retry after the close");
+    relay.thaw();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert_eq!(
+        relay.connections(),
+        before + 1,
+        "nothing connected after the close"
+    );
+    assert!(!ldir.join("f").exists());
+}

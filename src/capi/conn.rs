@@ -419,8 +419,10 @@ pub unsafe extern "C" fn psftp_timeout(conn: *mut psftp_conn, out: *mut f64) -> 
     }
 }
 
-/// pysftp `timeout` (setter); 0 means no limit. After a timeout the
-/// connection is unusable (PSFTP_E_CONNECTION_LOST): reconnect.
+/// pysftp `timeout` (setter); 0 means no limit. After a timeout of an SFTP
+/// call the connection is unusable (PSFTP_E_CONNECTION_LOST): reconnect. A
+/// psftp_execute() that times out leaves it usable (the command's silence
+/// is not the link's).
 #[no_mangle]
 pub extern "C" fn psftp_set_timeout(conn: *mut psftp_conn, seconds_: f64) -> c_int {
     with_conn(conn, |c| c.set_timeout(seconds(seconds_, "seconds")?))
@@ -450,6 +452,10 @@ pub unsafe extern "C" fn psftp_logfile(conn: *mut psftp_conn, out: *mut *mut c_c
 /// working directory). `*lines_out` receives stdout's lines then stderr's,
 /// each with its trailing newline, as pysftp returns them; `*exit_status_out`
 /// (may be NULL) the exit status. Free the lines with psftp_strarray_free().
+/// Other calls on the connection go on while the command runs. Bounded by
+/// pysftp's timeout (psftp_set_timeout(): PSFTP_E_TIMEOUT) and dead-peer
+/// detection (keepalives), not by the stall timeout: a command may stay
+/// silent for minutes.
 ///
 /// # Safety
 /// `command` is NUL-terminated; `lines_out` is writable.

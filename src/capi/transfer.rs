@@ -205,7 +205,10 @@ pub extern "C" fn psftp_last_retries() -> c_int {
 
 /// psftp_last_retries() of the last get, put or tree operation on this
 /// connection to finish, from any thread (for callers whose calls may
-/// continue on another thread); 0 for a NULL or closed handle.
+/// continue on another thread); 0 for a NULL or closed handle. With
+/// several transfers running on the connection at once, the one that
+/// finished last wins: psftp_last_retries() on the calling thread right
+/// after the call is the per-call count.
 #[no_mangle]
 pub extern "C" fn psftp_conn_last_retries(conn: *const psftp_conn) -> c_int {
     super::conn::CONNS

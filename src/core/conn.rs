@@ -12,12 +12,13 @@ use ssh2::MethodType;
 
 use super::connect::{establish, millis, ConnectSpec, Established};
 use super::hostkeys::ServerKey;
-use super::liveness::Liveness;
+use super::liveness::{Limit, Liveness};
 use super::log::Logger;
 use super::route::{Cutter, Link};
 use super::secret::Redactor;
 use crate::error::{Error, ErrorKind, Result};
 use crate::log_to;
+pub use crate::sftp::ExecOutput;
 use crate::sftp::{CallCancel, CancelToken, SftpChannel, SftpLink};
 
 /// One call's view of the connection, made by `Connection::with`: its own
@@ -116,6 +117,8 @@ pub struct Connection {
     interrupted: AtomicBool,
     /// Retries of the last get, put or tree operation to finish.
     last_retries: AtomicU32,
+    /// Held by the one reconnect under way.
+    reconnecting: parking_lot::Mutex<()>,
     /// Set when a call on this connection panicked: the panic may have left
     /// requests in flight or state half-changed, so no later call may use
     /// the session. Holds the panic's message.
@@ -246,22 +249,33 @@ impl KeepAlive {
         let stop2 = stop.clone();
         let handle = std::thread::Builder::new()
             .name("psftp-keepalive".into())
-            .spawn(move || loop {
-                std::thread::park_timeout(tick);
-                if stop2.load(Ordering::Relaxed) {
-                    return;
-                }
-                let (Some(state), Some(slot)) = (weak.upgrade(), link.upgrade()) else {
-                    return;
-                };
-                // The channel of now: a reconnect puts a new one in the slot.
-                let link = slot.read().clone();
-                if poisoned.get().is_some() {
-                    return;
-                }
-                if let Some(Err(e)) = keep_alive_if_idle(&state, &link) {
-                    log_to!(log, "{e}");
-                    return;
+            .spawn(move || {
+                // The link whose failure was logged: once per link.
+                let mut failed: Option<Weak<SftpLink>> = None;
+                loop {
+                    std::thread::park_timeout(tick);
+                    if stop2.load(Ordering::Relaxed) {
+                        return;
+                    }
+                    let (Some(state), Some(slot)) = (weak.upgrade(), link.upgrade()) else {
+                        return;
+                    };
+                    // The channel of now: a reconnect (a transfer's retry)
+                    // puts a new one in the slot, which is then kept alive
+                    // in turn, so the thread goes on past a broken link.
+                    let link = slot.read().clone();
+                    if poisoned.get().is_some() {
+                        return;
+                    }
+                    if let Some(Err(e)) = keep_alive_if_idle(&state, &link) {
+                        let seen = failed
+                            .as_ref()
+                            .is_some_and(|w| std::ptr::eq(w.as_ptr(), Arc::as_ptr(&link)));
+                        if !seen {
+                            log_to!(log, "{e}");
+                            failed = Some(Arc::downgrade(&link));
+                        }
+                    }
                 }
             })
             .ok()?;
@@ -281,12 +295,21 @@ impl KeepAlive {
 /// (psftp_lock: it may use the session itself) or it is closed (None
 /// then). Calls under way do not stop it: the link only reads when no
 /// port is reading, and a reading port keeps the link alive itself.
+/// The tick counts as a call (so `lock` and `close` wait for it) but does
+/// not hold the client state's lock while it talks to the server.
 fn keep_alive_if_idle(state: &SharedClient, link: &SftpLink) -> Option<Result<()>> {
-    let client = state.0.try_lock()?;
-    if client.closed || client.holder.is_some() {
-        return None;
+    let (lock, cv) = &**state;
+    {
+        let mut c = lock.lock();
+        if c.closed || c.holder.is_some() {
+            return None;
+        }
+        c.active += 1;
     }
-    Some(link.keep_alive_idle())
+    let r = link.keep_alive_idle();
+    lock.lock().active -= 1;
+    cv.notify_all();
+    Some(r)
 }
 
 /// Open the SFTP channel on a new session, within the connect deadline
@@ -384,18 +407,27 @@ impl Connection {
     /// works again. Refused after close, interrupt or a panic, while
     /// sftp_client's raw session is in use, and where no second login is
     /// possible (the application's socket, keyboard-interactive).
-    pub fn reconnect(&self) -> Result<()> {
+    ///
+    /// One reconnect at a time: calls that fail together on one broken
+    /// link all come here, and the first mends it; the others find a
+    /// usable link in the slot and use it (Ok(false)). A `close` that
+    /// comes meanwhile wins: what the reconnect built is torn down.
+    pub fn reconnect(&self) -> Result<bool> {
         if let Some(why) = self.sole_connection() {
             return Err(Error::new(ErrorKind::Unsupported, why));
         }
         self.refuse_poisoned()?;
+        let _one = self.reconnecting.lock();
         let timeout = {
             let c = self.client.0.lock();
-            if c.closed || self.is_interrupted() {
-                return Err(Error::new(
-                    ErrorKind::ConnectionLost,
-                    format!("connection to {} is closed or interrupted", self.info.peer),
-                ));
+            self.refuse_closed(&c)?;
+            if self.channel().check_usable().is_ok() {
+                log_to!(
+                    self.log,
+                    "connection to {} already reconnected by another call",
+                    self.info.peer
+                );
+                return Ok(false);
             }
             if !c.raw_sftp.0.is_null() {
                 return Err(Error::new(
@@ -407,7 +439,8 @@ impl Connection {
         };
         // The old route's sockets are dead: shut them, so nothing waits on
         // them, and register the new route's with the same cutter, so an
-        // interrupt from now on reaches it.
+        // interrupt from now on reaches it. (Only the old route's: no other
+        // reconnect runs, `reconnecting` is held.)
         self.cutter.drop_sockets();
         let spec = self.again_spec();
         let est = establish(
@@ -418,6 +451,19 @@ impl Connection {
         )
         .map_err(|e| self.redactor.scrub_error(e))?;
         let (channel, _) = open_watched_channel(&est, spec.cnopts.stall_timeout, timeout)?;
+        // Installed under the client state's lock, which `close` holds
+        // while it marks the connection closed and takes the channel: one
+        // of the two goes first, and a closed connection gets nothing new.
+        let c = self.client.0.lock();
+        if let Err(e) = self.refuse_closed(&c) {
+            drop(c);
+            self.cutter.cut();
+            let mut link = est.link;
+            link.close();
+            drop(channel);
+            log_to!(self.log, "reconnect to {} dropped: {}", self.info.peer, e);
+            return Err(e);
+        }
         // Calls still on the old channel fail as it is broken; new calls
         // take their port on this one.
         drop(std::mem::replace(&mut *self.sftp.write(), channel));
@@ -426,10 +472,22 @@ impl Connection {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .replace(est.link);
+        drop(c);
         if let Some(mut old) = old {
             old.close();
         }
         log_to!(self.log, "reconnected to {}", self.info.peer);
+        Ok(true)
+    }
+
+    /// Closed or interrupted: no reconnect (checked under the state lock).
+    fn refuse_closed(&self, c: &Client) -> Result<()> {
+        if c.closed || self.is_interrupted() {
+            return Err(Error::new(
+                ErrorKind::ConnectionLost,
+                format!("connection to {} is closed or interrupted", self.info.peer),
+            ));
+        }
         Ok(())
     }
 
@@ -521,6 +579,7 @@ impl Connection {
             redactor: redactor.clone(),
             interrupted: AtomicBool::new(false),
             last_retries: AtomicU32::new(0),
+            reconnecting: parking_lot::Mutex::new(()),
             poisoned,
             log,
             spec,
@@ -672,6 +731,11 @@ impl Connection {
         }
     }
 
+    /// Closed by `close` (a retry then stops: close wins).
+    pub fn is_closed(&self) -> bool {
+        self.client.0.lock().closed
+    }
+
     pub fn is_interrupted(&self) -> bool {
         self.interrupted.load(Ordering::SeqCst)
     }
@@ -794,43 +858,18 @@ impl Connection {
     }
 
     /// Run `command` on the server: its stdout and stderr as bytes (they
-    /// may hold NULs or non-UTF-8 text) and its exit status.
+    /// may hold NULs or non-UTF-8 text) and its exit status. Other calls
+    /// on the connection go on meanwhile. Not bounded by the stall timeout
+    /// (a command may rightly stay silent for minutes): only by pysftp's
+    /// `timeout` and dead-peer detection (keepalives).
     pub fn execute_bytes(&self, command: &str) -> Result<ExecOutput> {
-        // Alone on the session: other calls' reads run it non-blocking.
-        self.with(|st| st.sftp.blocking(|session| self.exec(session, command)))
-    }
-
-    fn exec(&self, session: &ssh2::Session, command: &str) -> Result<ExecOutput> {
-        {
-            let peer = &self.info.peer;
-            let fail = |e: ssh2::Error| {
-                Error::new(
-                    ErrorKind::Ssh,
-                    format!("execute '{command}' on {peer}: {e}"),
-                )
-            };
-            let mut ch = session.channel_session().map_err(fail)?;
-            ch.exec(command).map_err(fail)?;
-            let mut stdout = Vec::new();
-            let mut stderr = Vec::new();
-            use std::io::Read;
-            let io_fail = |e: std::io::Error| {
-                Error::new(
-                    ErrorKind::ConnectionLost,
-                    format!("execute '{command}' on {peer}: {e}"),
-                )
-            };
-            ch.read_to_end(&mut stdout).map_err(io_fail)?;
-            ch.stderr().read_to_end(&mut stderr).map_err(io_fail)?;
-            ch.wait_close().map_err(fail)?;
-            let exit_status = ch.exit_status().map_err(fail)?;
-            log_to!(self.log, "execute '{command}': exit status {exit_status}");
-            Ok(ExecOutput {
-                stdout,
-                stderr,
-                exit_status,
-            })
-        }
+        let out = self.with(|st| st.sftp.exec(command, usize::MAX, Limit::TimeoutOnly))?;
+        log_to!(
+            self.log,
+            "execute '{command}': exit status {}",
+            out.exit_status
+        );
+        Ok(out)
     }
 
     /// The user name the connection authenticated as (the given one, or
@@ -958,23 +997,27 @@ impl Connection {
         *mut libssh2_sys::LIBSSH2_SFTP,
     )> {
         self.with(|st| {
-            let session = st.session().clone();
-            let mut guard = session.raw();
-            let raw_session: *mut libssh2_sys::LIBSSH2_SESSION = &mut *guard;
+            // The lock order (docs/concurrency.md): the client state, then
+            // the link's writer, then the libssh2 session. Blocking, as
+            // the caller's own libssh2 calls will expect.
             let mut c = self.client.0.lock();
-            if c.raw_sftp.0.is_null() {
-                // SAFETY: raw_session is this connection's live session,
-                // and `guard` holds its lock during the call.
-                let p = unsafe { libssh2_sys::libssh2_sftp_init(raw_session) };
-                if p.is_null() {
-                    return Err(Error::new(
-                        ErrorKind::Ssh,
-                        format!("libssh2_sftp_init on {} failed", self.info.peer),
-                    ));
+            st.sftp.blocking(|session| {
+                let mut guard = session.raw();
+                let raw_session: *mut libssh2_sys::LIBSSH2_SESSION = &mut *guard;
+                if c.raw_sftp.0.is_null() {
+                    // SAFETY: raw_session is this connection's live
+                    // session, and `guard` holds its lock during the call.
+                    let p = unsafe { libssh2_sys::libssh2_sftp_init(raw_session) };
+                    if p.is_null() {
+                        return Err(Error::new(
+                            ErrorKind::Ssh,
+                            format!("libssh2_sftp_init on {} failed", self.info.peer),
+                        ));
+                    }
+                    c.raw_sftp = RawSftp(p);
                 }
-                c.raw_sftp = RawSftp(p);
-            }
-            Ok((raw_session, c.raw_sftp.0))
+                Ok((raw_session, c.raw_sftp.0))
+            })
         })
     }
 }
@@ -982,10 +1025,13 @@ impl Connection {
 fn close_raw_sftp(c: &mut Client, link: &SftpLink) {
     let p = std::mem::replace(&mut c.raw_sftp, RawSftp(std::ptr::null_mut())).0;
     if !p.is_null() {
-        let _guard = link.session().raw();
-        // SAFETY: `p` came from libssh2_sftp_init on this live session, is
-        // shut down once (taken out of the state above), under its lock.
-        unsafe { libssh2_sys::libssh2_sftp_shutdown(p) };
+        link.blocking(|session| {
+            let _guard = session.raw();
+            // SAFETY: `p` came from libssh2_sftp_init on this live
+            // session, is shut down once (taken out of the state above),
+            // under its lock.
+            unsafe { libssh2_sys::libssh2_sftp_shutdown(p) };
+        });
     }
 }
 
@@ -1000,14 +1046,6 @@ fn split_lines(data: &[u8]) -> Vec<String> {
     data.split_inclusive(|&b| b == b'\n')
         .map(|l| String::from_utf8_lossy(l).into_owned())
         .collect()
-}
-
-/// What a remote command wrote, and its exit status.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ExecOutput {
-    pub stdout: Vec<u8>,
-    pub stderr: Vec<u8>,
-    pub exit_status: i32,
 }
 
 impl ExecOutput {

@@ -32,12 +32,28 @@ pub struct Liveness {
     stall_ms: AtomicU64,
     /// pysftp's `timeout` is that limit (not the stall timeout).
     limit_is_timeout: std::sync::atomic::AtomicBool,
+    /// pysftp's `timeout` alone (ms, 0 = none): the limit of waits that
+    /// the stall timeout does not bound (`Limit::TimeoutOnly`).
+    timeout_ms: AtomicU64,
     /// Keepalive interval and how many may go unanswered.
     keepalive: Option<(Duration, u32)>,
     /// Why the server was given up, once it was.
     dead: OnceLock<String>,
     peer: String,
 }
+
+/// Which limit bounds a wait for the server.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Limit {
+    /// The stall timeout (or pysftp's `timeout` when shorter).
+    Stall,
+    /// Only pysftp's `timeout` (a remote command, which may rightly stay
+    /// silent for minutes): documented in docs/failure-behaviour.md.
+    TimeoutOnly,
+}
+
+/// The longest one wait polls the socket before libssh2 is asked again.
+const POLL_CAP: Duration = Duration::from_millis(20);
 
 /// Why a wait ended without the socket becoming ready.
 pub enum WaitFailure {
@@ -90,6 +106,7 @@ impl Liveness {
             last_keepalive: AtomicU64::new(0),
             stall_ms: AtomicU64::new(0),
             limit_is_timeout: Default::default(),
+            timeout_ms: AtomicU64::new(0),
             keepalive: keepalive.map(|k| (k, count_max.max(1))),
             dead: OnceLock::new(),
             peer: peer.to_string(),
@@ -114,19 +131,25 @@ impl Liveness {
         let ms = limit.map_or(0, |d| (d.as_millis() as u64).max(1));
         self.limit_is_timeout.store(is_timeout, Ordering::Relaxed);
         self.stall_ms.store(ms, Ordering::Relaxed);
+        let t = timeout.map_or(0, |d| (d.as_millis() as u64).max(1));
+        self.timeout_ms.store(t, Ordering::Relaxed);
     }
 
-    /// The limit in force and the option that set it.
-    fn stall(&self) -> Option<(Duration, &'static str)> {
-        let option = if self.limit_is_timeout.load(Ordering::Relaxed) {
-            "the timeout, psftp_set_timeout"
-        } else {
-            "the stall timeout, psftp_cnopts_set_stall_timeout; 0 turns it off"
+    /// The limit in force for a wait of kind `limit`, and the option that
+    /// set it.
+    fn stall(&self, limit: Limit) -> Option<(Duration, &'static str)> {
+        const TIMEOUT: &str = "the timeout, psftp_set_timeout";
+        let (ms, option) = match limit {
+            Limit::Stall if self.limit_is_timeout.load(Ordering::Relaxed) => {
+                (self.stall_ms.load(Ordering::Relaxed), TIMEOUT)
+            }
+            Limit::Stall => (
+                self.stall_ms.load(Ordering::Relaxed),
+                "the stall timeout, psftp_cnopts_set_stall_timeout; 0 turns it off",
+            ),
+            Limit::TimeoutOnly => (self.timeout_ms.load(Ordering::Relaxed), TIMEOUT),
         };
-        match self.stall_ms.load(Ordering::Relaxed) {
-            0 => None,
-            ms => Some((Duration::from_millis(ms), option)),
-        }
+        (ms > 0).then(|| (Duration::from_millis(ms), option))
     }
 
     /// Bytes came from the server (the receive hook calls this).
@@ -198,20 +221,30 @@ impl Liveness {
 
     /// Wait for `session`'s socket to be ready in the direction libssh2 is
     /// blocked on, sending keepalives meanwhile, until `since` (the last
-    /// time a byte moved) is older than the stall limit.
+    /// time a byte moved) is older than the limit of kind `limit`.
     /// `keep_alive` is what to do each time round (Liveness::keep_alive,
     /// or check_dead when another thread may be half way through sending
     /// a packet on the session).
+    ///
+    /// Returns (Ok) at least every POLL_CAP even if the socket stays
+    /// quiet: another thread's libssh2 call on the session (a write, which
+    /// drains what arrived first, or an exec channel's read) may have
+    /// taken in the packet this wait is for, and only trying again tells.
     pub fn wait_with(
         &self,
         session: &Session,
         since: Instant,
+        limit: Limit,
         keep_alive: impl Fn() -> Result<(), WaitFailure>,
     ) -> Result<(), WaitFailure> {
+        let began = Instant::now();
         loop {
             keep_alive()?;
-            let mut timeout = self.tick();
-            if let Some((stall, option)) = self.stall() {
+            if began.elapsed() >= POLL_CAP {
+                return Ok(());
+            }
+            let mut timeout = Some(self.tick().map_or(POLL_CAP, |t| t.min(POLL_CAP)));
+            if let Some((stall, option)) = self.stall(limit) {
                 let waited = since.elapsed();
                 if waited >= stall {
                     return Err(WaitFailure::Stalled(stall, option));

@@ -760,10 +760,13 @@ impl Connection {
         };
         let origin = self.origin();
         let what = format!("get '{}'", show(remote));
+        // Resolved once: a retry gets the same file even if the working
+        // directory changed meanwhile (another thread's chdir).
+        let mut resolved = None;
         self.transfer_with_retries(opts, &what, progress, |progress| {
             self.with(|st| {
-                let rpath = st.resolve(remote);
-                st.get_file(&rpath, &dest, &origin, progress, fo, opts, Some(self))
+                let rpath = resolved.get_or_insert_with(|| st.resolve(remote));
+                st.get_file(rpath, &dest, &origin, progress, fo, opts, Some(self))
             })
         })
         .map(|_| {
@@ -802,10 +805,12 @@ impl Connection {
             ..FileOpts::default()
         };
         let what = format!("put '{}'", show(path_bytes(local)));
+        // Resolved once, as in get.
+        let mut resolved = None;
         self.transfer_with_retries(opts, &what, progress, |progress| {
             self.with(|st| {
-                let rpath = st.resolve(&remote);
-                st.put_file(local, &rpath, progress, fo, opts, Some(self))
+                let rpath = resolved.get_or_insert_with(|| st.resolve(&remote));
+                st.put_file(local, rpath, progress, fo, opts, Some(self))
             })
         })
         .inspect(|_| {

@@ -12,6 +12,7 @@ use std::io::Read;
 use std::path::Path;
 
 use super::conn::State;
+use super::liveness::Limit;
 use super::options::Verify;
 use crate::error::{Error, ErrorKind, Result};
 use crate::sftp::request::{ext, CheckFile};
@@ -269,20 +270,15 @@ impl State {
     fn exec_digest(&mut self, path: &[u8], algo: Algo) -> Option<Vec<u8>> {
         let path = std::str::from_utf8(path).ok()?;
         let command = format!("{} -b -- {}", algo.command(), shell_quote(path));
-        // Alone on the session, as execute: the exec channel's calls are
-        // blocking libssh2 calls, and other threads' calls use the link.
-        let (status, out) = self.sftp.blocking(|session| {
-            let mut ch = session.channel_session().ok()?;
-            ch.exec(&command).ok()?;
-            let mut out = Vec::new();
-            // Bounded: the answer is one short line.
-            let read = (&mut ch).take(4096).read_to_end(&mut out);
-            let _ = ch.send_eof();
-            let _ = ch.wait_close();
-            let status = ch.exit_status().ok()?;
-            read.ok()?;
-            Some((status, out))
-        })?;
+        // Beside the other calls, as execute, but bounded by the stall
+        // timeout (hashing a huge file may take a while, silently: then
+        // the file is read back instead). The answer is one short line.
+        let out = self
+            .sftp
+            .exec(&command, 4096, Limit::Stall)
+            .inspect_err(|e| self.sftp.note(format!("exec digest: {e}")))
+            .ok()?;
+        let (status, out) = (out.exit_status, out.stdout);
         (status == 0).then(|| parse_sum(&out, algo)).flatten()
     }
 

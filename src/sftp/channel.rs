@@ -14,8 +14,11 @@ use parking_lot::{Condvar, Mutex};
 
 use super::codec::{self, decode_reply, decode_version, fxp, Encoder, Reply};
 use super::request::{ext, LimitsOf, LinkOrder, Request};
-use crate::core::liveness::{Liveness, RecvHook};
+use crate::core::liveness::{Limit, Liveness, RecvHook, WaitFailure};
+
+mod exec;
 use crate::error::{Error, ErrorKind, Result};
+pub use exec::ExecOutput;
 
 /// libssh2.h's code for a failed MAC check, which libssh2-sys does not export.
 const LIBSSH2_ERROR_MAC_FAILURE: std::ffi::c_int = -52;
@@ -159,6 +162,9 @@ struct Table {
     mail: HashMap<u64, VecDeque<Vec<u8>>>,
     /// A port is reading the channel (the leader); the others wait.
     reading: bool,
+    /// Ports waiting for the reader's turn (the idle keepalive gives it up
+    /// to them after the packet it is reading).
+    waiting: usize,
     /// The port whose reply the leader is reading now (its route already
     /// taken out of `routes`), and whether that port gave up on it
     /// meanwhile: then the reply is dropped, not left in its mailbox for
@@ -220,6 +226,9 @@ pub struct SftpLink {
     /// How many of the link's reads and writes are under way in
     /// non-blocking mode (the session is blocking again when none is).
     nonblocking: Mutex<usize>,
+    /// Held while an exec channel opens: libssh2 keeps the state of a
+    /// channel being opened in the session, one at a time.
+    opening: Mutex<()>,
 }
 
 /// The session in non-blocking mode while any of the link's reads or
@@ -429,6 +438,7 @@ impl SftpLink {
                 (l, hook)
             }),
             nonblocking: Mutex::new(0),
+            opening: Mutex::new(()),
         };
         if !quirks.in_order {
             let note = format!(
@@ -564,7 +574,8 @@ impl SftpLink {
     }
 
     /// Run `f`, which uses the session outside this channel with
-    /// blocking libssh2 calls (an exec channel), alone on the session:
+    /// blocking libssh2 calls (sftp_client's libssh2_sftp_init), alone on
+    /// the session:
     /// every read and write of the link runs under the write lock, held
     /// here, and the session is blocking meanwhile (non-blocking again
     /// after, if a port's read is under way). The link's calls wait.
@@ -712,6 +723,17 @@ impl SftpLink {
     /// packet of another port). A failure breaks the link and wakes every
     /// waiting port.
     fn wait(&self, doing: &str, since: Instant, writer_held: bool) -> Result<()> {
+        self.wait_for(since, writer_held, Limit::Stall)
+            .map_err(|f| self.fail(f.into_error(doing, &self.peer)))
+    }
+
+    /// `wait` without its verdict on the link: the caller decides.
+    fn wait_for(
+        &self,
+        since: Instant,
+        writer_held: bool,
+        limit: Limit,
+    ) -> std::result::Result<(), WaitFailure> {
         let Some((live, _)) = &self.live else {
             return Ok(());
         };
@@ -725,8 +747,7 @@ impl SftpLink {
                 None => live.check_dead(),
             }
         };
-        live.wait_with(&self.session, since, keep_alive)
-            .map_err(|f| self.fail(f.into_error(doing, &self.peer)))
+        live.wait_with(&self.session, since, limit, keep_alive)
     }
 
     /// Read all of `buf` from the reader stream (held by the caller).
@@ -876,9 +897,15 @@ impl SftpLink {
             t.reading = true;
         }
         let _reading = Reading(self);
-        // Ports start at 1: nothing is "mine" here.
+        // Ports start at 1: nothing is "mine" here. Only what has arrived,
+        // and only until a port wants the reader's turn: a transfer's
+        // pipeline reads its own replies (one packet's wait at most).
         let mut none = Vec::new();
-        while let Got::Mine(_) | Got::Routed = self.read_one(0, &mut none, true)? {}
+        while let Got::Mine(_) | Got::Routed = self.read_one(0, &mut none, true)? {
+            if self.table.lock().waiting > 0 {
+                return Ok(());
+            }
+        }
         let Some(_w) = self.writer.try_lock() else {
             return Ok(());
         };
@@ -975,6 +1002,11 @@ impl SftpChannel {
     /// SftpLink::blocking.
     pub fn blocking<R>(&self, f: impl FnOnce(&ssh2::Session) -> R) -> R {
         self.link.blocking(f)
+    }
+
+    /// SftpLink::exec.
+    pub fn exec(&self, command: &str, limit: usize, bound: Limit) -> Result<ExecOutput> {
+        self.link.exec(command, limit, bound)
     }
 
     fn take_id(&mut self) -> u32 {
@@ -1109,11 +1141,13 @@ impl SftpChannel {
                     Err(e) => return Err(e),
                 }
             }
+            t.waiting += 1;
             if self.cancel.as_ref().is_some_and(CallCancel::pending) {
                 link.wake.wait_for(&mut t, CANCEL_POLL);
             } else {
                 link.wake.wait(&mut t);
             }
+            t.waiting -= 1;
         }
     }
 
