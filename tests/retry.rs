@@ -827,3 +827,72 @@ fn after_a_retrys_reconnect_an_idle_connection_keeps_alive_and_detects_a_dead_pe
     );
     relay.thaw();
 }
+
+unsafe extern "C" fn cut_and_freeze(done: u64, _total: u64, ud: *mut c_void) -> c_int {
+    let s = &mut *(ud as *mut CutOnce<'_>);
+    if !s.done && done >= s.at {
+        s.done = true;
+        s.relay.freeze();
+        s.relay.cut();
+    }
+    0
+}
+
+/// Review finding 10: a close that comes while a retry is reconnecting
+/// wins. The relay is cut and frozen, so the reconnect hangs in its
+/// handshake; psftp_close then ends it (its sockets are cut), the get
+/// fails at once without trying again, and nothing connects after the
+/// close.
+#[test]
+fn a_close_during_a_retrys_reconnect_wins() {
+    const MIB: usize = 1024 * 1024;
+    let relay = Relay::start(server().port);
+    let rdir = remote_scratch("retry-close");
+    put_remote_file(&rdir.join("f"), &pattern(16 * MIB, 51));
+    let ldir = local_scratch("retry-close");
+    let conn = via_relay(&relay);
+    let before = relay.connections();
+    let conn_p = Shared(conn.0);
+    let (code, retries_seen) = std::thread::scope(|s| {
+        let (rdir, ldir, relay) = (&rdir, &ldir, &relay);
+        let get = s.spawn(move || {
+            let xo = XOpts::new().retries(5).parallel(1);
+            conn_p.with(|conn| {
+                let mut cut = CutOnce {
+                    relay,
+                    at: 4 * MIB as u64,
+                    done: false,
+                };
+                let r = get_full(
+                    conn,
+                    rdir.join("f").to_str().unwrap(),
+                    &ldir.join("f"),
+                    progress_to(cut_and_freeze, &mut cut),
+                    false,
+                    xo.0,
+                );
+                (r.err().map(|f| (f.code, f.msg)), psftp_last_retries())
+            })
+        });
+        // The reconnect's TCP connection is up (its handshake hangs).
+        wait_for(
+            || relay.connections() > before,
+            "the reconnect's connection",
+        );
+        unsafe { psftp_close(conn.0) };
+        get.join().unwrap()
+    });
+    std::mem::forget(conn); // closed above
+    let (code, msg) = code.expect("the get fails");
+    assert_eq!(code, PSFTP_E_CONNECTION_LOST, "{msg}");
+    assert!(msg.contains("closed while reconnecting"), "{msg}");
+    assert_eq!(retries_seen, 1, "no retry after the close");
+    relay.thaw();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert_eq!(
+        relay.connections(),
+        before + 1,
+        "nothing connected after the close"
+    );
+    assert!(!ldir.join("f").exists());
+}

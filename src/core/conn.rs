@@ -731,6 +731,11 @@ impl Connection {
         }
     }
 
+    /// Closed by `close` (a retry then stops: close wins).
+    pub fn is_closed(&self) -> bool {
+        self.client.0.lock().closed
+    }
+
     pub fn is_interrupted(&self) -> bool {
         self.interrupted.load(Ordering::SeqCst)
     }

@@ -67,7 +67,7 @@ impl Connection {
         let mut result = attempt();
         loop {
             let e = match result {
-                Err(e) if retryable(&e) && retries < opts.retries && !self.is_interrupted() => e,
+                Err(e) if retryable(&e) && retries < opts.retries && !self.gave_up() => e,
                 Err(e) if retries > 0 => {
                     let e = e.context(format!("{what} (after {retries} retries)"));
                     return (Err(e), retries);
@@ -79,6 +79,11 @@ impl Connection {
                 .recover(opts, retries, what, &e)
                 .and_then(|_| attempt());
         }
+    }
+
+    /// Interrupted or closed: no more retries.
+    fn gave_up(&self) -> bool {
+        self.is_interrupted() || self.is_closed()
     }
 
     /// Between attempts: wait the back-off (an interrupt ends the wait),
@@ -110,7 +115,14 @@ impl Connection {
         // Only if broken (a stall of the command may leave it usable), and
         // only once for calls that failed together (`reconnect`).
         if self.is_broken() {
-            self.reconnect()?;
+            self.reconnect().map_err(|e| match self.is_closed() {
+                // Close wins: whatever the reconnect met, it is why.
+                true => Error::new(
+                    ErrorKind::ConnectionLost,
+                    format!("{what}: the connection was closed while reconnecting"),
+                ),
+                false => e,
+            })?;
         }
         Ok(())
     }
