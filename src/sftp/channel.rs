@@ -30,7 +30,9 @@ const CHANNEL_PACKET: u32 = 32 * 1024;
 pub(crate) const DRAFT_IO_SIZE: u32 = 32 * 1024;
 /// Upper bound on one read or write request. OpenSSH's sftp-server accepts
 /// 256 KiB messages and announces 255 KiB of data.
-const MAX_IO_SIZE: u32 = 255 * 1024;
+pub const MAX_IO_SIZE: u32 = 255 * 1024;
+/// The smallest cap a caller may put on requests (CnOpts::max_request_size).
+pub const MIN_IO_CAP: u32 = 1024;
 
 /// What psftp knows of a server implementation, by the SSH version banner
 /// it sends (each fact from the implementation's sources).
@@ -370,11 +372,13 @@ impl Drop for Reading<'_> {
 impl SftpLink {
     /// Open the "sftp" subsystem on an authenticated session and negotiate
     /// protocol version 3. With `live`, waits for the server are bounded
-    /// by its stall limit and send its keepalives.
+    /// by its stall limit and send its keepalives. `max_request` caps READ
+    /// and WRITE requests below what the server accepts.
     pub fn open(
         session: &ssh2::Session,
         peer: &str,
         live: Option<Arc<Liveness>>,
+        max_request: Option<u32>,
     ) -> Result<Arc<SftpLink>> {
         let ssh_fail = |what: &str, e: ssh2::Error| {
             Error::new(ErrorKind::Ssh, format!("{what} on {peer}: {e}"))
@@ -435,7 +439,7 @@ impl SftpLink {
         }
         link.extensions = link.version_exchange()?;
         let link = Arc::new(link);
-        link.apply_limits()?;
+        link.apply_limits(max_request)?;
         Ok(link)
     }
 
@@ -503,8 +507,9 @@ impl SftpLink {
     }
 
     /// Choose the read and write sizes: what limits@openssh.com announces,
-    /// else what the server's implementation is known to accept.
-    fn apply_limits(self: &Arc<Self>) -> Result<()> {
+    /// else what the server's implementation is known to accept; at most
+    /// the caller's `cap`.
+    fn apply_limits(self: &Arc<Self>, cap: Option<u32>) -> Result<()> {
         // Zero means "no limit"; anything is capped at what we send anyway.
         let pick = |v: u64| {
             if v == 0 {
@@ -532,6 +537,14 @@ impl SftpLink {
         } else {
             let (size, why) = io_size_by_banner(&self.banner);
             (size, size, format!("{why} ('{}')", self.banner))
+        };
+        let (max_read, max_write, why) = match cap {
+            Some(cap) if cap < max_read.max(max_write) => (
+                max_read.min(cap),
+                max_write.min(cap),
+                format!("max_request_size {cap} (the server's limit: {why})"),
+            ),
+            _ => (max_read, max_write, why),
         };
         {
             let mut l = self.learned.lock();
