@@ -178,6 +178,9 @@ struct Learned {
     /// The shortest round trip of a single request seen so far: how deep
     /// the pipelines must be to keep the link full.
     min_rtt: Option<std::time::Duration>,
+    /// The window the server gave the channel: what one connection can
+    /// send per round trip (OpenSSH: 2 MiB). 0 when it said nothing.
+    send_window: u32,
     quirks: Quirks,
     /// Things worth a line in the connection's log (sizes chosen, quirks
     /// met), collected until the connection takes them.
@@ -392,6 +395,7 @@ impl SftpLink {
             .subsystem("sftp")
             .map_err(|e| ssh_fail("starting the sftp subsystem", e))?;
         let banner = session.banner().unwrap_or("").to_string();
+        let send_window = channel.write_window().window_size_initial;
         let mut quirks = Quirks {
             symlink_order: LinkOrder::TargetFirst,
             symlink_order_confirmed: false,
@@ -423,6 +427,7 @@ impl SftpLink {
                 max_read: DRAFT_IO_SIZE,
                 max_write: DRAFT_IO_SIZE,
                 min_rtt: None,
+                send_window,
                 quirks,
                 notes: Vec::new(),
             }),
@@ -1205,6 +1210,11 @@ impl SftpChannel {
     /// The shortest round trip seen so far (None before the first call).
     pub fn min_rtt(&self) -> Option<std::time::Duration> {
         self.link.learned().min_rtt
+    }
+
+    /// The server's window for this channel (0: not given).
+    pub fn send_window(&self) -> u32 {
+        self.link.learned().send_window
     }
 
     /// Bytes a pipeline should keep in flight: the link's bandwidth-delay
