@@ -1411,13 +1411,16 @@ fn in_flight_budget(
     // Before the first measurement: what the link would need at ~700 MB/s.
     const ASSUMED: f64 = 700e6;
     let rtt = min_rtt.map_or(0.0, |d| d.as_secs_f64());
-    let bdp = match rate {
-        Some(r) => GAIN * r * rtt,
-        None => FLOOR as f64 + ASSUMED * rtt,
-    };
+    let share = share.max(1);
     let floor = (pipelines.saturating_sub(1) * PER_PIPELINE + FLOOR).min(FLOOR_SHARED);
-    let whole = floor.max(bdp as usize);
-    (whole.min(MAX_SHARED) / share.max(1)).clamp(FLOOR, MAX)
+    let budget = match rate {
+        // The rate is this link's own, already its part of a split file's:
+        // the share only bounds memory.
+        Some(r) => floor.max((GAIN * r * rtt) as usize).min(MAX_SHARED / share),
+        // The whole file's guess, split between its connections.
+        None => (FLOOR + (ASSUMED * rtt) as usize).min(MAX_SHARED) / share,
+    };
+    budget.clamp(FLOOR, MAX)
 }
 
 #[cfg(test)]
@@ -1493,14 +1496,18 @@ mod tests {
         assert_eq!(in_flight_budget(loopback, Some(1e9), 1, 2), 3 * MIB);
         assert_eq!(in_flight_budget(loopback, Some(1e9), 1, 8), 4 * MIB);
         assert_eq!(in_flight_budget(Some(ms(20)), Some(300e6), 1, 8), wan);
-        // Four connections splitting a file hold one budget between them,
-        // never less than the floor each.
-        assert_eq!(b(Some(ms(20)), Some(300e6), 4), 3_000_000.max(2 * MIB));
-        assert_eq!(b(Some(ms(60)), Some(300e6), 4), 9_000_000);
+        // Four connections splitting a file: before a measurement they
+        // share the guess, never less than the floor each...
+        assert_eq!(b(Some(ms(20)), None, 4), (2 * MIB + 14_000_000) / 4);
+        assert_eq!(b(Some(ms(5)), None, 4), 2 * MIB);
+        // ...then each follows its own rate (already a part of the file's).
+        assert_eq!(b(Some(ms(60)), Some(50e6), 4), 6_000_000);
         assert_eq!(b(Some(ms(20)), Some(300e6), 0), wan);
         // However long the link, the connections of one file hold at most
         // 48 MiB together.
         assert_eq!(b(Some(ms(100)), Some(1e9), 4), 12 * MIB);
+        assert_eq!(b(Some(ms(100)), None, 4), 12 * MIB);
+        assert_eq!(b(Some(ms(100)), Some(1e9), 16), 3 * MIB);
     }
 
     #[test]
