@@ -14,7 +14,7 @@ const LINE_CHUNK = 64 * 1024;
 // Closes files the program dropped without close(), through their
 // connection's queue (closing flushes buffered writes over the network).
 const files = new FinalizationRegistry(({ channel, handle }) => {
-  channel.run(fns.psftp_file_close, [handle]).catch(() => {});
+  channel.runFile(fns.psftp_file_close, [handle]).catch(() => {});
 });
 
 class SftpFile {
@@ -33,7 +33,7 @@ class SftpFile {
 
   #run(name, ...rest) {
     const argv = [this.#handle, ...rest];
-    return this.#closed ? this.#channel.runDead(fns[name], argv) : this.#channel.run(fns[name], argv);
+    return this.#closed ? this.#channel.runDead(fns[name], argv) : this.#channel.runFile(fns[name], argv);
   }
 
   /** Up to `size` bytes; fewer only at the end of the file (empty there). Without `size`, the rest of the file. */

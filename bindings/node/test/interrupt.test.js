@@ -1,8 +1,9 @@
 'use strict';
 // Aborting calls on a stalled link: a relay between psftp and the sshd
 // stops forwarding, so no callback comes and the call waits on the network.
-// The AbortSignal then interrupts the connection (psftp_interrupt): the
-// call rejects with the signal's reason and the connection is unusable.
+// The call's cancel token cannot end a call reading a stalled link, so
+// the AbortSignal then interrupts the connection (psftp_interrupt): the
+// call rejects with an AbortError and the connection is unusable.
 
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
@@ -30,7 +31,7 @@ function filesUnder(dir) {
   return fs.readdirSync(dir, { recursive: true }).filter((f) => fs.statSync(path.join(dir, f)).isFile());
 }
 
-test('an aborted get on a stalled link is interrupted: it rejects with the reason, the connection is unusable', async (t) => {
+test('an aborted get on a stalled link is interrupted: it rejects with an AbortError, the connection is unusable', async (t) => {
   const { relay, sftp } = await relayed(t);
   const rdir = remoteScratch(t, 'stall');
   putRemoteFile(path.join(rdir, 'big'), pattern(32 * MiB, 1));
@@ -49,7 +50,7 @@ test('an aborted get on a stalled link is interrupted: it rejects with the reaso
       }
     },
   });
-  await assert.rejects(get, (e) => e === reason);
+  await assert.rejects(get, (e) => e.name === 'AbortError' && e.code === 'ABORT_ERR' && e.cause === reason);
   assert.equal(sftp.interrupted, true, 'the stop through the callback could not end it: interrupted');
   assert.equal(fs.readFileSync(local, 'utf8'), 'the old content', 'the destination keeps its old content');
   assert.deepEqual(fs.readdirSync(ldir), ['big'], 'no partial download left');
@@ -82,7 +83,7 @@ test('an aborted getR with parallel connections on a stalled link interrupts eve
       if (still === 3) controller.abort();
     },
   });
-  await assert.rejects(getR, (e) => e === controller.signal.reason && e.name === 'AbortError');
+  await assert.rejects(getR, (e) => e.cause === controller.signal.reason && e.name === 'AbortError');
   assert.equal(relay.accepted, 3, 'the operation had its two extra connections');
   assert.equal(sftp.interrupted, true);
   assert.ok(filesUnder(ldir).every((f) => !f.includes('.psftp.part')), 'no partial downloads');
