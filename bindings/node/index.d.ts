@@ -507,7 +507,12 @@ export declare class SftpFile {
   createWriteStream(options?: StreamOptions): Writable;
 }
 
-/** pysftp Connection. Calls on one connection run one after another, in order. */
+/**
+ * pysftp Connection. Its calls run at the same time on the one connection (a stat
+ * does not wait behind a get); chdir, cwd, cdPush, cdPop, setTimeout, downloadDir,
+ * withSftpClient and close wait for the calls made before them, and the calls made
+ * after them wait for them. Each call takes an AbortSignal ({@link AbortOptions}).
+ */
 export declare class Connection {
   private constructor();
 

@@ -360,7 +360,7 @@ class Connection {
 
   // ---- connection ----
 
-  /** pysftp `close()`: after calls already queued; later calls fail with EINVAL. Closing twice is harmless. */
+  /** pysftp `close()`: after the calls made before it; later calls fail with EINVAL. Closing twice is harmless. */
   async close() {
     return this.#channel.close();
   }
