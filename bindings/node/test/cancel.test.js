@@ -216,3 +216,36 @@ test('options are checked: a signal that is not an AbortSignal, an unknown optio
   await sftp.walktree(rdir, null, null, null, { recurse: false });
   await sftp.walktree(rdir, null, null, null, false);
 });
+
+test("the ssh2-sftp-client class takes a signal in fastGet and fastPut (psftp's addition)", async (t) => {
+  const Client = require('../ssh2-sftp-client');
+  const { server } = require('./helpers');
+  const client = new Client();
+  await client.connect({ host: server.host, port: server.port, username: server.user, password: server.password, cnopts: { knownHosts: server.knownHosts } });
+  t.after(() => client.end());
+  const rdir = remoteScratch(t, 'client-abort');
+  const data = pattern(64 * MiB, 6);
+  putRemoteFile(path.join(rdir, 'big'), data);
+  putRemoteFile(path.join(rdir, 'dest'), 'the old content');
+  const ldir = localScratch(t, 'client-abort');
+  fs.writeFileSync(path.join(ldir, 'up'), data);
+  for (const [name, run] of [
+    ['fastGet', (o) => client.fastGet(path.join(rdir, 'big'), path.join(ldir, 'big'), o)],
+    ['fastPut', (o) => client.fastPut(path.join(ldir, 'up'), path.join(rdir, 'dest'), o)],
+  ]) {
+    const controller = new AbortController();
+    let abortedAt = -1;
+    const step = (done, _chunk, total) => {
+      if (abortedAt < 0 && done > 0 && done < total) {
+        abortedAt = done;
+        controller.abort();
+      }
+    };
+    await assert.rejects(run({ step, signal: controller.signal }), isAbortOf(controller.signal), name);
+    assert.ok(abortedAt > 0, `${name} was aborted mid-transfer`);
+  }
+  assert.deepEqual(ls(ldir), ['up'], 'no local part file');
+  assert.equal(fs.readFileSync(path.join(rdir, 'dest'), 'utf8'), 'the old content');
+  assert.deepEqual(ls(rdir), ['big', 'dest'], 'no remote part file');
+  assert.equal((await client.stat(path.join(rdir, 'big'))).size, data.length, 'the connection goes on');
+});
