@@ -49,10 +49,14 @@ PY_CLIENTS = ["psftp-py", "paramiko", "asyncssh"]
 # Peers tuned as power users tune them (issue 20; settings in
 # bench/README.md, "The clients"): rclone, lftp, a Go pkg/sftp client.
 PEERS = ["rclone", "lftp", "gosftp"]
-ALL_CLIENTS = CLIENTS + PEERS + PY_CLIENTS
+# psftp forced to the draft's 32 KiB requests (psftp_cnopts_set_max_request_size):
+# the `servers` workload's baseline for servers that announce no limits.
+PSFTP_32K = "psftp-32k"
+ALL_CLIENTS = CLIENTS + PEERS + PY_CLIENTS + [PSFTP_32K]
 LABEL = {"psftp": "psftp", "openssh": "OpenSSH sftp", "pysftp": "pysftp",
          "psftp-py": "psftp (Python)", "paramiko": "paramiko", "asyncssh": "asyncssh",
-         "rclone": "rclone", "lftp": "lftp", "gosftp": "Go pkg/sftp"}
+         "rclone": "rclone", "lftp": "lftp", "gosftp": "Go pkg/sftp",
+         PSFTP_32K: "psftp, 32 KiB requests"}
 # The best settings found for each peer on this machine (bench/README.md
 # says how they were chosen).
 RCLONE_STREAMS = 4        # --multi-thread-streams (downloads of one file)
@@ -302,13 +306,14 @@ class Bench:
         port, kh = self.endpoint(via_relay)
         if client in PEERS:
             return self.peer_cmd(client, op, argv, cipher, port, kh, server)
-        if client == "psftp":
+        if client in ("psftp", PSFTP_32K):
             if server:
                 port, kh = server["port"], server["known_hosts"]
+            cap = ["--max-request", "32768"] if client == PSFTP_32K else []
             return [PSFTP_BENCH, op, *argv, "--port", str(port),
                     "--user", server["user"] if server else self.user,
                     "--key", server["key"] if server else self.key,
-                    "--known-hosts", kh, "--cipher", cipher]
+                    "--known-hosts", kh, "--cipher", cipher, *cap]
         if client == "pysftp":
             return [VENV_PY, PYSFTP_BENCH, op, *argv, "--port", str(port), "--user", self.user,
                     "--key", self.key, "--known-hosts", self.known_hosts_bare,
@@ -725,7 +730,7 @@ class Bench:
             for op in ("get", "put"):
                 case = {"workload": "servers", "server": srv["name"],
                         "server_version": srv["version"], "op": op, "cipher": GCM, "rtt_ms": 0,
-                        "bytes": n, "clients": ["psftp", "openssh"],
+                        "bytes": n, "clients": ["psftp", PSFTP_32K, "openssh"],
                         "title": f"{op} {human_bytes(n)}, {srv['version']}, {SHORT[GCM]}, loopback",
                         "note": "servers: the test matrix's (tests/servers/matrix.sh); "
                                 "pysftp is not run there (it loads only RSA keys from a path)"}
@@ -844,6 +849,26 @@ def table(cases):
                      f"{fmt_ratio(ratio(c, 'pysftp'))} | "
                      f"{'-' if rss is None else f'{rss / 1024:.1f} MiB'} |")
     return "\n".join(lines)
+
+
+def servers_table(cases):
+    """The servers workload: psftp with the request size it picks for each
+    server against psftp forced to 32 KiB requests, and OpenSSH's sftp."""
+    cols = ["psftp", PSFTP_32K, "openssh"]
+    lines = ["| workload | " + " | ".join(LABEL[c] for c in cols)
+             + " | psftp / 32 KiB requests | psftp / OpenSSH sftp |",
+             "|---|" + "---|" * (len(cols) + 2)]
+    for c in cases:
+        if c["workload"] != "servers":
+            continue
+        lines.append(f"| {c['title']} | " + " | ".join(cell(c, x) for x in cols)
+                     + f" | {fmt_ratio(ratio(c, PSFTP_32K))} | {fmt_ratio(ratio(c, 'openssh'))} |")
+    return "\n".join(lines)
+
+
+# Issue 20: against the servers without limits@openssh.com that take larger
+# requests, psftp's own request size must beat 32 KiB requests by 2x.
+LARGE_REQUEST_SERVERS = ("pkgsftp-server", "pkgsftp-request", "proftpd")
 
 
 def best_peer(case):
@@ -1000,6 +1025,11 @@ def targets_20(cases):
             out.append({"target": ">= 5x OpenSSH at 100 ms", "case": c["title"],
                         "versus": "openssh", "need": 5.0, "ratio": r,
                         "result": verdict(None if r is None else r >= 5.0)})
+        if w == "servers" and c["server"] in LARGE_REQUEST_SERVERS:
+            r = ratio(c, PSFTP_32K)
+            out.append({"target": ">= 2x psftp with 32 KiB requests", "case": c["title"],
+                        "versus": PSFTP_32K, "need": 2.0, "ratio": r,
+                        "result": verdict(None if r is None else r >= 2.0)})
         if w == "big" and c["cipher"] == GCM:
             v = cpu_per_gib(c, "psftp")
             if v is not None:
@@ -1038,7 +1068,8 @@ def svg_chart(cases, meta, path):
     fastest client of its own row, labelled with the absolute value."""
     colors = {"psftp": "#1f77b4", "openssh": "#7f7f7f", "pysftp": "#ff7f0e",
               "rclone": "#9467bd", "lftp": "#8c564b", "gosftp": "#bcbd22",
-              "psftp-py": "#17becf", "paramiko": "#d62728", "asyncssh": "#2ca02c"}
+              "psftp-py": "#17becf", "paramiko": "#d62728", "asyncssh": "#2ca02c",
+              PSFTP_32K: "#aec7e8"}
     bar_h, gap, label_w, bar_w, right = 14, 14, 330, 330, 200
     rows = [c for c in cases if c.get("median_seconds")]
     height = 86 + 16 + sum(len(c["clients"]) * bar_h + gap + 16 for c in rows) + 30
@@ -1173,6 +1204,7 @@ def report(result, out_dir, echo=False):
     tbl = table(cases)
     ptbl = py_table(cases)
     peer_tbl, cpu_tbl, scale_tbl = peers_table(cases), cpu_table(cases), scaling_table(cases)
+    srv_tbl = servers_table(cases)
     ttbl = QUICK_NOTE if quick else targets_table(ts)
     opl = [f"- {c['title']}: operation alone (connect excluded) psftp "
            f"{c['median_op_seconds']['psftp']:.3f} s, pysftp {c['median_op_seconds']['pysftp']:.3f} s, "
@@ -1188,6 +1220,9 @@ def report(result, out_dir, echo=False):
         log(peer_tbl + "\n")
         log("Client CPU (user + system) per GiB:")
         log(cpu_tbl + "\n")
+        if any(c["workload"] == "servers" for c in cases):
+            log("Other servers, psftp's request size vs 32 KiB requests:")
+            log(srv_tbl + "\n")
         if any(c["workload"].startswith("trees") for c in cases):
             log("Trees, time per 1,000 files by size:")
             log(scale_tbl + "\n")
@@ -1212,6 +1247,7 @@ def report(result, out_dir, echo=False):
                 "Versions: " + ", ".join(f"{k} {val}" for k, val in v.items()) +
                 f"\n\n{tbl}\n\n### Tuned peers\n\n{peer_tbl}\n\n"
                 f"### Client CPU (user + system) per GiB\n\n{cpu_tbl}\n\n"
+                f"### Other servers: psftp's request size vs 32 KiB requests\n\n{srv_tbl}\n\n"
                 f"### Trees: time per 1,000 files by size\n\n{scale_tbl}\n\n"
                 f"### Python level\n\n{ptbl}\n\n{ttbl}\n")
         if relay_test:

@@ -32,8 +32,7 @@ MIB = 1 << 20
 
 
 def run(b, argv, via_relay, lib=None, timeout=1800):
-    port = b.relay_port if via_relay else b.port
-    kh = b.known_hosts_relay if via_relay else b.known_hosts
+    port, kh = b.endpoint(b.rtt_ms if via_relay else 0)
     env = dict(os.environ)
     if lib:
         env["LD_LIBRARY_PATH"] = lib
@@ -53,9 +52,13 @@ def main():
     ap.add_argument("--baseline-lib", default="",
                     help="directory of a libpsftp.so from before, run side by side")
     ap.add_argument("--out", default="")
+    ap.add_argument("--big-bytes", type=int, default=0,
+                    help="size of the busy get (default bench.py's: 1 GiB, quick 32 MiB)")
     args = ap.parse_args()
     bargs = argparse.Namespace(quick=args.quick, reps=args.reps, slow_reps=0,
-                               rtt_ms=args.rtt_ms, out="", only="", parallelism=4)
+                               rtt_ms=args.rtt_ms, out="", only="", parallelism=4,
+                               big_bytes=args.big_bytes, tree_sizes="", ciphers="gcm",
+                               no_python=True)
     b = B.Bench(bargs)
     reps = args.reps or (1 if args.quick else 3)
     libs = [("now", None)]
@@ -82,7 +85,7 @@ def main():
         shutil.copyfile(os.path.join(mix_l, "src"), os.path.join(mix_r, "src"))
         os.chown(os.path.join(mix_r, "src"), b.uid, b.gid)
         dl = os.path.join(b.work, "dl", "big.bin")
-        b.start_relay()
+        b.start_relay(args.rtt_ms)
         for rep in range(reps):
             for via_relay in (False, True):
                 for name, lib in libs:

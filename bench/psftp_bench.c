@@ -12,7 +12,7 @@
  *       version              psftp_version()
  *
  *   options: --host H --port P --user U --key FILE --known-hosts FILE
- *            --cipher NAME --parallelism N
+ *            --cipher NAME --parallelism N --max-request BYTES (0: the server's)
  *
  * Prints one JSON object on stdout:
  *   seconds       the session: connect + authenticate + operation + close
@@ -35,6 +35,7 @@
 static const char *host = "127.0.0.1", *user = NULL, *key = NULL, *known_hosts = NULL,
                   *cipher = NULL;
 static int port = 22, parallelism = 0; /* 0: the library's default */
+static unsigned max_request = 0;      /* 0: what the server accepts */
 
 static double now(void) {
     struct timespec ts;
@@ -122,7 +123,7 @@ static void check_failures(const char *what, int rc, psftp_failure_list *failure
 static void usage(void) {
     fprintf(stderr, "usage: psftp_bench connect N | get R L | put L R | get_r R L | put_r L R | "
                     "walktree R  [--host H] --port P --user U --key K --known-hosts F "
-                    "[--cipher C] [--parallelism N]\n");
+                    "[--cipher C] [--parallelism N] [--max-request BYTES]\n");
     exit(2);
 }
 
@@ -149,6 +150,8 @@ int main(int argc, char **argv) {
                 cipher = v;
             else if (!strcmp(a, "--parallelism"))
                 parallelism = atoi(v);
+            else if (!strcmp(a, "--max-request"))
+                max_request = (unsigned)strtoul(v, NULL, 10);
             else
                 usage();
         } else if (npos < 3) {
@@ -171,6 +174,8 @@ int main(int argc, char **argv) {
         die("psftp_cnopts_new", rc);
     if (cipher && (rc = psftp_cnopts_set_ciphers(opts, cipher)) != PSFTP_OK)
         die("psftp_cnopts_set_ciphers", rc);
+    if (max_request && (rc = psftp_cnopts_set_max_request_size(opts, max_request)) != PSFTP_OK)
+        die("psftp_cnopts_set_max_request_size", rc);
 
     if (!strcmp(op, "connect")) {
         int n = atoi(pos[1]);

@@ -332,6 +332,17 @@
 #define PSFTP_ATTR_ACMODTIME 8
 
 /**
+ * Upper bound on one read or write request. OpenSSH's sftp-server accepts
+ * 256 KiB messages and announces 255 KiB of data.
+ */
+#define MAX_IO_SIZE (255 * 1024)
+
+/**
+ * The smallest cap a caller may put on requests (CnOpts::max_request_size).
+ */
+#define MIN_IO_CAP 1024
+
+/**
  * A cancel token: psftp_cancel_token_cancel() from any thread stops the
  * calls made through the connection handles that psftp_conn_with_cancel()
  * tied to it. Create with psftp_cancel_token_new(), release with
@@ -940,6 +951,16 @@ int psftp_cnopts_set_connect_timeout(struct psftp_cnopts *opts, double seconds_)
  * PSFTP_E_TIMEOUT and the connection is unusable afterwards.
  */
 int psftp_cnopts_set_timeout(struct psftp_cnopts *opts, double seconds_);
+
+/**
+ * The largest READ or WRITE request psftp sends, in bytes: 0 (default)
+ * sends what the server accepts (limits@openssh.com, else what its
+ * implementation is known to take, else the draft's 32 KiB); 32768 asks
+ * what a client that knows only the draft asks, for a server that
+ * misbehaves with larger requests. Between 1024 and 261120 (psftp's
+ * largest request); a server's own smaller limit still wins.
+ */
+int psftp_cnopts_set_max_request_size(struct psftp_cnopts *opts, uint32_t bytes);
 
 /**
  * The stall timeout: a call whose bytes stop moving for this many seconds
@@ -2230,8 +2251,10 @@ int psftp_putfo(struct psftp_conn *conn,
  * How many connections work at once (1 to 64, default 4): for tree
  * operations, for put of a file of 64 MiB or more when the link's round
  * trip is 5 ms or more (one connection moves at most the server's window
- * per round trip), and for get of such a file from 30 ms (a download's
- * window is psftp's own; on a faster link one connection is fastest). The extra
+ * per round trip; unless this is set, put picks the number from the
+ * round trip and that window, up to 16), and for get of such a file from
+ * 30 ms (a download's window is psftp's own; on a faster link one
+ * connection is fastest). The extra
  * connections use the same host, credentials and options, and trust only
  * the host key this connection verified. Set 1 to never open extra
  * connections.

@@ -353,13 +353,73 @@ fn request_sizes_follow_what_the_server_accepts_and_are_logged() {
     );
 }
 
+#[test]
+fn max_request_size_caps_every_read_and_write_request() {
+    const CAP: u64 = 32 * 1024;
+    let ldir = local_scratch("cap");
+    let log = ldir.join("psftp.log");
+    let conn = connect_hostile_tuned("test", Some(&log), |o| {
+        check(psftp_cnopts_set_max_request_size(o.0, CAP as u32)).unwrap();
+    });
+    // paramiko's server takes 255 KiB (see the test above): the cap wins.
+    let name = format!("cap-{}", std::process::id());
+    get(&conn, &format!("/reads/{name}"), &ldir.join("r")).unwrap();
+    let asked = read_log(&conn, &name);
+    assert!(asked.len() >= 10, "{asked:?}");
+    assert!(asked.iter().all(|&(_, n)| n <= CAP), "{asked:?}");
+    // Reads through a file object too.
+    let f = open_file(&conn, &format!("/reads/{name}-file"));
+    assert_eq!(read_all(f, 200_000).len(), 300_000);
+    check(psftp_file_close(f)).unwrap();
+    let asked = read_log(&conn, &format!("{name}-file"));
+    assert!(asked.iter().all(|&(_, n)| n <= CAP), "{asked:?}");
+    // Writes: a 1 MB put arrives in requests of at most 32 KiB, byte-exact.
+    let (wdir, wdisk) = hostile_dir("cap");
+    std::fs::write(ldir.join("up"), pattern(1_000_000, 5)).unwrap();
+    put(&conn, &ldir.join("up"), &format!("{wdir}/up")).unwrap();
+    assert!(std::fs::read(wdisk.join("up")).unwrap() == pattern(1_000_000, 5));
+    let written = write_log(&conn, wdir.trim_start_matches("/w/"));
+    assert_eq!(written.iter().map(|&(_, n)| n).sum::<u64>(), 1_000_000);
+    assert!(written.iter().all(|&(_, n)| n <= CAP), "{written:?}");
+    drop(conn);
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        text.contains("up to 32768 bytes read, 32768 bytes written: max_request_size 32768"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_max_request_size_out_of_range_is_refused_naming_the_parameter() {
+    let opts = Opts::new(None);
+    for bad in [1, 1023, 261_121, u32::MAX] {
+        let e = check(psftp_cnopts_set_max_request_size(opts.0, bad)).unwrap_err();
+        assert_eq!(e.code, PSFTP_E_INVALID_ARG);
+        assert!(e.msg.contains("max_request_size"), "{}", e.msg);
+        assert!(e.msg.contains(&bad.to_string()), "{}", e.msg);
+    }
+    for good in [0, 1024, 32_768, 261_120] {
+        check(psftp_cnopts_set_max_request_size(opts.0, good)).unwrap();
+    }
+}
+
 /// The READ requests the hostile server saw for /reads/NAME.
 fn read_log(conn: &Conn, name: &str) -> Vec<(u64, u64)> {
+    request_log(conn, &format!("/_reads/{name}"))
+}
+
+/// The WRITE requests the hostile server saw to files under /w/DIR.
+fn write_log(conn: &Conn, dir: &str) -> Vec<(u64, u64)> {
+    request_log(conn, &format!("/_writes/{dir}"))
+}
+
+/// "offset length" lines of one of the hostile server's request logs.
+fn request_log(conn: &Conn, log: &str) -> Vec<(u64, u64)> {
     let mut sink = Vec::<u8>::new();
     let rc = unsafe {
         psftp_getfo(
             conn.0,
-            c(&format!("/_reads/{name}")).as_ptr(),
+            c(log).as_ptr(),
             Some(collect),
             None,
             &mut sink as *mut Vec<u8> as *mut c_void,

@@ -222,6 +222,47 @@ fn a_large_put_over_a_slow_link_uses_several_connections() {
 }
 
 #[test]
+fn a_put_picks_its_connections_from_the_round_trip_and_the_servers_window() {
+    // Without a chosen parallelism, OpenSSH's 2 MiB window over 40 ms
+    // needs 14 connections (700 MB/s x 40 ms / 2 MiB): five chunks take
+    // five, where the default of 4 would leave one waiting.
+    let relay = slow_link();
+    let rdir = remote_scratch("split-auto");
+    let ldir = local_scratch("split-auto");
+    let data = pattern(4 * 32 * MIB + 1, 11);
+    std::fs::write(ldir.join("big"), &data).unwrap();
+    let conn = via(&relay);
+    let mut w = Watch::new();
+    let mut o = std::ptr::null_mut();
+    check(unsafe { psftp_transfer_opts_new(&mut o) }).unwrap();
+    let o = XOpts(o);
+    put_watched(&conn, &ldir.join("big"), &rdir.join("big"), &mut w, &o).unwrap();
+    assert!(
+        std::fs::read(rdir.join("big")).unwrap() == data,
+        "contents differ"
+    );
+    assert_eq!(relay.connections(), 5, "five chunks, five connections");
+    w.assert_complete(data.len() as u64);
+    // A number the caller chose is kept.
+    let relay = slow_link();
+    let conn = via(&relay);
+    let mut w = Watch::new();
+    put_watched(
+        &conn,
+        &ldir.join("big"),
+        &rdir.join("big"),
+        &mut w,
+        &XOpts::parallel(4),
+    )
+    .unwrap();
+    assert!(
+        std::fs::read(rdir.join("big")).unwrap() == data,
+        "contents differ"
+    );
+    assert_eq!(relay.connections(), 4, "as chosen");
+}
+
+#[test]
 fn cancelling_a_split_transfer_keeps_the_old_files_and_no_part_files() {
     let relay = slow_link();
     let rdir = remote_scratch("split-cancel");

@@ -66,6 +66,9 @@
 #include <type_traits>
 #include <utility>
 #include <vector>
+#if __cplusplus >= 202002L && __has_include(<stop_token>)
+#include <stop_token>
+#endif
 
 namespace psftp {
 
@@ -1173,6 +1176,19 @@ struct TreePutOptions {
     const TransferOpts* transfer = nullptr;
 };
 
+/// walktree() and local_walktree(): the callbacks by name (an empty one is
+/// skipped) and whether to descend.
+struct WalkOptions {
+    /// Each regular file.
+    WalkFn file{};
+    /// Each directory; Walk::Skip does not descend into it.
+    WalkFn dir{};
+    /// Each entry that is neither (links, devices, ...).
+    WalkFn unknown{};
+    /// false: only the entries of the top directory.
+    bool recurse = true;
+};
+
 // ------------------------------------------------------------------ files
 
 /// An open remote file (pysftp open()). Binary. Closed when destroyed;
@@ -1464,9 +1480,77 @@ struct ConnectArgs {
     KbdIntFn keyboard_interactive{};
 };
 
-/// pysftp Connection. Thread-safe (the C library serializes calls).
-/// Closed when destroyed; a closed or moved-from Connection throws
-/// InvalidArgument.
+// ------------------------------------------------------- cancelling calls
+
+namespace detail {
+/// A std::stop_callback on `stop` that cancels `token`, kept alive by the
+/// returned pointer. Defined where <stop_token> exists (C++20).
+template <class StopToken>
+std::shared_ptr<void> cancel_on_stop(StopToken stop, psftp_cancel_token* token);
+#ifdef __cpp_lib_jthread
+template <class StopToken>
+std::shared_ptr<void> cancel_on_stop(StopToken stop, psftp_cancel_token* token) {
+    auto cancel = [token]() noexcept { static_cast<void>(psftp_cancel_token_cancel(token)); };
+    return std::make_shared<std::stop_callback<decltype(cancel)>>(std::move(stop), cancel);
+}
+#endif
+} // namespace detail
+
+/// Stops the calls of the Connections that Connection::with_cancel() tied
+/// to it, from any thread, and nothing else: a cancelled call throws
+/// psftp::Cancelled (code() == std::errc::operation_canceled), having
+/// abandoned its outstanding requests, closed its remote handles and left
+/// no part file (a destination keeps its old content); the connection and
+/// the other calls on it go on. Later calls through the tied Connections
+/// throw Cancelled too, until reset(). A call reading a frozen link only
+/// sees the token when something arrives: Connection::interrupt() is for
+/// that (it ends every call of the connection).
+///
+/// Movable, not copyable; freed when destroyed (the Connections tied to it
+/// keep working: they hold their own reference). With C++20, a token made
+/// from a std::stop_token is cancelled when a stop is requested, so a
+/// std::jthread's request_stop() cancels the calls of that thread.
+class CancelToken {
+public:
+    CancelToken() { handle_.reset(detail::out<psftp_cancel_token*>(psftp_cancel_token_new)); }
+    /// C++20: cancelled when `stop` (a std::stop_token) gets a stop request,
+    /// at once if it has one. (A template, so that the class is the same in
+    /// C++17 and C++20 translation units of one program.)
+    template <class StopToken,
+              class = decltype(std::declval<const StopToken&>().stop_requested())>
+    explicit CancelToken(StopToken stop) : CancelToken() {
+        on_stop_ = detail::cancel_on_stop(std::move(stop), handle());
+    }
+    CancelToken(CancelToken&&) noexcept = default;
+    CancelToken& operator=(CancelToken&& other) noexcept {
+        on_stop_.reset(); // no longer cancels the token about to be freed
+        on_stop_ = std::move(other.on_stop_);
+        handle_ = std::move(other.handle_);
+        return *this;
+    }
+    CancelToken(const CancelToken&) = delete;
+    CancelToken& operator=(const CancelToken&) = delete;
+    ~CancelToken() = default; // on_stop_ goes before the token it cancels
+
+    /// Cancels the calls tied to this token; thread-safe, never blocks.
+    void cancel() { check(psftp_cancel_token_cancel(handle())); }
+    /// Makes the token usable again (not cancelled).
+    void reset() { check(psftp_cancel_token_reset(handle())); }
+    bool is_cancelled() const {
+        return detail::out<bool>(
+            [&](bool* o) { return psftp_cancel_token_is_cancelled(handle(), o); });
+    }
+    psftp_cancel_token* handle() const noexcept { return handle_.get(); }
+
+private:
+    detail::Handle<psftp_cancel_token, psftp_cancel_token_free> handle_;
+    /// The std::stop_callback of a token made from a std::stop_token.
+    std::shared_ptr<void> on_stop_;
+};
+
+/// pysftp Connection. Thread-safe: calls from several threads run at the
+/// same time on the one connection (docs/concurrency.md). Closed when
+/// destroyed; a closed or moved-from Connection throws InvalidArgument.
 class Connection {
 public:
     /// Connects; an exception from the CnOpts host-key callback (the key
@@ -1514,6 +1598,22 @@ public:
     }
     void close() noexcept { handle_.reset(); }
     psftp_conn* handle() const noexcept { return handle_.get(); }
+
+    /// This connection, with every call `token` can cancel: a Connection
+    /// with all the same methods, sharing the session, the working
+    /// directory and the log with this one (psftp_conn_with_cancel). It is
+    /// cheap (no network): make one per thread or per call. Closing or
+    /// destroying it leaves the connection open; once the connection is
+    /// closed, its calls throw ConnectionLost.
+    ///
+    ///   psftp::CancelToken token;
+    ///   std::thread worker([&] { sftp.with_cancel(token).get("big.iso", "big.iso"); });
+    ///   token.cancel(); // from any thread: the get throws psftp::Cancelled
+    [[nodiscard]] Connection with_cancel(const CancelToken& token) const {
+        return Connection(detail::out<psftp_conn*>([&](psftp_conn** o) {
+            return psftp_conn_with_cancel(handle(), token.handle(), o);
+        }));
+    }
 
     /// Aborts whatever this connection is doing, from any thread: a call
     /// running on another thread (a transfer, a tree operation with all its
@@ -1563,6 +1663,27 @@ public:
     Attrs put(const std::filesystem::path& localpath,
               const std::optional<std::string>& remotepath, const Progress& callback) {
         return put(localpath, remotepath, PutOptions{callback, true, false, nullptr});
+    }
+    /// get() and put() that report a psftp failure in `ec` (cleared on
+    /// success) instead of throwing, as std::filesystem's overloads do; put
+    /// then returns empty Attrs. An exception a progress callback throws
+    /// still comes out.
+    void get(const std::string& remotepath, const std::optional<std::filesystem::path>& localpath,
+             std::error_code& ec) {
+        get(remotepath, localpath, GetOptions{}, ec);
+    }
+    void get(const std::string& remotepath, const std::optional<std::filesystem::path>& localpath,
+             const GetOptions& options, std::error_code& ec) {
+        detail::into_error_code(ec, [&] { get(remotepath, localpath, options); });
+    }
+    Attrs put(const std::filesystem::path& localpath,
+              const std::optional<std::string>& remotepath, std::error_code& ec) {
+        return put(localpath, remotepath, PutOptions{}, ec);
+    }
+    Attrs put(const std::filesystem::path& localpath,
+              const std::optional<std::string>& remotepath, const PutOptions& options,
+              std::error_code& ec) {
+        return detail::into_error_code(ec, [&] { return put(localpath, remotepath, options); });
     }
     /// pysftp getfo(): stream a remote file to `write`; returns the bytes.
     std::uint64_t getfo(const std::string& remotepath, const WriteFn& write,
@@ -1897,6 +2018,11 @@ public:
             return psftp_walktree(handle(), root, f, d, u, recurse, ud);
         });
     }
+    /// walktree() with named options:
+    /// `sftp.walktree(path, {.file = on_file, .recurse = false})` in C++20.
+    void walktree(const std::string& remotepath, const WalkOptions& options) {
+        walktree(remotepath, options.file, options.dir, options.unknown, options.recurse);
+    }
 
     // The session.
 
@@ -1964,6 +2090,9 @@ public:
     int last_retries() const noexcept { return psftp_conn_last_retries(handle()); }
 
 private:
+    /// A handle from psftp_conn_with_cancel (with_cancel()).
+    explicit Connection(psftp_conn* view) { handle_.reset(view); }
+
     using PathFn = int (*)(psftp_conn*, const char*);
     using PairFn = int (*)(psftp_conn*, const char*, const char*);
     using AttrsFn = int (*)(psftp_conn*, const char*, psftp_attrs*);
@@ -2139,6 +2268,10 @@ inline void local_walktree(const std::filesystem::path& localpath, const WalkFn&
     detail::walk(fcallback, dcallback, ucallback, [&](auto f, auto d, auto u, void* ud) {
         return psftp_local_walktree(root, f, d, u, recurse, ud);
     });
+}
+/// local_walktree() with named options (see WalkOptions).
+inline void local_walktree(const std::filesystem::path& localpath, const WalkOptions& options) {
+    local_walktree(localpath, options.file, options.dir, options.unknown, options.recurse);
 }
 
 inline CdGuard local_cd(const std::optional<std::filesystem::path>& localpath) {

@@ -287,14 +287,31 @@ export interface TransferOptions {
 }
 
 /**
- * Cancels a long call. Aborted before the call starts, it rejects at once and
- * nothing happens; aborted while it runs, the call is stopped through its
- * callbacks (the connection stays usable), or, if it has not ended within 1 s
- * (a stalled link), by interrupting the connection (`interrupted` becomes
- * true: close it). Either way the Promise rejects with `signal.reason`.
+ * Cancels one call: every method that does I/O takes it (the last argument,
+ * or in the options it already has). Aborted before the call starts, it
+ * rejects at once and nothing happens. Aborted while it runs, the call's own
+ * cancel token stops it: its outstanding requests are abandoned, its remote
+ * handles closed, no part file is left and a destination keeps its old
+ * content; the connection and the other calls go on. A call reading a stalled
+ * link sees the token only when something arrives: if it has not ended 2 s
+ * after the abort, the connection is interrupted (`interrupted` becomes true:
+ * close it). A call that did not complete rejects with an {@link AbortError}
+ * (`cause`: `signal.reason`); one that completed resolves. The listener is
+ * removed when the call ends. `AbortSignal.timeout(ms)` works.
  */
 export interface AbortOptions {
   signal?: AbortSignal;
+}
+
+/**
+ * How an aborted call rejects, as Node's own APIs do (fs, streams,
+ * timers/promises): name 'AbortError', code 'ABORT_ERR', the signal's
+ * reason as `cause`.
+ */
+export declare class AbortError extends Error {
+  constructor(message?: string, options?: { cause?: unknown });
+  readonly name: 'AbortError';
+  readonly code: 'ABORT_ERR';
 }
 
 /**
@@ -490,7 +507,12 @@ export declare class SftpFile {
   createWriteStream(options?: StreamOptions): Writable;
 }
 
-/** pysftp Connection. Calls on one connection run one after another, in order. */
+/**
+ * pysftp Connection. Its calls run at the same time on the one connection (a stat
+ * does not wait behind a get); chdir, cwd, cdPush, cdPop, setTimeout, downloadDir,
+ * withSftpClient and close wait for the calls made before them, and the calls made
+ * after them wait for them. Each call takes an AbortSignal ({@link AbortOptions}).
+ */
 export declare class Connection {
   private constructor();
 
@@ -502,86 +524,86 @@ export declare class Connection {
    * and the connection is unusable afterwards (close it). Synchronous.
    */
   interrupt(): void;
-  /** true once interrupt() ran, or an AbortSignal had to interrupt a call. */
+  /** true once interrupt() ran, or an AbortSignal had to interrupt a call reading a stalled link. */
   readonly interrupted: boolean;
   /** Retries (reconnects) of the last get, put or tree operation to finish. */
   readonly lastRetries: number;
 
-  remoteServerKey(): Promise<HostKey>;
-  remote_server_key(): Promise<HostKey>;
-  activeCiphers(): Promise<{ local: string; remote: string }>;
-  active_ciphers(): Promise<{ local: string; remote: string }>;
-  activeCompression(): Promise<{ local: string; remote: string }>;
-  active_compression(): Promise<{ local: string; remote: string }>;
-  securityOptions(): Promise<SecurityOptions>;
-  security_options(): Promise<SecurityOptions>;
-  timeout(): Promise<number>;
-  setTimeout(seconds: number): Promise<void>;
-  set_timeout(seconds: number): Promise<void>;
-  logfile(): Promise<string | null>;
+  remoteServerKey(options?: AbortOptions): Promise<HostKey>;
+  remote_server_key(options?: AbortOptions): Promise<HostKey>;
+  activeCiphers(options?: AbortOptions): Promise<{ local: string; remote: string }>;
+  active_ciphers(options?: AbortOptions): Promise<{ local: string; remote: string }>;
+  activeCompression(options?: AbortOptions): Promise<{ local: string; remote: string }>;
+  active_compression(options?: AbortOptions): Promise<{ local: string; remote: string }>;
+  securityOptions(options?: AbortOptions): Promise<SecurityOptions>;
+  security_options(options?: AbortOptions): Promise<SecurityOptions>;
+  timeout(options?: AbortOptions): Promise<number>;
+  setTimeout(seconds: number, options?: AbortOptions): Promise<void>;
+  set_timeout(seconds: number, options?: AbortOptions): Promise<void>;
+  logfile(options?: AbortOptions): Promise<string | null>;
   /** stdout's lines then stderr's, each with its newline, and the exit status. */
-  execute(command: string): Promise<{ lines: string[]; exitStatus: number }>;
+  execute(command: string, options?: AbortOptions): Promise<{ lines: string[]; exitStatus: number }>;
   /** Raw LIBSSH2_SESSION and LIBSSH2_SFTP pointers, for koffi users: use them only inside withSftpClient(). */
-  sftpClient(): Promise<{ session: bigint; sftp: bigint }>;
+  sftpClient(options?: AbortOptions): Promise<{ session: bigint; sftp: bigint }>;
   /**
    * Runs `fn` synchronously while holding the connection (keepalives paused,
    * later calls queued), for direct libssh2 calls on the pointers; resolves
    * with fn's result. fn must not use this Connection.
    */
   withSftpClient<T>(fn: (pointers: { session: bigint; sftp: bigint }) => T): Promise<T>;
-  sftp_client(): Promise<{ session: bigint; sftp: bigint }>;
-  hasExtension(name: string): Promise<boolean>;
-  has_extension(name: string): Promise<boolean>;
+  sftp_client(options?: AbortOptions): Promise<{ session: bigint; sftp: bigint }>;
+  hasExtension(name: string, options?: AbortOptions): Promise<boolean>;
+  has_extension(name: string, options?: AbortOptions): Promise<boolean>;
 
-  listdir(remotepath?: PathLike): Promise<Name[]>;
-  listdirAttr(remotepath?: PathLike): Promise<DirEntry[]>;
-  listdir_attr(remotepath?: PathLike): Promise<DirEntry[]>;
-  list(remotepath?: PathLike): Promise<DirEntry[]>;
-  stat(remotepath: PathLike): Promise<Attributes>;
-  lstat(remotepath: PathLike): Promise<Attributes>;
-  exists(remotepath: PathLike): Promise<boolean>;
-  lexists(remotepath: PathLike): Promise<boolean>;
-  isdir(remotepath: PathLike): Promise<boolean>;
-  isfile(remotepath: PathLike): Promise<boolean>;
-  chdir(remotepath?: PathLike | null): Promise<void>;
-  cwd(remotepath?: PathLike | null): Promise<void>;
+  listdir(remotepath?: PathLike, options?: AbortOptions): Promise<Name[]>;
+  listdirAttr(remotepath?: PathLike, options?: AbortOptions): Promise<DirEntry[]>;
+  listdir_attr(remotepath?: PathLike, options?: AbortOptions): Promise<DirEntry[]>;
+  list(remotepath?: PathLike, options?: AbortOptions): Promise<DirEntry[]>;
+  stat(remotepath: PathLike, options?: AbortOptions): Promise<Attributes>;
+  lstat(remotepath: PathLike, options?: AbortOptions): Promise<Attributes>;
+  exists(remotepath: PathLike, options?: AbortOptions): Promise<boolean>;
+  lexists(remotepath: PathLike, options?: AbortOptions): Promise<boolean>;
+  isdir(remotepath: PathLike, options?: AbortOptions): Promise<boolean>;
+  isfile(remotepath: PathLike, options?: AbortOptions): Promise<boolean>;
+  chdir(remotepath?: PathLike | null, options?: AbortOptions): Promise<void>;
+  cwd(remotepath?: PathLike | null, options?: AbortOptions): Promise<void>;
   /** pysftp `with sftp.cd(remotepath):` — runs body there, then returns to where it was. */
   cd<T>(remotepath: PathLike | null, body: (sftp: Connection) => T | Promise<T>): Promise<T>;
   cd<T>(body: (sftp: Connection) => T | Promise<T>): Promise<T>;
-  cdPush(remotepath?: PathLike | null): Promise<void>;
-  cd_push(remotepath?: PathLike | null): Promise<void>;
-  cdPop(): Promise<void>;
-  cd_pop(): Promise<void>;
+  cdPush(remotepath?: PathLike | null, options?: AbortOptions): Promise<void>;
+  cd_push(remotepath?: PathLike | null, options?: AbortOptions): Promise<void>;
+  cdPop(options?: AbortOptions): Promise<void>;
+  cd_pop(options?: AbortOptions): Promise<void>;
   /** null until the first chdir. */
-  getcwd(): Promise<Name | null>;
-  pwd(): Promise<Name>;
-  normalize(remotepath: PathLike): Promise<Name>;
-  readlink(remotelink: PathLike): Promise<Name>;
-  mkdir(remotepath: PathLike, mode?: Mode | boolean | { mode?: Mode; recursive?: boolean }): Promise<void>;
-  makedirs(remotedir: PathLike, mode?: Mode): Promise<void>;
+  getcwd(options?: AbortOptions): Promise<Name | null>;
+  pwd(options?: AbortOptions): Promise<Name>;
+  normalize(remotepath: PathLike, options?: AbortOptions): Promise<Name>;
+  readlink(remotelink: PathLike, options?: AbortOptions): Promise<Name>;
+  mkdir(remotepath: PathLike, mode?: Mode | boolean | { mode?: Mode; recursive?: boolean; signal?: AbortSignal }, options?: AbortOptions): Promise<void>;
+  makedirs(remotedir: PathLike, mode?: Mode, options?: AbortOptions): Promise<void>;
   /** Rejects with ENOTEMPTY when the directory still has entries. */
-  rmdir(remotepath: PathLike): Promise<void>;
-  remove(remotefile: PathLike): Promise<void>;
-  unlink(remotefile: PathLike): Promise<void>;
-  delete(remotefile: PathLike): Promise<void>;
-  rename(remoteSrc: PathLike, remoteDest: PathLike): Promise<void>;
-  posixRename(remoteSrc: PathLike, remoteDest: PathLike): Promise<void>;
-  posix_rename(remoteSrc: PathLike, remoteDest: PathLike): Promise<void>;
-  hardlink(remoteSrc: PathLike, remoteDest: PathLike): Promise<void>;
-  symlink(remoteSrc: PathLike, remoteDest: PathLike): Promise<void>;
-  chmod(remotepath: PathLike, mode?: Mode): Promise<void>;
+  rmdir(remotepath: PathLike, options?: AbortOptions): Promise<void>;
+  remove(remotefile: PathLike, options?: AbortOptions): Promise<void>;
+  unlink(remotefile: PathLike, options?: AbortOptions): Promise<void>;
+  delete(remotefile: PathLike, options?: AbortOptions): Promise<void>;
+  rename(remoteSrc: PathLike, remoteDest: PathLike, options?: AbortOptions): Promise<void>;
+  posixRename(remoteSrc: PathLike, remoteDest: PathLike, options?: AbortOptions): Promise<void>;
+  posix_rename(remoteSrc: PathLike, remoteDest: PathLike, options?: AbortOptions): Promise<void>;
+  hardlink(remoteSrc: PathLike, remoteDest: PathLike, options?: AbortOptions): Promise<void>;
+  symlink(remoteSrc: PathLike, remoteDest: PathLike, options?: AbortOptions): Promise<void>;
+  chmod(remotepath: PathLike, mode?: Mode, options?: AbortOptions): Promise<void>;
   /** An id left out (or null) is kept. */
-  chown(remotepath: PathLike, uid?: number | null, gid?: number | null): Promise<void>;
+  chown(remotepath: PathLike, uid?: number | null, gid?: number | null, options?: AbortOptions): Promise<void>;
   /** Resolves with the size the server reports afterwards. */
-  truncate(remotepath: PathLike, size: number | bigint): Promise<number>;
-  utime(remotepath: PathLike, atime: number | Date, mtime: number | Date): Promise<void>;
-  statvfs(remotepath: PathLike): Promise<StatvfsInfo>;
+  truncate(remotepath: PathLike, size: number | bigint, options?: AbortOptions): Promise<number>;
+  utime(remotepath: PathLike, atime: number | Date, mtime: number | Date, options?: AbortOptions): Promise<void>;
+  statvfs(remotepath: PathLike, options?: AbortOptions): Promise<StatvfsInfo>;
   walktree(
     remotepath: PathLike,
     fcallback?: WalkCallback | null,
     dcallback?: WalkCallback | null,
     ucallback?: WalkCallback | null,
-    recurse?: boolean,
+    recurse?: boolean | { recurse?: boolean; signal?: AbortSignal },
   ): Promise<void>;
 
   /** mode: 'r', 'w', 'a', 'x', each optionally with '+' and 'b'. bufsize -1: 1 MiB buffer. */

@@ -7,6 +7,7 @@ const { CnOpts } = require('./lib/cnopts');
 const { SftpFile, SEEK } = require('./lib/file');
 const { Attributes, DirEntry } = require('./lib/attrs');
 const { PsftpError, codes } = require('./lib/errors');
+const { AbortError } = require('./lib/channel');
 const { WALK_SKIP } = require('./lib/callbacks');
 const helpers = require('./lib/helpers');
 const SftpClient = require('./lib/client');
@@ -20,6 +21,7 @@ module.exports = {
   Attributes,
   DirEntry,
   PsftpError,
+  AbortError,
   codes,
   WALK_SKIP,
   SEEK_SET: SEEK.SET,

@@ -10,6 +10,7 @@ export const {
   Attributes,
   DirEntry,
   PsftpError,
+  AbortError,
   codes,
   WALK_SKIP,
   SEEK_SET,

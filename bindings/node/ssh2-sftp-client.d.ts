@@ -71,6 +71,11 @@ declare namespace SftpClient {
 
   interface FastOptions {
     step?: (totalTransferred: number, chunk: number, total: number) => void;
+    /**
+     * psftp's addition: cancels the transfer alone (an AbortError, `cause` the
+     * signal's reason); the connection and its other calls go on.
+     */
+    signal?: AbortSignal;
   }
 
   interface FastPutOptions extends FastOptions {

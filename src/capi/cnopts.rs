@@ -225,6 +225,17 @@ pub extern "C" fn psftp_cnopts_set_timeout(opts: *mut psftp_cnopts, seconds_: f6
     })
 }
 
+/// The largest READ or WRITE request psftp sends, in bytes: 0 (default)
+/// sends what the server accepts (limits@openssh.com, else what its
+/// implementation is known to take, else the draft's 32 KiB); 32768 asks
+/// what a client that knows only the draft asks, for a server that
+/// misbehaves with larger requests. Between 1024 and 261120 (psftp's
+/// largest request); a server's own smaller limit still wins.
+#[no_mangle]
+pub extern "C" fn psftp_cnopts_set_max_request_size(opts: *mut psftp_cnopts, bytes: u32) -> c_int {
+    with_opts(opts, |o| o.set_max_request_size(bytes))
+}
+
 /// The stall timeout: a call whose bytes stop moving for this many seconds
 /// returns PSFTP_E_TIMEOUT (the connection is unusable afterwards); a slow
 /// transfer that keeps moving never does. 0 turns it off. Default 60.

@@ -413,8 +413,10 @@ pub unsafe extern "C" fn psftp_putfo(
 /// How many connections work at once (1 to 64, default 4): for tree
 /// operations, for put of a file of 64 MiB or more when the link's round
 /// trip is 5 ms or more (one connection moves at most the server's window
-/// per round trip), and for get of such a file from 30 ms (a download's
-/// window is psftp's own; on a faster link one connection is fastest). The extra
+/// per round trip; unless this is set, put picks the number from the
+/// round trip and that window, up to 16), and for get of such a file from
+/// 30 ms (a download's window is psftp's own; on a faster link one
+/// connection is fastest). The extra
 /// connections use the same host, credentials and options, and trust only
 /// the host key this connection verified. Set 1 to never open extra
 /// connections.
@@ -432,6 +434,7 @@ pub extern "C" fn psftp_transfer_opts_set_parallelism(
             ));
         }
         o.parallelism = connections as usize;
+        o.parallelism_chosen = true;
         Ok(())
     })
 }

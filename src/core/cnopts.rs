@@ -112,6 +112,9 @@ pub struct CnOpts {
     /// wins over ssh_config's.
     pub proxy: Option<super::ssh_config::Proxy>,
     pub set_by_caller: SetByCaller,
+    /// The largest READ or WRITE request to send (None: what the server
+    /// accepts). 32 KiB makes psftp ask what a draft-only client asks.
+    pub max_request_size: Option<u32>,
 }
 
 impl std::fmt::Debug for CnOpts {
@@ -134,6 +137,7 @@ impl std::fmt::Debug for CnOpts {
             .field("ssh_config", &self.ssh_config)
             .field("proxy", &self.proxy)
             .field("set_by_caller", &self.set_by_caller)
+            .field("max_request_size", &self.max_request_size)
             .finish()
     }
 }
@@ -186,7 +190,27 @@ impl CnOpts {
             keepalive: None,
             hostkey_callback: None,
             pinned_host_key: None,
+            max_request_size: None,
         }
+    }
+
+    /// Cap READ and WRITE requests at `bytes` (0: no cap).
+    pub fn set_max_request_size(&mut self, bytes: u32) -> Result<()> {
+        use crate::sftp::{MAX_IO_SIZE, MIN_IO_CAP};
+        self.max_request_size = match bytes {
+            0 => None,
+            MIN_IO_CAP..=MAX_IO_SIZE => Some(bytes),
+            _ => {
+                return Err(Error::invalid_arg(
+                    "max_request_size",
+                    format!(
+                        "{bytes} bytes is out of range: {MIN_IO_CAP} to {MAX_IO_SIZE}, \
+                         or 0 for the server's limit"
+                    ),
+                ))
+            }
+        };
+        Ok(())
     }
 
     /// pysftp `cnopts.hostkeys.load(path)`: merge another known_hosts file.

@@ -324,7 +324,7 @@ fn open_watched_channel(
     let live = Liveness::new(&est.peer, stall, timeout, keepalive, count_max.unwrap_or(0));
     let tick = live.tick();
     est.session.set_timeout(millis(est.watchdog.remaining()));
-    let link = SftpLink::open(&est.session, &est.peer, Some(live))
+    let link = SftpLink::open(&est.session, &est.peer, Some(live), est.max_request_size)
         .map_err(|e| est.watchdog.explain(e, &est.peer))?;
     est.watchdog.finish();
     est.session.set_timeout(millis(timeout));

@@ -134,6 +134,8 @@ pub struct Established {
     /// Still watching the connect timeout: the SFTP channel's opening
     /// is part of connecting.
     pub watchdog: Watchdog,
+    /// The caller's cap on READ and WRITE requests (CnOpts).
+    pub max_request_size: Option<u32>,
 }
 
 /// Holds a connect to its connect timeout as a whole (resolution, TCP,
@@ -279,6 +281,7 @@ pub fn establish(
                     .keepalive
                     .map(|k| (k, plan.target.opts.keepalive_count_max)),
                 watchdog,
+                max_request_size: plan.target.opts.max_request_size,
             })
         }
         Err(e) => {

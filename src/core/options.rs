@@ -143,6 +143,9 @@ pub struct TransferOpts {
     pub fsync: bool,
     /// Tree operations: connections used at once (1 = only this one).
     pub parallelism: usize,
+    /// The caller chose `parallelism`: a split upload uses at most that
+    /// many connections; otherwise it picks its own number (split.rs).
+    pub parallelism_chosen: bool,
     /// Tree operations: skip files whose size and mtime already match.
     pub sync: bool,
     pub filters: Filters,
@@ -173,6 +176,7 @@ impl Default for TransferOpts {
             resume: false,
             fsync: false,
             parallelism: DEFAULT_PARALLELISM,
+            parallelism_chosen: false,
             sync: false,
             filters: Filters::default(),
             symlinks: SymlinkPolicy::Skip,

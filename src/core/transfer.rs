@@ -408,7 +408,14 @@ impl State {
             ..Finish::default()
         };
         let parts = split_with.map_or(1, |_| {
-            split::parts(size, self.sftp.min_rtt(), opts, split::Direction::Put)
+            let window = Some(self.sftp.send_window());
+            split::parts(
+                size,
+                self.sftp.min_rtt(),
+                window,
+                opts,
+                split::Direction::Put,
+            )
         });
         // A split part file has holes where chunks were not yet written:
         // never one to continue.
@@ -666,7 +673,7 @@ impl State {
             let special = local::is_special(dest);
             let parts = match split_with {
                 Some(_) if !special => {
-                    split::parts(size, st.sftp.min_rtt(), opts, split::Direction::Get)
+                    split::parts(size, st.sftp.min_rtt(), None, opts, split::Direction::Get)
                 }
                 _ => 1,
             };

@@ -8,7 +8,7 @@ use std::collections::{HashMap, VecDeque};
 use std::io::{Read, Write};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex};
 
@@ -33,7 +33,9 @@ const CHANNEL_PACKET: u32 = 32 * 1024;
 pub(crate) const DRAFT_IO_SIZE: u32 = 32 * 1024;
 /// Upper bound on one read or write request. OpenSSH's sftp-server accepts
 /// 256 KiB messages and announces 255 KiB of data.
-const MAX_IO_SIZE: u32 = 255 * 1024;
+pub const MAX_IO_SIZE: u32 = 255 * 1024;
+/// The smallest cap a caller may put on requests (CnOpts::max_request_size).
+pub const MIN_IO_CAP: u32 = 1024;
 
 /// What psftp knows of a server implementation, by the SSH version banner
 /// it sends (each fact from the implementation's sources).
@@ -182,6 +184,9 @@ struct Learned {
     /// The shortest round trip of a single request seen so far: how deep
     /// the pipelines must be to keep the link full.
     min_rtt: Option<std::time::Duration>,
+    /// The window the server gave the channel: what one connection can
+    /// send per round trip (OpenSSH: 2 MiB). 0 when it said nothing.
+    send_window: u32,
     quirks: Quirks,
     /// Things worth a line in the connection's log (sizes chosen, quirks
     /// met), collected until the connection takes them.
@@ -214,6 +219,8 @@ pub struct SftpLink {
     reserved: AtomicUsize,
     /// Ports running a bulk pipeline now: they share the budget.
     bulk: AtomicUsize,
+    /// How fast the bulk replies come in: sizes the budget.
+    rate: Mutex<Rate>,
     extensions: codec::Extensions,
     /// "host:port", for messages.
     peer: String,
@@ -389,11 +396,13 @@ impl Drop for Reading<'_> {
 impl SftpLink {
     /// Open the "sftp" subsystem on an authenticated session and negotiate
     /// protocol version 3. With `live`, waits for the server are bounded
-    /// by its stall limit and send its keepalives.
+    /// by its stall limit and send its keepalives. `max_request` caps READ
+    /// and WRITE requests below what the server accepts.
     pub fn open(
         session: &ssh2::Session,
         peer: &str,
         live: Option<Arc<Liveness>>,
+        max_request: Option<u32>,
     ) -> Result<Arc<SftpLink>> {
         let ssh_fail = |what: &str, e: ssh2::Error| {
             Error::new(ErrorKind::Ssh, format!("{what} on {peer}: {e}"))
@@ -405,6 +414,7 @@ impl SftpLink {
             .subsystem("sftp")
             .map_err(|e| ssh_fail("starting the sftp subsystem", e))?;
         let banner = session.banner().unwrap_or("").to_string();
+        let send_window = channel.write_window().window_size_initial;
         let mut quirks = Quirks {
             symlink_order: LinkOrder::TargetFirst,
             symlink_order_confirmed: false,
@@ -428,6 +438,7 @@ impl SftpLink {
             next_port: AtomicU64::new(1),
             reserved: AtomicUsize::new(0),
             bulk: AtomicUsize::new(0),
+            rate: Mutex::new(Rate::default()),
             extensions: Vec::new(),
             peer: peer.to_string(),
             banner,
@@ -435,6 +446,7 @@ impl SftpLink {
                 max_read: DRAFT_IO_SIZE,
                 max_write: DRAFT_IO_SIZE,
                 min_rtt: None,
+                send_window,
                 quirks,
                 notes: Vec::new(),
             }),
@@ -455,7 +467,7 @@ impl SftpLink {
         }
         link.extensions = link.version_exchange()?;
         let link = Arc::new(link);
-        link.apply_limits()?;
+        link.apply_limits(max_request)?;
         Ok(link)
     }
 
@@ -523,8 +535,9 @@ impl SftpLink {
     }
 
     /// Choose the read and write sizes: what limits@openssh.com announces,
-    /// else what the server's implementation is known to accept.
-    fn apply_limits(self: &Arc<Self>) -> Result<()> {
+    /// else what the server's implementation is known to accept; at most
+    /// the caller's `cap`.
+    fn apply_limits(self: &Arc<Self>, cap: Option<u32>) -> Result<()> {
         // Zero means "no limit"; anything is capped at what we send anyway.
         let pick = |v: u64| {
             if v == 0 {
@@ -552,6 +565,14 @@ impl SftpLink {
         } else {
             let (size, why) = io_size_by_banner(&self.banner);
             (size, size, format!("{why} ('{}')", self.banner))
+        };
+        let (max_read, max_write, why) = match cap {
+            Some(cap) if cap < max_read.max(max_write) => (
+                max_read.min(cap),
+                max_write.min(cap),
+                format!("max_request_size {cap} (the server's limit: {why})"),
+            ),
+            _ => (max_read, max_write, why),
         };
         {
             let mut l = self.learned.lock();
@@ -868,6 +889,12 @@ impl SftpLink {
             return Err(self.fail(err));
         };
         self.reserved.fetch_sub(route.weight, Ordering::Relaxed);
+        if route.weight > 0 {
+            let rtt = self.learned().min_rtt;
+            self.rate
+                .lock()
+                .delivered(route.weight, rtt, Instant::now());
+        }
         let mut other = Vec::new();
         let body = if route.owner == Owner::Port(me) {
             mine
@@ -1254,14 +1281,20 @@ impl SftpChannel {
         self.link.learned().min_rtt
     }
 
-    /// Bytes a pipeline should keep in flight: enough to cover the round
-    /// trip at up to ~700 MB/s, but no more than needed, since deep queues
-    /// cost cache and memory bandwidth (measured: 4 MiB reads 1 GiB at
-    /// 417 MB/s on loopback where 16 MiB reached 235; over a 20 ms round
-    /// trip 16 MiB reached 360 MB/s where 4 MiB reached 164).
-    /// A share of it when `parts` connections move one file together.
+    /// The server's window for this channel (0: not given).
+    pub fn send_window(&self) -> u32 {
+        self.link.learned().send_window
+    }
+
+    /// Bytes a pipeline should keep in flight: the link's bandwidth-delay
+    /// product (the rate bulk replies come in at x the round trip) with
+    /// room to grow, so the link stays full while the server's queue, which
+    /// every other call's request waits behind, stays short. A share of it
+    /// when `parts` connections move one file together.
     pub fn in_flight_bytes(&self) -> usize {
-        in_flight_budget(self.min_rtt(), self.in_flight_share)
+        let rate = self.link.rate.lock().bytes_per_sec(Instant::now());
+        let pipelines = self.link.bulk.load(Ordering::Relaxed);
+        in_flight_budget(self.min_rtt(), rate, self.in_flight_share, pipelines)
     }
 
     /// Keep 1/`parts` of the in-flight budget (1 restores all of it).
@@ -1361,23 +1394,108 @@ fn mark_broken(broken: &mut Option<Error>, err: Error) -> Error {
     err
 }
 
-/// See `SftpChannel::in_flight_bytes`.
-fn in_flight_budget(min_rtt: Option<std::time::Duration>, share: usize) -> usize {
-    const MIN: usize = 4 * 1024 * 1024;
+/// How fast bulk replies (READ data, WRITE acknowledgements) come in over
+/// a link: the best rate of the recent windows, each about a round trip
+/// long, decaying when the link slows. Gaps between transfers are not
+/// counted as slowness, and an old rate is forgotten.
+#[derive(Default)]
+struct Rate {
+    window_start: Option<Instant>,
+    bytes: usize,
+    /// Bytes per second, and when it was last measured.
+    best: Option<(f64, Instant)>,
+}
+
+impl Rate {
+    /// A window lasts a round trip (so a burst per round trip is averaged
+    /// out), at least 10 ms.
+    const MIN_WINDOW: Duration = Duration::from_millis(10);
+    /// Each window keeps this much of the best rate before it.
+    const DECAY: f64 = 0.9;
+    /// A rate older than this says nothing about the link now.
+    const STALE: Duration = Duration::from_secs(1);
+
+    fn delivered(&mut self, bytes: usize, rtt: Option<Duration>, now: Instant) {
+        let window = rtt.unwrap_or_default().max(Self::MIN_WINDOW);
+        let Some(start) = self.window_start else {
+            // The first reply only starts the clock: its bytes were asked
+            // for before it.
+            self.window_start = Some(now);
+            return;
+        };
+        let elapsed = now.saturating_duration_since(start);
+        if elapsed > 4 * window {
+            // Idle in between: start over.
+            self.window_start = Some(now);
+            self.bytes = 0;
+            return;
+        }
+        self.bytes += bytes;
+        if elapsed >= window {
+            let sample = self.bytes as f64 / elapsed.as_secs_f64();
+            let kept = self.rate_at(now).map_or(0.0, |r| r * Self::DECAY);
+            self.best = Some((sample.max(kept), now));
+            self.window_start = Some(now);
+            self.bytes = 0;
+        }
+    }
+
+    fn rate_at(&self, now: Instant) -> Option<f64> {
+        self.best
+            .filter(|(_, at)| now.saturating_duration_since(*at) < Self::STALE)
+            .map(|(r, _)| r)
+    }
+
+    fn bytes_per_sec(&self, now: Instant) -> Option<f64> {
+        self.rate_at(now)
+    }
+}
+
+/// See `SftpChannel::in_flight_bytes`: for a link that moves `rate` bytes
+/// per second (None: not measured yet) over a round trip of `min_rtt`, with
+/// `pipelines` bulk transfers sharing it.
+fn in_flight_budget(
+    min_rtt: Option<Duration>,
+    rate: Option<f64>,
+    share: usize,
+    pipelines: usize,
+) -> usize {
+    // Where the round trip is nothing (loopback), what the stages of a
+    // pipeline (server read, encrypt, send, decrypt, write) hold: 2 MiB
+    // for one transfer (1 GiB get as fast as with 4 MiB, and a stat behind
+    // it waits half as long), 1 MiB more per transfer beside it, since
+    // each also spends time opening and closing (8 threads of 4 MiB gets
+    // and puts on one connection: 87 MB/s with 2 MiB, 115 MB/s with 4).
+    const FLOOR: usize = 2 * 1024 * 1024;
+    const FLOOR_SHARED: usize = 4 * 1024 * 1024;
+    const PER_PIPELINE: usize = 1024 * 1024;
+    // Room to grow over the measured bandwidth-delay product: a link
+    // limited by the budget itself doubles it each round trip.
+    const GAIN: f64 = 2.0;
     const MAX: usize = 24 * 1024 * 1024;
     // All the connections of one split file together: what arrives faster
     // than the client takes it waits in memory (a 100 ms get over 4
     // connections peaked at 78 MiB RSS with ~72 MB outstanding).
     const MAX_SHARED: usize = 48 * 1024 * 1024;
+    // Before the first measurement: what the link would need at ~700 MB/s.
+    const ASSUMED: f64 = 700e6;
     let rtt = min_rtt.map_or(0.0, |d| d.as_secs_f64());
-    let whole = (2.0 * 1024.0 * 1024.0 + rtt * 700e6) as usize;
-    (whole.min(MAX_SHARED) / share.max(1)).clamp(MIN, MAX)
+    let share = share.max(1);
+    let floor = (pipelines.saturating_sub(1) * PER_PIPELINE + FLOOR).min(FLOOR_SHARED);
+    let budget = match rate {
+        // The rate is this link's own, already its part of a split file's:
+        // the share only bounds memory.
+        Some(r) => floor.max((GAIN * r * rtt) as usize).min(MAX_SHARED / share),
+        // The whole file's guess, split between its connections.
+        None => (FLOOR + (ASSUMED * rtt) as usize).min(MAX_SHARED) / share,
+    };
+    budget.clamp(FLOOR, MAX)
 }
 
 #[cfg(test)]
 mod tests {
     use super::{
-        in_flight_budget, in_order_by_banner, io_size_by_banner, DRAFT_IO_SIZE, MAX_IO_SIZE,
+        in_flight_budget, in_order_by_banner, io_size_by_banner, Rate, DRAFT_IO_SIZE, MAX_IO_SIZE,
     };
 
     #[test]
@@ -1419,36 +1537,70 @@ mod tests {
             assert_eq!(io_size_by_banner(banner).0, DRAFT_IO_SIZE, "{banner}");
         }
     }
-    use std::time::Duration;
+    use std::time::{Duration, Instant};
 
     const MIB: usize = 1024 * 1024;
 
     #[test]
-    fn the_in_flight_budget_grows_with_the_round_trip_and_is_shared() {
-        assert_eq!(in_flight_budget(None, 1), 4 * MIB);
+    fn the_in_flight_budget_follows_the_bandwidth_delay_product_and_is_shared() {
+        let ms = Duration::from_millis;
+        let b = |rtt, rate, share| in_flight_budget(rtt, rate, share, 1);
+        // Not measured yet: what a 700 MB/s link would need (the floor on
+        // loopback).
+        assert_eq!(b(None, None, 1), 2 * MIB);
         assert_eq!(
-            in_flight_budget(Some(Duration::from_micros(50)), 1),
-            4 * MIB
+            b(Some(Duration::from_micros(50)), None, 1),
+            2 * MIB + 35_000
         );
-        let wan = in_flight_budget(Some(Duration::from_millis(20)), 1);
-        assert_eq!(wan, 2 * MIB + 14_000_000);
-        assert_eq!(in_flight_budget(Some(Duration::from_secs(1)), 1), 24 * MIB);
-        // Four connections splitting a file hold one budget between them,
-        // never less than the floor each.
-        assert_eq!(
-            in_flight_budget(Some(Duration::from_millis(20)), 4),
-            4 * MIB
-        );
-        assert_eq!(
-            in_flight_budget(Some(Duration::from_millis(60)), 4),
-            (2 * MIB + 42_000_000) / 4
-        );
-        assert_eq!(in_flight_budget(Some(Duration::from_millis(20)), 0), wan);
+        assert_eq!(b(Some(ms(20)), None, 1), 2 * MIB + 14_000_000);
+        // Measured: twice the bandwidth-delay product, so a link moving
+        // 300 MB/s over 20 ms keeps 12 MB in flight, not 16 MiB, and one
+        // on loopback the floor.
+        let wan = b(Some(ms(20)), Some(300e6), 1);
+        assert_eq!(wan, 12_000_000);
+        assert_eq!(b(Some(Duration::from_micros(50)), Some(1e9), 1), 2 * MIB);
+        assert_eq!(b(Some(Duration::from_secs(1)), Some(1e9), 1), 24 * MIB);
+        // Several transfers on one link: a higher floor, up to 4 MiB.
+        let loopback = Some(Duration::from_micros(50));
+        assert_eq!(in_flight_budget(loopback, Some(1e9), 1, 2), 3 * MIB);
+        assert_eq!(in_flight_budget(loopback, Some(1e9), 1, 8), 4 * MIB);
+        assert_eq!(in_flight_budget(Some(ms(20)), Some(300e6), 1, 8), wan);
+        // Four connections splitting a file: before a measurement they
+        // share the guess, never less than the floor each...
+        assert_eq!(b(Some(ms(20)), None, 4), (2 * MIB + 14_000_000) / 4);
+        assert_eq!(b(Some(ms(5)), None, 4), 2 * MIB);
+        // ...then each follows its own rate (already a part of the file's).
+        assert_eq!(b(Some(ms(60)), Some(50e6), 4), 6_000_000);
+        assert_eq!(b(Some(ms(20)), Some(300e6), 0), wan);
         // However long the link, the connections of one file hold at most
         // 48 MiB together.
-        assert_eq!(
-            in_flight_budget(Some(Duration::from_millis(100)), 4),
-            12 * MIB
-        );
+        assert_eq!(b(Some(ms(100)), Some(1e9), 4), 12 * MIB);
+        assert_eq!(b(Some(ms(100)), None, 4), 12 * MIB);
+        assert_eq!(b(Some(ms(100)), Some(1e9), 16), 3 * MIB);
+    }
+
+    #[test]
+    fn the_rate_is_the_best_recent_window_and_forgets_idle_time_and_old_news() {
+        let t0 = Instant::now();
+        let ms = Duration::from_millis;
+        let mut r = Rate::default();
+        let rtt = Some(ms(20));
+        // The first reply starts the clock.
+        r.delivered(1_000_000, rtt, t0);
+        assert_eq!(r.bytes_per_sec(t0), None);
+        r.delivered(1_000_000, rtt, t0 + ms(10));
+        r.delivered(1_000_000, rtt, t0 + ms(20));
+        assert_eq!(r.bytes_per_sec(t0 + ms(20)), Some(100e6));
+        // A slower window keeps most of the best one.
+        r.delivered(200_000, rtt, t0 + ms(40));
+        assert_eq!(r.bytes_per_sec(t0 + ms(40)), Some(90e6));
+        // A faster one takes over at once.
+        r.delivered(4_000_000, rtt, t0 + ms(60));
+        assert_eq!(r.bytes_per_sec(t0 + ms(60)), Some(200e6));
+        // A pause between transfers is no slow window...
+        r.delivered(1_000, rtt, t0 + ms(500));
+        assert_eq!(r.bytes_per_sec(t0 + ms(500)), Some(200e6));
+        // ...but a second later the rate is unknown again.
+        assert_eq!(r.bytes_per_sec(t0 + ms(1100)), None);
     }
 }

@@ -844,17 +844,23 @@ pub fn connect_hostile() -> Conn {
 /// quirks of its writable area (see tests/hostile/sftp_server.py), with a
 /// log file if given.
 pub fn connect_hostile_as(user: &str, log: Option<&Path>) -> Conn {
-    connect_hostile_on(hostile_server(), user, log)
+    connect_hostile_on(hostile_server(), user, log, |_| {})
+}
+
+/// `connect_hostile_as` with options of the test's own set by `tune`.
+pub fn connect_hostile_tuned(user: &str, log: Option<&Path>, tune: impl FnOnce(&Opts)) -> Conn {
+    connect_hostile_on(hostile_server(), user, log, tune)
 }
 
 /// A connection to the hostile server's reordering port.
 pub fn connect_hostile_reordering(log: Option<&Path>) -> Conn {
-    connect_hostile_on(hostile_reordering_server(), "test", log)
+    connect_hostile_on(hostile_reordering_server(), "test", log, |_| {})
 }
 
-fn connect_hostile_on(port: u16, user: &str, log: Option<&Path>) -> Conn {
+fn connect_hostile_on(port: u16, user: &str, log: Option<&Path>, tune: impl FnOnce(&Opts)) -> Conn {
     let s = server();
     let opts = Opts::new(None);
+    tune(&opts);
     check(unsafe { psftp_cnopts_set_hostkeys(opts.0, std::ptr::null()) }).unwrap();
     if let Some(l) = log {
         let l = c(l.to_str().unwrap());

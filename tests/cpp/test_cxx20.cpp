@@ -3,6 +3,10 @@
 // same program as the C++17 tests.
 #include "fixture.hpp"
 
+#include <atomic>
+#include <stop_token>
+#include <thread>
+
 #if __cplusplus < 202002L
 #error "test_cxx20.cpp must be built as C++20"
 #endif
@@ -40,4 +44,60 @@ TEST(Cxx20, DesignatedInitializersNameEveryOption) {
     sftp.mkdir(rdir / "up");
     sftp.put_d(ldir.path(), rdir / "up", {.confirm = false});
     EXPECT_EQ(read_file(rdir / "up/back"), "designated");
+
+    std::vector<std::string> files;
+    sftp.walktree(rdir.path().string(),
+                  {.file = [&](const std::string& p, const psftp::Attrs&) {
+                       files.push_back(p);
+                       return psftp::Walk::Continue;
+                   },
+                   .recurse = false});
+    EXPECT_EQ(files, (std::vector<std::string>{rdir / "f", rdir / "g"}));
+}
+
+// A CancelToken made from a std::stop_token: a std::jthread's request_stop()
+// cancels the call that thread makes, and nothing else.
+TEST(Cxx20, AStopRequestCancelsTheCallOfThatThread) {
+    psftp::Connection sftp = connect();
+    auto rdir = remote_dir("cxx20-stop");
+    auto ldir = local_dir("cxx20-stop");
+    const std::string data = pattern(16 << 20, 7);
+    put_remote_file(rdir / "big", data);
+    std::atomic<bool> started = false;
+    std::error_code result;
+    {
+        std::jthread worker([&](std::stop_token stop) {
+            psftp::CancelToken token(stop);
+            try {
+                sftp.with_cancel(token).get(
+                    rdir / "big", ldir.path() / "big",
+                    {.progress = [&](std::uint64_t done, std::uint64_t) {
+                        if (done == 0 || started.exchange(true))
+                            return;
+                        started.notify_all();
+                        // Held here until the stop request (bounded: 2 minutes).
+                        for (int i = 0; i < 120'000 && !stop.stop_requested(); i++)
+                            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+                    }});
+            } catch (const psftp::Error& e) {
+                result = e.code();
+            }
+            started = true; // never leaves the waiting thread hanging
+            started.notify_all();
+        });
+        started.wait(false);
+        worker.request_stop();
+    } // joined
+    EXPECT_EQ(result, std::errc::operation_canceled);
+    EXPECT_FALSE(fs::exists(ldir.path() / "big"));
+    EXPECT_TRUE(fs::is_empty(ldir.path())) << "no part file";
+    sftp.get(rdir / "big", ldir.path() / "again");
+    EXPECT_EQ(read_file(ldir.path() / "again"), data);
+
+    // A stop requested already: the token starts cancelled.
+    std::stop_source source;
+    source.request_stop();
+    psftp::CancelToken stopped(source.get_token());
+    EXPECT_TRUE(stopped.is_cancelled());
+    EXPECT_THROW(sftp.with_cancel(stopped).listdir(rdir.path().string()), psftp::Cancelled);
 }

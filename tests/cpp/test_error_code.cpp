@@ -188,3 +188,38 @@ TEST(ErrorCode, NonThrowingOverloadsSetTheCodeAndClearItOnSuccess) {
     sftp.remove(dir / "x" + std::string("\0y", 2), ec);
     EXPECT_EQ(ec, std::errc::invalid_argument);
 }
+
+TEST(ErrorCode, GetAndPutReportFailuresInAnErrorCode) {
+    psftp::Connection sftp = connect();
+    auto rdir = remote_dir("ec-transfer");
+    auto ldir = local_dir("ec-transfer");
+    write_file(ldir.path() / "up", "uploaded");
+    std::error_code ec = make_error_code(std::errc::io_error); // cleared on success
+    const psftp::Attrs a = sftp.put(ldir.path() / "up", rdir / "up", ec);
+    EXPECT_FALSE(ec) << ec.message();
+    EXPECT_EQ(a.size(), 8u);
+    ec = make_error_code(std::errc::io_error);
+    sftp.get(rdir / "up", ldir.path() / "down", ec);
+    EXPECT_FALSE(ec) << ec.message();
+    EXPECT_EQ(read_file(ldir.path() / "down"), "uploaded");
+
+    sftp.get(rdir / "missing", ldir.path() / "never", ec);
+    EXPECT_EQ(ec, std::errc::no_such_file_or_directory);
+    EXPECT_EQ(ec, psftp::Errc::not_found);
+    EXPECT_FALSE(fs::exists(ldir.path() / "never"));
+    const psftp::Attrs none = sftp.put(ldir.path() / "missing", rdir / "never", ec);
+    EXPECT_EQ(ec, psftp::Errc::local_io);
+    EXPECT_EQ(none.flags(), 0u);
+
+    // With options; a callback's own exception still comes out.
+    psftp::GetOptions o;
+    o.preserve_mtime = true;
+    sftp.get(rdir / "up", ldir.path() / "again", o, ec);
+    EXPECT_FALSE(ec);
+    psftp::PutOptions p;
+    p.confirm = false;
+    EXPECT_EQ(sftp.put(ldir.path() / "up", rdir / "up2", p, ec).flags(), 0u);
+    EXPECT_FALSE(ec);
+    p.progress = [](std::uint64_t, std::uint64_t) { throw std::runtime_error("mine"); };
+    EXPECT_THROW(sftp.put(ldir.path() / "up", rdir / "up3", p, ec), std::runtime_error);
+}

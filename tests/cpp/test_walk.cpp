@@ -58,6 +58,22 @@ TEST(Walk, RemoteWalkIsDepthFirstSortedAndCanSkip) {
     Events top;
     sftp.walktree(root, top.tag("f"), top.tag("d"), top.tag("u"), false);
     EXPECT_EQ(top.seen.size(), 5u) << "only the top level without recurse";
+    // The same by name.
+    Events named;
+    psftp::WalkOptions o;
+    o.file = named.tag("f");
+    o.dir = named.tag("d");
+    o.unknown = named.tag("u");
+    o.recurse = false;
+    sftp.walktree(root, o);
+    EXPECT_EQ(named.seen, top.seen);
+    Events named_all;
+    o = {};
+    o.file = named_all.tag("f");
+    o.dir = named_all.tag("d");
+    o.unknown = named_all.tag("u");
+    sftp.walktree(root, o);
+    EXPECT_EQ(named_all.seen, expected(root)) << "recurse by default";
     EXPECT_THROW_MSG(sftp.walktree("/no/such", nullptr, nullptr, nullptr), psftp::NotFound,
                      "/no/such");
 }

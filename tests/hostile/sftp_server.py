@@ -15,6 +15,8 @@ It serves a fixed virtual tree whose listings lie and attack:
   /endless  a directory whose listing never ends (the same names again)
   /reads/NAME     any NAME: 300,000 bytes; every READ of it is recorded,
   /_reads/NAME    and this file lists them, one "offset length" a line
+  /_writes/DIR    the WRITEs to files under /w/DIR, one "offset length" a
+                  line
 and a writable area backed by a real directory (argv[2]):
   /w        where psftp uploads; relative paths are taken from /w.
 The user name picks how the writable area departs from OpenSSH:
@@ -146,6 +148,7 @@ FILES["/evil/dup"] = b"dup one"
 
 READ_LOG = {}  # /reads/NAME -> ["offset length", ...]
 READ_LOG_LOCK = threading.Lock()
+WRITE_LOG = []  # (/w/... path, "offset length")
 
 
 def reads_content(name):
@@ -255,6 +258,11 @@ class RealHandle(SFTPHandle):
     def chattr(self, attr):
         return self.owner.set_attrs(self.filename, attr)
 
+    def write(self, offset, data):
+        with READ_LOG_LOCK:
+            WRITE_LOG.append((self.filename, f"{offset} {len(data)}"))
+        return super().write(offset, data)
+
 
 class Server(SFTPServerInterface):
     def __init__(self, server, *args, **kwargs):
@@ -303,6 +311,11 @@ class Server(SFTPServerInterface):
         if p.startswith("/_reads/"):
             with READ_LOG_LOCK:
                 log = "".join(line + "\n" for line in READ_LOG.get("/reads/" + p[len("/_reads/"):], []))
+            return Handle(p, log.encode())
+        if p.startswith("/_writes/"):
+            under = "/w/" + p[len("/_writes/"):] + "/"
+            with READ_LOG_LOCK:
+                log = "".join(line + "\n" for path, line in WRITE_LOG if path.startswith(under))
             return Handle(p, log.encode())
         if p.startswith("/reads/"):
             return Handle(p, reads_content(p), "reads")

@@ -12,6 +12,7 @@ export async function migrated(): Promise<void> {
   const file: string = await sftp.get('/upload/a.txt', '/tmp/a.txt');
   await sftp.get('/upload/a.txt', createWriteStream('/tmp/b.txt'));
   await sftp.put(Buffer.from('hello'), '/upload/hello.txt');
+  await sftp.fastGet('/upload/big.iso', '/tmp/big.iso', { step: (done) => void done, signal: AbortSignal.timeout(60_000) });
   await sftp.put(Readable.from(['a', 'b']), '/upload/ab.txt');
   const stats: Client.FileStats = await sftp.stat('/upload/hello.txt');
   const where: string = await sftp.cwd();

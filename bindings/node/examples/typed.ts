@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { connect as tcpConnect } from 'node:net';
 import { pipeline } from 'node:stream/promises';
 import { createReadStream } from 'node:fs';
-import psftp, { connect, CnOpts, PsftpError, WALK_SKIP, SEEK_END } from 'psftp';
+import psftp, { connect, CnOpts, PsftpError, AbortError, WALK_SKIP, SEEK_END } from 'psftp';
 import type {
   Attributes,
   Connection,
@@ -104,7 +104,19 @@ async function trees(): Promise<void> {
     // @ts-expect-error confirm is an upload option
     await sftp.getR('public', 'backup', { confirm: true });
     await sftp.get('big.iso', 'big.iso', { signal: controller.signal });
+    // Every call that does I/O takes a signal; the others on the connection go on.
+    const signal = AbortSignal.timeout(5_000);
+    const [attrs, names] = await Promise.all([sftp.stat('big.iso', { signal }), sftp.listdir('.', { signal })]);
+    console.log(attrs.size, names.length);
+    await sftp.mkdir('made', { mode: 0o750, signal });
+    await sftp.rename('made', 'renamed', { signal });
+    await sftp.walktree('.', null, null, null, { recurse: false, signal });
+    // @ts-expect-error a signal is an AbortSignal
+    await sftp.stat('big.iso', { signal: 'stop' });
   } catch (err) {
+    if (err instanceof AbortError) {
+      console.log(err.code, err.cause); // 'ABORT_ERR', the signal's reason
+    }
     if (err instanceof PsftpError) {
       const failed: TreeFailure[] = err.failures ?? [];
       for (const f of failed) console.log(f.path, f.code, f.errno, f.message);

@@ -1,7 +1,7 @@
 'use strict';
-// How every call on a connection (and on its files) reaches C: one at a
-// time, on a koffi worker thread, with the error read from the
-// connection's stored copy.
+// How every call on a connection (and on its files) reaches C: on a koffi
+// worker thread, each connection call on its own per-call handle (its
+// stored error, its cancel token), beside the connection's other calls.
 
 const { fns } = require('./native');
 const { connError, checkSync } = require('./errors');
@@ -14,14 +14,15 @@ function callAsync(fn, args) {
 }
 
 /**
- * How long an aborted call may take to stop through its callbacks (which
- * keeps the connection usable) before psftp_interrupt cuts the connection.
- * A healthy link stops well within it; a stalled one never calls back.
+ * How long an aborted call may take to stop through its cancel token
+ * (which keeps the connection usable) before psftp_interrupt cuts the
+ * connection. A healthy link stops within milliseconds; a call reading a
+ * stalled link only sees the token when something arrives.
  */
-const ABORT_GRACE_MS = 1000;
+const ABORT_GRACE_MS = 2000;
 
-// Closes connections the program dropped without close(), through the
-// queue: after the calls still pending, and never blocking the event loop.
+// Closes connections the program dropped without close(): after the calls
+// still pending, and never blocking the event loop.
 const connections = new FinalizationRegistry((channel) => channel.close());
 
 /** A synchronous call whose failure is read from this thread's last error. */
@@ -33,17 +34,74 @@ async function runNow(fn, args, scope) {
   return checkSync(rc);
 }
 
-/** Channels with a C call running now: interrupted when the process exits. */
-const busy = new Set();
+/** Channels with C calls running now: interrupted when the process exits. */
+const busy = new Map(); // Channel -> number of C calls running
 
 process.on('exit', () => {
   // Node joins its worker threads after this, with the event loop gone: a
   // call still waiting on the network (a stalled link) would hold the exit.
-  for (const channel of busy) channel.interrupt();
+  for (const channel of busy.keys()) channel.interrupt();
 });
 
+const ignore = () => {};
+
+/**
+ * The error an aborted call rejects with, as Node's own APIs make it
+ * (fs, stream, timers/promises): name 'AbortError', code 'ABORT_ERR',
+ * and the signal's reason as `cause`.
+ */
+class AbortError extends Error {
+  constructor(message = 'The operation was aborted', options = undefined) {
+    super(message, options);
+    this.name = 'AbortError';
+    this.code = 'ABORT_ERR';
+  }
+}
+
+function abortError(signal) {
+  return new AbortError(undefined, { cause: signal.reason });
+}
+
+/**
+ * A per-call handle on the connection (psftp_conn_with_cancel) and the
+ * token that stops the calls made through it. Each call has its own, so
+ * its stored error is its own and cancelling it stops nothing else.
+ */
+function newView(conn) {
+  const token = [null];
+  checkSync(fns.psftp_cancel_token_new(token));
+  const view = [null];
+  try {
+    checkSync(fns.psftp_conn_with_cancel(conn, token[0], view));
+  } catch (e) {
+    fns.psftp_cancel_token_free(token[0]);
+    throw e;
+  }
+  return { token: token[0], handle: view[0] };
+}
+
+function freeView(view) {
+  fns.psftp_close(view.handle); // only the view: the connection stays open
+  fns.psftp_cancel_token_free(view.token);
+}
+
+/**
+ * The calls of one connection. psftp runs calls on one connection at the
+ * same time (docs/concurrency.md), so a call does not wait for the calls
+ * before it, with two exceptions that keep the order a program wrote:
+ *  - calls that change what later calls see (chdir, cdPush, setTimeout,
+ *    close, ...) run `exclusive`: after every call before them, and the
+ *    calls after them wait for them;
+ *  - the calls of open files run one at a time in order: they keep their
+ *    errors in the connection handle's stored copy, which a second file
+ *    call could overwrite before the first read it.
+ * Every other call runs on its own handle from psftp_conn_with_cancel,
+ * which stores its error and carries its cancel token.
+ */
 class Channel {
-  #tail = Promise.resolve();
+  #barrier = Promise.resolve(); // the last exclusive call, settled
+  #since = new Set(); // calls started after it, settled
+  #fileTail = Promise.resolve();
   #open = true;
 
   /**
@@ -56,109 +114,144 @@ class Channel {
     connections.register(owner, this, this);
   }
 
-  /**
-   * Queue `task` behind this connection's earlier calls. psftp serializes
-   * calls on a connection anyway; queuing here also keeps the stored last
-   * error from being overwritten before its call has read it.
-   */
-  #enqueue(task) {
-    const result = this.#tail.then(task);
-    this.#tail = result.then(
-      () => {},
-      () => {},
-    );
+  /** `task` after the last exclusive call, beside the others. */
+  #shared(task) {
+    const result = this.#barrier.then(task);
+    const settled = result.then(ignore, ignore);
+    const since = this.#since;
+    since.add(settled);
+    settled.then(() => since.delete(settled));
+    return result;
+  }
+
+  /** `task` after every call so far; later calls wait for it. */
+  #exclusive(task) {
+    const result = Promise.all([this.#barrier, ...this.#since]).then(task);
+    this.#barrier = result.then(ignore, ignore);
+    this.#since = new Set();
+    return result;
+  }
+
+  /** `task` after the earlier file calls (and the last exclusive call). */
+  #fileLane(task) {
+    const before = this.#fileTail;
+    const result = this.#shared(async () => {
+      await before;
+      return task();
+    });
+    this.#fileTail = result.then(ignore, ignore);
     return result;
   }
 
   /**
-   * Call `fn(...args)` (args include the handle) after earlier calls.
-   * Resolves with the result code; rejects with the exception a callback
-   * of `scope` threw, or with a PsftpError.
+   * Call C: `call(handle)` gives [fn, args] for the handle the call runs
+   * on (its own per-call handle; the connection's own after close(), so
+   * psftp reports the closed handle). Resolves with the result code;
+   * rejects with the exception a callback of `scope` threw, with an
+   * AbortError, or with a PsftpError.
    *
    * With an AbortSignal: aborted before the call starts (also while it
-   * waits in the queue), it rejects at once with signal.reason and C is
-   * never called. Aborted while C runs, every callback of `scope` tells C
-   * to stop (the connection stays usable); if C has not returned after
-   * ABORT_GRACE_MS (a stalled link calls nothing back), psftp_interrupt
-   * cuts the connection, which makes it unusable. Either way a failed
-   * call then rejects with signal.reason; one that completed resolves.
+   * waits for an exclusive call), it rejects at once and C is never
+   * called. Aborted while C runs, the call's cancel token stops it: it
+   * abandons its requests, closes its remote handles and leaves no part
+   * file; the connection and the other calls go on. A call reading a
+   * stalled link sees the token only when something arrives, so if C has
+   * not returned ABORT_GRACE_MS after the abort, psftp_interrupt cuts the
+   * connection (then unusable: `interrupted`). A call that did not
+   * complete rejects with an AbortError (`cause`: signal.reason); one
+   * that completed resolves.
    */
-  run(fn, args, scope = null, signal = null) {
-    if (!signal) return this.#enqueue(() => this.#call(fn, args, scope));
-    if (signal.aborted) return Promise.reject(signal.reason);
-    let started = false;
+  run(call, { scope = null, signal = null, exclusive = false } = {}) {
+    if (signal?.aborted) {
+      scope?.release();
+      return Promise.reject(abortError(signal));
+    }
+    let view = null;
     let settled = false;
     let timer = null;
-    let rejectQueued;
-    const queuedAbort = new Promise((_, reject) => {
-      rejectQueued = reject;
-    });
+    let rejectWaiting = ignore;
     const onAbort = () => {
-      if (!started) {
-        rejectQueued(signal.reason); // the task sees signal.aborted and skips C
+      if (view === null) {
+        rejectWaiting(abortError(signal)); // the task sees signal.aborted and skips C
         return;
       }
-      scope.stop();
+      fns.psftp_cancel_token_cancel(view.token);
+      scope?.stop(); // a relay callback waiting for the program's data stops too
       timer = setTimeout(() => {
-        if (settled) return;
-        this.interrupt();
+        if (!settled) this.interrupt();
       }, ABORT_GRACE_MS);
     };
-    signal.addEventListener('abort', onAbort, { once: true });
-    const done = () => {
-      settled = true;
-      clearTimeout(timer);
-      signal.removeEventListener('abort', onAbort);
-    };
-    const task = this.#enqueue(async () => {
-      if (signal.aborted) {
-        done();
-        scope?.release();
-        throw signal.reason;
-      }
-      started = true;
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const task = async () => {
       try {
-        return await this.#call(fn, args, scope);
-      } catch (e) {
-        // An exception of the program's own callback is not hidden.
-        throw signal.aborted && !scope?.threw ? signal.reason : e;
+        if (signal?.aborted) {
+          scope?.release();
+          throw abortError(signal);
+        }
+        if (!this.#open) return await runNow(...call(this.handle), scope);
+        view = newView(this.handle);
+        try {
+          return await this.#call(...call(view.handle), view.handle, scope);
+        } catch (e) {
+          // An exception of the program's own callback is not hidden.
+          throw signal?.aborted && !scope?.threw ? abortError(signal) : e;
+        } finally {
+          settled = true;
+          clearTimeout(timer);
+          freeView(view);
+        }
       } finally {
-        done();
+        signal?.removeEventListener('abort', onAbort);
       }
+    };
+    const result = exclusive ? this.#exclusive(task) : this.#shared(task);
+    if (!signal) return result;
+    const waiting = new Promise((_, reject) => {
+      rejectWaiting = reject;
     });
-    return Promise.race([task, queuedAbort]);
+    return Promise.race([result, waiting]);
   }
 
-  async #call(fn, args, scope) {
-    // After close() the handle is dead: see runDead().
-    if (!this.#open) return runNow(fn, args, scope);
+  async #call(fn, args, errorHandle, scope) {
     let rc;
-    busy.add(this);
+    busy.set(this, (busy.get(this) ?? 0) + 1);
     scope?.begin();
     try {
       rc = await callAsync(fn, args);
     } finally {
-      busy.delete(this);
+      const n = busy.get(this) - 1;
+      if (n === 0) busy.delete(this);
+      else busy.set(this, n);
       await scope?.end();
     }
     scope?.rethrow(rc);
-    if (rc < 0) throw connError(this.handle, rc);
+    if (rc < 0) throw connError(errorHandle, rc);
     return rc;
   }
 
   /**
+   * A call of an open file (args start with its psftp_file), or psftp_open
+   * on the connection's own handle (the file keeps the handle it was
+   * opened through): one at a time, in order, errors read from the
+   * connection handle's stored copy.
+   */
+  runFile(fn, args) {
+    return this.#fileLane(() => (this.#open ? this.#call(fn, args, this.handle, null) : runNow(fn, args, null)));
+  }
+
+  /**
    * Run `task()` synchronously on the event loop thread when this
-   * connection's earlier calls are done (nothing of this binding runs on
-   * it meanwhile). Resolves with its result.
+   * connection's earlier calls are done; later calls wait for it.
+   * Resolves with its result.
    */
   exclusive(task) {
-    return this.#enqueue(async () => task());
+    return this.#exclusive(async () => task());
   }
 
   /**
    * psftp_interrupt: whatever runs on the connection returns promptly
    * (ECANCELED) and the connection is unusable afterwards. Synchronous:
-   * it is thread-safe and does not wait for the running call.
+   * it is thread-safe and does not wait for the running calls.
    */
   interrupt() {
     if (!this.#open) return; // closed: nothing runs, nothing to cut
@@ -167,18 +260,17 @@ class Channel {
   }
 
   /**
-   * Like run(), for a handle already closed (this connection, or one of
-   * its files): psftp fails at once without the network, so the call is
-   * synchronous and its thread-local message is read; a closed handle has
-   * no connection that keeps its error.
+   * Like runFile(), for a file already closed: psftp fails at once
+   * without the network, so the call is synchronous and its thread-local
+   * message is read.
    */
-  runDead(fn, args, scope = null) {
-    return this.#enqueue(async () => runNow(fn, args, scope));
+  runDead(fn, args) {
+    return this.#fileLane(async () => runNow(fn, args, null));
   }
 
-  /** psftp_close after the queued calls; later calls fail as C reports. */
+  /** psftp_close after the calls so far; later calls fail as C reports. */
   close() {
-    return this.#enqueue(async () => {
+    return this.#exclusive(async () => {
       if (!this.#open) return;
       this.#open = false;
       connections.unregister(this);
@@ -187,4 +279,4 @@ class Channel {
   }
 }
 
-module.exports = { Channel, callAsync, ABORT_GRACE_MS };
+module.exports = { Channel, callAsync, AbortError, ABORT_GRACE_MS };

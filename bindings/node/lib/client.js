@@ -263,7 +263,8 @@ class SftpClient extends EventEmitter {
   }
 
   #stepOptions(options, name, extra = []) {
-    const o = only(options, ['step', ...extra], `${name} option`);
+    // signal: psftp's addition (ssh2-sftp-client v12 cannot cancel a transfer).
+    const o = only(options, ['step', 'signal', ...extra], `${name} option`);
     const step = args.optFunc(o.step, `${name} options.step`);
     let last = 0;
     // ssh2's step(totalTransferred, chunk, total).
@@ -276,22 +277,26 @@ class SftpClient extends EventEmitter {
     return { o, callback };
   }
 
-  /** ssh2's fastGet: options { step(totalTransferred, chunk, total) }. Resolves a message. */
+  /**
+   * ssh2's fastGet: options { step(totalTransferred, chunk, total) }, and
+   * psftp's { signal } (an aborted get rejects with an AbortError and keeps
+   * the connection). Resolves a message.
+   */
   async fastGet(remotePath, localPath, options) {
-    const { callback } = this.#stepOptions(options, 'fastGet');
+    const { o, callback } = this.#stepOptions(options, 'fastGet');
     const type = await this.exists(remotePath);
     if (type !== '-') {
       throw type ? refusal('EISDIR', `fastGet: Not a regular file ${remotePath}`) : refusal('ENOENT', `fastGet: No such file ${remotePath}`);
     }
-    await this.#conn('fastGet').get(remotePath, args.checkPath(localPath, 'localPath'), { callback });
+    await this.#conn('fastGet').get(remotePath, args.checkPath(localPath, 'localPath'), { callback, signal: o.signal });
     return `${remotePath} was successfully download to ${localPath}!`;
   }
 
-  /** ssh2's fastPut: options { step, mode }. Resolves a message. */
+  /** ssh2's fastPut: options { step, mode }, and psftp's { signal } (as fastGet). Resolves a message. */
   async fastPut(localPath, remotePath, options) {
     const { o, callback } = this.#stepOptions(options, 'fastPut', ['mode']);
     const sftp = this.#conn('fastPut');
-    await sftp.put(args.checkPath(localPath, 'localPath'), args.checkPath(remotePath, 'remotePath'), { callback });
+    await sftp.put(args.checkPath(localPath, 'localPath'), args.checkPath(remotePath, 'remotePath'), { callback, signal: o.signal });
     if (o.mode !== undefined) await sftp.chmod(remotePath, o.mode);
     return `${localPath} was successfully uploaded to ${remotePath}!`;
   }

@@ -195,11 +195,13 @@ function takeFailures(ptr) {
 
 /**
  * `fn` run with the connection in `remotedir` (psftp_cd_push before,
- * psftp_cd_pop after), as one queued call: nothing else runs on the
+ * psftp_cd_pop after), as one exclusive call: nothing else runs on the
  * connection in between. `prepare()` runs once the directory is changed
- * (it may throw). Callable like a koffi function, sync or async.
+ * (it may throw). Callable like a koffi function, sync or async. The pop
+ * goes through `main`, the connection's own handle: `handle`, the call's,
+ * refuses every call once its token is cancelled.
  */
-function inDirectory(handle, remotedir, fn, prepare) {
+function inDirectory(handle, main, remotedir, fn, prepare) {
   const sync = (...a) => {
     const rc = fns.psftp_cd_push(handle, remotedir);
     if (rc < 0) return rc;
@@ -207,7 +209,7 @@ function inDirectory(handle, remotedir, fn, prepare) {
       prepare();
       return fn(...a);
     } finally {
-      fns.psftp_cd_pop(handle);
+      fns.psftp_cd_pop(main);
     }
   };
   sync.async = (...a) => {
@@ -219,7 +221,7 @@ function inDirectory(handle, remotedir, fn, prepare) {
         prepare();
         return await callAsync(fn, a);
       } finally {
-        await callAsync(fns.psftp_cd_pop, [handle]);
+        await callAsync(fns.psftp_cd_pop, [main]);
       }
     })().then((rc) => done(null, rc), done);
   };
@@ -288,12 +290,30 @@ function sourceOf(flo) {
   };
 }
 
-function modeOptions(modeOrOptions) {
-  if (typeof modeOrOptions === 'boolean') return { mode: 0o777, recursive: modeOrOptions };
+/** mkdir's (mode | recursive | { mode, recursive, signal }, options). */
+function modeOptions(modeOrOptions, options) {
   if (modeOrOptions !== null && typeof modeOrOptions === 'object') {
-    return { mode: 0o777, recursive: false, ...modeOrOptions };
+    const o = args.options(modeOrOptions, ['mode', 'recursive', 'signal']);
+    return { mode: 0o777, recursive: false, ...o };
   }
-  return { mode: modeOrOptions ?? 0o777, recursive: false };
+  const { signal } = args.options(options, ['signal']);
+  if (typeof modeOrOptions === 'boolean') return { mode: 0o777, recursive: modeOrOptions, signal };
+  return { mode: modeOrOptions ?? 0o777, recursive: false, signal };
+}
+
+/**
+ * How a call runs, from its options ({ signal }); `exclusive` for a call
+ * that changes what later calls see. With `name`, arguments past the
+ * options (`extra`), or options that are not an object (rmdir(path,
+ * true)), are errors with `hint`.
+ */
+function callOptions(options, exclusive = false, name = null, extra = [], hint = undefined) {
+  if (name !== null) {
+    const notOptions = options !== undefined && options !== null && (typeof options !== 'object' || Array.isArray(options));
+    noMore(name, notOptions ? [options, ...extra] : extra, hint);
+  }
+  const o = args.options(options, ['signal']);
+  return { signal: args.signal(o.signal, 'options.signal'), exclusive };
 }
 
 class Connection {
@@ -304,49 +324,43 @@ class Connection {
     this.#channel = new Channel(handle, this);
   }
 
-  /** Run `name` on this connection: (conn, ...rest). */
-  #run(name, ...rest) {
-    return this.#channel.run(fns[name], [this.#channel.handle, ...rest]);
+  /**
+   * Run `name` (conn, ...rest) on this connection. `how`: { signal,
+   * scope (the call's callbacks), exclusive (the call changes what later
+   * calls see: it runs after the earlier ones, before the later ones) }.
+   */
+  #run(how, name, ...rest) {
+    return this.#channel.run((handle) => [fns[name], [handle, ...rest]], how);
   }
 
-  /** Like #run, with callbacks made by `scope`. */
-  #runWith(scope, name, ...rest) {
-    return this.#channel.run(fns[name], [this.#channel.handle, ...rest], scope);
-  }
-
-  /** Like #runWith, cancellable by `signal` (null: not cancellable). */
-  #runAbortable(scope, signal, name, ...rest) {
-    return this.#channel.run(fns[name], [this.#channel.handle, ...rest], scope, signal);
-  }
-
-  async #string(name, ...rest) {
+  async #string(how, name, ...rest) {
     const out = [null];
-    await this.#run(name, ...rest, out);
+    await this.#run(how, name, ...rest, out);
     return takeString(out[0]);
   }
 
-  async #bool(name, remotepath) {
+  async #bool(name, remotepath, options) {
     const out = [false];
-    await this.#run(name, args.path(remotepath, 'remotepath'), out);
+    await this.#run(callOptions(options), name, args.path(remotepath, 'remotepath'), out);
     return out[0];
   }
 
-  async #attrs(name, remotepath) {
+  async #attrs(name, remotepath, options) {
     const out = sized(types.attrs);
-    await this.#run(name, args.path(remotepath, 'remotepath'), out);
+    await this.#run(callOptions(options), name, args.path(remotepath, 'remotepath'), out);
     return new Attributes(out);
   }
 
-  async #stringPair(name) {
+  async #stringPair(name, options) {
     const local = [null];
     const remote = [null];
-    await this.#run(name, local, remote);
+    await this.#run(callOptions(options), name, local, remote);
     return { local: takeString(local[0]), remote: takeString(remote[0]) };
   }
 
   // ---- connection ----
 
-  /** pysftp `close()`: after calls already queued; later calls fail with EINVAL. Closing twice is harmless. */
+  /** pysftp `close()`: after the calls made before it; later calls fail with EINVAL. Closing twice is harmless. */
   async close() {
     return this.#channel.close();
   }
@@ -375,26 +389,26 @@ class Connection {
   }
 
   /** pysftp `remote_server_key`: { keyType, base64, fingerprint }. */
-  async remoteServerKey() {
+  async remoteServerKey(options) {
     const out = [null];
-    await this.#run('psftp_remote_server_key', out);
+    await this.#run(callOptions(options), 'psftp_remote_server_key', out);
     return takeHostkey(out[0]);
   }
 
   /** pysftp `active_ciphers`: { local, remote }. */
-  async activeCiphers() {
-    return this.#stringPair('psftp_active_ciphers');
+  async activeCiphers(options) {
+    return this.#stringPair('psftp_active_ciphers', options);
   }
 
   /** pysftp `active_compression`: { local, remote }. */
-  async activeCompression() {
-    return this.#stringPair('psftp_active_compression');
+  async activeCompression(options) {
+    return this.#stringPair('psftp_active_compression', options);
   }
 
   /** pysftp `security_options`: what this build can negotiate, best first. */
-  async securityOptions() {
+  async securityOptions(options) {
     const out = [null];
-    await this.#run('psftp_security_options', out);
+    await this.#run(callOptions(options), 'psftp_security_options', out);
     try {
       const info = koffi.decode(out[0], types.securityInfo);
       return {
@@ -410,27 +424,27 @@ class Connection {
   }
 
   /** pysftp `timeout` (getter): seconds a read or write may wait; 0 is no limit. */
-  async timeout() {
+  async timeout(options) {
     const out = [0];
-    await this.#run('psftp_timeout', out);
+    await this.#run(callOptions(options), 'psftp_timeout', out);
     return out[0];
   }
 
   /** pysftp `timeout = seconds`; 0 is no limit. */
-  async setTimeout(seconds) {
-    await this.#run('psftp_set_timeout', args.num(seconds, 'seconds'));
+  async setTimeout(seconds, options) {
+    await this.#run(callOptions(options, true), 'psftp_set_timeout', args.num(seconds, 'seconds'));
   }
 
   /** pysftp `logfile`: the log's path, or null when not logging. */
-  async logfile() {
-    return this.#string('psftp_logfile');
+  async logfile(options) {
+    return this.#string(callOptions(options), 'psftp_logfile');
   }
 
   /** pysftp `execute(command)`: { lines (stdout's then stderr's, with newlines), exitStatus }. */
-  async execute(command) {
+  async execute(command, options) {
     const lines = [null];
     const status = [0];
-    await this.#run('psftp_execute', args.str(command, 'command'), lines, status);
+    await this.#run(callOptions(options), 'psftp_execute', args.str(command, 'command'), lines, status);
     return { lines: takeStrarray(lines[0]), exitStatus: status[0] };
   }
 
@@ -438,10 +452,10 @@ class Connection {
    * pysftp `sftp_client`: raw LIBSSH2_SESSION and LIBSSH2_SFTP pointers (for
    * koffi users). Use them only inside withSftpClient().
    */
-  async sftpClient() {
+  async sftpClient(options) {
     const session = [null];
     const sftp = [null];
-    await this.#run('psftp_sftp_client', session, sftp);
+    await this.#run(callOptions(options), 'psftp_sftp_client', session, sftp);
     return { session: session[0], sftp: sftp[0] };
   }
 
@@ -467,26 +481,26 @@ class Connection {
   }
 
   /** Whether the server offers the SFTP extension `name`. */
-  async hasExtension(name) {
+  async hasExtension(name, options) {
     const out = [false];
-    await this.#run('psftp_has_extension', args.str(name, 'name'), out);
+    await this.#run(callOptions(options), 'psftp_has_extension', args.str(name, 'name'), out);
     return out[0];
   }
 
   // ---- directories and paths ----
 
   /** pysftp `listdir`: names sorted, without . and .. */
-  async listdir(remotepath = '.') {
+  async listdir(remotepath = '.', options) {
     const out = [null];
-    await this.#run('psftp_listdir', args.path(remotepath, 'remotepath'), out);
+    await this.#run(callOptions(options), 'psftp_listdir', args.path(remotepath, 'remotepath'), out);
     return takeStrarray(out[0]);
   }
 
   /** pysftp `listdir_attr`: DirEntry objects sorted by filename. */
-  async listdirAttr(remotepath = '.', ...extra) {
-    noMore('listdirAttr', extra, 'list(path, filter) is ssh2-sftp-client\'s: use psftp.SftpClient, or filter the result');
+  async listdirAttr(remotepath = '.', options, ...extra) {
+    const how = callOptions(options, false, 'listdirAttr', extra, "list(path, filter) is ssh2-sftp-client's: use psftp.SftpClient, or filter the result");
     const out = [null];
-    await this.#run('psftp_listdir_attr', args.path(remotepath, 'remotepath'), out);
+    await this.#run(how, 'psftp_listdir_attr', args.path(remotepath, 'remotepath'), out);
     try {
       const list = koffi.decode(out[0], types.direntList);
       const raw = entriesOf(list.entries, Number(list.count), types.dirent);
@@ -496,39 +510,39 @@ class Connection {
     }
   }
 
-  async stat(remotepath) {
-    return this.#attrs('psftp_stat', remotepath);
+  async stat(remotepath, options) {
+    return this.#attrs('psftp_stat', remotepath, options);
   }
 
-  async lstat(remotepath) {
-    return this.#attrs('psftp_lstat', remotepath);
+  async lstat(remotepath, options) {
+    return this.#attrs('psftp_lstat', remotepath, options);
   }
 
   /** false for a missing or inaccessible path. */
-  async exists(remotepath) {
-    return this.#bool('psftp_exists', remotepath);
+  async exists(remotepath, options) {
+    return this.#bool('psftp_exists', remotepath, options);
   }
 
-  async lexists(remotepath) {
-    return this.#bool('psftp_lexists', remotepath);
+  async lexists(remotepath, options) {
+    return this.#bool('psftp_lexists', remotepath, options);
   }
 
-  async isdir(remotepath) {
-    return this.#bool('psftp_isdir', remotepath);
+  async isdir(remotepath, options) {
+    return this.#bool('psftp_isdir', remotepath, options);
   }
 
-  async isfile(remotepath) {
-    return this.#bool('psftp_isfile', remotepath);
+  async isfile(remotepath, options) {
+    return this.#bool('psftp_isfile', remotepath, options);
   }
 
   /** pysftp `chdir`; null or no argument resets to the server's default directory. */
-  async chdir(remotepath) {
-    await this.#run('psftp_chdir', args.optPath(remotepath, 'remotepath'));
+  async chdir(remotepath, options) {
+    await this.#run(callOptions(options, true), 'psftp_chdir', args.optPath(remotepath, 'remotepath'));
   }
 
   /** pysftp `cwd`: a synonym of chdir. */
-  async cwd(remotepath) {
-    await this.#run('psftp_cwd', args.optPath(remotepath, 'remotepath'));
+  async cwd(remotepath, options) {
+    await this.#run(callOptions(options, true), 'psftp_cwd', args.optPath(remotepath, 'remotepath'));
   }
 
   /**
@@ -549,105 +563,105 @@ class Connection {
   }
 
   /** Remember the directory and change to `remotepath` (null: only remember). */
-  async cdPush(remotepath) {
-    await this.#run('psftp_cd_push', args.optPath(remotepath, 'remotepath'));
+  async cdPush(remotepath, options) {
+    await this.#run(callOptions(options, true), 'psftp_cd_push', args.optPath(remotepath, 'remotepath'));
   }
 
   /** Return to the directory the matching cdPush() remembered. */
-  async cdPop() {
-    await this.#run('psftp_cd_pop');
+  async cdPop(options) {
+    await this.#run(callOptions(options, true), 'psftp_cd_pop');
   }
 
   /** pysftp `getcwd()`: null until the first chdir. */
-  async getcwd() {
-    return this.#string('psftp_getcwd');
+  async getcwd(options) {
+    return this.#string(callOptions(options), 'psftp_getcwd');
   }
 
   /** pysftp `pwd`: the current directory as the server names it. */
-  async pwd() {
-    return this.#string('psftp_pwd');
+  async pwd(options) {
+    return this.#string(callOptions(options), 'psftp_pwd');
   }
 
-  async normalize(remotepath) {
-    return this.#string('psftp_normalize', args.path(remotepath, 'remotepath'));
+  async normalize(remotepath, options) {
+    return this.#string(callOptions(options), 'psftp_normalize', args.path(remotepath, 'remotepath'));
   }
 
   /** The link's target as an absolute path. */
-  async readlink(remotelink) {
-    return this.#string('psftp_readlink', args.path(remotelink, 'remotelink'));
+  async readlink(remotelink, options) {
+    return this.#string(callOptions(options), 'psftp_readlink', args.path(remotelink, 'remotelink'));
   }
 
   /**
    * pysftp `mkdir(remotepath, mode=777)`; also `mkdir(path, { mode, recursive })`
    * and `mkdir(path, true)` (recursive, as makedirs).
    */
-  async mkdir(remotepath, modeOrOptions) {
-    const { mode, recursive } = modeOptions(modeOrOptions);
-    if (args.bool(recursive, 'recursive')) return this.makedirs(remotepath, mode);
-    await this.#run('psftp_mkdir', args.path(remotepath, 'remotepath'), args.mode(mode));
+  async mkdir(remotepath, modeOrOptions, options) {
+    const { mode, recursive, signal } = modeOptions(modeOrOptions, options);
+    if (args.bool(recursive, 'recursive')) return this.makedirs(remotepath, mode, { signal });
+    await this.#run(callOptions({ signal }), 'psftp_mkdir', args.path(remotepath, 'remotepath'), args.mode(mode));
   }
 
   /** pysftp `makedirs`: every missing level; fine if it exists. */
-  async makedirs(remotedir, mode = 0o777) {
-    await this.#run('psftp_makedirs', args.path(remotedir, 'remotedir'), args.mode(mode));
+  async makedirs(remotedir, mode = 0o777, options) {
+    await this.#run(callOptions(options), 'psftp_makedirs', args.path(remotedir, 'remotedir'), args.mode(mode));
   }
 
-  async rmdir(remotepath, ...extra) {
-    noMore('rmdir', extra, 'rmdir(path, true) is recursive in ssh2-sftp-client: use psftp.SftpClient for that');
-    await this.#run('psftp_rmdir', args.path(remotepath, 'remotepath'));
+  async rmdir(remotepath, options, ...extra) {
+    const how = callOptions(options, false, 'rmdir', extra, 'rmdir(path, true) is recursive in ssh2-sftp-client: use psftp.SftpClient for that');
+    await this.#run(how, 'psftp_rmdir', args.path(remotepath, 'remotepath'));
   }
 
-  async remove(remotefile, ...extra) {
-    noMore('remove', extra, "delete(path, true) means 'no error if missing' in ssh2-sftp-client: use psftp.SftpClient for that");
-    await this.#run('psftp_remove', args.path(remotefile, 'remotefile'));
+  async remove(remotefile, options, ...extra) {
+    const hint = "delete(path, true) means 'no error if missing' in ssh2-sftp-client: use psftp.SftpClient for that";
+    await this.#run(callOptions(options, false, 'remove', extra, hint), 'psftp_remove', args.path(remotefile, 'remotefile'));
   }
 
-  async unlink(remotefile, ...extra) {
-    noMore('unlink', extra);
-    await this.#run('psftp_unlink', args.path(remotefile, 'remotefile'));
+  async unlink(remotefile, options, ...extra) {
+    await this.#run(callOptions(options, false, 'unlink', extra), 'psftp_unlink', args.path(remotefile, 'remotefile'));
   }
 
   /** pysftp `rename`: EEXIST if the destination exists (posixRename replaces). */
-  async rename(remoteSrc, remoteDest) {
-    await this.#run('psftp_rename', args.path(remoteSrc, 'remoteSrc'), args.path(remoteDest, 'remoteDest'));
+  async rename(remoteSrc, remoteDest, options) {
+    await this.#run(callOptions(options), 'psftp_rename', args.path(remoteSrc, 'remoteSrc'), args.path(remoteDest, 'remoteDest'));
   }
 
   /** Rename that atomically replaces the destination. */
-  async posixRename(remoteSrc, remoteDest) {
-    await this.#run('psftp_posix_rename', args.path(remoteSrc, 'remoteSrc'), args.path(remoteDest, 'remoteDest'));
+  async posixRename(remoteSrc, remoteDest, options) {
+    await this.#run(callOptions(options), 'psftp_posix_rename', args.path(remoteSrc, 'remoteSrc'), args.path(remoteDest, 'remoteDest'));
   }
 
   /** Make `remoteDest` a hard link to `remoteSrc`. */
-  async hardlink(remoteSrc, remoteDest) {
-    await this.#run('psftp_hardlink', args.path(remoteSrc, 'remoteSrc'), args.path(remoteDest, 'remoteDest'));
+  async hardlink(remoteSrc, remoteDest, options) {
+    await this.#run(callOptions(options), 'psftp_hardlink', args.path(remoteSrc, 'remoteSrc'), args.path(remoteDest, 'remoteDest'));
   }
 
   /** pysftp `symlink`: make the link `remoteDest` pointing to `remoteSrc`. */
-  async symlink(remoteSrc, remoteDest) {
-    await this.#run('psftp_symlink', args.path(remoteSrc, 'remoteSrc'), args.path(remoteDest, 'remoteDest'));
+  async symlink(remoteSrc, remoteDest, options) {
+    await this.#run(callOptions(options), 'psftp_symlink', args.path(remoteSrc, 'remoteSrc'), args.path(remoteDest, 'remoteDest'));
   }
 
   /** pysftp `chmod(remotepath, mode=777)`, with Node's modes: 0o644 or '644' is rw-r--r--. */
-  async chmod(remotepath, mode = 0o777) {
-    await this.#run('psftp_chmod', args.path(remotepath, 'remotepath'), args.mode(mode));
+  async chmod(remotepath, mode = 0o777, options) {
+    await this.#run(callOptions(options), 'psftp_chmod', args.path(remotepath, 'remotepath'), args.mode(mode));
   }
 
   /** pysftp `chown(remotepath, uid=None, gid=None)`: an id left out is kept. */
-  async chown(remotepath, uid, gid) {
+  async chown(remotepath, uid, gid, options) {
     const id = (v, name) => (v === undefined || v === null ? -1 : args.int(v, name));
-    await this.#run('psftp_chown', args.path(remotepath, 'remotepath'), id(uid, 'uid'), id(gid, 'gid'));
+    await this.#run(callOptions(options), 'psftp_chown', args.path(remotepath, 'remotepath'), id(uid, 'uid'), id(gid, 'gid'));
   }
 
   /** pysftp `truncate`: resolves with the size the server reports afterwards. */
-  async truncate(remotepath, size) {
+  async truncate(remotepath, size, options) {
     const out = [0];
-    await this.#run('psftp_truncate', args.path(remotepath, 'remotepath'), args.int(size, 'size', 'uint64'), out);
+    await this.#run(callOptions(options), 'psftp_truncate', args.path(remotepath, 'remotepath'), args.int(size, 'size', 'uint64'), out);
     return out[0];
   }
 
   /** Set access and modification times (seconds since the epoch, or Dates). */
-  async utime(remotepath, atime, mtime) {
+  async utime(remotepath, atime, mtime, options) {
     await this.#run(
+      callOptions(options),
       'psftp_utime',
       args.path(remotepath, 'remotepath'),
       args.seconds(atime, 'atime'),
@@ -656,9 +670,9 @@ class Connection {
   }
 
   /** Free-space figures (statvfs@openssh.com). */
-  async statvfs(remotepath) {
+  async statvfs(remotepath, options) {
     const out = sized(types.statvfs);
-    await this.#run('psftp_statvfs', args.path(remotepath, 'remotepath'), out);
+    await this.#run(callOptions(options), 'psftp_statvfs', args.path(remotepath, 'remotepath'), out);
     delete out.struct_size;
     return out;
   }
@@ -667,12 +681,15 @@ class Connection {
    * pysftp `walktree(remotepath, fcallback, dcallback, ucallback, recurse=True)`.
    * Callbacks get (path, attrs) and run synchronously; returning false
    * stops the walk (EUSER), WALK_SKIP from dcallback skips a directory.
+   * The fifth argument is `recurse` or the options { recurse, signal }.
    */
-  async walktree(remotepath, fcallback, dcallback, ucallback, recurse = true) {
+  async walktree(remotepath, fcallback, dcallback, ucallback, recurseOrOptions = true) {
+    const o = typeof recurseOrOptions === 'object' && recurseOrOptions !== null ? recurseOrOptions : { recurse: recurseOrOptions };
+    const { recurse = true, signal } = args.options(o, ['recurse', 'signal']);
     const scope = new CallbackScope();
     const cb = (fn, name) => scope.walk(args.optFunc(fn, name));
-    await this.#runWith(
-      scope,
+    await this.#run(
+      { scope, signal: args.signal(signal, 'options.signal') },
       'psftp_walktree',
       args.path(remotepath, 'remotepath'),
       cb(fcallback, 'fcallback'),
@@ -688,13 +705,8 @@ class Connection {
   /** pysftp `open(remote_file, mode='r', bufsize=-1)`: an SftpFile (binary). */
   async open(remoteFile, mode = 'r', bufsize = -1) {
     const out = [null];
-    await this.#run(
-      'psftp_open',
-      args.path(remoteFile, 'remoteFile'),
-      args.str(mode, 'mode'),
-      args.int(bufsize, 'bufsize'),
-      out,
-    );
+    const argv = [this.#channel.handle, args.path(remoteFile, 'remoteFile'), args.str(mode, 'mode'), args.int(bufsize, 'bufsize'), out];
+    await this.#channel.runFile(fns.psftp_open, argv);
     return new SftpFile(this, this.#channel, out[0]);
   }
 
@@ -727,9 +739,8 @@ class Connection {
     const scope = new CallbackScope();
     const signal = args.signal(o.signal, 'options.signal');
     await withTransferOptions(o, (topts) =>
-      this.#runAbortable(
-        scope,
-        signal,
+      this.#run(
+        { scope, signal },
         'psftp_get',
         args.path(remotepath, 'remotepath'),
         args.optPath(localpath, 'localpath'),
@@ -752,9 +763,8 @@ class Connection {
     const signal = args.signal(o.signal, 'options.signal');
     const out = sized(types.attrs);
     await withTransferOptions(o, (topts) =>
-      this.#runAbortable(
-        scope,
-        signal,
+      this.#run(
+        { scope, signal },
         'psftp_put',
         args.path(localpath, 'localpath'),
         args.optPath(remotepath, 'remotepath'),
@@ -792,7 +802,7 @@ class Connection {
     const callback = args.optFunc(o.callback, 'options.callback');
     const scope = new CallbackScope();
     const out = [0];
-    await this.#runAbortable(scope, signal, 'psftp_getfo', remote, scope.write(sink), scope.progress(callback), scope.userData, out);
+    await this.#run({ scope, signal }, 'psftp_getfo', remote, scope.write(sink), scope.progress(callback), scope.userData, out);
     return out[0];
   }
 
@@ -823,7 +833,7 @@ class Connection {
       const scope = new CallbackScope();
       const read = scope.read(source);
       const progress = scope.progress(callback);
-      return this.#runAbortable(scope, signal, 'psftp_putfo', read, remote, fileSize, progress, scope.userData, confirm, topts, out);
+      return this.#run({ scope, signal }, 'psftp_putfo', read, remote, fileSize, progress, scope.userData, confirm, topts, out);
     });
     return new Attributes(out);
   }
@@ -836,7 +846,7 @@ class Connection {
    * progress figures and the failure list (empty on success); a PsftpError
    * carries `failures` and `progress` too.
    */
-  async #tree(fn, source, dest, o, put) {
+  async #tree(fn, source, dest, o, put, exclusive = false) {
     const scope = new CallbackScope();
     const signal = args.signal(o.signal, 'options.signal');
     const progress = { filesDone: 0, filesTotal: 0, bytesDone: 0, bytesTotal: 0 };
@@ -844,12 +854,15 @@ class Connection {
     const preserveMtime = args.optBool(o.preserveMtime, 'options.preserveMtime', false);
     const flags = put ? [args.optBool(o.confirm, 'options.confirm', true), preserveMtime] : [preserveMtime];
     const withOptions = transferOptions(o);
-    const handle = this.#channel.handle;
     const out = [null];
     let error = null;
     try {
       await withOptions((topts) =>
-        this.#channel.run(fn(handle), [handle, source, dest, ...flags, callback, scope.userData, topts, out], scope, signal),
+        this.#channel.run((handle) => [fn(handle), [handle, source, dest, ...flags, callback, scope.userData, topts, out]], {
+          scope,
+          signal,
+          exclusive,
+        }),
       );
     } catch (e) {
       error = e;
@@ -907,8 +920,10 @@ class Connection {
     const src = args.path(srcDir, 'srcDir');
     const dst = args.path(dstDir, 'dstDir');
     // get_r('.', dst) in srcDir lands in reparent(dst, '.'): dst itself.
-    const getR = (handle) => inDirectory(handle, src, fns.psftp_get_r, () => makeLocalDir(dstDir));
-    return this.#tree(getR, '.', dst, o, false);
+    // The directory is the connection's: nothing else runs meanwhile.
+    const main = this.#channel.handle;
+    const getR = (handle) => inDirectory(handle, main, src, fns.psftp_get_r, () => makeLocalDir(dstDir));
+    return this.#tree(getR, '.', dst, o, false, true);
   }
 
   /** ssh2-sftp-client's uploadDir(srcDir, dstDir, options): putR, the contents of srcDir into dstDir. */
@@ -922,7 +937,7 @@ class Connection {
 /** An argument past the documented ones is an error, not ignored (ssh2-sftp-client look-alikes take more). */
 function noMore(name, extra, hint) {
   if (extra.length === 0) return;
-  const err = new TypeError(`${name}() takes no argument after the path; got ${extra.length} more${hint ? ` (${hint})` : ''}`);
+  const err = new TypeError(`${name}() takes only the path and { signal }; got ${extra.length} more${hint ? ` (${hint})` : ''}`);
   err.code = 'ERR_INVALID_ARG_VALUE';
   throw err;
 }

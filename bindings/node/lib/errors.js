@@ -92,9 +92,10 @@ function checkSync(rc) {
 /** The error of a failed async call on `conn`, from the connection's copy. */
 function connError(conn, rc) {
   // These take only the stored error's own lock, never the connection's,
-  // so reading them cannot block the event loop. Calls on one connection
-  // are queued (see channel.js), so the stored error is this call's; the
-  // code check guards that assumption rather than show a wrong message.
+  // so reading them cannot block the event loop. Each connection call runs
+  // on its own handle and file calls run one at a time (see channel.js),
+  // so the stored error is this call's; the code check guards that
+  // assumption rather than show a wrong message.
   if (fns.psftp_conn_last_error_code(conn) !== rc) return new PsftpError(rc, '');
   const osErrno = fns.psftp_conn_last_error_errno(conn);
   return new PsftpError(rc, takeString(fns.psftp_conn_last_error(conn)), osErrno);

@@ -1,6 +1,6 @@
 'use strict';
 // pysftp open() files (psftp_file) and Node streams over them. Their calls
-// share the connection's queue, and their errors are read from it.
+// run one at a time on the connection's own handle, and their errors are read from it.
 
 const { Readable, Writable } = require('node:stream');
 const { fns, types, sized } = require('./native');
@@ -12,9 +12,9 @@ const READ_ALL_CHUNK = 1024 * 1024;
 const LINE_CHUNK = 64 * 1024;
 
 // Closes files the program dropped without close(), through their
-// connection's queue (closing flushes buffered writes over the network).
+// connection's file calls (closing flushes buffered writes over the network).
 const files = new FinalizationRegistry(({ channel, handle }) => {
-  channel.run(fns.psftp_file_close, [handle]).catch(() => {});
+  channel.runFile(fns.psftp_file_close, [handle]).catch(() => {});
 });
 
 class SftpFile {
@@ -33,7 +33,7 @@ class SftpFile {
 
   #run(name, ...rest) {
     const argv = [this.#handle, ...rest];
-    return this.#closed ? this.#channel.runDead(fns[name], argv) : this.#channel.run(fns[name], argv);
+    return this.#closed ? this.#channel.runDead(fns[name], argv) : this.#channel.runFile(fns[name], argv);
   }
 
   /** Up to `size` bytes; fewer only at the end of the file (empty there). Without `size`, the rest of the file. */

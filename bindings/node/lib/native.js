@@ -109,6 +109,7 @@ const lib = loadLibrary(process.env);
 koffi.opaque('psftp_conn');
 koffi.opaque('psftp_cnopts');
 koffi.opaque('psftp_file');
+koffi.opaque('psftp_cancel_token');
 koffi.opaque('psftp_transfer_opts');
 koffi.opaque('psftp_connect_opts');
 
@@ -284,6 +285,10 @@ const PROTOTYPES = [
   'int psftp_unlock(psftp_conn *conn)',
   'int psftp_has_extension(psftp_conn *conn, const char *name, _Out_ bool *out)',
   'void psftp_interrupt(psftp_conn *conn)',
+  'int psftp_cancel_token_new(_Out_ psftp_cancel_token **out)',
+  'int psftp_cancel_token_cancel(psftp_cancel_token *token)',
+  'void psftp_cancel_token_free(psftp_cancel_token *token)',
+  'int psftp_conn_with_cancel(psftp_conn *conn, psftp_cancel_token *token, _Out_ psftp_conn **out)',
 
   'int psftp_open(psftp_conn *conn, const char *remote_file, const char *mode, int64_t bufsize, _Out_ psftp_file **out)',
   'int psftp_file_read(psftp_file *file, void *buf, size_t size, _Out_ size_t *read_out)',

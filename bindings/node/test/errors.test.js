@@ -63,19 +63,17 @@ test('a panic inside a call poisons its connection: later calls reject with ECON
   const sftp = await connectFor(t);
   const big = path.join(remoteScratch(t, 'panic'), 'big');
   putRemoteFile(big, pattern(4 * 1024 * 1024, 5));
-  // The handle is private: catch it as a call hands it to C.
-  const pwd = fns.psftp_pwd;
+  // The handle is private: catch it as a call makes its per-call handle from it.
+  const withCancel = fns.psftp_conn_with_cancel;
   let handle = null;
-  fns.psftp_pwd = Object.assign((...a) => pwd(...a), {
-    async: (...a) => {
-      handle = a[0];
-      return pwd.async(...a);
-    },
-  });
+  fns.psftp_conn_with_cancel = (...a) => {
+    handle = a[0];
+    return withCancel(...a);
+  };
   try {
     await sftp.pwd();
   } finally {
-    fns.psftp_pwd = pwd;
+    fns.psftp_conn_with_cancel = withCancel;
   }
   assert.throws(
     () => checkSync(testHooks.psftp_debug_panic(handle, big)),

@@ -374,7 +374,7 @@ test('an AbortSignal stops get, put, getfo and putfo through their callbacks; th
   late.abort();
   assert.ok(fs.readFileSync(path.join(ldir, 'done')).equals(data));
   const reason = new Error('not now');
-  await assert.rejects(sftp.putfo('x', path.join(rdir, 'never'), { signal: AbortSignal.abort(reason) }), (e) => e === reason);
+  await assert.rejects(sftp.putfo('x', path.join(rdir, 'never'), { signal: AbortSignal.abort(reason) }), (e) => e.name === 'AbortError' && e.cause === reason);
   assert.equal(fs.existsSync(path.join(rdir, 'never')), false);
 });
 
