@@ -1956,15 +1956,16 @@ ssize_t ssh2_channel_read(LIBSSH2_CHANNEL *channel, int stream_id,
         channel->read_state = ssh2_NB_state_idle;
     }
 
-    /* psftp: take in packets until this channel has buflen bytes queued,
-       not every packet that has arrived: a bulk download otherwise queues
-       (allocates) a burst of packets per read and ends every read with a
-       recv() that finds nothing. rc > 0 when it stopped early. Only if
-       that yields nothing for this stream (the queued bytes are another
-       stream's) is everything pending taken in, as libssh2 does. */
+    /* psftp: take in what has arrived, but not more than SSH2_READ_AHEAD
+       beyond the buflen bytes asked for: a bulk download otherwise queued
+       (allocated) megabytes of packets at once, more than the payload pool
+       keeps. Reading ahead keeps the socket drained, so the server is not
+       held up while this reader is busy. rc > 0 when it stopped early.
+       Only if that yields nothing for this stream (the queued bytes are
+       another stream's) is everything pending taken in, as libssh2 does. */
     rc = 1;
 read_more:
-    while(drain_all || channel->read_avail < buflen) {
+    while(drain_all || channel->read_avail < buflen + SSH2_READ_AHEAD) {
         rc = ssh2_transport_read(session);
         if(rc <= 0)
             break;
@@ -2220,13 +2221,15 @@ ssize_t ssh2_channel_write(LIBSSH2_CHANNEL *channel, int stream_id,
 
         /* drain the incoming flow first, mostly to make sure we get all
            pending window adjust packets */
-        /* psftp: one packet, and more only while the window is too small
-           for this write. Draining everything queued (allocated) all the
-           data that had arrived on every write: a download sending its
-           READ requests took in megabytes of replies at once. */
+        /* psftp: as a read does, take in at most SSH2_READ_AHEAD of this
+           channel's data (more only while the window is too small for this
+           write). Draining everything queued (allocated) all the data that
+           had arrived on every write: a download sending its READ
+           requests took in megabytes of replies at once. */
         do
             rc = ssh2_transport_read(session);
-        while(rc > 0 && channel->local.window_size < buflen);
+        while(rc > 0 && (channel->read_avail < SSH2_READ_AHEAD ||
+                         channel->local.window_size < buflen));
 
         if(rc < 0 && rc != LIBSSH2_ERROR_EAGAIN)
             return ssh2_err(channel->session, rc,

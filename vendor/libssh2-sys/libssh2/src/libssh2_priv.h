@@ -625,7 +625,11 @@ struct endpoint_data {
    heap over and over: brk calls and page faults). */
 #define SSH2_PAYLOAD_POOL_SIZE LIBSSH2_PACKET_MAXPAYLOAD
 #define SSH2_PAYLOAD_POOL_MIN 4096
-#define SSH2_PAYLOAD_POOL_MAX 16
+#define SSH2_PAYLOAD_POOL_MAX 48
+
+/* psftp: a channel read takes in at most this much beyond what it was
+   asked for (see ssh2_channel_read) */
+#define SSH2_READ_AHEAD (1024 * 1024)
 
 struct transportpacket {
     /* ------------- for incoming data --------------- */
