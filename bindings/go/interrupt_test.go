@@ -1,6 +1,7 @@
 package psftp_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -199,9 +200,26 @@ func wantInterrupted(t *testing.T, c *psftp.Conn, err error) {
 	wantErr(t, err, psftp.ErrCancelled, "interrupted")
 }
 
-func TestCancellingAContextInterruptsAGetBlockedOnAStalledLink(t *testing.T) {
+// wantStoppedAlone asserts the error of a call whose context was cancelled
+// while it waited for a reply on a stalled link: its own cancel token
+// stopped it, and its Conn was not interrupted.
+func wantStoppedAlone(t *testing.T, c *psftp.Conn, err error) {
+	t.Helper()
+	if !errors.Is(err, context.Canceled) || errors.Is(err, psftp.ErrInterrupted) {
+		t.Fatalf("got %v, want context.Canceled without psftp.ErrInterrupted", err)
+	}
+	if c.Interrupted() {
+		t.Fatal("Conn.Interrupted() is true: the cancel reached the whole connection")
+	}
+}
+
+// Issue 18: the context cancels the Get's own token. The Get is the one
+// waiting on the frozen link for its reply; it gives that wait up between
+// packets, so it ends without interrupting the Conn, which works again
+// once the link does. (Before, only interrupting the Conn ended the call.)
+func TestCancellingAContextStopsAGetBlockedOnAStalledLinkAndKeepsTheConn(t *testing.T) {
 	r := startRelay(t)
-	c := dialRelay(t, r, config()) // default CancelGrace; no Timeout: only an interrupt can end the call
+	c := dialRelay(t, r, config()) // default CancelGrace; no Timeout
 	rdir := remoteScratch(t, "stallget")
 	putRemote(t, filepath.Join(rdir, "big"), pattern(1<<20, 20))
 	ldir := t.TempDir()
@@ -212,21 +230,35 @@ func TestCancellingAContextInterruptsAGetBlockedOnAStalledLink(t *testing.T) {
 
 	ctx := cancelWhenHeld(t, r.freeze())
 	err := returns(t, func() error { return c.Get(ctx, filepath.Join(rdir, "big"), local, opts) })
-	wantInterrupted(t, c, err)
+	wantStoppedAlone(t, c, err)
 	if progressed {
 		t.Fatal("the Get made progress through a frozen link")
 	}
 	if string(readFile(t, local)) != "old local" {
-		t.Fatal("the interrupted Get replaced the local file")
+		t.Fatal("the cancelled Get replaced the local file")
 	}
 	if entries, _ := os.ReadDir(ldir); len(entries) != 1 {
 		t.Fatalf("left behind: %v", entries)
 	}
-	err = c.Get(t.Context(), filepath.Join(rdir, "big"), local, nil)
-	if !errors.Is(err, psftp.ErrInterrupted) {
-		t.Fatalf("a later Get: %v", err)
+	r.thaw()
+	must(t, c.Get(t.Context(), filepath.Join(rdir, "big"), local, nil))
+	if !bytes.Equal(readFile(t, local), pattern(1<<20, 20)) {
+		t.Fatal("the Get after the thaw is not byte-exact")
 	}
 	must(t, c.Close())
+}
+
+// A Conn whose link froze after a cancelled call still closes: the goodbye
+// waits a few seconds for the server, then the connection is cut.
+func TestClosingAConnOverAFrozenLinkReturns(t *testing.T) {
+	r := startRelay(t)
+	c := dialRelay(t, r, config())
+	rdir := remoteScratch(t, "frozenclose")
+	putRemote(t, filepath.Join(rdir, "f"), []byte("data"))
+	ctx := cancelWhenHeld(t, r.freeze())
+	err := returns(t, func() error { return c.Get(ctx, filepath.Join(rdir, "f"), filepath.Join(t.TempDir(), "f"), nil) })
+	wantStoppedAlone(t, c, err)
+	must(t, returns(t, c.Close))
 }
 
 func TestCancellingAContextInterruptsAnUploadStalledMidway(t *testing.T) {
@@ -283,14 +315,19 @@ func TestCancellingAContextInterruptsATreeOperationStalledMidway(t *testing.T) {
 	}
 
 	// A tree operation blocked in its listing, before any progress call
-	// (the extra connections are made after the listing).
+	// (the extra connections are made after the listing): waiting for a
+	// reply, it gives up by its own token and the Conn goes on.
 	c2 := dialRelay(t, r, cfg)
 	ctx = cancelWhenHeld(t, r.freeze())
 	err = returns(t, func() error {
 		_, err := c2.GetR(ctx, remote, t.TempDir(), &psftp.TreeOptions{Parallelism: 2})
 		return err
 	})
-	wantInterrupted(t, c2, err)
+	wantStoppedAlone(t, c2, err)
+	r.thaw()
+	if _, err := c2.Listdir(remote); err != nil {
+		t.Fatalf("Listdir after the thaw: %v", err)
+	}
 }
 
 func TestInterruptAbortsACallOnAnotherGoroutine(t *testing.T) {

@@ -963,15 +963,16 @@ impl SftpLink {
         &self.session
     }
 
-    /// Close the channel politely (best effort).
-    pub fn shutdown(&self) {
-        {
+    /// Close the channel politely (best effort); false if the server did
+    /// not answer (within the session's timeout).
+    pub fn shutdown(&self) -> bool {
+        let answered = {
             let mut ch = self.channel.lock();
-            let _ = ch.send_eof();
-            let _ = ch.close();
-        }
+            ch.send_eof().is_ok() && ch.close().is_ok()
+        };
         let closed = Error::new(ErrorKind::ConnectionLost, "connection closed".to_string());
         let _ = self.fail(closed);
+        answered
     }
 }
 
