@@ -1930,6 +1930,7 @@ ssize_t ssh2_channel_read(LIBSSH2_CHANNEL *channel, int stream_id,
     int unlink_packet;
     struct packet *read_packet;
     struct packet *read_next;
+    int drain_all = 0; /* psftp: see below */
 
     ssh2_deb((session, LIBSSH2_TRACE_CONN,
               "channel_read() wants %ld bytes from channel %u/%u stream #%d",
@@ -1955,11 +1956,20 @@ ssize_t ssh2_channel_read(LIBSSH2_CHANNEL *channel, int stream_id,
         channel->read_state = ssh2_NB_state_idle;
     }
 
-    /* Process all pending incoming packets. Tests prove that this way
-       produces faster transfers. */
-    do {
+    /* psftp: take in what has arrived, but not more than SSH2_READ_AHEAD
+       beyond the buflen bytes asked for: a bulk download otherwise queued
+       (allocated) megabytes of packets at once, more than the payload pool
+       keeps. Reading ahead keeps the socket drained, so the server is not
+       held up while this reader is busy. rc > 0 when it stopped early.
+       Only if that yields nothing for this stream (the queued bytes are
+       another stream's) is everything pending taken in, as libssh2 does. */
+    rc = 1;
+read_more:
+    while(drain_all || channel->read_avail < buflen + SSH2_READ_AHEAD) {
         rc = ssh2_transport_read(session);
-    } while(rc > 0);
+        if(rc <= 0)
+            break;
+    }
 
     if(rc < 0 && rc != LIBSSH2_ERROR_EAGAIN)
         return ssh2_err(session, rc, "transport read");
@@ -2042,13 +2052,19 @@ ssize_t ssh2_channel_read(LIBSSH2_CHANNEL *channel, int stream_id,
                 /* detach readpkt from session->packets list */
                 ssh2_list_remove(&readpkt->node);
 
-                SSH2_FREE(session, readpkt->data);
+                ssh2_payload_release(session, readpkt->data,
+                                     readpkt->pooled);
                 SSH2_FREE(session, readpkt);
             }
         }
 
         /* check the next struct in the chain */
         read_packet = read_next;
+    }
+
+    if(!bytes_read && rc > 0 && !drain_all) {
+        drain_all = 1;
+        goto read_more;
     }
 
     if(!bytes_read) {
@@ -2205,9 +2221,15 @@ ssize_t ssh2_channel_write(LIBSSH2_CHANNEL *channel, int stream_id,
 
         /* drain the incoming flow first, mostly to make sure we get all
            pending window adjust packets */
+        /* psftp: as a read does, take in at most SSH2_READ_AHEAD of this
+           channel's data (more only while the window is too small for this
+           write). Draining everything queued (allocated) all the data that
+           had arrived on every write: a download sending its READ
+           requests took in megabytes of replies at once. */
         do
             rc = ssh2_transport_read(session);
-        while(rc > 0);
+        while(rc > 0 && (channel->read_avail < SSH2_READ_AHEAD ||
+                         channel->local.window_size < buflen));
 
         if(rc < 0 && rc != LIBSSH2_ERROR_EAGAIN)
             return ssh2_err(channel->session, rc,

@@ -121,6 +121,8 @@ static int crypt_encrypt(LIBSSH2_SESSION *session,
                              buf_len, firstlast);
 }
 
+#define PSFTP_HAVE_CRYPT_MIDDLE_TO 1
+
 static int crypt_dtor(LIBSSH2_SESSION *session, void **abstract)
 {
     struct crypt_ctx **cctx = (struct crypt_ctx **)abstract;
@@ -132,6 +134,27 @@ static int crypt_dtor(LIBSSH2_SESSION *session, void **abstract)
     return 0;
 }
 #endif
+
+/* psftp: see libssh2_priv.h */
+int ssh2_crypt_middle_to(const struct crypt_method *method, void **abstract,
+                         const unsigned char *in, unsigned char *out,
+                         size_t len)
+{
+#if defined(PSFTP_HAVE_CRYPT_MIDDLE_TO) && \
+    (defined(LIBSSH2_OPENSSL) || defined(LIBSSH2_WOLFSSL))
+    if(method->crypt == crypt_encrypt) {
+        struct crypt_ctx *cctx = *(struct crypt_ctx **)abstract;
+        return ssh2_cipher_crypt_middle(&cctx->h, in, out, len) ? 1 : 0;
+    }
+#else
+    (void)method;
+    (void)abstract;
+    (void)in;
+    (void)out;
+    (void)len;
+#endif
+    return -1;
+}
 
 #if LIBSSH2_AES_GCM
 static const struct crypt_method crypt_method_aes256_gcm = {

@@ -273,6 +273,12 @@ int ssh2_cipher_init(ssh2_cipher_ctx *ctx, SSH2_CIPHER_T(algo),
 int ssh2_cipher_crypt(ssh2_cipher_ctx *ctx, SSH2_CIPHER_T(algo),
                       int encrypt, unsigned char *block, size_t blocksize,
                       int firstlast);
+#if defined(LIBSSH2_OPENSSL) || defined(LIBSSH2_WOLFSSL)
+/* psftp: whole blocks in the middle of a packet, from in to out (another
+   buffer); 0 on success */
+int ssh2_cipher_crypt_middle(ssh2_cipher_ctx *ctx, const unsigned char *in,
+                             unsigned char *out, size_t len);
+#endif
 #ifndef ssh2_cipher_dtor
 void ssh2_cipher_dtor(ssh2_cipher_ctx *ctx);
 #endif

@@ -440,6 +440,10 @@ struct packet {
     /* Where to start reading data from,
      * used for channel data that is been partially consumed */
     size_t data_head;
+
+    /* psftp: data is a buffer of the session's payload pool
+       (ssh2_payload_release) */
+    int pooled;
 };
 
 struct channel_data {
@@ -609,7 +613,23 @@ struct endpoint_data {
     char *lang_prefs;
 };
 
-#define PACKETBUFSIZE MAX_SSH_PACKET_LEN
+/* psftp: the receive buffer holds several packets, so a bulk download
+   takes one recv() per few packets instead of one or two per packet. */
+#define PACKETBUFSIZE (128 * 1024)
+
+/* psftp: incoming packets of at least SSH2_PAYLOAD_POOL_MIN bytes get a
+   buffer of SSH2_PAYLOAD_POOL_SIZE bytes, and a channel read hands the
+   buffers of the data it consumed back to a per-session pool of at most
+   SSH2_PAYLOAD_POOL_MAX, so a bulk download allocates no memory per packet
+   (a malloc and free of ~32 KiB per packet made glibc grow and trim its
+   heap over and over: brk calls and page faults). */
+#define SSH2_PAYLOAD_POOL_SIZE LIBSSH2_PACKET_MAXPAYLOAD
+#define SSH2_PAYLOAD_POOL_MIN 4096
+#define SSH2_PAYLOAD_POOL_MAX 48
+
+/* psftp: a channel read takes in at most this much beyond what it was
+   asked for (see ssh2_channel_read) */
+#define SSH2_READ_AHEAD (1024 * 1024)
 
 struct transportpacket {
     /* ------------- for incoming data --------------- */
@@ -635,6 +655,7 @@ struct transportpacket {
                                which is not yet decrypted in etm mode. */
     unsigned char *wptr;    /* write pointer into the payload to where we
                                are currently writing decrypted data */
+    int payload_pooled;     /* psftp: payload is a pool buffer */
 
     /* ------------- for outgoing data --------------- */
     unsigned char outbuf[MAX_SSH_PACKET_LEN]; /* area for the outgoing data */
@@ -801,6 +822,9 @@ struct _LIBSSH2_SESSION {
 
     /* struct members for packet-level reading */
     struct transportpacket packet;
+    /* psftp: spare payload buffers (SSH2_PAYLOAD_POOL_SIZE bytes each) */
+    unsigned char *payload_pool[SSH2_PAYLOAD_POOL_MAX];
+    int payload_pool_count;
 #ifdef LIBSSH2DEBUG
     int showmask;               /* what debug/trace messages to display */
     libssh2_trace_handler_func tracehandler; /* callback to display trace
@@ -1072,6 +1096,14 @@ struct crypt_method {
 
     SSH2_CIPHER_T(algo);
 };
+
+/* psftp: run method's cipher over whole blocks in the middle of a packet
+   (neither its first block nor its last) from in to out, another buffer.
+   0 on success, 1 on failure, -1 if the method cannot (then the caller
+   works in place and copies). */
+int ssh2_crypt_middle_to(const struct crypt_method *method, void **abstract,
+                         const unsigned char *in, unsigned char *out,
+                         size_t len);
 
 /* Bit flags for struct crypt_method */
 

@@ -913,6 +913,16 @@ int ssh2_cipher_init(ssh2_cipher_ctx *ctx, SSH2_CIPHER_T(algo),
 #define EVP_MAX_BLOCK_LENGTH 32
 #endif
 
+/* psftp: no AAD or tag in the middle of a packet: one call from in to out,
+   which saves the copy of decrypting in place first */
+int ssh2_cipher_crypt_middle(ssh2_cipher_ctx *ctx, const unsigned char *in,
+                             unsigned char *out, size_t len)
+{
+    /* failure: -1 (OpenSSL 3's ciphers with a custom cipher flag, as GCM;
+       the others return 1) or 0, as ssh2_cipher_crypt() reads it */
+    return EVP_Cipher(*ctx, out, in, (unsigned int)len) < 1;
+}
+
 int ssh2_cipher_crypt(ssh2_cipher_ctx *ctx, SSH2_CIPHER_T(algo), int encrypt,
                       unsigned char *block, size_t blocksize, int firstlast)
 {

@@ -1354,6 +1354,9 @@ ssh2_packet_add_jump_authagent:
         packetp->data = data;
         packetp->data_len = datalen;
         packetp->data_head = data_head;
+        /* psftp: data is the transport's payload (its only caller) */
+        packetp->pooled = data == session->packet.payload &&
+                          session->packet.payload_pooled;
 
         ssh2_list_add(&session->packets, &packetp->node);
 

@@ -1013,6 +1013,11 @@ static int session_free(LIBSSH2_SESSION *session)
     if(session->packet.payload)
         SSH2_SAFEFREE(session, session->packet.payload);
 
+    /* psftp: and the spare ones */
+    while(session->payload_pool_count > 0)
+        SSH2_FREE(session,
+                  session->payload_pool[--session->payload_pool_count]);
+
     /* Cleanup all remaining packets */
     /* !checksrc! disable EQUALSNULL 1 */
     while((pkg = ssh2_list_first(&session->packets)) != NULL) {

@@ -137,6 +137,7 @@ static int transport_decrypt(LIBSSH2_SESSION *session, unsigned char *source,
 {
     struct transportpacket *p = &session->packet;
     int blocksize = session->remote.crypt->blocksize;
+    int rc; /* psftp */
 
     /* if we get called with a len that is not an even number of blocksizes
        we risk losing those extra bytes. AAD is an exception, since those first
@@ -153,6 +154,21 @@ static int transport_decrypt(LIBSSH2_SESSION *session, unsigned char *source,
            two blocks keep the end-of-packet handling below. */
         if(!IS_FIRST(firstlast) && len > 3 * blocksize) {
             decryptlen = ((len - 2 * blocksize) / blocksize) * blocksize;
+            /* psftp: and straight into dest, where the cipher can, instead
+               of in place and then copied */
+            rc = ssh2_crypt_middle_to(session->remote.crypt,
+                                      &session->remote.crypt_abstract,
+                                      source, dest, decryptlen);
+            if(rc > 0) {
+                SSH2_SAFEFREE(session, p->payload);
+                return LIBSSH2_ERROR_DECRYPT;
+            }
+            if(rc == 0) {
+                len -= decryptlen;
+                dest += decryptlen;
+                source += decryptlen;
+                continue;
+            }
         }
         /* The first block is special (since it needs to be decoded to get the
            length of the remainder of the block) and takes priority. When the
@@ -187,6 +203,33 @@ static int transport_decrypt(LIBSSH2_SESSION *session, unsigned char *source,
         source += decryptlen;    /* advance read pointer */
     }
     return LIBSSH2_ERROR_NONE;         /* all is fine */
+}
+
+/*
+ * psftp: a buffer for an incoming packet of len bytes: one of the session's
+ * pool (SSH2_PAYLOAD_POOL_SIZE bytes) for a bulk-sized packet, so that bulk
+ * transfers allocate nothing per packet; *pooled says which.
+ */
+static unsigned char *payload_alloc(LIBSSH2_SESSION *session, size_t len,
+                                    int *pooled)
+{
+    if(len >= SSH2_PAYLOAD_POOL_MIN && len <= SSH2_PAYLOAD_POOL_SIZE) {
+        *pooled = 1;
+        if(session->payload_pool_count > 0)
+            return session->payload_pool[--session->payload_pool_count];
+        return SSH2_ALLOC(session, SSH2_PAYLOAD_POOL_SIZE);
+    }
+    *pooled = 0;
+    return SSH2_ALLOC(session, len);
+}
+
+void ssh2_payload_release(LIBSSH2_SESSION *session, unsigned char *data,
+                          int pooled)
+{
+    if(pooled && session->payload_pool_count < SSH2_PAYLOAD_POOL_MAX)
+        session->payload_pool[session->payload_pool_count++] = data;
+    else
+        SSH2_FREE(session, data);
 }
 
 /*
@@ -252,6 +295,7 @@ static int transport_fullpacket(LIBSSH2_SESSION *session,
                 unsigned char first_block[MAX_BLOCKSIZE];
                 ssize_t decrypt_size;
                 unsigned char *decrypt_buffer;
+                int decrypt_pooled; /* psftp */
                 int blocksize = session->remote.crypt->blocksize;
 
                 if(p->total_num < mac_len + 4 + (size_t)blocksize) {
@@ -268,7 +312,8 @@ static int transport_fullpacket(LIBSSH2_SESSION *session,
                     return rc;
 
                 /* we need buffer for decrypt */
-                decrypt_buffer = SSH2_ALLOC(session, decrypt_size);
+                decrypt_buffer = payload_alloc(session, decrypt_size,
+                                               &decrypt_pooled);
                 if(!decrypt_buffer) {
                     SSH2_SAFEFREE(session, p->payload);
                     return LIBSSH2_ERROR_ALLOC;
@@ -279,7 +324,8 @@ static int transport_fullpacket(LIBSSH2_SESSION *session,
                 p->padding_length = first_block[0];
 
                 if(p->padding_length > p->packet_length - 1) {
-                    SSH2_FREE(session, decrypt_buffer);
+                    ssh2_payload_release(session, decrypt_buffer,
+                                         decrypt_pooled);
                     SSH2_SAFEFREE(session, p->payload);
                     return LIBSSH2_ERROR_PROTO;
                 }
@@ -295,14 +341,16 @@ static int transport_fullpacket(LIBSSH2_SESSION *session,
                                            decrypt_size - blocksize,
                                            LAST_BLOCK);
                     if(rc) {
-                        SSH2_FREE(session, decrypt_buffer);
+                        ssh2_payload_release(session, decrypt_buffer,
+                                             decrypt_pooled);
                         return rc;
                     }
                 }
 
                 /* replace encrypted payload with plain text payload */
-                SSH2_FREE(session, p->payload);
+                ssh2_payload_release(session, p->payload, p->payload_pooled);
                 p->payload = decrypt_buffer;
+                p->payload_pooled = decrypt_pooled;
             }
         }
         else if(encrypted &&
@@ -341,6 +389,7 @@ static int transport_fullpacket(LIBSSH2_SESSION *session,
                 return rc;
 
             p->payload = data;
+            p->payload_pooled = 0;
             session->fullpacket_payload_len = data_len;
         }
 
@@ -699,7 +748,8 @@ int ssh2_transport_read(LIBSSH2_SESSION *session)
 
             /* Get a packet handle put data into. We get one to
                hold all data, including padding and MAC. */
-            p->payload = SSH2_ALLOC(session, total_num);
+            p->payload = payload_alloc(session, total_num,
+                                       &p->payload_pooled);
             if(!p->payload)
                 return LIBSSH2_ERROR_ALLOC;
             p->total_num = total_num;

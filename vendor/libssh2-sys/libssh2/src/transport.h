@@ -73,4 +73,11 @@ int ssh2_transport_send(LIBSSH2_SESSION *session,
  */
 int ssh2_transport_read(LIBSSH2_SESSION *session);
 
+/*
+ * psftp: free the payload buffer of a consumed packet, or keep it in the
+ * session's pool when it came from there (pooled) and the pool has room.
+ */
+void ssh2_payload_release(LIBSSH2_SESSION *session, unsigned char *data,
+                          int pooled);
+
 #endif /* LIBSSH2_TRANSPORT_H */
