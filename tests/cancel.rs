@@ -313,6 +313,83 @@ fn a_cancel_token_stops_put_r_and_its_extra_connections() {
     }
 }
 
+/// Files in the streaming test's tree: more than the walk's queue (4,096
+/// files), so the transfer starts while the walk is still going.
+const STREAMED: u64 = 10_000;
+
+/// Cancels the token at the first progress call that has seen a file
+/// done (the workers start only once the walk's queue is full), keeping
+/// the total the walk had found by then.
+struct CancelOnFirstFile {
+    token: *mut psftp_cancel_token,
+    total_at_cancel: Option<u64>,
+}
+
+unsafe extern "C" fn cancel_on_first_file(p: *const psftp_tree_progress, ud: *mut c_void) -> c_int {
+    let c = &mut *(ud as *mut CancelOnFirstFile);
+    if c.total_at_cancel.is_none() && (*p).files_done > 0 {
+        c.total_at_cancel = Some((*p).files_total);
+        check(psftp_cancel_token_cancel(c.token)).unwrap();
+    }
+    0
+}
+
+/// A get_r of a tree larger than the walk's queue, cancelled while the
+/// walk is still going (it had found fewer than all the files): the walker
+/// and the four workers stop, PSFTP_E_CANCELLED, far from every file
+/// copied, no part file, and the connection goes on.
+#[test]
+fn a_cancel_token_stops_a_streaming_get_r_while_it_walks() {
+    let conn = connect();
+    let remote = remote_scratch("cancel-streamed");
+    for i in 0..STREAMED {
+        let p = remote.join(format!("d{:03}/f{:03}", i / 100, i % 100));
+        if i % 100 == 0 {
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        }
+        std::fs::write(&p, pattern(100 + (i % 50) as usize, i as u8)).unwrap();
+    }
+    let (one, one_data) = (remote.join("d000/f007"), pattern(107, 7));
+    let local = local_scratch("cancel-streamed");
+    let token = Token::new();
+    let view = token.view(&conn);
+    let mut c = CancelOnFirstFile {
+        token: token.0,
+        total_at_cancel: None,
+    };
+    let opts = XOpts::parallel(4);
+    let r = tree_get(
+        psftp_get_r,
+        &view,
+        &remote,
+        &local,
+        Some(cancel_on_first_file),
+        &mut c as *mut _ as *mut c_void,
+        &opts,
+    );
+    let found = c
+        .total_at_cancel
+        .expect("a file was done before the cancel");
+    assert!(
+        found < STREAMED,
+        "the walk was still going at the cancel: it had found {found} of {STREAMED} files"
+    );
+    assert_fail(r, PSFTP_E_CANCELLED, &["cancel"]);
+    let got = files_under(&local);
+    assert!(
+        part_files(&local).is_empty(),
+        "part files left: {:?}",
+        part_files(&local)
+    );
+    assert!(
+        (got.len() as u64) < found,
+        "the cancel stopped the workers: {} files copied, {found} found",
+        got.len()
+    );
+    assert_usable_after(&conn, &token, &view, &one, &one_data);
+    std::fs::remove_dir_all(&local).unwrap();
+}
+
 fn via(relay: &Relay) -> Conn {
     let mut login = Login::password(server());
     login.port = relay.port;

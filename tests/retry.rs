@@ -428,6 +428,46 @@ fn a_get_r_of_500_files_cut_three_times_retries_and_is_byte_exact() {
     assert_eq!(walk(&dest).count(), 500);
 }
 
+/// More files than the walk's queue holds (4,096), so the walk and the
+/// transfer run at once: the first cut comes while the walk is still going,
+/// the second after it. Each retried round walks again and leaves out what
+/// is done.
+#[test]
+fn a_get_r_larger_than_the_walk_queue_cut_twice_retries_and_is_byte_exact() {
+    let relay = Relay::start(server().port);
+    let rroot = remote_scratch("retry-big-tree");
+    let mut files = Vec::new();
+    for i in 0..6000usize {
+        let name = format!("d{:02}/f{i:04}", i / 100);
+        let data = pattern(20 + i % 50, i as u8);
+        let p = rroot.join("t").join(&name);
+        if i % 100 == 0 {
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        }
+        std::fs::write(&p, &data).unwrap();
+        files.push((name, data));
+    }
+    let ldir = local_scratch("retry-big-tree");
+    let dest = landing(&ldir, &rroot.join("t"));
+    let conn = via_relay(&relay);
+    let xo = XOpts::new().retries(5);
+    let mut cut = Cutter::new(&relay, vec![500, 5000]);
+    let ud = &mut cut as *mut Cutter<'_> as *mut c_void;
+    get_r(&conn, &rroot.join("t"), &ldir, Some(cut_on_files), ud, &xo).unwrap();
+    assert_eq!(cut.cuts, 2);
+    assert_eq!(retries(), 2);
+    assert!(!cut.went_back, "files_done never goes back");
+    assert_eq!(cut.last, 6000);
+    for (name, data) in &files {
+        assert!(
+            &std::fs::read(dest.join(name)).unwrap() == data,
+            "{name} is byte-exact"
+        );
+    }
+    assert_eq!(walk(&dest).filter(|p| p.contains(".psftp.")).count(), 0);
+    assert_eq!(walk(&dest).count(), 6000);
+}
+
 /// Where get_r puts an absolute remote directory (pysftp's reparent).
 fn landing(ldir: &Path, remote: &Path) -> std::path::PathBuf {
     ldir.join(".").join(remote.strip_prefix("/").unwrap())

@@ -16,7 +16,7 @@ use super::options::TransferOpts;
 use super::paths::{bytes_path, path_bytes, remote_join};
 use crate::error::{Error, Result};
 use crate::sftp::show;
-use plan::{Entry, Kind, Plan};
+use plan::{Entry, Kind};
 
 /// One entry that failed, with why. The path is bytes (a remote path, or a
 /// local path's bytes), exactly as it is, UTF-8 or not.
@@ -237,32 +237,44 @@ impl Connection {
         s: Settings,
         progress: Option<&mut TreeProgressFn<'_>>,
     ) -> TreeReport {
-        let planned = self.with(|st| {
+        let context = |e: Error| e.context(format!("get '{}'", show(remotedir)));
+        let checked = self.with(|st| {
             let root = st.resolve(remotedir);
-            plan::remote(st, &root, recurse, &s.opts)
+            let real = plan::remote_root(st, &root)?;
+            Ok((root, real))
         });
-        let plan = match planned {
-            Ok(p) => p,
-            Err(e) => return fatal(e.context(format!("get '{}'", show(remotedir)))),
+        let (root, root_real) = match checked {
+            Ok(r) => r,
+            Err(e) => return fatal(context(e)),
         };
-        self.log_unsafe_links(&plan);
-        let mut report = TreeReport {
-            failures: plan.failures.clone(),
-            ..TreeReport::default()
-        };
-        if stop_early(&s, &mut report) {
-            return report;
+        // Without "." components: create_dir_all("new/.") fails, as its
+        // parent is taken to be "" (get_r('.', 'new') lands in new/.).
+        let normal: PathBuf = base.components().collect();
+        if let Err(e) = std::fs::create_dir_all(&normal) {
+            return fatal(Error::local_io("create", &base, &e));
         }
-        let (jobs, links, dirs) = match local_layout(&base, &plan, &s, &mut report) {
-            Ok(x) => x,
-            Err(e) => return fatal(e),
+        let mut report = TreeReport::default();
+        let mut finish = LocalFinish::default();
+        let mut walk = |feeder: &run::Feeder<'_>| {
+            let mut sink = GetSink {
+                conn: self,
+                base: &base,
+                s: &s,
+                feeder,
+                finish: LocalFinish::default(),
+                parent_ok: None,
+            };
+            let r =
+                self.with(|st| plan::remote(st, &root, &root_real, recurse, &s.opts, &mut sink));
+            finish = sink.finish;
+            r.map_err(context)
         };
-        run::run(self, jobs, &s, progress, &mut report);
+        run::run(self, &mut walk, &s, progress, &mut report);
         if report.fatal.is_none()
             && (report.failures.is_empty()
                 || s.opts.on_error == crate::core::options::ErrorPolicy::Continue)
         {
-            finish_local(&links, &dirs, &mut report);
+            finish_local(&finish, &mut report);
         }
         report
     }
@@ -288,18 +300,11 @@ impl Connection {
         s: Settings,
         progress: Option<&mut TreeProgressFn<'_>>,
     ) -> TreeReport {
-        let plan = match plan::local(localpath, recurse, &s.opts) {
+        let context = |e: Error| e.context(format!("put '{}'", localpath.display()));
+        let root_real = match plan::local_root(localpath) {
             Ok(p) => p,
-            Err(e) => return fatal(e.context(format!("put '{}'", localpath.display()))),
+            Err(e) => return fatal(context(e)),
         };
-        self.log_unsafe_links(&plan);
-        let mut report = TreeReport {
-            failures: plan.failures.clone(),
-            ..TreeReport::default()
-        };
-        if stop_early(&s, &mut report) {
-            return report;
-        }
         let base = match self.with(|st| {
             let base = st.resolve(remotepath);
             super::fsops::makedirs_in(st, &base, 0o777)?;
@@ -308,33 +313,23 @@ impl Connection {
             Ok(b) => b,
             Err(e) => return fatal(e.context(format!("put_r into '{}'", show(remotepath)))),
         };
-        let dirs: Vec<&Entry> = plan
-            .entries
-            .iter()
-            .filter(|e| e.kind == Kind::Dir)
-            .collect();
-        if let Err(e) = self.with(|st| tasks::make_remote_dirs(st, &base, &dirs, &mut report)) {
-            report.fatal = Some(e);
-            return report;
-        }
-        if stop_early(&s, &mut report) {
-            return report;
-        }
-        let jobs = plan
-            .entries
-            .iter()
-            .filter(|e| e.kind == Kind::File)
-            .map(|e| Job::Put {
-                local: bytes_path(&e.source).to_path_buf(),
-                remote: remote_path(&base, &e.rel),
-                attrs: e.attrs,
-                rel: e.rel_path(),
-            })
-            .collect();
-        run::run(self, jobs, &s, progress, &mut report);
+        let mut report = TreeReport::default();
+        let mut kept = Vec::new();
+        let mut walk = |feeder: &run::Feeder<'_>| {
+            let mut sink = PutSink {
+                conn: self,
+                base: &base,
+                feeder,
+                kept: Vec::new(),
+            };
+            let r = plan::local(localpath, &root_real, recurse, &s.opts, &mut sink);
+            kept = sink.kept;
+            r.map_err(context)
+        };
+        run::run(self, &mut walk, &s, progress, &mut report);
         if report.fatal.is_none() {
             let _ = self.with(|st| {
-                tasks::finish_remote(st, &base, &plan.entries, &s, &mut report);
+                tasks::finish_remote(st, &base, &kept, &s, &mut report);
                 Ok(())
             });
         }
@@ -342,16 +337,123 @@ impl Connection {
     }
 }
 
+/// A get's walk: local directories made as they are found, files queued
+/// (or skipped, in sync mode), links and directory modes kept for the end.
+struct GetSink<'a, 'f> {
+    conn: &'a Connection,
+    base: &'a Path,
+    s: &'a Settings,
+    feeder: &'a run::Feeder<'f>,
+    finish: LocalFinish,
+    /// The last parent directory checked (a directory's files come
+    /// together): checked once, not once per file.
+    parent_ok: Option<Vec<Vec<u8>>>,
+}
+
+impl plan::Sink for GetSink<'_, '_> {
+    fn entry(&mut self, e: Entry) {
+        let parent = &e.rel[..e.rel.len() - 1];
+        let made = match &e.kind {
+            Kind::Dir => crate::core::local::ensure_local_dir(self.base, &e.rel, None).map(|p| {
+                if let (true, Some(m)) = (self.s.opts.preserve_mode, e.attrs.permissions) {
+                    self.finish.dir_modes.push((p, m & 0o777));
+                }
+            }),
+            _ if self.parent_ok.as_deref() == Some(parent) => Ok(()),
+            _ => crate::core::local::ensure_local_dir(self.base, parent, None).map(|_| {
+                self.parent_ok = Some(parent.to_vec());
+            }),
+        };
+        if let Err(err) = made {
+            return self.feeder.failure(Failure::new(&e.source, err));
+        }
+        let local = local_path(self.base, &e.rel);
+        match e.kind {
+            Kind::Dir => {}
+            Kind::Link(target) => self.finish.links.push((local, target)),
+            Kind::File if self.s.opts.sync && local_matches(&local, &e.attrs) => {
+                self.feeder.skipped(e.rel_path(), e.attrs.size.unwrap_or(0));
+            }
+            Kind::File => self.feeder.job(Job::Get {
+                rel: e.rel_path(),
+                remote: e.source,
+                local,
+                attrs: e.attrs,
+            }),
+        }
+    }
+
+    fn failure(&mut self, f: Failure) {
+        self.feeder.failure(f);
+    }
+
+    fn unsafe_link(&mut self, source: Vec<u8>) {
+        self.conn.log_unsafe_link(&source);
+    }
+
+    fn stopped(&self) -> bool {
+        self.feeder.stopped()
+    }
+}
+
+/// A put's walk: remote directories made a directory's worth at a time,
+/// before anything in them; files queued; directories and links kept for
+/// the end (links made, directory modes set).
+struct PutSink<'a, 'f> {
+    conn: &'a Connection,
+    base: &'a [u8],
+    feeder: &'a run::Feeder<'f>,
+    kept: Vec<Entry>,
+}
+
+impl plan::Sink for PutSink<'_, '_> {
+    fn entry(&mut self, e: Entry) {
+        match e.kind {
+            Kind::File => self.feeder.job(Job::Put {
+                rel: e.rel_path(),
+                local: bytes_path(&e.source).to_path_buf(),
+                remote: remote_path(self.base, &e.rel),
+                attrs: e.attrs,
+            }),
+            Kind::Dir | Kind::Link(_) => self.kept.push(e),
+        }
+    }
+
+    fn subdirs(&mut self, dirs: &[Entry]) {
+        let mut report = TreeReport::default();
+        let dirs: Vec<&Entry> = dirs.iter().collect();
+        let made = self
+            .conn
+            .with(|st| tasks::make_remote_dirs(st, self.base, &dirs, &mut report));
+        for f in report.failures {
+            self.feeder.failure(f);
+        }
+        if let Err(e) = made {
+            self.feeder.failure(Failure::new(self.base, e));
+        }
+    }
+
+    fn failure(&mut self, f: Failure) {
+        self.feeder.failure(f);
+    }
+
+    fn unsafe_link(&mut self, source: Vec<u8>) {
+        self.conn.log_unsafe_link(&source);
+    }
+
+    fn stopped(&self) -> bool {
+        self.feeder.stopped()
+    }
+}
+
 impl Connection {
     /// The safe-links rule leaves out links pointing outside the tree, as
     /// rsync --safe-links does: say which in the log.
-    fn log_unsafe_links(&self, plan: &Plan) {
-        for link in &plan.unsafe_links {
-            self.log(&format!(
-                "skipping the symlink '{}': it points outside the tree (PSFTP_SYMLINKS_COPY_ALL copies it)",
-                show(link)
-            ));
-        }
+    fn log_unsafe_link(&self, link: &[u8]) {
+        self.log(&format!(
+            "skipping the symlink '{}': it points outside the tree (PSFTP_SYMLINKS_COPY_ALL copies it)",
+            show(link)
+        ));
     }
 }
 
@@ -371,17 +473,6 @@ fn fatal(e: Error) -> TreeReport {
     }
 }
 
-/// With the stop policy, a failure found while planning ends the operation
-/// (and only the first is reported, as for failures while copying).
-fn stop_early(s: &Settings, report: &mut TreeReport) -> bool {
-    let stop =
-        s.opts.on_error == crate::core::options::ErrorPolicy::Stop && !report.failures.is_empty();
-    if stop {
-        report.failures.truncate(1);
-    }
-    stop
-}
-
 pub fn remote_path(base: &[u8], rel: &[Vec<u8>]) -> Vec<u8> {
     rel.iter()
         .fold(base.to_vec(), |p, part| remote_join(&p, part))
@@ -392,53 +483,13 @@ fn local_path(base: &Path, rel: &[Vec<u8>]) -> PathBuf {
         .fold(base.to_path_buf(), |p, part| p.join(bytes_path(part)))
 }
 
-type LocalLayout = (Vec<Job>, Vec<(PathBuf, Vec<u8>)>, Vec<(PathBuf, u32)>);
-
-/// Create the local directories, and list the file jobs (sync-skipped files
-/// counted as done), the links to make and the directory modes to set.
-fn local_layout(
-    base: &Path,
-    plan: &Plan,
-    s: &Settings,
-    report: &mut TreeReport,
-) -> Result<LocalLayout> {
-    // Without "." components: create_dir_all("new/.") fails, as its
-    // parent is taken to be "" (get_r('.', 'new') lands in new/.).
-    let normal: PathBuf = base.components().collect();
-    std::fs::create_dir_all(&normal).map_err(|e| Error::local_io("create", base, &e))?;
-    let mut jobs = Vec::new();
-    let mut links = Vec::new();
-    let mut dir_modes = Vec::new();
-    for e in &plan.entries {
-        let parent = &e.rel[..e.rel.len() - 1];
-        let made = match &e.kind {
-            Kind::Dir => crate::core::local::ensure_local_dir(base, &e.rel, None).map(|p| {
-                if let (true, Some(m)) = (s.opts.preserve_mode, e.attrs.permissions) {
-                    dir_modes.push((p, m & 0o777));
-                }
-            }),
-            _ => crate::core::local::ensure_local_dir(base, parent, None).map(|_| ()),
-        };
-        if let Err(err) = made {
-            report.failures.push(Failure::new(&e.source, err));
-            continue;
-        }
-        let local = local_path(base, &e.rel);
-        match &e.kind {
-            Kind::Dir => {}
-            Kind::Link(target) => links.push((local, target.clone())),
-            Kind::File if s.opts.sync && local_matches(&local, &e.attrs) => {
-                report.files_skipped += 1;
-            }
-            Kind::File => jobs.push(Job::Get {
-                remote: e.source.clone(),
-                local,
-                attrs: e.attrs,
-                rel: e.rel_path(),
-            }),
-        }
-    }
-    Ok((jobs, links, dir_modes))
+/// What a get does after the files.
+#[derive(Default)]
+struct LocalFinish {
+    /// Links to make: where, and the target.
+    links: Vec<(PathBuf, Vec<u8>)>,
+    /// Directory modes to set (preserve_mode).
+    dir_modes: Vec<(PathBuf, u32)>,
 }
 
 /// Sync mode: the local file already has the remote size and mtime.
@@ -453,8 +504,8 @@ fn local_matches(local: &Path, attrs: &crate::sftp::Attrs) -> bool {
 /// After the files: recreate links (last, so no file is ever written
 /// through one) and set directory modes (last, so a read-only directory
 /// does not block its own contents).
-fn finish_local(links: &[(PathBuf, Vec<u8>)], dirs: &[(PathBuf, u32)], report: &mut TreeReport) {
-    for (path, target) in links {
+fn finish_local(finish: &LocalFinish, report: &mut TreeReport) {
+    for (path, target) in &finish.links {
         let _ = std::fs::remove_file(path);
         if let Err(e) = std::os::unix::fs::symlink(bytes_path(target), path) {
             report.failures.push(Failure::new(
@@ -463,7 +514,7 @@ fn finish_local(links: &[(PathBuf, Vec<u8>)], dirs: &[(PathBuf, u32)], report: &
             ));
         }
     }
-    for (path, mode) in dirs.iter().rev() {
+    for (path, mode) in finish.dir_modes.iter().rev() {
         use std::os::unix::fs::PermissionsExt;
         if let Err(e) = std::fs::set_permissions(path, std::fs::Permissions::from_mode(*mode)) {
             report.failures.push(Failure::new(

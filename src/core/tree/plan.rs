@@ -44,12 +44,22 @@ impl Entry {
     }
 }
 
-#[derive(Default)]
-pub struct Plan {
-    pub entries: Vec<Entry>,
-    pub failures: Vec<Failure>,
-    /// Links left out by the safe-links rule, for the log.
-    pub unsafe_links: Vec<Vec<u8>>,
+/// Where a walk sends what it finds, as it finds it: the walk holds no
+/// list of the tree, so a tree operation's memory does not grow with it.
+pub trait Sink {
+    /// One thing to create at the destination. A directory comes before
+    /// anything in it.
+    fn entry(&mut self, e: Entry);
+    fn failure(&mut self, f: Failure);
+    /// A link left out by the safe-links rule, for the log.
+    fn unsafe_link(&mut self, source: Vec<u8>);
+    /// The subdirectories of one local directory, before anything in them
+    /// (a put makes them on the server, all at once).
+    fn subdirs(&mut self, _dirs: &[Entry]) {}
+    /// The operation stopped: walk no further.
+    fn stopped(&self) -> bool {
+        false
+    }
 }
 
 /// A directory still to list: its source path, components, and real
@@ -133,20 +143,20 @@ fn classify(a: &Attrs, rel: &[u8], opts: &TransferOpts) -> Found {
 
 /// A link to copy as a link, if the policy lets it: `CopyAll` copies any
 /// target verbatim, `Copy` only those that stay inside the tree.
-fn copied_link(plan: &mut Plan, link: Entry, target: Vec<u8>, opts: &TransferOpts) {
+fn copied_link(sink: &mut dyn Sink, link: Entry, target: Vec<u8>, opts: &TransferOpts) {
     if opts.symlinks == SymlinkPolicy::Copy && !link_stays_inside(&link.rel, &target) {
-        plan.unsafe_links.push(link.source);
+        sink.unsafe_link(link.source);
         return;
     }
-    plan.entries.push(Entry {
+    sink.entry(Entry {
         kind: Kind::Link(target),
         ..link
     });
 }
 
-/// Walk the remote tree at `root` (already resolved).
-pub fn remote(st: &mut State, root: &[u8], recurse: bool, opts: &TransferOpts) -> Result<Plan> {
-    // The root must be a directory: report that plainly, not as a listing error.
+/// Check the remote root (already resolved) before a walk: it must be a
+/// directory (said plainly, not as a listing error). Returns its real path.
+pub fn remote_root(st: &mut State, root: &[u8]) -> Result<Vec<u8>> {
     let root_attrs = st.sftp.stat(root)?;
     if !root_attrs.is_dir() {
         return Err(Error::new(
@@ -154,20 +164,32 @@ pub fn remote(st: &mut State, root: &[u8], recurse: bool, opts: &TransferOpts) -
             format!("'{}' is not a directory", show(root)),
         ));
     }
-    let root_real = st.sftp.realpath(root)?;
-    let mut plan = Plan::default();
+    st.sftp.realpath(root)
+}
+
+/// Walk the remote tree at `root` (checked by `remote_root`, whose real
+/// path is `root_real`) into `sink`.
+pub fn remote(
+    st: &mut State,
+    root: &[u8],
+    root_real: &[u8],
+    recurse: bool,
+    opts: &TransferOpts,
+    sink: &mut dyn Sink,
+) -> Result<()> {
+    let root_real = root_real.to_vec();
     let mut pending = VecDeque::from([PendingDir {
         source: root.to_vec(),
         rel: Vec::new(),
         real: root_real.clone(),
     }]);
-    while !pending.is_empty() {
-        let links = list_round(st, &mut pending, recurse, opts, &mut plan)?;
+    while !pending.is_empty() && !sink.stopped() {
+        let links = list_round(st, &mut pending, recurse, opts, sink)?;
         for link in links {
-            resolve_link(st, link, &root_real, opts, &mut plan, &mut pending, recurse);
+            resolve_link(st, link, &root_real, opts, sink, &mut pending, recurse);
         }
     }
-    Ok(plan)
+    Ok(())
 }
 
 /// List every pending directory (and the directories found meanwhile);
@@ -177,16 +199,19 @@ fn list_round(
     pending: &mut VecDeque<PendingDir>,
     recurse: bool,
     opts: &TransferOpts,
-    plan: &mut Plan,
+    sink: &mut dyn Sink,
 ) -> Result<Vec<FoundLink>> {
     let queue = RefCell::new(std::mem::take(pending));
     let dirs = RefCell::new(Vec::new());
     let links = RefCell::new(Vec::new());
-    let plan = RefCell::new(plan);
+    let sink = RefCell::new(sink);
     batch::run(
         &mut st.sftp,
         16,
         || {
+            if sink.borrow().stopped() {
+                return None;
+            }
             let dir = queue.borrow_mut().pop_front()?;
             let task = ListTask::new(dir.source.clone());
             dirs.borrow_mut().push(dir);
@@ -202,13 +227,11 @@ fn list_round(
             let names = match listed {
                 Ok(n) => n,
                 Err(e) => {
-                    plan.borrow_mut()
-                        .failures
-                        .push(Failure::new(&dir.source, e));
+                    sink.borrow_mut().failure(Failure::new(&dir.source, e));
                     return;
                 }
             };
-            let found = take_listing(&dir, names, recurse, opts, &mut plan.borrow_mut());
+            let found = take_listing(&dir, names, recurse, opts, *sink.borrow_mut());
             for f in found {
                 match f {
                     Listed::Dir(d) => queue.borrow_mut().push_back(d),
@@ -232,7 +255,7 @@ fn take_listing(
     names: Vec<NameEntry>,
     recurse: bool,
     opts: &TransferOpts,
-    plan: &mut Plan,
+    sink: &mut dyn Sink,
 ) -> Vec<Listed> {
     let mut seen = HashSet::new();
     let mut out = Vec::new();
@@ -247,12 +270,11 @@ fn take_listing(
                     ErrorKind::UnsafePath,
                     format!("'{}' lists '{}' twice", show(&dir.source), show(s)),
                 );
-                plan.failures
-                    .push(Failure::new(&remote_join(&dir.source, s), e));
+                sink.failure(Failure::new(&remote_join(&dir.source, s), e));
                 continue;
             }
             Err(e) => {
-                plan.failures.push(Failure::new(&dir.source, e));
+                sink.failure(Failure::new(&dir.source, e));
                 continue;
             }
         };
@@ -266,7 +288,7 @@ fn take_listing(
         };
         match classify(&n.attrs, &entry.rel_path(), opts) {
             Found::Skip => {}
-            Found::Copy(kind) => plan.entries.push(Entry { kind, ..entry }),
+            Found::Copy(kind) => sink.entry(Entry { kind, ..entry }),
             Found::ResolveLink => out.push(Listed::Link(FoundLink {
                 entry,
                 dir_real: dir.real.clone(),
@@ -279,7 +301,7 @@ fn take_listing(
                     rel: entry.rel.clone(),
                     real: remote_join(&dir.real, &name),
                 }));
-                plan.entries.push(Entry {
+                sink.entry(Entry {
                     kind: Kind::Dir,
                     ..entry
                 });
@@ -295,15 +317,15 @@ fn resolve_link(
     found: FoundLink,
     root_real: &[u8],
     opts: &TransferOpts,
-    plan: &mut Plan,
+    sink: &mut dyn Sink,
     pending: &mut VecDeque<PendingDir>,
     recurse: bool,
 ) {
     let link = found.entry;
     if opts.symlinks != SymlinkPolicy::Follow {
         match st.sftp.readlink(&link.source) {
-            Ok(target) => copied_link(plan, link, target, opts),
-            Err(e) => plan.failures.push(Failure::new(&link.source, e)),
+            Ok(target) => copied_link(sink, link, target, opts),
+            Err(e) => sink.failure(Failure::new(&link.source, e)),
         }
         return;
     }
@@ -315,7 +337,7 @@ fn resolve_link(
         return;
     }
     match st.sftp.stat(&link.source) {
-        Ok(a) if a.is_file() => plan.entries.push(Entry {
+        Ok(a) if a.is_file() => sink.entry(Entry {
             kind: Kind::File,
             attrs: a,
             ..link
@@ -326,7 +348,7 @@ fn resolve_link(
                 rel: link.rel.clone(),
                 real,
             });
-            plan.entries.push(Entry {
+            sink.entry(Entry {
                 kind: Kind::Dir,
                 attrs: a,
                 ..link
@@ -336,8 +358,9 @@ fn resolve_link(
     }
 }
 
-/// Walk the local tree at `root`.
-pub fn local(root: &Path, recurse: bool, opts: &TransferOpts) -> Result<Plan> {
+/// Check the local root before a walk: it must be a directory. Returns
+/// its real (symlink-free) path.
+pub fn local_root(root: &Path) -> Result<PathBuf> {
     let meta = std::fs::metadata(root).map_err(|e| Error::local_io("read", root, &e))?;
     if !meta.is_dir() {
         return Err(Error::new(
@@ -345,44 +368,77 @@ pub fn local(root: &Path, recurse: bool, opts: &TransferOpts) -> Result<Plan> {
             format!("local '{}' is not a directory", root.display()),
         ));
     }
-    let root_real = root
-        .canonicalize()
-        .map_err(|e| Error::local_io("resolve", root, &e))?;
+    root.canonicalize()
+        .map_err(|e| Error::local_io("resolve", root, &e))
+}
+
+/// Walk the local tree at `root` (checked by `local_root`, whose real path
+/// is `root_real`) into `sink`, depth first: the files of a directory,
+/// then its subdirectories (announced together, then walked one by one).
+pub fn local(
+    root: &Path,
+    root_real: &Path,
+    recurse: bool,
+    opts: &TransferOpts,
+    sink: &mut dyn Sink,
+) -> Result<()> {
     let mut walker = LocalWalker {
         opts,
         recurse,
-        root_real: root_real.clone(),
-        plan: Plan::default(),
+        root_real: root_real.to_path_buf(),
+        sink,
     };
-    walker.dir(root, &root_real, &[])?;
-    Ok(walker.plan)
+    walker.dir(root, root_real, &[])
 }
 
 struct LocalWalker<'a> {
     opts: &'a TransferOpts,
     recurse: bool,
     root_real: PathBuf,
-    plan: Plan,
+    sink: &'a mut dyn Sink,
 }
+
+/// A local directory to walk into: its path, real path and entry.
+type Subdir = (PathBuf, PathBuf, Entry);
 
 impl LocalWalker<'_> {
     /// List `dir`, whose symlink-free path is `real`.
     fn dir(&mut self, dir: &Path, real: &Path, rel: &[Vec<u8>]) -> Result<()> {
+        let mut subdirs = Vec::new();
         for (path, meta) in local_listing(dir)? {
-            if let Err(e) = self.entry(&path, meta, real, rel) {
-                self.plan.failures.push(Failure::new(path_bytes(&path), e));
+            match self.entry(&path, meta, real, rel) {
+                Ok(Some(sub)) => subdirs.push(sub),
+                Ok(None) => {}
+                Err(e) => self.sink.failure(Failure::new(path_bytes(&path), e)),
+            }
+        }
+        if subdirs.is_empty() || self.sink.stopped() {
+            return Ok(());
+        }
+        let entries: Vec<Entry> = subdirs.iter().map(|(_, _, e)| e.clone()).collect();
+        self.sink.subdirs(&entries);
+        for (path, real, entry) in subdirs {
+            if self.sink.stopped() {
+                break;
+            }
+            let rel = entry.rel.clone();
+            self.sink.entry(entry);
+            if let Err(e) = self.dir(&path, &real, &rel) {
+                self.sink.failure(Failure::new(path_bytes(&path), e));
             }
         }
         Ok(())
     }
 
+    /// Send one listed entry to the sink, or return it if it is a
+    /// directory to walk into.
     fn entry(
         &mut self,
         path: &Path,
         lmeta: std::fs::Metadata,
         dir_real: &Path,
         rel: &[Vec<u8>],
-    ) -> Result<()> {
+    ) -> Result<Option<Subdir>> {
         let name = path
             .file_name()
             .map_or(&b""[..], |n| path_bytes(Path::new(n)));
@@ -395,49 +451,43 @@ impl LocalWalker<'_> {
             source: path_bytes(path).to_vec(),
         };
         match classify(&entry.attrs, &entry.rel_path(), self.opts) {
-            Found::Skip => Ok(()),
+            Found::Skip => Ok(None),
             Found::Copy(kind) => {
-                self.plan.entries.push(Entry { kind, ..entry });
-                Ok(())
+                self.sink.entry(Entry { kind, ..entry });
+                Ok(None)
             }
-            Found::Walk => self.walk_into(path, &dir_real.join(bytes_path(name)), entry),
+            Found::Walk => Ok(self.walk_into(path, &dir_real.join(bytes_path(name)), entry)),
             Found::ResolveLink => self.link(path, dir_real, entry),
         }
     }
 
-    fn walk_into(&mut self, path: &Path, real: &Path, entry: Entry) -> Result<()> {
-        if !self.recurse {
-            return Ok(()); // put_d copies files only
-        }
-        let rel = entry.rel.clone();
-        self.plan.entries.push(Entry {
-            kind: Kind::Dir,
-            ..entry
-        });
-        self.dir(path, real, &rel)
+    fn walk_into(&self, path: &Path, real: &Path, entry: Entry) -> Option<Subdir> {
+        // put_d copies files only.
+        self.recurse.then(|| {
+            let entry = Entry {
+                kind: Kind::Dir,
+                ..entry
+            };
+            (path.to_path_buf(), real.to_path_buf(), entry)
+        })
     }
 
-    fn link(&mut self, path: &Path, dir_real: &Path, entry: Entry) -> Result<()> {
+    fn link(&mut self, path: &Path, dir_real: &Path, entry: Entry) -> Result<Option<Subdir>> {
         if self.opts.symlinks != SymlinkPolicy::Follow {
             let target =
                 std::fs::read_link(path).map_err(|e| Error::local_io("readlink", path, &e))?;
-            copied_link(
-                &mut self.plan,
-                entry,
-                path_bytes(&target).to_vec(),
-                self.opts,
-            );
-            return Ok(());
+            copied_link(self.sink, entry, path_bytes(&target).to_vec(), self.opts);
+            return Ok(None);
         }
         let (Ok(real), Ok(meta)) = (path.canonicalize(), std::fs::metadata(path)) else {
-            return Ok(()); // dangling
+            return Ok(None); // dangling
         };
         if !real.starts_with(&self.root_real) {
-            return Ok(());
+            return Ok(None);
         }
         let attrs = local_attrs(&meta);
         if meta.is_file() {
-            self.plan.entries.push(Entry {
+            self.sink.entry(Entry {
                 kind: Kind::File,
                 attrs,
                 ..entry
@@ -446,9 +496,9 @@ impl LocalWalker<'_> {
             && self.opts.filters.walks_dir(&entry.rel_path())
             && !dir_real.starts_with(&real)
         {
-            self.walk_into(path, &real, Entry { attrs, ..entry })?;
+            return Ok(self.walk_into(path, &real, Entry { attrs, ..entry }));
         }
-        Ok(())
+        Ok(None)
     }
 }
 
