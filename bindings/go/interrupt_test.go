@@ -261,7 +261,10 @@ func TestClosingAConnOverAFrozenLinkReturns(t *testing.T) {
 	must(t, returns(t, c.Close))
 }
 
-func TestCancellingAContextInterruptsAnUploadStalledMidway(t *testing.T) {
+// The upload stalls midway: it waits for the server to open its window,
+// and its own token stops that wait. The Conn is not interrupted and works
+// once the link does; the remote file keeps its old content.
+func TestCancellingAContextStopsAnUploadStalledMidwayAndKeepsTheConn(t *testing.T) {
 	r := startRelay(t)
 	cfg := config()
 	cfg.CancelGrace = 200 * time.Millisecond
@@ -273,20 +276,23 @@ func TestCancellingAContextInterruptsAnUploadStalledMidway(t *testing.T) {
 	must(t, os.WriteFile(local, pattern(12<<20, 21), 0o644))
 
 	// The link stalls after 1 MiB of the 12: the upload can neither finish
-	// nor make progress, so it cannot notice the cancellation by itself.
+	// nor make progress.
 	ctx := cancelWhenHeld(t, r.freezeAfterUp(1<<20))
 	err := returns(t, func() error {
 		_, err := c.Put(ctx, local, remote, nil)
 		return err
 	})
-	wantInterrupted(t, c, err)
+	wantStoppedAlone(t, c, err)
 	r.thaw()
 	if string(readFile(t, remote)) != "remote original" {
-		t.Fatal("the interrupted Put replaced the remote file")
+		t.Fatal("the cancelled Put replaced the remote file")
+	}
+	if entries, err := c.Listdir(rdir); err != nil || len(entries) != 1 {
+		t.Fatalf("Listdir after the thaw: %v %v (want only target: no part file)", entries, err)
 	}
 }
 
-func TestCancellingAContextInterruptsATreeOperationStalledMidway(t *testing.T) {
+func TestCancellingAContextStopsATreeOperationStalledMidway(t *testing.T) {
 	r := startRelay(t)
 	cfg := config()
 	cfg.CancelGrace = 200 * time.Millisecond
@@ -297,16 +303,15 @@ func TestCancellingAContextInterruptsATreeOperationStalledMidway(t *testing.T) {
 	}
 	remote := remoteScratch(t, "stalltree")
 
-	// The tree progress callback keeps being called on a stalled link (at
-	// least every 100 ms) and asks psftp to stop once ctx is done, but the
-	// connection is blocked on the network: the interrupt ends the call.
+	// One connection: its upload waits for the server's window on the
+	// stalled link, and the call's token stops it; the Conn goes on.
 	// (Several connections: see TestInterruptAfterASoftCancelReachesSiblings.)
 	ctx := cancelWhenHeld(t, r.freezeAfterUp(1<<20))
 	err := returns(t, func() error {
 		_, err := c.PutR(ctx, local, remote, &psftp.TreeOptions{Parallelism: 1})
 		return err
 	})
-	wantInterrupted(t, c, err)
+	wantStoppedAlone(t, c, err)
 	r.thaw()
 	for i := range 2 {
 		if _, err := os.Stat(filepath.Join(remote, fmt.Sprintf("large%d", i))); !errors.Is(err, fs.ErrNotExist) {
@@ -362,20 +367,25 @@ func TestInterruptAbortsACallOnAnotherGoroutine(t *testing.T) {
 	}
 }
 
+// The scene of TestInterruptAfterASoftCancelReachesSiblings, where the
+// extra connection's last round trip waits on the frozen link, with a
+// negative CancelGrace: only the operation timeout ends that wait, and the
+// Conn is not interrupted.
 func TestNegativeCancelGraceNeverInterrupts(t *testing.T) {
 	r := startRelay(t)
 	cfg := config()
 	cfg.CancelGrace, cfg.Timeout = -1, time.Second
 	c := dialRelay(t, r, cfg)
-	rdir := remoteScratch(t, "nograce")
-	putRemote(t, filepath.Join(rdir, "f"), []byte("data"))
-	ctx := cancelWhenHeld(t, r.freeze())
-	err := returns(t, func() error { return c.Get(ctx, filepath.Join(rdir, "f"), filepath.Join(t.TempDir(), "f"), nil) })
-	// Only the operation timeout ends the call; the Conn was not interrupted.
-	wantErr(t, err, psftp.ErrTimeout)
-	if c.Interrupted() || errors.Is(err, psftp.ErrInterrupted) {
-		t.Fatal("the Conn was interrupted despite a negative CancelGrace")
+	local := t.TempDir()
+	for i := range 2 {
+		must(t, os.WriteFile(filepath.Join(local, fmt.Sprintf("large%d", i)), pattern(64<<20, byte(50+i)), 0o644))
 	}
+	ctx := cancelWhenHeld(t, r.freezeAfterUp(40<<20))
+	err := returns(t, func() error {
+		_, err := c.PutR(ctx, local, remoteScratch(t, "nograce"), &psftp.TreeOptions{Parallelism: 2})
+		return err
+	})
+	wantStoppedAlone(t, c, err)
 }
 
 // When the tree progress callback has already asked to stop (the binding
