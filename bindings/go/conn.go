@@ -60,8 +60,14 @@ func (c *Conn) call(a *cArgs, f func(h *C.psftp_conn) C.int) error {
 
 // callWith is call for C calls with callbacks (see withCallbacks).
 func (c *Conn) callWith(a *cArgs, s *callbackState, f func(h *C.psftp_conn, ud C.uintptr_t) C.int) error {
+	return c.callWithOn(c.handle(), a, s, f)
+}
+
+// callWithOn is callWith through h: the Conn's handle or a handle on it
+// tied to one call's cancel token (withContext).
+func (c *Conn) callWithOn(h *C.psftp_conn, a *cArgs, s *callbackState, f func(h *C.psftp_conn, ud C.uintptr_t) C.int) error {
 	defer runtime.KeepAlive(c)
-	return c.markInterrupted(withCallbacks(a, s, func(ud C.uintptr_t) C.int { return f(c.handle(), ud) }))
+	return c.markInterrupted(withCallbacks(a, s, func(ud C.uintptr_t) C.int { return f(h, ud) }))
 }
 
 // stringOut runs a call that returns a psftp string ("" for NULL).

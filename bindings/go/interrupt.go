@@ -66,14 +66,54 @@ func (c *Conn) grace() time.Duration {
 	return c.cancelGrace
 }
 
-// withContext runs f, a C call that stops by itself at its next progress
-// step once ctx is done. If ctx is done and f has not returned within the
-// grace period — the call is blocked on the network, or its clean-up is —
-// the connection is interrupted, f returns promptly, and the call's error
-// is ctx.Err() joined with ErrInterrupted.
-func (c *Conn) withContext(ctx context.Context, f func() error) (err error) {
+// withContext runs f, one C call, through a handle on the connection tied
+// to a cancel token of its own (psftp_conn_with_cancel): once ctx is done
+// the token is cancelled, which stops this call alone — its requests are
+// abandoned, its handles closed without waiting — and leaves the
+// connection and other goroutines' calls running; the call's error is then
+// ctx.Err(). If f has not returned within the grace period after that (it
+// waits on a frozen link, where nothing arrives to notice the cancel), the
+// connection is interrupted, f returns promptly, and the call's error is
+// ctx.Err() joined with ErrInterrupted.
+func (c *Conn) withContext(ctx context.Context, f func(h *C.psftp_conn) error) (err error) {
+	if ctx.Done() == nil {
+		return f(c.handle())
+	}
+	var token *C.psftp_cancel_token
+	if err := call(nil, func() C.int { return C.psftp_cancel_token_new(&token) }); err != nil {
+		return err
+	}
+	defer C.psftp_cancel_token_free(token)
+	var view *C.psftp_conn
+	if err := c.call(nil, func(h *C.psftp_conn) C.int { return C.psftp_conn_with_cancel(h, token, &view) }); err != nil {
+		return err
+	}
+	defer C.psftp_close(view) // this handle only; the connection stays open
+	cancelled := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() {
+		C.psftp_cancel_token_cancel(token)
+		close(cancelled)
+	})
+	defer func() {
+		// The token must outlive every use: wait for a cancel under way.
+		if !stop() {
+			<-cancelled
+		}
+	}()
+	err = c.interruptAfterGrace(ctx, func() error { return f(view) })
+	var e *Error
+	if ctx.Err() != nil && errors.As(err, &e) && e.Code == ErrCancelled && !e.interrupted {
+		return ctx.Err() // stopped by its own token
+	}
+	return err
+}
+
+// interruptAfterGrace runs f; if ctx is done and f has not returned within
+// the grace period, the connection is interrupted and f's error is
+// ctx.Err() joined with ErrInterrupted.
+func (c *Conn) interruptAfterGrace(ctx context.Context, f func() error) (err error) {
 	grace := c.grace()
-	if ctx.Done() == nil || grace < 0 {
+	if grace < 0 {
 		return f()
 	}
 	var (

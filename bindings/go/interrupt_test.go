@@ -1,6 +1,7 @@
 package psftp_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -199,9 +200,26 @@ func wantInterrupted(t *testing.T, c *psftp.Conn, err error) {
 	wantErr(t, err, psftp.ErrCancelled, "interrupted")
 }
 
-func TestCancellingAContextInterruptsAGetBlockedOnAStalledLink(t *testing.T) {
+// wantStoppedAlone asserts the error of a call whose context was cancelled
+// while it waited for a reply on a stalled link: its own cancel token
+// stopped it, and its Conn was not interrupted.
+func wantStoppedAlone(t *testing.T, c *psftp.Conn, err error) {
+	t.Helper()
+	if !errors.Is(err, context.Canceled) || errors.Is(err, psftp.ErrInterrupted) {
+		t.Fatalf("got %v, want context.Canceled without psftp.ErrInterrupted", err)
+	}
+	if c.Interrupted() {
+		t.Fatal("Conn.Interrupted() is true: the cancel reached the whole connection")
+	}
+}
+
+// Issue 18: the context cancels the Get's own token. The Get is the one
+// waiting on the frozen link for its reply; it gives that wait up between
+// packets, so it ends without interrupting the Conn, which works again
+// once the link does. (Before, only interrupting the Conn ended the call.)
+func TestCancellingAContextStopsAGetBlockedOnAStalledLinkAndKeepsTheConn(t *testing.T) {
 	r := startRelay(t)
-	c := dialRelay(t, r, config()) // default CancelGrace; no Timeout: only an interrupt can end the call
+	c := dialRelay(t, r, config()) // default CancelGrace; no Timeout
 	rdir := remoteScratch(t, "stallget")
 	putRemote(t, filepath.Join(rdir, "big"), pattern(1<<20, 20))
 	ldir := t.TempDir()
@@ -212,24 +230,41 @@ func TestCancellingAContextInterruptsAGetBlockedOnAStalledLink(t *testing.T) {
 
 	ctx := cancelWhenHeld(t, r.freeze())
 	err := returns(t, func() error { return c.Get(ctx, filepath.Join(rdir, "big"), local, opts) })
-	wantInterrupted(t, c, err)
+	wantStoppedAlone(t, c, err)
 	if progressed {
 		t.Fatal("the Get made progress through a frozen link")
 	}
 	if string(readFile(t, local)) != "old local" {
-		t.Fatal("the interrupted Get replaced the local file")
+		t.Fatal("the cancelled Get replaced the local file")
 	}
 	if entries, _ := os.ReadDir(ldir); len(entries) != 1 {
 		t.Fatalf("left behind: %v", entries)
 	}
-	err = c.Get(t.Context(), filepath.Join(rdir, "big"), local, nil)
-	if !errors.Is(err, psftp.ErrInterrupted) {
-		t.Fatalf("a later Get: %v", err)
+	r.thaw()
+	must(t, c.Get(t.Context(), filepath.Join(rdir, "big"), local, nil))
+	if !bytes.Equal(readFile(t, local), pattern(1<<20, 20)) {
+		t.Fatal("the Get after the thaw is not byte-exact")
 	}
 	must(t, c.Close())
 }
 
-func TestCancellingAContextInterruptsAnUploadStalledMidway(t *testing.T) {
+// A Conn whose link froze after a cancelled call still closes: the goodbye
+// waits a few seconds for the server, then the connection is cut.
+func TestClosingAConnOverAFrozenLinkReturns(t *testing.T) {
+	r := startRelay(t)
+	c := dialRelay(t, r, config())
+	rdir := remoteScratch(t, "frozenclose")
+	putRemote(t, filepath.Join(rdir, "f"), []byte("data"))
+	ctx := cancelWhenHeld(t, r.freeze())
+	err := returns(t, func() error { return c.Get(ctx, filepath.Join(rdir, "f"), filepath.Join(t.TempDir(), "f"), nil) })
+	wantStoppedAlone(t, c, err)
+	must(t, returns(t, c.Close))
+}
+
+// The upload stalls midway: it waits for the server to open its window,
+// and its own token stops that wait. The Conn is not interrupted and works
+// once the link does; the remote file keeps its old content.
+func TestCancellingAContextStopsAnUploadStalledMidwayAndKeepsTheConn(t *testing.T) {
 	r := startRelay(t)
 	cfg := config()
 	cfg.CancelGrace = 200 * time.Millisecond
@@ -241,20 +276,23 @@ func TestCancellingAContextInterruptsAnUploadStalledMidway(t *testing.T) {
 	must(t, os.WriteFile(local, pattern(12<<20, 21), 0o644))
 
 	// The link stalls after 1 MiB of the 12: the upload can neither finish
-	// nor make progress, so it cannot notice the cancellation by itself.
+	// nor make progress.
 	ctx := cancelWhenHeld(t, r.freezeAfterUp(1<<20))
 	err := returns(t, func() error {
 		_, err := c.Put(ctx, local, remote, nil)
 		return err
 	})
-	wantInterrupted(t, c, err)
+	wantStoppedAlone(t, c, err)
 	r.thaw()
 	if string(readFile(t, remote)) != "remote original" {
-		t.Fatal("the interrupted Put replaced the remote file")
+		t.Fatal("the cancelled Put replaced the remote file")
+	}
+	if entries, err := c.Listdir(rdir); err != nil || len(entries) != 1 {
+		t.Fatalf("Listdir after the thaw: %v %v (want only target: no part file)", entries, err)
 	}
 }
 
-func TestCancellingAContextInterruptsATreeOperationStalledMidway(t *testing.T) {
+func TestCancellingAContextStopsATreeOperationStalledMidway(t *testing.T) {
 	r := startRelay(t)
 	cfg := config()
 	cfg.CancelGrace = 200 * time.Millisecond
@@ -265,16 +303,15 @@ func TestCancellingAContextInterruptsATreeOperationStalledMidway(t *testing.T) {
 	}
 	remote := remoteScratch(t, "stalltree")
 
-	// The tree progress callback keeps being called on a stalled link (at
-	// least every 100 ms) and asks psftp to stop once ctx is done, but the
-	// connection is blocked on the network: the interrupt ends the call.
+	// One connection: its upload waits for the server's window on the
+	// stalled link, and the call's token stops it; the Conn goes on.
 	// (Several connections: see TestInterruptAfterASoftCancelReachesSiblings.)
 	ctx := cancelWhenHeld(t, r.freezeAfterUp(1<<20))
 	err := returns(t, func() error {
 		_, err := c.PutR(ctx, local, remote, &psftp.TreeOptions{Parallelism: 1})
 		return err
 	})
-	wantInterrupted(t, c, err)
+	wantStoppedAlone(t, c, err)
 	r.thaw()
 	for i := range 2 {
 		if _, err := os.Stat(filepath.Join(remote, fmt.Sprintf("large%d", i))); !errors.Is(err, fs.ErrNotExist) {
@@ -283,14 +320,19 @@ func TestCancellingAContextInterruptsATreeOperationStalledMidway(t *testing.T) {
 	}
 
 	// A tree operation blocked in its listing, before any progress call
-	// (the extra connections are made after the listing).
+	// (the extra connections are made after the listing): waiting for a
+	// reply, it gives up by its own token and the Conn goes on.
 	c2 := dialRelay(t, r, cfg)
 	ctx = cancelWhenHeld(t, r.freeze())
 	err = returns(t, func() error {
 		_, err := c2.GetR(ctx, remote, t.TempDir(), &psftp.TreeOptions{Parallelism: 2})
 		return err
 	})
-	wantInterrupted(t, c2, err)
+	wantStoppedAlone(t, c2, err)
+	r.thaw()
+	if _, err := c2.Listdir(remote); err != nil {
+		t.Fatalf("Listdir after the thaw: %v", err)
+	}
 }
 
 func TestInterruptAbortsACallOnAnotherGoroutine(t *testing.T) {
@@ -325,20 +367,25 @@ func TestInterruptAbortsACallOnAnotherGoroutine(t *testing.T) {
 	}
 }
 
+// The scene of TestInterruptAfterASoftCancelReachesSiblings, where the
+// extra connection's last round trip waits on the frozen link, with a
+// negative CancelGrace: only the operation timeout ends that wait, and the
+// Conn is not interrupted.
 func TestNegativeCancelGraceNeverInterrupts(t *testing.T) {
 	r := startRelay(t)
 	cfg := config()
 	cfg.CancelGrace, cfg.Timeout = -1, time.Second
 	c := dialRelay(t, r, cfg)
-	rdir := remoteScratch(t, "nograce")
-	putRemote(t, filepath.Join(rdir, "f"), []byte("data"))
-	ctx := cancelWhenHeld(t, r.freeze())
-	err := returns(t, func() error { return c.Get(ctx, filepath.Join(rdir, "f"), filepath.Join(t.TempDir(), "f"), nil) })
-	// Only the operation timeout ends the call; the Conn was not interrupted.
-	wantErr(t, err, psftp.ErrTimeout)
-	if c.Interrupted() || errors.Is(err, psftp.ErrInterrupted) {
-		t.Fatal("the Conn was interrupted despite a negative CancelGrace")
+	local := t.TempDir()
+	for i := range 2 {
+		must(t, os.WriteFile(filepath.Join(local, fmt.Sprintf("large%d", i)), pattern(64<<20, byte(50+i)), 0o644))
 	}
+	ctx := cancelWhenHeld(t, r.freezeAfterUp(40<<20))
+	err := returns(t, func() error {
+		_, err := c.PutR(ctx, local, remoteScratch(t, "nograce"), &psftp.TreeOptions{Parallelism: 2})
+		return err
+	})
+	wantStoppedAlone(t, c, err)
 }
 
 // When the tree progress callback has already asked to stop (the binding

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -63,6 +64,50 @@ func TestADeadlineOnOneCallLeavesAnotherGoroutinesTransferRunning(t *testing.T) 
 		t.Fatal("the first Get's file differs from the source")
 	}
 	// The Conn goes on.
+	if _, err := c.Stat(src); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Issue 18: cancelling one goroutine's context stops that goroutine's Get
+// alone (its own cancel token): another goroutine's Get on the same Conn,
+// running meanwhile, ends byte-exact, nothing of the cancelled Get is left,
+// and the Conn goes on.
+func TestCancellingOneGoroutinesGetLeavesAnothersRunning(t *testing.T) {
+	c := dial(t)
+	rdir := remoteScratch(t, "mux-cancel")
+	ldir := t.TempDir()
+	data := pattern(24<<20+7, 6)
+	src := filepath.Join(rdir, "src")
+	putRemote(t, src, data)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	paused := make(chan struct{})
+	var once sync.Once
+	// The first Get waits in its progress callback, requests in flight,
+	// until its context is cancelled.
+	first := &psftp.TransferOptions{Progress: func(int64, int64) {
+		once.Do(func() { close(paused); <-ctx.Done() })
+	}}
+	firstErr := make(chan error, 1)
+	go func() { firstErr <- c.Get(ctx, src, filepath.Join(ldir, "first"), first) }()
+	<-paused
+	secondErr := make(chan error, 1)
+	go func() { secondErr <- c.Get(context.Background(), src, filepath.Join(ldir, "second"), nil) }()
+	must(t, <-secondErr)
+	cancel()
+	if err := <-firstErr; !errors.Is(err, context.Canceled) {
+		t.Fatalf("the cancelled Get: %v, want context.Canceled", err)
+	}
+	if c.Interrupted() {
+		t.Fatal("cancelling one Get interrupted the Conn")
+	}
+	if !bytes.Equal(readFile(t, filepath.Join(ldir, "second")), data) {
+		t.Fatal("the other goroutine's Get differs from the source")
+	}
+	if entries, _ := os.ReadDir(ldir); len(entries) != 1 {
+		t.Fatalf("left behind by the cancelled Get: %v", entries)
+	}
 	if _, err := c.Stat(src); err != nil {
 		t.Fatal(err)
 	}

@@ -167,8 +167,8 @@ func (c *Conn) transfer(ctx context.Context, a *cArgs, s *callbackState, opts *T
 	}
 	s.ctx = ctx
 	return opts.withCOpts(func(x *C.psftp_transfer_opts) error {
-		return c.withContext(ctx, func() error {
-			return c.callWith(a, s, func(h *C.psftp_conn, ud C.uintptr_t) C.int { return f(h, x, ud) })
+		return c.withContext(ctx, func(h *C.psftp_conn) error {
+			return c.callWithOn(h, a, s, func(h *C.psftp_conn, ud C.uintptr_t) C.int { return f(h, x, ud) })
 		})
 	})
 }

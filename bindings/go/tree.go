@@ -163,8 +163,8 @@ func (c *Conn) tree(ctx context.Context, a *cArgs, o *TreeOptions, f treeCall) (
 	defer func() { C.psftp_failure_list_free(list) }() // also when a callback's panic is raised again
 	s := &callbackState{ctx: ctx, tree: o.Progress}
 	err := withTransferOpts(a, o.setters(a), func(x *C.psftp_transfer_opts) error {
-		return c.withContext(ctx, func() error {
-			return c.callWith(a, s, func(h *C.psftp_conn, ud C.uintptr_t) C.int {
+		return c.withContext(ctx, func(h *C.psftp_conn) error {
+			return c.callWithOn(h, a, s, func(h *C.psftp_conn, ud C.uintptr_t) C.int {
 				return f(h, cTreeProg, userData(ud), x, &list)
 			})
 		})

@@ -907,11 +907,19 @@ impl Connection {
         cv.notify_all();
         let channel = self.channel();
         if channel.check_usable().is_ok() && self.poisoned.get().is_none() {
+            // libssh2's channel close waits for the server's answer: on a
+            // link that went silent (frozen, not yet found dead) the
+            // goodbye would wait forever. It gets GOODBYE_LIMIT, then the
+            // connection is cut as a broken one is.
+            channel.session().set_timeout(millis(Some(GOODBYE_LIMIT)));
             close_raw_sftp(&mut c, &channel);
-            channel.shutdown();
-            let _ = channel
-                .session()
-                .disconnect(None, "psftp: connection closed", None);
+            if channel.shutdown() {
+                let _ = channel
+                    .session()
+                    .disconnect(None, "psftp: connection closed", None);
+            } else {
+                self.cutter.cut();
+            }
         } else {
             // A broken link gets no goodbye: libssh2 would wait out the
             // timeout for the server's replies when freeing channels.
@@ -1021,6 +1029,9 @@ impl Connection {
         })
     }
 }
+
+/// How long a close waits for the server to answer its goodbye.
+const GOODBYE_LIMIT: Duration = Duration::from_secs(5);
 
 fn close_raw_sftp(c: &mut Client, link: &SftpLink) {
     let p = std::mem::replace(&mut c.raw_sftp, RawSftp(std::ptr::null_mut())).0;

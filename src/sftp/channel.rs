@@ -367,6 +367,11 @@ impl CallCancel {
     }
 }
 
+/// For reads that never give up before a whole packet has come.
+fn never() -> bool {
+    false
+}
+
 /// How often a port waiting for a reply someone else reads looks at its
 /// cancel token.
 const CANCEL_POLL: std::time::Duration = std::time::Duration::from_millis(20);
@@ -474,10 +479,10 @@ impl SftpLink {
         init.finish();
         self.write_all(&wbuf)?;
         let mut len = [0u8; 4];
-        self.read_or_fail(&mut self.reader.lock(), &mut len, false)?;
+        self.read_or_fail(&mut self.reader.lock(), &mut len, never)?;
         let len = self.check_len(u32::from_be_bytes(len) as usize)?;
         let mut body = vec![0u8; len];
-        self.read_or_fail(&mut self.reader.lock(), &mut body, false)?;
+        self.read_or_fail(&mut self.reader.lock(), &mut body, never)?;
         let (version, extensions) = decode_version(&body)?;
         if version < 3 {
             return Err(Error::new(
@@ -774,12 +779,14 @@ impl SftpLink {
     /// Read all of `buf` from the reader stream (held by the caller).
     /// Each read holds the writer too (see send_all), and keeps it while
     /// libssh2 has a packet of its own half sent (a window adjust).
-    /// `poll`: return Ok(false) if nothing at all had arrived.
+    /// Returns Ok(false), having read nothing, if nothing at all had
+    /// arrived when `give_up()` said so (it is asked each time the socket
+    /// is quiet: at least every POLL_CAP).
     fn read_exact_live(
         &self,
         stream: &mut ssh2::Stream,
         buf: &mut [u8],
-        poll: bool,
+        give_up: impl Fn() -> bool,
     ) -> Result<bool> {
         let _nb = NonBlocking::new(self);
         let mut got = 0;
@@ -811,7 +818,7 @@ impl SftpLink {
                         ssh2::BlockDirections::Outbound | ssh2::BlockDirections::Both
                     );
                     if !sending {
-                        if poll && got == 0 {
+                        if got == 0 && give_up() {
                             return Ok(false);
                         }
                         w = None;
@@ -824,8 +831,13 @@ impl SftpLink {
         Ok(true)
     }
 
-    fn read_or_fail(&self, stream: &mut ssh2::Stream, buf: &mut [u8], poll: bool) -> Result<bool> {
-        self.read_exact_live(stream, buf, poll)
+    fn read_or_fail(
+        &self,
+        stream: &mut ssh2::Stream,
+        buf: &mut [u8],
+        give_up: impl Fn() -> bool,
+    ) -> Result<bool> {
+        self.read_exact_live(stream, buf, give_up)
     }
 
     fn check_len(&self, len: usize) -> Result<usize> {
@@ -844,11 +856,12 @@ impl SftpLink {
 
     /// As the leader: read one packet. Mine(length) if it answers `me`
     /// (the body is then in `mine`), Routed if it went to another port or
-    /// was dropped; with `poll`, Nothing if no packet had begun to arrive.
-    fn read_one(&self, me: u64, mine: &mut Vec<u8>, poll: bool) -> Result<Got> {
+    /// was dropped; Nothing if no packet had begun to arrive when
+    /// `give_up()` said so (see read_exact_live).
+    fn read_one(&self, me: u64, mine: &mut Vec<u8>, give_up: impl Fn() -> bool) -> Result<Got> {
         let mut stream = self.reader.lock();
         let mut head = [0u8; 9];
-        if !self.read_or_fail(&mut stream, &mut head, poll)? {
+        if !self.read_or_fail(&mut stream, &mut head, give_up)? {
             return Ok(Got::Nothing);
         }
         let len = self.check_len(u32::from_be_bytes(head[..4].try_into().unwrap()) as usize)?;
@@ -890,7 +903,7 @@ impl SftpLink {
         };
         body.resize(len, 0);
         body[..5].copy_from_slice(&head[4..]);
-        self.read_or_fail(&mut stream, &mut body[5..], false)?;
+        self.read_or_fail(&mut stream, &mut body[5..], never)?;
         parking_lot::MutexGuard::unlock_fair(stream);
         match route.owner {
             Owner::Port(p) if p == me => Ok(Got::Mine(len)),
@@ -928,7 +941,7 @@ impl SftpLink {
         // and only until a port wants the reader's turn: a transfer's
         // pipeline reads its own replies (one packet's wait at most).
         let mut none = Vec::new();
-        while let Got::Mine(_) | Got::Routed = self.read_one(0, &mut none, true)? {
+        while let Got::Mine(_) | Got::Routed = self.read_one(0, &mut none, || true)? {
             if self.table.lock().waiting > 0 {
                 return Ok(());
             }
@@ -950,15 +963,16 @@ impl SftpLink {
         &self.session
     }
 
-    /// Close the channel politely (best effort).
-    pub fn shutdown(&self) {
-        {
+    /// Close the channel politely (best effort); false if the server did
+    /// not answer (within the session's timeout).
+    pub fn shutdown(&self) -> bool {
+        let answered = {
             let mut ch = self.channel.lock();
-            let _ = ch.send_eof();
-            let _ = ch.close();
-        }
+            ch.send_eof().is_ok() && ch.close().is_ok()
+        };
         let closed = Error::new(ErrorKind::ConnectionLost, "connection closed".to_string());
         let _ = self.fail(closed);
+        answered
     }
 }
 
@@ -1156,7 +1170,12 @@ impl SftpChannel {
                 drop(t);
                 let got = {
                     let _reading = Reading(&link);
-                    link.read_one(self.port, &mut self.rbuf, false)
+                    // A cancelled call gives the reader's turn up between
+                    // packets, so a cancel stops it even on a frozen link.
+                    let cancel = self.cancel.as_ref();
+                    link.read_one(self.port, &mut self.rbuf, || {
+                        cancel.is_some_and(|c| c.is_cancelled() && c.pending())
+                    })
                 };
                 t = link.table.lock();
                 match got {

@@ -1,9 +1,11 @@
 'use strict';
 // Aborting calls on a stalled link: a relay between psftp and the sshd
 // stops forwarding, so no callback comes and the call waits on the network.
-// The call's cancel token cannot end a call reading a stalled link, so
-// the AbortSignal then interrupts the connection (psftp_interrupt): the
-// call rejects with an AbortError and the connection is unusable.
+// A call waiting between replies sees its cancel token (the reader looks
+// at it every 20 ms); one stuck half way through a reply, or an extra
+// connection's last round trip, cannot, so after the grace period the
+// AbortSignal interrupts the connection (psftp_interrupt): the call
+// rejects with an AbortError and the connection is unusable.
 
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
@@ -55,9 +57,9 @@ test('an aborted get on a stalled link is interrupted: it rejects with an AbortE
   await assert.rejects(get, (e) => e.name === 'AbortError' && e.code === 'ABORT_ERR' && e.cause === reason);
   assert.equal(fs.readFileSync(local, 'utf8'), 'the old content', 'the destination keeps its old content');
   assert.deepEqual(fs.readdirSync(ldir), ['big'], 'no partial download left');
-  // Either the get was reading the link, could not see its token and was
-  // interrupted after the grace period (most runs), or a reply already on
-  // its way let it see the token and end without cutting the connection.
+  // Either the get was half way through a reply, could not see its token
+  // and was interrupted after the grace period, or it was between replies,
+  // saw its token and ended without cutting the connection.
   if (sftp.interrupted) await rejectsWith(sftp.listdir(rdir), 'ECANCELED', ['interrupted']);
 });
 

@@ -93,7 +93,9 @@ test('put without remotepath uses the local name in the remote cwd; fastGet/fast
 test('a progress callback returning false stops (EUSER) and keeps the old file', async (t) => {
   const sftp = await connectFor(t);
   const rdir = remoteScratch(t, 'cancel');
-  putRemoteFile(path.join(rdir, 'big'), pattern(8 * MiB, 3));
+  // Progress reaches JS as samples every 10 ms while C goes on: the get
+  // must outlast two samples (8 MiB did not on an idle machine).
+  putRemoteFile(path.join(rdir, 'big'), pattern(64 * MiB, 3));
   const ldir = localScratch(t, 'cancel');
   const local = path.join(ldir, 'big');
   fs.writeFileSync(local, 'the good old content');
