@@ -332,17 +332,6 @@
 #define PSFTP_ATTR_ACMODTIME 8
 
 /**
- * Upper bound on one read or write request. OpenSSH's sftp-server accepts
- * 256 KiB messages and announces 255 KiB of data.
- */
-#define MAX_IO_SIZE (255 * 1024)
-
-/**
- * The smallest cap a caller may put on requests (CnOpts::max_request_size).
- */
-#define MIN_IO_CAP 1024
-
-/**
  * A cancel token: psftp_cancel_token_cancel() from any thread stops the
  * calls made through the connection handles that psftp_conn_with_cancel()
  * tied to it. Create with psftp_cancel_token_new(), release with
@@ -653,7 +642,10 @@ typedef struct psftp_relay_state {
 } psftp_relay_state;
 
 /**
- * Progress of a tree operation (valid during the callback only).
+ * Progress of a tree operation (valid during the callback only). The
+ * walk and the transfers run at once, so the totals grow while the walk
+ * finds files (they never go back). Files that sync mode skips count as
+ * done, their bytes too: at the end, done equals total.
  */
 typedef struct psftp_tree_progress {
     /**

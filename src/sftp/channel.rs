@@ -33,9 +33,9 @@ const CHANNEL_PACKET: u32 = 32 * 1024;
 pub(crate) const DRAFT_IO_SIZE: u32 = 32 * 1024;
 /// Upper bound on one read or write request. OpenSSH's sftp-server accepts
 /// 256 KiB messages and announces 255 KiB of data.
-pub const MAX_IO_SIZE: u32 = 255 * 1024;
+pub(crate) const MAX_IO_SIZE: u32 = 255 * 1024;
 /// The smallest cap a caller may put on requests (CnOpts::max_request_size).
-pub const MIN_IO_CAP: u32 = 1024;
+pub(crate) const MIN_IO_CAP: u32 = 1024;
 
 /// What psftp knows of a server implementation, by the SSH version banner
 /// it sends (each fact from the implementation's sources).

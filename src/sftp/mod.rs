@@ -10,9 +10,8 @@ mod pipeline;
 pub mod request;
 mod show;
 
-pub use channel::{
-    CallCancel, CancelToken, ExecOutput, SftpChannel, SftpLink, MAX_IO_SIZE, MIN_IO_CAP,
-};
+pub use channel::{CallCancel, CancelToken, ExecOutput, SftpChannel, SftpLink};
+pub(crate) use channel::{MAX_IO_SIZE, MIN_IO_CAP};
 pub use codec::{open_flags, Attrs, NameEntry, Reply};
 pub use pipeline::{download, download_range, upload, Sink, Source};
 pub use request::StatVfs;

@@ -339,7 +339,8 @@ test('a failed rename into place (a directory in the way) leaves no part file', 
 test('an AbortSignal stops get, put, getfo and putfo through their callbacks; the connection stays usable', async (t) => {
   const sftp = await connectFor(t);
   const rdir = remoteScratch(t, 'abortfile');
-  const data = pattern(16 * MiB, 8);
+  // Each call must outlast two 10 ms progress samples (16 MiB did not).
+  const data = pattern(64 * MiB, 8);
   putRemoteFile(path.join(rdir, 'big'), data);
   const ldir = localScratch(t, 'abortfile');
   const local = path.join(ldir, 'big');
@@ -368,6 +369,9 @@ test('an AbortSignal stops get, put, getfo and putfo through their callbacks; th
   setImmediate(() => controller.abort());
   await assert.rejects(sftp.fastGet(path.join(rdir, 'big'), path.join(ldir, 'quiet'), { signal: controller.signal }), isAbort);
   assert.deepEqual(fs.readdirSync(ldir), ['big'], 'no partial download');
+  // An aborted upload's cleanup is sent without waiting for its replies;
+  // the server runs it before the connection's next request.
+  assert.deepEqual(await sftp.listdir(rdir), ['big']);
   assert.deepEqual(fs.readdirSync(rdir), ['big'], 'no partial upload');
   assert.equal(sftp.interrupted, false);
   // A signal that fires after the call completed changes nothing.

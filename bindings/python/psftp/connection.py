@@ -44,7 +44,10 @@ WalkCallback = Callable[[str], Any]
 
 
 class TreeProgress(NamedTuple):
-    """Progress of get_d/get_r/put_d/put_r (the ``progress`` keyword)."""
+    """Progress of get_d/get_r/put_d/put_r (the ``progress`` keyword).
+
+    The totals grow while the walk finds files. Files that ``sync`` skips
+    count as done, their bytes too: at the end, done equals total."""
 
     files_done: int
     files_total: int

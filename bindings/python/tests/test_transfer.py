@@ -187,9 +187,13 @@ def test_tree_keywords_beyond_pysftp(sftp: pysftp.Connection, rdir: str, tmp_pat
     got = tmp_path / "b" / "." / rdir.lstrip("/") / "t"
     assert (got / "d0/f0.txt").exists() and not (got / "link").exists()
     assert seen[-1].bytes_done > 0
+    inodes = {p: p.stat().st_ino for p in got.rglob("*.txt")}
     seen.clear()
     sftp.get_r(f"{rdir}/t", str(tmp_path / "b"), progress=seen.append, include=["*.txt"], sync=True)
-    assert seen[-1].bytes_total == 0, "sync skips files whose size and mtime match"
+    txt = sum(p.stat().st_size for p in got.rglob("*.txt"))
+    assert seen[-1].files_done == seen[-1].files_total, "skipped files count as done"
+    assert seen[-1].bytes_done == seen[-1].bytes_total == txt, "and their bytes"
+    assert all(p.stat().st_ino == ino for p, ino in inodes.items()), "sync skips files whose size and mtime match"
     os.chmod(f"{rdir}/t/d1/f1.txt", 0)
     with pytest.raises(PermissionError) as e:
         sftp.get_r(f"{rdir}/t", str(tmp_path / "c"), on_error="continue")
