@@ -65,6 +65,9 @@ struct Pending {
     pushed: usize,
     /// The walk is over: nothing more will come.
     walked: bool,
+    /// The workers have started (the queue was full once, or the walk is
+    /// over): from then on they take files as they come.
+    started: bool,
     /// Workers still taking files.
     consumers: usize,
 }
@@ -123,9 +126,13 @@ impl Queue {
         }
     }
 
-    /// Workers start once the queue is full or the walk is over.
-    fn primed(p: &Pending) -> bool {
-        p.walked || p.len() >= QUEUE_BOUND
+    /// Workers start once the queue is full or the walk is over, and then
+    /// keep going: were it asked of the queue's length each time, every
+    /// take after the first would wait for the walk to fill the queue again
+    /// (on a 20 ms link a 20,000-file get_r took 10.0 s instead of 8.8).
+    fn primed(p: &mut Pending) -> bool {
+        p.started |= p.walked || p.len() >= QUEUE_BOUND;
+        p.started
     }
 
     /// Queue a file, waiting for room; gives it back when stopped or when
@@ -172,7 +179,7 @@ impl Queue {
             if self.halted(stop) {
                 return Take::Done;
             }
-            if Self::primed(&p) {
+            if Self::primed(&mut p) {
                 if let Some(job) = p.large.pop_front().or_else(|| p.small.pop_front()) {
                     self.changed.notify_all();
                     return Take::Job(job);
@@ -197,7 +204,7 @@ impl Queue {
             if self.halted(stop) {
                 return false;
             }
-            if Self::primed(&p) && p.pushed > i {
+            if Self::primed(&mut p) && p.pushed > i {
                 return true;
             }
             if p.walked {
@@ -907,4 +914,47 @@ fn stream_put(
     };
     st.put_file(local, remote, Some(progress), fo, &s.opts, None)?;
     Ok(Outcome::Copied(attrs.size.unwrap_or(0)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{AtomicBool, Job, Queue, Take, QUEUE_BOUND};
+
+    fn job(i: usize) -> Job {
+        Job::Get {
+            remote: format!("/r/f{i}").into_bytes(),
+            local: format!("/l/f{i}").into(),
+            attrs: crate::sftp::Attrs::default(),
+            rel: format!("f{i}").into_bytes(),
+        }
+    }
+
+    fn taken(t: Take) -> Option<Vec<u8>> {
+        match t {
+            Take::Job(j) => Some(j.rel().to_vec()),
+            Take::Wait | Take::Done => None,
+        }
+    }
+
+    #[test]
+    fn workers_wait_for_a_full_queue_once_then_take_files_as_they_come() {
+        let (queue, stop) = (Queue::new(1, None), AtomicBool::new(false));
+        for i in 0..QUEUE_BOUND - 1 {
+            queue.push(job(i), false, &stop).unwrap();
+        }
+        assert!(
+            taken(queue.take(false, &stop)).is_none(),
+            "not full yet: the walk may still find large files to go first"
+        );
+        queue.push(job(QUEUE_BOUND - 1), false, &stop).unwrap();
+        assert_eq!(taken(queue.take(false, &stop)), Some(b"f0".to_vec()));
+        // Below the bound again, the walk still going: the next files are
+        // taken at once, without waiting for the walk to fill the queue.
+        assert_eq!(taken(queue.take(false, &stop)), Some(b"f1".to_vec()));
+        assert_eq!(taken(queue.take(false, &stop)), Some(b"f2".to_vec()));
+        queue.walked();
+        let rest = std::iter::from_fn(|| taken(queue.take(false, &stop))).count();
+        assert_eq!(rest, QUEUE_BOUND - 3);
+        assert!(matches!(queue.take(true, &stop), Take::Done));
+    }
 }
