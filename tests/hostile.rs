@@ -661,10 +661,10 @@ fn nested_tree(root: &Path) -> Vec<(String, Vec<u8>, i64)> {
 #[test]
 fn a_server_running_requests_out_of_order_gets_and_gives_whole_files() {
     use std::os::unix::fs::MetadataExt;
-    let log = std::env::temp_dir().join(format!("psftp-reorder-{}.log", std::process::id()));
+    let local = local_scratch("reorder");
+    let log = local.join("psftp.log");
     let conn = connect_hostile_reordering(Some(&log));
     let (wdir, disk) = hostile_dir("reorder");
-    let local = local_scratch("reorder");
     let src = local.join("src");
     let files = nested_tree(&src);
     let mut f = std::ptr::null_mut();

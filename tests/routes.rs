@@ -896,7 +896,13 @@ fn sftp_once_server() -> &'static Server {
         std::fs::create_dir_all(&dir).unwrap();
         // The shared server's key logs in here too (it is the jump host).
         let jump_key = format!("{}.pub", server().file("id_ed25519"));
-        let s = Server::spawn_with(&dir, &[("PSFTP_SSHD_AUTHORIZE", &jump_key)]);
+        // The static is never dropped: the fixture removes the directory
+        // when the server stops, at the end of the test process.
+        let knobs = [
+            ("PSFTP_SSHD_AUTHORIZE", jump_key.as_str()),
+            ("PSFTP_SSHD_RM_DIR", "1"),
+        ];
+        let s = Server::spawn_with(&dir, &knobs);
         let lock = std::env::temp_dir().join(format!("psftp-once-lock-{}", std::process::id()));
         let script = write(
             &dir.join("sftp-once.sh"),
