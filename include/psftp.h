@@ -645,7 +645,7 @@ typedef struct psftp_relay_state {
  * Progress of a tree operation (valid during the callback only). The
  * walk and the transfers run at once, so the totals grow while the walk
  * finds files (they never go back). Files that sync mode skips count as
- * done, their bytes too: at the end, done equals total.
+ * done, their bytes too: when every file succeeded, done equals total.
  */
 typedef struct psftp_tree_progress {
     /**

@@ -65,7 +65,7 @@ fn with_xopts(
 /// Progress of a tree operation (valid during the callback only). The
 /// walk and the transfers run at once, so the totals grow while the walk
 /// finds files (they never go back). Files that sync mode skips count as
-/// done, their bytes too: at the end, done equals total.
+/// done, their bytes too: when every file succeeded, done equals total.
 #[repr(C)]
 pub struct psftp_tree_progress {
     /// The bytes psftp filled (sizeof(psftp_tree_progress) of its version).

@@ -47,7 +47,8 @@ class TreeProgress(NamedTuple):
     """Progress of get_d/get_r/put_d/put_r (the ``progress`` keyword).
 
     The totals grow while the walk finds files. Files that ``sync`` skips
-    count as done, their bytes too: at the end, done equals total."""
+    count as done, their bytes too: when every file succeeded, done equals
+    total."""
 
     files_done: int
     files_total: int
