@@ -2245,8 +2245,10 @@ int psftp_putfo(struct psftp_conn *conn,
  * trip is 5 ms or more (one connection moves at most the server's window
  * per round trip; unless this is set, put picks the number from the
  * round trip and that window, up to 16), and for get of such a file from
- * 30 ms (a download's window is psftp's own; on a faster link one
- * connection is fastest). The extra
+ * 30 ms (a download's window is psftp's own, so one connection is
+ * usually fastest: unless this is set, the extra connections join only
+ * if the first moves under 100 MB/s after five round trips and the rest
+ * would take it more than twice their setup). The extra
  * connections use the same host, credentials and options, and trust only
  * the host key this connection verified. Set 1 to never open extra
  * connections.

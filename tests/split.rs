@@ -14,7 +14,8 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 const MIB: usize = 1024 * 1024;
-/// Three 32 MiB chunks: large enough to be split, so three connections.
+/// Three times 32 MiB: large enough to be split, into three connections
+/// (one per 32 MiB at most).
 const SIZE: usize = 96 * MIB;
 const ONE_WAY: Duration = Duration::from_millis(20);
 
@@ -156,7 +157,7 @@ fn a_large_get_over_a_slow_link_uses_several_connections() {
         std::fs::read(ldir.join("big")).unwrap() == data,
         "contents differ"
     );
-    assert_eq!(relay.connections(), 3, "one per 32 MiB chunk, up to 4");
+    assert_eq!(relay.connections(), 3, "one per 32 MiB, up to 4");
     assert_eq!(common::mtime(&ldir.join("big")), mtime as i64);
     w.assert_complete(SIZE as u64);
     assert!(leftovers(&ldir).is_empty());
@@ -176,6 +177,34 @@ fn a_large_get_over_a_slow_link_uses_several_connections() {
         "contents differ"
     );
     assert_eq!(relay.connections(), 3, "no new connection");
+}
+
+#[test]
+fn a_get_that_one_connection_carries_slowly_brings_in_more() {
+    // Each connection through this relay moves at most 20 MB/s, as a TCP
+    // window the kernel does not grow would allow: the first one would
+    // need 3.4 s for the file, so after its probe (5 round trips) the
+    // others join. Where one connection is fast they stay away (the rule
+    // is unit-tested in src/core/split.rs; the bench measures it).
+    let relay = Relay::with_delay_and_rate(server().port, ONE_WAY, 20_000_000);
+    let rdir = remote_scratch("split-slow-get");
+    let data = pattern(64 * MIB + 1, 5);
+    put_remote_file(&rdir.join("big"), &data);
+    let ldir = local_scratch("split-slow-get");
+    let conn = via(&relay);
+    let mut o = std::ptr::null_mut();
+    check(unsafe { psftp_transfer_opts_new(&mut o) }).unwrap();
+    let o = XOpts(o);
+
+    let mut w = Watch::new();
+    get_watched(&conn, &rdir.join("big"), &ldir.join("big"), &mut w, &o).unwrap();
+    assert!(
+        std::fs::read(ldir.join("big")).unwrap() == data,
+        "contents differ"
+    );
+    assert_eq!(relay.connections(), 3, "one per 32 MiB, up to 4");
+    w.assert_complete(data.len() as u64);
+    assert!(leftovers(&ldir).is_empty());
 }
 
 #[test]
@@ -207,7 +236,11 @@ fn a_large_put_over_a_slow_link_uses_several_connections() {
         std::fs::read(rdir.join("big")).unwrap() == data,
         "contents differ"
     );
-    assert_eq!(relay.connections(), 4, "four chunks, four connections");
+    assert_eq!(
+        relay.connections(),
+        4,
+        "four times 32 MiB, four connections"
+    );
     assert_eq!(
         common::mtime(&rdir.join("big")),
         common::mtime(&ldir.join("big"))
@@ -224,8 +257,8 @@ fn a_large_put_over_a_slow_link_uses_several_connections() {
 #[test]
 fn a_put_picks_its_connections_from_the_round_trip_and_the_servers_window() {
     // Without a chosen parallelism, OpenSSH's 2 MiB window over 40 ms
-    // needs 14 connections (700 MB/s x 40 ms / 2 MiB): five chunks take
-    // five, where the default of 4 would leave one waiting.
+    // needs 14 connections (700 MB/s x 40 ms / 2 MiB): a file of just over
+    // 4 x 32 MiB takes five, where the default of 4 would have fewer.
     let relay = slow_link();
     let rdir = remote_scratch("split-auto");
     let ldir = local_scratch("split-auto");
@@ -241,7 +274,11 @@ fn a_put_picks_its_connections_from_the_round_trip_and_the_servers_window() {
         std::fs::read(rdir.join("big")).unwrap() == data,
         "contents differ"
     );
-    assert_eq!(relay.connections(), 5, "five chunks, five connections");
+    assert_eq!(
+        relay.connections(),
+        5,
+        "five times 32 MiB, five connections"
+    );
     w.assert_complete(data.len() as u64);
     // A number the caller chose is kept.
     let relay = slow_link();

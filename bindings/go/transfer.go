@@ -38,8 +38,9 @@ type TransferOptions struct {
 	Fsync bool
 	// Parallelism caps the connections Get and Put may use for one file of
 	// 64 MiB or more: a Put over a link with a round trip of 5 ms or more, a
-	// Get from 30 ms (1 to 64; 0 means psftp's default, 4; 1 never opens
-	// extra connections).
+	// Get from 30 ms (1 to 64; 0 means psftp's default, 4, where a Get's
+	// extra connections join only if its first one turns out slow; a
+	// number set here is used at once; 1 never opens extra connections).
 	Parallelism int
 	// Retries reconnects and goes on up to this many times (0 to 1000)
 	// after the link failed (ErrConnectionLost, ErrTimeout), continuing

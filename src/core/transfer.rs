@@ -15,10 +15,13 @@ use super::options::{TransferOpts, Verify};
 use super::paths::{bytes_path, local_name_for, path_bytes};
 use super::remote::{self, Finish, RemoteCommit};
 use super::resume::{self, SourceId};
-use super::split::{self, Chunks, RangeSink, RangeSource, Report};
+use super::split::{self, Chunks, FileAt, HelperPlan, Report};
 use crate::error::{Error, ErrorKind, Result};
 use crate::sftp::request::Remove;
-use crate::sftp::{batch, download, download_range, open_flags, show, upload, Attrs, Sink, Source};
+use crate::sftp::{
+    batch, download, download_range, download_ranges, open_flags, show, upload, upload_ranges,
+    Attrs, Sink, Source,
+};
 
 /// A byte-count progress callback: (done, total) -> keep going?
 pub type ProgressFn<'a> = &'a mut dyn FnMut(u64, u64) -> bool;
@@ -475,7 +478,15 @@ impl State {
                 st.put_chunks(&t.handle, &t.part, file, path, chunks, report)
             };
             let mut report = progress_adapter(progress, size);
-            split::run(conn, size, parts, helper, main, &mut report)?;
+            split::run(
+                conn,
+                size,
+                parts,
+                HelperPlan::Now,
+                helper,
+                main,
+                &mut report,
+            )?;
             Ok(size)
         })
     }
@@ -499,20 +510,17 @@ impl State {
         chunks: &Chunks,
         report: Report<'_>,
     ) -> Result<()> {
-        let what = format!("put '{}'", path.display());
+        let mut source = FileAt { file, path };
         self.with_share(chunks.parts, |st| {
-            chunks.take_each(report, &what, |start, end, progress| {
-                let mut source = RangeSource {
-                    file,
-                    path,
-                    pos: start,
-                    end,
-                };
-                upload(&mut st.sftp, handle, rpath, start, &mut source, progress)
+            chunks.move_all(report, |next, progress| {
+                upload_ranges(&mut st.sftp, handle, rpath, next, &mut source, progress)
             })
         })
     }
 
+    /// Download chunks of the open remote file. Each connection keeps its
+    /// whole in-flight budget: extra ones join only where one falls short
+    /// (`HelperPlan::IfSlow`), and replies go straight to the file.
     fn get_chunks(
         &mut self,
         handle: &[u8],
@@ -522,24 +530,9 @@ impl State {
         chunks: &Chunks,
         report: Report<'_>,
     ) -> Result<()> {
-        let what = format!("get '{}'", show(rpath));
-        self.with_share(chunks.parts, |st| {
-            chunks.take_each(report, &what, |start, end, progress| {
-                let mut sink = RangeSink {
-                    file,
-                    path,
-                    pos: start,
-                };
-                download_range(
-                    &mut st.sftp,
-                    handle,
-                    rpath,
-                    start,
-                    end - start,
-                    &mut sink,
-                    progress,
-                )
-            })
+        let mut sink = FileAt { file, path };
+        chunks.move_all(report, |next, progress| {
+            download_ranges(&mut self.sftp, handle, rpath, next, &mut sink, progress)
         })
     }
 
@@ -553,7 +546,7 @@ impl State {
         rpath: &[u8],
         t: &LocalTarget,
         size: u64,
-        parts: usize,
+        (parts, plan): (usize, HelperPlan),
         progress: Option<ProgressFn<'_>>,
     ) -> Result<u64> {
         let helper = |c: &Connection, chunks: &Chunks| {
@@ -567,7 +560,7 @@ impl State {
             self.get_chunks(handle, rpath, &t.file, &t.write_to, chunks, report)
         };
         let mut report = progress_adapter(progress, size);
-        split::run(conn, size, parts, helper, main, &mut report)?;
+        split::run(conn, size, parts, plan, helper, main, &mut report)?;
         Ok(size)
     }
 
@@ -693,7 +686,14 @@ impl State {
             let moved = match split_with {
                 Some(conn) if parts > 1 => {
                     conn.log(&format!("get '{}': {parts} connections", show(rpath)));
-                    st.download_split(conn, handle, rpath, &t, size, parts, progress)
+                    // A number the caller chose is the number.
+                    let plan = match opts.parallelism_chosen {
+                        true => HelperPlan::Now,
+                        false => HelperPlan::IfSlow {
+                            rtt: st.sftp.min_rtt().unwrap_or_default(),
+                        },
+                    };
+                    st.download_split(conn, handle, rpath, &t, size, (parts, plan), progress)
                 }
                 _ => {
                     let mut sink = FileSink {

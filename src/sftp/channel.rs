@@ -24,8 +24,9 @@ pub use exec::ExecOutput;
 const LIBSSH2_ERROR_MAC_FAILURE: std::ffi::c_int = -52;
 
 /// Receive window of the SFTP channel. It must exceed the bytes a pipeline
-/// keeps in flight so the server never waits for a window adjust.
-pub(crate) const CHANNEL_WINDOW: u32 = 32 * 1024 * 1024;
+/// keeps in flight (64 MiB at most, `in_flight_budget`) so the server never
+/// waits for a window adjust: libssh2 tops it up once a quarter is used.
+pub(crate) const CHANNEL_WINDOW: u32 = 128 * 1024 * 1024;
 /// libssh2 refuses packets above 40000 bytes, so keep the standard size.
 const CHANNEL_PACKET: u32 = 32 * 1024;
 /// Read and write size of a server that neither announces
@@ -1473,11 +1474,14 @@ fn in_flight_budget(
     // Room to grow over the measured bandwidth-delay product: a link
     // limited by the budget itself doubles it each round trip.
     const GAIN: f64 = 2.0;
-    const MAX: usize = 24 * 1024 * 1024;
-    // All the connections of one split file together: what arrives faster
-    // than the client takes it waits in memory (a 100 ms get over 4
-    // connections peaked at 78 MiB RSS with ~72 MB outstanding).
-    const MAX_SHARED: usize = 48 * 1024 * 1024;
+    // One connection over a long link: 512 MiB get at 100 ms moved ~610
+    // MB/s once 64 MiB were in flight (24 MiB: 195 MB/s for the whole get;
+    // 128 MiB: no faster), its peak RSS still 10 MiB, since each reply is
+    // written out as it comes.
+    const MAX: usize = 64 * 1024 * 1024;
+    // All the connections of one split file together (an upload's 16
+    // connections at 100 ms: 8 MiB each, over OpenSSH's 2 MiB window).
+    const MAX_SHARED: usize = 128 * 1024 * 1024;
     // Before the first measurement: what the link would need at ~700 MB/s.
     const ASSUMED: f64 = 700e6;
     let rtt = min_rtt.map_or(0.0, |d| d.as_secs_f64());
@@ -1560,7 +1564,7 @@ mod tests {
         let wan = b(Some(ms(20)), Some(300e6), 1);
         assert_eq!(wan, 12_000_000);
         assert_eq!(b(Some(Duration::from_micros(50)), Some(1e9), 1), 2 * MIB);
-        assert_eq!(b(Some(Duration::from_secs(1)), Some(1e9), 1), 24 * MIB);
+        assert_eq!(b(Some(Duration::from_secs(1)), Some(1e9), 1), 64 * MIB);
         // Several transfers on one link: a higher floor, up to 4 MiB.
         let loopback = Some(Duration::from_micros(50));
         assert_eq!(in_flight_budget(loopback, Some(1e9), 1, 2), 3 * MIB);
@@ -1574,10 +1578,10 @@ mod tests {
         assert_eq!(b(Some(ms(60)), Some(50e6), 4), 6_000_000);
         assert_eq!(b(Some(ms(20)), Some(300e6), 0), wan);
         // However long the link, the connections of one file hold at most
-        // 48 MiB together.
-        assert_eq!(b(Some(ms(100)), Some(1e9), 4), 12 * MIB);
-        assert_eq!(b(Some(ms(100)), None, 4), 12 * MIB);
-        assert_eq!(b(Some(ms(100)), Some(1e9), 16), 3 * MIB);
+        // 128 MiB together.
+        assert_eq!(b(Some(ms(100)), Some(1e9), 4), 32 * MIB);
+        assert_eq!(b(Some(ms(100)), None, 4), (2 * MIB + 70_000_000) / 4);
+        assert_eq!(b(Some(ms(100)), Some(1e9), 16), 8 * MIB);
     }
 
     #[test]

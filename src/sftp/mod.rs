@@ -13,6 +13,9 @@ mod show;
 pub use channel::{CallCancel, CancelToken, ExecOutput, SftpChannel, SftpLink};
 pub(crate) use channel::{MAX_IO_SIZE, MIN_IO_CAP};
 pub use codec::{open_flags, Attrs, NameEntry, Reply};
-pub use pipeline::{download, download_range, upload, Sink, Source};
+pub use pipeline::{
+    download, download_range, download_ranges, upload, upload_ranges, NextRange, Sink, SinkAt,
+    Source, SourceAt,
+};
 pub use request::StatVfs;
 pub use show::show;

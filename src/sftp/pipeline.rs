@@ -1,7 +1,7 @@
 //! Pipelined bulk transfer of one open remote file. Many READ or WRITE
 //! requests of up to 255 KiB are kept in flight, so throughput is bounded by
 //! bandwidth and CPU rather than by round trips. Both directions are
-//! memory-bounded: at most `SftpChannel::in_flight_bytes` (4 to 24 MiB,
+//! memory-bounded: at most `SftpChannel::in_flight_bytes` (2 to 64 MiB,
 //! from the measured round trip) are outstanding, shared fairly with the
 //! other pipelines running on the same connection.
 
@@ -214,16 +214,10 @@ fn run(
         early: BTreeMap::new(),
         eof_at: None,
     };
-    ch.begin_bulk();
-    let result = run_download(ch, &mut d, sink, progress);
-    ch.end_bulk();
-    if result.is_err() {
-        // Best effort: the first error is what the caller needs to see.
-        let _ = ch.drain();
-    }
-    result
-        .map(|_| d.delivered - start)
-        .map_err(|e| with_path(e, "read", path))
+    bulk(ch, "read", path, |ch| {
+        run_download(ch, &mut d, sink, progress)
+    })?;
+    Ok(d.delivered - start)
 }
 
 fn run_download(
@@ -297,6 +291,236 @@ fn run_download(
     Ok(())
 }
 
+/// Hands out the next `[start, end)` of a file to move, None when there is
+/// no more (a split transfer's shared chunks).
+pub type NextRange<'a> = &'a mut dyn FnMut() -> Option<(u64, u64)>;
+
+/// Receives downloaded bytes at their place in the file.
+pub trait SinkAt {
+    fn write_at(&mut self, offset: u64, data: &[u8]) -> Result<()>;
+}
+
+/// Supplies bytes to upload from their place in the file: fills `buf`,
+/// returns how many (fewer than asked only at the file's end).
+pub trait SourceAt {
+    fn read_at(&mut self, offset: u64, buf: &mut [u8]) -> Result<usize>;
+}
+
+/// The ranges `next` hands out, walked request by request.
+struct Ranges<'a> {
+    next: NextRange<'a>,
+    /// The rest of the range being requested: `[offset, end)`.
+    current: Option<(u64, u64)>,
+}
+
+impl Ranges<'_> {
+    /// Up to `max` bytes to ask for next, or None when every range is out.
+    fn take(&mut self, max: u64) -> Option<(u64, u64)> {
+        let (offset, end) = match self.current.filter(|(o, e)| o < e) {
+            Some(r) => r,
+            None => {
+                self.current = (self.next)();
+                self.current?
+            }
+        };
+        let len = (end - offset).min(max);
+        self.current = Some((offset + len, end));
+        Some((offset, len))
+    }
+}
+
+/// The file ended inside a range its size said it had.
+fn changed_size(op: &str, path: &[u8], offset: u64) -> Error {
+    Error::new(
+        ErrorKind::Sftp,
+        format!(
+            "{op} {}: the file ended at offset {offset}, before the size it had when the \
+             transfer started: it changed size during the transfer",
+            quoted(path)
+        ),
+    )
+}
+
+/// Read the ranges `next` hands out from the open file `handle` into
+/// `sink`, one pipeline across all of them: no round trip is lost between
+/// two ranges. Every range must lie inside the file. Returns the bytes
+/// read; on error the pipeline is drained, as in `download`.
+pub fn download_ranges(
+    ch: &mut SftpChannel,
+    handle: &[u8],
+    path: &[u8],
+    next: NextRange<'_>,
+    sink: &mut dyn SinkAt,
+    progress: Progress<'_>,
+) -> Result<u64> {
+    let mut ranges = Ranges {
+        next,
+        current: None,
+    };
+    bulk(ch, "read", path, |ch| {
+        run_download_ranges(ch, handle, path, &mut ranges, sink, progress)
+    })
+}
+
+/// Run a bulk pipeline `body` on `ch`, draining it after a failure so the
+/// channel stays usable, and naming the file in link failures.
+fn bulk<R>(
+    ch: &mut SftpChannel,
+    op: &str,
+    path: &[u8],
+    body: impl FnOnce(&mut SftpChannel) -> Result<R>,
+) -> Result<R> {
+    ch.begin_bulk();
+    let result = body(ch);
+    ch.end_bulk();
+    if result.is_err() {
+        // Best effort: the first error is what the caller needs to see.
+        let _ = ch.drain();
+    }
+    result.map_err(|e| with_path(e, op, path))
+}
+
+fn run_download_ranges(
+    ch: &mut SftpChannel,
+    handle: &[u8],
+    path: &[u8],
+    ranges: &mut Ranges<'_>,
+    sink: &mut dyn SinkAt,
+    progress: Progress<'_>,
+) -> Result<u64> {
+    let mut in_flight: HashMap<u32, ReadReq> = HashMap::new();
+    let mut done = 0u64;
+    let read = |offset, len| Read {
+        handle,
+        path,
+        offset,
+        len,
+    };
+    loop {
+        let chunk = ch.max_read;
+        while may_send(ch, in_flight.len(), chunk) {
+            let Some((offset, len)) = ranges.take(chunk as u64) else {
+                break;
+            };
+            let len = len as u32;
+            let id = ch.send_weighted(&read(offset, len), len as usize);
+            in_flight.insert(id, ReadReq { offset, len });
+        }
+        if in_flight.is_empty() {
+            return Ok(done);
+        }
+        let (id, reply) = ch.recv()?;
+        let Some(req) = in_flight.remove(&id) else {
+            return Err(bad_reply(
+                path,
+                &format!("answered request {id}, which was never sent"),
+            ));
+        };
+        let Some(data) = read(req.offset, req.len).decode(reply)? else {
+            return Err(changed_size("read", path, req.offset));
+        };
+        let got = data.len() as u32;
+        if got > req.len {
+            return Err(bad_reply(path, "sent more data than was asked for"));
+        }
+        sink.write_at(req.offset, &data)?;
+        if got < req.len {
+            // The server caps reads at that: ask again for the rest.
+            ch.reads_capped_at(got);
+            let rest = (req.offset + got as u64, req.len - got);
+            let id = ch.send_weighted(&read(rest.0, rest.1), rest.1 as usize);
+            in_flight.insert(
+                id,
+                ReadReq {
+                    offset: rest.0,
+                    len: rest.1,
+                },
+            );
+        }
+        done += got as u64;
+        progress(done)?;
+    }
+}
+
+/// Write the ranges `next` hands out from `source` into the open file
+/// `handle`, one pipeline across all of them. Every range must lie inside
+/// the local file. Returns the bytes written.
+pub fn upload_ranges(
+    ch: &mut SftpChannel,
+    handle: &[u8],
+    path: &[u8],
+    next: NextRange<'_>,
+    source: &mut dyn SourceAt,
+    progress: Progress<'_>,
+) -> Result<u64> {
+    let mut ranges = Ranges {
+        next,
+        current: None,
+    };
+    bulk(ch, "write", path, |ch| {
+        run_upload_ranges(ch, handle, path, &mut ranges, source, progress)
+    })
+}
+
+fn run_upload_ranges(
+    ch: &mut SftpChannel,
+    handle: &[u8],
+    path: &[u8],
+    ranges: &mut Ranges<'_>,
+    source: &mut dyn SourceAt,
+    progress: Progress<'_>,
+) -> Result<u64> {
+    let mut in_flight: HashMap<u32, u32> = HashMap::new();
+    let mut acked = 0u64;
+    loop {
+        while may_send(ch, in_flight.len(), ch.max_write) {
+            let Some((offset, len)) = ranges.take(ch.max_write as u64) else {
+                break;
+            };
+            let len = len as usize;
+            let queued = ch.queue_write(handle, offset, len, |buf| {
+                let n = source.read_at(offset, buf)?;
+                if n < len {
+                    return Err(changed_size("write", path, offset + n as u64));
+                }
+                Ok(n)
+            })?;
+            let (id, n) = queued.ok_or_else(|| changed_size("write", path, offset))?;
+            in_flight.insert(id, n as u32);
+            if ch.queued_bytes() >= FLUSH_BYTES {
+                ch.flush()?;
+            }
+        }
+        if in_flight.is_empty() {
+            return Ok(acked);
+        }
+        let (id, reply) = ch.recv()?;
+        let Some(n) = in_flight.remove(&id) else {
+            return Err(Error::new(
+                ErrorKind::Sftp,
+                format!(
+                    "write {}: the server answered request {id}, which was never sent",
+                    quoted(path)
+                ),
+            ));
+        };
+        write_reply(handle, path).decode(reply)?;
+        acked += n as u64;
+        progress(acked)?;
+    }
+}
+
+/// A WRITE only for decoding replies (and naming the file): the data went
+/// out through `queue_write`.
+fn write_reply<'a>(handle: &'a [u8], path: &'a [u8]) -> Write<'a> {
+    Write {
+        handle,
+        path,
+        offset: 0,
+        data: &[],
+    }
+}
+
 /// Write `source` into the open file `handle` from offset `start`.
 /// Returns the bytes written.
 pub fn upload(
@@ -308,14 +532,9 @@ pub fn upload(
     progress: Progress<'_>,
 ) -> Result<u64> {
     let mut in_flight: HashMap<u32, u32> = HashMap::new();
-    ch.begin_bulk();
-    let result = run_upload(ch, handle, path, start, source, progress, &mut in_flight);
-    ch.end_bulk();
-    if result.is_err() {
-        // Best effort: the first error is what the caller needs to see.
-        let _ = ch.drain();
-    }
-    result.map_err(|e| with_path(e, "write", path))
+    bulk(ch, "write", path, |ch| {
+        run_upload(ch, handle, path, start, source, progress, &mut in_flight)
+    })
 }
 
 fn run_upload(
@@ -331,14 +550,7 @@ fn run_upload(
     let mut offset = start;
     let mut source_done = false;
     let mut acked = 0u64;
-    // Only for decoding replies (and naming the file): the data went out
-    // through queue_write.
-    let write = Write {
-        handle,
-        path,
-        offset: 0,
-        data: &[],
-    };
+    let write = write_reply(handle, path);
     loop {
         while !source_done && may_send(ch, in_flight.len(), ch.max_write) {
             match ch.queue_write(handle, offset, chunk, |buf| source.read(buf))? {

@@ -20,6 +20,9 @@ struct Flags {
     conns: Mutex<Vec<TcpStream>>,
     /// Added to each direction: round trip = 2 x delay.
     delay: Duration,
+    /// Bytes per second each connection may move towards its client
+    /// (0: no limit), as a TCP window the kernel did not grow would allow.
+    down_rate: u64,
 }
 
 pub struct Relay {
@@ -34,10 +37,17 @@ impl Relay {
 
     /// A relay that holds each byte for `delay` in each direction.
     pub fn with_delay(target: u16, delay: Duration) -> Relay {
+        Relay::with_delay_and_rate(target, delay, 0)
+    }
+
+    /// As `with_delay`, and each connection moves at most `down_rate`
+    /// bytes per second towards its client.
+    pub fn with_delay_and_rate(target: u16, delay: Duration, down_rate: u64) -> Relay {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let flags = Arc::new(Flags {
             delay,
+            down_rate,
             ..Flags::default()
         });
         let f = flags.clone();
@@ -118,6 +128,7 @@ fn pump(from: TcpStream, to: TcpStream, flags: Arc<Flags>, upstream: bool) {
     // `delay` has passed, so bandwidth is not limited, only latency.
     let (tx, rx) = std::sync::mpsc::channel::<(Instant, Vec<u8>)>();
     let delay = flags.delay;
+    let rate = if upstream { 0 } else { flags.down_rate };
     std::thread::spawn(move || {
         forward(
             from,
@@ -127,10 +138,16 @@ fn pump(from: TcpStream, to: TcpStream, flags: Arc<Flags>, upstream: bool) {
         )
     });
     std::thread::spawn(move || {
+        // When the link is free again, at `rate`.
+        let mut free_at = Instant::now();
         for (at, data) in rx {
-            std::thread::sleep((at + delay).saturating_duration_since(Instant::now()));
+            let due = (at + delay).max(free_at);
+            std::thread::sleep(due.saturating_duration_since(Instant::now()));
             if (&to).write_all(&data).is_err() {
                 break;
+            }
+            if rate > 0 {
+                free_at = due + Duration::from_secs_f64(data.len() as f64 / rate as f64);
             }
         }
         let _ = to.shutdown(Shutdown::Write);
