@@ -170,8 +170,9 @@ fn a_get_cut_three_times_retries_and_is_byte_exact() {
 #[test]
 fn a_split_get_cut_twice_retries_and_starts_the_file_over() {
     const MIB: usize = 1024 * 1024;
-    // 20 ms each way: slow enough to split a download over 4 connections
-    // (downloads split from a 30 ms round trip).
+    // 20 ms each way: slow enough to split a download (from a 30 ms round
+    // trip), over 4 connections since the parallelism is chosen (by
+    // default the extra ones join only if the first is slow).
     let relay = Relay::with_delay(server().port, std::time::Duration::from_millis(20));
     let rdir = remote_scratch("retry-split");
     let data = pattern(96 * MIB, 9);
@@ -180,7 +181,7 @@ fn a_split_get_cut_twice_retries_and_starts_the_file_over() {
     let ldir = local_scratch("retry-split");
     let dest = ldir.join("big");
     let conn = via_relay(&relay);
-    let xo = XOpts::new().retries(3);
+    let xo = XOpts::new().retries(3).parallel(4);
     let before = relay.connections();
     let mut cut = Cutter::new(&relay, vec![32 * MIB as u64, 64 * MIB as u64]);
     get_full(
