@@ -685,7 +685,6 @@ impl State {
             let mut t = LocalTarget::open(dest, &file_opts, start, Some(&source))?;
             let moved = match split_with {
                 Some(conn) if parts > 1 => {
-                    conn.log(&format!("get '{}': {parts} connections", show(rpath)));
                     // A number the caller chose is the number.
                     let plan = match opts.parallelism_chosen {
                         true => HelperPlan::Now,
@@ -693,6 +692,11 @@ impl State {
                             rtt: st.sftp.min_rtt().unwrap_or_default(),
                         },
                     };
+                    let how = match plan {
+                        HelperPlan::Now => "",
+                        HelperPlan::IfSlow { .. } => "up to ",
+                    };
+                    conn.log(&format!("get '{}': {how}{parts} connections", show(rpath)));
                     st.download_split(conn, handle, rpath, &t, size, (parts, plan), progress)
                 }
                 _ => {

@@ -496,6 +496,10 @@ TEST(Tree, AnExceptionFromTheProgressCallbackStopsTheCallAndComesOut) {
     stopping.progress = throw_at_second;
     EXPECT_THROW_MSG(sftp.put_r(ldir.path(), rdir.path().string(), stopping), Stop, "enough");
     EXPECT_EQ(calls, 2) << "no callback after the exception";
+    // A stopped call's cleanup (CLOSE, REMOVE of its part file) goes out
+    // without waiting for replies; the server runs it before the
+    // connection's next request.
+    EXPECT_EQ(sftp.listdir(rdir.path().string()).empty(), false) << "the connection still works";
     EXPECT_FALSE(has_part_files(rdir.path()));
     // Every file that arrived is whole.
     const auto local = snapshot(ldir.path());
@@ -504,7 +508,6 @@ TEST(Tree, AnExceptionFromTheProgressCallbackStopsTheCallAndComesOut) {
             EXPECT_EQ(what, local.at(path)) << path;
         }
     }
-    EXPECT_EQ(sftp.listdir(rdir.path().string()).empty(), false) << "the connection still works";
 }
 
 TEST(Tree, CancellingFromTheCallbackLeavesOldFilesAndNoPartFiles) {
