@@ -472,6 +472,60 @@ fn a_cancel_token_stops_a_split_get_and_put() {
     std::fs::remove_dir_all(&local).unwrap();
 }
 
+/// A cancel may land while the OPEN that creates a put's part file is on
+/// its way (CI saw it in a Go tree test): the call returns CANCELLED and,
+/// once a later call is back, no part file is left and the old file is
+/// whole. Over a 400 ms round trip the put's STAT of the destination
+/// takes the first round trip and the OPEN the second, so cancels at
+/// 450-750 ms land on the OPEN; 1.5 s lands on the commit or after it.
+#[test]
+fn a_put_cancelled_at_any_step_leaves_no_part_file() {
+    let relay = Relay::with_delay(server().port, Duration::from_millis(200));
+    let conn = via(&relay);
+    let remote = remote_scratch("cancel-open");
+    let local = local_scratch("cancel-open");
+    let data = pattern(64 * 1024, 3);
+    std::fs::write(local.join("src"), &data).unwrap();
+    let dst = remote.join("dst");
+    for delay_ms in [450u64, 550, 650, 750, 1500] {
+        put_remote_file(&dst, b"old remote");
+        let token = Token::new();
+        let view = token.view(&conn);
+        let t = token.0 as usize;
+        let canceller = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(delay_ms));
+            check(psftp_cancel_token_cancel(t as *mut psftp_cancel_token)).unwrap();
+        });
+        let r = put_full(
+            &view,
+            &local.join("src"),
+            dst.to_str().unwrap(),
+            NO_PROGRESS,
+            true,
+            false,
+            std::ptr::null(),
+        );
+        canceller.join().unwrap();
+        stat(&conn, dst.to_str().unwrap()).unwrap(); // a later call
+        assert_eq!(
+            part_files(&remote),
+            Vec::<String>::new(),
+            "cancel at {delay_ms} ms"
+        );
+        match r {
+            Ok(_) => assert!(std::fs::read(&dst).unwrap() == data, "at {delay_ms} ms"),
+            Err(_) => {
+                assert_fail(r, PSFTP_E_CANCELLED, &["cancel"]);
+                assert_eq!(
+                    std::fs::read(&dst).unwrap(),
+                    b"old remote",
+                    "at {delay_ms} ms"
+                );
+            }
+        }
+    }
+}
+
 /// psftp_lock then a tree operation on the same thread: the workers would
 /// wait for the unlock, so the call is refused with INVALID_ARG naming
 /// psftp_lock (it used to hang); after psftp_unlock it runs.

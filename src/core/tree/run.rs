@@ -500,7 +500,7 @@ fn worker(
             Ok(())
         })
     });
-    if i > 0 && queue.token.as_ref().is_some_and(CancelToken::is_cancelled) {
+    if i > 0 && queue.halted(stop) {
         settle(c);
     }
     if let Err(e) = r {
@@ -508,12 +508,14 @@ fn worker(
     }
 }
 
-/// Before an extra connection closes after a cancel: one round trip, so
-/// that the server has run the cleanup the cancelled calls sent without
-/// waiting (CLOSE, REMOVE of part files) before the connection ends (a
-/// server ending the session may drop requests still queued behind the
-/// abandoned WRITEs). Not under the token: this is the cleanup's end. On
-/// a frozen link it waits like any call (timeouts, psftp_interrupt).
+/// Before an extra connection closes after the round stopped early (a
+/// cancel, a stop asked by the progress callback, a failure under the stop
+/// policy): one round trip, so that the server has run the cleanup the
+/// stopped calls sent without waiting (CLOSE, REMOVE of part files) before
+/// the connection ends (a server ending the session may drop requests
+/// still queued behind the abandoned WRITEs). Not under the token: this is
+/// the cleanup's end. On a frozen link it waits like any call (timeouts,
+/// psftp_interrupt, which cuts the extra connections at once).
 fn settle(c: &Connection) {
     let _ = c.with(|st| st.sftp.realpath(b"."));
 }
