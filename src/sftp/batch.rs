@@ -18,8 +18,14 @@ pub trait Task {
     /// Consume the reply to request `id`; return the ids of requests it
     /// queued in response.
     fn reply(&mut self, ch: &mut SftpChannel, id: u32, reply: Reply<'static>) -> Vec<u32>;
-    /// The channel failed under this task (connection lost, timeout).
+    /// The channel failed under this task (connection lost, timeout, its
+    /// call cancelled).
     fn abort(&mut self, err: &crate::Error);
+    /// After `abort`: queue, without waiting for replies, what undoes the
+    /// task's effect on the server (a put's part file). The server runs it
+    /// before the connection's next request; on a broken link it is lost
+    /// with the link.
+    fn cleanup(&mut self, _ch: &mut SftpChannel) {}
 }
 
 /// Run tasks from `next` with at most `max_active` in flight. `finished`
@@ -61,11 +67,12 @@ pub fn run<T: Task>(
             return Ok(());
         }
         // Owned, so the task can queue new requests while it looks at it.
-        let (id, reply) = match ch.recv() {
-            Ok((id, r)) => (id, r.into_owned()),
+        let (id, reply) = match ch.recv().map(|(id, r)| (id, r.into_owned())) {
+            Ok(got) => got,
             Err(e) => {
                 for (mut task, _) in slots.into_iter().flatten() {
                     task.abort(&e);
+                    task.cleanup(ch);
                     finished(task);
                 }
                 return Err(e);

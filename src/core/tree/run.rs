@@ -831,6 +831,12 @@ impl batch::Task for SmallTask<'_> {
             SmallTask::Put(t) => t.abort(err),
         }
     }
+    fn cleanup(&mut self, ch: &mut crate::sftp::SftpChannel) {
+        match self {
+            SmallTask::Get(t) => t.cleanup(ch),
+            SmallTask::Put(t) => t.cleanup(ch),
+        }
+    }
 }
 
 /// One large (or retried) file through the streaming pipeline, reporting

@@ -25,7 +25,7 @@ use crate::core::local::{self, LocalTarget};
 use crate::core::remote::{self, Finish, RemoteCommit};
 use crate::error::{Error, ErrorKind, Result};
 use crate::sftp::batch::{self, Task};
-use crate::sftp::request::{Close, Mkdir, Open, Read, Request, Stat, Write};
+use crate::sftp::request::{Close, Mkdir, Open, Read, Remove, Request, Stat, Write};
 use crate::sftp::{open_flags, show, Attrs, Reply, SftpChannel};
 
 /// Files up to this size go through the batch engine; larger ones stream
@@ -570,6 +570,23 @@ impl Task for PutTask<'_> {
         if let Some(c) = self.commit.as_mut() {
             c.abort(err);
         }
+    }
+
+    /// Stopped once its OPEN went out (a cancel mid-batch): CLOSE and
+    /// REMOVE the part file. After a rename that already ran, the REMOVE
+    /// finds nothing.
+    fn cleanup(&mut self, ch: &mut SftpChannel) {
+        if self.phase == PutPhase::Checking || self.part == self.remote {
+            return;
+        }
+        if let Some(handle) = self.handle.take() {
+            let close = Close {
+                handle: &handle,
+                path: &self.part,
+            };
+            let _ = ch.send_unanswered(&close);
+        }
+        let _ = ch.send_unanswered(&Remove { path: &self.part });
     }
 }
 
