@@ -35,6 +35,18 @@ impl Token {
     }
 }
 
+impl Token {
+    /// Cancel this token from another thread after `delay`; join the
+    /// handle before the token goes.
+    fn cancel_after(&self, delay: Duration) -> std::thread::JoinHandle<()> {
+        let t = self.0 as usize;
+        std::thread::spawn(move || {
+            std::thread::sleep(delay);
+            check(psftp_cancel_token_cancel(t as *mut psftp_cancel_token)).unwrap();
+        })
+    }
+}
+
 impl Drop for Token {
     fn drop(&mut self) {
         psftp_cancel_token_free(self.0);
@@ -491,11 +503,7 @@ fn a_put_cancelled_at_any_step_leaves_no_part_file() {
         put_remote_file(&dst, b"old remote");
         let token = Token::new();
         let view = token.view(&conn);
-        let t = token.0 as usize;
-        let canceller = std::thread::spawn(move || {
-            std::thread::sleep(Duration::from_millis(delay_ms));
-            check(psftp_cancel_token_cancel(t as *mut psftp_cancel_token)).unwrap();
-        });
+        let canceller = token.cancel_after(Duration::from_millis(delay_ms));
         let r = put_full(
             &view,
             &local.join("src"),
@@ -542,11 +550,7 @@ fn a_put_r_of_small_files_cancelled_at_any_step_leaves_no_part_file() {
         let remote = remote_scratch(&format!("cancel-small-{delay_ms}"));
         let token = Token::new();
         let view = token.view(&conn);
-        let t = token.0 as usize;
-        let canceller = std::thread::spawn(move || {
-            std::thread::sleep(Duration::from_millis(delay_ms));
-            check(psftp_cancel_token_cancel(t as *mut psftp_cancel_token)).unwrap();
-        });
+        let canceller = token.cancel_after(Duration::from_millis(delay_ms));
         let r = tree_put(
             true,
             &view,
