@@ -656,4 +656,13 @@ impl Task for RemoteCommit {
         self.fail(err.clone());
         self.stage = Stage::Done;
     }
+
+    /// Ended by a cancel (or a lost link) before its own cleanup: the part
+    /// file goes unless it is kept for a resume. Harmless if the commit had
+    /// already placed or removed it.
+    fn cleanup(&mut self, ch: &mut SftpChannel) {
+        if !self.keep_partial && self.part != self.dest {
+            let _ = ch.send_unanswered(&Remove { path: &self.part });
+        }
+    }
 }

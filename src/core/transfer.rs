@@ -316,8 +316,6 @@ impl State {
             }
         }
         let size = t.start + *written.as_ref().unwrap_or(&0);
-        let removable = t.record.is_none() && t.part != t.dest;
-        let part = t.part.clone();
         let finish = Finish {
             kept_mode: t.kept_mode,
             confirm: confirm.then_some(size),
@@ -332,13 +330,6 @@ impl State {
             commit = commit.hold_before_placing();
         }
         let committed = batch::run_one(&mut self.sftp, commit);
-        if committed.is_err() && removable && self.sftp.is_cancelled() {
-            // The cancel came during the commit (after another stop, or
-            // as the last byte went out) and ended it before its cleanup:
-            // the part file goes as a cancelled write's does. Harmless if
-            // the commit had already placed or removed it.
-            let _ = self.sftp.send_unanswered(&Remove { path: &part });
-        }
         written?;
         let mut commit = committed?;
         if let (Some((local, verify)), true) = (&t.verify, commit.is_held()) {
